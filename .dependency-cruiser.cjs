@@ -1,0 +1,52 @@
+/** Layer rules: api and jobs depend on domain; adapters implement domain ports; only main wires. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'src/domain imports nothing from other layers, frameworks or vendor SDKs.',
+      severity: 'error',
+      from: { path: '^src/domain' },
+      to: {
+        pathNot: ['^src/domain', '^node:', '^(crypto|util|events)$'],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'domain-types-are-pure',
+      comment: 'even type-only imports from the domain stay inside the domain.',
+      severity: 'error',
+      from: { path: '^src/domain' },
+      to: { path: '^(src/(api|jobs|adapters|main)|node_modules)' },
+    },
+    {
+      name: 'adapters-not-into-api-jobs-main',
+      severity: 'error',
+      from: { path: '^src/adapters' },
+      to: { path: '^src/(api|jobs|main)' },
+    },
+    {
+      name: 'api-not-into-adapters-jobs-main',
+      severity: 'error',
+      from: { path: '^src/api' },
+      to: { path: '^src/(adapters|jobs|main)' },
+    },
+    {
+      name: 'jobs-not-into-adapters-api-main',
+      severity: 'error',
+      from: { path: '^src/jobs' },
+      to: { path: '^src/(adapters|api|main)' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import openapiGlue from 'fastify-openapi-glue';
+import type { Registry } from 'prom-client';
+import type { PrincipalResolver } from '../domain/auth/authenticator.js';
+import type { TenantService } from '../domain/tenants/tenant-service.js';
+import { installGraphQL } from './graphql/plugin.js';
+import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
+import { installAuth } from './plugins/auth.js';
+import { installErrorHandling } from './plugins/errors.js';
+import { installMetrics } from './plugins/metrics.js';
+import { installValidators } from './plugins/validation.js';
+import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
+import { tenantHandlers } from './rest/tenants.js';
+
+export interface AppDeps {
+  readonly logger: Exclude<FastifyServerOptions['logger'], undefined>;
+  readonly devMode: boolean;
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly tenants: TenantService;
+  readonly principals: PrincipalResolver;
+  /** Present in dev mode only; without it `/dev/token` does not exist. */
+  readonly devTokens: DevTokenIssuer | undefined;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly metrics: Registry;
+}
+
+/** Log redaction: credentials never reach the log stream. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.accessToken',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.clientSecret',
+];
+
+const PUBLIC_PREFIXES = ['/graphql', '/graphiql', '/docs', '/openapi.json'];
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The contract as served: without dev-only operations when dev mode is off. */
+export function servedSpec(devMode: boolean): OpenApiDocument {
+  const doc = loadOpenApi();
+  if (!devMode) {
+    const paths = { ...doc.paths };
+    delete paths['/dev/token'];
+    return { ...doc, paths };
+  }
+  return doc;
+}
+
+/** Builds the fastify app (does not listen). Plugin order is deliberate; see comments. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger,
+    bodyLimit: deps.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  // Routes of docs, GraphQL and the spec authenticate in their own way (or are public).
+  app.addHook('onRoute', (route) => {
+    if (PUBLIC_PREFIXES.some((p) => route.url.startsWith(p))) route.config = { ...(route.config ?? {}), permission: 'public' };
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+  });
+  installValidators(app);
+  installErrorHandling(app);
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  await app.register(helmet, {
+    // The docs UI and GraphiQL load their own scripts and styles from this origin.
+    contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
+  });
+  await app.register(cors, { origin: deps.corsOrigins.length === 0 ? false : [...deps.corsOrigins], credentials: false, maxAge: 600 });
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    maxEventLoopUtilization: 0.98,
+    retryAfter: 5,
+    exposeStatusRoute: false,
+    pressureHandler: (_req, reply, type, value) => {
+      reply.header('retry-after', '5');
+      void reply
+        .code(503)
+        .type('application/problem+json; charset=utf-8')
+        .send({ type: 'urn:labplane:problem:overloaded', title: 'Service unavailable', status: 503, code: 'OVERLOADED', detail: `The server is under pressure (${type}=${String(value)}); retry later.` });
+    },
+  });
+  installMetrics(app, deps.metrics);
+  installAuth(app, deps.principals);
+
+  const spec = servedSpec(deps.devMode);
+  await app.register(swagger, { mode: 'static', specification: { document: spec as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } });
+  app.get('/openapi.json', { config: { permission: 'public' } }, async () => spec);
+
+  await app.register(openapiGlue, {
+    specification: structuredClone(spec),
+    serviceHandlers: {
+      ...systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined }),
+      ...tenantHandlers(deps.tenants),
+    },
+  });
+  await installGraphQL(app, { tenants: deps.tenants, principals: deps.principals, graphiql: deps.devMode });
+  return app;
+}

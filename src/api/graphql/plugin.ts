@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import mercurius from 'mercurius';
+import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
+import { isDomainError } from '../../domain/shared/errors.js';
+import type { TenantService } from '../../domain/tenants/tenant-service.js';
+import { authenticate } from '../plugins/auth.js';
+import { domainProblem } from '../problem.js';
+import { buildResolvers, type GraphQLContext } from './resolvers.js';
+import { typeDefs } from './schema.js';
+
+export interface GraphQLDeps {
+  readonly tenants: TenantService;
+  readonly principals: PrincipalResolver;
+  readonly graphiql: boolean;
+}
+
+function where(err: GraphQLError): { nodes?: GraphQLError['nodes'] & object; positions?: readonly number[]; path?: readonly (string | number)[] } {
+  return {
+    ...(err.nodes === undefined ? {} : { nodes: err.nodes }),
+    ...(err.positions === undefined ? {} : { positions: err.positions }),
+    ...(err.path === undefined ? {} : { path: err.path }),
+  };
+}
+
+/** Maps one GraphQL error to the REST table: same `code`, HTTP-like `status`; internals never leave. */
+export function formatGraphQLError(err: GraphQLError): GraphQLError {
+  const original = err.originalError;
+  if (isDomainError(original)) {
+    const p = domainProblem(original);
+    return new GraphQLError(original.message, {
+      ...where(err),
+      extensions: { code: p.code, status: p.status, ...(p.errors === undefined ? {} : { errors: p.errors }), ...(p.details === undefined ? {} : { details: p.details }) },
+    });
+  }
+  if (original === undefined || original === null || original instanceof GraphQLError) {
+    // Parse and validation errors of the query itself.
+    return new GraphQLError(err.message, { ...where(err), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
+  }
+  return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: { code: 'INTERNAL', status: 500 } });
+}
+
+export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
+  await app.register(mercurius, {
+    schema: typeDefs,
+    resolvers: buildResolvers(deps) as unknown as mercurius.IResolvers,
+    graphiql: deps.graphiql,
+    path: '/graphql',
+    context: async (request): Promise<GraphQLContext> => {
+      try {
+        return { principal: await authenticate(deps.principals, request.headers.authorization), authError: undefined };
+      } catch (authError) {
+        return { principal: undefined, authError };
+      }
+    },
+    errorFormatter: (execution: ExecutionResult, context) => {
+      const base = mercurius.defaultErrorFormatter({ ...execution, errors: execution.errors ?? [] }, context);
+      const errors = (execution.errors ?? []).map((e) => formatGraphQLError(e));
+      const internal = errors.some((e) => e.extensions['code'] === 'INTERNAL');
+      if (internal) app.log.error({ errors: execution.errors?.map((e) => e.originalError ?? e) }, 'graphql resolver failed');
+      return { statusCode: base.statusCode, response: { data: execution.data ?? null, errors } };
+    },
+  });
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
+import { authorize, PERMISSIONS, type Permission } from '../../domain/auth/policy.js';
+import type { Principal } from '../../domain/auth/principal.js';
+import { UnauthenticatedError } from '../../domain/shared/errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Permission of a route not described by the contract (`public` for none). */
+    permission?: Permission | 'public';
+  }
+  interface FastifyRequest {
+    /** Set once the bearer token was verified; routes marked `public` leave it undefined. */
+    principal: Principal | undefined;
+  }
+}
+
+/** The permission a route declares (`x-permission` in the contract, or `config.permission`). */
+export function routePermission(request: FastifyRequest): Permission | 'public' | undefined {
+  const fromSchema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.['x-permission'];
+  const fromConfig = (request.routeOptions.config as { permission?: unknown } | undefined)?.permission;
+  const value = fromSchema ?? fromConfig;
+  if (value === 'public') return 'public';
+  return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value) ? (value as Permission) : undefined;
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+  return m?.[1];
+}
+
+/** Resolves the caller from the Authorization header, or throws UnauthenticatedError. */
+export async function authenticate(resolver: PrincipalResolver, header: string | undefined): Promise<Principal> {
+  const token = bearerToken(header);
+  if (token === undefined) throw new UnauthenticatedError('A bearer token is required (Authorization: Bearer <token>).');
+  return resolver.resolve(token);
+}
+
+/**
+ * Every route declares a permission; a route that declares none is refused (fail closed).
+ * Authentication runs before body validation, so an anonymous caller learns nothing about the
+ * contract; the coarse tenant gate runs after params are parsed; use cases do the fine checks.
+ */
+export function installAuth(app: FastifyInstance, resolver: PrincipalResolver): void {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return;
+    const permission = routePermission(request);
+    if (permission === 'public') return;
+    if (permission === undefined) {
+      request.log.error({ route: request.routeOptions.url }, 'route declares no permission');
+      throw new UnauthenticatedError('This route is not available.');
+    }
+    request.principal = await authenticate(resolver, request.headers.authorization);
+  });
+  app.addHook('preHandler', async (request) => {
+    const permission = routePermission(request);
+    if (permission === undefined || permission === 'public' || request.principal === undefined) return;
+    const tenant = (request.params as { tenant?: unknown } | undefined)?.tenant;
+    authorize(request.principal, permission, typeof tenant === 'string' ? { tenant } : {});
+  });
+}
+
+/** The authenticated caller of a route (routes only run after `installAuth` set it). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === undefined) throw new UnauthenticatedError();
+  return request.principal;
+}

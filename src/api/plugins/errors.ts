@@ -1,0 +1,28 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { makeProblem, PROBLEM_CONTENT_TYPE, retryAfterOf, toProblem, type Problem } from '../problem.js';
+
+export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
+  const body: Problem = { ...problem, instance: reply.request.url.split('?')[0] ?? '/', requestId: String(reply.request.id) };
+  for (const [k, v] of Object.entries(headers)) reply.header(k, v);
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
+}
+
+/** One place maps every error to problem+json; 5xx never carry internals (they are logged instead). */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toProblem(err);
+    const headers: Record<string, string> = {};
+    if (problem.status >= 500) {
+      request.log.error({ err }, 'request failed');
+    } else {
+      request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+    }
+    const retryAfter = retryAfterOf(err) ?? (problem.status === 503 || problem.status === 429 ? 5 : undefined);
+    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+    if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="labplane", error="invalid_token"';
+    return sendProblem(reply, problem, headers);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, makeProblem(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
+  );
+}

@@ -1,0 +1,142 @@
+import { isDomainError, UpstreamUnavailableError, ValidationError, type DomainError, type ErrorKind, type FieldIssue } from '../domain/shared/errors.js';
+
+/** RFC 9457 problem details with our stable `code`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldIssue[];
+  details?: Record<string, unknown>;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+const STATUS_OF: Readonly<Record<ErrorKind, number>> = {
+  validation: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  precondition_failed: 412,
+  quota_exceeded: 409,
+  unprocessable: 422,
+  upstream_unavailable: 503,
+  upstream_rejected: 502,
+};
+
+const TITLE_OF: Readonly<Record<number, string>> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  409: 'Conflict',
+  412: 'Precondition failed',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+  504: 'Gateway timeout',
+};
+
+export function problemType(code: string): string {
+  return `urn:labplane:problem:${code.toLowerCase().replace(/_/g, '-')}`;
+}
+
+export function makeProblem(status: number, code: string, detail?: string, extra: Partial<Problem> = {}): Problem {
+  return {
+    type: problemType(code),
+    title: TITLE_OF[status] ?? (status >= 500 ? 'Server error' : 'Client error'),
+    status,
+    code,
+    ...(detail === undefined ? {} : { detail }),
+    ...extra,
+  };
+}
+
+/** The HTTP status a domain error answers with (the only table that says so). */
+export function statusOf(err: DomainError): number {
+  return STATUS_OF[err.kind];
+}
+
+/** Maps a domain error to a problem; nothing but its code, message, field issues and safe details. */
+export function domainProblem(err: DomainError): Problem {
+  const status = statusOf(err);
+  return makeProblem(status, err.code, err.message, {
+    ...(err instanceof ValidationError && err.issues.length > 0 ? { errors: [...err.issues] } : {}),
+    ...(err.details === undefined ? {} : { details: { ...err.details } }),
+  });
+}
+
+export function retryAfterOf(err: unknown): number | undefined {
+  if (err instanceof UpstreamUnavailableError) return err.retryAfterSeconds ?? 5;
+  return undefined;
+}
+
+export { isDomainError };
+
+const FASTIFY_CODES: Readonly<Record<string, { status: number; code: string; detail: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'This content type is not accepted here.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'EMPTY_BODY', detail: 'A JSON body is required.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON', detail: 'The body is not valid JSON.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INVALID_CONTENT_LENGTH', detail: 'Content-Length does not match the body.' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'BAD_CONTENT_TYPE', detail: 'The Content-Type header is malformed.' },
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', detail: 'The URL is malformed.' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_REQUEST', detail: 'The request could not be routed.' },
+};
+
+interface AjvLikeError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** One entry per offending field, as JSON pointers prefixed by where they were (body, query, ...). */
+export function validationIssues(context: string, errors: readonly AjvLikeError[]): FieldIssue[] {
+  const where = context === 'querystring' ? 'query' : context;
+  return errors.map((e) => {
+    let path = e.instancePath ?? '';
+    const p = e.params ?? {};
+    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${p['missingProperty']}`;
+    if (e.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
+      path += `/${p['additionalProperty']}`;
+      return { field: `${where}${path}`, message: 'is not a known field' };
+    }
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'enum' && Array.isArray(p['allowedValues'])) message = `must be one of: ${p['allowedValues'].join(', ')}`;
+    return { field: `${where}${path}`, message };
+  });
+}
+
+/** Problem for any thrown value: fastify's own errors by code, domain errors by kind, else 500. */
+export function toProblem(err: unknown): Problem {
+  if (isDomainError(err)) return domainProblem(err);
+  const e = err as { code?: unknown; statusCode?: unknown; validation?: AjvLikeError[]; validationContext?: string };
+  if (Array.isArray(e.validation)) {
+    return makeProblem(400, 'VALIDATION_FAILED', 'The request does not match the API contract.', {
+      errors: validationIssues(e.validationContext ?? 'body', e.validation),
+    });
+  }
+  const f = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
+  if (f !== undefined) {
+    return makeProblem(f.status, f.code, f.detail);
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = status === 429 ? 'RATE_LIMITED' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+    const msg = (err as { message?: unknown }).message;
+    return makeProblem(status, code, typeof msg === 'string' ? msg : undefined);
+  }
+  if (status === 503) return makeProblem(503, 'SERVICE_UNAVAILABLE', 'The service is overloaded or a dependency is down; retry later.');
+  return makeProblem(500, 'INTERNAL', 'Something went wrong on our side; the request id helps us find it.');
+}

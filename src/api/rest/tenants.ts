@@ -1,0 +1,123 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PreconditionFailedError } from '../../domain/shared/errors.js';
+import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
+import type { TenantProfile } from '../../domain/tenants/tenant.js';
+import type { TenantService, TenantView } from '../../domain/tenants/tenant-service.js';
+import type { components } from '../generated/openapi.js';
+import { principalOf } from '../plugins/auth.js';
+
+type Schemas = components['schemas'];
+type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: H }>;
+
+export function etagOf(version: string): string {
+  return `"${version}"`;
+}
+
+function parseIfMatch(header: string | undefined): string | undefined {
+  if (header === undefined || header === '*') return undefined;
+  const m = /^(?:W\/)?"([^"]*)"$/.exec(header.trim());
+  if (m?.[1] === undefined) throw new PreconditionFailedError('BAD_IF_MATCH', 'If-Match must be an ETag returned by this API.');
+  return m[1];
+}
+
+/** The wire shape of a tenant (the generated contract type keeps it honest). */
+export function tenantDto(t: TenantView): Schemas['Tenant'] {
+  return {
+    id: t.id,
+    displayName: t.displayName,
+    ...(t.description === undefined ? {} : { description: t.description }),
+    profile: t.profile,
+    quota: { ...t.quota },
+    vmCaps: { ...t.vmCaps },
+    usage: { ...t.usage },
+    phase: t.phase,
+    createdAt: t.createdAt,
+    version: t.version,
+  };
+}
+
+/** REST handlers for tenants and members, keyed by the contract's operationIds. */
+export function tenantHandlers(tenants: TenantService) {
+  return {
+    async listTenants(req: Req<unknown, { limit?: number; cursor?: string; profile?: TenantProfile }>) {
+      const q = req.query;
+      const page = await tenants.list(
+        principalOf(req),
+        q.profile === undefined ? {} : { profile: q.profile },
+        { limit: q.limit ?? DEFAULT_PAGE_LIMIT, ...(q.cursor === undefined ? {} : { cursor: q.cursor }) },
+      );
+      const body: Schemas['TenantList'] = { items: page.items.map(tenantDto) };
+      if (page.nextCursor !== undefined) body.nextCursor = page.nextCursor;
+      return body;
+    },
+
+    async createTenant(req: Req<unknown, unknown, Schemas['TenantCreate']>, reply: FastifyReply) {
+      const b = req.body;
+      const t = await tenants.create(principalOf(req), {
+        id: b.id,
+        displayName: b.displayName,
+        profile: b.profile,
+        ...(b.description === undefined ? {} : { description: b.description }),
+        ...(b.quota === undefined ? {} : { quota: b.quota }),
+        ...(b.vmCaps === undefined ? {} : { vmCaps: b.vmCaps }),
+        ...(b.owners === undefined
+          ? {}
+          : {
+              owners: b.owners.map((o) => ({
+                principalId: o.principalId,
+                ...(o.principalType === undefined ? {} : { principalType: o.principalType }),
+                ...(o.displayName === undefined ? {} : { displayName: o.displayName }),
+              })),
+            }),
+      });
+      return reply.code(201).header('location', `/v1/tenants/${t.id}`).header('etag', etagOf(t.version)).send(tenantDto(t));
+    },
+
+    async getTenant(req: Req<{ tenant: string }>, reply: FastifyReply) {
+      const t = await tenants.get(principalOf(req), req.params.tenant);
+      return reply.header('etag', etagOf(t.version)).send(tenantDto(t));
+    },
+
+    async updateTenant(req: Req<{ tenant: string }, unknown, Schemas['TenantPatch'], { 'if-match'?: string }>, reply: FastifyReply) {
+      const b = req.body;
+      const t = await tenants.update(
+        principalOf(req),
+        req.params.tenant,
+        {
+          ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
+          ...(b.description === undefined ? {} : { description: b.description }),
+          ...(b.quota === undefined ? {} : { quota: b.quota }),
+          ...(b.vmCaps === undefined ? {} : { vmCaps: b.vmCaps }),
+        },
+        parseIfMatch(req.headers['if-match']),
+      );
+      return reply.header('etag', etagOf(t.version)).send(tenantDto(t));
+    },
+
+    async deleteTenant(req: Req<{ tenant: string }, { force?: boolean }>, reply: FastifyReply) {
+      await tenants.delete(principalOf(req), req.params.tenant, { force: req.query.force === true });
+      return reply.code(204).send();
+    },
+
+    async listMembers(req: Req<{ tenant: string }>) {
+      const items = await tenants.listMembers(principalOf(req), req.params.tenant);
+      const body: Schemas['MemberList'] = { items: items.map((m) => ({ ...m })) };
+      return body;
+    },
+
+    async putMember(req: Req<{ tenant: string; principalId: string }, unknown, Schemas['MemberPut']>, reply: FastifyReply) {
+      const b = req.body;
+      const { member, created } = await tenants.putMember(principalOf(req), req.params.tenant, req.params.principalId, {
+        role: b.role,
+        ...(b.principalType === undefined ? {} : { principalType: b.principalType }),
+        ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
+      });
+      return reply.code(created ? 201 : 200).send({ ...member });
+    },
+
+    async deleteMember(req: Req<{ tenant: string; principalId: string }>, reply: FastifyReply) {
+      await tenants.deleteMember(principalOf(req), req.params.tenant, req.params.principalId);
+      return reply.code(204).send();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { TenantRepository } from '../tenants/tenant-repository.js';
+import { makePrincipal, withTenantRoles, type Principal, type PrincipalInit } from './principal.js';
+
+/**
+ * Verifies a bearer token and says who it names. Implementations: dev tokens (embedded default)
+ * and Azure AD JWTs. Throws UnauthenticatedError for anything it cannot vouch for; never returns
+ * a principal for an expired, unsigned or foreign token.
+ */
+export interface TokenVerifier {
+  verify(token: string): Promise<PrincipalInit>;
+}
+
+export interface PrincipalResolver {
+  /** Verifies the token and adds the tenant roles granted through memberships (user or group). */
+  resolve(token: string): Promise<Principal>;
+}
+
+export function createPrincipalResolver(deps: {
+  verifiers: readonly TokenVerifier[];
+  memberships: Pick<TenantRepository, 'membershipsOf'>;
+}): PrincipalResolver {
+  return {
+    async resolve(token) {
+      let lastError: unknown;
+      for (const v of deps.verifiers) {
+        try {
+          const base = makePrincipal(await v.verify(token));
+          if (base.kind === 'service') return base;
+          const granted = await deps.memberships.membershipsOf([base.id, ...base.groups]);
+          return withTenantRoles(base, granted);
+        } catch (err) {
+          lastError = err;
+        }
+      }
+      throw lastError;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Semantic errors of the domain. They carry a stable machine-readable `code` and never an HTTP
+ * status: the API maps them in one place (REST problem+json, GraphQL `extensions.code`).
+ */
+export type ErrorKind =
+  | 'validation'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'precondition_failed'
+  | 'quota_exceeded'
+  | 'upstream_unavailable'
+  | 'upstream_rejected'
+  | 'unprocessable';
+
+export interface FieldIssue {
+  /** JSON pointer or dotted path of the offending field, e.g. `/quota/cpu`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export interface DomainErrorOptions {
+  readonly cause?: unknown;
+  /** Extra, safe-to-show facts (figures of a quota refusal, the conflicting state, ...). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
+  readonly code: string;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: string, message: string, options: DomainErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly kind = 'validation' as const;
+  readonly issues: readonly FieldIssue[];
+  constructor(message: string, issues: readonly FieldIssue[] = [], options: DomainErrorOptions = {}) {
+    super('VALIDATION_FAILED', message, options);
+    this.issues = issues;
+  }
+}
+
+/** The request is well-formed but cannot be carried out as asked (422). */
+export class UnprocessableError extends DomainError {
+  readonly kind = 'unprocessable' as const;
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly kind = 'unauthenticated' as const;
+  constructor(message = 'A valid bearer token is required.', options: DomainErrorOptions = {}) {
+    super('UNAUTHENTICATED', message, options);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly kind = 'forbidden' as const;
+  constructor(message = 'You are not allowed to do this.', options: DomainErrorOptions = {}) {
+    super('FORBIDDEN', message, options);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly kind = 'not_found' as const;
+  constructor(resource: string, id: string, options: DomainErrorOptions = {}) {
+    super(`${resource.toUpperCase()}_NOT_FOUND`, `${resource} '${id}' was not found.`, options);
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly kind = 'conflict' as const;
+}
+
+export class PreconditionFailedError extends DomainError {
+  readonly kind = 'precondition_failed' as const;
+}
+
+export class QuotaExceededError extends DomainError {
+  readonly kind = 'quota_exceeded' as const;
+}
+
+/** The upstream (Kubernetes, ARM, Redis) is unreachable or overloaded; retrying later may work. */
+export class UpstreamUnavailableError extends DomainError {
+  readonly kind = 'upstream_unavailable' as const;
+  /** Seconds the caller should wait before retrying, when the upstream said so. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: string, message: string, options: DomainErrorOptions & { retryAfterSeconds?: number } = {}) {
+    super(code, message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** The upstream refused the request for good; retrying the same request will not help. */
+export class UpstreamRejectedError extends DomainError {
+  readonly kind = 'upstream_rejected' as const;
+}
+
+export function isDomainError(err: unknown): err is DomainError {
+  return err instanceof DomainError;
+}
+
+/** True when retrying the same step later may succeed. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof UpstreamUnavailableError;
+}

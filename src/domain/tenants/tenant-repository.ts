@@ -1,0 +1,42 @@
+import type { TenantRole } from '../auth/principal.js';
+import type { Member, QuotaUsage, Tenant, TenantSpec, TenantUpdate } from './tenant.js';
+
+export type CreateOutcome = 'created' | 'converged';
+
+/**
+ * Where tenants live (a Kubernetes namespace and its policy objects, or a fake).
+ *
+ * Invariants every implementation keeps (the contract suite checks them):
+ * - only namespaces labelled as ours are tenants; others are invisible (`get` → undefined);
+ * - `create` of an id whose tenant is complete throws ConflictError `TENANT_EXISTS`;
+ *   of an id whose earlier create stopped halfway, it finishes the job (`converged`);
+ *   of a namespace that exists but is not ours, ConflictError `NAMESPACE_TAKEN`;
+ * - writes of child objects are idempotent (create-or-replace), so a retry never duplicates;
+ * - upstream outages surface as UpstreamUnavailableError, refusals as UpstreamRejectedError.
+ */
+export interface TenantRepository {
+  create(spec: TenantSpec): Promise<{ tenant: Tenant; outcome: CreateOutcome }>;
+  get(id: string): Promise<Tenant | undefined>;
+  /** Every tenant, sorted by id. */
+  list(): Promise<readonly Tenant[]>;
+  /** Throws NotFoundError when absent. `expectedVersion` guards against lost updates (ConflictError). */
+  update(id: string, update: TenantUpdate, expectedVersion?: string): Promise<Tenant>;
+  /** Deletes the namespace and everything in it. Throws NotFoundError when absent. */
+  delete(id: string): Promise<void>;
+  /** Current consumption counted against the quota. */
+  usage(id: string): Promise<QuotaUsage>;
+  /** Number of virtual machines in the tenant. */
+  countVirtualMachines(id: string): Promise<number>;
+  listMembers(id: string): Promise<readonly Member[]>;
+  /** Creates or replaces the member's binding; `created` tells which. */
+  putMember(id: string, member: Member): Promise<{ member: Member; created: boolean }>;
+  /** Returns false when the principal was not a member. */
+  deleteMember(id: string, principalId: string): Promise<boolean>;
+  /** Tenant roles held by any of these principal or group ids, across all tenants. */
+  membershipsOf(subjectIds: readonly string[]): Promise<ReadonlyArray<readonly [string, TenantRole]>>;
+}
+
+/** Reachability of the cluster, for readiness. Resolves when reachable; rejects with the reason. */
+export interface ClusterHealth {
+  ping(): Promise<void>;
+}

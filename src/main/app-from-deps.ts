@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import type { Deps } from './deps.js';
+import { loggerOptions } from './logger.js';
+
+/** The HTTP app over already-built deps (used by the server and by tests). */
+export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
+  const { config } = deps;
+  return buildApp({
+    logger: loggerOptions(config),
+    devMode: config.devMode,
+    corsOrigins: config.corsOrigins,
+    bodyLimitBytes: config.bodyLimitBytes,
+    tenants: deps.tenants,
+    principals: deps.principals,
+    devTokens: deps.devTokens,
+    readiness: deps.readiness,
+    metrics: deps.metrics,
+  });
+}

@@ -1,0 +1,157 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting of the service, read once at start from the environment. `loadConfig` throws
+ * `ConfigError` naming the first bad setting; `server.ts` prints it on one line and exits.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Dev mode: /dev/token exists, GraphiQL is on. Only with the simulated cluster. */
+  readonly devMode: boolean;
+  readonly devTokenSecret: string | undefined;
+  readonly publicUrl: string | undefined;
+  readonly kube:
+    | { readonly mode: 'simulated'; readonly schemasDir: string }
+    | { readonly mode: 'kubeconfig'; readonly path: string }
+    | { readonly mode: 'in-cluster' };
+  readonly kubeQps: number;
+  readonly kubeBurst: number;
+  readonly kubeTimeoutMs: number;
+  readonly clusterPrivateCidrs: readonly string[];
+  readonly redisUrl: string | undefined;
+  readonly azure:
+    | { readonly mode: 'simulated' }
+    | {
+        readonly mode: 'arm';
+        readonly subscriptionId: string;
+        readonly resourceGroup: string;
+        readonly location: string;
+        readonly tenantId: string;
+      };
+  readonly workerConcurrency: number;
+  /** Run job workers inside the API process (the embedded default). */
+  readonly embeddedWorker: boolean;
+  readonly operationRetentionDays: number;
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly expected: string,
+  ) {
+    super(`${setting}: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const r = schema.safeParse(raw.trim());
+  if (!r.success) throw new ConfigError(name, `${expected}, got '${raw.length > 60 ? `${raw.slice(0, 60)}…` : raw}'`);
+  return r.data;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const kube = readKube(env, cwd);
+  const simulated = kube.mode === 'simulated';
+  const devMode = read(env, 'DEV_MODE', bool, 'true or false') ?? simulated;
+  if (devMode && !simulated) {
+    throw new ConfigError('DEV_MODE', 'false (or unset) when a real cluster is configured: dev tokens are for the embedded default only');
+  }
+  const redisUrl = read(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\/\S+$/), 'a redis:// or rediss:// URL');
+  if (!simulated && redisUrl === undefined) {
+    throw new ConfigError('REDIS_URL', 'a redis:// URL: a real cluster needs durable jobs, there is no in-memory fallback');
+  }
+  const cidrs = list(env, 'CLUSTER_PRIVATE_CIDRS');
+  const badCidr = cidrs.find((c) => !CIDR.test(c));
+  if (badCidr !== undefined) throw new ConfigError('CLUSTER_PRIVATE_CIDRS', `comma-separated CIDRs, got '${badCidr}'`);
+  const origins = list(env, 'CORS_ORIGINS');
+  const badOrigin = origins.find((o) => !/^https?:\/\/[^/\s]+$/.test(o));
+  if (badOrigin !== undefined) throw new ConfigError('CORS_ORIGINS', `comma-separated origins like https://portal.example.edu, got '${badOrigin}'`);
+  const secret = read(env, 'DEV_TOKEN_SECRET', z.string().min(32), 'at least 32 characters');
+  return {
+    host: read(env, 'HOST', z.string().min(1), 'a host name or address') ?? '127.0.0.1',
+    port: read(env, 'PORT', int(0, 65535), 'a port number 0-65535') ?? 8080,
+    logLevel:
+      read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'one of fatal, error, warn, info, debug, trace, silent') ?? 'info',
+    devMode,
+    devTokenSecret: secret,
+    publicUrl: read(env, 'PUBLIC_URL', z.string().regex(/^https?:\/\/\S+$/), 'an http(s) URL'),
+    kube,
+    kubeQps: read(env, 'KUBE_QPS', int(1, 10000), 'an integer 1-10000') ?? 20,
+    kubeBurst: read(env, 'KUBE_BURST', int(1, 10000), 'an integer 1-10000') ?? 40,
+    kubeTimeoutMs: read(env, 'KUBE_TIMEOUT_MS', int(100, 300000), 'milliseconds 100-300000') ?? 10000,
+    clusterPrivateCidrs: cidrs,
+    redisUrl,
+    azure: readAzure(env),
+    workerConcurrency: read(env, 'WORKER_CONCURRENCY', int(1, 256), 'an integer 1-256') ?? 8,
+    embeddedWorker: read(env, 'EMBEDDED_WORKER', bool, 'true or false') ?? simulated,
+    operationRetentionDays: read(env, 'OPERATION_RETENTION_DAYS', int(7, 3650), 'whole days, at least 7') ?? 7,
+    corsOrigins: origins,
+    bodyLimitBytes: read(env, 'BODY_LIMIT_BYTES', int(1024, 50 * 1024 * 1024), 'bytes 1024-52428800') ?? 1024 * 1024,
+    shutdownGraceMs: read(env, 'SHUTDOWN_GRACE_MS', int(0, 600000), 'milliseconds 0-600000') ?? 10000,
+  };
+}
+
+function readKube(env: Env, cwd: string): Config['kube'] {
+  const mode =
+    read(env, 'KUBE_MODE', z.enum(['auto', 'simulated', 'kubeconfig', 'in-cluster']), 'one of auto, simulated, kubeconfig, in-cluster') ?? 'auto';
+  const kubeconfig = env['KUBECONFIG']?.split(':')[0];
+  const inCluster = env['KUBERNETES_SERVICE_HOST'] !== undefined && env['KUBERNETES_SERVICE_HOST'] !== '';
+  if (mode === 'kubeconfig' || (mode === 'auto' && kubeconfig !== undefined && kubeconfig !== '')) {
+    if (kubeconfig === undefined || kubeconfig === '') throw new ConfigError('KUBECONFIG', 'the path of a kubeconfig file (KUBE_MODE=kubeconfig)');
+    const path = resolve(cwd, kubeconfig);
+    if (!existsSync(path)) throw new ConfigError('KUBECONFIG', `an existing kubeconfig file, '${path}' does not exist`);
+    return { mode: 'kubeconfig', path };
+  }
+  if (mode === 'in-cluster' || (mode === 'auto' && inCluster)) {
+    if (!inCluster) throw new ConfigError('KUBERNETES_SERVICE_HOST', 'to be set by Kubernetes when KUBE_MODE=in-cluster');
+    return { mode: 'in-cluster' };
+  }
+  const schemasDir = resolve(cwd, env['SCHEMAS_DIR'] ?? '../shared/schemas');
+  if (!existsSync(resolve(schemasDir, 'kubevirt-openapi-v2.json'))) {
+    throw new ConfigError('SCHEMAS_DIR', `a folder holding kubevirt-openapi-v2.json and cdi-openapi-v2.json for the simulated cluster, '${schemasDir}' has none`);
+  }
+  return { mode: 'simulated', schemasDir };
+}
+
+const AZURE_KEYS = ['AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_LOCATION', 'AZURE_TENANT_ID'] as const;
+const GUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
+
+function readAzure(env: Env): Config['azure'] {
+  const given = AZURE_KEYS.filter((k) => (env[k] ?? '') !== '');
+  if (given.length === 0) return { mode: 'simulated' };
+  const missing = AZURE_KEYS.find((k) => (env[k] ?? '') === '');
+  if (missing !== undefined) throw new ConfigError(missing, `to be set as well: Azure settings go together (${AZURE_KEYS.join(', ')})`);
+  const subscriptionId = read(env, 'AZURE_SUBSCRIPTION_ID', z.string().regex(GUID), 'a subscription GUID') as string;
+  const tenantId = read(env, 'AZURE_TENANT_ID', z.string().regex(GUID), 'a directory (tenant) GUID') as string;
+  const resourceGroup = read(env, 'AZURE_RESOURCE_GROUP', z.string().regex(/^[-\w._()]{1,90}$/), 'a resource group name') as string;
+  const location = read(env, 'AZURE_LOCATION', z.string().regex(/^[a-z0-9]+$/), 'an Azure region such as westeurope') as string;
+  return { mode: 'arm', subscriptionId, resourceGroup, location, tenantId };
+}

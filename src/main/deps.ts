@@ -1,0 +1,91 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js';
+import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
+import { startKubeEmulator, type KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
+import type { ReadinessCheck } from '../api/rest/system.js';
+import { createPrincipalResolver, type PrincipalResolver } from '../domain/auth/authenticator.js';
+import { DEFAULT_PLATFORM_MAXIMA } from '../domain/tenants/tenant.js';
+import type { ClusterHealth, TenantRepository } from '../domain/tenants/tenant-repository.js';
+import { createTenantService, type TenantService } from '../domain/tenants/tenant-service.js';
+import type { Config } from './config.js';
+
+/** Everything the API and the worker need, built from configuration (the composition root). */
+export interface Deps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly emulator: KubeEmulator | undefined;
+  readonly tenantRepo: TenantRepository & ClusterHealth;
+  readonly tenants: TenantService;
+  readonly principals: PrincipalResolver;
+  readonly devTokens: DevTokens | undefined;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly metrics: Registry;
+  /** Closes every adapter in reverse order of creation. */
+  close(): Promise<void>;
+}
+
+export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    let emulator: KubeEmulator | undefined;
+    let kubeConfig;
+    if (config.kube.mode === 'simulated') {
+      emulator = await startKubeEmulator({ schemasDir: config.kube.schemasDir });
+      closers.push(() => emulator?.close() ?? Promise.resolve());
+      kubeConfig = loadKubeConfig({ server: emulator.url });
+      logger.info({ url: emulator.url }, 'simulated Kubernetes API started');
+    } else if (config.kube.mode === 'kubeconfig') {
+      kubeConfig = loadKubeConfig({ kubeconfigPath: config.kube.path });
+    } else {
+      kubeConfig = loadKubeConfig({ inCluster: true });
+    }
+    const tenantRepo = createKubeTenantRepository({
+      kubeConfig,
+      logger: logger.child({ component: 'kubernetes' }),
+      rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+      timeoutMs: config.kubeTimeoutMs,
+      clusterPrivateCidrs: [...config.clusterPrivateCidrs],
+    });
+    await tenantRepo.start();
+    closers.push(() => tenantRepo.close());
+
+    const readiness: ReadinessCheck[] = [{ name: 'kubernetes', check: () => tenantRepo.ping() }];
+    if (config.redisUrl !== undefined) {
+      const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+      redis.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+      await redis.connect().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'redis not reachable yet'));
+      closers.push(async () => {
+        redis.disconnect();
+      });
+      readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+    }
+
+    const devTokens = config.devMode ? createDevTokens(config.devTokenSecret) : undefined;
+    const principals = createPrincipalResolver({ verifiers: devTokens === undefined ? [] : [devTokens], memberships: tenantRepo });
+    const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA });
+    const metrics = new Registry();
+
+    return {
+      config,
+      logger,
+      emulator,
+      tenantRepo,
+      tenants,
+      principals,
+      devTokens,
+      readiness,
+      metrics,
+      async close() {
+        for (const c of closers.reverse()) {
+          await c().catch((err: unknown) => logger.warn({ err }, 'error while closing an adapter'));
+        }
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}

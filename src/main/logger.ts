@@ -1,0 +1,17 @@
+import { pino, type LoggerOptions, type Logger } from 'pino';
+import { REDACT_PATHS } from '../api/app.js';
+import type { Config } from './config.js';
+
+/** Structured JSON logs; credentials redacted wherever they appear in a logged object. */
+export function loggerOptions(config: Pick<Config, 'logLevel'>): LoggerOptions {
+  return {
+    level: config.logLevel,
+    base: { service: 'labplane' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino(loggerOptions(config));
+}

@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/main/config.js';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('defaults to the embedded mode: simulated cluster and Azure, dev mode, in-process worker', () => {
+    const c = loadConfig({});
+    expect(c.kube.mode).toBe('simulated');
+    expect(c.azure.mode).toBe('simulated');
+    expect(c.devMode).toBe(true);
+    expect(c.embeddedWorker).toBe(true);
+    expect(c.port).toBe(8080);
+    expect(c.redisUrl).toBeUndefined();
+  });
+
+  it('names the setting and what was expected when a value is wrong', () => {
+    expect(configError({ PORT: 'eighty' }).message).toMatch(/^PORT: expected a port number/);
+    expect(configError({ LOG_LEVEL: 'loud' }).setting).toBe('LOG_LEVEL');
+    expect(configError({ REDIS_URL: 'localhost:6379' }).setting).toBe('REDIS_URL');
+    expect(configError({ CORS_ORIGINS: 'portal.example.edu' }).setting).toBe('CORS_ORIGINS');
+  });
+
+  it('selects the Kubernetes adapter from a kubeconfig and then requires Redis', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lp-cfg-'));
+    const path = join(dir, 'kubeconfig');
+    writeFileSync(path, 'apiVersion: v1\nkind: Config\n');
+    expect(configError({ KUBECONFIG: path }).setting).toBe('REDIS_URL');
+    const c = loadConfig({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(c.kube).toEqual({ mode: 'kubeconfig', path });
+    expect(c.devMode).toBe(false);
+    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', DEV_MODE: 'true' }).setting).toBe('DEV_MODE');
+  });
+
+  it('refuses a kubeconfig path that does not exist, and in-cluster mode outside a cluster', () => {
+    expect(configError({ KUBECONFIG: '/nonexistent/kubeconfig' }).setting).toBe('KUBECONFIG');
+    expect(configError({ KUBE_MODE: 'in-cluster' }).setting).toBe('KUBERNETES_SERVICE_HOST');
+  });
+
+  it('takes Azure settings all together or not at all', () => {
+    expect(configError({ AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000' }).setting).toBe('AZURE_RESOURCE_GROUP');
+    const c = loadConfig({
+      AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
+      AZURE_RESOURCE_GROUP: 'rg-labs',
+      AZURE_LOCATION: 'westeurope',
+      AZURE_TENANT_ID: '11111111-1111-1111-1111-111111111111',
+    });
+    expect(c.azure).toMatchObject({ mode: 'arm', resourceGroup: 'rg-labs' });
+  });
+});
