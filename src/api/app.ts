@@ -14,7 +14,7 @@ import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
 import { installAuth } from './plugins/auth.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { installMetrics } from './plugins/metrics.js';
-import { installValidators } from './plugins/validation.js';
+import { installMediaTypeGuard, installValidators } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
 import { tenantHandlers } from './rest/tenants.js';
 
@@ -29,6 +29,8 @@ export interface AppDeps {
   readonly devTokens: DevTokenIssuer | undefined;
   readonly readiness: readonly ReadinessCheck[];
   readonly metrics: Registry;
+  /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
+  readonly maxEventLoopDelayMs: number;
 }
 
 /** Log redaction: credentials never reach the log stream. */
@@ -80,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', String(request.id));
   });
   installValidators(app);
+  installMediaTypeGuard(app);
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
@@ -89,8 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(cors, { origin: deps.corsOrigins.length === 0 ? false : [...deps.corsOrigins], credentials: false, maxAge: 600 });
   await app.register(underPressure, {
-    maxEventLoopDelay: 1000,
-    maxEventLoopUtilization: 0.98,
+    maxEventLoopDelay: deps.maxEventLoopDelayMs,
     retryAfter: 5,
     exposeStatusRoute: false,
     pressureHandler: (_req, reply, type, value) => {

@@ -129,7 +129,8 @@ export function toProblem(err: unknown): Problem {
   }
   const f = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
   if (f !== undefined) {
-    return makeProblem(f.status, f.code, f.detail);
+    const msg = (err as { message?: unknown }).message;
+    return makeProblem(f.status, f.code, f.status === 415 && typeof msg === 'string' && msg.startsWith('Send') ? msg : f.detail);
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {

@@ -16,5 +16,6 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     devTokens: deps.devTokens,
     readiness: deps.readiness,
     metrics: deps.metrics,
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
   });
 }

@@ -39,6 +39,7 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
   readonly shutdownGraceMs: number;
+  readonly maxEventLoopDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +117,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     corsOrigins: origins,
     bodyLimitBytes: read(env, 'BODY_LIMIT_BYTES', int(1024, 50 * 1024 * 1024), 'bytes 1024-52428800') ?? 1024 * 1024,
     shutdownGraceMs: read(env, 'SHUTDOWN_GRACE_MS', int(0, 600000), 'milliseconds 0-600000') ?? 10000,
+    maxEventLoopDelayMs: read(env, 'MAX_EVENT_LOOP_DELAY_MS', int(0, 60000), 'milliseconds 0-60000 (0 = off)') ?? 1000,
   };
 }
 

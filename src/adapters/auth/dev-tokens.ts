@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { TokenVerifier } from '../../domain/auth/authenticator.js';
-import { INTEGRATION_ROLES, type IntegrationRole, type PrincipalInit, type TenantRole } from '../../domain/auth/principal.js';
+import { INTEGRATION_ROLES, type IntegrationRole, type TenantRole } from '../../domain/auth/principal.js';
 import { UnauthenticatedError } from '../../domain/shared/errors.js';
 
 const ISSUER = 'labplane-dev';

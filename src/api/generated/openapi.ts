@@ -205,6 +205,16 @@ export interface components {
             persistentVolumeClaims: number;
             virtualMachines: number;
         };
+        /** @description Current consumption in the units of Quota; memory and storage may be fractional GiB. */
+        QuotaUsage: {
+            requestsCpu: number;
+            requestsMemoryGi: number;
+            limitsCpu: number;
+            limitsMemoryGi: number;
+            storageGi: number;
+            persistentVolumeClaims: number;
+            virtualMachines: number;
+        };
         QuotaPatch: {
             requestsCpu?: number;
             requestsMemoryGi?: number;
@@ -229,7 +239,7 @@ export interface components {
             profile: components["schemas"]["TenantProfile"];
             quota: components["schemas"]["Quota"];
             vmCaps: components["schemas"]["VmCaps"];
-            usage: components["schemas"]["Quota"];
+            usage: components["schemas"]["QuotaUsage"];
             /** @enum {string} */
             phase: "Active" | "Terminating";
             /** Format: date-time */

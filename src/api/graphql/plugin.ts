@@ -33,11 +33,23 @@ export function formatGraphQLError(err: GraphQLError): GraphQLError {
       extensions: { code: p.code, status: p.status, ...(p.errors === undefined ? {} : { errors: p.errors }), ...(p.details === undefined ? {} : { details: p.details }) },
     });
   }
-  if (original === undefined || original === null || original instanceof GraphQLError) {
+  const status = (original as { statusCode?: unknown } | undefined)?.statusCode;
+  if (original === undefined || original === null || original instanceof GraphQLError || (typeof status === 'number' && status < 500)) {
     // Parse and validation errors of the query itself.
     return new GraphQLError(err.message, { ...where(err), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
   }
   return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: { code: 'INTERNAL', status: 500 } });
+}
+
+/** Mercurius wraps query validation errors in one error whose `originalError.errors` lists them. */
+function flatten(errors: readonly GraphQLError[]): GraphQLError[] {
+  return errors.flatMap((e) => {
+    const inner = (e.originalError as { errors?: unknown } | undefined)?.errors;
+    if (!Array.isArray(inner)) return [e];
+    return inner.map((x: unknown) =>
+      x instanceof GraphQLError ? x : new GraphQLError(x instanceof Error ? x.message : 'Invalid query.'),
+    );
+  });
 }
 
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
@@ -55,7 +67,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     },
     errorFormatter: (execution: ExecutionResult, context) => {
       const base = mercurius.defaultErrorFormatter({ ...execution, errors: execution.errors ?? [] }, context);
-      const errors = (execution.errors ?? []).map((e) => formatGraphQLError(e));
+      const errors = flatten(execution.errors ?? []).map((e) => formatGraphQLError(e));
       const internal = errors.some((e) => e.extensions['code'] === 'INTERNAL');
       if (internal) app.log.error({ errors: execution.errors?.map((e) => e.originalError ?? e) }, 'graphql resolver failed');
       return { statusCode: base.statusCode, response: { data: execution.data ?? null, errors } };

@@ -15,6 +15,17 @@ export const typeDefs = /* GraphQL */ `
     virtualMachines: Int!
   }
 
+  "Consumption in the units of Quota; memory and storage may be fractional GiB."
+  type QuotaUsage {
+    requestsCpu: Float!
+    requestsMemoryGi: Float!
+    limitsCpu: Float!
+    limitsMemoryGi: Float!
+    storageGi: Float!
+    persistentVolumeClaims: Int!
+    virtualMachines: Int!
+  }
+
   type VmCaps { maxCpu: Float! maxMemoryGi: Int! }
 
   type Member {
@@ -31,7 +42,7 @@ export const typeDefs = /* GraphQL */ `
     profile: TenantProfile!
     quota: Quota!
     vmCaps: VmCaps!
-    usage: Quota!
+    usage: QuotaUsage!
     phase: TenantPhase!
     createdAt: String!
     version: String!

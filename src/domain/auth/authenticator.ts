@@ -1,3 +1,4 @@
+import { UnauthenticatedError, UpstreamUnavailableError } from '../shared/errors.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import { makePrincipal, withTenantRoles, type Principal, type PrincipalInit } from './principal.js';
 
@@ -21,18 +22,26 @@ export function createPrincipalResolver(deps: {
 }): PrincipalResolver {
   return {
     async resolve(token) {
+      let init: PrincipalInit | undefined;
       let lastError: unknown;
       for (const v of deps.verifiers) {
         try {
-          const base = makePrincipal(await v.verify(token));
-          if (base.kind === 'service') return base;
-          const granted = await deps.memberships.membershipsOf([base.id, ...base.groups]);
-          return withTenantRoles(base, granted);
+          init = await v.verify(token);
+          break;
         } catch (err) {
           lastError = err;
         }
       }
-      throw lastError;
+      if (init === undefined) {
+        // A key endpoint that never answered is an outage (503), not a bad token.
+        if (lastError instanceof UnauthenticatedError || lastError instanceof UpstreamUnavailableError) throw lastError;
+        throw new UnauthenticatedError();
+      }
+      const base = makePrincipal(init);
+      if (base.kind === 'service') return base;
+      // Outside the loop: an outage of the membership store is a 503, not a 401.
+      const granted = await deps.memberships.membershipsOf([base.id, ...base.groups]);
+      return withTenantRoles(base, granted);
     },
   };
 }

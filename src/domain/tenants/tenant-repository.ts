@@ -11,6 +11,10 @@ export type CreateOutcome = 'created' | 'converged';
  * - `create` of an id whose tenant is complete throws ConflictError `TENANT_EXISTS`;
  *   of an id whose earlier create stopped halfway, it finishes the job (`converged`);
  *   of a namespace that exists but is not ours, ConflictError `NAMESPACE_TAKEN`;
+ *   of a tenant being deleted, ConflictError `TENANT_TERMINATING` (retry once it is gone);
+ * - a tenant whose create stopped halfway is invisible (get → undefined; update, delete,
+ *   usage, members → NotFoundError) until a create finishes it;
+ * - `delete` of a Terminating tenant is a no-op;
  * - writes of child objects are idempotent (create-or-replace), so a retry never duplicates;
  * - upstream outages surface as UpstreamUnavailableError, refusals as UpstreamRejectedError.
  */
@@ -23,7 +27,7 @@ export interface TenantRepository {
   update(id: string, update: TenantUpdate, expectedVersion?: string): Promise<Tenant>;
   /** Deletes the namespace and everything in it. Throws NotFoundError when absent. */
   delete(id: string): Promise<void>;
-  /** Current consumption counted against the quota. */
+  /** Current consumption counted against the quota; memory and storage may be fractional GiB (to 1/1000, rounded up). */
   usage(id: string): Promise<QuotaUsage>;
   /** Number of virtual machines in the tenant. */
   countVirtualMachines(id: string): Promise<number>;

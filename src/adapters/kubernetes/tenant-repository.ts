@@ -1,0 +1,297 @@
+import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
+import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
+import type { TenantSpec } from '../../domain/tenants/tenant.js';
+import { isConflict, isNotFound } from './errors.js';
+import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
+import { MAX_CONFLICT_ATTEMPTS, createOrReplace, tenantKinds, withVersion } from './kube-writes.js';
+import type { RateLimitOptions } from './rate-limiter.js';
+import { createTenantCache } from './tenant-cache.js';
+import { validateCidrs } from './cidrs.js';
+import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
+import { createMemberWriter } from './tenant-members.js';
+import {
+  egressPolicyObject,
+  ingressPolicyObject,
+  limitRangeObject,
+  memberBindingName,
+  namespaceObject,
+  quotaHard,
+  resourceQuotaObject,
+  roleObject,
+  type NamespaceSpec,
+} from './tenant-objects.js';
+
+export interface KubeTenantRepositoryDeps {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: KubeLogger;
+  /** Budget for writes (default 20 qps, burst 40). */
+  readonly rateLimit?: RateLimitOptions;
+  /** Ranges tenants must not reach besides the RFC 1918 / CGNAT / link-local defaults (node, pod, service CIDRs). */
+  readonly clusterPrivateCidrs?: readonly string[];
+  /** Per-request timeout in ms (default 10 000). */
+  readonly timeoutMs?: number;
+  readonly throttleRetry?: ThrottleRetryOptions;
+  /** How long `start` waits for the informers to list before falling back to direct reads (default 10 000 ms). */
+  readonly syncTimeoutMs?: number;
+  /** Back-off between informer restarts after a failed list or watch (default 250 ms .. 30 s). */
+  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
+}
+
+/** The Kubernetes tenant repository; `start` before serving, `close` on shutdown. */
+export interface KubeTenantRepository extends TenantRepository, ClusterHealth {
+  /** Starts the informers; resolves true once synced, false after `syncTimeoutMs` (reads then go direct). */
+  start(): Promise<boolean>;
+  close(): Promise<void>;
+  /** True while reads are served from the watch-backed cache. */
+  cacheSynced(): boolean;
+}
+
+/**
+ * Tenants as Kubernetes namespaces (see `tenant-objects.ts` for every object written). Nothing is sent
+ * before `start` or a method call.
+ */
+export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): KubeTenantRepository {
+  const blocked = validateCidrs(deps.clusterPrivateCidrs ?? []);
+  const client = createKubeClient({
+    kubeConfig: deps.kubeConfig,
+    logger: deps.logger,
+    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
+    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
+  });
+  const cache = createTenantCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  const kinds = tenantKinds(client);
+  const members = createMemberWriter(client, cache);
+  const nsCtx = (verb: string, id: string) => ({ what: `${verb} Namespace ${id}`, write: verb !== 'read', resource: 'tenant', name: id });
+
+  async function tenantNamespace(id: string): Promise<V1Namespace> {
+    const ns = await cache.namespace(id);
+    if (!isTenant(ns)) throw new NotFoundError('tenant', id);
+    return ns;
+  }
+
+  function refuseExisting(ns: V1Namespace, id: string): never {
+    if (!isOurs(ns)) {
+      throw new ConflictError('NAMESPACE_TAKEN', `A namespace '${id}' exists and does not belong to the platform; choose another id.`);
+    }
+    if (isTerminating(ns)) {
+      throw new ConflictError('TENANT_TERMINATING', `Tenant '${id}' is being deleted; create it again once it is gone.`);
+    }
+    throw new ConflictError('TENANT_EXISTS', `Tenant '${id}' already exists.`);
+  }
+
+  /** Replaces the namespace from `base`, re-reading on a version conflict (bounded). */
+  async function writeNamespace(spec: NamespaceSpec, base: V1Namespace): Promise<V1Namespace> {
+    let current = base;
+    for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
+      try {
+        const ns = await client.request(nsCtx('replace', spec.id), () =>
+          client.core.replaceNamespace({ name: spec.id, body: namespaceObject(spec, true, current) }),
+        );
+        cache.rememberNamespace(ns);
+        return ns;
+      } catch (err) {
+        if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
+        const fresh = await cache.freshNamespace(spec.id);
+        if (!isOurs(fresh)) throw new NotFoundError('tenant', spec.id);
+        current = fresh;
+      }
+    }
+    throw new ConflictError('VERSION_CONFLICT', `Tenant '${spec.id}' kept changing while it was being written; try again.`);
+  }
+
+  async function writeChildren(spec: TenantSpec, converging: boolean): Promise<void> {
+    const knownQuota = converging ? await cache.quota(spec.id) : undefined;
+    const writes = [
+      createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(spec.id, spec.quota), knownQuota).then(cache.rememberQuota),
+      createOrReplace(client, kinds.limitRange, limitRangeObject(spec.id, spec.vmCaps, spec.quota)),
+      createOrReplace(client, kinds.networkPolicy, ingressPolicyObject(spec.id)),
+      createOrReplace(client, kinds.networkPolicy, egressPolicyObject(spec.id, blocked)),
+      createOrReplace(client, kinds.role, roleObject(spec.id, 'member')),
+      createOrReplace(client, kinds.role, roleObject(spec.id, 'owner')),
+    ];
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** POSTs the namespace; when it exists, tells whether this is a half-done create of ours to finish. */
+  async function claimNamespace(spec: TenantSpec): Promise<{ ns: V1Namespace; outcome: CreateOutcome }> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
+      try {
+        const ns = await client.request(nsCtx('create', spec.id), () =>
+          client.core.createNamespace({ body: namespaceObject(spec, false) }),
+        );
+        cache.rememberNamespace(ns);
+        return { ns, outcome: 'created' };
+      } catch (err) {
+        if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
+      }
+      const existing = await cache.freshNamespace(spec.id);
+      if (existing === undefined) continue;
+      if (!isOurs(existing) || isTenant(existing) || isTerminating(existing)) refuseExisting(existing, spec.id);
+      return { ns: existing, outcome: 'converged' };
+    }
+    throw new ConflictError('VERSION_CONFLICT', `Namespace '${spec.id}' kept appearing and disappearing; try again.`);
+  }
+
+  return {
+    async start() {
+      return cache.start(deps.syncTimeoutMs ?? 10_000);
+    },
+    close: () => cache.close(),
+    cacheSynced: () => cache.synced(),
+
+    async ping() {
+      await client.request({ what: 'read version', write: false }, () => client.version.getCode());
+    },
+
+    async create(spec) {
+      const cached = cache.synced() ? await cache.namespace(spec.id) : undefined;
+      if (isTenant(cached)) refuseExisting(cached, spec.id);
+      const { ns, outcome } = await claimNamespace(spec);
+      await writeChildren(spec, outcome === 'converged');
+      if (outcome === 'converged') await members.reconcile(spec.id, spec.members);
+      else for (const m of spec.members) await members.put(spec.id, m);
+      const done = await writeNamespace(spec, ns);
+      return { tenant: tenantFromNamespace(done), outcome };
+    },
+
+    async get(id) {
+      const ns = await cache.namespace(id);
+      return isTenant(ns) ? tenantFromNamespace(ns) : undefined;
+    },
+
+    async list() {
+      const all = (await cache.namespaces()).filter(isTenant).map((ns) => tenantFromNamespace(ns));
+      return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
+
+    async update(id, update, expectedVersion) {
+      let ns = await tenantNamespace(id);
+      if (expectedVersion !== undefined && expectedVersion !== ns.metadata?.resourceVersion) {
+        // The caller saw a version our cache has not: build on the server's copy, not a stale one.
+        const fresh = await cache.freshNamespace(id);
+        if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
+        ns = fresh;
+      }
+      let written: V1Namespace | undefined;
+      let spec: NamespaceSpec | undefined;
+      for (let attempt = 0; written === undefined && attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
+        const t = tenantFromNamespace(ns);
+        const description = update.description ?? t.description;
+        spec = {
+          id,
+          displayName: update.displayName ?? t.displayName,
+          ...(description === undefined ? {} : { description }),
+          profile: t.profile,
+          quota: update.quota ?? t.quota,
+          vmCaps: update.vmCaps ?? t.vmCaps,
+        };
+        const body = namespaceObject(spec, true, withVersion(ns, expectedVersion ?? ns.metadata?.resourceVersion));
+        try {
+          written = await client.request(nsCtx('replace', id), () => client.core.replaceNamespace({ name: id, body }));
+        } catch (err) {
+          if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
+          if (expectedVersion !== undefined) {
+            throw new ConflictError('VERSION_CONFLICT', `Tenant '${id}' changed since version ${expectedVersion}; read it again.`, {
+              cause: err,
+              details: { expectedVersion },
+            });
+          }
+          const fresh = await cache.freshNamespace(id);
+          if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
+          ns = fresh;
+        }
+      }
+      if (written === undefined || spec === undefined) {
+        throw new ConflictError('VERSION_CONFLICT', `Tenant '${id}' kept changing while it was being updated; try again.`);
+      }
+      cache.rememberNamespace(written);
+      if (update.quota !== undefined) {
+        const known = await cache.quota(id);
+        const same = JSON.stringify(known?.spec?.hard ?? {}) === JSON.stringify(quotaHard(spec.quota));
+        if (!same) cache.rememberQuota(await createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(id, spec.quota), known));
+      }
+      if (update.quota !== undefined || update.vmCaps !== undefined) {
+        await createOrReplace(client, kinds.limitRange, limitRangeObject(id, spec.vmCaps, spec.quota));
+      }
+      return tenantFromNamespace(written);
+    },
+
+    async delete(id) {
+      const ns = await tenantNamespace(id);
+      if (isTerminating(ns)) return;
+      const uid = ns.metadata?.uid;
+      try {
+        await client.request(nsCtx('delete', id), () =>
+          client.core.deleteNamespace({ name: id, ...(uid === undefined ? {} : { body: { preconditions: { uid } } }) }),
+        );
+      } catch (err) {
+        if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
+        const fresh = await cache.freshNamespace(id);
+        if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
+        if (!isTerminating(fresh)) throw err;
+      }
+      cache.forgetNamespace(ns);
+    },
+
+    async usage(id) {
+      await tenantNamespace(id);
+      return usageFromQuota(await cache.quota(id));
+    },
+
+    async countVirtualMachines(id) {
+      await tenantNamespace(id);
+      return countVirtualMachines(id);
+    },
+
+    async listMembers(id) {
+      await tenantNamespace(id);
+      return (await cache.bindings(id)).filter(isMemberBinding).map(memberFromBinding).sort(byPrincipal);
+    },
+
+    async putMember(id, member) {
+      await tenantNamespace(id);
+      const name = memberBindingName(member.principalId);
+      const known = (await cache.bindings(id)).find((rb) => rb.metadata?.name === name && isMemberBinding(rb));
+      const { binding, created } = await members.put(id, member, known);
+      return { member: memberFromBinding(binding), created };
+    },
+
+    async deleteMember(id, principalId) {
+      await tenantNamespace(id);
+      return members.remove(id, principalId);
+    },
+
+    membershipsOf: (subjectIds) => members.membershipsOf(subjectIds),
+  };
+
+  async function countVirtualMachines(id: string): Promise<number> {
+    let count = 0;
+    let cont: string | undefined;
+    try {
+      do {
+        const page: unknown = await client.request({ what: `list VirtualMachines in ${id}`, write: false }, () =>
+          client.custom.listNamespacedCustomObject({
+            group: 'kubevirt.io',
+            version: 'v1',
+            namespace: id,
+            plural: 'virtualmachines',
+            limit: 500,
+            ...(cont === undefined ? {} : { _continue: cont }),
+          }),
+        );
+        const p = (typeof page === 'object' && page !== null ? page : {}) as { items?: unknown; metadata?: { continue?: unknown } };
+        count += Array.isArray(p.items) ? p.items.length : 0;
+        cont = typeof p.metadata?.continue === 'string' && p.metadata.continue !== '' ? p.metadata.continue : undefined;
+      } while (cont !== undefined);
+    } catch (err) {
+      // No VirtualMachine resource at all (KubeVirt not installed): no VMs.
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+    return count;
+  }
+}
+

@@ -1,0 +1,64 @@
+import type { FaultInjector } from './faults.js';
+import type { ObjectStore } from './store.js';
+import type { KubeObject } from './types.js';
+import type { VmActionRegistry } from './vm-actions.js';
+
+/**
+ * Simulated cluster behaviour plugged into the emulator (DataVolume import progress, VM phases,
+ * migrations). Controllers work through `emulator.store` (subscribe, get, create, update, delete) and
+ * `emulator.vmActions`; they must not block and must release timers and subscriptions in `stop`.
+ */
+export interface Controller {
+  /** Called once the server listens. */
+  start(emulator: KubeEmulator): void;
+  /** Called by `close()`, before the server stops. */
+  stop(): void;
+}
+
+/** Options of {@link startKubeEmulator}. */
+export interface KubeEmulatorOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Interface to listen on; default `127.0.0.1`. */
+  host?: string;
+  /** Directory of `kubevirt-openapi-v2.json` and `cdi-openapi-v2.json`; default `../shared/schemas` from the working directory. */
+  schemasDir?: string;
+  /** Number of seeded Node objects (`aks-kubevirt-0000`, ...); default 3. */
+  seedNodes?: number;
+  /** Controllers to start; none by default. */
+  controllers?: Controller[];
+  /** Watch events kept per resource for resumption; older resourceVersions answer 410 Expired. Default 1000. */
+  watchHistorySize?: number;
+  /** Period of BOOKMARK events on watches with `allowWatchBookmarks=true`; default 60000 ms. */
+  bookmarkIntervalMs?: number;
+  /** How long a deleted namespace stays Terminating before it and its contents disappear; default 200 ms. */
+  namespaceDeletionDelayMs?: number;
+}
+
+/** Filter for {@link KubeEmulator.requestCount}. */
+export interface RequestFilter {
+  /** HTTP method, case-insensitive. */
+  method?: string;
+  /** Prefix of the URL path (no query). */
+  pathPrefix?: string;
+}
+
+/** A running in-process Kubernetes API server emulator. */
+export interface KubeEmulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly faults: FaultInjector;
+  /** Direct object access bypassing HTTP (no validation or quota), still bumping resourceVersion and notifying watchers. */
+  readonly store: ObjectStore;
+  /** KubeVirt VM action handlers (`start`/`stop`/`restart`/`migrate`) and the calls received. */
+  readonly vmActions: VmActionRegistry;
+  /** HTTP requests served so far (including failed and fault-injected ones). */
+  requestCount(filter?: RequestFilter): number;
+  /**
+   * Quota admission for a write a controller is about to make through the store: throws the 403
+   * Forbidden `KubeStatusError` a real server would answer (`resource` is a store key).
+   */
+  checkQuota(resource: string, obj: KubeObject): void;
+  /** Stops controllers, drops open watches and closes the server. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,117 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
+import { FaultState } from './faults.js';
+import { Lifecycle } from './lifecycle.js';
+import { checkQuota, startQuotaController } from './quota.js';
+import { resourceByKey } from './resources.js';
+import { schemaValidatorFor } from './schema-validator.js';
+import { seedCluster } from './seed.js';
+import { createHandler } from './server.js';
+import { ObjectStore } from './store.js';
+import { VmActions } from './vm-actions.js';
+import { WatchHub } from './watch.js';
+
+export type { Controller, KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
+export type { FailOptions, FaultInjector, FaultMatch } from './faults.js';
+export type { StoreListOptions, StoreListener } from './store.js';
+export { ObjectStore } from './store.js';
+export type { KubeObject, KubeStatus, ObjectMeta, OwnerReference, StatusCause, StoreEvent } from './types.js';
+export type { VmAction, VmActionCall, VmActionHandler, VmActionRegistry } from './vm-actions.js';
+export { KubeStatusError } from './errors.js';
+export { RESOURCES, resourceByKey } from './resources.js';
+export type { ResourceDef } from './resources.js';
+export { formatQuantity, parseQuantity, QuantityError } from './quantity.js';
+export type { Quantity, QuantityFormat } from './quantity.js';
+export { schemaValidatorFor } from './schema-validator.js';
+export type { FieldValidation, SchemaValidationResult, SchemaValidator } from './schema-validator.js';
+export { createVmLifecycleController } from './vm-lifecycle-controller.js';
+export type { VmLifecycleOptions } from './vm-lifecycle-controller.js';
+export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
+
+/**
+ * Starts an in-process Kubernetes API server emulator (plain HTTP) that `@kubernetes/client-node`
+ * can use unchanged: REST + watch for the core, RBAC, networking, KubeVirt, CDI and labplane
+ * resources, discovery, strict schema validation, ResourceQuota admission, namespace termination,
+ * KubeVirt VM actions and fault injection. Nothing is shared between emulators except the compiled
+ * schema validators.
+ */
+export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const validator = schemaValidatorFor(resolve(process.cwd(), opts.schemasDir ?? '../shared/schemas'));
+  const store = new ObjectStore(opts.watchHistorySize ?? 1000);
+  seedCluster(store, opts.seedNodes ?? 3);
+  const stopQuota = startQuotaController(store);
+  const lifecycle = new Lifecycle(store, opts.namespaceDeletionDelayMs ?? 200);
+  const watches = new WatchHub(store, opts.bookmarkIntervalMs ?? 60_000);
+  const faults = new FaultState(() => watches.dropAll());
+  const vmActions = new VmActions(store);
+  const counts = new Map<string, number>();
+  let address = `${host}:0`;
+
+  const server = createServer(
+    createHandler({
+      store,
+      validator,
+      lifecycle,
+      faults,
+      watches,
+      vmActions,
+      count: (method, path) => {
+        const key = `${method} ${path}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      },
+      address: () => address,
+    }),
+  );
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', fail);
+      done();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  address = `${host}:${port}`;
+  const controllers = opts.controllers ?? [];
+  let closed = false;
+
+  const emulator: KubeEmulator = {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    faults,
+    store,
+    vmActions,
+    requestCount(filter: RequestFilter = {}) {
+      let n = 0;
+      for (const [key, count] of counts) {
+        const space = key.indexOf(' ');
+        const method = key.slice(0, space);
+        const path = key.slice(space + 1);
+        if (filter.method && filter.method.toUpperCase() !== method) continue;
+        if (filter.pathPrefix && !path.startsWith(filter.pathPrefix)) continue;
+        n += count;
+      }
+      return n;
+    },
+    checkQuota(resource, obj) {
+      const def = resourceByKey(resource);
+      if (def.namespaced) checkQuota(store, def, obj.metadata.namespace ?? '', obj.metadata.name ?? '', obj);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of controllers) c.stop();
+      stopQuota();
+      lifecycle.stop();
+      watches.dropAll();
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    },
+  };
+  for (const c of controllers) c.start(emulator);
+  return emulator;
+}
