@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { IntegrationRole, PrincipalInit } from '../../domain/auth/principal.js';
-import type { Logger } from '../../domain/operations/logger.js';
+import type { Logger } from '../../domain/shared/logger.js';
 import { UnauthenticatedError } from '../../domain/shared/errors.js';
 
 /** How Azure AD app roles and groups make a person a platform administrator. */

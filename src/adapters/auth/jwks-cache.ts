@@ -6,7 +6,7 @@ import {
   type JSONWebKeySet,
   type JWSHeaderParameters,
 } from 'jose';
-import type { Logger } from '../../domain/operations/logger.js';
+import type { Logger } from '../../domain/shared/logger.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
 
 /** Options of the JWKS cache. Durations in milliseconds. */
