@@ -1,0 +1,3 @@
+export * from './operation-store.js';
+export * from './idempotency-store.js';
+export * from './event-bus.js';

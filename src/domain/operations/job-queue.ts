@@ -1,0 +1,129 @@
+import type { OperationRecord } from './operation.js';
+
+export interface EnqueueOptions {
+  readonly operationId: string;
+  /** Defaults to the kind's first step. */
+  readonly step?: string;
+  /** Defaults to 0 (the first job of an operation). */
+  readonly generation?: number;
+  /** Milliseconds before the job may start; 0 or absent: now. */
+  readonly delayMs?: number;
+}
+
+/**
+ * What use cases need of the job engine.
+ *
+ * Idempotency: the job id is `${operationId}:${step}:${generation}`, so enqueueing the same job twice
+ * is a no-op while the first is known to the queue, and a duplicate that slips through is skipped by
+ * the runtime (the operation's cursor names the one job it expects).
+ * Job data carries these ids only, never secrets or inputs.
+ */
+export interface JobQueue {
+  /** First step of `kind`, or undefined when no such kind is registered. */
+  firstStep(kind: string): string | undefined;
+  /** Throws UpstreamUnavailableError when the queue backend is unreachable. */
+  enqueue(kind: string, options: EnqueueOptions): Promise<void>;
+  /**
+   * Cancels the operation: ends it as canceled at once when no step is running (and drops its
+   * pending job), otherwise flags it and aborts the running step (in whichever process runs it),
+   * whose runner then ends it as canceled with `result.stoppedAtStep`. A step that ignores the
+   * signal and finishes the whole operation ends it succeeded; one that returns a next step ends
+   * it canceled with `stepCompleted: true`. Idempotent; no change for finished operations.
+   * Resolves to the record after the change, or undefined for an unknown id.
+   */
+  cancel(operationId: string): Promise<OperationRecord | undefined>;
+}
+
+/** One job as it travels through a queue: ids only. */
+export interface JobMessage {
+  readonly kind: string;
+  readonly operationId: string;
+  readonly step: string;
+  readonly generation: number;
+}
+
+/** Deterministic job id: `${operationId}:${step}:${generation}`. */
+export function jobIdOf(job: Pick<JobMessage, 'operationId' | 'step' | 'generation'>): string {
+  return `${job.operationId}:${job.step}:${job.generation}`;
+}
+
+/** Abort reason given to running jobs when their worker stops before they finish. */
+export class WorkerShutdown extends Error {
+  constructor() {
+    super('the worker is shutting down');
+    this.name = 'WorkerShutdown';
+  }
+}
+
+export interface JobProcessor {
+  /**
+   * Handles one job. Resolving acknowledges it; rejecting (an infrastructure failure such as the
+   * operation store being unreachable) makes the transport deliver the same job again later.
+   * `signal` aborts with a `WorkerShutdown` reason when the worker stops before the job ends.
+   */
+  process(job: JobMessage, signal: AbortSignal): Promise<void>;
+  /** The transport gave up on a job (delivery retries exhausted, stalled too often). */
+  lost(job: JobMessage, reason: string): Promise<void>;
+}
+
+/** Job counts of one queue, for metrics and dashboards. */
+export interface QueueCounts {
+  readonly queue: string;
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly failed: number;
+  readonly completed: number;
+}
+
+/**
+ * Moves job messages to workers: BullMQ on Redis, or an in-process queue. It knows nothing of
+ * operations; the job runtime (src/jobs) gives every transport the same semantics.
+ *
+ * Invariants (the engine contract suite checks them through the runtime):
+ * - `add` with the id of a job the transport still knows (waiting, delayed, active, or recently
+ *   finished) is a no-op;
+ * - at most `concurrency` jobs run at once per started worker;
+ * - a job whose worker died is delivered again (durable transports only);
+ * - connection failures never crash the process: operations reject with UpstreamUnavailableError.
+ */
+export interface JobTransport {
+  /** 'bullmq', 'in-process', ... */
+  readonly name: string;
+  /** False when jobs are lost with the process. */
+  readonly durable: boolean;
+  add(job: JobMessage, options: { readonly delayMs: number }): Promise<void>;
+  /** Drops a waiting or delayed job; 'active' when a worker holds it now ('removed' when unknown). */
+  remove(job: JobMessage): Promise<'removed' | 'active'>;
+  start(processor: JobProcessor, options: { readonly concurrency: number }): Promise<void>;
+  /**
+   * Stops taking jobs, waits up to `graceMs` for running ones, then aborts them with
+   * `WorkerShutdown` (their runner hands them back) and resolves once they return or after a short
+   * extra wait; a durable transport redelivers whatever was still held.
+   */
+  stop(options: { readonly graceMs: number }): Promise<void>;
+  counts(): Promise<readonly QueueCounts[]>;
+  /** Stops and releases connections. */
+  close(): Promise<void>;
+}
+
+/** How one run of a step ended, for metrics. */
+export type StepOutcomeLabel = 'next' | 'recheck' | 'done' | 'retry' | 'failed' | 'canceled' | 'handed_back';
+
+export interface StepObservation {
+  readonly operationId: string;
+  readonly kind: string;
+  readonly step: string;
+  readonly outcome: StepOutcomeLabel;
+  /** Time in the handler, milliseconds. */
+  readonly handlerMs: number;
+  /** Time from picking the job up to acknowledging it, milliseconds (overhead = total - handler). */
+  readonly totalMs: number;
+}
+
+/** What metrics read from a job engine. */
+export interface JobMetricsSource {
+  counts(): Promise<readonly QueueCounts[]>;
+  /** Returns a function that removes the listener. */
+  onStepFinished(listener: (observation: StepObservation) => void): () => void;
+}

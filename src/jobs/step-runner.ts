@@ -1,0 +1,213 @@
+import { performance } from 'node:perf_hooks';
+import {
+  WorkerShutdown,
+  type JobMessage,
+  type JobProcessor,
+  type JobTransport,
+  type StepObservation,
+  type StepOutcomeLabel,
+} from '../domain/operations/job-queue.js';
+import type { Logger } from '../domain/operations/logger.js';
+import {
+  cancelNow,
+  fail,
+  handBack,
+  isCurrentJob,
+  reportProgress,
+  scheduleStep,
+  startStep,
+  succeed,
+  type StepStart,
+} from '../domain/operations/operation-lifecycle.js';
+import type { OperationRecorder } from '../domain/operations/operation-recorder.js';
+import { isTerminal, type OperationProblem, type OperationRecord } from '../domain/operations/operation.js';
+import { problemOf } from '../domain/operations/problem.js';
+import { isRetryable } from '../domain/shared/errors.js';
+import type { Clock } from '../domain/shared/ids.js';
+import type { JobKind, StepHandler, StepOutcome } from './job-kind.js';
+import { mayRetry, retryDelayMs } from './retry-policy.js';
+import type { RunningSteps } from './running-steps.js';
+
+export interface StepRunnerDeps {
+  readonly kinds: ReadonlyMap<string, JobKind>;
+  readonly recorder: OperationRecorder;
+  readonly transport: JobTransport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: () => number;
+  readonly running: RunningSteps;
+  readonly observe: (o: StepObservation) => void;
+}
+
+type Change = (cur: OperationRecord) => OperationRecord | undefined;
+
+/**
+ * The job runtime shared by every transport: loads the operation, runs one step, records the
+ * outcome, and enqueues the next job. Records the step as active before running it and the outcome
+ * after, so a duplicate or stale job (wrong step or generation) is skipped and a crash re-runs only
+ * the step that was active. Commit first, enqueue second: if enqueueing fails, the job is
+ * redelivered, found stale, and the cursor's job is enqueued again (ids are deterministic).
+ */
+export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueueCursor(op: OperationRecord): Promise<void> } {
+  const { kinds, recorder, transport, clock, logger, random, running, observe } = deps;
+
+  async function enqueueCursor(op: OperationRecord): Promise<void> {
+    const c = op.cursor;
+    const delayMs = c.notBefore === undefined ? 0 : Math.max(0, Date.parse(c.notBefore) - clock.now().getTime());
+    await transport.add({ kind: op.kind, operationId: op.id, step: c.step, generation: c.generation }, { delayMs });
+  }
+
+  /** Applies `change` only while `job` still owns the operation (current and active). */
+  async function commit(job: JobMessage, change: Change): Promise<OperationRecord | undefined> {
+    const owned: Change = (cur) => (isTerminal(cur.status) || !isCurrentJob(cur, job) || cur.cursor.state !== 'active' ? undefined : change(cur));
+    const res = await recorder.mutate(job.operationId, owned);
+    if (res === undefined || !res.changed) {
+      logger.warn({ operationId: job.operationId, step: job.step }, 'the step no longer owns its operation; outcome dropped');
+      return undefined;
+    }
+    if (!isTerminal(res.operation.status) && res.operation.cursor.state === 'pending') await enqueueCursor(res.operation);
+    return res.operation;
+  }
+
+  async function settleOutcome(job: JobMessage, kind: JobKind, outcome: StepOutcome): Promise<StepOutcomeLabel> {
+    const now = clock.now();
+    let label = outcome.type as StepOutcomeLabel;
+    if (outcome.type === 'done') {
+      await commit(job, (cur) => succeed(cur, outcome.result, now));
+      return label;
+    }
+    if (outcome.type === 'next' && !Object.hasOwn(kind.steps, outcome.step)) {
+      logger.error({ operationId: job.operationId, kind: kind.kind, step: job.step, next: outcome.step }, 'a step named an unknown next step');
+      await commit(job, (cur) => fail(cur, problemOf(undefined).problem, now));
+      return 'failed';
+    }
+    await commit(job, (cur) => {
+      if (cur.cancelRequested) {
+        label = 'canceled';
+        return cancelNow(cur, now, outcome.type === 'next');
+      }
+      label = outcome.type;
+      return outcome.type === 'next'
+        ? scheduleStep(cur, { step: outcome.step, attempt: 1, delayMs: outcome.delayMs ?? 0, ...pct(outcome.progress) }, now)
+        : scheduleStep(cur, { step: job.step, attempt: cur.cursor.attempt, delayMs: outcome.delayMs, ...pct(outcome.progress) }, now);
+    });
+    return label;
+  }
+
+  async function settleError(job: JobMessage, kind: JobKind, attempt: number, err: unknown, signal: AbortSignal): Promise<StepOutcomeLabel> {
+    const now = clock.now();
+    let label = 'failed' as StepOutcomeLabel;
+    if (signal.aborted && signal.reason instanceof WorkerShutdown) {
+      await commit(job, (cur) => {
+        label = cur.cancelRequested ? 'canceled' : 'handed_back';
+        return cur.cancelRequested ? cancelNow(cur, now, false) : handBack(cur, now);
+      });
+      return label;
+    }
+    const { problem, internal } = problemOf(err);
+    const retry = isRetryable(err) && mayRetry(attempt, kind.retry);
+    const delayMs = retry ? retryDelayMs(attempt, kind.retry, err, random) : 0;
+    const finalProblem: OperationProblem =
+      isRetryable(err) && !retry ? { ...problem, detail: `Gave up after ${attempt} attempt(s) of step '${job.step}'.` } : problem;
+    await commit(job, (cur) => {
+      if (cur.cancelRequested) {
+        label = 'canceled';
+        return cancelNow(cur, now, false);
+      }
+      label = retry ? 'retry' : 'failed';
+      return retry
+        ? scheduleStep(cur, { step: job.step, attempt: cur.cursor.attempt + 1, delayMs, error: problem }, now)
+        : fail(cur, finalProblem, now);
+    });
+    const facts = { operationId: job.operationId, kind: job.kind, step: job.step, attempt, code: problem.code };
+    if (internal && label !== 'canceled') logger.error({ ...facts, err }, 'a step failed with an unexpected error');
+    else if (label === 'retry') logger.warn({ ...facts, delayMs }, 'a step failed transiently; retrying');
+    else if (label === 'failed') logger.warn(facts, 'a step failed');
+    return label;
+  }
+
+  async function run(job: JobMessage, controller: AbortController, t0: number): Promise<void> {
+    let start: StepStart | undefined;
+    const begun = await recorder.mutate(job.operationId, (op) => {
+      start = startStep(op, job, clock.now());
+      return start.type === 'skip' ? undefined : start.next;
+    });
+    if (begun === undefined || start === undefined) {
+      logger.warn({ operationId: job.operationId, kind: job.kind }, 'a job names an unknown operation; dropped');
+      return;
+    }
+    if (start.type === 'skip') {
+      const op = begun.operation;
+      if (start.reason === 'stale' && !isTerminal(op.status) && op.cursor.state === 'pending' && op.cursor.generation > job.generation) {
+        await enqueueCursor(op);
+      }
+      return;
+    }
+    const kind = kinds.get(job.kind);
+    if (start.type === 'canceled' || kind === undefined) {
+      if (kind === undefined) {
+        logger.error({ operationId: job.operationId, kind: job.kind }, 'no job kind registered under this name');
+        await commit(job, (cur) => fail(cur, { code: 'UNKNOWN_JOB_KIND', title: `No worker handles '${job.kind}'.` }, clock.now()));
+      }
+      observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: start.type === 'canceled' ? 'canceled' : 'failed', handlerMs: 0, totalMs: performance.now() - t0 });
+      return;
+    }
+    const op = begun.operation;
+    const handler: StepHandler | undefined = Object.hasOwn(kind.steps, job.step) ? kind.steps[job.step] : undefined;
+    let outcome: StepOutcome | undefined;
+    let error: unknown;
+    const h0 = performance.now();
+    if (handler === undefined) {
+      error = new Error(`job kind ${kind.kind} has no step '${job.step}'`);
+    } else {
+      try {
+        outcome = await handler({
+          operation: op,
+          step: job.step,
+          attempt: op.cursor.attempt,
+          signal: controller.signal,
+          report: async ({ percent }) => {
+            await recorder.mutate(job.operationId, (cur) => reportProgress(cur, job, percent, clock.now()));
+          },
+        });
+      } catch (err) {
+        error = err;
+      }
+    }
+    const handlerMs = performance.now() - h0;
+    const label =
+      outcome === undefined
+        ? await settleError(job, kind, op.cursor.attempt, error, controller.signal)
+        : await settleOutcome(job, kind, outcome);
+    observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0 });
+  }
+
+  return {
+    enqueueCursor,
+    async process(job, signal) {
+      const t0 = performance.now();
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      running.add(job.operationId, controller);
+      try {
+        await run(job, controller, t0);
+      } finally {
+        running.delete(job.operationId, controller);
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+    async lost(job, reason) {
+      logger.error({ operationId: job.operationId, kind: job.kind, step: job.step, reason }, 'the queue gave up on a job');
+      const problem = { code: 'JOB_LOST', title: 'The work was interrupted too many times and was given up.' };
+      await recorder.mutate(job.operationId, (cur) =>
+        isTerminal(cur.status) || !isCurrentJob(cur, job) ? undefined : fail(cur, problem, clock.now()),
+      );
+    },
+  };
+}
+
+function pct(p: number | undefined): { percent?: number } {
+  return p === undefined ? {} : { percent: p };
+}

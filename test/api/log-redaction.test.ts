@@ -1,0 +1,55 @@
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig } from '../../src/main/config.js';
+import { buildDeps } from '../../src/main/deps.js';
+import { createLogger, loggerOptions } from '../../src/main/logger.js';
+
+describe('logs', () => {
+  it('never contain bearer tokens or seeded secrets, even for refused and failing requests', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const config = loadConfig({ LOG_LEVEL: 'trace', MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const deps = await buildDeps(config, createLogger({ logLevel: 'silent' }));
+    const app = await buildApp({
+      logger: { ...loggerOptions(config), stream } as never,
+      devMode: true,
+      corsOrigins: [],
+      bodyLimitBytes: 1 << 20,
+      tenants: deps.tenants,
+      principals: deps.principals,
+      devTokens: deps.devTokens,
+      readiness: deps.readiness,
+      metrics: deps.metrics,
+      maxEventLoopDelayMs: 0,
+    });
+    try {
+      await app.ready();
+      const { accessToken } = await (deps.devTokens as NonNullable<typeof deps.devTokens>).issue({ sub: 'alice', roles: ['platform-admin'] });
+      const secret = 'S3cr3t-seeded-value-7f1c';
+      await request(app.server).get('/v1/tenants').set('authorization', `Bearer ${accessToken}`);
+      await request(app.server).get('/v1/tenants').set('authorization', `Bearer ${secret}`);
+      await request(app.server).get('/v1/tenants').set('authorization', `Bearer ${accessToken}`).set('cookie', `session=${secret}`);
+      await request(app.server)
+        .post('/v1/tenants')
+        .set('authorization', `Bearer ${accessToken}`)
+        .send({ id: 'redact-me', displayName: 'x', profile: 'student', password: secret });
+      const dev = await request(app.server).post('/dev/token').send({ sub: 'bob' });
+      const logged = lines.join('');
+      expect(lines.length).toBeGreaterThan(5);
+      expect(logged).toContain('request completed');
+      expect(logged).not.toContain(accessToken);
+      expect(logged).not.toContain(dev.body.accessToken);
+      expect(logged).not.toContain(secret);
+    } finally {
+      await app.close();
+      await deps.close();
+    }
+  });
+});
