@@ -8,23 +8,29 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import openapiGlue from 'fastify-openapi-glue';
 import type { Registry } from 'prom-client';
 import type { PrincipalResolver } from '../domain/auth/authenticator.js';
-import type { TenantService } from '../domain/tenants/tenant-service.js';
+import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import { installGraphQL } from './graphql/plugin.js';
+import { mergeHandlers, type ApiModule } from './module.js';
 import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
 import { installAuth } from './plugins/auth.js';
 import { installErrorHandling } from './plugins/errors.js';
+import { installIdempotency } from './plugins/idempotency.js';
+import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installMediaTypeGuard, installValidators } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
-import { tenantHandlers } from './rest/tenants.js';
 
 export interface AppDeps {
   readonly logger: Exclude<FastifyServerOptions['logger'], undefined>;
   readonly devMode: boolean;
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
-  readonly tenants: TenantService;
+  /** API slices (tenants, operations, ...): REST handlers and GraphQL types over their use cases. */
+  readonly modules: readonly ApiModule[];
   readonly principals: PrincipalResolver;
+  readonly idempotency: IdempotencyStore;
+  /** BullMQ queues shown on the admin dashboard (empty without Redis). */
+  readonly dashboardQueues: readonly unknown[];
   /** Present in dev mode only; without it `/dev/token` does not exist. */
   readonly devTokens: DevTokenIssuer | undefined;
   readonly readiness: readonly ReadinessCheck[];
@@ -105,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installMetrics(app, deps.metrics);
   installAuth(app, deps.principals);
+  installIdempotency(app, deps.idempotency);
 
   const spec = servedSpec(deps.devMode);
   await app.register(swagger, { mode: 'static', specification: { document: spec as never } });
@@ -113,11 +120,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(openapiGlue, {
     specification: structuredClone(spec),
-    serviceHandlers: {
-      ...systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined }),
-      ...tenantHandlers(deps.tenants),
-    },
+    serviceHandlers: mergeHandlers([
+      { name: 'system', handlers: systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined }) },
+      ...deps.modules,
+    ]),
   });
-  await installGraphQL(app, { tenants: deps.tenants, principals: deps.principals, graphiql: deps.devMode });
+  await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode });
+  await installQueueDashboard(app, deps.dashboardQueues);
   return app;
 }

@@ -1,16 +1,19 @@
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js';
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
+import { operationsModule, tenantsModule } from '../api/modules/index.js';
+import type { ApiModule } from '../api/module.js';
 import type { ReadinessCheck } from '../api/rest/system.js';
 import { createPrincipalResolver, type PrincipalResolver } from '../domain/auth/authenticator.js';
 import { DEFAULT_PLATFORM_MAXIMA } from '../domain/tenants/tenant.js';
 import type { ClusterHealth, TenantRepository } from '../domain/tenants/tenant-repository.js';
 import { createTenantService, type TenantService } from '../domain/tenants/tenant-service.js';
+import { tenantDeleteJob } from '../jobs/kinds/tenant-delete.js';
 import type { Config } from './config.js';
+import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -19,6 +22,9 @@ export interface Deps {
   readonly emulator: KubeEmulator | undefined;
   readonly tenantRepo: TenantRepository & ClusterHealth;
   readonly tenants: TenantService;
+  readonly jobs: JobsRuntime;
+  /** What the API exposes, one module per area. */
+  readonly modules: readonly ApiModule[];
   readonly principals: PrincipalResolver;
   readonly devTokens: DevTokens | undefined;
   readonly readiness: readonly ReadinessCheck[];
@@ -52,21 +58,17 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     await tenantRepo.start();
     closers.push(() => tenantRepo.close());
 
+    const metrics = new Registry();
+    const jobs = buildJobsRuntime(config, logger, metrics);
+    closers.push(() => jobs.close());
     const readiness: ReadinessCheck[] = [{ name: 'kubernetes', check: () => tenantRepo.ping() }];
-    if (config.redisUrl !== undefined) {
-      const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-      redis.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
-      await redis.connect().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'redis not reachable yet'));
-      closers.push(async () => {
-        redis.disconnect();
-      });
-      readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
-    }
+    if (jobs.redisPing !== undefined) readiness.push({ name: 'redis', check: jobs.redisPing });
 
     const devTokens = config.devMode ? createDevTokens(config.devTokenSecret) : undefined;
     const principals = createPrincipalResolver({ verifiers: devTokens === undefined ? [] : [devTokens], memberships: tenantRepo });
-    const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA });
-    const metrics = new Registry();
+    const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
+    jobs.engine.register([tenantDeleteJob({ repo: tenantRepo })]);
+    const modules = [tenantsModule(tenants), operationsModule(jobs.operations)];
 
     return {
       config,
@@ -74,6 +76,8 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
       emulator,
       tenantRepo,
       tenants,
+      jobs,
+      modules,
       principals,
       devTokens,
       readiness,

@@ -21,6 +21,7 @@ const deps = await buildDeps(config, logger).catch((err: unknown) => {
   fail(`could not start: ${err instanceof Error ? err.message : String(err)}`);
 });
 const app = await buildAppFromDeps(deps);
+if (config.embeddedWorker) await deps.jobs.engine.startWorker({ concurrency: config.workerConcurrency });
 
 const address = await app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
   fail(`could not listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`);
@@ -35,8 +36,9 @@ const lines = [
 ];
 if (config.devMode) {
   lines.push(
+    `  Queues        ${base}/admin/queues (platform admins; needs REDIS_URL)`,
     `  Dev token     curl -s -X POST ${base}/dev/token -H 'content-type: application/json' -d '{"sub":"alice","roles":["platform-admin"]}'`,
-    `  Mode          embedded default: simulated Kubernetes${config.redisUrl === undefined ? ', in-process jobs (not durable)' : ''}`,
+    `  Mode          embedded default: simulated Kubernetes and Azure, ${config.redisUrl === undefined ? 'in-process jobs (NOT durable: set REDIS_URL for BullMQ)' : 'jobs on BullMQ'}`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);
@@ -53,6 +55,7 @@ async function shutdown(signal: string): Promise<void> {
   timer.unref();
   try {
     await app.close();
+    if (config.embeddedWorker) await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
     await deps.close();
   } finally {
     process.exit(0);

@@ -56,7 +56,7 @@ describe('tenants over GraphQL', () => {
     expect((await gql(eve, `query($id: ID!) { tenant(id: $id) { id } }`, { id })).errors?.[0]?.extensions.code).toBe('TENANT_NOT_FOUND');
     const list = await gql(eve, `{ tenants(limit: 500) { items { id } } }`);
     expect(list.data.tenants.items.map((x: { id: string }) => x.id)).not.toContain(id);
-    const del = await gql(eve, `mutation($id: ID!) { deleteTenant(id: $id) }`, { id });
+    const del = await gql(eve, `mutation($id: ID!) { deleteTenant(id: $id) { id } }`, { id });
     expect(del.errors?.[0]?.extensions.code).toBe('TENANT_NOT_FOUND');
   });
 

@@ -182,7 +182,11 @@ describe('tenants over REST', () => {
   it('deleting a tenant answers 204 and then 404', async () => {
     const id = uniqueTenantId();
     await createTenant(id);
-    expect((await api().delete(`/v1/tenants/${id}`).set('authorization', admin)).status).toBe(204);
+    const del = await api().delete(`/v1/tenants/${id}`).set('authorization', admin);
+    expect(del.status).toBe(202);
+    expect(del.headers['operation-location']).toBe(`/v1/operations/${del.body.id}`);
+    expect(del.body).toMatchObject({ kind: 'tenant.delete', tenant: id, target: { type: 'tenant', id } });
+    await expect.poll(async () => (await api().get(`/v1/operations/${del.body.id}`).set('authorization', admin)).body.status, { timeout: 8000 }).toBe('succeeded');
     await expect.poll(async () => (await api().get(`/v1/tenants/${id}`).set('authorization', admin)).status, { timeout: 5000 }).toBe(404);
   });
 

@@ -233,7 +233,10 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
         if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
         if (!isTerminating(fresh)) throw err;
       }
-      cache.forgetNamespace(ns);
+      // Read-your-writes: the namespace now terminates (its contents go first); the cache must
+      // say so rather than forget it, or a caller waiting for it to be gone would stop too early.
+      const after = await cache.freshNamespace(id);
+      if (after === undefined) cache.forgetNamespace(ns);
     },
 
     async usage(id) {

@@ -87,7 +87,10 @@ export interface paths {
         get: operations["getTenant"];
         put?: never;
         post?: never;
-        /** Delete a tenant and everything in it (refused while it has VMs unless force=true). */
+        /**
+         * Delete a tenant and everything in it (refused while it has VMs unless force=true).
+         * @description Answers 202 with an operation of kind `tenant.delete` that succeeds once the namespace is gone.
+         */
         delete: operations["deleteTenant"];
         options?: never;
         head?: never;
@@ -138,6 +141,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operations the caller may see, newest first. */
+        get: operations["listOperations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operations/{operationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                operationId: components["parameters"]["OperationId"];
+            };
+            cookie?: never;
+        };
+        /** One operation with its status, progress, attempts, result and last error. */
+        get: operations["getOperation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operations/{operationId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                operationId: components["parameters"]["OperationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop further steps of a queued or running operation.
+         * @description The running step is asked to stop; the operation ends `canceled` and its result says where it stopped.
+         */
+        post: operations["cancelOperation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -160,6 +221,45 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             };
+        };
+        /** @enum {string} */
+        OperationStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
+        Operation: {
+            id: string;
+            /** @description e.g. tenant.delete, image.import, vm.create, arc.onboard */
+            kind: string;
+            tenant?: string;
+            target: {
+                type: string;
+                id: string;
+                name?: string;
+            };
+            status: components["schemas"]["OperationStatus"];
+            progress: {
+                percent: number;
+                step?: string;
+            };
+            /** @description Attempt of the current step (retries and crash re-runs add one). */
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            startedAt?: string;
+            /** Format: date-time */
+            finishedAt?: string;
+            result?: {
+                [key: string]: unknown;
+            };
+            error?: components["schemas"]["Problem"];
+            createdBy: string;
+            parentId?: string;
+            cancelRequested: boolean;
+        };
+        OperationList: {
+            items: components["schemas"]["Operation"][];
+            nextCursor?: string;
         };
         Health: {
             /** @enum {string} */
@@ -290,6 +390,17 @@ export interface components {
         };
     };
     responses: {
+        /** @description Accepted; the work runs as the operation in the body. Poll `Operation-Location` or subscribe over GraphQL. */
+        Accepted: {
+            headers: {
+                Location: components["headers"]["OperationLocation"];
+                "Operation-Location": components["headers"]["OperationLocation"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Operation"];
+            };
+        };
         /** @description The request is malformed; `errors` lists each offending field. */
         BadRequest: {
             headers: {
@@ -380,6 +491,7 @@ export interface components {
         TenantId: string;
         /** @description Azure AD object id (user or group) or other subject id. */
         PrincipalId: string;
+        OperationId: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
@@ -393,6 +505,8 @@ export interface components {
         Location: string;
         /** @description Version of the resource; send it back in If-Match to avoid lost updates. */
         ETag: string;
+        /** @description URL of the operation, `/v1/operations/{id}`. */
+        OperationLocation: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
     };
@@ -583,13 +697,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted (the namespace terminates in the background). */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            202: components["responses"]["Accepted"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -739,6 +847,94 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOperations: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                tenant?: string;
+                kind?: string;
+                /** @description One or more statuses (repeat the parameter). */
+                status?: components["schemas"]["OperationStatus"][];
+                targetType?: string;
+                targetId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of operations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                operationId: components["parameters"]["OperationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Operation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelOperation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                operationId: components["parameters"]["OperationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -3,14 +3,15 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { isDomainError } from '../../domain/shared/errors.js';
-import type { TenantService } from '../../domain/tenants/tenant-service.js';
 import { authenticate } from '../plugins/auth.js';
 import { domainProblem } from '../problem.js';
-import { buildResolvers, type GraphQLContext } from './resolvers.js';
-import { typeDefs } from './schema.js';
+import { mergeResolvers, type ApiModule } from '../module.js';
+import type { GraphQLContext } from './context.js';
+import { baseResolvers } from './resolvers.js';
+import { baseTypeDefs } from './schema.js';
 
 export interface GraphQLDeps {
-  readonly tenants: TenantService;
+  readonly modules: readonly ApiModule[];
   readonly principals: PrincipalResolver;
   readonly graphiql: boolean;
 }
@@ -54,10 +55,23 @@ function flatten(errors: readonly GraphQLError[]): GraphQLError[] {
 
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
   await app.register(mercurius, {
-    schema: typeDefs,
-    resolvers: buildResolvers(deps) as unknown as mercurius.IResolvers,
+    schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
+    resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
     graphiql: deps.graphiql,
     path: '/graphql',
+    subscription: {
+      // Subscriptions authenticate once, at connection start: connection_init payload
+      // { "authorization": "Bearer <token>" } (or payload.headers.authorization).
+      onConnect: async (data: { payload?: { authorization?: unknown; headers?: { authorization?: unknown } } | null }) => {
+        const raw = data.payload?.authorization ?? data.payload?.headers?.authorization;
+        try {
+          const principal = await authenticate(deps.principals, typeof raw === 'string' ? raw : undefined);
+          return { principal, authError: undefined } satisfies GraphQLContext;
+        } catch {
+          return false;
+        }
+      },
+    },
     context: async (request): Promise<GraphQLContext> => {
       try {
         return { principal: await authenticate(deps.principals, request.headers.authorization), authError: undefined };

@@ -1,19 +1,9 @@
-import type { Principal } from '../../domain/auth/principal.js';
-import { UnauthenticatedError, ValidationError } from '../../domain/shared/errors.js';
+import { ValidationError } from '../../domain/shared/errors.js';
+import { requirePrincipal, type GraphQLContext } from './context.js';
+import { operationGraphQL } from './operation-dto.js';
 import { MAX_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { Quota, TenantProfile, VmCaps } from '../../domain/tenants/tenant.js';
 import type { CreateTenantInput, MemberInput, TenantService, TenantView, UpdateTenantInput } from '../../domain/tenants/tenant-service.js';
-
-/** Per-request GraphQL context: the caller, or why there is none. */
-export interface GraphQLContext {
-  readonly principal: Principal | undefined;
-  readonly authError: unknown;
-}
-
-export function requirePrincipal(ctx: GraphQLContext): Principal {
-  if (ctx.principal !== undefined) return ctx.principal;
-  throw ctx.authError ?? new UnauthenticatedError();
-}
 
 /** GraphQL leaves absent input fields out but may send explicit nulls: drop both. */
 function compact<T extends object>(input: T | null | undefined): Partial<{ [K in keyof T]: Exclude<T[K], null> }> | undefined {
@@ -25,20 +15,25 @@ function compact<T extends object>(input: T | null | undefined): Partial<{ [K in
 
 type Nullable<T> = { [K in keyof T]?: T[K] | null };
 
-export function buildResolvers(deps: { tenants: TenantService }) {
+export const baseResolvers = {
+  Query: {
+    me: (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      const p = requirePrincipal(ctx);
+      return {
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        platformAdmin: p.platformAdmin,
+        tenants: [...p.tenantRoles].map(([tenant, role]) => ({ tenant, role })),
+      };
+    },
+  },
+};
+
+export function tenantResolvers(deps: { tenants: TenantService }) {
   const { tenants } = deps;
   return {
     Query: {
-      me: (_: unknown, __: unknown, ctx: GraphQLContext) => {
-        const p = requirePrincipal(ctx);
-        return {
-          id: p.id,
-          name: p.name,
-          kind: p.kind,
-          platformAdmin: p.platformAdmin,
-          tenants: [...p.tenantRoles].map(([tenant, role]) => ({ tenant, role })),
-        };
-      },
       tenants: async (_: unknown, args: { limit: number; cursor?: string | null; profile?: TenantProfile | null }, ctx: GraphQLContext) => {
         if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > MAX_PAGE_LIMIT) {
           throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
@@ -85,10 +80,8 @@ export function buildResolvers(deps: { tenants: TenantService }) {
           args.expectedVersion ?? undefined,
         );
       },
-      deleteTenant: async (_: unknown, args: { id: string; force: boolean }, ctx: GraphQLContext) => {
-        await tenants.delete(requirePrincipal(ctx), args.id, { force: args.force });
-        return true;
-      },
+      deleteTenant: async (_: unknown, args: { id: string; force: boolean }, ctx: GraphQLContext) =>
+        operationGraphQL(await tenants.delete(requirePrincipal(ctx), args.id, { force: args.force })),
       putMember: async (_: unknown, args: { tenant: string; principalId: string; input: Nullable<MemberInput> & { role: MemberInput['role'] } }, ctx: GraphQLContext) => {
         const i = args.input;
         const { member } = await tenants.putMember(requirePrincipal(ctx), args.tenant, args.principalId, {

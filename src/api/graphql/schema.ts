@@ -1,5 +1,26 @@
-/** GraphQL schema over the same use cases as REST. */
-export const typeDefs = /* GraphQL */ `
+/** Base GraphQL schema; modules add their types and `extend type Query/Mutation/Subscription`. */
+export const baseTypeDefs = /* GraphQL */ `
+  type TenantMembership { tenant: ID! role: TenantRole! }
+
+  type Me {
+    id: ID!
+    name: String!
+    kind: String!
+    platformAdmin: Boolean!
+    tenants: [TenantMembership!]!
+  }
+
+  type Query {
+    me: Me!
+  }
+
+  type Mutation
+
+  type Subscription
+`;
+
+/** Tenants and members over the same use cases as REST. */
+export const tenantTypeDefs = /* GraphQL */ `
   enum TenantProfile { faculty student admin }
   enum TenantPhase { Active Terminating }
   enum TenantRole { owner member }
@@ -52,16 +73,6 @@ export const typeDefs = /* GraphQL */ `
 
   type TenantConnection { items: [Tenant!]! nextCursor: String }
 
-  type TenantMembership { tenant: ID! role: TenantRole! }
-
-  type Me {
-    id: ID!
-    name: String!
-    kind: String!
-    platformAdmin: Boolean!
-    tenants: [TenantMembership!]!
-  }
-
   input QuotaInput {
     requestsCpu: Float
     requestsMemoryGi: Int
@@ -95,16 +106,15 @@ export const typeDefs = /* GraphQL */ `
 
   input MemberInput { role: TenantRole! principalType: PrincipalType displayName: String }
 
-  type Query {
-    me: Me!
+  extend type Query {
     tenants(limit: Int = 50, cursor: String, profile: TenantProfile): TenantConnection!
     tenant(id: ID!): Tenant!
   }
 
-  type Mutation {
+  extend type Mutation {
     createTenant(input: CreateTenantInput!): Tenant!
     updateTenant(id: ID!, input: UpdateTenantInput!, expectedVersion: String): Tenant!
-    deleteTenant(id: ID!, force: Boolean = false): Boolean!
+    deleteTenant(id: ID!, force: Boolean = false): Operation!
     putMember(tenant: ID!, principalId: ID!, input: MemberInput!): Member!
     deleteMember(tenant: ID!, principalId: ID!): Boolean!
   }

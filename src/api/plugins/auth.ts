@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Permission of a route not described by the contract (`public` for none). */
     permission?: Permission | 'public';
+    /** Browser pages (the queue dashboard) may send the token in the `labplane_token` cookie. */
+    cookieAuth?: boolean;
   }
   interface FastifyRequest {
     /** Set once the bearer token was verified; routes marked `public` leave it undefined. */
@@ -52,7 +54,12 @@ export function installAuth(app: FastifyInstance, resolver: PrincipalResolver): 
       request.log.error({ route: request.routeOptions.url }, 'route declares no permission');
       throw new UnauthenticatedError('This route is not available.');
     }
-    request.principal = await authenticate(resolver, request.headers.authorization);
+    let header = request.headers.authorization;
+    if (header === undefined && request.routeOptions.config.cookieAuth === true) {
+      const token = /(?:^|;\s*)labplane_token=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
+      if (token !== undefined) header = `Bearer ${decodeURIComponent(token)}`;
+    }
+    request.principal = await authenticate(resolver, header);
   });
   app.addHook('preHandler', async (request) => {
     const permission = routePermission(request);

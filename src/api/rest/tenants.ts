@@ -5,6 +5,7 @@ import type { TenantProfile } from '../../domain/tenants/tenant.js';
 import type { TenantService, TenantView } from '../../domain/tenants/tenant-service.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
+import { sendAccepted } from './operations.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: H }>;
@@ -95,8 +96,7 @@ export function tenantHandlers(tenants: TenantService) {
     },
 
     async deleteTenant(req: Req<{ tenant: string }, { force?: boolean }>, reply: FastifyReply) {
-      await tenants.delete(principalOf(req), req.params.tenant, { force: req.query.force === true });
-      return reply.code(204).send();
+      return sendAccepted(reply, await tenants.delete(principalOf(req), req.params.tenant, { force: req.query.force === true }));
     },
 
     async listMembers(req: Req<{ tenant: string }>) {

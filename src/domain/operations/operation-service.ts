@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { fail, newOperationRecord } from './operation-lifecycle.js';
 import { createOperationRecorder } from './operation-recorder.js';
 import { isTerminal, toOperation, type JsonObject, type Operation, type OperationRecord, type OperationTarget } from './operation.js';
-import type { OperationEvents } from './operation-events.js';
+import type { OperationEvents, OperationListener, OperationSubscription } from './operation-events.js';
 import type { OperationFilter, OperationStore } from './operation-store.js';
 import { problemOf } from './problem.js';
 
@@ -39,7 +39,7 @@ export function createOperationService(deps: OperationServiceDeps) {
   const recorder = createOperationRecorder(deps);
 
   /** Whether `p` may read `op`: tenantless operations are for platform admins and their creator. */
-  function visible(p: Principal, op: OperationRecord): boolean {
+  function visible(p: Principal, op: Operation): boolean {
     if (op.tenant === undefined) return p.platformAdmin || op.createdBy === p.id;
     const scope = op.ownerId === undefined ? { tenant: op.tenant } : { tenant: op.tenant, ownerId: op.ownerId };
     return decide(p, 'operation.read', scope).effect === 'allow';
@@ -110,6 +110,19 @@ export function createOperationService(deps: OperationServiceDeps) {
       const res = await store.list(filter, page, accept);
       const items = res.items.map(toOperation);
       return res.nextCursor === undefined ? { items } : { items, nextCursor: res.nextCursor };
+    },
+
+    /**
+     * Delivers updates of one operation, or of every operation of a tenant, that `p` may see.
+     * Authorizes first (an invisible operation or tenant is a NotFoundError); each update is
+     * checked again, so a member of a tenant only hears about their own operations.
+     */
+    async watch(p: Principal, target: { readonly operationId: string } | { readonly tenant: string }, listener: OperationListener): Promise<OperationSubscription> {
+      if ('operationId' in target) await load(p, target.operationId);
+      else authorize(p, 'operation.read', { tenant: target.tenant });
+      return deps.events.subscribe(target, (op) => {
+        if (visible(p, op)) listener(op);
+      });
     },
 
     /**

@@ -2,6 +2,8 @@ import { authorize, canSeeTenant } from '../auth/policy.js';
 import type { Principal, TenantRole } from '../auth/principal.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../shared/errors.js';
 import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
+import type { Operation } from '../operations/operation.js';
+import type { OperationService } from '../operations/operation-service.js';
 import type { TenantRepository } from './tenant-repository.js';
 import { PRINCIPAL_ID, quotaShortfalls, resolveLimits, tenantIdIssues } from './tenant-rules.js';
 import {
@@ -49,12 +51,17 @@ export interface TenantListFilter {
 
 export interface TenantServiceDeps {
   readonly repo: TenantRepository;
+  /** Starts the long-running part of tenant deletion (the namespace terminating). */
+  readonly operations: Pick<OperationService, 'start'>;
   /** Ceiling of any tenant's quota and caps. */
   readonly maxima: ProfileDefaults;
   readonly profiles?: Readonly<Record<TenantProfile, ProfileDefaults>>;
 }
 
 export type TenantService = ReturnType<typeof createTenantService>;
+
+/** Job kind that deletes a tenant's namespace and waits for it to be gone. */
+export const TENANT_DELETE_KIND = 'tenant.delete';
 
 /** Tenant use cases. Every method authorizes first, then validates, then writes. */
 export function createTenantService(deps: TenantServiceDeps) {
@@ -148,7 +155,11 @@ export function createTenantService(deps: TenantServiceDeps) {
       return view(updated);
     },
 
-    async delete(p: Principal, id: string, options: { force: boolean }): Promise<void> {
+    /**
+     * Starts deleting a tenant: an operation of kind `tenant.delete` that deletes the namespace
+     * and waits until it is gone. Refused while the tenant has VMs, unless `force`.
+     */
+    async delete(p: Principal, id: string, options: { force: boolean }): Promise<Operation> {
       authorize(p, 'tenant.delete', { tenant: id });
       await load(p, id);
       if (!options.force) {
@@ -159,7 +170,12 @@ export function createTenantService(deps: TenantServiceDeps) {
           });
         }
       }
-      await repo.delete(id);
+      return deps.operations.start(p, {
+        kind: TENANT_DELETE_KIND,
+        tenant: id,
+        target: { type: 'tenant', id, name: id },
+        input: { tenant: id, force: options.force },
+      });
     },
 
     async listMembers(p: Principal, id: string): Promise<readonly Member[]> {

@@ -1,0 +1,90 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Operation, OperationStatus } from '../../domain/operations/operation.js';
+import type { OperationService } from '../../domain/operations/operation-service.js';
+import type { OperationFilter } from '../../domain/operations/operation-store.js';
+import { ValidationError } from '../../domain/shared/errors.js';
+import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
+import type { components } from '../generated/openapi.js';
+import { principalOf } from '../plugins/auth.js';
+import { makeProblem } from '../problem.js';
+
+type OperationDto = components['schemas']['Operation'];
+
+/** HTTP status of an operation's error, from its code where the API's table knows it. */
+function errorStatus(code: string): number {
+  if (code === 'INTERNAL') return 500;
+  if (code.endsWith('_NOT_FOUND')) return 404;
+  if (/UNAVAILABLE|THROTTLED|TIMEOUT/.test(code)) return 503;
+  if (code === 'QUOTA_EXCEEDED' || code.endsWith('_EXISTS') || code.endsWith('_CONFLICT')) return 409;
+  if (code === 'VALIDATION_FAILED') return 400;
+  return 422;
+}
+
+export function operationDto(op: Operation): OperationDto {
+  const error = op.error === undefined ? undefined : makeProblem(op.error.status ?? errorStatus(op.error.code), op.error.code, op.error.detail ?? op.error.title);
+  return {
+    id: op.id,
+    kind: op.kind,
+    ...(op.tenant === undefined ? {} : { tenant: op.tenant }),
+    target: { ...op.target },
+    status: op.status,
+    progress: { ...op.progress },
+    attempts: op.attempts,
+    createdAt: op.createdAt,
+    updatedAt: op.updatedAt,
+    ...(op.startedAt === undefined ? {} : { startedAt: op.startedAt }),
+    ...(op.finishedAt === undefined ? {} : { finishedAt: op.finishedAt }),
+    ...(op.result === undefined ? {} : { result: { ...op.result } }),
+    ...(error === undefined ? {} : { error: { ...error, title: op.error?.title ?? error.title } }),
+    createdBy: op.createdBy,
+    ...(op.parentId === undefined ? {} : { parentId: op.parentId }),
+    cancelRequested: op.cancelRequested,
+  };
+}
+
+/** Answers 202 with the operation and where to watch it (`Location`, `Operation-Location`). */
+export function sendAccepted(reply: FastifyReply, op: Operation): FastifyReply {
+  const url = `/v1/operations/${op.id}`;
+  return reply.code(202).header('location', url).header('operation-location', url).send(operationDto(op));
+}
+
+interface ListQuery {
+  limit?: number;
+  cursor?: string;
+  tenant?: string;
+  kind?: string;
+  status?: OperationStatus[];
+  targetType?: string;
+  targetId?: string;
+}
+
+export function operationFilterOf(q: { tenant?: string; kind?: string; status?: readonly OperationStatus[]; targetType?: string; targetId?: string }): OperationFilter {
+  if ((q.targetType === undefined) !== (q.targetId === undefined)) {
+    throw new ValidationError('targetType and targetId go together.', [{ field: q.targetType === undefined ? 'query/targetType' : 'query/targetId', message: 'required with the other' }]);
+  }
+  return {
+    ...(q.tenant === undefined ? {} : { tenant: q.tenant }),
+    ...(q.kind === undefined ? {} : { kind: q.kind }),
+    ...(q.status === undefined || q.status.length === 0 ? {} : { status: q.status }),
+    ...(q.targetType === undefined || q.targetId === undefined ? {} : { target: { type: q.targetType, id: q.targetId } }),
+  };
+}
+
+export function operationHandlers(operations: OperationService) {
+  return {
+    async listOperations(req: FastifyRequest<{ Querystring: ListQuery }>) {
+      const q = req.query;
+      const page = await operations.list(principalOf(req), operationFilterOf(q), {
+        limit: q.limit ?? DEFAULT_PAGE_LIMIT,
+        ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      });
+      return { items: page.items.map(operationDto), ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
+    },
+    async getOperation(req: FastifyRequest<{ Params: { operationId: string } }>) {
+      return operationDto(await operations.get(principalOf(req), req.params.operationId));
+    },
+    async cancelOperation(req: FastifyRequest<{ Params: { operationId: string } }>, reply: FastifyReply) {
+      return sendAccepted(reply, await operations.cancel(principalOf(req), req.params.operationId));
+    },
+  };
+}

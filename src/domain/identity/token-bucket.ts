@@ -1,0 +1,103 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { UpstreamUnavailableError } from '../shared/errors.js';
+import { systemClock, type Clock } from '../shared/ids.js';
+
+export interface TokenBucketOptions {
+  /** Sustained refill, tokens per second (> 0). */
+  readonly ratePerSecond: number;
+  /** Capacity: tokens available at once after a quiet period (>= 1). The bucket starts full. */
+  readonly burst: number;
+  readonly clock?: Clock;
+  /** Waits `ms` milliseconds (default a real timer; tests pair it with a manual clock). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Longest a caller of {@link TokenBucket.take} may wait, in ms (default: no limit). A caller that
+   * would wait longer gets UpstreamUnavailableError at once, without taking a token.
+   */
+  readonly maxWaitMs?: number;
+  /** Code of that error (default `CLIENT_BUDGET_EXHAUSTED`). */
+  readonly throttledCode?: string;
+}
+
+/**
+ * A token bucket: `burst` tokens, refilled at `ratePerSecond`. Waiters are served first come,
+ * first served: each {@link take} reserves the next token (the balance may go negative) and waits
+ * until that token is due.
+ */
+export interface TokenBucket {
+  /** Resolves once the caller holds a token. */
+  take(): Promise<void>;
+  /** Takes a token if one is available now (and the bucket is not paused); never waits. */
+  tryTake(): boolean;
+  /** Milliseconds until the next caller would get a token (0 = now). */
+  nextAvailableInMs(): number;
+  /**
+   * Holds every caller until `epochMs` (the upstream said `Retry-After`) and leaves at most one token
+   * at that instant, so calls resume at the sustained rate, not in a burst. Later deadlines win.
+   */
+  pauseUntil(epochMs: number): void;
+  /** Tokens in the bucket now; negative while callers wait for reserved tokens. */
+  available(): number;
+}
+
+export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
+  const { ratePerSecond: rate, burst } = options;
+  if (!(rate > 0) || !(burst >= 1)) throw new RangeError('a token bucket needs ratePerSecond > 0 and burst >= 1');
+  const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? ((ms: number) => sleepFor(ms).then(() => undefined));
+  const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
+  const now = () => clock.now().getTime();
+  let tokens = burst;
+  let last = now();
+  let pausedUntil = 0;
+
+  const refill = (t: number) => {
+    if (t > last) {
+      tokens = Math.min(burst, tokens + ((t - last) / 1000) * rate);
+      last = t;
+    }
+  };
+  /** `last` may lie in the future (a pause): nothing refills before it. */
+  const delayAt = (t: number) => Math.max(0, last - t) + (tokens >= 1 ? 0 : ((1 - tokens) / rate) * 1000);
+
+  return {
+    async take() {
+      const t = now();
+      refill(t);
+      const delay = delayAt(t);
+      if (delay > maxWaitMs) {
+        throw new UpstreamUnavailableError(options.throttledCode ?? 'CLIENT_BUDGET_EXHAUSTED', 'Too many upstream calls are queued; try again later.', {
+          retryAfterSeconds: Math.ceil(delay / 1000),
+          details: { clientSide: true },
+        });
+      }
+      tokens -= 1;
+      if (delay > 0) await sleep(delay);
+      const held = pausedUntil - now();
+      if (held > 0) await sleep(held);
+    },
+    tryTake() {
+      const t = now();
+      refill(t);
+      if (t < last || tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+    nextAvailableInMs() {
+      const t = now();
+      refill(t);
+      return delayAt(t);
+    },
+    pauseUntil(epochMs) {
+      refill(now());
+      if (epochMs <= last) return;
+      pausedUntil = epochMs;
+      last = epochMs;
+      tokens = Math.min(tokens, 1);
+    },
+    available() {
+      refill(now());
+      return tokens;
+    },
+  };
+}

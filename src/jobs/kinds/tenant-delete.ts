@@ -1,0 +1,41 @@
+import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
+import { TENANT_DELETE_KIND } from '../../domain/tenants/tenant-service.js';
+import { NotFoundError } from '../../domain/shared/errors.js';
+import type { JobKind } from '../job-kind.js';
+
+/** How often to look whether the namespace is gone, ms. */
+const RECHECK_MS = 1_000;
+
+function tenantOf(input: unknown): string {
+  const t = (input as { tenant?: unknown }).tenant;
+  if (typeof t !== 'string') throw new TypeError('tenant.delete: input.tenant is missing');
+  return t;
+}
+
+/**
+ * Deletes a tenant's namespace (Kubernetes removes everything in it), then re-checks until the
+ * namespace is gone. Canceling stops the waiting only: the namespace keeps terminating.
+ */
+export function tenantDeleteJob(deps: { repo: Pick<TenantRepository, 'delete' | 'get'> }): JobKind {
+  return {
+    kind: TENANT_DELETE_KIND,
+    firstStep: 'delete-namespace',
+    retry: { attempts: 8, baseDelayMs: 1_000, maxDelayMs: 30_000 },
+    steps: {
+      'delete-namespace': async ({ operation }) => {
+        try {
+          await deps.repo.delete(tenantOf(operation.input));
+        } catch (err) {
+          // Gone already (a retry after a crash, or someone else deleted it): the goal holds.
+          if (!(err instanceof NotFoundError)) throw err;
+        }
+        return { type: 'next', step: 'wait-until-gone', progress: 50 };
+      },
+      'wait-until-gone': async ({ operation }) => {
+        const tenant = tenantOf(operation.input);
+        if ((await deps.repo.get(tenant)) !== undefined) return { type: 'recheck', delayMs: RECHECK_MS, progress: 75 };
+        return { type: 'done', result: { tenant, deleted: true } };
+      },
+    },
+  };
+}

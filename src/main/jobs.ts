@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createMemoryIdempotencyStore, createMemoryOperationEvents, createMemoryOperationStore } from '../adapters/memory/index.js';
+import {
+  createBullmqTransport,
+  createRedisClient,
+  createRedisIdempotencyStore,
+  createRedisOperationEvents,
+  createRedisOperationStore,
+  registerJobMetrics,
+} from '../adapters/redis/index.js';
+import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
+import type { OperationEvents } from '../domain/operations/operation-events.js';
+import { createOperationService, type OperationService } from '../domain/operations/operation-service.js';
+import type { OperationStore } from '../domain/operations/operation-store.js';
+import { systemClock } from '../domain/shared/ids.js';
+import { createInProcessJobEngine, createJobEngine, type JobEngine } from '../jobs/index.js';
+import type { Config } from './config.js';
+
+export interface JobsRuntime {
+  readonly store: OperationStore;
+  readonly events: OperationEvents;
+  readonly idempotency: IdempotencyStore;
+  readonly engine: JobEngine;
+  readonly operations: OperationService;
+  /** BullMQ queues for the dashboard (none for the in-process engine). */
+  readonly dashboardQueues: readonly unknown[];
+  /** Resolves when Redis answers (absent without Redis). */
+  readonly redisPing: (() => Promise<void>) | undefined;
+  close(): Promise<void>;
+}
+
+const PREFIX = 'labplane';
+
+/** Operation store, events, idempotency and the job engine: on Redis when REDIS_URL is set, else in process. */
+export function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry): JobsRuntime {
+  const log = logger.child({ component: 'jobs' });
+  const retentionMs = config.operationRetentionDays * 24 * 3600 * 1000;
+  const ids = { next: () => randomUUID() };
+  if (config.redisUrl === undefined) {
+    const store = createMemoryOperationStore({ retentionMs });
+    const events = createMemoryOperationEvents({ logger: log });
+    const engine = createInProcessJobEngine({ store, events, clock: systemClock, logger: log });
+    registerJobMetrics(metrics, engine);
+    const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log });
+    return {
+      store,
+      events,
+      idempotency: createMemoryIdempotencyStore(),
+      engine,
+      operations,
+      dashboardQueues: [],
+      redisPing: undefined,
+      close: () => engine.close(),
+    };
+  }
+  const redis = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-commands' });
+  const events = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });
+  const store = createRedisOperationStore({ redis, prefix: PREFIX, retentionMs, publishTo: PREFIX });
+  const transport = createBullmqTransport({ url: config.redisUrl, logger: log });
+  const engine = createJobEngine({ transport, store, events, clock: systemClock, logger: log });
+  registerJobMetrics(metrics, engine);
+  const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log });
+  return {
+    store,
+    events,
+    idempotency: createRedisIdempotencyStore({ redis, prefix: PREFIX }),
+    engine,
+    operations,
+    dashboardQueues: [transport.queue],
+    redisPing: async () => {
+      await redis.ping();
+    },
+    async close() {
+      await engine.close();
+      await events.close();
+      redis.disconnect();
+    },
+  };
+}
