@@ -19,6 +19,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const deps = await buildDeps(config, createLogger(config));
   const app = await buildAppFromDeps(deps);
   await app.ready();
+  if (config.embeddedWorker) await deps.jobs.engine.startWorker({ concurrency: 4 });
   return {
     app,
     deps,
@@ -28,6 +29,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     async close() {
       await app.close();
+      await deps.jobs.engine.stop({ graceMs: 0 });
       await deps.close();
     },
   };
