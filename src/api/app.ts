@@ -16,6 +16,7 @@ import { installAuth } from './plugins/auth.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
+import { installRateLimit } from './plugins/rate-limit.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installMediaTypeGuard, installValidators } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
@@ -35,6 +36,10 @@ export interface AppDeps {
   readonly devTokens: DevTokenIssuer | undefined;
   readonly readiness: readonly ReadinessCheck[];
   readonly metrics: Registry;
+  /** Requests per minute per principal (per IP before authentication). */
+  readonly rateLimitPerMinute: number;
+  /** An ioredis client so limits hold across API instances; in memory when absent. */
+  readonly rateLimitRedis: unknown;
   /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
   readonly maxEventLoopDelayMs: number;
 }
@@ -111,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installMetrics(app, deps.metrics);
   installAuth(app, deps.principals);
+  await installRateLimit(app, { perMinute: deps.rateLimitPerMinute, redis: deps.rateLimitRedis });
   installIdempotency(app, deps.idempotency);
 
   const spec = servedSpec(deps.devMode);

@@ -19,5 +19,7 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     readiness: deps.readiness,
     metrics: deps.metrics,
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    rateLimitRedis: deps.jobs.redis,
   });
 }

@@ -40,6 +40,20 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly shutdownGraceMs: number;
   readonly maxEventLoopDelayMs: number;
+  /** Azure AD (Entra ID) sign-in; required outside dev mode. */
+  readonly auth: AuthConfig | undefined;
+  /** Requests per minute per principal (or per IP before authentication). */
+  readonly rateLimitPerMinute: number;
+}
+
+export interface AuthConfig {
+  readonly tenantIds: readonly string[];
+  readonly audiences: readonly string[];
+  readonly jwksUri: string | undefined;
+  readonly adminAppRoles: readonly string[];
+  readonly adminGroups: readonly string[];
+  readonly integrationRoles: Readonly<Record<string, 'labs.manage' | 'vms.manage' | 'read'>>;
+  readonly integrationBindings: Readonly<Record<string, readonly string[]>>;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +132,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimitBytes: read(env, 'BODY_LIMIT_BYTES', int(1024, 50 * 1024 * 1024), 'bytes 1024-52428800') ?? 1024 * 1024,
     shutdownGraceMs: read(env, 'SHUTDOWN_GRACE_MS', int(0, 600000), 'milliseconds 0-600000') ?? 10000,
     maxEventLoopDelayMs: read(env, 'MAX_EVENT_LOOP_DELAY_MS', int(0, 60000), 'milliseconds 0-60000 (0 = off)') ?? 1000,
+    auth: readAuth(env, devMode),
+    rateLimitPerMinute: read(env, 'RATE_LIMIT_PER_MINUTE', int(1, 1_000_000), 'requests per minute, at least 1') ?? 600,
   };
 }
 
@@ -156,4 +172,43 @@ function readAzure(env: Env): Config['azure'] {
   const resourceGroup = read(env, 'AZURE_RESOURCE_GROUP', z.string().regex(/^[-\w._()]{1,90}$/), 'a resource group name') as string;
   const location = read(env, 'AZURE_LOCATION', z.string().regex(/^[a-z0-9]+$/), 'an Azure region such as westeurope') as string;
   return { mode: 'arm', subscriptionId, resourceGroup, location, tenantId };
+}
+
+const DEFAULT_INTEGRATION_ROLES = { 'LabPlane.Labs.Manage': 'labs.manage', 'LabPlane.Vms.Manage': 'vms.manage', 'LabPlane.Read': 'read' } as const;
+
+function json<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, `${expected} as JSON`);
+  }
+  const r = schema.safeParse(parsed);
+  if (!r.success) throw new ConfigError(name, expected);
+  return r.data;
+}
+
+function readAuth(env: Env, devMode: boolean): AuthConfig | undefined {
+  const tenantIds = list(env, 'AUTH_TENANT_IDS');
+  if (tenantIds.length === 0) {
+    if (!devMode) throw new ConfigError('AUTH_TENANT_IDS', 'the Azure AD directory (tenant) ids whose users may sign in: outside dev mode there is no other way in');
+    return undefined;
+  }
+  const badTenant = tenantIds.find((t) => !GUID.test(t));
+  if (badTenant !== undefined) throw new ConfigError('AUTH_TENANT_IDS', `comma-separated directory GUIDs, got '${badTenant}'`);
+  const audiences = list(env, 'AUTH_AUDIENCES');
+  if (audiences.length === 0) throw new ConfigError('AUTH_AUDIENCES', "the API's client id and/or application id URI (api://...)");
+  const jwksUri = read(env, 'AUTH_JWKS_URI', z.string().regex(/^https?:\/\/\S+$/), 'an http(s) URL');
+  const role = z.enum(['labs.manage', 'vms.manage', 'read']);
+  return {
+    tenantIds: tenantIds.map((t) => t.toLowerCase()),
+    audiences,
+    jwksUri,
+    adminAppRoles: env['AUTH_ADMIN_APP_ROLES'] === undefined ? ['LabPlane.Admin'] : list(env, 'AUTH_ADMIN_APP_ROLES'),
+    adminGroups: list(env, 'AUTH_ADMIN_GROUPS'),
+    integrationRoles: json(env, 'AUTH_INTEGRATION_ROLES', z.record(z.string().min(1), role), 'an object of app role value to labs.manage, vms.manage or read') ?? DEFAULT_INTEGRATION_ROLES,
+    integrationBindings: json(env, 'AUTH_INTEGRATION_BINDINGS', z.record(z.string().min(1), z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))), 'an object of application (client) id to a list of tenant ids') ?? {},
+  };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { createAzureAdVerifier } from '../adapters/auth/azure-ad.js';
 import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js';
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
@@ -13,6 +14,7 @@ import type { ClusterHealth, TenantRepository } from '../domain/tenants/tenant-r
 import { createTenantService, type TenantService } from '../domain/tenants/tenant-service.js';
 import { tenantDeleteJob } from '../jobs/kinds/tenant-delete.js';
 import type { Config } from './config.js';
+import { azureAdOptions } from './auth.js';
 import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
@@ -65,7 +67,9 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     if (jobs.redisPing !== undefined) readiness.push({ name: 'redis', check: jobs.redisPing });
 
     const devTokens = config.devMode ? createDevTokens(config.devTokenSecret) : undefined;
-    const principals = createPrincipalResolver({ verifiers: devTokens === undefined ? [] : [devTokens], memberships: tenantRepo });
+    const azureAd = config.auth === undefined ? undefined : createAzureAdVerifier(azureAdOptions(config.auth, logger));
+    const verifiers = [...(devTokens === undefined ? [] : [devTokens]), ...(azureAd === undefined ? [] : [azureAd])];
+    const principals = createPrincipalResolver({ verifiers, memberships: tenantRepo });
     const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
     jobs.engine.register([tenantDeleteJob({ repo: tenantRepo })]);
     const modules = [tenantsModule(tenants), operationsModule(jobs.operations)];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createMemoryIdempotencyStore, createMemoryOperationEvents, createMemoryOperationStore } from '../adapters/memory/index.js';
@@ -26,6 +27,8 @@ export interface JobsRuntime {
   readonly operations: OperationService;
   /** BullMQ queues for the dashboard (none for the in-process engine). */
   readonly dashboardQueues: readonly unknown[];
+  /** The shared command connection (rate limits use it too); absent without Redis. */
+  readonly redis: Redis | undefined;
   /** Resolves when Redis answers (absent without Redis). */
   readonly redisPing: (() => Promise<void>) | undefined;
   close(): Promise<void>;
@@ -51,6 +54,7 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
       engine,
       operations,
       dashboardQueues: [],
+      redis: undefined,
       redisPing: undefined,
       close: () => engine.close(),
     };
@@ -69,6 +73,7 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
     engine,
     operations,
     dashboardQueues: [transport.queue],
+    redis,
     redisPing: async () => {
       await redis.ping();
     },

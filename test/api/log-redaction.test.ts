@@ -30,6 +30,8 @@ describe('logs', () => {
       readiness: deps.readiness,
       metrics: deps.metrics,
       maxEventLoopDelayMs: 0,
+      rateLimitPerMinute: 1000,
+      rateLimitRedis: undefined,
     });
     try {
       await app.ready();

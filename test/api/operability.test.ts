@@ -69,7 +69,7 @@ describe('operability', () => {
     expect(res.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String) });
     const bad = await request(t.app.server).post('/dev/token').send({ sub: 'alice', roles: ['root'] });
     expect(bad.status).toBe(400);
-    const prod = await startTestApp({ DEV_MODE: 'false' });
+    const prod = await startTestApp({ DEV_MODE: 'false', AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111', AUTH_AUDIENCES: 'api://labplane' });
     try {
       const gone = await request(prod.app.server).post('/dev/token').send({ sub: 'alice' });
       expect(gone.status).toBe(404);

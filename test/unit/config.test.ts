@@ -37,10 +37,16 @@ describe('configuration', () => {
     const path = join(dir, 'kubeconfig');
     writeFileSync(path, 'apiVersion: v1\nkind: Config\n');
     expect(configError({ KUBECONFIG: path }).setting).toBe('REDIS_URL');
-    const c = loadConfig({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379' }).setting).toBe('AUTH_TENANT_IDS');
+    const auth = { AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111', AUTH_AUDIENCES: 'api://labplane' };
+    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', AUTH_TENANT_IDS: 'common' }).setting).toBe('AUTH_TENANT_IDS');
+    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', AUTH_TENANT_IDS: auth.AUTH_TENANT_IDS }).setting).toBe('AUTH_AUDIENCES');
+    expect(configError({ ...auth, AUTH_INTEGRATION_BINDINGS: '{"app":"cs101"}' }).setting).toBe('AUTH_INTEGRATION_BINDINGS');
+    const c = loadConfig({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', ...auth });
+    expect(c.auth).toMatchObject({ tenantIds: ['11111111-1111-1111-1111-111111111111'], audiences: ['api://labplane'], adminAppRoles: ['LabPlane.Admin'] });
     expect(c.kube).toEqual({ mode: 'kubeconfig', path });
     expect(c.devMode).toBe(false);
-    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', DEV_MODE: 'true' }).setting).toBe('DEV_MODE');
+    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', DEV_MODE: 'true', ...auth }).setting).toBe('DEV_MODE');
   });
 
   it('refuses a kubeconfig path that does not exist, and in-cluster mode outside a cluster', () => {

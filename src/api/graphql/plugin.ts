@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
-import { isDomainError } from '../../domain/shared/errors.js';
+import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
 import { domainProblem } from '../problem.js';
 import { mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
+import { aliasLimitRule, asksForIntrospection, costLimitRule, GRAPHQL_LIMITS, introspectionRefused } from './limits.js';
 import { baseResolvers } from './resolvers.js';
 import { baseTypeDefs } from './schema.js';
 
@@ -36,8 +37,9 @@ export function formatGraphQLError(err: GraphQLError): GraphQLError {
   }
   const status = (original as { statusCode?: unknown } | undefined)?.statusCode;
   if (original === undefined || original === null || original instanceof GraphQLError || (typeof status === 'number' && status < 500)) {
-    // Parse and validation errors of the query itself.
-    return new GraphQLError(err.message, { ...where(err), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
+    // Parse and validation errors of the query itself (limit rules name their own code).
+    const own = err.extensions['code'];
+    return new GraphQLError(err.message, { ...where(err), extensions: { code: typeof own === 'string' ? own : 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
   }
   return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: { code: 'INTERNAL', status: 500 } });
 }
@@ -54,10 +56,23 @@ function flatten(errors: readonly GraphQLError[]): GraphQLError[] {
 }
 
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
+  app.addHook('preValidation', async (request) => {
+    if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
+      // statusCode: mercurius answers its own route's errors, and takes the status from here.
+      throw Object.assign(new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: 'body', message: `${request.body.length} queries` }]), {
+        statusCode: 400,
+      });
+    }
+  });
   await app.register(mercurius, {
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
     resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
     graphiql: deps.graphiql,
+    queryDepth: GRAPHQL_LIMITS.depth,
+    allowBatchedQueries: true,
+    validationRules: [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)],
+    // Queries over GET or as a "simple" request (form/text content types) need a preflight header.
+    csrfPrevention: true,
     path: '/graphql',
     subscription: {
       // Subscriptions authenticate once, at connection start: connection_init payload
@@ -86,5 +101,11 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
       if (internal) app.log.error({ errors: execution.errors?.map((e) => e.originalError ?? e) }, 'graphql resolver failed');
       return { statusCode: base.statusCode, response: { data: execution.data ?? null, errors } };
     },
+  });
+  // preExecution, not preValidation: mercurius skips validation hooks for queries it has cached.
+  app.graphql.addHook('preExecution', async (_schema, document, context) => {
+    if (deps.graphiql) return;
+    const principal = (context as unknown as GraphQLContext).principal;
+    if (asksForIntrospection(document) && principal?.platformAdmin !== true) throw introspectionRefused();
   });
 }

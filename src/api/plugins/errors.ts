@@ -18,7 +18,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       request.log.info({ code: problem.code, status: problem.status }, 'request refused');
     }
     const retryAfter = retryAfterOf(err) ?? (problem.status === 503 || problem.status === 429 ? 5 : undefined);
-    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+    if (retryAfter !== undefined && reply.getHeader('retry-after') === undefined) headers['retry-after'] = String(retryAfter);
     if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="labplane", error="invalid_token"';
     return sendProblem(reply, problem, headers);
   });

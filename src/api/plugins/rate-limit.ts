@@ -1,0 +1,27 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import { makeProblem } from '../problem.js';
+
+/**
+ * Per-principal rate limit (per IP for callers not yet authenticated), counted in Redis when one
+ * is configured so the limit holds across API instances. Over it: 429 problem+json with
+ * `Retry-After`. Health, readiness and metrics are exempt (probes and scrapers must not be shed).
+ */
+export async function installRateLimit(app: FastifyInstance, opts: { perMinute: number; redis: unknown }): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: opts.perMinute,
+    timeWindow: 60_000,
+    ...(opts.redis === undefined ? {} : { redis: opts.redis as never, nameSpace: 'labplane:ratelimit:', skipOnError: true }),
+    keyGenerator: (request) => (request.principal === undefined ? `ip:${request.ip}` : `p:${request.principal.id}`),
+    allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0] ?? ''),
+    addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
+    addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`), {
+        statusCode: 429,
+        problem: makeProblem(429, 'RATE_LIMITED', `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`),
+      }),
+  });
+}
