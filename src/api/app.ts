@@ -8,10 +8,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import openapiGlue from 'fastify-openapi-glue';
 import type { Registry } from 'prom-client';
 import type { PrincipalResolver } from '../domain/auth/authenticator.js';
+import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import { installGraphQL } from './graphql/plugin.js';
 import { mergeHandlers, type ApiModule } from './module.js';
 import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
+import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { installErrorHandling } from './plugins/errors.js';
 import { installIdempotency } from './plugins/idempotency.js';
@@ -30,6 +32,7 @@ export interface AppDeps {
   readonly modules: readonly ApiModule[];
   readonly principals: PrincipalResolver;
   readonly idempotency: IdempotencyStore;
+  readonly auditLog: AuditLog;
   /** BullMQ queues shown on the admin dashboard (empty without Redis). */
   readonly dashboardQueues: readonly unknown[];
   /** Present in dev mode only; without it `/dev/token` does not exist. */
@@ -118,6 +121,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.principals);
   await installRateLimit(app, { perMinute: deps.rateLimitPerMinute, redis: deps.rateLimitRedis });
   installIdempotency(app, deps.idempotency);
+  const audit = createAuditRecorder(deps.auditLog);
+  installRestAudit(app, audit);
 
   const spec = servedSpec(deps.devMode);
   await app.register(swagger, { mode: 'static', specification: { document: spec as never } });
@@ -131,7 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...deps.modules,
     ]),
   });
-  await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode });
+  await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, audit });
   await installQueueDashboard(app, deps.dashboardQueues);
   return app;
 }

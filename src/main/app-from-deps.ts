@@ -13,6 +13,7 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     bodyLimitBytes: config.bodyLimitBytes,
     modules: deps.modules,
     idempotency: deps.jobs.idempotency,
+    auditLog: deps.jobs.auditLog,
     dashboardQueues: deps.jobs.dashboardQueues,
     principals: deps.principals,
     devTokens: deps.devTokens,

@@ -5,7 +5,8 @@ import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js'
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
-import { operationsModule, tenantsModule } from '../api/modules/index.js';
+import { auditModule, operationsModule, tenantsModule } from '../api/modules/index.js';
+import { createAuditService } from '../domain/audit/audit.js';
 import type { ApiModule } from '../api/module.js';
 import type { ReadinessCheck } from '../api/rest/system.js';
 import { createPrincipalResolver, type PrincipalResolver } from '../domain/auth/authenticator.js';
@@ -72,7 +73,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     const principals = createPrincipalResolver({ verifiers, memberships: tenantRepo });
     const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
     jobs.engine.register([tenantDeleteJob({ repo: tenantRepo })]);
-    const modules = [tenantsModule(tenants), operationsModule(jobs.operations)];
+    const modules = [tenantsModule(tenants), operationsModule(jobs.operations), auditModule(createAuditService({ log: jobs.auditLog }))];
 
     return {
       config,

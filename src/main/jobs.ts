@@ -11,6 +11,9 @@ import {
   createRedisOperationStore,
   registerJobMetrics,
 } from '../adapters/redis/index.js';
+import { createMemoryAuditLog } from '../adapters/memory/audit-log.js';
+import { createRedisAuditLog } from '../adapters/redis/audit-log.js';
+import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import type { OperationEvents } from '../domain/operations/operation-events.js';
 import { createOperationService, type OperationService } from '../domain/operations/operation-service.js';
@@ -27,6 +30,7 @@ export interface JobsRuntime {
   readonly operations: OperationService;
   /** BullMQ queues for the dashboard (none for the in-process engine). */
   readonly dashboardQueues: readonly unknown[];
+  readonly auditLog: AuditLog;
   /** The shared command connection (rate limits use it too); absent without Redis. */
   readonly redis: Redis | undefined;
   /** Resolves when Redis answers (absent without Redis). */
@@ -51,6 +55,7 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
       store,
       events,
       idempotency: createMemoryIdempotencyStore(),
+      auditLog: createMemoryAuditLog(),
       engine,
       operations,
       dashboardQueues: [],
@@ -70,6 +75,7 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
     store,
     events,
     idempotency: createRedisIdempotencyStore({ redis, prefix: PREFIX }),
+    auditLog: createRedisAuditLog({ redis, prefix: PREFIX }),
     engine,
     operations,
     dashboardQueues: [transport.queue],

@@ -24,6 +24,7 @@ describe('logs', () => {
       bodyLimitBytes: 1 << 20,
       modules: deps.modules,
       idempotency: deps.jobs.idempotency,
+      auditLog: deps.jobs.auditLog,
       dashboardQueues: [],
       principals: deps.principals,
       devTokens: deps.devTokens,

@@ -7,12 +7,15 @@ import { authenticate } from '../plugins/auth.js';
 import { domainProblem } from '../problem.js';
 import { mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
+import type { AuditRecorder } from '../plugins/audit.js';
+import { auditMutations, noteMutations } from './audit.js';
 import { aliasLimitRule, asksForIntrospection, costLimitRule, GRAPHQL_LIMITS, introspectionRefused } from './limits.js';
 import { baseResolvers } from './resolvers.js';
 import { baseTypeDefs } from './schema.js';
 
 export interface GraphQLDeps {
   readonly modules: readonly ApiModule[];
+  readonly audit: AuditRecorder;
   readonly principals: PrincipalResolver;
   readonly graphiql: boolean;
 }
@@ -55,7 +58,32 @@ function flatten(errors: readonly GraphQLError[]): GraphQLError[] {
   });
 }
 
+const PREFLIGHT_HEADERS = ['graphql-preflight', 'apollo-require-preflight', 'x-apollo-operation-name'];
+const JSON_TYPES = new Set(['application/json', 'application/graphql-response+json', 'application/graphql+json']);
+
+/**
+ * CSRF prevention: a browser can send a GET or a form/text POST cross-site without a preflight,
+ * so those must carry a header only a script could set. WebSocket upgrades (subscriptions) are
+ * authenticated by their connection_init payload instead.
+ */
+function refuseCrossSiteRequest(method: string, headers: Record<string, string | string[] | undefined>): void {
+  const type = String(headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const simple = method === 'GET' || (method === 'POST' && !JSON_TYPES.has(type));
+  if (simple && !PREFLIGHT_HEADERS.some((h) => headers[h] !== undefined)) {
+    throw Object.assign(
+      new ValidationError('GraphQL requests must be POSTed as application/json (or carry a graphql-preflight header) to prevent cross-site request forgery.', [
+        { field: 'header/content-type', message: 'application/json expected' },
+      ]),
+      { statusCode: 400 },
+    );
+  }
+}
+
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    if (request.url.split('?')[0] !== '/graphql' || request.headers.upgrade?.toLowerCase() === 'websocket') return;
+    refuseCrossSiteRequest(request.method, request.headers);
+  });
   app.addHook('preValidation', async (request) => {
     if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
       // statusCode: mercurius answers its own route's errors, and takes the status from here.
@@ -71,8 +99,6 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     queryDepth: GRAPHQL_LIMITS.depth,
     allowBatchedQueries: true,
     validationRules: [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)],
-    // Queries over GET or as a "simple" request (form/text content types) need a preflight header.
-    csrfPrevention: true,
     path: '/graphql',
     subscription: {
       // Subscriptions authenticate once, at connection start: connection_init payload
@@ -102,8 +128,12 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
       return { statusCode: base.statusCode, response: { data: execution.data ?? null, errors } };
     },
   });
+  app.graphql.addHook('onResolution', async (execution, context) => {
+    auditMutations(deps.audit, execution, context);
+  });
   // preExecution, not preValidation: mercurius skips validation hooks for queries it has cached.
-  app.graphql.addHook('preExecution', async (_schema, document, context) => {
+  app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
+    noteMutations(context, document, variables as Record<string, unknown> | undefined);
     if (deps.graphiql) return;
     const principal = (context as unknown as GraphQLContext).principal;
     if (asksForIntrospection(document) && principal?.platformAdmin !== true) throw introspectionRefused();

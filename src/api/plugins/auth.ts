@@ -64,7 +64,8 @@ export function installAuth(app: FastifyInstance, resolver: PrincipalResolver): 
   app.addHook('preHandler', async (request) => {
     const permission = routePermission(request);
     if (permission === undefined || permission === 'public' || request.principal === undefined) return;
-    const tenant = (request.params as { tenant?: unknown } | undefined)?.tenant;
+    // The tenant a request is about: its path, else a `tenant` filter in the query.
+    const tenant = (request.params as { tenant?: unknown } | undefined)?.tenant ?? (request.query as { tenant?: unknown } | undefined)?.tenant;
     authorize(request.principal, permission, typeof tenant === 'string' ? { tenant } : {});
   });
 }

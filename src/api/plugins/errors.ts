@@ -3,6 +3,8 @@ import { makeProblem, PROBLEM_CONTENT_TYPE, retryAfterOf, toProblem, type Proble
 
 export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
   const body: Problem = { ...problem, instance: reply.request.url.split('?')[0] ?? '/', requestId: String(reply.request.id) };
+  // Lets the audit hook record the code of a refused mutation without parsing the body.
+  reply.header('x-problem-code', problem.code);
   for (const [k, v] of Object.entries(headers)) reply.header(k, v);
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
 }

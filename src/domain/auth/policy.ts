@@ -146,7 +146,7 @@ export function decide(p: Principal, permission: Permission, scope: Scope = {}):
   if (p.platformAdmin) return { effect: 'allow' };
   if (permission === 'tenant.list') return { effect: 'allow' };
   if (scope.tenant === undefined) {
-    if (permission === 'image.read' || permission === 'operation.read' || permission === 'audit.read') {
+    if (permission === 'image.read' || permission === 'operation.read') {
       return { effect: 'allow' };
     }
     return { effect: 'deny', reason: `${permission} is reserved to platform administrators` };
