@@ -15,7 +15,8 @@ import { mergeHandlers, type ApiModule } from './module.js';
 import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
-import { installErrorHandling } from './plugins/errors.js';
+import { installErrorHandling, sendProblem } from './plugins/errors.js';
+import { makeProblem } from './problem.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
@@ -85,7 +86,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors the router raises before any route runs (bad URL encoding, overlong parameters).
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void sendProblem(reply, makeProblem(tooLong ? 414 : 400, tooLong ? 'URI_TOO_LONG' : 'BAD_URL', tooLong ? 'A path parameter is too long.' : 'The URL is malformed.'));
+    },
     ajv: { customOptions: { removeAdditional: false } },
   });
   // Routes of docs, GraphQL and the spec authenticate in their own way (or are public).
