@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
-import { authorize, PERMISSIONS, type Permission } from '../../domain/auth/policy.js';
+import { authorize, isPlatformOnly, PERMISSIONS, type Permission } from '../../domain/auth/policy.js';
 import type { Principal } from '../../domain/auth/principal.js';
 import { UnauthenticatedError } from '../../domain/shared/errors.js';
 
@@ -66,7 +66,10 @@ export function installAuth(app: FastifyInstance, resolver: PrincipalResolver): 
     if (permission === undefined || permission === 'public' || request.principal === undefined) return;
     // The tenant a request is about: its path, else a `tenant` filter in the query.
     const tenant = (request.params as { tenant?: unknown } | undefined)?.tenant ?? (request.query as { tenant?: unknown } | undefined)?.tenant;
-    authorize(request.principal, permission, typeof tenant === 'string' ? { tenant } : {});
+    if (typeof tenant === 'string') authorize(request.principal, permission, { tenant });
+    // Without a tenant in the request (an operation by id, say) only the use case knows the
+    // target's tenant: it authorizes, and answers 404 for another tenant's things.
+    else if (isPlatformOnly(permission)) authorize(request.principal, permission, {});
   });
 }
 

@@ -119,6 +119,11 @@ const INTEGRATION: Readonly<Record<IntegrationRole, ReadonlySet<Permission>>> = 
   ]),
 };
 
+/** True for permissions only platform admins hold, whatever the tenant. */
+export function isPlatformOnly(permission: Permission): boolean {
+  return PLATFORM_ONLY.has(permission);
+}
+
 /** What an action is about. `tenant` is absent for platform-wide actions. */
 export interface Scope {
   readonly tenant?: string;

@@ -1,0 +1,165 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadContract } from '../support/contract.js';
+import { startTestApp, uniqueTenantId, type TestApp } from '../support/test-app.js';
+
+/**
+ * Every operation of the contract and every GraphQL root field, called by principals of another
+ * tenant against tenant A's resources: zero successes, 404 (never 403) where a tenant is named,
+ * and no id of tenant A in any answer. A new route without a case here fails the test.
+ */
+interface Fixture {
+  a: string;
+  aDeletable: string;
+  aOperation: string;
+  /** Strings that identify tenant A's things and must never reach a foreign caller. */
+  secrets: string[];
+}
+interface Call {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  url: string;
+  body?: unknown;
+  /** Tenant-scoped: a foreign caller must get 404. Otherwise 403 (platform-only) or a filtered 2xx. */
+  scoped: boolean;
+  /** Admin's expected statuses, proving the call reaches a real resource. */
+  adminOk: number[];
+}
+
+const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
+  getHealth: () => 'public',
+  getReadiness: () => 'public',
+  createDevToken: () => 'public',
+  listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
+  createTenant: (f) => ({ method: 'post', url: '/v1/tenants', body: { id: f.a, displayName: 'takeover', profile: 'admin' }, scoped: false, adminOk: [409] }),
+  getTenant: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}`, scoped: true, adminOk: [200] }),
+  updateTenant: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}`, body: { displayName: 'pwned' }, scoped: true, adminOk: [200] }),
+  deleteTenant: (f) => ({ method: 'delete', url: `/v1/tenants/${f.aDeletable}`, scoped: true, adminOk: [202] }),
+  listMembers: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/members`, scoped: true, adminOk: [200] }),
+  putMember: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/members/intruder`, body: { role: 'owner' }, scoped: true, adminOk: [201, 200] }),
+  deleteMember: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/members/member-a`, scoped: true, adminOk: [204] }),
+  listOperations: () => ({ method: 'get', url: '/v1/operations?limit=500', scoped: false, adminOk: [200] }),
+  getOperation: (f) => ({ method: 'get', url: `/v1/operations/${f.aOperation}`, scoped: true, adminOk: [200] }),
+  cancelOperation: (f) => ({ method: 'post', url: `/v1/operations/${f.aOperation}/cancel`, scoped: true, adminOk: [202, 409] }),
+  listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
+};
+
+const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?: Record<string, unknown> }> = {
+  'Query.me': () => ({ query: '{ me { id tenants { tenant } } }' }),
+  'Query.tenants': () => ({ query: '{ tenants(limit: 500) { items { id } } }' }),
+  'Query.tenant': (f) => ({ query: 'query($id: ID!) { tenant(id: $id) { id members { principalId } } }', variables: { id: f.a } }),
+  'Query.operation': (f) => ({ query: 'query($id: ID!) { operation(id: $id) { id } }', variables: { id: f.aOperation } }),
+  'Query.operations': (f) => ({ query: 'query($t: ID) { operations(tenant: $t) { items { id } } }', variables: { t: f.a } }),
+  'Mutation.createTenant': (f) => ({ query: 'mutation($id: ID!) { createTenant(input: {id: $id, displayName: "x", profile: admin}) { id } }', variables: { id: f.a } }),
+  'Mutation.updateTenant': (f) => ({ query: 'mutation($id: ID!) { updateTenant(id: $id, input: {displayName: "pwned"}) { id } }', variables: { id: f.a } }),
+  'Mutation.deleteTenant': (f) => ({ query: 'mutation($id: ID!) { deleteTenant(id: $id) { id } }', variables: { id: f.aDeletable } }),
+  'Mutation.putMember': (f) => ({ query: 'mutation($t: ID!) { putMember(tenant: $t, principalId: "intruder", input: {role: owner}) { role } }', variables: { t: f.a } }),
+  'Mutation.deleteMember': (f) => ({ query: 'mutation($t: ID!) { deleteMember(tenant: $t, principalId: "member-a") }', variables: { t: f.a } }),
+  'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),
+};
+
+const contract = loadContract();
+let t: TestApp;
+let fx: Fixture;
+let roles: Record<'ownerB' | 'memberB' | 'integrationB', string>;
+let admin: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
+  admin = await t.bearer({ sub: 'iso-admin', roles: ['platform-admin'] });
+  const a = uniqueTenantId('iso-a');
+  const aDeletable = uniqueTenantId('iso-a2');
+  const aGone = uniqueTenantId('iso-a3');
+  const b = uniqueTenantId('iso-b');
+  for (const [id, owner] of [[a, 'owner-a'], [aDeletable, 'owner-a'], [aGone, 'owner-a'], [b, 'owner-b']] as const) {
+    const res = await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id, displayName: `Tenant ${id}`, profile: 'student', owners: [{ principalId: owner }] });
+    expect(res.status).toBe(201);
+  }
+  await request(t.app.server).put(`/v1/tenants/${a}/members/member-a`).set('authorization', admin).send({ role: 'member' });
+  const op = await request(t.app.server).delete(`/v1/tenants/${aGone}`).set('authorization', admin);
+  fx = { a, aDeletable, aOperation: op.body.id, secrets: [a, aDeletable, aGone, op.body.id, 'owner-a', 'member-a'] };
+  roles = {
+    ownerB: await t.bearer({ sub: 'owner-b' }),
+    memberB: await t.bearer({ sub: 'member-b', tenants: { [b]: 'member' } }),
+    integrationB: await t.bearer({ sub: 'lms-b', roles: ['labs.manage', 'vms.manage', 'read'], tenants: { [b]: 'owner' } }),
+  };
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** The answer without the echo of the caller's own request (instance path, request id). */
+function leakable(body: unknown): string {
+  if (body === null || typeof body !== 'object') return String(body ?? '');
+  const { instance: _i, requestId: _r, ...rest } = body as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
+describe('tenant isolation, route × role', () => {
+  it('has a case for every operation of the contract', () => {
+    expect(contract.operations.map((o) => o.operationId).filter((id) => !(id in REST_CASES))).toEqual([]);
+  });
+
+  it('has a case for every GraphQL query and mutation', () => {
+    const schema = (t.app as unknown as { graphql: { schema: import('graphql').GraphQLSchema } }).graphql.schema;
+    const fields = [
+      ...Object.keys(schema.getQueryType()?.getFields() ?? {}).map((f) => `Query.${f}`),
+      ...Object.keys(schema.getMutationType()?.getFields() ?? {}).map((f) => `Mutation.${f}`),
+    ];
+    expect(fields.filter((f) => !(f in GRAPHQL_CASES))).toEqual([]);
+  });
+
+  it('REST: foreign principals never succeed, get 404 on tenant-scoped routes, and never see tenant A ids; anonymous gets 401', async () => {
+    const failures: string[] = [];
+    for (const op of contract.operations) {
+      const make = REST_CASES[op.operationId];
+      if (make === undefined) continue;
+      const call = make(fx);
+      if (call === 'public') continue;
+      for (const [role, token] of [...Object.entries(roles), ['anonymous', undefined]] as const) {
+        let req = (request(t.app.server) as any)[call.method](call.url);
+        if (token !== undefined) req = req.set('authorization', token);
+        const res = call.body === undefined ? await req : await req.send(call.body);
+        const where = `${role} ${call.method.toUpperCase()} ${call.url} → ${res.status}`;
+        if (role === 'anonymous') {
+          if (res.status !== 401) failures.push(`${where} (expected 401)`);
+          continue;
+        }
+        if (call.scoped && res.status !== 404) failures.push(`${where} (expected 404)`);
+        if (!call.scoped && res.status >= 200 && res.status < 300 && call.method !== 'get') failures.push(`${where} (a foreign write succeeded)`);
+        if (!call.scoped && res.status === 404) failures.push(`${where} (platform routes refuse with 403, not 404)`);
+        const text = leakable(res.body);
+        // An id the caller sent may be echoed back ("tenant 'x' was not found"); any other is a leak.
+        const sent = call.url + JSON.stringify(call.body ?? null);
+        for (const s of fx.secrets) if (!sent.includes(s) && text.includes(s)) failures.push(`${where} leaks '${s}'`);
+      }
+    }
+    expect(failures.join("\n")).toBe("");
+  });
+
+  it('GraphQL: foreign principals get NOT_FOUND/FORBIDDEN and never see tenant A ids', async () => {
+    const failures: string[] = [];
+    for (const [field, make] of Object.entries(GRAPHQL_CASES)) {
+      for (const [role, token] of Object.entries(roles)) {
+        const res = await request(t.app.server).post('/graphql').set('authorization', token).send(make(fx));
+        const text = JSON.stringify(res.body.data ?? null);
+        for (const s of fx.secrets) if (text.includes(s)) failures.push(`${role} ${field} leaks '${s}'`);
+        const codes = (res.body.errors ?? []).map((e: any) => e.extensions?.code as string);
+        const scoped = field !== 'Query.me' && field !== 'Query.tenants';
+        if (scoped && !codes.some((c: string) => c.endsWith('_NOT_FOUND') || c === 'FORBIDDEN')) failures.push(`${role} ${field} → ${JSON.stringify(codes)} data ${text}`);
+      }
+    }
+    expect(failures.join("\n")).toBe("");
+  });
+
+  it('every case reaches a real resource: a platform admin gets the expected answer', async () => {
+    const failures: string[] = [];
+    for (const op of contract.operations) {
+      const call = REST_CASES[op.operationId]?.(fx);
+      if (call === undefined || call === 'public') continue;
+      const req = (request(t.app.server) as any)[call.method](call.url).set('authorization', admin);
+      const res = call.body === undefined ? await req : await req.send(call.body);
+      if (!call.adminOk.includes(res.status)) failures.push(`${op.operationId} ${call.url} → ${res.status} ${res.text.slice(0, 120)}`);
+    }
+    expect(failures.join("\n")).toBe("");
+  });
+});
