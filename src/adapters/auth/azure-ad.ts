@@ -1,5 +1,5 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { TokenVerifier } from '../../domain/auth/authenticator.js';
+import type { TokenVerifier, VerifiedToken } from '../../domain/auth/authenticator.js';
 import { INTEGRATION_ROLES, type IntegrationRole, type PrincipalInit } from '../../domain/auth/principal.js';
 import type { Logger } from '../../domain/shared/logger.js';
 import { isDomainError, UnauthenticatedError } from '../../domain/shared/errors.js';
@@ -154,7 +154,7 @@ export function createAzureAdVerifier(options: AzureAdVerifierOptions): AzureAdV
   }
 
   return {
-    async verify(token: string): Promise<PrincipalInit> {
+    async verify(token: string): Promise<VerifiedToken> {
       if (typeof token !== 'string' || token === '') throw new UnauthenticatedError('A bearer token is required.');
       if (token.length > maxTokenLength) throw new UnauthenticatedError('The token is too large.');
       if (!COMPACT_JWS.test(token)) throw new UnauthenticatedError('The token is not a signed JWT.');
@@ -166,7 +166,8 @@ export function createAzureAdVerifier(options: AzureAdVerifierOptions): AzureAdV
         throw new UnauthenticatedError(reasonFor(err), { cause: err });
       }
       checkTenant(payload);
-      return principalFromClaims(payload, mapping, options.logger);
+      const principal = principalFromClaims(payload, mapping, options.logger);
+      return typeof payload.exp === 'number' ? { ...principal, expiresAt: payload.exp * 1000 } : principal;
     },
     jwksStats: () => jwks.stats(),
   };

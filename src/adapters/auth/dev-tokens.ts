@@ -67,6 +67,7 @@ export function createDevTokens(secret: string | undefined): DevTokens {
       const isService = integrationRoles.length > 0;
       const groups = Array.isArray(payload['groups']) ? payload['groups'].filter((g): g is string => typeof g === 'string') : [];
       return {
+        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
         id: sub,
         name: typeof payload['name'] === 'string' ? payload['name'] : sub,
         kind: isService ? 'service' : 'user',

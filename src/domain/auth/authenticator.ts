@@ -8,30 +8,58 @@ import { makePrincipal, withTenantRoles, type Principal, type PrincipalInit } fr
  * a principal for an expired, unsigned or foreign token.
  */
 export interface TokenVerifier {
-  verify(token: string): Promise<PrincipalInit>;
+  verify(token: string): Promise<VerifiedToken>;
 }
+
+/** Who a token names, and until when (epoch ms) the token is valid, when the verifier knows it. */
+export type VerifiedToken = PrincipalInit & { readonly expiresAt?: number };
 
 export interface PrincipalResolver {
   /** Verifies the token and adds the tenant roles granted through memberships (user or group). */
   resolve(token: string): Promise<Principal>;
 }
 
+/**
+ * Verified tokens are remembered (at most `cacheTtlMs`, never past their expiry, at most
+ * `cacheSize` of them) so a busy client does not pay a signature check per request. Tenant roles
+ * from memberships are looked up on every request, so a membership change applies at once.
+ */
 export function createPrincipalResolver(deps: {
   verifiers: readonly TokenVerifier[];
   memberships: Pick<TenantRepository, 'membershipsOf'>;
+  cacheTtlMs?: number;
+  cacheSize?: number;
+  now?: () => number;
 }): PrincipalResolver {
+  const ttl = deps.cacheTtlMs ?? 60_000;
+  const size = deps.cacheSize ?? 10_000;
+  const now = deps.now ?? Date.now;
+  const verified = new Map<string, { init: PrincipalInit; until: number }>();
+
+  async function verify(token: string): Promise<PrincipalInit | { error: unknown }> {
+    const hit = verified.get(token);
+    if (hit !== undefined && hit.until > now()) return hit.init;
+    if (hit !== undefined) verified.delete(token);
+    let lastError: unknown;
+    for (const v of deps.verifiers) {
+      try {
+        const { expiresAt, ...init } = await v.verify(token);
+        const until = Math.min(now() + ttl, expiresAt ?? Number.POSITIVE_INFINITY);
+        if (verified.size >= size) verified.delete(verified.keys().next().value as string);
+        verified.set(token, { init, until });
+        return init;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    return { error: lastError };
+  }
+
   return {
     async resolve(token) {
-      let init: PrincipalInit | undefined;
-      let lastError: unknown;
-      for (const v of deps.verifiers) {
-        try {
-          init = await v.verify(token);
-          break;
-        } catch (err) {
-          lastError = err;
-        }
-      }
+      const result = await verify(token);
+      const init = 'error' in result ? undefined : result;
+      const lastError = 'error' in result ? result.error : undefined;
       if (init === undefined) {
         // A key endpoint that never answered is an outage (503), not a bad token.
         if (lastError instanceof UnauthenticatedError || lastError instanceof UpstreamUnavailableError) throw lastError;

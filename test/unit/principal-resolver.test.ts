@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { createPrincipalResolver, type TokenVerifier } from '../../src/domain/auth/authenticator.js';
+import { UnauthenticatedError, UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
+
+function countingVerifier(expiresAt?: number): TokenVerifier & { calls: number } {
+  const v = {
+    calls: 0,
+    async verify(token: string) {
+      v.calls += 1;
+      if (token !== 'good') throw new UnauthenticatedError('bad');
+      return { id: 'alice', ...(expiresAt === undefined ? {} : { expiresAt }) };
+    },
+  };
+  return v;
+}
+const noMemberships = { membershipsOf: async () => [] as Array<readonly [string, 'owner' | 'member']> };
+
+describe('principal resolver', () => {
+  it('verifies a token once within the cache TTL, and again after it', async () => {
+    let clock = 1_000;
+    const v = countingVerifier();
+    const r = createPrincipalResolver({ verifiers: [v], memberships: noMemberships, cacheTtlMs: 100, now: () => clock });
+    await r.resolve('good');
+    await r.resolve('good');
+    expect(v.calls).toBe(1);
+    clock += 101;
+    await r.resolve('good');
+    expect(v.calls).toBe(2);
+  });
+
+  it('never serves a cached token past its expiry', async () => {
+    let clock = 1_000;
+    const v = countingVerifier(1_050);
+    const r = createPrincipalResolver({ verifiers: [v], memberships: noMemberships, cacheTtlMs: 60_000, now: () => clock });
+    await r.resolve('good');
+    clock = 1_060;
+    await r.resolve('good');
+    expect(v.calls).toBe(2);
+  });
+
+  it('does not cache refusals, and looks memberships up on every request', async () => {
+    const v = countingVerifier();
+    let roles: Array<readonly [string, 'owner' | 'member']> = [];
+    const r = createPrincipalResolver({ verifiers: [v], memberships: { membershipsOf: async () => roles } });
+    await expect(r.resolve('bad')).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(r.resolve('bad')).rejects.toBeInstanceOf(UnauthenticatedError);
+    expect(v.calls).toBe(2);
+    expect((await r.resolve('good')).tenantRoles.size).toBe(0);
+    roles = [['cs101', 'owner']];
+    expect((await r.resolve('good')).tenantRoles.get('cs101')).toBe('owner');
+  });
+
+  it('lets a key outage through as 503 instead of turning it into 401', async () => {
+    const down: TokenVerifier = {
+      verify: async () => {
+        throw new UpstreamUnavailableError('AUTH_KEYS_UNAVAILABLE', 'keys down');
+      },
+    };
+    const r = createPrincipalResolver({ verifiers: [down], memberships: noMemberships });
+    await expect(r.resolve('x')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+  });
+});
