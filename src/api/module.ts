@@ -10,6 +10,8 @@ export interface ApiModule {
   readonly graphql?: {
     readonly typeDefs: string;
     readonly resolvers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+    /** Mercurius loaders (batched field resolvers, per type and field), to avoid N+1 lookups. */
+    readonly loaders?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   };
 }
 
@@ -34,6 +36,21 @@ export function mergeResolvers(modules: readonly ApiModule[]): Record<string, Re
       for (const [field, r] of Object.entries(fields)) {
         if (Object.hasOwn(target, field)) throw new TypeError(`GraphQL ${type}.${field} is resolved by two modules`);
         target[field] = r;
+      }
+    }
+  }
+  return out;
+}
+
+/** Loaders of all modules merged per type; a field loaded by two modules is a programming error. */
+export function mergeLoaders(modules: readonly ApiModule[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const m of modules) {
+    for (const [type, fields] of Object.entries(m.graphql?.loaders ?? {})) {
+      const target = (out[type] ??= {});
+      for (const [field, l] of Object.entries(fields)) {
+        if (Object.hasOwn(target, field)) throw new TypeError(`GraphQL loader ${type}.${field} is defined by two modules`);
+        target[field] = l;
       }
     }
   }

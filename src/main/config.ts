@@ -44,6 +44,19 @@ export interface Config {
   readonly auth: AuthConfig | undefined;
   /** Requests per minute per principal (or per IP before authentication). */
   readonly rateLimitPerMinute: number;
+  readonly images: ImagesConfig;
+}
+
+/** Image imports. */
+export interface ImagesConfig {
+  /** Admin allow-list of hosts for which plain http imports are accepted (IMAGE_HTTP_ALLOWED_HOSTS). */
+  readonly httpAllowedHosts: readonly string[];
+  /** Endpoint of s3:// imports, an origin (IMAGE_S3_ENDPOINT); default https://s3.amazonaws.com. */
+  readonly s3Endpoint: string | undefined;
+  /** How often an import operation looks at the DataVolume's progress, ms (IMAGE_IMPORT_POLL_MS). */
+  readonly importPollMs: number;
+  /** Simulated cluster only: how long an import takes (SIM_IMPORT_DURATION_MS). */
+  readonly simImportDurationMs: number;
 }
 
 export interface AuthConfig {
@@ -134,6 +147,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxEventLoopDelayMs: read(env, 'MAX_EVENT_LOOP_DELAY_MS', int(0, 60000), 'milliseconds 0-60000 (0 = off)') ?? 1000,
     auth: readAuth(env, devMode),
     rateLimitPerMinute: read(env, 'RATE_LIMIT_PER_MINUTE', int(1, 1_000_000), 'requests per minute, at least 1') ?? 600,
+    images: readImages(env),
   };
 }
 
@@ -210,5 +224,17 @@ function readAuth(env: Env, devMode: boolean): AuthConfig | undefined {
     adminGroups: list(env, 'AUTH_ADMIN_GROUPS'),
     integrationRoles: json(env, 'AUTH_INTEGRATION_ROLES', z.record(z.string().min(1), role), 'an object of app role value to labs.manage, vms.manage or read') ?? DEFAULT_INTEGRATION_ROLES,
     integrationBindings: json(env, 'AUTH_INTEGRATION_BINDINGS', z.record(z.string().min(1), z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))), 'an object of application (client) id to a list of tenant ids') ?? {},
+  };
+}
+
+function readImages(env: Env): ImagesConfig {
+  const hosts = list(env, 'IMAGE_HTTP_ALLOWED_HOSTS').map((h) => h.toLowerCase());
+  const badHost = hosts.find((h) => !/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(h));
+  if (badHost !== undefined) throw new ConfigError('IMAGE_HTTP_ALLOWED_HOSTS', `comma-separated host names or IP literals, got '${badHost}'`);
+  return {
+    httpAllowedHosts: hosts,
+    s3Endpoint: read(env, 'IMAGE_S3_ENDPOINT', z.string().regex(/^https?:\/\/[^/\s]+\/?$/), 'an http(s) origin such as https://minio.example.edu:9000'),
+    importPollMs: read(env, 'IMAGE_IMPORT_POLL_MS', int(10, 60000), 'milliseconds 10-60000') ?? 2000,
+    simImportDurationMs: read(env, 'SIM_IMPORT_DURATION_MS', int(0, 3600000), 'milliseconds 0-3600000') ?? 5000,
   };
 }

@@ -16,7 +16,9 @@ import { createTenantService, type TenantService } from '../domain/tenants/tenan
 import { tenantDeleteJob } from '../jobs/kinds/tenant-delete.js';
 import type { Config } from './config.js';
 import { azureAdOptions } from './auth.js';
+import { buildImages, imageEmulatorControllers, seedSimulatedCluster } from './images.js';
 import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
+import { buildVms, vmEmulatorControllers } from './vms.js';
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -42,7 +44,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     let emulator: KubeEmulator | undefined;
     let kubeConfig;
     if (config.kube.mode === 'simulated') {
-      emulator = await startKubeEmulator({ schemasDir: config.kube.schemasDir });
+      emulator = await startKubeEmulator({ schemasDir: config.kube.schemasDir, controllers: [...imageEmulatorControllers(config), ...vmEmulatorControllers()] });
       closers.push(() => emulator?.close() ?? Promise.resolve());
       kubeConfig = loadKubeConfig({ server: emulator.url });
       logger.info({ url: emulator.url }, 'simulated Kubernetes API started');
@@ -73,7 +75,14 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     const principals = createPrincipalResolver({ verifiers, memberships: tenantRepo });
     const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
     jobs.engine.register([tenantDeleteJob({ repo: tenantRepo })]);
-    const modules = [tenantsModule(tenants), operationsModule(jobs.operations), auditModule(createAuditService({ log: jobs.auditLog }))];
+    const images = await buildImages({ config, logger, kubeConfig, tenantRepo, operations: jobs.operations });
+    closers.push(() => images.close());
+    jobs.engine.register(images.jobKinds);
+    if (emulator !== undefined) await seedSimulatedCluster(tenantRepo, images.repo, logger);
+    const vms = await buildVms({ config, logger, kubeConfig, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store });
+    closers.push(() => vms.close());
+    jobs.engine.register(vms.jobKinds);
+    const modules = [tenantsModule(tenants), operationsModule(jobs.operations), auditModule(createAuditService({ log: jobs.auditLog })), images.module, vms.module];
 
     return {
       config,

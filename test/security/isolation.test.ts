@@ -1,3 +1,4 @@
+import type { GraphQLSchema } from 'graphql';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContract } from '../support/contract.js';
@@ -10,8 +11,10 @@ import { startTestApp, uniqueTenantId, type TestApp } from '../support/test-app.
  */
 interface Fixture {
   a: string;
+  aImage: string;
   aDeletable: string;
   aOperation: string;
+  aVm: string;
   /** Strings that identify tenant A's things and must never reach a foreign caller. */
   secrets: string[];
 }
@@ -40,6 +43,26 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   listOperations: () => ({ method: 'get', url: '/v1/operations?limit=500', scoped: false, adminOk: [200] }),
   getOperation: (f) => ({ method: 'get', url: `/v1/operations/${f.aOperation}`, scoped: true, adminOk: [200] }),
   cancelOperation: (f) => ({ method: 'post', url: `/v1/operations/${f.aOperation}/cancel`, scoped: true, adminOk: [202, 409] }),
+  listImages: () => ({ method: 'get', url: '/v1/images?limit=500', scoped: false, adminOk: [200] }),
+  importImage: () => ({ method: 'post', url: '/v1/images', body: { name: 'iso-platform', source: { type: 'http', url: 'https://images.example.com/x.qcow2' }, sizeGi: 5 }, scoped: false, adminOk: [202] }),
+  getImage: () => ({ method: 'get', url: '/v1/images/ubuntu-24-04', scoped: false, adminOk: [200] }),
+  deleteImage: () => ({ method: 'delete', url: '/v1/images/iso-platform', scoped: false, adminOk: [204] }),
+  listTenantImages: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/images`, scoped: true, adminOk: [200] }),
+  importTenantImage: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/images`, body: { name: 'intruder-img', source: { type: 'http', url: 'https://images.example.com/y.qcow2' }, sizeGi: 5 }, scoped: true, adminOk: [202] }),
+  getTenantImage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/images/${f.aImage}`, scoped: true, adminOk: [200] }),
+  deleteTenantImage: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/images/${f.aImage}`, scoped: true, adminOk: [204] }),
+  listInstanceTypes: (f) => ({ method: 'get', url: `/v1/instance-types?tenant=${f.a}`, scoped: true, adminOk: [200] }),
+  listVms: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms`, scoped: true, adminOk: [200] }),
+  createVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms`, body: { name: 'intruder-vm', image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], running: false }, scoped: true, adminOk: [202] }),
+  getVm: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aVm}`, scoped: true, adminOk: [200] }),
+  updateVm: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}/vms/${f.aVm}`, body: { running: false }, scoped: true, adminOk: [200] }),
+  deleteVm: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/intruder-vm`, scoped: true, adminOk: [202, 404] }),
+  startVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/start`, scoped: true, adminOk: [202, 409] }),
+  stopVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/stop`, scoped: true, adminOk: [202, 409] }),
+  restartVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/restart`, scoped: true, adminOk: [202, 409] }),
+  migrateVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/migrate`, scoped: true, adminOk: [202, 409] }),
+  listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
+  evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
 };
 
@@ -49,14 +72,38 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Query.tenant': (f) => ({ query: 'query($id: ID!) { tenant(id: $id) { id members { principalId } } }', variables: { id: f.a } }),
   'Query.operation': (f) => ({ query: 'query($id: ID!) { operation(id: $id) { id } }', variables: { id: f.aOperation } }),
   'Query.operations': (f) => ({ query: 'query($t: ID) { operations(tenant: $t) { items { id } } }', variables: { t: f.a } }),
+  'Query.images': () => ({ query: '{ images(limit: 500) { items { name } } }' }),
+  'Query.image': (f) => ({ query: 'query($t: ID!, $n: ID!) { image(tenant: $t, name: $n) { name } }', variables: { t: f.a, n: f.aImage } }),
+  'Query.tenantImages': (f) => ({ query: 'query($t: ID!) { tenantImages(tenant: $t) { items { name } } }', variables: { t: f.a } }),
+  'Mutation.importImage': (f) => ({
+    query: 'mutation($t: ID) { importImage(tenant: $t, input: {name: "intruder-img", source: {type: http, url: "https://images.example.com/z.qcow2"}, sizeGi: 5}) { id } }',
+    variables: { t: f.a },
+  }),
+  'Mutation.deleteImage': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteImage(tenant: $t, name: $n) }', variables: { t: f.a, n: f.aImage } }),
   'Mutation.createTenant': (f) => ({ query: 'mutation($id: ID!) { createTenant(input: {id: $id, displayName: "x", profile: admin}) { id } }', variables: { id: f.a } }),
   'Mutation.updateTenant': (f) => ({ query: 'mutation($id: ID!) { updateTenant(id: $id, input: {displayName: "pwned"}) { id } }', variables: { id: f.a } }),
   'Mutation.deleteTenant': (f) => ({ query: 'mutation($id: ID!) { deleteTenant(id: $id) { id } }', variables: { id: f.aDeletable } }),
   'Mutation.putMember': (f) => ({ query: 'mutation($t: ID!) { putMember(tenant: $t, principalId: "intruder", input: {role: owner}) { role } }', variables: { t: f.a } }),
   'Mutation.deleteMember': (f) => ({ query: 'mutation($t: ID!) { deleteMember(tenant: $t, principalId: "member-a") }', variables: { t: f.a } }),
+  'Query.instanceTypes': (f) => ({ query: 'query($t: ID) { instanceTypes(tenant: $t) { name } }', variables: { t: f.a } }),
+  'Query.vms': (f) => ({ query: 'query($t: ID!) { vms(tenant: $t) { items { name owner } } }', variables: { t: f.a } }),
+  'Query.vm': (f) => ({ query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner } }', variables: { t: f.a, n: f.aVm } }),
+  'Query.nodes': () => ({ query: '{ nodes { name } }' }),
+  'Mutation.createVm': (f) => ({
+    query: 'mutation($t: ID!, $k: String!) { createVm(tenant: $t, input: {name: "intruder-vm", image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k], running: false}) { id } }',
+    variables: { t: f.a, k: SSH_KEY },
+  }),
+  'Mutation.updateVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { updateVm(tenant: $t, name: $n, input: {running: false}) { name } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.deleteVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.startVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { startVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.stopVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { stopVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.restartVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { restartVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.migrateVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { migrateVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),
 };
 
+const SSH_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString('base64')} iso@test`;
 const contract = loadContract();
 let t: TestApp;
 let fx: Fixture;
@@ -76,7 +123,20 @@ beforeAll(async () => {
   }
   await request(t.app.server).put(`/v1/tenants/${a}/members/member-a`).set('authorization', admin).send({ role: 'member' });
   const op = await request(t.app.server).delete(`/v1/tenants/${aGone}`).set('authorization', admin);
-  fx = { a, aDeletable, aOperation: op.body.id, secrets: [a, aDeletable, aGone, op.body.id, 'owner-a', 'member-a'] };
+  const aImage = `img-${a}`;
+  const imported = await request(t.app.server)
+    .post(`/v1/tenants/${a}/images`)
+    .set('authorization', admin)
+    .send({ name: aImage, source: { type: 'http', url: 'https://images.example.com/a.qcow2' }, sizeGi: 5 });
+  expect(imported.status).toBe(202);
+  const aVm = 'vm-a';
+  const vm = await request(t.app.server)
+    .post(`/v1/tenants/${a}/vms`)
+    .set('authorization', admin)
+    .send({ name: aVm, image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], owner: 'member-a' });
+  expect(vm.status).toBe(202);
+  for (let i = 0; i < 200 && (await request(t.app.server).get(`/v1/tenants/${a}/vms/${aVm}`).set('authorization', admin)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+  fx = { a, aDeletable, aImage, aOperation: op.body.id, aVm, secrets: [a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id] };
   roles = {
     ownerB: await t.bearer({ sub: 'owner-b' }),
     memberB: await t.bearer({ sub: 'member-b', tenants: { [b]: 'member' } }),
@@ -100,7 +160,7 @@ describe('tenant isolation, route × role', () => {
   });
 
   it('has a case for every GraphQL query and mutation', () => {
-    const schema = (t.app as unknown as { graphql: { schema: import('graphql').GraphQLSchema } }).graphql.schema;
+    const schema = (t.app as unknown as { graphql: { schema: GraphQLSchema } }).graphql.schema;
     const fields = [
       ...Object.keys(schema.getQueryType()?.getFields() ?? {}).map((f) => `Query.${f}`),
       ...Object.keys(schema.getMutationType()?.getFields() ?? {}).map((f) => `Mutation.${f}`),
@@ -144,7 +204,7 @@ describe('tenant isolation, route × role', () => {
         const text = JSON.stringify(res.body.data ?? null);
         for (const s of fx.secrets) if (text.includes(s)) failures.push(`${role} ${field} leaks '${s}'`);
         const codes = (res.body.errors ?? []).map((e: any) => e.extensions?.code as string);
-        const scoped = field !== 'Query.me' && field !== 'Query.tenants';
+        const scoped = !['Query.me', 'Query.tenants', 'Query.images'].includes(field);
         if (scoped && !codes.some((c: string) => c.endsWith('_NOT_FOUND') || c === 'FORBIDDEN')) failures.push(`${role} ${field} → ${JSON.stringify(codes)} data ${text}`);
       }
     }

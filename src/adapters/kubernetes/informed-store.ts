@@ -24,6 +24,8 @@ export interface InformedStoreOptions<T extends KubernetesObject> {
   readonly listPage: (cont: string | undefined) => Promise<ListPage<T>>;
   /** Bounds of the back-off between restarts after a failed list or watch, in ms. */
   readonly restartDelayMs?: { readonly min: number; readonly max: number };
+  /** Told of every change the watch (or a relist) delivers, after the store took it. Must not throw. */
+  readonly onChange?: (type: 'add' | 'update' | 'delete', obj: T) => void;
 }
 
 /** A store kept current by list + watch, recovering from dropped watches and 410 Gone by relisting. */
@@ -74,9 +76,19 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
   }
 
   const informer = makeInformer<T>(client.kubeConfig, opts.path, listAll, opts.labelSelector);
-  informer.on('add', (obj) => store.upsert(obj));
-  informer.on('update', (obj) => store.upsert(obj));
-  informer.on('delete', (obj) => store.remove(obj));
+  const told = opts.onChange ?? (() => undefined);
+  informer.on('add', (obj) => {
+    store.upsert(obj);
+    told('add', obj);
+  });
+  informer.on('update', (obj) => {
+    store.upsert(obj);
+    told('update', obj);
+  });
+  informer.on('delete', (obj) => {
+    store.remove(obj);
+    told('delete', obj);
+  });
   informer.on('error', (err: unknown) => {
     if (stopped) return;
     const delay = Math.min(maxDelay, minDelay * 2 ** failures);

@@ -158,6 +158,322 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The platform image catalog, sorted by name (every signed-in caller may read it). */
+        get: operations["listImages"];
+        put?: never;
+        /**
+         * Import a golden image into the platform catalog (platform admins).
+         * @description Answers 202 with an operation of kind `image.import`; its progress follows CDI's `status.progress` and it fails with CDI's reason when the import fails. Refusals write nothing: a URL the SSRF guard refuses (https only, plain http for allow-listed hosts; no loopback, private, link-local, metadata or cluster-internal destinations in any encoding) is 422 `URL_NOT_ALLOWED` with the reason; a taken name is 409 `IMAGE_EXISTS`.
+         */
+        post: operations["importImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/{image}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Image name (a DNS label of at most 54 characters). */
+                image: string;
+            };
+            cookie?: never;
+        };
+        /** One platform image with its import phase and progress. */
+        get: operations["getImage"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a platform image (platform admins); 409 `IMAGE_IN_USE` while VMs are built from it.
+         * @description Deletes the DataVolume at once (its PVC follows) and answers 204; an import in progress is abandoned and its operation fails.
+         */
+        delete: operations["deleteImage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /** A tenant's private images, sorted by name. */
+        get: operations["listTenantImages"];
+        put?: never;
+        /**
+         * Import a tenant-private image (tenant owners).
+         * @description Like `importImage`, in the tenant's namespace. The tenant's storage quota (and PVC count) is checked before anything is written: over quota is 409 `QUOTA_EXCEEDED` with what is needed and what is left.
+         */
+        post: operations["importTenantImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/images/{image}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Image name (a DNS label of at most 54 characters). */
+                image: string;
+            };
+            cookie?: never;
+        };
+        /** One of the tenant's images with its import phase and progress. */
+        get: operations["getTenantImage"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of the tenant's images; 409 `IMAGE_IN_USE` while VMs are built from it.
+         * @description Deletes the DataVolume at once (its PVC follows) and answers 204.
+         */
+        delete: operations["deleteTenantImage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instance-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The VM size catalog and the tenant profiles that may use each size.
+         * @description With `tenant`, only the sizes that tenant's profile and per-VM caps allow.
+         */
+        get: operations["listInstanceTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /** The tenant's VMs with their state (members see their own only). Served from a watch-backed cache. */
+        get: operations["listVms"];
+        put?: never;
+        /**
+         * Create a VM from an image (an operation of kind `vm.create`).
+         * @description The quota (CPU and memory requests and limits when it starts at once, storage, PVCs, VM
+         *     count) is checked before anything is written: over quota is 409 `QUOTA_EXCEEDED` with
+         *     `details.needed` and `details.left`. Tenant members may not create VMs. The operation
+         *     succeeds once the VM is Running (or Stopped, with `running: false`).
+         */
+        post: operations["createVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        /** One VM with its state, reason and the actions valid now. Served from a watch-backed cache. */
+        get: operations["getVm"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a VM, its cloud-init Secret and its disks (an operation of kind `vm.delete`).
+         * @description Disks of storage class `kv-premium-retain` are kept (labelled `labplane.io/retained-from=<vm>`).
+         */
+        delete: operations["deleteVm"];
+        options?: never;
+        head?: never;
+        /**
+         * Resize a VM (applies at its next restart; `restartRequired` says so) or turn it on or off.
+         * @description Growth is checked against the quota when the VM runs; over quota is 409 `QUOTA_EXCEEDED`.
+         */
+        patch: operations["updateVm"];
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a VM (an operation of kind `vm.start` that ends when it runs).
+         * @description 409 `ACTION_NOT_ALLOWED` when the VM's state does not allow it (see `availableActions`), 409 `QUOTA_EXCEEDED` when its pod does not fit.
+         */
+        post: operations["startVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a VM (an operation of kind `vm.stop` that ends when it has stopped).
+         * @description 409 `ACTION_NOT_ALLOWED` when the VM's state does not allow it.
+         */
+        post: operations["stopVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restart a VM (an operation of kind `vm.restart` that ends when a new instance runs).
+         * @description 409 `ACTION_NOT_ALLOWED` when the VM's state does not allow it.
+         */
+        post: operations["restartVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/migrate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live-migrate a running VM to another node (an operation of kind `vm.migrate`).
+         * @description 409 `NOT_LIVE_MIGRATABLE` when KubeVirt reports `LiveMigratable=False` (disks not
+         *     ReadWriteMany), 409 `ACTION_NOT_ALLOWED` when the VM is not Running, 409
+         *     `MIGRATION_NEEDS_HEADROOM` when the quota has no room for the target pod (a second copy of
+         *     the VM's pod runs during the move; the platform does not raise the quota on its own).
+         */
+        post: operations["migrateVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The nodes that run VMs, with how many VMs run on each (platform admins). */
+        get: operations["listNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nodes/{node}/evacuate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live-migrate every VM off a node (platform admins).
+         * @description A parent operation of kind `node.evacuate` with one child `vm.migrate` operation per VM
+         *     (`parentId`), at most 4 at a time. VMs that cannot move are skipped and listed in the
+         *     result with the reason; `result.complete` says whether the node is empty.
+         */
+        post: operations["evacuateNode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operations": {
         parameters: {
             query?: never;
@@ -268,6 +584,202 @@ export interface components {
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
             nextCursor?: string;
+        };
+        /** @enum {string} */
+        ImagePhase: "Importing" | "Ready" | "Failed";
+        /** @enum {string} */
+        ImageStorageClass: "kv-premium-retain" | "kv-standard";
+        ImageImport: {
+            /** @description Also the DataVolume and PVC name. */
+            name: string;
+            /** @description Defaults to the name. */
+            displayName?: string;
+            /** @description Operating system hint, e.g. ubuntu-24.04. */
+            os?: string;
+            source: components["schemas"]["ImageSourceInput"];
+            /** @description Disk size in GiB. */
+            sizeGi: number;
+            storageClass?: components["schemas"]["ImageStorageClass"];
+        };
+        /** @description Where to import from. `s3` names a Secret in the target namespace holding `accessKeyId` and `secretKey`. */
+        ImageSourceInput: {
+            /** @enum {string} */
+            type: "http";
+            /** @description https:// (http:// only for allow-listed hosts). */
+            url: string;
+        } | {
+            /** @enum {string} */
+            type: "registry";
+            /** @description docker://registry/repository:tag */
+            url: string;
+        } | {
+            /** @enum {string} */
+            type: "s3";
+            /** @description s3://bucket/key */
+            url: string;
+            secretRef: {
+                name: string;
+            };
+        };
+        /** @description Where the image was imported from; credentials are never shown, only whether a reference exists. */
+        ImageSource: {
+            /** @enum {string} */
+            type: "http" | "registry" | "s3";
+            url: string;
+            hasCredentials: boolean;
+        };
+        Image: {
+            /** @enum {string} */
+            scope: "platform" | "tenant";
+            tenant?: string;
+            name: string;
+            displayName: string;
+            os?: string;
+            source: components["schemas"]["ImageSource"];
+            sizeGi: number;
+            storageClass: components["schemas"]["ImageStorageClass"];
+            phase: components["schemas"]["ImagePhase"];
+            /** @description Import progress in percent. */
+            progress: number;
+            failureReason?: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ImageList: {
+            items: components["schemas"]["Image"][];
+            nextCursor?: string;
+        };
+        InstanceType: {
+            name: string;
+            /** @description vCPUs (cores). */
+            cpu: number;
+            memoryGi: number;
+            description: string;
+            /** @description Tenant profiles that may use it (their per-VM caps apply too). */
+            profiles: components["schemas"]["TenantProfile"][];
+        };
+        InstanceTypeList: {
+            items: components["schemas"]["InstanceType"][];
+        };
+        VmImageRef: {
+            /**
+             * @description A platform catalog image
+             * @enum {string}
+             */
+            scope: "platform" | "tenant";
+            name: string;
+        };
+        /** @enum {string} */
+        VmState: "Provisioning" | "Stopped" | "Starting" | "Running" | "Stopping" | "Migrating" | "Paused" | "Error";
+        VmMigration: {
+            name: string;
+            /** @description KubeVirt phase: Pending, Scheduling, Scheduled, PreparingTarget, TargetReady, Running, Succeeded, Failed. */
+            phase: string;
+            failureReason?: string;
+            /** @description Not shown to tenant members. */
+            sourceNode?: string;
+            /** @description Not shown to tenant members. */
+            targetNode?: string;
+        };
+        Vm: {
+            /**
+             * Format: uuid
+             * @description UUIDv5 of the tenant and name; unique across tenants.
+             */
+            id: string;
+            tenant: string;
+            name: string;
+            /** @description Principal id of the owner. */
+            owner: string;
+            lab?: string;
+            image: components["schemas"]["VmImageRef"];
+            instanceType?: string;
+            cpu: number;
+            memoryGi: number;
+            diskGi: number;
+            /** @enum {string} */
+            storageClass: "kv-premium-retain" | "kv-standard";
+            /** @description Azure Arc onboarding requested. */
+            arc: boolean;
+            /** @description Whether the VM is asked to run (runStrategy is not Halted). */
+            running: boolean;
+            runStrategy: string;
+            labels: {
+                [key: string]: string;
+            };
+            state: components["schemas"]["VmState"];
+            /** @description KubeVirt's reason for Error (e.g. ErrorUnschedulable, DataVolumeError). */
+            reason?: string;
+            message?: string;
+            availableActions: ("start" | "stop" | "restart" | "migrate")[];
+            liveMigratable: boolean;
+            /** @description CPU or memory changed while running; the change applies at the next restart. */
+            restartRequired: boolean;
+            deleting: boolean;
+            /** @description Not shown to tenant members. */
+            nodeName?: string;
+            migration?: components["schemas"]["VmMigration"];
+            /** Format: date-time */
+            createdAt: string;
+            version: string;
+        };
+        VmList: {
+            items: components["schemas"]["Vm"][];
+            nextCursor?: string;
+        };
+        VmCreate: {
+            /** @description A DNS label of at most 54 characters (Azure Arc's limit). */
+            name: string;
+            image: components["schemas"]["VmImageRef"];
+            /** @description A name from /v1/instance-types; or give cpu and memoryGi. */
+            instanceType?: string;
+            cpu?: number;
+            memoryGi?: number;
+            /** @description At least the image's size. */
+            diskGi: number;
+            /** @enum {string} */
+            storageClass: "kv-premium-retain" | "kv-standard";
+            sshPublicKeys: string[];
+            /** @description Extra user-data (`#cloud-config` or a `#!` script), merged after the platform's. Kept in a Secret, never echoed back. */
+            cloudInit?: string;
+            /** @description Principal id; defaults to the caller. */
+            owner?: string;
+            lab?: string;
+            labels?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Onboard the VM to Azure Arc.
+             * @default false
+             */
+            arc: boolean;
+            /**
+             * @description Start at once (runStrategy Always) or stay Halted.
+             * @default true
+             */
+            running: boolean;
+        };
+        VmPatch: {
+            instanceType?: string;
+            cpu?: number;
+            memoryGi?: number;
+            running?: boolean;
+        };
+        Node: {
+            name: string;
+            ready: boolean;
+            schedulable: boolean;
+            zone?: string;
+            instanceType?: string;
+            /** @description Allocatable cores. */
+            cpu: number;
+            /** @description Allocatable memory. */
+            memoryGi: number;
+            /** @description VMs running on the node. */
+            virtualMachines: number;
+        };
+        NodeList: {
+            items: components["schemas"]["Node"][];
         };
         /** @enum {string} */
         OperationStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
@@ -928,6 +1440,592 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listImages: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                phase?: components["schemas"]["ImagePhase"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of platform images. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    importImage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageImport"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Image name (a DNS label of at most 54 characters). */
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Image name (a DNS label of at most 54 characters). */
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTenantImages: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                phase?: components["schemas"]["ImagePhase"];
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the tenant's images. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    importTenantImage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageImport"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTenantImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Image name (a DNS label of at most 54 characters). */
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteTenantImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Image name (a DNS label of at most 54 characters). */
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listInstanceTypes: {
+        parameters: {
+            query?: {
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceTypeList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listVms: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Principal id of the owner. */
+                owner?: string;
+                state?: components["schemas"]["VmState"];
+                lab?: string;
+                /** @description `key=value` (the label equals) or `key` (the label is present), on the labels given at creation. */
+                label?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of VMs, sorted by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmCreate"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The VM. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vm"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteVm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateVm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/merge-patch+json": components["schemas"]["VmPatch"];
+                "application/json": components["schemas"]["VmPatch"];
+            };
+        };
+        responses: {
+            /** @description The VM after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vm"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    stopVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restartVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    migrateVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every KubeVirt node. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    evacuateNode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

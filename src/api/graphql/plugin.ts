@@ -5,7 +5,7 @@ import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
 import { domainProblem } from '../problem.js';
-import { mergeResolvers, type ApiModule } from '../module.js';
+import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
 import { auditMutations, noteMutations } from './audit.js';
@@ -95,6 +95,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
   await app.register(mercurius, {
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
     resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
+    loaders: mergeLoaders(deps.modules) as unknown as mercurius.MercuriusLoaders,
     graphiql: deps.graphiql,
     queryDepth: GRAPHQL_LIMITS.depth,
     allowBatchedQueries: true,

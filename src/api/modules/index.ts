@@ -1,13 +1,20 @@
 import type { AuditService } from '../../domain/audit/audit.js';
+import type { ImageService } from '../../domain/images/image-service.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { TenantService } from '../../domain/tenants/tenant-service.js';
+import type { NodeService } from '../../domain/vms/node-service.js';
+import type { VmService } from '../../domain/vms/vm-service.js';
+import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
+import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
 import type { ApiModule } from '../module.js';
 import { auditHandlers } from '../rest/audit.js';
+import { imageHandlers } from '../rest/images.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
+import { vmHandlers } from '../rest/vms.js';
 
 export function tenantsModule(tenants: TenantService): ApiModule {
   return { name: 'tenants', handlers: tenantHandlers(tenants), graphql: { typeDefs: tenantTypeDefs, resolvers: tenantResolvers({ tenants }) } };
@@ -19,4 +26,17 @@ export function operationsModule(operations: OperationService): ApiModule {
 
 export function auditModule(audit: AuditService): ApiModule {
   return { name: 'audit', handlers: auditHandlers(audit) };
+}
+
+export function imagesModule(images: ImageService): ApiModule {
+  return { name: 'images', handlers: imageHandlers(images), graphql: { typeDefs: imageTypeDefs, resolvers: imageResolvers(images) } };
+}
+
+/** VMs, instance types and nodes; `Vm.image` is loaded through the image use cases (needs the images module's types). */
+export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<ImageService, 'get'>): ApiModule {
+  return {
+    name: 'vms',
+    handlers: vmHandlers(vms, nodes),
+    graphql: { typeDefs: vmTypeDefs, resolvers: vmResolvers({ vms, nodes }), loaders: vmLoaders({ images }) },
+  };
 }

@@ -28,6 +28,8 @@ export { schemaValidatorFor } from './schema-validator.js';
 export type { FieldValidation, SchemaValidationResult, SchemaValidator } from './schema-validator.js';
 export { createVmLifecycleController } from './vm-lifecycle-controller.js';
 export type { VmLifecycleOptions } from './vm-lifecycle-controller.js';
+export { createMigrationController, FAIL_MIGRATION_ANNOTATION } from './migration-controller.js';
+export type { MigrationControllerOptions } from './migration-controller.js';
 export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
 
 /**

@@ -1,19 +1,27 @@
 import type { Controller, KubeEmulator } from './emulator-types.js';
 import { KubeStatusError } from './errors.js';
-import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
-import { clone, isObject } from './types.js';
+import { clone } from './types.js';
+import { provisionDisks } from './vm-disks.js';
+import { condition, DV, isMigrating, liveMigratable, pickNode, record, VM, VMI, vmiFor } from './vm-sim-objects.js';
 
-const VM = 'virtualmachines.kubevirt.io';
-const VMI = 'virtualmachineinstances.kubevirt.io';
-
-/** Options of {@link createVmLifecycleController}. */
+/** Options of {@link createVmLifecycleController}. Every duration defaults to 0 (the next macrotask). */
 export interface VmLifecycleOptions {
   /** Delay before a change is reconciled, in ms (default 0: next macrotask). */
   reconcileDelayMs?: number;
+  /** Time a root-disk clone takes (DataVolume CloneInProgress → Succeeded; the VM is Provisioning), ms. */
+  provisionMs?: number;
+  /** Time from VMI creation (Scheduling; the VM is Starting) to Running, ms. */
+  startMs?: number;
+  /** Time a stop takes (the VM is Stopping) before the VMI goes, ms. */
+  stopMs?: number;
+  /**
+   * Storage classes whose volumes count as ReadWriteMany when a DataVolume names no access modes
+   * (the emulator's stand-in for CDI StorageProfiles); default `['kv-standard']`. A VMI with a disk
+   * that is not shared gets `LiveMigratable=False` (reason `DisksNotLiveMigratable`).
+   */
+  rwxStorageClasses?: readonly string[];
 }
-
-const record = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
 
 /** Whether the VM should have a running VMI, from runStrategy (and Manual start/stop requests). */
 function wantsRunning(vm: KubeObject, hasVmi: boolean): boolean {
@@ -28,24 +36,41 @@ function wantsRunning(vm: KubeObject, hasVmi: boolean): boolean {
 }
 
 /**
- * A minimal virt-controller: for each VirtualMachine, creates a Running VMI (owned by the VM, placed
- * on the first seeded node) when runStrategy asks for it, deletes it when not, and keeps
- * `status.printableStatus` / `ready` / `created` in step. A VMI the namespace quota cannot admit is
- * not created: the VM gets a `Failure` condition (reason `FailedCreate`) with the quota message.
+ * A minimal virt-controller. For each VirtualMachine it creates the DataVolumes of its
+ * `dataVolumeTemplates` (owned by the VM; clones progress over `provisionMs`: the VM is
+ * Provisioning), then, when runStrategy asks for it, a VMI (owned by the VM, on the least loaded
+ * `workload=kubevirt` node, Scheduling for `startMs`: Starting, then Running); when runStrategy no
+ * longer asks for it, the VM is Stopping for `stopMs` and the VMI is deleted. `status.printableStatus`,
+ * `ready`, `created` and conditions follow (Migrating while the VMI migrates). A VMI or disk the
+ * namespace quota cannot admit is not created: the VM shows ErrorUnschedulable (or DataVolumeError)
+ * with a `Failure` condition (reason `FailedCreate`) carrying the quota message, and is retried when
+ * the namespace's quota changes.
  */
 export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Controller {
   let emulator: KubeEmulator | undefined;
   const unsubscribers: (() => void)[] = [];
-  const pending = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
+  const stoppingSince = new Map<string, number>();
+  const startedAt = new Map<string, number>();
+  const dvStartedAt = new Map<string, number>();
+  const rwx = new Set(opts.rwxStorageClasses ?? ['kv-standard']);
+  const startMs = opts.startMs ?? 0;
+  const stopMs = opts.stopMs ?? 0;
 
-  const schedule = (ns: string | undefined, name: string | undefined): void => {
+  const schedule = (ns: string | undefined, name: string | undefined, delayMs = opts.reconcileDelayMs ?? 0): void => {
     if (!ns || !name) return;
     const key = `${ns}/${name}`;
-    if (pending.has(key)) return;
-    pending.set(key, setTimeout(() => {
-      pending.delete(key);
-      reconcile(ns, name);
-    }, opts.reconcileDelayMs ?? 0));
+    const due = Date.now() + delayMs;
+    const pending = timers.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
+    timers.set(key, {
+      due,
+      timer: setTimeout(() => {
+        timers.delete(key);
+        reconcile(ns, name);
+      }, delayMs),
+    });
   };
 
   const summary = (s: Record<string, unknown>): string => {
@@ -64,51 +89,76 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     emulator?.store.update(VM, next);
   };
 
-  const reconcile = (ns: string, name: string): void => {
-    const store = emulator?.store;
-    const vm = store?.get(VM, ns, name);
-    if (!store || !emulator || !vm || vm.metadata.deletionTimestamp) return;
-    const vmi = store.peek(VMI, ns, name);
-    if (!wantsRunning(vm, vmi !== undefined)) {
-      if (vmi) store.delete(VMI, ns, name);
-      writeStatus(vm, { printableStatus: 'Stopped', ready: false, created: false, conditions: [] });
-      return;
+  const stopped = (vm: KubeObject, printableStatus: string, conditions: unknown[] = []) =>
+    writeStatus(vm, { printableStatus, ready: false, created: false, conditions });
+
+  /** Creates the VMI, or explains why the quota does not admit it. */
+  const createVmi = (e: KubeEmulator, vm: KubeObject): KubeObject | undefined => {
+    const node = pickNode(e.store) ?? e.store.list('nodes')[0]?.metadata.name ?? 'node-0';
+    const vmi = vmiFor(vm, node, startMs > 0 ? 'Scheduling' : 'Running', liveMigratable(vm, rwx));
+    try {
+      e.checkQuota(VMI, vmi);
+    } catch (err) {
+      if (!(err instanceof KubeStatusError)) throw err;
+      stopped(vm, 'ErrorUnschedulable', [condition('Failure', 'True', 'FailedCreate', err.message)]);
+      return undefined;
     }
-    if (!vmi) {
-      const template = record(vm.spec).template;
-      const node = store.list('nodes')[0]?.metadata.name ?? 'node-0';
-      const now = timestamp();
-      const created: KubeObject = {
-        apiVersion: 'kubevirt.io/v1',
-        kind: 'VirtualMachineInstance',
-        metadata: {
-          name,
-          namespace: ns,
-          labels: { ...(record(record(template).metadata).labels as Record<string, string> | undefined), 'kubevirt.io/nodeName': node },
-          ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
-        },
-        spec: clone(record(record(template).spec)),
-        status: {
-          phase: 'Running',
-          nodeName: node,
-          conditions: [
-            { type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: now },
-            { type: 'LiveMigratable', status: 'True', lastProbeTime: null, lastTransitionTime: now },
-          ],
-        },
-      };
-      try {
-        emulator.checkQuota(VMI, created);
-      } catch (err) {
-        if (!(err instanceof KubeStatusError)) throw err;
-        const failure = { type: 'Failure', status: 'True', reason: 'FailedCreate', message: err.message, lastProbeTime: null, lastTransitionTime: now };
-        writeStatus(vm, { printableStatus: 'Stopped', ready: false, created: false, conditions: [failure] });
-        return;
-      }
-      store.create(VMI, created);
-    }
-    writeStatus(vm, { printableStatus: 'Running', ready: true, created: true, conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: timestamp() }] });
+    const created = e.store.create(VMI, vmi);
+    startedAt.set(created.metadata.uid ?? '', Date.now());
+    return created;
   };
+
+  const reconcile = (ns: string, name: string): void => {
+    const e = emulator;
+    const vm = e?.store.get(VM, ns, name);
+    if (!e || !vm || vm.metadata.deletionTimestamp) return;
+    const key = `${ns}/${name}`;
+    const disks = provisionDisks(e, vm, { provisionMs: opts.provisionMs ?? 0, startedAt: dvStartedAt });
+    if (disks.state === 'failed') return stopped(vm, 'DataVolumeError', [condition('DataVolumesReady', 'False', 'DataVolumeError', disks.message), condition('Failure', 'True', 'FailedCreate', disks.message)]);
+    if (disks.state === 'provisioning') {
+      schedule(ns, name, disks.recheckMs);
+      return stopped(vm, 'Provisioning', [condition('DataVolumesReady', 'False', 'DataVolumeProvisioning', 'The root disk is being cloned from its image.')]);
+    }
+    let vmi = e.store.peek(VMI, ns, name);
+    if (!wantsRunning(vm, vmi !== undefined)) {
+      if (!vmi) {
+        stoppingSince.delete(key);
+        return stopped(vm, 'Stopped');
+      }
+      const since = stoppingSince.get(key) ?? Date.now();
+      stoppingSince.set(key, since);
+      const left = since + stopMs - Date.now();
+      if (left > 0) {
+        schedule(ns, name, left);
+        return writeStatus(vm, { printableStatus: 'Stopping', ready: false, created: true, conditions: [condition('Ready', 'False', 'Stopping')] });
+      }
+      e.store.delete(VMI, ns, name);
+      stoppingSince.delete(key);
+      return stopped(vm, 'Stopped');
+    }
+    stoppingSince.delete(key);
+    if (!vmi) vmi = createVmi(e, vm);
+    if (!vmi) return;
+    const phase = record(vmi.status).phase;
+    if (phase === 'Scheduling') {
+      const left = (startedAt.get(vmi.metadata.uid ?? '') ?? 0) + startMs - Date.now();
+      if (left > 0) {
+        schedule(ns, name, left);
+        return writeStatus(vm, { printableStatus: 'Starting', ready: false, created: true, conditions: [condition('Ready', 'False', 'Starting')] });
+      }
+      const next = clone(vmi);
+      const conditions = Array.isArray(record(next.status).conditions) ? (record(next.status).conditions as unknown[]) : [];
+      next.status = { ...record(next.status), phase: 'Running', conditions: [condition('Ready', 'True'), ...conditions.filter((c) => record(c).type !== 'Ready')] };
+      delete next.metadata.resourceVersion;
+      e.store.update(VMI, next);
+      startedAt.delete(vmi.metadata.uid ?? '');
+    }
+    const printableStatus = isMigrating(e.store.peek(VMI, ns, name)) ? 'Migrating' : 'Running';
+    writeStatus(vm, { printableStatus, ready: true, created: true, conditions: [condition('Ready', 'True')] });
+  };
+
+  /** The VM owning a DataVolume (or VMI), from its controller reference. */
+  const ownerOf = (obj: KubeObject): string | undefined => obj.metadata.ownerReferences?.find((r) => r.kind === 'VirtualMachine')?.name;
 
   return {
     start(e) {
@@ -117,14 +167,29 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
         if (ev.type !== 'DELETED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
       }));
       unsubscribers.push(e.store.subscribe(VMI, (ev) => {
-        if (ev.type === 'DELETED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
+        if (ev.type === 'DELETED') startedAt.delete(ev.object.metadata.uid ?? '');
+        if (ev.type !== 'ADDED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
+      }));
+      // Disk progress runs on this controller's timers; a deleted disk is created again.
+      unsubscribers.push(e.store.subscribe(DV, (ev) => {
+        if (ev.type !== 'DELETED') return;
+        dvStartedAt.delete(`${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name ?? ''}`);
+        schedule(ev.object.metadata.namespace, ownerOf(ev.object));
+      }));
+      // A quota that changed may now admit what it refused: retry the VMs it blocked.
+      unsubscribers.push(e.store.subscribe('resourcequotas', (ev) => {
+        const ns = ev.object.metadata.namespace;
+        for (const vm of e.store.scan(VM, ns)) {
+          const ps = record(vm.status).printableStatus;
+          if (ps === 'ErrorUnschedulable' || ps === 'DataVolumeError') schedule(ns, vm.metadata.name);
+        }
       }));
       for (const vm of e.store.list(VM)) schedule(vm.metadata.namespace, vm.metadata.name);
     },
     stop() {
       unsubscribers.splice(0).forEach((u) => u());
-      for (const t of pending.values()) clearTimeout(t);
-      pending.clear();
+      for (const t of timers.values()) clearTimeout(t.timer);
+      timers.clear();
       emulator = undefined;
     },
   };

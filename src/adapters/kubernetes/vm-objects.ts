@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { VmSpec } from '../../domain/vms/vm.js';
+import { LABEL_IMAGE, LABEL_IMAGE_SCOPE } from './image-objects.js';
+import { formatCpu, formatGi } from './quantity.js';
+import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY } from './tenant-objects.js';
+
+export const KUBEVIRT_GROUP = 'kubevirt.io';
+export const KUBEVIRT_VERSION = 'v1';
+export const VMS = 'virtualmachines';
+export const VMIS = 'virtualmachineinstances';
+export const VMIMS = 'virtualmachineinstancemigrations';
+
+export const LABEL_OWNER = 'labplane.io/owner';
+export const LABEL_LAB = 'labplane.io/lab';
+export const LABEL_VM_ID = 'labplane.io/vm-id';
+export const LABEL_VM = 'labplane.io/vm';
+export const LABEL_ARC = 'labplane.io/arc';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+/** On disks kept after their VM was deleted (storage class `kv-premium-retain`): the VM's name. */
+export const LABEL_RETAINED_FROM = 'labplane.io/retained-from';
+/** The real owner id (label values cannot hold every principal id; the label holds a hash). */
+export const ANN_OWNER_ID = 'labplane.io/owner-id';
+export const ANN_INSTANCE_TYPE = 'labplane.io/instance-type';
+export const ANN_OPERATION_ID = 'labplane.io/operation-id';
+
+export const CLOUD_INIT_KEY = 'userdata';
+export const ROOT_VOLUME = 'root';
+export const CLOUD_INIT_VOLUME = 'cloudinit';
+
+/** Quantities as KubeVirt objects carry them. */
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+  storage?: string;
+  [other: string]: string | undefined;
+}
+
+export interface KubeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/** A KubeVirt VirtualMachine as far as this adapter reads and writes it. */
+export interface VirtualMachine extends KubernetesObject {
+  spec?: {
+    runStrategy?: string;
+    running?: boolean;
+    dataVolumeTemplates?: Array<{
+      metadata?: { name?: string; labels?: Record<string, string> };
+      spec?: { source?: Record<string, unknown>; storage?: { storageClassName?: string; accessModes?: string[]; resources?: { requests?: ResourceList } } };
+    }>;
+    template?: {
+      metadata?: { labels?: Record<string, string> };
+      spec?: {
+        domain?: { cpu?: { cores?: number; sockets?: number; threads?: number }; resources?: { requests?: ResourceList; limits?: ResourceList }; [other: string]: unknown };
+        [other: string]: unknown;
+      };
+    };
+    [other: string]: unknown;
+  };
+  status?: { printableStatus?: string; conditions?: KubeCondition[]; ready?: boolean; created?: boolean; [other: string]: unknown };
+}
+
+export interface MigrationState {
+  completed?: boolean;
+  failed?: boolean;
+  sourceNode?: string;
+  targetNode?: string;
+  failureReason?: string;
+  [other: string]: unknown;
+}
+
+/** A VirtualMachineInstance as far as this adapter reads it. */
+export interface VirtualMachineInstance extends KubernetesObject {
+  spec?: { domain?: { cpu?: { cores?: number }; resources?: { requests?: ResourceList } }; [other: string]: unknown };
+  status?: {
+    phase?: string;
+    nodeName?: string;
+    conditions?: KubeCondition[];
+    migrationState?: MigrationState;
+    [other: string]: unknown;
+  };
+}
+
+/** A VirtualMachineInstanceMigration as far as this adapter reads and writes it. */
+export interface VirtualMachineInstanceMigration extends KubernetesObject {
+  spec?: { vmiName?: string };
+  status?: { phase?: string; migrationState?: MigrationState };
+}
+
+/** Label value standing for a principal id (ids may hold characters label values may not). */
+export function ownerLabel(ownerId: string): string {
+  return createHash('sha256').update(ownerId, 'utf8').digest('hex').slice(0, 40);
+}
+
+export const cloudInitSecretName = (vm: string): string => `${vm}-cloudinit`;
+
+/** The root disk's DataVolume: unique per create (a disk retained from an earlier VM of the same name never collides). */
+export function rootDiskName(spec: Pick<VmSpec, 'name' | 'id' | 'operationId'>): string {
+  const token = createHash('sha256').update(spec.operationId ?? spec.id).digest('hex').slice(0, 8);
+  return `${spec.name}-root-${token}`;
+}
+
+function commonLabels(tenant: string): Record<string, string> {
+  return { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_TENANT]: tenant };
+}
+
+/** Labels the VM carries: the caller's, then ours (ours win). */
+export function vmLabels(spec: VmSpec): Record<string, string> {
+  return {
+    ...spec.labels,
+    ...commonLabels(spec.tenant),
+    [LABEL_VM_ID]: spec.id,
+    [LABEL_OWNER]: ownerLabel(spec.ownerId),
+    [LABEL_IMAGE_SCOPE]: spec.image.scope,
+    [LABEL_IMAGE]: spec.image.name,
+    [LABEL_ARC]: spec.arc ? 'true' : 'false',
+    ...(spec.lab === undefined ? {} : { [LABEL_LAB]: spec.lab }),
+  };
+}
+
+export function computeResources(cpu: number, memoryGi: number): { requests: ResourceList; limits: ResourceList } {
+  const figures = { cpu: formatCpu(cpu), memory: formatGi(memoryGi) };
+  return { requests: { ...figures }, limits: { ...figures } };
+}
+
+/**
+ * The VirtualMachine of a spec: runStrategy Always/Halted; the root disk cloned from the image PVC
+ * through `dataVolumeTemplates` (owned by the VM, so it goes with it); cloud-init from the
+ * `<vm>-cloudinit` Secret; virtio disks; masquerade pod network; the `kubevirt.io/dedicated`
+ * toleration and `workload=kubevirt` node selector; requests equal to limits; evicted by live
+ * migration when possible. The template's labels go to the VMI (so the VMI informer sees it).
+ */
+export function virtualMachineObject(spec: VmSpec): VirtualMachine {
+  const disk = rootDiskName(spec);
+  const labels = vmLabels(spec);
+  return {
+    apiVersion: `${KUBEVIRT_GROUP}/${KUBEVIRT_VERSION}`,
+    kind: 'VirtualMachine',
+    metadata: {
+      name: spec.name,
+      namespace: spec.tenant,
+      labels,
+      annotations: {
+        [ANN_OWNER_ID]: spec.ownerId,
+        ...(spec.instanceType === undefined ? {} : { [ANN_INSTANCE_TYPE]: spec.instanceType }),
+        ...(spec.operationId === undefined ? {} : { [ANN_OPERATION_ID]: spec.operationId }),
+      },
+    },
+    spec: {
+      runStrategy: spec.running ? 'Always' : 'Halted',
+      dataVolumeTemplates: [
+        {
+          metadata: { name: disk, labels: { ...commonLabels(spec.tenant), [LABEL_COMPONENT]: 'vm-disk', [LABEL_VM]: spec.name, [LABEL_VM_ID]: spec.id } },
+          spec: {
+            source: { pvc: { namespace: spec.source.namespace, name: spec.source.pvcName } },
+            storage: { storageClassName: spec.storageClass, resources: { requests: { storage: formatGi(spec.diskGi) } } },
+          },
+        },
+      ],
+      template: {
+        metadata: { labels: { ...commonLabels(spec.tenant), [LABEL_VM]: spec.name, [LABEL_VM_ID]: spec.id, [LABEL_OWNER]: labels[LABEL_OWNER] ?? '', 'kubevirt.io/domain': spec.name } },
+        spec: {
+          nodeSelector: { workload: 'kubevirt' },
+          tolerations: [{ key: 'kubevirt.io/dedicated', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+          evictionStrategy: 'LiveMigrateIfPossible',
+          domain: {
+            cpu: { cores: spec.cpu },
+            resources: computeResources(spec.cpu, spec.memoryGi),
+            devices: {
+              disks: [
+                { name: ROOT_VOLUME, disk: { bus: 'virtio' } },
+                { name: CLOUD_INIT_VOLUME, disk: { bus: 'virtio' } },
+              ],
+              interfaces: [{ name: 'default', masquerade: {} }],
+            },
+          },
+          networks: [{ name: 'default', pod: {} }],
+          volumes: [
+            { name: ROOT_VOLUME, dataVolume: { name: disk } },
+            { name: CLOUD_INIT_VOLUME, cloudInitNoCloud: { secretRef: { name: cloudInitSecretName(spec.name) } } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The cloud-init Secret of a VM (user-data under `userdata`, the key KubeVirt reads). */
+export function cloudInitSecretObject(tenant: string, vm: string, userData: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: cloudInitSecretName(vm), namespace: tenant, labels: { ...commonLabels(tenant), [LABEL_VM]: vm } },
+    type: 'Opaque',
+    data: { [CLOUD_INIT_KEY]: Buffer.from(userData, 'utf8').toString('base64') },
+  };
+}
+
+/** A live migration of the VM's VMI, named deterministically by the caller (idempotent create). */
+export function migrationObject(tenant: string, vm: string, name: string): VirtualMachineInstanceMigration {
+  return {
+    apiVersion: `${KUBEVIRT_GROUP}/${KUBEVIRT_VERSION}`,
+    kind: 'VirtualMachineInstanceMigration',
+    metadata: { name, namespace: tenant, labels: { ...commonLabels(tenant), [LABEL_VM]: vm } },
+    spec: { vmiName: vm },
+  };
+}

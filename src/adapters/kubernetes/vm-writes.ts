@@ -1,0 +1,114 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import { ConflictError } from '../../domain/shared/errors.js';
+import type { VmChange } from '../../domain/vms/vm.js';
+import { isConflict, isNotFound, KubeApiError } from './errors.js';
+import type { KubeClient } from './kube-client.js';
+import { formatCpu } from './quantity.js';
+import { MAX_CONFLICT_ATTEMPTS, type NamespacedOps } from './kube-writes.js';
+import { CDI_GROUP, CDI_VERSION, DATAVOLUMES, type DataVolume } from './image-objects.js';
+import { ANN_INSTANCE_TYPE, computeResources, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_RETAINED_FROM, VMS, type VirtualMachine } from './vm-objects.js';
+
+export const secretOps = (client: KubeClient): NamespacedOps<V1Secret> => ({
+  kind: 'Secret',
+  create: (namespace, body) => client.core.createNamespacedSecret({ namespace, body }),
+  read: (namespace, name) => client.core.readNamespacedSecret({ namespace, name }),
+  replace: (namespace, name, body) => client.core.replaceNamespacedSecret({ namespace, name, body }),
+});
+
+export const vmApi = (namespace: string) => ({ group: KUBEVIRT_GROUP, version: KUBEVIRT_VERSION, plural: VMS, namespace });
+const dvApi = (namespace: string) => ({ group: CDI_GROUP, version: CDI_VERSION, plural: DATAVOLUMES, namespace });
+
+/** The VM with `change` applied (runStrategy, CPU cores, requests/limits, instance-type annotation). */
+export function changedVm(vm: VirtualMachine, change: VmChange): VirtualMachine {
+  const next = structuredClone(vm);
+  const spec = (next.spec ??= {});
+  if (change.running !== undefined) {
+    spec.runStrategy = change.running ? 'Always' : 'Halted';
+    delete spec.running;
+  }
+  if (change.cpu !== undefined || change.memoryGi !== undefined) {
+    const domain = (((spec.template ??= {}).spec ??= {}).domain ??= {});
+    const cpu = change.cpu ?? domain.cpu?.cores ?? 1;
+    const memory = change.memoryGi === undefined ? domain.resources?.requests?.memory : computeResources(cpu, change.memoryGi).requests.memory;
+    const figures = { cpu: formatCpu(cpu), ...(memory === undefined ? {} : { memory }) };
+    domain.cpu = { ...domain.cpu, cores: cpu };
+    domain.resources = { ...domain.resources, requests: { ...domain.resources?.requests, ...figures }, limits: { ...domain.resources?.limits, ...figures } };
+  }
+  if (change.instanceType !== undefined) {
+    const ann = { ...next.metadata?.annotations };
+    if (change.instanceType === null) delete ann[ANN_INSTANCE_TYPE];
+    else ann[ANN_INSTANCE_TYPE] = change.instanceType;
+    next.metadata = { ...next.metadata, annotations: ann };
+  }
+  return next;
+}
+
+/**
+ * Read-modify-write of one object with optimistic concurrency: `change` is applied to the current
+ * object and PUT with its resourceVersion; on a conflict the object is read again (bounded).
+ * `change` returning undefined means nothing to write.
+ */
+export async function modify<T extends { metadata?: { resourceVersion?: string } }>(
+  what: string,
+  read: () => Promise<T | undefined>,
+  first: T | undefined,
+  change: (current: T) => T | undefined,
+  write: (next: T) => Promise<T>,
+): Promise<T | undefined> {
+  let current = first ?? (await read());
+  for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
+    if (current === undefined) return undefined;
+    const next = change(current);
+    if (next === undefined) return current;
+    try {
+      return await write(next);
+    } catch (err) {
+      if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
+      current = await read();
+    }
+  }
+  throw new ConflictError('VERSION_CONFLICT', `${what} kept changing while it was being written; try again.`);
+}
+
+/** The Kubernetes message of a translated error (KubeVirt says why it refused an action). */
+export function kubeMessage(err: unknown): string | undefined {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof KubeApiError && cause.status.message !== '' ? cause.status.message : undefined;
+}
+
+/**
+ * Releases a VM's disks before it is deleted, so they stay (storage class `kv-premium-retain`):
+ * the VM's owner reference is removed and `labplane.io/retained-from=<vm>` added. Idempotent.
+ */
+export async function retainDisks(client: KubeClient, vm: VirtualMachine): Promise<string[]> {
+  const ns = vm.metadata?.namespace ?? '';
+  const vmName = vm.metadata?.name ?? '';
+  const uid = vm.metadata?.uid;
+  const kept: string[] = [];
+  for (const t of vm.spec?.dataVolumeTemplates ?? []) {
+    const name = t.metadata?.name;
+    if (name === undefined) continue;
+    const read = async () => {
+      try {
+        return (await client.request({ what: `read DataVolume ${ns}/${name}`, write: false }, () => client.custom.getNamespacedCustomObject({ ...dvApi(ns), name }))) as DataVolume;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    };
+    const done = await modify<DataVolume>(
+      `DataVolume ${ns}/${name}`,
+      read,
+      undefined,
+      (dv) => {
+        const refs = dv.metadata?.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid) && dv.metadata?.labels?.[LABEL_RETAINED_FROM] === vmName) return undefined;
+        return { ...dv, metadata: { ...dv.metadata, ownerReferences: refs.filter((r) => r.uid !== uid), labels: { ...dv.metadata?.labels, [LABEL_RETAINED_FROM]: vmName } } };
+      },
+      async (next) =>
+        (await client.request({ what: `release DataVolume ${ns}/${name}`, write: true }, () => client.custom.replaceNamespacedCustomObject({ ...dvApi(ns), name, body: next }))) as DataVolume,
+    );
+    if (done !== undefined) kept.push(name);
+  }
+  return kept;
+}

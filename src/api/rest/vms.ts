@@ -1,0 +1,177 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { InstanceType } from '../../domain/vms/instance-types.js';
+import type { NodeService, NodeView } from '../../domain/vms/node-service.js';
+import type { VmView } from '../../domain/vms/vm.js';
+import type { VmPowerAction } from '../../domain/vms/vm-repository.js';
+import type { CreateVmInput, UpdateVmInput, VmService } from '../../domain/vms/vm-service.js';
+import type { VmState } from '../../domain/vms/vm-state.js';
+import type { VmListFilter } from '../../domain/vms/vm-view.js';
+import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
+import type { components } from '../generated/openapi.js';
+import { principalOf } from '../plugins/auth.js';
+import { sendAccepted } from './operations.js';
+
+type Schemas = components['schemas'];
+type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B }>;
+type VmParams = { tenant: string; vm: string };
+interface ListQuery {
+  limit?: number;
+  cursor?: string;
+  owner?: string;
+  state?: VmState;
+  lab?: string;
+  label?: string;
+}
+
+/** The wire shape of a VM (the generated contract type keeps it honest). */
+export function vmDto(v: VmView): Schemas['Vm'] {
+  return {
+    id: v.id,
+    tenant: v.tenant,
+    name: v.name,
+    owner: v.ownerId,
+    ...(v.lab === undefined ? {} : { lab: v.lab }),
+    image: { scope: v.image.scope, name: v.image.name },
+    ...(v.instanceType === undefined ? {} : { instanceType: v.instanceType }),
+    cpu: v.cpu,
+    memoryGi: v.memoryGi,
+    diskGi: v.diskGi,
+    storageClass: v.storageClass,
+    arc: v.arc,
+    running: v.running,
+    runStrategy: v.runStrategy,
+    labels: { ...v.labels },
+    state: v.state,
+    ...(v.reason === undefined ? {} : { reason: v.reason }),
+    ...(v.message === undefined ? {} : { message: v.message }),
+    availableActions: [...v.availableActions],
+    liveMigratable: v.liveMigratable,
+    restartRequired: v.restartRequired,
+    deleting: v.deleting,
+    ...(v.nodeName === undefined ? {} : { nodeName: v.nodeName }),
+    ...(v.migration === undefined ? {} : { migration: { ...v.migration } }),
+    createdAt: v.createdAt,
+    version: v.version,
+  };
+}
+
+const bodies = new WeakMap<VmView, string>();
+
+/**
+ * The JSON text of a VM, memoized per view (views are immutable and memoized per cached record):
+ * reads of unchanged VMs skip both the mapping and the serialization.
+ */
+export function vmJson(v: VmView): string {
+  let json = bodies.get(v);
+  if (json === undefined) {
+    json = JSON.stringify(vmDto(v));
+    bodies.set(v, json);
+  }
+  return json;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function instanceTypeDto(i: InstanceType): Schemas['InstanceType'] {
+  return { name: i.name, cpu: i.cpu, memoryGi: i.memoryGi, description: i.description, profiles: [...i.profiles] };
+}
+
+export function nodeDto(n: NodeView): Schemas['Node'] {
+  return { ...n };
+}
+
+/** The use-case input of a create request (the contract has validated its shape). */
+export function createInputOf(b: Schemas['VmCreate']): CreateVmInput {
+  return {
+    name: b.name,
+    image: { scope: b.image.scope, name: b.image.name },
+    ...(b.instanceType === undefined ? {} : { instanceType: b.instanceType }),
+    ...(b.cpu === undefined ? {} : { cpu: b.cpu }),
+    ...(b.memoryGi === undefined ? {} : { memoryGi: b.memoryGi }),
+    diskGi: b.diskGi,
+    storageClass: b.storageClass,
+    sshPublicKeys: b.sshPublicKeys,
+    ...(b.cloudInit === undefined ? {} : { cloudInit: b.cloudInit }),
+    ...(b.owner === undefined ? {} : { owner: b.owner }),
+    ...(b.lab === undefined ? {} : { lab: b.lab }),
+    ...(b.labels === undefined ? {} : { labels: b.labels }),
+    ...(b.arc === undefined ? {} : { arc: b.arc }),
+    ...(b.running === undefined ? {} : { running: b.running }),
+  };
+}
+
+export function updateInputOf(b: Schemas['VmPatch']): UpdateVmInput {
+  return {
+    ...(b.instanceType === undefined ? {} : { instanceType: b.instanceType }),
+    ...(b.cpu === undefined ? {} : { cpu: b.cpu }),
+    ...(b.memoryGi === undefined ? {} : { memoryGi: b.memoryGi }),
+    ...(b.running === undefined ? {} : { running: b.running }),
+  };
+}
+
+export function listFilterOf(q: { owner?: string | null; state?: VmState | null; lab?: string | null; label?: string | null }): VmListFilter {
+  return {
+    ...(q.owner == null ? {} : { owner: q.owner }),
+    ...(q.state == null ? {} : { state: q.state }),
+    ...(q.lab == null ? {} : { lab: q.lab }),
+    ...(q.label == null ? {} : { label: q.label }),
+  };
+}
+
+/** REST handlers for VMs, instance types and nodes, keyed by the contract's operationIds. */
+export function vmHandlers(vms: VmService, nodes: NodeService) {
+  const power = (action: VmPowerAction) => async (req: Req<VmParams>, reply: FastifyReply) =>
+    sendAccepted(reply, await vms.power(principalOf(req), req.params.tenant, req.params.vm, action));
+
+  return {
+    async listInstanceTypes(req: Req<unknown, { tenant?: string }>) {
+      const items = await vms.instanceTypes(principalOf(req), req.query.tenant);
+      const body: Schemas['InstanceTypeList'] = { items: items.map(instanceTypeDto) };
+      return body;
+    },
+
+    /** Sent as text assembled from memoized item bodies (the `VmList` shape; see `vmJson`). */
+    async listVms(req: Req<{ tenant: string }, ListQuery>, reply: FastifyReply) {
+      const q = req.query;
+      const page = await vms.list(principalOf(req), req.params.tenant, listFilterOf(q), {
+        limit: q.limit ?? DEFAULT_PAGE_LIMIT,
+        ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      });
+      const next = page.nextCursor === undefined ? '' : `,"nextCursor":${JSON.stringify(page.nextCursor)}`;
+      return reply.type(JSON_TYPE).send(`{"items":[${page.items.map(vmJson).join(',')}]${next}}`);
+    },
+
+    async createVm(req: Req<{ tenant: string }, unknown, Schemas['VmCreate']>, reply: FastifyReply) {
+      return sendAccepted(reply, await vms.create(principalOf(req), req.params.tenant, createInputOf(req.body)));
+    },
+
+    async getVm(req: Req<VmParams>, reply: FastifyReply) {
+      return reply.type(JSON_TYPE).send(vmJson(await vms.get(principalOf(req), req.params.tenant, req.params.vm)));
+    },
+
+    async updateVm(req: Req<VmParams, unknown, Schemas['VmPatch']>) {
+      return vmDto(await vms.update(principalOf(req), req.params.tenant, req.params.vm, updateInputOf(req.body)));
+    },
+
+    async deleteVm(req: Req<VmParams>, reply: FastifyReply) {
+      return sendAccepted(reply, await vms.delete(principalOf(req), req.params.tenant, req.params.vm));
+    },
+
+    startVm: power('start'),
+    stopVm: power('stop'),
+    restartVm: power('restart'),
+
+    async migrateVm(req: Req<VmParams>, reply: FastifyReply) {
+      return sendAccepted(reply, await vms.migrate(principalOf(req), req.params.tenant, req.params.vm));
+    },
+
+    async listNodes(req: FastifyRequest) {
+      const body: Schemas['NodeList'] = { items: (await nodes.list(principalOf(req))).map(nodeDto) };
+      return body;
+    },
+
+    async evacuateNode(req: Req<{ node: string }>, reply: FastifyReply) {
+      return sendAccepted(reply, await nodes.evacuate(principalOf(req), req.params.node));
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { ImageRef, StorageClass } from '../images/image.js';
+import type { VmAction, VmObservation, VmState } from './vm-state.js';
+
+/** KubeVirt run strategies; the platform writes `Always` (running) and `Halted` (stopped). */
+export type RunStrategy = 'Always' | 'Halted' | 'Manual' | 'RerunOnFailure' | 'Once' | 'WaitAsReceiver';
+
+/**
+ * What the platform asks a VM to be: written once by `vm.create`, except `cpu`, `memoryGi`,
+ * `instanceType` and `running`, which updates change. CPU in cores, memory and disk in GiB.
+ */
+export interface VmSpec {
+  readonly tenant: string;
+  /** DNS label of at most 54 characters (Arc machine names are limited to 54). */
+  readonly name: string;
+  /** UUIDv5 of `${tenant}/${name}`: stable, and never the same in two tenants. */
+  readonly id: string;
+  /** Principal id of the VM's owner (a member acts only on VMs they own). */
+  readonly ownerId: string;
+  readonly lab?: string;
+  readonly image: ImageRef;
+  /** Where the root disk is cloned from (the image's PVC). */
+  readonly source: { readonly namespace: string; readonly pvcName: string };
+  readonly instanceType?: string;
+  readonly cpu: number;
+  readonly memoryGi: number;
+  readonly diskGi: number;
+  readonly storageClass: StorageClass;
+  /** Azure Arc onboarding wanted (recorded now; the onboarding flow reads it). */
+  readonly arc: boolean;
+  readonly running: boolean;
+  /** Caller's labels (never `labplane.io/*`, `kubevirt.io/*` or `app.kubernetes.io/*`). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Operation that creates the VM: a retried create recognises its own object by it. */
+  readonly operationId?: string;
+}
+
+/** A live migration of a VM as the cluster reports it. */
+export interface VmMigration {
+  readonly name: string;
+  /** KubeVirt phase: Pending, Scheduling, Scheduled, PreparingTarget, TargetReady, Running, Succeeded, Failed. */
+  readonly phase: string;
+  readonly failureReason?: string;
+  /** Node names: platform detail, never shown to tenant members. */
+  readonly sourceNode?: string;
+  readonly targetNode?: string;
+}
+
+/** A VM as the cluster reports it (VirtualMachine, its VMI and its migrations), before derivation. */
+export interface VmRecord extends Omit<VmSpec, 'source' | 'running' | 'operationId'> {
+  readonly runStrategy: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  /** Opaque version (resourceVersion of the VirtualMachine). */
+  readonly version: string;
+  readonly deleting: boolean;
+  readonly observation: VmObservation;
+  /** Node of the running VMI (platform detail). */
+  readonly nodeName?: string;
+  /** The running instance: its uid changes on every (re)start. */
+  readonly instance?: { readonly uid: string; readonly cpu: number; readonly memoryGi: number };
+  /** The latest migration of the VM, if any. */
+  readonly migration?: VmMigration;
+  readonly operationId?: string;
+}
+
+/** A VM as the API shows it: the record plus its derived state and what it can do now. */
+export interface VmView extends Omit<VmRecord, 'observation' | 'instance' | 'operationId'> {
+  readonly state: VmState;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly running: boolean;
+  readonly liveMigratable: boolean;
+  readonly availableActions: readonly VmAction[];
+  /** CPU or memory changed while running: the change applies at the next restart. */
+  readonly restartRequired: boolean;
+}
+
+/** A change to a VM's spec (PATCH). */
+export interface VmChange {
+  readonly cpu?: number;
+  readonly memoryGi?: number;
+  /** Set with cpu/memory from a catalog entry; `null` clears it (explicit sizing). */
+  readonly instanceType?: string | null;
+  readonly running?: boolean;
+}
+
+/** A Kubernetes node that runs VMs (platform admins only). */
+export interface NodeRecord {
+  readonly name: string;
+  readonly ready: boolean;
+  /** False when cordoned (`spec.unschedulable`). */
+  readonly schedulable: boolean;
+  readonly zone?: string;
+  readonly instanceType?: string;
+  /** Allocatable CPU in cores and memory in GiB. */
+  readonly cpu: number;
+  readonly memoryGi: number;
+}
+
+/** Job kinds of the VM use cases. */
+export const VM_CREATE_KIND = 'vm.create';
+export const VM_DELETE_KIND = 'vm.delete';
+export const VM_MIGRATE_KIND = 'vm.migrate';
+export const NODE_EVACUATE_KIND = 'node.evacuate';
+export const VM_POWER_KINDS = { start: 'vm.start', stop: 'vm.stop', restart: 'vm.restart' } as const;
+
+/** Operation target id of a VM. */
+export function vmTargetId(tenant: string, name: string): string {
+  return `${tenant}/${name}`;
+}

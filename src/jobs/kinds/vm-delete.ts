@@ -1,0 +1,39 @@
+import { VM_DELETE_KIND } from '../../domain/vms/vm.js';
+import { vmOfInput } from '../../domain/vms/vm-job-input.js';
+import type { JobKind } from '../job-kind.js';
+import { refuseTimeout, settings, VM_RETRY, type VmJobDeps } from './vm-job-support.js';
+
+/**
+ * `vm.delete`: deletes the cloud-init Secret (first, so a VM created again under the same name
+ * right after never loses its new Secret to this job), then the VirtualMachine (KubeVirt removes
+ * its VMI; Kubernetes garbage-collects its DataVolumes, unless `retainDisks` released them
+ * first), then waits until the VM is gone. Every step is a no-op when its object is already gone.
+ */
+export function vmDeleteJob(deps: VmJobDeps): JobKind {
+  const { recheckMs } = settings(deps);
+  return {
+    kind: VM_DELETE_KIND,
+    firstStep: 'delete-cloud-init',
+    retry: VM_RETRY,
+    steps: {
+      'delete-vm': async ({ operation }) => {
+        const { tenant, name } = vmOfInput(operation.input);
+        await deps.repo.delete(tenant, name, { retainDisks: operation.input['retainDisks'] === true });
+        return { type: 'next', step: 'wait-until-gone', progress: 60 };
+      },
+      'delete-cloud-init': async ({ operation }) => {
+        const { tenant, name } = vmOfInput(operation.input);
+        await deps.repo.deleteCloudInit(tenant, name);
+        return { type: 'next', step: 'delete-vm', progress: 30 };
+      },
+      'wait-until-gone': async ({ operation }) => {
+        const { tenant, name } = vmOfInput(operation.input);
+        if ((await deps.repo.get(tenant, name)) === undefined) {
+          return { type: 'done', result: { tenant, name, deleted: true, disksRetained: operation.input['retainDisks'] === true } };
+        }
+        refuseTimeout(deps, operation, `VM '${name}' to be gone`);
+        return { type: 'recheck', delayMs: recheckMs, progress: 80 };
+      },
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { NotFoundError, UpstreamRejectedError } from '../../domain/shared/errors.js';
+import { systemClock, type Clock } from '../../domain/shared/ids.js';
+import type { OperationRecord } from '../../domain/operations/operation.js';
+import type { VmRecord } from '../../domain/vms/vm.js';
+import { vmOfInput } from '../../domain/vms/vm-job-input.js';
+import type { VmRepository } from '../../domain/vms/vm-repository.js';
+import { deriveVmState, type DerivedState } from '../../domain/vms/vm-state.js';
+import type { RetryPolicy } from '../job-kind.js';
+
+/** What the VM job kinds need. Waiting reads the watch-backed cache: it costs the API server nothing. */
+export interface VmJobDeps {
+  readonly repo: VmRepository;
+  readonly clock?: Clock;
+  /** Delay between re-checks while waiting for a state, ms (default 500). */
+  readonly recheckMs?: number;
+  /** Longest wait for a target state before the operation fails, ms (default 30 minutes). */
+  readonly waitTimeoutMs?: number;
+}
+
+export const VM_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 1_000, maxDelayMs: 30_000 };
+
+export function settings(deps: VmJobDeps) {
+  return { clock: deps.clock ?? systemClock, recheckMs: deps.recheckMs ?? 500, waitTimeoutMs: deps.waitTimeoutMs ?? 30 * 60_000 };
+}
+
+/** The VM an operation is about; gone is a failure (someone deleted it meanwhile). */
+export async function vmOf(repo: VmRepository, op: OperationRecord): Promise<{ tenant: string; name: string; vm: VmRecord; derived: DerivedState }> {
+  const { tenant, name } = vmOfInput(op.input);
+  const vm = await repo.get(tenant, name);
+  if (vm === undefined) throw new NotFoundError('vm', name);
+  return { tenant, name, vm, derived: deriveVmState(vm.observation) };
+}
+
+/** Fails the operation when the VM reports an error (with KubeVirt's reason and message). */
+export function refuseError(name: string, d: DerivedState): void {
+  if (d.state !== 'Error') return;
+  throw new UpstreamRejectedError('VM_FAILED', `VM '${name}' is in error: ${d.reason ?? 'Unknown'}${d.message === undefined ? '' : ` (${d.message})`}.`, {
+    details: { reason: d.reason ?? 'Unknown' },
+  });
+}
+
+/** Fails the operation once it has waited longer than the timeout (from its start). */
+export function refuseTimeout(deps: VmJobDeps, op: OperationRecord, what: string): void {
+  const { clock, waitTimeoutMs } = settings(deps);
+  const since = Date.parse(op.startedAt ?? op.createdAt);
+  if (clock.now().getTime() - since > waitTimeoutMs) {
+    throw new UpstreamRejectedError('VM_WAIT_TIMEOUT', `Gave up waiting for ${what} after ${Math.round(waitTimeoutMs / 1000)} s.`);
+  }
+}
+
+/** Progress shown while a VM works its way to Running. */
+export const PROGRESS_BY_STATE: Readonly<Record<string, number>> = { Provisioning: 40, Stopped: 50, Starting: 75, Stopping: 60, Migrating: 60 };
