@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { TokenVerifier, VerifiedToken } from '../../domain/auth/authenticator.js';
-import { INTEGRATION_ROLES, type IntegrationRole, type PrincipalInit } from '../../domain/auth/principal.js';
+import { INTEGRATION_ROLES, type IntegrationRole } from '../../domain/auth/principal.js';
 import type { Logger } from '../../domain/shared/logger.js';
 import { isDomainError, UnauthenticatedError } from '../../domain/shared/errors.js';
 import { principalFromClaims, type AzureAdRoleMapping, type ClaimMapping } from './azure-ad-claims.js';
