@@ -133,12 +133,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const spec = servedSpec(deps.devMode);
   await app.register(swagger, { mode: 'static', specification: { document: spec as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } });
-  app.get('/openapi.json', { config: { permission: 'public' } }, async () => spec);
 
   await app.register(openapiGlue, {
     specification: structuredClone(spec),
     serviceHandlers: mergeHandlers([
-      { name: 'system', handlers: systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined }) },
+      { name: 'system', handlers: systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined, metrics: deps.metrics, spec }) },
       ...deps.modules,
     ]),
   });

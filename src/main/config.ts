@@ -32,6 +32,8 @@ export interface Config {
         readonly location: string;
         readonly tenantId: string;
       };
+  /** How long `vm.identity` waits for a VM's Arc machine to connect, ms (ARC_CONNECT_TIMEOUT_MS, default 20 minutes). */
+  readonly arcConnectTimeoutMs: number;
   readonly workerConcurrency: number;
   /** Run job workers inside the API process (the embedded default). */
   readonly embeddedWorker: boolean;
@@ -138,6 +140,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     clusterPrivateCidrs: cidrs,
     redisUrl,
     azure: readAzure(env),
+    arcConnectTimeoutMs: read(env, 'ARC_CONNECT_TIMEOUT_MS', int(1000, 24 * 3600_000), 'milliseconds 1000-86400000') ?? 20 * 60_000,
     workerConcurrency: read(env, 'WORKER_CONCURRENCY', int(1, 256), 'an integer 1-256') ?? 8,
     embeddedWorker: read(env, 'EMBEDDED_WORKER', bool, 'true or false') ?? simulated,
     operationRetentionDays: read(env, 'OPERATION_RETENTION_DAYS', int(7, 3650), 'whole days, at least 7') ?? 7,

@@ -16,6 +16,7 @@ import { createTenantService, type TenantService } from '../domain/tenants/tenan
 import { tenantDeleteJob } from '../jobs/kinds/tenant-delete.js';
 import type { Config } from './config.js';
 import { azureAdOptions } from './auth.js';
+import { buildIdentity, buildIdentityPorts, simOnboardingController, type Identity } from './identity.js';
 import { buildImages, imageEmulatorControllers, seedSimulatedCluster } from './images.js';
 import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
@@ -28,6 +29,8 @@ export interface Deps {
   readonly tenantRepo: TenantRepository & ClusterHealth;
   readonly tenants: TenantService;
   readonly jobs: JobsRuntime;
+  /** Azure identity of VMs (Arc machines, access grants); simulated in the embedded default. */
+  readonly identity: Identity;
   /** What the API exposes, one module per area. */
   readonly modules: readonly ApiModule[];
   readonly principals: PrincipalResolver;
@@ -41,10 +44,16 @@ export interface Deps {
 export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
   const closers: Array<() => Promise<void>> = [];
   try {
+    const identityPorts = buildIdentityPorts(config, logger);
     let emulator: KubeEmulator | undefined;
     let kubeConfig;
     if (config.kube.mode === 'simulated') {
-      emulator = await startKubeEmulator({ schemasDir: config.kube.schemasDir, controllers: [...imageEmulatorControllers(config), ...vmEmulatorControllers()] });
+      // In the embedded default, something plays the VMs' part in the simulated Azure (Arc onboarding).
+      const identityControllers = identityPorts.sim === undefined ? [] : [simOnboardingController(identityPorts.sim)];
+      emulator = await startKubeEmulator({
+        schemasDir: config.kube.schemasDir,
+        controllers: [...imageEmulatorControllers(config), ...vmEmulatorControllers(), ...identityControllers],
+      });
       closers.push(() => emulator?.close() ?? Promise.resolve());
       kubeConfig = loadKubeConfig({ server: emulator.url });
       logger.info({ url: emulator.url }, 'simulated Kubernetes API started');
@@ -79,10 +88,18 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     closers.push(() => images.close());
     jobs.engine.register(images.jobKinds);
     if (emulator !== undefined) await seedSimulatedCluster(tenantRepo, images.repo, logger);
-    const vms = await buildVms({ config, logger, kubeConfig, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store });
+    const vms = await buildVms({ config, logger, kubeConfig, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store, identity: identityPorts });
     closers.push(() => vms.close());
     jobs.engine.register(vms.jobKinds);
-    const modules = [tenantsModule(tenants), operationsModule(jobs.operations), auditModule(createAuditService({ log: jobs.auditLog })), images.module, vms.module];
+    const identity = buildIdentity({ config, logger, vmRepo: vms.repo, tenantRepo, ports: identityPorts });
+    const modules = [
+      tenantsModule(tenants),
+      operationsModule(jobs.operations),
+      auditModule(createAuditService({ log: jobs.auditLog })),
+      images.module,
+      vms.module,
+      identity.module,
+    ];
 
     return {
       config,
@@ -91,6 +108,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
       tenantRepo,
       tenants,
       jobs,
+      identity,
       modules,
       principals,
       devTokens,

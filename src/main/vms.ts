@@ -16,9 +16,11 @@ import type { JobKind } from '../jobs/job-kind.js';
 import { nodeEvacuateJob } from '../jobs/kinds/node-evacuate.js';
 import { vmCreateJob } from '../jobs/kinds/vm-create.js';
 import { vmDeleteJob } from '../jobs/kinds/vm-delete.js';
+import { identityChainer, vmIdentityJob } from '../jobs/kinds/vm-identity.js';
 import { vmMigrateJob } from '../jobs/kinds/vm-migrate.js';
 import { vmPowerJobs } from '../jobs/kinds/vm-power.js';
 import type { Config } from './config.js';
+import type { IdentityPorts } from './identity.js';
 
 /** How long things take in the simulated cluster (embedded default and tests), ms. */
 export const SIM_VM_TIMINGS = { provisionMs: 800, startMs: 500, stopMs: 300, migrationPhaseMs: 100 } as const;
@@ -49,8 +51,10 @@ export interface VmsDeps {
   readonly tenantRepo: TenantRepository;
   readonly images: { readonly locator: ImageLocator; readonly service: Pick<ImageService, 'get'> };
   readonly operations: OperationService;
-  /** Where the node evacuation reads its children. */
-  readonly operationStore: Pick<OperationStore, 'listChildren'>;
+  /** Where the node evacuation reads its children (and `vm.identity` keeps its resume state). */
+  readonly operationStore: Pick<OperationStore, 'listChildren' | 'mutate'>;
+  /** Azure identity of VMs with Arc on (onboarding at create, `vm.identity` after it). */
+  readonly identity?: IdentityPorts;
 }
 
 /** VM repository (watch-backed), VM and node use cases, the VM job kinds and the API module. */
@@ -63,7 +67,30 @@ export async function buildVms(deps: VmsDeps): Promise<Vms> {
     timeoutMs: config.kubeTimeoutMs,
   });
   await repo.start();
-  const service = createVmService({ repo, tenants: deps.tenantRepo, images: deps.images.locator, operations: deps.operations });
+  const identity = deps.identity;
+  const service = createVmService({
+    repo,
+    tenants: deps.tenantRepo,
+    images: deps.images.locator,
+    operations: deps.operations,
+    ...(identity?.onboarding === undefined ? {} : { onboarding: identity.onboarding }),
+  });
+  const children = async (id: string) => deps.operationStore.listChildren(id);
+  const identityJobs =
+    identity === undefined
+      ? []
+      : [
+          vmIdentityJob({
+            repo,
+            tenants: deps.tenantRepo,
+            arcMachines: identity.arcMachines,
+            access: identity.access,
+            settings: identity.settings,
+            store: deps.operationStore,
+            recheckMs: identity.sim === undefined ? 5_000 : VM_RECHECK_MS,
+            connectTimeoutMs: config.arcConnectTimeoutMs,
+          }),
+        ];
   const nodes = createNodeService({ repo, operations: deps.operations });
   const jobDeps = { repo, recheckMs: VM_RECHECK_MS };
   return {
@@ -71,10 +98,12 @@ export async function buildVms(deps: VmsDeps): Promise<Vms> {
     service,
     nodes,
     jobKinds: [
-      vmCreateJob(jobDeps),
+      // Only VMs that got the onboarding user-data can connect: without it, the Arc flag is only recorded.
+      vmCreateJob({ ...jobDeps, ...(identity?.onboarding === undefined ? {} : { chainIdentity: identityChainer({ operations: deps.operations, children }) }) }),
+      ...identityJobs,
       ...vmPowerJobs(jobDeps),
       vmMigrateJob(jobDeps),
-      vmDeleteJob(jobDeps),
+      vmDeleteJob({ ...jobDeps, ...(identity === undefined ? {} : { arcMachines: identity.arcMachines }) }),
       nodeEvacuateJob({ repo, vms: service, children: async (id) => (await deps.operationStore.listChildren(id)).map(toOperation), recheckMs: VM_RECHECK_MS * 2 }),
     ],
     module: vmsModule(service, nodes, deps.images.service),

@@ -15,6 +15,8 @@ interface Fixture {
   aDeletable: string;
   aOperation: string;
   aVm: string;
+  /** A VM of tenant A with Azure Arc on (access grants live on its Arc machine). */
+  aArcVm: string;
   /** Strings that identify tenant A's things and must never reach a foreign caller. */
   secrets: string[];
 }
@@ -32,6 +34,12 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   getHealth: () => 'public',
   getReadiness: () => 'public',
   createDevToken: () => 'public',
+  getMetrics: () => 'public',
+  getOpenApi: () => 'public',
+  getApiDocs: () => 'public',
+  // GraphQL authenticates per field: its root fields have their own cases below.
+  postGraphQL: () => 'public',
+  getQueueDashboard: () => ({ method: 'get', url: '/admin/queues', scoped: false, adminOk: [404] }),
   listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
   createTenant: (f) => ({ method: 'post', url: '/v1/tenants', body: { id: f.a, displayName: 'takeover', profile: 'admin' }, scoped: false, adminOk: [409] }),
   getTenant: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}`, scoped: true, adminOk: [200] }),
@@ -61,6 +69,9 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   stopVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/stop`, scoped: true, adminOk: [202, 409] }),
   restartVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/restart`, scoped: true, adminOk: [202, 409] }),
   migrateVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/migrate`, scoped: true, adminOk: [202, 409] }),
+  listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
+  grantVmAccess: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`, body: { role: 'administrator', principalType: 'User' }, scoped: true, adminOk: [200] }),
+  revokeVmAccess: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`, scoped: true, adminOk: [204] }),
   listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
   evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
@@ -89,6 +100,12 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Query.vms': (f) => ({ query: 'query($t: ID!) { vms(tenant: $t) { items { name owner } } }', variables: { t: f.a } }),
   'Query.vm': (f) => ({ query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner } }', variables: { t: f.a, n: f.aVm } }),
   'Query.nodes': () => ({ query: '{ nodes { name } }' }),
+  'Query.vmAccess': (f) => ({ query: 'query($t: ID!, $n: ID!) { vmAccess(tenant: $t, name: $n) { principalId role } }', variables: { t: f.a, n: f.aArcVm } }),
+  'Mutation.grantVmAccess': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: "intruder", role: administrator, principalType: User) { principalId } }',
+    variables: { t: f.a, n: f.aArcVm },
+  }),
+  'Mutation.revokeVmAccess': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "member-a") }', variables: { t: f.a, n: f.aArcVm } }),
   'Mutation.createVm': (f) => ({
     query: 'mutation($t: ID!, $k: String!) { createVm(tenant: $t, input: {name: "intruder-vm", image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k], running: false}) { id } }',
     variables: { t: f.a, k: SSH_KEY },
@@ -135,8 +152,16 @@ beforeAll(async () => {
     .set('authorization', admin)
     .send({ name: aVm, image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], owner: 'member-a' });
   expect(vm.status).toBe(202);
-  for (let i = 0; i < 200 && (await request(t.app.server).get(`/v1/tenants/${a}/vms/${aVm}`).set('authorization', admin)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
-  fx = { a, aDeletable, aImage, aOperation: op.body.id, aVm, secrets: [a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id] };
+  const aArcVm = 'vm-arc-a';
+  const arcVm = await request(t.app.server)
+    .post(`/v1/tenants/${a}/vms`)
+    .set('authorization', admin)
+    .send({ name: aArcVm, image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], owner: 'member-a', arc: true, running: false });
+  expect(arcVm.status).toBe(202);
+  for (const name of [aVm, aArcVm]) {
+    for (let i = 0; i < 200 && (await request(t.app.server).get(`/v1/tenants/${a}/vms/${name}`).set('authorization', admin)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+  }
+  fx = { a, aDeletable, aImage, aOperation: op.body.id, aVm, aArcVm, secrets: [a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id] };
   roles = {
     ownerB: await t.bearer({ sub: 'owner-b' }),
     memberB: await t.bearer({ sub: 'member-b', tenants: { [b]: 'member' } }),

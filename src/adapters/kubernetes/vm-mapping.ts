@@ -5,6 +5,10 @@ import type { Condition } from '../../domain/vms/vm-state.js';
 import { LABEL_IMAGE, LABEL_IMAGE_SCOPE } from './image-objects.js';
 import { cpuFromQuantity, giFromQuantity } from './quantity.js';
 import {
+  ANN_ARC_EXTENSION,
+  ANN_ARC_RESOURCE_ID,
+  ANN_ARC_STATUS,
+  ANN_IDENTITY_READY,
   ANN_INSTANCE_TYPE,
   ANN_OPERATION_ID,
   ANN_OWNER_ID,
@@ -79,6 +83,7 @@ function baseOf(vm: VirtualMachine): VmBase {
   const lab = labels[LABEL_LAB];
   const instanceType = ann[ANN_INSTANCE_TYPE];
   const operationId = ann[ANN_OPERATION_ID];
+  const arcStatus = ann[ANN_ARC_STATUS];
   const printableStatus = vm.status?.printableStatus;
   const base: VmBase = {
     tenant: meta.namespace ?? '',
@@ -98,6 +103,9 @@ function baseOf(vm: VirtualMachine): VmBase {
     version: meta.resourceVersion ?? '',
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
     ...(operationId === undefined ? {} : { operationId }),
+    ...(arcStatus === undefined
+      ? {}
+      : { identity: { arcStatus, machineResourceId: ann[ANN_ARC_RESOURCE_ID] ?? '', extensionState: ann[ANN_ARC_EXTENSION] ?? 'NotStarted', ready: ann[ANN_IDENTITY_READY] === 'true' } }),
     ...(printableStatus === undefined ? {} : { printableStatus }),
     conditions: conditionsOf(vm.status?.conditions),
   };

@@ -25,6 +25,12 @@ export const ANN_INSTANCE_TYPE = 'labplane.io/instance-type';
 export const ANN_OPERATION_ID = 'labplane.io/operation-id';
 
 export const CLOUD_INIT_KEY = 'userdata';
+/** The user-data without the onboarding token, kept beside it until the machine is connected. */
+export const CLOUD_INIT_SCRUBBED_KEY = 'userdata-scrubbed';
+export const ANN_ARC_STATUS = 'labplane.io/arc-status';
+export const ANN_ARC_RESOURCE_ID = 'labplane.io/arc-resource-id';
+export const ANN_ARC_EXTENSION = 'labplane.io/arc-extension';
+export const ANN_IDENTITY_READY = 'labplane.io/identity-ready';
 export const ROOT_VOLUME = 'root';
 export const CLOUD_INIT_VOLUME = 'cloudinit';
 
@@ -190,13 +196,16 @@ export function virtualMachineObject(spec: VmSpec): VirtualMachine {
 }
 
 /** The cloud-init Secret of a VM (user-data under `userdata`, the key KubeVirt reads). */
-export function cloudInitSecretObject(tenant: string, vm: string, userData: string): V1Secret {
+export function cloudInitSecretObject(tenant: string, vm: string, userData: string, scrubbedUserData?: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: cloudInitSecretName(vm), namespace: tenant, labels: { ...commonLabels(tenant), [LABEL_VM]: vm } },
     type: 'Opaque',
-    data: { [CLOUD_INIT_KEY]: Buffer.from(userData, 'utf8').toString('base64') },
+    data: {
+      [CLOUD_INIT_KEY]: Buffer.from(userData, 'utf8').toString('base64'),
+      ...(scrubbedUserData === undefined ? {} : { [CLOUD_INIT_SCRUBBED_KEY]: Buffer.from(scrubbedUserData, 'utf8').toString('base64') }),
+    },
   };
 }
 

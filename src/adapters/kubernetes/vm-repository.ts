@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ConflictError } from '../../domain/shared/errors.js';
+import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { VmRecord } from '../../domain/vms/vm.js';
 import type { VmEvent, VmRepository } from '../../domain/vms/vm-repository.js';
 import { isConflict, isNotFound } from './errors.js';
@@ -19,6 +19,12 @@ import {
   virtualMachineObject,
   type VirtualMachine,
   type VirtualMachineInstanceMigration,
+  ANN_ARC_EXTENSION,
+  ANN_ARC_RESOURCE_ID,
+  ANN_ARC_STATUS,
+  ANN_IDENTITY_READY,
+  CLOUD_INIT_KEY,
+  CLOUD_INIT_SCRUBBED_KEY,
 } from './vm-objects.js';
 import { putVmSubresource } from './vm-subresources.js';
 import { changedVm, kubeMessage, modify, retainDisks, secretOps, vmApi } from './vm-writes.js';
@@ -120,8 +126,44 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
       return vm === undefined ? undefined : recordOf(vm);
     },
 
-    async putCloudInit(tenant, name, userData) {
-      await createOrReplace(client, secrets, cloudInitSecretObject(tenant, name, userData));
+    async putCloudInit(tenant, name, userData, scrubbedUserData) {
+      await createOrReplace(client, secrets, cloudInitSecretObject(tenant, name, userData, scrubbedUserData));
+    },
+
+    async scrubCloudInit(tenant, name) {
+      const secretName = cloudInitSecretName(name);
+      let scrubbed = false;
+      await modify(
+        `Secret ${tenant}/${secretName}`,
+        () => readOrUndefined(client, secrets, tenant, secretName),
+        undefined,
+        (secret) => {
+          const clean = secret.data?.[CLOUD_INIT_SCRUBBED_KEY];
+          if (clean === undefined) return undefined;
+          scrubbed = true;
+          const { [CLOUD_INIT_SCRUBBED_KEY]: _gone, ...rest } = secret.data ?? {};
+          return { ...secret, data: { ...rest, [CLOUD_INIT_KEY]: clean } };
+        },
+        (next) => client.request({ what: `replace Secret ${tenant}/${secretName}`, write: true }, () => client.core.replaceNamespacedSecret({ namespace: tenant, name: secretName, body: next })),
+      );
+      return scrubbed;
+    },
+
+    async setIdentity(tenant, name, identity) {
+      const first = await cache.vm(tenant, name);
+      const written = await modify(
+        `VirtualMachine ${tenant}/${name}`,
+        () => freshVm(tenant, name),
+        first,
+        (vm) => {
+          const ann = vm.metadata?.annotations ?? {};
+          const want = { [ANN_ARC_STATUS]: identity.arcStatus, [ANN_ARC_RESOURCE_ID]: identity.machineResourceId, [ANN_ARC_EXTENSION]: identity.extensionState, [ANN_IDENTITY_READY]: String(identity.ready) };
+          if (Object.entries(want).every(([k, v]) => ann[k] === v)) return undefined;
+          return { ...vm, metadata: { ...vm.metadata, annotations: { ...ann, ...want } } };
+        },
+        (next) => replaceVm(tenant, name, next),
+      );
+      if (written === undefined) throw new NotFoundError('vm', name);
     },
 
     async adoptCloudInit(tenant, name) {

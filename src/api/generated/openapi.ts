@@ -55,6 +55,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (request durations by route and status, process, queues, job steps). */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This contract as JSON (without dev-only operations outside dev mode). */
+        get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Browsable API documentation (Swagger UI over /openapi.json). */
+        get: operations["getApiDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/graphql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GraphQL over the same use cases (queries, mutations; subscriptions over WebSocket on the same path).
+         * @description Authenticated per field with the bearer token; errors carry the REST codes in `extensions.code`. Schema introspection and GraphiQL (`/graphiql`) in dev mode or for platform admins only.
+         */
+        post: operations["postGraphQL"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Queue dashboard (bull-board) for platform admins; needs Redis. */
+        get: operations["getQueueDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -433,6 +521,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Who may log in to the VM over Azure AD SSH (role assignments on its Arc machine).
+         * @description 409 `ARC_NOT_ENABLED` when the VM was created without Azure Arc.
+         */
+        get: operations["listVmAccess"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/access/{principalId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Azure AD object id of the user or group. */
+                principalId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant a user or group `administrator` (sudo) or `user` login on the VM. Idempotent.
+         * @description Tenant owners may grant either role; members may grant nothing. 409 `ARC_NOT_ENABLED` when the VM has no Azure Arc.
+         */
+        put: operations["grantVmAccess"];
+        post?: never;
+        /** Revoke every access role of the principal on the VM. Idempotent. */
+        delete: operations["revokeVmAccess"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nodes": {
         parameters: {
             query?: never;
@@ -719,6 +860,7 @@ export interface components {
             /** @description Not shown to tenant members. */
             nodeName?: string;
             migration?: components["schemas"]["VmMigration"];
+            identity?: components["schemas"]["VmIdentity"];
             /** Format: date-time */
             createdAt: string;
             version: string;
@@ -749,7 +891,10 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description Onboard the VM to Azure Arc.
+             * @description Onboard the VM to Azure Arc: its cloud-init gets a short-lived onboarding token (never shown), and once it
+             *     runs an operation `vm.identity` (a child of `vm.create`) waits for the Arc machine to connect, scrubs the
+             *     token, installs AADSSHLoginForLinux and grants the owner `administrator` (tenant owners) or `user`. The
+             *     VM's `identity` section shows the progress and the command to connect.
              * @default false
              */
             arc: boolean;
@@ -758,6 +903,40 @@ export interface components {
              * @default true
              */
             running: boolean;
+        };
+        /** @description Azure identity of a VM with Arc on (absent until onboarding starts). */
+        VmIdentity: {
+            arc: {
+                /** @description Pending until the Arc machine appears, then Connected, Disconnected, Error or Unknown. */
+                status: string;
+                machineResourceId: string;
+            };
+            extension: {
+                /** @description AADSSHLoginForLinux: NotStarted, InProgress, Succeeded or Failed. */
+                state: string;
+            };
+            /** @description Connected */
+            ready: boolean;
+            /** @description The command to log in over Azure AD SSH (`az ssh arc ...`). */
+            connectCommand?: string;
+        };
+        VmAccessGrant: {
+            /**
+             * @description `administrator`: Virtual Machine Administrator Login (sudo); `user`: Virtual Machine User Login.
+             * @enum {string}
+             */
+            role: "administrator" | "user";
+            /** @enum {string} */
+            principalType: "User" | "Group";
+        };
+        VmAccess: {
+            principalId: string;
+            principalType?: string;
+            /** @enum {string} */
+            role: "administrator" | "user";
+        };
+        VmAccessList: {
+            items: components["schemas"]["VmAccess"][];
         };
         VmPatch: {
             instanceType?: string;
@@ -1145,6 +1324,132 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    getOpenApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.1 document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    getApiDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    postGraphQL: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    query: string;
+                    variables?: Record<string, never> | null;
+                    operationName?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description A GraphQL response (`data`, `errors`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The query is malformed or over a limit (depth, aliases, cost, batch size), or sent as a simple cross-site request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    getQueueDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     listTenants: {
@@ -1977,6 +2282,108 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listVmAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The VM's access grants. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAccessList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    grantVmAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Azure AD object id of the user or group. */
+                principalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmAccessGrant"];
+            };
+        };
+        responses: {
+            /** @description The grant. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAccess"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeVmAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Azure AD object id of the user or group. */
+                principalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked (or there was nothing to revoke). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -23,6 +23,11 @@ export const vmTypeDefs = /* GraphQL */ `
   "A live migration; node names are not shown to tenant members."
   type VmMigration { name: ID! phase: String! failureReason: String sourceNode: String targetNode: String }
 
+  type VmArcStatus { status: String! machineResourceId: String! }
+  type VmExtensionStatus { state: String! }
+  "Azure identity of a VM with Arc on."
+  type VmIdentity { arc: VmArcStatus! extension: VmExtensionStatus! ready: Boolean! connectCommand: String }
+
   type Vm {
     id: ID!
     tenant: ID!
@@ -38,6 +43,7 @@ export const vmTypeDefs = /* GraphQL */ `
     diskGi: Float!
     storageClass: String!
     arc: Boolean!
+    identity: VmIdentity
     running: Boolean!
     runStrategy: String!
     labels: [VmLabel!]!

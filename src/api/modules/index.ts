@@ -3,17 +3,20 @@ import type { ImageService } from '../../domain/images/image-service.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { TenantService } from '../../domain/tenants/tenant-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
+import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
+import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
 import type { ApiModule } from '../module.js';
 import { auditHandlers } from '../rest/audit.js';
 import { imageHandlers } from '../rest/images.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
+import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
 
 export function tenantsModule(tenants: TenantService): ApiModule {
@@ -39,4 +42,9 @@ export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<Image
     handlers: vmHandlers(vms, nodes),
     graphql: { typeDefs: vmTypeDefs, resolvers: vmResolvers({ vms, nodes }), loaders: vmLoaders({ images }) },
   };
+}
+
+/** Access grants on VMs (Azure AD SSH login through role assignments on their Arc machines; uses the vms module's types). */
+export function vmAccessModule(access: VmAccessService): ApiModule {
+  return { name: 'vm-access', handlers: vmAccessHandlers(access), graphql: { typeDefs: vmAccessTypeDefs, resolvers: vmAccessResolvers(access) } };
 }

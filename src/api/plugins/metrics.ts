@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Histogram, type Registry } from 'prom-client';
 
 /**
- * Prometheus metrics on `/metrics`: process metrics and a request duration histogram labelled by
+ * Prometheus metrics (served by the contract's `getMetrics`): process metrics and a request duration histogram labelled by
  * route pattern (never the raw URL, so ids do not explode cardinality), method and status.
  */
 export function installMetrics(app: FastifyInstance, registry: Registry): void {
@@ -17,9 +17,5 @@ export function installMetrics(app: FastifyInstance, registry: Registry): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.is404 ? 'unmatched' : request.routeOptions.url ?? 'unmatched';
     duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-  });
-  app.get('/metrics', { config: { permission: 'public' }, logLevel: 'warn' }, async (_req, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
   });
 }

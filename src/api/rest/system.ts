@@ -32,8 +32,19 @@ async function runCheck(c: ReadinessCheck): Promise<{ ok: boolean; detail?: stri
   }
 }
 
-export function systemHandlers(deps: { readiness: readonly ReadinessCheck[]; devTokens: DevTokenIssuer | undefined }) {
+export function systemHandlers(deps: {
+  readiness: readonly ReadinessCheck[];
+  devTokens: DevTokenIssuer | undefined;
+  metrics: { contentType: string; metrics(): Promise<string> };
+  spec: object;
+}) {
   return {
+    async getMetrics(_req: FastifyRequest, reply: FastifyReply) {
+      return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+    },
+    async getOpenApi() {
+      return deps.spec;
+    },
     async getHealth() {
       return { status: 'ok' as const };
     },

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InstanceType } from '../../domain/vms/instance-types.js';
 import type { NodeService, NodeView } from '../../domain/vms/node-service.js';
-import type { VmView } from '../../domain/vms/vm.js';
+import { sshCommand } from '../../domain/identity/arc-machine.js';
+import type { VmIdentityState, VmView } from '../../domain/vms/vm.js';
 import type { VmPowerAction } from '../../domain/vms/vm-repository.js';
 import type { CreateVmInput, UpdateVmInput, VmService } from '../../domain/vms/vm-service.js';
 import type { VmState } from '../../domain/vms/vm-state.js';
@@ -50,8 +51,20 @@ export function vmDto(v: VmView): Schemas['Vm'] {
     deleting: v.deleting,
     ...(v.nodeName === undefined ? {} : { nodeName: v.nodeName }),
     ...(v.migration === undefined ? {} : { migration: { ...v.migration } }),
+    ...(v.identity === undefined ? {} : { identity: identityDto(v.identity) }),
     createdAt: v.createdAt,
     version: v.version,
+  };
+}
+
+/** The `identity` section of a VM with Arc on: Arc status, extension state and the command to connect. */
+export function identityDto(i: VmIdentityState): Schemas['VmIdentity'] {
+  const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.HybridCompute\/machines\/([^/]+)$/.exec(i.machineResourceId);
+  return {
+    arc: { status: i.arcStatus, machineResourceId: i.machineResourceId },
+    extension: { state: i.extensionState },
+    ready: i.ready,
+    ...(m === null ? {} : { connectCommand: sshCommand({ subscriptionId: m[1] ?? '', resourceGroup: m[2] ?? '', machineName: m[3] ?? '' }) }),
   };
 }
 

@@ -6,6 +6,8 @@ export interface UserDataInput {
   readonly sshPublicKeys: readonly string[];
   /** Extra user-data from the caller: a `#cloud-config` document or a `#!` script. */
   readonly extra?: string;
+  /** The Azure Arc onboarding `#cloud-config` (it may hold the onboarding token), merged after ours. */
+  readonly arc?: string;
 }
 
 /** Our part: host name and the authorized keys of the image's default user. Strings are JSON-quoted (valid YAML). */
@@ -26,10 +28,11 @@ function platformConfig(input: UserDataInput): string {
  */
 export function buildUserData(input: UserDataInput): string {
   const ours = platformConfig(input);
-  if (input.extra === undefined) return ours;
-  const extra = input.extra.endsWith('\n') ? input.extra : `${input.extra}\n`;
-  const boundary = `==labplane-${createHash('sha256').update(ours).update(extra).digest('hex').slice(0, 24)}==`;
-  const isScript = extra.startsWith('#!');
+  if (input.extra === undefined && input.arc === undefined) return ours;
+  const extra = input.extra === undefined ? undefined : input.extra.endsWith('\n') ? input.extra : `${input.extra}\n`;
+  const arc = input.arc === undefined ? undefined : input.arc.endsWith('\n') ? input.arc : `${input.arc}\n`;
+  const boundary = `==labplane-${createHash('sha256').update(ours).update(arc ?? '').update(extra ?? '').digest('hex').slice(0, 24)}==`;
+  const isScript = extra?.startsWith('#!') === true;
   const part = (type: string, filename: string, body: string, merge: boolean) =>
     [
       `--${boundary}`,
@@ -46,7 +49,8 @@ export function buildUserData(input: UserDataInput): string {
     'MIME-Version: 1.0',
     '',
     part('text/cloud-config', 'labplane.cfg', ours, false),
-    isScript ? part('text/x-shellscript', 'user-script.sh', extra, false) : part('text/cloud-config', 'user.cfg', extra, true),
+    ...(arc === undefined ? [] : [part('text/cloud-config', 'arc-onboarding.cfg', arc, true)]),
+    ...(extra === undefined ? [] : [isScript ? part('text/x-shellscript', 'user-script.sh', extra, false) : part('text/cloud-config', 'user.cfg', extra, true)]),
     `--${boundary}--`,
     '',
   ].join('\n');

@@ -1,4 +1,4 @@
-import type { NodeRecord, VmChange, VmMigration, VmRecord, VmSpec } from './vm.js';
+import type { NodeRecord, VmChange, VmIdentityState, VmMigration, VmRecord, VmSpec } from './vm.js';
 
 /** What happened to a VM, as it reached the cache (its VirtualMachine, VMI or migration changed). */
 export interface VmEvent {
@@ -34,7 +34,14 @@ export interface VmRepository {
    * Writes the cloud-init Secret `<vm>-cloudinit` (create or replace). Holds credentials: the
    * content never goes into operation inputs or logs.
    */
-  putCloudInit(tenant: string, name: string, userData: string): Promise<void>;
+  putCloudInit(tenant: string, name: string, userData: string, scrubbedUserData?: string): Promise<void>;
+  /**
+   * Replaces the Secret's user-data with the scrubbed version stored beside it by
+   * {@link putCloudInit} (the onboarding token leaves the Secret). False when there was nothing to scrub.
+   */
+  scrubCloudInit(tenant: string, name: string): Promise<boolean>;
+  /** Records where the VM's Azure identity stands (annotations of the VirtualMachine). NotFoundError when absent. */
+  setIdentity(tenant: string, name: string, identity: VmIdentityState): Promise<void>;
   /** Makes the VM the owner of its cloud-init Secret, so the Secret goes when the VM goes. */
   adoptCloudInit(tenant: string, name: string): Promise<void>;
   deleteCloudInit(tenant: string, name: string): Promise<void>;

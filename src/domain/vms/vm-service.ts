@@ -10,6 +10,8 @@ import { uuidV5 } from '../shared/ids.js';
 import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { Tenant } from '../tenants/tenant.js';
+import { arcMachineName } from '../identity/arc-machine.js';
+import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../identity/onboarding.js';
 import { buildUserData } from './cloud-init.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmSpec, type VmView } from './vm.js';
@@ -54,6 +56,12 @@ export interface VmServiceDeps {
   /** Starts the long-running parts (create, power actions, migration, delete). */
   readonly operations: Pick<OperationService, 'start'>;
   readonly instanceTypes?: readonly InstanceType[];
+  /** Azure Arc onboarding of VMs created with `arc: true` (without it, the flag is only recorded). */
+  readonly onboarding?: {
+    readonly credentials: OnboardingCredentials;
+    readonly renderer: ArcUserDataRenderer;
+    readonly target: ArcTarget;
+  };
 }
 
 export type VmService = ReturnType<typeof createVmService>;
@@ -175,8 +183,16 @@ export function createVmService(deps: VmServiceDeps) {
         labels,
       };
       refuseOverQuota(createNeeds(spec), tenant.quota, await tenants.usage(tenantId), `VM '${input.name}'`);
-      const userData = buildUserData({ hostname: input.name, sshPublicKeys: input.sshPublicKeys, ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }) });
-      await repo.putCloudInit(tenantId, input.name, userData);
+      const base = { hostname: input.name, sshPublicKeys: input.sshPublicKeys, ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }) };
+      if (spec.arc && deps.onboarding !== undefined) {
+        // The token goes into the Secret only: never into the operation's input, a log line or an answer.
+        const { credentials, renderer, target } = deps.onboarding;
+        const token = await credentials.mintAccessToken();
+        const rendered = await renderer.render({ machineName: arcMachineName(spec.name), tenant: tenantId, vmId: spec.id, target, secret: { kind: 'access-token', token: token.token } });
+        await repo.putCloudInit(tenantId, input.name, buildUserData({ ...base, arc: rendered.userData }), buildUserData({ ...base, arc: rendered.scrubbedUserData }));
+      } else {
+        await repo.putCloudInit(tenantId, input.name, buildUserData(base));
+      }
       return deps.operations.start(p, {
         kind: VM_CREATE_KIND,
         tenant: tenantId,
@@ -219,7 +235,7 @@ export function createVmService(deps: VmServiceDeps) {
         tenant: tenantId,
         target: { type: 'vm', id: vmTargetId(tenantId, name), name },
         ownerId: vm.ownerId,
-        input: { tenant: tenantId, name, retainDisks: vm.storageClass === 'kv-premium-retain' },
+        input: { tenant: tenantId, name, retainDisks: vm.storageClass === 'kv-premium-retain', ...(vm.arc ? { arc: true } : {}) },
       });
     },
 

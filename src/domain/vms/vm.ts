@@ -34,6 +34,18 @@ export interface VmSpec {
   readonly operationId?: string;
 }
 
+/** Where a VM's Azure identity stands (written by `vm.identity`; absent before it starts). */
+export interface VmIdentityState {
+  /** Arc agent status: `Pending` until the machine appears, then ARM's status. */
+  readonly arcStatus: string;
+  /** Full ARM id of the VM's Arc machine. */
+  readonly machineResourceId: string;
+  /** AADSSHLoginForLinux install: `NotStarted`, `InProgress`, `Succeeded`, `Failed`. */
+  readonly extensionState: string;
+  /** True once connected, extension installed and the owner's access granted. */
+  readonly ready: boolean;
+}
+
 /** A live migration of a VM as the cluster reports it. */
 export interface VmMigration {
   readonly name: string;
@@ -61,6 +73,8 @@ export interface VmRecord extends Omit<VmSpec, 'source' | 'running' | 'operation
   /** The latest migration of the VM, if any. */
   readonly migration?: VmMigration;
   readonly operationId?: string;
+  /** Azure identity progress of a VM with Arc on. */
+  readonly identity?: VmIdentityState;
 }
 
 /** A VM as the API shows it: the record plus its derived state and what it can do now. */

@@ -1,5 +1,6 @@
 import { VM_CREATE_KIND } from '../../domain/vms/vm.js';
 import { specFromInput } from '../../domain/vms/vm-job-input.js';
+import type { OperationRecord } from '../../domain/operations/operation.js';
 import type { JobKind } from '../job-kind.js';
 import { PROGRESS_BY_STATE, refuseError, refuseTimeout, settings, VM_RETRY, vmOf, type VmJobDeps } from './vm-job-support.js';
 
@@ -9,7 +10,7 @@ import { PROGRESS_BY_STATE, refuseError, refuseTimeout, settings, VM_RETRY, vmOf
  * owner of its Secret (so the Secret goes with it), then re-checks until the VM is Running (or
  * Stopped when created halted). A VM in error fails the operation with KubeVirt's reason.
  */
-export function vmCreateJob(deps: VmJobDeps): JobKind {
+export function vmCreateJob(deps: VmJobDeps & { readonly chainIdentity?: (parent: OperationRecord, vm: { tenant: string; name: string; ownerId: string }) => Promise<void> }): JobKind {
   const { recheckMs } = settings(deps);
   return {
     kind: VM_CREATE_KIND,
@@ -29,7 +30,11 @@ export function vmCreateJob(deps: VmJobDeps): JobKind {
         const spec = specFromInput(operation.input, operation.id);
         const { vm, derived } = await vmOf(deps.repo, operation);
         const target = spec.running ? 'Running' : 'Stopped';
-        if (derived.state === target) return { type: 'done', result: { tenant: spec.tenant, name: spec.name, id: vm.id, state: derived.state } };
+        if (derived.state === target) {
+          // A VM with Arc on goes on with its Azure identity once it runs (a child operation).
+          if (spec.arc && derived.state === 'Running' && deps.chainIdentity !== undefined) await deps.chainIdentity(operation, { tenant: spec.tenant, name: spec.name, ownerId: spec.ownerId });
+          return { type: 'done', result: { tenant: spec.tenant, name: spec.name, id: vm.id, state: derived.state } };
+        }
         refuseError(spec.name, derived);
         refuseTimeout(deps, operation, `VM '${spec.name}' to be ${target}`);
         return { type: 'recheck', delayMs: recheckMs, progress: PROGRESS_BY_STATE[derived.state] ?? 30 };

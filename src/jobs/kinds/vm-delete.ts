@@ -1,5 +1,7 @@
 import { VM_DELETE_KIND } from '../../domain/vms/vm.js';
 import { vmOfInput } from '../../domain/vms/vm-job-input.js';
+import { arcMachineName } from '../../domain/identity/arc-machine.js';
+import type { ArcMachinesPort } from '../../domain/identity/arc-machines-port.js';
 import type { JobKind } from '../job-kind.js';
 import { refuseTimeout, settings, VM_RETRY, type VmJobDeps } from './vm-job-support.js';
 
@@ -9,7 +11,7 @@ import { refuseTimeout, settings, VM_RETRY, type VmJobDeps } from './vm-job-supp
  * its VMI; Kubernetes garbage-collects its DataVolumes, unless `retainDisks` released them
  * first), then waits until the VM is gone. Every step is a no-op when its object is already gone.
  */
-export function vmDeleteJob(deps: VmJobDeps): JobKind {
+export function vmDeleteJob(deps: VmJobDeps & { readonly arcMachines?: Pick<ArcMachinesPort, 'deleteMachine'> }): JobKind {
   const { recheckMs } = settings(deps);
   return {
     kind: VM_DELETE_KIND,
@@ -26,9 +28,16 @@ export function vmDeleteJob(deps: VmJobDeps): JobKind {
         await deps.repo.deleteCloudInit(tenant, name);
         return { type: 'next', step: 'delete-vm', progress: 30 };
       },
+      /** A VM with Arc on: its Arc machine goes too (role assignments on it go with it); idempotent. */
+      'delete-arc-machine': async ({ operation }) => {
+        const { tenant, name } = vmOfInput(operation.input);
+        await deps.arcMachines?.deleteMachine(arcMachineName(name));
+        return { type: 'done', result: { tenant, name, deleted: true, disksRetained: operation.input['retainDisks'] === true, arcMachineDeleted: true } };
+      },
       'wait-until-gone': async ({ operation }) => {
         const { tenant, name } = vmOfInput(operation.input);
         if ((await deps.repo.get(tenant, name)) === undefined) {
+          if (operation.input['arc'] === true && deps.arcMachines !== undefined) return { type: 'next', step: 'delete-arc-machine', progress: 90 };
           return { type: 'done', result: { tenant, name, deleted: true, disksRetained: operation.input['retainDisks'] === true } };
         }
         refuseTimeout(deps, operation, `VM '${name}' to be gone`);

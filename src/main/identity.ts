@@ -1,0 +1,109 @@
+import type { Logger } from 'pino';
+import {
+  createArcUserDataRenderer,
+  createArmAccess,
+  createArmArcMachines,
+  createArmBudget,
+  createControlPlaneCredential,
+} from '../adapters/azure/index.js';
+import type { Controller } from '../adapters/sim/kube-emulator/index.js';
+import { createSimAzure, type SimAzure } from '../adapters/sim/azure/index.js';
+import { vmAccessModule } from '../api/modules/index.js';
+import type { ApiModule } from '../api/module.js';
+import type { AccessPort } from '../domain/identity/access.js';
+import { ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../domain/identity/arc-machine.js';
+import type { ArcMachinesPort } from '../domain/identity/arc-machines-port.js';
+import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../domain/identity/onboarding.js';
+import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
+import { createVmAccessService, type ArcScopeSettings, type VmAccessService } from '../domain/vms/vm-access.js';
+import type { VmRepository } from '../domain/vms/vm-repository.js';
+import type { Config } from './config.js';
+
+/** Azure identity for VMs: the Arc and access ports (simulated or ARM), the access use cases and their API module. */
+export interface Identity {
+  readonly settings: ArcScopeSettings & { readonly location: string; readonly tenantId: string };
+  readonly arcMachines: ArcMachinesPort;
+  readonly access: AccessPort;
+  /** The simulated Azure of the embedded default; undefined against ARM. */
+  readonly sim: SimAzure | undefined;
+  readonly service: VmAccessService;
+  readonly module: ApiModule;
+}
+
+export interface IdentityDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly vmRepo: Pick<VmRepository, 'get'>;
+  readonly tenantRepo: Pick<TenantRepository, 'get'>;
+}
+
+/** The Azure ports without the use cases: built before the cluster, whose emulator needs the simulated Azure. */
+export interface IdentityPorts {
+  readonly settings: Identity['settings'];
+  readonly arcMachines: ArcMachinesPort;
+  readonly access: AccessPort;
+  /** Undefined when no dedicated onboarding identity is configured. */
+  readonly onboarding: { readonly credentials: OnboardingCredentials; readonly renderer: ArcUserDataRenderer; readonly target: ArcTarget } | undefined;
+  readonly sim: SimAzure | undefined;
+}
+
+/** The simulated Azure in the embedded default; the real ARM adapters when `config.azure.mode` is `arm`. */
+export function buildIdentityPorts(config: Config, logger: Logger): IdentityPorts {
+  if (config.azure.mode === 'arm') {
+    const { subscriptionId, resourceGroup, location, tenantId } = config.azure;
+    const settings = { subscriptionId, resourceGroup, location, tenantId };
+    const credential = createControlPlaneCredential({ kind: 'default' });
+    const budget = createArmBudget();
+    const azureLogger = logger.child({ component: 'azure' });
+    return {
+      settings,
+      arcMachines: createArmArcMachines({ credential, settings, budget, logger: azureLogger }),
+      access: createArmAccess({ credential, settings, budget, logger: azureLogger }),
+      // No onboarding identity is configured yet (never the control plane's own): VMs keep their Arc flag only.
+      onboarding: undefined,
+      sim: undefined,
+    };
+  }
+  const sim = createSimAzure();
+  logger.info({ subscriptionId: sim.settings.subscriptionId, resourceGroup: sim.settings.resourceGroup }, 'simulated Azure in use');
+  return { settings: sim.settings, arcMachines: sim.arcMachines(), access: sim.access(), onboarding: { credentials: sim.onboardingCredentials(), renderer: createArcUserDataRenderer(), target: sim.settings }, sim };
+}
+
+/** The access use cases and their API module over the ports. */
+export function buildIdentity(deps: IdentityDeps & { readonly ports?: IdentityPorts }): Identity {
+  const ports = deps.ports ?? buildIdentityPorts(deps.config, deps.logger);
+  const service = createVmAccessService({ repo: deps.vmRepo, tenants: deps.tenantRepo, access: ports.access, settings: ports.settings });
+  return { settings: ports.settings, arcMachines: ports.arcMachines, access: ports.access, sim: ports.sim, service, module: vmAccessModule(service) };
+}
+
+const SIM_TOKEN = /sim-onboarding\.[A-Za-z0-9_-]+/;
+
+/**
+ * Plays the VM's part in the emulator: when the VMI of a VM with Arc on runs, reads the onboarding
+ * token from its cloud-init Secret (as the agent would) and onboards it to the simulated Azure.
+ */
+export function simOnboardingController(sim: SimAzure): Controller {
+  let unsubscribe: (() => void) | undefined;
+  const seen = new Set<string>();
+  return {
+    start(emulator) {
+      unsubscribe = emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {
+        const vmi = ev.object;
+        const { namespace, name, uid } = vmi.metadata;
+        if (ev.type === 'DELETED' || namespace === undefined || name === undefined) return;
+        if ((vmi.status as { phase?: string } | undefined)?.phase !== 'Running' || seen.has(uid ?? name)) return;
+        const vm = emulator.store.get('virtualmachines.kubevirt.io', namespace, name);
+        const labels = vm?.metadata.labels ?? {};
+        if (labels['labplane.io/arc'] !== 'true') return;
+        seen.add(uid ?? name);
+        const secret = emulator.store.get('secrets', namespace, `${name}-cloudinit`) as { data?: Record<string, string> } | undefined;
+        const userData = Buffer.from(secret?.data?.['userdata'] ?? '', 'base64').toString('utf8');
+        const token = SIM_TOKEN.exec(userData)?.[0];
+        sim.simulateOnboarding(name, { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '' }, token === undefined ? {} : { accessToken: token });
+      });
+    },
+    stop() {
+      unsubscribe?.();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
+import { buildAppFromDeps } from '../../src/main/app-from-deps.js';
+import { loadConfig } from '../../src/main/config.js';
+import { buildDeps, type Deps } from '../../src/main/deps.js';
+import { loggerOptions } from '../../src/main/logger.js';
+import { vmBody } from '../vms/support.js';
+
+/**
+ * The onboarding flow on the embedded default: a VM created with Arc on gets the onboarding
+ * user-data in its Secret, runs, connects (the emulator plays the VM's part), has its token
+ * scrubbed, the SSH login extension installed and its owner's access granted, and shows the
+ * command to connect. The token appears in no VM object, operation, log line or API response.
+ */
+let app: FastifyInstance;
+let deps: Deps;
+const logs: string[] = [];
+let admin: string;
+let owner: string;
+
+beforeAll(async () => {
+  const config = loadConfig({ LOG_LEVEL: 'trace', MAX_EVENT_LOOP_DELAY_MS: '0', RATE_LIMIT_PER_MINUTE: '1000000' });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  deps = await buildDeps(config, pino(loggerOptions(config), stream));
+  app = await buildAppFromDeps(deps);
+  await app.ready();
+  await deps.jobs.engine.startWorker({ concurrency: 4 });
+  const issue = async (claims: Parameters<NonNullable<Deps['devTokens']>['issue']>[0]) => `Bearer ${(await deps.devTokens!.issue(claims)).accessToken}`;
+  admin = await issue({ sub: 'ada', roles: ['platform-admin'] });
+  owner = await issue({ sub: 'olga' });
+});
+afterAll(async () => {
+  await app?.close();
+  await deps?.jobs.engine.stop({ graceMs: 0 });
+  await deps?.close();
+});
+
+const api = () => request(app.server);
+async function settle(id: string, timeoutMs: number): Promise<Record<string, any>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await api().get(`/v1/operations/${id}`).set('authorization', admin)).body as Record<string, any>;
+    if (['succeeded', 'failed', 'canceled'].includes(body['status'])) return body;
+    if (Date.now() > until) throw new Error(`operation ${id} did not finish: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const secretText = (tenant: string, vm: string) => {
+  const s = deps.emulator!.store.get('secrets', tenant, `${vm}-cloudinit`) as { data?: Record<string, string> } | undefined;
+  return Object.values(s?.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
+};
+
+describe('Arc onboarding on the embedded default', () => {
+  it('a VM created with Arc on reaches identity ready, shows the connect command, and its token leaks nowhere', async () => {
+    const tenant = `arc-${process.pid.toString(36)}`;
+    expect((await api().post('/v1/tenants').set('authorization', admin).send({ id: tenant, displayName: tenant, profile: 'faculty', owners: [{ principalId: 'olga' }] })).status).toBe(201);
+
+    const created = await api().post(`/v1/tenants/${tenant}/vms`).set('authorization', owner).send(vmBody('arc-one', { arc: true }));
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    const token = /sim-onboarding\.[A-Za-z0-9_-]+/.exec(secretText(tenant, 'arc-one'))?.[0];
+    expect(token, 'the Secret carries the onboarding token').toBeDefined();
+    const responses: string[] = [JSON.stringify(created.body)];
+
+    const createOp = await settle(created.body.id, 15_000);
+    expect(createOp['status'], JSON.stringify(createOp)).toBe('succeeded');
+    const children = await deps.jobs.store.listChildren(created.body.id);
+    const identityOp = children.find((c) => c.kind === 'vm.identity');
+    expect(identityOp).toBeDefined();
+    const done = await settle(identityOp!.id, 30_000);
+    expect(done['status'], JSON.stringify(done)).toBe('succeeded');
+    responses.push(JSON.stringify(createOp), JSON.stringify(done));
+
+    const vm = await api().get(`/v1/tenants/${tenant}/vms/arc-one`).set('authorization', owner);
+    responses.push(vm.text);
+    const { subscriptionId, resourceGroup } = deps.identity.settings;
+    const resourceId = arcResourceId(subscriptionId, resourceGroup, 'arc-one');
+    expect(vm.body.identity).toEqual({
+      arc: { status: 'Connected', machineResourceId: resourceId },
+      extension: { state: 'Succeeded' },
+      ready: true,
+      connectCommand: `az ssh arc --subscription ${subscriptionId} --resource-group ${resourceGroup} --name arc-one`,
+    });
+    // The tenant owner who owns the VM logs in with sudo.
+    const grants = await deps.identity.access.list(resourceId);
+    expect(grants.map((g) => [g.principalId, g.roleDefinitionId.split('/').at(-1), g.principalType])).toEqual([['olga', ROLE_DEFINITION_GUIDS.administrator, 'User']]);
+    const access = await api().get(`/v1/tenants/${tenant}/vms/arc-one/access`).set('authorization', owner);
+    expect(access.body.items).toEqual([{ principalId: 'olga', role: 'administrator', principalType: 'User' }]);
+    responses.push(access.text);
+    const gql = await api().post('/graphql').set('authorization', owner).send({ query: `{ vm(tenant: "${tenant}", name: "arc-one") { identity { ready connectCommand arc { status } extension { state } } } }` });
+    expect(gql.body.data.vm.identity).toMatchObject({ ready: true, arc: { status: 'Connected' }, extension: { state: 'Succeeded' } });
+    responses.push(JSON.stringify(gql.body));
+    const ops = await api().get(`/v1/operations?tenant=${tenant}&limit=100`).set('authorization', admin);
+    responses.push(ops.text);
+
+    // Scrubbed: the Secret no longer holds the token; nothing else ever did.
+    expect(secretText(tenant, 'arc-one')).not.toContain(token!);
+    expect(secretText(tenant, 'arc-one')).toContain('azcmagent');
+    const vmObject = deps.emulator!.store.get('virtualmachines.kubevirt.io', tenant, 'arc-one');
+    expect(JSON.stringify(vmObject)).not.toContain(token!);
+    for (const op of [await deps.jobs.store.get(created.body.id), await deps.jobs.store.get(identityOp!.id)]) expect(JSON.stringify(op)).not.toContain(token!);
+    for (const r of responses) expect(r).not.toContain(token!);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs.filter((l) => l.includes(token!))).toEqual([]);
+
+    // Deleting the VM deletes its Arc machine.
+    const del = await api().delete(`/v1/tenants/${tenant}/vms/arc-one`).set('authorization', owner);
+    expect(del.status).toBe(202);
+    expect((await settle(del.body.id, 15_000))['status']).toBe('succeeded');
+    expect(await deps.identity.arcMachines.getMachine('arc-one')).toBeUndefined();
+  }, 60_000);
+});
