@@ -31,6 +31,14 @@ export interface Config {
         readonly resourceGroup: string;
         readonly location: string;
         readonly tenantId: string;
+        /** Pins the control plane's own identity (workload or managed identity client id). */
+        readonly clientId: string | undefined;
+        /**
+         * The dedicated onboarding identity (only "Azure Connected Machine Onboarding" on the
+         * resource group). Workload identity by default; a client secret only when given explicitly.
+         * Absent: VMs with Arc on are refused (409), since no token could be minted for them.
+         */
+        readonly onboarding: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
       };
   /** How long `vm.identity` waits for a VM's Arc machine to connect, ms (ARC_CONNECT_TIMEOUT_MS, default 20 minutes). */
   readonly arcConnectTimeoutMs: number;
@@ -188,7 +196,24 @@ function readAzure(env: Env): Config['azure'] {
   const tenantId = read(env, 'AZURE_TENANT_ID', z.string().regex(GUID), 'a directory (tenant) GUID') as string;
   const resourceGroup = read(env, 'AZURE_RESOURCE_GROUP', z.string().regex(/^[-\w._()]{1,90}$/), 'a resource group name') as string;
   const location = read(env, 'AZURE_LOCATION', z.string().regex(/^[a-z0-9]+$/), 'an Azure region such as westeurope') as string;
-  return { mode: 'arm', subscriptionId, resourceGroup, location, tenantId };
+  const clientId = read(env, 'AZURE_CLIENT_ID', z.string().regex(GUID), 'the client id GUID of the control plane identity');
+  const onboardingClientId = read(env, 'AZURE_ONBOARDING_CLIENT_ID', z.string().regex(GUID), 'the client id GUID of the dedicated onboarding identity');
+  const onboardingSecret = env['AZURE_ONBOARDING_CLIENT_SECRET'];
+  if (onboardingSecret !== undefined && onboardingSecret !== '' && onboardingClientId === undefined) {
+    throw new ConfigError('AZURE_ONBOARDING_CLIENT_ID', 'to be set with AZURE_ONBOARDING_CLIENT_SECRET');
+  }
+  if (onboardingClientId !== undefined && onboardingClientId === clientId) {
+    throw new ConfigError('AZURE_ONBOARDING_CLIENT_ID', 'a dedicated identity, not the control plane identity (AZURE_CLIENT_ID)');
+  }
+  return {
+    mode: 'arm',
+    subscriptionId,
+    resourceGroup,
+    location,
+    tenantId,
+    clientId,
+    onboarding: onboardingClientId === undefined ? undefined : { clientId: onboardingClientId, clientSecret: onboardingSecret === '' ? undefined : onboardingSecret },
+  };
 }
 
 const DEFAULT_INTEGRATION_ROLES = { 'LabPlane.Labs.Manage': 'labs.manage', 'LabPlane.Vms.Manage': 'vms.manage', 'LabPlane.Read': 'read' } as const;

@@ -5,6 +5,8 @@ import {
   createArmArcMachines,
   createArmBudget,
   createControlPlaneCredential,
+  createOnboardingCredentials,
+  createOnboardingTokenCredential,
 } from '../adapters/azure/index.js';
 import type { Controller } from '../adapters/sim/kube-emulator/index.js';
 import { createSimAzure, type SimAzure } from '../adapters/sim/azure/index.js';
@@ -47,20 +49,39 @@ export interface IdentityPorts {
   readonly sim: SimAzure | undefined;
 }
 
+/** Mints per-VM tokens from the dedicated onboarding identity, when one is configured. */
+function armOnboarding(
+  azure: Extract<Config['azure'], { mode: 'arm' }>,
+  controlPlaneCredential: ReturnType<typeof createControlPlaneCredential>,
+  target: ArcTarget,
+  logger: Logger,
+): IdentityPorts['onboarding'] {
+  const o = azure.onboarding;
+  if (o === undefined) {
+    logger.warn({}, 'no onboarding identity (AZURE_ONBOARDING_CLIENT_ID): VMs with Arc on cannot be onboarded');
+    return undefined;
+  }
+  const credential = createOnboardingTokenCredential(
+    o.clientSecret === undefined
+      ? { kind: 'workload-identity', tenantId: azure.tenantId, clientId: o.clientId }
+      : { kind: 'client-secret', tenantId: azure.tenantId, clientId: o.clientId, clientSecret: o.clientSecret },
+  );
+  return { credentials: createOnboardingCredentials({ credential, controlPlaneCredential }), renderer: createArcUserDataRenderer({ allowServicePrincipal: false }), target };
+}
+
 /** The simulated Azure in the embedded default; the real ARM adapters when `config.azure.mode` is `arm`. */
 export function buildIdentityPorts(config: Config, logger: Logger): IdentityPorts {
   if (config.azure.mode === 'arm') {
     const { subscriptionId, resourceGroup, location, tenantId } = config.azure;
     const settings = { subscriptionId, resourceGroup, location, tenantId };
-    const credential = createControlPlaneCredential({ kind: 'default' });
+    const credential = createControlPlaneCredential(config.azure.clientId === undefined ? { kind: 'default' } : { kind: 'default', clientId: config.azure.clientId });
     const budget = createArmBudget();
     const azureLogger = logger.child({ component: 'azure' });
     return {
       settings,
       arcMachines: createArmArcMachines({ credential, settings, budget, logger: azureLogger }),
       access: createArmAccess({ credential, settings, budget, logger: azureLogger }),
-      // No onboarding identity is configured yet (never the control plane's own): VMs keep their Arc flag only.
-      onboarding: undefined,
+      onboarding: armOnboarding(config.azure, credential, settings, azureLogger),
       sim: undefined,
     };
   }

@@ -179,7 +179,7 @@ describe('tenants over REST', () => {
     expectProblem(await api().put(`/v1/tenants/${id}/members/x`).set('authorization', sam).send({ role: 'owner' }), 403, 'FORBIDDEN');
   });
 
-  it('deleting a tenant answers 204 and then 404', async () => {
+  it('deleting a tenant answers 202 with an operation that succeeds once the namespace is gone, then 404', async () => {
     const id = uniqueTenantId();
     await createTenant(id);
     const del = await api().delete(`/v1/tenants/${id}`).set('authorization', admin);

@@ -62,6 +62,21 @@ describe('configuration', () => {
       AZURE_LOCATION: 'westeurope',
       AZURE_TENANT_ID: '11111111-1111-1111-1111-111111111111',
     });
-    expect(c.azure).toMatchObject({ mode: 'arm', resourceGroup: 'rg-labs' });
+    expect(c.azure).toMatchObject({ mode: 'arm', resourceGroup: 'rg-labs', onboarding: undefined });
+  });
+
+  it('takes a dedicated onboarding identity that is not the control plane one', () => {
+    const azure = {
+      AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
+      AZURE_RESOURCE_GROUP: 'rg-labs',
+      AZURE_LOCATION: 'westeurope',
+      AZURE_TENANT_ID: '11111111-1111-1111-1111-111111111111',
+      AZURE_CLIENT_ID: '22222222-2222-2222-2222-222222222222',
+    };
+    expect(loadConfig({ ...azure, AZURE_ONBOARDING_CLIENT_ID: '33333333-3333-3333-3333-333333333333' }).azure).toMatchObject({
+      onboarding: { clientId: '33333333-3333-3333-3333-333333333333', clientSecret: undefined },
+    });
+    expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_ID: azure.AZURE_CLIENT_ID }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
+    expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_SECRET: 's3cret' }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
   });
 });

@@ -56,7 +56,7 @@ export interface VmServiceDeps {
   /** Starts the long-running parts (create, power actions, migration, delete). */
   readonly operations: Pick<OperationService, 'start'>;
   readonly instanceTypes?: readonly InstanceType[];
-  /** Azure Arc onboarding of VMs created with `arc: true` (without it, the flag is only recorded). */
+  /** Azure Arc onboarding of VMs created with `arc: true` (without it, such VMs are refused with 409). */
   readonly onboarding?: {
     readonly credentials: OnboardingCredentials;
     readonly renderer: ArcUserDataRenderer;
@@ -182,6 +182,9 @@ export function createVmService(deps: VmServiceDeps) {
         running,
         labels,
       };
+      if (spec.arc && deps.onboarding === undefined) {
+        throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the VM with arc: false or ask an administrator.');
+      }
       refuseOverQuota(createNeeds(spec), tenant.quota, await tenants.usage(tenantId), `VM '${input.name}'`);
       const base = { hostname: input.name, sshPublicKeys: input.sshPublicKeys, ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }) };
       if (spec.arc && deps.onboarding !== undefined) {
