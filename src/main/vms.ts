@@ -16,6 +16,7 @@ import type { JobKind } from '../jobs/job-kind.js';
 import { nodeEvacuateJob } from '../jobs/kinds/node-evacuate.js';
 import { vmCreateJob } from '../jobs/kinds/vm-create.js';
 import { vmDeleteJob } from '../jobs/kinds/vm-delete.js';
+import { withListedMachineStatus } from '../domain/identity/listed-machines.js';
 import { identityChainer, vmIdentityJob } from '../jobs/kinds/vm-identity.js';
 import { vmMigrateJob } from '../jobs/kinds/vm-migrate.js';
 import { vmPowerJobs } from '../jobs/kinds/vm-power.js';
@@ -83,7 +84,8 @@ export async function buildVms(deps: VmsDeps): Promise<Vms> {
           vmIdentityJob({
             repo,
             tenants: deps.tenantRepo,
-            arcMachines: identity.arcMachines,
+            // Waiting machines share one list call per refresh instead of one read each.
+            arcMachines: withListedMachineStatus(identity.arcMachines, { maxAgeMs: identity.sim === undefined ? 5_000 : 100 }),
             access: identity.access,
             settings: identity.settings,
             store: deps.operationStore,
