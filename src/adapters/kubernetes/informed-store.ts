@@ -56,15 +56,7 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
 
   /** Pages through the whole list (client-node informers do not page), then resets the store to it. */
   async function listAll(): Promise<KubernetesListObject<T>> {
-    const items: T[] = [];
-    let cont: string | undefined;
-    let listVersion: string | undefined;
-    do {
-      const page = await client.request({ what: `list ${name}`, write: false }, () => opts.listPage(cont));
-      items.push(...page.items);
-      listVersion ??= page.metadata?.resourceVersion;
-      cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
-    } while (cont !== undefined);
+    const { items, resourceVersion: listVersion } = await listAllPages(client, `list ${name}`, opts.listPage);
     store.replace(items, listVersion);
     failures = 0;
     if (!synced) {
@@ -124,4 +116,25 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
       await informer.stop();
     },
   };
+}
+
+/**
+ * Every item of a paged list, following `continue` tokens (reads through `client`, so timeouts and
+ * error translation apply), with the resourceVersion of the first page.
+ */
+export async function listAllPages<T>(
+  client: Pick<KubeClient, 'request'>,
+  what: string,
+  listPage: (cont: string | undefined) => Promise<ListPage<T>>,
+): Promise<{ items: T[]; resourceVersion: string | undefined }> {
+  const items: T[] = [];
+  let cont: string | undefined;
+  let resourceVersion: string | undefined;
+  do {
+    const page = await client.request({ what, write: false }, () => listPage(cont));
+    items.push(...page.items);
+    resourceVersion ??= page.metadata?.resourceVersion;
+    cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
+  } while (cont !== undefined);
+  return { items, resourceVersion };
 }

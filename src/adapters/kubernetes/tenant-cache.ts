@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Namespace, V1ResourceQuota, V1RoleBinding } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
-import { createInformedStore, type InformedStore, type ListPage } from './informed-store.js';
+import { createInformedStore, listAllPages, type InformedStore, type ListPage } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 import { MANAGED_SELECTOR, QUOTA_NAME } from './tenant-objects.js';
 
@@ -70,16 +70,8 @@ export function createTenantCache(client: KubeClient, options: TenantCacheOption
   });
   const all = [namespaces, quotas, bindings];
 
-  async function listAll<T>(what: string, listPage: (cont: string | undefined) => Promise<ListPage<T>>): Promise<T[]> {
-    const items: T[] = [];
-    let cont: string | undefined;
-    do {
-      const res = await client.request({ what, write: false }, () => listPage(cont));
-      items.push(...res.items);
-      cont = res.metadata?._continue === '' ? undefined : res.metadata?._continue;
-    } while (cont !== undefined);
-    return items;
-  }
+  const listAll = async <T>(what: string, listPage: (cont: string | undefined) => Promise<ListPage<T>>): Promise<T[]> =>
+    (await listAllPages(client, what, listPage)).items;
 
   async function freshNamespace(id: string): Promise<V1Namespace | undefined> {
     const ns = await orUndefined(

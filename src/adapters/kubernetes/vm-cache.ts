@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
-import { createInformedStore, type InformedStore, type ListPage } from './informed-store.js';
+import { createInformedStore, listAllPages, type InformedStore, type ListPage } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 import { MANAGED_SELECTOR } from './tenant-objects.js';
 import {
@@ -116,16 +116,8 @@ export function createVmCache(client: KubeClient, options: { readonly restartDel
   });
   const all: InformedStore<KubernetesObject>[] = [vms, vmis, migrations, nodes] as InformedStore<KubernetesObject>[];
 
-  async function listDirect<T>(what: string, listPage: (cont: string | undefined) => Promise<ListPage<T>>): Promise<T[]> {
-    const items: T[] = [];
-    let cont: string | undefined;
-    do {
-      const res = await client.request({ what, write: false }, () => listPage(cont));
-      items.push(...res.items);
-      cont = res.metadata?._continue === '' ? undefined : res.metadata?._continue;
-    } while (cont !== undefined);
-    return items;
-  }
+  const listDirect = async <T>(what: string, listPage: (cont: string | undefined) => Promise<ListPage<T>>): Promise<T[]> =>
+    (await listAllPages(client, what, listPage)).items;
 
   const readDirect = <T>(plural: string, namespace: string, name: string) =>
     orUndefined(client.request({ what: `read ${plural} ${namespace}/${name}`, write: false }, async () => (await custom.getNamespacedCustomObject({ ...kv(plural), namespace, name })) as T));
