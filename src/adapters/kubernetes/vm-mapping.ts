@@ -8,6 +8,7 @@ import {
   ANN_ARC_EXTENSION,
   ANN_ARC_RESOURCE_ID,
   ANN_ARC_STATUS,
+  ANN_DROPPED_AT,
   ANN_IDENTITY_READY,
   ANN_INSTANCE_TYPE,
   ANN_OPERATION_ID,
@@ -84,6 +85,7 @@ function baseOf(vm: VirtualMachine): VmBase {
   const instanceType = ann[ANN_INSTANCE_TYPE];
   const operationId = ann[ANN_OPERATION_ID];
   const arcStatus = ann[ANN_ARC_STATUS];
+  const droppedAt = ann[ANN_DROPPED_AT];
   const printableStatus = vm.status?.printableStatus;
   const base: VmBase = {
     tenant: meta.namespace ?? '',
@@ -106,6 +108,7 @@ function baseOf(vm: VirtualMachine): VmBase {
     ...(arcStatus === undefined
       ? {}
       : { identity: { arcStatus, machineResourceId: ann[ANN_ARC_RESOURCE_ID] ?? '', extensionState: ann[ANN_ARC_EXTENSION] ?? 'NotStarted', ready: ann[ANN_IDENTITY_READY] === 'true' } }),
+    ...(droppedAt === undefined ? {} : { droppedAt }),
     ...(printableStatus === undefined ? {} : { printableStatus }),
     conditions: conditionsOf(vm.status?.conditions),
   };

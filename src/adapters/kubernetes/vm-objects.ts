@@ -31,6 +31,8 @@ export const ANN_ARC_STATUS = 'labplane.io/arc-status';
 export const ANN_ARC_RESOURCE_ID = 'labplane.io/arc-resource-id';
 export const ANN_ARC_EXTENSION = 'labplane.io/arc-extension';
 export const ANN_IDENTITY_READY = 'labplane.io/identity-ready';
+/** When the VM's student left the lab roster (ISO 8601). */
+export const ANN_DROPPED_AT = 'labplane.io/dropped-at';
 export const ROOT_VOLUME = 'root';
 export const CLOUD_INIT_VOLUME = 'cloudinit';
 

@@ -6,7 +6,7 @@ import type { KubeClient } from './kube-client.js';
 import { formatCpu } from './quantity.js';
 import { MAX_CONFLICT_ATTEMPTS, type NamespacedOps } from './kube-writes.js';
 import { CDI_GROUP, CDI_VERSION, DATAVOLUMES, type DataVolume } from './image-objects.js';
-import { ANN_INSTANCE_TYPE, computeResources, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_RETAINED_FROM, VMS, type VirtualMachine } from './vm-objects.js';
+import { ANN_DROPPED_AT, ANN_INSTANCE_TYPE, computeResources, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_RETAINED_FROM, VMS, type VirtualMachine } from './vm-objects.js';
 
 export const secretOps = (client: KubeClient): NamespacedOps<V1Secret> => ({
   kind: 'Secret',
@@ -38,6 +38,12 @@ export function changedVm(vm: VirtualMachine, change: VmChange): VirtualMachine 
     const ann = { ...next.metadata?.annotations };
     if (change.instanceType === null) delete ann[ANN_INSTANCE_TYPE];
     else ann[ANN_INSTANCE_TYPE] = change.instanceType;
+    next.metadata = { ...next.metadata, annotations: ann };
+  }
+  if (change.droppedAt !== undefined) {
+    const ann = { ...next.metadata?.annotations };
+    if (change.droppedAt === null) delete ann[ANN_DROPPED_AT];
+    else ann[ANN_DROPPED_AT] = change.droppedAt;
     next.metadata = { ...next.metadata, annotations: ann };
   }
   return next;

@@ -1,6 +1,7 @@
 import type { JsonObject } from '../operations/operation.js';
 import { STORAGE_CLASSES, type StorageClass } from '../images/image.js';
-import type { VmSpec } from './vm.js';
+import type { AccessRole } from '../identity/access.js';
+import type { VmAccessPlan, VmSpec } from './vm.js';
 
 /**
  * Inputs of the VM job kinds, stored in clear on the operation: they never hold secrets (the
@@ -24,6 +25,27 @@ export function specToInput(spec: VmSpec): JsonObject {
     arc: spec.arc,
     running: spec.running,
     labels: { ...spec.labels },
+    ...(spec.access === undefined ? {} : { access: accessToInput(spec.access) }),
+  };
+}
+
+/** An access plan as operation input (ids and role names only). */
+export function accessToInput(plan: VmAccessPlan): JsonObject {
+  return { ownerRole: plan.ownerRole, grants: plan.grants.map((g) => ({ principalId: g.principalId, role: g.role })) };
+}
+
+const isRole = (v: unknown): v is AccessRole => v === 'administrator' || v === 'user';
+
+/** The access plan of an operation input, if it has a valid one. */
+export function accessFromInput(input: JsonObject): VmAccessPlan | undefined {
+  const a = input['access'];
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return undefined;
+  const plan = a as JsonObject;
+  const grants = Array.isArray(plan['grants']) ? (plan['grants'] as JsonObject[]) : [];
+  if (!isRole(plan['ownerRole'])) return undefined;
+  return {
+    ownerRole: plan['ownerRole'],
+    grants: grants.flatMap((g) => (typeof g['principalId'] === 'string' && isRole(g['role']) ? [{ principalId: g['principalId'], role: g['role'] }] : [])),
   };
 }
 
@@ -70,6 +92,7 @@ export function specFromInput(input: JsonObject, operationId: string): VmSpec {
     running: input['running'] !== false,
     labels,
     operationId,
+    ...(accessFromInput(input) === undefined ? {} : { access: accessFromInput(input) as VmAccessPlan }),
   };
 }
 

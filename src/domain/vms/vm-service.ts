@@ -14,7 +14,7 @@ import { arcMachineName } from '../identity/arc-machine.js';
 import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../identity/onboarding.js';
 import { buildUserData } from './cloud-init.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
-import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmSpec, type VmView } from './vm.js';
+import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmAccessPlan, type VmSpec, type VmView } from './vm.js';
 import { vmActionUseCases, type VmLoader } from './vm-actions.js';
 import { specToInput } from './vm-job-input.js';
 import { computeNeeds, createNeeds, refuseOverQuota, resizeNeeds } from './vm-quota.js';
@@ -142,7 +142,11 @@ export function createVmService(deps: VmServiceDeps) {
       return toView(vm, seesNodes(p, tenant));
     },
 
-    async create(p: Principal, tenantId: string, input: CreateVmInput): Promise<Operation> {
+    /**
+     * `options` are for other use cases (labs): the parent operation, and who gets which access
+     * role once a VM with Arc on is onboarded.
+     */
+    async create(p: Principal, tenantId: string, input: CreateVmInput, options: { readonly parentId?: string; readonly access?: VmAccessPlan } = {}): Promise<Operation> {
       authorize(p, 'vm.create', { tenant: tenantId });
       const tenant = await tenantOf(p, tenantId);
       const owner = input.owner ?? p.id;
@@ -181,6 +185,7 @@ export function createVmService(deps: VmServiceDeps) {
         arc: input.arc ?? false,
         running,
         labels,
+        ...(options.access === undefined ? {} : { access: options.access }),
       };
       if (spec.arc && deps.onboarding === undefined) {
         throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the VM with arc: false or ask an administrator.');
@@ -201,6 +206,7 @@ export function createVmService(deps: VmServiceDeps) {
         tenant: tenantId,
         target: { type: 'vm', id: vmTargetId(tenantId, input.name), name: input.name },
         ownerId: owner,
+        ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
         input: specToInput(spec),
       });
     },

@@ -1,3 +1,4 @@
+import type { AccessRole } from '../identity/access.js';
 import type { ImageRef, StorageClass } from '../images/image.js';
 import type { VmAction, VmObservation, VmState } from './vm-state.js';
 
@@ -32,6 +33,18 @@ export interface VmSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** Operation that creates the VM: a retried create recognises its own object by it. */
   readonly operationId?: string;
+  /** Access granted once onboarded (recorded on the operation only). */
+  readonly access?: VmAccessPlan;
+}
+
+/**
+ * Who gets which access role on a VM with Arc on once it is onboarded. Without a plan, the owner
+ * gets `administrator` when they own the tenant, else `user` (labs set it: students get the lab's
+ * student role, instructors `administrator`).
+ */
+export interface VmAccessPlan {
+  readonly ownerRole: AccessRole;
+  readonly grants: readonly { readonly principalId: string; readonly role: AccessRole }[];
 }
 
 /** Where a VM's Azure identity stands (written by `vm.identity`; absent before it starts). */
@@ -58,7 +71,7 @@ export interface VmMigration {
 }
 
 /** A VM as the cluster reports it (VirtualMachine, its VMI and its migrations), before derivation. */
-export interface VmRecord extends Omit<VmSpec, 'source' | 'running' | 'operationId'> {
+export interface VmRecord extends Omit<VmSpec, 'source' | 'running' | 'operationId' | 'access'> {
   readonly runStrategy: string;
   /** ISO 8601. */
   readonly createdAt: string;
@@ -75,6 +88,8 @@ export interface VmRecord extends Omit<VmSpec, 'source' | 'running' | 'operation
   readonly operationId?: string;
   /** Azure identity progress of a VM with Arc on. */
   readonly identity?: VmIdentityState;
+  /** When the VM's student was dropped from its lab's roster (ISO 8601); it is deleted after the lab's grace period. */
+  readonly droppedAt?: string;
 }
 
 /** A VM as the API shows it: the record plus its derived state and what it can do now. */
@@ -96,6 +111,8 @@ export interface VmChange {
   /** Set with cpu/memory from a catalog entry; `null` clears it (explicit sizing). */
   readonly instanceType?: string | null;
   readonly running?: boolean;
+  /** Marks the VM's student as dropped from the lab roster at this instant (ISO 8601); `null` clears it. */
+  readonly droppedAt?: string | null;
 }
 
 /** A Kubernetes node that runs VMs (platform admins only). */

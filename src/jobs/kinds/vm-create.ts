@@ -32,8 +32,12 @@ export function vmCreateJob(deps: VmJobDeps & { readonly chainIdentity?: (parent
         const target = spec.running ? 'Running' : 'Stopped';
         if (derived.state === target) {
           // A VM with Arc on goes on with its Azure identity once it runs (a child operation).
-          if (spec.arc && derived.state === 'Running' && deps.chainIdentity !== undefined) await deps.chainIdentity(operation, { tenant: spec.tenant, name: spec.name, ownerId: spec.ownerId });
-          return { type: 'done', result: { tenant: spec.tenant, name: spec.name, id: vm.id, state: derived.state } };
+          const chained = spec.arc && derived.state === 'Running' && deps.chainIdentity !== undefined;
+          if (chained) await deps.chainIdentity?.(operation, { tenant: spec.tenant, name: spec.name, ownerId: spec.ownerId });
+          return {
+            type: 'done',
+            result: { tenant: spec.tenant, name: spec.name, id: vm.id, state: derived.state, ...(spec.lab === undefined ? {} : { lab: spec.lab }), ...(chained ? { identityPending: true } : {}) },
+          };
         }
         refuseError(spec.name, derived);
         refuseTimeout(deps, operation, `VM '${spec.name}' to be ${target}`);

@@ -2,13 +2,14 @@ import { makePrincipal } from '../../domain/auth/principal.js';
 import type { AccessPort } from '../../domain/identity/access.js';
 import { AAD_SSH_LOGIN_EXTENSION, arcMachineName, arcResourceId } from '../../domain/identity/arc-machine.js';
 import type { ArcMachinesPort } from '../../domain/identity/arc-machines-port.js';
-import type { OperationRecord } from '../../domain/operations/operation.js';
+import type { JsonObject, OperationRecord } from '../../domain/operations/operation.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { OperationStore } from '../../domain/operations/operation-store.js';
 import { UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
-import { vmTargetId, type VmIdentityState } from '../../domain/vms/vm.js';
+import { vmTargetId, type VmAccessPlan, type VmIdentityState } from '../../domain/vms/vm.js';
+import { accessFromInput, accessToInput } from '../../domain/vms/vm-job-input.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
 import type { JobKind, RetryPolicy } from '../job-kind.js';
 
@@ -37,11 +38,25 @@ interface IdentityInput {
   readonly tenant: string;
   readonly name: string;
   readonly ownerId: string;
+  readonly lab?: string;
+  readonly access?: VmAccessPlan;
 }
 
 function inputOf(op: OperationRecord): IdentityInput {
-  const { tenant, name, ownerId } = op.input;
-  return { tenant: String(tenant), name: String(name), ownerId: String(ownerId) };
+  const { tenant, name, ownerId, lab } = op.input;
+  const access = accessFromInput(op.input);
+  return { tenant: String(tenant), name: String(name), ownerId: String(ownerId), ...(typeof lab === 'string' ? { lab } : {}), ...(access === undefined ? {} : { access }) };
+}
+
+/** The input of a `vm.identity` operation (ids and role names: no secrets). */
+export function identityInput(vm: { readonly tenant: string; readonly name: string; readonly ownerId: string; readonly lab?: string | undefined; readonly access?: VmAccessPlan | undefined }): JsonObject {
+  return {
+    tenant: vm.tenant,
+    name: vm.name,
+    ownerId: vm.ownerId,
+    ...(vm.lab === undefined ? {} : { lab: vm.lab }),
+    ...(vm.access === undefined ? {} : { access: accessToInput(vm.access) }),
+  };
 }
 
 /**
@@ -109,12 +124,22 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
       },
       'grant-access': async ({ operation }) => {
         const i = inputOf(operation);
-        const members = await deps.tenants.listMembers(i.tenant);
-        const isOwner = members.some((m) => m.principalId === i.ownerId && m.role === 'owner');
-        const role = isOwner ? 'administrator' : 'user';
-        await deps.access.grant({ scope: resourceIdOf(i.name), role, principalId: i.ownerId, principalType: 'User' });
+        let role = i.access?.ownerRole;
+        if (role === undefined) {
+          const members = await deps.tenants.listMembers(i.tenant);
+          role = members.some((m) => m.principalId === i.ownerId && m.role === 'owner') ? 'administrator' : 'user';
+        }
+        const scope = resourceIdOf(i.name);
+        // Grants are idempotent (deterministic names): a re-run after a crash converges.
+        await deps.access.grant({ scope, role, principalId: i.ownerId, principalType: 'User' });
+        for (const g of i.access?.grants ?? []) {
+          if (g.principalId !== i.ownerId) await deps.access.grant({ scope, role: g.role, principalId: g.principalId, principalType: 'User' });
+        }
         await record(i, { arcStatus: 'Connected', extensionState: 'Succeeded', ready: true });
-        return { type: 'done', result: { tenant: i.tenant, name: i.name, machineResourceId: resourceIdOf(i.name), ownerRole: role } };
+        return {
+          type: 'done',
+          result: { tenant: i.tenant, name: i.name, ...(i.lab === undefined ? {} : { lab: i.lab }), machineResourceId: scope, ownerRole: role, grants: (i.access?.grants ?? []).length },
+        };
       },
     },
   };
@@ -132,7 +157,7 @@ export function identityChainer(deps: { readonly operations: Pick<OperationServi
       target: { type: 'vm', id: vmTargetId(vm.tenant, vm.name), name: vm.name },
       ownerId: vm.ownerId,
       parentId: parent.id,
-      input: { tenant: vm.tenant, name: vm.name, ownerId: vm.ownerId },
+      input: identityInput({ ...vm, lab: typeof parent.input['lab'] === 'string' ? parent.input['lab'] : undefined, access: accessFromInput(parent.input) }),
     });
   };
 }
