@@ -130,9 +130,10 @@ describe('discovery', () => {
 
   test('KubernetesObjectApi resolves resources through discovery and supports server-side apply', async () => {
     const client = k8s.KubernetesObjectApi.makeApiClient(c.kc);
-    await client.create({ apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'course-101', namespace: NS }, spec: { seats: 40 } } as k8s.KubernetesObject);
+    const spec = { template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard' } };
+    await client.create({ apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'course-101', namespace: NS }, spec } as k8s.KubernetesObject);
     const lab = (await client.read({ apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'course-101', namespace: NS } })) as k8s.KubernetesObject & { spec: Json };
-    expect(lab.spec).toEqual({ seats: 40 });
+    expect(lab.spec).toMatchObject(spec);
     const applied = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'applied', namespace: NS }, stringData: { a: 'b' } };
     await client.patch(applied as k8s.KubernetesObject, undefined, undefined, 'labplane', true, k8s.PatchStrategy.ServerSideApply);
     const secret = await c.core.readNamespacedSecret({ namespace: NS, name: 'applied' });

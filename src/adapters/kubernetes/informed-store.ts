@@ -19,7 +19,8 @@ export interface InformedStoreOptions<T extends KubernetesObject> {
   readonly name: string;
   /** Watch path, e.g. `/api/v1/namespaces`. */
   readonly path: string;
-  readonly labelSelector: string;
+  /** Omitted: every object of the kind. */
+  readonly labelSelector?: string;
   /** Lists one page (the selector applied, a bounded `limit`), continuing from `cont` when given. */
   readonly listPage: (cont: string | undefined) => Promise<ListPage<T>>;
   /** Bounds of the back-off between restarts after a failed list or watch, in ms. */

@@ -1,3 +1,4 @@
 export * from './operation-store.js';
 export * from './idempotency-store.js';
 export * from './event-bus.js';
+export * from './lab-repository.js';

@@ -1,56 +1,29 @@
+import { authorize } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
-import type { AccessRole } from '../identity/access.js';
-import type { ImageRef } from '../images/image.js';
-import type { Operation } from '../operations/operation.js';
-import type { Page, PageRequest } from '../shared/page.js';
-import type { CourseRef, LabPerson, LabSchedule } from './lab.js';
-import type { LabPhase, LabProgressEvent, LabView, RosterDiff, StudentStatus, StudentView } from './lab-view.js';
+import type { ImageLocator } from '../images/image-repository.js';
+import type { StorageClass } from '../images/image.js';
+import type { JsonObject, Operation } from '../operations/operation.js';
+import type { OperationService } from '../operations/operation-service.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, UnprocessableError } from '../shared/errors.js';
+import { systemClock, type Clock } from '../shared/ids.js';
+import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
+import type { TenantRepository } from '../tenants/tenant-repository.js';
+import type { Tenant } from '../tenants/tenant.js';
+import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '../vms/instance-types.js';
+import { createNeeds, refuseOverQuota, type QuotaNeeds } from '../vms/vm-quota.js';
+import type { VmRepository } from '../vms/vm-repository.js';
+import { diskIssues, refuseIssues, resolveSize } from '../vms/vm-rules.js';
+import type { VmRecord } from '../vms/vm.js';
+import { LAB_DELETE_KIND, LAB_SYNC_KIND, labTargetId, type LabPerson, type LabRecord, type LabSpec, type LabTemplate } from './lab.js';
+import { watchLabProgress } from './lab-progress.js';
+import type { LabRepository } from './lab-repository.js';
+import { createIssues, DEFAULT_DROP_GRACE_HOURS, DEFAULT_END_GRACE_DAYS, MAX_STUDENTS, normalizePerson, peopleIssues, rosterDiff, updateIssues, vmNameCollisions } from './lab-rules.js';
+import { labView, labVmsByStudent, rosterStudentView, studentViews, summaryOf } from './lab-status.js';
+import type { CreateLabInput, LabListFilter, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+import type { LabProgressEvent, LabView, RosterDiff, StudentStatus, StudentView } from './lab-view.js';
 
-/** A lab template as callers give it (defaults: arc false, studentRole user, no SSH keys). */
-export interface LabTemplateInput {
-  readonly image: ImageRef;
-  readonly instanceType?: string;
-  readonly cpu?: number;
-  readonly memoryGi?: number;
-  readonly diskGi: number;
-  readonly storageClass: string;
-  readonly arc?: boolean;
-  readonly studentRole?: AccessRole;
-  readonly sshPublicKeys?: readonly string[];
-}
-
-export interface CreateLabInput {
-  readonly name: string;
-  readonly displayName?: string;
-  readonly course?: CourseRef;
-  readonly template: LabTemplateInput;
-  readonly instructors?: readonly LabPerson[];
-  readonly students?: readonly LabPerson[];
-  readonly schedules?: readonly LabSchedule[];
-  readonly endsAt?: string;
-  /** Default 72. */
-  readonly dropGracePeriodHours?: number;
-  /** Default 14. */
-  readonly endGracePeriodDays?: number;
-}
-
-/** A PATCH: absent fields stay; `null` clears an optional one. The template applies to VMs made from now on. */
-export interface UpdateLabInput {
-  readonly displayName?: string | null;
-  readonly course?: CourseRef | null;
-  readonly template?: LabTemplateInput;
-  readonly instructors?: readonly LabPerson[];
-  readonly schedules?: readonly LabSchedule[];
-  readonly endsAt?: string | null;
-  readonly dropGracePeriodHours?: number;
-  readonly endGracePeriodDays?: number;
-}
-
-export interface LabListFilter {
-  readonly lms?: string;
-  readonly courseId?: string;
-  readonly phase?: LabPhase;
-}
+export type { CreateLabInput, LabListFilter, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+import { scheduleIssues } from './schedule.js';
 
 /**
  * Lab use cases. Every method authorizes first (`lab.read` / `lab.write`; another tenant's labs
@@ -75,6 +48,260 @@ export interface LabService {
   students(p: Principal, tenant: string, name: string, filter: { readonly status?: StudentStatus }, page: PageRequest): Promise<Page<StudentView>>;
   /** Provisions one failed (or pending) student again, alone. */
   retryStudent(p: Principal, tenant: string, name: string, studentId: string): Promise<Operation>;
+  /**
+   * For the platform's housekeeping: starts a sync of a lab whose spec changed without one (written
+   * by GitOps); undefined when every generation has been seen.
+   */
+  reconcile(p: Principal, tenant: string, name: string): Promise<Operation | undefined>;
   /** Delivers the lab's progress as its VMs and operations change; authorizes at subscription time. */
   watchProgress(p: Principal, tenant: string, name: string, listener: (event: LabProgressEvent) => void): Promise<{ unsubscribe(): void }>;
+}
+
+export interface LabServiceDeps {
+  readonly labs: LabRepository;
+  readonly vms: Pick<VmRepository, 'list' | 'watch'>;
+  readonly tenants: Pick<TenantRepository, 'get' | 'usage'>;
+  readonly images: ImageLocator;
+  readonly operations: Pick<OperationService, 'start'>;
+  readonly instanceTypes?: readonly InstanceType[];
+  /** False when VMs with Arc on cannot be onboarded here (no onboarding identity). */
+  readonly arcAvailable: boolean;
+  readonly clock?: Clock;
+}
+
+/** Runs `attempt` again (at most 3 times) when the lab changed under it and the caller gave no version. */
+async function retryStale<T>(retry: boolean, attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!retry || i >= 3 || !(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+}
+
+/** Lab use cases over the lab repository, the VM cache and the operations (see {@link LabService}). */
+export function createLabService(deps: LabServiceDeps): LabService {
+  const clock = deps.clock ?? systemClock;
+  const catalog = deps.instanceTypes ?? DEFAULT_INSTANCE_TYPES;
+
+  async function tenantOf(p: Principal, id: string, permission: 'lab.read' | 'lab.write'): Promise<Tenant> {
+    authorize(p, permission, { tenant: id });
+    const t = await deps.tenants.get(id);
+    if (t === undefined) throw new NotFoundError('tenant', id);
+    return t;
+  }
+
+  async function load(p: Principal, tenant: string, name: string, permission: 'lab.read' | 'lab.write'): Promise<{ tenant: Tenant; lab: LabRecord }> {
+    const t = await tenantOf(p, tenant, permission);
+    const lab = await deps.labs.get(tenant, name);
+    if (lab === undefined) throw new NotFoundError('lab', name);
+    return { tenant: t, lab };
+  }
+
+  async function viewOf(lab: LabRecord, vms?: readonly VmRecord[]): Promise<LabView> {
+    const students = studentViews(lab, vms ?? (await deps.vms.list(lab.tenant)));
+    return labView(lab, summaryOf(students), clock.now());
+  }
+
+  async function resolveTemplate(tenant: Tenant, t: LabTemplateInput): Promise<LabTemplate> {
+    const size = resolveSize({ instanceType: t.instanceType, cpu: t.cpu, memoryGi: t.memoryGi }, tenant.profile, tenant.vmCaps, catalog);
+    let image;
+    try {
+      image = await deps.images.resolve(tenant.id, t.image);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${t.image.scope} image '${t.image.name}'.`, { details: { image: { ...t.image } } });
+      throw err;
+    }
+    refuseIssues('The disk is too small.', diskIssues(t.diskGi, image.sizeGi).map((i) => ({ ...i, field: `/template${i.field}` })));
+    if (!image.ready) throw new ConflictError('IMAGE_NOT_READY', `Image '${t.image.name}' is still importing; create the lab once it is Ready.`);
+    const arc = t.arc ?? false;
+    if (arc && !deps.arcAvailable) {
+      throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the lab with arc: false or ask an administrator.');
+    }
+    return {
+      image: { scope: t.image.scope, name: t.image.name },
+      ...size,
+      diskGi: t.diskGi,
+      storageClass: t.storageClass as StorageClass,
+      arc,
+      studentRole: t.studentRole ?? 'user',
+      sshPublicKeys: [...(t.sshPublicKeys ?? [])],
+    };
+  }
+
+  /** The whole lab's need, checked before anything is written; the answer says what is missing. */
+  async function refuseOverLabQuota(tenant: Tenant, template: LabTemplate, newVms: number, what: string): Promise<void> {
+    if (newVms === 0) return;
+    const one = createNeeds({ ...template, running: true });
+    const needs: QuotaNeeds = Object.fromEntries(Object.entries(one).map(([k, v]) => [k, (v ?? 0) * newVms]));
+    refuseOverQuota(needs, tenant.quota, await deps.tenants.usage(tenant.id), `${what} (${newVms} new student VM${newVms === 1 ? '' : 's'})`);
+  }
+
+  async function startSync(p: Principal, lab: LabRecord, reason: 'create' | 'roster' | 'update' | 'retry' | 'reconcile', extra: JsonObject = {}): Promise<Operation> {
+    const op = await deps.operations.start(p, {
+      kind: LAB_SYNC_KIND,
+      tenant: lab.tenant,
+      target: { type: 'lab', id: labTargetId(lab.tenant, lab.name), name: lab.name },
+      input: {
+        tenant: lab.tenant,
+        lab: lab.name,
+        reason,
+        generation: lab.generation,
+        ...(lab.status.lastOperationId === undefined ? {} : { previous: lab.status.lastOperationId }),
+        ...extra,
+      },
+    });
+    await deps.labs.updateStatus(lab.tenant, lab.name, (s) => ({ ...s, observedGeneration: Math.max(s.observedGeneration ?? 0, lab.generation), lastOperationId: op.id }));
+    return op;
+  }
+
+  function refuseDeleting(lab: LabRecord): void {
+    if (lab.status.deletionRequestedAt !== undefined || lab.deleting) throw new ConflictError('LAB_DELETING', `Lab '${lab.name}' is being deleted.`);
+  }
+
+  async function updateOnce(p: Principal, tenantId: string, name: string, input: UpdateLabInput, ifMatch: string | undefined): Promise<LabView> {
+    const { tenant, lab } = await load(p, tenantId, name, 'lab.write');
+    refuseDeleting(lab);
+    refuseIssues('The change is not acceptable.', [...updateIssues(input), ...(input.schedules === undefined && input.endsAt === undefined ? [] : scheduleIssues(input.schedules ?? lab.schedules, input.endsAt === null ? undefined : (input.endsAt ?? lab.endsAt)))]);
+    if (ifMatch !== undefined && ifMatch !== lab.version) throw new PreconditionFailedError('VERSION_MISMATCH', `Lab '${name}' has changed since version ${ifMatch}; read it again.`, { details: { version: lab.version } });
+    const template = input.template === undefined ? lab.template : await resolveTemplate(tenant, input.template);
+    const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...current } = lab;
+    const next: Record<string, unknown> = { ...current, template };
+    // Absent fields stay, null clears an optional one.
+    const set = (key: keyof UpdateLabInput, value: unknown) => {
+      if (value === null) delete next[key];
+      else if (value !== undefined) next[key] = value;
+    };
+    set('displayName', input.displayName);
+    set('course', input.course === undefined || input.course === null ? input.course : { lms: input.course.lms, courseId: input.course.courseId });
+    set('instructors', input.instructors?.map(normalizePerson));
+    set('schedules', input.schedules === undefined ? undefined : [...input.schedules]);
+    set('endsAt', input.endsAt);
+    set('dropGracePeriodHours', input.dropGracePeriodHours);
+    set('endGracePeriodDays', input.endGracePeriodDays);
+    const updated = await deps.labs.update(tenantId, name, next as unknown as LabSpec, ifMatch ?? lab.version);
+    const before = new Set(lab.instructors.map((i) => i.id));
+    const after = new Set(updated.instructors.map((i) => i.id));
+    const added = [...after].filter((i) => !before.has(i));
+    const removed = [...before].filter((i) => !after.has(i));
+    if (updated.template.arc && (added.length > 0 || removed.length > 0)) await startSync(p, updated, 'update', { instructors: { added, removed } });
+    return viewOf((await deps.labs.get(tenantId, name)) ?? updated);
+  }
+
+  async function syncRosterOnce(p: Principal, tenantId: string, name: string, roster: readonly LabPerson[]): Promise<{ operation: Operation; diff: RosterDiff }> {
+    const { tenant, lab } = await load(p, tenantId, name, 'lab.write');
+    refuseDeleting(lab);
+    const students = roster.map(normalizePerson);
+    refuseIssues('The roster is not acceptable.', [...peopleIssues(roster, '/students', MAX_STUDENTS), ...vmNameCollisions(name, students)]);
+    const diff = rosterDiff(lab.students, students);
+    const existing = labVmsByStudent(lab, await deps.vms.list(tenantId));
+    await refuseOverLabQuota(tenant, lab.template, diff.added.filter((id) => !existing.has(id)).length, `The roster of lab '${name}'`);
+    const changed = diff.added.length > 0 || diff.removed.length > 0 || diff.updated.length > 0;
+    const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
+    const current = changed ? await deps.labs.update(tenantId, name, { ...spec, students }, lab.version) : lab;
+    if (diff.removed.length > 0 && Object.keys(current.status.failures).some((id) => diff.removed.includes(id))) {
+      await deps.labs.updateStatus(tenantId, name, (s) => ({ ...s, failures: Object.fromEntries(Object.entries(s.failures).filter(([id]) => !diff.removed.includes(id))) }));
+    }
+    const operation = await startSync(p, current, 'roster', { diff: { added: [...diff.added], removed: [...diff.removed], updated: [...diff.updated], unchanged: diff.unchanged } });
+    return { operation, diff };
+  }
+
+  return {
+    async list(p, tenant, filter, page) {
+      await tenantOf(p, tenant, 'lab.read');
+      const labs = (await deps.labs.list(tenant)).filter((l) => (filter.lms === undefined || l.course?.lms === filter.lms) && (filter.courseId === undefined || l.course?.courseId === filter.courseId));
+      const vms = await deps.vms.list(tenant);
+      if (filter.phase === undefined) {
+        const res = pageByKey(labs, (l) => l.name, page);
+        const items = await Promise.all(res.items.map((l) => viewOf(l, vms)));
+        return res.nextCursor === undefined ? { items } : { items, nextCursor: res.nextCursor };
+      }
+      const views = (await Promise.all(labs.map((l) => viewOf(l, vms)))).filter((v) => v.phase === filter.phase);
+      return pageByKey(views, (v) => v.name, page);
+    },
+
+    async get(p, tenant, name) {
+      return viewOf((await load(p, tenant, name, 'lab.read')).lab);
+    },
+
+    async create(p, tenantId, input) {
+      const tenant = await tenantOf(p, tenantId, 'lab.write');
+      const students = (input.students ?? []).map(normalizePerson);
+      refuseIssues('The lab is not acceptable.', [...createIssues(input), ...scheduleIssues(input.schedules ?? [], input.endsAt), ...vmNameCollisions(input.name, students)]);
+      if ((await deps.labs.get(tenantId, input.name)) !== undefined) throw new ConflictError('LAB_EXISTS', `A lab named '${input.name}' already exists in tenant '${tenantId}'.`);
+      const template = await resolveTemplate(tenant, input.template);
+      await refuseOverLabQuota(tenant, template, students.length, `Lab '${input.name}'`);
+      const spec: LabSpec = {
+        tenant: tenantId,
+        name: input.name,
+        ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
+        ...(input.course === undefined ? {} : { course: { lms: input.course.lms, courseId: input.course.courseId } }),
+        template,
+        instructors: (input.instructors ?? []).map(normalizePerson),
+        students,
+        schedules: [...(input.schedules ?? [])],
+        ...(input.endsAt === undefined ? {} : { endsAt: input.endsAt }),
+        dropGracePeriodHours: input.dropGracePeriodHours ?? DEFAULT_DROP_GRACE_HOURS,
+        endGracePeriodDays: input.endGracePeriodDays ?? DEFAULT_END_GRACE_DAYS,
+      };
+      const lab = await deps.labs.create(spec);
+      return startSync(p, lab, 'create', { diff: { added: students.map((s) => s.id).sort(), removed: [], updated: [], unchanged: 0 } });
+    },
+
+    async update(p, tenantId, name, input, ifMatch) {
+      return retryStale(ifMatch === undefined, () => updateOnce(p, tenantId, name, input, ifMatch));
+    },
+
+    async delete(p, tenantId, name) {
+      const { lab } = await load(p, tenantId, name, 'lab.write');
+      refuseDeleting(lab);
+      await deps.labs.updateStatus(tenantId, name, (s) => (s.deletionRequestedAt === undefined ? { ...s, deletionRequestedAt: clock.now().toISOString() } : undefined));
+      const op = await deps.operations.start(p, {
+        kind: LAB_DELETE_KIND,
+        tenant: tenantId,
+        target: { type: 'lab', id: labTargetId(tenantId, name), name },
+        input: { tenant: tenantId, lab: name },
+      });
+      await deps.labs.updateStatus(tenantId, name, (s) => ({ ...s, lastOperationId: op.id }));
+      return op;
+    },
+
+    async syncRoster(p, tenantId, name, roster) {
+      return retryStale(true, () => syncRosterOnce(p, tenantId, name, roster));
+    },
+
+    async students(p, tenantId, name, filter, page) {
+      const { lab } = await load(p, tenantId, name, 'lab.read');
+      const all = studentViews(lab, await deps.vms.list(tenantId));
+      return pageByKey(filter.status === undefined ? all : all.filter((s) => s.status === filter.status), (s) => s.id, page);
+    },
+
+    async retryStudent(p, tenantId, name, studentId) {
+      const { tenant, lab } = await load(p, tenantId, name, 'lab.write');
+      refuseDeleting(lab);
+      const id = studentId.toLowerCase();
+      const student = lab.students.find((s) => s.id === id);
+      if (student === undefined) throw new NotFoundError('student', studentId);
+      const vm = labVmsByStudent(lab, await deps.vms.list(tenantId)).get(id);
+      const view = rosterStudentView(lab, student, vm, lab.status.failures[id]);
+      if (view.status !== 'failed' && view.status !== 'pending') {
+        throw new ConflictError('STUDENT_NOT_FAILED', `Student '${studentId}' is ${view.status}; only a failed or pending student can be retried.`, { details: { status: view.status } });
+      }
+      if (vm === undefined) await refuseOverLabQuota(tenant, lab.template, 1, `Student '${studentId}' of lab '${name}'`);
+      await deps.labs.updateStatus(tenantId, name, (s) => (s.failures[id] === undefined ? undefined : { ...s, failures: Object.fromEntries(Object.entries(s.failures).filter(([k]) => k !== id)) }));
+      return startSync(p, lab, 'retry', { students: [id] });
+    },
+
+    async reconcile(p, tenantId, name) {
+      const { lab } = await load(p, tenantId, name, 'lab.write');
+      if (lab.status.deletionRequestedAt !== undefined || lab.generation <= (lab.status.observedGeneration ?? 0)) return undefined;
+      return startSync(p, lab, 'reconcile');
+    },
+
+    async watchProgress(p, tenantId, name, listener) {
+      await load(p, tenantId, name, 'lab.read');
+      return watchLabProgress({ labs: deps.labs, vms: deps.vms, clock }, tenantId, name, listener);
+    },
+  };
 }

@@ -104,6 +104,8 @@ export interface LabStoredStatus {
   readonly schedule?: AppliedScheduleEvent;
   /** Generation at which `lab.ready` was last announced (announced once per generation). */
   readonly readyAnnouncedGeneration?: number;
+  /** Set when deletion started (ISO 8601): the VMs go first, then the lab object. */
+  readonly deletionRequestedAt?: string;
 }
 
 /** A lab as stored. */

@@ -53,8 +53,9 @@ export function sshKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
-export function sshKeyIssues(keys: readonly string[]): FieldIssue[] {
-  if (keys.length === 0) return [{ field: '/sshPublicKeys', message: 'at least one public key is required' }];
+/** Keys are required unless the VM has another way in (`required: false`: Azure AD login through Arc). */
+export function sshKeyIssues(keys: readonly string[], options: { readonly required?: boolean } = {}): FieldIssue[] {
+  if (keys.length === 0 && options.required !== false) return [{ field: '/sshPublicKeys', message: 'at least one public key is required (or turn Arc on: Azure AD sign-in)' }];
   if (keys.length > MAX_SSH_KEYS) return [{ field: '/sshPublicKeys', message: `at most ${MAX_SSH_KEYS} keys` }];
   return keys.flatMap((k, i) => {
     const problem = sshKeyProblem(k);

@@ -153,7 +153,7 @@ export function createVmService(deps: VmServiceDeps) {
       const labels = input.labels ?? {};
       refuseIssues('The VM is not acceptable.', [
         ...vmNameIssues(input.name),
-        ...sshKeyIssues(input.sshPublicKeys),
+        ...sshKeyIssues(input.sshPublicKeys, { required: input.arc !== true }),
         ...cloudInitIssues(input.cloudInit),
         ...labelIssues(labels),
         ...ownerIssues(owner),
@@ -237,11 +237,12 @@ export function createVmService(deps: VmServiceDeps) {
      * Starts deleting a VM (`vm.delete`): the VirtualMachine, its VMI, its cloud-init Secret and,
      * unless its storage class retains them (`kv-premium-retain`), its disks.
      */
-    async delete(p: Principal, tenantId: string, name: string): Promise<Operation> {
+    async delete(p: Principal, tenantId: string, name: string, options: { readonly parentId?: string } = {}): Promise<Operation> {
       const { vm } = await load(p, tenantId, name, 'vm.delete');
       return deps.operations.start(p, {
         kind: VM_DELETE_KIND,
         tenant: tenantId,
+        ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
         target: { type: 'vm', id: vmTargetId(tenantId, name), name },
         ownerId: vm.ownerId,
         input: { tenant: tenantId, name, retainDisks: vm.storageClass === 'kv-premium-retain', ...(vm.arc ? { arc: true } : {}) },

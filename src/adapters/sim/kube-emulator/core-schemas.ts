@@ -121,7 +121,6 @@ export function coreSchemaDocument(): { definitions: Record<string, Schema> } {
         }),
       }),
       Pod: kind({ spec: freeForm, status: freeForm }),
-      Lab: kind({ spec: freeForm, status: freeForm }),
     },
   };
 }

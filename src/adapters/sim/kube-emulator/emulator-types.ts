@@ -23,6 +23,8 @@ export interface KubeEmulatorOptions {
   host?: string;
   /** Directory of `kubevirt-openapi-v2.json` and `cdi-openapi-v2.json`; default `../shared/schemas` from the working directory. */
   schemasDir?: string;
+  /** Directory of the CustomResourceDefinitions labplane owns (Lab); default `deploy/crds` of this package, wherever the working directory is. */
+  crdsDir?: string;
   /** Number of seeded Node objects (`aks-kubevirt-0000`, ...); default 3. */
   seedNodes?: number;
   /** Controllers to start; none by default. */

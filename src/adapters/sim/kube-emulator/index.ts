@@ -41,7 +41,7 @@ export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
  */
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
   const host = opts.host ?? '127.0.0.1';
-  const validator = schemaValidatorFor(resolve(process.cwd(), opts.schemasDir ?? '../shared/schemas'));
+  const validator = schemaValidatorFor(resolve(process.cwd(), opts.schemasDir ?? '../shared/schemas'), opts.crdsDir === undefined ? undefined : resolve(process.cwd(), opts.crdsDir));
   const store = new ObjectStore(opts.watchHistorySize ?? 1000);
   seedCluster(store, opts.seedNodes ?? 3);
   const stopQuota = startQuotaController(store);

@@ -1,6 +1,9 @@
-/** Where the strict schema of a resource lives: a definition of one of the loaded schema documents. */
+/**
+ * Where the strict schema of a resource lives: a definition of one of the loaded schema documents
+ * (`crd`: the CustomResourceDefinitions of `deploy/crds`, keyed by CRD name).
+ */
 export interface SchemaRef {
-  doc: 'kubevirt' | 'cdi' | 'core';
+  doc: 'kubevirt' | 'cdi' | 'core' | 'crd';
   definition: string;
 }
 
@@ -94,7 +97,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   def({ group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', shortNames: ['vmi', 'vmis'], status: true, builtin: false, schema: { doc: 'kubevirt', definition: 'v1.VirtualMachineInstance' } }),
   def({ group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', kind: 'VirtualMachineInstanceMigration', shortNames: ['vmim', 'vmims'], status: true, builtin: false, schema: { doc: 'kubevirt', definition: 'v1.VirtualMachineInstanceMigration' } }),
   def({ group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datavolumes', kind: 'DataVolume', shortNames: ['dv', 'dvs'], status: true, builtin: false, schema: { doc: 'cdi', definition: 'v1beta1.DataVolume' } }),
-  def({ group: 'labplane.io', version: 'v1alpha1', plural: 'labs', kind: 'Lab', status: true, builtin: false, schema: core('Lab') }),
+  def({ group: 'labplane.io', version: 'v1alpha1', plural: 'labs', kind: 'Lab', status: true, builtin: false, schema: { doc: 'crd', definition: 'labs.labplane.io' } }),
 ];
 
 const byPath = new Map<string, ResourceDef>(RESOURCES.map((d) => [`${d.group}/${d.version}/${d.plural}`, d]));

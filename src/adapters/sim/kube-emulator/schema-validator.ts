@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { coreSchemaDocument } from './core-schemas.js';
+import { addCrdKeywords, defaultCrdsDir, loadCrdSchemas } from './crd-schemas.js';
 import { isQuantity } from './quantity.js';
 import type { SchemaRef } from './resources.js';
 import type { StatusCause } from './types.js';
@@ -92,8 +93,8 @@ export function isCidr(value: string): boolean {
   return halves.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
-function createAjv(): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateSchema: false, logger: false });
+function createAjv(useDefaults = false): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateSchema: false, logger: false, useDefaults });
   ajv.addFormat('date-time', RFC3339);
   ajv.addFormat('byte', BASE64);
   ajv.addFormat('quantity', { type: 'string', validate: (s: string) => isQuantity(s) });
@@ -177,25 +178,32 @@ function deleteAt(root: Record<string, unknown>, pointer: string, prop: string):
   if (isObject(cur)) delete cur[prop];
 }
 
+const OBJECT_META = { type: 'object', properties: { metadata: { $ref: 'kubevirt#/definitions/k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta' } } };
+
 class AjvSchemaValidator implements SchemaValidator {
   private readonly ajv = createAjv();
-  private readonly compiled = new Map<string, ValidateFunction>();
+  /** Custom resources: their CRD's schema, with its `default`s applied as a real server does. */
+  private readonly crdAjv = createAjv(true);
+  private readonly compiled = new Map<string, ValidateFunction[]>();
 
-  constructor(dir: string) {
+  constructor(dir: string, crdsDir: string) {
     this.ajv.addSchema({ definitions: strictDefinitions(loadDefinitions(dir, 'kubevirt-openapi-v2.json')) }, 'kubevirt');
     this.ajv.addSchema({ definitions: strictDefinitions(loadDefinitions(dir, 'cdi-openapi-v2.json')) }, 'cdi');
     this.ajv.addSchema(coreSchemaDocument(), 'core');
+    addCrdKeywords(this.crdAjv);
+    this.crdAjv.addSchema({ definitions: loadCrdSchemas(crdsDir) }, 'crd');
   }
 
   validate(ref: SchemaRef, obj: Record<string, unknown>, mode: FieldValidation = 'Strict'): SchemaValidationResult {
-    const fn = this.validator(ref);
+    const fns = this.validators(ref);
     pruneNulls(obj);
-    if (fn(obj)) return { causes: [], warnings: [] };
+    const errors = fns.flatMap((fn) => (fn(obj) ? [] : (fn.errors ?? [])));
+    if (errors.length === 0) return { causes: [], warnings: [] };
     const causes: StatusCause[] = [];
     const warnings: string[] = [];
     const unknown: ErrorObject[] = [];
     const seen = new Set<string>();
-    for (const e of fn.errors ?? []) {
+    for (const e of errors) {
       if (e.keyword === 'additionalProperties' && e.params.additionalProperty !== undefined) {
         const field = fieldPath(e.instancePath, String(e.params.additionalProperty));
         if (mode === 'Strict') causes.push({ reason: 'FieldValueInvalid', field, message: `unknown field "${field}"` });
@@ -214,25 +222,30 @@ class AjvSchemaValidator implements SchemaValidator {
     return { causes, warnings };
   }
 
-  private validator(ref: SchemaRef): ValidateFunction {
+  /** A CRD-defined kind is checked against its CRD's schema and its metadata against ObjectMeta. */
+  private validators(ref: SchemaRef): ValidateFunction[] {
     const id = `${ref.doc}#/definitions/${ref.definition}`;
-    let fn = this.compiled.get(id);
-    if (!fn) {
-      fn = this.ajv.compile({ $ref: id });
-      this.compiled.set(id, fn);
+    let fns = this.compiled.get(id);
+    if (!fns) {
+      fns = ref.doc === 'crd' ? [this.crdAjv.compile({ $ref: id }), this.ajv.compile(OBJECT_META)] : [this.ajv.compile({ $ref: id })];
+      this.compiled.set(id, fns);
     }
-    return fn;
+    return fns;
   }
 }
 
 const cache = new Map<string, SchemaValidator>();
 
-/** The validator for a schemas directory (loaded once per process and directory). */
-export function schemaValidatorFor(dir: string): SchemaValidator {
-  let v = cache.get(dir);
+/**
+ * The validator for a schemas directory (KubeVirt and CDI swagger) and a CRD directory (loaded once
+ * per process and pair of directories).
+ */
+export function schemaValidatorFor(dir: string, crdsDir: string = defaultCrdsDir()): SchemaValidator {
+  const key = `${dir}\n${crdsDir}`;
+  let v = cache.get(key);
   if (!v) {
-    v = new AjvSchemaValidator(dir);
-    cache.set(dir, v);
+    v = new AjvSchemaValidator(dir, crdsDir);
+    cache.set(key, v);
   }
   return v;
 }

@@ -1,0 +1,188 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { LabRecord, LabSpec } from '../../domain/labs/lab.js';
+import type { LabRepository } from '../../domain/labs/lab-repository.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/shared/errors.js';
+import { isConflict, isNotFound } from './errors.js';
+import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
+import { withVersion } from './kube-writes.js';
+import { createLabCache } from './lab-cache.js';
+import { labApi, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
+import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
+import { modify } from './vm-writes.js';
+
+/** What {@link createKubeLabRepository} needs: the cluster, a logger and the request budget. */
+export interface KubeLabRepositoryDeps {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: KubeLogger;
+  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
+  readonly rateLimit?: RateLimitOptions;
+  readonly limiter?: RateLimiter;
+  /** Per-request timeout in ms (default 10 000). */
+  readonly timeoutMs?: number;
+  readonly throttleRetry?: ThrottleRetryOptions;
+  /** How long `start` waits for the informer before falling back to direct reads (default 10 000 ms). */
+  readonly syncTimeoutMs?: number;
+  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
+}
+
+/** The Kubernetes LabRepository, with the lifecycle of its watch. */
+export interface KubeLabRepository extends LabRepository {
+  /** Starts the watch; resolves true once the cache is synced, false when `syncTimeoutMs` passed first (reads then go to the server until it syncs). */
+  start(): Promise<boolean>;
+  /** Stops the watch; listeners hear nothing more. */
+  close(): Promise<void>;
+  cacheSynced(): boolean;
+}
+
+const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
+  a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1;
+
+/**
+ * Labs as `labs.labplane.io/v1alpha1` objects in the tenant's namespace (tenant id = namespace name,
+ * as for every tenant object; lab name = metadata.name); see `lab-objects.ts` for the mapping and
+ * deploy/crds for the schema. Reads come from a watch over every namespace (`lab-cache.ts`); writes
+ * go to the server and their answers into the cache. Nothing is sent before `start` or a call.
+ */
+export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRepository {
+  const client = createKubeClient({
+    kubeConfig: deps.kubeConfig,
+    logger: deps.logger,
+    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
+    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
+    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
+  });
+  const { custom } = client;
+  const cache = createLabCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  const ctx = (verb: string, tenant: string, name: string) => ({ what: `${verb} Lab ${tenant}/${name}`, write: true, resource: 'lab', name });
+
+  async function replace(tenant: string, name: string, body: LabObject): Promise<LabObject> {
+    const obj = (await client.request(ctx('replace', tenant, name), () => custom.replaceNamespacedCustomObject({ ...labApi(tenant), name, body }))) as LabObject;
+    cache.remember(obj);
+    return obj;
+  }
+
+  async function replaceStatus(tenant: string, name: string, body: LabObject): Promise<LabObject> {
+    const obj = (await client.request(ctx('update status of', tenant, name), () =>
+      custom.replaceNamespacedCustomObjectStatus({ ...labApi(tenant), name, body }),
+    )) as LabObject;
+    cache.remember(obj);
+    return obj;
+  }
+
+  const versionMismatch = (name: string, expectedVersion: string, cause?: unknown) =>
+    new PreconditionFailedError('VERSION_MISMATCH', `Lab '${name}' changed since version ${expectedVersion}; read it again.`, {
+      details: { expectedVersion },
+      ...(cause === undefined ? {} : { cause }),
+    });
+
+  /** Replace guarded by the caller's version: the server's 409 is theirs to resolve, not retried. */
+  async function updateAt(tenant: string, name: string, spec: LabSpec, expectedVersion: string): Promise<LabRecord> {
+    const cached = await cache.lab(tenant, name);
+    const current = cached?.metadata?.resourceVersion === expectedVersion ? cached : await cache.read(tenant, name);
+    if (current === undefined) throw new NotFoundError('lab', name);
+    if (current.metadata?.resourceVersion !== expectedVersion) throw versionMismatch(name, expectedVersion);
+    if (sameSpec(current, spec)) return labRecordOf(current);
+    try {
+      return labRecordOf(await replace(tenant, name, withVersion(labObject(tenant, name, spec, current), expectedVersion)));
+    } catch (err) {
+      if (isConflict(err, 'VERSION_CONFLICT')) throw versionMismatch(name, expectedVersion, err);
+      if (isNotFound(err)) throw new NotFoundError('lab', name, { cause: err });
+      throw err;
+    }
+  }
+
+  return {
+    start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
+    close: () => cache.close(),
+    cacheSynced: () => cache.synced(),
+
+    async list(tenant) {
+      return (await cache.labs(tenant)).map(labRecordOf).sort(byTenantAndName);
+    },
+
+    async get(tenant, name) {
+      const obj = await cache.lab(tenant, name);
+      return obj === undefined ? undefined : labRecordOf(obj);
+    },
+
+    async create(spec) {
+      const body = labObject(spec.tenant, spec.name, spec);
+      try {
+        const obj = (await client.request({ ...ctx('create', spec.tenant, spec.name), resource: 'tenant', name: spec.tenant }, () =>
+          custom.createNamespacedCustomObject({ ...labApi(spec.tenant), body }),
+        )) as LabObject;
+        cache.remember(obj);
+        return labRecordOf(obj);
+      } catch (err) {
+        if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
+        throw new ConflictError('LAB_EXISTS', `Lab '${spec.name}' already exists in tenant '${spec.tenant}'.`, { cause: err });
+      }
+    },
+
+    async update(tenant, name, spec, expectedVersion) {
+      if (expectedVersion !== undefined) return updateAt(tenant, name, spec, expectedVersion);
+      const written = await modify<LabObject>(
+        `Lab ${tenant}/${name}`,
+        () => cache.read(tenant, name),
+        await cache.lab(tenant, name),
+        (current) => (sameSpec(current, spec) ? undefined : withVersion(labObject(tenant, name, spec, current), current.metadata?.resourceVersion)),
+        (next) => replace(tenant, name, next),
+      ).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      if (written === undefined) throw new NotFoundError('lab', name);
+      return labRecordOf(written);
+    },
+
+    async updateStatus(tenant, name, mutate) {
+      const written = await modify<LabObject>(
+        `Lab ${tenant}/${name} status`,
+        () => cache.read(tenant, name),
+        await cache.lab(tenant, name),
+        (current) => {
+          const before = labStatusOf(current);
+          const next = mutate(structuredClone(before));
+          if (next === undefined || isDeepStrictEqual(next, before)) return undefined;
+          const status = JSON.parse(JSON.stringify(next)) as LabObject['status'] & object;
+          return { ...withVersion(current, current.metadata?.resourceVersion), status };
+        },
+        (next) => replaceStatus(tenant, name, next),
+      ).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      if (written === undefined) throw new NotFoundError('lab', name);
+      return labRecordOf(written);
+    },
+
+    async delete(tenant, name) {
+      try {
+        const last = (await client.request(ctx('delete', tenant, name), () =>
+          custom.deleteNamespacedCustomObject({ ...labApi(tenant), name, propagationPolicy: 'Background' }),
+        )) as LabObject;
+        if (last.kind !== 'Lab') {
+          const known = await cache.lab(tenant, name);
+          if (known !== undefined) cache.forget(known);
+        } else if (last.metadata?.deletionTimestamp !== undefined && last.metadata.deletionTimestamp !== null) {
+          cache.remember(last);
+        } else {
+          cache.forget(last);
+        }
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    },
+
+    watch(listener) {
+      return cache.subscribe((type, obj) => {
+        const lab = labRecordOf(obj);
+        listener({ type, tenant: lab.tenant, name: lab.name, lab });
+      });
+    },
+  };
+}

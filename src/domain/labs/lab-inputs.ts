@@ -1,0 +1,50 @@
+import type { AccessRole } from '../identity/access.js';
+import type { ImageRef } from '../images/image.js';
+import type { CourseRef, LabPerson, LabSchedule } from './lab.js';
+import type { LabPhase } from './lab-view.js';
+
+/** A lab template as callers give it (defaults: arc false, studentRole user, no SSH keys). */
+export interface LabTemplateInput {
+  readonly image: ImageRef;
+  readonly instanceType?: string;
+  readonly cpu?: number;
+  readonly memoryGi?: number;
+  readonly diskGi: number;
+  readonly storageClass: string;
+  readonly arc?: boolean;
+  readonly studentRole?: AccessRole;
+  readonly sshPublicKeys?: readonly string[];
+}
+
+export interface CreateLabInput {
+  readonly name: string;
+  readonly displayName?: string;
+  readonly course?: CourseRef;
+  readonly template: LabTemplateInput;
+  readonly instructors?: readonly LabPerson[];
+  readonly students?: readonly LabPerson[];
+  readonly schedules?: readonly LabSchedule[];
+  readonly endsAt?: string;
+  /** Default 72. */
+  readonly dropGracePeriodHours?: number;
+  /** Default 14. */
+  readonly endGracePeriodDays?: number;
+}
+
+/** A PATCH: absent fields stay; `null` clears an optional one. The template applies to VMs made from now on. */
+export interface UpdateLabInput {
+  readonly displayName?: string | null;
+  readonly course?: CourseRef | null;
+  readonly template?: LabTemplateInput;
+  readonly instructors?: readonly LabPerson[];
+  readonly schedules?: readonly LabSchedule[];
+  readonly endsAt?: string | null;
+  readonly dropGracePeriodHours?: number;
+  readonly endGracePeriodDays?: number;
+}
+
+export interface LabListFilter {
+  readonly lms?: string;
+  readonly courseId?: string;
+  readonly phase?: LabPhase;
+}

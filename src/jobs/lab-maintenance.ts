@@ -1,0 +1,125 @@
+import { makePrincipal } from '../domain/auth/principal.js';
+import type { LabRepository } from '../domain/labs/lab-repository.js';
+import type { LabRecord } from '../domain/labs/lab.js';
+import { labVmsByStudent } from '../domain/labs/lab-status.js';
+import { isDomainError } from '../domain/shared/errors.js';
+import type { Clock } from '../domain/shared/ids.js';
+import type { Logger } from '../domain/shared/logger.js';
+import type { VmRepository } from '../domain/vms/vm-repository.js';
+import type { VmService } from '../domain/vms/vm-service.js';
+
+/** The platform itself, when housekeeping deletes a dropped student's VM. */
+export const MAINTENANCE_PRINCIPAL = makePrincipal({ id: 'labplane-maintenance', name: 'lab maintenance', kind: 'service', platformAdmin: true });
+
+export interface LabMaintenanceDeps {
+  readonly labs: Pick<LabRepository, 'list'>;
+  readonly vmRepo: Pick<VmRepository, 'list'>;
+  readonly vms: Pick<VmService, 'delete'>;
+  /** Starts a sync of a lab whose spec changed outside the API (GitOps). */
+  readonly reconcile: (lab: LabRecord) => Promise<void>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Between passes, ms (default 30 000). */
+  readonly intervalMs?: number;
+}
+
+export interface LabMaintenance {
+  start(): void;
+  stop(): Promise<void>;
+  /** One pass; never rejects (failures are logged per lab). */
+  tick(): Promise<void>;
+}
+
+/**
+ * Housekeeping of labs, every interval: deletes the VMs of dropped students once the lab's grace
+ * period is over (through `vm.delete`, which removes the Arc machine too), and starts a sync of a
+ * lab whose spec generation no sync has seen on two passes in a row (written by GitOps, not the
+ * API, which starts its syncs itself). All its state is in the cluster: a restart loses nothing.
+ */
+export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
+  const intervalMs = deps.intervalMs ?? 30_000;
+  const unobserved = new Map<string, number>();
+  const asked = new Map<string, number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+  let active = false;
+
+  async function sweepDropped(lab: LabRecord, now: number, vms: Awaited<ReturnType<LabMaintenanceDeps['vmRepo']['list']>>): Promise<void> {
+    const roster = new Set(lab.students.map((s) => s.id));
+    for (const [student, vm] of labVmsByStudent(lab, vms)) {
+      if (roster.has(student) || vm.droppedAt === undefined || vm.deleting) continue;
+      const due = Date.parse(vm.droppedAt) + lab.dropGracePeriodHours * 3_600_000;
+      const key = `${vm.tenant}/${vm.name}`;
+      // A delete asked less than five intervals ago is still on its way (the VM is not marked deleting yet).
+      if (due > now || (asked.get(key) ?? 0) > now - 5 * intervalMs) continue;
+      await deps.vms.delete(MAINTENANCE_PRINCIPAL, vm.tenant, vm.name);
+      asked.set(key, now);
+      deps.logger.info({ tenant: vm.tenant, lab: lab.name, vm: vm.name }, 'deleting the VM of a dropped student after the grace period');
+    }
+  }
+
+  async function reconcile(lab: LabRecord): Promise<void> {
+    const key = `${lab.tenant}/${lab.name}`;
+    if (lab.status.deletionRequestedAt !== undefined || lab.generation <= (lab.status.observedGeneration ?? 0)) {
+      unobserved.delete(key);
+      return;
+    }
+    if (unobserved.get(key) !== lab.generation) {
+      unobserved.set(key, lab.generation);
+      return;
+    }
+    unobserved.delete(key);
+    await deps.reconcile(lab);
+    deps.logger.info({ tenant: lab.tenant, lab: lab.name, generation: lab.generation }, 'lab changed outside the API: sync started');
+  }
+
+  async function pass(): Promise<void> {
+    const now = deps.clock.now().getTime();
+    let labs: readonly LabRecord[];
+    let vms;
+    try {
+      labs = await deps.labs.list();
+      vms = await deps.vmRepo.list();
+    } catch (err) {
+      deps.logger.warn({ error: err instanceof Error ? err.message.slice(0, 300) : typeof err }, 'lab maintenance could not list labs');
+      return;
+    }
+    for (const lab of labs) {
+      try {
+        await sweepDropped(lab, now, vms);
+        await reconcile(lab);
+      } catch (err) {
+        deps.logger.warn({ tenant: lab.tenant, lab: lab.name, ...(isDomainError(err) ? { code: err.code } : {}), error: err instanceof Error ? err.message.slice(0, 300) : typeof err }, 'lab maintenance failed for a lab');
+      }
+    }
+    for (const [key, at] of asked) if (at < now - 10 * intervalMs) asked.delete(key);
+  }
+
+  const tick = (): Promise<void> => {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const loop = () => {
+    if (!active) return;
+    void tick().finally(() => {
+      if (active) timer = setTimeout(loop, intervalMs);
+    });
+  };
+
+  return {
+    tick,
+    start() {
+      if (active) return;
+      active = true;
+      loop();
+    },
+    async stop() {
+      active = false;
+      if (timer !== undefined) clearTimeout(timer);
+      await running;
+    },
+  };
+}

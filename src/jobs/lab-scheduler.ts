@@ -1,0 +1,181 @@
+import type { LabRecord, LabScheduleAction, LabStoredStatus } from '../domain/labs/lab.js';
+import type { LabRepository } from '../domain/labs/lab-repository.js';
+import { dueEvent } from '../domain/labs/schedule.js';
+import { isDomainError } from '../domain/shared/errors.js';
+import type { Clock } from '../domain/shared/ids.js';
+import type { Logger } from '../domain/shared/logger.js';
+
+/** A schedule event to bring a lab in line with. */
+export interface DueScheduleAction {
+  readonly action: LabScheduleAction;
+  /** When it fell due (ISO 8601 UTC); with the lab's uid it identifies the event. */
+  readonly dueAt: string;
+}
+
+export interface LabSchedulerDeps {
+  readonly labs: Pick<LabRepository, 'list' | 'updateStatus'>;
+  /**
+   * Starts what an event asks (power on/off every VM, end, remove) and answers the operation.
+   * Should be idempotent per (lab uid, action, dueAt): a claim whose worker died between `apply`
+   * and recording its operation is applied again by another worker.
+   */
+  readonly apply: (lab: LabRecord, event: DueScheduleAction) => Promise<{ readonly operationId: string }>;
+  readonly clock: Clock;
+  /** Time between ticks in milliseconds (default 30 000). */
+  readonly intervalMs?: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Applies due schedule events to labs (level-triggered: only the latest due event of a lab).
+ *
+ * The state lives in the lab (`status.schedule`), so any number of workers may run and restarts
+ * neither repeat nor miss an event: a worker claims an event by writing it (without operationId)
+ * only if the stored one is older, then applies it, then records the operation. A claim left
+ * without operationId is applied again: on the next tick by the worker whose `apply` failed, and
+ * by any worker after it has seen it unrecorded for one interval (its worker died).
+ */
+export interface LabScheduler {
+  /** Ticks at once, then every interval after the previous tick ended. Idempotent. */
+  start(): void;
+  /** No more ticks; resolves when the running one (if any) is over. */
+  stop(): Promise<void>;
+  /** One pass over every lab. Never rejects (failures are logged); a call during a pass joins it. */
+  tick(): Promise<void>;
+}
+
+/** What this worker knows of a claim still without operationId. */
+interface Unrecorded {
+  readonly dueAt: string;
+  /** Apply again at or after this instant (epoch ms). */
+  readonly retryAt: number;
+  /** Applied, but recording the operation failed: record it, do not apply again. */
+  readonly operationId?: string;
+}
+
+/** Facts of an error that are safe to log: no request bodies, no lab contents. */
+function errorFacts(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { error: typeof err };
+  return { error: err.name, ...(isDomainError(err) ? { code: err.code } : {}), message: err.message.slice(0, 300) };
+}
+
+export function createLabScheduler(deps: LabSchedulerDeps): LabScheduler {
+  const { labs, apply, clock, logger } = deps;
+  const intervalMs = deps.intervalMs ?? 30_000;
+  const unrecorded = new Map<string, Unrecorded>();
+  let running: Promise<void> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let active = false;
+  /** Bumped by start and stop, so a tick that ends after a restart of the loop does not fork it. */
+  let loopId = 0;
+
+  async function claim(lab: LabRecord, event: DueScheduleAction): Promise<boolean> {
+    const dueMs = Date.parse(event.dueAt);
+    let claimed = false;
+    await labs.updateStatus(lab.tenant, lab.name, (current) => {
+      const held = current.schedule === undefined ? NaN : Date.parse(current.schedule.dueAt);
+      claimed = !(held >= dueMs);
+      return claimed ? { ...current, schedule: { action: event.action, dueAt: event.dueAt } } : undefined;
+    });
+    return claimed;
+  }
+
+  async function record(lab: LabRecord, event: DueScheduleAction, operationId: string): Promise<void> {
+    const same = (s: LabStoredStatus['schedule']) => s?.dueAt === event.dueAt && s.action === event.action && s.operationId === undefined;
+    await labs.updateStatus(lab.tenant, lab.name, (current) =>
+      same(current.schedule) ? { ...current, schedule: { action: event.action, dueAt: event.dueAt, operationId } } : undefined,
+    );
+    unrecorded.delete(lab.uid);
+    logger.info({ tenant: lab.tenant, lab: lab.name, action: event.action, dueAt: event.dueAt, operationId }, 'lab schedule event applied');
+  }
+
+  async function applyAndRecord(lab: LabRecord, event: DueScheduleAction, nowMs: number): Promise<void> {
+    let operationId: string;
+    try {
+      ({ operationId } = await apply(lab, { action: event.action, dueAt: event.dueAt }));
+    } catch (err) {
+      unrecorded.set(lab.uid, { dueAt: event.dueAt, retryAt: nowMs });
+      throw err;
+    }
+    unrecorded.set(lab.uid, { dueAt: event.dueAt, retryAt: nowMs, operationId });
+    await record(lab, event, operationId);
+  }
+
+  async function reconcile(lab: LabRecord, nowMs: number): Promise<void> {
+    const stored = lab.status.schedule;
+    const event = dueEvent(lab, new Date(nowMs), stored?.dueAt);
+    if (event !== undefined) {
+      if (await claim(lab, event)) await applyAndRecord(lab, event, nowMs);
+      return;
+    }
+    if (stored === undefined || stored.operationId !== undefined) {
+      unrecorded.delete(lab.uid);
+      return;
+    }
+    const known = unrecorded.get(lab.uid);
+    if (known?.dueAt !== stored.dueAt) {
+      unrecorded.set(lab.uid, { dueAt: stored.dueAt, retryAt: nowMs + intervalMs });
+    } else if (known.operationId !== undefined) {
+      await record(lab, stored, known.operationId);
+    } else if (known.retryAt <= nowMs) {
+      logger.warn({ tenant: lab.tenant, lab: lab.name, action: stored.action, dueAt: stored.dueAt }, 'applying an unrecorded schedule claim again');
+      await applyAndRecord(lab, stored, nowMs);
+    }
+  }
+
+  async function pass(): Promise<void> {
+    const nowMs = clock.now().getTime();
+    let all: readonly LabRecord[];
+    try {
+      all = await labs.list();
+    } catch (err) {
+      logger.warn(errorFacts(err), 'lab scheduler could not list labs');
+      return;
+    }
+    const seen = new Set<string>();
+    for (const lab of all) {
+      if (lab.deleting) continue;
+      seen.add(lab.uid);
+      try {
+        await reconcile(lab, nowMs);
+      } catch (err) {
+        if (isDomainError(err) && err.kind === 'not_found') continue;
+        logger.error({ tenant: lab.tenant, lab: lab.name, ...errorFacts(err) }, 'lab schedule event failed; retrying next tick');
+      }
+    }
+    for (const uid of unrecorded.keys()) if (!seen.has(uid)) unrecorded.delete(uid);
+  }
+
+  function tick(): Promise<void> {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function loop(id: number, delayMs: number): void {
+    timer = setTimeout(() => {
+      void tick().then(() => {
+        if (active && id === loopId) loop(id, intervalMs);
+      });
+    }, delayMs);
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (active) return;
+      active = true;
+      loopId += 1;
+      loop(loopId, 0);
+    },
+    async stop() {
+      active = false;
+      loopId += 1;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+    tick,
+  };
+}
