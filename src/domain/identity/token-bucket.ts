@@ -44,7 +44,9 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   const { ratePerSecond: rate, burst } = options;
   if (!(rate > 0) || !(burst >= 1)) throw new RangeError('a token bucket needs ratePerSecond > 0 and burst >= 1');
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? ((ms: number) => sleepFor(ms).then(() => undefined));
+  // Real timers count whole milliseconds from a loop time that may lag the clock: wake a little
+  // after the token is due, never before (an upstream bucket of the same size would still lack it).
+  const sleep = options.sleep ?? ((ms: number) => sleepFor(Math.ceil(ms) + 1).then(() => undefined));
   const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
   const now = () => clock.now().getTime();
   let tokens = burst;
