@@ -15,6 +15,7 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node openapi ./openapi
+COPY --chown=node:node deploy ./deploy
 COPY --chown=node:node package.json ./
 USER node
 EXPOSE 8080

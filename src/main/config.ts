@@ -55,6 +55,26 @@ export interface Config {
   /** Requests per minute per principal (or per IP before authentication). */
   readonly rateLimitPerMinute: number;
   readonly images: ImagesConfig;
+  readonly webhooks: WebhooksConfig;
+  readonly labs: LabsConfig;
+}
+
+export interface LabsConfig {
+  /** Students one lab operation works on at once (LAB_PARALLELISM, default 50). */
+  readonly parallelism: number;
+  /** Between passes of the lab scheduler and housekeeping, ms (LAB_TICK_MS, default 30 000). */
+  readonly tickMs: number;
+}
+
+/** Tenant webhooks. */
+export interface WebhooksConfig {
+  /** Admin allow-list of hosts for which plain http webhook URLs are accepted (WEBHOOK_HTTP_ALLOWED_HOSTS). */
+  readonly httpAllowedHosts: readonly string[];
+  /**
+   * Simulated cluster only (SIM_WEBHOOK_ROUTES, `host=http://127.0.0.1:port,...`): deliveries to
+   * `host` reach a receiver on this machine through the simulated network.
+   */
+  readonly simRoutes: readonly { readonly host: string; readonly target: string }[];
 }
 
 /** Image imports. */
@@ -159,6 +179,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     auth: readAuth(env, devMode),
     rateLimitPerMinute: read(env, 'RATE_LIMIT_PER_MINUTE', int(1, 1_000_000), 'requests per minute, at least 1') ?? 600,
     images: readImages(env),
+    webhooks: readWebhooks(env, simulated),
+    labs: {
+      parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
+      tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
+    },
   };
 }
 
@@ -265,4 +290,22 @@ function readImages(env: Env): ImagesConfig {
     importPollMs: read(env, 'IMAGE_IMPORT_POLL_MS', int(10, 60000), 'milliseconds 10-60000') ?? 2000,
     simImportDurationMs: read(env, 'SIM_IMPORT_DURATION_MS', int(0, 3600000), 'milliseconds 0-3600000') ?? 5000,
   };
+}
+
+const HOST_ENTRY = /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/;
+
+function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
+  const hosts = list(env, 'WEBHOOK_HTTP_ALLOWED_HOSTS').map((h) => h.toLowerCase());
+  const badHost = hosts.find((h) => !HOST_ENTRY.test(h));
+  if (badHost !== undefined) throw new ConfigError('WEBHOOK_HTTP_ALLOWED_HOSTS', `comma-separated host names or IP literals, got '${badHost}'`);
+  const entries = list(env, 'SIM_WEBHOOK_ROUTES');
+  if (entries.length > 0 && !simulated) {
+    throw new ConfigError('SIM_WEBHOOK_ROUTES', 'to be unset with a real cluster: the simulated network exists in the embedded default only');
+  }
+  const simRoutes = entries.map((entry) => {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)=(http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5})\/?$/i.exec(entry);
+    if (m === null) throw new ConfigError('SIM_WEBHOOK_ROUTES', `comma-separated host=http://127.0.0.1:port entries, got '${entry.slice(0, 80)}'`);
+    return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
+  });
+  return { httpAllowedHosts: hosts, simRoutes };
 }

@@ -5,6 +5,7 @@ import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js'
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
+import type { SimAzureOptions } from '../adapters/sim/azure/index.js';
 import { auditModule, operationsModule, tenantsModule } from '../api/modules/index.js';
 import { createAuditService } from '../domain/audit/audit.js';
 import type { ApiModule } from '../api/module.js';
@@ -19,7 +20,9 @@ import { azureAdOptions } from './auth.js';
 import { buildIdentity, buildIdentityPorts, simOnboardingController, type Identity } from './identity.js';
 import { buildImages, imageEmulatorControllers, seedSimulatedCluster } from './images.js';
 import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
+import { buildLabs, type BackgroundLoop, type Labs } from './labs.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
+import { buildWebhooks, withDeliveries } from './webhooks.js';
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -37,14 +40,23 @@ export interface Deps {
   readonly devTokens: DevTokens | undefined;
   readonly readiness: readonly ReadinessCheck[];
   readonly metrics: Registry;
+  /** Course labs (repository, use cases). */
+  readonly labs: Labs;
+  /** Loops that run where the job workers run (lab schedules, housekeeping); `close` stops them. */
+  readonly background: BackgroundLoop;
   /** Closes every adapter in reverse order of creation. */
   close(): Promise<void>;
 }
 
-export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
+/** What benchmarks and tests may set beyond configuration (the simulated Azure's timings and budgets). */
+export interface DepsOverrides {
+  readonly simAzure?: SimAzureOptions;
+}
+
+export async function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<Deps> {
   const closers: Array<() => Promise<void>> = [];
   try {
-    const identityPorts = buildIdentityPorts(config, logger);
+    const identityPorts = buildIdentityPorts(config, logger, overrides.simAzure);
     let emulator: KubeEmulator | undefined;
     let kubeConfig;
     if (config.kube.mode === 'simulated') {
@@ -73,7 +85,10 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     closers.push(() => tenantRepo.close());
 
     const metrics = new Registry();
-    const jobs = buildJobsRuntime(config, logger, metrics);
+    // Built before the job runtime: its tap sees every operation the runtime finishes.
+    const webhooks = await buildWebhooks({ config, logger, kubeConfig, tenantRepo });
+    closers.push(() => webhooks.close());
+    const jobs = withDeliveries(buildJobsRuntime(config, logger, metrics, webhooks.tap), webhooks);
     closers.push(() => jobs.close());
     const readiness: ReadinessCheck[] = [{ name: 'kubernetes', check: () => tenantRepo.ping() }];
     if (jobs.redisPing !== undefined) readiness.push({ name: 'redis', check: jobs.redisPing });
@@ -92,6 +107,20 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     closers.push(() => vms.close());
     jobs.engine.register(vms.jobKinds);
     const identity = buildIdentity({ config, logger, vmRepo: vms.repo, tenantRepo, ports: identityPorts });
+    const labs = await buildLabs({
+      config,
+      logger,
+      kubeConfig,
+      tenantRepo,
+      images: images.locator,
+      vmRepo: vms.repo,
+      vms: vms.service,
+      operations: jobs.operations,
+      operationStore: jobs.store,
+      identity: { access: identityPorts.access, onboarding: identityPorts.onboarding !== undefined, simulated: identityPorts.sim !== undefined },
+    });
+    closers.push(() => labs.close());
+    jobs.engine.register(labs.jobKinds);
     const modules = [
       tenantsModule(tenants),
       operationsModule(jobs.operations),
@@ -99,6 +128,8 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
       images.module,
       vms.module,
       identity.module,
+      labs.module,
+      webhooks.module,
     ];
 
     return {
@@ -114,6 +145,13 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
       devTokens,
       readiness,
       metrics,
+      labs,
+      background: {
+        start: () => labs.loops.forEach((l) => l.start()),
+        stop: async () => {
+          await Promise.all(labs.loops.map((l) => l.stop()));
+        },
+      },
       async close() {
         for (const c of closers.reverse()) {
           await c().catch((err: unknown) => logger.warn({ err }, 'error while closing an adapter'));

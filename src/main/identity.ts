@@ -9,7 +9,7 @@ import {
   createOnboardingTokenCredential,
 } from '../adapters/azure/index.js';
 import type { Controller } from '../adapters/sim/kube-emulator/index.js';
-import { createSimAzure, type SimAzure } from '../adapters/sim/azure/index.js';
+import { createSimAzure, type SimAzure, type SimAzureOptions } from '../adapters/sim/azure/index.js';
 import { vmAccessModule } from '../api/modules/index.js';
 import type { ApiModule } from '../api/module.js';
 import type { AccessPort } from '../domain/identity/access.js';
@@ -70,7 +70,7 @@ function armOnboarding(
 }
 
 /** The simulated Azure in the embedded default; the real ARM adapters when `config.azure.mode` is `arm`. */
-export function buildIdentityPorts(config: Config, logger: Logger): IdentityPorts {
+export function buildIdentityPorts(config: Config, logger: Logger, simOptions: SimAzureOptions = {}): IdentityPorts {
   if (config.azure.mode === 'arm') {
     const { subscriptionId, resourceGroup, location, tenantId } = config.azure;
     const settings = { subscriptionId, resourceGroup, location, tenantId };
@@ -85,7 +85,7 @@ export function buildIdentityPorts(config: Config, logger: Logger): IdentityPort
       sim: undefined,
     };
   }
-  const sim = createSimAzure();
+  const sim = createSimAzure(simOptions);
   logger.info({ subscriptionId: sim.settings.subscriptionId, resourceGroup: sim.settings.resourceGroup }, 'simulated Azure in use');
   return { settings: sim.settings, arcMachines: sim.arcMachines(), access: sim.access(), onboarding: { credentials: sim.onboardingCredentials(), renderer: createArcUserDataRenderer(), target: sim.settings }, sim };
 }

@@ -40,14 +40,25 @@ export interface JobsRuntime {
 
 const PREFIX = 'labplane';
 
+/**
+ * Decorators of what the runtime records and publishes, applied before anything uses them (webhooks
+ * watch terminal operations through them: `tapOperationEvents`, `tapOperationStore`).
+ */
+export interface OperationTap {
+  events(events: OperationEvents): OperationEvents;
+  store(store: OperationStore): OperationStore;
+}
+
+const NO_TAP: OperationTap = { events: (e) => e, store: (s) => s };
+
 /** Operation store, events, idempotency and the job engine: on Redis when REDIS_URL is set, else in process. */
-export function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry): JobsRuntime {
+export function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry, tap: OperationTap = NO_TAP): JobsRuntime {
   const log = logger.child({ component: 'jobs' });
   const retentionMs = config.operationRetentionDays * 24 * 3600 * 1000;
   const ids = { next: () => randomUUID() };
   if (config.redisUrl === undefined) {
-    const store = createMemoryOperationStore({ retentionMs });
-    const events = createMemoryOperationEvents({ logger: log });
+    const store = tap.store(createMemoryOperationStore({ retentionMs }));
+    const events = tap.events(createMemoryOperationEvents({ logger: log }));
     const engine = createInProcessJobEngine({ store, events, clock: systemClock, logger: log });
     registerJobMetrics(metrics, engine);
     const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log });
@@ -65,8 +76,9 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
     };
   }
   const redis = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-commands' });
-  const events = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });
-  const store = createRedisOperationStore({ redis, prefix: PREFIX, retentionMs, publishTo: PREFIX });
+  const bus = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });
+  const events = tap.events(bus);
+  const store = tap.store(createRedisOperationStore({ redis, prefix: PREFIX, retentionMs, publishTo: PREFIX }));
   const transport = createBullmqTransport({ url: config.redisUrl, logger: log });
   const engine = createJobEngine({ transport, store, events, clock: systemClock, logger: log });
   registerJobMetrics(metrics, engine);
@@ -85,7 +97,7 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
     },
     async close() {
       await engine.close();
-      await events.close();
+      await bus.close();
       redis.disconnect();
     },
   };

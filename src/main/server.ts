@@ -21,7 +21,10 @@ const deps = await buildDeps(config, logger).catch((err: unknown) => {
   fail(`could not start: ${err instanceof Error ? err.message : String(err)}`);
 });
 const app = await buildAppFromDeps(deps);
-if (config.embeddedWorker) await deps.jobs.engine.startWorker({ concurrency: config.workerConcurrency });
+if (config.embeddedWorker) {
+  await deps.jobs.engine.startWorker({ concurrency: config.workerConcurrency });
+  deps.background.start();
+}
 
 const address = await app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
   fail(`could not listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`);

@@ -26,6 +26,7 @@ const deps = await buildDeps(config, logger).catch((err: unknown) => {
   fail(`could not start: ${err instanceof Error ? err.message : String(err)}`);
 });
 await deps.jobs.engine.startWorker({ concurrency: config.workerConcurrency });
+deps.background.start();
 logger.info({ concurrency: config.workerConcurrency, backend: deps.jobs.engine.backend }, 'worker started');
 
 let stopping = false;

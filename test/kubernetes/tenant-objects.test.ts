@@ -6,7 +6,7 @@ import { startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const NET = '/apis/networking.k8s.io/v1';
 const bindingName = (principalId: string) => `labplane-member-${createHash('sha256').update(principalId).digest('hex').slice(0, 20)}`;
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads raw JSON
+type Obj = Record<string, any>; // the test reads raw JSON
 
 let fx: KubeFixture;
 beforeEach(async () => {

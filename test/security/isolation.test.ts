@@ -17,6 +17,11 @@ interface Fixture {
   aVm: string;
   /** A VM of tenant A with Azure Arc on (access grants live on its Arc machine). */
   aArcVm: string;
+  /** Webhooks of tenant A: one kept, one the admin case deletes. */
+  aWebhook: string;
+  aWebhookDeletable: string;
+  /** A lab of tenant A (no students, so it costs no quota). */
+  aLab: string;
   /** Strings that identify tenant A's things and must never reach a foreign caller. */
   secrets: string[];
 }
@@ -75,6 +80,19 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
   evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
+  listWebhooks: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks`, scoped: true, adminOk: [200] }),
+  createWebhook: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/webhooks`, body: { url: 'https://images.example.com/intruder', events: ['operation.succeeded'] }, scoped: true, adminOk: [201] }),
+  getWebhook: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}`, scoped: true, adminOk: [200] }),
+  deleteWebhook: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhookDeletable}`, scoped: true, adminOk: [204] }),
+  listWebhookDeliveries: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/deliveries`, scoped: true, adminOk: [200] }),
+  listLabs: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs`, scoped: true, adminOk: [200] }),
+  createLab: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs`, body: { name: 'intruder-lab', template: LAB_TEMPLATE }, scoped: true, adminOk: [202] }),
+  getLab: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}`, scoped: true, adminOk: [200] }),
+  updateLab: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}/labs/${f.aLab}`, body: { displayName: 'pwned' }, scoped: true, adminOk: [200] }),
+  deleteLab: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/labs/intruder-lab`, scoped: true, adminOk: [202, 404] }),
+  syncLabRoster: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/labs/${f.aLab}/roster`, body: { students: [] }, scoped: true, adminOk: [202] }),
+  listLabStudents: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students`, scoped: true, adminOk: [200] }),
+  retryLabStudent: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students/${ABSENT_STUDENT}/retry`, scoped: true, adminOk: [404] }),
 };
 
 const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?: Record<string, unknown> }> = {
@@ -118,9 +136,29 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.migrateVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { migrateVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
   'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),
+  'Query.webhooks': (f) => ({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { id url } } }', variables: { t: f.a } }),
+  'Mutation.createWebhook': (f) => ({
+    query: 'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/intruder", events: [vm_ready]}) { secret webhook { id } } }',
+    variables: { t: f.a },
+  }),
+  'Mutation.deleteWebhook': (f) => ({ query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }', variables: { t: f.a, id: f.aWebhook } }),
+  'Query.lab': (f) => ({ query: 'query($t: ID!, $n: ID!) { lab(tenant: $t, name: $n) { name instructors { id } students { items { id } } } }', variables: { t: f.a, n: f.aLab } }),
+  'Query.labs': (f) => ({ query: 'query($t: ID!) { labs(tenant: $t) { items { name } } }', variables: { t: f.a } }),
+  'Mutation.createLab': (f) => ({
+    query: 'mutation($t: ID!, $k: String!) { createLab(tenant: $t, input: {name: "intruder-lab", template: {image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k]}}) { id } }',
+    variables: { t: f.a, k: SSH_KEY },
+  }),
+  'Mutation.updateLab': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { updateLab(tenant: $t, name: $n, input: {displayName: "pwned"}) { name } }', variables: { t: f.a, n: f.aLab } }),
+  'Mutation.deleteLab': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteLab(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aLab } }),
+  'Mutation.syncLabRoster': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { syncLabRoster(tenant: $t, name: $n, students: []) { diff { removed } } }', variables: { t: f.a, n: f.aLab } }),
+  'Mutation.retryLabStudent': (f) => ({ query: 'mutation($t: ID!, $n: ID!, $s: ID!) { retryLabStudent(tenant: $t, name: $n, student: $s) { id } }', variables: { t: f.a, n: f.aLab, s: ABSENT_STUDENT } }),
 };
 
 const SSH_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString('base64')} iso@test`;
+const LAB_TEMPLATE = { image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY] };
+/** A well-formed Azure AD object id on no roster. */
+const ABSENT_STUDENT = '00000000-0000-4000-8000-0000000000aa';
+const A_INSTRUCTOR = '00000000-0000-4000-8000-00000000a11a';
 const contract = loadContract();
 let t: TestApp;
 let fx: Fixture;
@@ -161,7 +199,17 @@ beforeAll(async () => {
   for (const name of [aVm, aArcVm]) {
     for (let i = 0; i < 200 && (await request(t.app.server).get(`/v1/tenants/${a}/vms/${name}`).set('authorization', admin)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
   }
-  fx = { a, aDeletable, aImage, aOperation: op.body.id, aVm, aArcVm, secrets: [a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id] };
+  const aLab = 'lab-a';
+  // Not asserted here: the admin case of getLab proves the lab exists.
+  await request(t.app.server).post(`/v1/tenants/${a}/labs`).set('authorization', admin).send({ name: aLab, template: LAB_TEMPLATE, instructors: [{ id: A_INSTRUCTOR }] });
+  const webhookOf = async (description: string): Promise<string> => {
+    const res = await request(t.app.server).post(`/v1/tenants/${a}/webhooks`).set('authorization', admin).send({ url: 'https://images.example.com/iso', events: ['vm.ready'], description });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const aWebhook = await webhookOf('kept');
+  const aWebhookDeletable = await webhookOf('deleted by the admin case');
+  fx = { a, aDeletable, aImage, aOperation: op.body.id, aVm, aArcVm, aWebhook, aWebhookDeletable, aLab, secrets: [aWebhook, aWebhookDeletable, a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id, A_INSTRUCTOR] };
   roles = {
     ownerB: await t.bearer({ sub: 'owner-b' }),
     memberB: await t.bearer({ sub: 'member-b', tenants: { [b]: 'member' } }),

@@ -19,7 +19,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const deps = await buildDeps(config, createLogger(config));
   const app = await buildAppFromDeps(deps);
   await app.ready();
-  if (config.embeddedWorker) await deps.jobs.engine.startWorker({ concurrency: 4 });
+  if (config.embeddedWorker) {
+    await deps.jobs.engine.startWorker({ concurrency: 4 });
+    deps.background.start();
+  }
   return {
     app,
     deps,

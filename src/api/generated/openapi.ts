@@ -615,6 +615,219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/labs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /** The tenant's course labs, sorted by name, with their phase and per-status student counts. */
+        get: operations["listLabs"];
+        put?: never;
+        /**
+         * Create a course lab and provision one VM per student (an operation of kind `lab.sync`).
+         * @description The quota for the whole lab (every student's VM) is checked before anything is written: over
+         *     quota is 409 `QUOTA_EXCEEDED` with `details.needed` and `details.left`. A taken name is 409
+         *     `LAB_EXISTS`; an unknown image is 422 `IMAGE_NOT_FOUND`. The `lab.sync` operation has one
+         *     child `lab.student` operation per student (`parentId`); a failed student does not fail the
+         *     others and can be retried alone.
+         */
+        post: operations["createLab"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        /** One lab with its template, schedules, phase and per-status student counts. */
+        get: operations["getLab"];
+        put?: never;
+        post?: never;
+        /** Delete a lab and every student VM of it, with their Arc machines (an operation of kind `lab.delete`). */
+        delete: operations["deleteLab"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a lab's name, course, template, instructors, schedules or end of course.
+         * @description Absent fields stay; `null` clears `displayName`, `course` or `endsAt`. A new template applies
+         *     to VMs created from now on. Changed instructors start a `lab.sync` operation (their access
+         *     on every VM). The roster changes through `PUT .../roster` only.
+         */
+        patch: operations["updateLab"];
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace the roster (idempotent) and provision or drop students accordingly (an operation of kind `lab.sync`).
+         * @description Added students get a VM; removed ones are dropped (their VM is stopped and their access
+         *     revoked at once, the VM is deleted after the lab's `dropGracePeriodHours`); unchanged ones
+         *     are left alone. The quota for the added students is checked before anything is written
+         *     (409 `QUOTA_EXCEEDED` with `details.needed` and `details.left`). The answer carries the
+         *     operation and what changed, by student id.
+         */
+        put: operations["syncLabRoster"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/students": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        /** The roster (and dropped students still holding a VM) with each student's status, sorted by id. */
+        get: operations["listLabStudents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/students/{student}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+                /** @description The student's Azure AD object id (a GUID). */
+                student: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Provision one failed (or pending) student again, alone (an operation of kind `lab.student`).
+         * @description 404 when the student is not on the roster.
+         */
+        post: operations["retryLabStudent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /** The tenant's webhooks, oldest first (never with their signing secrets). */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook; the answer holds its signing secret, shown this once.
+         * @description Deliveries are signed following Standard Webhooks (https://www.standardwebhooks.com):
+         *     headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` (unix
+         *     seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body` keyed
+         *     with the secret's base64-decoded bytes after `whsec_`). The body is
+         *     `{ id, type, timestamp, tenant, data }`. The URL must be https (http only for hosts an
+         *     administrator allow-listed) and must not reach loopback, private, link-local or metadata
+         *     addresses: a refusal is 422 `URL_NOT_ALLOWED` (checked again before every delivery). A
+         *     tenant holds at most 20 webhooks (409 `WEBHOOK_LIMIT_REACHED`). A delivery succeeds on a
+         *     2xx within 10 s; otherwise it is retried at 5 s, 5 min, 30 min, 2 h, 5 h, 8 h and 8 h
+         *     (redirects are not followed); an answer 410 Gone stops retrying that delivery.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /** One webhook (without its signing secret). */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook and its delivery records; deliveries still queued for it are dropped. */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /** Recent deliveries to the webhook, newest first (the last 100, at most 7 days old). */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operations": {
         parameters: {
             query?: never;
@@ -960,6 +1173,272 @@ export interface components {
         NodeList: {
             items: components["schemas"]["Node"][];
         };
+        /**
+         * @description `Provisioning` while any student is pending or provisioning, `Degraded` when none is but
+         *     some failed, `Ready` when every student is ready, `Empty` with no students, `Ended` after
+         *     the end of course, `Deleting` once deletion started.
+         * @enum {string}
+         */
+        LabPhase: "Empty" | "Provisioning" | "Ready" | "Degraded" | "Ended" | "Deleting";
+        /**
+         * @description `pending`: on the roster, nothing created yet; `provisioning`: the VM (or its Azure identity
+         *     and access) is being made; `ready`: usable; `failed`: the last provisioning failed (retry
+         *     the student alone); `dropped`: no longer on the roster, VM stopped and access revoked,
+         *     deleted at `deleteAfter`.
+         * @enum {string}
+         */
+        StudentStatus: "pending" | "provisioning" | "ready" | "failed" | "dropped";
+        /** @description A person of a lab, an Azure AD user; the id is the VM owner and the principal of role assignments. */
+        LabPerson: {
+            /** @description Azure AD object id (a GUID; stored in lower case). */
+            id: string;
+            /** Format: email */
+            email?: string;
+            displayName?: string;
+        };
+        /** @description The LMS course a lab belongs to (informational; filterable). */
+        CourseRef: {
+            /** @description e.g. canvas, moodle. */
+            lms: string;
+            courseId: string;
+        };
+        /**
+         * @description A weekly window: VMs are started at `startTime` and stopped at `stopTime` (either may be
+         *     absent: start-only or stop-only), on `days`, wall-clock in `timeZone`, from `startDate` to
+         *     `endDate` inclusive (local dates).
+         */
+        LabSchedule: {
+            /** @description Unique within the lab. */
+            name: string;
+            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /** @description `HH:MM` (24 h) local time. */
+            startTime?: string;
+            /** @description `HH:MM` (24 h) local time. */
+            stopTime?: string;
+            /** @description IANA time zone, e.g. Europe/Berlin. */
+            timeZone: string;
+            /** Format: date */
+            startDate?: string;
+            /** Format: date */
+            endDate?: string;
+        };
+        /** @description What every student VM is built from. Give `instanceType`, or `cpu` and `memoryGi`. */
+        LabTemplateInput: {
+            image: components["schemas"]["VmImageRef"];
+            /** @description A name from /v1/instance-types. */
+            instanceType?: string;
+            cpu?: number;
+            memoryGi?: number;
+            /** @description At least the image's size. */
+            diskGi: number;
+            /** @enum {string} */
+            storageClass: "kv-premium-retain" | "kv-standard";
+            /** @description Onboard every VM to Azure Arc, install the SSH login extension and grant access (default false). */
+            arc?: boolean;
+            /**
+             * @description What students get on their own VM (default `user`: SSH without sudo). Instructors always get `administrator`.
+             * @enum {string}
+             */
+            studentRole?: "user" | "administrator";
+            /** @description Public keys put on every VM (instructors' break-glass access). At least one is required unless `arc` is on (Azure AD sign-in). */
+            sshPublicKeys?: string[];
+        } & (unknown & unknown);
+        /** @description What every student VM of a lab is built from. CPU in cores, memory and disk in GiB. */
+        LabTemplate: {
+            image: components["schemas"]["VmImageRef"];
+            instanceType?: string;
+            cpu: number;
+            memoryGi: number;
+            diskGi: number;
+            /** @enum {string} */
+            storageClass: "kv-premium-retain" | "kv-standard";
+            arc: boolean;
+            /** @enum {string} */
+            studentRole: "user" | "administrator";
+            sshPublicKeys: string[];
+        };
+        LabCreate: {
+            /** @description A DNS label of at most 40 characters (student VM names add 11 and stay within Azure Arc's 54). */
+            name: string;
+            displayName?: string;
+            course?: components["schemas"]["CourseRef"];
+            template: components["schemas"]["LabTemplateInput"];
+            /** @description Get `administrator` on every VM of the lab. */
+            instructors?: components["schemas"]["LabPerson"][];
+            /** @description The roster, one VM each; ids are unique. */
+            students?: components["schemas"]["LabPerson"][];
+            schedules?: components["schemas"]["LabSchedule"][];
+            /**
+             * Format: date-time
+             * @description End of course (with offset): VMs are stopped then, removed `endGracePeriodDays` later.
+             */
+            endsAt?: string;
+            /** @description A dropped student's VM is deleted this many hours after the drop (default 72; 0: at once). */
+            dropGracePeriodHours?: number;
+            /** @description VMs are deleted this many days after `endsAt` (default 14). */
+            endGracePeriodDays?: number;
+        };
+        /** @description Absent fields stay; `null` clears an optional one. The template applies to VMs created from now on. */
+        LabPatch: {
+            displayName?: string | null;
+            course?: components["schemas"]["CourseRef"] | null;
+            template?: components["schemas"]["LabTemplateInput"];
+            instructors?: components["schemas"]["LabPerson"][];
+            schedules?: components["schemas"]["LabSchedule"][];
+            /** Format: date-time */
+            endsAt?: string | null;
+            dropGracePeriodHours?: number;
+            endGracePeriodDays?: number;
+        };
+        LabRoster: {
+            /** @description The whole roster (ids unique); students not in it are dropped. */
+            students: components["schemas"]["LabPerson"][];
+        };
+        /** @description Lab-wide counts by student status. */
+        LabSummary: {
+            total: number;
+            pending: number;
+            provisioning: number;
+            ready: number;
+            failed: number;
+            dropped: number;
+        };
+        Lab: {
+            tenant: string;
+            name: string;
+            displayName?: string;
+            course?: components["schemas"]["CourseRef"];
+            template: components["schemas"]["LabTemplate"];
+            instructors: components["schemas"]["LabPerson"][];
+            schedules: components["schemas"]["LabSchedule"][];
+            /** Format: date-time */
+            endsAt?: string;
+            dropGracePeriodHours: number;
+            endGracePeriodDays: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description Opaque; the ETag. */
+            version: string;
+            phase: components["schemas"]["LabPhase"];
+            summary: components["schemas"]["LabSummary"];
+            /** @description The latest sync (create */
+            lastOperationId?: string;
+            /** @description The next schedule action due, if any. */
+            nextScheduledEvent?: {
+                /** @enum {string} */
+                action: "start" | "stop" | "end" | "remove";
+                /** Format: date-time */
+                at: string;
+            };
+        };
+        LabList: {
+            items: components["schemas"]["Lab"][];
+            nextCursor?: string;
+        };
+        Student: {
+            id: string;
+            email?: string;
+            displayName?: string;
+            status: components["schemas"]["StudentStatus"];
+            /** @description The student's VM name (the same for every retry). */
+            vm: string;
+            vmState?: components["schemas"]["VmState"];
+            /** @description With Arc on: connected, extension installed and access granted. */
+            identityReady?: boolean;
+            /** @description Stable code of the last failure. */
+            code?: string;
+            reason?: string;
+            operationId?: string;
+            /**
+             * Format: date-time
+             * @description Dropped students: when the VM will be deleted.
+             */
+            deleteAfter?: string;
+        };
+        StudentList: {
+            items: components["schemas"]["Student"][];
+            nextCursor?: string;
+        };
+        /** @description What a roster sync changes, by student id (sorted). */
+        RosterDiff: {
+            added: string[];
+            removed: string[];
+            /** @description Same student with another email or display name (no VM change). */
+            updated: string[];
+            unchanged: number;
+        };
+        RosterSyncAccepted: {
+            operation: components["schemas"]["Operation"];
+            diff: components["schemas"]["RosterDiff"];
+        };
+        /**
+         * @description `operation.succeeded` / `operation.failed`: an operation a client started (no `parentId`)
+         *     finished; `vm.ready`: a VM is running (and, with Azure Arc, its identity is set up);
+         *     `lab.ready`: every VM of a lab is ready; `lab.roster-synced`: a roster change was applied.
+         * @enum {string}
+         */
+        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "lab.ready" | "lab.roster-synced";
+        WebhookCreate: {
+            /** @description https:// (http:// only for allow-listed hosts). */
+            url: string;
+            events: components["schemas"]["WebhookEventType"][];
+            description?: string;
+        };
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            tenant: string;
+            url: string;
+            events: components["schemas"]["WebhookEventType"][];
+            description?: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+        };
+        /** @description The new webhook and its signing secret (`whsec_` + base64 of 32 random bytes), shown this once. */
+        WebhookCreated: {
+            /** Format: uuid */
+            id: string;
+            tenant: string;
+            url: string;
+            events: components["schemas"]["WebhookEventType"][];
+            description?: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            secret: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+            nextCursor?: string;
+        };
+        /** @enum {string} */
+        WebhookDeliveryStatus: "pending" | "succeeded" | "failed" | "retrying";
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            webhookId: string;
+            /** @description The event (`<operationId>.<type>`), also the `webhook-id` header. */
+            eventId: string;
+            eventType: components["schemas"]["WebhookEventType"];
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            attempts: number;
+            /** Format: date-time */
+            lastAttemptAt?: string;
+            /** Format: date-time */
+            nextAttemptAt?: string;
+            /** @description HTTP status of the last answer. */
+            responseStatus?: number;
+            /** @description Why the last attempt failed. */
+            lastError?: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookDeliveryList: {
+            items: components["schemas"]["WebhookDelivery"][];
+            nextCursor?: string;
+        };
         /** @enum {string} */
         OperationStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
         Operation: {
@@ -1230,6 +1709,8 @@ export interface components {
         /** @description Azure AD object id (user or group) or other subject id. */
         PrincipalId: string;
         OperationId: string;
+        /** @description Webhook id (a UUID). */
+        WebhookId: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
@@ -2433,6 +2914,449 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listLabs: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only labs linked to a course of this LMS (`canvas`, `moodle`...). */
+                lms?: string;
+                /** @description Only labs linked to this course id. */
+                courseId?: string;
+                phase?: components["schemas"]["LabPhase"];
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of labs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createLab: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabCreate"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLab: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lab. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lab"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteLab: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateLab: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The lab's ETag; the update is refused with 412 when it changed meanwhile. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/merge-patch+json": components["schemas"]["LabPatch"];
+                "application/json": components["schemas"]["LabPatch"];
+            };
+        };
+        responses: {
+            /** @description The lab after the change. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lab"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    syncLabRoster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabRoster"];
+            };
+        };
+        responses: {
+            /** @description Accepted; the roster is stored and the operation in the body applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["OperationLocation"];
+                    "Operation-Location": components["headers"]["OperationLocation"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RosterSyncAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listLabStudents: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: components["schemas"]["StudentStatus"];
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of students. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryLabStudent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+                /** @description The student's Azure AD object id (a GUID). */
+                student: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered. Keep `secret`, it is never shown again. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -1,23 +1,29 @@
 import type { AuditService } from '../../domain/audit/audit.js';
 import type { ImageService } from '../../domain/images/image-service.js';
+import type { LabService } from '../../domain/labs/lab-service.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { TenantService } from '../../domain/tenants/tenant-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
+import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
+import { labResolvers, labTypeDefs } from '../graphql/labs.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
+import { webhookResolvers, webhookTypeDefs } from '../graphql/webhooks.js';
 import type { ApiModule } from '../module.js';
 import { auditHandlers } from '../rest/audit.js';
 import { imageHandlers } from '../rest/images.js';
+import { labHandlers } from '../rest/labs.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
+import { webhookHandlers } from '../rest/webhooks.js';
 
 export function tenantsModule(tenants: TenantService): ApiModule {
   return { name: 'tenants', handlers: tenantHandlers(tenants), graphql: { typeDefs: tenantTypeDefs, resolvers: tenantResolvers({ tenants }) } };
@@ -47,4 +53,14 @@ export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<Image
 /** Access grants on VMs (Azure AD SSH login through role assignments on their Arc machines; uses the vms module's types). */
 export function vmAccessModule(access: VmAccessService): ApiModule {
   return { name: 'vm-access', handlers: vmAccessHandlers(access), graphql: { typeDefs: vmAccessTypeDefs, resolvers: vmAccessResolvers(access) } };
+}
+
+/** Course labs and their rosters (uses the operations, vms and vm-access modules' types). */
+export function labsModule(service: LabService): ApiModule {
+  return { name: 'labs', handlers: labHandlers(service), graphql: { typeDefs: labTypeDefs, resolvers: labResolvers(service) } };
+}
+
+/** Tenant webhooks: registration (the signing secret shown once) and delivery records. */
+export function webhooksModule(webhooks: WebhookService): ApiModule {
+  return { name: 'webhooks', handlers: webhookHandlers(webhooks), graphql: { typeDefs: webhookTypeDefs, resolvers: webhookResolvers(webhooks) } };
 }

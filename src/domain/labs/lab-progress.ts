@@ -28,8 +28,14 @@ export async function watchLabProgress(deps: LabProgressDeps, tenant: string, na
   const fingerprint = (s: StudentView) => `${s.status}|${s.vmState ?? ''}|${s.identityReady ?? ''}|${s.code ?? ''}`;
 
   async function emit(all: boolean): Promise<void> {
+    if (closed) return;
     const lab = await deps.labs.get(tenant, name);
-    if (lab === undefined || closed) return;
+    if (lab === undefined) {
+      // The lab is gone: one last event says so (phase Deleting, nothing left), then silence.
+      if (last.get('') !== 'Gone') listener({ tenant, lab: name, phase: 'Deleting', summary: { total: 0, pending: 0, provisioning: 0, ready: 0, failed: 0, dropped: 0 }, students: [] });
+      last.set('', 'Gone');
+      return;
+    }
     const students = studentViews(lab, await deps.vms.list(tenant));
     const summary = summaryOf(students);
     const next = new Map(students.map((s) => [s.id, fingerprint(s)]));
@@ -56,6 +62,7 @@ export async function watchLabProgress(deps: LabProgressDeps, tenant: string, na
   const offLabs = deps.labs.watch((e) => {
     if (e.tenant === tenant && e.name === name) schedule();
   });
+  // Between the check of the caller and this subscription the lab may have gone: the first emit tells.
   await emit(true);
   return {
     unsubscribe() {

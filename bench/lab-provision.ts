@@ -1,0 +1,93 @@
+// Lab-scale provisioning benchmark (not a test): a lab of N students (default 500) with Arc on and
+// one instructor, on the simulated cluster and Azure with latency injected (Kubernetes writes
+// 20 ms, ARM calls 150 ms; VM boot and Arc connect compressed) and the simulated ARM enforcing
+// its token buckets (writes 200 burst / 10 per s, reads 250 / 25 per s), behind the same client-side
+// budget. Prints the wall time from the request to the lab operation's end, ARM writes, reads and
+// 429s, the ratio of the wall time to the minimum the ARM write budget allows, and memory.
+// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64]
+import { buildAppFromDeps } from '../src/main/app-from-deps.js';
+import { loadConfig } from '../src/main/config.js';
+import { buildDeps } from '../src/main/deps.js';
+import { createLogger } from '../src/main/logger.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const students = arg('students', 500);
+const parallelism = arg('parallelism', 150);
+const concurrency = arg('concurrency', 64);
+const ARM = { writes: { burst: 200, ratePerSecond: 10 }, reads: { burst: 250, ratePerSecond: 25 }, deletes: { burst: 200, ratePerSecond: 10 } };
+
+const config = loadConfig({
+  LOG_LEVEL: 'warn',
+  MAX_EVENT_LOOP_DELAY_MS: '0',
+  PORT: '0',
+  RATE_LIMIT_PER_MINUTE: '1000000',
+  LAB_PARALLELISM: String(parallelism),
+  WORKER_CONCURRENCY: String(concurrency),
+  KUBE_QPS: '500',
+  KUBE_BURST: '1000',
+  BODY_LIMIT_BYTES: String(8 * 1024 * 1024),
+});
+const deps = await buildDeps(config, createLogger(config), {
+  simAzure: { latencyMs: 150, throttling: ARM, clientBudget: ARM, appearAfterMs: 500, connectAfterMs: 1_000, extensionInstallMs: 1_000 },
+});
+const emulator = deps.emulator;
+const sim = deps.identity.sim;
+if (emulator === undefined || sim === undefined) throw new Error('the benchmark needs the simulated cluster and Azure');
+for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) emulator.faults.latency(20, { method });
+const app = await buildAppFromDeps(deps);
+const base = await app.listen({ host: '127.0.0.1', port: 0 });
+await deps.jobs.engine.startWorker({ concurrency });
+deps.background.start();
+const token = (await deps.devTokens!.issue({ sub: 'bench', roles: ['platform-admin'] })).accessToken;
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+const post = async (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+
+const tenant = 'bench-lab';
+const created = await post('/v1/tenants', {
+  id: tenant,
+  displayName: 'Lab bench tenant',
+  profile: 'admin',
+  quota: { requestsCpu: 512, limitsCpu: 1024, requestsMemoryGi: 2048, limitsMemoryGi: 4096, storageGi: 50000, persistentVolumeClaims: 1000, virtualMachines: 600 },
+});
+if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await created.text()}`);
+const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+const roster = Array.from({ length: students }, (_, i) => ({ id: id(i + 1), email: `s${i + 1}@uni.example`, displayName: `Student ${i + 1}` }));
+const before = sim.stats();
+
+const t0 = performance.now();
+const res = await post(`/v1/tenants/${tenant}/labs`, {
+  name: 'bench',
+  template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', arc: true },
+  instructors: [{ id: id(0xffff), displayName: 'Instructor' }],
+  students: roster,
+});
+if (res.status !== 202) throw new Error(`lab: ${res.status} ${await res.text()}`);
+const opId = ((await res.json()) as { id: string }).id;
+let op: { status: string; result?: { summary?: unknown; failed?: unknown[] } };
+for (;;) {
+  op = (await (await fetch(`${base}/v1/operations/${opId}`, { headers })).json()) as typeof op;
+  if (['succeeded', 'failed', 'canceled'].includes(op.status)) break;
+  await new Promise((r) => setTimeout(r, 250));
+}
+const wallS = (performance.now() - t0) / 1000;
+const after = sim.stats();
+const writes = after.writes - before.writes;
+const reads = after.reads - before.reads;
+const throttled = after.throttled - before.throttled;
+const minS = Math.max(0, writes - ARM.writes.burst) / ARM.writes.ratePerSecond;
+const mem = process.memoryUsage();
+const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
+console.log(`lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}`);
+console.log(`operation: ${op.status}; summary ${JSON.stringify(op.result?.summary)}; failed students ${op.result?.failed?.length ?? 'n/a'}`);
+console.log(`wall time: ${wallS.toFixed(1)} s`);
+console.log(`ARM writes: ${writes}, reads: ${reads}, 429s received: ${throttled}, onboarding tokens minted: ${after.tokensMinted - before.tokensMinted}`);
+console.log(`minimum set by the ARM write budget: ${minS.toFixed(1)} s ((writes - ${ARM.writes.burst} burst) / ${ARM.writes.ratePerSecond} per s); ratio: ${minS > 0 ? (wallS / minS).toFixed(3) : 'n/a'}`);
+console.log(`memory (API, worker and simulated cluster share this process in the embedded default): rss ${mib(mem.rss)} MiB, heap used ${mib(mem.heapUsed)} MiB`);
+await app.close();
+await deps.jobs.engine.stop({ graceMs: 0 });
+await deps.close();
+process.exit(0);

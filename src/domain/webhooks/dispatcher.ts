@@ -1,0 +1,68 @@
+import type { Operation } from '../operations/operation.js';
+import type { Clock } from '../shared/ids.js';
+import { deliveryIdOf, type DeliveryQueue, type DeliveryStore, type StoredDelivery } from './delivery.js';
+import { webhookEventsOf, webhookPayload, type WebhookEvent } from './events.js';
+import type { Webhook } from './webhook.js';
+import type { WebhookRepository } from './webhook-repository.js';
+
+export interface WebhookDispatcherDeps {
+  readonly repo: Pick<WebhookRepository, 'list'>;
+  readonly store: DeliveryStore;
+  readonly queue: Pick<DeliveryQueue, 'enqueue'>;
+  readonly clock: Clock;
+}
+
+/** Turns operation updates into queued deliveries. */
+export interface WebhookDispatcher {
+  /**
+   * Enqueues one delivery per (event of `op`, webhook of its tenant subscribed to the event's
+   * type); resolves to how many. Idempotent: the same operation published again adds nothing.
+   */
+  publish(op: Operation): Promise<number>;
+  /**
+   * Records the delivery of `event` to `webhook` (pending, with its body) unless it exists, then
+   * enqueues its job (the queue dedupes on the delivery id). Resolves true when the record is new.
+   */
+  enqueue(event: WebhookEvent, webhook: Pick<Webhook, 'id' | 'tenant'>): Promise<boolean>;
+}
+
+export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDispatcher {
+  const { store, queue, clock } = deps;
+
+  async function enqueue(event: WebhookEvent, webhook: Pick<Webhook, 'id' | 'tenant'>): Promise<boolean> {
+    const deliveryId = deliveryIdOf(event.id, webhook.id);
+    const record: StoredDelivery = {
+      id: deliveryId,
+      tenant: webhook.tenant,
+      webhookId: webhook.id,
+      eventId: event.id,
+      eventType: event.type,
+      status: 'pending',
+      attempts: 0,
+      createdAt: clock.now().toISOString(),
+      payload: webhookPayload(event),
+    };
+    const created = await store.create(record);
+    // Enqueued even when the record existed: a crash between the two writes must not lose the job.
+    await queue.enqueue({ deliveryId, tenant: webhook.tenant, webhookId: webhook.id, eventId: event.id });
+    return created;
+  }
+
+  return {
+    enqueue,
+    async publish(op) {
+      const events = webhookEventsOf(op);
+      if (events.length === 0 || op.tenant === undefined) return 0;
+      const hooks = await deps.repo.list(op.tenant);
+      let n = 0;
+      for (const event of events) {
+        for (const hook of hooks) {
+          if (!hook.events.includes(event.type)) continue;
+          await enqueue(event, hook);
+          n += 1;
+        }
+      }
+      return n;
+    },
+  };
+}

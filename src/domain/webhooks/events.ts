@@ -1,0 +1,108 @@
+import type { JsonObject, JsonValue, Operation } from '../operations/operation.js';
+import type { WebhookEventType } from './webhook.js';
+
+/**
+ * Something that happened in a tenant, as webhooks deliver it. `id` is deterministic
+ * (`${operationId}.${type}`), so the same operation finishing is the same event however often it
+ * is observed.
+ */
+export interface WebhookEvent {
+  readonly id: string;
+  readonly type: WebhookEventType;
+  readonly tenant: string;
+  /** ISO 8601: when the operation finished. */
+  readonly occurredAt: string;
+  readonly data: JsonObject;
+}
+
+type Json = { [key: string]: JsonValue };
+
+function put(out: Json, key: string, value: JsonValue | undefined): void {
+  if (value !== undefined) out[key] = value;
+}
+
+/** The operation as clients see it (only the `Operation` fields, whatever object is passed). */
+export function operationData(op: Operation): JsonObject {
+  const out: Json = {
+    id: op.id,
+    kind: op.kind,
+    target: { type: op.target.type, id: op.target.id, ...(op.target.name === undefined ? {} : { name: op.target.name }) },
+    status: op.status,
+    progress: { percent: op.progress.percent, ...(op.progress.step === undefined ? {} : { step: op.progress.step }) },
+    attempts: op.attempts,
+    createdAt: op.createdAt,
+    updatedAt: op.updatedAt,
+    createdBy: op.createdBy,
+    cancelRequested: op.cancelRequested,
+  };
+  put(out, 'tenant', op.tenant);
+  put(out, 'startedAt', op.startedAt);
+  put(out, 'finishedAt', op.finishedAt);
+  put(out, 'result', op.result);
+  if (op.error !== undefined) {
+    const e: Json = { code: op.error.code, title: op.error.title };
+    put(e, 'detail', op.error.detail);
+    out['error'] = e;
+  }
+  put(out, 'ownerId', op.ownerId);
+  put(out, 'parentId', op.parentId);
+  return out;
+}
+
+/**
+ * The webhook events of an operation update (pure). Only terminal updates of operations with a
+ * tenant produce any:
+ * - `operation.succeeded` / `operation.failed`: a top-level operation (no `parentId`: what a
+ *   client started) succeeded / failed; data: the operation;
+ * - `vm.ready`: `vm.create` succeeded without `result.identityPending === true`, or `vm.identity`
+ *   succeeded; data: `{ tenant, vm, lab?, ownerId?, operationId }`;
+ * - `lab.ready`: `lab.sync` succeeded with `result.ready === true`; data: `{ tenant, lab, summary, operationId }`;
+ * - `lab.roster-synced`: `lab.sync` succeeded with `result.reason === 'roster'`; data:
+ *   `{ tenant, lab, diff, summary, failed, operationId }`.
+ * A canceled operation produces nothing.
+ */
+export function webhookEventsOf(op: Operation): WebhookEvent[] {
+  const tenant = op.tenant;
+  if (tenant === undefined || (op.status !== 'succeeded' && op.status !== 'failed')) return [];
+  const occurredAt = op.finishedAt ?? op.updatedAt;
+  const event = (type: WebhookEventType, data: JsonObject): WebhookEvent => ({ id: `${op.id}.${type}`, type, tenant, occurredAt, data });
+  const events: WebhookEvent[] = [];
+  if (op.parentId === undefined) {
+    events.push(event(op.status === 'succeeded' ? 'operation.succeeded' : 'operation.failed', operationData(op)));
+  }
+  if (op.status !== 'succeeded') return events;
+  const result: JsonObject = op.result ?? {};
+  const vmReady = (op.kind === 'vm.create' && result['identityPending'] !== true) || op.kind === 'vm.identity';
+  if (vmReady) {
+    const data: Json = { tenant };
+    put(data, 'vm', result['name']);
+    put(data, 'lab', result['lab']);
+    put(data, 'ownerId', op.ownerId);
+    data['operationId'] = op.id;
+    events.push(event('vm.ready', data));
+  }
+  if (op.kind === 'lab.sync') {
+    if (result['ready'] === true) {
+      const data: Json = { tenant };
+      put(data, 'lab', result['lab']);
+      put(data, 'summary', result['summary']);
+      data['operationId'] = op.id;
+      events.push(event('lab.ready', data));
+    }
+    if (result['reason'] === 'roster') {
+      const data: Json = { tenant };
+      put(data, 'lab', result['lab']);
+      put(data, 'diff', result['diff']);
+      put(data, 'summary', result['summary']);
+      put(data, 'failed', result['failed']);
+      data['operationId'] = op.id;
+      events.push(event('lab.roster-synced', data));
+    }
+  }
+  return events;
+}
+
+/** The body of a delivery: `{ id, type, timestamp, tenant, data }` as JSON text (signed as is). */
+export function webhookPayload(event: WebhookEvent): string {
+  return JSON.stringify({ id: event.id, type: event.type, timestamp: event.occurredAt, tenant: event.tenant, data: event.data });
+}

@@ -1,0 +1,139 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKubeClient } from '../../src/adapters/kubernetes/kube-client.js';
+import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
+import { webhookSecretObject } from '../../src/adapters/kubernetes/webhook-objects.js';
+import { createKubeWebhookRepository } from '../../src/adapters/kubernetes/webhook-repository.js';
+import { createMemoryWebhookRepository } from '../../src/adapters/memory/webhook-repository.js';
+import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
+import { isDomainError } from '../../src/domain/shared/errors.js';
+import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
+import type { WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import type { WebhookRepository } from '../../src/domain/webhooks/webhook-repository.js';
+import { rawClient, recordingLogger } from '../kubernetes/support/kube-fixture.js';
+import { eventually } from './support.js';
+
+const TENANTS = ['wa', 'wb'];
+
+function aWebhook(tenant = 'wa', over: Partial<WebhookRecord> = {}): WebhookRecord {
+  return {
+    id: crypto.randomUUID(),
+    tenant,
+    url: 'https://lms.example.edu/hooks',
+    events: ['operation.succeeded', 'lab.ready'],
+    description: 'Canvas',
+    createdAt: new Date().toISOString(),
+    createdBy: 'olga',
+    secret: newWebhookSecret(),
+    ...over,
+  };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    return isDomainError(err) ? err.code : 'not a domain error';
+  }
+  return undefined;
+}
+
+function repositoryContract(name: string, make: () => Promise<{ repo: WebhookRepository; close(): Promise<void> }>): void {
+  describe(`webhook repository (${name})`, () => {
+    it('reads back what was created; only getWithSecret carries the secret', async () => {
+      const { repo, close } = await make();
+      try {
+        const w = aWebhook();
+        await repo.create(w);
+        const { secret, ...view } = w;
+        expect(await repo.get('wa', w.id)).toEqual(view);
+        expect(await repo.list('wa')).toContainEqual(view);
+        expect(await repo.getWithSecret('wa', w.id)).toEqual(w);
+        expect(JSON.stringify(await repo.list('wa'))).not.toContain(secret);
+        expect(await repo.get('wb', w.id)).toBeUndefined();
+        expect(await repo.list('wb')).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('a second create of the same id is WEBHOOK_EXISTS; a tenant that does not exist is TENANT_NOT_FOUND', async () => {
+      const { repo, close } = await make();
+      try {
+        const w = aWebhook();
+        await repo.create(w);
+        expect(await codeOf(repo.create({ ...w, url: 'https://other.example.edu/' }))).toBe('WEBHOOK_EXISTS');
+        expect((await repo.get('wa', w.id))?.url).toBe(w.url);
+        expect(await codeOf(repo.create(aWebhook('no-such-tenant')))).toBe('TENANT_NOT_FOUND');
+      } finally {
+        await close();
+      }
+    });
+
+    it('delete says whether there was a webhook, and it is gone at once', async () => {
+      const { repo, close } = await make();
+      try {
+        const w = aWebhook();
+        await repo.create(w);
+        expect(await repo.delete('wa', w.id)).toBe(true);
+        expect(await repo.get('wa', w.id)).toBeUndefined();
+        expect(await repo.list('wa')).toEqual([]);
+        expect(await repo.delete('wa', w.id)).toBe(false);
+      } finally {
+        await close();
+      }
+    });
+  });
+}
+
+repositoryContract('memory', async () => ({ repo: createMemoryWebhookRepository({ tenantExists: (t) => TENANTS.includes(t) }), close: async () => undefined }));
+
+const emulators: KubeEmulator[] = [];
+afterAll(async () => {
+  for (const e of emulators) await e.close();
+});
+
+async function kube() {
+  const emulator = await startKubeEmulator();
+  emulators.push(emulator);
+  const raw = rawClient(emulator.url);
+  for (const t of TENANTS) await raw.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: t } });
+  const client = createKubeClient({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger: recordingLogger() });
+  const repo = createKubeWebhookRepository({ client, watchRestartDelayMs: { min: 20, max: 200 } });
+  expect(await repo.start()).toBe(true);
+  return { emulator, raw, repo, close: () => repo.close() };
+}
+
+repositoryContract('Kubernetes Secrets over the emulator', kube);
+
+describe('webhook repository on Kubernetes', () => {
+  it('sees webhook Secrets written by others through the watch, ignores Secrets that are not ours, and forgets deleted namespaces', async () => {
+    const { raw, repo, close } = await kube();
+    try {
+      const w = aWebhook('wb');
+      expect((await raw.post('/api/v1/namespaces/wb/secrets', webhookSecretObject(w))).status).toBe(201);
+      const foreign = webhookSecretObject(aWebhook('wb'));
+      await raw.post('/api/v1/namespaces/wb/secrets', { ...foreign, metadata: { ...foreign.metadata, labels: { 'labplane.io/webhook': 'true' } } });
+      await eventually(async () => (await repo.list('wb')).length === 1, 5_000, 'the watch to deliver the Secret');
+      expect((await repo.getWithSecret('wb', w.id))?.secret).toBe(w.secret);
+      await raw.delete('/api/v1/namespaces/wb');
+      await eventually(async () => (await repo.list('wb')).length === 0, 5_000, 'the namespace deletion');
+    } finally {
+      await close();
+    }
+  });
+
+  it('once synced, reads cost the API server nothing; writes go to it', async () => {
+    const { emulator, repo, close } = await kube();
+    try {
+      const before = emulator.requestCount({ method: 'GET' });
+      for (let i = 0; i < 10; i++) await repo.list('wa');
+      await repo.get('wa', crypto.randomUUID());
+      expect(emulator.requestCount({ method: 'GET' })).toBe(before);
+      const posts = emulator.requestCount({ method: 'POST' });
+      await repo.create(aWebhook());
+      expect(emulator.requestCount({ method: 'POST' })).toBe(posts + 1);
+    } finally {
+      await close();
+    }
+  });
+});

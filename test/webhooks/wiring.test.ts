@@ -1,0 +1,84 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
+import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
+import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
+import { PROFILE_DEFAULTS, type Tenant } from '../../src/domain/tenants/tenant.js';
+import { deliveryIdOf } from '../../src/domain/webhooks/delivery.js';
+import type { JobEngine } from '../../src/jobs/job-engine.js';
+import { loadConfig } from '../../src/main/config.js';
+import type { JobsRuntime } from '../../src/main/jobs.js';
+import { createLogger } from '../../src/main/logger.js';
+import { buildWebhooks, withDeliveries } from '../../src/main/webhooks.js';
+import { deletePrefix, REDIS_URL, redisClient, testPrefix } from '../jobs/helpers.js';
+import { rawClient } from '../kubernetes/support/kube-fixture.js';
+import { anOperation, eventually, owner, startReceiver, verified } from './support.js';
+
+const redis = redisClient();
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const p of prefixes) await deletePrefix(redis, p);
+  await redis.quit();
+});
+
+describe('wiring webhooks into the job runtime', () => {
+  it('the process that runs the job worker also sends deliveries, and stops sending when it stops', async () => {
+    const calls: string[] = [];
+    const engine = {
+      backend: 'fake',
+      startWorker: async () => void calls.push('engine.start'),
+      stop: async () => void calls.push('engine.stop'),
+      close: async () => void calls.push('engine.close'),
+    } as unknown as JobEngine;
+    const jobs = { engine, dashboardQueues: ['jobs-queue'] } as unknown as JobsRuntime;
+    const wrapped = withDeliveries(jobs, {
+      startDelivery: async () => void calls.push('deliveries.start'),
+      stopDelivery: async () => void calls.push('deliveries.stop'),
+      dashboardQueues: ['webhook-queue'],
+    });
+    await wrapped.engine.startWorker({ concurrency: 1 });
+    await wrapped.engine.stop({ graceMs: 0 });
+    expect(calls).toEqual(['engine.start', 'deliveries.start', 'deliveries.stop', 'engine.stop']);
+    expect(wrapped.dashboardQueues).toEqual(['jobs-queue', 'webhook-queue']);
+    expect(wrapped.engine.backend).toBe('fake');
+  });
+
+  it('with REDIS_URL: Secrets on the cluster, records in Redis, deliveries as BullMQ jobs, reached through the simulated network', async () => {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const receiver = await startReceiver(() => 200);
+    const emulator = await startKubeEmulator();
+    await rawClient(emulator.url).post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 't1' } });
+    const config = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL, SIM_WEBHOOK_ROUTES: `lms.example.edu=${receiver.origin}` });
+    const tenant: Tenant = { id: 't1', displayName: 't1', profile: 'faculty', ...PROFILE_DEFAULTS.faculty, phase: 'Active', createdAt: new Date().toISOString(), version: '1' };
+    const webhooks = await buildWebhooks({
+      config,
+      logger: createLogger(config),
+      kubeConfig: loadKubeConfig({ server: emulator.url }),
+      tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
+      redisPrefix: prefix,
+      bullPrefix: `${prefix}-bull`,
+    });
+    try {
+      expect(webhooks.queue).toMatchObject({ name: 'bullmq', durable: true });
+      expect(webhooks.dashboardQueues).toHaveLength(1);
+      const created = await webhooks.service.create(owner('t1'), 't1', { url: 'https://lms.example.edu/in', events: ['vm.ready'] });
+      await webhooks.startDelivery();
+      const op = anOperation({ id: crypto.randomUUID() });
+      // What the job runtime's events would publish when the VM's operation finished:
+      await webhooks.tap.events(createMemoryOperationEvents()).publish(op);
+      await eventually(() => receiver.received.length === 1, 15_000, 'the delivery');
+      expect(verified(created.secret, receiver.received[0]!)).toMatchObject({ type: 'vm.ready', data: { vm: 'vm-1' } });
+      const id = deliveryIdOf(`${op.id}.vm.ready`, created.webhook.id);
+      await eventually(async () => (await webhooks.deliveries.get(id))?.status === 'succeeded');
+      expect(await redis.exists(`${prefix}:whd:${id}`)).toBe(1);
+      const job = await (webhooks.dashboardQueues[0] as { getJob(id: string): Promise<{ data: unknown } | undefined> }).getJob(id);
+      expect(job?.data).toEqual({ deliveryId: id, tenant: 't1', webhookId: created.webhook.id, eventId: `${op.id}.vm.ready` });
+      expect(JSON.stringify(job?.data)).not.toContain(created.secret);
+    } finally {
+      await webhooks.stopDelivery();
+      await webhooks.close();
+      await emulator.close();
+      await receiver.close();
+    }
+  });
+});
