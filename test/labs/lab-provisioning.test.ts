@@ -111,6 +111,16 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
   });
 
+  it('changing the instructors grants the new ones administrator on every VM and revokes the removed ones', async () => {
+    const tenant = await client.createTenant(admin);
+    await client.createLab(admin, tenant, labBody('staff', { template: ARC_TEMPLATE, instructors: [person(900)], students: [person(1), person(2)] }));
+    const res = await client.api().patch(`/v1/tenants/${tenant}/labs/staff`).set('authorization', admin).send({ instructors: [person(901)] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const op = res.body.lastOperationId as string;
+    expect((await client.settle(admin, op, 30_000))['status']).toBe('succeeded');
+    for (const n of [1, 2]) expect(await grantsOn('staff', personId(n))).toEqual([`${personId(n)}:user`, `${personId(901)}:administrator`].sort());
+  });
+
   it('deleting a lab removes every student VM and then the lab', async () => {
     const tenant = await client.createTenant(admin);
     await client.createLab(admin, tenant, labBody('gone', { template: ARC_TEMPLATE, students: [person(1), person(2)] }));
