@@ -83,6 +83,19 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
     expect(ops.map((o) => o.result?.action).sort()).toEqual(['start', 'stop']);
   });
 
+  it('at the end of course with no grace period the VMs are removed, the lab stays Ended and provisions nobody', async () => {
+    const client = labClient(t);
+    const tenant = await client.createTenant(admin);
+    await client.createLab(admin, tenant, { name: 'over', template: { ...LAB_TEMPLATE, arc: true }, students: [person(1), person(2)] });
+    const endsAt = new Date(Date.now() - 2_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    expect((await client.api().patch(`/v1/tenants/${tenant}/labs/over`).set('authorization', admin).send({ endsAt, endGracePeriodDays: 0 })).status).toBe(200);
+    await expect.poll(() => emulatorOf(t).store.list(VM, { namespace: tenant }).length, { timeout: 20_000, interval: 100 }).toBe(0);
+    expect((await client.lab(admin, tenant, 'over')).body.phase).toBe('Ended');
+    const sync = await client.api().put(`/v1/tenants/${tenant}/labs/over/roster`).set('authorization', admin).send({ students: [person(1), person(2), person(3)] });
+    expect((await client.settle(admin, sync.body.operation.id as string, 30_000))['status']).toBe('succeeded');
+    expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
+  });
+
   it('a Lab written straight to the cluster (GitOps) is provisioned by the platform', async () => {
     const client = labClient(t);
     const tenant = await client.createTenant(admin);

@@ -130,4 +130,18 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect((await client.lab(admin, tenant, 'gone')).status).toBe(404);
     expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
   });
+
+  it('deleting a lab while it is still provisioning leaves no VM behind', async () => {
+    const tenant = await client.createTenant(admin);
+    const res = await client.api().post(`/v1/tenants/${tenant}/labs`).set('authorization', admin).send(labBody('hasty', { template: ARC_TEMPLATE, students: [1, 2, 3, 4].map((n) => person(n)) }));
+    expect(res.status).toBe(202);
+    await expect.poll(() => emulatorOf(t).store.list(VM, { namespace: tenant }).length, { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
+    const del = await client.api().delete(`/v1/tenants/${tenant}/labs/hasty`).set('authorization', admin);
+    expect(del.status).toBe(202);
+    expect((await client.settle(admin, del.body.id as string, 45_000))['status']).toBe('succeeded');
+    expect((await client.lab(admin, tenant, 'hasty')).status).toBe(404);
+    expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
+  });
 });

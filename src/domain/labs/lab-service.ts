@@ -261,7 +261,7 @@ export function createLabService(deps: LabServiceDeps): LabService {
         kind: LAB_DELETE_KIND,
         tenant: tenantId,
         target: { type: 'lab', id: labTargetId(tenantId, name), name },
-        input: { tenant: tenantId, lab: name },
+        input: { tenant: tenantId, lab: name, ...(lab.status.lastOperationId === undefined ? {} : { previous: lab.status.lastOperationId }) },
       });
       await deps.labs.updateStatus(tenantId, name, (s) => ({ ...s, lastOperationId: op.id }));
       return op;

@@ -41,6 +41,13 @@ export function labDeleteJob(deps: LabJobDeps): JobKind {
     steps: {
       'delete-vms': async ({ operation }) => {
         const lab = { tenant: str(operation, 'tenant'), name: str(operation, 'lab') };
+        // A sync still running may be creating VMs: it stops starting students once deletion is
+        // asked; wait for it, so no VM appears after the last one was deleted.
+        const previous = operation.input['previous'];
+        if (typeof previous === 'string') {
+          const before = await deps.getOperation(previous);
+          if (before !== undefined && !isTerminal(before.status)) return { type: 'recheck', delayMs: labSettings(deps).recheckMs, progress: 1 };
+        }
         return (await deleteLabVms(deps, operation, lab)) ?? { type: 'next', step: 'delete-lab', progress: 95 };
       },
       'delete-lab': async ({ operation }) => {

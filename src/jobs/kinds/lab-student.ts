@@ -84,7 +84,7 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
 
       'ensure-vm': async ({ operation }) => {
         const { tenant, student, vmName, lab, vm } = await context(operation);
-        if (lab === undefined) return done(operation, { skipped: 'lab deleted' });
+        if (lab === undefined || lab.status.deletionRequestedAt !== undefined) return done(operation, { skipped: 'lab deleted' });
         if (!lab.students.some((s) => s.id === student)) return done(operation, { skipped: 'not on the roster' });
         if (vm?.deleting === true) return recheck(10);
         if (vm !== undefined && operation.input['retry'] === true && needsRecreate(vm, lab) && deps.vmRepo.delete !== undefined) {

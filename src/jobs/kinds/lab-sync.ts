@@ -16,14 +16,16 @@ const keyOf = (w: Work) => `${w.mode}:${w.student}`;
 const MAX_LISTED_FAILURES = 100;
 
 /** What a sync has to do now, from the roster and the VMs that exist (level-triggered: a re-run converges). */
-function workFor(op: OperationRecord, lab: LabRecord, vms: ReturnType<typeof labVmsByStudent>): Work[] {
+function workFor(op: OperationRecord, lab: LabRecord, vms: ReturnType<typeof labVmsByStudent>, now: Date): Work[] {
   const reason = str(op, 'reason');
+  // After the end of course nobody is provisioned any more (drops still apply).
+  const ended = lab.endsAt !== undefined && Date.parse(lab.endsAt) <= now.getTime();
   const roster = new Set(lab.students.map((s) => s.id));
   const work: Work[] = [];
   for (const [student, vm] of vms) {
     if (!roster.has(student) && vm.droppedAt === undefined && !vm.deleting) work.push({ student, mode: 'drop' });
   }
-  const wanted = reason === 'retry' ? strings(op, 'students').filter((s) => roster.has(s)) : lab.students.map((s) => s.id);
+  const wanted = ended ? [] : reason === 'retry' ? strings(op, 'students').filter((s) => roster.has(s)) : lab.students.map((s) => s.id);
   for (const student of wanted) {
     const vm = vms.get(student);
     if (reason === 'retry') work.push({ student, mode: 'provision' });
@@ -80,7 +82,12 @@ export function labSyncJob(deps: LabJobDeps): JobKind {
         const name = str(operation, 'lab');
         const reason = str(operation, 'reason');
         const lab = await deps.labs.get(tenant, name);
-        if (lab === undefined || lab.status.deletionRequestedAt !== undefined) return { type: 'done', result: { tenant, lab: name, reason, skipped: 'the lab is being deleted' } };
+        if (lab === undefined || lab.status.deletionRequestedAt !== undefined) {
+          // No more students are started; those under way finish first, so every VM they make
+          // exists before the deletion looks for them.
+          if ((await deps.children(operation.id)).some((c) => !isTerminal(c.status))) return { type: 'recheck', delayMs: recheckMs, progress: 99 };
+          return { type: 'done', result: { tenant, lab: name, reason, skipped: 'the lab is being deleted' } };
+        }
         // Syncs of one lab run one after the other: the one before reads the latest roster too.
         const previous = operation.input['previous'];
         if (typeof previous === 'string') {
@@ -90,7 +97,7 @@ export function labSyncJob(deps: LabJobDeps): JobKind {
         const children = await deps.children(operation.id);
         const started = new Set(children.map((c) => `${String(c.input['mode'])}:${String(c.input['student'])}`));
         let running = children.filter((c) => !isTerminal(c.status)).length;
-        const todo = workFor(operation, lab, labVmsByStudent(lab, await deps.vmRepo.list(tenant))).filter((w) => !started.has(keyOf(w)));
+        const todo = workFor(operation, lab, labVmsByStudent(lab, await deps.vmRepo.list(tenant)), clock.now()).filter((w) => !started.has(keyOf(w)));
         const instructors = (operation.input['instructors'] ?? {}) as JsonObject;
         let launched = 0;
         for (const w of todo) {
