@@ -38,6 +38,19 @@ afterAll(async () => {
 });
 
 describe('registering webhooks', () => {
+  it('a replay of the create (same Idempotency-Key) answers the same webhook without its secret: the stored answer never holds it', async () => {
+    const first = await api().post(hooks(a)).set('authorization', owner).set('idempotency-key', 'wh-replay-1').send(body({ description: 'replayed' }));
+    expect(first.status, first.text).toBe(201);
+    expect(first.body.secret).toMatch(/^whsec_/);
+    const replay = await api().post(hooks(a)).set('authorization', owner).set('idempotency-key', 'wh-replay-1').send(body({ description: 'replayed' }));
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    expect(replay.body).not.toHaveProperty('secret');
+    expect(replay.text).not.toContain(String(first.body.secret).slice(6));
+    expect((await api().delete(`${hooks(a)}/${first.body.id}`).set('authorization', owner)).status).toBe(204);
+  });
+
   it('an owner registers one: 201 with Location and the secret (whsec_, 32 bytes) this once; GET, list and GraphQL never show it', async () => {
     const res = await api().post(hooks(a)).set('authorization', owner).send(body({ description: 'Canvas course sync' }));
     expect(res.status, res.text).toBe(201);

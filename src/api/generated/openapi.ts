@@ -1395,7 +1395,12 @@ export interface components {
             createdAt: string;
             createdBy: string;
         };
-        /** @description The new webhook and its signing secret (`whsec_` + base64 of 32 random bytes), shown this once. */
+        /**
+         * @description The new webhook and its signing secret (`whsec_` + base64 of 32 random bytes), shown this
+         *     once. It is not kept with the idempotent answer: a replay of the request (same
+         *     Idempotency-Key) answers without `secret`; delete the webhook and register it again if the
+         *     first answer was lost.
+         */
         WebhookCreated: {
             /** Format: uuid */
             id: string;
@@ -1406,7 +1411,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             createdBy: string;
-            secret: string;
+            secret?: string;
         };
         WebhookList: {
             items: components["schemas"]["Webhook"][];

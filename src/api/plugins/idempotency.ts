@@ -31,6 +31,16 @@ function scopeOf(request: FastifyRequest, principalId: string): IdempotencyScope
 }
 
 /**
+ * A secret shown once (a webhook's signing secret) is never kept with the stored answer: the store
+ * is not a secret store, and a replay answers without it (the client deletes and registers again).
+ */
+function withoutSecret(body: JsonValue): JsonValue {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('secret' in body)) return body;
+  const { secret: _secret, ...rest } = body as Record<string, JsonValue>;
+  return rest;
+}
+
+/**
  * `Idempotency-Key` on every POST: the first answer (status, key headers, body) is stored per
  * caller and path; a replay returns it with `Idempotent-Replayed: true`; the same key with another
  * body is 422; while the first request is still being handled, 409. 5xx answers are not stored,
@@ -85,7 +95,7 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
           body = payload;
         }
       }
-      await store.complete(idem.scope, idem.key, { status: reply.statusCode, headers, body });
+      await store.complete(idem.scope, idem.key, { status: reply.statusCode, headers, body: withoutSecret(body) });
     } catch (err) {
       request.log.warn({ err }, 'could not record the idempotent answer; a replay will run the request again');
     }
