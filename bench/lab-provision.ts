@@ -4,7 +4,7 @@
 // its token buckets (writes 200 burst / 10 per s, reads 250 / 25 per s), behind the same client-side
 // budget. Prints the wall time from the request to the lab operation's end, ARM writes, reads and
 // 429s, the ratio of the wall time to the minimum the ARM write budget allows, and memory.
-// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64]
+// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64 --redis]
 import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
@@ -18,6 +18,8 @@ const arg = (name: string, dflt: number) => {
 const students = arg('students', 500);
 const parallelism = arg('parallelism', 150);
 const concurrency = arg('concurrency', 64);
+// --redis: operations and jobs on Redis (BullMQ) instead of the in-process queue.
+const redisUrl = args.includes('--redis') ? (process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379') : undefined;
 const ARM = { writes: { burst: 200, ratePerSecond: 10 }, reads: { burst: 250, ratePerSecond: 25 }, deletes: { burst: 200, ratePerSecond: 10 } };
 
 const config = loadConfig({
@@ -30,6 +32,7 @@ const config = loadConfig({
   KUBE_QPS: '500',
   KUBE_BURST: '1000',
   BODY_LIMIT_BYTES: String(8 * 1024 * 1024),
+  ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
 });
 const deps = await buildDeps(config, createLogger(config), {
   simAzure: { latencyMs: 150, throttling: ARM, clientBudget: ARM, appearAfterMs: 500, connectAfterMs: 1_000, extensionInstallMs: 1_000 },
@@ -81,7 +84,7 @@ const throttled = after.throttled - before.throttled;
 const minS = Math.max(0, writes - ARM.writes.burst) / ARM.writes.ratePerSecond;
 const mem = process.memoryUsage();
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
-console.log(`lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}`);
+console.log(`lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}, jobs ${redisUrl === undefined ? 'in process' : 'on Redis (BullMQ)'}`);
 console.log(`operation: ${op.status}; summary ${JSON.stringify(op.result?.summary)}; failed students ${op.result?.failed?.length ?? 'n/a'}`);
 console.log(`wall time: ${wallS.toFixed(1)} s`);
 console.log(`ARM writes: ${writes}, reads: ${reads}, 429s received: ${throttled}, onboarding tokens minted: ${after.tokensMinted - before.tokensMinted}`);

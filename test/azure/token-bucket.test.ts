@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createArmBudget, requestKindOf } from '../../src/adapters/azure/arm-budget.js';
-import { createTokenBucket } from '../../src/domain/identity/token-bucket.js';
+import { createTokenBucket, MARGIN_MS } from '../../src/domain/identity/token-bucket.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { manualClock } from './support/manual-clock.js';
 
@@ -23,7 +23,8 @@ describe('token bucket', () => {
     expect(t.waits).toEqual([]);
     await bucket.take();
     await bucket.take();
-    expect(t.waits).toEqual([100, 100]);
+    // Each caller goes MARGIN_MS after its token is due; the margin does not pile up.
+    expect(t.waits).toEqual([100 + MARGIN_MS, 100]);
   });
 
   it('concurrent callers queue in order, each waiting for its own reserved token', async () => {
@@ -31,8 +32,23 @@ describe('token bucket', () => {
     const waits: number[] = [];
     const bucket = createTokenBucket({ ratePerSecond: 10, burst: 1, clock, sleep: async (ms) => void waits.push(Math.round(ms)) });
     await Promise.all([bucket.take(), bucket.take(), bucket.take(), bucket.take()]);
-    expect(waits).toEqual([100, 200, 300]);
+    expect(waits).toEqual([100 + MARGIN_MS, 200 + MARGIN_MS, 300 + MARGIN_MS]);
     expect(bucket.available()).toBe(-3);
+  });
+
+  it('callers held by a client bucket never find an upstream bucket of the same size empty', async () => {
+    const t = timeline();
+    const client = createTokenBucket({ ratePerSecond: 7, burst: 3, clock: t.clock, sleep: t.sleep });
+    const upstream = createTokenBucket({ ratePerSecond: 7, burst: 3, clock: t.clock });
+    let seed = 7;
+    const refused: number[] = [];
+    for (let i = 0; i < 500; i += 1) {
+      seed = (seed * 48271) % 2147483647;
+      t.clock.advance(seed % 97);
+      await client.take();
+      if (!upstream.tryTake()) refused.push(i);
+    }
+    expect(refused).toEqual([]);
   });
 
   it('refills up to the burst, never beyond', async () => {
@@ -60,7 +76,7 @@ describe('token bucket', () => {
     expect(bucket.nextAvailableInMs()).toBe(2_000);
     await bucket.take();
     await bucket.take();
-    expect(t.waits).toEqual([2_000, 100]);
+    expect(t.waits).toEqual([2_000 + MARGIN_MS, 100]);
     bucket.pauseUntil(1_000);
     expect(bucket.nextAvailableInMs()).toBeLessThan(200);
   });

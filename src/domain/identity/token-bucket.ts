@@ -40,13 +40,14 @@ export interface TokenBucket {
   available(): number;
 }
 
+/** How long after a token is due a waiting caller goes (see `take`). */
+export const MARGIN_MS = 1;
+
 export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   const { ratePerSecond: rate, burst } = options;
   if (!(rate > 0) || !(burst >= 1)) throw new RangeError('a token bucket needs ratePerSecond > 0 and burst >= 1');
   const clock = options.clock ?? systemClock;
-  // Real timers count whole milliseconds from a loop time that may lag the clock: wake a little
-  // after the token is due, never before (an upstream bucket of the same size would still lack it).
-  const sleep = options.sleep ?? ((ms: number) => sleepFor(Math.ceil(ms) + 1).then(() => undefined));
+  const sleep = options.sleep ?? ((ms: number) => sleepFor(Math.ceil(ms)).then(() => undefined));
   const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
   const now = () => clock.now().getTime();
   let tokens = burst;
@@ -62,6 +63,16 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   /** `last` may lie in the future (a pause): nothing refills before it. */
   const delayAt = (t: number) => Math.max(0, last - t) + (tokens >= 1 ? 0 : ((1 - tokens) / rate) * 1000);
 
+  /** Sleeps until `epochMs` by the clock (a clock that stands still while sleeping ends it: test fakes). */
+  const sleepUntil = async (epochMs: number) => {
+    for (let at = now(); at < epochMs; ) {
+      await sleep(epochMs - at);
+      const after = now();
+      if (after === at) return;
+      at = after;
+    }
+  };
+
   return {
     async take() {
       const t = now();
@@ -74,9 +85,12 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
         });
       }
       tokens -= 1;
-      if (delay > 0) await sleep(delay);
-      const held = pausedUntil - now();
-      if (held > 0) await sleep(held);
+      // Timers may fire early against the clock (they count from a cached loop time): sleep again
+      // until the token is really due, or an upstream bucket of the same size would still lack it.
+      // One millisecond past the due instant: a bucket upstream that refills at the same rate has
+      // then surely refilled the token (its sums of fractional tokens round either way).
+      if (delay > 0) await sleepUntil(t + delay + MARGIN_MS);
+      if (pausedUntil > now()) await sleepUntil(pausedUntil + MARGIN_MS);
     },
     tryTake() {
       const t = now();
