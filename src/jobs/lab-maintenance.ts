@@ -15,8 +15,8 @@ export interface LabMaintenanceDeps {
   readonly labs: Pick<LabRepository, 'list'>;
   readonly vmRepo: Pick<VmRepository, 'list'>;
   readonly vms: Pick<VmService, 'delete'>;
-  /** Starts a sync of a lab whose spec changed outside the API (GitOps). */
-  readonly reconcile: (lab: LabRecord) => Promise<void>;
+  /** Starts a sync of a lab whose spec changed outside the API (GitOps); false when it was not ours to start. */
+  readonly reconcile: (lab: LabRecord) => Promise<boolean>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Between passes, ms (default 30 000). */
@@ -69,8 +69,7 @@ export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
       return;
     }
     unobserved.delete(key);
-    await deps.reconcile(lab);
-    deps.logger.info({ tenant: lab.tenant, lab: lab.name, generation: lab.generation }, 'lab changed outside the API: sync started');
+    if (await deps.reconcile(lab)) deps.logger.info({ tenant: lab.tenant, lab: lab.name, generation: lab.generation }, 'lab changed outside the API: sync started');
   }
 
   async function pass(): Promise<void> {

@@ -9,6 +9,7 @@ import { LAB_POWER_KIND, labTargetId } from '../domain/labs/lab.js';
 import { createLabService, type LabService } from '../domain/labs/lab-service.js';
 import type { OperationService } from '../domain/operations/operation-service.js';
 import type { OperationStore } from '../domain/operations/operation-store.js';
+import { NotFoundError } from '../domain/shared/errors.js';
 import { systemClock } from '../domain/shared/ids.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { VmRepository } from '../domain/vms/vm-repository.js';
@@ -106,7 +107,14 @@ export async function buildLabs(deps: LabsDeps): Promise<Labs> {
     logger: log,
     intervalMs: config.labs.tickMs,
     reconcile: async (lab) => {
-      await service.reconcile(MAINTENANCE_PRINCIPAL, lab.tenant, lab.name);
+      try {
+        return (await service.reconcile(MAINTENANCE_PRINCIPAL, lab.tenant, lab.name)) !== undefined;
+      } catch (err) {
+        // A Lab in a namespace that is not a tenant is not ours to provision.
+        if (!(err instanceof NotFoundError)) throw err;
+        log.debug({ namespace: lab.tenant, lab: lab.name }, 'a Lab outside any tenant is ignored');
+        return false;
+      }
     },
   });
   return {

@@ -111,4 +111,18 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
     await client.untilPhase(admin, tenant, 'gitops', 'Ready');
     expect(runStrategies(tenant, 'gitops', [1, 2])).toEqual(['Always', 'Always']);
   });
+
+  it('a Lab in a namespace that is not a tenant is left alone', async () => {
+    const store = emulatorOf(t).store;
+    store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'not-a-tenant' } });
+    store.create('labs.labplane.io', {
+      apiVersion: 'labplane.io/v1alpha1',
+      kind: 'Lab',
+      metadata: { name: 'stray', namespace: 'not-a-tenant' },
+      spec: { template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: true }, students: [person(1)] },
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(store.list(VM, { namespace: 'not-a-tenant' })).toEqual([]);
+    expect((store.get('labs.labplane.io', 'not-a-tenant', 'stray')?.status as { observedGeneration?: number } | undefined)?.observedGeneration).toBeUndefined();
+  });
 });

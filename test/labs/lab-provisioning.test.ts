@@ -121,6 +121,23 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     for (const n of [1, 2]) expect(await grantsOn('staff', personId(n))).toEqual([`${personId(n)}:user`, `${personId(901)}:administrator`].sort());
   });
 
+  it('a second lab is refused when it does not fit beside a first one whose VMs are still being made', async () => {
+    const tenant = await client.createTenant(admin, { quota: { requestsCpu: 4, limitsCpu: 8, requestsMemoryGi: 64, limitsMemoryGi: 64, storageGi: 1000, persistentVolumeClaims: 50, virtualMachines: 50 } });
+    // VM creations in this tenant are held back: the first lab's VMs do not exist yet when the second is asked.
+    emulatorOf(t).faults.latency(3_000, { method: 'POST', pathPrefix: `/apis/kubevirt.io/v1/namespaces/${tenant}/virtualmachines` });
+    try {
+      const first = await client.api().post(`/v1/tenants/${tenant}/labs`).set('authorization', admin).send(labBody('first', { template: ARC_TEMPLATE, students: [person(1), person(2), person(3)] }));
+      expect(first.status).toBe(202);
+      expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
+      const second = await client.api().post(`/v1/tenants/${tenant}/labs`).set('authorization', admin).send(labBody('second', { template: ARC_TEMPLATE, students: [person(4), person(5)] }));
+      expect(second.status, JSON.stringify(second.body)).toBe(409);
+      expect(second.body).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { needed: { requestsCpu: 2 }, left: { requestsCpu: 1 } } });
+      expect((await client.settle(admin, first.body.id as string, 45_000))['status']).toBe('succeeded');
+    } finally {
+      emulatorOf(t).faults.clear();
+    }
+  });
+
   it('deleting a lab removes every student VM and then the lab', async () => {
     const tenant = await client.createTenant(admin);
     await client.createLab(admin, tenant, labBody('gone', { template: ARC_TEMPLATE, students: [person(1), person(2)] }));

@@ -10,7 +10,7 @@ import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '../vms/instance-types.js';
-import { createNeeds, refuseOverQuota, type QuotaNeeds } from '../vms/vm-quota.js';
+import { refuseOverQuota } from '../vms/vm-quota.js';
 import type { VmRepository } from '../vms/vm-repository.js';
 import { diskIssues, refuseIssues, resolveSize } from '../vms/vm-rules.js';
 import type { VmRecord } from '../vms/vm.js';
@@ -18,6 +18,7 @@ import { LAB_DELETE_KIND, LAB_SYNC_KIND, labTargetId, type LabPerson, type LabRe
 import { watchLabProgress } from './lab-progress.js';
 import type { LabRepository } from './lab-repository.js';
 import { createIssues, DEFAULT_DROP_GRACE_HOURS, DEFAULT_END_GRACE_DAYS, MAX_STUDENTS, normalizePerson, peopleIssues, rosterDiff, updateIssues, vmNameCollisions } from './lab-rules.js';
+import { studentVmNeeds, withPromised } from './lab-quota.js';
 import { labView, labVmsByStudent, rosterStudentView, studentViews, summaryOf } from './lab-status.js';
 import type { CreateLabInput, LabListFilter, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
 import type { LabProgressEvent, LabView, RosterDiff, StudentStatus, StudentView } from './lab-view.js';
@@ -130,12 +131,12 @@ export function createLabService(deps: LabServiceDeps): LabService {
     };
   }
 
-  /** The whole lab's need, checked before anything is written; the answer says what is missing. */
+  /** The whole lab's need, beside what other labs still have to make, checked before anything is written. */
   async function refuseOverLabQuota(tenant: Tenant, template: LabTemplate, newVms: number, what: string): Promise<void> {
     if (newVms === 0) return;
-    const one = createNeeds({ ...template, running: true });
-    const needs: QuotaNeeds = Object.fromEntries(Object.entries(one).map(([k, v]) => [k, (v ?? 0) * newVms]));
-    refuseOverQuota(needs, tenant.quota, await deps.tenants.usage(tenant.id), `${what} (${newVms} new student VM${newVms === 1 ? '' : 's'})`);
+    const [usage, labs, vms] = await Promise.all([deps.tenants.usage(tenant.id), deps.labs.list(tenant.id), deps.vms.list(tenant.id)]);
+    const counted = withPromised(usage, labs, vms, clock.now());
+    refuseOverQuota(studentVmNeeds(template, newVms), tenant.quota, counted, `${what} (${newVms} new student VM${newVms === 1 ? '' : 's'})`);
   }
 
   async function startSync(p: Principal, lab: LabRecord, reason: 'create' | 'roster' | 'update' | 'retry' | 'reconcile', extra: JsonObject = {}): Promise<Operation> {
