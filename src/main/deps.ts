@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { createAzureAdVerifier } from '../adapters/auth/azure-ad.js';
 import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js';
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { createTokenBucket } from '../adapters/kubernetes/rate-limiter.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
 import type { SimAzureOptions } from '../adapters/sim/azure/index.js';
@@ -74,10 +75,12 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     } else {
       kubeConfig = loadKubeConfig({ inCluster: true });
     }
+    // One write budget for every Kubernetes adapter: KUBE_QPS is what the API server sees from this process.
+    const kubeWrites = createTokenBucket({ qps: config.kubeQps, burst: config.kubeBurst });
     const tenantRepo = createKubeTenantRepository({
       kubeConfig,
       logger: logger.child({ component: 'kubernetes' }),
-      rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+      limiter: kubeWrites,
       timeoutMs: config.kubeTimeoutMs,
       clusterPrivateCidrs: [...config.clusterPrivateCidrs],
     });
@@ -86,7 +89,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
 
     const metrics = new Registry();
     // Built before the job runtime: its tap sees every operation the runtime finishes.
-    const webhooks = await buildWebhooks({ config, logger, kubeConfig, tenantRepo });
+    const webhooks = await buildWebhooks({ config, logger, kubeConfig, kubeWrites, tenantRepo });
     closers.push(() => webhooks.close());
     const jobs = withDeliveries(buildJobsRuntime(config, logger, metrics, webhooks.tap), webhooks);
     closers.push(() => jobs.close());
@@ -99,11 +102,11 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     const principals = createPrincipalResolver({ verifiers, memberships: tenantRepo });
     const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
     jobs.engine.register([tenantDeleteJob({ repo: tenantRepo })]);
-    const images = await buildImages({ config, logger, kubeConfig, tenantRepo, operations: jobs.operations });
+    const images = await buildImages({ config, logger, kubeConfig, kubeWrites, tenantRepo, operations: jobs.operations });
     closers.push(() => images.close());
     jobs.engine.register(images.jobKinds);
     if (emulator !== undefined) await seedSimulatedCluster(tenantRepo, images.repo, logger);
-    const vms = await buildVms({ config, logger, kubeConfig, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store, identity: identityPorts });
+    const vms = await buildVms({ config, logger, kubeConfig, kubeWrites, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store, identity: identityPorts });
     closers.push(() => vms.close());
     jobs.engine.register(vms.jobKinds);
     const identity = buildIdentity({ config, logger, vmRepo: vms.repo, tenantRepo, ports: identityPorts });
@@ -111,6 +114,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       config,
       logger,
       kubeConfig,
+      kubeWrites,
       tenantRepo,
       images: images.locator,
       vmRepo: vms.repo,

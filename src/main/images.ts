@@ -1,3 +1,4 @@
+import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -55,6 +56,8 @@ export interface Images {
 }
 
 export interface ImagesDeps {
+  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
+  readonly kubeWrites: RateLimiter;
   readonly config: Config;
   readonly logger: Logger;
   readonly kubeConfig: KubeConfig;
@@ -68,7 +71,7 @@ export async function buildImages(deps: ImagesDeps): Promise<Images> {
   const client = createKubeClient({
     kubeConfig: deps.kubeConfig,
     logger: deps.logger.child({ component: 'kubernetes-images' }),
-    rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+    limiter: deps.kubeWrites,
     timeoutMs: config.kubeTimeoutMs,
   });
   const repo = createKubeImageRepository({ client, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });

@@ -1,3 +1,4 @@
+import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createKubeLabRepository, type KubeLabRepository } from '../adapters/kubernetes/lab-repository.js';
@@ -40,6 +41,8 @@ export interface Labs {
 }
 
 export interface LabsDeps {
+  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
+  readonly kubeWrites: RateLimiter;
   readonly config: Config;
   readonly logger: Logger;
   readonly kubeConfig: KubeConfig;
@@ -59,7 +62,7 @@ export async function buildLabs(deps: LabsDeps): Promise<Labs> {
   const repo = createKubeLabRepository({
     kubeConfig: deps.kubeConfig,
     logger: deps.logger.child({ component: 'kubernetes-labs' }),
-    rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+    limiter: deps.kubeWrites,
     timeoutMs: config.kubeTimeoutMs,
   });
   await repo.start();

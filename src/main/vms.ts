@@ -1,3 +1,4 @@
+import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createKubeVmRepository, type KubeVmRepository } from '../adapters/kubernetes/vm-repository.js';
@@ -46,6 +47,8 @@ export interface Vms {
 }
 
 export interface VmsDeps {
+  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
+  readonly kubeWrites: RateLimiter;
   readonly config: Config;
   readonly logger: Logger;
   readonly kubeConfig: KubeConfig;
@@ -64,7 +67,7 @@ export async function buildVms(deps: VmsDeps): Promise<Vms> {
   const repo = createKubeVmRepository({
     kubeConfig: deps.kubeConfig,
     logger: deps.logger.child({ component: 'kubernetes-vms' }),
-    rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+    limiter: deps.kubeWrites,
     timeoutMs: config.kubeTimeoutMs,
   });
   await repo.start();

@@ -1,3 +1,4 @@
+import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -29,6 +30,8 @@ import type { Config } from './config.js';
 import type { JobsRuntime, OperationTap } from './jobs.js';
 
 export interface WebhooksDeps {
+  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
+  readonly kubeWrites: RateLimiter;
   readonly config: Config;
   readonly logger: Logger;
   readonly kubeConfig: KubeConfig;
@@ -73,7 +76,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   const client = createKubeClient({
     kubeConfig: deps.kubeConfig,
     logger: deps.logger.child({ component: 'kubernetes-webhooks' }),
-    rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+    limiter: deps.kubeWrites,
     timeoutMs: config.kubeTimeoutMs,
   });
   const repo = createKubeWebhookRepository({ client });

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTokenBucket } from '../../src/adapters/kubernetes/rate-limiter.js';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
@@ -54,6 +55,7 @@ describe('wiring webhooks into the job runtime', () => {
       config,
       logger: createLogger(config),
       kubeConfig: loadKubeConfig({ server: emulator.url }),
+      kubeWrites: createTokenBucket(),
       tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
       redisPrefix: prefix,
       bullPrefix: `${prefix}-bull`,

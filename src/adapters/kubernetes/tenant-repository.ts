@@ -5,7 +5,7 @@ import type { TenantSpec } from '../../domain/tenants/tenant.js';
 import { isConflict, isNotFound } from './errors.js';
 import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
 import { MAX_CONFLICT_ATTEMPTS, createOrReplace, tenantKinds, withVersion } from './kube-writes.js';
-import type { RateLimitOptions } from './rate-limiter.js';
+import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
 import { createTenantCache } from './tenant-cache.js';
 import { validateCidrs } from './cidrs.js';
 import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
@@ -25,8 +25,10 @@ import {
 export interface KubeTenantRepositoryDeps {
   readonly kubeConfig: KubeConfig;
   readonly logger: KubeLogger;
-  /** Budget for writes (default 20 qps, burst 40). */
+  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
   readonly rateLimit?: RateLimitOptions;
+  /** One write budget shared by every Kubernetes adapter of the process. */
+  readonly limiter?: RateLimiter;
   /** Ranges tenants must not reach besides the RFC 1918 / CGNAT / link-local defaults (node, pod, service CIDRs). */
   readonly clusterPrivateCidrs?: readonly string[];
   /** Per-request timeout in ms (default 10 000). */
@@ -58,6 +60,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     logger: deps.logger,
     ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
     ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
+    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
     ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
   });
   const cache = createTenantCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
