@@ -4,7 +4,7 @@
 // its token buckets (writes 200 burst / 10 per s, reads 250 / 25 per s), behind the same client-side
 // budget. Prints the wall time from the request to the lab operation's end, ARM writes, reads and
 // 429s, the ratio of the wall time to the minimum the ARM write budget allows, and memory.
-// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64 --redis]
+// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64 --kube-qps 50 --redis]
 import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
@@ -19,6 +19,8 @@ const students = arg('students', 500);
 const parallelism = arg('parallelism', 150);
 const concurrency = arg('concurrency', 64);
 // --redis: operations and jobs on Redis (BullMQ) instead of the in-process queue.
+// --kube-qps N: the process's Kubernetes write budget (KUBE_QPS, burst twice that); default: the configured default.
+const kubeQps = args.includes('--kube-qps') ? arg('kube-qps', 50) : undefined;
 const redisUrl = args.includes('--redis') ? (process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379') : undefined;
 const ARM = { writes: { burst: 200, ratePerSecond: 10 }, reads: { burst: 250, ratePerSecond: 25 }, deletes: { burst: 200, ratePerSecond: 10 } };
 
@@ -29,10 +31,9 @@ const config = loadConfig({
   RATE_LIMIT_PER_MINUTE: '1000000',
   LAB_PARALLELISM: String(parallelism),
   WORKER_CONCURRENCY: String(concurrency),
-  KUBE_QPS: '500',
-  KUBE_BURST: '1000',
   BODY_LIMIT_BYTES: String(8 * 1024 * 1024),
   ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
+  ...(kubeQps === undefined ? {} : { KUBE_QPS: String(kubeQps), KUBE_BURST: String(2 * kubeQps) }),
 });
 const deps = await buildDeps(config, createLogger(config), {
   simAzure: { latencyMs: 150, throttling: ARM, clientBudget: ARM, appearAfterMs: 500, connectAfterMs: 1_000, extensionInstallMs: 1_000 },
@@ -84,7 +85,7 @@ const throttled = after.throttled - before.throttled;
 const minS = Math.max(0, writes - ARM.writes.burst) / ARM.writes.ratePerSecond;
 const mem = process.memoryUsage();
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
-console.log(`lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}, jobs ${redisUrl === undefined ? 'in process' : 'on Redis (BullMQ)'}`);
+console.log(`lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}, Kubernetes writes ${config.kubeQps}/s (burst ${config.kubeBurst}), jobs ${redisUrl === undefined ? 'in process' : 'on Redis (BullMQ)'}`);
 console.log(`operation: ${op.status}; summary ${JSON.stringify(op.result?.summary)}; failed students ${op.result?.failed?.length ?? 'n/a'}`);
 console.log(`wall time: ${wallS.toFixed(1)} s`);
 console.log(`ARM writes: ${writes}, reads: ${reads}, 429s received: ${throttled}, onboarding tokens minted: ${after.tokensMinted - before.tokensMinted}`);
