@@ -41,6 +41,9 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(lab).toMatchObject({ phase: 'Ready', summary: { total: 3, ready: 3, failed: 0 } });
     const vm = vmObject(tenant, 'cs101', personId(1));
     expect(vm?.metadata.labels?.['labplane.io/lab']).toBe('cs101');
+    const direct = await client.api().post(`/v1/tenants/${tenant}/vms/${studentVmName('cs101', personId(1))}/identity/retry`).set('authorization', admin).send();
+    expect(direct.status).toBe(409);
+    expect(direct.body).toMatchObject({ code: 'LAB_VM', details: { lab: 'cs101', student: personId(1) } });
   });
 
   it('a roster sync answers the exact diff, provisions the added, drops the removed (stopped, access revoked) and leaves the rest alone; a repeat changes nothing', async () => {

@@ -521,6 +521,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/identity/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a VM's Azure identity flow again (an operation of kind `vm.identity`).
+         * @description For a running VM with Arc on whose identity is not ready: waits for its Arc machine to be
+         *     connected, installs the SSH login extension and grants the owner access again (every step
+         *     is idempotent). 409 `ARC_NOT_ENABLED` for a VM without Arc, `IDENTITY_READY` when there is
+         *     nothing to retry, `ACTION_NOT_ALLOWED` when the VM is not Running, `LAB_VM` for a lab's VM
+         *     (retry its student through the lab, which re-grants the instructors too). A VM whose agent
+         *     never connected needs a new onboarding token: delete and create it again.
+         */
+        post: operations["retryVmIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/vms/{vm}/access": {
         parameters: {
             query?: never;
@@ -2745,6 +2775,34 @@ export interface operations {
         };
     };
     migrateVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryVmIdentity: {
         parameters: {
             query?: never;
             header?: {

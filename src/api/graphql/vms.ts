@@ -104,6 +104,8 @@ export const vmTypeDefs = /* GraphQL */ `
     stopVm(tenant: ID!, name: ID!): Operation!
     restartVm(tenant: ID!, name: ID!): Operation!
     migrateVm(tenant: ID!, name: ID!): Operation!
+    "Runs the Azure identity flow of a VM with Arc on again (vm.identity)."
+    retryVmIdentity(tenant: ID!, name: ID!): Operation!
     "Platform admins."
     evacuateNode(node: ID!): Operation!
   }
@@ -160,6 +162,7 @@ export function vmResolvers(deps: { vms: VmService; nodes: NodeService }) {
       stopVm: power('stop'),
       restartVm: power('restart'),
       migrateVm: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => operationGraphQL(await vms.migrate(requirePrincipal(ctx), a.tenant, a.name)),
+      retryVmIdentity: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => operationGraphQL(await vms.retryIdentity(requirePrincipal(ctx), a.tenant, a.name)),
       evacuateNode: async (_: unknown, a: { node: string }, ctx: GraphQLContext) => operationGraphQL(await nodes.evacuate(requirePrincipal(ctx), a.node)),
     },
     Subscription: {

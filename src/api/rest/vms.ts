@@ -178,6 +178,10 @@ export function vmHandlers(vms: VmService, nodes: NodeService) {
       return sendAccepted(reply, await vms.migrate(principalOf(req), req.params.tenant, req.params.vm));
     },
 
+    async retryVmIdentity(req: Req<VmParams>, reply: FastifyReply) {
+      return sendAccepted(reply, await vms.retryIdentity(principalOf(req), req.params.tenant, req.params.vm));
+    },
+
     async listNodes(req: FastifyRequest) {
       const body: Schemas['NodeList'] = { items: (await nodes.list(principalOf(req))).map(nodeDto) };
       return body;

@@ -29,6 +29,17 @@ export function specToInput(spec: VmSpec): JsonObject {
   };
 }
 
+/** The input of a `vm.identity` operation (ids and role names: no secrets). */
+export function identityInput(vm: { readonly tenant: string; readonly name: string; readonly ownerId: string; readonly lab?: string | undefined; readonly access?: VmAccessPlan | undefined }): JsonObject {
+  return {
+    tenant: vm.tenant,
+    name: vm.name,
+    ownerId: vm.ownerId,
+    ...(vm.lab === undefined ? {} : { lab: vm.lab }),
+    ...(vm.access === undefined ? {} : { access: accessToInput(vm.access) }),
+  };
+}
+
 /** An access plan as operation input (ids and role names only). */
 export function accessToInput(plan: VmAccessPlan): JsonObject {
   return { ownerRole: plan.ownerRole, grants: plan.grants.map((g) => ({ principalId: g.principalId, role: g.role })) };

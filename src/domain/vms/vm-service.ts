@@ -16,6 +16,7 @@ import { buildUserData } from './cloud-init.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmAccessPlan, type VmSpec, type VmView } from './vm.js';
 import { vmActionUseCases, type VmLoader } from './vm-actions.js';
+import { vmIdentityRetry } from './vm-identity-retry.js';
 import { specToInput } from './vm-job-input.js';
 import { computeNeeds, createNeeds, refuseOverQuota, resizeNeeds } from './vm-quota.js';
 import type { VmRepository } from './vm-repository.js';
@@ -264,5 +265,6 @@ export function createVmService(deps: VmServiceDeps) {
     },
 
     ...vmActionUseCases({ ...deps, load }),
+    ...vmIdentityRetry({ load, operations: deps.operations, onboardingAvailable: deps.onboarding !== undefined }),
   };
 }

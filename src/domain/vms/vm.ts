@@ -133,6 +133,8 @@ export const VM_CREATE_KIND = 'vm.create';
 export const VM_DELETE_KIND = 'vm.delete';
 export const VM_MIGRATE_KIND = 'vm.migrate';
 export const NODE_EVACUATE_KIND = 'node.evacuate';
+/** Onboarding a VM with Arc on: wait for its machine, install the SSH login extension, grant access. */
+export const VM_IDENTITY_KIND = 'vm.identity';
 export const VM_POWER_KINDS = { start: 'vm.start', stop: 'vm.stop', restart: 'vm.restart' } as const;
 
 /** Operation target id of a VM. */

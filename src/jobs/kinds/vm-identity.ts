@@ -2,18 +2,19 @@ import { makePrincipal } from '../../domain/auth/principal.js';
 import type { AccessPort } from '../../domain/identity/access.js';
 import { AAD_SSH_LOGIN_EXTENSION, arcMachineName, arcResourceId } from '../../domain/identity/arc-machine.js';
 import type { ArcMachinesPort } from '../../domain/identity/arc-machines-port.js';
-import type { JsonObject, OperationRecord } from '../../domain/operations/operation.js';
+import type { OperationRecord } from '../../domain/operations/operation.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { OperationStore } from '../../domain/operations/operation-store.js';
 import { UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
-import { vmTargetId, type VmAccessPlan, type VmIdentityState } from '../../domain/vms/vm.js';
-import { accessFromInput, accessToInput } from '../../domain/vms/vm-job-input.js';
+import { VM_IDENTITY_KIND, vmTargetId, type VmAccessPlan, type VmIdentityState } from '../../domain/vms/vm.js';
+import { accessFromInput, identityInput } from '../../domain/vms/vm-job-input.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
 import type { JobKind, RetryPolicy } from '../job-kind.js';
 
-export const VM_IDENTITY_KIND = 'vm.identity';
+export { VM_IDENTITY_KIND } from '../../domain/vms/vm.js';
+export { identityInput } from '../../domain/vms/vm-job-input.js';
 
 /** What `vm.identity` needs. */
 export interface VmIdentityJobDeps {
@@ -48,16 +49,6 @@ function inputOf(op: OperationRecord): IdentityInput {
   return { tenant: String(tenant), name: String(name), ownerId: String(ownerId), ...(typeof lab === 'string' ? { lab } : {}), ...(access === undefined ? {} : { access }) };
 }
 
-/** The input of a `vm.identity` operation (ids and role names: no secrets). */
-export function identityInput(vm: { readonly tenant: string; readonly name: string; readonly ownerId: string; readonly lab?: string | undefined; readonly access?: VmAccessPlan | undefined }): JsonObject {
-  return {
-    tenant: vm.tenant,
-    name: vm.name,
-    ownerId: vm.ownerId,
-    ...(vm.lab === undefined ? {} : { lab: vm.lab }),
-    ...(vm.access === undefined ? {} : { access: accessToInput(vm.access) }),
-  };
-}
 
 /**
  * `vm.identity`: after a VM with Arc on runs, waits for its Arc machine to connect (delayed
