@@ -130,8 +130,8 @@ describe('labs over GraphQL', () => {
       await expect.poll(() => nosy.messages.length, { timeout: 5000 }).toBeGreaterThan(0);
       const first = nosy.messages[0];
       const errors = first?.type === 'error' ? first.payload : first?.payload?.errors;
-      // Subscription errors do not carry extensions.code (mercurius sends them unformatted); the message is the 404's.
       expect(JSON.stringify(errors)).toContain(`tenant '${tenant}' was not found`);
+      expect(errors?.[0]?.extensions).toMatchObject({ code: 'TENANT_NOT_FOUND', status: 404 });
       expect(nosy.messages.some((m) => m.payload?.data?.labProgress != null)).toBe(false);
     } finally {
       nosy.close();

@@ -1,3 +1,6 @@
+import { GraphQLError } from 'graphql';
+import { formatGraphQLError } from './plugin.js';
+
 /**
  * Bridges a push subscription into the AsyncIterator GraphQL subscriptions consume. The buffer is
  * bounded: a subscriber too slow to keep up loses the oldest updates (each update is a full
@@ -10,6 +13,8 @@ export async function pushToAsyncIterator<T>(
   const buffer: T[] = [];
   let waiting: ((r: IteratorResult<T>) => void) | undefined;
   let done = false;
+  // A refusal at subscription time (authorization, a missing target) reaches the client over the
+  // websocket without passing the error formatter: give it its code here, as queries get theirs.
   const sub = await subscribe((value) => {
     if (done) return;
     if (waiting !== undefined) {
@@ -20,6 +25,8 @@ export async function pushToAsyncIterator<T>(
     }
     buffer.push(value);
     if (buffer.length > maxBuffered) buffer.shift();
+  }).catch((err: unknown) => {
+    throw formatGraphQLError(err instanceof GraphQLError ? err : new GraphQLError(err instanceof Error ? err.message : 'Subscription refused.', { originalError: err instanceof Error ? err : undefined }));
   });
   const finish = (): Promise<IteratorResult<T>> => {
     if (!done) {
