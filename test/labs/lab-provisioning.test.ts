@@ -41,6 +41,13 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(lab).toMatchObject({ phase: 'Ready', summary: { total: 3, ready: 3, failed: 0 } });
     const vm = vmObject(tenant, 'cs101', personId(1));
     expect(vm?.metadata.labels?.['labplane.io/lab']).toBe('cs101');
+    const ops = async (query: string) => ((await client.api().get(`/v1/operations?tenant=${tenant}&limit=100&${query}`).set('authorization', admin)).body.items as { id: string; kind: string }[]);
+    const top = await ops('topLevel=true');
+    expect(top.map((o) => o.kind)).toEqual(['lab.sync']);
+    expect((await ops(`parentId=${top[0]?.id ?? ''}`)).map((o) => o.kind)).toEqual(['lab.student', 'lab.student', 'lab.student']);
+    expect((await ops('')).length).toBe(1 + 3 * 3);
+    const gql = await client.api().post('/graphql').set('authorization', admin).send({ query: 'query($t: ID) { operations(tenant: $t, topLevel: true) { items { kind } } }', variables: { t: tenant } });
+    expect(gql.body.data.operations.items).toEqual([{ kind: 'lab.sync' }]);
     const direct = await client.api().post(`/v1/tenants/${tenant}/vms/${studentVmName('cs101', personId(1))}/identity/retry`).set('authorization', admin).send();
     expect(direct.status).toBe(409);
     expect(direct.body).toMatchObject({ code: 'LAB_VM', details: { lab: 'cs101', student: personId(1) } });

@@ -3437,6 +3437,10 @@ export interface operations {
                 status?: components["schemas"]["OperationStatus"][];
                 targetType?: string;
                 targetId?: string;
+                /** @description Only the children of this operation (a lab's students, an evacuation's migrations). */
+                parentId?: string;
+                /** @description Only operations without a parent (what clients started); a 500-student lab adds about 1500 children. */
+                topLevel?: boolean;
             };
             header?: never;
             path?: never;

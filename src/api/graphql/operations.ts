@@ -39,7 +39,8 @@ export const operationTypeDefs = /* GraphQL */ `
 
   extend type Query {
     operation(id: ID!): Operation!
-    operations(tenant: ID, kind: String, status: [OperationStatus!], targetType: String, targetId: ID, limit: Int = 50, cursor: String): OperationConnection!
+    "Operations the caller may see, newest first; parentId lists one operation's children, topLevel hides every child."
+    operations(tenant: ID, kind: String, status: [OperationStatus!], targetType: String, targetId: ID, parentId: ID, topLevel: Boolean, limit: Int = 50, cursor: String): OperationConnection!
   }
 
   extend type Mutation {
@@ -60,6 +61,8 @@ interface ListArgs {
   status?: OperationStatus[] | null;
   targetType?: string | null;
   targetId?: string | null;
+  parentId?: string | null;
+  topLevel?: boolean | null;
   limit: number;
   cursor?: string | null;
 }
@@ -78,6 +81,8 @@ export function operationResolvers(operations: OperationService) {
           ...(a.status == null ? {} : { status: a.status }),
           ...(a.targetType == null ? {} : { targetType: a.targetType }),
           ...(a.targetId == null ? {} : { targetId: a.targetId }),
+          ...(a.parentId == null ? {} : { parentId: a.parentId }),
+          ...(a.topLevel == null ? {} : { topLevel: a.topLevel }),
         });
         const page = await operations.list(requirePrincipal(ctx), filter, { limit: a.limit, ...(a.cursor == null ? {} : { cursor: a.cursor }) });
         return { items: page.items.map(dtoForGraphQL), nextCursor: page.nextCursor ?? null };

@@ -56,9 +56,19 @@ interface ListQuery {
   status?: OperationStatus[];
   targetType?: string;
   targetId?: string;
+  parentId?: string;
+  topLevel?: boolean;
 }
 
-export function operationFilterOf(q: { tenant?: string; kind?: string; status?: readonly OperationStatus[]; targetType?: string; targetId?: string }): OperationFilter {
+export function operationFilterOf(q: {
+  tenant?: string;
+  kind?: string;
+  status?: readonly OperationStatus[];
+  targetType?: string;
+  targetId?: string;
+  parentId?: string;
+  topLevel?: boolean;
+}): OperationFilter {
   if ((q.targetType === undefined) !== (q.targetId === undefined)) {
     throw new ValidationError('targetType and targetId go together.', [{ field: q.targetType === undefined ? 'query/targetType' : 'query/targetId', message: 'required with the other' }]);
   }
@@ -67,6 +77,8 @@ export function operationFilterOf(q: { tenant?: string; kind?: string; status?: 
     ...(q.kind === undefined ? {} : { kind: q.kind }),
     ...(q.status === undefined || q.status.length === 0 ? {} : { status: q.status }),
     ...(q.targetType === undefined || q.targetId === undefined ? {} : { target: { type: q.targetType, id: q.targetId } }),
+    ...(q.parentId === undefined ? {} : { parentId: q.parentId }),
+    ...(q.topLevel === true ? { topLevel: true } : {}),
   };
 }
 

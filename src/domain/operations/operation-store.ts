@@ -11,6 +11,8 @@ export interface OperationFilter {
   readonly status?: OperationStatus | readonly OperationStatus[];
   readonly target?: { readonly type: string; readonly id: string };
   readonly parentId?: string;
+  /** Only operations without a parent (what clients started, not the children of a lab or an evacuation). */
+  readonly topLevel?: boolean;
 }
 
 export interface MutateResult {
@@ -61,6 +63,7 @@ export function matchesFilter(op: OperationRecord, filter: OperationFilter): boo
   if (filter.tenant !== undefined && op.tenant !== filter.tenant) return false;
   if (filter.kind !== undefined && op.kind !== filter.kind) return false;
   if (filter.parentId !== undefined && op.parentId !== filter.parentId) return false;
+  if (filter.topLevel === true && op.parentId !== undefined) return false;
   if (filter.target !== undefined && (op.target.type !== filter.target.type || op.target.id !== filter.target.id)) {
     return false;
   }
