@@ -2,17 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/main/config.js';
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { loadConfig } from '../../src/main/config.js';
+import { configError } from '../support/config-error.js';
 
 describe('configuration', () => {
   it('defaults to the embedded mode: simulated cluster and Azure, dev mode, in-process worker', () => {
@@ -78,5 +69,14 @@ describe('configuration', () => {
     });
     expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_ID: azure.AZURE_CLIENT_ID }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
     expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_SECRET: 's3cret' }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
+  });
+
+  it('lab settings and the shared Kubernetes write budget have defaults and refuse values out of range', () => {
+    const c = loadConfig({});
+    expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000 });
+    expect([c.kubeQps, c.kubeBurst]).toEqual([50, 100]);
+    expect(loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200' }).labs).toEqual({ parallelism: 150, tickMs: 200 });
+    expect(configError({ LAB_PARALLELISM: '0' }).setting).toBe('LAB_PARALLELISM');
+    expect(configError({ LAB_TICK_MS: '5' }).setting).toBe('LAB_TICK_MS');
   });
 });

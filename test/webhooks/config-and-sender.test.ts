@@ -8,18 +8,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHttpWebhookSender } from '../../src/adapters/net/webhook-sender.js';
 import { DeliveryTransportError } from '../../src/domain/webhooks/delivery.js';
-import { ConfigError, loadConfig } from '../../src/main/config.js';
+import { loadConfig } from '../../src/main/config.js';
+import { configError } from '../support/config-error.js';
 import { startReceiver } from './support.js';
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('webhook configuration', () => {
   it('reads SIM_WEBHOOK_ROUTES as host=http://127.0.0.1:port entries in the embedded default', () => {
