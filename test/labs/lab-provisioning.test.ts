@@ -77,6 +77,20 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(emulatorOf(t).store.list(VM, { namespace: tenant }).length).toBe(5);
   });
 
+  it('a roster sync asked while the lab is still provisioning waits for it, and no student is provisioned twice', async () => {
+    const tenant = await client.createTenant(admin);
+    const created = await client.api().post(`/v1/tenants/${tenant}/labs`).set('authorization', admin).send(labBody('busy', { template: ARC_TEMPLATE, students: [person(1), person(2), person(3)] }));
+    expect(created.status).toBe(202);
+    const sync = await client.api().put(`/v1/tenants/${tenant}/labs/busy/roster`).set('authorization', admin).send({ students: [person(1), person(2), person(3), person(4)] });
+    expect(sync.status).toBe(202);
+    const [first, second] = await Promise.all([client.settle(admin, created.body.id as string, 45_000), client.settle(admin, sync.body.operation.id as string, 45_000)]);
+    expect([first['status'], second['status']]).toEqual(['succeeded', 'succeeded']);
+    expect(Date.parse(String(second['finishedAt']))).toBeGreaterThanOrEqual(Date.parse(String(first['finishedAt'])));
+    const creates = (await client.api().get(`/v1/operations?tenant=${tenant}&kind=vm.create&limit=100`).set('authorization', admin)).body.items as { target: { name: string } }[];
+    expect(creates.map((o) => o.target.name).sort()).toEqual([1, 2, 3, 4].map((n) => studentVmName('busy', personId(n))).sort());
+    expect(await statuses(tenant, 'busy')).toEqual(Object.fromEntries([1, 2, 3, 4].map((n) => [personId(n), 'ready'])));
+  });
+
   it("a dropped student's VM is deleted once the grace period is over, and its Arc machine with it", async () => {
     const tenant = await client.createTenant(admin);
     await client.createLab(admin, tenant, labBody('short', { template: ARC_TEMPLATE, dropGracePeriodHours: 0, students: [person(1), person(2)] }));

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CourseRef, LabPerson, LabSchedule, LabTemplate } from '../../domain/labs/lab.js';
 import type { CreateLabInput, LabListFilter, LabService, LabTemplateInput, UpdateLabInput } from '../../domain/labs/lab-service.js';
 import type { LabPhase, LabSummary, LabView, RosterDiff, StudentStatus, StudentView } from '../../domain/labs/lab-view.js';
-import { PreconditionFailedError } from '../../domain/shared/errors.js';
+import { etagOf, ifMatchVersion } from './etag.js';
 import { DEFAULT_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
@@ -12,19 +12,6 @@ type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: H }>;
 type LabParams = { tenant: string; lab: string };
 type PageQuery = { limit?: number; cursor?: string };
-
-/** The ETag of a lab: its opaque version, quoted. */
-export function labEtag(version: string): string {
-  return `"${version}"`;
-}
-
-/** The version an `If-Match` names (`"v"` or `W/"v"`); `*` or no header asks for no check. */
-export function ifMatchVersion(header: string | undefined): string | undefined {
-  if (header === undefined || header.trim() === '*') return undefined;
-  const m = /^(?:W\/)?"([^"]*)"$/.exec(header.trim());
-  if (m?.[1] === undefined) throw new PreconditionFailedError('BAD_IF_MATCH', 'If-Match must be an ETag returned by this API.');
-  return m[1];
-}
 
 /** Azure AD object ids are compared in lower case; the contract accepts either case. */
 export function personOf(p: { id: string; email?: string | null | undefined; displayName?: string | null | undefined }): LabPerson {
@@ -186,12 +173,12 @@ export function labHandlers(labs: LabService) {
 
     async getLab(req: Req<LabParams>, reply: FastifyReply) {
       const lab = await labs.get(principalOf(req), req.params.tenant, req.params.lab);
-      return reply.header('etag', labEtag(lab.version)).send(labDto(lab));
+      return reply.header('etag', etagOf(lab.version)).send(labDto(lab));
     },
 
     async updateLab(req: Req<LabParams, unknown, Schemas['LabPatch'], { 'if-match'?: string }>, reply: FastifyReply) {
       const lab = await labs.update(principalOf(req), req.params.tenant, req.params.lab, updateLabInputOf(req.body), ifMatchVersion(req.headers['if-match']));
-      return reply.header('etag', labEtag(lab.version)).send(labDto(lab));
+      return reply.header('etag', etagOf(lab.version)).send(labDto(lab));
     },
 
     async deleteLab(req: Req<LabParams>, reply: FastifyReply) {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PreconditionFailedError } from '../../domain/shared/errors.js';
+import { etagOf, ifMatchVersion } from './etag.js';
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { TenantProfile } from '../../domain/tenants/tenant.js';
 import type { TenantService, TenantView } from '../../domain/tenants/tenant-service.js';
@@ -9,17 +9,6 @@ import { sendAccepted } from './operations.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: H }>;
-
-export function etagOf(version: string): string {
-  return `"${version}"`;
-}
-
-function parseIfMatch(header: string | undefined): string | undefined {
-  if (header === undefined || header === '*') return undefined;
-  const m = /^(?:W\/)?"([^"]*)"$/.exec(header.trim());
-  if (m?.[1] === undefined) throw new PreconditionFailedError('BAD_IF_MATCH', 'If-Match must be an ETag returned by this API.');
-  return m[1];
-}
 
 /** The wire shape of a tenant (the generated contract type keeps it honest). */
 export function tenantDto(t: TenantView): Schemas['Tenant'] {
@@ -90,7 +79,7 @@ export function tenantHandlers(tenants: TenantService) {
           ...(b.quota === undefined ? {} : { quota: b.quota }),
           ...(b.vmCaps === undefined ? {} : { vmCaps: b.vmCaps }),
         },
-        parseIfMatch(req.headers['if-match']),
+        ifMatchVersion(req.headers['if-match']),
       );
       return reply.header('etag', etagOf(t.version)).send(tenantDto(t));
     },

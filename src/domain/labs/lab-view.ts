@@ -1,5 +1,5 @@
 import type { VmState } from '../vms/vm-state.js';
-import type { CourseRef, LabPerson, LabSchedule, LabScheduleAction, LabTemplate } from './lab.js';
+import type { LabPerson, LabScheduleAction, LabSpec } from './lab.js';
 
 /**
  * Where one student stands:
@@ -45,17 +45,8 @@ export interface LabSummary {
  */
 export type LabPhase = 'Empty' | 'Provisioning' | 'Ready' | 'Degraded' | 'Ended' | 'Deleting';
 
-export interface LabView {
-  readonly tenant: string;
-  readonly name: string;
-  readonly displayName?: string;
-  readonly course?: CourseRef;
-  readonly template: LabTemplate;
-  readonly instructors: readonly LabPerson[];
-  readonly schedules: readonly LabSchedule[];
-  readonly endsAt?: string;
-  readonly dropGracePeriodHours: number;
-  readonly endGracePeriodDays: number;
+/** A lab as the API shows it: its spec without the roster (paged at `…/students`), with where it stands. */
+export interface LabView extends Omit<LabSpec, 'students'> {
   readonly createdAt: string;
   readonly version: string;
   readonly phase: LabPhase;
