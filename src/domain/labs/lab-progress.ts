@@ -63,13 +63,18 @@ export async function watchLabProgress(deps: LabProgressDeps, tenant: string, na
     if (e.tenant === tenant && e.name === name) schedule();
   });
   // Between the check of the caller and this subscription the lab may have gone: the first emit tells.
-  await emit(true);
-  return {
-    unsubscribe() {
-      closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      offVms();
-      offLabs();
-    },
+  const unsubscribe = () => {
+    closed = true;
+    if (timer !== undefined) clearTimeout(timer);
+    offVms();
+    offLabs();
   };
+  try {
+    await emit(true);
+  } catch (err) {
+    // The first look failed (a cache read): nobody will unsubscribe what was set up.
+    unsubscribe();
+    throw err;
+  }
+  return { unsubscribe };
 }
