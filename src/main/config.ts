@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.js';
 
 /**
  * Every setting of the service, read once at start from the environment. `loadConfig` throws
@@ -202,9 +203,10 @@ function readKube(env: Env, cwd: string): Config['kube'] {
     if (!inCluster) throw new ConfigError('KUBERNETES_SERVICE_HOST', 'to be set by Kubernetes when KUBE_MODE=in-cluster');
     return { mode: 'in-cluster' };
   }
-  const schemasDir = resolve(cwd, env['SCHEMAS_DIR'] ?? '../shared/schemas');
-  if (!existsSync(resolve(schemasDir, 'kubevirt-openapi-v2.json'))) {
-    throw new ConfigError('SCHEMAS_DIR', `a folder holding kubevirt-openapi-v2.json and cdi-openapi-v2.json for the simulated cluster, '${schemasDir}' has none`);
+  const given = env['SCHEMAS_DIR'];
+  const schemasDir = given === undefined || given === '' ? defaultSchemasDir() : resolve(cwd, given);
+  if (!['kubevirt-openapi-v2.json', 'cdi-openapi-v2.json'].every((f) => existsSync(resolve(schemasDir, f)))) {
+    throw new ConfigError('SCHEMAS_DIR', `a folder holding kubevirt-openapi-v2.json and cdi-openapi-v2.json for the simulated cluster, '${schemasDir}' has not both (unset it to use the repository's schemas/)`);
   }
   return { mode: 'simulated', schemasDir };
 }

@@ -1,6 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { resolve } from 'node:path';
 import { createVmLifecycleController, schemaValidatorFor } from '../../src/adapters/sim/kube-emulator/index.js';
 import type { Cluster } from './support.js';
 import { createNamespace, eventually, KUBEVIRT, minimalVm, startCluster } from './support.js';
@@ -91,7 +90,7 @@ describe('VM lifecycle controller (opt-in)', () => {
         const vm = sim.emu.store.get('virtualmachines.kubevirt.io', NS, 'life');
         return (vm?.status as Json | undefined)?.printableStatus === 'Running' ? vm : undefined;
       });
-      const validator = schemaValidatorFor(resolve(process.cwd(), '../shared/schemas'));
+      const validator = schemaValidatorFor();
       expect(validator.validate({ doc: 'kubevirt', definition: 'v1.VirtualMachine' }, running).causes).toEqual([]);
       expect(validator.validate({ doc: 'kubevirt', definition: 'v1.VirtualMachineInstance' }, vmi).causes).toEqual([]);
       expect((await action(sim, 'life', 'stop')).status).toBe(202);

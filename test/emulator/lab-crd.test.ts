@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { defaultCrdsDir } from '../../src/adapters/sim/kube-emulator/crd-schemas.js';
+import { defaultCrdsDir } from '../../src/adapters/sim/kube-emulator/package-paths.js';
 import { createNamespace, expectApiError, startCluster, type Cluster } from './support.js';
 
 type Json = Record<string, unknown>;

@@ -1,10 +1,9 @@
-import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { isCidr, schemaValidatorFor } from '../../src/adapters/sim/kube-emulator/schema-validator.js';
 import type { SchemaRef } from '../../src/adapters/sim/kube-emulator/resources.js';
 import { minimalVm } from './fixtures.js';
 
-const validator = schemaValidatorFor(resolve(process.cwd(), '../shared/schemas'));
+const validator = schemaValidatorFor();
 const VM: SchemaRef = { doc: 'kubevirt', definition: 'v1.VirtualMachine' };
 const DV: SchemaRef = { doc: 'cdi', definition: 'v1beta1.DataVolume' };
 const core = (definition: string): SchemaRef => ({ doc: 'core', definition });

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDataVolumeController, type DataVolumeControllerOptions } from '../../src/adapters/sim/kube-emulator/datavolume-controller.js';
 import { resourceByKey, schemaValidatorFor, type KubeObject } from '../../src/adapters/sim/kube-emulator/index.js';
@@ -6,7 +5,7 @@ import { CDI, createNamespace, eventually, startCluster, type Cluster } from '..
 
 const DV = 'datavolumes.cdi.kubevirt.io';
 const PVC = 'persistentvolumeclaims';
-const validator = schemaValidatorFor(resolve(process.cwd(), '../shared/schemas'));
+const validator = schemaValidatorFor();
 let c: Cluster | undefined;
 
 afterEach(async () => {

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import request from 'supertest';
 import { expect } from 'vitest';
 import { schemaValidatorFor } from '../../src/adapters/sim/kube-emulator/index.js';
@@ -71,7 +70,7 @@ export function restClient(t: TestApp) {
   };
 }
 
-const validator = schemaValidatorFor(resolve(process.cwd(), '../shared/schemas'));
+const validator = schemaValidatorFor();
 
 /** Strict schema validation of a stored KubeVirt or CDI object (unknown fields are errors). */
 export function expectValid(obj: KubeObject | undefined, definition: 'v1.VirtualMachine' | 'v1.VirtualMachineInstance' | 'v1.VirtualMachineInstanceMigration' | 'v1beta1.DataVolume'): void {

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schemaValidatorFor } from '../../src/adapters/sim/kube-emulator/index.js';
 import { vmRecordOf } from '../../src/adapters/kubernetes/vm-mapping.js';
@@ -6,7 +5,7 @@ import { cloudInitSecretObject, migrationObject, ownerLabel, rootDiskName, virtu
 import { changedVm } from '../../src/adapters/kubernetes/vm-writes.js';
 import type { VmSpec } from '../../src/domain/vms/vm.js';
 
-const validator = schemaValidatorFor(resolve(process.cwd(), '../shared/schemas'));
+const validator = schemaValidatorFor();
 const valid = (doc: 'kubevirt' | 'core', definition: string, obj: unknown) => validator.validate({ doc, definition }, structuredClone(obj) as Record<string, unknown>).causes;
 
 const spec: VmSpec = {

@@ -1,23 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Ajv, ErrorObject, SchemaValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { isObject } from './types.js';
 
 type Schema = Record<string, unknown>;
-
-/**
- * `deploy/crds` of the package this module belongs to: the nearest ancestor folder holding a
- * `package.json` (the same from `src/` under tsx and vitest and from `dist/` once built), so it does
- * not depend on the working directory.
- */
-export function defaultCrdsDir(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'deploy', 'crds');
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}: cannot locate deploy/crds`);
-  }
-}
 
 /**
  * Rewrites one node of a structural `openAPIV3Schema` into the strict JSON Schema the emulator

@@ -21,7 +21,7 @@ export interface KubeEmulatorOptions {
   port?: number;
   /** Interface to listen on; default `127.0.0.1`. */
   host?: string;
-  /** Directory of `kubevirt-openapi-v2.json` and `cdi-openapi-v2.json`; default `../shared/schemas` from the working directory. */
+  /** Directory of `kubevirt-openapi-v2.json` and `cdi-openapi-v2.json`; default the repository's vendored `schemas/` (a relative path is taken from the working directory). */
   schemasDir?: string;
   /** Directory of the CustomResourceDefinitions labplane owns (Lab); default `deploy/crds` of this package, wherever the working directory is. */
   crdsDir?: string;

@@ -6,6 +6,7 @@ import { FaultState } from './faults.js';
 import { Lifecycle } from './lifecycle.js';
 import { checkQuota, startQuotaController } from './quota.js';
 import { resourceByKey } from './resources.js';
+import { defaultSchemasDir } from './package-paths.js';
 import { schemaValidatorFor } from './schema-validator.js';
 import { seedCluster } from './seed.js';
 import { createHandler } from './server.js';
@@ -41,7 +42,7 @@ export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
  */
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
   const host = opts.host ?? '127.0.0.1';
-  const validator = schemaValidatorFor(resolve(process.cwd(), opts.schemasDir ?? '../shared/schemas'), opts.crdsDir === undefined ? undefined : resolve(process.cwd(), opts.crdsDir));
+  const validator = schemaValidatorFor(opts.schemasDir === undefined ? defaultSchemasDir() : resolve(process.cwd(), opts.schemasDir), opts.crdsDir === undefined ? undefined : resolve(process.cwd(), opts.crdsDir));
   const store = new ObjectStore(opts.watchHistorySize ?? 1000);
   seedCluster(store, opts.seedNodes ?? 3);
   const stopQuota = startQuotaController(store);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { coreSchemaDocument } from './core-schemas.js';
-import { addCrdKeywords, defaultCrdsDir, loadCrdSchemas } from './crd-schemas.js';
+import { addCrdKeywords, loadCrdSchemas } from './crd-schemas.js';
+import { defaultCrdsDir, defaultSchemasDir } from './package-paths.js';
 import { isQuantity } from './quantity.js';
 import type { SchemaRef } from './resources.js';
 import type { StatusCause } from './types.js';
@@ -240,7 +241,7 @@ const cache = new Map<string, SchemaValidator>();
  * The validator for a schemas directory (KubeVirt and CDI swagger) and a CRD directory (loaded once
  * per process and pair of directories).
  */
-export function schemaValidatorFor(dir: string, crdsDir: string = defaultCrdsDir()): SchemaValidator {
+export function schemaValidatorFor(dir: string = defaultSchemasDir(), crdsDir: string = defaultCrdsDir()): SchemaValidator {
   const key = `${dir}\n${crdsDir}`;
   let v = cache.get(key);
   if (!v) {
