@@ -141,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...deps.modules,
     ]),
   });
-  await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, audit });
+  await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, devMode: deps.devMode, audit });
   await installQueueDashboard(app, deps.dashboardQueues);
   return app;
 }

@@ -36,6 +36,7 @@ const TITLE_OF: Readonly<Record<number, string>> = {
   405: 'Method not allowed',
   406: 'Not acceptable',
   409: 'Conflict',
+  411: 'Length required',
   412: 'Precondition failed',
   413: 'Payload too large',
   415: 'Unsupported media type',
@@ -134,7 +135,7 @@ export function toProblem(err: unknown): Problem {
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
-    const code = status === 429 ? 'RATE_LIMITED' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+    const code = ({ 404: 'NOT_FOUND', 411: 'LENGTH_REQUIRED', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED' } as Record<number, string>)[status] ?? 'BAD_REQUEST';
     const msg = (err as { message?: unknown }).message;
     return makeProblem(status, code, typeof msg === 'string' ? msg : undefined);
   }

@@ -56,3 +56,61 @@ describe('GraphQL abuse limits', () => {
     expect(get.status).toBe(400);
   });
 });
+
+describe('GraphQL documents are budgeted before they are parsed', () => {
+  const anonymous = (body: string, headers: Record<string, string> = {}) =>
+    request(t.app.server).post('/graphql').set('content-type', 'application/json').set(headers).send(body);
+  const manyIds = (n: number) => `{me{${'id '.repeat(n)}}}`;
+  const manySpreads = (n: number) => `query{me{${'...F '.repeat(n)}}} fragment F on Me { id }`;
+
+  it('an anonymous megabyte is refused from its Content-Length (413 problem+json), with or without a forged token', async () => {
+    const body = JSON.stringify({ query: `${manyIds(330_000)} #${'x'.repeat(64)}` });
+    for (const headers of [{}, { authorization: 'Bearer not-a-token' }]) {
+      const res = await anonymous(body, headers);
+      expect(res.status).toBe(413);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+    }
+  });
+
+  it('an anonymous document over 200 tokens is refused without being parsed', async () => {
+    const res = await anonymous(JSON.stringify({ query: manyIds(250) }));
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].extensions.code).toBe('GRAPHQL_DOCUMENT_TOO_LARGE');
+    // Under the budget the document is parsed, validated and answered as before: no token, no data.
+    const small = await anonymous(JSON.stringify({ query: '{ me { id } }' }));
+    expect(small.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('a signed-in caller is held to 64 Ki characters and 5,000 tokens: a megabyte of fields or 200,000 fragment spreads is refused', async () => {
+    for (const query of [manyIds(330_000), manySpreads(200_000), manyIds(5_001), manySpreads(4_990)]) {
+      const res = await post({ query });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].extensions.code).toBe('GRAPHQL_DOCUMENT_TOO_LARGE');
+    }
+    const fine = await post({ query: manyIds(150) });
+    expect(fine.body.errors, JSON.stringify(fine.body.errors)).toBeUndefined();
+  });
+
+  it('a JSON-encoded AST is refused as a document instead of being validated as one', async () => {
+    for (const query of ['{"kind":"Document","definitions":[]}', ' {}', 'null', '[1]', '"x"', '-1']) {
+      const res = await post({ query });
+      expect(res.status, query).toBe(400);
+      expect(res.body.errors[0].extensions.code, query).toBe('GRAPHQL_PARSE_FAILED');
+    }
+  });
+
+  it('outside dev mode validation errors do not suggest field names; in dev mode they do', async () => {
+    const prod = await startTestApp({ DEV_MODE: 'false', AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111', AUTH_AUDIENCES: 'api://labplane' });
+    try {
+      const res = await request(prod.app.server).post('/graphql').set('content-type', 'application/json').send({ query: '{ mee { id } }' });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].message).toContain('Cannot query field "mee"');
+      expect(res.body.errors[0].message).not.toMatch(/Did you mean/);
+    } finally {
+      await prod.close();
+    }
+    const dev = await post({ query: '{ mee { id } }' });
+    expect(dev.body.errors[0].message).toMatch(/Did you mean "me"/);
+  });
+});

@@ -4,11 +4,13 @@ import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
-import { domainProblem } from '../problem.js';
+import { domainProblem, makeProblem, type Problem } from '../problem.js';
+import { sendProblem } from '../plugins/errors.js';
 import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
 import { auditMutations, noteMutations } from './audit.js';
+import { checkDocument, DOCUMENT_BUDGETS, withoutSuggestions } from './document-guard.js';
 import { aliasLimitRule, asksForIntrospection, costLimitRule, GRAPHQL_LIMITS, introspectionRefused } from './limits.js';
 import { baseResolvers } from './resolvers.js';
 import { baseTypeDefs } from './schema.js';
@@ -18,6 +20,8 @@ export interface GraphQLDeps {
   readonly audit: AuditRecorder;
   readonly principals: PrincipalResolver;
   readonly graphiql: boolean;
+  /** Dev mode: validation messages keep graphql-js' "Did you mean …?" suggestions. */
+  readonly devMode: boolean;
 }
 
 function where(err: GraphQLError): { nodes?: GraphQLError['nodes'] & object; positions?: readonly number[]; path?: readonly (string | number)[] } {
@@ -29,7 +33,7 @@ function where(err: GraphQLError): { nodes?: GraphQLError['nodes'] & object; pos
 }
 
 /** Maps one GraphQL error to the REST table: same `code`, HTTP-like `status`; internals never leave. */
-export function formatGraphQLError(err: GraphQLError): GraphQLError {
+export function formatGraphQLError(err: GraphQLError, suggestions = true): GraphQLError {
   const original = err.originalError;
   if (isDomainError(original)) {
     const p = domainProblem(original);
@@ -42,7 +46,8 @@ export function formatGraphQLError(err: GraphQLError): GraphQLError {
   if (original === undefined || original === null || original instanceof GraphQLError || (typeof status === 'number' && status < 500)) {
     // Parse and validation errors of the query itself (limit rules name their own code).
     const own = err.extensions['code'];
-    return new GraphQLError(err.message, { ...where(err), extensions: { code: typeof own === 'string' ? own : 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
+    const message = suggestions ? err.message : withoutSuggestions(err.message);
+    return new GraphQLError(message, { ...where(err), extensions: { code: typeof own === 'string' ? own : 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
   }
   return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: { code: 'INTERNAL', status: 500 } });
 }
@@ -79,10 +84,34 @@ function refuseCrossSiteRequest(method: string, headers: Record<string, string |
   }
 }
 
+/**
+ * An anonymous body is refused from its Content-Length, before it is read: it could only hold a
+ * document over the anonymous budget. A body without a length (chunked) is refused alike.
+ */
+function anonymousBodyRefusal(headers: Record<string, string | string[] | undefined>): Problem | undefined {
+  const length = Number(headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(length) && length <= DOCUMENT_BUDGETS.anonymous.maxBodyBytes) return undefined;
+  const detail = `Without a valid bearer token a GraphQL request body holds at most ${DOCUMENT_BUDGETS.anonymous.maxBodyBytes} bytes and states its Content-Length.`;
+  return Number.isFinite(length) ? makeProblem(413, 'PAYLOAD_TOO_LARGE', detail) : makeProblem(411, 'LENGTH_REQUIRED', detail);
+}
+
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
-  app.addHook('onRequest', async (request) => {
+  // The caller is resolved once per request, before the body is read, so that its budget applies early.
+  const callers = new WeakMap<object, GraphQLContext>();
+  app.addHook('onRequest', async (request, reply) => {
     if (request.url.split('?')[0] !== '/graphql' || request.headers.upgrade?.toLowerCase() === 'websocket') return;
     refuseCrossSiteRequest(request.method, request.headers);
+    let caller: GraphQLContext;
+    try {
+      caller = { principal: await authenticate(deps.principals, request.headers.authorization), authError: undefined };
+    } catch (authError) {
+      caller = { principal: undefined, authError };
+    }
+    callers.set(request, caller);
+    const refusal = caller.principal === undefined && request.method === 'POST' ? anonymousBodyRefusal(request.headers) : undefined;
+    // Answered here, as problem+json: the GraphQL route's own error handler would read the body first.
+    if (refusal !== undefined) return sendProblem(reply.header('connection', 'close'), refusal);
+    return undefined;
   });
   app.addHook('preValidation', async (request) => {
     if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
@@ -92,12 +121,17 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
       });
     }
   });
+  const validateOptions = { maxErrors: 100, hideSuggestions: !deps.devMode };
   await app.register(mercurius, {
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
     resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
     loaders: mergeLoaders(deps.modules) as unknown as mercurius.MercuriusLoaders,
     graphiql: deps.graphiql,
     queryDepth: GRAPHQL_LIMITS.depth,
+    // graphql-js' own switch for "Did you mean …?" in validation messages; the error formatter also
+    // cuts them from messages validation does not make (variable coercion).
+    // (A variable, not a literal: mercurius' types predate graphql 16.15's `hideSuggestions`.)
+    graphql: { validateOptions },
     allowBatchedQueries: true,
     validationRules: [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)],
     path: '/graphql',
@@ -115,6 +149,8 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
       },
     },
     context: async (request): Promise<GraphQLContext> => {
+      const known = callers.get(request);
+      if (known !== undefined) return known;
       try {
         return { principal: await authenticate(deps.principals, request.headers.authorization), authError: undefined };
       } catch (authError) {
@@ -123,11 +159,16 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     },
     errorFormatter: (execution: ExecutionResult, context) => {
       const base = mercurius.defaultErrorFormatter({ ...execution, errors: execution.errors ?? [] }, context);
-      const errors = flatten(execution.errors ?? []).map((e) => formatGraphQLError(e));
+      const errors = flatten(execution.errors ?? []).map((e) => formatGraphQLError(e, deps.devMode));
       const internal = errors.some((e) => e.extensions['code'] === 'INTERNAL');
       if (internal) app.log.error({ errors: execution.errors?.map((e) => e.originalError ?? e) }, 'graphql resolver failed');
       return { statusCode: base.statusCode, response: { data: execution.data ?? null, errors } };
     },
+  });
+  // Before parsing: size, token count and a plausible start, by the caller's budget.
+  app.graphql.addHook('preParsing', async (_schema, source, context) => {
+    const signedIn = (context as unknown as GraphQLContext).principal !== undefined;
+    checkDocument(source, signedIn ? DOCUMENT_BUDGETS.signedIn : DOCUMENT_BUDGETS.anonymous);
   });
   app.graphql.addHook('onResolution', async (execution, context) => {
     auditMutations(deps.audit, execution, context);
