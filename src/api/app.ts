@@ -15,7 +15,7 @@ import { mergeHandlers, type ApiModule } from './module.js';
 import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
-import { installErrorHandling, sendProblem } from './plugins/errors.js';
+import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
 import { makeProblem } from './problem.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
@@ -86,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     // Errors the router raises before any route runs (bad URL encoding, overlong parameters).
     frameworkErrors: (error, _request, reply) => {

@@ -33,6 +33,12 @@ export interface AzureAdVerifierOptions {
   readonly jwksMaxAgeSeconds?: number;
   /** Budget of one key-set fetch, in milliseconds. Default 5000. */
   readonly jwksTimeoutMs?: number;
+  /**
+   * Longest lifetime accepted (`exp - iat`), in seconds. Default 28 hours: Entra ID access tokens
+   * live 60–90 minutes, continuous-access-evaluation ones up to 28 hours; a token valid for years
+   * is not one Entra ID issued for this API.
+   */
+  readonly maxTokenLifetimeSeconds?: number;
   /** Longest token accepted, in characters. Default 32768. */
   readonly maxTokenLength?: number;
   readonly fetch?: typeof globalThis.fetch;
@@ -83,6 +89,8 @@ function reasonFor(err: unknown): string {
         return 'The token is not meant for this API.';
       case 'nbf':
         return 'The token is not valid yet.';
+      case 'iat':
+        return err.reason === 'missing' ? "The token claim 'iat' is missing." : 'The token was issued in the future or too long ago.';
       default:
         return `The token claim '${err.claim.slice(0, 32)}' is not valid.`;
     }
@@ -117,6 +125,7 @@ export function createAzureAdVerifier(options: AzureAdVerifierOptions): AzureAdV
   const now = options.now ?? Date.now;
   const maxTokenLength = options.maxTokenLength ?? 32_768;
   const clockTolerance = options.clockToleranceSeconds ?? 60;
+  const maxLifetime = options.maxTokenLifetimeSeconds ?? 28 * 3600;
   const jwks = createJwksCache({
     uri: options.jwksUri ?? `${authority}/common/discovery/v2.0/keys`,
     refreshCooldownMs: (options.jwksRefreshCooldownSeconds ?? 300) * 1000,
@@ -141,8 +150,13 @@ export function createAzureAdVerifier(options: AzureAdVerifierOptions): AzureAdV
       audience: [...options.audiences],
       clockTolerance,
       currentDate: new Date(now()),
-      requiredClaims: ['exp', 'tid'],
+      requiredClaims: ['exp', 'iat', 'tid'],
+      // Also refuses an `iat` later than now plus the skew (jose checks it whenever maxTokenAge is set).
+      maxTokenAge: maxLifetime,
     });
+    if (typeof payload.exp === 'number' && typeof payload.iat === 'number' && payload.exp - payload.iat > maxLifetime) {
+      throw new UnauthenticatedError('The token is valid for longer than this API accepts.');
+    }
     return payload;
   }
 

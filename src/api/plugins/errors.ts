@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { makeProblem, PROBLEM_CONTENT_TYPE, retryAfterOf, toProblem, type Problem } from '../problem.js';
 
@@ -27,4 +28,24 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, makeProblem(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
   );
+}
+
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string, string, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request header fields too large', 'HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts (16 KiB).'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout', 'REQUEST_TIMEOUT', 'The request was not received in time.'],
+};
+
+/**
+ * Node's HTTP parser refuses some requests before fastify sees them (headers over the size limit,
+ * a request too slow to arrive, bytes that are not HTTP); they are answered as problem+json too,
+ * on the raw socket, which is then closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, code, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad request', 'BAD_REQUEST', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ ...makeProblem(status, code, detail), title: reason });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
