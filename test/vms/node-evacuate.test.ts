@@ -71,6 +71,32 @@ describe('live migration and node evacuation', () => {
     expectProblem(await rest.api().post('/v1/nodes/no-such-node/evacuate').set('authorization', admin), 404, 'NODE_NOT_FOUND');
   });
 
+  it('a node already being evacuated answers 409 NODE_EVACUATION_RUNNING with the running operation, even for requests sent at once', async () => {
+    const tenant = await rest.createTenant(admin);
+    const node = seededNodeName(2);
+    cordon(seededNodeName(0), true);
+    cordon(seededNodeName(1), true);
+    try {
+      await Promise.all(['o-1', 'o-2'].map((n) => rest.createVm(admin, tenant, vmBody(n))));
+    } finally {
+      cordon(seededNodeName(0), false);
+      cordon(seededNodeName(1), false);
+    }
+    const answers = await Promise.all(Array.from({ length: 14 }, () => rest.api().post(`/v1/nodes/${node}/evacuate`).set('authorization', admin)));
+    const accepted = answers.filter((r) => r.status === 202);
+    expect(accepted).toHaveLength(1);
+    const running = accepted[0]!.body.id as string;
+    for (const refused of answers.filter((r) => r.status !== 202)) {
+      expectProblem(refused, 409, 'NODE_EVACUATION_RUNNING');
+      expect(refused.body.details).toEqual({ operationId: running });
+    }
+    expect((await rest.settle(admin, running, 30_000)).status).toBe('succeeded');
+    const again = await rest.api().post(`/v1/nodes/${node}/evacuate`).set('authorization', admin);
+    expect(again.status).toBe(202);
+    expect(again.body.id).not.toBe(running);
+    await rest.settle(admin, again.body.id, 30_000);
+  });
+
   it('a failing migration fails its operation with the reason; the VM keeps running where it was', async () => {
     const tenant = await rest.createTenant(admin);
     await rest.createVm(admin, tenant, vmBody('flaky'));

@@ -636,7 +636,8 @@ export interface paths {
          * Live-migrate every VM off a node (platform admins).
          * @description A parent operation of kind `node.evacuate` with one child `vm.migrate` operation per VM
          *     (`parentId`), at most 4 at a time. VMs that cannot move are skipped and listed in the
-         *     result with the reason; `result.complete` says whether the node is empty.
+         *     result with the reason; `result.complete` says whether the node is empty. A node already
+         *     being evacuated answers 409 `NODE_EVACUATION_RUNNING` with `details.operationId`.
          */
         post: operations["evacuateNode"];
         delete?: never;
