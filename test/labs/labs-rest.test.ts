@@ -215,4 +215,21 @@ describe('labs over REST', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     expect((await rest.api().put(`${labsOf(tenant)}/from-lms/roster`).set('authorization', lms).send({ students: [] })).status).toBe(202);
   });
+
+  it('a tenant member sees no lab operation (list, get), while the owner sees them all', async () => {
+    const tenant = await rest.createTenant(admin);
+    const res = await rest.api().post(labsOf(tenant)).set('authorization', olga).send(labBody('ops101', { students: [person(31), person(32)] }));
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect((await rest.settle(olga, res.body.id as string, 30_000))['status']).toBe('succeeded');
+    expect((await rest.api().put(`/v1/tenants/${tenant}/members/sam`).set('authorization', admin).send({ role: 'member' })).status).toBe(201);
+    const member = await t.bearer({ sub: 'sam' });
+    const kinds = async (auth: string) => {
+      const list = await rest.api().get(`/v1/operations?tenant=${tenant}&limit=100`).set('authorization', auth);
+      expect(list.status).toBe(200);
+      return new Set((list.body.items as Array<{ kind: string }>).map((o) => o.kind));
+    };
+    expect([...(await kinds(olga))]).toEqual(expect.arrayContaining(['lab.sync', 'lab.student', 'vm.create']));
+    expect([...(await kinds(member))].filter((k) => k.startsWith('lab.') || k === 'vm.create')).toEqual([]);
+    expectProblem(await rest.api().get(`/v1/operations/${res.body.id as string}`).set('authorization', member), 404, 'OPERATION_NOT_FOUND');
+  });
 });

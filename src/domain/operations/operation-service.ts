@@ -1,4 +1,4 @@
-import { authorize, decide } from '../auth/policy.js';
+import { authorize } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Clock, IdGenerator } from '../shared/ids.js';
@@ -10,6 +10,7 @@ import { createOperationRecorder } from './operation-recorder.js';
 import { isTerminal, toOperation, type JsonObject, type Operation, type OperationRecord, type OperationTarget } from './operation.js';
 import type { OperationEvents, OperationListener, OperationSubscription } from './operation-events.js';
 import type { OperationFilter, OperationStore } from './operation-store.js';
+import { mayReadOperation } from './operation-visibility.js';
 import { problemOf } from './problem.js';
 
 export interface StartOperationInput {
@@ -38,12 +39,7 @@ export function createOperationService(deps: OperationServiceDeps) {
   const { store, queue, ids, clock, logger } = deps;
   const recorder = createOperationRecorder(deps);
 
-  /** Whether `p` may read `op`: tenantless operations are for platform admins and their creator. */
-  function visible(p: Principal, op: Operation): boolean {
-    if (op.tenant === undefined) return p.platformAdmin || op.createdBy === p.id;
-    const scope = op.ownerId === undefined ? { tenant: op.tenant } : { tenant: op.tenant, ownerId: op.ownerId };
-    return decide(p, 'operation.read', scope).effect === 'allow';
-  }
+  const visible = mayReadOperation;
 
   async function load(p: Principal, id: string): Promise<OperationRecord> {
     const op = await store.get(id);
