@@ -1,6 +1,7 @@
 // Renders every Kustomize overlay with `kubectl kustomize` and validates each object against the
 // Kubernetes API of a pinned version (and our objects against our CRDs); exits 1 on any problem.
-// Usage: npm run deploy:validate [-- overlay-dir ...]   (default: every folder of deploy/overlays)
+// Usage: npm run deploy:validate [-- kustomization-dir ...]
+// (default: every folder of deploy/overlays, and deploy/cluster's cluster-wide prerequisites)
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -34,7 +35,15 @@ function render(dir: string): string {
 const root = packagePath([]);
 const overlaysDir = join(root, 'deploy', 'overlays');
 const given = process.argv.slice(2);
-const overlays = given.length > 0 ? given : readdirSync(overlaysDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(overlaysDir, d.name));
+const overlays =
+  given.length > 0
+    ? given
+    : [
+        ...readdirSync(overlaysDir, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => join(overlaysDir, d.name)),
+        join(root, 'deploy', 'cluster'),
+      ];
 
 const client = JSON.parse(kubectlVersion()) as { clientVersion?: { gitVersion?: string }; kustomizeVersion?: string };
 console.log(`kubectl ${client.clientVersion?.gitVersion ?? '?'} (kustomize ${client.kustomizeVersion ?? '?'}); schemas of Kubernetes ${KUBERNETES_VERSION}`);
