@@ -3,7 +3,7 @@
 // Usage: npm run deploy:validate [-- kustomization-dir ...]
 // (default: every folder of deploy/overlays, and deploy/cluster's cluster-wide prerequisites)
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { defaultCrdsDir, packagePath } from '../src/adapters/sim/kube-emulator/package-paths.js';
 import { KUBERNETES_VERSION, parseManifests, validateManifests } from './manifest-validator.js';
@@ -44,6 +44,11 @@ const overlays =
           .map((d) => join(overlaysDir, d.name)),
         join(root, 'deploy', 'cluster'),
       ];
+
+if (!existsSync(join(root, 'deploy', 'base', 'rbac', 'kustomization.yaml'))) {
+  console.error('deploy:validate: deploy/base/rbac/kustomization.yaml is missing: the base includes the RBAC kustomization from there');
+  process.exit(1);
+}
 
 const client = JSON.parse(kubectlVersion()) as { clientVersion?: { gitVersion?: string }; kustomizeVersion?: string };
 console.log(`kubectl ${client.clientVersion?.gitVersion ?? '?'} (kustomize ${client.kustomizeVersion ?? '?'}); schemas of Kubernetes ${KUBERNETES_VERSION}`);
