@@ -63,13 +63,12 @@ type ModelValidate = (data: unknown) => void;
 
 /** The kubernetes-models class of a GA built-in kind, or undefined when the package has none. */
 async function builtInModel(apiVersion: string, kind: string): Promise<ModelValidate | undefined> {
-  try {
-    const mod = (await import(`kubernetes-models/${apiVersion}/${kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
-    const Model = mod[kind];
-    return Model === undefined ? undefined : (data) => new Model(data).validate();
-  } catch {
-    return undefined;
-  }
+  if (!/^([a-z0-9.-]+\/)?v\d+$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
+  // Every kind is a module `<apiVersion>/<Kind>.js` of the package, exported by a wildcard per version.
+  if (!existsSync(join(packageDir('kubernetes-models'), apiVersion, `${kind}.js`))) return undefined;
+  const mod = (await import(`kubernetes-models/${apiVersion}/${kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const Model = mod[kind];
+  return Model === undefined ? undefined : (data) => new Model(data).validate();
 }
 
 /**

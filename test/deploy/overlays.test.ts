@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -100,4 +100,26 @@ test('the ServiceMonitor component renders when an overlay includes it', () => {
   const monitor = find(render(overlay), 'ServiceMonitor', 'labplane-api');
   expect(monitor?.metadata.namespace).toBe('labplane-system');
   expect(monitor?.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s' }]);
+});
+
+test('npm run deploy:validate fails, naming the object and field, when an overlay has an unknown field', () => {
+  const overlay = join(scratch, 'broken');
+  mkdirSync(overlay);
+  writeFileSync(
+    join(overlay, 'kustomization.yaml'),
+    [
+      'resources:',
+      `  - ${relative(overlay, join(root, 'deploy', 'overlays', 'dev'))}`,
+      'patches:',
+      '  - target: { kind: Deployment, name: labplane-api }',
+      '    patch: |',
+      '      - op: add',
+      '        path: /spec/template/spec/containers/0/livenessProbe/httpGet/pathh',
+      '        value: /healthz',
+      '',
+    ].join('\n'),
+  );
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'validate-manifests.ts'), overlay], { cwd: root, encoding: 'utf8' });
+  expect(run.status).toBe(1);
+  expect(run.stderr).toContain('apps/v1/Deployment labplane-system/labplane-api: unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathh"');
 });
