@@ -1,13 +1,26 @@
-// Proves the built output runs as the container runs it: builds dist/, starts `node dist/main/server.js`
-// on the embedded default from another working directory with PORT=0, waits for /readyz to answer
-// 200, then stops it with SIGTERM and expects a clean exit. Usage: npm run deploy:smoke [-- --no-build]
+// Proves the built output runs as the container runs it: builds dist/, checks the run-time assets
+// were copied, starts `node dist/main/server.js` on the embedded default from another working
+// directory with PORT=0, waits for /readyz to answer 200, then expects a clean exit on SIGTERM. Usage: npm run deploy:smoke [-- --no-build]
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { extname, join, relative } from 'node:path';
 import { packagePath } from '../src/adapters/sim/kube-emulator/package-paths.js';
 
 const root = packagePath([]);
 if (!process.argv.includes('--no-build')) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+
+// Files read at run time next to their module (not TypeScript, not docs) must have been copied.
+const src = packagePath(['src']);
+const assets = readdirSync(src, { recursive: true, withFileTypes: true })
+  .filter((e) => e.isFile() && !['.ts', '.md'].includes(extname(e.name)))
+  .map((e) => relative(src, join(e.parentPath, e.name)));
+const missing = assets.filter((a) => !existsSync(packagePath(['dist', a])));
+if (missing.length > 0) {
+  console.error(`deploy:smoke: not copied to dist/: ${missing.join(', ')}`);
+  process.exit(1);
+}
 
 const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
 for (const name of ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'REDIS_URL', 'KUBE_MODE']) delete env[name];
@@ -53,5 +66,5 @@ async function check(url: string): Promise<void> {
   child.kill('SIGTERM');
   const [code] = await exited;
   if (code !== 0) fail(`after SIGTERM the server exited with ${code}, expected 0`);
-  console.log(`deploy:smoke: dist/main/server.js answered /readyz 200 on ${url} and stopped cleanly on SIGTERM`);
+  console.log(`deploy:smoke: ${assets.length} asset(s) in dist/; dist/main/server.js answered /readyz 200 on ${url} and stopped cleanly on SIGTERM`);
 }
