@@ -1,23 +1,38 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: compile TypeScript, then run on a slim Node 24 image as a non-root user.
-FROM node:24-bookworm-slim AS build
+# labplane control plane: API (`node dist/main/server.js`, the default) and worker
+# (`node dist/main/worker.js`) from one image. Without settings it runs the embedded default
+# (simulated Kubernetes and Azure), which is what `docker compose --profile demo up demo` uses.
+# Pin NODE_IMAGE to a digest (node:24-bookworm-slim@sha256:...) for reproducible builds.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --omit=optional
+# The README's install command: `npm ci` insists on other platforms' optional binaries that some
+# registry mirrors lack; `npm install` still installs exactly the locked versions.
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-build-assets.mjs ./scripts/
 COPY src ./src
 COPY openapi ./openapi
-RUN npm run build && npm prune --omit=dev
+# tsc plus the non-TypeScript files modules read next to themselves (cloud-init templates).
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:24-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
 WORKDIR /app
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node openapi ./openapi
-COPY --chown=node:node deploy ./deploy
-COPY --chown=node:node package.json ./
-USER node
+# Owned by root and read-only to the process: nothing under /app is written at run time.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# Read at run time: the REST contract (served and used for validation), the KubeVirt/CDI schemas and
+# the Lab CRD the simulated cluster validates against (found next to package.json).
+COPY openapi ./openapi
+COPY schemas ./schemas
+COPY deploy/crds ./deploy/crds
+# The image's `node` user by number, so Kubernetes can verify runAsNonRoot.
+USER 1000:1000
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/main/server.js"]
