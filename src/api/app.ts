@@ -62,6 +62,7 @@ export const REDACT_PATHS = [
 ];
 
 const PUBLIC_PREFIXES = ['/graphql', '/graphiql', '/docs', '/openapi.json'];
+const UNSHED_PATHS = new Set(['/healthz', '/metrics']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The contract as served: without dev-only operations when dev mode is off. */
@@ -116,7 +117,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxEventLoopDelay: deps.maxEventLoopDelayMs,
     retryAfter: 5,
     exposeStatusRoute: false,
-    pressureHandler: (_req, reply, type, value) => {
+    pressureHandler: (req, reply, type, value) => {
+      // Liveness and scraping go through: a busy process is alive (a restart would only lose its
+      // work), and its metrics matter most then. Readiness is shed, which takes the pod out of rotation.
+      if (UNSHED_PATHS.has(req.url.split('?')[0] ?? '')) return;
       reply.header('retry-after', '5');
       void reply
         .code(503)
