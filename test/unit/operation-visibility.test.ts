@@ -5,19 +5,20 @@ import { mayReadOperation } from '../../src/domain/operations/operation-visibili
 const T = 'cs101';
 type Op = Parameters<typeof mayReadOperation>[1];
 const op = (kind: string, target: Op['target'], extra: Partial<Op> = {}): [string, Op] => [kind, { tenant: T, createdBy: 'olga', target, ...extra }];
+const tenantless = (kind: string, target: Op['target'], createdBy: string): [string, Op] => [kind, { createdBy, target }];
 
 /** One operation of every kind there is, in tenant cs101 unless tenantless. */
 const OPERATIONS: ReadonlyArray<[string, Op]> = [
   op('tenant.delete', { type: 'tenant', id: T }),
   op('image.import (tenant image)', { type: 'image', id: `${T}/ubuntu` }),
-  op('image.import (platform image)', { type: 'image', id: 'ubuntu' }, { tenant: undefined, createdBy: 'admin' }),
+  tenantless('image.import (platform image)', { type: 'image', id: 'ubuntu' }, 'admin'),
   op("vm.create (mia's VM)", { type: 'vm', id: `${T}/vm-mia` }, { ownerId: 'mia' }),
   op("vm.identity (mia's VM)", { type: 'vm', id: `${T}/vm-mia` }, { ownerId: 'mia' }),
   op("vm.start (max's VM)", { type: 'vm', id: `${T}/vm-max` }, { ownerId: 'max' }),
   op('lab.sync', { type: 'lab', id: `${T}/db101` }),
   op('lab.power', { type: 'lab', id: `${T}/db101` }),
   op('lab.student', { type: 'lab-student', id: `${T}/db101/mia` }),
-  op('node.evacuate', { type: 'node', id: 'aks-1' }, { tenant: undefined, createdBy: 'admin' }),
+  tenantless('node.evacuate', { type: 'node', id: 'aks-1' }, 'admin'),
   op('a kind with a target type nobody declared', { type: 'gadget', id: `${T}/g` }),
 ];
 
@@ -58,7 +59,7 @@ describe('who may read an operation follows who may read its target', () => {
   }
 
   it('the creator of a tenantless operation reads it even without admin rights', () => {
-    const mine: Op = { tenant: undefined, createdBy: 'eve', target: { type: 'image', id: 'x' } };
+    const mine: Op = { createdBy: 'eve', target: { type: 'image', id: 'x' } };
     expect(mayReadOperation(makePrincipal({ id: 'eve' }), mine)).toBe(true);
   });
 });
