@@ -15,7 +15,8 @@ export interface TestApp {
 
 /** The embedded default stack (emulated Kubernetes + real adapter), listening on nothing. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
+  // Tests poll operations fast; the rate limit is tested on its own (test/api/rate-limit*.test.ts).
+  const config = loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', RATE_LIMIT_PER_MINUTE: '1000000', ...env });
   const deps = await buildDeps(config, createLogger(config));
   const app = await buildAppFromDeps(deps);
   await app.ready();

@@ -1,11 +1,14 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { makeProblem } from '../problem.js';
+import { burstOf, localTokenBucketStore, redisTokenBucketStore, type ScriptingRedis } from './rate-limit-store.js';
 
 /**
- * Per-principal rate limit (per IP for callers not yet authenticated), counted in Redis when one
- * is configured so the limit holds across API instances. Over it: 429 problem+json with
- * `Retry-After`. Health, readiness and metrics are exempt (probes and scrapers must not be shed).
+ * Per-principal rate limit (per IP for callers not yet authenticated): a token bucket refilled at
+ * `perMinute` a minute holding a burst of {@link burstOf} requests, so any minute holds at most
+ * `perMinute + burst` (660 for the default 600). Counted in Redis when one is configured, so the
+ * limit holds across API instances. Over it: 429 problem+json with `Retry-After`. Health,
+ * readiness and metrics are exempt (probes and scrapers must not be shed).
  */
 export async function installRateLimit(app: FastifyInstance, opts: { perMinute: number; redis: unknown }): Promise<void> {
   await app.register(rateLimit, {
@@ -13,7 +16,8 @@ export async function installRateLimit(app: FastifyInstance, opts: { perMinute: 
     hook: 'preHandler',
     max: opts.perMinute,
     timeWindow: 60_000,
-    ...(opts.redis === undefined ? {} : { redis: opts.redis as never, nameSpace: 'labplane:ratelimit:', skipOnError: true }),
+    store: opts.redis === undefined ? localTokenBucketStore() : redisTokenBucketStore(opts.redis as ScriptingRedis, 'labplane:ratelimit:'),
+    ...(opts.redis === undefined ? {} : { skipOnError: true }),
     keyGenerator: (request) => (request.principal === undefined ? `ip:${request.ip}` : `p:${request.principal.id}`),
     allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0] ?? ''),
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
