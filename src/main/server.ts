@@ -1,6 +1,4 @@
-import { buildAppFromDeps } from './app-from-deps.js';
 import { loadConfig } from './config.js';
-import { buildDeps } from './deps.js';
 import { createLogger } from './logger.js';
 import { preflight, runStartup } from './startup.js';
 
@@ -8,7 +6,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
   await preflight(config, logger);
+  // Loaded only now: a start that fails its checks says so in a fraction of the time.
+  const { buildDeps } = await import('./deps.js');
   const deps = await buildDeps(config, logger);
+  const { buildAppFromDeps } = await import('./app-from-deps.js');
   const app = await buildAppFromDeps(deps);
   if (config.embeddedWorker) {
     await deps.jobs.engine.startWorker({ concurrency: config.workerConcurrency });
