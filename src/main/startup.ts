@@ -32,8 +32,9 @@ export async function preflight(config: Config, logger: Logger): Promise<void> {
   const kubeConfig = config.kube.mode === 'kubeconfig' ? loadKubeConfig({ kubeconfigPath: config.kube.path }) : loadKubeConfig({ inCluster: true });
   const client = createKubeClient({ kubeConfig, logger: logger.child({ component: 'kubernetes-preflight' }), timeoutMs: config.kubeTimeoutMs });
   const { missingCrds } = await probeKubernetes(client, config.kubeTimeoutMs);
-  for (const crd of missingCrds) {
-    logger.warn({ crd }, `starting NOT ready: the Kubernetes API server does not serve ${crd}: ${crdHint(crd)}; /readyz answers 503 and requests that need it 503 CRD_NOT_INSTALLED until then`);
+  if (missingCrds.length > 0) {
+    const hints = missingCrds.map((crd) => `${crd} (${crdHint(crd)})`).join('; ');
+    logger.warn({ crds: missingCrds }, `starting NOT ready: the Kubernetes API server does not serve ${hints}; /readyz answers 503 and requests that need them 503 CRD_NOT_INSTALLED until they are installed`);
   }
 }
 

@@ -66,6 +66,46 @@ export function runEntry(entry: 'server' | 'worker', env: Record<string, string>
   });
 }
 
+/** A started entry point that printed its listening address. */
+export interface Running {
+  readonly url: string;
+  /** What it wrote so far. */
+  output(): { stdout: string; stderr: string };
+  /** Sends SIGTERM and resolves with how it exited. */
+  stop(): Promise<Exit>;
+}
+
+/** Starts `src/main/server.ts` and resolves once it printed `labplane is listening on <url>`; rejects if it exits first. */
+export function startServer(env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/server.ts'], {
+    cwd: ROOT,
+    // Start-up on a busy test machine stalls the event loop for seconds: no load shedding here.
+    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = /labplane is listening on (http:\/\/\S+)/.exec(stdout);
+      if (m?.[1] !== undefined) {
+        resolve({
+          url: m[1],
+          output: () => ({ stdout, stderr }),
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((e) => reject(new Error(`server exited before listening (${String(e.code)}): ${e.stderr}`)));
+  });
+}
+
 /** The settings of a real deployment (no dev mode): Azure AD sign-in, Redis, a kubeconfig. */
 export function realEnv(kubeconfig: string, extra: Record<string, string> = {}): Record<string, string> {
   return {

@@ -127,9 +127,11 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
     failures += 1;
     if (missingCrd !== undefined) {
       markNotServed();
-      // One line per outage: the informer retries every few seconds until the CRD is installed.
-      if (wasMissing !== missingCrd) logger.warn({ informer: name, crd: missingCrd }, `${lastError} Not ready until it is; retrying.`);
-      else logger.debug({ informer: name, crd: missingCrd, retryInMs: delay }, 'CRD still missing');
+      // One line per outage, as a warning when the CRD went away under a synced informer (at
+      // start-up the preflight already warned); then quiet retries until it is installed.
+      if (wasMissing === missingCrd) logger.debug({ informer: name, crd: missingCrd, retryInMs: delay }, 'CRD still missing');
+      else if (synced) logger.warn({ informer: name, crd: missingCrd }, `${lastError} Not ready until it is; retrying.`);
+      else logger.info({ informer: name, crd: missingCrd }, `${lastError} Not ready until it is; retrying.`);
     } else {
       logger.warn({ informer: name, err: lastError, retryInMs: delay }, 'kubernetes watch failed; restarting it');
     }
