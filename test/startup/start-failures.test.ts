@@ -1,3 +1,5 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { closedPort, realEnv, runEntry, writeKubeconfig, type Exit } from './support.js';
@@ -23,12 +25,19 @@ function oneLine(exit: Exit, prefix = 'labplane: '): string {
 
 let em: KubeEmulator;
 let dead: string;
+/** Accepts connections and never answers (a hung API server or a black-holing proxy). */
+let silent: Server;
+const held: Socket[] = [];
 beforeAll(async () => {
+  silent = createServer((socket) => void held.push(socket));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   em = await startKubeEmulator({ access: { bearerToken: 'the-right-token', forbidden: ['labs.labplane.io', 'virtualmachines.kubevirt.io'] } });
   dead = `https://127.0.0.1:${await closedPort()}`;
 });
 afterAll(async () => {
   await em?.close();
+  for (const s of held) s.destroy();
+  silent?.close();
 });
 
 describe.concurrent('a failure to start is one line and exit code 1', () => {
@@ -40,6 +49,12 @@ describe.concurrent('a failure to start is one line and exit code 1', () => {
   it('API server unreachable (worker): the same line', { timeout: SLOW }, async () => {
     const line = oneLine(await runEntry('worker', realEnv(writeKubeconfig(dead))), 'labplane worker: ');
     expect(line).toBe(`labplane worker: cannot reach the Kubernetes API server at ${dead} (ECONNREFUSED): check KUBECONFIG / the cluster`);
+  });
+
+  it('API server that never answers: bounded by KUBE_TIMEOUT_MS, then the same kind of line', { timeout: SLOW }, async () => {
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const line = oneLine(await runEntry('server', realEnv(writeKubeconfig(url), { KUBE_TIMEOUT_MS: '500' })));
+    expect(line).toBe(`labplane: cannot reach the Kubernetes API server at ${url} (no answer within 500 ms): check KUBECONFIG / the cluster`);
   });
 
   it('credentials refused (401): says so and where the credentials come from', { timeout: SLOW }, async () => {
