@@ -217,8 +217,11 @@ const GUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 function readAzure(env: Env): Config['azure'] {
   const given = AZURE_KEYS.filter((k) => (env[k] ?? '') !== '');
   if (given.length === 0) return { mode: 'simulated' };
-  const missing = AZURE_KEYS.find((k) => (env[k] ?? '') === '');
-  if (missing !== undefined) throw new ConfigError(missing, `to be set as well: Azure settings go together (${AZURE_KEYS.join(', ')})`);
+  const missing = AZURE_KEYS.filter((k) => (env[k] ?? '') === '');
+  if (missing[0] !== undefined) {
+    const others = missing.length > 1 ? ` (missing too: ${missing.slice(1).join(', ')})` : '';
+    throw new ConfigError(missing[0], `to be set as well${others}: Azure settings go together (${AZURE_KEYS.join(', ')}); ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set`);
+  }
   const subscriptionId = read(env, 'AZURE_SUBSCRIPTION_ID', z.string().regex(GUID), 'a subscription GUID') as string;
   const tenantId = read(env, 'AZURE_TENANT_ID', z.string().regex(GUID), 'a directory (tenant) GUID') as string;
   const resourceGroup = read(env, 'AZURE_RESOURCE_GROUP', z.string().regex(/^[-\w._()]{1,90}$/), 'a resource group name') as string;

@@ -22,6 +22,7 @@ import { buildIdentity, buildIdentityPorts, simOnboardingController, type Identi
 import { buildImages, imageEmulatorControllers, seedSimulatedCluster } from './images.js';
 import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
 import { buildLabs, type BackgroundLoop, type Labs } from './labs.js';
+import { informerCheck } from './readiness.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
 import { buildWebhooks, withDeliveries } from './webhooks.js';
 
@@ -125,6 +126,14 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     });
     closers.push(() => labs.close());
     jobs.engine.register(labs.jobKinds);
+    // Ready only once every informer the process reads from has synced (and keeps up).
+    readiness.push(
+      informerCheck('tenants', () => tenantRepo.informers()),
+      informerCheck('webhooks', () => webhooks.informers()),
+      informerCheck('images', () => images.informers()),
+      informerCheck('vms', () => vms.repo.informers()),
+      informerCheck('labs', () => labs.repo.informers()),
+    );
     const modules = [
       tenantsModule(tenants),
       operationsModule(jobs.operations),

@@ -4,6 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeImageRepository } from '../adapters/kubernetes/image-repository.js';
+import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createDataVolumeController } from '../adapters/sim/kube-emulator/datavolume-controller.js';
@@ -52,6 +53,8 @@ export interface Images {
   readonly service: ImageService;
   readonly jobKinds: readonly JobKind[];
   readonly module: ApiModule;
+  /** The DataVolume informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
   close(): Promise<void>;
 }
 
@@ -95,6 +98,7 @@ export async function buildImages(deps: ImagesDeps): Promise<Images> {
     service,
     jobKinds: [imageImportJob({ repo, followIntervalMs: config.images.importPollMs })],
     module: imagesModule(service),
+    informers: () => repo.informers(),
     close: () => repo.close(),
   };
 }

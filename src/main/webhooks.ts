@@ -1,3 +1,4 @@
+import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
 import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -56,6 +57,8 @@ export interface Webhooks {
   readonly tap: OperationTap;
   /** The BullMQ delivery queue for the dashboard (none in process). */
   readonly dashboardQueues: readonly unknown[];
+  /** The webhook Secret informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
   /** Starts sending deliveries in this process (with the job worker: see `withDeliveries`). Idempotent. */
   startDelivery(): Promise<void>;
   stopDelivery(): Promise<void>;
@@ -131,6 +134,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     dispatcher,
     tap: { events: (e) => tapOperationEvents(e, onTerminal), store: (s) => tapOperationStore(s, onTerminal) },
     dashboardQueues,
+    informers: () => repo.informers(),
     async startDelivery() {
       if (delivering) return;
       delivering = true;

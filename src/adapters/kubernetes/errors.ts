@@ -15,6 +15,8 @@ export interface KubeStatus {
   readonly message: string;
   readonly causes: ReadonlyArray<{ readonly field: string; readonly message: string }>;
   readonly retryAfterSeconds: number | undefined;
+  /** `details` names an object or kind (`pods "x" not found`); false for "the server could not find the requested resource". */
+  readonly targeted: boolean;
 }
 
 /**
@@ -37,6 +39,8 @@ export interface KubeCallContext {
   /** Resource named in a NotFoundError (`tenant`, `member`); defaults to the Kubernetes kind. */
   readonly resource?: string;
   readonly name?: string;
+  /** URL path the request went to (set by the client); names the CustomResourceDefinition a 404 of an unserved resource is about. */
+  readonly path?: string;
 }
 
 const NETWORK_CODES = new Set([
@@ -100,6 +104,7 @@ export function statusOf(err: ApiException<unknown>): KubeStatus {
       return r === undefined ? [] : [{ field: str(r.field) ?? '', message: str(r.message) ?? str(r.reason) ?? '' }];
     }),
     retryAfterSeconds,
+    targeted: str(details?.name) !== undefined || str(details?.kind) !== undefined,
   };
 }
 
@@ -165,6 +170,7 @@ function fromStatus(s: KubeStatus, ctx: KubeCallContext): DomainError {
   const name = ctx.name ?? '';
   switch (s.code) {
     case 404:
+      if (!s.targeted) return crdNotInstalled(ctx, cause);
       return new NotFoundError(ctx.resource ?? 'object', name, { cause });
     case 409:
       if (s.reason === 'AlreadyExists') {
@@ -208,6 +214,39 @@ function fromStatus(s: KubeStatus, ctx: KubeCallContext): DomainError {
         cause,
       });
   }
+}
+
+/**
+ * A 404 naming no object: the API server does not serve the resource at all, so for a custom
+ * resource its CustomResourceDefinition is missing. Retryable: installing the CRD fixes it.
+ */
+function crdNotInstalled(ctx: KubeCallContext, cause: KubeApiError): DomainError {
+  const crd = ctx.path === undefined ? undefined : crdOfPath(ctx.path);
+  if (crd === undefined) return new NotFoundError(ctx.resource ?? 'object', ctx.name ?? '', { cause });
+  return new UpstreamUnavailableError('CRD_NOT_INSTALLED', `The Kubernetes API server does not serve ${crd}: ${crdHint(crd)}.`, {
+    cause,
+    details: { crd },
+    retryAfterSeconds: CRD_RETRY_AFTER_SECONDS,
+  });
+}
+
+/** What a client waits before asking again for something whose CRD is missing. */
+export const CRD_RETRY_AFTER_SECONDS = 30;
+
+/** `labs.labplane.io` for `/apis/labplane.io/v1alpha1/namespaces/t/labs/x`; undefined for core paths. */
+export function crdOfPath(path: string): string | undefined {
+  const s = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
+  if (s[0] !== 'apis' || s.length < 4) return undefined;
+  const plural = s[3] === 'namespaces' && s.length >= 6 ? s[5] : s[3];
+  return `${plural}.${s[1]}`;
+}
+
+/** How an operator installs a CustomResourceDefinition labplane depends on. */
+export function crdHint(crd: string): string {
+  if (crd.endsWith('.labplane.io')) return `its CustomResourceDefinition is not installed; apply it with \`kubectl apply --server-side -f deploy/crds/${crd}.yaml\``;
+  if (crd.endsWith('.cdi.kubevirt.io')) return 'its CustomResourceDefinition is not installed; install CDI (the Containerized Data Importer) in the cluster';
+  if (crd.endsWith('.kubevirt.io')) return 'its CustomResourceDefinition is not installed; install KubeVirt in the cluster';
+  return 'its CustomResourceDefinition is not installed';
 }
 
 /** True for a translated 409 of the given code (`ALREADY_EXISTS`, `VERSION_CONFLICT`). */

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isNotFound } from './errors.js';
 import { CDI_GROUP, CDI_VERSION, DATAVOLUME_PATH, DATAVOLUMES, IMAGE_SELECTOR, type DataVolume } from './image-objects.js';
-import { createInformedStore, type InformedStore, type ListPage } from './informed-store.js';
+import { createInformedStore, waitForSync, type InformedStore, type InformerHealth, type ListPage } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 
 const PAGE = 500;
@@ -16,6 +15,8 @@ export interface ImageCache {
   start(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
   synced(): boolean;
+  /** The informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
   get(namespace: string, name: string): Promise<DataVolume | undefined>;
   list(namespace: string): Promise<readonly DataVolume[]>;
   /** Reads from the API server, bypassing (and refreshing) the cache. */
@@ -83,8 +84,7 @@ export function createImageCache(client: KubeClient, options: ImageCacheOptions 
   return {
     async start(timeoutMs) {
       informer.start();
-      const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
-      const outcome = await Promise.race([informer.whenSynced.then(() => 'synced' as const), timeout]);
+      const outcome = await waitForSync([informer], timeoutMs);
       if (outcome === 'timeout') {
         client.logger.warn({ timeoutMs }, 'the DataVolume informer did not sync in time; reading from the API server until it does');
       }
@@ -92,6 +92,7 @@ export function createImageCache(client: KubeClient, options: ImageCacheOptions 
     },
     close: () => informer.stop(),
     synced: () => informer.synced(),
+    informers: () => [informer.health()],
     async get(namespace, name) {
       return informer.synced() ? informer.store.get(name, namespace) : fresh(namespace, name);
     },

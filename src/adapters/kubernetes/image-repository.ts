@@ -1,3 +1,4 @@
+import type { InformerHealth } from './informed-store.js';
 import { PLATFORM_IMAGE_NAMESPACE, type Image, type ImageOwner } from '../../domain/images/image.js';
 import type { ImageRepository, ImageUsage } from '../../domain/images/image-repository.js';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
@@ -40,6 +41,8 @@ export interface KubeImageRepository extends ImageRepository, ImageUsage {
   close(): Promise<void>;
   /** True while reads are served from the watch-backed cache. */
   cacheSynced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
 }
 
 function imageOf(dv: DataVolume): Image {
@@ -89,6 +92,7 @@ export function createKubeImageRepository(deps: KubeImageRepositoryDeps): KubeIm
     start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
     close: () => cache.close(),
     cacheSynced: () => cache.synced(),
+    informers: () => cache.informers(),
 
     async create(spec) {
       if (spec.owner.scope === 'platform') await ensurePlatformNamespace();

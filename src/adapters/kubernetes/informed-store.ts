@@ -4,6 +4,8 @@ import {
   type KubernetesObject,
   type V1ListMeta,
 } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
 import type { KubeClient } from './kube-client.js';
 import { ObjectStore } from './object-store.js';
 
@@ -29,6 +31,20 @@ export interface InformedStoreOptions<T extends KubernetesObject> {
   readonly onChange?: (type: 'add' | 'update' | 'delete', obj: T) => void;
 }
 
+/** How one informer is doing, for readiness. */
+export interface InformerHealth {
+  /** For messages: `namespaces`, `labs`, ... */
+  readonly name: string;
+  /** A list succeeded at least once (stays true across relists). */
+  readonly synced: boolean;
+  /** When the current trouble began: start-up while never synced, else the first failure since the last good list or watch. */
+  readonly since: Date | undefined;
+  /** The last list or watch failure, when failing now. */
+  readonly lastError: string | undefined;
+  /** Set when the last failure was `CRD_NOT_INSTALLED`: the CRD the API server does not serve. */
+  readonly missingCrd: string | undefined;
+}
+
 /** A store kept current by list + watch, recovering from dropped watches and 410 Gone by relisting. */
 export interface InformedStore<T extends KubernetesObject> {
   readonly store: ObjectStore<T>;
@@ -36,6 +52,9 @@ export interface InformedStore<T extends KubernetesObject> {
   synced(): boolean;
   /** Resolves on the first successful list. */
   readonly whenSynced: Promise<void>;
+  /** Resolves when the first list fails because the resource is not served (its CRD is missing). */
+  readonly whenNotServed: Promise<void>;
+  health(): InformerHealth;
   start(): void;
   stop(): Promise<void>;
 }
@@ -54,12 +73,27 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
   const whenSynced = new Promise<void>((resolve) => {
     markSynced = resolve;
   });
+  let markNotServed: () => void = () => undefined;
+  const whenNotServed = new Promise<void>((resolve) => {
+    markNotServed = resolve;
+  });
+  let errors = 0;
+  let startedAt: Date | undefined;
+  let failingSince: Date | undefined;
+  let lastError: string | undefined;
+  let missingCrd: string | undefined;
+  const healthy = (): void => {
+    failingSince = undefined;
+    lastError = undefined;
+    missingCrd = undefined;
+  };
 
   /** Pages through the whole list (client-node informers do not page), then resets the store to it. */
   async function listAll(): Promise<KubernetesListObject<T>> {
     const { items, resourceVersion: listVersion } = await listAllPages(client, `list ${name}`, opts.listPage);
     store.replace(items, listVersion);
     failures = 0;
+    healthy();
     if (!synced) {
       synced = true;
       markSynced();
@@ -84,12 +118,23 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
   });
   informer.on('error', (err: unknown) => {
     if (stopped) return;
+    errors += 1;
+    failingSince ??= new Date();
+    lastError = err instanceof Error ? err.message : String(err);
+    const wasMissing = missingCrd;
+    missingCrd = err instanceof UpstreamUnavailableError && err.code === 'CRD_NOT_INSTALLED' ? String(err.details?.['crd'] ?? '') : undefined;
     const delay = Math.min(maxDelay, minDelay * 2 ** failures);
     failures += 1;
-    logger.warn(
-      { informer: name, err: err instanceof Error ? err.message : String(err), retryInMs: delay },
-      'kubernetes watch failed; restarting it',
-    );
+    if (missingCrd !== undefined) {
+      markNotServed();
+      // One line per outage, as a warning when the CRD went away under a synced informer (at
+      // start-up the preflight already warned); then quiet retries until it is installed.
+      if (wasMissing === missingCrd) logger.debug({ informer: name, crd: missingCrd, retryInMs: delay }, 'CRD still missing');
+      else if (synced) logger.warn({ informer: name, crd: missingCrd }, `${lastError} Not ready until it is; retrying.`);
+      else logger.info({ informer: name, crd: missingCrd }, `${lastError} Not ready until it is; retrying.`);
+    } else {
+      logger.warn({ informer: name, err: lastError, retryInMs: delay }, 'kubernetes watch failed; restarting it');
+    }
     clearTimeout(restartTimer);
     restartTimer = setTimeout(run, delay);
     restartTimer.unref();
@@ -97,7 +142,11 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
 
   function run(): void {
     if (stopped) return;
-    informer.start().catch((err: unknown) => {
+    const before = errors;
+    // start() resolves once the list (if needed) succeeded and the watch is connected: healthy again.
+    informer.start().then(() => {
+      if (errors === before) healthy();
+    }, (err: unknown) => {
       logger.error({ informer: name, err: err instanceof Error ? err.message : String(err) }, 'kubernetes informer did not start');
     });
   }
@@ -106,9 +155,12 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
     store,
     synced: () => synced,
     whenSynced,
+    whenNotServed,
+    health: () => ({ name, synced, since: synced ? failingSince : (failingSince ?? startedAt), lastError, missingCrd }),
     start() {
       if (!stopped) return;
       stopped = false;
+      startedAt ??= new Date();
       run();
     },
     async stop() {
@@ -117,6 +169,22 @@ export function createInformedStore<T extends KubernetesObject>(opts: InformedSt
       await informer.stop();
     },
   };
+}
+
+/**
+ * Waits until every store listed ('synced'), one of them found its resource not served
+ * ('not-served': no use waiting for a CRD that is missing), or `timeoutMs` passed ('timeout').
+ * The timer does not hold the process open.
+ */
+export async function waitForSync(
+  stores: ReadonlyArray<Pick<InformedStore<KubernetesObject>, 'whenSynced' | 'whenNotServed'>>,
+  timeoutMs: number,
+): Promise<'synced' | 'not-served' | 'timeout'> {
+  return Promise.race([
+    Promise.all(stores.map((s) => s.whenSynced)).then(() => 'synced' as const),
+    Promise.race(stores.map((s) => s.whenNotServed)).then(() => 'not-served' as const),
+    sleep(timeoutMs, 'timeout' as const, { ref: false }),
+  ]);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoreV1Api,
@@ -68,9 +69,17 @@ export interface KubeClient {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-function timeoutMiddleware(timeoutMs: number): Middleware {
+/**
+ * The URL path of the request `send` made, recorded by the middleware: client-node's ApiException
+ * does not carry it, and a 404 must say which resource was not served.
+ */
+const sent = new AsyncLocalStorage<{ path?: string }>();
+
+function requestMiddleware(timeoutMs: number): Middleware {
   return {
     pre: (ctx) => {
+      const slot = sent.getStore();
+      if (slot !== undefined) slot.path = new URL(ctx.getUrl()).pathname;
       const own = AbortSignal.timeout(timeoutMs);
       const given = ctx.getSignal();
       ctx.setSignal(given === undefined ? own : AbortSignal.any([given, own]));
@@ -88,7 +97,7 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: deps.kubeConfig },
-    promiseMiddleware: [timeoutMiddleware(timeoutMs)],
+    promiseMiddleware: [requestMiddleware(timeoutMs)],
   });
   const limiter = deps.limiter ?? createTokenBucket(deps.rateLimit);
   const maxRetries = deps.throttleRetry?.maxRetries ?? 3;
@@ -99,10 +108,11 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
   async function request<T>(ctx: KubeRequestContext, send: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (ctx.write) await limiter.acquire();
+      const slot: { path?: string } = {};
       try {
-        return await send();
+        return await sent.run(slot, send);
       } catch (raw) {
-        const err = translateKubeError(raw, ctx);
+        const err = translateKubeError(raw, slot.path === undefined ? ctx : { ...ctx, path: slot.path });
         const throttled = err instanceof UpstreamUnavailableError && err.code === 'KUBERNETES_THROTTLED';
         if (!throttled || attempt >= maxRetries) throw err;
         const after = err.retryAfterSeconds ?? 0.25 * 2 ** attempt;

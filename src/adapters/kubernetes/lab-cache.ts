@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isNotFound } from './errors.js';
-import { createInformedStore, listAllPages, type ListPage } from './informed-store.js';
+import { createInformedStore, listAllPages, waitForSync, type InformerHealth, type ListPage } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 import { labApi, LABS, LABS_GROUP, LABS_PATH, LABS_VERSION, type LabObject } from './lab-objects.js';
 import { isNewer, keyOf } from './object-store.js';
@@ -26,6 +25,8 @@ export interface LabCache {
   start(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
   synced(): boolean;
+  /** The informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
   /** From the cache once synced, else from the server. */
   lab(namespace: string, name: string): Promise<LabObject | undefined>;
   /** Labs of one namespace, or of all (unsorted). */
@@ -94,13 +95,13 @@ export function createLabCache(client: KubeClient, options: { readonly restartDe
   return {
     async start(timeoutMs) {
       informed.start();
-      const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
-      const outcome = await Promise.race([informed.whenSynced.then(() => 'synced' as const), timeout]);
+      const outcome = await waitForSync([informed], timeoutMs);
       if (outcome === 'timeout') logger.warn({ timeoutMs }, 'Lab informer did not sync in time; reading from the API server until it does');
       return outcome === 'synced';
     },
     close: () => informed.stop(),
     synced: () => informed.synced(),
+    informers: () => [informed.health()],
     async lab(namespace, name) {
       return informed.synced() ? store.get(name, namespace) : read(namespace, name);
     },

@@ -1,3 +1,4 @@
+import type { InformerHealth } from './informed-store.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { LabRecord, LabSpec } from '../../domain/labs/lab.js';
@@ -33,6 +34,8 @@ export interface KubeLabRepository extends LabRepository {
   /** Stops the watch; listeners hear nothing more. */
   close(): Promise<void>;
   cacheSynced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
 }
 
 const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
@@ -97,6 +100,7 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
     close: () => cache.close(),
     cacheSynced: () => cache.synced(),
+    informers: () => cache.informers(),
 
     async list(tenant) {
       return (await cache.labs(tenant)).map(labRecordOf).sort(byTenantAndName);

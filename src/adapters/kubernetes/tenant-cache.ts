@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Namespace, V1ResourceQuota, V1RoleBinding } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
-import { createInformedStore, listAllPages, type InformedStore, type ListPage } from './informed-store.js';
+import { createInformedStore, listAllPages, waitForSync, type InformedStore, type InformerHealth, type ListPage } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 import { MANAGED_SELECTOR, QUOTA_NAME } from './tenant-objects.js';
 
@@ -17,6 +16,8 @@ export interface TenantCache {
   start(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
   synced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
   namespace(id: string): Promise<V1Namespace | undefined>;
   /** Reads the namespace from the API server, bypassing the cache (and refreshing it). */
   freshNamespace(id: string): Promise<V1Namespace | undefined>;
@@ -84,8 +85,7 @@ export function createTenantCache(client: KubeClient, options: TenantCacheOption
   return {
     async start(timeoutMs) {
       for (const s of all) s.start();
-      const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
-      const outcome = await Promise.race([Promise.all(all.map((s) => s.whenSynced)).then(() => 'synced' as const), timeout]);
+      const outcome = await waitForSync(all, timeoutMs);
       if (outcome === 'timeout') {
         client.logger.warn({ timeoutMs }, 'kubernetes informers did not sync in time; reading from the API server until they do');
       }
@@ -95,6 +95,7 @@ export function createTenantCache(client: KubeClient, options: TenantCacheOption
       await Promise.all(all.map((s) => s.stop()));
     },
     synced: () => all.every((s) => s.synced()),
+    informers: () => all.map((s) => s.health()),
     async namespace(id) {
       return namespaces.synced() ? namespaces.store.get(id) : freshNamespace(id);
     },

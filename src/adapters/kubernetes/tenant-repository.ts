@@ -1,3 +1,4 @@
+import type { InformerHealth } from './informed-store.js';
 import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
@@ -47,6 +48,8 @@ export interface KubeTenantRepository extends TenantRepository, ClusterHealth {
   close(): Promise<void>;
   /** True while reads are served from the watch-backed cache. */
   cacheSynced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
 }
 
 /**
@@ -144,6 +147,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     },
     close: () => cache.close(),
     cacheSynced: () => cache.synced(),
+    informers: () => cache.informers(),
 
     async ping() {
       await client.request({ what: 'read version', write: false }, () => client.version.getCode());

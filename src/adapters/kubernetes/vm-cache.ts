@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
-import { createInformedStore, listAllPages, type InformedStore, type ListPage } from './informed-store.js';
+import { createInformedStore, listAllPages, waitForSync, type InformedStore, type InformerHealth, type ListPage } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 import { MANAGED_SELECTOR } from './tenant-objects.js';
 import {
@@ -33,6 +32,8 @@ export interface VmCache {
   start(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
   synced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
   vm(namespace: string, name: string): Promise<VirtualMachine | undefined>;
   /** VMs of one namespace, or of all. */
   vms(namespace?: string): Promise<readonly VirtualMachine[]>;
@@ -125,8 +126,7 @@ export function createVmCache(client: KubeClient, options: { readonly restartDel
   return {
     async start(timeoutMs) {
       for (const s of all) s.start();
-      const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
-      const outcome = await Promise.race([Promise.all(all.map((s) => s.whenSynced)).then(() => 'synced' as const), timeout]);
+      const outcome = await waitForSync(all, timeoutMs);
       if (outcome === 'timeout') client.logger.warn({ timeoutMs }, 'VM informers did not sync in time; reading from the API server until they do');
       return outcome === 'synced';
     },
@@ -134,6 +134,7 @@ export function createVmCache(client: KubeClient, options: { readonly restartDel
       await Promise.all(all.map((s) => s.stop()));
     },
     synced: () => all.every((s) => s.synced()),
+    informers: () => all.map((s) => s.health()),
     async vm(ns, name) {
       return vms.synced() ? vms.store.get(name, ns) : readDirect<VirtualMachine>(VMS, ns, name);
     },

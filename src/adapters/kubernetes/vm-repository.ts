@@ -1,3 +1,4 @@
+import type { InformerHealth } from './informed-store.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { VmRecord } from '../../domain/vms/vm.js';
@@ -46,6 +47,8 @@ export interface KubeVmRepository extends VmRepository {
   start(): Promise<boolean>;
   close(): Promise<void>;
   cacheSynced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
 }
 
 const byTenantAndName = (a: VmRecord, b: VmRecord): number => (a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1);
@@ -103,6 +106,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
     close: () => cache.close(),
     cacheSynced: () => cache.synced(),
+    informers: () => cache.informers(),
 
     async list(tenant) {
       if (!cache.synced()) return (await Promise.all((await cache.vms(tenant)).map(recordOf))).sort(byTenantAndName);

@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Secret } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import { toWebhook, type Webhook, type WebhookRecord } from '../../domain/webhooks/webhook.js';
 import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createInformedStore, listAllPages, type InformedStore } from './informed-store.js';
+import { createInformedStore, listAllPages, waitForSync, type InformedStore, type InformerHealth } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
 import { isWebhookSecret, webhookFromSecret, webhookSecretName, webhookSecretObject, WEBHOOK_SELECTOR } from './webhook-objects.js';
 
@@ -23,6 +22,8 @@ export interface KubeWebhookRepository extends WebhookRepository {
   start(): Promise<boolean>;
   close(): Promise<void>;
   cacheSynced(): boolean;
+  /** The informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
 }
 
 /**
@@ -82,12 +83,13 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
     async start() {
       informer.start();
       const timeoutMs = deps.syncTimeoutMs ?? 10_000;
-      const outcome = await Promise.race([informer.whenSynced.then(() => 'synced' as const), sleep(timeoutMs, 'timeout' as const, { ref: false })]);
+      const outcome = await waitForSync([informer], timeoutMs);
       if (outcome === 'timeout') client.logger.warn({ timeoutMs }, 'the webhook Secret informer did not sync in time; reading from the API server until it does');
       return outcome === 'synced';
     },
     close: () => informer.stop(),
     cacheSynced: () => informer.synced(),
+    informers: () => [informer.health()],
 
     async list(tenant) {
       return (await secretsOf(tenant)).flatMap((s): Webhook[] => {

@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness (Kubernetes and Redis reachable). */
+        /**
+         * Readiness (Kubernetes and Redis reachable, every informer synced).
+         * @description Ready when the Kubernetes API server and Redis answer and every informer the process reads from (`tenants`, `webhooks`, `images`, `vms`, `labs`) has listed at least once and has not been failing to list or watch for more than 60 s. A missing CustomResourceDefinition keeps its informer (and so the process) not ready, naming the CRD, until it is installed.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -1728,7 +1731,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (Kubernetes, Redis) is unavailable; retry later. */
+        /** @description A dependency (Kubernetes, Redis) is unavailable; retry later. `CRD_NOT_INSTALLED`: the cluster does not serve a resource this needs (`details.crd` names its CustomResourceDefinition, e.g. `labs.labplane.io`) until an operator installs it. */
         Unavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -1807,7 +1810,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Not ready; `checks` says which dependency failed. */
+            /** @description Not ready (`NOT_READY`); `details.checks` says which dependency or informer failed, since when and why. */
             503: {
                 headers: {
                     [name: string]: unknown;

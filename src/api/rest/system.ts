@@ -26,7 +26,7 @@ async function runCheck(c: ReadinessCheck): Promise<{ ok: boolean; detail?: stri
     ]);
     return { ok: true };
   } catch (err) {
-    return { ok: false, detail: err instanceof Error ? err.message.slice(0, 200) : 'unreachable' };
+    return { ok: false, detail: err instanceof Error ? err.message.slice(0, 600) : 'unreachable' };
   } finally {
     clearTimeout(timer);
   }
@@ -51,9 +51,9 @@ export function systemHandlers(deps: {
     async getReadiness(_req: FastifyRequest, reply: FastifyReply) {
       const results = await Promise.all(deps.readiness.map(async (c) => [c.name, await runCheck(c)] as const));
       const checks = Object.fromEntries(results);
-      const failed = results.filter(([, r]) => !r.ok).map(([n]) => n);
+      const failed = results.filter(([, r]) => !r.ok).map(([n, r]) => `${n} (${r.detail ?? 'failing'})`);
       if (failed.length === 0) return { status: 'ready' as const, checks };
-      return sendProblem(reply, makeProblem(503, 'NOT_READY', `Not ready: ${failed.join(', ')} unreachable.`, { details: { checks } }), {
+      return sendProblem(reply, makeProblem(503, 'NOT_READY', `Not ready: ${failed.join('; ')}.`, { details: { checks } }), {
         'retry-after': '5',
       });
     },

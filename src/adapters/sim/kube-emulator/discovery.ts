@@ -1,4 +1,4 @@
-import { RESOURCES, servedGroupVersions } from './resources.js';
+import { RESOURCES, servedGroupVersions, type ServedFilter } from './resources.js';
 
 /** Actions served under `subresources.kubevirt.io/v1` for virtual machines. */
 export const VM_ACTIONS = ['start', 'stop', 'restart', 'migrate'] as const;
@@ -33,27 +33,27 @@ function groupEntry(group: string, version: string): unknown {
 }
 
 /** `GET /apis`. */
-export function groupList(): unknown {
-  const groups = servedGroupVersions().map((g) => groupEntry(g.group, g.version));
+export function groupList(served?: ServedFilter): unknown {
+  const groups = servedGroupVersions(served).map((g) => groupEntry(g.group, g.version));
   groups.push(groupEntry(KUBEVIRT_SUBRESOURCE_GROUP, 'v1'));
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
 /** `GET /apis/{group}`, or undefined for an unknown group. */
-export function apiGroup(group: string): unknown {
+export function apiGroup(group: string, served?: ServedFilter): unknown {
   if (group === KUBEVIRT_SUBRESOURCE_GROUP) return { kind: 'APIGroup', apiVersion: 'v1', ...(groupEntry(group, 'v1') as object) };
-  const found = servedGroupVersions().find((g) => g.group === group);
+  const found = servedGroupVersions(served).find((g) => g.group === group);
   return found ? { kind: 'APIGroup', apiVersion: 'v1', ...(groupEntry(found.group, found.version) as object) } : undefined;
 }
 
 /** `GET /api/v1` or `/apis/{group}/{version}`: an APIResourceList, or undefined when not served. */
-export function resourceList(group: string, version: string): unknown {
+export function resourceList(group: string, version: string, served: ServedFilter = () => true): unknown {
   const groupVersion = group ? `${group}/${version}` : version;
   if (group === KUBEVIRT_SUBRESOURCE_GROUP && version === 'v1') {
     const resources = VM_ACTIONS.map((a) => ({ name: `virtualmachines/${a}`, singularName: '', namespaced: true, kind: '', verbs: ['update'] }));
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
   }
-  const defs = RESOURCES.filter((d) => d.group === group && d.version === version);
+  const defs = RESOURCES.filter((d) => d.group === group && d.version === version && served(d));
   if (defs.length === 0) return undefined;
   const resources: unknown[] = [];
   for (const d of defs) {

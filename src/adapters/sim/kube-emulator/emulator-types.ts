@@ -1,3 +1,4 @@
+import type { AccessOptions } from './access.js';
 import type { FaultInjector } from './faults.js';
 import type { ObjectStore } from './store.js';
 import type { KubeObject } from './types.js';
@@ -35,6 +36,10 @@ export interface KubeEmulatorOptions {
   bookmarkIntervalMs?: number;
   /** How long a deleted namespace stays Terminating before it and its contents disappear; default 200 ms. */
   namespaceDeletionDelayMs?: number;
+  /** Store keys (`labs.labplane.io`, ...) not served until {@link KubeEmulator.installResource}: as a cluster without that CRD. */
+  uninstalledResources?: string[];
+  /** Authentication (a bearer token) and denied resources (RBAC 403s); none by default. */
+  access?: AccessOptions;
 }
 
 /** Filter for {@link KubeEmulator.requestCount}. */
@@ -61,6 +66,8 @@ export interface KubeEmulator {
    * Forbidden `KubeStatusError` a real server would answer (`resource` is a store key).
    */
   checkQuota(resource: string, obj: KubeObject): void;
+  /** Starts serving a resource left out by `uninstalledResources` (its CRD got installed). */
+  installResource(key: string): void;
   /** Stops controllers, drops open watches and closes the server. */
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
+import { AccessControl } from './access.js';
 import { FaultState } from './faults.js';
 import { Lifecycle } from './lifecycle.js';
 import { checkQuota, startQuotaController } from './quota.js';
@@ -15,6 +16,7 @@ import { VmActions } from './vm-actions.js';
 import { WatchHub } from './watch.js';
 
 export type { Controller, KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
+export type { AccessOptions } from './access.js';
 export type { FailOptions, FaultInjector, FaultMatch } from './faults.js';
 export type { StoreListOptions, StoreListener } from './store.js';
 export { ObjectStore } from './store.js';
@@ -51,6 +53,8 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const faults = new FaultState(() => watches.dropAll());
   const vmActions = new VmActions(store);
   const counts = new Map<string, number>();
+  const uninstalled = new Set(opts.uninstalledResources ?? []);
+  for (const key of uninstalled) resourceByKey(key);
   let address = `${host}:0`;
 
   const server = createServer(
@@ -61,6 +65,8 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       faults,
       watches,
       vmActions,
+      access: new AccessControl(opts.access),
+      served: (def) => !uninstalled.has(def.key),
       count: (method, path) => {
         const key = `${method} ${path}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -97,6 +103,10 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
         n += count;
       }
       return n;
+    },
+    installResource(key) {
+      resourceByKey(key);
+      uninstalled.delete(key);
     },
     checkQuota(resource, obj) {
       const def = resourceByKey(resource);

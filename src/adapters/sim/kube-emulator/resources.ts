@@ -115,10 +115,14 @@ export function resourceByKey(key: string): ResourceDef {
   return found;
 }
 
+/** Which resources an emulator serves now (a CRD not installed yet is not). */
+export type ServedFilter = (def: ResourceDef) => boolean;
+
 /** Group versions served, in discovery order (core excluded). */
-export function servedGroupVersions(): { group: string; version: string }[] {
+export function servedGroupVersions(served: ServedFilter = () => true): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
   for (const d of RESOURCES) {
+    if (!served(d)) continue;
     if (d.group && !seen.has(d.group)) seen.set(d.group, { group: d.group, version: d.version });
   }
   return [...seen.values()];

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AccessControl } from './access.js';
+import { verbOf } from './access.js';
 import { apiGroup, coreVersions, groupList, KUBEVIRT_SUBRESOURCE_GROUP, resourceList, versionInfo, VM_ACTIONS } from './discovery.js';
 import { badRequest, methodNotAllowed, notFound, pathNotFound, toStatusError } from './errors.js';
 import type { FaultState } from './faults.js';
@@ -7,7 +9,7 @@ import { dryRunOf, fieldValidationOf, parseJsonBody, parseResourcePath, readBody
 import type { ResourcePath } from './http-util.js';
 import { listObjects, parseLimit } from './list.js';
 import { findResource, withTypeMeta } from './resources.js';
-import type { ResourceDef } from './resources.js';
+import type { ResourceDef, ServedFilter } from './resources.js';
 import type { VmAction, VmActions } from './vm-actions.js';
 import type { WatchHub } from './watch.js';
 import type { WriteEnv, WriteOptions, WriteResult } from './writes.js';
@@ -19,6 +21,9 @@ export interface HandlerEnv extends WriteEnv {
   faults: FaultState;
   watches: WatchHub;
   vmActions: VmActions;
+  access: AccessControl;
+  /** Resources served now; the others answer 404 and are left out of discovery, as without their CRD. */
+  served: ServedFilter;
   /** Called once per request before anything else. */
   count(method: string, path: string): void;
   /** `host:port` for `/api` serverAddressByClientCIDRs. */
@@ -50,24 +55,32 @@ async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerResponse
   if (delay > 0) await sleep(delay);
   const injected = env.faults.takeFailure(method, path);
   if (injected) throw injected;
+  env.access.authenticate(req.headers.authorization);
 
   if (HEALTH.has(path) || [...HEALTH].some((h) => path.startsWith(`${h}/`))) return sendText(res, 200, 'ok');
   if (path === '/version') return sendJson(res, 200, versionInfo());
   if (path === '/api') return sendJson(res, 200, coreVersions(env.address()));
-  if (path === '/apis') return sendJson(res, 200, groupList());
+  if (path === '/apis') return sendJson(res, 200, groupList(env.served));
   const segments = path.split('/').filter(Boolean);
-  if (segments[0] === 'apis' && segments.length === 2 && segments[1]) return sendDiscovery(res, apiGroup(segments[1]));
+  if (segments[0] === 'apis' && segments.length === 2 && segments[1]) return sendDiscovery(res, apiGroup(segments[1], env.served));
   if ((segments[0] === 'api' && segments.length === 2) || (segments[0] === 'apis' && segments.length === 3)) {
     const [group, version] = segments[0] === 'api' ? ['', segments[1] ?? ''] : [segments[1] ?? '', segments[2] ?? ''];
-    return sendDiscovery(res, resourceList(group, version));
+    return sendDiscovery(res, resourceList(group, version, env.served));
   }
   if (segments[0] === 'apis' && segments[1] === KUBEVIRT_SUBRESOURCE_GROUP) return handleVmAction(env, req, res, method, segments);
   const rp = parseResourcePath(segments);
   if (!rp) throw pathNotFound();
   const def = findResource(rp.group, rp.version, rp.plural);
-  if (!def) throw pathNotFound();
+  if (!def || !env.served(def)) throw pathNotFound();
   if (def.namespaced ? rp.namespace === undefined && rp.name !== undefined : rp.namespace !== undefined) throw pathNotFound();
   if (rp.subresource !== undefined && !(rp.subresource === 'status' && def.statusSubresource)) throw pathNotFound();
+  const watch = rp.watchPrefix || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+  env.access.authorize({
+    verb: verbOf(method, rp.name !== undefined && !watch, watch),
+    def,
+    ...(rp.namespace === undefined ? {} : { namespace: rp.namespace }),
+    ...(rp.name === undefined ? {} : { name: rp.name }),
+  });
   await handleResource(env, req, res, method, url.searchParams, def, rp);
 }
 
