@@ -23,7 +23,6 @@ export function signInPage(message?: string): string {
   <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
     <title>Sign in · labplane queue dashboard</title>
     <link rel="stylesheet" href="${SIGN_IN_CSS_PATH}">
   </head>
