@@ -144,6 +144,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ]),
   });
   await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, audit });
-  await installQueueDashboard(app, { queues: deps.dashboardQueues, write: deps.dashboardWrite, principals: deps.principals });
+  await installQueueDashboard(app, { queues: deps.dashboardQueues, write: deps.dashboardWrite, principals: deps.principals, audit });
   return app;
 }

@@ -107,6 +107,8 @@ describe('admin sign-in', () => {
     expect(maxAge).toBeLessThanOrEqual(600);
     const inside = await request(r.app.server).get('/admin/queues/api/queues').set('cookie', cookie.split(';')[0] ?? '');
     expect(inside.status).toBe(200);
+    const audit = await r.t.deps.jobs.auditLog.list({ actor: 'dash-admin' }, { limit: 50 });
+    expect(audit.items).toContainEqual(expect.objectContaining({ action: 'adminSignIn', method: 'POST', path: '/admin/sign-in', result: { status: 303 } }));
   });
 
   it('marks the cookie Secure when the browser is on https, also behind a proxy that ended TLS', async () => {

@@ -107,6 +107,22 @@ describe('the dashboard with QUEUE_DASHBOARD_WRITE=true', () => {
   it('refuses writes to callers without queue.admin', async () => {
     expectProblem(await request(r.app.server).put(`/admin/queues/api/queues/${r.queueName}/pause`).set('authorization', r.tokens.integration), 403, 'FORBIDDEN');
   });
+
+  it('audits every write call, done or refused, with who, what and the outcome', async () => {
+    await addDelayedJob(r, 'job-w3');
+    const q = `/admin/queues/api/queues/${r.queueName}`;
+    expect((await request(r.app.server).put(`${q}/job-w3/promote`).set('authorization', r.tokens.admin)).status).toBe(204);
+    expect((await request(r.app.server).put(`${q}/resume`).set('authorization', r.tokens.member)).status).toBe(403);
+    const events = await waitFor(async () => {
+      const page = await r.t.deps.jobs.auditLog.list({}, { limit: 100 });
+      const mine = page.items.filter((e) => e.path === `${q}/job-w3/promote` || e.path === `${q}/resume`);
+      return mine.length >= 2 ? mine : undefined;
+    }, 5_000, 'audit events of the dashboard');
+    expect(events).toContainEqual(
+      expect.objectContaining({ action: 'queueDashboard:queues/:queueName/:jobId/promote', actor: expect.objectContaining({ id: 'dash-admin' }), target: { type: 'queue', id: r.queueName }, result: { status: 204 } }),
+    );
+    expect(events).toContainEqual(expect.objectContaining({ action: 'queueDashboard:queues/:queueName/resume', actor: expect.objectContaining({ id: 'dash-member' }), result: { status: 403, code: 'FORBIDDEN' } }));
+  });
 });
 
 describe('a failed operation on the dashboard', () => {

@@ -4,6 +4,7 @@ import { authorize } from '../../domain/auth/policy.js';
 import { DomainError, isDomainError, UnauthenticatedError, ValidationError } from '../../domain/shared/errors.js';
 import { statusOf } from '../problem.js';
 import { SIGN_IN_CSP, SIGN_IN_CSS, SIGN_IN_CSS_PATH, SIGN_IN_PATH, SIGN_OUT_PATH, signInPage } from './admin-sign-in-page.js';
+import type { AuditRecorder } from './audit.js';
 import { ADMIN_COOKIE } from './auth.js';
 
 /** Sign-in bodies carry one token: a few KB at most. */
@@ -98,6 +99,7 @@ function sendPage(reply: FastifyReply, status: number, message?: string): Fastif
 
 export interface AdminSignInOptions {
   readonly principals: PrincipalResolver;
+  readonly audit: AuditRecorder;
   /** Where a signed-in admin goes (the dashboard). */
   readonly home: string;
   readonly now?: () => number;
@@ -111,7 +113,7 @@ export interface AdminSignInOptions {
  * A browser gets the form back with the reason when refused; other clients get problem+json.
  */
 export async function installAdminSignIn(app: FastifyInstance, options: AdminSignInOptions): Promise<void> {
-  const { principals, home } = options;
+  const { principals, audit, home } = options;
   const now = options.now ?? Date.now;
   await app.register(async (scope) => {
     // Fastify parses only JSON and text; URLSearchParams is the WHATWG form decoder, so a
@@ -136,7 +138,7 @@ export async function installAdminSignIn(app: FastifyInstance, options: AdminSig
         if (maxAge <= 0) throw new UnauthenticatedError('The token has expired.');
         const cookie = sessionCookie(encodeURIComponent(token), maxAge, overHttps(request, origin));
         if (Buffer.byteLength(cookie) > MAX_COOKIE_BYTES) throw new TokenTooLargeError();
-        request.log.info({ principal: principal.id, maxAge }, 'admin signed in to the queue dashboard');
+        audit.record(request, { action: 'adminSignIn', result: { status: 303 } }, principal);
         return await reply.code(303).header('set-cookie', cookie).header('cache-control', 'no-store').header('location', home).send();
       } catch (err) {
         if (prefersHtml(request) && isDomainError(err) && statusOf(err) < 500) {

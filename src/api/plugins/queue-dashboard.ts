@@ -7,6 +7,7 @@ import { authorize } from '../../domain/auth/policy.js';
 import { DomainError, isDomainError } from '../../domain/shared/errors.js';
 import { makeProblem } from '../problem.js';
 import { SIGN_IN_PATH } from './admin-sign-in-page.js';
+import type { AuditRecorder } from './audit.js';
 import { checkSameOrigin, installAdminSignIn, prefersHtml } from './admin-sign-in.js';
 import { principalOf, usesAdminCookie } from './auth.js';
 import { replyWithError, sendProblem } from './errors.js';
@@ -29,6 +30,8 @@ export interface QueueDashboardOptions {
   readonly write: boolean;
   /** Verifies the token given at sign-in, like the API does. */
   readonly principals: PrincipalResolver;
+  /** Records sign-ins and the dashboard's write calls. */
+  readonly audit: AuditRecorder;
 }
 
 /** A browser opening a dashboard page (not the JSON API, not an asset). */
@@ -59,9 +62,23 @@ function writeGuard(write: boolean): onRequestHookHandler {
   };
 }
 
-/** Every route of `scope` needs `queue.admin`, takes the admin cookie, and answers errors our way. */
-function protectRoutes(scope: FastifyInstance, write: boolean): void {
+/** Every route of `scope` needs `queue.admin`, takes the admin cookie, and answers errors our way; writes are audited. */
+function protectRoutes(scope: FastifyInstance, write: boolean, audit: AuditRecorder): void {
   const guard = writeGuard(write);
+  scope.addHook('onResponse', async (request, reply) => {
+    if (SAFE_METHODS.has(request.method) || request.principal === undefined || request.is404) return;
+    const queue = (request.params as { queueName?: unknown } | undefined)?.queueName;
+    const code = reply.getHeader('x-problem-code');
+    audit.record(
+      request,
+      {
+        action: `queueDashboard:${(request.routeOptions.url ?? '').replace(`${QUEUE_DASHBOARD_PATH}/api/`, '')}`,
+        ...(typeof queue === 'string' ? { target: { type: 'queue', id: queue } } : {}),
+        result: { status: reply.statusCode, ...(typeof code === 'string' ? { code } : {}) },
+      },
+      request.principal,
+    );
+  });
   scope.addHook('onRoute', (route: RouteOptions) => {
     route.config = { ...(route.config ?? {}), permission: 'queue.admin', adminSession: true };
     route.errorHandler = dashboardErrorHandler;
@@ -77,11 +94,11 @@ function protectRoutes(scope: FastifyInstance, write: boolean): void {
  */
 export async function installQueueDashboard(app: FastifyInstance, options: QueueDashboardOptions): Promise<void> {
   const { queues, write } = options;
-  await installAdminSignIn(app, { principals: options.principals, home: QUEUE_DASHBOARD_PATH });
+  await installAdminSignIn(app, { principals: options.principals, audit: options.audit, home: QUEUE_DASHBOARD_PATH });
   if (queues.length === 0) {
     await app.register(
       async (scope) => {
-        protectRoutes(scope, true);
+        protectRoutes(scope, true, options.audit);
         const unavailable = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
           sendProblem(reply, makeProblem(404, 'DASHBOARD_UNAVAILABLE', 'The queue dashboard needs Redis (REDIS_URL); jobs run in process.'));
         scope.get('/', unavailable);
@@ -100,7 +117,7 @@ export async function installQueueDashboard(app: FastifyInstance, options: Queue
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   await app.register(
     async (scope) => {
-      protectRoutes(scope, write);
+      protectRoutes(scope, write, options.audit);
       await scope.register(serverAdapter.registerPlugin());
     },
     { prefix: QUEUE_DASHBOARD_PATH },
