@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SESSION_SECONDS, sessionSeconds } from '../../src/api/plugins/admin-sign-in.js';
 import { startDashboardRig, tokenOf, type DashboardRig } from '../support/dashboard-app.js';
 import { startTestApp } from '../support/test-app.js';
 
@@ -142,6 +143,18 @@ describe('admin sign-in', () => {
     expectProblem(noOrigin, 403, 'CROSS_ORIGIN_REFUSED');
     const out = await request(r.app.server).post('/admin/sign-out').set('host', 'labplane.test').set('origin', 'https://evil.example');
     expectProblem(out, 403, 'CROSS_ORIGIN_REFUSED');
+  });
+
+  it('keeps a session no longer than its token, at most 8 h, and 1 h when the expiry is unknown', () => {
+    expect(sessionSeconds(61_000, 1_000)).toBe(60);
+    expect(sessionSeconds(1_000 + 24 * 3600_000, 1_000)).toBe(MAX_SESSION_SECONDS);
+    expect(sessionSeconds(undefined, 1_000)).toBe(3600);
+    expect(sessionSeconds(500, 1_000)).toBeLessThanOrEqual(0);
+  });
+
+  it('refuses a valid admin token too large for a browser cookie instead of setting one the browser drops', async () => {
+    const big = tokenOf(await r.t.bearer({ sub: 'dash-admin', roles: ['platform-admin'], name: 'x'.repeat(3500) }));
+    expectProblem(await signIn(r.app, big), 400, 'TOKEN_TOO_LARGE');
   });
 
   it('bounds the sign-in body', async () => {
