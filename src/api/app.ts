@@ -36,6 +36,8 @@ export interface AppDeps {
   readonly auditLog: AuditLog;
   /** BullMQ queues shown on the admin dashboard (empty without Redis). */
   readonly dashboardQueues: readonly unknown[];
+  /** The dashboard may retry, clean, promote, remove and pause; read-only otherwise. */
+  readonly dashboardWrite: boolean;
   /** Present in dev mode only; without it `/dev/token` does not exist. */
   readonly devTokens: DevTokenIssuer | undefined;
   readonly readiness: readonly ReadinessCheck[];
@@ -147,6 +149,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ]),
   });
   await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, devMode: deps.devMode, audit });
-  await installQueueDashboard(app, deps.dashboardQueues);
+  await installQueueDashboard(app, { queues: deps.dashboardQueues, write: deps.dashboardWrite, principals: deps.principals, audit });
   return app;
 }

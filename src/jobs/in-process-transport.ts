@@ -92,7 +92,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
     Promise.resolve()
       .then(() => p.process(entry.job, controller.signal))
       .then(
-        () => finish(id, entry, 'completed'),
+        (result) => finish(id, entry, result.operationFailed === undefined ? 'completed' : 'failed'),
         (err: unknown) => {
           if (entry.deliveries < maxDeliveries) {
             const delay = redeliveryMs * 2 ** (entry.deliveries - 1);

@@ -3,6 +3,7 @@ import {
   WorkerShutdown,
   type JobMessage,
   type JobProcessor,
+  type JobResult,
   type JobTransport,
   type StepObservation,
   type StepOutcomeLabel,
@@ -69,19 +70,17 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     return res.operation;
   }
 
-  async function settleOutcome(job: JobMessage, kind: JobKind, outcome: StepOutcome): Promise<StepOutcomeLabel> {
+  async function settleOutcome(job: JobMessage, kind: JobKind, outcome: StepOutcome): Promise<Settled> {
     const now = clock.now();
     let label = outcome.type as StepOutcomeLabel;
     if (outcome.type === 'done') {
-      await commit(job, (cur) => succeed(cur, outcome.result, now));
-      return label;
+      return { label, after: await commit(job, (cur) => succeed(cur, outcome.result, now)) };
     }
     if (outcome.type === 'next' && !Object.hasOwn(kind.steps, outcome.step)) {
       logger.error({ operationId: job.operationId, kind: kind.kind, step: job.step, next: outcome.step }, 'a step named an unknown next step');
-      await commit(job, (cur) => fail(cur, problemOf(undefined).problem, now));
-      return 'failed';
+      return { label: 'failed', after: await commit(job, (cur) => fail(cur, problemOf(undefined).problem, now)) };
     }
-    await commit(job, (cur) => {
+    const after = await commit(job, (cur) => {
       if (cur.cancelRequested) {
         label = 'canceled';
         return cancelNow(cur, now, outcome.type === 'next');
@@ -91,25 +90,25 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
         ? scheduleStep(cur, { step: outcome.step, attempt: 1, delayMs: outcome.delayMs ?? 0, ...pct(outcome.progress) }, now)
         : scheduleStep(cur, { step: job.step, attempt: cur.cursor.attempt, delayMs: outcome.delayMs, ...pct(outcome.progress) }, now);
     });
-    return label;
+    return { label, after };
   }
 
-  async function settleError(job: JobMessage, kind: JobKind, attempt: number, err: unknown, signal: AbortSignal): Promise<StepOutcomeLabel> {
+  async function settleError(job: JobMessage, kind: JobKind, attempt: number, err: unknown, signal: AbortSignal): Promise<Settled> {
     const now = clock.now();
     let label = 'failed' as StepOutcomeLabel;
     if (signal.aborted && signal.reason instanceof WorkerShutdown) {
-      await commit(job, (cur) => {
+      const after = await commit(job, (cur) => {
         label = cur.cancelRequested ? 'canceled' : 'handed_back';
         return cur.cancelRequested ? cancelNow(cur, now, false) : handBack(cur, now);
       });
-      return label;
+      return { label, after };
     }
     const { problem, internal } = problemOf(err);
     const retry = isRetryable(err) && mayRetry(attempt, kind.retry);
     const delayMs = retry ? retryDelayMs(attempt, kind.retry, err, random) : 0;
     const finalProblem: OperationProblem =
       isRetryable(err) && !retry ? { ...problem, detail: `Gave up after ${attempt} attempt(s) of step '${job.step}'.` } : problem;
-    await commit(job, (cur) => {
+    const after = await commit(job, (cur) => {
       if (cur.cancelRequested) {
         label = 'canceled';
         return cancelNow(cur, now, false);
@@ -123,10 +122,11 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     if (internal && label !== 'canceled') logger.error({ ...facts, err }, 'a step failed with an unexpected error');
     else if (label === 'retry') logger.warn({ ...facts, delayMs }, 'a step failed transiently; retrying');
     else if (label === 'failed') logger.warn(facts, 'a step failed');
-    return label;
+    return { label, after };
   }
 
-  async function run(job: JobMessage, controller: AbortController, t0: number): Promise<void> {
+  /** Runs the job; resolves to the operation as this job left it (undefined when it changed nothing). */
+  async function run(job: JobMessage, controller: AbortController, t0: number): Promise<OperationRecord | undefined> {
     let start: StepStart | undefined;
     const begun = await recorder.mutate(job.operationId, (op) => {
       start = startStep(op, job, clock.now());
@@ -134,23 +134,24 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     });
     if (begun === undefined || start === undefined) {
       logger.warn({ operationId: job.operationId, kind: job.kind }, 'a job names an unknown operation; dropped');
-      return;
+      return undefined;
     }
     if (start.type === 'skip') {
       const op = begun.operation;
       if (start.reason === 'stale' && !isTerminal(op.status) && op.cursor.state === 'pending' && op.cursor.generation > job.generation) {
         await enqueueCursor(op);
       }
-      return;
+      return undefined;
     }
     const kind = kinds.get(job.kind);
     if (start.type === 'canceled' || kind === undefined) {
+      let after: OperationRecord | undefined = begun.operation;
       if (kind === undefined) {
         logger.error({ operationId: job.operationId, kind: job.kind }, 'no job kind registered under this name');
-        await commit(job, (cur) => fail(cur, { code: 'UNKNOWN_JOB_KIND', title: `No worker handles '${job.kind}'.` }, clock.now()));
+        after = await commit(job, (cur) => fail(cur, { code: 'UNKNOWN_JOB_KIND', title: `No worker handles '${job.kind}'.` }, clock.now()));
       }
       observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: start.type === 'canceled' ? 'canceled' : 'failed', handlerMs: 0, totalMs: performance.now() - t0 });
-      return;
+      return after;
     }
     const op = begun.operation;
     const handler: StepHandler | undefined = Object.hasOwn(kind.steps, job.step) ? kind.steps[job.step] : undefined;
@@ -175,11 +176,12 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
       }
     }
     const handlerMs = performance.now() - h0;
-    const label =
+    const { label, after } =
       outcome === undefined
         ? await settleError(job, kind, op.cursor.attempt, error, controller.signal)
         : await settleOutcome(job, kind, outcome);
     observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0 });
+    return after;
   }
 
   return {
@@ -192,7 +194,8 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
       else signal.addEventListener('abort', onAbort, { once: true });
       running.add(job.operationId, controller);
       try {
-        await run(job, controller, t0);
+        const after = await run(job, controller, t0);
+        return resultOf(after);
       } finally {
         running.delete(job.operationId, controller);
         signal.removeEventListener('abort', onAbort);
@@ -206,6 +209,17 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
       );
     },
   };
+}
+
+interface Settled {
+  readonly label: StepOutcomeLabel;
+  /** The operation after this job's commit; undefined when the job no longer owned it. */
+  readonly after: OperationRecord | undefined;
+}
+
+/** Only the job that moved its operation to failed ends failed in the queue. */
+function resultOf(after: OperationRecord | undefined): JobResult {
+  return after?.status === 'failed' ? { operationFailed: after.error?.code ?? 'FAILED' } : {};
 }
 
 function pct(p: number | undefined): { percent?: number } {

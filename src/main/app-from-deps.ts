@@ -15,6 +15,7 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     idempotency: deps.jobs.idempotency,
     auditLog: deps.jobs.auditLog,
     dashboardQueues: deps.jobs.dashboardQueues,
+    dashboardWrite: config.queueDashboardWrite,
     principals: deps.principals,
     devTokens: deps.devTokens,
     readiness: deps.readiness,

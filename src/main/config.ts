@@ -55,6 +55,8 @@ export interface Config {
   readonly auth: AuthConfig | undefined;
   /** Requests per minute per principal (or per IP before authentication). */
   readonly rateLimitPerMinute: number;
+  /** The queue dashboard may retry, clean, promote, remove and pause (QUEUE_DASHBOARD_WRITE, default false: read-only). */
+  readonly queueDashboardWrite: boolean;
   readonly images: ImagesConfig;
   readonly webhooks: WebhooksConfig;
   readonly labs: LabsConfig;
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxEventLoopDelayMs: read(env, 'MAX_EVENT_LOOP_DELAY_MS', int(0, 60000), 'milliseconds 0-60000 (0 = off)') ?? 1000,
     auth: readAuth(env, devMode),
     rateLimitPerMinute: read(env, 'RATE_LIMIT_PER_MINUTE', int(1, 1_000_000), 'requests per minute, at least 1') ?? 600,
+    queueDashboardWrite: read(env, 'QUEUE_DASHBOARD_WRITE', bool, 'true or false') ?? false,
     images: readImages(env),
     webhooks: readWebhooks(env, simulated),
     labs: {

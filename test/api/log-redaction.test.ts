@@ -26,6 +26,7 @@ describe('logs', () => {
       idempotency: deps.jobs.idempotency,
       auditLog: deps.jobs.auditLog,
       dashboardQueues: [],
+      dashboardWrite: false,
       principals: deps.principals,
       devTokens: deps.devTokens,
       readiness: deps.readiness,

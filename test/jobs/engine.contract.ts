@@ -3,6 +3,7 @@ import type { Operation } from '../../src/domain/operations/operation.js';
 import { UpstreamRejectedError, UpstreamUnavailableError, ValidationError } from '../../src/domain/shared/errors.js';
 import { engineCancelContract } from './engine-cancel.contract.js';
 import { kind, rig, sleep, type EngineFactory, type MakeRig, type Rig } from './engine-kit.js';
+import { waitFor } from './helpers.js';
 import { engineWorkerContract } from './engine-worker.contract.js';
 
 export type { EngineFactory, EngineHarness } from './engine-kit.js';
@@ -128,6 +129,33 @@ export function engineContract(name: string, factory: EngineFactory): void {
       expect(failed.attempts).toBe(1);
       expect(failed.error).toEqual({ code: 'ROLE_ASSIGNMENT_LIMIT', title: 'The subscription holds 5000 role assignments.' });
       expect(failed.finishedAt).toBeDefined();
+    });
+
+    it('finishes the job that failed its operation as a failed job (what dashboards count), without redelivering it', async () => {
+      let calls = 0;
+      const r = await make([
+        kind('t.broken', {
+          a: async () => ({ type: 'next', step: 'b' }),
+          b: async () => {
+            calls += 1;
+            throw new UpstreamRejectedError('IMPORT_FAILED', 'The image source answered 404.');
+          },
+        }),
+        kind('t.fine', { a: async () => ({ type: 'done' }) }),
+      ]);
+      const ok = await r.start('t.fine');
+      await r.until(ok.id, 'succeeded');
+      const op = await r.start('t.broken');
+      const failed = await r.until(op.id, 'failed');
+      const counts = await waitFor(async () => {
+        const [c] = await r.h.engine.counts();
+        return c !== undefined && c.failed > 0 ? c : undefined;
+      }, 5_000, 'a failed job');
+      expect(counts).toMatchObject({ failed: 1, completed: 2, active: 0 });
+      expect(calls).toBe(1);
+      expect(failed.attempts).toBe(1);
+      expect(failed.error).toEqual({ code: 'IMPORT_FAILED', title: 'The image source answered 404.' });
+      expect(r.h.logger.entries.filter((e) => e.level === 'error')).toEqual([]);
     });
 
     it('records an unexpected error as INTERNAL without its message, and logs it', async () => {

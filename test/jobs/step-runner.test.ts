@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/event-bus.js';
 import { createMemoryOperationStore } from '../../src/adapters/memory/operation-store.js';
-import type { JobTransport } from '../../src/domain/operations/job-queue.js';
+import type { JobMessage, JobProcessor, JobResult, JobTransport } from '../../src/domain/operations/job-queue.js';
 import { createOperationService } from '../../src/domain/operations/operation-service.js';
-import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
+import { UpstreamRejectedError, UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { systemClock } from '../../src/domain/shared/ids.js';
 import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
 import { createJobEngine } from '../../src/jobs/job-engine.js';
@@ -57,6 +57,41 @@ describe('step runner', () => {
     expect(calls).toEqual(['a', 'b']);
     expect(done.attempts).toBe(1);
     await r.h.close();
+  });
+
+  it('tells the transport which job failed its operation (with the code), and no other job', async () => {
+    const results: Array<[JobMessage, JobResult]> = [];
+    let processor: JobProcessor | undefined;
+    const kinds: JobKind[] = [
+      {
+        kind: 'r.fails',
+        firstStep: 'a',
+        retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+        steps: {
+          a: async () => ({ type: 'next', step: 'b' }),
+          b: async () => Promise.reject(new UpstreamRejectedError('QUOTA_GONE', 'The subscription has no quota left.')),
+        },
+      },
+    ];
+    const recording = (p: JobProcessor): JobProcessor => ({
+      lost: (job, reason) => p.lost(job, reason),
+      async process(job, signal) {
+        const res = await p.process(job, signal);
+        results.push([job, res]);
+        return res;
+      },
+    });
+    const h = setup(kinds, (t) => ({ ...t, start: (p, o) => ((processor = p), t.start(recording(p), o)) }));
+    const service = createOperationService({ store: h.store, events: h.events, queue: h.engine, ids: uuids, clock: systemClock, logger: h.logger });
+    await h.engine.startWorker({ concurrency: 1 });
+    await service.start(admin, { kind: 'r.fails', target: { type: 'x', id: 'y' }, input: {} });
+    await waitFor(() => (results.length === 2 ? true : undefined));
+    expect(results.map(([job, res]) => [job.step, res])).toEqual([['a', {}], ['b', { operationFailed: 'QUOTA_GONE' }]]);
+    // The same job delivered again (a duplicate) finds the operation finished: it did not fail it.
+    const [failing] = results[1] ?? [];
+    expect(failing).toBeDefined();
+    expect(await processor?.process(failing as JobMessage, new AbortController().signal)).toEqual({});
+    await h.engine.close();
   });
 
   it('when the queue gives up on a job, the operation fails as JOB_LOST', async () => {

@@ -79,4 +79,11 @@ describe('configuration', () => {
     expect(configError({ LAB_PARALLELISM: '0' }).setting).toBe('LAB_PARALLELISM');
     expect(configError({ LAB_TICK_MS: '5' }).setting).toBe('LAB_TICK_MS');
   });
+
+  it('keeps the queue dashboard read-only unless QUEUE_DASHBOARD_WRITE says otherwise', () => {
+    expect(loadConfig({}).queueDashboardWrite).toBe(false);
+    expect(loadConfig({ QUEUE_DASHBOARD_WRITE: 'true' }).queueDashboardWrite).toBe(true);
+    expect(loadConfig({ QUEUE_DASHBOARD_WRITE: 'false' }).queueDashboardWrite).toBe(false);
+    expect(configError({ QUEUE_DASHBOARD_WRITE: 'rw' }).setting).toBe('QUEUE_DASHBOARD_WRITE');
+  });
 });

@@ -38,6 +38,14 @@ describe('principal resolver', () => {
     expect(v.calls).toBe(2);
   });
 
+  it("says until when the caller's token is valid, fresh or cached, and nothing when the verifier does not know", async () => {
+    const r = createPrincipalResolver({ verifiers: [countingVerifier(9_000)], memberships: noMemberships, now: () => 1_000 });
+    expect((await r.resolve('good')).expiresAt).toBe(9_000);
+    expect((await r.resolve('good')).expiresAt).toBe(9_000);
+    const open = createPrincipalResolver({ verifiers: [countingVerifier()], memberships: noMemberships });
+    expect((await open.resolve('good')).expiresAt).toBeUndefined();
+  });
+
   it('does not cache refusals, and looks memberships up on every request', async () => {
     const v = countingVerifier();
     let roles: Array<readonly [string, 'owner' | 'member']> = [];

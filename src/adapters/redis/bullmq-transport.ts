@@ -1,4 +1,4 @@
-import { Queue, WaitingError, Worker, type Job, type RedisOptions } from 'bullmq';
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type RedisOptions } from 'bullmq';
 import {
   jobIdOf,
   WorkerShutdown,
@@ -47,6 +47,18 @@ export interface JobData {
   readonly operationId: string;
   readonly step: string;
   readonly generation: number;
+}
+
+/**
+ * Thrown from the BullMQ processor once the runtime recorded the operation as failed, so the job
+ * lands in BullMQ's failed set (what bull-board and `getJobCounts` show). An UnrecoverableError:
+ * BullMQ does not deliver it again whatever `attempts` says.
+ */
+export class OperationFailedJob extends UnrecoverableError {
+  constructor(code: string) {
+    super(`the operation failed (${code})`);
+    this.name = 'OperationFailedJob';
+  }
 }
 
 /** The BullMQ transport; `queue` is exposed for dashboards (bull-board), not for adding jobs. */
@@ -178,8 +190,9 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
           const id = job.id ?? jobIdOf(toMessage(job));
           const controller = new AbortController();
           active.set(id, controller);
+          let result;
           try {
-            await processor.process(toMessage(job), controller.signal);
+            result = await processor.process(toMessage(job), controller.signal);
           } finally {
             active.delete(id);
             if (active.size === 0) {
@@ -188,6 +201,7 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
               for (const f of waiters) f();
             }
           }
+          if (result.operationFailed !== undefined) throw new OperationFailedJob(result.operationFailed);
         },
         {
           connection,
@@ -209,7 +223,7 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
         down = false;
       });
       w.on('failed', (job, err) => {
-        if (job === undefined) return;
+        if (job === undefined || err instanceof OperationFailedJob) return;
         void job
           .getState()
           .then(async (state) => {

@@ -8,8 +8,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Permission of a route not described by the contract (`public` for none). */
     permission?: Permission | 'public';
-    /** Browser pages (the queue dashboard) may send the token in the `labplane_token` cookie. */
-    cookieAuth?: boolean;
+    /** Admin pages (/admin) also take the token from the `labplane_admin` cookie; nothing else does. */
+    adminSession?: boolean;
   }
   interface FastifyRequest {
     /** Set once the bearer token was verified; routes marked `public` leave it undefined. */
@@ -24,6 +24,32 @@ export function routePermission(request: FastifyRequest): Permission | 'public' 
   const value = fromSchema ?? fromConfig;
   if (value === 'public') return 'public';
   return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value) ? (value as Permission) : undefined;
+}
+
+/** The admin session cookie set by `POST /admin/sign-in` (Path=/admin): it holds the bearer token. */
+export const ADMIN_COOKIE = 'labplane_admin';
+
+/**
+ * The value of cookie `name` in a Cookie header (RFC 6265 §5.4: `name=value` pairs separated by
+ * `; `), percent-decoded; undefined when absent or not decodable. A few lines instead of
+ * @fastify/cookie: one cookie is read, in one place.
+ */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the request's credentials came from the admin cookie (no Authorization header). */
+export function usesAdminCookie(request: FastifyRequest): boolean {
+  return request.headers.authorization === undefined && request.routeOptions.config.adminSession === true && cookieValue(request.headers.cookie, ADMIN_COOKIE) !== undefined;
 }
 
 export function bearerToken(header: string | undefined): string | undefined {
@@ -54,12 +80,9 @@ export function installAuth(app: FastifyInstance, resolver: PrincipalResolver): 
       request.log.error({ route: request.routeOptions.url }, 'route declares no permission');
       throw new UnauthenticatedError('This route is not available.');
     }
-    let header = request.headers.authorization;
-    if (header === undefined && request.routeOptions.config.cookieAuth === true) {
-      const token = /(?:^|;\s*)labplane_token=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
-      if (token !== undefined) header = `Bearer ${decodeURIComponent(token)}`;
-    }
-    request.principal = await authenticate(resolver, header);
+    const header = request.headers.authorization;
+    const cookie = usesAdminCookie(request) ? cookieValue(request.headers.cookie, ADMIN_COOKIE) : undefined;
+    request.principal = await authenticate(resolver, cookie === undefined ? header : `Bearer ${cookie}`);
   });
   app.addHook('preHandler', async (request) => {
     const permission = routePermission(request);

@@ -10,21 +10,27 @@ export function sendProblem(reply: FastifyReply, problem: Problem, headers: Reco
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
 }
 
-/** One place maps every error to problem+json; 5xx never carry internals (they are logged instead). */
+/**
+ * Answers `err` as problem+json; 5xx never carry internals (they are logged instead). The app's
+ * error handler, and the one of routes whose plugin installs its own (bull-board).
+ */
+export function replyWithError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = toProblem(err);
+  const headers: Record<string, string> = {};
+  if (problem.status >= 500) {
+    request.log.error({ err }, 'request failed');
+  } else {
+    request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+  }
+  const retryAfter = retryAfterOf(err) ?? (problem.status === 503 || problem.status === 429 ? 5 : undefined);
+  if (retryAfter !== undefined && reply.getHeader('retry-after') === undefined) headers['retry-after'] = String(retryAfter);
+  if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="labplane", error="invalid_token"';
+  return sendProblem(reply, problem, headers);
+}
+
+/** One place maps every error to problem+json. */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = toProblem(err);
-    const headers: Record<string, string> = {};
-    if (problem.status >= 500) {
-      request.log.error({ err }, 'request failed');
-    } else {
-      request.log.info({ code: problem.code, status: problem.status }, 'request refused');
-    }
-    const retryAfter = retryAfterOf(err) ?? (problem.status === 503 || problem.status === 429 ? 5 : undefined);
-    if (retryAfter !== undefined && reply.getHeader('retry-after') === undefined) headers['retry-after'] = String(retryAfter);
-    if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="labplane", error="invalid_token"';
-    return sendProblem(reply, problem, headers);
-  });
+  app.setErrorHandler(replyWithError);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, makeProblem(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
   );

@@ -34,17 +34,17 @@ export function createPrincipalResolver(deps: {
   const ttl = deps.cacheTtlMs ?? 60_000;
   const size = deps.cacheSize ?? 10_000;
   const now = deps.now ?? Date.now;
-  const verified = new Map<string, { init: PrincipalInit; until: number }>();
+  const verified = new Map<string, { init: VerifiedToken; until: number }>();
 
-  async function verify(token: string): Promise<PrincipalInit | { error: unknown }> {
+  async function verify(token: string): Promise<VerifiedToken | { error: unknown }> {
     const hit = verified.get(token);
     if (hit !== undefined && hit.until > now()) return hit.init;
     if (hit !== undefined) verified.delete(token);
     let lastError: unknown;
     for (const v of deps.verifiers) {
       try {
-        const { expiresAt, ...init } = await v.verify(token);
-        const until = Math.min(now() + ttl, expiresAt ?? Number.POSITIVE_INFINITY);
+        const init = await v.verify(token);
+        const until = Math.min(now() + ttl, init.expiresAt ?? Number.POSITIVE_INFINITY);
         if (verified.size >= size) verified.delete(verified.keys().next().value as string);
         verified.set(token, { init, until });
         return init;
@@ -65,7 +65,8 @@ export function createPrincipalResolver(deps: {
         if (lastError instanceof UnauthenticatedError || lastError instanceof UpstreamUnavailableError) throw lastError;
         throw new UnauthenticatedError();
       }
-      const base = makePrincipal(init);
+      const made = makePrincipal(init);
+      const base = init.expiresAt === undefined ? made : { ...made, expiresAt: init.expiresAt };
       if (base.kind === 'service') return base;
       // Outside the loop: an outage of the membership store is a 503, not a 401.
       const granted = await deps.memberships.membershipsOf([base.id, ...base.groups]);

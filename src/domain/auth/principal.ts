@@ -30,6 +30,8 @@ export interface Principal {
   readonly groups: readonly string[];
   /** When the caller acts for someone else (an LMS acting for an instructor), who that is. */
   readonly onBehalfOf?: string;
+  /** Until when (epoch ms) the credential that named this caller is valid, when its verifier says. */
+  readonly expiresAt?: number;
 }
 
 export interface PrincipalInit {

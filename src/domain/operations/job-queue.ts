@@ -55,13 +55,23 @@ export class WorkerShutdown extends Error {
   }
 }
 
+/**
+ * How a processed job ended. `operationFailed` (the code of the operation's error) when this job
+ * ended its operation as failed: the transport then finishes the job as failed (what queue
+ * dashboards count) without delivering it again.
+ */
+export interface JobResult {
+  readonly operationFailed?: string;
+}
+
 export interface JobProcessor {
   /**
-   * Handles one job. Resolving acknowledges it; rejecting (an infrastructure failure such as the
-   * operation store being unreachable) makes the transport deliver the same job again later.
+   * Handles one job. Resolving acknowledges it (as failed when the result says the operation
+   * failed); rejecting (an infrastructure failure such as the operation store being unreachable)
+   * makes the transport deliver the same job again later.
    * `signal` aborts with a `WorkerShutdown` reason when the worker stops before the job ends.
    */
-  process(job: JobMessage, signal: AbortSignal): Promise<void>;
+  process(job: JobMessage, signal: AbortSignal): Promise<JobResult>;
   /** The transport gave up on a job (delivery retries exhausted, stalled too often). */
   lost(job: JobMessage, reason: string): Promise<void>;
 }
