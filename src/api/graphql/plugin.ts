@@ -4,6 +4,7 @@ import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
+import { installGraphiQLPage } from '../plugins/graphiql-page.js';
 import { domainProblem } from '../problem.js';
 import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
@@ -17,6 +18,7 @@ export interface GraphQLDeps {
   readonly modules: readonly ApiModule[];
   readonly audit: AuditRecorder;
   readonly principals: PrincipalResolver;
+  /** GraphiQL at /graphiql and schema introspection for everyone (dev mode). */
   readonly graphiql: boolean;
 }
 
@@ -96,7 +98,8 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
     resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
     loaders: mergeLoaders(deps.modules) as unknown as mercurius.MercuriusLoaders,
-    graphiql: deps.graphiql,
+    // mercurius' own GraphiQL loads its scripts from a CDN; ours comes from this origin.
+    graphiql: false,
     queryDepth: GRAPHQL_LIMITS.depth,
     allowBatchedQueries: true,
     validationRules: [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)],
@@ -129,6 +132,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
       return { statusCode: base.statusCode, response: { data: execution.data ?? null, errors } };
     },
   });
+  if (deps.graphiql) await installGraphiQLPage(app, { schema: () => app.graphql.schema });
   app.graphql.addHook('onResolution', async (execution, context) => {
     auditMutations(deps.audit, execution, context);
   });
