@@ -16,9 +16,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** The `src`/`href` of every script and stylesheet of an HTML page, and whether any script is inline. */
+/** The `src`/`href` of every script and stylesheet of an HTML page, and how many scripts are inline. */
 function pageResources(html: string): { urls: string[]; inlineScripts: number } {
-  const urls = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*\shref)="([^"]+)"/g)].map((m) => m[1] ?? '');
+  const urls = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*\srel="stylesheet"[^>]*\shref)="([^"]+)"/g)].map((m) => m[1] ?? '');
   const inlineScripts = [...html.matchAll(/<script(?![^>]*\ssrc=)[^>]*>/g)].length;
   return { urls, inlineScripts };
 }

@@ -19,6 +19,7 @@ export const GRAPHIQL_HTML = `<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="referrer" content="no-referrer">
   <title>labplane GraphiQL</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="${GRAPHIQL_ASSET_PREFIX}/graphiql.min.css">
   <link rel="stylesheet" href="${GRAPHIQL_ASSET_PREFIX}/page.css">
 </head>
