@@ -9,6 +9,7 @@ const present = existsSync(CHROMIUM_PATH);
 
 /** Outside CI a machine without chromium skips the browser tests; in CI they fail instead. */
 export const skipBrowserTests = !present && !inCi;
+if (skipBrowserTests) console.warn(`Skipping the browser tests: no ${CHROMIUM_PATH} (apt-get install chromium); under CI=true they fail instead.`);
 
 /** A suite title that says why it was skipped. */
 export function browserSuiteTitle(title: string): string {
