@@ -6,6 +6,7 @@ import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
 import { domainProblem, makeProblem, type Problem } from '../problem.js';
 import { sendProblem } from '../plugins/errors.js';
+import { installGraphiQLPage } from '../plugins/graphiql-page.js';
 import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
@@ -19,6 +20,7 @@ export interface GraphQLDeps {
   readonly modules: readonly ApiModule[];
   readonly audit: AuditRecorder;
   readonly principals: PrincipalResolver;
+  /** GraphiQL at /graphiql and schema introspection for everyone (dev mode). */
   readonly graphiql: boolean;
   /** Dev mode: validation messages keep graphql-js' "Did you mean …?" suggestions. */
   readonly devMode: boolean;
@@ -126,7 +128,8 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
     resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
     loaders: mergeLoaders(deps.modules) as unknown as mercurius.MercuriusLoaders,
-    graphiql: deps.graphiql,
+    // mercurius' own GraphiQL loads its scripts from a CDN; ours comes from this origin.
+    graphiql: false,
     queryDepth: GRAPHQL_LIMITS.depth,
     // graphql-js' own switch for "Did you mean …?" in validation messages; the error formatter also
     // cuts them from messages validation does not make (variable coercion).
@@ -170,6 +173,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     const signedIn = (context as unknown as GraphQLContext).principal !== undefined;
     checkDocument(source, signedIn ? DOCUMENT_BUDGETS.signedIn : DOCUMENT_BUDGETS.anonymous);
   });
+  if (deps.graphiql) await installGraphiQLPage(app, { schema: () => app.graphql.schema });
   app.graphql.addHook('onResolution', async (execution, context) => {
     auditMutations(deps.audit, execution, context);
   });
