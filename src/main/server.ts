@@ -58,7 +58,10 @@ async function shutdown(signal: string): Promise<void> {
   timer.unref();
   try {
     await app.close();
-    if (config.embeddedWorker) await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
+    if (config.embeddedWorker) {
+      await deps.background.stop();
+      await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
+    }
     await deps.close();
   } finally {
     process.exit(0);
