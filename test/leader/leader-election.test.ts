@@ -154,6 +154,24 @@ describe('leader election (fake time)', () => {
     expect(lease.current?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
   });
 
+  it('logs an unreachable API server once, not on every retry, and losing a race not at all', async () => {
+    const lease = new MemoryLease();
+    const warnings: string[] = [];
+    const logger = { ...silent, warn: (_o: object, m?: string) => void warnings.push(m ?? '') };
+    const down = createLeaderElector({ lock: lease.lock('down', { fail: true }), identity: 'down', clock, random: () => 0, logger });
+    started.push(down);
+    down.start();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(warnings).toEqual(['could not read or create the leader lease']);
+    const { e: a } = elector(lease, 'a');
+    a.start();
+    const racer = createLeaderElector({ lock: lease.lock('b'), identity: 'b', clock, random: () => 0, logger });
+    started.push(racer);
+    racer.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(warnings).toHaveLength(1);
+  });
+
   it('refuses timings client-go refuses', () => {
     expect(() => checkLeaderTimings(10_000, 10_000, 2_000)).toThrow(/lease duration/);
     expect(() => checkLeaderTimings(15_000, 2_000, 2_000)).toThrow(/renew deadline/);

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { LeaderElector, LeadershipListener, LeaseLock, LeaseRecord, VersionedLease } from '../../domain/shared/leadership.js';
+import { ConflictError } from '../../domain/shared/errors.js';
 import type { Logger } from '../../domain/shared/logger.js';
 
 /** client-go's defaults (`leaderelection.LeaderElectionConfig` as kube-controller-manager sets it). */
@@ -30,6 +31,9 @@ export function checkLeaderTimings(leaseDurationMs: number, renewDeadlineMs: num
   if (!(leaseDurationMs > renewDeadlineMs)) throw new TypeError('the lease duration must be greater than the renew deadline');
   if (!(renewDeadlineMs > JITTER_FACTOR * retryPeriodMs)) throw new TypeError(`the renew deadline must be greater than ${JITTER_FACTOR} × the retry period`);
 }
+
+/** Losing a race for the lease is normal, not worth a log line. */
+const isConflict = (err: unknown): boolean => err instanceof ConflictError;
 
 const sameRecord = (a: LeaseRecord, b: LeaseRecord): boolean =>
   a.holderIdentity === b.holderIdentity &&
@@ -73,8 +77,16 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     observed = lease;
   }
 
-  function warnOnce(err: unknown, what: string): void {
+  /** The last failure logged by `warnOnce`, so an unreachable API server is one line, not one per retry. */
+  let lastFailure: string | undefined;
+  function warn(err: unknown, what: string): void {
     logger.warn({ ...facts, err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, what);
+  }
+  function warnOnce(err: unknown, what: string): void {
+    const key = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    if (key === lastFailure) return;
+    lastFailure = key;
+    warn(err, what);
   }
 
   async function tryAcquireOrRenew(): Promise<boolean> {
@@ -105,7 +117,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         return true;
       }
     } catch (err) {
-      if (leading) warnOnce(err, 'could not read or create the leader lease');
+      if (!isConflict(err)) warnOnce(err, 'could not read or create the leader lease');
       return false;
     }
     observe(current, nowMs);
@@ -119,7 +131,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       observe(await lock.update(next, current.version), nowMs);
       return true;
     } catch (err) {
-      if (leading) warnOnce(err, 'could not renew the leader lease');
+      if (leading || !isConflict(err)) warnOnce(err, leading ? 'could not renew the leader lease' : 'could not take over the leader lease');
       return false;
     }
   }
@@ -132,7 +144,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         try {
           await l(value);
         } catch (err) {
-          warnOnce(err, 'a leadership listener failed');
+          warn(err, 'a leadership listener failed');
         }
       }
     });
@@ -164,6 +176,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     if (!campaigning) return;
     const nowMs = clock.now().getTime();
     if (ok) {
+      lastFailure = undefined;
       lastRenewAt = nowMs;
       armWatchdog();
       if (!leading) {
@@ -196,7 +209,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       observe(await lock.update(released, observed.version), now.getTime());
       logger.info(facts, 'released the leader lease');
     } catch (err) {
-      warnOnce(err, 'could not release the leader lease; another replica takes over when it expires');
+      warn(err, 'could not release the leader lease; another replica takes over when it expires');
     }
   }
 
