@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.js';
@@ -60,6 +60,28 @@ export interface Config {
   readonly images: ImagesConfig;
   readonly webhooks: WebhooksConfig;
   readonly labs: LabsConfig;
+  /**
+   * The namespace of the control plane's own objects, e.g. the leader Lease (CONTROL_NAMESPACE; in
+   * cluster the pod's namespace, otherwise `labplane-system`).
+   */
+  readonly controlNamespace: string;
+  readonly leader: LeaderConfig;
+  /** Between passes re-enqueuing the jobs of open operations that went missing, on the leader, ms (RECOVERY_INTERVAL_MS, default 60 000). */
+  readonly recoveryIntervalMs: number;
+}
+
+/** Leader election among the replicas running job workers: only the leader runs the loops. */
+export interface LeaderConfig {
+  /** Name of the Lease in the control namespace. */
+  readonly leaseName: string;
+  /** LEADER_LEASE_MS (default 15 000): how long others wait before taking over a lease not renewed. */
+  readonly leaseMs: number;
+  /** LEADER_RENEW_MS (default 10 000): the leader steps down after failing to renew for this long. */
+  readonly renewMs: number;
+  /** LEADER_RETRY_MS (default 2 000): between attempts to acquire or renew. */
+  readonly retryMs: number;
+  /** POD_NAME (Downward API): the start of the holder identity; the host name when unset. */
+  readonly podName: string | undefined;
 }
 
 export interface LabsConfig {
@@ -188,7 +210,32 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
     },
+    controlNamespace: read(env, 'CONTROL_NAMESPACE', z.string().regex(DNS_LABEL).max(63), 'a namespace name (RFC 1123 label)') ?? defaultControlNamespace(kube),
+    leader: readLeader(env),
+    recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
   };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function defaultControlNamespace(kube: Config['kube']): string {
+  if (kube.mode === 'in-cluster' && existsSync(SERVICE_ACCOUNT_NAMESPACE)) {
+    const ns = readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim();
+    if (DNS_LABEL.test(ns)) return ns;
+  }
+  return 'labplane-system';
+}
+
+function readLeader(env: Env): LeaderConfig {
+  const leaseMs = read(env, 'LEADER_LEASE_MS', int(1000, 600_000), 'milliseconds 1000-600000') ?? 15_000;
+  const renewMs = read(env, 'LEADER_RENEW_MS', int(500, 600_000), 'milliseconds 500-600000') ?? 10_000;
+  const retryMs = read(env, 'LEADER_RETRY_MS', int(100, 600_000), 'milliseconds 100-600000') ?? 2_000;
+  // client-go's rules: leaseDuration > renewDeadline > 1.2 × retryPeriod (its jitter factor).
+  if (renewMs >= leaseMs) throw new ConfigError('LEADER_RENEW_MS', `less than LEADER_LEASE_MS (${leaseMs}): the leader must step down before another replica may take over`);
+  if (renewMs <= 1.2 * retryMs) throw new ConfigError('LEADER_RETRY_MS', `less than LEADER_RENEW_MS / 1.2 (${Math.floor(renewMs / 1.2)}): the leader must get several attempts to renew`);
+  const podName = env['POD_NAME'];
+  return { leaseName: 'labplane-loops', leaseMs, renewMs, retryMs, podName: podName === undefined || podName.trim() === '' ? undefined : podName.trim() };
 }
 
 function readKube(env: Env, cwd: string): Config['kube'] {

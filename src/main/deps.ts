@@ -23,6 +23,8 @@ import { buildImages, imageEmulatorControllers, seedSimulatedCluster } from './i
 import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
 import { buildLabs, type BackgroundLoop, type Labs } from './labs.js';
 import { informerCheck } from './readiness.js';
+import { buildLeadership } from './leadership.js';
+import type { LeaderElector } from '../domain/shared/leadership.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
 import { buildWebhooks, withDeliveries } from './webhooks.js';
 
@@ -44,8 +46,14 @@ export interface Deps {
   readonly metrics: Registry;
   /** Course labs (repository, use cases). */
   readonly labs: Labs;
-  /** Loops that run where the job workers run (lab schedules, housekeeping); `close` stops them. */
+  /**
+   * The loops that must run once in the deployment (lab schedules, housekeeping, job recovery):
+   * `start` where the job workers run campaigns for the leader Lease and they run while this process
+   * leads; `stop` (also done by `close`) stops them and releases the Lease.
+   */
   readonly background: BackgroundLoop;
+  /** Who leads the loops (also on /metrics as `labplane_leader`). */
+  readonly leadership: LeaderElector;
   /** Closes every adapter in reverse order of creation. */
   close(): Promise<void>;
 }
@@ -134,6 +142,8 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       informerCheck('vms', () => vms.repo.informers()),
       informerCheck('labs', () => labs.repo.informers()),
     );
+    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, emulator, recover: () => jobs.engine.recover(), loops: labs.loops });
+    closers.push(() => leadership.background.stop());
     const modules = [
       tenantsModule(tenants),
       operationsModule(jobs.operations),
@@ -159,12 +169,8 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       readiness,
       metrics,
       labs,
-      background: {
-        start: () => labs.loops.forEach((l) => l.start()),
-        stop: async () => {
-          await Promise.all(labs.loops.map((l) => l.stop()));
-        },
-      },
+      background: leadership.background,
+      leadership: leadership.elector,
       async close() {
         for (const c of closers.reverse()) {
           await c().catch((err: unknown) => logger.warn({ err }, 'error while closing an adapter'));

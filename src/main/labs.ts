@@ -24,7 +24,7 @@ import { createLabMaintenance, MAINTENANCE_PRINCIPAL } from '../jobs/lab-mainten
 import { createLabScheduler } from '../jobs/lab-scheduler.js';
 import type { Config } from './config.js';
 
-/** A loop that runs beside the job workers (schedules, housekeeping). */
+/** A loop that runs beside the job workers on the leader only (schedules, housekeeping, recovery). */
 export interface BackgroundLoop {
   start(): void;
   stop(): Promise<void>;
@@ -35,7 +35,7 @@ export interface Labs {
   readonly service: LabService;
   readonly jobKinds: readonly JobKind[];
   readonly module: ApiModule;
-  /** The lab scheduler and housekeeping: started where the job workers run. */
+  /** The lab scheduler and housekeeping: run by the leader (see `Deps.background`). */
   readonly loops: readonly BackgroundLoop[];
   close(): Promise<void>;
 }

@@ -48,7 +48,11 @@ async function main(): Promise<void> {
     timer.unref();
     try {
       await app.close();
-      if (config.embeddedWorker) await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
+      if (config.embeddedWorker) {
+        // Loops first, releasing the leader Lease: another replica takes them over at once.
+        await deps.background.stop();
+        await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
+      }
       await deps.close();
     } finally {
       process.exit(0);

@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000);
     timer.unref();
     try {
+      // Loops first, releasing the leader Lease: another replica takes them over at once.
+      await deps.background.stop();
       await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
       await deps.close();
     } finally {

@@ -16,13 +16,32 @@ export interface TestApp {
 /** The embedded default stack (emulated Kubernetes + real adapter), listening on nothing. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   // Tests poll operations fast; the rate limit is tested on its own (test/api/rate-limit*.test.ts).
-  const config = loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', RATE_LIMIT_PER_MINUTE: '1000000', ...env });
+  // The leader Lease is renewed every 20 s, not every 2 s, so its PUTs seldom land inside a test's
+  // count of the emulator's requests; the tests of leader election set their own timings.
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    LEADER_LEASE_MS: '60000',
+    LEADER_RENEW_MS: '40000',
+    LEADER_RETRY_MS: '20000',
+    ...env,
+  });
   const deps = await buildDeps(config, createLogger(config));
   const app = await buildAppFromDeps(deps);
   await app.ready();
   if (config.embeddedWorker) {
     await deps.jobs.engine.startWorker({ concurrency: 4 });
+    // Returns once this app leads, so the loops run and the Lease is written before the test starts.
+    const leading = new Promise<void>((resolve) => {
+      const off = deps.leadership.onChange((l) => {
+        if (!l) return;
+        off();
+        resolve();
+      });
+    });
     deps.background.start();
+    await leading;
   }
   return {
     app,

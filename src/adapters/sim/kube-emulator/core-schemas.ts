@@ -121,6 +121,10 @@ export function coreSchemaDocument(): { definitions: Record<string, Schema> } {
         }),
       }),
       Pod: kind({ spec: freeForm, status: freeForm }),
+      // acquireTime/renewTime are MicroTime: their format is checked when decoding (lease-rules.ts).
+      Lease: kind({
+        spec: obj({ acquireTime: str, holderIdentity: str, leaseDurationSeconds: int32, leaseTransitions: int32, preferredHolder: str, renewTime: str, strategy: str }),
+      }),
     },
   };
 }

@@ -89,6 +89,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   def({ group: '', version: 'v1', plural: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', shortNames: ['pvc'], status: true, returnObject: true, schema: core('PersistentVolumeClaim') }),
   def({ group: '', version: 'v1', plural: 'pods', kind: 'Pod', shortNames: ['po'], status: true, readOnly: true, returnObject: true, schema: core('Pod') }),
   def({ group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', shortNames: ['netpol'], generation: true, schema: core('NetworkPolicy') }),
+  def({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', schema: core('Lease') }),
   def({ group: RBAC, version: 'v1', plural: 'roles', kind: 'Role', nameRule: 'path', schema: core('Role') }),
   def({ group: RBAC, version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', nameRule: 'path', schema: core('RoleBinding') }),
   def({ group: RBAC, version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false, nameRule: 'path', schema: core('ClusterRole') }),

@@ -1,3 +1,4 @@
+import { leaseRules } from './lease-rules.js';
 import { compareQuantities, isQuantity, parseQuantity } from './quantity.js';
 import type { ResourceDef } from './resources.js';
 import type { KubeObject, StatusCause } from './types.js';
@@ -152,4 +153,5 @@ const RULES: Record<string, Rule> = {
   'virtualmachineinstances.kubevirt.io': (obj) => vmiSpecRules(asRecord(obj.spec), 'spec'),
   'virtualmachineinstancemigrations.kubevirt.io': migrationRules,
   'datavolumes.cdi.kubevirt.io': dataVolumeRules,
+  'leases.coordination.k8s.io': leaseRules,
 };

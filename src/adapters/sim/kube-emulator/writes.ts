@@ -7,6 +7,7 @@ import { checkQuota } from './quota.js';
 import { withTypeMeta } from './resources.js';
 import type { ResourceDef } from './resources.js';
 import type { FieldValidation, SchemaValidator } from './schema-validator.js';
+import { leaseDecodeProblem } from './lease-rules.js';
 import { semanticCauses } from './semantic-rules.js';
 import { generateNameFrom, timestamp } from './store.js';
 import type { ObjectStore } from './store.js';
@@ -38,6 +39,8 @@ export interface WriteResult {
 /** Name, schema and semantic validation, defaulting, then quota admission. Mutates `obj`. */
 function validateAndAdmit(env: WriteEnv, def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): string[] {
   const name = obj.metadata.name ?? '';
+  const undecodable = def.key === 'leases.coordination.k8s.io' ? leaseDecodeProblem(obj) : undefined;
+  if (undecodable !== undefined) throw badRequest(undecodable);
   const causes: StatusCause[] = old ? [] : nameCauses(def, name);
   const result = env.validator.validate(def.schema, obj, opts.fieldValidation);
   causes.push(...metadataCauses(obj), ...result.causes, ...semanticCauses(def, obj, old));
