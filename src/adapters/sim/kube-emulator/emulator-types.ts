@@ -1,4 +1,5 @@
 import type { FaultInjector } from './faults.js';
+import type { RecordedRequests } from './request-info.js';
 import type { ObjectStore } from './store.js';
 import type { KubeObject } from './types.js';
 import type { VmActionRegistry } from './vm-actions.js';
@@ -35,6 +36,10 @@ export interface KubeEmulatorOptions {
   bookmarkIntervalMs?: number;
   /** How long a deleted namespace stays Terminating before it and its contents disappear; default 200 ms. */
   namespaceDeletionDelayMs?: number;
+  /** Namespaces to create at start besides the system ones (the control plane's own). */
+  namespaces?: readonly string[];
+  /** Keep every request, classified as the API server's RequestInfo (verb, group, resource, ...), for {@link KubeEmulator.recordedRequests}; default off. */
+  recordRequests?: boolean;
 }
 
 /** Filter for {@link KubeEmulator.requestCount}. */
@@ -56,6 +61,8 @@ export interface KubeEmulator {
   readonly vmActions: VmActionRegistry;
   /** HTTP requests served so far (including failed and fault-injected ones). */
   requestCount(filter?: RequestFilter): number;
+  /** The requests received so far in RBAC terms (empty unless started with `recordRequests`). */
+  recordedRequests(): RecordedRequests;
   /**
    * Quota admission for a write a controller is about to make through the store: throws the 403
    * Forbidden `KubeStatusError` a real server would answer (`resource` is a store key).
