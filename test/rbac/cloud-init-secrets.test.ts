@@ -58,6 +58,13 @@ describe('cloud-init Secrets without reading tenant Secrets', () => {
     expect(tenantSecretVerbs()).toEqual(new Set(['create', 'delete']));
   });
 
+  it('staging again over a leftover replaces it without an update', async () => {
+    await secrets.stage(TENANT, 'again', 'old');
+    await secrets.stage(TENANT, 'again', 'new');
+    expect(text(CONTROL, stagedCloudInitName(TENANT, 'again'))).toEqual({ userdata: 'new' });
+    expect(emu.recordedRequests().resource.filter((r) => r.resource === 'secrets' && r.verb === 'update')).toEqual([]);
+  });
+
   it('remove deletes the Secret and anything staged; absent ones are fine', async () => {
     await secrets.stage(TENANT, 'gone', 'x', 'y');
     await secrets.place(TENANT, { name: 'gone', uid: 'uid-gone' });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DevTokenClaims } from '../../src/adapters/auth/dev-tokens.js';
 import { buildAppFromDeps } from '../../src/main/app-from-deps.js';
 import { loadConfig } from '../../src/main/config.js';
-import { buildDeps, type Deps } from '../../src/main/deps.js';
+import { buildDeps, type Deps, type DepsOverrides } from '../../src/main/deps.js';
 import { createLogger } from '../../src/main/logger.js';
 
 export interface TestApp {
@@ -14,9 +14,9 @@ export interface TestApp {
 }
 
 /** The embedded default stack (emulated Kubernetes + real adapter), listening on nothing. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, overrides: DepsOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
-  const deps = await buildDeps(config, createLogger(config));
+  const deps = await buildDeps(config, createLogger(config), overrides);
   const app = await buildAppFromDeps(deps);
   await app.ready();
   if (config.embeddedWorker) {

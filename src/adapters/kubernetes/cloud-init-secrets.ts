@@ -1,7 +1,7 @@
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
-import { createOrReplace, readOrUndefined, type NamespacedOps } from './kube-writes.js';
+import { readOrUndefined, type NamespacedOps } from './kube-writes.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY } from './tenant-objects.js';
 import { CLOUD_INIT_KEY, CLOUD_INIT_SCRUBBED_KEY, cloudInitSecretName, cloudInitSecretObject, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_VM } from './vm-objects.js';
 
@@ -44,7 +44,7 @@ export function createCloudInitSecrets(client: KubeClient, controlNamespace: str
     kind: 'Secret',
     create: (namespace, body) => client.core.createNamespacedSecret({ namespace, body }),
     read: (namespace, name) => client.core.readNamespacedSecret({ namespace, name }),
-    replace: (namespace, name, body) => client.core.replaceNamespacedSecret({ namespace, name, body }),
+    replace: () => Promise.reject(new Error('staged cloud-init is never replaced')),
   };
   const readStaged = (tenant: string, vm: string) => readOrUndefined(client, staged, controlNamespace, stagedCloudInitName(tenant, vm));
 
@@ -80,7 +80,8 @@ export function createCloudInitSecrets(client: KubeClient, controlNamespace: str
   return {
     async stage(tenant, vm, userData, scrubbedUserData) {
       const body = cloudInitSecretObject(tenant, vm, userData, scrubbedUserData);
-      await createOrReplace(client, staged, {
+      // A leftover (a create whose job never ran) is deleted and created again: no update right needed.
+      await createFresh({
         ...body,
         metadata: {
           name: stagedCloudInitName(tenant, vm),
