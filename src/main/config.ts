@@ -19,6 +19,12 @@ export interface Config {
     | { readonly mode: 'simulated'; readonly schemasDir: string }
     | { readonly mode: 'kubeconfig'; readonly path: string }
     | { readonly mode: 'in-cluster' };
+  /**
+   * The control plane's own namespace (CONTROL_NAMESPACE): webhook Secrets and the leader Lease
+   * live there; the only namespace where it may read Secrets. Default: in the cluster the pod's namespace (from its
+   * service account mount), otherwise `labplane-system`.
+   */
+  readonly controlNamespace: string;
   readonly kubeQps: number;
   readonly kubeBurst: number;
   readonly kubeTimeoutMs: number;
@@ -60,11 +66,6 @@ export interface Config {
   readonly images: ImagesConfig;
   readonly webhooks: WebhooksConfig;
   readonly labs: LabsConfig;
-  /**
-   * The namespace of the control plane's own objects, e.g. the leader Lease (CONTROL_NAMESPACE; in
-   * cluster the pod's namespace, otherwise `labplane-system`).
-   */
-  readonly controlNamespace: string;
   readonly leader: LeaderConfig;
   /** Between passes re-enqueuing the jobs of open operations that went missing, on the leader, ms (RECOVERY_INTERVAL_MS, default 60 000). */
   readonly recoveryIntervalMs: number;
@@ -187,6 +188,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     devTokenSecret: secret,
     publicUrl: read(env, 'PUBLIC_URL', z.string().regex(/^https?:\/\/\S+$/), 'an http(s) URL'),
     kube,
+    controlNamespace: readControlNamespace(env, kube),
     kubeQps: read(env, 'KUBE_QPS', int(1, 10000), 'an integer 1-10000') ?? 50,
     kubeBurst: read(env, 'KUBE_BURST', int(1, 10000), 'an integer 1-10000') ?? 100,
     kubeTimeoutMs: read(env, 'KUBE_TIMEOUT_MS', int(100, 300000), 'milliseconds 100-300000') ?? 10000,
@@ -210,21 +212,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
     },
-    controlNamespace: read(env, 'CONTROL_NAMESPACE', z.string().regex(DNS_LABEL).max(63), 'a namespace name (RFC 1123 label)') ?? defaultControlNamespace(kube),
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
   };
-}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function defaultControlNamespace(kube: Config['kube']): string {
-  if (kube.mode === 'in-cluster' && existsSync(SERVICE_ACCOUNT_NAMESPACE)) {
-    const ns = readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim();
-    if (DNS_LABEL.test(ns)) return ns;
-  }
-  return 'labplane-system';
 }
 
 function readLeader(env: Env): LeaderConfig {
@@ -259,6 +249,24 @@ function readKube(env: Env, cwd: string): Config['kube'] {
     throw new ConfigError('SCHEMAS_DIR', `a folder holding kubevirt-openapi-v2.json and cdi-openapi-v2.json for the simulated cluster, '${schemasDir}' has not both (unset it to use the repository's schemas/)`);
   }
   return { mode: 'simulated', schemasDir };
+}
+
+/** Where Kubernetes mounts the pod's namespace with its service account token. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function readControlNamespace(env: Env, kube: Config['kube']): string {
+  const given = read(env, 'CONTROL_NAMESPACE', z.string().regex(DNS_LABEL), 'a namespace name (a DNS label)');
+  if (given !== undefined) return given;
+  if (kube.mode === 'in-cluster') {
+    try {
+      const ns = readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, 'utf8').trim();
+      if (DNS_LABEL.test(ns)) return ns;
+    } catch {
+      // No service account mount (automountServiceAccountToken: false): the documented default.
+    }
+  }
+  return 'labplane-system';
 }
 
 const AZURE_KEYS = ['AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_LOCATION', 'AZURE_TENANT_ID'] as const;

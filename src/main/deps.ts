@@ -61,6 +61,8 @@ export interface Deps {
 /** What benchmarks and tests may set beyond configuration (the simulated Azure's timings and budgets). */
 export interface DepsOverrides {
   readonly simAzure?: SimAzureOptions;
+  /** The simulated cluster keeps every request in RBAC terms (`emulator.recordedRequests()`): the RBAC scenario test. */
+  readonly recordKubeRequests?: boolean;
 }
 
 export async function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<Deps> {
@@ -75,6 +77,9 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       emulator = await startKubeEmulator({
         schemasDir: config.kube.schemasDir,
         controllers: [...imageEmulatorControllers(config), ...vmEmulatorControllers(), ...identityControllers],
+        // Exists before the control plane starts, as the deploy kit creates it in a real cluster.
+        namespaces: [config.controlNamespace],
+        ...(overrides.recordKubeRequests === true ? { recordRequests: true } : {}),
       });
       closers.push(() => emulator?.close() ?? Promise.resolve());
       kubeConfig = loadKubeConfig({ server: emulator.url });
@@ -110,7 +115,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     const verifiers = [...(devTokens === undefined ? [] : [devTokens]), ...(azureAd === undefined ? [] : [azureAd])];
     const principals = createPrincipalResolver({ verifiers, memberships: tenantRepo });
     const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
-    jobs.engine.register([tenantDeleteJob({ repo: tenantRepo })]);
+    jobs.engine.register([tenantDeleteJob({ repo: tenantRepo, webhooks: webhooks.repo })]);
     const images = await buildImages({ config, logger, kubeConfig, kubeWrites, tenantRepo, operations: jobs.operations });
     closers.push(() => images.close());
     jobs.engine.register(images.jobKinds);
@@ -142,7 +147,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       informerCheck('vms', () => vms.repo.informers()),
       informerCheck('labs', () => labs.repo.informers()),
     );
-    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, emulator, recover: () => jobs.engine.recover(), loops: labs.loops });
+    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: labs.loops });
     closers.push(() => leadership.background.stop());
     const modules = [
       tenantsModule(tenants),

@@ -104,27 +104,39 @@ const SIM_TOKEN = /sim-onboarding\.[A-Za-z0-9_-]+/;
  * token from its cloud-init Secret (as the agent would) and onboards it to the simulated Azure.
  */
 export function simOnboardingController(sim: SimAzure): Controller {
-  let unsubscribe: (() => void) | undefined;
+  const unsubscribers: Array<() => void> = [];
   const seen = new Set<string>();
   return {
     start(emulator) {
-      unsubscribe = emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {
-        const vmi = ev.object;
-        const { namespace, name, uid } = vmi.metadata;
-        if (ev.type === 'DELETED' || namespace === undefined || name === undefined) return;
-        if ((vmi.status as { phase?: string } | undefined)?.phase !== 'Running' || seen.has(uid ?? name)) return;
+      // The cloud-init Secret may come after the VMI runs (it is created once the VM exists): a real
+      // launcher waits for it, so this looks again when either appears.
+      const tryOnboard = (namespace: string, name: string): void => {
+        const vmi = emulator.store.get('virtualmachineinstances.kubevirt.io', namespace, name);
+        const key = vmi?.metadata.uid ?? `${namespace}/${name}`;
+        if ((vmi?.status as { phase?: string } | undefined)?.phase !== 'Running' || seen.has(key)) return;
         const vm = emulator.store.get('virtualmachines.kubevirt.io', namespace, name);
         const labels = vm?.metadata.labels ?? {};
         if (labels['labplane.io/arc'] !== 'true') return;
-        seen.add(uid ?? name);
         const secret = emulator.store.get('secrets', namespace, `${name}-cloudinit`) as { data?: Record<string, string> } | undefined;
-        const userData = Buffer.from(secret?.data?.['userdata'] ?? '', 'base64').toString('utf8');
+        if (secret === undefined) return;
+        seen.add(key);
+        const userData = Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8');
         const token = SIM_TOKEN.exec(userData)?.[0];
         sim.simulateOnboarding(name, { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '' }, token === undefined ? {} : { accessToken: token });
-      });
+      };
+      unsubscribers.push(
+        emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {
+          const { namespace, name } = ev.object.metadata;
+          if (ev.type !== 'DELETED' && namespace !== undefined && name !== undefined) tryOnboard(namespace, name);
+        }),
+        emulator.store.subscribe('secrets', (ev) => {
+          const { namespace, name } = ev.object.metadata;
+          if (ev.type === 'ADDED' && namespace !== undefined && name?.endsWith('-cloudinit') === true) tryOnboard(namespace, name.slice(0, -'-cloudinit'.length));
+        }),
+      );
     },
     stop() {
-      unsubscribe?.();
+      for (const u of unsubscribers.splice(0)) u();
     },
   };
 }

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { createLeaderElector } from '../adapters/kubernetes/leader-election.js';
 import { createKubeLeaseLock } from '../adapters/kubernetes/lease-lock.js';
-import type { KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
 import { runWhileLeading, type LeaderElector, type LeaderLoop } from '../domain/shared/leadership.js';
 import { createRecoveryLoop } from '../jobs/recovery-loop.js';
 import type { Config } from './config.js';
@@ -15,8 +14,6 @@ export interface LeadershipDeps {
   readonly logger: Logger;
   readonly kubeConfig: KubeConfig;
   readonly metrics: Registry;
-  /** The simulated cluster, which gets the control namespace a real one has from its manifests. */
-  readonly emulator: KubeEmulator | undefined;
   /** `JobEngine.recover`. */
   readonly recover: () => Promise<number>;
   /** Loops that must run once in the deployment (lab schedules, housekeeping). */
@@ -39,11 +36,8 @@ export function holderIdentity(podName: string | undefined): string {
  * the same code path against a real cluster and the simulated one.
  */
 export function buildLeadership(deps: LeadershipDeps): Leadership {
-  const { config, emulator } = deps;
+  const { config } = deps;
   const namespace = config.controlNamespace;
-  if (emulator !== undefined && emulator.store.get('namespaces', undefined, namespace) === undefined) {
-    emulator.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
-  }
   const log = deps.logger.child({ component: 'leader-election' });
   const { leaseName, leaseMs, renewMs, retryMs } = config.leader;
   const elector = createLeaderElector({

@@ -66,6 +66,7 @@ export async function buildVms(deps: VmsDeps): Promise<Vms> {
   const { config } = deps;
   const repo = createKubeVmRepository({
     kubeConfig: deps.kubeConfig,
+    controlNamespace: config.controlNamespace,
     logger: deps.logger.child({ component: 'kubernetes-vms' }),
     limiter: deps.kubeWrites,
     timeoutMs: config.kubeTimeoutMs,

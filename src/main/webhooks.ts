@@ -66,7 +66,7 @@ export interface Webhooks {
 }
 
 /**
- * Webhooks: Secrets-backed repository (watch-backed reads), delivery records and queue (Redis and
+ * Webhooks: Secrets-backed repository (in CONTROL_NAMESPACE) (watch-backed reads), delivery records and queue (Redis and
  * BullMQ with REDIS_URL, else in process), the delivery worker, the use cases and the API module.
  * The embedded default delivers through the simulated network (SIM_WEBHOOK_ROUTES) with the
  * simulated DNS; a real cluster uses node:dns and the real network, always through the SSRF guard.
@@ -82,7 +82,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     limiter: deps.kubeWrites,
     timeoutMs: config.kubeTimeoutMs,
   });
-  const repo = createKubeWebhookRepository({ client });
+  const repo = createKubeWebhookRepository({ client, namespace: config.controlNamespace, tenants: deps.tenantRepo });
   await repo.start();
   closers.push(() => repo.close());
 

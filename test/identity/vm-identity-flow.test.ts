@@ -54,10 +54,11 @@ async function settle(id: string, timeoutMs: number): Promise<Record<string, any
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-const secretText = (tenant: string, vm: string) => {
-  const s = deps.emulator!.store.get('secrets', tenant, `${vm}-cloudinit`) as { data?: Record<string, string> } | undefined;
-  return Object.values(s?.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
-};
+const textOf = (s: unknown) => Object.values((s as { data?: Record<string, string> } | undefined)?.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
+/** The VM's cloud-init Secret in its tenant namespace. */
+const secretText = (tenant: string, vm: string) => textOf(deps.emulator!.store.get('secrets', tenant, `${vm}-cloudinit`));
+/** What is staged for it in the control plane's namespace until the VM exists (and, with Arc, until scrubbed). */
+const stagedText = (tenant: string, vm: string) => textOf(deps.emulator!.store.get('secrets', deps.config.controlNamespace, `labplane-cloudinit.${tenant}.${vm}`));
 
 describe('Arc onboarding on the embedded default', () => {
   it('a VM created with Arc on reaches identity ready, shows the connect command, and its token leaks nowhere', async () => {
@@ -66,8 +67,8 @@ describe('Arc onboarding on the embedded default', () => {
 
     const created = await api().post(`/v1/tenants/${tenant}/vms`).set('authorization', owner).send(vmBody('arc-one', { arc: true }));
     expect(created.status, JSON.stringify(created.body)).toBe(202);
-    const token = /sim-onboarding\.[A-Za-z0-9_-]+/.exec(secretText(tenant, 'arc-one'))?.[0];
-    expect(token, 'the Secret carries the onboarding token').toBeDefined();
+    const token = /sim-onboarding\.[A-Za-z0-9_-]+/.exec(stagedText(tenant, 'arc-one'))?.[0];
+    expect(token, 'the staged Secret carries the onboarding token').toBeDefined();
     const responses: string[] = [JSON.stringify(created.body)];
 
     const createOp = await settle(created.body.id, 15_000);
@@ -101,9 +102,11 @@ describe('Arc onboarding on the embedded default', () => {
     const ops = await api().get(`/v1/operations?tenant=${tenant}&limit=100`).set('authorization', admin);
     responses.push(ops.text);
 
-    // Scrubbed: the Secret no longer holds the token; nothing else ever did.
+    // Scrubbed: the Secret no longer holds the token, nothing is left staged; nothing else ever did.
     expect(secretText(tenant, 'arc-one')).not.toContain(token!);
     expect(secretText(tenant, 'arc-one')).toContain('azcmagent');
+    expect(stagedText(tenant, 'arc-one')).toBe('');
+    expect(deps.emulator!.store.get('secrets', tenant, 'arc-one-cloudinit')?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'VirtualMachine', name: 'arc-one' });
     const vmObject = deps.emulator!.store.get('virtualmachines.kubevirt.io', tenant, 'arc-one');
     expect(JSON.stringify(vmObject)).not.toContain(token!);
     for (const op of [await deps.jobs.store.get(created.body.id), await deps.jobs.store.get(identityOp!.id)]) expect(JSON.stringify(op)).not.toContain(token!);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DevTokenClaims } from '../../src/adapters/auth/dev-tokens.js';
 import { buildAppFromDeps } from '../../src/main/app-from-deps.js';
 import { loadConfig } from '../../src/main/config.js';
-import { buildDeps, type Deps } from '../../src/main/deps.js';
+import { buildDeps, type Deps, type DepsOverrides } from '../../src/main/deps.js';
 import { createLogger } from '../../src/main/logger.js';
 
 export interface TestApp {
@@ -14,7 +14,7 @@ export interface TestApp {
 }
 
 /** The embedded default stack (emulated Kubernetes + real adapter), listening on nothing. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, overrides: DepsOverrides = {}): Promise<TestApp> {
   // Tests poll operations fast; the rate limit is tested on its own (test/api/rate-limit*.test.ts).
   // The leader Lease is renewed every 20 s, not every 2 s, so its PUTs seldom land inside a test's
   // count of the emulator's requests; the tests of leader election set their own timings.
@@ -27,7 +27,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     LEADER_RETRY_MS: '20000',
     ...env,
   });
-  const deps = await buildDeps(config, createLogger(config));
+  const deps = await buildDeps(config, createLogger(config), overrides);
   const app = await buildAppFromDeps(deps);
   await app.ready();
   if (config.embeddedWorker) {

@@ -16,7 +16,8 @@ let b: string;
 const api = () => request(t.app.server);
 const hooks = (tenant: string) => `/v1/tenants/${tenant}/webhooks`;
 const body = (extra: Record<string, unknown> = {}) => ({ url: 'https://images.example.com/hooks/labplane', events: ['vm.ready', 'operation.succeeded'], ...extra });
-const secretWrites = () => emulatorOf(t).requestCount({ method: 'POST', pathPrefix: `/api/v1/namespaces/${a}/secrets` });
+const control = () => t.deps.config.controlNamespace;
+const secretWrites = () => emulatorOf(t).requestCount({ method: 'POST', pathPrefix: `/api/v1/namespaces/${control()}/secrets` });
 
 beforeAll(async () => {
   t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '1000000', WEBHOOK_HTTP_ALLOWED_HOSTS: 'mirror.example.edu,metadata-alias.example.com' });
@@ -74,9 +75,10 @@ describe('registering webhooks', () => {
     expect(noField.body.errors?.[0]?.message).toMatch(/Cannot query field "secret"/);
   });
 
-  it('stores the webhook as a Secret of ours in the tenant namespace: signing secret in data, the rest in annotations', async () => {
+  it("stores the webhook as a Secret of ours in the control plane's namespace, labelled with its tenant: signing secret in data, the rest in annotations", async () => {
     const res = await api().post(hooks(a)).set('authorization', owner).send(body());
-    const stored = emulatorOf(t).store.get('secrets', a, webhookSecretName(res.body.id));
+    expect(emulatorOf(t).store.get('secrets', a, webhookSecretName(res.body.id))).toBeUndefined();
+    const stored = emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id));
     expect(stored?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/webhook': 'true', 'labplane.io/tenant': a });
     const data = (stored as { data?: Record<string, string> }).data ?? {};
     expect(Buffer.from(data['signing-secret'] ?? '', 'base64').toString()).toBe(res.body.secret);
@@ -162,7 +164,7 @@ describe('registering webhooks', () => {
     const res = await api().post(hooks(a)).set('authorization', owner).send(body());
     const del = await api().delete(`${hooks(a)}/${res.body.id}`).set('authorization', owner);
     expect(del.status).toBe(204);
-    expect(emulatorOf(t).store.get('secrets', a, webhookSecretName(res.body.id))).toBeUndefined();
+    expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id))).toBeUndefined();
     expectProblem(await api().get(`${hooks(a)}/${res.body.id}`).set('authorization', owner), 404, 'WEBHOOK_NOT_FOUND');
     expectProblem(await api().delete(`${hooks(a)}/${res.body.id}`).set('authorization', owner), 404, 'WEBHOOK_NOT_FOUND');
   });
@@ -194,15 +196,21 @@ describe('registering webhooks', () => {
     expect((await api().post(hooks(c)).set('authorization', owner).send(body())).status).toBe(201);
   });
 
-  it('deleting the tenant deletes its webhooks (their Secrets go with the namespace)', async () => {
+  it("deleting the tenant deletes its webhooks' Secrets in the control namespace (nothing cascades there), and no other tenant's", async () => {
     const d = uniqueTenantId('wh-del');
     await api().post('/v1/tenants').set('authorization', admin).send({ id: d, displayName: d, profile: 'student', owners: [{ principalId: 'olga' }] });
     const res = await api().post(hooks(d)).set('authorization', owner).send(body());
     expect(res.status).toBe(201);
+    const kept = await api().post(hooks(a)).set('authorization', owner).send(body());
+    expect(kept.status).toBe(201);
     const op = await api().delete(`/v1/tenants/${d}`).set('authorization', admin);
     expect(op.status).toBe(202);
-    for (let i = 0; i < 400 && emulatorOf(t).store.get('secrets', d, webhookSecretName(res.body.id)) !== undefined; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(emulatorOf(t).store.get('secrets', d, webhookSecretName(res.body.id))).toBeUndefined();
+    await expect
+      .poll(async () => (await api().get(`/v1/operations/${op.body.id}`).set('authorization', admin)).body.status, { timeout: 15_000, interval: 50 })
+      .toBe('succeeded');
+    expect((await api().get(`/v1/operations/${op.body.id}`).set('authorization', admin)).body.result).toEqual({ tenant: d, deleted: true, webhooksDeleted: 1 });
+    expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id))).toBeUndefined();
+    expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(kept.body.id))).toBeDefined();
     expectProblem(await api().get(hooks(d)).set('authorization', admin), 404, 'TENANT_NOT_FOUND');
   });
 });

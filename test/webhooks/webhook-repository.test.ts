@@ -13,6 +13,8 @@ import { rawClient, recordingLogger } from '../kubernetes/support/kube-fixture.j
 import { eventually } from './support.js';
 
 const TENANTS = ['wa', 'wb'];
+const CONTROL = 'labplane-system';
+const knownTenants = { get: async (t: string) => (TENANTS.includes(t) ? ({ id: t } as never) : undefined) };
 
 function aWebhook(tenant = 'wa', over: Partial<WebhookRecord> = {}): WebhookRecord {
   return {
@@ -82,6 +84,24 @@ function repositoryContract(name: string, make: () => Promise<{ repo: WebhookRep
         await close();
       }
     });
+
+    it("a tenant cannot delete another tenant's webhook; deleteAll removes one tenant's webhooks only", async () => {
+      const { repo, close } = await make();
+      try {
+        const a1 = aWebhook('wa');
+        const a2 = aWebhook('wa');
+        const b = aWebhook('wb');
+        for (const w of [a1, a2, b]) await repo.create(w);
+        expect(await repo.delete('wa', b.id)).toBe(false);
+        expect(await repo.get('wb', b.id)).toBeDefined();
+        expect(await repo.deleteAll('wa')).toBe(2);
+        expect(await repo.list('wa')).toEqual([]);
+        expect((await repo.list('wb')).map((w) => w.id)).toEqual([b.id]);
+        expect(await repo.deleteAll('wa')).toBe(0);
+      } finally {
+        await close();
+      }
+    });
   });
 }
 
@@ -93,12 +113,12 @@ afterAll(async () => {
 });
 
 async function kube() {
-  const emulator = await startKubeEmulator();
+  const emulator = await startKubeEmulator({ namespaces: [CONTROL] });
   emulators.push(emulator);
   const raw = rawClient(emulator.url);
   for (const t of TENANTS) await raw.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: t } });
   const client = createKubeClient({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger: recordingLogger() });
-  const repo = createKubeWebhookRepository({ client, watchRestartDelayMs: { min: 20, max: 200 } });
+  const repo = createKubeWebhookRepository({ client, namespace: CONTROL, tenants: knownTenants, watchRestartDelayMs: { min: 20, max: 200 } });
   expect(await repo.start()).toBe(true);
   return { emulator, raw, repo, close: () => repo.close() };
 }
@@ -106,17 +126,34 @@ async function kube() {
 repositoryContract('Kubernetes Secrets over the emulator', kube);
 
 describe('webhook repository on Kubernetes', () => {
-  it('sees webhook Secrets written by others through the watch, ignores Secrets that are not ours, and forgets deleted namespaces', async () => {
+  it('sees webhook Secrets written by others in its namespace through the watch, ignores Secrets that are not ours or elsewhere', async () => {
     const { raw, repo, close } = await kube();
     try {
       const w = aWebhook('wb');
-      expect((await raw.post('/api/v1/namespaces/wb/secrets', webhookSecretObject(w))).status).toBe(201);
-      const foreign = webhookSecretObject(aWebhook('wb'));
-      await raw.post('/api/v1/namespaces/wb/secrets', { ...foreign, metadata: { ...foreign.metadata, labels: { 'labplane.io/webhook': 'true' } } });
+      expect((await raw.post(`/api/v1/namespaces/${CONTROL}/secrets`, webhookSecretObject(w, CONTROL))).status).toBe(201);
+      const foreign = webhookSecretObject(aWebhook('wb'), CONTROL);
+      await raw.post(`/api/v1/namespaces/${CONTROL}/secrets`, { ...foreign, metadata: { ...foreign.metadata, labels: { 'labplane.io/webhook': 'true' } } });
+      // A first-wave Secret in the tenant's namespace is outside what the control plane may read.
+      expect((await raw.post('/api/v1/namespaces/wb/secrets', webhookSecretObject(aWebhook('wb'), 'wb'))).status).toBe(201);
       await eventually(async () => (await repo.list('wb')).length === 1, 5_000, 'the watch to deliver the Secret');
       expect((await repo.getWithSecret('wb', w.id))?.secret).toBe(w.secret);
+      expect(await repo.list('wa')).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("keeps every webhook Secret in the control namespace, labelled with its tenant; a tenant's namespace going takes none of them", async () => {
+    const { emulator, raw, repo, close } = await kube();
+    try {
+      const w = aWebhook('wb');
+      await repo.create(w);
+      const held = emulator.store.get('secrets', CONTROL, `labplane-webhook-${w.id}`);
+      expect(held?.metadata.labels).toMatchObject({ 'labplane.io/tenant': 'wb', 'labplane.io/webhook': 'true' });
+      expect(emulator.store.list('secrets', { namespace: 'wb' })).toEqual([]);
       await raw.delete('/api/v1/namespaces/wb');
-      await eventually(async () => (await repo.list('wb')).length === 0, 5_000, 'the namespace deletion');
+      await eventually(() => emulator.store.get('namespaces', undefined, 'wb') === undefined, 5_000, 'the namespace deletion');
+      expect((await repo.get('wb', w.id))?.id).toBe(w.id);
     } finally {
       await close();
     }

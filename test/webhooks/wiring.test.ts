@@ -47,7 +47,7 @@ describe('wiring webhooks into the job runtime', () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
     const receiver = await startReceiver(() => 200);
-    const emulator = await startKubeEmulator();
+    const emulator = await startKubeEmulator({ namespaces: ['labplane-system'] });
     await rawClient(emulator.url).post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 't1' } });
     const config = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL, SIM_WEBHOOK_ROUTES: `lms.example.edu=${receiver.origin}` });
     const tenant: Tenant = { id: 't1', displayName: 't1', profile: 'faculty', ...PROFILE_DEFAULTS.faculty, phase: 'Active', createdAt: new Date().toISOString(), version: '1' };

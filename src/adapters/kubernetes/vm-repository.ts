@@ -5,14 +5,12 @@ import type { VmRecord } from '../../domain/vms/vm.js';
 import type { VmEvent, VmRepository } from '../../domain/vms/vm-repository.js';
 import { isConflict, isNotFound } from './errors.js';
 import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
-import { createOrReplace, readOrUndefined } from './kube-writes.js';
+import { createCloudInitSecrets, type CloudInitOwner } from './cloud-init-secrets.js';
 import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
 import { createVmCache } from './vm-cache.js';
 import { migrationOf, nodeRecordOf, vmRecordOf } from './vm-mapping.js';
 import {
   ANN_OPERATION_ID,
-  cloudInitSecretName,
-  cloudInitSecretObject,
   KUBEVIRT_GROUP,
   KUBEVIRT_VERSION,
   migrationObject,
@@ -24,14 +22,14 @@ import {
   ANN_ARC_RESOURCE_ID,
   ANN_ARC_STATUS,
   ANN_IDENTITY_READY,
-  CLOUD_INIT_KEY,
-  CLOUD_INIT_SCRUBBED_KEY,
 } from './vm-objects.js';
 import { putVmSubresource } from './vm-subresources.js';
-import { changedVm, kubeMessage, modify, retainDisks, secretOps, vmApi } from './vm-writes.js';
+import { changedVm, kubeMessage, modify, retainDisks, vmApi } from './vm-writes.js';
 
 export interface KubeVmRepositoryDeps {
   readonly kubeConfig: KubeConfig;
+  /** The control plane's own namespace (CONTROL_NAMESPACE), where cloud-init is staged until its VM exists. */
+  readonly controlNamespace: string;
   readonly logger: KubeLogger;
   /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
   readonly rateLimit?: RateLimitOptions;
@@ -64,7 +62,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
   });
   const cache = createVmCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
-  const secrets = secretOps(client);
+  const cloudInit = createCloudInitSecrets(client, deps.controlNamespace);
   const lists = new Map<string, { version: number; records: readonly VmRecord[] }>();
   const vmCtx = (verb: string, ns: string, name: string, write = true) => ({ what: `${verb} VirtualMachine ${ns}/${name}`, write, resource: 'vm', name });
 
@@ -87,6 +85,12 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  async function ownerOf(ns: string, name: string): Promise<CloudInitOwner | undefined> {
+    const vm = (await cache.vm(ns, name)) ?? (await freshVm(ns, name));
+    const uid = vm?.metadata?.uid;
+    return uid === undefined ? undefined : { name, uid };
   }
 
   const replaceVm = async (ns: string, name: string, body: VirtualMachine): Promise<VirtualMachine> => {
@@ -131,26 +135,12 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     },
 
     async putCloudInit(tenant, name, userData, scrubbedUserData) {
-      await createOrReplace(client, secrets, cloudInitSecretObject(tenant, name, userData, scrubbedUserData));
+      await cloudInit.stage(tenant, name, userData, scrubbedUserData);
     },
 
     async scrubCloudInit(tenant, name) {
-      const secretName = cloudInitSecretName(name);
-      let scrubbed = false;
-      await modify(
-        `Secret ${tenant}/${secretName}`,
-        () => readOrUndefined(client, secrets, tenant, secretName),
-        undefined,
-        (secret) => {
-          const clean = secret.data?.[CLOUD_INIT_SCRUBBED_KEY];
-          if (clean === undefined) return undefined;
-          scrubbed = true;
-          const { [CLOUD_INIT_SCRUBBED_KEY]: _gone, ...rest } = secret.data ?? {};
-          return { ...secret, data: { ...rest, [CLOUD_INIT_KEY]: clean } };
-        },
-        (next) => client.request({ what: `replace Secret ${tenant}/${secretName}`, write: true }, () => client.core.replaceNamespacedSecret({ namespace: tenant, name: secretName, body: next })),
-      );
-      return scrubbed;
+      const owner = await ownerOf(tenant, name);
+      return owner === undefined ? false : cloudInit.scrub(tenant, owner);
     },
 
     async setIdentity(tenant, name, identity) {
@@ -171,31 +161,11 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     },
 
     async adoptCloudInit(tenant, name) {
-      const vm = (await cache.vm(tenant, name)) ?? (await freshVm(tenant, name));
-      const uid = vm?.metadata?.uid;
-      if (vm === undefined || uid === undefined) return;
-      const secretName = cloudInitSecretName(name);
-      await modify(
-        `Secret ${tenant}/${secretName}`,
-        () => readOrUndefined(client, secrets, tenant, secretName),
-        undefined,
-        (s) => {
-          const refs = s.metadata?.ownerReferences ?? [];
-          if (refs.some((r) => r.uid === uid)) return undefined;
-          const ref = { apiVersion: `${KUBEVIRT_GROUP}/${KUBEVIRT_VERSION}`, kind: 'VirtualMachine', name, uid, controller: false, blockOwnerDeletion: false };
-          return { ...s, metadata: { ...s.metadata, ownerReferences: [...refs.filter((r) => r.kind !== 'VirtualMachine'), ref] } };
-        },
-        (next) => client.request({ what: `adopt Secret ${tenant}/${secretName}`, write: true }, () => client.core.replaceNamespacedSecret({ namespace: tenant, name: secretName, body: next })),
-      );
+      const owner = await ownerOf(tenant, name);
+      if (owner !== undefined) await cloudInit.place(tenant, owner);
     },
 
-    async deleteCloudInit(tenant, name) {
-      try {
-        await client.request({ what: `delete Secret ${tenant}/${cloudInitSecretName(name)}`, write: true }, () => client.core.deleteNamespacedSecret({ namespace: tenant, name: cloudInitSecretName(name) }));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    },
+    deleteCloudInit: (tenant, name) => cloudInit.remove(tenant, name),
 
     async create(spec) {
       const body = virtualMachineObject(spec);

@@ -1,19 +1,11 @@
-import type { V1Secret } from '@kubernetes/client-node';
 import { ConflictError } from '../../domain/shared/errors.js';
 import type { VmChange } from '../../domain/vms/vm.js';
 import { isConflict, isNotFound, KubeApiError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { formatCpu } from './quantity.js';
-import { MAX_CONFLICT_ATTEMPTS, type NamespacedOps } from './kube-writes.js';
+import { MAX_CONFLICT_ATTEMPTS } from './kube-writes.js';
 import { CDI_GROUP, CDI_VERSION, DATAVOLUMES, type DataVolume } from './image-objects.js';
 import { ANN_DROPPED_AT, ANN_INSTANCE_TYPE, computeResources, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_RETAINED_FROM, VMS, type VirtualMachine } from './vm-objects.js';
-
-export const secretOps = (client: KubeClient): NamespacedOps<V1Secret> => ({
-  kind: 'Secret',
-  create: (namespace, body) => client.core.createNamespacedSecret({ namespace, body }),
-  read: (namespace, name) => client.core.readNamespacedSecret({ namespace, name }),
-  replace: (namespace, name, body) => client.core.replaceNamespacedSecret({ namespace, name, body }),
-});
 
 export const vmApi = (namespace: string) => ({ group: KUBEVIRT_GROUP, version: KUBEVIRT_VERSION, plural: VMS, namespace });
 const dvApi = (namespace: string) => ({ group: CDI_GROUP, version: CDI_VERSION, plural: DATAVOLUMES, namespace });

@@ -4,8 +4,13 @@ import { ANN_DESCRIPTION, LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY, MANAGED_SE
 
 export const LABEL_WEBHOOK = 'labplane.io/webhook';
 export const LABEL_WEBHOOK_ID = 'labplane.io/webhook-id';
-/** Our webhook Secrets, in every tenant namespace. */
+/** Our webhook Secrets (all in the control plane's namespace). */
 export const WEBHOOK_SELECTOR = `${MANAGED_SELECTOR},${LABEL_WEBHOOK}=true`;
+
+/** The webhook Secrets of one tenant. */
+export function tenantWebhookSelector(tenant: string): string {
+  return `${WEBHOOK_SELECTOR},${LABEL_TENANT}=${tenant}`;
+}
 export const ANN_WEBHOOK_URL = 'labplane.io/webhook-url';
 /** Comma-separated event types. */
 export const ANN_WEBHOOK_EVENTS = 'labplane.io/webhook-events';
@@ -20,14 +25,17 @@ export function webhookSecretName(id: string): string {
   return `labplane-webhook-${id}`;
 }
 
-/** The Secret that holds a webhook, in its tenant's namespace (the namespace name is the tenant id). */
-export function webhookSecretObject(w: WebhookRecord): V1Secret {
+/**
+ * The Secret that holds a webhook, in the control plane's namespace `namespace` (not the tenant's:
+ * the control plane may read Secrets only there), labelled with its tenant.
+ */
+export function webhookSecretObject(w: WebhookRecord, namespace: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
       name: webhookSecretName(w.id),
-      namespace: w.tenant,
+      namespace,
       labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_TENANT]: w.tenant, [LABEL_WEBHOOK]: 'true', [LABEL_WEBHOOK_ID]: w.id },
       annotations: {
         [ANN_WEBHOOK_URL]: w.url,
@@ -54,7 +62,7 @@ export function webhookFromSecret(s: V1Secret): WebhookRecord | undefined {
   const labels = s.metadata?.labels ?? {};
   const ann = s.metadata?.annotations ?? {};
   const id = labels[LABEL_WEBHOOK_ID];
-  const tenant = s.metadata?.namespace;
+  const tenant = labels[LABEL_TENANT];
   const url = ann[ANN_WEBHOOK_URL];
   const encoded = s.data?.[SIGNING_SECRET_KEY];
   const events = (ann[ANN_WEBHOOK_EVENTS] ?? '').split(',').filter(isWebhookEventType);

@@ -1,17 +1,23 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
+import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
 import { toWebhook, type Webhook, type WebhookRecord } from '../../domain/webhooks/webhook.js';
 import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { isConflict, isNotFound } from './errors.js';
 import { createInformedStore, listAllPages, waitForSync, type InformedStore, type InformerHealth } from './informed-store.js';
 import type { KubeClient } from './kube-client.js';
-import { isWebhookSecret, webhookFromSecret, webhookSecretName, webhookSecretObject, WEBHOOK_SELECTOR } from './webhook-objects.js';
+import { LABEL_TENANT } from './tenant-objects.js';
+import { isWebhookSecret, tenantWebhookSelector, webhookFromSecret, webhookSecretName, webhookSecretObject, WEBHOOK_SELECTOR } from './webhook-objects.js';
 
 const PAGE = 500;
 
 export interface KubeWebhookRepositoryDeps {
   /** Its writes take tokens of this client's rate limiter. */
   readonly client: KubeClient;
+  /** The control plane's own namespace (CONTROL_NAMESPACE): every webhook Secret lives there. */
+  readonly namespace: string;
+  /** A create for a tenant it does not know is NotFoundError('tenant'). */
+  readonly tenants: Pick<TenantRepository, 'get'>;
   /** How long `start` waits for the informer before reads go to the API server directly (default 10 000 ms). */
   readonly syncTimeoutMs?: number;
   readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
@@ -27,56 +33,71 @@ export interface KubeWebhookRepository extends WebhookRepository {
 }
 
 /**
- * Webhooks in Kubernetes: one Secret per webhook in its tenant's namespace (deleting the tenant
- * deletes them). Reads come from a watch of our webhook Secrets (label selector
- * `WEBHOOK_SELECTOR`, every namespace) and cost the API server nothing once synced; before that
- * they go to it directly. Writes go through the client (rate limited) and are put in the cache at
- * once (read-your-writes). Needs list/watch/create/delete on Secrets.
+ * Webhooks in Kubernetes: one Secret per webhook in the control plane's own namespace, labelled
+ * with its tenant; the only namespace whose Secrets the control plane may read (RBAC Role
+ * `labplane-control`). Nothing cascades from a tenant's namespace: `deleteAll` removes a deleted
+ * tenant's webhooks. Reads come from a watch of our webhook Secrets in that namespace and cost the
+ * API server nothing once synced; before that they go to it directly. Writes go through the client
+ * (rate limited) and are put in the cache at once (read-your-writes). Needs get/list/watch/create/
+ * delete on Secrets in that namespace only.
  */
 export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): KubeWebhookRepository {
-  const { client } = deps;
+  const { client, namespace } = deps;
   const { core } = client;
   const cursor = (cont: string | undefined) => (cont === undefined ? {} : { _continue: cont });
   const informer: InformedStore<V1Secret> = createInformedStore<V1Secret>({
     client,
     name: 'webhook secrets',
-    path: '/api/v1/secrets',
+    path: `/api/v1/namespaces/${namespace}/secrets`,
     labelSelector: WEBHOOK_SELECTOR,
-    listPage: (cont) => core.listSecretForAllNamespaces({ labelSelector: WEBHOOK_SELECTOR, limit: PAGE, ...cursor(cont) }),
+    listPage: (cont) => core.listNamespacedSecret({ namespace, labelSelector: WEBHOOK_SELECTOR, limit: PAGE, ...cursor(cont) }),
     ...(deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs }),
   });
+  const ofTenant = (tenant: string) => (s: V1Secret) => s.metadata?.labels?.[LABEL_TENANT] === tenant;
 
   async function secretsOf(tenant: string): Promise<V1Secret[]> {
-    if (informer.synced()) return informer.store.list(tenant);
-    try {
-      const res = await listAllPages(client, `list webhook Secrets in ${tenant}`, (cont) =>
-        core.listNamespacedSecret({ namespace: tenant, labelSelector: WEBHOOK_SELECTOR, limit: PAGE, ...cursor(cont) }),
-      );
-      return res.items;
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
+    if (informer.synced()) return informer.store.list(namespace).filter(ofTenant(tenant));
+    const res = await listAllPages(client, `list webhook Secrets of ${tenant}`, (cont) =>
+      core.listNamespacedSecret({ namespace, labelSelector: tenantWebhookSelector(tenant), limit: PAGE, ...cursor(cont) }),
+    );
+    return res.items.filter(ofTenant(tenant));
   }
 
   async function secretOf(tenant: string, id: string): Promise<V1Secret | undefined> {
     const name = webhookSecretName(id);
-    if (informer.synced()) return informer.store.get(name, tenant);
-    try {
-      const s = await client.request({ what: `read Secret ${tenant}/${name}`, write: false, resource: 'webhook', name: id }, () =>
-        core.readNamespacedSecret({ namespace: tenant, name }),
-      );
-      return isWebhookSecret(s) ? s : undefined;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+    let s: V1Secret | undefined;
+    if (informer.synced()) s = informer.store.get(name, namespace);
+    else {
+      try {
+        s = await client.request({ what: `read Secret ${namespace}/${name}`, write: false, resource: 'webhook', name: id }, () => core.readNamespacedSecret({ namespace, name }));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
+    return isWebhookSecret(s) && ofTenant(tenant)(s) ? s : undefined;
   }
 
   async function record(tenant: string, id: string): Promise<WebhookRecord | undefined> {
     const s = await secretOf(tenant, id);
     const w = s === undefined ? undefined : webhookFromSecret(s);
     return w?.id === id && w.tenant === tenant ? w : undefined;
+  }
+
+  /** Deletes the Secret held in `s` only if it is still that object (uid precondition): another tenant's never goes. */
+  async function remove(s: V1Secret): Promise<boolean> {
+    const name = s.metadata?.name ?? '';
+    const uid = s.metadata?.uid;
+    try {
+      await client.request({ what: `delete Secret ${namespace}/${name}`, write: true, resource: 'webhook', name }, () =>
+        core.deleteNamespacedSecret({ namespace, name, ...(uid === undefined ? {} : { body: { preconditions: { uid } } }) }),
+      );
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err, 'VERSION_CONFLICT')) throw err;
+      informer.store.remove(s);
+      return false;
+    }
+    informer.store.remove(s);
+    return true;
   }
 
   return {
@@ -106,35 +127,29 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
     getWithSecret: (tenant, id) => record(tenant, id),
 
     async create(w) {
-      const body = webhookSecretObject(w);
+      if ((await deps.tenants.get(w.tenant)) === undefined) throw new NotFoundError('tenant', w.tenant);
+      const body = webhookSecretObject(w, namespace);
       const name = body.metadata?.name ?? '';
       try {
-        const created = await client.request({ what: `create Secret ${w.tenant}/${name}`, write: true, resource: 'tenant', name: w.tenant }, () =>
-          core.createNamespacedSecret({ namespace: w.tenant, body }),
+        const created = await client.request({ what: `create Secret ${namespace}/${name}`, write: true, resource: 'tenant', name: w.tenant }, () =>
+          core.createNamespacedSecret({ namespace, body }),
         );
         informer.store.upsert(created);
       } catch (err) {
         if (isConflict(err, 'ALREADY_EXISTS')) throw new ConflictError('WEBHOOK_EXISTS', `webhook '${w.id}' already exists.`, { cause: err });
-        if (err instanceof NotFoundError) throw new NotFoundError('tenant', w.tenant, { cause: err });
         throw err;
       }
     },
 
     async delete(tenant, id) {
-      const name = webhookSecretName(id);
-      const held = informer.store.get(name, tenant);
-      const forget = () => informer.store.remove(held ?? { metadata: { name, namespace: tenant } });
-      try {
-        await client.request({ what: `delete Secret ${tenant}/${name}`, write: true, resource: 'webhook', name: id }, () =>
-          core.deleteNamespacedSecret({ namespace: tenant, name }),
-        );
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        forget();
-        return false;
-      }
-      forget();
-      return true;
+      const s = await secretOf(tenant, id);
+      return s === undefined ? false : remove(s);
+    },
+
+    async deleteAll(tenant) {
+      let deleted = 0;
+      for (const s of await secretsOf(tenant)) if (await remove(s)) deleted += 1;
+      return deleted;
     },
   };
 }

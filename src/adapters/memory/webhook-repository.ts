@@ -60,5 +60,11 @@ export function createMemoryWebhookRepository(deps: MemoryWebhookRepositoryDeps 
       check();
       return byTenant.get(tenant)?.delete(id) ?? false;
     },
+    async deleteAll(tenant) {
+      check();
+      const n = hooksOf(tenant).size;
+      byTenant.delete(tenant);
+      return n;
+    },
   };
 }

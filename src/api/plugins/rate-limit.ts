@@ -1,11 +1,11 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { makeProblem } from '../problem.js';
-import { burstOf, localTokenBucketStore, redisTokenBucketStore, type ScriptingRedis } from './rate-limit-store.js';
+import { localTokenBucketStore, redisTokenBucketStore, type ScriptingRedis } from './rate-limit-store.js';
 
 /**
  * Per-principal rate limit (per IP for callers not yet authenticated): a token bucket refilled at
- * `perMinute` a minute holding a burst of {@link burstOf} requests, so any minute holds at most
+ * `perMinute` a minute holding a burst of a tenth of the limit (`burstOf` in rate-limit-store.ts), so any minute holds at most
  * `perMinute + burst` (660 for the default 600). Counted in Redis when one is configured, so the
  * limit holds across API instances. Over it: 429 problem+json with `Retry-After`. Health,
  * readiness and metrics are exempt (probes and scrapers must not be shed).

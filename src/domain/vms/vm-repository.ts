@@ -31,19 +31,24 @@ export interface VmRepository {
   list(tenant?: string): Promise<readonly VmRecord[]>;
   get(tenant: string, name: string): Promise<VmRecord | undefined>;
   /**
-   * Writes the cloud-init Secret `<vm>-cloudinit` (create or replace). Holds credentials: the
-   * content never goes into operation inputs or logs.
+   * Stages the VM's cloud-init where only the control plane reads it; {@link adoptCloudInit} puts it
+   * next to the VM once the VM exists (Secret `<vm>-cloudinit`, owned by the VM). Holds
+   * credentials: the content never goes into operation inputs or logs.
    */
   putCloudInit(tenant: string, name: string, userData: string, scrubbedUserData?: string): Promise<void>;
   /**
-   * Replaces the Secret's user-data with the scrubbed version stored beside it by
-   * {@link putCloudInit} (the onboarding token leaves the Secret). False when there was nothing to scrub.
+   * Replaces the VM's user-data with the scrubbed version staged beside it by
+   * {@link putCloudInit} (the onboarding token leaves the cluster). False when there was nothing to scrub.
    */
   scrubCloudInit(tenant: string, name: string): Promise<boolean>;
   /** Records where the VM's Azure identity stands (annotations of the VirtualMachine). NotFoundError when absent. */
   setIdentity(tenant: string, name: string, identity: VmIdentityState): Promise<void>;
-  /** Makes the VM the owner of its cloud-init Secret, so the Secret goes when the VM goes. */
+  /**
+   * Creates the VM's cloud-init Secret from what {@link putCloudInit} staged, with the VM as its
+   * owner (it goes when the VM goes); no-op when nothing is staged. Never reads the tenant's Secrets.
+   */
   adoptCloudInit(tenant: string, name: string): Promise<void>;
+  /** Deletes the VM's cloud-init Secret and anything still staged for it. */
   deleteCloudInit(tenant: string, name: string): Promise<void>;
   create(spec: VmSpec): Promise<VmRecord>;
   /** Applies a spec change (running → runStrategy). NotFoundError when absent. */

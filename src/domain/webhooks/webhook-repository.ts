@@ -1,7 +1,7 @@
 import type { Webhook, WebhookRecord } from './webhook.js';
 
 /**
- * Where webhooks live (Kubernetes Secrets in the tenant's namespace, or memory in tests). Reads
+ * Where webhooks live (Kubernetes Secrets in the control plane's own namespace, or memory in tests). Reads
  * are cheap (a watch-backed cache): the delivery fan-out lists a tenant's webhooks on every
  * terminal operation.
  *
@@ -10,7 +10,7 @@ import type { Webhook, WebhookRecord } from './webhook.js';
  * - `create` of an existing id throws ConflictError `WEBHOOK_EXISTS` and writes nothing; a tenant
  *   that does not exist is NotFoundError('tenant');
  * - a webhook read right after its create or delete reflects it (read-your-writes in one process);
- * - deleting a tenant deletes its webhooks;
+ * - nothing cascades from a tenant: deleting one calls `deleteAll` (the tenant deletion job);
  * - an unreachable backend surfaces as UpstreamUnavailableError.
  */
 export interface WebhookRepository {
@@ -22,4 +22,6 @@ export interface WebhookRepository {
   create(record: WebhookRecord): Promise<void>;
   /** False when there was no such webhook. */
   delete(tenant: string, id: string): Promise<boolean>;
+  /** Deletes every webhook of the tenant (its deletion); resolves how many there were. Idempotent. */
+  deleteAll(tenant: string): Promise<number>;
 }

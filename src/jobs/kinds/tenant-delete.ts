@@ -1,4 +1,5 @@
 import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
+import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { TENANT_DELETE_KIND } from '../../domain/tenants/tenant-service.js';
 import { NotFoundError } from '../../domain/shared/errors.js';
 import type { JobKind } from '../job-kind.js';
@@ -13,10 +14,13 @@ function tenantOf(input: unknown): string {
 }
 
 /**
- * Deletes a tenant's namespace (Kubernetes removes everything in it), then re-checks until the
- * namespace is gone. Canceling stops the waiting only: the namespace keeps terminating.
+ * Deletes a tenant's namespace (Kubernetes removes everything in it), re-checks until the
+ * namespace is gone, then deletes the tenant's webhooks: they live outside its namespace (in the
+ * control plane's), so nothing cascades to them. Deleting them last means no webhook can be
+ * registered after they went (a create needs the tenant). Canceling stops the waiting only: the
+ * namespace keeps terminating.
  */
-export function tenantDeleteJob(deps: { repo: Pick<TenantRepository, 'delete' | 'get'> }): JobKind {
+export function tenantDeleteJob(deps: { repo: Pick<TenantRepository, 'delete' | 'get'>; webhooks: Pick<WebhookRepository, 'deleteAll'> }): JobKind {
   return {
     kind: TENANT_DELETE_KIND,
     firstStep: 'delete-namespace',
@@ -34,7 +38,12 @@ export function tenantDeleteJob(deps: { repo: Pick<TenantRepository, 'delete' | 
       'wait-until-gone': async ({ operation }) => {
         const tenant = tenantOf(operation.input);
         if ((await deps.repo.get(tenant)) !== undefined) return { type: 'recheck', delayMs: RECHECK_MS, progress: 75 };
-        return { type: 'done', result: { tenant, deleted: true } };
+        return { type: 'next', step: 'delete-webhooks', progress: 90 };
+      },
+      'delete-webhooks': async ({ operation }) => {
+        const tenant = tenantOf(operation.input);
+        const webhooks = await deps.webhooks.deleteAll(tenant);
+        return { type: 'done', result: { tenant, deleted: true, webhooksDeleted: webhooks } };
       },
     },
   };

@@ -5,9 +5,9 @@ import type { JobKind } from '../job-kind.js';
 import { PROGRESS_BY_STATE, refuseError, refuseTimeout, settings, VM_RETRY, vmOf, type VmJobDeps } from './vm-job-support.js';
 
 /**
- * `vm.create`: the use case has checked the quota and written the cloud-init Secret; this job
- * creates the VirtualMachine (idempotent: a VM carrying this operation's id is ours), makes it the
- * owner of its Secret (so the Secret goes with it), then re-checks until the VM is Running (or
+ * `vm.create`: the use case has checked the quota and staged the cloud-init; this job creates the
+ * VirtualMachine (idempotent: a VM carrying this operation's id is ours), then its cloud-init
+ * Secret owned by it (so the Secret goes with it; KubeVirt waits for the Secret), then re-checks until the VM is Running (or
  * Stopped when created halted). A VM in error fails the operation with KubeVirt's reason.
  */
 export function vmCreateJob(deps: VmJobDeps & { readonly chainIdentity?: (parent: OperationRecord, vm: { tenant: string; name: string; ownerId: string }) => Promise<void> }): JobKind {

@@ -1,5 +1,6 @@
 import type { AccessOptions } from './access.js';
 import type { FaultInjector } from './faults.js';
+import type { RecordedRequests } from './request-info.js';
 import type { ObjectStore } from './store.js';
 import type { KubeObject } from './types.js';
 import type { VmActionRegistry } from './vm-actions.js';
@@ -40,6 +41,10 @@ export interface KubeEmulatorOptions {
   uninstalledResources?: string[];
   /** Authentication (a bearer token) and denied resources (RBAC 403s); none by default. */
   access?: AccessOptions;
+  /** Namespaces to create at start besides the system ones (the control plane's own). */
+  namespaces?: readonly string[];
+  /** Keep every request, classified as the API server's RequestInfo (verb, group, resource, ...), for {@link KubeEmulator.recordedRequests}; default off. */
+  recordRequests?: boolean;
 }
 
 /** Filter for {@link KubeEmulator.requestCount}. */
@@ -61,6 +66,8 @@ export interface KubeEmulator {
   readonly vmActions: VmActionRegistry;
   /** HTTP requests served so far (including failed and fault-injected ones). */
   requestCount(filter?: RequestFilter): number;
+  /** The requests received so far in RBAC terms (empty unless started with `recordRequests`). */
+  recordedRequests(): RecordedRequests;
   /**
    * Quota admission for a write a controller is about to make through the store: throws the 403
    * Forbidden `KubeStatusError` a real server would answer (`resource` is a store key).

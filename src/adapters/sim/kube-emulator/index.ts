@@ -11,6 +11,7 @@ import { defaultSchemasDir } from './package-paths.js';
 import { schemaValidatorFor } from './schema-validator.js';
 import { seedCluster } from './seed.js';
 import { createHandler } from './server.js';
+import { RequestRecorder } from './request-info.js';
 import { ObjectStore } from './store.js';
 import { VmActions } from './vm-actions.js';
 import { WatchHub } from './watch.js';
@@ -18,6 +19,8 @@ import { WatchHub } from './watch.js';
 export type { Controller, KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
 export type { AccessOptions } from './access.js';
 export type { FailOptions, FaultInjector, FaultMatch } from './faults.js';
+export { requestInfoOf } from './request-info.js';
+export type { NonResourceRequestInfo, RecordedRequests, RequestInfo, ResourceRequestInfo } from './request-info.js';
 export type { StoreListOptions, StoreListener } from './store.js';
 export { ObjectStore } from './store.js';
 export type { KubeObject, KubeStatus, ObjectMeta, OwnerReference, StatusCause, StoreEvent } from './types.js';
@@ -46,7 +49,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const host = opts.host ?? '127.0.0.1';
   const validator = schemaValidatorFor(opts.schemasDir === undefined ? defaultSchemasDir() : resolve(process.cwd(), opts.schemasDir), opts.crdsDir === undefined ? undefined : resolve(process.cwd(), opts.crdsDir));
   const store = new ObjectStore(opts.watchHistorySize ?? 1000);
-  seedCluster(store, opts.seedNodes ?? 3);
+  seedCluster(store, opts.seedNodes ?? 3, opts.namespaces ?? []);
   const stopQuota = startQuotaController(store);
   const lifecycle = new Lifecycle(store, opts.namespaceDeletionDelayMs ?? 200);
   const watches = new WatchHub(store, opts.bookmarkIntervalMs ?? 60_000);
@@ -55,6 +58,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const counts = new Map<string, number>();
   const uninstalled = new Set(opts.uninstalledResources ?? []);
   for (const key of uninstalled) resourceByKey(key);
+  const recorder = new RequestRecorder(opts.recordRequests === true);
   let address = `${host}:0`;
 
   const server = createServer(
@@ -71,6 +75,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
         const key = `${method} ${path}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       },
+      record: (method, url) => recorder.record(method, url),
       address: () => address,
     }),
   );
@@ -108,6 +113,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       resourceByKey(key);
       uninstalled.delete(key);
     },
+    recordedRequests: () => recorder.snapshot(),
     checkQuota(resource, obj) {
       const def = resourceByKey(resource);
       if (def.namespaced) checkQuota(store, def, obj.metadata.namespace ?? '', obj.metadata.name ?? '', obj);

@@ -9,9 +9,9 @@ export function seededNodeName(i: number): string {
   return `aks-kubevirt-${String(i).padStart(4, '0')}`;
 }
 
-/** Seeds the system namespaces and `count` KubeVirt nodes (label `workload=kubevirt`, taint `kubevirt.io/dedicated=true:NoSchedule`). */
-export function seedCluster(store: ObjectStore, count: number): void {
-  for (const name of SYSTEM_NAMESPACES) {
+/** Seeds the system namespaces, `extra` namespaces and `count` KubeVirt nodes (label `workload=kubevirt`, taint `kubevirt.io/dedicated=true:NoSchedule`). */
+export function seedCluster(store: ObjectStore, count: number, extra: readonly string[] = []): void {
+  for (const name of new Set([...SYSTEM_NAMESPACES, ...extra])) {
     store.create('namespaces', {
       apiVersion: 'v1',
       kind: 'Namespace',

@@ -26,6 +26,8 @@ export interface HandlerEnv extends WriteEnv {
   served: ServedFilter;
   /** Called once per request before anything else. */
   count(method: string, path: string): void;
+  /** Called once per request with the full URL (the request recorder). */
+  record(method: string, url: URL): void;
   /** `host:port` for `/api` serverAddressByClientCIDRs. */
   address(): string;
 }
@@ -51,6 +53,7 @@ async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerResponse
   const url = new URL(req.url ?? '/', 'http://emulator');
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   env.count(method, path);
+  env.record(method, url);
   const delay = env.faults.delayFor(method, path);
   if (delay > 0) await sleep(delay);
   const injected = env.faults.takeFailure(method, path);
