@@ -118,7 +118,7 @@ export async function probeKubernetes(client: KubeClient, timeoutMs: number): Pr
   if (forbidden.length > 0) {
     const resources = forbidden.map((o) => o.probe.resource).join(', ');
     throw new KubePreflightError(
-      `the Kubernetes API server at ${server} denied access (403 Forbidden: ${serverMessage(forbidden[0]?.err)}): grant list and watch on ${resources} across all namespaces to the identity in KUBECONFIG (the ClusterRole in deploy/README.md#rbac)`,
+      `the Kubernetes API server at ${server} denied access (403 Forbidden: ${serverMessage(forbidden[0]?.err)}): grant list and watch on ${resources} across all namespaces to the identity in KUBECONFIG (see deploy/base/rbac/)`,
       { cause: forbidden[0]?.err },
     );
   }

@@ -120,7 +120,7 @@ export interface paths {
         put?: never;
         /**
          * GraphQL over the same use cases (queries, mutations; subscriptions over WebSocket on the same path).
-         * @description Authenticated per field with the bearer token; errors carry the REST codes in `extensions.code`. Schema introspection and GraphiQL (`/graphiql`) in dev mode or for platform admins only.
+         * @description Authenticated per field with the bearer token; errors carry the REST codes in `extensions.code`. Schema introspection in dev mode or for platform admins only; GraphiQL (`/graphiql`) in dev mode only. Documents are budgeted before parsing (without a token an 8 KiB body, 2 KiB and 200 tokens; signed in 64 KiB and 5,000 tokens).
          */
         post: operations["postGraphQL"];
         delete?: never;
