@@ -7,6 +7,7 @@ import type { Clock } from '../domain/shared/ids.js';
 import type { Logger } from '../domain/shared/logger.js';
 import type { VmRepository } from '../domain/vms/vm-repository.js';
 import type { VmService } from '../domain/vms/vm-service.js';
+import { createPeriodicLoop, type PeriodicLoop } from './periodic-loop.js';
 
 /** The platform itself, when housekeeping deletes a dropped student's VM. */
 export const MAINTENANCE_PRINCIPAL = makePrincipal({ id: 'labplane-maintenance', name: 'lab maintenance', kind: 'service', platformAdmin: true });
@@ -23,12 +24,8 @@ export interface LabMaintenanceDeps {
   readonly intervalMs?: number;
 }
 
-export interface LabMaintenance {
-  start(): void;
-  stop(): Promise<void>;
-  /** One pass; never rejects (failures are logged per lab). */
-  tick(): Promise<void>;
-}
+/** Its `tick` never rejects: failures are logged per lab. */
+export type LabMaintenance = PeriodicLoop;
 
 /**
  * Housekeeping of labs, every interval: deletes the VMs of dropped students once the lab's grace
@@ -40,9 +37,6 @@ export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
   const intervalMs = deps.intervalMs ?? 30_000;
   const unobserved = new Map<string, number>();
   const asked = new Map<string, number>();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<void> | undefined;
-  let active = false;
 
   async function sweepDropped(lab: LabRecord, now: number, vms: Awaited<ReturnType<LabMaintenanceDeps['vmRepo']['list']>>): Promise<void> {
     const roster = new Set(lab.students.map((s) => s.id));
@@ -94,31 +88,5 @@ export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
     for (const [key, at] of asked) if (at < now - 10 * intervalMs) asked.delete(key);
   }
 
-  const tick = (): Promise<void> => {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const loop = () => {
-    if (!active) return;
-    void tick().finally(() => {
-      if (active) timer = setTimeout(loop, intervalMs);
-    });
-  };
-
-  return {
-    tick,
-    start() {
-      if (active) return;
-      active = true;
-      loop();
-    },
-    async stop() {
-      active = false;
-      if (timer !== undefined) clearTimeout(timer);
-      await running;
-    },
-  };
+  return createPeriodicLoop(pass, intervalMs);
 }

@@ -4,6 +4,7 @@ import { dueEvent } from '../domain/labs/schedule.js';
 import { isDomainError } from '../domain/shared/errors.js';
 import type { Clock } from '../domain/shared/ids.js';
 import type { Logger } from '../domain/shared/logger.js';
+import { createPeriodicLoop, type PeriodicLoop } from './periodic-loop.js';
 
 /** A schedule event to bring a lab in line with. */
 export interface DueScheduleAction {
@@ -35,14 +36,7 @@ export interface LabSchedulerDeps {
  * without operationId is applied again: on the next tick by the worker whose `apply` failed, and
  * by any worker after it has seen it unrecorded for one interval (its worker died).
  */
-export interface LabScheduler {
-  /** Ticks at once, then every interval after the previous tick ended. Idempotent. */
-  start(): void;
-  /** No more ticks; resolves when the running one (if any) is over. */
-  stop(): Promise<void>;
-  /** One pass over every lab. Never rejects (failures are logged); a call during a pass joins it. */
-  tick(): Promise<void>;
-}
+export type LabScheduler = PeriodicLoop;
 
 /** What this worker knows of a claim still without operationId. */
 interface Unrecorded {
@@ -63,11 +57,6 @@ export function createLabScheduler(deps: LabSchedulerDeps): LabScheduler {
   const { labs, apply, clock, logger } = deps;
   const intervalMs = deps.intervalMs ?? 30_000;
   const unrecorded = new Map<string, Unrecorded>();
-  let running: Promise<void> | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let active = false;
-  /** Bumped by start and stop, so a tick that ends after a restart of the loop does not fork it. */
-  let loopId = 0;
 
   async function claim(lab: LabRecord, event: DueScheduleAction): Promise<boolean> {
     const dueMs = Date.parse(event.dueAt);
@@ -146,36 +135,5 @@ export function createLabScheduler(deps: LabSchedulerDeps): LabScheduler {
     for (const uid of unrecorded.keys()) if (!seen.has(uid)) unrecorded.delete(uid);
   }
 
-  function tick(): Promise<void> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  function loop(id: number, delayMs: number): void {
-    timer = setTimeout(() => {
-      void tick().then(() => {
-        if (active && id === loopId) loop(id, intervalMs);
-      });
-    }, delayMs);
-    timer.unref();
-  }
-
-  return {
-    start() {
-      if (active) return;
-      active = true;
-      loopId += 1;
-      loop(loopId, 0);
-    },
-    async stop() {
-      active = false;
-      loopId += 1;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-    tick,
-  };
+  return createPeriodicLoop(pass, intervalMs);
 }

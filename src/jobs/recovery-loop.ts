@@ -1,3 +1,4 @@
+import { createPeriodicLoop, type PeriodicLoop } from './periodic-loop.js';
 import type { Logger } from '../domain/shared/logger.js';
 
 export interface RecoveryLoopDeps {
@@ -13,13 +14,8 @@ export interface RecoveryLoopDeps {
  * operation was stored, a Redis failover), at once and then every interval. Meant to run on one
  * replica (the leader): every pass reads every open operation.
  */
-export function createRecoveryLoop(deps: RecoveryLoopDeps): { start(): void; stop(): Promise<void> } {
+export function createRecoveryLoop(deps: RecoveryLoopDeps): PeriodicLoop {
   const { recover, intervalMs, logger } = deps;
-  let active = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<void> | undefined;
-  /** Bumped by start and stop, so a pass that ends after a restart does not fork the loop. */
-  let loopId = 0;
 
   async function pass(): Promise<void> {
     try {
@@ -30,30 +26,5 @@ export function createRecoveryLoop(deps: RecoveryLoopDeps): { start(): void; sto
     }
   }
 
-  function loop(id: number, delayMs: number): void {
-    timer = setTimeout(() => {
-      timer = undefined;
-      running = pass().finally(() => {
-        running = undefined;
-        if (active && id === loopId) loop(id, intervalMs);
-      });
-    }, delayMs);
-    timer.unref();
-  }
-
-  return {
-    start() {
-      if (active) return;
-      active = true;
-      loopId += 1;
-      loop(loopId, 0);
-    },
-    async stop() {
-      active = false;
-      loopId += 1;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  return createPeriodicLoop(pass, intervalMs);
 }
