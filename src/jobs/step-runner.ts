@@ -25,7 +25,7 @@ import { isTerminal, type OperationProblem, type OperationRecord } from '../doma
 import { problemOf } from '../domain/operations/problem.js';
 import { isRetryable } from '../domain/shared/errors.js';
 import type { Clock } from '../domain/shared/ids.js';
-import type { JobKind, StepHandler, StepOutcome } from './job-kind.js';
+import { DEFAULT_WAIT, recheckDelayMs, type JobKind, type StepHandler, type StepOutcome } from './job-kind.js';
 import { mayRetry, retryDelayMs } from './retry-policy.js';
 import type { RunningSteps } from './running-steps.js';
 
@@ -86,11 +86,39 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
         return cancelNow(cur, now, outcome.type === 'next');
       }
       label = outcome.type;
-      return outcome.type === 'next'
-        ? scheduleStep(cur, { step: outcome.step, attempt: 1, delayMs: outcome.delayMs ?? 0, ...pct(outcome.progress) }, now)
-        : scheduleStep(cur, { step: job.step, attempt: cur.cursor.attempt, delayMs: outcome.delayMs, ...pct(outcome.progress) }, now);
+      if (outcome.type === 'next') return scheduleStep(cur, { step: outcome.step, attempt: 1, delayMs: outcome.delayMs ?? 0, ...pct(outcome.progress) }, now);
+      const next = recheck(cur, kind, job.step, outcome.delayMs, outcome.progress, now);
+      if (next.status === 'failed') label = 'failed';
+      return next;
     });
     return { label, after };
+  }
+
+  /**
+   * A re-check: backs off while progress stays put, and fails the operation with WAIT_TIMED_OUT
+   * once it has stayed put for the kind's stall timeout (see `WaitPolicy`).
+   */
+  function recheck(cur: OperationRecord, kind: JobKind, step: string, askedMs: number, progress: number | undefined, now: Date): OperationRecord {
+    const policy = kind.wait ?? DEFAULT_WAIT;
+    const percent = progress ?? cur.progress.percent;
+    const last = cur.cursor.wait;
+    const stalled = last !== undefined && percent <= last.percent;
+    const wait = stalled ? { since: last.since, rechecks: last.rechecks + 1, percent: last.percent } : { since: now.toISOString(), rechecks: 0, percent };
+    const stalledMs = now.getTime() - Date.parse(wait.since);
+    if (stalled && stalledMs >= policy.stallTimeoutMs) {
+      const minutes = Math.round(stalledMs / 60_000);
+      return fail(
+        cur,
+        {
+          code: 'WAIT_TIMED_OUT',
+          title: 'The operation waited too long without progress and was given up.',
+          detail: `Step '${step}' re-checked ${wait.rechecks} times over ${minutes} minute(s) without progress (at ${percent}%); the limit for ${kind.kind} is ${Math.round(policy.stallTimeoutMs / 60_000)} minute(s).`,
+        },
+        now,
+      );
+    }
+    const delayMs = recheckDelayMs(askedMs, wait.rechecks, policy, random);
+    return scheduleStep(cur, { step, attempt: cur.cursor.attempt, delayMs, ...pct(progress), wait }, now);
   }
 
   async function settleError(job: JobMessage, kind: JobKind, attempt: number, err: unknown, signal: AbortSignal): Promise<Settled> {

@@ -61,6 +61,9 @@ export class OperationFailedJob extends UnrecoverableError {
   }
 }
 
+/** Completed jobs kept at most (besides their age), per queue. */
+export const KEEP_COMPLETED_COUNT = 1_000;
+
 /** The BullMQ transport; `queue` is exposed for dashboards (bull-board), not for adding jobs. */
 export interface BullmqTransport extends JobTransport {
   readonly queue: Queue<JobData, void, string>;
@@ -80,6 +83,8 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
   const timeoutMs = options.callTimeoutMs ?? 3_000;
   const handBackMs = options.handBackMs ?? 1_000;
   const keepCompleted = options.keepCompletedSeconds ?? 3_600;
+  // Every re-check is a job of its own; an hour of them from thousands of waiting operations was
+  // over 100k keys. The dashboard needs only the latest completed ones.
   const keepFailed = options.keepFailedSeconds ?? 7 * 24 * 3_600;
   const connection = { url: options.url, ...options.redisOptions };
   const queue = new Queue<JobData, void, string>(name, {
@@ -88,7 +93,7 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
     defaultJobOptions: {
       attempts: options.deliveryAttempts ?? 8,
       backoff: { type: 'exponential', delay: options.redeliveryDelayMs ?? 1_000 },
-      removeOnComplete: { age: keepCompleted },
+      removeOnComplete: { age: keepCompleted, count: KEEP_COMPLETED_COUNT },
       removeOnFail: { age: keepFailed },
     },
   });
@@ -210,7 +215,7 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
           lockDuration: options.lockDurationMs ?? 30_000,
           stalledInterval: options.stalledIntervalMs ?? 30_000,
           maxStalledCount: options.maxStalledCount ?? 2,
-          removeOnComplete: { age: keepCompleted },
+          removeOnComplete: { age: keepCompleted, count: KEEP_COMPLETED_COUNT },
           removeOnFail: { age: keepFailed },
         },
       );

@@ -97,6 +97,8 @@ export interface ScheduleStep {
   readonly percent?: number;
   /** Last transient error, recorded while the step is retried. */
   readonly error?: OperationProblem;
+  /** How long the step has been re-checking without progress (see `StepCursor.wait`). */
+  readonly wait?: StepCursor['wait'];
 }
 
 /** Moves the cursor to a new pending job (next step, re-check or retry); generation grows by one. */
@@ -108,6 +110,7 @@ export function scheduleStep(op: OperationRecord, s: ScheduleStep, now: Date): O
     attempt: s.attempt,
     state: 'pending',
     ...(s.delayMs > 0 ? { notBefore: new Date(now.getTime() + s.delayMs).toISOString() } : {}),
+    ...(s.wait === undefined ? {} : { wait: s.wait }),
   };
   const { error: _e, ...rest } = op;
   return {

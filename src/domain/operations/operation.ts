@@ -103,6 +103,8 @@ export interface StepCursor {
   readonly state: 'pending' | 'active' | 'done';
   /** Earliest start of the pending job (ISO), for re-enqueueing it with the same delay. */
   readonly notBefore?: string;
+  /** While `step` re-checks: since when (ISO) its progress has not risen, how often it re-checked since, and that progress. */
+  readonly wait?: { readonly since: string; readonly rechecks: number; readonly percent: number };
 }
 
 /**

@@ -3,7 +3,7 @@ import { labVmsByStudent } from '../../domain/labs/lab-status.js';
 import { isTerminal, type OperationRecord } from '../../domain/operations/operation.js';
 import { NotFoundError } from '../../domain/shared/errors.js';
 import { VM_DELETE_KIND } from '../../domain/vms/vm.js';
-import type { JobKind, StepOutcome } from '../job-kind.js';
+import { WAIT_ON_CHILDREN, type JobKind, type StepOutcome } from '../job-kind.js';
 import { LAB_RETRY, labSettings, str, systemPrincipal, type LabJobDeps } from './lab-job-support.js';
 
 /**
@@ -38,6 +38,7 @@ export function labDeleteJob(deps: LabJobDeps): JobKind {
     kind: LAB_DELETE_KIND,
     firstStep: 'delete-vms',
     retry: LAB_RETRY,
+    wait: WAIT_ON_CHILDREN,
     steps: {
       'delete-vms': async ({ operation }) => {
         const lab = { tenant: str(operation, 'tenant'), name: str(operation, 'lab') };
@@ -72,6 +73,7 @@ export function labPowerJob(deps: LabJobDeps): JobKind {
     kind: LAB_POWER_KIND,
     firstStep: 'apply',
     retry: LAB_RETRY,
+    wait: WAIT_ON_CHILDREN,
     steps: {
       apply: async ({ operation }) => {
         const tenant = str(operation, 'tenant');

@@ -5,7 +5,7 @@ import { isTerminal, type OperationRecord } from '../../domain/operations/operat
 import { ConflictError, UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { VM_CREATE_KIND, vmTargetId, type VmRecord } from '../../domain/vms/vm.js';
 import { toView } from '../../domain/vms/vm-view.js';
-import type { JobKind, StepOutcome } from '../job-kind.js';
+import { WAIT_ON_CHILDREN, type JobKind, type StepOutcome } from '../job-kind.js';
 import { identityInput, VM_IDENTITY_KIND } from './vm-identity.js';
 import { accessPlan, childFailure, LAB_RETRY, labSettings, str, strings, systemPrincipal, type LabJobDeps } from './lab-job-support.js';
 
@@ -76,6 +76,7 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
     kind: LAB_STUDENT_KIND,
     firstStep: 'start',
     retry: LAB_RETRY,
+    wait: WAIT_ON_CHILDREN,
     steps: {
       start: async ({ operation }) => {
         const mode = str(operation, 'mode') as StudentMode;

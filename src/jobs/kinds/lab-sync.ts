@@ -3,7 +3,7 @@ import { studentVmName } from '../../domain/labs/lab-rules.js';
 import { labVmsByStudent, studentViews, summaryOf } from '../../domain/labs/lab-status.js';
 import { desiredPower } from '../../domain/labs/schedule.js';
 import { isTerminal, type JsonObject, type OperationRecord } from '../../domain/operations/operation.js';
-import type { JobKind } from '../job-kind.js';
+import { WAIT_ON_CHILDREN, type JobKind } from '../job-kind.js';
 import { LAB_RETRY, labSettings, str, strings, systemPrincipal, type LabJobDeps } from './lab-job-support.js';
 import type { StudentMode } from './lab-student.js';
 
@@ -76,6 +76,7 @@ export function labSyncJob(deps: LabJobDeps): JobKind {
     kind: LAB_SYNC_KIND,
     firstStep: 'dispatch',
     retry: LAB_RETRY,
+    wait: WAIT_ON_CHILDREN,
     steps: {
       dispatch: async ({ operation }) => {
         const tenant = str(operation, 'tenant');

@@ -5,7 +5,7 @@ import { EVACUATION_PARALLELISM } from '../../domain/vms/node-service.js';
 import { NODE_EVACUATE_KIND } from '../../domain/vms/vm.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
-import type { JobKind } from '../job-kind.js';
+import { WAIT_ON_CHILDREN, type JobKind } from '../job-kind.js';
 
 export interface NodeEvacuateDeps {
   readonly repo: Pick<VmRepository, 'list'>;
@@ -31,6 +31,7 @@ export function nodeEvacuateJob(deps: NodeEvacuateDeps): JobKind {
     kind: NODE_EVACUATE_KIND,
     firstStep: 'dispatch',
     retry: { attempts: 6, baseDelayMs: 1_000, maxDelayMs: 30_000 },
+    wait: WAIT_ON_CHILDREN,
     steps: {
       dispatch: async ({ operation }) => {
         const node = String(operation.input['node'] ?? '');

@@ -11,7 +11,7 @@ import type { TenantRepository } from '../../domain/tenants/tenant-repository.js
 import { VM_IDENTITY_KIND, vmTargetId, type VmAccessPlan, type VmIdentityState } from '../../domain/vms/vm.js';
 import { accessFromInput, identityInput } from '../../domain/vms/vm-job-input.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
-import type { JobKind, RetryPolicy } from '../job-kind.js';
+import { DEFAULT_WAIT, type JobKind, type RetryPolicy } from '../job-kind.js';
 
 export { VM_IDENTITY_KIND } from '../../domain/vms/vm.js';
 export { identityInput } from '../../domain/vms/vm-job-input.js';
@@ -70,6 +70,8 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
     kind: VM_IDENTITY_KIND,
     firstStep: 'wait-connected',
     retry: RETRY,
+    // The connect wait has its own, clearer deadline (connectTimeoutMs); the engine's comes after it.
+    wait: { ...DEFAULT_WAIT, stallTimeoutMs: Math.max(DEFAULT_WAIT.stallTimeoutMs, connectTimeoutMs + 15 * 60_000) },
     steps: {
       'wait-connected': async ({ operation }) => {
         const i = inputOf(operation);
