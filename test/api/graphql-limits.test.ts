@@ -114,3 +114,14 @@ describe('GraphQL documents are budgeted before they are parsed', () => {
     expect(dev.body.errors[0].message).toMatch(/Did you mean "me"/);
   });
 });
+
+describe('subscriptions over HTTP', () => {
+  it('a subscription POSTed over HTTP is refused with 400 GRAPHQL_SUBSCRIPTION_OVER_HTTP, not failed as a 500', async () => {
+    const res = await post({ query: 'subscription { operationsUpdated(tenant: "demo") { id } }' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'GRAPHQL_SUBSCRIPTION_OVER_HTTP', status: 400 });
+    const named = await post({ query: 'query Q { me { id } } subscription S { operationsUpdated(tenant: "demo") { id } }', operationName: 'Q' });
+    expect(named.status).toBe(200);
+    expect(named.body.data.me.id).toBe('gql-limits');
+  });
+});

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
 import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
@@ -11,7 +11,7 @@ import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
 import { auditMutations, noteMutations } from './audit.js';
-import { checkDocument, DOCUMENT_BUDGETS, withoutSuggestions } from './document-guard.js';
+import { checkDocument, DocumentRefusedError, DOCUMENT_BUDGETS, withoutSuggestions } from './document-guard.js';
 import { aliasLimitRule, asksForIntrospection, costLimitRule, GRAPHQL_LIMITS, introspectionRefused } from './limits.js';
 import { baseResolvers } from './resolvers.js';
 import { baseTypeDefs } from './schema.js';
@@ -179,6 +179,13 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
   });
   // preExecution, not preValidation: mercurius skips validation hooks for queries it has cached.
   app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
+    // Only HTTP requests come here (WebSocket ones go through preSubscriptionExecution): a
+    // subscription sent over HTTP has no stream to answer on, and mercurius would fail it as a 500.
+    const body = (context as unknown as { reply?: { request?: { body?: unknown } } }).reply?.request?.body;
+    const operationName = typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : undefined;
+    if (getOperationAST(document, operationName)?.operation === 'subscription') {
+      throw new DocumentRefusedError('Subscriptions run over a WebSocket on /graphql (graphql-transport-ws), not over HTTP.', 'GRAPHQL_SUBSCRIPTION_OVER_HTTP');
+    }
     noteMutations(context, document, variables as Record<string, unknown> | undefined);
     if (deps.graphiql) return;
     const principal = (context as unknown as GraphQLContext).principal;
