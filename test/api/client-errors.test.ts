@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -44,5 +45,16 @@ describe('requests refused by the HTTP parser are answered in problem+json', () 
     expect(res.status).toBe(400);
     expect(res.contentType).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+  });
+});
+
+describe('WWW-Authenticate on 401 (RFC 6750 §3.1)', () => {
+  it('names invalid_token only when a token was sent', async () => {
+    const none = await request(t.app.server).get('/v1/tenants');
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="labplane"');
+    const bad = await request(t.app.server).get('/v1/tenants').set('authorization', 'Bearer nope');
+    expect(bad.status).toBe(401);
+    expect(bad.headers['www-authenticate']).toBe('Bearer realm="labplane", error="invalid_token"');
   });
 });

@@ -24,7 +24,8 @@ export function replyWithError(err: FastifyError, request: FastifyRequest, reply
   }
   const retryAfter = retryAfterOf(err) ?? (problem.status === 503 || problem.status === 429 ? 5 : undefined);
   if (retryAfter !== undefined && reply.getHeader('retry-after') === undefined) headers['retry-after'] = String(retryAfter);
-  if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="labplane", error="invalid_token"';
+  // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+  if (problem.status === 401) headers['www-authenticate'] = request.headers.authorization === undefined ? 'Bearer realm="labplane"' : 'Bearer realm="labplane", error="invalid_token"';
   return sendProblem(reply, problem, headers);
 }
 
