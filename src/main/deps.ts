@@ -12,9 +12,11 @@ import { createAuditService } from '../domain/audit/audit.js';
 import type { ApiModule } from '../api/module.js';
 import type { ReadinessCheck } from '../api/rest/system.js';
 import { createPrincipalResolver, type PrincipalResolver } from '../domain/auth/authenticator.js';
+import { systemClock } from '../domain/shared/ids.js';
 import { DEFAULT_PLATFORM_MAXIMA } from '../domain/tenants/tenant.js';
 import type { ClusterHealth, TenantRepository } from '../domain/tenants/tenant-repository.js';
 import { createTenantService, type TenantService } from '../domain/tenants/tenant-service.js';
+import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
 import { tenantDeleteJob } from '../jobs/kinds/tenant-delete.js';
 import type { Config } from './config.js';
 import { azureAdOptions } from './auth.js';
@@ -27,6 +29,8 @@ import { buildLeadership } from './leadership.js';
 import type { LeaderElector } from '../domain/shared/leadership.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
 import { buildWebhooks, withDeliveries } from './webhooks.js';
+
+const CLOUD_INIT_JANITOR_INTERVAL_MS = 10 * 60_000;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -147,7 +151,16 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       informerCheck('vms', () => vms.repo.informers()),
       informerCheck('labs', () => labs.repo.informers()),
     );
-    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: labs.loops });
+    const janitor = createCloudInitJanitor({
+      vms: vms.repo,
+      operations: jobs.store,
+      clock: systemClock,
+      logger: logger.child({ component: 'cloud-init-janitor' }),
+      // Past any Arc connect wait (whose scrub consumes the copy), by an hour.
+      maxAgeMs: Math.max(2 * 3_600_000, config.arcConnectTimeoutMs + 3_600_000),
+      intervalMs: CLOUD_INIT_JANITOR_INTERVAL_MS,
+    });
+    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor] });
     closers.push(() => leadership.background.stop());
     const modules = [
       tenantsModule(tenants),

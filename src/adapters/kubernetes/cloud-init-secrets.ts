@@ -35,6 +35,10 @@ export interface CloudInitSecrets {
   scrub(tenant: string, owner: CloudInitOwner): Promise<boolean>;
   /** Deletes the tenant's Secret and any staged copy; absent ones are fine. */
   remove(tenant: string, vm: string): Promise<void>;
+  /** The staged copies in the control namespace (labels only are used, never the data), oldest first. */
+  listStaged(): Promise<Array<{ tenant: string; name: string; stagedAt: string }>>;
+  /** Deletes one staged copy; absent is fine. */
+  removeStaged(tenant: string, vm: string): Promise<void>;
 }
 
 const MAX_RECREATE = 3;
@@ -114,5 +118,23 @@ export function createCloudInitSecrets(client: KubeClient, controlNamespace: str
       await remove(tenant, cloudInitSecretName(vm));
       await remove(controlNamespace, stagedCloudInitName(tenant, vm));
     },
+
+    async listStaged() {
+      const list = await client.request({ what: `list staged cloud-init Secrets in ${controlNamespace}`, write: false }, () =>
+        client.core.listNamespacedSecret({ namespace: controlNamespace, labelSelector: `${LABEL_CLOUD_INIT_STAGED}=true` }),
+      );
+      return list.items
+        .flatMap((s) => {
+          const labels = s.metadata?.labels ?? {};
+          const tenant = labels[LABEL_TENANT];
+          const name = labels[LABEL_VM];
+          const created = s.metadata?.creationTimestamp;
+          if (tenant === undefined || name === undefined || created === undefined) return [];
+          return [{ tenant, name, stagedAt: new Date(created).toISOString() }];
+        })
+        .sort((a, b) => a.stagedAt.localeCompare(b.stagedAt));
+    },
+
+    removeStaged: (tenant, vm) => remove(controlNamespace, stagedCloudInitName(tenant, vm)),
   };
 }

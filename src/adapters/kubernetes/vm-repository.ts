@@ -166,6 +166,8 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     },
 
     deleteCloudInit: (tenant, name) => cloudInit.remove(tenant, name),
+    listStagedCloudInit: () => cloudInit.listStaged(),
+    deleteStagedCloudInit: (tenant, name) => cloudInit.removeStaged(tenant, name),
 
     async create(spec) {
       const body = virtualMachineObject(spec);

@@ -50,6 +50,10 @@ export interface VmRepository {
   adoptCloudInit(tenant: string, name: string): Promise<void>;
   /** Deletes the VM's cloud-init Secret and anything still staged for it. */
   deleteCloudInit(tenant: string, name: string): Promise<void>;
+  /** What {@link putCloudInit} staged and nothing consumed yet, oldest first, with when it was staged (ISO). */
+  listStagedCloudInit(): Promise<ReadonlyArray<{ readonly tenant: string; readonly name: string; readonly stagedAt: string }>>;
+  /** Deletes only the staged copy of a VM's cloud-init; absent is fine. */
+  deleteStagedCloudInit(tenant: string, name: string): Promise<void>;
   create(spec: VmSpec): Promise<VmRecord>;
   /** Applies a spec change (running → runStrategy). NotFoundError when absent. */
   update(tenant: string, name: string, change: VmChange): Promise<VmRecord>;
