@@ -6,6 +6,7 @@ import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kub
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
 import { createCloudInitJanitor } from '../../src/jobs/cloud-init-janitor.js';
 import { recordingLogger } from '../jobs/helpers.js';
+import { recordingLogger as kubeLogger } from '../kubernetes/support/kube-fixture.js';
 
 const CONTROL = 'labplane-system';
 let emulator: KubeEmulator;
@@ -13,14 +14,14 @@ let repo: ReturnType<typeof createKubeVmRepository>;
 
 beforeAll(async () => {
   emulator = await startKubeEmulator({ namespaces: [CONTROL] });
-  repo = createKubeVmRepository({ kubeConfig: loadKubeConfig({ server: emulator.url }), controlNamespace: CONTROL, logger: recordingLogger() });
+  repo = createKubeVmRepository({ kubeConfig: loadKubeConfig({ server: emulator.url }), controlNamespace: CONTROL, logger: kubeLogger() });
 });
 afterAll(async () => {
   await repo.close();
   await emulator.close();
 });
 
-const staged = () => emulator.store.list('secrets', CONTROL).map((s) => s.metadata.name).sort();
+const staged = () => emulator.store.list('secrets', { namespace: CONTROL }).map((s) => s.metadata.name).sort();
 
 describe('cloud-init janitor', () => {
   it('removes staged cloud-init that no open operation will use once it is older than the bound; keeps younger ones and those an operation still needs', async () => {
