@@ -1,3 +1,4 @@
+import { parse } from 'graphql';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +135,33 @@ describe('operations', () => {
     const q = await api().post('/graphql').set('authorization', admin).send({ query: `query($id: ID!) { operation(id: $id) { status result } }`, variables: { id: del.body.data.deleteTenant.id } });
     expect(q.body.data.operation.status).toBe('succeeded');
     expect(JSON.parse(q.body.data.operation.result)).toMatchObject({ deleted: true });
+  });
+
+  it('GraphQL subscriptions are validated like queries (limits included), also when sent as a ready-made AST, and oversized messages are refused', async () => {
+    const id = await newTenant();
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const answers = new Map<string, { type: string; payload?: any }>();
+    let closeCode: number | undefined;
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: admin } })));
+      ws.on('error', reject);
+      ws.on('close', (code) => (closeCode = code));
+      ws.on('message', (raw) => {
+        const msg = JSON.parse(String(raw)) as { type: string; id?: string; payload?: any };
+        if (msg.type === 'connection_ack') resolve();
+        if (msg.id !== undefined && !answers.has(msg.id)) answers.set(msg.id, msg);
+      });
+    });
+    const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: id`).join(' ');
+    ws.send(JSON.stringify({ id: 'aliases', type: 'subscribe', payload: { query: `subscription($t: ID!) { operationsUpdated(tenant: $t) { ${aliases} } }`, variables: { t: id } } }));
+    // An AST object instead of a string: mercurius would run it without validating it.
+    const ast = parse(`subscription($t: ID!) { operationsUpdated(tenant: $t) { id noSuchField } }`, { noLocation: true });
+    ws.send(JSON.stringify({ id: 'ast', type: 'subscribe', payload: { query: ast, variables: { t: id } } }));
+    await expect.poll(() => answers.size, { timeout: 5000 }).toBe(2);
+    expect(answers.get('aliases')).toMatchObject({ type: 'error', payload: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_TOO_MANY_ALIASES' }) })] });
+    expect(answers.get('ast')).toMatchObject({ type: 'error', payload: [expect.objectContaining({ message: expect.stringContaining('noSuchField') })] });
+    ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: `subscription { operationsUpdated(tenant: "x") { id } } #${'x'.repeat(200_000)}` } }));
+    await expect.poll(() => closeCode, { timeout: 5000 }).toBe(1009); // message too big
   });
 
   it('GraphQL subscriptions refuse a connection without a valid token', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
+import websocket from '@fastify/websocket';
 import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
@@ -12,6 +13,7 @@ import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
 import { auditMutations, noteMutations } from './audit.js';
 import { checkDocument, DocumentRefusedError, DOCUMENT_BUDGETS, withoutSuggestions } from './document-guard.js';
+import { graphqlRuntime } from './graphql-runtime.js';
 import { aliasLimitRule, asksForIntrospection, costLimitRule, GRAPHQL_LIMITS, introspectionRefused } from './limits.js';
 import { baseResolvers } from './resolvers.js';
 import { baseTypeDefs } from './schema.js';
@@ -124,6 +126,10 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     }
   });
   const validateOptions = { maxErrors: 100, hideSuggestions: !deps.devMode };
+  const validationRules = [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)];
+  // Registered before mercurius (which then keeps it) for a smaller message limit than its 1 MiB:
+  // a subscription's document is parsed as it arrives, before any hook of ours can look at it.
+  await app.register(websocket, { options: { maxPayload: DOCUMENT_BUDGETS.signedIn.maxChars * 2 } });
   await app.register(mercurius, {
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
     resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
@@ -136,7 +142,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     // (A variable, not a literal: mercurius' types predate graphql 16.15's `hideSuggestions`.)
     graphql: { validateOptions },
     allowBatchedQueries: true,
-    validationRules: [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)],
+    validationRules,
     path: '/graphql',
     subscription: {
       // Subscriptions authenticate once, at connection start: connection_init payload
@@ -174,6 +180,16 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     checkDocument(source, signedIn ? DOCUMENT_BUDGETS.signedIn : DOCUMENT_BUDGETS.anonymous);
   });
   if (deps.graphiql) await installGraphiQLPage(app, { schema: () => app.graphql.schema });
+  // mercurius does not validate subscription documents (a client may even send one as a ready-made
+  // AST object): they get the same rules and limits as queries before they run.
+  app.graphql.addHook('preSubscriptionExecution', async (schema, document) => {
+    const errors = graphqlRuntime.validate(schema, document, [...graphqlRuntime.specifiedRules, ...validationRules], validateOptions);
+    const first = errors[0];
+    if (first !== undefined) {
+      const own = first.extensions['code'];
+      throw new DocumentRefusedError(errors.map((e) => (deps.devMode ? e.message : withoutSuggestions(e.message))).join(' '), typeof own === 'string' ? own : 'GRAPHQL_VALIDATION_FAILED');
+    }
+  });
   app.graphql.addHook('onResolution', async (execution, context) => {
     auditMutations(deps.audit, execution, context);
   });

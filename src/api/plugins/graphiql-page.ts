@@ -2,14 +2,13 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import type * as GraphQL from 'graphql';
+import type { GraphQLSchema } from 'graphql';
+import { graphqlRuntime } from '../graphql/graphql-runtime.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_HTML, GRAPHIQL_INIT_JS, GRAPHIQL_PAGE_CSS, GRAPHIQL_SCHEMA_PATH } from '../graphql/graphiql/page.js';
 
 const requireFrom = createRequire(import.meta.url);
 
-// The schema comes from mercurius, which requires graphql's CommonJS build; graphql refuses a
-// schema made by its other (ESM) build, which a bundler-style resolver may give an `import`.
-const { introspectionFromSchema } = requireFrom('graphql') as typeof GraphQL;
+const { introspectionFromSchema } = graphqlRuntime;
 
 function packageDir(name: string): string {
   return dirname(requireFrom.resolve(`${name}/package.json`));
@@ -62,7 +61,7 @@ const OWN_FILES: ReadonlyArray<{ name: string; type: string; body: string }> = [
  * introspection query: that query nests `ofType` about 15 deep, past the depth limit every
  * /graphql request is held to, and the limit stays as it is.
  */
-export async function installGraphiQLPage(app: FastifyInstance, opts: { schema: () => GraphQL.GraphQLSchema }): Promise<void> {
+export async function installGraphiQLPage(app: FastifyInstance, opts: { schema: () => GraphQLSchema }): Promise<void> {
   let introspection: string | undefined;
   const roots = new Map(GRAPHIQL_VENDOR_FILES.map((f) => [f.pkg, packageDir(f.pkg)]));
   await app.register(async (scope) => {
