@@ -4,7 +4,8 @@
 // its token buckets (writes 200 burst / 10 per s, reads 250 / 25 per s), behind the same client-side
 // budget. Prints the wall time from the request to the lab operation's end, ARM writes, reads and
 // 429s, the ratio of the wall time to the minimum the ARM write budget allows, and memory.
-// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64 --kube-qps 50 --redis]
+// Usage: node --import tsx bench/lab-provision.ts [--students 500 --parallelism 150 --concurrency 64 --kube-qps 50 --redis --connect-after-ms 1000]
+import { Redis } from 'ioredis';
 import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
@@ -22,6 +23,8 @@ const concurrency = arg('concurrency', 64);
 // --kube-qps N: the process's Kubernetes write budget (KUBE_QPS, burst twice that); default: the configured default.
 const kubeQps = args.includes('--kube-qps') ? arg('kube-qps', 50) : undefined;
 const redisUrl = args.includes('--redis') ? (process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379') : undefined;
+// --connect-after-ms N: how long each Arc machine takes to connect (late machines keep identity waits re-checking).
+const connectAfterMs = arg('connect-after-ms', 1_000);
 const ARM = { writes: { burst: 200, ratePerSecond: 10 }, reads: { burst: 250, ratePerSecond: 25 }, deletes: { burst: 200, ratePerSecond: 10 } };
 
 const config = loadConfig({
@@ -36,7 +39,7 @@ const config = loadConfig({
   ...(kubeQps === undefined ? {} : { KUBE_QPS: String(kubeQps), KUBE_BURST: String(2 * kubeQps) }),
 });
 const deps = await buildDeps(config, createLogger(config), {
-  simAzure: { latencyMs: 150, throttling: ARM, clientBudget: ARM, appearAfterMs: 500, connectAfterMs: 1_000, extensionInstallMs: 1_000 },
+  simAzure: { latencyMs: 150, throttling: ARM, clientBudget: ARM, appearAfterMs: 500, connectAfterMs, extensionInstallMs: 1_000 },
 });
 const emulator = deps.emulator;
 const sim = deps.identity.sim;
@@ -62,6 +65,11 @@ const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12,
 const roster = Array.from({ length: students }, (_, i) => ({ id: id(i + 1), email: `s${i + 1}@uni.example`, displayName: `Student ${i + 1}` }));
 const before = sim.stats();
 
+// With --redis, how many keys the run adds to Redis at most (sampled each second).
+const keys = redisUrl === undefined ? undefined : new Redis(redisUrl);
+const keysAtStart = keys === undefined ? 0 : await keys.dbsize();
+let keysMax = 0;
+const sampler = keys === undefined ? undefined : setInterval(() => void keys.dbsize().then((n) => (keysMax = Math.max(keysMax, n - keysAtStart))), 1_000);
 const t0 = performance.now();
 const res = await post(`/v1/tenants/${tenant}/labs`, {
   name: 'bench',
@@ -78,6 +86,9 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 250));
 }
 const wallS = (performance.now() - t0) / 1000;
+if (sampler !== undefined) clearInterval(sampler);
+const keysAtEnd = keys === undefined ? 0 : (await keys.dbsize()) - keysAtStart;
+await keys?.quit();
 const after = sim.stats();
 const writes = after.writes - before.writes;
 const reads = after.reads - before.reads;
@@ -90,6 +101,7 @@ console.log(`operation: ${op.status}; summary ${JSON.stringify(op.result?.summar
 console.log(`wall time: ${wallS.toFixed(1)} s`);
 console.log(`ARM writes: ${writes}, reads: ${reads}, 429s received: ${throttled}, onboarding tokens minted: ${after.tokensMinted - before.tokensMinted}`);
 console.log(`minimum set by the ARM write budget: ${minS.toFixed(1)} s ((writes - ${ARM.writes.burst} burst) / ${ARM.writes.ratePerSecond} per s); ratio: ${minS > 0 ? (wallS / minS).toFixed(3) : 'n/a'}`);
+if (redisUrl !== undefined) console.log(`Redis keys added: at most ${Math.max(keysMax, keysAtEnd)} during the run, ${keysAtEnd} at the end (Arc machines connect after ${connectAfterMs} ms)`);
 console.log(`memory (API, worker and simulated cluster share this process in the embedded default): rss ${mib(mem.rss)} MiB, heap used ${mib(mem.heapUsed)} MiB`);
 await app.close();
 await deps.jobs.engine.stop({ graceMs: 0 });
