@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { preflight, runStartup } from './startup.js';
+import { preflight, runStartup, stopOnSignals } from './startup.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -36,30 +36,15 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  let stopping = false;
-  async function shutdown(signal: string): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining HTTP, then closing adapters');
-    const timer = setTimeout(() => {
-      logger.error('grace period over; exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs + 5000);
-    timer.unref();
-    try {
-      await app.close();
-      if (config.embeddedWorker) {
-        // Loops first, releasing the leader Lease: another replica takes them over at once.
-        await deps.background.stop();
-        await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
-      }
-      await deps.close();
-    } finally {
-      process.exit(0);
+  stopOnSignals(logger, config.shutdownGraceMs, 'shutting down: draining HTTP, then closing adapters', async () => {
+    await app.close();
+    if (config.embeddedWorker) {
+      // Loops first, releasing the leader Lease: another replica takes them over at once.
+      await deps.background.stop();
+      await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
     }
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    await deps.close();
+  });
 }
 
 runStartup('labplane', main);

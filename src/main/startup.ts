@@ -54,3 +54,28 @@ export function runStartup(prefix: string, start: () => Promise<void>): void {
     (err: unknown) => die(startupFailureLine(err)),
   );
 }
+
+/**
+ * On SIGTERM or SIGINT (once): logs `message`, runs `stop` and exits 0; exits 1 if `stop` is still
+ * running `graceMs` plus a margin later.
+ */
+export function stopOnSignals(logger: Logger, graceMs: number, message: string, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs }, message);
+    const timer = setTimeout(() => {
+      logger.error('grace period over; exiting');
+      process.exit(1);
+    }, graceMs + 10_000);
+    timer.unref();
+    try {
+      await stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { preflight, runStartup } from './startup.js';
+import { preflight, runStartup, stopOnSignals } from './startup.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -20,24 +20,12 @@ async function main(): Promise<void> {
   deps.background.start();
   logger.info({ concurrency: config.workerConcurrency, backend: deps.jobs.engine.backend }, 'worker started');
 
-  let stopping = false;
-  async function shutdown(signal: string): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping: no new jobs, finishing or handing back the current ones');
-    const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000);
-    timer.unref();
-    try {
-      // Loops first, releasing the leader Lease: another replica takes them over at once.
-      await deps.background.stop();
-      await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
-      await deps.close();
-    } finally {
-      process.exit(0);
-    }
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  stopOnSignals(logger, config.shutdownGraceMs, 'stopping: no new jobs, finishing or handing back the current ones', async () => {
+    // Loops first, releasing the leader Lease: another replica takes them over at once.
+    await deps.background.stop();
+    await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
+    await deps.close();
+  });
 }
 
 runStartup('labplane worker', main);

@@ -1,30 +1,15 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { allCspViolations, browserSuiteTitle, launchChromium, skipBrowserTests, watchedPage } from './support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { allCspViolations, browserSuiteTitle, skipBrowserTests, watchedPage } from './support/browser.js';
+import { browserAppForSuite } from './support/browser-app.js';
 
-let t: TestApp;
-let origin: string;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (skipBrowserTests) return;
-  browser = await launchChromium();
-  t = await startTestApp();
-  origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const env = browserAppForSuite();
 
 // A headless browser rendering on a small shared machine: seconds per step, not milliseconds.
 describe.skipIf(skipBrowserTests)(browserSuiteTitle('Swagger UI at /docs under the app CSP'), () => {
   it('lists the contract operations and expands one, loading nothing from elsewhere and violating no CSP', { timeout: 60_000 }, async () => {
-    const watch = await watchedPage(browser, origin);
+    const watch = await watchedPage(env.browser, env.origin);
     const { page } = watch;
-    const response = await page.goto(`${origin}/docs`);
+    const response = await page.goto(`${env.origin}/docs`);
     expect(response?.ok()).toBe(true);
 
     const listTenants = page.locator('#operations-tenants-listTenants');
@@ -38,7 +23,7 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('Swagger UI at /docs under t
     await expect.poll(() => body.innerText()).toMatch(/Parameters/);
     await expect.poll(() => body.innerText()).toMatch(/Responses/);
 
-    expect(watch.requested.some((u) => u.startsWith(`${origin}/docs/json`))).toBe(true);
+    expect(watch.requested.some((u) => u.startsWith(`${env.origin}/docs/json`))).toBe(true);
     expect(watch.foreign).toEqual([]);
     expect(await allCspViolations(watch)).toEqual([]);
     expect(watch.pageErrors).toEqual([]);

@@ -1,26 +1,13 @@
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, uniqueTenantId, type TestApp } from '../support/test-app.js';
-import { allCspViolations, browserSuiteTitle, launchChromium, skipBrowserTests, watchedPage, type PageWatch } from './support/browser.js';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { uniqueTenantId } from '../support/test-app.js';
+import { allCspViolations, browserSuiteTitle, skipBrowserTests, watchedPage, type PageWatch } from './support/browser.js';
+import { browserAppForSuite } from './support/browser-app.js';
 
-let t: TestApp;
-let origin: string;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (skipBrowserTests) return;
-  browser = await launchChromium();
-  t = await startTestApp();
-  origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const env = browserAppForSuite();
 
 async function devToken(sub: string): Promise<string> {
-  const res = await fetch(`${origin}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, roles: ['platform-admin'] }) });
+  const res = await fetch(`${env.origin}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, roles: ['platform-admin'] }) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
@@ -60,12 +47,12 @@ const QUERY_EDITOR = '.graphiql-query-editor .CodeMirror';
 const HEADERS_EDITOR = 'section.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror';
 
 async function openGraphiQL(watch: PageWatch): Promise<void> {
-  expect((await watch.page.goto(`${origin}/graphiql`))?.status()).toBe(200);
+  expect((await watch.page.goto(`${env.origin}/graphiql`))?.status()).toBe(200);
   await watch.page.locator(QUERY_EDITOR).waitFor();
 }
 
 async function rest(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${origin}${path}`, {
+  const res = await fetch(`${env.origin}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -76,9 +63,9 @@ async function rest(method: string, path: string, token: string, body?: unknown)
 // A headless browser rendering on a small shared machine: seconds per step, not milliseconds.
 describe.skipIf(skipBrowserTests)(browserSuiteTitle('GraphiQL served from our own origin'), () => {
   it('runs a query with a pasted dev token, loading nothing from elsewhere and violating no CSP', { timeout: 60_000 }, async () => {
-    const watch = await watchedPage(browser, origin);
+    const watch = await watchedPage(env.browser, env.origin);
     const { page } = watch;
-    const response = await page.goto(`${origin}/graphiql`);
+    const response = await page.goto(`${env.origin}/graphiql`);
     expect(response?.status()).toBe(200);
     const csp = response?.headers()['content-security-policy'] ?? '';
     expect(csp).toMatch(/script-src 'self'(;|$)/);
@@ -122,7 +109,7 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('GraphiQL served from our ow
     const token = await devToken('graphiql-subscriber');
     const tenant = uniqueTenantId('giql');
     expect((await rest('POST', '/v1/tenants', token, { id: tenant, displayName: tenant, profile: 'student', owners: [{ principalId: 'olga' }] })).status).toBe(201);
-    const watch = await watchedPage(browser, origin);
+    const watch = await watchedPage(env.browser, env.origin);
     const { page } = watch;
     let ackedOn: string | undefined;
     page.on('websocket', (ws) =>
@@ -136,7 +123,7 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('GraphiQL served from our ow
     // GraphiQL parses the query 100 ms after an edit (debounced) and sends only a parsed subscription to the WebSocket.
     await expect.poll(() => parsedOperation(page)).toBe('subscription');
     await page.locator('button.graphiql-execute-button').click();
-    await expect.poll(() => ackedOn, { timeout: 10_000 }).toBe(`${origin.replace(/^http/, 'ws')}/graphql`);
+    await expect.poll(() => ackedOn, { timeout: 10_000 }).toBe(`${env.origin.replace(/^http/, 'ws')}/graphql`);
 
     const deletion = await rest('DELETE', `/v1/tenants/${tenant}`, token);
     expect(deletion.status).toBe(202);
