@@ -20,15 +20,15 @@ import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
 import { tenantDeleteJob } from '../jobs/kinds/tenant-delete.js';
 import type { Config } from './config.js';
 import { azureAdOptions } from './auth.js';
-import { buildIdentity, buildIdentityPorts, simOnboardingController, type Identity } from './identity.js';
+import { buildIdentity, buildIdentityPorts, simOnboardingController, type Identity, type IdentityPorts } from './identity.js';
 import { buildImages, imageEmulatorControllers, seedSimulatedCluster } from './images.js';
-import { buildJobsRuntime, type JobsRuntime } from './jobs.js';
+import { buildJobsRuntime, type JobsRuntime, type QueueLocks } from './jobs.js';
 import { buildLabs, type BackgroundLoop, type Labs } from './labs.js';
 import { informerCheck } from './readiness.js';
 import { buildLeadership } from './leadership.js';
 import type { LeaderElector } from '../domain/shared/leadership.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
-import { buildWebhooks, withDeliveries } from './webhooks.js';
+import { buildWebhooks, withDeliveries, type WebhooksDeps } from './webhooks.js';
 
 const CLOUD_INIT_JANITOR_INTERVAL_MS = 10 * 60_000;
 
@@ -67,12 +67,18 @@ export interface DepsOverrides {
   readonly simAzure?: SimAzureOptions;
   /** The simulated cluster keeps every request in RBAC terms (`emulator.recordedRequests()`): the RBAC scenario test. */
   readonly recordKubeRequests?: boolean;
+  /** The fault tests: the real ARM adapters pointed at a local ARM server (its endpoint, CA and a fixed credential). */
+  readonly identityPorts?: IdentityPorts;
+  /** The fault tests: webhook deliveries through the simulated network to a local receiver, with a real cluster. */
+  readonly webhookNetwork?: Pick<WebhooksDeps, 'sender' | 'resolver'>;
+  /** The fault tests: BullMQ's lock and stalled-job check (default 30 s each), so a killed worker's jobs come back in seconds. */
+  readonly queueLocks?: QueueLocks;
 }
 
 export async function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<Deps> {
   const closers: Array<() => Promise<void>> = [];
   try {
-    const identityPorts = buildIdentityPorts(config, logger, overrides.simAzure);
+    const identityPorts = overrides.identityPorts ?? buildIdentityPorts(config, logger, overrides.simAzure);
     let emulator: KubeEmulator | undefined;
     let kubeConfig;
     if (config.kube.mode === 'simulated') {
@@ -107,9 +113,9 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
 
     const metrics = new Registry();
     // Built before the job runtime: its tap sees every operation the runtime finishes.
-    const webhooks = await buildWebhooks({ config, logger, kubeConfig, kubeWrites, tenantRepo });
+    const webhooks = await buildWebhooks({ config, logger, kubeConfig, kubeWrites, tenantRepo, ...overrides.webhookNetwork, ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }) });
     closers.push(() => webhooks.close());
-    const jobs = withDeliveries(buildJobsRuntime(config, logger, metrics, webhooks.tap), webhooks);
+    const jobs = withDeliveries(buildJobsRuntime(config, logger, metrics, webhooks.tap, overrides.queueLocks), webhooks);
     closers.push(() => jobs.close());
     const readiness: ReadinessCheck[] = [{ name: 'kubernetes', check: () => tenantRepo.ping() }];
     if (jobs.redisPing !== undefined) readiness.push({ name: 'redis', check: jobs.redisPing });

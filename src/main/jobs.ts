@@ -52,7 +52,13 @@ export interface OperationTap {
 const NO_TAP: OperationTap = { events: (e) => e, store: (s) => s };
 
 /** Operation store, events, idempotency and the job engine: on Redis when REDIS_URL is set, else in process. */
-export function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry, tap: OperationTap = NO_TAP): JobsRuntime {
+/** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
+export interface QueueLocks {
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+}
+
+export function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry, tap: OperationTap = NO_TAP, locks?: QueueLocks): JobsRuntime {
   const log = logger.child({ component: 'jobs' });
   const retentionMs = config.operationRetentionDays * 24 * 3600 * 1000;
   const ids = { next: () => randomUUID() };
@@ -79,7 +85,7 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
   const bus = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });
   const events = tap.events(bus);
   const store = tap.store(createRedisOperationStore({ redis, prefix: PREFIX, retentionMs, publishTo: PREFIX }));
-  const transport = createBullmqTransport({ url: config.redisUrl, logger: log });
+  const transport = createBullmqTransport({ url: config.redisUrl, logger: log, ...locks });
   const engine = createJobEngine({ transport, store, events, clock: systemClock, logger: log });
   registerJobMetrics(metrics, engine);
   const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log });

@@ -28,7 +28,7 @@ import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
 import type { JobEngine } from '../jobs/job-engine.js';
 import type { Config } from './config.js';
-import type { JobsRuntime, OperationTap } from './jobs.js';
+import type { JobsRuntime, OperationTap, QueueLocks } from './jobs.js';
 
 export interface WebhooksDeps {
   /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
@@ -44,6 +44,8 @@ export interface WebhooksDeps {
   /** Redis key prefix of the delivery records (default 'labplane'); BullMQ's is `bullPrefix` (default 'lp-bull'). */
   readonly redisPrefix?: string;
   readonly bullPrefix?: string;
+  /** BullMQ's lock and stalled-job check of the delivery worker (defaults 30 s each). */
+  readonly queueLocks?: QueueLocks;
 }
 
 export interface Webhooks {
@@ -98,7 +100,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
       await r.quit().catch(() => r.disconnect());
     });
     deliveries = createRedisDeliveryStore({ redis: r, prefix: deps.redisPrefix ?? 'labplane' });
-    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
+    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }), ...deps.queueLocks });
     queue = bull;
     dashboardQueues = [bull.queue];
   }

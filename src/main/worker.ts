@@ -1,31 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { preflight, runStartup, stopOnSignals } from './startup.js';
+import { runStartup } from './startup.js';
+import { runWorker } from './worker-process.js';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  if (config.redisUrl === undefined) {
-    throw new ConfigError('REDIS_URL', 'a redis:// URL; a separate worker shares jobs with the API through Redis (the embedded default runs jobs inside `npm start`)');
-  }
-  if (config.kube.mode === 'simulated') {
-    throw new ConfigError('KUBECONFIG', 'a kubeconfig or in-cluster credentials; the simulated cluster lives inside the API process, so run `npm start` alone');
-  }
-
-  const logger = createLogger(config).child({ process: 'worker' });
-  await preflight(config, logger);
-  // Loaded only now: a start that fails its checks says so in a fraction of the time.
-  const { buildDeps } = await import('./deps.js');
-  const deps = await buildDeps(config, logger);
-  await deps.jobs.engine.startWorker({ concurrency: config.workerConcurrency });
-  deps.background.start();
-  logger.info({ concurrency: config.workerConcurrency, backend: deps.jobs.engine.backend }, 'worker started');
-
-  stopOnSignals(logger, config.shutdownGraceMs, 'stopping: no new jobs, finishing or handing back the current ones', async () => {
-    // Loops first, releasing the leader Lease: another replica takes them over at once.
-    await deps.background.stop();
-    await deps.jobs.engine.stop({ graceMs: config.shutdownGraceMs });
-    await deps.close();
-  });
-}
-
-runStartup('labplane worker', main);
+runStartup('labplane worker', () => runWorker());

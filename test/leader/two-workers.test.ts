@@ -1,14 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
 import { deletePrefix, REDIS_URL, waitFor } from '../jobs/helpers.js';
+import { spawnWorker, type Proc } from '../support/processes.js';
+import { writeKubeconfig } from '../startup/support.js';
 
 /**
  * Two `npm run worker` processes against ONE cluster (the emulator, in this process, reached through
@@ -24,18 +20,11 @@ const RETRY_MS = 500;
 const DIRECTORY = '7a2c9f4e-0d1b-4c3a-9e8f-112233445566';
 const TENANT = 'lead-t';
 const LEASE_KEY = 'leases.coordination.k8s.io';
-const worker = fileURLToPath(new URL('../../src/main/worker.ts', import.meta.url));
 const redisUrl = (() => {
   const u = new URL(REDIS_URL);
   u.pathname = '/13';
   return u.toString();
 })();
-
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly logs: Array<Record<string, unknown>>;
-}
 
 let em: KubeEmulator;
 let kubeconfig: string;
@@ -43,47 +32,18 @@ const procs: Proc[] = [];
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 
 function startWorker(name: string): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '',
-      KUBECONFIG: kubeconfig,
-      REDIS_URL: redisUrl,
-      AUTH_TENANT_IDS: DIRECTORY,
-      AUTH_AUDIENCES: 'api://labplane-test',
-      POD_NAME: name,
-      LEADER_LEASE_MS: String(LEASE_MS),
-      LEADER_RENEW_MS: '2000',
-      LEADER_RETRY_MS: String(RETRY_MS),
-      LAB_TICK_MS: '200',
-      WORKER_CONCURRENCY: '2',
-      SHUTDOWN_GRACE_MS: '1000',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc: Proc = { name, child, logs: [] };
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        proc.logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        proc.logs.push({ msg: line });
-      }
-    }
-  });
-  child.stderr?.on('data', (chunk: Buffer) => proc.logs.push({ msg: chunk.toString(), stderr: true }));
-  child.on('exit', (code, signal) => proc.logs.push({ msg: `exited with ${String(code ?? signal)}` }));
-  child.on('error', (err) => proc.logs.push({ msg: `could not start: ${err.message}` }));
+  const proc = spawnWorker(name, {
+    kubeconfig,
+    redisUrl,
+    directory: DIRECTORY,
+    audience: 'api://labplane-test',
+    extra: { LEADER_LEASE_MS: String(LEASE_MS), LEADER_RENEW_MS: '2000', LEADER_RETRY_MS: String(RETRY_MS), LAB_TICK_MS: '200', WORKER_CONCURRENCY: '2' },
+  }, 'src/main/worker.ts');
   procs.push(proc);
   return proc;
 }
 
-const logged = (p: Proc, msg: string): boolean => p.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith(msg));
+const logged = (p: Proc, msg: string): boolean => p.logged(msg);
 const holder = (): string => ((em.store.get(LEASE_KEY, 'labplane-system', 'labplane-loops')?.spec ?? {}) as { holderIdentity?: string }).holderIdentity ?? '';
 const leaseSpec = () => (em.store.get(LEASE_KEY, 'labplane-system', 'labplane-loops')?.spec ?? {}) as Record<string, string | number>;
 const scheduleOf = (lab: string) => ((em.store.get('labs.labplane.io', TENANT, lab)?.status ?? {}) as { schedule?: { operationId?: string; action?: string } }).schedule;
@@ -109,19 +69,7 @@ async function labEndingIn(name: string, inMs: number): Promise<void> {
 beforeAll(async () => {
   em = await startKubeEmulator();
   for (const ns of ['labplane-system', TENANT]) await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const dir = mkdtempSync(join(tmpdir(), 'lp-leader-'));
-  kubeconfig = join(dir, 'config');
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      `clusters: [{name: c, cluster: {server: "${em.url}", insecure-skip-tls-verify: true}}]`,
-      'users: [{name: u, user: {token: not-a-real-token}}]',
-      'contexts: [{name: x, context: {cluster: c, user: u}}]',
-      'current-context: x',
-    ].join('\n'),
-  );
+  kubeconfig = writeKubeconfig(em.url);
   // Booting two workers (each loads the whole service through tsx) takes ~5 s on an idle machine and
   // several times that on a busy one: the bound is generous, the scenario itself has its own.
   startWorker('worker-a');
@@ -130,11 +78,11 @@ beforeAll(async () => {
 }, 55_000);
 
 function diagnose(): string {
-  return procs.map((p) => `${p.name}: ${p.logs.slice(-5).map((l) => String(l.msg)).join(' | ')}`).join('\n');
+  return procs.map((p) => p.tail(5)).join('\n');
 }
 
 afterAll(async () => {
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  for (const p of procs) await p.kill9();
   await em?.close();
   await deletePrefix(redis, 'labplane');
   await deletePrefix(redis, 'lp-bull');
@@ -157,9 +105,7 @@ describe('two workers, one cluster, one Redis', () => {
     expect(logged(follower, 'lab schedule event applied')).toBe(false);
 
     await labEndingIn('during-failover', 1_000);
-    const exited = once(leader.child, 'exit');
-    leader.child.kill('SIGKILL');
-    await exited;
+    await leader.kill9();
     const last = leaseSpec();
     await waitFor(() => logged(follower, 'became the leader'), LEASE_MS + 3 * RETRY_MS + 3_000, `the follower to take over\n${diagnose()}`);
     const taken = leaseSpec();
@@ -186,10 +132,7 @@ describe('two workers, one cluster, one Redis', () => {
     const firstLine = (p: Proc, msg: string) => p.logs.findIndex((l) => typeof l.msg === 'string' && l.msg.startsWith(msg));
     expect(firstLine(follower, 'lab schedule event applied')).toBeGreaterThan(firstLine(follower, 'became the leader'));
 
-    const stopped = once(follower.child, 'exit');
-    follower.child.kill('SIGTERM');
-    const [code] = (await stopped) as [number | null];
-    expect(code).toBe(0);
+    expect(await follower.stop()).toBe(0);
     expect(holder()).toBe('');
   }, 25_000);
 });

@@ -21,6 +21,10 @@ export interface BullmqDeliveryQueueOptions {
   readonly keepFailedSeconds?: number;
   /** Queue calls fail with UpstreamUnavailableError after this long (default 3000 ms). */
   readonly callTimeoutMs?: number;
+  /** A delivery whose worker holds no lock for this long is stalled and sent again (default 30 s). */
+  readonly lockDurationMs?: number;
+  /** How often workers look for stalled deliveries (default 30 s). */
+  readonly stalledIntervalMs?: number;
 }
 
 /** Thrown to BullMQ when the handler asks for a scheduled retry; the backoff strategy reads its delay. */
@@ -131,6 +135,8 @@ export function createBullmqDeliveryQueue(options: BullmqDeliveryQueueOptions): 
           connection,
           prefix,
           concurrency,
+          ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+          ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
           settings: { backoffStrategy },
           removeOnComplete: { age: keep.completed },
           removeOnFail: { age: keep.failed },

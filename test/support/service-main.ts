@@ -1,0 +1,63 @@
+// Entry point of the API (`api`) or worker (`worker`) process in the fault tests and the fault run:
+// `src/main`'s own start-up with the real adapters, pointed at local stand-ins that survive the
+// process (so a killed and restarted worker sees what the previous one did):
+// - FAULTS_ARM_URL, FAULTS_ARM_CA_FILE: the real ARM adapters against a local ARM server (HTTPS,
+//   its self-signed CA trusted by these clients only), with a fixed bearer token (no Azure AD);
+// - FAULTS_WEBHOOK_ROUTES (`host=http://127.0.0.1:port,...`): deliveries through the simulated
+//   network to a local receiver (a real cluster otherwise delivers over the internet, through the
+//   SSRF guard that refuses loopback; production has no setting to relax that, on purpose);
+// - FAULTS_QUEUE_LOCK_MS: BullMQ's job lock and stalled check, so a killed worker's jobs come back
+//   in seconds rather than BullMQ's 30 + 30 s.
+import { readFileSync } from 'node:fs';
+import { createArcUserDataRenderer, createArmAccess, createArmArcMachines, createArmBudget, createOnboardingCredentials } from '../../src/adapters/azure/index.js';
+import type { AzureArmSettings } from '../../src/adapters/azure/settings.js';
+import { createSimulatedResolver } from '../../src/adapters/sim/sim-resolver.js';
+import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../../src/adapters/sim/sim-webhook-network.js';
+import type { DepsOverrides } from '../../src/main/deps.js';
+import type { IdentityPorts } from '../../src/main/identity.js';
+import { runServer } from '../../src/main/server-process.js';
+import { runStartup } from '../../src/main/startup.js';
+import { runWorker } from '../../src/main/worker-process.js';
+import { ARM_SETTINGS } from './arm-stand-in.js';
+
+const env = process.env;
+
+/** A credential handing out a fixed token: the local ARM server checks that one is sent, not who signed it. */
+const fixedToken = (token: string) => ({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) });
+
+function identityPorts(): IdentityPorts | undefined {
+  const url = env['FAULTS_ARM_URL'];
+  if (url === undefined || url === '') return undefined;
+  const settings: AzureArmSettings = { ...ARM_SETTINGS, endpoint: url, trustedCa: readFileSync(env['FAULTS_ARM_CA_FILE'] ?? '', 'utf8'), retry: { maxRetries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 500 } };
+  const budget = createArmBudget();
+  const credential = fixedToken('faults-control-plane-token');
+  return {
+    settings: ARM_SETTINGS,
+    arcMachines: createArmArcMachines({ credential, settings, budget }),
+    access: createArmAccess({ credential, settings, budget }),
+    onboarding: { credentials: createOnboardingCredentials({ credential: fixedToken('faults-onboarding-token') }), renderer: createArcUserDataRenderer(), target: ARM_SETTINGS },
+    sim: undefined,
+  };
+}
+
+function overrides(): DepsOverrides {
+  const routes = (env['FAULTS_WEBHOOK_ROUTES'] ?? '')
+    .split(',')
+    .filter((e) => e !== '')
+    .map((e) => {
+      const [host = '', target = ''] = e.split('=');
+      return { host, target };
+    });
+  const lockMs = Number(env['FAULTS_QUEUE_LOCK_MS'] ?? '0');
+  const ports = identityPorts();
+  return {
+    ...(ports === undefined ? {} : { identityPorts: ports }),
+    ...(routes.length === 0 ? {} : { webhookNetwork: { sender: createSimulatedWebhookNetwork(routes), resolver: createSimulatedResolver(simulatedRouteRecords(routes)) } }),
+    ...(lockMs > 0 ? { queueLocks: { lockDurationMs: lockMs, stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)) } } : {}),
+  };
+}
+
+const role = process.argv[2];
+if (role === 'api') runStartup('labplane', () => runServer(overrides()));
+else if (role === 'worker') runStartup('labplane worker', () => runWorker(overrides()));
+else throw new Error(`usage: service-main.ts api|worker (got ${String(role)})`);
