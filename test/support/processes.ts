@@ -114,7 +114,7 @@ export interface KubeProcess {
 
 // Booting an entry point loads the service through tsx: ~5 s on an idle machine, several times that
 // on a busy one. The bounds are generous; the scenarios have their own.
-const BOOT_MS = 60_000;
+const BOOT_MS = 120_000;
 
 export async function startKubeProcess(): Promise<KubeProcess> {
   const proc = spawnNode('kube-apiserver', 'test/support/kube-emulator-main.ts', {});
