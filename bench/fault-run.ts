@@ -25,6 +25,7 @@ const BOUND_S = arg('bound-s', 300);
 const TENANT = 'fault-run';
 const LAB = 'fault-lab';
 const FINAL = ['succeeded', 'failed', 'canceled'];
+type Op = { kind: string; status: string; target?: { name?: string }; finishedAt?: string; error?: unknown };
 /**
  * Redis keys the run may leave at most. Per student: operation records of lab.student, vm.create
  * and vm.identity (record, events stream, index entries), delivery/idempotency entries and their
@@ -101,14 +102,14 @@ try {
   log(`lab operation ${String(lab['status'])}: ${JSON.stringify(lab['result']?.summary ?? lab['error'] ?? {})}`);
   const ops = await until(
     async () => {
-      const items: Array<Record<string, any>> = [];
+      const items: Op[] = [];
       let cursor: string | undefined;
       do {
         const page = await dep.call('GET', `/v1/operations?tenant=${TENANT}&limit=200${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
-        items.push(...(page.body.items as Array<Record<string, any>>));
+        items.push(...(page.body.items as Op[]));
         cursor = page.body.nextCursor ?? undefined;
       } while (cursor !== undefined);
-      return items.every((o) => FINAL.includes(o['status'])) ? items : undefined;
+      return items.every((o) => FINAL.includes(o.status)) ? items : undefined;
     },
     Math.max(1_000, (BOUND_S - 20) * 1000 - (Date.now() - t0)),
     () => 'every operation to end',
@@ -120,14 +121,14 @@ try {
   else {
     const byKind = new Map<string, Map<string, number>>();
     for (const o of ops) {
-      const m = byKind.get(o['kind']) ?? new Map<string, number>();
-      m.set(o['status'], (m.get(o['status']) ?? 0) + 1);
-      byKind.set(o['kind'], m);
+      const m = byKind.get(o.kind) ?? new Map<string, number>();
+      m.set(o.status, (m.get(o.status) ?? 0) + 1);
+      byKind.set(o.kind, m);
     }
     const summary = [...byKind.entries()].map(([k, m]) => `${k} ${[...m.entries()].map(([s, n]) => `${n} ${s}`).join('/')}`).join(', ');
     check('operations final', true, `${ops.length} operations: ${summary}`);
-    for (const o of ops.filter((x) => x['status'] !== 'succeeded').slice(0, 10)) {
-      log(`  ${String(o['kind'])} ${String(o['target']?.name)} ${String(o['status'])} at ${elapsedAt(o['finishedAt'])}: ${JSON.stringify(o['error'] ?? {}).slice(0, 300)}`);
+    for (const o of ops.filter((x) => x.status !== 'succeeded').slice(0, 10)) {
+      log(`  ${o.kind} ${String(o.target?.name)} ${o.status} at ${elapsedAt(o.finishedAt)}: ${JSON.stringify(o.error ?? {}).slice(0, 300)}`);
     }
   }
   const summary = (lab['result']?.summary ?? {}) as { ready?: number; failed?: number };
