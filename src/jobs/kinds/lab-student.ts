@@ -98,6 +98,11 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
           return { type: 'next', step: 'regrant', progress: 30 };
         }
         if (vm !== undefined) return { type: 'next', step: 'wait', progress: 20 };
+        // A re-run of this step (the worker died, or Redis went away, after the create was asked) can
+        // come before the VM reaches the cache: the create already asked is followed, not asked again
+        // (a second one would fail VM_EXISTS and fail the student whose VM the first one made).
+        const asked = (await deps.children(operation.id)).some((c) => c.kind === VM_CREATE_KIND && (c.status === 'succeeded' || !isTerminal(c.status)));
+        if (asked) return { type: 'next', step: 'wait', progress: 20 };
         const t = lab.template;
         try {
           await deps.vms.create(
