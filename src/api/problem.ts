@@ -121,21 +121,49 @@ interface AjvLikeError {
   params?: Record<string, unknown>;
 }
 
-/** One entry per offending field, as JSON pointers prefixed by where they were (body, query, ...). */
+/** Where fastify says a validation error is, as `FieldIssue['in']` (undefined: the body). */
+const LOCATION_OF: Readonly<Record<string, FieldIssue['in']>> = { querystring: 'query', params: 'path', headers: 'header' };
+
+/** RFC 6901 §3: `~` and `/` in a property name are escaped inside a pointer. */
+function pointerToken(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * One entry per offending field, each once: `field` is a JSON Pointer (RFC 6901) relative to the
+ * body (or naming the parameter, with `in` saying where). Ajv reports a failed `oneOf` once for
+ * the schema and again for each branch; the branch errors name the fields, so the summary is
+ * dropped, enum refusals of the same field are merged into one list, and repeated messages go.
+ */
 export function validationIssues(context: string, errors: readonly AjvLikeError[]): FieldIssue[] {
-  const where = context === 'querystring' ? 'query' : context;
-  return errors.map((e) => {
-    let path = e.instancePath ?? '';
+  const where = LOCATION_OF[context];
+  const byField = new Map<string, { messages: string[]; allowed: unknown[] }>();
+  const branchPaths = errors.filter((e) => e.keyword !== 'oneOf').map((e) => e.instancePath ?? '');
+  for (const e of errors) {
+    const at = e.instancePath ?? '';
+    if (e.keyword === 'oneOf' && branchPaths.some((b) => b === at || b.startsWith(`${at}/`))) continue;
+    let path = at;
     const p = e.params ?? {};
-    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${p['missingProperty']}`;
-    if (e.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
-      path += `/${p['additionalProperty']}`;
-      return { field: `${where}${path}`, message: 'is not a known field' };
-    }
     let message = e.message ?? 'is invalid';
-    if (e.keyword === 'enum' && Array.isArray(p['allowedValues'])) message = `must be one of: ${p['allowedValues'].join(', ')}`;
-    return { field: `${where}${path}`, message };
-  });
+    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${pointerToken(p['missingProperty'])}`;
+    if (e.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
+      path += `/${pointerToken(p['additionalProperty'])}`;
+      message = 'is not a known field';
+    }
+    const field = path === '' ? '/' : path;
+    const entry = byField.get(field) ?? { messages: [], allowed: [] };
+    byField.set(field, entry);
+    if (e.keyword === 'enum' && Array.isArray(p['allowedValues'])) {
+      for (const v of p['allowedValues']) if (!entry.allowed.includes(v)) entry.allowed.push(v);
+    } else if (!entry.messages.includes(message)) {
+      entry.messages.push(message);
+    }
+  }
+  return [...byField].map(([field, { messages, allowed }]) => ({
+    field,
+    ...(where === undefined ? {} : { in: where }),
+    message: [...(allowed.length > 0 ? [`must be one of: ${allowed.join(', ')}`] : []), ...messages].join('; '),
+  }));
 }
 
 /** Problem for any thrown value: fastify's own errors by code, domain errors by kind, else 500. */

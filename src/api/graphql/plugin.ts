@@ -87,7 +87,7 @@ function refuseCrossSiteRequest(method: string, headers: Record<string, string |
   if (simple && !PREFLIGHT_HEADERS.some((h) => headers[h] !== undefined)) {
     throw Object.assign(
       new ValidationError('GraphQL requests must be POSTed as application/json (or carry a graphql-preflight header) to prevent cross-site request forgery.', [
-        { field: 'header/content-type', message: 'application/json expected' },
+        { field: '/content-type', in: 'header', message: 'application/json expected' },
       ]),
       { statusCode: 400 },
     );
@@ -126,7 +126,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
   app.addHook('preValidation', async (request) => {
     if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
       // statusCode: mercurius answers its own route's errors, and takes the status from here.
-      throw Object.assign(new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: 'body', message: `${request.body.length} queries` }]), {
+      throw Object.assign(new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: '/', message: `${request.body.length} queries` }]), {
         statusCode: 400,
       });
     }
