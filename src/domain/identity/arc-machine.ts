@@ -45,7 +45,7 @@ export function arcMachineName(vmName: string): string {
   if (!ARC_MACHINE_NAME.test(vmName)) {
     throw new ValidationError('The VM name cannot be used as an Azure Arc machine name.', [
       {
-        field: 'name',
+        field: '/name',
         message: 'Azure Arc needs 1 to 54 characters of letters, digits, "-", "_" and "." (the VM name is the machine name).',
       },
     ]);
