@@ -101,6 +101,11 @@ export interface WebhooksConfig {
    * `host` reach a receiver on this machine through the simulated network.
    */
   readonly simRoutes: readonly { readonly host: string; readonly target: string }[];
+  /**
+   * How long the process that finished an operation has to record its webhook deliveries before
+   * the leader's outbox drain does it instead, ms (WEBHOOK_OUTBOX_GRACE_MS, default 10 000).
+   */
+  readonly outboxGraceMs: number;
 }
 
 /** Image imports. */
@@ -370,5 +375,6 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
     if (m === null) throw new ConfigError('SIM_WEBHOOK_ROUTES', `comma-separated host=http://127.0.0.1:port entries, got '${entry.slice(0, 80)}'`);
     return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
   });
-  return { httpAllowedHosts: hosts, simRoutes };
+  const outboxGraceMs = read(env, 'WEBHOOK_OUTBOX_GRACE_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 10_000;
+  return { httpAllowedHosts: hosts, simRoutes, outboxGraceMs };
 }

@@ -160,7 +160,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       maxAgeMs: Math.max(2 * 3_600_000, config.arcConnectTimeoutMs + 3_600_000),
       intervalMs: CLOUD_INIT_JANITOR_INTERVAL_MS,
     });
-    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor] });
+    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor, webhooks.outboxDrain(jobs.store)] });
     closers.push(() => leadership.background.stop());
     const modules = [
       tenantsModule(tenants),

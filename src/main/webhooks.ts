@@ -18,6 +18,7 @@ import { webhooksModule } from '../api/modules/index.js';
 import type { ApiModule } from '../api/module.js';
 import type { HostResolver } from '../domain/net/index.js';
 import type { Operation } from '../domain/operations/operation.js';
+import type { OperationOutbox, OperationStore } from '../domain/operations/operation-store.js';
 import { systemClock } from '../domain/shared/ids.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { DeliveryQueue, DeliveryStore, WebhookSender } from '../domain/webhooks/delivery.js';
@@ -27,6 +28,8 @@ import { tapOperationEvents, tapOperationStore } from '../domain/webhooks/operat
 import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js';
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
 import type { JobEngine } from '../jobs/job-engine.js';
+import type { PeriodicLoop } from '../jobs/periodic-loop.js';
+import { createWebhookOutboxDrain } from '../jobs/webhook-outbox.js';
 import type { Config } from './config.js';
 import type { JobsRuntime, OperationTap } from './jobs.js';
 
@@ -53,8 +56,13 @@ export interface Webhooks {
   readonly deliveries: DeliveryStore;
   readonly queue: DeliveryQueue;
   readonly dispatcher: WebhookDispatcher;
-  /** Decorates the job runtime's events and store: every terminal operation reaches the dispatcher. */
+  /**
+   * Decorates the job runtime's events and store: every terminal operation reaches the dispatcher
+   * (the fast path), which then marks the operation's outbox entry done.
+   */
   readonly tap: OperationTap;
+  /** The leader's loop publishing what the fast path missed (a crash after the terminal write): see `createWebhookOutboxDrain`. */
+  outboxDrain(operations: Pick<OperationStore, 'get' | 'outbox'>): PeriodicLoop;
   /** The BullMQ delivery queue for the dashboard (none in process). */
   readonly dashboardQueues: readonly unknown[];
   /** The webhook Secret informer's state, for readiness. */
@@ -120,8 +128,13 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     logger: log,
     ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
   });
+  // The outbox of the store the tap decorates (bound when the job runtime applies the tap).
+  let outbox: OperationOutbox | undefined;
   const onTerminal = (op: Operation): void => {
-    dispatcher.publish(op).catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries'));
+    dispatcher
+      .publish(op)
+      .then(() => outbox?.done([op.id]))
+      .catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries; the outbox drain will'));
   };
   let delivering = false;
 
@@ -132,7 +145,22 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries,
     queue,
     dispatcher,
-    tap: { events: (e) => tapOperationEvents(e, onTerminal), store: (s) => tapOperationStore(s, onTerminal) },
+    tap: {
+      events: (e) => tapOperationEvents(e, onTerminal),
+      store: (s) => {
+        outbox = s.outbox;
+        return tapOperationStore(s, onTerminal);
+      },
+    },
+    outboxDrain: (operations) =>
+      createWebhookOutboxDrain({
+        operations,
+        dispatcher,
+        clock: systemClock,
+        logger: deps.logger.child({ component: 'webhook-outbox' }),
+        graceMs: config.webhooks.outboxGraceMs,
+        intervalMs: Math.max(500, config.webhooks.outboxGraceMs / 2),
+      }),
     dashboardQueues,
     informers: () => repo.informers(),
     async startDelivery() {

@@ -80,6 +80,12 @@ describe('configuration', () => {
     expect(configError({ LAB_TICK_MS: '5' }).setting).toBe('LAB_TICK_MS');
   });
 
+  it('the webhook outbox grace period has a default and refuses values out of range', () => {
+    expect(loadConfig({}).webhooks.outboxGraceMs).toBe(10_000);
+    expect(loadConfig({ WEBHOOK_OUTBOX_GRACE_MS: '2500' }).webhooks.outboxGraceMs).toBe(2_500);
+    expect(configError({ WEBHOOK_OUTBOX_GRACE_MS: '5' }).setting).toBe('WEBHOOK_OUTBOX_GRACE_MS');
+  });
+
   it('keeps the queue dashboard read-only unless QUEUE_DASHBOARD_WRITE says otherwise', () => {
     expect(loadConfig({}).queueDashboardWrite).toBe(false);
     expect(loadConfig({ QUEUE_DASHBOARD_WRITE: 'true' }).queueDashboardWrite).toBe(true);
