@@ -90,6 +90,11 @@ export interface LabsConfig {
   readonly parallelism: number;
   /** Between passes of the lab scheduler and housekeeping, ms (LAB_TICK_MS, default 30 000). */
   readonly tickMs: number;
+  /**
+   * Age after which a schedule claim another scheduler left without an operation (it died) is
+   * applied again, ms (LAB_SCHEDULE_CLAIM_TIMEOUT_MS, default 120 000).
+   */
+  readonly claimTimeoutMs: number;
 }
 
 /** Tenant webhooks. */
@@ -216,6 +221,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     labs: {
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
+      claimTimeoutMs: read(env, 'LAB_SCHEDULE_CLAIM_TIMEOUT_MS', int(1_000, 86_400_000), 'milliseconds 1000-86400000') ?? 120_000,
     },
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
