@@ -5,12 +5,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
-import { createInProcessDeliveryQueue } from '../adapters/memory/delivery-queue.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
 import { createRedisClient } from '../adapters/redis/redis-connection.js';
-import { createBullmqDeliveryQueue } from '../adapters/redis/webhook-delivery-queue.js';
+import { createBullmqTransport } from '../adapters/redis/bullmq-transport.js';
 import { createRedisDeliveryStore } from '../adapters/redis/webhook-deliveries.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
@@ -27,11 +26,16 @@ import { createWebhookDispatcher, type WebhookDispatcher } from '../domain/webho
 import { tapOperationEvents, tapOperationStore } from '../domain/webhooks/operation-tap.js';
 import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js';
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
+import { createTransportDeliveryQueue } from '../jobs/delivery-transport.js';
+import { createInProcessTransport } from '../jobs/in-process-transport.js';
 import type { JobEngine } from '../jobs/job-engine.js';
 import type { PeriodicLoop } from '../jobs/periodic-loop.js';
 import { createWebhookOutboxDrain } from '../jobs/webhook-outbox.js';
 import type { Config } from './config.js';
 import type { JobsRuntime, OperationTap } from './jobs.js';
+
+/** The BullMQ queue of webhook deliveries (beside the job queue, on the same transport code). */
+const WEBHOOK_QUEUE = 'labplane-webhooks';
 
 export interface WebhooksDeps {
   /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
@@ -69,7 +73,8 @@ export interface Webhooks {
   informers(): readonly InformerHealth[];
   /** Starts sending deliveries in this process (with the job worker: see `withDeliveries`). Idempotent. */
   startDelivery(): Promise<void>;
-  stopDelivery(): Promise<void>;
+  /** Stops sending; attempts still running after `graceMs` (default 0) are aborted and run again later. */
+  stopDelivery(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,15 +104,16 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   let dashboardQueues: unknown[] = [];
   if (config.redisUrl === undefined) {
     deliveries = createMemoryDeliveryStore();
-    queue = createInProcessDeliveryQueue({ logger: log });
+    queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: log }), logger: log });
   } else {
     const r = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-webhooks' });
     closers.push(async () => {
       await r.quit().catch(() => r.disconnect());
     });
     deliveries = createRedisDeliveryStore({ redis: r, prefix: deps.redisPrefix ?? 'labplane' });
-    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
-    queue = bull;
+    // Kept a day: a delivery published again (the outbox drain) within it is deduped by the queue, later by its record.
+    const bull = createBullmqTransport({ url: config.redisUrl, logger: log, queueName: WEBHOOK_QUEUE, keepCompletedSeconds: 24 * 3_600, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
+    queue = createTransportDeliveryQueue({ transport: bull, logger: log });
     dashboardQueues = [bull.queue];
   }
   closers.push(() => queue.close());
@@ -169,10 +175,10 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
       if (!queue.durable) log.warn({ queue: queue.name }, 'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.');
       await queue.start(processor, { concurrency: config.workerConcurrency });
     },
-    async stopDelivery() {
+    async stopDelivery(graceMs = 0) {
       if (!delivering) return;
       delivering = false;
-      await queue.stop();
+      await queue.stop({ graceMs });
     },
     async close() {
       for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error while closing the webhooks'));
@@ -193,8 +199,8 @@ export function withDeliveries(jobs: JobsRuntime, webhooks: Pick<Webhooks, 'star
       await webhooks.startDelivery();
     },
     async stop(options) {
-      await webhooks.stopDelivery();
-      await engine.stop(options);
+      // Both within the same grace, not one after the other.
+      await Promise.all([webhooks.stopDelivery(options.graceMs), engine.stop(options)]);
     },
     async close() {
       await webhooks.stopDelivery();

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createInProcessDeliveryQueue } from '../../src/adapters/memory/delivery-queue.js';
 import { createMemoryOperationStore } from '../../src/adapters/memory/operation-store.js';
 import { createMemoryWebhookRepository } from '../../src/adapters/memory/webhook-repository.js';
 import { createMemoryResolver } from '../../src/adapters/net/memory-resolver.js';
@@ -17,6 +16,8 @@ import { createWebhookDispatcher, type WebhookDispatcher } from '../../src/domai
 import { tapOperationStore } from '../../src/domain/webhooks/operation-tap.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
 import type { WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import { createTransportDeliveryQueue } from '../../src/jobs/delivery-transport.js';
+import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
 import { createWebhookOutboxDrain } from '../../src/jobs/webhook-outbox.js';
 import { deletePrefix, recordingLogger, redisClient, testPrefix } from '../jobs/helpers.js';
 import { eventually, startReceiver, type Receiver } from './support.js';
@@ -89,7 +90,7 @@ async function rig(wrap: (store: OperationStore, dispatcher: WebhookDispatcher) 
       return fresh;
     },
   };
-  const queue = createInProcessDeliveryQueue({ logger: recordingLogger() });
+  const queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: recordingLogger() }), logger: recordingLogger() });
   queues.push(queue);
   const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: systemClock });
   const store = wrap(createRedisOperationStore({ redis, prefix: p, publishTo: p }), dispatcher);

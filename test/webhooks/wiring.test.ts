@@ -75,8 +75,10 @@ describe('wiring webhooks into the job runtime', () => {
       const id = deliveryIdOf(`${op.id}.vm.ready`, created.webhook.id);
       await eventually(async () => (await webhooks.deliveries.get(id))?.status === 'succeeded');
       expect(await redis.exists(`${prefix}:whd:${id}`)).toBe(1);
-      const job = await (webhooks.dashboardQueues[0] as { getJob(id: string): Promise<{ data: unknown } | undefined> }).getJob(id);
-      expect(job?.data).toEqual({ deliveryId: id, tenant: 't1', webhookId: created.webhook.id, eventId: `${op.id}.vm.ready` });
+      const dashboard = webhooks.dashboardQueues[0] as { name: string; getJob(id: string): Promise<{ data: unknown } | undefined> };
+      expect(dashboard.name).toBe('labplane-webhooks');
+      const job = await dashboard.getJob(`${id}:attempt:0`);
+      expect(job?.data).toEqual({ operationId: id, step: 'attempt', generation: 0 });
       expect(JSON.stringify(job?.data)).not.toContain(created.secret);
 
       // The job runtime's store, tapped: the write that finishes an operation reaches the receiver
