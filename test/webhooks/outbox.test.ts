@@ -211,7 +211,7 @@ describe('webhook outbox drain', () => {
       operations: store,
       dispatcher: {
         publish: async (o) => {
-          if (o.id === second.id && failing) throw new UpstreamUnavailableError('webhook queue', 'down');
+          if (o.id === second.id && failing) throw new UpstreamUnavailableError('REDIS_UNAVAILABLE', 'webhook queue down');
           published.push(o.id);
           return 1;
         },
