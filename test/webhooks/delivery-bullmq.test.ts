@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createBullmqDeliveryQueue } from '../../src/adapters/redis/webhook-delivery-queue.js';
 import { createRedisDeliveryStore } from '../../src/adapters/redis/webhook-deliveries.js';
 import { deletePrefix, REDIS_URL, redisClient, testPrefix } from '../jobs/helpers.js';
-import { deliveryContract } from './delivery.contract.js';
+import { deliveryContract } from '../contracts/delivery.contract.js';
 
 const silent = { warn: () => undefined, error: () => undefined };
 const redis = redisClient();

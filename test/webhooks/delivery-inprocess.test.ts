@@ -1,6 +1,6 @@
 import { createInProcessDeliveryQueue } from '../../src/adapters/memory/delivery-queue.js';
 import { createMemoryDeliveryStore } from '../../src/adapters/memory/webhook-deliveries.js';
-import { deliveryContract } from './delivery.contract.js';
+import { deliveryContract } from '../contracts/delivery.contract.js';
 
 const silent = { warn: () => undefined, error: () => undefined };
 
