@@ -186,7 +186,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     async update(tenant, name, change) {
       const first = await cache.vm(tenant, name);
       const written = await modify(`VirtualMachine ${tenant}/${name}`, () => freshVm(tenant, name), first, (vm) => changedVm(vm, change), (next) => replaceVm(tenant, name, next));
-      if (written === undefined) throw new ConflictError('VM_GONE', `VM '${name}' was deleted meanwhile.`);
+      if (written === undefined) throw new NotFoundError('vm', name);
       return recordOf(written);
     },
 
