@@ -7,6 +7,7 @@ import { createDataVolumeController } from '../../src/adapters/sim/kube-emulator
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { PLATFORM, type ImageOwner, type ImageSpec } from '../../src/domain/images/image.js';
 import { ConflictError, NotFoundError } from '../../src/domain/shared/errors.js';
+import { imageRepositoryContract } from '../contracts/image-repository.contract.js';
 import { rawClient, recordingLogger } from '../kubernetes/support/kube-fixture.js';
 
 const DV = 'datavolumes.cdi.kubevirt.io';
@@ -34,6 +35,23 @@ async function start(opts: { start?: boolean; importMs?: number } = {}): Promise
   fx = { emulator, repo, logger, close: async () => (await repo.close(), await emulator.close()) };
   return fx;
 }
+
+imageRepositoryContract('Kubernetes adapter over the emulator', async () => {
+  const tenants = ['cs-101', 'cs-202'] as const;
+  const emulator = await startKubeEmulator({ namespaces: [...tenants] });
+  const logger = recordingLogger();
+  const repo = createKubeImageRepository({ client: createKubeClient({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger }), watchRestartDelayMs: { min: 20, max: 200 } });
+  if (!(await repo.start())) throw new Error(`the DataVolume informer did not sync: ${JSON.stringify(logger.lines)}`);
+  return {
+    repo,
+    tenants,
+    unavailableNext: () => emulator.faults.failNext(1, { status: 503, method: 'POST', pathPrefix: '/apis/cdi.kubevirt.io' }),
+    async cleanup() {
+      await repo.close();
+      await emulator.close();
+    },
+  };
+});
 
 let n = 0;
 function spec(owner: ImageOwner = { scope: 'tenant', tenant: 'lab1' }, extra: Partial<ImageSpec> = {}): ImageSpec {
