@@ -4,11 +4,11 @@ import { createMigrationController, createVmLifecycleController, startKubeEmulat
 import { PLATFORM_IMAGE_NAMESPACE } from '../../src/domain/images/image.js';
 import { vmRepositoryContract } from '../contracts/vm-repository.contract.js';
 import { recordingLogger } from '../kubernetes/support/kube-fixture.js';
-import { DV } from './support.js';
 
 const CONTROL = 'labplane-system';
 const TENANTS = ['cs-101', 'cs-202'] as const;
 const GOLDEN = 'golden';
+const DV = 'datavolumes.cdi.kubevirt.io';
 
 vmRepositoryContract('Kubernetes adapter over the emulator (VM and migration controllers)', async () => {
   const emulator = await startKubeEmulator({
