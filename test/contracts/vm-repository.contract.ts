@@ -345,6 +345,14 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
     });
 
     describe('watch', () => {
+      it('delivers what the cluster does to a VM, not only what the platform writes: its instance appears', async () => {
+        const events: VmEvent[] = [];
+        repo.watch((e) => events.push(e));
+        const s = spec({ running: true });
+        await repo.create(s);
+        await expect.poll(() => events.some((e) => e.name === s.name && e.vm?.instance !== undefined), settle).toBe(true);
+      });
+
       it('delivers changes and deletions of VMs until unsubscribed', async () => {
         const events: VmEvent[] = [];
         const unsubscribe = repo.watch((e) => events.push(e));
