@@ -129,6 +129,11 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
         expect((await repo.list(t1)).length).toBe(1);
       });
 
+      it('a VM of a tenant that does not exist is TENANT_NOT_FOUND', async () => {
+        expect(await errorOf(repo.create(spec({}, 'no-such-tenant')))).toMatchObject({ kind: 'not_found', code: 'TENANT_NOT_FOUND' });
+        expect(await repo.list('no-such-tenant')).toEqual([]);
+      });
+
       it('an API server outage is UpstreamUnavailableError, and nothing is created', async () => {
         const s = spec();
         fx.unavailableNext();

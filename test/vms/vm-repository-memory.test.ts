@@ -8,7 +8,7 @@ import { vmRepositoryContract, vmSpec } from '../contracts/vm-repository.contrac
 const SOURCE = { namespace: 'labplane-images', pvcName: 'golden' };
 
 vmRepositoryContract('in-memory fake', async () => {
-  const repo = createMemoryVmRepository();
+  const repo = createMemoryVmRepository({ tenants: ['cs-101', 'cs-202'] });
   return {
     repo,
     tenants: ['cs-101', 'cs-202'],

@@ -176,6 +176,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
         cache.rememberVm(vm);
         return recordOf(vm);
       } catch (err) {
+        if (isNotFound(err)) throw new NotFoundError('tenant', spec.tenant, { cause: err });
         if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
         const existing = await freshVm(spec.tenant, spec.name);
         if (existing !== undefined && spec.operationId !== undefined && existing.metadata?.annotations?.[ANN_OPERATION_ID] === spec.operationId) return recordOf(existing);

@@ -27,6 +27,11 @@ export interface MemoryVmRepositoryOptions {
   readonly nodes?: readonly NodeRecord[];
   /** VMs present from the start (created as `create` would). */
   readonly vms?: readonly VmSpec[];
+  /**
+   * Tenants that exist (their namespace does): a VM of any other tenant is NotFoundError
+   * `TENANT_NOT_FOUND`, as in the Kubernetes adapter. Absent: every tenant exists.
+   */
+  readonly tenants?: readonly string[];
 }
 
 /** What the cluster reports about a VM beyond its spec (a test sets it in `manual` lifecycle). */
@@ -104,6 +109,7 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
   const clock = options.clock ?? systemClock;
   const nextUid = () => options.ids?.next() ?? randomUUID();
   const lifecycle = options.lifecycle ?? 'instant';
+  const tenants = options.tenants === undefined ? undefined : new Set(options.tenants);
   const vms = new Map<string, VmRecord>();
   const manualWants = new Map<string, boolean>();
   const migrations = new Map<string, Migration>();
@@ -369,6 +375,7 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
         if (spec.operationId !== undefined && current.operationId === spec.operationId) return copy(current);
         throw new ConflictError('VM_EXISTS', `A VM named '${spec.name}' already exists in tenant '${spec.tenant}'.`);
       }
+      if (tenants !== undefined && !tenants.has(spec.tenant)) throw new NotFoundError('tenant', spec.tenant);
       manualWants.delete(key(spec.tenant, spec.name));
       const created = store(recordOf(spec));
       // The answer is the object as written: the controllers act after it (a later read shows them).
