@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PLATFORM, type ImageOwner, type ImageSource, type ImageSpec } from '../../src/domain/images/image.js';
-import type { ImageRepository } from '../../src/domain/images/image-repository.js';
+import { PLATFORM, type ImageOwner, type ImageRef, type ImageSource, type ImageSpec } from '../../src/domain/images/image.js';
+import type { ImageRepository, ImageUsage } from '../../src/domain/images/image-repository.js';
 
 export interface ImageContractFixture {
-  readonly repo: ImageRepository;
+  readonly repo: ImageRepository & ImageUsage;
   /** Two tenants that exist (sorted). */
   readonly tenants: readonly [string, string];
+  /** Puts a VM built from `image` in `tenant`, as the VM side would. */
+  vmBuiltFrom(tenant: string, vm: string, image: ImageRef): Promise<void>;
   /** Makes the next write fail as an API server outage would. */
   unavailableNext(): void;
   cleanup(): Promise<void>;
@@ -29,7 +31,7 @@ export function imageSpec(owner: ImageOwner, overrides: Partial<ImageSpec> = {})
 export function imageRepositoryContract(name: string, makeFixture: () => Promise<ImageContractFixture>): void {
   describe(`ImageRepository contract: ${name}`, () => {
     let fx: ImageContractFixture;
-    let repo: ImageRepository;
+    let repo: ImageRepository & ImageUsage;
     let mine: ImageOwner;
     let theirs: ImageOwner;
     const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
@@ -128,6 +130,18 @@ export function imageRepositoryContract(name: string, makeFixture: () => Promise
       expect(await repo.list(mine)).toEqual([]);
       expect(await repo.delete(mine, s.name)).toBe(false);
       expect(await repo.delete(PLATFORM, 'no-such-image')).toBe(false);
+    });
+
+    it('vmsUsing counts the VMs built from an image: in the tenant for tenant images, everywhere for platform ones', async () => {
+      const [a, b] = fx.tenants;
+      await fx.vmBuiltFrom(a, 'vm-a', { scope: 'tenant', name: 'mine' });
+      await fx.vmBuiltFrom(a, 'vm-b', { scope: 'platform', name: 'ubuntu' });
+      await fx.vmBuiltFrom(b, 'vm-c', { scope: 'platform', name: 'ubuntu' });
+      await fx.vmBuiltFrom(b, 'vm-d', { scope: 'tenant', name: 'mine' });
+      await expect.poll(() => repo.vmsUsing(PLATFORM, 'ubuntu'), { timeout: 5000, interval: 20 }).toBe(2);
+      expect(await repo.vmsUsing(mine, 'mine')).toBe(1);
+      expect(await repo.vmsUsing(PLATFORM, 'mine')).toBe(0);
+      expect(await repo.vmsUsing(mine, 'ubuntu')).toBe(0);
     });
 
     it('an API server outage is UpstreamUnavailableError, and nothing is created', async () => {
