@@ -288,7 +288,7 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
     },
     setMigration(tenant, migrationName, migration) {
       const current = migrations.get(key(tenant, migrationName));
-      if (current === undefined) throw new NotFoundError('migration', migrationName);
+      if (current === undefined) throw new Error(`No migration '${migrationName}' in tenant '${tenant}' (a test set a migration it never created).`);
       putMigration({ ...current, ...migration, name: migrationName, tenant, vm: current.vm, seq: current.seq });
     },
     markDeleting(tenant, name) {
