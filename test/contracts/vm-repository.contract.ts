@@ -361,11 +361,15 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
       it('delivers changes and deletions of VMs until unsubscribed', async () => {
         const events: VmEvent[] = [];
         const unsubscribe = repo.watch((e) => events.push(e));
-        const s = spec();
+        const s = spec({ running: true });
         await repo.create(s);
-        await expect.poll(() => events.some((e) => e.type === 'changed' && e.name === s.name && e.tenant === t1 && e.vm?.id === s.id), settle).toBe(true);
+        await expect.poll(() => events.some((e) => e.type === 'changed' && e.name === s.name && e.tenant === t1 && e.vm?.instance !== undefined), settle).toBe(true);
         await repo.delete(t1, s.name, { retainDisks: false });
         await expect.poll(() => events.some((e) => e.type === 'deleted' && e.name === s.name), settle).toBe(true);
+        // A deletion carries the VM's last state, without the instance that went with it.
+        const last = events.find((e) => e.type === 'deleted' && e.name === s.name)?.vm;
+        expect(last?.id).toBe(s.id);
+        expect(last?.instance).toBeUndefined();
         unsubscribe();
         const heard = events.length;
         const witness: VmEvent[] = [];

@@ -404,7 +404,9 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
       // The cloud-init Secret is owned by the VM: it goes with it (a staged copy stays for the janitor).
       placed.delete(key(tenant, name));
       for (const [k, m] of migrations) if (m.tenant === tenant && m.vm === name) migrations.delete(k);
-      emit({ type: 'deleted', tenant, name, vm });
+      // As the adapter reports a deletion: the VM's last state without its instance (the VMI goes first).
+      const { instance: _i, nodeName: _n, observation: { vmi: _vmi, ...observation }, ...last } = vm;
+      emit({ type: 'deleted', tenant, name, vm: { ...last, observation } });
       return true;
     },
 
