@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeImageRepository } from '../adapters/kubernetes/image-repository.js';
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createDataVolumeController } from '../adapters/sim/kube-emulator/datavolume-controller.js';

@@ -1,4 +1,4 @@
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';

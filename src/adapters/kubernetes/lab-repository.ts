@@ -1,4 +1,3 @@
-import type { InformerHealth } from './informed-store.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { LabRecord, LabSpec } from '../../domain/labs/lab.js';
@@ -7,8 +6,8 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from '../../dom
 import { isConflict, isNotFound } from './errors.js';
 import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
 import { withVersion } from './kube-writes.js';
-import { createLabCache } from './lab-cache.js';
-import { labApi, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
+import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
+import { labApi, LABS, LABS_GROUP, LABS_PATH, LABS_VERSION, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
 import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
 import { modify } from './vm-writes.js';
 
@@ -44,7 +43,7 @@ const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
 /**
  * Labs as `labs.labplane.io/v1alpha1` objects in the tenant's namespace (tenant id = namespace name,
  * as for every tenant object; lab name = metadata.name); see `lab-objects.ts` for the mapping and
- * deploy/crds for the schema. Reads come from a watch over every namespace (`lab-cache.ts`); writes
+ * deploy/crds for the schema. Reads come from a watch over every namespace (`resource-cache.ts`); writes
  * go to the server and their answers into the cache. Nothing is sent before `start` or a call.
  */
 export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRepository {
@@ -57,7 +56,22 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
   });
   const { custom } = client;
-  const cache = createLabCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  /**
+   * Every Lab object, in every namespace. No label selector: unlike VirtualMachines (a kind others
+   * create too, so ours carry `app.kubernetes.io/managed-by=labplane`), every `labs.labplane.io` object
+   * is a lab of the platform by its kind, including those GitOps or kubectl wrote without our label.
+   * Objects the API creates still carry the label (and `labplane.io/tenant`).
+   */
+  const cache = createResourceCache<LabObject>({
+    client,
+    name: LABS,
+    kind: 'Lab',
+    resource: 'lab',
+    path: LABS_PATH,
+    api: customResource(client, LABS_GROUP, LABS_VERSION, LABS),
+    ...(deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs }),
+  });
+  const group = cacheGroup(client.logger, [cache]);
   const ctx = (verb: string, tenant: string, name: string) => ({ what: `${verb} Lab ${tenant}/${name}`, write: true, resource: 'lab', name });
 
   async function replace(tenant: string, name: string, body: LabObject): Promise<LabObject> {
@@ -82,8 +96,8 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
 
   /** Replace guarded by the caller's version: the server's 409 is theirs to resolve, not retried. */
   async function updateAt(tenant: string, name: string, spec: LabSpec, expectedVersion: string): Promise<LabRecord> {
-    const cached = await cache.lab(tenant, name);
-    const current = cached?.metadata?.resourceVersion === expectedVersion ? cached : await cache.read(tenant, name);
+    const cached = await cache.get(tenant, name);
+    const current = cached?.metadata?.resourceVersion === expectedVersion ? cached : await cache.fresh(tenant, name);
     if (current === undefined) throw new NotFoundError('lab', name);
     if (current.metadata?.resourceVersion !== expectedVersion) throw versionMismatch(name, expectedVersion);
     if (sameSpec(current, spec)) return labRecordOf(current);
@@ -97,17 +111,17 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
   }
 
   return {
-    start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => cache.close(),
-    cacheSynced: () => cache.synced(),
-    informers: () => cache.informers(),
+    start: () => group.start(deps.syncTimeoutMs ?? 10_000),
+    close: () => group.close(),
+    cacheSynced: () => group.synced(),
+    informers: () => group.informers(),
 
     async list(tenant) {
-      return (await cache.labs(tenant)).map(labRecordOf).sort(byTenantAndName);
+      return (await cache.list(tenant)).map(labRecordOf).sort(byTenantAndName);
     },
 
     async get(tenant, name) {
-      const obj = await cache.lab(tenant, name);
+      const obj = await cache.get(tenant, name);
       return obj === undefined ? undefined : labRecordOf(obj);
     },
 
@@ -129,8 +143,8 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
       if (expectedVersion !== undefined) return updateAt(tenant, name, spec, expectedVersion);
       const written = await modify<LabObject>(
         `Lab ${tenant}/${name}`,
-        () => cache.read(tenant, name),
-        await cache.lab(tenant, name),
+        () => cache.fresh(tenant, name),
+        await cache.get(tenant, name),
         (current) => (sameSpec(current, spec) ? undefined : withVersion(labObject(tenant, name, spec, current), current.metadata?.resourceVersion)),
         (next) => replace(tenant, name, next),
       ).catch((err: unknown) => {
@@ -144,8 +158,8 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     async updateStatus(tenant, name, mutate) {
       const written = await modify<LabObject>(
         `Lab ${tenant}/${name} status`,
-        () => cache.read(tenant, name),
-        await cache.lab(tenant, name),
+        () => cache.fresh(tenant, name),
+        await cache.get(tenant, name),
         (current) => {
           const before = labStatusOf(current);
           const next = mutate(structuredClone(before));
@@ -168,7 +182,7 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
           custom.deleteNamespacedCustomObject({ ...labApi(tenant), name, propagationPolicy: 'Background' }),
         )) as LabObject;
         if (last.kind !== 'Lab') {
-          const known = await cache.lab(tenant, name);
+          const known = await cache.get(tenant, name);
           if (known !== undefined) cache.forget(known);
         } else if (last.metadata?.deletionTimestamp !== undefined && last.metadata.deletionTimestamp !== null) {
           cache.remember(last);
@@ -185,7 +199,7 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     watch(listener) {
       return cache.subscribe((type, obj) => {
         const lab = labRecordOf(obj);
-        listener({ type, tenant: lab.tenant, name: lab.name, lab });
+        listener({ type: type === 'delete' ? 'deleted' : 'changed', tenant: lab.tenant, name: lab.name, lab });
       });
     },
   };

@@ -1,4 +1,3 @@
-import type { InformerHealth } from './informed-store.js';
 import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
@@ -7,7 +6,8 @@ import { isConflict, isNotFound } from './errors.js';
 import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
 import { MAX_CONFLICT_ATTEMPTS, createOrReplace, tenantKinds, withVersion } from './kube-writes.js';
 import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
-import { createTenantCache } from './tenant-cache.js';
+import { createTenantCaches } from './tenant-caches.js';
+import { cacheGroup, type InformerHealth } from './resource-cache.js';
 import { validateCidrs } from './cidrs.js';
 import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
 import { createMemberWriter } from './tenant-members.js';
@@ -17,6 +17,7 @@ import {
   limitRangeObject,
   memberBindingName,
   namespaceObject,
+  QUOTA_NAME,
   quotaHard,
   resourceQuotaObject,
   roleObject,
@@ -66,13 +67,14 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
     ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
   });
-  const cache = createTenantCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  const caches = createTenantCaches(client, deps.watchRestartDelayMs);
+  const group = cacheGroup(client.logger, [caches.namespaces, caches.quotas, caches.bindings]);
   const kinds = tenantKinds(client);
-  const members = createMemberWriter(client, cache);
+  const members = createMemberWriter(client, caches);
   const nsCtx = (verb: string, id: string) => ({ what: `${verb} Namespace ${id}`, write: verb !== 'read', resource: 'tenant', name: id });
 
   async function tenantNamespace(id: string): Promise<V1Namespace> {
-    const ns = await cache.namespace(id);
+    const ns = await caches.namespaces.get('', id);
     if (!isTenant(ns)) throw new NotFoundError('tenant', id);
     return ns;
   }
@@ -95,11 +97,11 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
         const ns = await client.request(nsCtx('replace', spec.id), () =>
           client.core.replaceNamespace({ name: spec.id, body: namespaceObject(spec, true, current) }),
         );
-        cache.rememberNamespace(ns);
+        caches.namespaces.remember(ns);
         return ns;
       } catch (err) {
         if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
-        const fresh = await cache.freshNamespace(spec.id);
+        const fresh = await caches.namespaces.fresh('', spec.id);
         if (!isOurs(fresh)) throw new NotFoundError('tenant', spec.id);
         current = fresh;
       }
@@ -108,9 +110,9 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   }
 
   async function writeChildren(spec: TenantSpec, converging: boolean): Promise<void> {
-    const knownQuota = converging ? await cache.quota(spec.id) : undefined;
+    const knownQuota = converging ? await caches.quotas.get(spec.id, QUOTA_NAME) : undefined;
     const writes = [
-      createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(spec.id, spec.quota), knownQuota).then(cache.rememberQuota),
+      createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(spec.id, spec.quota), knownQuota).then(caches.quotas.remember),
       createOrReplace(client, kinds.limitRange, limitRangeObject(spec.id, spec.vmCaps, spec.quota)),
       createOrReplace(client, kinds.networkPolicy, ingressPolicyObject(spec.id)),
       createOrReplace(client, kinds.networkPolicy, egressPolicyObject(spec.id, blocked)),
@@ -128,12 +130,12 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
         const ns = await client.request(nsCtx('create', spec.id), () =>
           client.core.createNamespace({ body: namespaceObject(spec, false) }),
         );
-        cache.rememberNamespace(ns);
+        caches.namespaces.remember(ns);
         return { ns, outcome: 'created' };
       } catch (err) {
         if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
       }
-      const existing = await cache.freshNamespace(spec.id);
+      const existing = await caches.namespaces.fresh('', spec.id);
       if (existing === undefined) continue;
       if (!isOurs(existing) || isTenant(existing) || isTerminating(existing)) refuseExisting(existing, spec.id);
       return { ns: existing, outcome: 'converged' };
@@ -143,18 +145,18 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
 
   return {
     async start() {
-      return cache.start(deps.syncTimeoutMs ?? 10_000);
+      return group.start(deps.syncTimeoutMs ?? 10_000);
     },
-    close: () => cache.close(),
-    cacheSynced: () => cache.synced(),
-    informers: () => cache.informers(),
+    close: () => group.close(),
+    cacheSynced: () => group.synced(),
+    informers: () => group.informers(),
 
     async ping() {
       await client.request({ what: 'read version', write: false }, () => client.version.getCode());
     },
 
     async create(spec) {
-      const cached = cache.synced() ? await cache.namespace(spec.id) : undefined;
+      const cached = group.synced() ? await caches.namespaces.get('', spec.id) : undefined;
       if (isTenant(cached)) refuseExisting(cached, spec.id);
       const { ns, outcome } = await claimNamespace(spec);
       await writeChildren(spec, outcome === 'converged');
@@ -165,12 +167,12 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     },
 
     async get(id) {
-      const ns = await cache.namespace(id);
+      const ns = await caches.namespaces.get('', id);
       return isTenant(ns) ? tenantFromNamespace(ns) : undefined;
     },
 
     async list() {
-      const all = (await cache.namespaces()).filter(isTenant).map((ns) => tenantFromNamespace(ns));
+      const all = (await caches.namespaces.list()).filter(isTenant).map((ns) => tenantFromNamespace(ns));
       return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
 
@@ -178,7 +180,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       let ns = await tenantNamespace(id);
       if (expectedVersion !== undefined && expectedVersion !== ns.metadata?.resourceVersion) {
         // The caller saw a version our cache has not: build on the server's copy, not a stale one.
-        const fresh = await cache.freshNamespace(id);
+        const fresh = await caches.namespaces.fresh('', id);
         if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
         ns = fresh;
       }
@@ -206,7 +208,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
               details: { expectedVersion },
             });
           }
-          const fresh = await cache.freshNamespace(id);
+          const fresh = await caches.namespaces.fresh('', id);
           if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
           ns = fresh;
         }
@@ -214,11 +216,11 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       if (written === undefined || spec === undefined) {
         throw new ConflictError('VERSION_CONFLICT', `Tenant '${id}' kept changing while it was being updated; try again.`);
       }
-      cache.rememberNamespace(written);
+      caches.namespaces.remember(written);
       if (update.quota !== undefined) {
-        const known = await cache.quota(id);
+        const known = await caches.quotas.get(id, QUOTA_NAME);
         const same = JSON.stringify(known?.spec?.hard ?? {}) === JSON.stringify(quotaHard(spec.quota));
-        if (!same) cache.rememberQuota(await createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(id, spec.quota), known));
+        if (!same) caches.quotas.remember(await createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(id, spec.quota), known));
       }
       if (update.quota !== undefined || update.vmCaps !== undefined) {
         await createOrReplace(client, kinds.limitRange, limitRangeObject(id, spec.vmCaps, spec.quota));
@@ -236,19 +238,19 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
         );
       } catch (err) {
         if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
-        const fresh = await cache.freshNamespace(id);
+        const fresh = await caches.namespaces.fresh('', id);
         if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
         if (!isTerminating(fresh)) throw err;
       }
       // Read-your-writes: the namespace now terminates (its contents go first); the cache must
       // say so rather than forget it, or a caller waiting for it to be gone would stop too early.
-      const after = await cache.freshNamespace(id);
-      if (after === undefined) cache.forgetNamespace(ns);
+      const after = await caches.namespaces.fresh('', id);
+      if (after === undefined) caches.namespaces.forget(ns);
     },
 
     async usage(id) {
       await tenantNamespace(id);
-      return usageFromQuota(await cache.quota(id));
+      return usageFromQuota(await caches.quotas.get(id, QUOTA_NAME));
     },
 
     async countVirtualMachines(id) {
@@ -258,13 +260,13 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
 
     async listMembers(id) {
       await tenantNamespace(id);
-      return (await cache.bindings(id)).filter(isMemberBinding).map(memberFromBinding).sort(byPrincipal);
+      return (await caches.bindings.list(id)).filter(isMemberBinding).map(memberFromBinding).sort(byPrincipal);
     },
 
     async putMember(id, member) {
       await tenantNamespace(id);
       const name = memberBindingName(member.principalId);
-      const known = (await cache.bindings(id)).find((rb) => rb.metadata?.name === name && isMemberBinding(rb));
+      const known = (await caches.bindings.list(id)).find((rb) => rb.metadata?.name === name && isMemberBinding(rb));
       const { binding, created } = await members.put(id, member, known);
       return { member: memberFromBinding(binding), created };
     },
