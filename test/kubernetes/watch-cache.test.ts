@@ -126,9 +126,8 @@ describe('reads from the watch-backed cache', () => {
     await fx.repo.close();
     fx.emulator.faults.latency(800, { method: 'GET', pathPrefix: '/api/v1/namespaces' });
     const { createKubeTenantRepository } = await import('../../src/adapters/kubernetes/tenant-repository.js');
-    const { loadKubeConfig } = await import('../../src/adapters/kubernetes/kube-config.js');
-    const { recordingLogger } = await import('./support/kube-fixture.js');
-    const repo = createKubeTenantRepository({ kubeConfig: loadKubeConfig({ server: fx.emulator.url }), logger: recordingLogger(), syncTimeoutMs: 100 });
+    const { emulatorClient } = await import('./support/kube-fixture.js');
+    const repo = createKubeTenantRepository({ client: emulatorClient(fx.emulator.url), syncTimeoutMs: 100 });
     try {
       expect(await repo.start()).toBe(false);
       const before = fx.emulator.requestCount({ method: 'GET', pathPrefix: `/api/v1/namespaces/${id}` });

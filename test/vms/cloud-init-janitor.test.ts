@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryOperationStore } from '../../src/adapters/memory/operation-store.js';
-import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { createKubeVmRepository } from '../../src/adapters/kubernetes/vm-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
 import { createCloudInitJanitor } from '../../src/jobs/cloud-init-janitor.js';
 import { recordingLogger } from '../jobs/helpers.js';
-import { recordingLogger as kubeLogger } from '../kubernetes/support/kube-fixture.js';
+import { emulatorClient, recordingLogger as kubeLogger } from '../kubernetes/support/kube-fixture.js';
 
 const CONTROL = 'labplane-system';
 let emulator: KubeEmulator;
@@ -14,7 +13,7 @@ let repo: ReturnType<typeof createKubeVmRepository>;
 
 beforeAll(async () => {
   emulator = await startKubeEmulator({ namespaces: [CONTROL] });
-  repo = createKubeVmRepository({ kubeConfig: loadKubeConfig({ server: emulator.url }), controlNamespace: CONTROL, logger: kubeLogger() });
+  repo = createKubeVmRepository({ client: emulatorClient(emulator.url, kubeLogger()), controlNamespace: CONTROL });
 });
 afterAll(async () => {
   await repo.close();

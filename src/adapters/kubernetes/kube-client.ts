@@ -60,6 +60,8 @@ export interface KubeClient {
   readonly custom: CustomObjectsApi;
   readonly version: VersionApi;
   readonly logger: KubeLogger;
+  /** Per-request timeout in ms (requests that do not go through the typed clients use it too). */
+  readonly timeoutMs: number;
   /**
    * Sends one request through the budget: writes wait for a rate-limit token; 429 answers are retried
    * (bounded, honouring Retry-After); failures come back as domain errors (see `translateKubeError`).
@@ -131,6 +133,7 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
     custom: new CustomObjectsApi(configuration),
     version: new VersionApi(configuration),
     logger,
+    timeoutMs,
     request,
   };
 }

@@ -1,26 +1,18 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { LabRecord, LabSpec } from '../../domain/labs/lab.js';
 import type { LabRepository } from '../../domain/labs/lab-repository.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/shared/errors.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
+import type { KubeClient } from './kube-client.js';
 import { withVersion } from './kube-writes.js';
 import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
 import { labApi, LABS, LABS_GROUP, LABS_PATH, LABS_VERSION, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
-import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
 import { modify } from './vm-writes.js';
 
-/** What {@link createKubeLabRepository} needs: the cluster, a logger and the request budget. */
+/** What {@link createKubeLabRepository} needs: the shared client (cluster, logger, request budget). */
 export interface KubeLabRepositoryDeps {
-  readonly kubeConfig: KubeConfig;
-  readonly logger: KubeLogger;
-  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
-  readonly rateLimit?: RateLimitOptions;
-  readonly limiter?: RateLimiter;
-  /** Per-request timeout in ms (default 10 000). */
-  readonly timeoutMs?: number;
-  readonly throttleRetry?: ThrottleRetryOptions;
+  /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
+  readonly client: KubeClient;
   /** How long `start` waits for the informer before falling back to direct reads (default 10 000 ms). */
   readonly syncTimeoutMs?: number;
   readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
@@ -47,14 +39,7 @@ const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
  * go to the server and their answers into the cache. Nothing is sent before `start` or a call.
  */
 export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRepository {
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger,
-    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
-    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
-    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
-    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
-  });
+  const { client } = deps;
   const { custom } = client;
   /**
    * Every Lab object, in every namespace. No label selector: unlike VirtualMachines (a kind others

@@ -1,11 +1,10 @@
-import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
 import type { TenantSpec } from '../../domain/tenants/tenant.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
+import type { KubeClient } from './kube-client.js';
 import { MAX_CONFLICT_ATTEMPTS, createOrReplace, tenantKinds, withVersion } from './kube-writes.js';
-import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
 import { createTenantCaches } from './tenant-caches.js';
 import { cacheGroup, type InformerHealth } from './resource-cache.js';
 import { validateCidrs } from './cidrs.js';
@@ -25,17 +24,10 @@ import {
 } from './tenant-objects.js';
 
 export interface KubeTenantRepositoryDeps {
-  readonly kubeConfig: KubeConfig;
-  readonly logger: KubeLogger;
-  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
-  readonly rateLimit?: RateLimitOptions;
-  /** One write budget shared by every Kubernetes adapter of the process. */
-  readonly limiter?: RateLimiter;
+  /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
+  readonly client: KubeClient;
   /** Ranges tenants must not reach besides the RFC 1918 / CGNAT / link-local defaults (node, pod, service CIDRs). */
   readonly clusterPrivateCidrs?: readonly string[];
-  /** Per-request timeout in ms (default 10 000). */
-  readonly timeoutMs?: number;
-  readonly throttleRetry?: ThrottleRetryOptions;
   /** How long `start` waits for the informers to list before falling back to direct reads (default 10 000 ms). */
   readonly syncTimeoutMs?: number;
   /** Back-off between informer restarts after a failed list or watch (default 250 ms .. 30 s). */
@@ -59,14 +51,7 @@ export interface KubeTenantRepository extends TenantRepository, ClusterHealth {
  */
 export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): KubeTenantRepository {
   const blocked = validateCidrs(deps.clusterPrivateCidrs ?? []);
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger,
-    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
-    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
-    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
-    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
-  });
+  const { client } = deps;
   const caches = createTenantCaches(client, deps.watchRestartDelayMs);
   const group = cacheGroup(client.logger, [caches.namespaces, caches.quotas, caches.bindings]);
   const kinds = tenantKinds(client);

@@ -1,11 +1,10 @@
-import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { VmRecord } from '../../domain/vms/vm.js';
 import type { VmEvent, VmRepository } from '../../domain/vms/vm-repository.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
+import type { KubeClient } from './kube-client.js';
 import { createCloudInitSecrets, type CloudInitOwner } from './cloud-init-secrets.js';
-import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
 import { listOptions } from './kube-reads.js';
 import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
 import { MANAGED_SELECTOR } from './tenant-objects.js';
@@ -33,15 +32,10 @@ import { putVmSubresource } from './vm-subresources.js';
 import { changedVm, kubeMessage, modify, retainDisks, vmApi } from './vm-writes.js';
 
 export interface KubeVmRepositoryDeps {
-  readonly kubeConfig: KubeConfig;
+  /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
+  readonly client: KubeClient;
   /** The control plane's own namespace (CONTROL_NAMESPACE), where cloud-init is staged until its VM exists. */
   readonly controlNamespace: string;
-  readonly logger: KubeLogger;
-  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
-  readonly rateLimit?: RateLimitOptions;
-  readonly limiter?: RateLimiter;
-  readonly timeoutMs?: number;
-  readonly throttleRetry?: ThrottleRetryOptions;
   /** How long `start` waits for the informers before falling back to direct reads (default 10 000 ms). */
   readonly syncTimeoutMs?: number;
   readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
@@ -59,14 +53,7 @@ const byTenantAndName = (a: VmRecord, b: VmRecord): number => (a.tenant === b.te
 
 /** VMs as KubeVirt objects (see `vm-objects.ts` for everything written). Nothing is sent before `start` or a call. */
 export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmRepository {
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger,
-    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
-    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
-    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
-    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
-  });
+  const { client } = deps;
   const restart = deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs };
   const kubevirt = (plural: string, kind: string) => ({
     client,
@@ -220,7 +207,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
 
     async act(tenant, name, action) {
       try {
-        await client.request(vmCtx(action, tenant, name), () => putVmSubresource(client, tenant, name, action, {}, deps.timeoutMs));
+        await client.request(vmCtx(action, tenant, name), () => putVmSubresource(client, tenant, name, action, {}, client.timeoutMs));
       } catch (err) {
         if (isConflict(err, 'VERSION_CONFLICT')) {
           throw new ConflictError('VM_ACTION_REFUSED', `KubeVirt refused to ${action} VM '${name}': ${kubeMessage(err) ?? 'conflict'}`, { cause: err });
