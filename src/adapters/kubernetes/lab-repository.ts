@@ -4,10 +4,9 @@ import type { LabRepository } from '../../domain/labs/lab-repository.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/shared/errors.js';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
-import { withVersion } from './kube-writes.js';
+import { modify, withVersion } from './kube-writes.js';
 import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
 import { labApi, LABS, LABS_GROUP, LABS_PATH, LABS_VERSION, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
-import { modify } from './vm-writes.js';
 
 /** What {@link createKubeLabRepository} needs: the shared client (cluster, logger, request budget). */
 export interface KubeLabRepositoryDeps {

@@ -4,6 +4,7 @@ import { ConflictError } from '../../domain/shared/errors.js';
 import type { Member } from '../../domain/tenants/tenant.js';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
+import { listAllPages, listOptions } from './kube-reads.js';
 import { MAX_CONFLICT_ATTEMPTS, readOrUndefined, tenantKinds, withVersion } from './kube-writes.js';
 import type { TenantCaches } from './tenant-caches.js';
 import { isMemberBinding, isTenant, memberFromBinding } from './tenant-mapping.js';
@@ -86,22 +87,13 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
   }
 
   async function freshBindings(id: string): Promise<V1RoleBinding[]> {
-    const items: V1RoleBinding[] = [];
-    let cont: string | undefined;
-    do {
-      const page = await client.request({ what: `list RoleBindings in ${id}`, write: false }, () =>
-        client.rbac.listNamespacedRoleBinding({
-          namespace: id,
-          labelSelector: 'app.kubernetes.io/managed-by=labplane,labplane.io/member=true',
-          limit: 500,
-          ...(cont === undefined ? {} : { _continue: cont }),
-        }),
-      );
-      items.push(...page.items);
-      cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
-    } while (cont !== undefined);
-    return items;
+    const labelSelector = 'app.kubernetes.io/managed-by=labplane,labplane.io/member=true';
+    const listed = await listAllPages<V1RoleBinding>(client, `list RoleBindings in ${id}`, (cont) =>
+      client.rbac.listNamespacedRoleBinding({ namespace: id, ...listOptions({ labelSelector, ...(cont === undefined ? {} : { cont }) }) }),
+    );
+    return listed.items;
   }
+
 
   return {
     put,

@@ -2,11 +2,13 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
 import type { TenantSpec } from '../../domain/tenants/tenant.js';
-import { isConflict, isNotFound } from './errors.js';
+import { isConflict } from './errors.js';
 import type { KubeClient } from './kube-client.js';
-import { MAX_CONFLICT_ATTEMPTS, createOrReplace, tenantKinds, withVersion } from './kube-writes.js';
+import { listAllPages, orUndefined } from './kube-reads.js';
+import { MAX_CONFLICT_ATTEMPTS, createOrReplace, modify, tenantKinds, withVersion } from './kube-writes.js';
+import { KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS } from './vm-objects.js';
 import { createTenantCaches } from './tenant-caches.js';
-import { cacheGroup, type InformerHealth } from './resource-cache.js';
+import { cacheGroup, customResource, type InformerHealth } from './resource-cache.js';
 import { validateCidrs } from './cidrs.js';
 import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
 import { createMemberWriter } from './tenant-members.js';
@@ -76,22 +78,19 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
 
   /** Replaces the namespace from `base`, re-reading on a version conflict (bounded). */
   async function writeNamespace(spec: NamespaceSpec, base: V1Namespace): Promise<V1Namespace> {
-    let current = base;
-    for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
-      try {
-        const ns = await client.request(nsCtx('replace', spec.id), () =>
-          client.core.replaceNamespace({ name: spec.id, body: namespaceObject(spec, true, current) }),
-        );
-        caches.namespaces.remember(ns);
-        return ns;
-      } catch (err) {
-        if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
-        const fresh = await caches.namespaces.fresh('', spec.id);
-        if (!isOurs(fresh)) throw new NotFoundError('tenant', spec.id);
-        current = fresh;
-      }
-    }
-    throw new ConflictError('VERSION_CONFLICT', `Tenant '${spec.id}' kept changing while it was being written; try again.`);
+    const ours = async () => {
+      const fresh = await caches.namespaces.fresh('', spec.id);
+      if (!isOurs(fresh)) throw new NotFoundError('tenant', spec.id);
+      return fresh;
+    };
+    const replace = async (body: V1Namespace) => {
+      const ns = await client.request(nsCtx('replace', spec.id), () => client.core.replaceNamespace({ name: spec.id, body }));
+      caches.namespaces.remember(ns);
+      return ns;
+    };
+    const written = await modify(`Tenant '${spec.id}'`, ours, base, (current) => namespaceObject(spec, true, current), replace);
+    if (written === undefined) throw new NotFoundError('tenant', spec.id);
+    return written;
   }
 
   async function writeChildren(spec: TenantSpec, converging: boolean): Promise<void> {
@@ -265,30 +264,11 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   };
 
   async function countVirtualMachines(id: string): Promise<number> {
-    let count = 0;
-    let cont: string | undefined;
-    try {
-      do {
-        const page: unknown = await client.request({ what: `list VirtualMachines in ${id}`, write: false }, () =>
-          client.custom.listNamespacedCustomObject({
-            group: 'kubevirt.io',
-            version: 'v1',
-            namespace: id,
-            plural: 'virtualmachines',
-            limit: 500,
-            ...(cont === undefined ? {} : { _continue: cont }),
-          }),
-        );
-        const p = (typeof page === 'object' && page !== null ? page : {}) as { items?: unknown; metadata?: { continue?: unknown } };
-        count += Array.isArray(p.items) ? p.items.length : 0;
-        cont = typeof p.metadata?.continue === 'string' && p.metadata.continue !== '' ? p.metadata.continue : undefined;
-      } while (cont !== undefined);
-    } catch (err) {
-      // No VirtualMachine resource at all (KubeVirt not installed): no VMs.
-      if (isNotFound(err)) return 0;
-      throw err;
-    }
-    return count;
+    const vms = customResource(client, KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS);
+    // No VirtualMachine resource at all (KubeVirt not installed): no VMs.
+    const listed = await orUndefined(listAllPages(client, `list VirtualMachines in ${id}`, (cont) => vms.list({ namespace: id, ...(cont === undefined ? {} : { cont }) })));
+    return listed?.items.length ?? 0;
   }
+
 }
 

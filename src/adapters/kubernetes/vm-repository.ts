@@ -29,7 +29,8 @@ import {
   ANN_IDENTITY_READY,
 } from './vm-objects.js';
 import { putVmSubresource } from './vm-subresources.js';
-import { changedVm, kubeMessage, modify, retainDisks, vmApi } from './vm-writes.js';
+import { modify } from './kube-writes.js';
+import { changedVm, kubeMessage, retainDisks, vmApi } from './vm-writes.js';
 
 export interface KubeVmRepositoryDeps {
   /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
