@@ -97,7 +97,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     const kube = createKubeClient({
       kubeConfig,
       logger: logger.child({ component: 'kubernetes' }),
-      rateLimit: { qps: config.kubeQps, burst: config.kubeBurst },
+      rateLimit: { ratePerSecond: config.kubeQps, burst: config.kubeBurst },
       timeoutMs: config.kubeTimeoutMs,
     });
     const tenantRepo = createKubeTenantRepository({ client: kube, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
