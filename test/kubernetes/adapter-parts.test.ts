@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateCidrs } from '../../src/adapters/kubernetes/cidrs.js';
 import { parseQuotaMessage, translateKubeError } from '../../src/adapters/kubernetes/errors.js';
 import { ObjectStore, isNewer } from '../../src/adapters/kubernetes/object-store.js';
-import { cpuFromQuantity, formatCpu, giFromQuantity, parseQuantity } from '../../src/adapters/kubernetes/quantity.js';
+import { cpuFromQuantity, formatCpu, giFromQuantity, parseQuantity, quantityValue } from '../../src/adapters/kubernetes/quantity.js';
 import { createKubeBudget, createKubeClient } from '../../src/adapters/kubernetes/kube-client.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { MARGIN_MS } from '../../src/domain/identity/token-bucket.js';
@@ -22,16 +22,23 @@ const status = (code: number, reason: string, message = '', details: Record<stri
 
 describe('quantities', () => {
   it('parses decimal, binary and exponent suffixes', () => {
-    expect(parseQuantity('500m')).toBe(0.5);
-    expect(parseQuantity('16Gi')).toBe(16 * 2 ** 30);
-    expect(parseQuantity('1k')).toBe(1000);
-    expect(parseQuantity('1e3')).toBe(1000);
+    expect(quantityValue(parseQuantity('500m'))).toBe(0.5);
+    expect(quantityValue(parseQuantity('16Gi'))).toBe(16 * 2 ** 30);
+    expect(quantityValue(parseQuantity('1k'))).toBe(1000);
+    expect(quantityValue(parseQuantity('1e3'))).toBe(1000);
     expect(() => parseQuantity('ten')).toThrow(RangeError);
   });
   it('formats whole CPUs plainly and fractions in millicores', () => {
     expect(formatCpu(8)).toBe('8');
     expect(formatCpu(0.5)).toBe('500m');
     expect(formatCpu(2.25)).toBe('2250m');
+  });
+  it('is the emulator’s exact parser: no float drift, sub-milli amounts round up as Kubernetes does', () => {
+    expect(cpuFromQuantity('0.1m')).toBe(0.001);
+    expect(cpuFromQuantity('-0')).toBe(0);
+    expect(giFromQuantity('1.5Gi')).toBe(1.5);
+    expect(giFromQuantity(String(2 ** 30 + 1))).toBe(1.001);
+    expect(parseQuantity('0.3').milli + parseQuantity('0.6').milli).toBe(parseQuantity('900m').milli);
   });
   it('reads usage in quota units, never rounding a non-zero amount down to zero', () => {
     expect(cpuFromQuantity('250m')).toBe(0.25);
