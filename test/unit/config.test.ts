@@ -69,6 +69,11 @@ describe('configuration', () => {
     });
     expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_ID: azure.AZURE_CLIENT_ID }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
     expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_SECRET: 's3cret' }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
+    expect(loadConfig(azure).azure).toMatchObject({ cluster: undefined });
+    expect(loadConfig({ ...azure, AZURE_ARC_CLUSTER: 'aks-weu-1' }).azure).toMatchObject({ cluster: 'aks-weu-1' });
+    expect(configError({ ...azure, AZURE_ARC_CLUSTER: 'AKS,x=y' }).setting).toBe('AZURE_ARC_CLUSTER');
+    expect(loadConfig({}).janitorIntervalMs).toBe(600_000);
+    expect(configError({ JANITOR_INTERVAL_MS: '10' }).setting).toBe('JANITOR_INTERVAL_MS');
   });
 
   it('lab settings and the shared Kubernetes write budget have defaults and refuse values out of range', () => {

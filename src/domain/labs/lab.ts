@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../shared/error-codes.js';
 import type { AccessRole } from '../identity/access.js';
 import type { ImageRef, StorageClass } from '../images/image.js';
 
@@ -76,7 +77,8 @@ export interface LabSpec {
 
 /** Why a student's provisioning failed (kept until the student is retried or dropped). */
 export interface StudentFailure {
-  readonly code: string;
+  /** From the catalogue (error-codes.ts). */
+  readonly code: ErrorCode;
   readonly reason: string;
   readonly operationId: string;
   /** ISO 8601. */
