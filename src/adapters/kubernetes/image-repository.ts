@@ -23,28 +23,17 @@ import { createKubeImageUsage } from './image-usage.js';
 import type { KubeClient } from './kube-client.js';
 import { orUndefined } from './kube-reads.js';
 import { createOrReplace, tenantKinds } from './kube-writes.js';
-import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
+import { cacheGroup, createResourceCache, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 
-export interface KubeImageRepositoryDeps {
+export interface KubeImageRepositoryDeps extends CacheOptions {
   /** Shared with the other Kubernetes adapters, so writes share one rate limiter. */
   readonly client: KubeClient;
   /** Ranges the catalog's importer pods must not reach besides the defaults (node, pod, service CIDRs). */
   readonly clusterPrivateCidrs?: readonly string[];
-  /** How long `start` waits for the informer before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  /** Back-off between informer restarts after a failed list or watch (default 250 ms .. 30 s). */
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** Images as CDI DataVolumes (see `image-objects.ts`); `start` before serving, `close` on shutdown. */
-export interface KubeImageRepository extends ImageRepository, ImageUsage {
-  /** Starts the DataVolume informer; true once synced, false after `syncTimeoutMs` (reads then go direct). */
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  /** True while reads are served from the watch-backed cache. */
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeImageRepository extends ImageRepository, ImageUsage, WatchedLifecycle {
 }
 
 function imageOf(dv: DataVolume): Image {
@@ -103,10 +92,7 @@ export function createKubeImageRepository(deps: KubeImageRepositoryDeps): KubeIm
   }
 
   return {
-    start: () => group.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => group.close(),
-    cacheSynced: () => group.synced(),
-    informers: () => group.informers(),
+    ...lifecycleOf(group, deps),
 
     async create(spec) {
       if (spec.owner.scope === 'platform') await ensurePlatformNamespace();

@@ -5,27 +5,17 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from '../../dom
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { modify, withVersion } from './kube-writes.js';
-import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
+import { cacheGroup, createResourceCache, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import { labApi, LABS, LABS_GROUP, LABS_PATH, LABS_VERSION, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
 
 /** What {@link createKubeLabRepository} needs: the shared client (cluster, logger, request budget). */
-export interface KubeLabRepositoryDeps {
+export interface KubeLabRepositoryDeps extends CacheOptions {
   /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
   readonly client: KubeClient;
-  /** How long `start` waits for the informer before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** The Kubernetes LabRepository, with the lifecycle of its watch. */
-export interface KubeLabRepository extends LabRepository {
-  /** Starts the watch; resolves true once the cache is synced, false when `syncTimeoutMs` passed first (reads then go to the server until it syncs). */
-  start(): Promise<boolean>;
-  /** Stops the watch; listeners hear nothing more. */
-  close(): Promise<void>;
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeLabRepository extends LabRepository, WatchedLifecycle {
 }
 
 const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
@@ -95,10 +85,7 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
   }
 
   return {
-    start: () => group.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => group.close(),
-    cacheSynced: () => group.synced(),
-    informers: () => group.informers(),
+    ...lifecycleOf(group, deps),
 
     async list(tenant) {
       return (await cache.list(tenant)).map(labRecordOf).sort(byTenantAndName);

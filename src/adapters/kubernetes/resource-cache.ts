@@ -334,6 +334,36 @@ export function createResourceCache<T extends KubernetesObject>(opts: ResourceCa
   };
 }
 
+/** Options of every watch-backed repository. */
+export interface CacheOptions {
+  /** How long `start` waits for the informers before reads go to the API server directly (default 10 000 ms). */
+  readonly syncTimeoutMs?: number;
+  /** Back-off between informer restarts after a failed list or watch (jittered; default 250 ms .. 30 s). */
+  readonly watchRestartDelayMs?: RestartDelay;
+}
+
+/** The lifecycle of a watch-backed repository: `start` before serving, `close` on shutdown. */
+export interface WatchedLifecycle {
+  /** Starts the informers; resolves true once synced, false after `syncTimeoutMs` (reads then go direct until they sync). */
+  start(): Promise<boolean>;
+  /** Stops the informers; listeners hear nothing more. */
+  close(): Promise<void>;
+  /** True while reads are served from the watch-backed caches. */
+  cacheSynced(): boolean;
+  /** Each informer's state, for readiness. */
+  informers(): readonly InformerHealth[];
+}
+
+/** The lifecycle of a repository whose reads come from `group`. */
+export function lifecycleOf(group: CacheGroup, options: CacheOptions): WatchedLifecycle {
+  return {
+    start: () => group.start(options.syncTimeoutMs ?? 10_000),
+    close: () => group.close(),
+    cacheSynced: () => group.synced(),
+    informers: () => group.informers(),
+  };
+}
+
 /** Several caches started, read and stopped together (one repository's). */
 export interface CacheGroup {
   /** Starts every cache; resolves true once all listed, false after `timeoutMs` (reads go direct until then). */

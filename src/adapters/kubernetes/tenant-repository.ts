@@ -8,7 +8,7 @@ import { listAllPages, orUndefined } from './kube-reads.js';
 import { MAX_CONFLICT_ATTEMPTS, createOrReplace, modify, tenantKinds, withVersion } from './kube-writes.js';
 import { KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS } from './vm-objects.js';
 import { createTenantCaches } from './tenant-caches.js';
-import { cacheGroup, customResource, type InformerHealth } from './resource-cache.js';
+import { cacheGroup, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import { validateCidrs } from './cidrs.js';
 import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
 import { createMemberWriter } from './tenant-members.js';
@@ -25,26 +25,15 @@ import {
   type NamespaceSpec,
 } from './tenant-objects.js';
 
-export interface KubeTenantRepositoryDeps {
+export interface KubeTenantRepositoryDeps extends CacheOptions {
   /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
   readonly client: KubeClient;
   /** Ranges tenants must not reach besides the RFC 1918 / CGNAT / link-local defaults (node, pod, service CIDRs). */
   readonly clusterPrivateCidrs?: readonly string[];
-  /** How long `start` waits for the informers to list before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  /** Back-off between informer restarts after a failed list or watch (default 250 ms .. 30 s). */
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** The Kubernetes tenant repository; `start` before serving, `close` on shutdown. */
-export interface KubeTenantRepository extends TenantRepository, ClusterHealth {
-  /** Starts the informers; resolves true once synced, false after `syncTimeoutMs` (reads then go direct). */
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  /** True while reads are served from the watch-backed cache. */
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeTenantRepository extends TenantRepository, ClusterHealth, WatchedLifecycle {
 }
 
 /**
@@ -128,12 +117,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   }
 
   return {
-    async start() {
-      return group.start(deps.syncTimeoutMs ?? 10_000);
-    },
-    close: () => group.close(),
-    cacheSynced: () => group.synced(),
-    informers: () => group.informers(),
+    ...lifecycleOf(group, deps),
 
     async ping() {
       await client.request({ what: 'read version', write: false }, () => client.version.getCode());

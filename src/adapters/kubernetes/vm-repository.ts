@@ -6,7 +6,7 @@ import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { createCloudInitSecrets, type CloudInitOwner } from './cloud-init-secrets.js';
 import { listOptions } from './kube-reads.js';
-import { cacheGroup, createResourceCache, customResource, type InformerHealth } from './resource-cache.js';
+import { cacheGroup, createResourceCache, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import { MANAGED_SELECTOR } from './tenant-objects.js';
 import { migrationOf, nodeRecordOf, vmRecordOf } from './vm-mapping.js';
 import {
@@ -32,22 +32,14 @@ import { putVmSubresource } from './vm-subresources.js';
 import { modify } from './kube-writes.js';
 import { changedVm, kubeMessage, retainDisks, vmApi } from './vm-writes.js';
 
-export interface KubeVmRepositoryDeps {
+export interface KubeVmRepositoryDeps extends CacheOptions {
   /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
   readonly client: KubeClient;
   /** The control plane's own namespace (CONTROL_NAMESPACE), where cloud-init is staged until its VM exists. */
   readonly controlNamespace: string;
-  /** How long `start` waits for the informers before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
-export interface KubeVmRepository extends VmRepository {
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeVmRepository extends VmRepository, WatchedLifecycle {
 }
 
 const byTenantAndName = (a: VmRecord, b: VmRecord): number => (a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1);
@@ -123,10 +115,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
   }
 
   return {
-    start: () => caches.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => caches.close(),
-    cacheSynced: () => caches.synced(),
-    informers: () => caches.informers(),
+    ...lifecycleOf(caches, deps),
 
     async list(tenant) {
       if (!caches.synced()) return (await Promise.all((await vms.list(tenant)).map(recordOf))).sort(byTenantAndName);

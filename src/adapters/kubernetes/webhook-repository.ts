@@ -5,30 +5,22 @@ import { toWebhook, type Webhook, type WebhookRecord } from '../../domain/webhoo
 import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { isConflict, isNotFound } from './errors.js';
 import { listOptions } from './kube-reads.js';
-import { cacheGroup, createResourceCache, type InformerHealth } from './resource-cache.js';
+import { cacheGroup, createResourceCache, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import type { KubeClient } from './kube-client.js';
 import { LABEL_TENANT } from './tenant-objects.js';
 import { isWebhookSecret, tenantWebhookSelector, webhookFromSecret, webhookSecretName, webhookSecretObject, WEBHOOK_SELECTOR } from './webhook-objects.js';
 
-export interface KubeWebhookRepositoryDeps {
+export interface KubeWebhookRepositoryDeps extends CacheOptions {
   /** Its writes take tokens of this client's rate limiter. */
   readonly client: KubeClient;
   /** The control plane's own namespace (CONTROL_NAMESPACE): every webhook Secret lives there. */
   readonly namespace: string;
   /** A create for a tenant it does not know is NotFoundError('tenant'). */
   readonly tenants: Pick<TenantRepository, 'get'>;
-  /** How long `start` waits for the informer before reads go to the API server directly (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** Webhooks as Secrets (see `webhook-objects.ts`); `start` before serving, `close` on shutdown. */
-export interface KubeWebhookRepository extends WebhookRepository {
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  cacheSynced(): boolean;
-  /** The informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeWebhookRepository extends WebhookRepository, WatchedLifecycle {
 }
 
 /**
@@ -93,10 +85,7 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
   }
 
   return {
-    start: () => group.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => group.close(),
-    cacheSynced: () => group.synced(),
-    informers: () => group.informers(),
+    ...lifecycleOf(group, deps),
 
     async list(tenant) {
       return (await secretsOf(tenant)).flatMap((s): Webhook[] => {
