@@ -95,6 +95,11 @@ export interface LabsConfig {
   readonly parallelism: number;
   /** Between passes of the lab scheduler and housekeeping, ms (LAB_TICK_MS, default 30 000). */
   readonly tickMs: number;
+  /**
+   * Age after which a schedule claim another scheduler left without an operation (it died) is
+   * applied again, ms (LAB_SCHEDULE_CLAIM_TIMEOUT_MS, default 120 000).
+   */
+  readonly claimTimeoutMs: number;
 }
 
 /** Tenant webhooks. */
@@ -106,6 +111,11 @@ export interface WebhooksConfig {
    * `host` reach a receiver on this machine through the simulated network.
    */
   readonly simRoutes: readonly { readonly host: string; readonly target: string }[];
+  /**
+   * How long the process that finished an operation has to record its webhook deliveries before
+   * the leader's outbox drain does it instead, ms (WEBHOOK_OUTBOX_GRACE_MS, default 10 000).
+   */
+  readonly outboxGraceMs: number;
 }
 
 /** Image imports. */
@@ -216,6 +226,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     labs: {
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
+      claimTimeoutMs: read(env, 'LAB_SCHEDULE_CLAIM_TIMEOUT_MS', int(1_000, 86_400_000), 'milliseconds 1000-86400000') ?? 120_000,
     },
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
@@ -378,5 +389,6 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
     if (m === null) throw new ConfigError('SIM_WEBHOOK_ROUTES', `comma-separated host=http://127.0.0.1:port entries, got '${entry.slice(0, 80)}'`);
     return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
   });
-  return { httpAllowedHosts: hosts, simRoutes };
+  const outboxGraceMs = read(env, 'WEBHOOK_OUTBOX_GRACE_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 10_000;
+  return { httpAllowedHosts: hosts, simRoutes, outboxGraceMs };
 }

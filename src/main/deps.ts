@@ -175,7 +175,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
               intervalMs: config.janitorIntervalMs,
             }),
           ];
-    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor, ...arcJanitor] });
+    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor, ...arcJanitor, webhooks.outboxDrain(jobs.store)] });
     closers.push(() => leadership.background.stop());
     const modules = [
       tenantsModule(tenants),

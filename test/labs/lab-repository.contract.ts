@@ -217,8 +217,9 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         expect(written.version).not.toBe(v1.version);
         expect(specOf(written)).toEqual(spec);
         expect(written.status).toMatchObject({ observedGeneration: 1, lastOperationId: 'op-1' });
-        const later = await repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [person(101).id]: failure('ARC_NOT_CONNECTED') }, schedule: { action: 'start', dueAt: '2026-09-07T06:00:00.000Z' } }));
+        const later = await repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [person(101).id]: failure('ARC_NOT_CONNECTED') }, schedule: { action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' } }));
         expect(Object.keys(later.status.failures).sort()).toEqual([person(100).id, person(101).id]);
+        expect(later.status.schedule).toEqual({ action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' });
         expect(later.status.lastOperationId).toBe('op-1');
         expect(await repo.get(tenant, spec.name)).toEqual(later);
       });

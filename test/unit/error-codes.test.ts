@@ -7,6 +7,8 @@ import { DocumentRefusedError } from '../../src/api/graphql/document-guard.js';
 import { formatGraphQLError } from '../../src/api/graphql/plugin.js';
 import { loadOpenApi } from '../../src/api/openapi-spec.js';
 import { toProblem } from '../../src/api/problem.js';
+import { operationDto } from '../../src/api/rest/operations.js';
+import type { Operation, OperationProblem } from '../../src/domain/operations/operation.js';
 import { ERROR_CODES, isErrorCode, notFoundResource, type ErrorCodeInfo } from '../../src/domain/shared/error-codes.js';
 import { ConflictError, NotFoundError, QuotaExceededError, UpstreamUnavailableError, ValidationError } from '../../src/domain/shared/errors.js';
 
@@ -91,6 +93,27 @@ describe('the error-code catalogue', () => {
     expect(formatGraphQLError(new GraphQLError('x', { extensions: { code: 'GRAPHQL_TOO_COSTLY' } })).extensions).toEqual({ code: 'GRAPHQL_TOO_COSTLY', status: 400 });
     // A code from elsewhere (a library's) is not passed through as if it were ours.
     expect(formatGraphQLError(new GraphQLError('x', { extensions: { code: 'SOMETHING_ELSE' } })).extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', status: 400 });
+  });
+
+  it("gives a failed operation's error the catalogue's status (not a guess from how the code is spelt)", () => {
+    const failed = (error: OperationProblem): Operation => ({
+      id: 'op-1',
+      kind: 'vm.start',
+      target: { type: 'vm', id: 't1/vm-1' },
+      status: 'failed',
+      progress: { percent: 100 },
+      attempts: 1,
+      createdAt: '2026-12-06T10:00:00.000Z',
+      updatedAt: '2026-12-06T10:00:01.000Z',
+      error,
+      createdBy: 'alice',
+      cancelRequested: false,
+    });
+    // Answered 409 when thrown in a request; the old guess made it 422 inside an operation.
+    expect(operationDto(failed({ code: 'VM_ACTION_REFUSED', title: 'refused' })).error).toMatchObject({ code: 'VM_ACTION_REFUSED', status: 409 });
+    expect(operationDto(failed({ code: 'KUBERNETES_UNAVAILABLE', title: 'down' })).error).toMatchObject({ status: 503 });
+    // A code only an older version wrote is still shown, as 422.
+    expect(operationDto(failed({ code: 'RETIRED_CODE' as never, title: 'old' })).error).toMatchObject({ code: 'RETIRED_CODE', status: 422 });
   });
 
   it('names a not-found resource only when its code is a catalogued 404', () => {

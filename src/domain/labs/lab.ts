@@ -90,7 +90,12 @@ export interface AppliedScheduleEvent {
   readonly action: LabScheduleAction;
   /** When the event was due (ISO 8601). */
   readonly dueAt: string;
+  /** Set once the event's operation was started (the claim is then settled). */
   readonly operationId?: string;
+  /** While unsettled: when the claim was written (ISO 8601), so a claim whose writer died expires. */
+  readonly claimedAt?: string;
+  /** While unsettled: which scheduler wrote the claim. */
+  readonly claimant?: string;
 }
 
 export type LabScheduleAction = 'start' | 'stop' | 'end' | 'remove';
