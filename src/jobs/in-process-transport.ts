@@ -1,3 +1,4 @@
+import { backoffMs } from '../domain/shared/backoff.js';
 import {
   jobIdOf,
   WorkerShutdown,
@@ -95,7 +96,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
         (result) => finish(id, entry, result.operationFailed === undefined ? 'completed' : 'failed'),
         (err: unknown) => {
           if (entry.deliveries < maxDeliveries) {
-            const delay = redeliveryMs * 2 ** (entry.deliveries - 1);
+            const delay = backoffMs(entry.deliveries - 1, { baseMs: redeliveryMs, maxMs: Number.POSITIVE_INFINITY, jitter: 'equal' });
             logger.warn({ err, jobId: id, delay }, 'job processing failed; redelivering');
             entry.state = 'delayed';
             entry.timer = later(delay, () => enqueueWaiting(id, entry));
