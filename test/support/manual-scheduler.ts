@@ -8,6 +8,11 @@ export interface ManualScheduler extends Scheduler {
    * what is due now (work the code put off to "the next macrotask").
    */
   advance(ms: number): void;
+  /**
+   * Like {@link advance}, but lets pending promise callbacks run after each timer, as they would
+   * between two real macrotasks (work the code under test defers with `queueMicrotask` or `await`).
+   */
+  advanceAsync(ms: number): Promise<void>;
   /** Timers set and not yet run nor cancelled. */
   readonly pending: number;
   /** Current time, ms since the epoch. */
@@ -25,6 +30,12 @@ export function manualScheduler(start = Date.parse('2026-01-05T08:00:00Z')): Man
     for (const [id, t] of timers) if (t.due <= until && (best === undefined || t.due < (timers.get(best)?.due ?? Infinity))) best = id;
     return best;
   };
+  const runTimer = (id: number): void => {
+    const t = timers.get(id) as { due: number; fn: () => void };
+    timers.delete(id);
+    now = t.due;
+    t.fn();
+  };
   return {
     now: () => new Date(now),
     after(ms, fn) {
@@ -34,11 +45,14 @@ export function manualScheduler(start = Date.parse('2026-01-05T08:00:00Z')): Man
     },
     advance(ms) {
       const end = now + ms;
+      for (let id = nextDue(end); id !== undefined; id = nextDue(end)) runTimer(id);
+      now = end;
+    },
+    async advanceAsync(ms) {
+      const end = now + ms;
       for (let id = nextDue(end); id !== undefined; id = nextDue(end)) {
-        const t = timers.get(id) as { due: number; fn: () => void };
-        timers.delete(id);
-        now = t.due;
-        t.fn();
+        runTimer(id);
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       now = end;
     },
