@@ -29,6 +29,7 @@ import { buildLeadership } from './leadership.js';
 import type { LeaderElector } from '../domain/shared/leadership.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
 import { buildWebhooks, withDeliveries } from './webhooks.js';
+import { vmWakeSource } from '../jobs/kinds/vm-job-support.js';
 
 const CLOUD_INIT_JANITOR_INTERVAL_MS = 10 * 60_000;
 
@@ -127,6 +128,8 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     const vms = await buildVms({ config, logger, kubeConfig, kubeWrites, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store, identity: identityPorts });
     closers.push(() => vms.close());
     jobs.engine.register(vms.jobKinds);
+    // A VM's watch events wake the steps waiting on it (in worker processes only).
+    jobs.engine.wakeOn(vmWakeSource(vms.repo));
     const identity = buildIdentity({ config, logger, vmRepo: vms.repo, tenantRepo, ports: identityPorts });
     const labs = await buildLabs({
       config,

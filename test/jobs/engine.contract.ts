@@ -4,6 +4,7 @@ import { UpstreamRejectedError, UpstreamUnavailableError, ValidationError } from
 import { engineCancelContract } from './engine-cancel.contract.js';
 import { kind, rig, sleep, type EngineFactory, type MakeRig, type Rig } from './engine-kit.js';
 import { waitFor } from './helpers.js';
+import { engineWakeContract } from './engine-wake.contract.js';
 import { engineWorkerContract } from './engine-worker.contract.js';
 
 export type { EngineFactory, EngineHarness } from './engine-kit.js';
@@ -200,5 +201,6 @@ export function engineContract(name: string, factory: EngineFactory): void {
 
     engineCancelContract(make);
     engineWorkerContract(make);
+    engineWakeContract(make);
   });
 }
