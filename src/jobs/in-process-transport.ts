@@ -168,7 +168,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       const id = jobIdOf(job);
       const entry = entries.get(id);
       if (entry?.state !== 'delayed') return false;
-      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.cancel?.();
       enqueueWaiting(id, entry);
       return true;
     },

@@ -49,6 +49,23 @@ describe('in-process transport on an injected scheduler', () => {
     await t.close();
   });
 
+  it('a delayed job woken early runs at once, and its delay timer is gone', async () => {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler, finishedRetentionMs: 60_000 });
+    const r = recorder();
+    await t.start(r.processor, { concurrency: 1 });
+    await t.add(job('recheck'), { delayMs: 15_000 });
+    const delivered = r.delivered();
+    expect(await t.wake(job('recheck'))).toBe(true);
+    await delivered;
+    await settle();
+    expect(r.runs).toEqual(['recheck']);
+    scheduler.advance(15_000);
+    await settle();
+    expect(r.runs).toEqual(['recheck']);
+    await t.close();
+  });
+
   it('a rejected delivery is redelivered after 1 s, 2 s, 4 s …, then given up as lost', async () => {
     const scheduler = manualScheduler();
     const t = createInProcessTransport({ logger: recordingLogger(), scheduler, redeliveryDelayMs: 1_000, deliveryAttempts: 3 });
