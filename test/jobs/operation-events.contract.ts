@@ -49,6 +49,7 @@ export function operationEventsContract(name: string, factory: OperationEventsFa
         sub.unsubscribe();
         await a.publish(toOperation(anOperation(4, { tenant: 'lab1' })));
         await waitFor(() => all.length === 4, 2_000, 'the fourth update');
+        // Real time: on Redis each subscription has its own connection, so one subscriber's message says nothing of another's; the wait is the window in which a wrong delivery would show.
         await sleep(30);
         expect(lab1).toEqual(['vm-1']);
       }));

@@ -9,8 +9,8 @@ export interface ManualScheduler extends Scheduler {
    */
   advance(ms: number): void;
   /**
-   * Like {@link advance}, but lets pending promise callbacks run after each timer, as they would
-   * between two real macrotasks (work the code under test defers with `queueMicrotask` or `await`).
+   * Like {@link advance}, but lets pending promise callbacks run first and after each timer, as
+   * they would between two real macrotasks (work the code under test defers with `await`).
    */
   advanceAsync(ms: number): Promise<void>;
   /** Timers set and not yet run nor cancelled. */
@@ -50,9 +50,11 @@ export function manualScheduler(start = Date.parse('2026-01-05T08:00:00Z')): Man
     },
     async advanceAsync(ms) {
       const end = now + ms;
+      const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+      await settle();
       for (let id = nextDue(end); id !== undefined; id = nextDue(end)) {
         runTimer(id);
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await settle();
       }
       now = end;
     },

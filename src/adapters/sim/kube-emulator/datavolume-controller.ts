@@ -236,7 +236,7 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
         if (ev.type === 'DELETED') forget(key);
         else if (ev.type === 'ADDED') {
           // After the create's answer, like a real controller reacting to the watch.
-          setImmediate(() => {
+          scheduler.after(0, () => {
             const current = emulator?.store.get(DV, ev.object.metadata.namespace, ev.object.metadata.name ?? '');
             if (current) begin(current);
           });
