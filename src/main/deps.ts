@@ -30,8 +30,8 @@ import type { LeaderElector } from '../domain/shared/leadership.js';
 import { buildVms, vmEmulatorControllers } from './vms.js';
 import { buildWebhooks, withDeliveries } from './webhooks.js';
 import { vmWakeSource } from '../jobs/kinds/vm-job-support.js';
+import { createArcMachineJanitor } from '../jobs/arc-machine-janitor.js';
 
-const CLOUD_INIT_JANITOR_INTERVAL_MS = 10 * 60_000;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -161,9 +161,23 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       logger: logger.child({ component: 'cloud-init-janitor' }),
       // Past any Arc connect wait (whose scrub consumes the copy), by an hour.
       maxAgeMs: Math.max(2 * 3_600_000, config.arcConnectTimeoutMs + 3_600_000),
-      intervalMs: CLOUD_INIT_JANITOR_INTERVAL_MS,
+      intervalMs: config.janitorIntervalMs,
     });
-    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor] });
+    const arcCluster = identityPorts.onboarding?.target.cluster;
+    const arcJanitor =
+      arcCluster === undefined
+        ? []
+        : [
+            createArcMachineJanitor({
+              arcMachines: identityPorts.arcMachines,
+              vms: vms.repo,
+              operations: jobs.store,
+              cluster: arcCluster,
+              logger: logger.child({ component: 'arc-machine-janitor' }),
+              intervalMs: config.janitorIntervalMs,
+            }),
+          ];
+    const leadership = buildLeadership({ config, logger, kubeConfig, metrics, recover: () => jobs.engine.recover(), loops: [...labs.loops, janitor, ...arcJanitor, webhooks.outboxDrain(jobs.store)] });
     closers.push(() => leadership.background.stop());
     const modules = [
       tenantsModule(tenants),

@@ -23,6 +23,7 @@ import { labSyncJob } from '../jobs/kinds/lab-sync.js';
 import { createLabMaintenance, MAINTENANCE_PRINCIPAL } from '../jobs/lab-maintenance.js';
 import { createLabScheduler } from '../jobs/lab-scheduler.js';
 import type { Config } from './config.js';
+import { holderIdentity } from './leadership.js';
 
 /** A loop that runs beside the job workers on the leader only (schedules, housekeeping, recovery). */
 export interface BackgroundLoop {
@@ -91,6 +92,8 @@ export async function buildLabs(deps: LabsDeps): Promise<Labs> {
     labs: repo,
     clock: systemClock,
     intervalMs: config.labs.tickMs,
+    claimTimeoutMs: config.labs.claimTimeoutMs,
+    claimant: holderIdentity(config.leader.podName),
     logger: log,
     apply: async (lab, event) => {
       const op = await deps.operations.start(MAINTENANCE_PRINCIPAL, {

@@ -5,12 +5,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
-import { createInProcessDeliveryQueue } from '../adapters/memory/delivery-queue.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
 import { createRedisClient } from '../adapters/redis/redis-connection.js';
-import { createBullmqDeliveryQueue } from '../adapters/redis/webhook-delivery-queue.js';
+import { createBullmqTransport } from '../adapters/redis/bullmq-transport.js';
 import { createRedisDeliveryStore } from '../adapters/redis/webhook-deliveries.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
@@ -18,6 +17,7 @@ import { webhooksModule } from '../api/modules/index.js';
 import type { ApiModule } from '../api/module.js';
 import type { HostResolver } from '../domain/net/index.js';
 import type { Operation } from '../domain/operations/operation.js';
+import type { OperationOutbox, OperationStore } from '../domain/operations/operation-store.js';
 import { systemClock } from '../domain/shared/ids.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { DeliveryQueue, DeliveryStore, WebhookSender } from '../domain/webhooks/delivery.js';
@@ -26,9 +26,16 @@ import { createWebhookDispatcher, type WebhookDispatcher } from '../domain/webho
 import { tapOperationEvents, tapOperationStore } from '../domain/webhooks/operation-tap.js';
 import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js';
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
+import { createTransportDeliveryQueue } from '../jobs/delivery-transport.js';
+import { createInProcessTransport } from '../jobs/in-process-transport.js';
 import type { JobEngine } from '../jobs/job-engine.js';
+import type { PeriodicLoop } from '../jobs/periodic-loop.js';
+import { createWebhookOutboxDrain } from '../jobs/webhook-outbox.js';
 import type { Config } from './config.js';
 import type { JobsRuntime, OperationTap } from './jobs.js';
+
+/** The BullMQ queue of webhook deliveries (beside the job queue, on the same transport code). */
+const WEBHOOK_QUEUE = 'labplane-webhooks';
 
 export interface WebhooksDeps {
   /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
@@ -53,15 +60,21 @@ export interface Webhooks {
   readonly deliveries: DeliveryStore;
   readonly queue: DeliveryQueue;
   readonly dispatcher: WebhookDispatcher;
-  /** Decorates the job runtime's events and store: every terminal operation reaches the dispatcher. */
+  /**
+   * Decorates the job runtime's events and store: every terminal operation reaches the dispatcher
+   * (the fast path), which then marks the operation's outbox entry done.
+   */
   readonly tap: OperationTap;
+  /** The leader's loop publishing what the fast path missed (a crash after the terminal write): see `createWebhookOutboxDrain`. */
+  outboxDrain(operations: Pick<OperationStore, 'get' | 'outbox'>): PeriodicLoop;
   /** The BullMQ delivery queue for the dashboard (none in process). */
   readonly dashboardQueues: readonly unknown[];
   /** The webhook Secret informer's state, for readiness. */
   informers(): readonly InformerHealth[];
   /** Starts sending deliveries in this process (with the job worker: see `withDeliveries`). Idempotent. */
   startDelivery(): Promise<void>;
-  stopDelivery(): Promise<void>;
+  /** Stops sending; attempts still running after `graceMs` (default 0) are aborted and run again later. */
+  stopDelivery(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,15 +104,16 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   let dashboardQueues: unknown[] = [];
   if (config.redisUrl === undefined) {
     deliveries = createMemoryDeliveryStore();
-    queue = createInProcessDeliveryQueue({ logger: log });
+    queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: log }), logger: log });
   } else {
     const r = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-webhooks' });
     closers.push(async () => {
       await r.quit().catch(() => r.disconnect());
     });
     deliveries = createRedisDeliveryStore({ redis: r, prefix: deps.redisPrefix ?? 'labplane' });
-    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
-    queue = bull;
+    // Kept a day: a delivery published again (the outbox drain) within it is deduped by the queue, later by its record.
+    const bull = createBullmqTransport({ url: config.redisUrl, logger: log, queueName: WEBHOOK_QUEUE, keepCompletedSeconds: 24 * 3_600, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
+    queue = createTransportDeliveryQueue({ transport: bull, logger: log });
     dashboardQueues = [bull.queue];
   }
   closers.push(() => queue.close());
@@ -120,8 +134,13 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     logger: log,
     ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
   });
+  // The outbox of the store the tap decorates (bound when the job runtime applies the tap).
+  let outbox: OperationOutbox | undefined;
   const onTerminal = (op: Operation): void => {
-    dispatcher.publish(op).catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries'));
+    dispatcher
+      .publish(op)
+      .then(() => outbox?.done([op.id]))
+      .catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries; the outbox drain will'));
   };
   let delivering = false;
 
@@ -132,7 +151,22 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries,
     queue,
     dispatcher,
-    tap: { events: (e) => tapOperationEvents(e, onTerminal), store: (s) => tapOperationStore(s, onTerminal) },
+    tap: {
+      events: (e) => tapOperationEvents(e, onTerminal),
+      store: (s) => {
+        outbox = s.outbox;
+        return tapOperationStore(s, onTerminal);
+      },
+    },
+    outboxDrain: (operations) =>
+      createWebhookOutboxDrain({
+        operations,
+        dispatcher,
+        clock: systemClock,
+        logger: deps.logger.child({ component: 'webhook-outbox' }),
+        graceMs: config.webhooks.outboxGraceMs,
+        intervalMs: Math.max(500, config.webhooks.outboxGraceMs / 2),
+      }),
     dashboardQueues,
     informers: () => repo.informers(),
     async startDelivery() {
@@ -141,10 +175,10 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
       if (!queue.durable) log.warn({ queue: queue.name }, 'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.');
       await queue.start(processor, { concurrency: config.workerConcurrency });
     },
-    async stopDelivery() {
+    async stopDelivery(graceMs = 0) {
       if (!delivering) return;
       delivering = false;
-      await queue.stop();
+      await queue.stop({ graceMs });
     },
     async close() {
       for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error while closing the webhooks'));
@@ -165,8 +199,8 @@ export function withDeliveries(jobs: JobsRuntime, webhooks: Pick<Webhooks, 'star
       await webhooks.startDelivery();
     },
     async stop(options) {
-      await webhooks.stopDelivery();
-      await engine.stop(options);
+      // Both within the same grace, not one after the other.
+      await Promise.all([webhooks.stopDelivery(options.graceMs), engine.stop(options)]);
     },
     async close() {
       await webhooks.stopDelivery();
