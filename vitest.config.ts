@@ -2,12 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 // The suite runs by slices (vitest projects), chosen by where a test file is and how it is named:
 //   unit       *.unit.test.ts   pure: no Redis, no server, no socket, no child process (a setup
-//                                file refuses them), so it runs anywhere in seconds
+//              and test/unit/   file refuses them), so it runs anywhere in seconds
 //   redis      *.redis.test.ts  needs Redis (REDIS_URL or 127.0.0.1:6379)
 //   browser    test/browser/    drives chromium
 //   component  every other *.test.ts: the app, the simulated cluster, servers, child processes
 // `vitest run --project unit` (npm run test:unit) runs one slice; `vitest run` runs them all.
-const UNIT = '{test,src}/**/*.unit.test.ts';
+const UNIT = ['{test,src}/**/*.unit.test.ts', 'test/unit/**/*.test.ts'];
 const REDIS = '{test,src}/**/*.redis.test.ts';
 const BROWSER = 'test/browser/**/*.test.ts';
 const ALL = '{test,src}/**/*.test.ts';
@@ -23,11 +23,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: [UNIT], setupFiles: ['./test/support/unit-guard.ts'], isolate: false },
+        test: { name: 'unit', include: UNIT, setupFiles: ['./test/support/unit-guard.ts'], isolate: false },
       },
       { extends: true, test: { name: 'redis', include: [REDIS] } },
       { extends: true, test: { name: 'browser', include: [BROWSER] } },
-      { extends: true, test: { name: 'component', include: [ALL], exclude: [UNIT, REDIS, BROWSER, '**/node_modules/**'] } },
+      { extends: true, test: { name: 'component', include: [ALL], exclude: [...UNIT, REDIS, BROWSER, '**/node_modules/**'] } },
     ],
   },
 });
