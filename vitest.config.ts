@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
 //   browser    test/browser/    drives chromium
 //   component  every other *.test.ts: the app, the simulated cluster, servers, child processes
 // `vitest run --project unit` (npm run test:unit) runs one slice; `vitest run` runs them all.
+// The unit slice runs on worker threads that keep loaded modules from one file to the next
+// (isolate: false): importing is most of its cost, and pure tests share no state worth a fresh
+// process (measured under load: 18 s CPU with isolated forks, 13 s like this).
 const UNIT = ['{test,src}/**/*.unit.test.ts', 'test/unit/**/*.test.ts'];
 const REDIS = '{test,src}/**/*.redis.test.ts';
 const BROWSER = 'test/browser/**/*.test.ts';
@@ -23,7 +26,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT, setupFiles: ['./test/support/unit-guard.ts'], isolate: false },
+        test: { name: 'unit', include: UNIT, setupFiles: ['./test/support/unit-guard.ts'], isolate: false, pool: 'threads' },
       },
       { extends: true, test: { name: 'redis', include: [REDIS] } },
       { extends: true, test: { name: 'browser', include: [BROWSER] } },
