@@ -66,6 +66,7 @@ export function operationEventsContract(name: string, factory: OperationEventsFa
         await a.publish({ ...op, status: 'running', cancelRequested: true });
         await a.publish({ ...op, status: 'canceled', cancelRequested: true });
         await waitFor(() => all.length === 4, 2_000, 'four updates');
+        // Real time: as above, another subscription's messages say nothing of this one's.
         await sleep(30);
         expect(got).toEqual(['vm-1:running']);
       }));
