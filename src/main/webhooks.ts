@@ -102,6 +102,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   let deliveries: DeliveryStore;
   let queue: DeliveryQueue;
   let dashboardQueues: unknown[] = [];
+  let migrate: () => Promise<void> = async () => undefined;
   if (config.redisUrl === undefined) {
     deliveries = createMemoryDeliveryStore();
     queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: log }), logger: log });
@@ -113,8 +114,10 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries = createRedisDeliveryStore({ redis: r, prefix: deps.redisPrefix ?? 'labplane' });
     // Kept a day: a delivery published again (the outbox drain) within it is deduped by the queue, later by its record.
     const bull = createBullmqTransport({ url: config.redisUrl, logger: log, queueName: WEBHOOK_QUEUE, keepCompletedSeconds: 24 * 3_600, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
-    queue = createTransportDeliveryQueue({ transport: bull, logger: log });
+    const q = createTransportDeliveryQueue({ transport: bull, logger: log });
+    queue = q;
     dashboardQueues = [bull.queue];
+    migrate = () => requeueLegacyDeliveryJobs(bull.queue as unknown as LegacyQueue, q, log);
   }
   closers.push(() => queue.close());
 
@@ -173,6 +176,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
       if (delivering) return;
       delivering = true;
       if (!queue.durable) log.warn({ queue: queue.name }, 'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.');
+      await migrate().catch((err: unknown) => log.warn({ err }, 'could not requeue the delivery jobs of the previous version; retried at the next start'));
       await queue.start(processor, { concurrency: config.workerConcurrency });
     },
     async stopDelivery(graceMs = 0) {
@@ -184,6 +188,29 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
       for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error while closing the webhooks'));
     },
   };
+}
+
+/** What `requeueLegacyDeliveryJobs` needs of the BullMQ queue. */
+interface LegacyQueue {
+  getJobs(states: string[]): Promise<Array<{ readonly name: string; readonly data: unknown; remove(): Promise<void> } | undefined>>;
+}
+
+/**
+ * Delivery jobs queued by a version before deliveries ran on the job transport (job name 'deliver',
+ * data `{ deliveryId, ... }`) are queued again in the current shape, then removed: the processor
+ * turns attempt 0 of a delivery that already made attempts into its due next attempt. Jobs an old
+ * worker is running are left to it.
+ */
+async function requeueLegacyDeliveryJobs(legacy: LegacyQueue, queue: DeliveryQueue, log: Logger): Promise<void> {
+  let n = 0;
+  for (const job of await legacy.getJobs(['waiting', 'delayed', 'paused', 'prioritized'])) {
+    const deliveryId = (job?.data as { deliveryId?: unknown } | undefined)?.deliveryId;
+    if (job === undefined || job.name !== 'deliver' || typeof deliveryId !== 'string') continue;
+    await queue.enqueue({ deliveryId, attempt: 0 });
+    await job.remove();
+    n += 1;
+  }
+  if (n > 0) log.info({ jobs: n }, 'requeued the webhook delivery jobs of the previous version');
 }
 
 /**
