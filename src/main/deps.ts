@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { createAzureAdVerifier } from '../adapters/auth/azure-ad.js';
 import { createDevTokens, type DevTokens } from '../adapters/auth/dev-tokens.js';
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
-import { createTokenBucket } from '../adapters/kubernetes/rate-limiter.js';
+import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
 import type { SimAzureOptions } from '../adapters/sim/azure/index.js';
@@ -100,21 +100,20 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     } else {
       kubeConfig = loadKubeConfig({ inCluster: true });
     }
-    // One write budget for every Kubernetes adapter: KUBE_QPS is what the API server sees from this process.
-    const kubeWrites = createTokenBucket({ qps: config.kubeQps, burst: config.kubeBurst });
-    const tenantRepo = createKubeTenantRepository({
+    // One client for every Kubernetes adapter: KUBE_QPS is what the API server sees from this process.
+    const kube = createKubeClient({
       kubeConfig,
       logger: logger.child({ component: 'kubernetes' }),
-      limiter: kubeWrites,
+      rateLimit: { ratePerSecond: config.kubeQps, burst: config.kubeBurst },
       timeoutMs: config.kubeTimeoutMs,
-      clusterPrivateCidrs: [...config.clusterPrivateCidrs],
     });
+    const tenantRepo = createKubeTenantRepository({ client: kube, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
     await tenantRepo.start();
     closers.push(() => tenantRepo.close());
 
     const metrics = new Registry();
     // Built before the job runtime: its tap sees every operation the runtime finishes.
-    const webhooks = await buildWebhooks({ config, logger, kubeConfig, kubeWrites, tenantRepo, ...overrides.webhookNetwork, ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }) });
+    const webhooks = await buildWebhooks({ config, logger, kube, tenantRepo, ...overrides.webhookNetwork, ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }) });
     closers.push(() => webhooks.close());
     const jobs = withDeliveries(buildJobsRuntime(config, logger, metrics, webhooks.tap, overrides.queueLocks), webhooks);
     closers.push(() => jobs.close());
@@ -127,11 +126,11 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     const principals = createPrincipalResolver({ verifiers, memberships: tenantRepo });
     const tenants = createTenantService({ repo: tenantRepo, maxima: DEFAULT_PLATFORM_MAXIMA, operations: jobs.operations });
     jobs.engine.register([tenantDeleteJob({ repo: tenantRepo, webhooks: webhooks.repo })]);
-    const images = await buildImages({ config, logger, kubeConfig, kubeWrites, tenantRepo, operations: jobs.operations });
+    const images = await buildImages({ config, logger, kube, tenantRepo, operations: jobs.operations });
     closers.push(() => images.close());
     jobs.engine.register(images.jobKinds);
     if (emulator !== undefined) await seedSimulatedCluster(tenantRepo, images.repo, logger);
-    const vms = await buildVms({ config, logger, kubeConfig, kubeWrites, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store, identity: identityPorts });
+    const vms = await buildVms({ config, logger, kube, tenantRepo, images, operations: jobs.operations, operationStore: jobs.store, identity: identityPorts });
     closers.push(() => vms.close());
     jobs.engine.register(vms.jobKinds);
     // A VM's watch events wake the steps waiting on it (in worker processes only).
@@ -140,8 +139,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     const labs = await buildLabs({
       config,
       logger,
-      kubeConfig,
-      kubeWrites,
+      kube,
       tenantRepo,
       images: images.locator,
       vmRepo: vms.repo,

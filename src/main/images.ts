@@ -1,10 +1,8 @@
-import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
+import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeImageRepository } from '../adapters/kubernetes/image-repository.js';
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createDataVolumeController } from '../adapters/sim/kube-emulator/datavolume-controller.js';
@@ -59,11 +57,10 @@ export interface Images {
 }
 
 export interface ImagesDeps {
-  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
-  readonly kubeWrites: RateLimiter;
+  /** The one Kubernetes client of the process (one request budget: KUBE_QPS / KUBE_BURST). */
+  readonly kube: KubeClient;
   readonly config: Config;
   readonly logger: Logger;
-  readonly kubeConfig: KubeConfig;
   readonly tenantRepo: TenantRepository;
   readonly operations: OperationService;
 }
@@ -71,13 +68,7 @@ export interface ImagesDeps {
 /** Image repository (watch-backed), use cases, the `image.import` job kind and the API module. */
 export async function buildImages(deps: ImagesDeps): Promise<Images> {
   const { config } = deps;
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger.child({ component: 'kubernetes-images' }),
-    limiter: deps.kubeWrites,
-    timeoutMs: config.kubeTimeoutMs,
-  });
-  const repo = createKubeImageRepository({ client, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
+  const repo = createKubeImageRepository({ client: deps.kube, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
   await repo.start();
   // The simulated cluster fetches nothing: its guard answers from a fixed table, the same everywhere.
   const resolver = config.kube.mode === 'simulated' ? createSimulatedResolver() : createDnsResolver();

@@ -1,5 +1,4 @@
-import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
 import type { Logger } from 'pino';
 import { createKubeLabRepository, type KubeLabRepository } from '../adapters/kubernetes/lab-repository.js';
 import { labsModule } from '../api/modules/index.js';
@@ -42,11 +41,10 @@ export interface Labs {
 }
 
 export interface LabsDeps {
-  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
-  readonly kubeWrites: RateLimiter;
+  /** The one Kubernetes client of the process (one request budget: KUBE_QPS / KUBE_BURST). */
+  readonly kube: KubeClient;
   readonly config: Config;
   readonly logger: Logger;
-  readonly kubeConfig: KubeConfig;
   readonly tenantRepo: TenantRepository;
   readonly images: ImageLocator;
   readonly vmRepo: VmRepository;
@@ -60,12 +58,7 @@ export interface LabsDeps {
 /** Lab repository (watch-backed), use cases, job kinds, schedule and housekeeping loops, API module. */
 export async function buildLabs(deps: LabsDeps): Promise<Labs> {
   const { config } = deps;
-  const repo = createKubeLabRepository({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger.child({ component: 'kubernetes-labs' }),
-    limiter: deps.kubeWrites,
-    timeoutMs: config.kubeTimeoutMs,
-  });
+  const repo = createKubeLabRepository({ client: deps.kube });
   await repo.start();
   const service = createLabService({
     labs: repo,

@@ -1,5 +1,4 @@
-import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
 import type { Logger } from 'pino';
 import { createKubeVmRepository, type KubeVmRepository } from '../adapters/kubernetes/vm-repository.js';
 import { createMigrationController, createVmLifecycleController, type Controller } from '../adapters/sim/kube-emulator/index.js';
@@ -47,11 +46,10 @@ export interface Vms {
 }
 
 export interface VmsDeps {
-  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
-  readonly kubeWrites: RateLimiter;
+  /** The one Kubernetes client of the process (one request budget: KUBE_QPS / KUBE_BURST). */
+  readonly kube: KubeClient;
   readonly config: Config;
   readonly logger: Logger;
-  readonly kubeConfig: KubeConfig;
   readonly tenantRepo: TenantRepository;
   readonly images: { readonly locator: ImageLocator; readonly service: Pick<ImageService, 'get'> };
   readonly operations: OperationService;
@@ -64,13 +62,7 @@ export interface VmsDeps {
 /** VM repository (watch-backed), VM and node use cases, the VM job kinds and the API module. */
 export async function buildVms(deps: VmsDeps): Promise<Vms> {
   const { config } = deps;
-  const repo = createKubeVmRepository({
-    kubeConfig: deps.kubeConfig,
-    controlNamespace: config.controlNamespace,
-    logger: deps.logger.child({ component: 'kubernetes-vms' }),
-    limiter: deps.kubeWrites,
-    timeoutMs: config.kubeTimeoutMs,
-  });
+  const repo = createKubeVmRepository({ client: deps.kube, controlNamespace: config.controlNamespace });
   await repo.start();
   const identity = deps.identity;
   const service = createVmService({

@@ -1,9 +1,7 @@
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
-import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import { randomUUID } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
+import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
@@ -38,11 +36,10 @@ import type { JobsRuntime, OperationTap, QueueLocks } from './jobs.js';
 const WEBHOOK_QUEUE = 'labplane-webhooks';
 
 export interface WebhooksDeps {
-  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
-  readonly kubeWrites: RateLimiter;
+  /** The one Kubernetes client of the process (one request budget: KUBE_QPS / KUBE_BURST). */
+  readonly kube: KubeClient;
   readonly config: Config;
   readonly logger: Logger;
-  readonly kubeConfig: KubeConfig;
   readonly tenantRepo: Pick<TenantRepository, 'get'>;
   /** Tests: another retry schedule (see `DEFAULT_DELIVERY_SCHEDULE_MS`), network or resolver. */
   readonly schedule?: readonly number[];
@@ -91,12 +88,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   const log = deps.logger.child({ component: 'webhooks' });
   const closers: Array<() => Promise<void>> = [];
   const simulated = config.kube.mode === 'simulated';
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger.child({ component: 'kubernetes-webhooks' }),
-    limiter: deps.kubeWrites,
-    timeoutMs: config.kubeTimeoutMs,
-  });
+  const client = deps.kube;
   const repo = createKubeWebhookRepository({ client, namespace: config.controlNamespace, tenants: deps.tenantRepo });
   await repo.start();
   closers.push(() => repo.close());

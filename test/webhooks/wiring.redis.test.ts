@@ -1,8 +1,6 @@
 import type { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenBucket } from '../../src/adapters/kubernetes/rate-limiter.js';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
-import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
 import { newOperationRecord, succeed } from '../../src/domain/operations/operation-lifecycle.js';
@@ -14,7 +12,7 @@ import type { JobsRuntime } from '../../src/main/jobs.js';
 import { createLogger } from '../../src/main/logger.js';
 import { buildWebhooks, withDeliveries } from '../../src/main/webhooks.js';
 import { deletePrefix, REDIS_URL, redisClient, testPrefix } from '../jobs/helpers.js';
-import { rawClient } from '../kubernetes/support/kube-fixture.js';
+import { emulatorClient, rawClient } from '../kubernetes/support/kube-fixture.js';
 import { anOperation, eventually, owner, startReceiver, verified } from './support.js';
 
 const redis = redisClient();
@@ -57,8 +55,7 @@ describe('wiring webhooks into the job runtime', () => {
     const webhooks = await buildWebhooks({
       config,
       logger: createLogger(config),
-      kubeConfig: loadKubeConfig({ server: emulator.url }),
-      kubeWrites: createTokenBucket(),
+      kube: emulatorClient(emulator.url),
       tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
       redisPrefix: prefix,
       bullPrefix: `${prefix}-bull`,
