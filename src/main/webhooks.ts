@@ -1,42 +1,29 @@
 import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
-import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
 import { randomUUID } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
 import { createInProcessDeliveryQueue } from '../adapters/memory/delivery-queue.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
-import { createDnsResolver } from '../adapters/net/dns-resolver.js';
-import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
-import { createRedisClient } from '../adapters/redis/redis-connection.js';
-import { createBullmqDeliveryQueue } from '../adapters/redis/webhook-delivery-queue.js';
-import { createRedisDeliveryStore } from '../adapters/redis/webhook-deliveries.js';
-import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
-import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
 import { webhooksModule } from '../api/modules/index.js';
 import type { ApiModule } from '../api/module.js';
 import type { HostResolver } from '../domain/net/index.js';
 import type { Operation } from '../domain/operations/operation.js';
-import { systemClock } from '../domain/shared/ids.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { DeliveryQueue, DeliveryStore, WebhookSender } from '../domain/webhooks/delivery.js';
 import { createDeliveryProcessor } from '../domain/webhooks/delivery-processor.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
-import { tapOperationEvents, tapOperationStore } from '../domain/webhooks/operation-tap.js';
+import type { TerminalOperationListener } from '../domain/webhooks/operation-tap.js';
 import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js';
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
-import type { JobEngine } from '../jobs/job-engine.js';
-import type { Config } from './config.js';
-import type { JobsRuntime, OperationTap } from './jobs.js';
+import { defineArea, type Platform } from './area.js';
 
-export interface WebhooksDeps {
-  /** The write budget every Kubernetes adapter of the process shares (KUBE_QPS / KUBE_BURST). */
-  readonly kubeWrites: RateLimiter;
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly kubeConfig: KubeConfig;
+/** The platform slice webhooks use. */
+export type WebhooksContext = Pick<Platform, 'config' | 'logger' | 'clock' | 'kube'> & {
+  readonly world: Pick<Platform['world'], 'network'>;
   readonly tenantRepo: Pick<TenantRepository, 'get'>;
+};
+
+export interface WebhooksOptions {
   /** Tests: another retry schedule (see `DEFAULT_DELIVERY_SCHEDULE_MS`), network or resolver. */
   readonly schedule?: readonly number[];
   readonly sender?: WebhookSender;
@@ -53,13 +40,13 @@ export interface Webhooks {
   readonly deliveries: DeliveryStore;
   readonly queue: DeliveryQueue;
   readonly dispatcher: WebhookDispatcher;
-  /** Decorates the job runtime's events and store: every terminal operation reaches the dispatcher. */
-  readonly tap: OperationTap;
+  /** Every terminal operation (from the job runtime's tap) reaches the dispatcher through it. */
+  readonly onTerminal: TerminalOperationListener;
   /** The BullMQ delivery queue for the dashboard (none in process). */
   readonly dashboardQueues: readonly unknown[];
   /** The webhook Secret informer's state, for readiness. */
   informers(): readonly InformerHealth[];
-  /** Starts sending deliveries in this process (with the job worker: see `withDeliveries`). Idempotent. */
+  /** Starts sending deliveries in this process (wherever the job worker runs). Idempotent. */
   startDelivery(): Promise<void>;
   stopDelivery(): Promise<void>;
   close(): Promise<void>;
@@ -67,22 +54,15 @@ export interface Webhooks {
 
 /**
  * Webhooks: Secrets-backed repository (in CONTROL_NAMESPACE) (watch-backed reads), delivery records and queue (Redis and
- * BullMQ with REDIS_URL, else in process), the delivery worker, the use cases and the API module.
- * The embedded default delivers through the simulated network (SIM_WEBHOOK_ROUTES) with the
- * simulated DNS; a real cluster uses node:dns and the real network, always through the SSRF guard.
+ * BullMQ with REDIS_URL, loaded only then, else in process), the delivery worker, the use cases and the API module.
+ * Deliveries go out on the world's network (./simulated.ts: the simulated one with SIM_WEBHOOK_ROUTES in the
+ * embedded default, node:dns and the real network otherwise), always through the SSRF guard.
  */
-export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
-  const { config } = deps;
-  const log = deps.logger.child({ component: 'webhooks' });
+export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptions = {}): Promise<Webhooks> {
+  const { config } = ctx;
+  const log = ctx.logger.child({ component: 'webhooks' });
   const closers: Array<() => Promise<void>> = [];
-  const simulated = config.kube.mode === 'simulated';
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger.child({ component: 'kubernetes-webhooks' }),
-    limiter: deps.kubeWrites,
-    timeoutMs: config.kubeTimeoutMs,
-  });
-  const repo = createKubeWebhookRepository({ client, namespace: config.controlNamespace, tenants: deps.tenantRepo });
+  const repo = createKubeWebhookRepository({ client: createKubeClient(ctx.kube('kubernetes-webhooks')), namespace: config.controlNamespace, tenants: ctx.tenantRepo });
   await repo.start();
   closers.push(() => repo.close());
 
@@ -93,32 +73,34 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries = createMemoryDeliveryStore();
     queue = createInProcessDeliveryQueue({ logger: log });
   } else {
+    const { createRedisClient } = await import('../adapters/redis/redis-connection.js');
+    const { createBullmqDeliveryQueue } = await import('../adapters/redis/webhook-delivery-queue.js');
+    const { createRedisDeliveryStore } = await import('../adapters/redis/webhook-deliveries.js');
     const r = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-webhooks' });
     closers.push(async () => {
       await r.quit().catch(() => r.disconnect());
     });
-    deliveries = createRedisDeliveryStore({ redis: r, prefix: deps.redisPrefix ?? 'labplane' });
-    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }) });
+    deliveries = createRedisDeliveryStore({ redis: r, prefix: options.redisPrefix ?? 'labplane' });
+    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(options.bullPrefix === undefined ? {} : { prefix: options.bullPrefix }) });
     queue = bull;
     dashboardQueues = [bull.queue];
   }
   closers.push(() => queue.close());
 
-  const routes = config.webhooks.simRoutes;
-  const resolver = deps.resolver ?? (simulated ? createSimulatedResolver(simulatedRouteRecords(routes)) : createDnsResolver());
-  const sender = deps.sender ?? (simulated ? createSimulatedWebhookNetwork(routes) : createHttpWebhookSender());
+  const resolver = options.resolver ?? ctx.world.network.webhookResolver;
+  const sender = options.sender ?? ctx.world.network.webhookSender;
   const policy = { httpAllowedHosts: config.webhooks.httpAllowedHosts };
-  const service = createWebhookService({ repo, tenants: deps.tenantRepo, deliveries, resolver, policy, ids: { next: () => randomUUID() }, clock: systemClock });
-  const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: systemClock });
+  const service = createWebhookService({ repo, tenants: ctx.tenantRepo, deliveries, resolver, policy, ids: { next: () => randomUUID() }, clock: ctx.clock });
+  const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: ctx.clock });
   const processor = createDeliveryProcessor({
     repo,
     store: deliveries,
     sender,
     resolver,
     policy,
-    clock: systemClock,
+    clock: ctx.clock,
     logger: log,
-    ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
+    ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   });
   const onTerminal = (op: Operation): void => {
     dispatcher.publish(op).catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries'));
@@ -132,7 +114,7 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries,
     queue,
     dispatcher,
-    tap: { events: (e) => tapOperationEvents(e, onTerminal), store: (s) => tapOperationStore(s, onTerminal) },
+    onTerminal,
     dashboardQueues,
     informers: () => repo.informers(),
     async startDelivery() {
@@ -152,26 +134,25 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   };
 }
 
-/**
- * The job runtime whose worker also sends webhook deliveries: whichever process runs jobs (the API
- * in the embedded default, the worker with Redis) delivers, and stops delivering when it stops.
- */
-export function withDeliveries(jobs: JobsRuntime, webhooks: Pick<Webhooks, 'startDelivery' | 'stopDelivery' | 'dashboardQueues'>): JobsRuntime {
-  const engine = jobs.engine;
-  const wrapped: JobEngine = {
-    ...engine,
-    async startWorker(options) {
-      await engine.startWorker(options);
-      await webhooks.startDelivery();
-    },
-    async stop(options) {
-      await webhooks.stopDelivery();
-      await engine.stop(options);
-    },
-    async close() {
-      await webhooks.stopDelivery();
-      await engine.close();
-    },
-  };
-  return { ...jobs, engine: wrapped, dashboardQueues: [...jobs.dashboardQueues, ...webhooks.dashboardQueues] };
+/** What other areas use of webhooks (tenant deletion removes a tenant's webhooks). */
+export interface WebhooksExports {
+  readonly repo: WebhookRepository;
 }
+
+/** Tenant webhooks: every terminal operation is offered to them; deliveries run where the job workers run. */
+export const webhooksArea = defineArea({
+  name: 'webhooks',
+  needs: [],
+  async build(ctx: WebhooksContext) {
+    const w = await buildWebhooks(ctx);
+    return {
+      exports: { repo: w.repo } satisfies WebhooksExports,
+      api: [w.module],
+      informers: w.informers,
+      dashboardQueues: w.dashboardQueues,
+      onTerminalOperation: w.onTerminal,
+      workerLoops: [{ start: w.startDelivery, stop: w.stopDelivery }],
+      close: w.close,
+    };
+  },
+});
