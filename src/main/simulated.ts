@@ -5,8 +5,15 @@ import { createArcUserDataRenderer } from '../adapters/azure/cloud-init/render-a
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
-import type { SimAzure, SimAzureOptions } from '../adapters/sim/azure/index.js';
-import type { Controller, KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
+import { createSimAzure, type SimAzure, type SimAzureOptions } from '../adapters/sim/azure/index.js';
+import { createDataVolumeController } from '../adapters/sim/kube-emulator/datavolume-controller.js';
+import {
+  createMigrationController,
+  createVmLifecycleController,
+  startKubeEmulator,
+  type Controller,
+  type KubeEmulator,
+} from '../adapters/sim/kube-emulator/index.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
 import { ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../domain/identity/arc-machine.js';
@@ -99,7 +106,6 @@ export async function azureFor(config: Config, logger: Logger, simOptions: SimAz
     const { armAzurePorts } = await import('./azure-arm.js');
     return { ports: armAzurePorts(config.azure, logger), sim: undefined };
   }
-  const { createSimAzure } = await import('../adapters/sim/azure/index.js');
   const sim = createSimAzure(simOptions);
   logger.info({ subscriptionId: sim.settings.subscriptionId, resourceGroup: sim.settings.resourceGroup }, 'simulated Azure in use');
   return { ports: { settings: sim.settings, arcMachines: sim.arcMachines(), access: sim.access(), onboarding: { credentials: sim.onboardingCredentials(), renderer: createArcUserDataRenderer(), target: sim.settings } }, sim };
@@ -135,12 +141,10 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
 }
 
 /**
- * The simulated cluster (loaded only when used): KubeVirt's and CDI's controllers, and, with the
+ * The simulated cluster (imported statically: the embedded default and most tests use it): KubeVirt's and CDI's controllers, and, with the
  * simulated Azure, something playing the VMs' part in it (Arc onboarding).
  */
 async function startSimulatedCluster(config: Config, schemasDir: string, simAzure: SimAzure | undefined, recordRequests: boolean): Promise<KubeEmulator> {
-  const { startKubeEmulator, createMigrationController, createVmLifecycleController } = await import('../adapters/sim/kube-emulator/index.js');
-  const { createDataVolumeController } = await import('../adapters/sim/kube-emulator/datavolume-controller.js');
   const controllers: Controller[] = [
     // Imports take SIM_IMPORT_DURATION_MS; the seeded image is there at once.
     createDataVolumeController({ importDurationMs: config.images.simImportDurationMs, preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`] }),
