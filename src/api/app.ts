@@ -16,7 +16,7 @@ import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
-import { makeProblem } from './problem.js';
+import { makeProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
@@ -94,7 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Errors the router raises before any route runs (bad URL encoding, overlong parameters).
     frameworkErrors: (error, _request, reply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      void sendProblem(reply, makeProblem(tooLong ? 414 : 400, tooLong ? 'URI_TOO_LONG' : 'BAD_URL', tooLong ? 'A path parameter is too long.' : 'The URL is malformed.'));
+      void sendProblem(reply, makeProblem(tooLong ? 'URI_TOO_LONG' : 'BAD_URL', tooLong ? 'A path parameter is too long.' : 'The URL is malformed.'));
     },
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -127,8 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.header('retry-after', '5');
       void reply
         .code(503)
-        .type('application/problem+json; charset=utf-8')
-        .send({ type: 'urn:labplane:problem:overloaded', title: 'Service unavailable', status: 503, code: 'OVERLOADED', detail: `The server is under pressure (${type}=${String(value)}); retry later.` });
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(makeProblem('OVERLOADED', `The server is under pressure (${type}=${String(value)}); retry later.`));
     },
   });
   installMetrics(app, deps.metrics);

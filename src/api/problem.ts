@@ -1,3 +1,4 @@
+import { ERROR_CODES, type ErrorCode } from '../domain/shared/error-codes.js';
 import { isDomainError, UpstreamUnavailableError, ValidationError, type DomainError, type ErrorKind, type FieldIssue } from '../domain/shared/errors.js';
 
 /** RFC 9457 problem details with our stable `code`. */
@@ -5,7 +6,7 @@ export interface Problem {
   type: string;
   title: string;
   status: number;
-  code: string;
+  code: ErrorCode;
   detail?: string;
   instance?: string;
   requestId?: string;
@@ -15,6 +16,10 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
+/**
+ * The status of each domain error class. The classes only take codes whose catalogued statuses
+ * include their own (`CodeWithStatus`), so this table and the catalogue agree by type.
+ */
 const STATUS_OF: Readonly<Record<ErrorKind, number>> = {
   validation: 400,
   unauthenticated: 401,
@@ -35,27 +40,36 @@ const TITLE_OF: Readonly<Record<number, string>> = {
   404: 'Not found',
   405: 'Method not allowed',
   406: 'Not acceptable',
+  408: 'Request timeout',
   409: 'Conflict',
   411: 'Length required',
   412: 'Precondition failed',
   413: 'Payload too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
   429: 'Too many requests',
+  431: 'Request header fields too large',
   500: 'Internal server error',
   502: 'Bad gateway',
   503: 'Service unavailable',
   504: 'Gateway timeout',
 };
 
-export function problemType(code: string): string {
+export function problemType(code: ErrorCode): string {
   return `urn:labplane:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }
 
-export function makeProblem(status: number, code: string, detail?: string, extra: Partial<Problem> = {}): Problem {
+export function statusTitle(status: number): string {
+  return TITLE_OF[status] ?? (status >= 500 ? 'Server error' : 'Client error');
+}
+
+/** A problem for `code`, with the catalogue's status unless `extra.status` says otherwise. */
+export function makeProblem(code: ErrorCode, detail?: string, extra: Partial<Problem> = {}): Problem {
+  const status = extra.status ?? ERROR_CODES[code].status;
   return {
     type: problemType(code),
-    title: TITLE_OF[status] ?? (status >= 500 ? 'Server error' : 'Client error'),
+    title: statusTitle(status),
     status,
     code,
     ...(detail === undefined ? {} : { detail }),
@@ -71,7 +85,8 @@ export function statusOf(err: DomainError): number {
 /** Maps a domain error to a problem; nothing but its code, message, field issues and safe details. */
 export function domainProblem(err: DomainError): Problem {
   const status = statusOf(err);
-  return makeProblem(status, err.code, err.message, {
+  return makeProblem(err.code, err.message, {
+    status,
     ...(err instanceof ValidationError && err.issues.length > 0 ? { errors: [...err.issues] } : {}),
     ...(err.details === undefined ? {} : { details: { ...err.details } }),
   });
@@ -84,16 +99,20 @@ export function retryAfterOf(err: unknown): number | undefined {
 
 export { isDomainError };
 
-const FASTIFY_CODES: Readonly<Record<string, { status: number; code: string; detail: string }>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is too large.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'This content type is not accepted here.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'EMPTY_BODY', detail: 'A JSON body is required.' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON', detail: 'The body is not valid JSON.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INVALID_CONTENT_LENGTH', detail: 'Content-Length does not match the body.' },
-  FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'BAD_CONTENT_TYPE', detail: 'The Content-Type header is malformed.' },
-  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', detail: 'The URL is malformed.' },
-  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_REQUEST', detail: 'The request could not be routed.' },
+/** Fastify's own errors by their code; the status is the catalogue's. */
+const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; detail: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is too large.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'This content type is not accepted here.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'EMPTY_BODY', detail: 'A JSON body is required.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', detail: 'The body is not valid JSON.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'INVALID_CONTENT_LENGTH', detail: 'Content-Length does not match the body.' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'BAD_CONTENT_TYPE', detail: 'The Content-Type header is malformed.' },
+  FST_ERR_BAD_URL: { code: 'BAD_URL', detail: 'The URL is malformed.' },
+  FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST', detail: 'The request could not be routed.' },
 };
+
+/** Codes of 4xx statuses the HTTP layer chose itself; any other 4xx is BAD_REQUEST with that status. */
+const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = { 404: 'NOT_FOUND', 411: 'LENGTH_REQUIRED', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED' };
 
 interface AjvLikeError {
   instancePath?: string;
@@ -102,21 +121,49 @@ interface AjvLikeError {
   params?: Record<string, unknown>;
 }
 
-/** One entry per offending field, as JSON pointers prefixed by where they were (body, query, ...). */
+/** Where fastify says a validation error is, as `FieldIssue['in']` (undefined: the body). */
+const LOCATION_OF: Readonly<Record<string, FieldIssue['in']>> = { querystring: 'query', params: 'path', headers: 'header' };
+
+/** RFC 6901 §3: `~` and `/` in a property name are escaped inside a pointer. */
+function pointerToken(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * One entry per offending field, each once: `field` is a JSON Pointer (RFC 6901) relative to the
+ * body (or naming the parameter, with `in` saying where). Ajv reports a failed `oneOf` once for
+ * the schema and again for each branch; the branch errors name the fields, so the summary is
+ * dropped, enum refusals of the same field are merged into one list, and repeated messages go.
+ */
 export function validationIssues(context: string, errors: readonly AjvLikeError[]): FieldIssue[] {
-  const where = context === 'querystring' ? 'query' : context;
-  return errors.map((e) => {
-    let path = e.instancePath ?? '';
+  const where = LOCATION_OF[context];
+  const byField = new Map<string, { messages: string[]; allowed: unknown[] }>();
+  const branchPaths = errors.filter((e) => e.keyword !== 'oneOf').map((e) => e.instancePath ?? '');
+  for (const e of errors) {
+    const at = e.instancePath ?? '';
+    if (e.keyword === 'oneOf' && branchPaths.some((b) => b === at || b.startsWith(`${at}/`))) continue;
+    let path = at;
     const p = e.params ?? {};
-    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${p['missingProperty']}`;
-    if (e.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
-      path += `/${p['additionalProperty']}`;
-      return { field: `${where}${path}`, message: 'is not a known field' };
-    }
     let message = e.message ?? 'is invalid';
-    if (e.keyword === 'enum' && Array.isArray(p['allowedValues'])) message = `must be one of: ${p['allowedValues'].join(', ')}`;
-    return { field: `${where}${path}`, message };
-  });
+    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${pointerToken(p['missingProperty'])}`;
+    if (e.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
+      path += `/${pointerToken(p['additionalProperty'])}`;
+      message = 'is not a known field';
+    }
+    const field = path === '' ? '/' : path;
+    const entry = byField.get(field) ?? { messages: [], allowed: [] };
+    byField.set(field, entry);
+    if (e.keyword === 'enum' && Array.isArray(p['allowedValues'])) {
+      for (const v of p['allowedValues']) if (!entry.allowed.includes(v)) entry.allowed.push(v);
+    } else if (!entry.messages.includes(message)) {
+      entry.messages.push(message);
+    }
+  }
+  return [...byField].map(([field, { messages, allowed }]) => ({
+    field,
+    ...(where === undefined ? {} : { in: where }),
+    message: [...(allowed.length > 0 ? [`must be one of: ${allowed.join(', ')}`] : []), ...messages].join('; '),
+  }));
 }
 
 /** Problem for any thrown value: fastify's own errors by code, domain errors by kind, else 500. */
@@ -124,21 +171,20 @@ export function toProblem(err: unknown): Problem {
   if (isDomainError(err)) return domainProblem(err);
   const e = err as { code?: unknown; statusCode?: unknown; validation?: AjvLikeError[]; validationContext?: string };
   if (Array.isArray(e.validation)) {
-    return makeProblem(400, 'VALIDATION_FAILED', 'The request does not match the API contract.', {
+    return makeProblem('VALIDATION_FAILED', 'The request does not match the API contract.', {
       errors: validationIssues(e.validationContext ?? 'body', e.validation),
     });
   }
   const f = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
   if (f !== undefined) {
     const msg = (err as { message?: unknown }).message;
-    return makeProblem(f.status, f.code, f.status === 415 && typeof msg === 'string' && msg.startsWith('Send') ? msg : f.detail);
+    return makeProblem(f.code, f.code === 'UNSUPPORTED_MEDIA_TYPE' && typeof msg === 'string' && msg.startsWith('Send') ? msg : f.detail);
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
-    const code = ({ 404: 'NOT_FOUND', 411: 'LENGTH_REQUIRED', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED' } as Record<number, string>)[status] ?? 'BAD_REQUEST';
     const msg = (err as { message?: unknown }).message;
-    return makeProblem(status, code, typeof msg === 'string' ? msg : undefined);
+    return makeProblem(CODE_OF_STATUS[status] ?? 'BAD_REQUEST', typeof msg === 'string' ? msg : undefined, { status });
   }
-  if (status === 503) return makeProblem(503, 'SERVICE_UNAVAILABLE', 'The service is overloaded or a dependency is down; retry later.');
-  return makeProblem(500, 'INTERNAL', 'Something went wrong on our side; the request id helps us find it.');
+  if (status === 503) return makeProblem('SERVICE_UNAVAILABLE', 'The service is overloaded or a dependency is down; retry later.');
+  return makeProblem('INTERNAL', 'Something went wrong on our side; the request id helps us find it.');
 }

@@ -160,6 +160,15 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       return 'removed';
     },
 
+    async wake(job) {
+      const id = jobIdOf(job);
+      const entry = entries.get(id);
+      if (entry?.state !== 'delayed') return false;
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      enqueueWaiting(id, entry);
+      return true;
+    },
+
     async start(p, opts) {
       processor = p;
       concurrency = opts.concurrency;

@@ -11,11 +11,12 @@ import { requestCancel } from '../domain/operations/operation-lifecycle.js';
 import { createOperationRecorder } from '../domain/operations/operation-recorder.js';
 import type { OperationEvents, OperationSubscription } from '../domain/operations/operation-events.js';
 import type { OperationStore } from '../domain/operations/operation-store.js';
-import type { OperationRecord } from '../domain/operations/operation.js';
+import { isTerminal, type OperationRecord } from '../domain/operations/operation.js';
 import type { Clock } from '../domain/shared/ids.js';
 import { validateJobKind, type JobKind } from './job-kind.js';
 import { CancelRequested, createRunningSteps } from './running-steps.js';
 import { createStepRunner } from './step-runner.js';
+import { createWakeUps, type WakeSource } from './wake-ups.js';
 
 /**
  * The job engine: job kinds + a transport (BullMQ, in-process) + the shared step runtime. Every
@@ -39,6 +40,16 @@ export interface JobEngine extends JobQueue, JobMetricsSource {
   stop(options: { readonly graceMs: number }): Promise<void>;
   /** Enqueues the pending job of every open operation (idempotent); resolves to how many. */
   recover(): Promise<number>;
+  /**
+   * Runs the pending re-check of an operation now instead of at the end of its backoff (see
+   * `WakeUps.wake`). A child operation that finishes wakes its parent this way by itself.
+   */
+  wake(operationId: string): Promise<boolean>;
+  /**
+   * While this process runs a worker, every change `source` tells of wakes the re-checks of the
+   * open operations on that target (a VM's watch events wake its create, power or delete waits).
+   */
+  wakeOn(source: WakeSource): void;
   counts(): Promise<readonly QueueCounts[]>;
   /** Stops the worker (no grace) and releases the transport. */
   close(): Promise<void>;
@@ -54,12 +65,36 @@ export interface JobEngineDeps {
   readonly random?: () => number;
   /** Default 1 hour. */
   readonly housekeepingIntervalMs?: number;
+  /** Wake-ups of one operation or target at most this often, ms (default 500; see `WakeUpsDeps`). */
+  readonly wakeCoalesceMs?: number;
 }
 
 export function createJobEngine(deps: JobEngineDeps): JobEngine {
   const { transport, store, events, clock, logger } = deps;
   const kinds = new Map<string, JobKind>();
-  const recorder = createOperationRecorder({ store, events, logger });
+  const wakeUps = createWakeUps({
+    store,
+    transport,
+    logger,
+    clock,
+    ...(deps.wakeCoalesceMs === undefined ? {} : { coalesceMs: deps.wakeCoalesceMs }),
+  });
+  const written = createOperationRecorder({ store, events, logger });
+  // A child that finishes (succeeded, failed or canceled, by a step or a cancel) wakes its parent,
+  // which waits on its children with re-checks: a lab ends right after its last student.
+  const recorder: typeof written = {
+    ...written,
+    async mutate(id, change) {
+      const res = await written.mutate(id, change);
+      const op = res?.operation;
+      if (res?.changed === true && op !== undefined && op.parentId !== undefined && isTerminal(op.status)) wakeUps.wakeParent(op.parentId);
+      return res;
+    },
+  };
+  const wakeSources: WakeSource[] = [];
+  /** Unsubscribers of the wake sources while the worker runs (undefined when it does not). */
+  let stopWakeSources: Array<() => void> | undefined;
+  const listen = (source: WakeSource): (() => void) => source((target) => wakeUps.wakeTarget(target));
   const running = createRunningSteps();
   const listeners = new Set<(o: StepObservation) => void>();
   const runner = createStepRunner({
@@ -89,6 +124,8 @@ export function createJobEngine(deps: JobEngineDeps): JobEngine {
   async function stopWorker(graceMs: number): Promise<void> {
     if (housekeeping !== undefined) clearInterval(housekeeping);
     housekeeping = undefined;
+    for (const stop of stopWakeSources ?? []) stop();
+    stopWakeSources = undefined;
     await transport.stop({ graceMs });
     subscription?.unsubscribe();
     subscription = undefined;
@@ -143,6 +180,7 @@ export function createJobEngine(deps: JobEngineDeps): JobEngine {
         running.abort(op.id, new CancelRequested());
       });
       await transport.start(runner, { concurrency });
+      stopWakeSources ??= wakeSources.map(listen);
       housekeeping ??= setInterval(() => void sweep(), deps.housekeepingIntervalMs ?? 3_600_000);
       housekeeping.unref();
       void engine.recover().catch((err: unknown) => logger.warn({ err }, 'recovering pending jobs failed'));
@@ -168,6 +206,13 @@ export function createJobEngine(deps: JobEngineDeps): JobEngine {
       return n;
     },
 
+    wake: (operationId) => wakeUps.wake(operationId),
+
+    wakeOn(source) {
+      wakeSources.push(source);
+      stopWakeSources?.push(listen(source));
+    },
+
     counts: () => transport.counts(),
 
     onStepFinished(listener) {
@@ -177,6 +222,7 @@ export function createJobEngine(deps: JobEngineDeps): JobEngine {
 
     async close() {
       await stopWorker(0);
+      wakeUps.close();
       await transport.close();
     },
   };

@@ -231,7 +231,7 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     },
     async lost(job, reason) {
       logger.error({ operationId: job.operationId, kind: job.kind, step: job.step, reason }, 'the queue gave up on a job');
-      const problem = { code: 'JOB_LOST', title: 'The work was interrupted too many times and was given up.' };
+      const problem: OperationProblem = { code: 'JOB_LOST', title: 'The work was interrupted too many times and was given up.' };
       await recorder.mutate(job.operationId, (cur) =>
         isTerminal(cur.status) || !isCurrentJob(cur, job) ? undefined : fail(cur, problem, clock.now()),
       );

@@ -12,6 +12,7 @@ import type { LeaderLoop } from '../domain/shared/leadership.js';
 import type { ClusterHealth, TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { TerminalOperationListener } from '../domain/webhooks/operation-tap.js';
 import type { JobKind } from '../jobs/job-kind.js';
+import type { WakeSource } from '../jobs/wake-ups.js';
 import type { Config } from './config.js';
 import type { World } from './simulated.js';
 
@@ -47,10 +48,11 @@ export interface Platform {
   readonly auditLog: AuditLog;
 }
 
-/** Runs in every process that runs job workers, started after them and stopped before them. */
+/** Runs in every process that runs job workers: started after them, stopped with them (within their grace). */
 export interface WorkerLoop {
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Work still running after `graceMs` (default 0) may be aborted, to run again later. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** What an area hands the composition root; every part is optional. */
@@ -64,6 +66,8 @@ export interface AreaParts {
   readonly workerLoops?: readonly WorkerLoop[];
   /** The informers its reads come from: the process is ready once they synced (and keep up). */
   informers?(): readonly InformerHealth[];
+  /** Sources of wake-ups for the job steps waiting on its objects (see `JobEngine.wakeOn`). */
+  readonly wakeSources?: readonly WakeSource[];
   /** BullMQ queues of its own for the admin dashboard. */
   readonly dashboardQueues?: readonly unknown[];
   /** Told of every operation that reaches a terminal status (must not throw). */

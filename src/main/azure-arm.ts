@@ -45,7 +45,7 @@ function armOnboarding(azure: ArmSettings, controlPlaneCredential: ReturnType<ty
  * Azure is configured: the Azure SDKs take seconds to load and the embedded default never uses them.
  */
 export function armAzurePorts(azure: ArmSettings, logger: Logger): AzurePorts {
-  const { subscriptionId, resourceGroup, location, tenantId } = azure;
+  const { subscriptionId, resourceGroup, location, tenantId, cluster } = azure;
   const settings = { subscriptionId, resourceGroup, location, tenantId };
   const credential = createControlPlaneCredential(azure.clientId === undefined ? { kind: 'default' } : { kind: 'default', clientId: azure.clientId });
   const budget = createArmBudget();
@@ -54,6 +54,6 @@ export function armAzurePorts(azure: ArmSettings, logger: Logger): AzurePorts {
     settings,
     arcMachines: createArmArcMachines({ credential, settings, budget, logger: azureLogger }),
     access: createArmAccess({ credential, settings, budget, logger: azureLogger }),
-    onboarding: armOnboarding(azure, credential, settings, azureLogger),
+    onboarding: armOnboarding(azure, credential, { ...settings, ...(cluster === undefined ? {} : { cluster }) }, azureLogger),
   };
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { ARC_CLUSTER_NAME } from '../domain/identity/arc-machine.js';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.js';
@@ -46,6 +47,8 @@ export interface Config {
          * Absent: VMs with Arc on are refused (409), since no token could be minted for them.
          */
         readonly onboarding: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
+        /** This installation's name on the Arc machines it onboards (AZURE_ARC_CLUSTER); see `ArcTarget.cluster`. */
+        readonly cluster: string | undefined;
       };
   /** How long `vm.identity` waits for a VM's Arc machine to connect, ms (ARC_CONNECT_TIMEOUT_MS, default 20 minutes). */
   readonly arcConnectTimeoutMs: number;
@@ -69,6 +72,8 @@ export interface Config {
   readonly leader: LeaderConfig;
   /** Between passes re-enqueuing the jobs of open operations that went missing, on the leader, ms (RECOVERY_INTERVAL_MS, default 60 000). */
   readonly recoveryIntervalMs: number;
+  /** Between passes of the janitors (staged cloud-init, orphaned Arc machines), ms (JANITOR_INTERVAL_MS, default 10 minutes). */
+  readonly janitorIntervalMs: number;
 }
 
 /** Leader election among the replicas running job workers: only the leader runs the loops. */
@@ -90,6 +95,11 @@ export interface LabsConfig {
   readonly parallelism: number;
   /** Between passes of the lab scheduler and housekeeping, ms (LAB_TICK_MS, default 30 000). */
   readonly tickMs: number;
+  /**
+   * Age after which a schedule claim another scheduler left without an operation (it died) is
+   * applied again, ms (LAB_SCHEDULE_CLAIM_TIMEOUT_MS, default 120 000).
+   */
+  readonly claimTimeoutMs: number;
 }
 
 /** Tenant webhooks. */
@@ -101,6 +111,11 @@ export interface WebhooksConfig {
    * `host` reach a receiver on this machine through the simulated network.
    */
   readonly simRoutes: readonly { readonly host: string; readonly target: string }[];
+  /**
+   * How long the process that finished an operation has to record its webhook deliveries before
+   * the leader's outbox drain does it instead, ms (WEBHOOK_OUTBOX_GRACE_MS, default 10 000).
+   */
+  readonly outboxGraceMs: number;
 }
 
 /** Image imports. */
@@ -211,9 +226,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     labs: {
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
+      claimTimeoutMs: read(env, 'LAB_SCHEDULE_CLAIM_TIMEOUT_MS', int(1_000, 86_400_000), 'milliseconds 1000-86400000') ?? 120_000,
     },
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
+    janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
   };
 }
 
@@ -287,6 +304,7 @@ function readAzure(env: Env): Config['azure'] {
   const clientId = read(env, 'AZURE_CLIENT_ID', z.string().regex(GUID), 'the client id GUID of the control plane identity');
   const onboardingClientId = read(env, 'AZURE_ONBOARDING_CLIENT_ID', z.string().regex(GUID), 'the client id GUID of the dedicated onboarding identity');
   const onboardingSecret = env['AZURE_ONBOARDING_CLIENT_SECRET'];
+  const cluster = read(env, 'AZURE_ARC_CLUSTER', z.string().regex(ARC_CLUSTER_NAME), 'a DNS label (lower-case letters, digits and "-", at most 63) naming this installation');
   if (onboardingSecret !== undefined && onboardingSecret !== '' && onboardingClientId === undefined) {
     throw new ConfigError('AZURE_ONBOARDING_CLIENT_ID', 'to be set with AZURE_ONBOARDING_CLIENT_SECRET');
   }
@@ -301,6 +319,7 @@ function readAzure(env: Env): Config['azure'] {
     tenantId,
     clientId,
     onboarding: onboardingClientId === undefined ? undefined : { clientId: onboardingClientId, clientSecret: onboardingSecret === '' ? undefined : onboardingSecret },
+    cluster,
   };
 }
 
@@ -370,5 +389,6 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
     if (m === null) throw new ConfigError('SIM_WEBHOOK_ROUTES', `comma-separated host=http://127.0.0.1:port entries, got '${entry.slice(0, 80)}'`);
     return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
   });
-  return { httpAllowedHosts: hosts, simRoutes };
+  const outboxGraceMs = read(env, 'WEBHOOK_OUTBOX_GRACE_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 10_000;
+  return { httpAllowedHosts: hosts, simRoutes, outboxGraceMs };
 }

@@ -127,6 +127,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     closers.push(() => jobs.close());
     for (const p of parts) {
       jobs.engine.register(p.jobKinds ?? []);
+      for (const source of p.wakeSources ?? []) jobs.engine.wakeOn(source);
       if (p.onTerminalOperation !== undefined) terminal.listen(p.onTerminalOperation);
     }
     await world.seed({ tenants: tenantRepo, images: exportsOf(mounted, imagesArea).repo });

@@ -125,8 +125,8 @@ export async function buildJobsRuntime(config: Config, logger: Logger, metrics: 
  */
 export function withWorkerLoops(jobs: JobsRuntime, loops: readonly WorkerLoop[], dashboardQueues: readonly unknown[] = []): JobsRuntime {
   const engine = jobs.engine;
-  const stopLoops = async (): Promise<void> => {
-    for (const l of [...loops].reverse()) await l.stop();
+  const stopLoops = async (graceMs?: number): Promise<void> => {
+    await Promise.all(loops.map((l) => l.stop(graceMs)));
   };
   const wrapped: JobEngine = {
     ...engine,
@@ -135,8 +135,8 @@ export function withWorkerLoops(jobs: JobsRuntime, loops: readonly WorkerLoop[],
       for (const l of loops) await l.start();
     },
     async stop(options) {
-      await stopLoops();
-      await engine.stop(options);
+      // Within the same grace as the engine's worker, not one after the other.
+      await Promise.all([stopLoops(options.graceMs), engine.stop(options)]);
     },
     async close() {
       await stopLoops();

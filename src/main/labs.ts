@@ -13,6 +13,7 @@ import { labSyncJob } from '../jobs/kinds/lab-sync.js';
 import { createLabMaintenance, MAINTENANCE_PRINCIPAL } from '../jobs/lab-maintenance.js';
 import { createLabScheduler } from '../jobs/lab-scheduler.js';
 import { defineArea, type Platform } from './area.js';
+import { holderIdentity } from './leadership.js';
 
 export interface LabsExports {
   readonly repo: KubeLabRepository;
@@ -58,6 +59,8 @@ export const labsArea = defineArea({
       labs: repo,
       clock: ctx.clock,
       intervalMs: config.labs.tickMs,
+      claimTimeoutMs: config.labs.claimTimeoutMs,
+      claimant: holderIdentity(config.leader.podName),
       logger: log,
       apply: async (lab, event) => {
         const op = await ctx.operations.start(MAINTENANCE_PRINCIPAL, {

@@ -108,7 +108,7 @@ export async function azureFor(config: Config, logger: Logger, simOptions: SimAz
   }
   const sim = createSimAzure(simOptions);
   logger.info({ subscriptionId: sim.settings.subscriptionId, resourceGroup: sim.settings.resourceGroup }, 'simulated Azure in use');
-  return { ports: { settings: sim.settings, arcMachines: sim.arcMachines(), access: sim.access(), onboarding: { credentials: sim.onboardingCredentials(), renderer: createArcUserDataRenderer(), target: sim.settings } }, sim };
+  return { ports: { settings: sim.settings, arcMachines: sim.arcMachines(), access: sim.access(), onboarding: { credentials: sim.onboardingCredentials(), renderer: createArcUserDataRenderer(), target: { ...sim.settings, cluster: SIMULATED_CLUSTER } } }, sim };
 }
 
 /** How to reach a real cluster: a kubeconfig or the pod's service account. */
@@ -190,14 +190,30 @@ async function seedSimulatedCluster(tenantRepo: TenantRepository, images: ImageR
 }
 
 const SIM_TOKEN = /sim-onboarding\.[A-Za-z0-9_-]+/;
+/** The embedded default's installation name on its simulated Arc machines. */
+const SIMULATED_CLUSTER = 'embedded';
+/** The `--tags` value the rendered onboarding passes to azcmagent (`readonly TAGS=...`). */
+const SIM_TAGS = /readonly TAGS='?([^'\s]+)'?/;
+
+/** The tags `azcmagent connect --tags` would put on the machine, read from the VM's user-data. */
+function onboardingTags(userData: string): Record<string, string> {
+  const raw = SIM_TAGS.exec(userData)?.[1] ?? '';
+  return Object.fromEntries(raw.split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
 
 /**
  * Plays the VM's part in the emulator: when the VMI of a VM with Arc on runs, reads the onboarding
- * token from its cloud-init Secret (as the agent would) and onboards it to the simulated Azure.
+ * token from its cloud-init Secret (as the agent would) and onboards it to the simulated Azure (an
+ * agent that runs again reconnects its machine). When the VMI goes, the agent stops sending
+ * heartbeats and its machine shows Disconnected (Azure takes about 15 minutes to notice; here it is
+ * at once).
  */
 export function simOnboardingController(sim: SimAzure): Controller {
   const unsubscribers: Array<() => void> = [];
   const seen = new Set<string>();
+  /** VMs (namespace/name) whose agent this controller started; those it stopped, to start again. */
+  const running = new Set<string>();
+  const stopped = new Set<string>();
   return {
     start(emulator) {
       // The cloud-init Secret may come after the VMI runs (it is created once the VM exists): a real
@@ -214,12 +230,21 @@ export function simOnboardingController(sim: SimAzure): Controller {
         seen.add(key);
         const userData = Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8');
         const token = SIM_TOKEN.exec(userData)?.[0];
-        sim.simulateOnboarding(name, { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '' }, token === undefined ? {} : { accessToken: token });
+        const tags = { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '', ...onboardingTags(userData) };
+        sim.simulateOnboarding(name, tags, token === undefined ? {} : { accessToken: token });
+        const vmKey = `${namespace}/${name}`;
+        running.add(vmKey);
+        if (stopped.delete(vmKey)) sim.reconnect(name);
       };
       unsubscribers.push(
         emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {
           const { namespace, name } = ev.object.metadata;
-          if (ev.type !== 'DELETED' && namespace !== undefined && name !== undefined) tryOnboard(namespace, name);
+          if (namespace === undefined || name === undefined) return;
+          if (ev.type !== 'DELETED') tryOnboard(namespace, name);
+          else if (running.delete(`${namespace}/${name}`)) {
+            stopped.add(`${namespace}/${name}`);
+            sim.disconnect(name);
+          }
         }),
         emulator.store.subscribe('secrets', (ev) => {
           const { namespace, name } = ev.object.metadata;

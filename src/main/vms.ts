@@ -12,12 +12,12 @@ import { vmCreateJob } from '../jobs/kinds/vm-create.js';
 import { vmDeleteJob } from '../jobs/kinds/vm-delete.js';
 import { identityChainer, vmIdentityJob } from '../jobs/kinds/vm-identity.js';
 import { vmMigrateJob } from '../jobs/kinds/vm-migrate.js';
+import { vmWakeSource } from '../jobs/kinds/vm-job-support.js';
 import { vmPowerJobs } from '../jobs/kinds/vm-power.js';
 import { defineArea, type Platform } from './area.js';
 
 /** Re-check interval of the VM jobs while they wait for a state (reads the cache: free). */
 export const VM_RECHECK_MS = 200;
-const CLOUD_INIT_JANITOR_INTERVAL_MS = 10 * 60_000;
 
 export interface VmsExports {
   readonly repo: KubeVmRepository;
@@ -58,7 +58,7 @@ export const vmsArea = defineArea({
       logger: ctx.logger.child({ component: 'cloud-init-janitor' }),
       // Past any Arc connect wait (whose scrub consumes the copy), by an hour.
       maxAgeMs: Math.max(2 * 3_600_000, config.arcConnectTimeoutMs + 3_600_000),
-      intervalMs: CLOUD_INIT_JANITOR_INTERVAL_MS,
+      intervalMs: config.janitorIntervalMs,
     });
     return {
       exports: { repo, service, nodes } satisfies VmsExports,
@@ -86,6 +86,8 @@ export const vmsArea = defineArea({
       ],
       api: [vmsModule(service, nodes, ctx.images.service)],
       leaderLoops: [janitor],
+      // A VM's watch events wake the steps waiting on it (in worker processes only).
+      wakeSources: [vmWakeSource(repo)],
       informers: () => repo.informers(),
       close: () => repo.close(),
     };

@@ -2,12 +2,12 @@ import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
 import { randomUUID } from 'node:crypto';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
-import { createInProcessDeliveryQueue } from '../adapters/memory/delivery-queue.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
 import { webhooksModule } from '../api/modules/index.js';
 import type { ApiModule } from '../api/module.js';
 import type { HostResolver } from '../domain/net/index.js';
 import type { Operation } from '../domain/operations/operation.js';
+import type { OperationStore } from '../domain/operations/operation-store.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { DeliveryQueue, DeliveryStore, WebhookSender } from '../domain/webhooks/delivery.js';
 import { createDeliveryProcessor } from '../domain/webhooks/delivery-processor.js';
@@ -15,12 +15,21 @@ import { createWebhookDispatcher, type WebhookDispatcher } from '../domain/webho
 import type { TerminalOperationListener } from '../domain/webhooks/operation-tap.js';
 import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js';
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
+import { createTransportDeliveryQueue } from '../jobs/delivery-transport.js';
+import { createInProcessTransport } from '../jobs/in-process-transport.js';
+import type { PeriodicLoop } from '../jobs/periodic-loop.js';
+import { createWebhookOutboxDrain } from '../jobs/webhook-outbox.js';
 import { defineArea, type Platform } from './area.js';
+
+/** The BullMQ queue of webhook deliveries (beside the job queue, on the same transport code). */
+const WEBHOOK_QUEUE = 'labplane-webhooks';
 
 /** The platform slice webhooks use. */
 export type WebhooksContext = Pick<Platform, 'config' | 'logger' | 'clock' | 'kube'> & {
   readonly world: Pick<Platform['world'], 'network'>;
   readonly tenantRepo: Pick<TenantRepository, 'get'>;
+  /** The job runtime's store: its outbox entry is marked done once an operation's deliveries are recorded. */
+  readonly operationStore: Pick<OperationStore, 'get' | 'outbox'>;
 };
 
 export interface WebhooksOptions {
@@ -40,21 +49,27 @@ export interface Webhooks {
   readonly deliveries: DeliveryStore;
   readonly queue: DeliveryQueue;
   readonly dispatcher: WebhookDispatcher;
-  /** Every terminal operation (from the job runtime's tap) reaches the dispatcher through it. */
+  /**
+   * Every terminal operation (from the job runtime's tap) reaches the dispatcher through it (the fast
+   * path), which then marks the operation's outbox entry done.
+   */
   readonly onTerminal: TerminalOperationListener;
+  /** The leader's loop publishing what the fast path missed (a crash after the terminal write): see `createWebhookOutboxDrain`. */
+  readonly outboxDrain: PeriodicLoop;
   /** The BullMQ delivery queue for the dashboard (none in process). */
   readonly dashboardQueues: readonly unknown[];
   /** The webhook Secret informer's state, for readiness. */
   informers(): readonly InformerHealth[];
   /** Starts sending deliveries in this process (wherever the job worker runs). Idempotent. */
   startDelivery(): Promise<void>;
-  stopDelivery(): Promise<void>;
+  /** Stops sending; attempts still running after `graceMs` (default 0) are aborted and run again later. */
+  stopDelivery(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
  * Webhooks: Secrets-backed repository (in CONTROL_NAMESPACE) (watch-backed reads), delivery records and queue (Redis and
- * BullMQ with REDIS_URL, loaded only then, else in process), the delivery worker, the use cases and the API module.
+ * BullMQ with REDIS_URL, loaded only then, else in process, both on the job transport code), the outbox drain, the delivery worker, the use cases and the API module.
  * Deliveries go out on the world's network (./simulated.ts: the simulated one with SIM_WEBHOOK_ROUTES in the
  * embedded default, node:dns and the real network otherwise), always through the SSRF guard.
  */
@@ -71,18 +86,25 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
   let dashboardQueues: unknown[] = [];
   if (config.redisUrl === undefined) {
     deliveries = createMemoryDeliveryStore();
-    queue = createInProcessDeliveryQueue({ logger: log });
+    queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: log }), logger: log });
   } else {
     const { createRedisClient } = await import('../adapters/redis/redis-connection.js');
-    const { createBullmqDeliveryQueue } = await import('../adapters/redis/webhook-delivery-queue.js');
+    const { createBullmqTransport } = await import('../adapters/redis/bullmq-transport.js');
     const { createRedisDeliveryStore } = await import('../adapters/redis/webhook-deliveries.js');
     const r = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-webhooks' });
     closers.push(async () => {
       await r.quit().catch(() => r.disconnect());
     });
     deliveries = createRedisDeliveryStore({ redis: r, prefix: options.redisPrefix ?? 'labplane' });
-    const bull = createBullmqDeliveryQueue({ url: config.redisUrl, logger: log, ...(options.bullPrefix === undefined ? {} : { prefix: options.bullPrefix }) });
-    queue = bull;
+    // Kept a day: a delivery published again (the outbox drain) within it is deduped by the queue, later by its record.
+    const bull = createBullmqTransport({
+      url: config.redisUrl,
+      logger: log,
+      queueName: WEBHOOK_QUEUE,
+      keepCompletedSeconds: 24 * 3_600,
+      ...(options.bullPrefix === undefined ? {} : { prefix: options.bullPrefix }),
+    });
+    queue = createTransportDeliveryQueue({ transport: bull, logger: log });
     dashboardQueues = [bull.queue];
   }
   closers.push(() => queue.close());
@@ -103,7 +125,10 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
     ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   });
   const onTerminal = (op: Operation): void => {
-    dispatcher.publish(op).catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries'));
+    dispatcher
+      .publish(op)
+      .then(() => ctx.operationStore.outbox.done([op.id]))
+      .catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries; the outbox drain will'));
   };
   let delivering = false;
 
@@ -115,6 +140,14 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
     queue,
     dispatcher,
     onTerminal,
+    outboxDrain: createWebhookOutboxDrain({
+      operations: ctx.operationStore,
+      dispatcher,
+      clock: ctx.clock,
+      logger: ctx.logger.child({ component: 'webhook-outbox' }),
+      graceMs: config.webhooks.outboxGraceMs,
+      intervalMs: Math.max(500, config.webhooks.outboxGraceMs / 2),
+    }),
     dashboardQueues,
     informers: () => repo.informers(),
     async startDelivery() {
@@ -123,10 +156,10 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
       if (!queue.durable) log.warn({ queue: queue.name }, 'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.');
       await queue.start(processor, { concurrency: config.workerConcurrency });
     },
-    async stopDelivery() {
+    async stopDelivery(graceMs = 0) {
       if (!delivering) return;
       delivering = false;
-      await queue.stop();
+      await queue.stop({ graceMs });
     },
     async close() {
       for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error while closing the webhooks'));
@@ -152,6 +185,7 @@ export const webhooksArea = defineArea({
       dashboardQueues: w.dashboardQueues,
       onTerminalOperation: w.onTerminal,
       workerLoops: [{ start: w.startDelivery, stop: w.stopDelivery }],
+      leaderLoops: [w.outboxDrain],
       close: w.close,
     };
   },

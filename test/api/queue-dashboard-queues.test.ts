@@ -146,7 +146,7 @@ describe('a failed operation on the dashboard', () => {
         retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
         steps: {
           fetch: async () => {
-            throw new UpstreamRejectedError('IMAGE_SOURCE_NOT_FOUND', 'The image URL answered 404.');
+            throw new UpstreamRejectedError('KUBERNETES_REJECTED', 'The image URL answered 404.');
           },
         },
       },
@@ -159,7 +159,7 @@ describe('a failed operation on the dashboard', () => {
         const rec = await store.get(op.id);
         return rec?.status === 'failed' ? rec : undefined;
       }, 8_000, 'the operation to fail');
-      expect(failed.error?.code).toBe('IMAGE_SOURCE_NOT_FOUND');
+      expect(failed.error?.code).toBe('KUBERNETES_REJECTED');
       const counts = await waitFor(async () => {
         const c = await r.transport.queue.getJobCounts('failed', 'completed');
         return c['failed'] === 1 ? c : undefined;
@@ -170,7 +170,7 @@ describe('a failed operation on the dashboard', () => {
       const queue = res.body.queues[0];
       expect(queue.counts.failed).toBe(1);
       expect(queue.jobs).toHaveLength(1);
-      expect(queue.jobs[0].failedReason).toContain('IMAGE_SOURCE_NOT_FOUND');
+      expect(queue.jobs[0].failedReason).toContain('KUBERNETES_REJECTED');
     } finally {
       await engine.stop({ graceMs: 0 });
     }

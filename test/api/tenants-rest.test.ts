@@ -83,7 +83,7 @@ describe('tenants over REST', () => {
     }
     const res = await createTenant('Not_A_Label');
     expectProblem(res, 400, 'VALIDATION_FAILED');
-    expect(res.body.errors[0].field).toBe('body/id');
+    expect(res.body.errors[0].field).toBe('/id');
   });
 
   it('rejects unknown body fields and lists every invalid field', async () => {
@@ -93,7 +93,7 @@ describe('tenants over REST', () => {
       .send({ id: uniqueTenantId(), displayName: 'x', profile: 'nope', namespace: 'kube-system', quota: { requestsCpu: '8' } });
     expectProblem(res, 400, 'VALIDATION_FAILED');
     const fields = res.body.errors.map((e: { field: string }) => e.field);
-    expect(fields).toEqual(expect.arrayContaining(['body/namespace', 'body/profile', 'body/quota/requestsCpu']));
+    expect(fields).toEqual(expect.arrayContaining(['/namespace', '/profile', '/quota/requestsCpu']));
   });
 
   it('answers 401 with WWW-Authenticate when the token is missing or forged', async () => {

@@ -127,6 +127,14 @@ describe('Arc onboarding cloud-init', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('names the installation in a `labplane-cluster` tag when it has a name, and refuses a name that is not a DNS label', async () => {
+    const { userData, scrubbedUserData } = await renderer.render(input({}, { cluster: 'aks-weu-1' }));
+    expect(shellValues(scriptOf(userData))['TAGS']).toBe(`labplane-tenant=os-2025,labplane-vm-id=${VM_ID},labplane-cluster=aks-weu-1`);
+    expect(shellValues(scriptOf(scrubbedUserData))['TAGS']).toBe(`labplane-tenant=os-2025,labplane-vm-id=${VM_ID},labplane-cluster=aks-weu-1`);
+    const err = await renderer.render(input({}, { cluster: 'x,labplane-tenant=other' })).catch((e: unknown) => e);
+    expect((err as ValidationError).issues.map((i) => i.field)).toEqual(['target.cluster']);
+  });
+
   it('refuses values that cannot be right: long machine names, tags that would split, control characters', async () => {
     const err = await renderer
       .render(input({ machineName: 'x'.repeat(55), tenant: 'a,labplane-admin=true', vmId: 'not-a-uuid' }, { resourceGroup: 'rg\nruncmd:' }))

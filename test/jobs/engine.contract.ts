@@ -4,6 +4,7 @@ import { UpstreamRejectedError, UpstreamUnavailableError, ValidationError } from
 import { engineCancelContract } from './engine-cancel.contract.js';
 import { kind, rig, sleep, type EngineFactory, type MakeRig, type Rig } from './engine-kit.js';
 import { waitFor } from './helpers.js';
+import { engineWakeContract } from './engine-wake.contract.js';
 import { engineWorkerContract } from './engine-worker.contract.js';
 
 export type { EngineFactory, EngineHarness } from './engine-kit.js';
@@ -62,7 +63,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
             calls.push({ step: 'call', at: Date.now(), attempt: c.attempt });
             if (failures < 2) {
               failures += 1;
-              throw new UpstreamUnavailableError('ARM_THROTTLED', 'Azure is throttling requests.');
+              throw new UpstreamUnavailableError('AZURE_THROTTLED', 'Azure is throttling requests.');
             }
             return { type: 'done' };
           },
@@ -85,7 +86,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
         kind('t.after', {
           a: async () => {
             at.push(Date.now());
-            if (at.length === 1) throw new UpstreamUnavailableError('ARM_THROTTLED', 'slow down', { retryAfterSeconds: 0.3 });
+            if (at.length === 1) throw new UpstreamUnavailableError('AZURE_THROTTLED', 'slow down', { retryAfterSeconds: 0.3 });
             return { type: 'done' };
           },
         }),
@@ -100,7 +101,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       const r = await make([
         kind(
           't.down',
-          { a: async () => (calls++, Promise.reject(new UpstreamUnavailableError('KUBE_UNAVAILABLE', 'The cluster is unreachable.'))) },
+          { a: async () => (calls++, Promise.reject(new UpstreamUnavailableError('KUBERNETES_UNAVAILABLE', 'The cluster is unreachable.'))) },
           { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
         ),
       ]);
@@ -108,7 +109,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       const failed = await r.until(op.id, 'failed');
       expect(calls).toBe(2);
       expect(failed.attempts).toBe(2);
-      expect(failed.error).toMatchObject({ code: 'KUBE_UNAVAILABLE', title: 'The cluster is unreachable.' });
+      expect(failed.error).toMatchObject({ code: 'KUBERNETES_UNAVAILABLE', title: 'The cluster is unreachable.' });
       expect(failed.error?.detail).toMatch(/Gave up after 2/);
     });
 
@@ -118,7 +119,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
         kind('t.reject', {
           a: async () => {
             calls += 1;
-            throw new UpstreamRejectedError('ROLE_ASSIGNMENT_LIMIT', 'The subscription holds 5000 role assignments.');
+            throw new UpstreamRejectedError('AZURE_REJECTED', 'The subscription holds 5000 role assignments.');
           },
         }),
       ]);
@@ -127,7 +128,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       await sleep(100);
       expect(calls).toBe(1);
       expect(failed.attempts).toBe(1);
-      expect(failed.error).toEqual({ code: 'ROLE_ASSIGNMENT_LIMIT', title: 'The subscription holds 5000 role assignments.' });
+      expect(failed.error).toEqual({ code: 'AZURE_REJECTED', title: 'The subscription holds 5000 role assignments.' });
       expect(failed.finishedAt).toBeDefined();
     });
 
@@ -138,7 +139,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
           a: async () => ({ type: 'next', step: 'b' }),
           b: async () => {
             calls += 1;
-            throw new UpstreamRejectedError('IMPORT_FAILED', 'The image source answered 404.');
+            throw new UpstreamRejectedError('KUBERNETES_REJECTED', 'The image source answered 404.');
           },
         }),
         kind('t.fine', { a: async () => ({ type: 'done' }) }),
@@ -154,7 +155,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       expect(counts).toMatchObject({ failed: 1, completed: 2, active: 0 });
       expect(calls).toBe(1);
       expect(failed.attempts).toBe(1);
-      expect(failed.error).toEqual({ code: 'IMPORT_FAILED', title: 'The image source answered 404.' });
+      expect(failed.error).toEqual({ code: 'KUBERNETES_REJECTED', title: 'The image source answered 404.' });
       expect(r.h.logger.entries.filter((e) => e.level === 'error')).toEqual([]);
     });
 
@@ -200,5 +201,6 @@ export function engineContract(name: string, factory: EngineFactory): void {
 
     engineCancelContract(make);
     engineWorkerContract(make);
+    engineWakeContract(make);
   });
 }

@@ -148,5 +148,39 @@ export function operationStoreContract(name: string, factory: OperationStoreFact
         expect((await store.list({}, { limit: 10 })).items.map((o) => o.id)).toEqual([open.id, recent.id]);
         expect(await store.deleteExpired(new Date(T0 + 1_000 * 60_000))).toBe(1);
       }, 30 * 60_000));
+
+    it('the write that finishes an operation enters it in the outbox (seen from another process), oldest first, until marked done', () =>
+      withStore(async ({ store, peer }) => {
+        const other = peer ?? store;
+        const [a, b, c] = [anOperation(1), anOperation(2), anOperation(3)];
+        for (const op of [a, b, c]) await store.create(op);
+        await store.mutate(a.id, (cur) => ({ ...cur, status: 'running' }));
+        expect(await other.outbox.pending(new Date(T0 + 1_000 * 60_000), 10)).toEqual([]);
+        await store.mutate(b.id, (cur) => succeed({ ...cur, status: 'running' }, undefined, new Date(T0 + 20 * 60_000)));
+        await other.mutate(a.id, (cur) => succeed(cur, undefined, new Date(T0 + 30 * 60_000)));
+        // A later change of a finished operation does not enter it again.
+        await store.mutate(b.id, (cur) => ({ ...cur, attempts: 9 }));
+        expect(await store.outbox.pending(new Date(T0 + 1_000 * 60_000), 10)).toEqual([b.id, a.id]);
+        expect(await other.outbox.pending(new Date(T0 + 1_000 * 60_000), 1)).toEqual([b.id]);
+        // `before` is exclusive: only entries recorded strictly earlier.
+        expect(await store.outbox.pending(new Date(T0 + 30 * 60_000), 10)).toEqual([b.id]);
+        await other.outbox.done([b.id, randomUUID()]);
+        expect(await store.outbox.pending(new Date(T0 + 1_000 * 60_000), 10)).toEqual([a.id]);
+        await store.outbox.done([]);
+        expect(await store.outbox.pending(new Date(T0 + 1_000 * 60_000), 10)).toEqual([a.id]);
+        expect((await store.get(c.id))?.status).toBe('queued');
+      }));
+
+    it('a record created finished enters the outbox; deleteExpired takes the entry with the record', () =>
+      withStore(async ({ store }) => {
+        const done = succeed({ ...anOperation(0), status: 'running' }, undefined, new Date(T0 + 10 * 60_000));
+        await store.create(done);
+        const kept = anOperation(1);
+        await store.create(kept);
+        await store.mutate(kept.id, (cur) => succeed({ ...cur, status: 'running' }, undefined, new Date(T0 + 50 * 60_000)));
+        expect(await store.outbox.pending(new Date(T0 + 1_000 * 60_000), 10)).toEqual([done.id, kept.id]);
+        expect(await store.deleteExpired(new Date(T0 + 70 * 60_000))).toBe(1);
+        expect(await store.outbox.pending(new Date(T0 + 1_000 * 60_000), 10)).toEqual([kept.id]);
+      }, 30 * 60_000));
   });
 }

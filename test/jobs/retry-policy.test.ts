@@ -4,7 +4,7 @@ import { mayRetry, retryDelayMs } from '../../src/jobs/retry-policy.js';
 import { validateJobKind } from '../../src/jobs/job-kind.js';
 
 const policy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
-const transient = new UpstreamUnavailableError('X', 'x');
+const transient = new UpstreamUnavailableError('KUBERNETES_UNAVAILABLE', 'x');
 
 describe('retry policy', () => {
   it('doubles the jitter ceiling each attempt up to the maximum', () => {
@@ -17,9 +17,9 @@ describe('retry policy', () => {
   });
 
   it('never waits less than the upstream Retry-After, even above the maximum', () => {
-    const throttled = new UpstreamUnavailableError('ARM_THROTTLED', 'slow down', { retryAfterSeconds: 7 });
+    const throttled = new UpstreamUnavailableError('AZURE_THROTTLED', 'slow down', { retryAfterSeconds: 7 });
     expect(retryDelayMs(1, policy, throttled, () => 0)).toBe(7_000);
-    expect(retryDelayMs(1, policy, new UpstreamRejectedError('X', 'x'), () => 0.5)).toBe(50);
+    expect(retryDelayMs(1, policy, new UpstreamRejectedError('KUBERNETES_REJECTED', 'x'), () => 0.5)).toBe(50);
   });
 
   it('allows runs up to the number of attempts', () => {

@@ -69,7 +69,7 @@ describe('step runner', () => {
         retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
         steps: {
           a: async () => ({ type: 'next', step: 'b' }),
-          b: async () => Promise.reject(new UpstreamRejectedError('QUOTA_GONE', 'The subscription has no quota left.')),
+          b: async () => Promise.reject(new UpstreamRejectedError('AZURE_REJECTED', 'The subscription has no quota left.')),
         },
       },
     ];
@@ -86,7 +86,7 @@ describe('step runner', () => {
     await h.engine.startWorker({ concurrency: 1 });
     await service.start(admin, { kind: 'r.fails', target: { type: 'x', id: 'y' }, input: {} });
     await waitFor(() => (results.length === 2 ? true : undefined));
-    expect(results.map(([job, res]) => [job.step, res])).toEqual([['a', {}], ['b', { operationFailed: 'QUOTA_GONE' }]]);
+    expect(results.map(([job, res]) => [job.step, res])).toEqual([['a', {}], ['b', { operationFailed: 'AZURE_REJECTED' }]]);
     // The same job delivered again (a duplicate) finds the operation finished: it did not fail it.
     const [failing] = results[1] ?? [];
     expect(failing).toBeDefined();

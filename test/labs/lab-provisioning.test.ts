@@ -101,6 +101,23 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(await statuses(tenant, 'short')).toEqual({ [personId(2)]: 'ready' });
   });
 
+  it('the VMs of a lab deleted outside the API (kubectl, a GitOps prune) are deleted by housekeeping, Arc machines and access with them', async () => {
+    const tenant = await client.createTenant(admin);
+    await client.createLab(admin, tenant, labBody('pruned', { template: ARC_TEMPLATE, students: [person(1), person(2)] }));
+    await client.createLab(admin, tenant, labBody('kept', { template: ARC_TEMPLATE, students: [person(3)] }));
+    expect(vmObject(tenant, 'pruned', personId(1))).toBeDefined();
+    // As `kubectl delete lab pruned` would: the Lab object goes, nothing else is told.
+    emulatorOf(t).store.delete('labs.labplane.io', tenant, 'pruned');
+    for (const n of [1, 2]) {
+      await expect.poll(() => vmObject(tenant, 'pruned', personId(n)), { timeout: 15_000, interval: 100 }).toBeUndefined();
+      await expect.poll(async () => t.deps.identity.arcMachines.getMachine(arcMachineName(studentVmName('pruned', personId(n)))), { timeout: 15_000, interval: 200 }).toBeUndefined();
+      expect(await grantsOn('pruned', personId(n))).toEqual([]);
+    }
+    // Another lab's VM, and a VM that is not a lab's, are left alone.
+    expect(vmObject(tenant, 'kept', personId(3))).toBeDefined();
+    expect(await statuses(tenant, 'kept')).toEqual({ [personId(3)]: 'ready' });
+  });
+
   it('a student whose provisioning failed is shown failed with the reason, and a retry provisions them alone', async () => {
     const tenant = await client.createTenant(admin);
     sim().failNextExtension(arcMachineName(studentVmName('flaky', personId(2))), 'ExtensionOperationFailed: disk full (simulated)');

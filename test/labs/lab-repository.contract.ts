@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../../src/domain/shared/error-codes.js';
 import type { LabPerson, LabRecord, LabSpec, LabStoredStatus, StudentFailure } from '../../src/domain/labs/lab.js';
 import type { LabEvent, LabRepository } from '../../src/domain/labs/lab-repository.js';
 
@@ -50,7 +51,7 @@ export function labSpec(tenant: string, overrides: Partial<LabSpec> = {}): LabSp
   };
 }
 
-const failure = (code: string): StudentFailure => ({ code, reason: `failed with ${code}`, operationId: randomUUID(), at: '2026-09-01T10:00:00.000Z' });
+const failure = (code: ErrorCode): StudentFailure => ({ code, reason: `failed with ${code}`, operationId: randomUUID(), at: '2026-09-01T10:00:00.000Z' });
 
 /** The LabSpec part of a record. */
 export function specOf(lab: LabRecord): LabSpec {
@@ -216,8 +217,9 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         expect(written.version).not.toBe(v1.version);
         expect(specOf(written)).toEqual(spec);
         expect(written.status).toMatchObject({ observedGeneration: 1, lastOperationId: 'op-1' });
-        const later = await repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [person(101).id]: failure('ARC_TIMEOUT') }, schedule: { action: 'start', dueAt: '2026-09-07T06:00:00.000Z' } }));
+        const later = await repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [person(101).id]: failure('ARC_NOT_CONNECTED') }, schedule: { action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' } }));
         expect(Object.keys(later.status.failures).sort()).toEqual([person(100).id, person(101).id]);
+        expect(later.status.schedule).toEqual({ action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' });
         expect(later.status.lastOperationId).toBe('op-1');
         expect(await repo.get(tenant, spec.name)).toEqual(later);
       });
@@ -234,7 +236,7 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         const spec = labSpec(tenant);
         await repo.create(spec);
         const ids = [200, 201, 202, 203].map((n) => person(n).id);
-        await Promise.all(ids.map((id) => repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [id]: failure('X') } }))));
+        await Promise.all(ids.map((id) => repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [id]: failure('VM_FAILED') } }))));
         expect(Object.keys((await repo.get(tenant, spec.name))?.status.failures ?? {}).sort()).toEqual(ids);
       });
 

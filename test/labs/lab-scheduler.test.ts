@@ -8,6 +8,7 @@ import type { Logger } from '../../src/domain/shared/logger.js';
 import { createLabScheduler, type DueScheduleAction, type LabScheduler } from '../../src/jobs/lab-scheduler.js';
 
 const INTERVAL = 30_000;
+const CLAIM_TIMEOUT = 120_000;
 const STUDENT_EMAIL = 'ada@uni.example';
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBreakGlass';
 
@@ -57,9 +58,25 @@ function setup(start: string, labs: readonly { spec: LabSpec; status?: LabStored
   const clock = manualClock(start);
   const fake = fakeApply();
   const logger = fakeLogger();
-  const scheduler = (apply = fake.apply, store: Pick<LabRepository, 'list' | 'updateStatus'> = repo): LabScheduler =>
-    createLabScheduler({ labs: store, apply, clock, logger, intervalMs: INTERVAL });
+  const scheduler = (apply = fake.apply, store: Pick<LabRepository, 'list' | 'updateStatus'> = repo, claimant?: string): LabScheduler =>
+    createLabScheduler({ labs: store, apply, clock, logger, intervalMs: INTERVAL, claimTimeoutMs: CLAIM_TIMEOUT, ...(claimant === undefined ? {} : { claimant }) });
   return { repo, clock, fake, logger, scheduler };
+}
+
+/** `repo` for two schedulers whose `list` calls both return before either goes on (each sees the same labs). */
+function readingTogether(repo: MemoryLabRepository): Pick<LabRepository, 'list' | 'updateStatus'> {
+  let waiting: (() => void)[] = [];
+  return {
+    list: async () => {
+      const labs = await repo.list();
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (waiting.length === 2) [waiting, waiting = []][0]?.forEach((r) => r());
+      });
+      return labs;
+    },
+    updateStatus: (tenant, name, mutate) => repo.updateStatus(tenant, name, mutate),
+  };
 }
 
 const stored = async (repo: MemoryLabRepository, name = 'optics') => (await repo.get('physics', name))?.status.schedule;
@@ -92,19 +109,8 @@ describe('lab scheduler', () => {
 
   it('when two schedulers share the labs, a due event is applied once', async () => {
     const { repo, fake, scheduler } = setup('2025-05-05T06:00:10Z');
-    let waiting: (() => void)[] = [];
-    const together: Pick<LabRepository, 'list' | 'updateStatus'> = {
-      // Both workers read the labs before either claims: each sees the event as due.
-      list: async () => {
-        const labs = await repo.list();
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          if (waiting.length === 2) [waiting, waiting = []][0]?.forEach((r) => r());
-        });
-        return labs;
-      },
-      updateStatus: (tenant, name, mutate) => repo.updateStatus(tenant, name, mutate),
-    };
+    // Both workers read the labs before either claims: each sees the event as due.
+    const together = readingTogether(repo);
     await Promise.all([scheduler(fake.apply, together).tick(), scheduler(fake.apply, together).tick()]);
     expect(fake.calls).toHaveLength(1);
     expect(await stored(repo)).toMatchObject({ action: 'start', operationId: 'op-1' });
@@ -115,7 +121,7 @@ describe('lab scheduler', () => {
     const s = scheduler();
     fake.failNext();
     await s.tick();
-    expect(await stored(repo)).toEqual({ action: 'start', dueAt: '2025-05-05T06:00:00.000Z' });
+    expect(await stored(repo)).toEqual({ action: 'start', dueAt: '2025-05-05T06:00:00.000Z', claimedAt: '2025-05-05T06:00:10.000Z', claimant: expect.any(String) });
     clock.advance(INTERVAL);
     await s.tick();
     clock.advance(INTERVAL);
@@ -127,18 +133,74 @@ describe('lab scheduler', () => {
     expect(JSON.stringify(logger.entries)).not.toMatch(new RegExp(`${STUDENT_EMAIL}|${SSH_KEY}`));
   });
 
-  it('applies a claim left unrecorded by a worker that died only after it stayed so for one interval', async () => {
+  it('applies a claim written without claimedAt (before it existed) once this scheduler saw it unsettled for the claim timeout', async () => {
     const claim = { action: 'start', dueAt: '2025-05-05T06:00:00.000Z' } as const;
     const { repo, clock, fake, scheduler } = setup('2025-05-05T06:00:05Z', [{ spec: spec(), status: { failures: {}, schedule: claim } }]);
     const s = scheduler();
     await s.tick();
-    clock.advance(INTERVAL - 1000);
+    clock.advance(CLAIM_TIMEOUT - 1000);
     await s.tick();
     expect(fake.calls).toEqual([]);
     clock.advance(1000);
     await s.tick();
     expect(fake.calls).toEqual([{ lab: 'optics', ...claim }]);
     expect(await stored(repo)).toEqual({ ...claim, operationId: 'op-1' });
+  });
+
+  it('a claim whose writer died is applied again by exactly one of two schedulers, once older than the claim timeout', async () => {
+    const claim = { action: 'start', dueAt: '2025-05-05T06:00:00.000Z', claimedAt: '2025-05-05T06:00:01.000Z', claimant: 'dead-worker' } as const;
+    const { repo, clock, scheduler } = setup('2025-05-05T06:00:05Z', [{ spec: spec(), status: { failures: {}, schedule: claim } }]);
+    // Both read the labs before either writes: each sees the dead worker's claim.
+    const together = readingTogether(repo);
+    // Each apply holds until released, so a second one (both taking the claim over) would run alongside.
+    const calls: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let bothApplying!: () => void;
+    const twoCalls = new Promise<void>((resolve) => (bothApplying = resolve));
+    const holdingApply = (who: string) => async () => {
+      calls.push(who);
+      if (calls.length === 2) bothApplying();
+      await released;
+      return { operationId: `op-${who}` };
+    };
+    const a = scheduler(holdingApply('a'), together, 'a');
+    const b = scheduler(holdingApply('b'), together, 'b');
+    const both = () => Promise.all([a.tick(), b.tick()]);
+    await both();
+    clock.set('2025-05-05T06:02:00.999Z'); // the claim is 1 ms short of the timeout
+    await both();
+    expect(calls).toEqual([]);
+
+    clock.set('2025-05-05T06:02:01.000Z');
+    const ta = a.tick();
+    const tb = b.tick();
+    // The winner holds in apply; the loser's pass ends (its compare-and-set failed), unless it took the claim over too.
+    await Promise.race([ta, tb, twoCalls]);
+    release();
+    await Promise.all([ta, tb]);
+    expect(calls).toHaveLength(1);
+    expect(await stored(repo)).toEqual({ action: 'start', dueAt: '2025-05-05T06:00:00.000Z', operationId: `op-${calls[0]}` });
+    clock.advance(CLAIM_TIMEOUT);
+    await both();
+    expect(calls).toHaveLength(1);
+  });
+
+  it("another scheduler leaves a fresh claim alone while its claimant retries its failed apply", async () => {
+    const { repo, clock, scheduler } = setup('2025-05-05T06:00:10Z');
+    const a = fakeApply();
+    const b = fakeApply();
+    a.failNext();
+    const sa = scheduler(a.apply, repo, 'a');
+    const sb = scheduler(b.apply, repo, 'b');
+    await sa.tick();
+    expect(await stored(repo)).toMatchObject({ claimant: 'a', claimedAt: '2025-05-05T06:00:10.000Z' });
+    clock.advance(INTERVAL);
+    await sb.tick();
+    expect(b.calls).toEqual([]);
+    await sa.tick();
+    expect(a.calls).toHaveLength(2);
+    expect(await stored(repo)).toEqual({ action: 'start', dueAt: '2025-05-05T06:00:00.000Z', operationId: 'op-2' });
   });
 
   it('after a restart across a missed start and stop, applies only the stop', async () => {

@@ -145,15 +145,15 @@ describe('labs over REST', () => {
     const fields = res.body.errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(
       expect.arrayContaining([
-        'body/name',
-        'body/template/memoryGi',
-        'body/template/diskGi',
-        'body/template/storageClass',
-        'body/students/0/id',
-        'body/students/0/email',
-        'body/schedules/0/days/1',
-        'body/schedules/0/startTime',
-        'body/owner',
+        '/name',
+        '/template/memoryGi',
+        '/template/diskGi',
+        '/template/storageClass',
+        '/students/0/id',
+        '/students/0/email',
+        '/schedules/0/days/1',
+        '/schedules/0/startTime',
+        '/owner',
       ]),
     );
     expect((await rest.api().get(labsOf(tenant)).set('authorization', olga)).body.items).toEqual([]);
@@ -161,7 +161,7 @@ describe('labs over REST', () => {
     const tooMany = Array.from({ length: 2001 }, (_, i) => ({ id: personId(i + 1) }));
     const roster = await rest.api().put(`${labsOf(tenant)}/any/roster`).set('authorization', olga).send({ students: tooMany });
     expectProblem(roster, 400, 'VALIDATION_FAILED');
-    expect(roster.body.errors.map((e: { field: string }) => e.field)).toContain('body/students');
+    expect(roster.body.errors.map((e: { field: string }) => e.field)).toContain('/students');
     const patch = await rest.api().patch(`${labsOf(tenant)}/any`).set('authorization', olga).send({});
     expectProblem(patch, 400, 'VALIDATION_FAILED');
     expectProblem(await rest.api().get(`${labsOf(tenant)}?phase=Sleeping`).set('authorization', olga), 400, 'VALIDATION_FAILED');

@@ -69,15 +69,27 @@ describe('configuration', () => {
     });
     expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_ID: azure.AZURE_CLIENT_ID }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
     expect(configError({ ...azure, AZURE_ONBOARDING_CLIENT_SECRET: 's3cret' }).setting).toBe('AZURE_ONBOARDING_CLIENT_ID');
+    expect(loadConfig(azure).azure).toMatchObject({ cluster: undefined });
+    expect(loadConfig({ ...azure, AZURE_ARC_CLUSTER: 'aks-weu-1' }).azure).toMatchObject({ cluster: 'aks-weu-1' });
+    expect(configError({ ...azure, AZURE_ARC_CLUSTER: 'AKS,x=y' }).setting).toBe('AZURE_ARC_CLUSTER');
+    expect(loadConfig({}).janitorIntervalMs).toBe(600_000);
+    expect(configError({ JANITOR_INTERVAL_MS: '10' }).setting).toBe('JANITOR_INTERVAL_MS');
   });
 
   it('lab settings and the shared Kubernetes write budget have defaults and refuse values out of range', () => {
     const c = loadConfig({});
-    expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000 });
+    expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000, claimTimeoutMs: 120_000 });
     expect([c.kubeQps, c.kubeBurst]).toEqual([50, 100]);
-    expect(loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200' }).labs).toEqual({ parallelism: 150, tickMs: 200 });
+    expect(loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200', LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '5000' }).labs).toEqual({ parallelism: 150, tickMs: 200, claimTimeoutMs: 5_000 });
     expect(configError({ LAB_PARALLELISM: '0' }).setting).toBe('LAB_PARALLELISM');
     expect(configError({ LAB_TICK_MS: '5' }).setting).toBe('LAB_TICK_MS');
+    expect(configError({ LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '10' }).setting).toBe('LAB_SCHEDULE_CLAIM_TIMEOUT_MS');
+  });
+
+  it('the webhook outbox grace period has a default and refuses values out of range', () => {
+    expect(loadConfig({}).webhooks.outboxGraceMs).toBe(10_000);
+    expect(loadConfig({ WEBHOOK_OUTBOX_GRACE_MS: '2500' }).webhooks.outboxGraceMs).toBe(2_500);
+    expect(configError({ WEBHOOK_OUTBOX_GRACE_MS: '5' }).setting).toBe('WEBHOOK_OUTBOX_GRACE_MS');
   });
 
   it('keeps the queue dashboard read-only unless QUEUE_DASHBOARD_WRITE says otherwise', () => {

@@ -19,7 +19,7 @@ describe('webhook configuration', () => {
       { host: 'lms.example.edu', target: 'http://127.0.0.1:9911' },
       { host: 'moodle.example.org', target: 'http://localhost:9912' },
     ]);
-    expect(loadConfig({}).webhooks).toEqual({ httpAllowedHosts: [], simRoutes: [] });
+    expect(loadConfig({}).webhooks).toEqual({ httpAllowedHosts: [], simRoutes: [], outboxGraceMs: 10_000 });
   });
 
   it.each(['lms.example.edu', 'lms.example.edu=https://127.0.0.1:9911', 'lms.example.edu=http://10.0.0.1:80', 'lms=http://127.0.0.1:9911', 'lms.example.edu=http://127.0.0.1:9911/path'])(

@@ -1,10 +1,11 @@
-import { createInProcessDeliveryQueue } from '../../src/adapters/memory/delivery-queue.js';
 import { createMemoryDeliveryStore } from '../../src/adapters/memory/webhook-deliveries.js';
+import { createTransportDeliveryQueue } from '../../src/jobs/delivery-transport.js';
+import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
 import { deliveryContract } from './delivery.contract.js';
 
-const silent = { warn: () => undefined, error: () => undefined };
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-deliveryContract('in-process queue, memory records', async () => {
-  const queue = createInProcessDeliveryQueue({ logger: silent });
+deliveryContract('in-process transport, memory records', async () => {
+  const queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: silent, redeliveryDelayMs: 20 }), logger: silent });
   return { store: createMemoryDeliveryStore(), queue, close: () => queue.close() };
 });

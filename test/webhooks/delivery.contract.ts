@@ -29,6 +29,8 @@ interface Rig {
   readonly dispatcher: ReturnType<typeof createWebhookDispatcher>;
   /** Verdicts the processor gave, by delivery id. */
   readonly handled: Map<string, DeliveryVerdict[]>;
+  /** The processor itself (not through the queue). */
+  readonly processor: DeliveryHandler;
   start(): Promise<void>;
 }
 
@@ -79,7 +81,7 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
         return verdict;
       };
       const dispatcher = createWebhookDispatcher({ repo, store: backend.store, queue: backend.queue, clock: systemClock });
-      const r: Rig = { receiver, repo, resolver, backend, hook, dispatcher, handled, start: () => backend.queue.start(observed, { concurrency: 2 }) };
+      const r: Rig = { receiver, repo, resolver, backend, hook, dispatcher, handled, processor, start: () => backend.queue.start(observed, { concurrency: 2 }) };
       rigs.push(r);
       return r;
     }
@@ -146,10 +148,10 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
       expect(r.receiver.received).toHaveLength(3);
       const record = await r.backend.store.get(id);
       expect(record).toMatchObject({ status: 'failed', attempts: 3, responseStatus: 500, lastError: 'the receiver answered 500' });
-      expect(r.handled.get(id)?.slice(0, 2)).toEqual([{ done: false, retryInMs: 20 }, { done: false, retryInMs: 20 }]);
+      expect(r.handled.get(id)?.slice(0, 2)).toEqual([{ done: false, attempt: 1, retryInMs: 20 }, { done: false, attempt: 2, retryInMs: 20 }]);
     });
 
-    it('while retrying, the record is retrying with the next attempt time and the last error', async () => {
+    it('while retrying, the record is retrying with the next attempt time and the last error; a late duplicate of the attempt made sends nothing and asks for the next attempt at its time', async () => {
       const r = await rig((n) => (n === 1 ? 503 : 204), { schedule: [0, 60_000], events: ['operation.succeeded'] });
       await r.start();
       const op = anOperation({ id: crypto.randomUUID() });
@@ -161,6 +163,14 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
       });
       expect(record).toMatchObject({ attempts: 1, responseStatus: 503, lastError: 'the receiver answered 503' });
       expect(Date.parse(record.nextAttemptAt ?? '') - Date.parse(record.lastAttemptAt ?? '')).toBe(60_000);
+      const verdict = await r.processor({ deliveryId: id, attempt: 0 }, new AbortController().signal);
+      expect(verdict).toMatchObject({ done: false, attempt: 1 });
+      const retryInMs = verdict.done ? -1 : verdict.retryInMs;
+      expect(retryInMs).toBeGreaterThan(0);
+      expect(retryInMs).toBeLessThanOrEqual(Date.parse(record.nextAttemptAt ?? '') - Date.parse(record.lastAttemptAt ?? ''));
+      expect(await r.processor({ deliveryId: id, attempt: 5 }, new AbortController().signal)).toEqual({ done: true });
+      expect(r.receiver.received).toHaveLength(1);
+      expect(await r.backend.store.get(id)).toEqual(record);
     });
 
     it('the same event enqueued twice (or published again after delivery) is delivered once', async () => {

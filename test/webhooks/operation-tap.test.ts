@@ -5,7 +5,6 @@ import { createMemoryResolver } from '../../src/adapters/net/memory-resolver.js'
 import { createBullmqTransport } from '../../src/adapters/redis/bullmq-transport.js';
 import { createRedisOperationEvents } from '../../src/adapters/redis/event-bus.js';
 import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
-import { createBullmqDeliveryQueue } from '../../src/adapters/redis/webhook-delivery-queue.js';
 import { createRedisDeliveryStore } from '../../src/adapters/redis/webhook-deliveries.js';
 import { createSimulatedWebhookNetwork } from '../../src/adapters/sim/sim-webhook-network.js';
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
@@ -16,6 +15,7 @@ import { createDeliveryProcessor } from '../../src/domain/webhooks/delivery-proc
 import { createWebhookDispatcher } from '../../src/domain/webhooks/dispatcher.js';
 import { tapOperationEvents, tapOperationStore } from '../../src/domain/webhooks/operation-tap.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
+import { createTransportDeliveryQueue } from '../../src/jobs/delivery-transport.js';
 import { createJobEngine } from '../../src/jobs/job-engine.js';
 import { admin, deletePrefix, recordingLogger, redisClient, REDIS_URL, testPrefix, uuids } from '../jobs/helpers.js';
 import { anOperation, eventually, startReceiver, verified } from './support.js';
@@ -87,7 +87,7 @@ describe('from a finished job to a signed delivery, all on Redis and BullMQ', ()
       webhooks: [{ id: crypto.randomUUID(), tenant: 't1', url: 'https://lms.example.edu/hooks', events: ['operation.succeeded'], createdAt: new Date().toISOString(), createdBy: 'olga', secret }],
     });
     const deliveries = createRedisDeliveryStore({ redis, prefix: p });
-    const queue = createBullmqDeliveryQueue({ url: REDIS_URL, prefix: `${p}-whbull`, logger });
+    const queue = createTransportDeliveryQueue({ transport: createBullmqTransport({ url: REDIS_URL, prefix: `${p}-whbull`, queueName: 'labplane-webhooks', logger }), logger });
     const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: systemClock });
     const onTerminal = (op: Operation) => void dispatcher.publish(op).catch(() => undefined);
     const bus = createRedisOperationEvents({ redis, prefix: p, logger });

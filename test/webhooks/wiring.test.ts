@@ -5,11 +5,13 @@ import { systemClock } from '../../src/domain/shared/ids.js';
 import { tapOperationEvents } from '../../src/domain/webhooks/operation-tap.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
+import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
+import { newOperationRecord, succeed } from '../../src/domain/operations/operation-lifecycle.js';
 import { PROFILE_DEFAULTS, type Tenant } from '../../src/domain/tenants/tenant.js';
 import { deliveryIdOf } from '../../src/domain/webhooks/delivery.js';
 import type { JobEngine } from '../../src/jobs/job-engine.js';
 import { loadConfig } from '../../src/main/config.js';
-import { withWorkerLoops, type JobsRuntime } from '../../src/main/jobs.js';
+import { createTerminalTap, withWorkerLoops, type JobsRuntime } from '../../src/main/jobs.js';
 import { createLogger } from '../../src/main/logger.js';
 import { networkFor } from '../../src/main/simulated.js';
 import { buildWebhooks } from '../../src/main/webhooks.js';
@@ -54,8 +56,12 @@ describe('wiring webhooks into the job runtime', () => {
     await rawClient(emulator.url).post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 't1' } });
     const config = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL, SIM_WEBHOOK_ROUTES: `lms.example.edu=${receiver.origin}` });
     const tenant: Tenant = { id: 't1', displayName: 't1', profile: 'faculty', ...PROFILE_DEFAULTS.faculty, phase: 'Active', createdAt: new Date().toISOString(), version: '1' };
+    // The job runtime's store, tapped as the composition root does (`createTerminalTap`).
+    const terminal = createTerminalTap();
+    const ops = terminal.store(createRedisOperationStore({ redis, prefix, publishTo: prefix }));
     const webhooks = await buildWebhooks(
       {
+        operationStore: ops,
         config,
         logger: createLogger(config),
         clock: systemClock,
@@ -65,6 +71,7 @@ describe('wiring webhooks into the job runtime', () => {
       },
       { redisPrefix: prefix, bullPrefix: `${prefix}-bull` },
     );
+    terminal.listen(webhooks.onTerminal);
     try {
       expect(webhooks.queue).toMatchObject({ name: 'bullmq', durable: true });
       expect(webhooks.dashboardQueues).toHaveLength(1);
@@ -78,9 +85,20 @@ describe('wiring webhooks into the job runtime', () => {
       const id = deliveryIdOf(`${op.id}.vm.ready`, created.webhook.id);
       await eventually(async () => (await webhooks.deliveries.get(id))?.status === 'succeeded');
       expect(await redis.exists(`${prefix}:whd:${id}`)).toBe(1);
-      const job = await (webhooks.dashboardQueues[0] as { getJob(id: string): Promise<{ data: unknown } | undefined> }).getJob(id);
-      expect(job?.data).toEqual({ deliveryId: id, tenant: 't1', webhookId: created.webhook.id, eventId: `${op.id}.vm.ready` });
+      const dashboard = webhooks.dashboardQueues[0] as { name: string; getJob(id: string): Promise<{ data: unknown } | undefined> };
+      expect(dashboard.name).toBe('labplane-webhooks');
+      const job = await dashboard.getJob(`${id}:attempt:0`);
+      expect(job?.data).toEqual({ operationId: id, step: 'attempt', generation: 0 });
       expect(JSON.stringify(job?.data)).not.toContain(created.secret);
+
+      // The job runtime's store, tapped: the write that finishes an operation reaches the receiver
+      // (the fast path), which marks the operation's outbox entry done.
+      const queued = newOperationRecord({ id: crypto.randomUUID(), kind: 'vm.create', tenant: 't1', target: { type: 'vm', id: 't1/vm-2' }, createdBy: 'olga', input: {}, firstStep: 'create' }, new Date());
+      await ops.create(queued);
+      await ops.mutate(queued.id, (cur) => succeed({ ...cur, status: 'running' }, { name: 'vm-2' }, new Date()));
+      await eventually(() => receiver.received.length === 2, 15_000, 'the delivery of the finished operation');
+      expect(verified(created.secret, receiver.received[1]!)).toMatchObject({ type: 'vm.ready', data: { vm: 'vm-2', operationId: queued.id } });
+      await eventually(async () => (await ops.outbox.pending(new Date(Date.now() + 60_000), 10)).length === 0, 5_000, 'the outbox entry marked done');
     } finally {
       await webhooks.stopDelivery();
       await webhooks.close();

@@ -5,6 +5,7 @@ import {
   UpstreamRejectedError,
   UpstreamUnavailableError,
 } from '../../domain/shared/errors.js';
+import { notFoundResource } from '../../domain/shared/error-codes.js';
 
 /**
  * What a failed ARM call was, kept as the `cause` of the domain error for logs. It holds figures
@@ -123,7 +124,7 @@ function fromStatus(
       details,
     });
   }
-  if (status === 404) return new NotFoundError(ctx.resource ?? 'azure_resource', ctx.name ?? '', { cause, details });
+  if (status === 404) return new NotFoundError(notFoundResource(ctx.resource, 'azure_resource'), ctx.name ?? '', { cause, details });
   if (status === 409) {
     if (armCode === 'RoleAssignmentExists') {
       return new ConflictError('AZURE_ROLE_ASSIGNMENT_EXISTS', `The role assignment already exists (${ctx.what}).`, { cause, details });

@@ -7,6 +7,7 @@ import {
   UpstreamRejectedError,
   UpstreamUnavailableError,
 } from '../../domain/shared/errors.js';
+import { notFoundResource } from '../../domain/shared/error-codes.js';
 
 /** The parts of a Kubernetes `v1 Status` this adapter relies on. */
 export interface KubeStatus {
@@ -171,7 +172,7 @@ function fromStatus(s: KubeStatus, ctx: KubeCallContext): DomainError {
   switch (s.code) {
     case 404:
       if (!s.targeted) return crdNotInstalled(ctx, cause);
-      return new NotFoundError(ctx.resource ?? 'object', name, { cause });
+      return new NotFoundError(notFoundResource(ctx.resource, 'object'), name, { cause });
     case 409:
       if (s.reason === 'AlreadyExists') {
         return new ConflictError('ALREADY_EXISTS', `Kubernetes already holds the object (${ctx.what}).`, { cause });
@@ -222,7 +223,7 @@ function fromStatus(s: KubeStatus, ctx: KubeCallContext): DomainError {
  */
 function crdNotInstalled(ctx: KubeCallContext, cause: KubeApiError): DomainError {
   const crd = ctx.path === undefined ? undefined : crdOfPath(ctx.path);
-  if (crd === undefined) return new NotFoundError(ctx.resource ?? 'object', ctx.name ?? '', { cause });
+  if (crd === undefined) return new NotFoundError(notFoundResource(ctx.resource, 'object'), ctx.name ?? '', { cause });
   return new UpstreamUnavailableError('CRD_NOT_INSTALLED', `The Kubernetes API server does not serve ${crd}: ${crdHint(crd)}.`, {
     cause,
     details: { crd },

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { operationListKey, type OperationRecord } from '../../domain/operations/operation.js';
+import { isTerminal, operationListKey, type OperationRecord } from '../../domain/operations/operation.js';
 import {
   DEFAULT_OPERATION_RETENTION_MS,
+  finishedMsOf,
   matchesFilter,
   type OperationStore,
 } from '../../domain/operations/operation-store.js';
@@ -27,6 +28,11 @@ export function createMemoryOperationStore(deps: MemoryOperationStoreDeps = {}):
   const retentionMs = deps.retentionMs ?? DEFAULT_OPERATION_RETENTION_MS;
   const records = new Map<string, OperationRecord>();
   for (const r of deps.operations ?? []) records.set(r.id, structuredClone(r));
+  /** The outbox: id → when the operation finished (epoch ms). */
+  const outbox = new Map<string, number>();
+  const enterOutbox = (r: OperationRecord): void => {
+    outbox.set(r.id, finishedMsOf(r));
+  };
   let pendingFault: Error | undefined;
   let delayMs = 0;
 
@@ -49,6 +55,7 @@ export function createMemoryOperationStore(deps: MemoryOperationStoreDeps = {}):
       await enter();
       if (records.has(record.id)) throw new ConflictError('OPERATION_EXISTS', `operation '${record.id}' already exists.`);
       records.set(record.id, structuredClone(record));
+      if (isTerminal(record.status)) enterOutbox(record);
     },
 
     async get(id) {
@@ -65,6 +72,7 @@ export function createMemoryOperationStore(deps: MemoryOperationStoreDeps = {}):
       if (next === undefined) return { operation: structuredClone(cur), changed: false };
       if (next.id !== id) throw new TypeError('a change must not alter the operation id');
       records.set(id, structuredClone(next));
+      if (isTerminal(next.status) && !isTerminal(cur.status)) enterOutbox(next);
       return { operation: structuredClone(next), changed: true };
     },
 
@@ -94,10 +102,26 @@ export function createMemoryOperationStore(deps: MemoryOperationStoreDeps = {}):
       for (const [id, r] of records) {
         if (r.finishedAt !== undefined && Date.parse(r.finishedAt) < limit) {
           records.delete(id);
+          outbox.delete(id);
           n += 1;
         }
       }
       return n;
+    },
+
+    outbox: {
+      async pending(before, limit) {
+        await enter();
+        return [...outbox]
+          .filter(([, at]) => at < before.getTime())
+          .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, limit)
+          .map(([id]) => id);
+      },
+      async done(ids) {
+        await enter();
+        for (const id of ids) outbox.delete(id);
+      },
     },
   };
 }

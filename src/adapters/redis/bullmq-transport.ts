@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type RedisOptions } from 'bullmq';
+import { Job, Queue, UnrecoverableError, WaitingError, Worker, type RedisOptions } from 'bullmq';
 import {
   jobIdOf,
   WorkerShutdown,
@@ -180,6 +180,19 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
       }),
 
     remove: (job) => call('remove', async () => ((await queue.remove(jobIdOf(job))) === 1 ? 'removed' : 'active')),
+
+    wake: (job) =>
+      call('wake', async () => {
+        const found = await Job.fromId<JobData, void, string>(queue, jobIdOf(job));
+        if (found === undefined || !(await found.isDelayed())) return false;
+        try {
+          await found.promote();
+          return true;
+        } catch {
+          // Moved on between the two reads (promoted by another waker, or picked up): nothing to do.
+          return false;
+        }
+      }),
 
     async start(processor: JobProcessor, { concurrency }) {
       if (worker !== undefined) throw new Error('the worker is already started');

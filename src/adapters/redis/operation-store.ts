@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { isTerminal, operationListKey, type OperationRecord } from '../../domain/operations/operation.js';
 import {
   DEFAULT_OPERATION_RETENTION_MS,
+  finishedMsOf,
   matchesFilter,
   type OperationFilter,
   type OperationStore,
@@ -29,17 +30,22 @@ export interface RedisOperationStoreDeps {
   readonly publishTo?: string;
 }
 
-// KEYS[1] record hash, KEYS[2..] index sorted sets. ARGV: version, json, listKey, channels to
-// publish the json on ('' for none).
+// KEYS[1] record hash, KEYS[2] outbox, KEYS[3] finished index, KEYS[4..] index sorted sets. ARGV:
+// version, json, listKey, channels to publish the json on ('' for none), finished ms ('' unless
+// the record is terminal: then it enters the outbox and the finished index), id.
 const CREATE = luaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'j', ARGV[2])
-for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
+if ARGV[6] ~= '' then
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[7])
+end
 for i = 4, 5 do if ARGV[i] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[2]) end end
 return 1`);
 
-// KEYS: record, open index, finished index. ARGV: expected version, new version, json, listKey,
-// terminal (0/1), finished ms, id, channels ('' for none).
+// KEYS: record, open index, finished index, outbox. ARGV: expected version, new version, json,
+// listKey, terminal (0/1: the write finishes the operation), finished ms, id, channels ('' for none).
 // Returns {1} or {0, version, json} (false when absent).
 const CAS = luaScript(`
 local cur = redis.call('HMGET', KEYS[1], 'v', 'j')
@@ -48,15 +54,17 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2], 'j', ARGV[3])
 if ARGV[5] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[7])
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
 end
 for i = 8, 9 do if ARGV[i] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[3]) end end
 return {1}`);
 
-// KEYS: record, finished index, then its index sets. ARGV: id, listKey.
+// KEYS: record, finished index, outbox, then its index sets. ARGV: id, listKey.
 const DELETE = luaScript(`
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-for i = 3, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
 return 1`);
 
 const SCAN_BATCH = 200;
@@ -83,6 +91,8 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
     all: `${prefix}:ops:all`,
     open: `${prefix}:ops:open`,
     finished: `${prefix}:ops:finished`,
+    /** Sorted set of terminal operations' ids (score: finished ms) whose follow-ups are not done. */
+    outbox: `${prefix}:ops:outbox`,
     tenant: (t: string) => `${prefix}:ops:tenant:${enc(t)}`,
     kind: (kd: string) => `${prefix}:ops:kind:${enc(kd)}`,
     target: (type: string, id: string) => `${prefix}:ops:target:${enc(type)}:${enc(id)}`,
@@ -146,8 +156,9 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
       guarded('operation store', async () => {
         const v = randomUUID();
         const j = JSON.stringify(record);
-        const keys = [k.op(record.id), ...indexesOf(record), ...(isTerminal(record.status) ? [] : [k.open])];
-        const created = await CREATE.run(redis, keys, [v, j, operationListKey(record), ...publishArgs(record)]);
+        const terminal = isTerminal(record.status);
+        const keys = [k.op(record.id), k.outbox, k.finished, ...indexesOf(record), ...(terminal ? [] : [k.open])];
+        const created = await CREATE.run(redis, keys, [v, j, operationListKey(record), ...publishArgs(record), terminal ? finishedMsOf(record) : '', record.id]);
         if (created !== 1) throw new ConflictError('OPERATION_EXISTS', `operation '${record.id}' already exists.`);
         remember(record.id, v, j);
       }),
@@ -180,14 +191,13 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
           const nv = randomUUID();
           const nj = JSON.stringify(next);
           const terminal = isTerminal(next.status) && !isTerminal(current.status);
-          const finishedMs = next.finishedAt === undefined ? 0 : Date.parse(next.finishedAt);
-          const res = (await CAS.run(redis, [k.op(id), k.open, k.finished], [
+          const res = (await CAS.run(redis, [k.op(id), k.open, k.finished, k.outbox], [
             cur.v,
             nv,
             nj,
             operationListKey(next),
             terminal ? '1' : '0',
-            finishedMs,
+            finishedMsOf(next),
             id,
             ...publishArgs(next),
           ])) as [number, string | null, string | null];
@@ -247,7 +257,7 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
           for (let i = 0; i < ids.length; i += 1) {
             const id = ids[i] as string;
             const r = records[i];
-            const keys = [k.op(id), k.finished, ...(r === undefined ? [] : indexesOf(r))];
+            const keys = [k.op(id), k.finished, k.outbox, ...(r === undefined ? [] : indexesOf(r))];
             await DELETE.run(redis, keys, [id, r === undefined ? '' : operationListKey(r)]);
             known.delete(id);
             n += r === undefined ? 0 : 1;
@@ -255,6 +265,15 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
           if (ids.length < SCAN_BATCH) return n;
         }
       }),
+
+    outbox: {
+      pending: (before, limit) =>
+        guarded('operation store', () => redis.zrangebyscore(k.outbox, '-inf', `(${before.getTime()}`, 'LIMIT', 0, limit)),
+      done: (ids) =>
+        guarded('operation store', async () => {
+          if (ids.length > 0) await redis.zrem(k.outbox, ...ids);
+        }),
+    },
   };
 }
 

@@ -932,11 +932,147 @@ export interface components {
             status: number;
             detail?: string;
             instance?: string;
-            /** @description Stable machine-readable code. */
+            /**
+             * @description Stable machine-readable code, also GraphQL's `extensions.code`. Every code the API answers with is listed
+             *     below and in `x-error-codes` (status, meaning, whether retrying helps). The list may grow: a client
+             *     must accept codes it does not know and fall back on `status`, which is why this is not an `enum`.
+             *
+             *     | Code | Status | Retry helps | Meaning |
+             *     | --- | --- | --- | --- |
+             *     | `VALIDATION_FAILED` | 400 | no | The request does not match the contract or the rules; `errors[]` names each offending field. |
+             *     | `BAD_REQUEST` | 400 | no | The request could not be handled as sent (with another 4xx status when the HTTP layer chose one). |
+             *     | `EMPTY_BODY` | 400 | no | A JSON body is required and none was sent. |
+             *     | `INVALID_JSON` | 400 | no | The body is not valid JSON. |
+             *     | `INVALID_CONTENT_LENGTH` | 400 | no | The Content-Length header does not match the body. |
+             *     | `BAD_CONTENT_TYPE` | 400 | no | The Content-Type header is malformed. |
+             *     | `BAD_URL` | 400 | no | The URL is malformed. |
+             *     | `TOKEN_TOO_LARGE` | 400 | no | The access token is too large to keep in a browser cookie; send it in the Authorization header instead. |
+             *     | `LENGTH_REQUIRED` | 411 | no | The request must state its Content-Length (anonymous GraphQL requests). |
+             *     | `PAYLOAD_TOO_LARGE` | 413 | no | The request body is larger than accepted here. |
+             *     | `URI_TOO_LONG` | 414 | no | A path parameter is too long. |
+             *     | `UNSUPPORTED_MEDIA_TYPE` | 415 | no | The body is sent with a content type this operation does not accept. |
+             *     | `REQUEST_TIMEOUT` | 408 | yes, later | The request was not received in time. |
+             *     | `HEADERS_TOO_LARGE` | 431 | no | The request line and headers are larger than the server accepts (16 KiB). |
+             *     | `RATE_LIMITED` | 429 | yes, later | The caller sent more requests per minute than allowed. |
+             *     | `NOT_FOUND` | 404 | no | Nothing is at this address. |
+             *     | `ROUTE_NOT_FOUND` | 404 | no | No route matches this method and path. |
+             *     | `BAD_IF_MATCH` | 412 | no | If-Match is not an ETag this API returned. |
+             *     | `VERSION_MISMATCH` | 412 | after reading again | The resource changed since the version given in If-Match (or expectedVersion). |
+             *     | `IDEMPOTENCY_KEY_REUSED` | 422 | no | This Idempotency-Key was already used with a different request body. |
+             *     | `IDEMPOTENCY_KEY_IN_PROGRESS` | 409 | yes, later | The first request with this Idempotency-Key is still being handled. |
+             *     | `UNAUTHENTICATED` | 401 | no | A valid bearer token is required. |
+             *     | `FORBIDDEN` | 403 | no | The caller is not allowed to do this. |
+             *     | `CROSS_ORIGIN_REFUSED` | 403 | no | A state-changing /admin request did not come from a page of this site. |
+             *     | `DASHBOARD_READ_ONLY` | 403 | no | The queue dashboard is read-only on this deployment. |
+             *     | `DASHBOARD_UNAVAILABLE` | 404 | no | The queue dashboard needs Redis; jobs run in process here. |
+             *     | `AUTH_KEYS_UNAVAILABLE` | 503 | yes, later | The token signing keys cannot be loaded right now. |
+             *     | `GRAPHQL_DOCUMENT_TOO_LARGE` | 400 | no | The GraphQL document has more characters or tokens than the caller may send. |
+             *     | `GRAPHQL_PARSE_FAILED` | 400 | no | The GraphQL document cannot be parsed. |
+             *     | `GRAPHQL_VALIDATION_FAILED` | 400 | no | The GraphQL document does not validate against the schema. |
+             *     | `GRAPHQL_TOO_MANY_ALIASES` | 400 | no | The GraphQL document uses more aliases than allowed. |
+             *     | `GRAPHQL_TOO_COSTLY` | 400 | no | The GraphQL query is estimated to cost more than allowed; ask for less or page. |
+             *     | `GRAPHQL_SUBSCRIPTION_OVER_HTTP` | 400 | no | Subscriptions run over a WebSocket on /graphql, not over HTTP. |
+             *     | `TENANT_NOT_FOUND` | 404 | no | The tenant does not exist (or is not visible to the caller). |
+             *     | `MEMBER_NOT_FOUND` | 404 | no | The principal is not a member of the tenant. |
+             *     | `VM_NOT_FOUND` | 404 | no | The VM does not exist in the tenant. |
+             *     | `IMAGE_NOT_FOUND` | 404, 422 | no | The image does not exist (422 when a VM or lab template refers to it). |
+             *     | `LAB_NOT_FOUND` | 404 | no | The lab does not exist in the tenant. |
+             *     | `STUDENT_NOT_FOUND` | 404 | no | The student is not on the lab roster. |
+             *     | `NODE_NOT_FOUND` | 404 | no | The cluster node does not exist. |
+             *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
+             *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
+             *     | `ARC_MACHINE_NOT_FOUND` | 404 | no | The Azure Arc machine of the VM does not exist. |
+             *     | `EXTENSION_NOT_FOUND` | 404 | no | The VM extension does not exist on the Azure Arc machine. |
+             *     | `EXTENSION_OPERATION_NOT_FOUND` | 404 | no | The Azure long-running extension operation is no longer known. |
+             *     | `ROLE_ASSIGNMENT_NOT_FOUND` | 404 | no | The Azure role assignment does not exist. |
+             *     | `LEASE_NOT_FOUND` | 404 | no | The leader-election Lease does not exist. |
+             *     | `OBJECT_NOT_FOUND` | 404 | no | A Kubernetes object the request needs does not exist. |
+             *     | `AZURE_RESOURCE_NOT_FOUND` | 404 | no | An Azure resource the request needs does not exist. |
+             *     | `ALREADY_EXISTS` | 409 | no | Kubernetes already holds an object of that name. |
+             *     | `VERSION_CONFLICT` | 409 | after reading again | The resource kept changing while it was being written. |
+             *     | `TENANT_EXISTS` | 409 | no | A tenant with this id already exists. |
+             *     | `TENANT_TERMINATING` | 409 | yes, later | The tenant is being deleted; create it again once it is gone. |
+             *     | `TENANT_HAS_VMS` | 409 | no | The tenant still has VMs; delete them or pass force=true. |
+             *     | `NAMESPACE_TAKEN` | 409 | no | A namespace of that name exists and does not belong to the platform. |
+             *     | `QUOTA_BELOW_USAGE` | 409 | no | The new quota is below what the tenant already uses. |
+             *     | `LAST_OWNER` | 409 | no | A tenant keeps at least one owner. |
+             *     | `QUOTA_EXCEEDED` | 409 | no | The request does not fit in what the tenant quota leaves; `details` gives the figures. |
+             *     | `MIGRATION_NEEDS_HEADROOM` | 409 | no | Live migration needs quota room for a second copy of the VM while it moves. |
+             *     | `NOT_LIVE_MIGRATABLE` | 409 | no | The VM cannot be live-migrated (its disks are not ReadWriteMany). |
+             *     | `ACTION_NOT_ALLOWED` | 409 | no | The action is not possible in the VM’s current state; `details.state` says which. |
+             *     | `VM_ACTION_REFUSED` | 409 | no | KubeVirt refused the VM action. |
+             *     | `VM_EXISTS` | 409 | no | A VM of that name already exists in the tenant. |
+             *     | `VM_GONE` | 409, 502 | no | The VM was deleted while it was being changed or provisioned. |
+             *     | `NODE_EVACUATION_RUNNING` | 409 | no | The node is already being evacuated; `details.operationId` names the operation. |
+             *     | `IMAGE_EXISTS` | 409 | no | An image of that name already exists. |
+             *     | `IMAGE_IN_USE` | 409 | no | VMs still use the image; delete them first. |
+             *     | `IMAGE_NOT_READY` | 409 | yes, later | The image is still importing; use it once it is Ready. |
+             *     | `IMAGE_DELETED` | 409 | no | The image was deleted while it was being imported. |
+             *     | `ARC_NOT_ENABLED` | 409 | no | The VM was created without Azure Arc, so it has no Azure identity. |
+             *     | `ARC_ONBOARDING_NOT_CONFIGURED` | 409 | no | Azure Arc onboarding is not configured on this platform. |
+             *     | `IDENTITY_READY` | 409 | no | The VM’s Azure identity is ready; there is nothing to retry. |
+             *     | `LAB_VM` | 409 | no | The VM belongs to a lab; act on it through the lab. |
+             *     | `LAB_EXISTS` | 409 | no | A lab of that name already exists in the tenant. |
+             *     | `LAB_DELETING` | 409 | no | The lab is being deleted. |
+             *     | `STUDENT_NOT_FAILED` | 409 | no | Only a failed or pending student can be retried. |
+             *     | `WEBHOOK_EXISTS` | 409 | no | A webhook with this id already exists. |
+             *     | `WEBHOOK_LIMIT_REACHED` | 409 | no | The tenant has as many webhooks as allowed; delete one first. |
+             *     | `OPERATION_EXISTS` | 409 | no | An operation with this id already exists. |
+             *     | `OPERATION_FINISHED` | 409 | no | The operation has already finished. |
+             *     | `AZURE_CONFLICT` | 409 | no | Azure refused the change because of a conflict. |
+             *     | `AZURE_ROLE_ASSIGNMENT_EXISTS` | 409 | no | The Azure role assignment already exists. |
+             *     | `URL_NOT_ALLOWED` | 422 | no | The outbound URL (image source, webhook target) is refused; `details.reason` names the rule. |
+             *     | `ARC_SERVICE_PRINCIPAL_NOT_ALLOWED` | 412 | no | Onboarding with a service principal secret is switched off on this platform. |
+             *     | `IMAGE_IMPORT_FAILED` | 422 | no | The image import failed; `detail` gives the importer’s reason. |
+             *     | `VM_FAILED` | 422, 502 | no | The VM went into an error state while it was being provisioned or changed. |
+             *     | `VM_ERROR` | 422 | no | A lab student’s VM is in an error state (lab student status only). |
+             *     | `VM_WAIT_TIMEOUT` | 503, 502 | no | The VM did not reach the awaited state in time. |
+             *     | `MIGRATION_FAILED` | 422, 502 | no | The live migration failed; `details.migration` names it. |
+             *     | `ARC_NOT_CONNECTED` | 422, 502 | no | The VM’s Azure Arc machine did not appear or connect in time. |
+             *     | `ARC_EXTENSION_FAILED` | 422, 502 | no | Installing the Azure AD SSH login extension failed. |
+             *     | `WAIT_TIMED_OUT` | 422 | no | The operation waited too long without progress and was given up. |
+             *     | `JOB_LOST` | 422 | no | The work was interrupted too many times and was given up. |
+             *     | `UNKNOWN_JOB_KIND` | 422 | no | No worker handles the operation’s kind. |
+             *     | `CANCELED` | 422 | no | A child operation of a lab was canceled. |
+             *     | `FAILED` | 422 | no | A child operation of a lab failed without a recorded error. |
+             *     | `KUBERNETES_UNAVAILABLE` | 503 | yes, later | The Kubernetes API server is unreachable or failing. |
+             *     | `KUBERNETES_THROTTLED` | 503 | yes, later | The Kubernetes API server (or our own write budget) is throttling requests. |
+             *     | `CRD_NOT_INSTALLED` | 503 | yes, later | The cluster does not serve a custom resource the platform needs; `details.crd` names it. |
+             *     | `CLIENT_BUDGET_EXHAUSTED` | 503 | yes, later | Too many upstream calls are queued. |
+             *     | `KUBERNETES_INVALID` | 502 | no | Kubernetes found the object invalid. |
+             *     | `KUBERNETES_FORBIDDEN` | 502 | no | Kubernetes refused the platform’s request (RBAC). |
+             *     | `KUBERNETES_UNAUTHORIZED` | 502 | no | Kubernetes did not accept the platform’s credentials. |
+             *     | `KUBERNETES_REJECTED` | 502 | no | Kubernetes rejected the request for another reason. |
+             *     | `AZURE_UNREACHABLE` | 503 | yes, later | Azure Resource Manager is unreachable. |
+             *     | `AZURE_UNAVAILABLE` | 503 | yes, later | Azure Resource Manager failed or did not answer in time. |
+             *     | `AZURE_THROTTLED` | 503 | yes, later | Azure Resource Manager (or our own call budget for it) is throttling requests. |
+             *     | `AZURE_CREDENTIAL_UNAVAILABLE` | 503 | yes, later | Azure AD could not issue a token right now. |
+             *     | `AZURE_ONBOARDING_TOKEN_TOO_SHORT` | 503 | yes, later | The Arc onboarding token expires too soon to be used. |
+             *     | `AZURE_PRINCIPAL_NOT_FOUND` | 503 | yes, later | Azure AD does not know the principal yet (replication). |
+             *     | `AZURE_ROLE_ASSIGNMENT_NOT_VISIBLE` | 503 | yes, later | The role assignment exists but is not visible yet. |
+             *     | `AZURE_CREDENTIAL_REJECTED` | 502 | no | The platform’s Azure identity could not get a token; its configuration is wrong. |
+             *     | `AZURE_SCOPE_NOT_FOUND` | 502 | no | The configured Azure subscription or resource group does not exist. |
+             *     | `AZURE_UNAUTHORIZED` | 502 | no | Azure did not accept the platform’s token. |
+             *     | `AZURE_FORBIDDEN` | 502 | no | Azure refused the platform’s request. |
+             *     | `AZURE_REJECTED` | 502 | no | Azure rejected the request for another reason. |
+             *     | `REDIS_UNAVAILABLE` | 503 | yes, later | Redis (jobs, idempotency, rate limits) is unreachable. |
+             *     | `DNS_UNAVAILABLE` | 503 | yes, later | A host name could not be resolved right now. |
+             *     | `NOT_READY` | 503 | yes, later | The service is not ready; `details.checks` says what fails. |
+             *     | `OVERLOADED` | 503 | yes, later | The server is under pressure (event loop or memory). |
+             *     | `SERVICE_UNAVAILABLE` | 503 | yes, later | The service is overloaded or a dependency is down. |
+             *     | `INTERNAL` | 500 | no | Something went wrong on our side; the request id helps us find it. |
+             */
             code: string;
             requestId?: string;
+            /** @description One entry per offending field, each listed once. */
             errors?: {
+                /** @description JSON Pointer (RFC 6901) of the offending field relative to the request body, e.g. `/instructors/0/id`; `/` is the body as a whole. For a parameter outside the body the pointer names the parameter (`/limit`) and `in` says where it is. (Before error codes were catalogued, contract checks answered `body/instructors/0/id` or `query/limit`.) In GraphQL's `extensions.errors` the pointer is relative to the field's arguments (`/input/source/secretRef`). */
                 field: string;
+                /**
+                 * @description Where a field outside the body is; absent for body fields.
+                 * @enum {string}
+                 */
+                in?: "query" | "path" | "header";
                 message: string;
             }[];
             details?: {

@@ -1,4 +1,5 @@
 import { Lexer, Source, TokenKind } from 'graphql';
+import { statusOfCode, type ErrorCode } from '../../domain/shared/error-codes.js';
 
 /**
  * How much GraphQL text one caller may make us read. Checked before the document is parsed or
@@ -26,18 +27,19 @@ export const DOCUMENT_BUDGETS = {
 
 const OPERATION_KEYWORDS = new Set(['query', 'mutation', 'subscription', 'fragment']);
 
-/** A document refused before parsing; `statusCode` and `extensions` are how mercurius answers it (400, our code). */
+/** A document refused before parsing; `statusCode` and `extensions` are how mercurius answers it (the catalogue's status, our code). */
 export class DocumentRefusedError extends Error {
-  readonly statusCode = 400;
-  readonly extensions: { readonly code: string };
-  constructor(message: string, code: string) {
+  readonly statusCode: number;
+  readonly extensions: { readonly code: ErrorCode };
+  constructor(message: string, code: ErrorCode) {
     super(message);
+    this.statusCode = statusOfCode(code);
     this.name = 'DocumentRefusedError';
     this.extensions = { code };
   }
 }
 
-function refuse(message: string, code: string): never {
+function refuse(message: string, code: ErrorCode): never {
   throw new DocumentRefusedError(message, code);
 }
 

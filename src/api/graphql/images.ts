@@ -90,11 +90,11 @@ function ownerOf(tenant: string | null | undefined): ImageOwner {
 
 function sourceOf(s: ImportArgs['input']['source']): ImageSource {
   if (s.type === 's3') {
-    if (s.secretRef == null) throw new ValidationError('An s3 source needs a secretRef.', [{ field: 'input.source.secretRef', message: 'required for s3' }]);
+    if (s.secretRef == null) throw new ValidationError('An s3 source needs a secretRef.', [{ field: '/input/source/secretRef', message: 'required for s3' }]);
     return { type: 's3', url: s.url, secretRef: { name: s.secretRef.name } };
   }
   if (s.secretRef != null) {
-    throw new ValidationError('Only an s3 source takes a secretRef.', [{ field: 'input.source.secretRef', message: `not accepted for ${s.type}` }]);
+    throw new ValidationError('Only an s3 source takes a secretRef.', [{ field: '/input/source/secretRef', message: `not accepted for ${s.type}` }]);
   }
   return { type: s.type, url: s.url };
 }
@@ -113,7 +113,7 @@ function importInputOf(i: ImportArgs['input']): ImportImageInput {
 export function imageResolvers(images: ImageService) {
   async function list(ctx: GraphQLContext, owner: ImageOwner, a: ListArgs) {
     if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_PAGE_LIMIT) {
-      throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
+      throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
     }
     const page = await images.list(requirePrincipal(ctx), owner, a.phase == null ? {} : { phase: a.phase }, {
       limit: a.limit,

@@ -174,7 +174,7 @@ type UpdateArg = LabFieldsArg & { template?: Maybe<TemplateArg> };
 
 function pageArgs(a: { limit: number; cursor?: Maybe<string> }): PageRequest {
   if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_PAGE_LIMIT) {
-    throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
+    throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
   }
   return { limit: a.limit, ...(a.cursor == null ? {} : { cursor: a.cursor }) };
 }

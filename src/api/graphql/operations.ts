@@ -73,7 +73,7 @@ export function operationResolvers(operations: OperationService) {
       operation: async (_: unknown, args: { id: string }, ctx: GraphQLContext) => dtoForGraphQL(await operations.get(requirePrincipal(ctx), args.id)),
       operations: async (_: unknown, a: ListArgs, ctx: GraphQLContext) => {
         if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_PAGE_LIMIT) {
-          throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
+          throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
         }
         const filter = operationFilterOf({
           ...(a.tenant == null ? {} : { tenant: a.tenant }),

@@ -3,6 +3,7 @@ import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
 import websocket from '@fastify/websocket';
 import mercurius from 'mercurius';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
+import { isErrorCode, statusOfCode, type ErrorCode } from '../../domain/shared/error-codes.js';
 import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
 import { domainProblem, makeProblem, type Problem } from '../problem.js';
@@ -50,9 +51,14 @@ export function formatGraphQLError(err: GraphQLError, suggestions = true): Graph
     // Parse and validation errors of the query itself (limit rules name their own code).
     const own = err.extensions['code'];
     const message = suggestions ? err.message : withoutSuggestions(err.message);
-    return new GraphQLError(message, { ...where(err), extensions: { code: typeof own === 'string' ? own : 'GRAPHQL_VALIDATION_FAILED', status: 400 } });
+    return new GraphQLError(message, { ...where(err), extensions: catalogued(isErrorCode(own) ? own : 'GRAPHQL_VALIDATION_FAILED') });
   }
-  return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: { code: 'INTERNAL', status: 500 } });
+  return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: catalogued('INTERNAL') });
+}
+
+/** `extensions` of an error that is not a domain error: the code and the catalogue's status. */
+function catalogued(code: ErrorCode): { code: ErrorCode; status: number } {
+  return { code, status: statusOfCode(code) };
 }
 
 /** Mercurius wraps query validation errors in one error whose `originalError.errors` lists them. */
@@ -80,7 +86,7 @@ function refuseCrossSiteRequest(method: string, headers: Record<string, string |
   if (simple && !PREFLIGHT_HEADERS.some((h) => headers[h] !== undefined)) {
     throw Object.assign(
       new ValidationError('GraphQL requests must be POSTed as application/json (or carry a graphql-preflight header) to prevent cross-site request forgery.', [
-        { field: 'header/content-type', message: 'application/json expected' },
+        { field: '/content-type', in: 'header', message: 'application/json expected' },
       ]),
       { statusCode: 400 },
     );
@@ -95,7 +101,7 @@ function anonymousBodyRefusal(headers: Record<string, string | string[] | undefi
   const length = Number(headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(length) && length <= DOCUMENT_BUDGETS.anonymous.maxBodyBytes) return undefined;
   const detail = `Without a valid bearer token a GraphQL request body holds at most ${DOCUMENT_BUDGETS.anonymous.maxBodyBytes} bytes and states its Content-Length.`;
-  return Number.isFinite(length) ? makeProblem(413, 'PAYLOAD_TOO_LARGE', detail) : makeProblem(411, 'LENGTH_REQUIRED', detail);
+  return Number.isFinite(length) ? makeProblem('PAYLOAD_TOO_LARGE', detail) : makeProblem('LENGTH_REQUIRED', detail);
 }
 
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
@@ -119,7 +125,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
   app.addHook('preValidation', async (request) => {
     if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
       // statusCode: mercurius answers its own route's errors, and takes the status from here.
-      throw Object.assign(new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: 'body', message: `${request.body.length} queries` }]), {
+      throw Object.assign(new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: '/', message: `${request.body.length} queries` }]), {
         statusCode: 400,
       });
     }
@@ -190,7 +196,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     const first = errors[0];
     if (first !== undefined) {
       const own = first.extensions['code'];
-      throw new DocumentRefusedError(errors.map((e) => (deps.devMode ? e.message : withoutSuggestions(e.message))).join(' '), typeof own === 'string' ? own : 'GRAPHQL_VALIDATION_FAILED');
+      throw new DocumentRefusedError(errors.map((e) => (deps.devMode ? e.message : withoutSuggestions(e.message))).join(' '), isErrorCode(own) ? own : 'GRAPHQL_VALIDATION_FAILED');
     }
   });
   app.graphql.addHook('onResolution', async (execution, context) => {

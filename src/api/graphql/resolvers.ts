@@ -36,7 +36,7 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
     Query: {
       tenants: async (_: unknown, args: { limit: number; cursor?: string | null; profile?: TenantProfile | null }, ctx: GraphQLContext) => {
         if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > MAX_PAGE_LIMIT) {
-          throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
+          throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
         }
         const page = await tenants.list(
           requirePrincipal(ctx),

@@ -145,7 +145,7 @@ export function vmResolvers(deps: { vms: VmService; nodes: NodeService }) {
         (await vms.instanceTypes(requirePrincipal(ctx), a.tenant ?? undefined)).map(instanceTypeDto),
       vms: async (_: unknown, a: { tenant: string; owner?: string | null; state?: VmState | null; lab?: string | null; label?: string | null; limit: number; cursor?: string | null }, ctx: GraphQLContext) => {
         if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_PAGE_LIMIT) {
-          throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
+          throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
         }
         const page = await vms.list(requirePrincipal(ctx), a.tenant, listFilterOf(a), { limit: a.limit, ...(a.cursor == null ? {} : { cursor: a.cursor }) });
         return { items: page.items.map(vmGraphQL), nextCursor: page.nextCursor ?? null };

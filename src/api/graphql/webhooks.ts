@@ -64,7 +64,7 @@ export function webhookResolvers(webhooks: WebhookService) {
     Query: {
       webhooks: async (_: unknown, a: { tenant: string; limit: number; cursor?: string | null }, ctx: GraphQLContext) => {
         if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_PAGE_LIMIT) {
-          throw new ValidationError('limit is out of range.', [{ field: 'limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
+          throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
         }
         const page = await webhooks.list(requirePrincipal(ctx), a.tenant, { limit: a.limit, ...(a.cursor == null ? {} : { cursor: a.cursor }) });
         return { items: page.items.map(webhookGraphQL), nextCursor: page.nextCursor ?? null };

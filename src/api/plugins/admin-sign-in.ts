@@ -72,7 +72,7 @@ export function sessionSeconds(expiresAt: number | undefined, now: number): numb
 function tokenOf(body: unknown): string {
   const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['token'] : undefined;
   if (typeof token !== 'string' || token.trim() === '') {
-    throw new ValidationError('An access token is required.', [{ field: 'body/token', message: 'is required' }]);
+    throw new ValidationError('An access token is required.', [{ field: '/token', message: 'is required' }]);
   }
   return token.trim();
 }

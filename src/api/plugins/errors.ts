@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../../domain/shared/error-codes.js';
 import { makeProblem, PROBLEM_CONTENT_TYPE, retryAfterOf, toProblem, type Problem } from '../problem.js';
 
 export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
@@ -33,13 +34,13 @@ export function replyWithError(err: FastifyError, request: FastifyRequest, reply
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(replyWithError);
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, makeProblem(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
+    sendProblem(reply, makeProblem('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
   );
 }
 
-const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string, string, string]>> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request header fields too large', 'HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts (16 KiB).'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout', 'REQUEST_TIMEOUT', 'The request was not received in time.'],
+const CLIENT_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
+  HPE_HEADER_OVERFLOW: ['HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts (16 KiB).'],
+  ERR_HTTP_REQUEST_TIMEOUT: ['REQUEST_TIMEOUT', 'The request was not received in time.'],
 };
 
 /**
@@ -49,8 +50,10 @@ const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string, string, s
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, reason, code, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad request', 'BAD_REQUEST', 'The request is not valid HTTP.'];
-  const body = JSON.stringify({ ...makeProblem(status, code, detail), title: reason });
+  const [code, detail] = CLIENT_ERRORS[err.code ?? ''] ?? ['BAD_REQUEST', 'The request is not valid HTTP.'];
+  const problem = makeProblem(code, detail);
+  const { status, title: reason } = problem;
+  const body = JSON.stringify(problem);
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }

@@ -53,7 +53,7 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     const key = request.headers['idempotency-key'];
     if (key === undefined) return;
     if (typeof key !== 'string' || !KEY.test(key)) {
-      throw new ValidationError('Idempotency-Key must be 1-200 visible ASCII characters.', [{ field: 'header/idempotency-key', message: 'invalid' }]);
+      throw new ValidationError('Idempotency-Key must be 1-200 visible ASCII characters.', [{ field: '/idempotency-key', in: 'header', message: 'invalid' }]);
     }
     const scope = scopeOf(request, request.principal?.id ?? `anonymous:${request.ip}`);
     const hash = createHash('sha256').update(canonical(request.body ?? null)).digest('hex');

@@ -97,7 +97,7 @@ export async function installQueueDashboard(app: FastifyInstance, options: Queue
       async (scope) => {
         protectRoutes(scope, true, options.audit);
         const unavailable = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
-          sendProblem(reply, makeProblem(404, 'DASHBOARD_UNAVAILABLE', 'The queue dashboard needs Redis (REDIS_URL); jobs run in process.'));
+          sendProblem(reply, makeProblem('DASHBOARD_UNAVAILABLE', 'The queue dashboard needs Redis (REDIS_URL); jobs run in process.'));
         scope.get('/', unavailable);
         scope.get('/*', unavailable);
       },

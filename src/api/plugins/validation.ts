@@ -37,7 +37,7 @@ export function installMediaTypeGuard(app: FastifyInstance): void {
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type === '') {
       if (request.body === undefined || request.body === null) {
-        throw new ValidationError('A request body is required.', [{ field: 'body', message: `send ${Object.keys(content).join(' or ')}` }]);
+        throw new ValidationError('A request body is required.', [{ field: '/', message: `send ${Object.keys(content).join(' or ')}` }]);
       }
       throw mediaTypeError('A Content-Type header is required.');
     }

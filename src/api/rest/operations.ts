@@ -1,27 +1,28 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Operation, OperationStatus } from '../../domain/operations/operation.js';
+import type { Operation, OperationProblem, OperationStatus } from '../../domain/operations/operation.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { OperationFilter } from '../../domain/operations/operation-store.js';
+import { isErrorCode } from '../../domain/shared/error-codes.js';
 import { ValidationError } from '../../domain/shared/errors.js';
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
-import { makeProblem } from '../problem.js';
+import { makeProblem, type Problem } from '../problem.js';
 
 type OperationDto = components['schemas']['Operation'];
 
-/** HTTP status of an operation's error, from its code where the API's table knows it. */
-function errorStatus(code: string): number {
-  if (code === 'INTERNAL') return 500;
-  if (code.endsWith('_NOT_FOUND')) return 404;
-  if (/UNAVAILABLE|THROTTLED|TIMEOUT/.test(code)) return 503;
-  if (code === 'QUOTA_EXCEEDED' || code.endsWith('_EXISTS') || code.endsWith('_CONFLICT')) return 409;
-  if (code === 'VALIDATION_FAILED') return 400;
-  return 422;
+/**
+ * The problem of a failed operation: its status is the catalogue's for the code. A code outside the
+ * catalogue can only come from a record an older version wrote; it shows as 422 (the work could
+ * not be carried out).
+ */
+function operationProblem(error: OperationProblem): Problem {
+  const status = error.status ?? (isErrorCode(error.code) ? undefined : 422);
+  return makeProblem(error.code, error.detail ?? error.title, status === undefined ? {} : { status });
 }
 
 export function operationDto(op: Operation): OperationDto {
-  const error = op.error === undefined ? undefined : makeProblem(op.error.status ?? errorStatus(op.error.code), op.error.code, op.error.detail ?? op.error.title);
+  const error = op.error === undefined ? undefined : operationProblem(op.error);
   return {
     id: op.id,
     kind: op.kind,
@@ -70,7 +71,7 @@ export function operationFilterOf(q: {
   topLevel?: boolean;
 }): OperationFilter {
   if ((q.targetType === undefined) !== (q.targetId === undefined)) {
-    throw new ValidationError('targetType and targetId go together.', [{ field: q.targetType === undefined ? 'query/targetType' : 'query/targetId', message: 'required with the other' }]);
+    throw new ValidationError('targetType and targetId go together.', [{ field: q.targetType === undefined ? '/targetType' : '/targetId', in: 'query', message: 'required with the other' }]);
   }
   return {
     ...(q.tenant === undefined ? {} : { tenant: q.tenant }),

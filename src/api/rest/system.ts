@@ -53,7 +53,7 @@ export function systemHandlers(deps: {
       const checks = Object.fromEntries(results);
       const failed = results.filter(([, r]) => !r.ok).map(([n, r]) => `${n} (${r.detail ?? 'failing'})`);
       if (failed.length === 0) return { status: 'ready' as const, checks };
-      return sendProblem(reply, makeProblem(503, 'NOT_READY', `Not ready: ${failed.join('; ')}.`, { details: { checks } }), {
+      return sendProblem(reply, makeProblem('NOT_READY', `Not ready: ${failed.join('; ')}.`, { details: { checks } }), {
         'retry-after': '5',
       });
     },

@@ -1,4 +1,5 @@
 import { ForbiddenError, NotFoundError } from '../shared/errors.js';
+import type { NotFoundResource } from '../shared/error-codes.js';
 import type { IntegrationRole, Principal, TenantRole } from './principal.js';
 
 /**
@@ -185,7 +186,7 @@ export function authorize(
   p: Principal,
   permission: Permission,
   scope: Scope = {},
-  hiddenAs: { resource: string; id: string } = { resource: 'tenant', id: scope.tenant ?? '' },
+  hiddenAs: { resource: NotFoundResource; id: string } = { resource: 'tenant', id: scope.tenant ?? '' },
 ): void {
   const d = decide(p, permission, scope);
   if (d.effect === 'allow') return;

@@ -28,6 +28,14 @@ export const ARC_MACHINE_NAME = /^[a-zA-Z0-9-_.]{1,54}$/;
 /** Tags the onboarding puts on every Arc machine, so a machine can be traced back to its VM. */
 export const ARC_TAG_TENANT = 'labplane-tenant';
 export const ARC_TAG_VM_ID = 'labplane-vm-id';
+/**
+ * The labplane installation that onboarded the machine (`ArcTarget.cluster`): only machines with
+ * this installation's tag are ever removed by its janitor, so installations sharing a resource
+ * group never touch each other's machines.
+ */
+export const ARC_TAG_CLUSTER = 'labplane-cluster';
+/** What an installation name must be (a tag value that `azcmagent --tags` and shells take as is). */
+export const ARC_CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * The Arc machine name of a VM: the VM name itself, which must satisfy {@link ARC_MACHINE_NAME}
@@ -37,7 +45,7 @@ export function arcMachineName(vmName: string): string {
   if (!ARC_MACHINE_NAME.test(vmName)) {
     throw new ValidationError('The VM name cannot be used as an Azure Arc machine name.', [
       {
-        field: 'name',
+        field: '/name',
         message: 'Azure Arc needs 1 to 54 characters of letters, digits, "-", "_" and "." (the VM name is the machine name).',
       },
     ]);

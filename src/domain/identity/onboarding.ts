@@ -31,6 +31,11 @@ export interface ArcTarget {
   readonly tenantId: string;
   /** `azcmagent connect --cloud`; default `AzureCloud`. */
   readonly cloud?: string;
+  /**
+   * This labplane installation's name, put on every machine it onboards (tag `labplane-cluster`);
+   * with it, the installation removes its machines whose VM is gone (see `createArcMachineJanitor`).
+   */
+  readonly cluster?: string;
 }
 
 /** How the VM proves itself to ARM when it connects. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { UpstreamUnavailableError } from '../shared/errors.js';
+import type { CodeWithStatus } from '../shared/error-codes.js';
 import { systemClock, type Clock } from '../shared/ids.js';
 
 export interface TokenBucketOptions {
@@ -16,7 +17,7 @@ export interface TokenBucketOptions {
    */
   readonly maxWaitMs?: number;
   /** Code of that error (default `CLIENT_BUDGET_EXHAUSTED`). */
-  readonly throttledCode?: string;
+  readonly throttledCode?: CodeWithStatus<503>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../shared/error-codes.js';
 import type { VmState } from '../vms/vm-state.js';
 import type { LabPerson, LabScheduleAction, LabSpec } from './lab.js';
 
@@ -21,7 +22,7 @@ export interface StudentView extends LabPerson {
   /** Arc / access progress of a lab with Arc on. */
   readonly identityReady?: boolean;
   /** Stable code and text of a failure. */
-  readonly code?: string;
+  readonly code?: ErrorCode;
   readonly reason?: string;
   readonly operationId?: string;
   /** For dropped students: when the VM will be deleted (ISO 8601). */

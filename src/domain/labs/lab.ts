@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../shared/error-codes.js';
 import type { AccessRole } from '../identity/access.js';
 import type { ImageRef, StorageClass } from '../images/image.js';
 
@@ -76,7 +77,8 @@ export interface LabSpec {
 
 /** Why a student's provisioning failed (kept until the student is retried or dropped). */
 export interface StudentFailure {
-  readonly code: string;
+  /** From the catalogue (error-codes.ts). */
+  readonly code: ErrorCode;
   readonly reason: string;
   readonly operationId: string;
   /** ISO 8601. */
@@ -88,7 +90,12 @@ export interface AppliedScheduleEvent {
   readonly action: LabScheduleAction;
   /** When the event was due (ISO 8601). */
   readonly dueAt: string;
+  /** Set once the event's operation was started (the claim is then settled). */
   readonly operationId?: string;
+  /** While unsettled: when the claim was written (ISO 8601), so a claim whose writer died expires. */
+  readonly claimedAt?: string;
+  /** While unsettled: which scheduler wrote the claim. */
+  readonly claimant?: string;
 }
 
 export type LabScheduleAction = 'start' | 'stop' | 'end' | 'remove';

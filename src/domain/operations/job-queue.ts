@@ -105,6 +105,11 @@ export interface JobTransport {
   add(job: JobMessage, options: { readonly delayMs: number }): Promise<void>;
   /** Drops a waiting or delayed job; 'active' when a worker holds it now ('removed' when unknown). */
   remove(job: JobMessage): Promise<'removed' | 'active'>;
+  /**
+   * Makes a delayed job ready to run now (what a watch event does to a re-check). True when the
+   * job was delayed; false when it is waiting, running, finished or unknown (nothing changes).
+   */
+  wake(job: JobMessage): Promise<boolean>;
   start(processor: JobProcessor, options: { readonly concurrency: number }): Promise<void>;
   /**
    * Stops taking jobs, waits up to `graceMs` for running ones, then aborts them with

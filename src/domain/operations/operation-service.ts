@@ -62,7 +62,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     async start(p: Principal, input: StartOperationInput): Promise<Operation> {
       const firstStep = queue.firstStep(input.kind);
       if (firstStep === undefined) {
-        throw new ValidationError(`Unknown operation kind '${input.kind}'.`, [{ field: 'kind', message: 'not a registered job kind' }]);
+        throw new ValidationError(`Unknown operation kind '${input.kind}'.`, [{ field: '/kind', message: 'not a registered job kind' }]);
       }
       const record = newOperationRecord(
         {

@@ -29,6 +29,19 @@ export interface MutateResult {
 export type OperationChange = (current: OperationRecord) => OperationRecord | undefined;
 
 /**
+ * The outbox of finished operations: the write that makes an operation terminal (a `mutate` that
+ * finishes it, or a `create` of a finished record) also records its id here, atomically, so what
+ * must follow a finish (webhook events) survives a crash right after the write. Whoever handled
+ * an entry marks it done; a drain takes what stayed pending for too long.
+ */
+export interface OperationOutbox {
+  /** Ids of entries recorded before `before` and not done, oldest first, at most `limit`. */
+  pending(before: Date, limit: number): Promise<readonly string[]>;
+  /** Marks entries done (removes them); unknown ids are ignored. */
+  done(ids: readonly string[]): Promise<void>;
+}
+
+/**
  * Where operation records live (Redis, or memory in the embedded default and tests).
  *
  * Invariants every implementation keeps (the contract suite checks them):
@@ -39,6 +52,9 @@ export type OperationChange = (current: OperationRecord) => OperationRecord | un
  * - records are returned as copies: changing one never changes the store;
  * - finished operations are kept at least the retention (default 7 days) and removed by
  *   `deleteExpired`; unfinished ones are never expired;
+ * - an operation becomes terminal and enters the `outbox` in one atomic write; `deleteExpired`
+ *   removes a record's outbox entry with it (the outbox stays bounded by the retention, at least
+ *   7 days, and never names a record that is gone for long; its readers cope with one that is);
  * - an unreachable backend surfaces as UpstreamUnavailableError.
  */
 export interface OperationStore {
@@ -56,6 +72,13 @@ export interface OperationStore {
   listChildren(parentId: string): Promise<readonly OperationRecord[]>;
   /** Removes operations finished more than the retention before `now`; resolves to how many. */
   deleteExpired(now: Date): Promise<number>;
+  readonly outbox: OperationOutbox;
+}
+
+/** When `r` finished (epoch ms; its last update when `finishedAt` is missing): the outbox's order. */
+export function finishedMsOf(r: Pick<OperationRecord, 'finishedAt' | 'updatedAt'>): number {
+  const ms = Date.parse(r.finishedAt ?? r.updatedAt);
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 /** True when `op` passes every criterion of `filter` (shared by the implementations). */

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../shared/error-codes.js';
 /** A JSON value as stored on an operation (results, inputs). */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -46,7 +47,8 @@ export interface OperationProgress {
  * `status` is absent in the domain; the API may fill it from its error table.
  */
 export interface OperationProblem {
-  readonly code: string;
+  /** From the catalogue (error-codes.ts); a record of an older version may hold another string. */
+  readonly code: ErrorCode;
   readonly title: string;
   readonly detail?: string;
   readonly status?: number;

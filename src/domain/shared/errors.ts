@@ -1,6 +1,10 @@
+import type { CodeWithStatus, ErrorCode, NotFoundResource } from './error-codes.js';
+
 /**
- * Semantic errors of the domain. They carry a stable machine-readable `code` and never an HTTP
- * status: the API maps them in one place (REST problem+json, GraphQL `extensions.code`).
+ * Semantic errors of the domain. They carry a stable machine-readable `code` from the catalogue
+ * (error-codes.ts) and never an HTTP status: the API maps them in one place (REST problem+json,
+ * GraphQL `extensions.code`). Each class takes only the codes whose catalogued statuses include
+ * the class's own, so the catalogue and what is answered cannot disagree.
  */
 export type ErrorKind =
   | 'validation'
@@ -15,8 +19,14 @@ export type ErrorKind =
   | 'unprocessable';
 
 export interface FieldIssue {
-  /** JSON pointer or dotted path of the offending field, e.g. `/quota/cpu`. */
+  /**
+   * JSON Pointer (RFC 6901) of the offending field, relative to the request body (REST) or to the
+   * field's arguments (GraphQL), e.g. `/quota/cpu`; `/` is the body as a whole. Parameters outside
+   * the body are named by `in`.
+   */
   readonly field: string;
+  /** Where the field is when it is not in the body: a query, path or header parameter. */
+  readonly in?: 'query' | 'path' | 'header';
   readonly message: string;
 }
 
@@ -28,10 +38,10 @@ export interface DomainErrorOptions {
 
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, options: DomainErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: DomainErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -51,6 +61,9 @@ export class ValidationError extends DomainError {
 /** The request is well-formed but cannot be carried out as asked (422). */
 export class UnprocessableError extends DomainError {
   readonly kind = 'unprocessable' as const;
+  constructor(code: CodeWithStatus<422>, message: string, options: DomainErrorOptions = {}) {
+    super(code, message, options);
+  }
 }
 
 export class UnauthenticatedError extends DomainError {
@@ -69,21 +82,30 @@ export class ForbiddenError extends DomainError {
 
 export class NotFoundError extends DomainError {
   readonly kind = 'not_found' as const;
-  constructor(resource: string, id: string, options: DomainErrorOptions = {}) {
-    super(`${resource.toUpperCase()}_NOT_FOUND`, `${resource} '${id}' was not found.`, options);
+  constructor(resource: NotFoundResource, id: string, options: DomainErrorOptions = {}) {
+    super(`${resource.toUpperCase() as Uppercase<NotFoundResource>}_NOT_FOUND`, `${resource} '${id}' was not found.`, options);
   }
 }
 
 export class ConflictError extends DomainError {
   readonly kind = 'conflict' as const;
+  constructor(code: CodeWithStatus<409>, message: string, options: DomainErrorOptions = {}) {
+    super(code, message, options);
+  }
 }
 
 export class PreconditionFailedError extends DomainError {
   readonly kind = 'precondition_failed' as const;
+  constructor(code: CodeWithStatus<412>, message: string, options: DomainErrorOptions = {}) {
+    super(code, message, options);
+  }
 }
 
 export class QuotaExceededError extends DomainError {
   readonly kind = 'quota_exceeded' as const;
+  constructor(code: CodeWithStatus<409>, message: string, options: DomainErrorOptions = {}) {
+    super(code, message, options);
+  }
 }
 
 /** The upstream (Kubernetes, ARM, Redis) is unreachable or overloaded; retrying later may work. */
@@ -91,7 +113,7 @@ export class UpstreamUnavailableError extends DomainError {
   readonly kind = 'upstream_unavailable' as const;
   /** Seconds the caller should wait before retrying, when the upstream said so. */
   readonly retryAfterSeconds: number | undefined;
-  constructor(code: string, message: string, options: DomainErrorOptions & { retryAfterSeconds?: number } = {}) {
+  constructor(code: CodeWithStatus<503>, message: string, options: DomainErrorOptions & { retryAfterSeconds?: number } = {}) {
     super(code, message, options);
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
@@ -99,6 +121,17 @@ export class UpstreamUnavailableError extends DomainError {
 
 /** The upstream refused the request for good; retrying the same request will not help. */
 export class UpstreamRejectedError extends DomainError {
+  readonly kind = 'upstream_rejected' as const;
+  constructor(code: CodeWithStatus<502>, message: string, options: DomainErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A child operation (a lab's VM) failed, and its parent fails with the child's code, whatever its
+ * catalogued status: it is only ever recorded on the parent operation, never answered directly.
+ */
+export class ChildOperationFailedError extends DomainError {
   readonly kind = 'upstream_rejected' as const;
 }
 

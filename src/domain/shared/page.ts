@@ -58,6 +58,6 @@ export function decodeCursor(cursor: string): string {
 
 export class InvalidCursorError extends ValidationError {
   constructor() {
-    super('The cursor is not valid; start again without one.', [{ field: 'cursor', message: 'malformed cursor' }]);
+    super('The cursor is not valid; start again without one.', [{ field: '/cursor', message: 'malformed cursor' }]);
   }
 }

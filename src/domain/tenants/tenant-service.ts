@@ -188,7 +188,7 @@ export function createTenantService(deps: TenantServiceDeps) {
       authorize(p, 'member.write', { tenant: id });
       if (!PRINCIPAL_ID.test(principalId)) {
         throw new ValidationError('The principal id is not acceptable.', [
-          { field: 'principalId', message: 'must be an Azure AD object id or subject' },
+          { field: '/principalId', in: 'path', message: 'must be an Azure AD object id or subject' },
         ]);
       }
       await load(p, id);

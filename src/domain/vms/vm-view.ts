@@ -66,7 +66,7 @@ function labelMatcher(selector: string | undefined): ((labels: Readonly<Record<s
   if (selector === undefined) return undefined;
   const eq = selector.indexOf('=');
   const key = (eq < 0 ? selector : selector.slice(0, eq)).trim();
-  if (key === '') throw new ValidationError('The label filter is not acceptable.', [{ field: 'query/label', message: "use 'key' or 'key=value'" }]);
+  if (key === '') throw new ValidationError('The label filter is not acceptable.', [{ field: '/label', in: 'query', message: "use 'key' or 'key=value'" }]);
   if (eq < 0) return (labels) => Object.hasOwn(labels, key);
   const value = selector.slice(eq + 1).trim();
   return (labels) => labels[key] === value;

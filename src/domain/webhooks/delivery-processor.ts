@@ -102,9 +102,15 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDeps): DeliveryHa
   return async (job, signal) => {
     const record = await store.get(job.deliveryId);
     if (record === undefined || record.status === 'succeeded' || record.status === 'failed') return DONE;
-    const webhook = await deps.repo.getWithSecret(job.tenant, job.webhookId);
+    if (record.attempts !== job.attempt) {
+      // A duplicate or late job: the record has moved on. Its own next attempt is (re)queued (a no-op while queued).
+      if (record.attempts < job.attempt) return DONE;
+      const due = record.nextAttemptAt === undefined ? NaN : Date.parse(record.nextAttemptAt) - clock.now().getTime();
+      return { done: false, attempt: record.attempts, retryInMs: Number.isFinite(due) ? Math.max(0, due) : 0 };
+    }
+    const webhook = await deps.repo.getWithSecret(record.tenant, record.webhookId);
     if (webhook === undefined) {
-      logger.info({ deliveryId: job.deliveryId, webhookId: job.webhookId }, 'webhook deleted; delivery dropped');
+      logger.info({ deliveryId: job.deliveryId, webhookId: record.webhookId }, 'webhook deleted; delivery dropped');
       return DONE;
     }
     const n = record.attempts + 1;
@@ -126,11 +132,11 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDeps): DeliveryHa
     const delay = schedule[n];
     if (outcome.kind === 'permanent' || delay === undefined) {
       await store.update({ ...common, status: 'failed', lastError: safe(outcome.error) });
-      logger.warn({ deliveryId: job.deliveryId, webhookId: job.webhookId, attempts: n, reason: safe(outcome.error) }, 'webhook delivery failed');
+      logger.warn({ deliveryId: job.deliveryId, webhookId: record.webhookId, attempts: n, reason: safe(outcome.error) }, 'webhook delivery failed');
       return DONE;
     }
     const nextAttemptAt = new Date(now.getTime() + delay).toISOString();
     await store.update({ ...common, status: 'retrying', lastError: safe(outcome.error), nextAttemptAt });
-    return { done: false, retryInMs: delay };
+    return { done: false, attempt: n, retryInMs: delay };
   };
 }

@@ -80,25 +80,35 @@ export interface DeliveryStore {
   deleteFor(webhookId: string): Promise<void>;
 }
 
-/** What a delivery job carries: ids only, never the secret or the body. */
+/**
+ * What a delivery job carries: the delivery's id and which attempt it is, never the secret, the
+ * body or anything else of the record (the processor reads the record).
+ */
 export interface DeliveryJob {
   readonly deliveryId: string;
-  readonly tenant: string;
-  readonly webhookId: string;
-  readonly eventId: string;
+  /**
+   * Attempts the delivery had made when this job was queued (0: the first). A job whose record has
+   * moved past it (a duplicate, a late redelivery) sends nothing.
+   */
+  readonly attempt: number;
 }
 
-/** What the processor decided after an attempt: finished (sent, dropped or given up), or try again later. */
-export type DeliveryVerdict = { readonly done: true } | { readonly done: false; readonly retryInMs: number };
+/**
+ * What the processor decided: finished (sent, dropped or given up), or attempt `attempt` (the
+ * attempts made so far) is due in `retryInMs`.
+ */
+export type DeliveryVerdict = { readonly done: true } | { readonly done: false; readonly attempt: number; readonly retryInMs: number };
 
 export type DeliveryHandler = (job: DeliveryJob, signal: AbortSignal) => Promise<DeliveryVerdict>;
 
 /**
- * Runs delivery jobs (BullMQ with Redis, timers in process otherwise). Semantics every queue keeps:
- * - `enqueue` of a job whose `deliveryId` is queued, delayed or running does nothing (dedupe);
- * - a verdict `retryInMs` runs the same job again after that delay; `done` ends it;
- * - a handler that throws is retried a few times with a short backoff (infrastructure errors);
- * - `stop` and `close` end timers and wait for running handlers (signalled to abort).
+ * Runs delivery jobs (on a job transport: BullMQ with Redis, in process otherwise). Semantics:
+ * - `enqueue` of a job (delivery id and attempt) that is queued, delayed, running or recently
+ *   finished does nothing (dedupe);
+ * - a verdict `retryInMs` queues the job of the next attempt after that delay; `done` ends it;
+ * - a handler that throws is run again a few times with a backoff (infrastructure errors);
+ * - `stop` lets running handlers finish within `graceMs`, then signals them to abort; `close`
+ *   stops and releases the connections.
  */
 export interface DeliveryQueue {
   readonly name: string;
@@ -106,7 +116,7 @@ export interface DeliveryQueue {
   readonly durable: boolean;
   enqueue(job: DeliveryJob): Promise<void>;
   start(handler: DeliveryHandler, options: { readonly concurrency: number }): Promise<void>;
-  stop(): Promise<void>;
+  stop(options?: { readonly graceMs: number }): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -44,7 +44,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     };
     const created = await store.create(record);
     // Enqueued even when the record existed: a crash between the two writes must not lose the job.
-    await queue.enqueue({ deliveryId, tenant: webhook.tenant, webhookId: webhook.id, eventId: event.id });
+    await queue.enqueue({ deliveryId, attempt: 0 });
     return created;
   }
 

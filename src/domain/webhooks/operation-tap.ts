@@ -53,5 +53,6 @@ export function tapOperationStore(store: OperationStore, onTerminal: TerminalOpe
     list: (filter, page, accept) => store.list(filter, page, accept),
     listChildren: (parentId) => store.listChildren(parentId),
     deleteExpired: (now) => store.deleteExpired(now),
+    outbox: store.outbox,
   };
 }

@@ -51,15 +51,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 function assertInput(input: CreateWebhookInput): WebhookEventType[] {
   const issues: FieldIssue[] = [];
   if (typeof input.url !== 'string' || input.url.length === 0 || input.url.length > MAX_WEBHOOK_URL_LENGTH) {
-    issues.push({ field: 'url', message: `1-${MAX_WEBHOOK_URL_LENGTH} characters` });
+    issues.push({ field: '/url', message: `1-${MAX_WEBHOOK_URL_LENGTH} characters` });
   }
   const events = Array.isArray(input.events) ? input.events : [];
-  if (events.length === 0) issues.push({ field: 'events', message: 'at least one event type' });
+  if (events.length === 0) issues.push({ field: '/events', message: 'at least one event type' });
   const unknown = events.filter((e) => !isWebhookEventType(e));
-  if (unknown.length > 0) issues.push({ field: 'events', message: `unknown event type(s): ${unknown.slice(0, 5).join(', ').slice(0, 200)}` });
-  if (new Set(events).size !== events.length) issues.push({ field: 'events', message: 'duplicate event types' });
+  if (unknown.length > 0) issues.push({ field: '/events', message: `unknown event type(s): ${unknown.slice(0, 5).join(', ').slice(0, 200)}` });
+  if (new Set(events).size !== events.length) issues.push({ field: '/events', message: 'duplicate event types' });
   if (input.description !== undefined && input.description.length > MAX_WEBHOOK_DESCRIPTION_LENGTH) {
-    issues.push({ field: 'description', message: `at most ${MAX_WEBHOOK_DESCRIPTION_LENGTH} characters` });
+    issues.push({ field: '/description', message: `at most ${MAX_WEBHOOK_DESCRIPTION_LENGTH} characters` });
   }
   if (issues.length > 0) throw new ValidationError('The webhook is not valid.', issues);
   return canonicalEvents(events.filter(isWebhookEventType));

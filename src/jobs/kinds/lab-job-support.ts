@@ -4,7 +4,8 @@ import type { LabRepository } from '../../domain/labs/lab-repository.js';
 import type { LabRecord } from '../../domain/labs/lab.js';
 import type { OperationRecord } from '../../domain/operations/operation.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
-import { UpstreamRejectedError } from '../../domain/shared/errors.js';
+import { isErrorCode } from '../../domain/shared/error-codes.js';
+import { ChildOperationFailedError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
@@ -59,8 +60,10 @@ export function strings(op: OperationRecord, key: string): string[] {
 }
 
 /** Fails a lab operation with the failure of one of its children (its code and text). */
-export function childFailure(child: OperationRecord): UpstreamRejectedError {
-  const code = child.error?.code ?? (child.status === 'canceled' ? 'CANCELED' : 'FAILED');
+export function childFailure(child: OperationRecord): ChildOperationFailedError {
+  // A code outside the catalogue can only come from a record written by an older version.
+  const recorded = child.error?.code;
+  const code = isErrorCode(recorded) ? recorded : child.status === 'canceled' ? 'CANCELED' : 'FAILED';
   const detail = child.error?.detail ?? child.error?.title ?? `${child.kind} ${child.status}`;
-  return new UpstreamRejectedError(code, detail, { details: { operationId: child.id, kind: child.kind } });
+  return new ChildOperationFailedError(code, detail, { details: { operationId: child.id, kind: child.kind } });
 }

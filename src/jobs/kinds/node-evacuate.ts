@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../domain/shared/error-codes.js';
 import { makePrincipal } from '../../domain/auth/principal.js';
 import { isTerminal, type Operation } from '../../domain/operations/operation.js';
 import { ConflictError, QuotaExceededError } from '../../domain/shared/errors.js';
@@ -42,7 +43,7 @@ export function nodeEvacuateJob(deps: NodeEvacuateDeps): JobKind {
         const started = new Set(children.map((c) => c.target.id));
         let running = children.filter((c) => !isTerminal(c.status)).length;
         const onNode = (await deps.repo.list()).filter((vm) => vm.nodeName === node && vm.instance !== undefined);
-        const skipped: Array<{ vm: string; code: string; reason: string }> = [];
+        const skipped: Array<{ vm: string; code: ErrorCode; reason: string }> = [];
         for (const vm of onNode) {
           const id = `${vm.tenant}/${vm.name}`;
           if (started.has(id)) continue;

@@ -1,11 +1,12 @@
 import { NotFoundError, UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { OperationRecord } from '../../domain/operations/operation.js';
-import type { VmRecord } from '../../domain/vms/vm.js';
+import { vmTargetId, type VmRecord } from '../../domain/vms/vm.js';
 import { vmOfInput } from '../../domain/vms/vm-job-input.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
 import { deriveVmState, type DerivedState } from '../../domain/vms/vm-state.js';
 import type { RetryPolicy } from '../job-kind.js';
+import type { WakeSource } from '../wake-ups.js';
 
 /** What the VM job kinds need. Waiting reads the watch-backed cache: it costs the API server nothing. */
 export interface VmJobDeps {
@@ -15,6 +16,14 @@ export interface VmJobDeps {
   readonly recheckMs?: number;
   /** Longest wait for a target state before the operation fails, ms (default 30 minutes). */
   readonly waitTimeoutMs?: number;
+}
+
+/**
+ * The VM's watch events, as wake-ups of the operations on it: a create, power change, migration or
+ * delete that waits for the VM re-checks as soon as the VM changes, not at the end of its backoff.
+ */
+export function vmWakeSource(repo: Pick<VmRepository, 'watch'>): WakeSource {
+  return (tell) => repo.watch((e) => tell({ type: 'vm', id: vmTargetId(e.tenant, e.name) }));
 }
 
 export const VM_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 1_000, maxDelayMs: 30_000 };

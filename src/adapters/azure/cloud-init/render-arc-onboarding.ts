@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ARC_MACHINE_NAME, ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../../../domain/identity/arc-machine.js';
+import { ARC_CLUSTER_NAME, ARC_MACHINE_NAME, ARC_TAG_CLUSTER, ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../../../domain/identity/arc-machine.js';
 import type { ArcOnboardingInput, ArcUserDataRenderer, RenderedUserData } from '../../../domain/identity/onboarding.js';
 import { PreconditionFailedError, ValidationError, type FieldIssue } from '../../../domain/shared/errors.js';
 import { renderTemplate } from './template.js';
@@ -30,6 +30,7 @@ function check(input: ArcOnboardingInput): void {
   need(NO_CONTROL.test(input.target.resourceGroup), 'target.resourceGroup', 'must be a resource group name');
   need(NO_CONTROL.test(input.target.location), 'target.location', 'must be an Azure region');
   need(NO_CONTROL.test(input.target.cloud ?? 'AzureCloud'), 'target.cloud', 'must be an Azure cloud name');
+  need(input.target.cluster === undefined || ARC_CLUSTER_NAME.test(input.target.cluster), 'target.cluster', 'must be a DNS label');
   const secret = input.secret.kind === 'access-token' ? input.secret.token : input.secret.clientSecret;
   need(NO_CONTROL.test(secret), 'secret', 'must be a non-empty single-line credential');
   if (input.secret.kind === 'service-principal') need(GUID.test(input.secret.clientId), 'secret.clientId', 'must be a GUID');
@@ -62,7 +63,7 @@ export function createArcUserDataRenderer(options: ArcUserDataRendererOptions = 
         location: input.target.location,
         cloud: input.target.cloud ?? 'AzureCloud',
         machineName: input.machineName,
-        tags: `${ARC_TAG_TENANT}=${input.tenant},${ARC_TAG_VM_ID}=${input.vmId}`,
+        tags: [`${ARC_TAG_TENANT}=${input.tenant}`, `${ARC_TAG_VM_ID}=${input.vmId}`, ...(input.target.cluster === undefined ? [] : [`${ARC_TAG_CLUSTER}=${input.target.cluster}`])].join(','),
       };
       const flags = { accessToken: input.secret.kind === 'access-token', servicePrincipal: input.secret.kind === 'service-principal' };
       if (input.secret.kind === 'service-principal') values['clientId'] = input.secret.clientId;
