@@ -20,7 +20,7 @@ import { createWakeUps, type WakeSource } from './wake-ups.js';
 
 /**
  * The job engine: job kinds + a transport (BullMQ, in-process) + the shared step runtime. Every
- * engine has the same semantics, checked by one contract suite (test/jobs/engine.contract.ts).
+ * engine has the same semantics, checked by one contract suite (test/contracts/engine.contract.ts).
  */
 export interface JobEngine extends JobQueue, JobMetricsSource {
   /** Name of the transport ('bullmq', 'in-process'). */

@@ -1,5 +1,6 @@
 import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
@@ -84,6 +85,7 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
   let deliveries: DeliveryStore;
   let queue: DeliveryQueue;
   let dashboardQueues: unknown[] = [];
+  let migrate: () => Promise<void> = async () => undefined;
   if (config.redisUrl === undefined) {
     deliveries = createMemoryDeliveryStore();
     queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: log }), logger: log });
@@ -104,8 +106,10 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
       keepCompletedSeconds: 24 * 3_600,
       ...(options.bullPrefix === undefined ? {} : { prefix: options.bullPrefix }),
     });
-    queue = createTransportDeliveryQueue({ transport: bull, logger: log });
+    const q = createTransportDeliveryQueue({ transport: bull, logger: log });
+    queue = q;
     dashboardQueues = [bull.queue];
+    migrate = () => requeueLegacyDeliveryJobs(bull.queue as unknown as LegacyQueue, q, log);
   }
   closers.push(() => queue.close());
 
@@ -154,6 +158,7 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
       if (delivering) return;
       delivering = true;
       if (!queue.durable) log.warn({ queue: queue.name }, 'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.');
+      await migrate().catch((err: unknown) => log.warn({ err }, 'could not requeue the delivery jobs of the previous version; retried at the next start'));
       await queue.start(processor, { concurrency: config.workerConcurrency });
     },
     async stopDelivery(graceMs = 0) {
@@ -165,6 +170,29 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
       for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error while closing the webhooks'));
     },
   };
+}
+
+/** What `requeueLegacyDeliveryJobs` needs of the BullMQ queue. */
+interface LegacyQueue {
+  getJobs(states: string[]): Promise<Array<{ readonly name: string; readonly data: unknown; remove(): Promise<void> } | undefined>>;
+}
+
+/**
+ * Delivery jobs queued by a version before deliveries ran on the job transport (job name 'deliver',
+ * data `{ deliveryId, ... }`) are queued again in the current shape, then removed: the processor
+ * turns attempt 0 of a delivery that already made attempts into its due next attempt. Jobs an old
+ * worker is running are left to it.
+ */
+async function requeueLegacyDeliveryJobs(legacy: LegacyQueue, queue: DeliveryQueue, log: Logger): Promise<void> {
+  let n = 0;
+  for (const job of await legacy.getJobs(['waiting', 'delayed', 'paused', 'prioritized'])) {
+    const deliveryId = (job?.data as { deliveryId?: unknown } | undefined)?.deliveryId;
+    if (job === undefined || job.name !== 'deliver' || typeof deliveryId !== 'string') continue;
+    await queue.enqueue({ deliveryId, attempt: 0 });
+    await job.remove();
+    n += 1;
+  }
+  if (n > 0) log.info({ jobs: n }, 'requeued the webhook delivery jobs of the previous version');
 }
 
 /** What other areas use of webhooks (tenant deletion removes a tenant's webhooks). */

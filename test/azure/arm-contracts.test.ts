@@ -1,9 +1,9 @@
 import { createOnboardingCredentials, createOnboardingTokenCredential } from '../../src/adapters/azure/credentials.js';
 import { roleDefinitionId } from '../../src/domain/identity/access.js';
 import { arcResourceId } from '../../src/domain/identity/arc-machine.js';
-import { accessContract } from './access.contract.js';
-import { arcMachinesContract } from './arc-machines.contract.js';
-import { onboardingCredentialsContract } from './onboarding-credentials.contract.js';
+import { accessContract } from '../contracts/access.contract.js';
+import { arcMachinesContract } from '../contracts/arc-machines.contract.js';
+import { onboardingCredentialsContract } from '../contracts/onboarding-credentials.contract.js';
 import { RESOURCE_GROUP, SUBSCRIPTION, TENANT, startWireFixture } from './support/azure-fixture.js';
 
 arcMachinesContract('real ARM adapter over the wire', async () => {

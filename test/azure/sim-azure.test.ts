@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createSimAzure, type SimAzure, type SimAzureOptions } from '../../src/adapters/sim/azure/index.js';
 import { AAD_SSH_LOGIN_EXTENSION, arcResourceId } from '../../src/domain/identity/arc-machine.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
-import { accessContract } from './access.contract.js';
-import { arcMachinesContract } from './arc-machines.contract.js';
-import { onboardingCredentialsContract } from './onboarding-credentials.contract.js';
+import { accessContract } from '../contracts/access.contract.js';
+import { arcMachinesContract } from '../contracts/arc-machines.contract.js';
+import { onboardingCredentialsContract } from '../contracts/onboarding-credentials.contract.js';
 import { manualClock, type ManualClock } from './support/manual-clock.js';
 
 function simFixture(options: SimAzureOptions = {}): { sim: SimAzure; clock: ManualClock } {

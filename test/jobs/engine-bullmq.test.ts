@@ -6,7 +6,7 @@ import { createRedisOperationStore } from '../../src/adapters/redis/operation-st
 import { systemClock } from '../../src/domain/shared/ids.js';
 import { createOperationService } from '../../src/domain/operations/operation-service.js';
 import { createJobEngine } from '../../src/jobs/job-engine.js';
-import { engineContract } from './engine.contract.js';
+import { engineContract } from '../contracts/engine.contract.js';
 import { admin as adminPrincipal, deletePrefix, recordingLogger, redisClient, REDIS_URL, testPrefix, uuids, waitFor } from './helpers.js';
 
 const prefix = testPrefix();

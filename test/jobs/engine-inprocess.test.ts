@@ -3,7 +3,7 @@ import { createMemoryOperationEvents } from '../../src/adapters/memory/event-bus
 import { createMemoryOperationStore } from '../../src/adapters/memory/operation-store.js';
 import { systemClock } from '../../src/domain/shared/ids.js';
 import { createInProcessJobEngine } from '../../src/jobs/in-process-engine.js';
-import { engineContract } from './engine.contract.js';
+import { engineContract } from '../contracts/engine.contract.js';
 import { recordingLogger } from './helpers.js';
 
 engineContract('in-process', async ({ random }) => {

@@ -12,7 +12,7 @@ import { createJobEngine } from '../../src/jobs/job-engine.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { admin, recordingLogger, uuids, waitFor } from './helpers.js';
-import { anOperation } from './operation-store.contract.js';
+import { anOperation } from '../contracts/operation-store.contract.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer();

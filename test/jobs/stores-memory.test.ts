@@ -1,9 +1,9 @@
 import { createMemoryOperationEvents } from '../../src/adapters/memory/event-bus.js';
 import { createMemoryIdempotencyStore } from '../../src/adapters/memory/idempotency-store.js';
 import { createMemoryOperationStore } from '../../src/adapters/memory/operation-store.js';
-import { idempotencyStoreContract } from './idempotency-store.contract.js';
-import { operationEventsContract } from './operation-events.contract.js';
-import { operationStoreContract } from './operation-store.contract.js';
+import { idempotencyStoreContract } from '../contracts/idempotency-store.contract.js';
+import { operationEventsContract } from '../contracts/operation-events.contract.js';
+import { operationStoreContract } from '../contracts/operation-store.contract.js';
 
 operationStoreContract('memory', async ({ retentionMs }) => ({
   store: createMemoryOperationStore({ retentionMs }),

@@ -5,9 +5,9 @@ import { createRedisIdempotencyStore } from '../../src/adapters/redis/idempotenc
 import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
 import { toOperation, type Operation } from '../../src/domain/operations/operation.js';
 import { deletePrefix, recordingLogger, redisClient, testPrefix, waitFor } from './helpers.js';
-import { idempotencyStoreContract } from './idempotency-store.contract.js';
-import { operationEventsContract } from './operation-events.contract.js';
-import { anOperation, operationStoreContract } from './operation-store.contract.js';
+import { idempotencyStoreContract } from '../contracts/idempotency-store.contract.js';
+import { operationEventsContract } from '../contracts/operation-events.contract.js';
+import { anOperation, operationStoreContract } from '../contracts/operation-store.contract.js';
 
 const prefix = testPrefix();
 const redis = redisClient();

@@ -10,7 +10,7 @@ import {
   UpstreamRejectedError,
   UpstreamUnavailableError,
 } from '../../src/domain/shared/errors.js';
-import { tenantSpec, uniqueId } from '../contract/tenant-repository.contract.js';
+import { tenantSpec, uniqueId } from '../contracts/tenant-repository.contract.js';
 import { recordingLogger, startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 
 let fx: KubeFixture;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tenantSpec, uniqueId } from '../contract/tenant-repository.contract.js';
+import { tenantSpec, uniqueId } from '../contracts/tenant-repository.contract.js';
 import { startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';

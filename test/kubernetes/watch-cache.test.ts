@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { namespaceObject, roleBindingObject } from '../../src/adapters/kubernetes/tenant-objects.js';
 import type { TenantSpec } from '../../src/domain/tenants/tenant.js';
-import { tenantSpec, uniqueId } from '../contract/tenant-repository.contract.js';
+import { tenantSpec, uniqueId } from '../contracts/tenant-repository.contract.js';
 import { startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 
 let fx: KubeFixture | undefined;

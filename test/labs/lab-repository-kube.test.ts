@@ -4,7 +4,7 @@ import { createKubeLabRepository, type KubeLabRepository } from '../../src/adapt
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import type { LabSpec } from '../../src/domain/labs/lab.js';
 import { rawClient, recordingLogger, type RawClient } from '../kubernetes/support/kube-fixture.js';
-import { labRepositoryContract, labSpec, person, specOf, type LabContractFixture } from './lab-repository.contract.js';
+import { labRepositoryContract, labSpec, person, specOf, type LabContractFixture } from '../contracts/lab-repository.contract.js';
 
 const TENANTS = ['cs-101', 'cs-202'] as const;
 const labsPath = (tenant: string) => `/apis/labplane.io/v1alpha1/namespaces/${tenant}/labs`;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryLabRepository } from '../../src/adapters/memory/lab-repository.js';
 import type { LabEvent } from '../../src/domain/labs/lab-repository.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
-import { labRepositoryContract, labSpec } from './lab-repository.contract.js';
+import { labRepositoryContract, labSpec } from '../contracts/lab-repository.contract.js';
 
 labRepositoryContract('in-memory fake', async () => {
   const repo = createMemoryLabRepository();

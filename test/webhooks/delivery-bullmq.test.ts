@@ -3,7 +3,7 @@ import { createBullmqTransport } from '../../src/adapters/redis/bullmq-transport
 import { createRedisDeliveryStore } from '../../src/adapters/redis/webhook-deliveries.js';
 import { createTransportDeliveryQueue, DELIVERY_JOB_KIND } from '../../src/jobs/delivery-transport.js';
 import { deletePrefix, REDIS_URL, redisClient, testPrefix } from '../jobs/helpers.js';
-import { deliveryContract } from './delivery.contract.js';
+import { deliveryContract } from '../contracts/delivery.contract.js';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const redis = redisClient();

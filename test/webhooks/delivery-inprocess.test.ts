@@ -1,7 +1,7 @@
 import { createMemoryDeliveryStore } from '../../src/adapters/memory/webhook-deliveries.js';
 import { createTransportDeliveryQueue } from '../../src/jobs/delivery-transport.js';
 import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
-import { deliveryContract } from './delivery.contract.js';
+import { deliveryContract } from '../contracts/delivery.contract.js';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenBucket } from '../../src/adapters/kubernetes/rate-limiter.js';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
@@ -99,6 +100,17 @@ describe('wiring webhooks into the job runtime', () => {
       await eventually(() => receiver.received.length === 2, 15_000, 'the delivery of the finished operation');
       expect(verified(created.secret, receiver.received[1]!)).toMatchObject({ type: 'vm.ready', data: { vm: 'vm-2', operationId: queued.id } });
       await eventually(async () => (await ops.outbox.pending(new Date(Date.now() + 60_000), 10)).length === 0, 5_000, 'the outbox entry marked done');
+
+      // A delivery job of the version before deliveries ran on the job transport is sent after the upgrade.
+      await webhooks.stopDelivery();
+      const legacyId = deliveryIdOf('legacy-op.vm.ready', created.webhook.id);
+      await webhooks.deliveries.create({ id: legacyId, tenant: 't1', webhookId: created.webhook.id, eventId: 'legacy-op.vm.ready', eventType: 'vm.ready', status: 'pending', attempts: 0, createdAt: new Date().toISOString(), payload: '{"id":"legacy-op.vm.ready"}' });
+      const bull = webhooks.dashboardQueues[0] as Queue;
+      await bull.add('deliver', { deliveryId: legacyId, tenant: 't1', webhookId: created.webhook.id, eventId: 'legacy-op.vm.ready' }, { jobId: legacyId, delay: 60_000 });
+      await webhooks.startDelivery();
+      await eventually(async () => (await webhooks.deliveries.get(legacyId))?.status === 'succeeded', 15_000, 'the delivery queued by the previous version');
+      expect(receiver.received).toHaveLength(3);
+      expect(await bull.getJob(legacyId)).toBeUndefined();
     } finally {
       await webhooks.stopDelivery();
       await webhooks.close();

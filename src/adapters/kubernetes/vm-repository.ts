@@ -176,6 +176,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
         cache.rememberVm(vm);
         return recordOf(vm);
       } catch (err) {
+        if (isNotFound(err)) throw new NotFoundError('tenant', spec.tenant, { cause: err });
         if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
         const existing = await freshVm(spec.tenant, spec.name);
         if (existing !== undefined && spec.operationId !== undefined && existing.metadata?.annotations?.[ANN_OPERATION_ID] === spec.operationId) return recordOf(existing);
@@ -186,7 +187,7 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     async update(tenant, name, change) {
       const first = await cache.vm(tenant, name);
       const written = await modify(`VirtualMachine ${tenant}/${name}`, () => freshVm(tenant, name), first, (vm) => changedVm(vm, change), (next) => replaceVm(tenant, name, next));
-      if (written === undefined) throw new ConflictError('VM_GONE', `VM '${name}' was deleted meanwhile.`);
+      if (written === undefined) throw new NotFoundError('vm', name);
       return recordOf(written);
     },
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createFaultGate } from './fault-gate.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { LabRecord, LabSpec, LabStoredStatus } from '../../domain/labs/lab.js';
 import type { LabEvent, LabRepository } from '../../domain/labs/lab-repository.js';
@@ -63,19 +63,10 @@ export function createMemoryLabRepository(options: MemoryLabRepositoryOptions = 
   const labs = new Map<string, LabRecord>();
   const listeners = new Set<(event: LabEvent) => void>();
   let resourceVersion = 0;
-  let pendingFailure: Error | undefined;
-  let delayMs = 0;
+  const gate = createFaultGate();
+  const { enter } = gate;
 
   const nextVersion = () => String(++resourceVersion);
-
-  async function enter(): Promise<void> {
-    if (delayMs > 0) await sleep(delayMs);
-    const err = pendingFailure;
-    if (err !== undefined) {
-      pendingFailure = undefined;
-      throw err;
-    }
-  }
 
   function emit(type: LabEvent['type'], lab: LabRecord): void {
     for (const listener of [...listeners]) {
@@ -114,12 +105,8 @@ export function createMemoryLabRepository(options: MemoryLabRepositoryOptions = 
   for (const lab of options.labs ?? []) labs.set(key(lab.spec.tenant, lab.spec.name), fresh(lab.spec, lab.status ?? EMPTY_STATUS));
 
   return {
-    failNext(err) {
-      pendingFailure = err;
-    },
-    latency(ms) {
-      delayMs = ms;
-    },
+    failNext: gate.failNext,
+    latency: gate.latency,
     seed({ spec, status }) {
       const cur = labs.get(key(spec.tenant, spec.name));
       if (cur === undefined) return store(fresh(spec, status ?? EMPTY_STATUS));

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantRole } from '../../domain/auth/principal.js';
+import { createFaultGate } from './fault-gate.js';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
@@ -57,8 +57,8 @@ export function createMemoryTenantRepository(deps: MemoryTenantRepositoryDeps = 
   const entries = new Map<string, Entry>();
   const foreign = new Set<string>();
   let version = 0;
-  let pendingFailure: Error | undefined;
-  let delayMs = 0;
+  const gate = createFaultGate();
+  const { enter } = gate;
 
   const nextVersion = () => String(++version);
 
@@ -91,15 +91,6 @@ export function createMemoryTenantRepository(deps: MemoryTenantRepositoryDeps = 
   for (const spec of deps.tenants ?? []) put(spec, true);
 
   /** Fault injection and latency, applied at the start of every call. */
-  async function enter(): Promise<void> {
-    if (delayMs > 0) await sleep(delayMs);
-    const err = pendingFailure;
-    if (err !== undefined) {
-      pendingFailure = undefined;
-      throw err;
-    }
-  }
-
   function existing(id: string): Entry {
     const e = entries.get(id);
     if (e === undefined || !e.provisioned) throw new NotFoundError('tenant', id);
@@ -107,12 +98,8 @@ export function createMemoryTenantRepository(deps: MemoryTenantRepositoryDeps = 
   }
 
   return {
-    failNext(err) {
-      pendingFailure = err;
-    },
-    latency(ms) {
-      delayMs = ms;
-    },
+    failNext: gate.failNext,
+    latency: gate.latency,
     seedForeignNamespace(id) {
       foreign.add(id);
     },

@@ -1,13 +1,16 @@
 import type { Image, ImageLocation, ImageOwner, ImageRef, ImageSpec } from './image.js';
 
 /**
- * Where images live (CDI DataVolumes, or a fake).
+ * Where images live: CDI DataVolumes (`src/adapters/kubernetes/image-repository.ts`), or memory
+ * (`createMemoryImageRepository` in `src/adapters/memory/image-repository.ts`, for tests). Both
+ * pass the contract suite `test/contracts/image-repository.contract.ts`.
  *
  * Invariants every implementation keeps:
  * - `get` and `list` are served from a watch-backed cache once it is synced (no API request);
  *   a write answered by the server is visible to the next read (read-your-writes);
  * - `create` writes the DataVolume only; an existing one of the same name throws ConflictError
  *   `IMAGE_EXISTS`, unless it carries the same `operationId` (a retried create: returns it);
+ *   a tenant image of a tenant that does not exist throws NotFoundError `TENANT_NOT_FOUND`;
  * - the platform namespace is created (labelled as ours) on the first platform create;
  * - `delete` of an absent image returns false; deleting removes the DataVolume (and its PVC);
  * - upstream outages surface as UpstreamUnavailableError, refusals as UpstreamRejectedError,

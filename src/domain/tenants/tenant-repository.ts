@@ -4,7 +4,9 @@ import type { Member, QuotaUsage, Tenant, TenantSpec, TenantUpdate } from './ten
 export type CreateOutcome = 'created' | 'converged';
 
 /**
- * Where tenants live (a Kubernetes namespace and its policy objects, or a fake).
+ * Where tenants live: a Kubernetes namespace and its policy objects, or memory
+ * (`createMemoryTenantRepository` in `src/adapters/memory/tenant-repository.ts`, for tests); both pass
+ * `test/contracts/tenant-repository.contract.ts`.
  *
  * Invariants every implementation keeps (the contract suite checks them):
  * - only namespaces labelled as ours are tenants; others are invisible (`get` → undefined);

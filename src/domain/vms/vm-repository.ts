@@ -13,14 +13,18 @@ export interface VmEvent {
 export type VmPowerAction = 'start' | 'stop' | 'restart';
 
 /**
- * Where VMs live (KubeVirt VirtualMachines with their VMIs, migrations, disks and cloud-init
- * Secrets, or a fake).
+ * Where VMs live: KubeVirt VirtualMachines with their VMIs, migrations, disks and cloud-init
+ * Secrets (`src/adapters/kubernetes/vm-repository.ts`), or memory (`createMemoryVmRepository` in
+ * `src/adapters/memory/vm-repository.ts`, for tests). Both pass the contract suite
+ * `test/contracts/vm-repository.contract.ts`.
  *
  * Invariants every implementation keeps:
  * - reads (`get`, `list`, `migration`, `nodes`) are served from watch-backed caches once synced:
- *   they cost the API server nothing; a write answered by the server is visible to the next read;
+ *   they cost the API server nothing; a write answered by the server is visible to the next read
+ *   (a power action is answered without the object: its effect shows once the cluster applied it);
  * - every write is idempotent, so a job step may run twice: `create` of a VM that exists with the
- *   same `operationId` returns it, with another throws ConflictError `VM_EXISTS`; `delete` and
+ *   same `operationId` returns it, with another throws ConflictError `VM_EXISTS` (`create` in a tenant
+ *   that does not exist throws NotFoundError `TENANT_NOT_FOUND`); `delete` and
  *   `deleteCloudInit` of absent objects succeed; `migrate` of an existing migration name is a no-op;
  * - resourceVersion conflicts are retried a bounded number of times, then ConflictError `VERSION_CONFLICT`;
  * - upstream outages surface as UpstreamUnavailableError, refusals as UpstreamRejectedError,

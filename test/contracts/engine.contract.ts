@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Operation } from '../../src/domain/operations/operation.js';
 import { UpstreamRejectedError, UpstreamUnavailableError, ValidationError } from '../../src/domain/shared/errors.js';
 import { engineCancelContract } from './engine-cancel.contract.js';
-import { kind, rig, sleep, type EngineFactory, type MakeRig, type Rig } from './engine-kit.js';
-import { waitFor } from './helpers.js';
+import { kind, rig, sleep, type EngineFactory, type MakeRig, type Rig } from '../jobs/engine-kit.js';
+import { waitFor } from '../jobs/helpers.js';
 import { engineWakeContract } from './engine-wake.contract.js';
 import { engineWorkerContract } from './engine-worker.contract.js';
 
-export type { EngineFactory, EngineHarness } from './engine-kit.js';
+export type { EngineFactory, EngineHarness } from '../jobs/engine-kit.js';
 
 /** The JobEngine contract: every engine (BullMQ, in-process) must pass all of it. */
 export function engineContract(name: string, factory: EngineFactory): void {

@@ -8,7 +8,7 @@ import { createDeliveryProcessor } from '../../src/domain/webhooks/delivery-proc
 import { createWebhookDispatcher } from '../../src/domain/webhooks/dispatcher.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
 import type { WebhookEventType, WebhookRecord } from '../../src/domain/webhooks/webhook.js';
-import { anOperation, eventually, startReceiver, verified, type Receiver } from './support.js';
+import { anOperation, eventually, startReceiver, verified, type Receiver } from '../webhooks/support.js';
 
 /** What one backend provides: a delivery store and queue (fresh, isolated), and how to drop them. */
 export interface DeliveryBackend {

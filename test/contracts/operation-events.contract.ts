@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { toOperation, type Operation } from '../../src/domain/operations/operation.js';
 import type { OperationEvents } from '../../src/domain/operations/operation-events.js';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../jobs/helpers.js';
 import { anOperation } from './operation-store.contract.js';
 
 /** Two handles on one bus: `a` and `b` stand for two processes (the same object for in-process buses). */

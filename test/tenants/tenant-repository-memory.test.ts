@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryTenantRepository } from '../../src/adapters/memory/tenant-repository.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
-import { tenantRepositoryContract, tenantSpec } from './tenant-repository.contract.js';
+import { tenantRepositoryContract, tenantSpec } from '../contracts/tenant-repository.contract.js';
 
 tenantRepositoryContract('in-memory fake', async () => {
   const repo = createMemoryTenantRepository();

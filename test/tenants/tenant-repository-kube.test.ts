@@ -1,6 +1,6 @@
 import { namespaceObject, resourceQuotaObject, roleBindingObject } from '../../src/adapters/kubernetes/tenant-objects.js';
 import { startKubeFixture } from '../kubernetes/support/kube-fixture.js';
-import { tenantRepositoryContract } from './tenant-repository.contract.js';
+import { tenantRepositoryContract } from '../contracts/tenant-repository.contract.js';
 
 async function expectCreated(res: Promise<{ status: number; body: Record<string, unknown> }>): Promise<void> {
   const { status, body } = await res;

@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest';
 import type { OperationTarget } from '../../src/domain/operations/operation.js';
 import type { StepOutcome } from '../../src/jobs/job-kind.js';
-import { kind, type MakeRig } from './engine-kit.js';
-import { admin, waitFor } from './helpers.js';
+import { kind, type MakeRig } from '../jobs/engine-kit.js';
+import { admin, waitFor } from '../jobs/helpers.js';
 
 /**
  * Early wake-ups (part of the engine contract). Every waiting step here asks for a re-check in a

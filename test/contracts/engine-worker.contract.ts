@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { blockUntilAborted, kind, sleep, type MakeRig } from './engine-kit.js';
-import { waitFor } from './helpers.js';
+import { blockUntilAborted, kind, sleep, type MakeRig } from '../jobs/engine-kit.js';
+import { waitFor } from '../jobs/helpers.js';
 
 /** Queue and worker semantics (part of the engine contract). */
 export function engineWorkerContract(make: MakeRig): void {

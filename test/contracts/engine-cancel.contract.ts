@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { ConflictError } from '../../src/domain/shared/errors.js';
-import { blockUntilAborted, kind, sleep, type MakeRig } from './engine-kit.js';
-import { admin, waitFor } from './helpers.js';
+import { blockUntilAborted, kind, sleep, type MakeRig } from '../jobs/engine-kit.js';
+import { admin, waitFor } from '../jobs/helpers.js';
 
 /** Cancel semantics (part of the engine contract). */
 export function engineCancelContract(make: MakeRig): void {
