@@ -1,3 +1,4 @@
+import { backoffMs } from '../domain/shared/backoff.js';
 import {
   jobIdOf,
   WorkerShutdown,
@@ -7,6 +8,7 @@ import {
   type QueueCounts,
 } from '../domain/operations/job-queue.js';
 import type { Logger } from '../domain/operations/logger.js';
+import { systemScheduler, type Scheduler } from '../domain/shared/scheduler.js';
 
 type State = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
 
@@ -14,7 +16,8 @@ interface Entry {
   readonly job: JobMessage;
   state: State;
   deliveries: number;
-  timer?: NodeJS.Timeout;
+  /** Cancels the entry's pending timer (its delay, redelivery or retention). */
+  cancel?: () => void;
   controller?: AbortController;
 }
 
@@ -28,6 +31,12 @@ export interface InProcessTransportOptions {
   readonly redeliveryDelayMs?: number;
   /** Extra wait after aborting jobs at the end of a stop's grace. Default 1000 ms. */
   readonly handBackMs?: number;
+  /**
+   * Time for delays, redeliveries and retention. Default real time. A stop's grace stays in real
+   * time: it bounds how long a process takes to shut down, and a test's `close()` must not hang
+   * on a clock nobody moves.
+   */
+  readonly scheduler?: Scheduler;
 }
 
 /**
@@ -50,22 +59,18 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
   let active = 0;
   let idle: Array<() => void> = [];
 
-  function later(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  }
+  const later = (ms: number, fn: () => void): (() => void) => (options.scheduler ?? systemScheduler).after(ms, fn);
 
   function enqueueWaiting(id: string, entry: Entry): void {
     entry.state = 'waiting';
-    delete entry.timer;
+    delete entry.cancel;
     waiting.push(id);
     pump();
   }
 
   function finish(id: string, entry: Entry, state: 'completed' | 'failed'): void {
     entry.state = state;
-    entry.timer = later(retentionMs, () => {
+    entry.cancel = later(retentionMs, () => {
       if (entries.get(id) === entry) entries.delete(id);
     });
   }
@@ -95,10 +100,10 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
         (result) => finish(id, entry, result.operationFailed === undefined ? 'completed' : 'failed'),
         (err: unknown) => {
           if (entry.deliveries < maxDeliveries) {
-            const delay = redeliveryMs * 2 ** (entry.deliveries - 1);
+            const delay = backoffMs(entry.deliveries - 1, { baseMs: redeliveryMs, maxMs: Number.POSITIVE_INFINITY, jitter: 'equal' });
             logger.warn({ err, jobId: id, delay }, 'job processing failed; redelivering');
             entry.state = 'delayed';
-            entry.timer = later(delay, () => enqueueWaiting(id, entry));
+            entry.cancel = later(delay, () => enqueueWaiting(id, entry));
             return;
           }
           finish(id, entry, 'failed');
@@ -122,9 +127,9 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
   function whenIdle(ms: number): Promise<boolean> {
     if (active === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const t = later(ms, () => resolve(false));
+      const cancel = systemScheduler.after(ms, () => resolve(false));
       idle.push(() => {
-        clearTimeout(t);
+        cancel();
         resolve(true);
       });
     });
@@ -146,7 +151,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       if (entries.has(id)) return;
       const entry: Entry = { job, state: 'delayed', deliveries: 0 };
       entries.set(id, entry);
-      if (delayMs > 0) entry.timer = later(delayMs, () => enqueueWaiting(id, entry));
+      if (delayMs > 0) entry.cancel = later(delayMs, () => enqueueWaiting(id, entry));
       else enqueueWaiting(id, entry);
     },
 
@@ -155,7 +160,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       const entry = entries.get(id);
       if (entry === undefined) return 'removed';
       if (entry.state === 'active') return 'active';
-      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.cancel?.();
       entries.delete(id);
       return 'removed';
     },
@@ -164,7 +169,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       const id = jobIdOf(job);
       const entry = entries.get(id);
       if (entry?.state !== 'delayed') return false;
-      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.cancel?.();
       enqueueWaiting(id, entry);
       return true;
     },
@@ -188,7 +193,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       await stop(0);
       const pending = [...entries.values()].filter((e) => e.state === 'waiting' || e.state === 'delayed').length;
       if (pending > 0) logger.warn({ pending }, 'in-process job queue closed with unfinished jobs; they are lost');
-      for (const e of entries.values()) if (e.timer !== undefined) clearTimeout(e.timer);
+      for (const e of entries.values()) e.cancel?.();
       entries.clear();
       waiting = [];
       head = 0;

@@ -1,3 +1,4 @@
+import { backoffMs } from '../domain/shared/backoff.js';
 import { UpstreamUnavailableError } from '../domain/shared/errors.js';
 import type { RetryPolicy } from './job-kind.js';
 
@@ -7,8 +8,7 @@ import type { RetryPolicy } from './job-kind.js';
  * but never less than the upstream's Retry-After when the error carries one. Milliseconds.
  */
 export function retryDelayMs(attempt: number, policy: RetryPolicy, err: unknown, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = Math.floor(random() * ceiling);
+  const jittered = backoffMs(attempt - 1, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs }, random);
   const retryAfterMs =
     err instanceof UpstreamUnavailableError && err.retryAfterSeconds !== undefined ? Math.ceil(err.retryAfterSeconds * 1000) : 0;
   return Math.max(jittered, retryAfterMs);

@@ -1,8 +1,7 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
-import type { RateLimiter } from '../adapters/kubernetes/rate-limiter.js';
+import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import type { ApiModule } from '../api/module.js';
 import type { AuditLog } from '../domain/audit/audit.js';
 import type { OperationService } from '../domain/operations/operation-service.js';
@@ -16,14 +15,6 @@ import type { WakeSource } from '../jobs/wake-ups.js';
 import type { Config } from './config.js';
 import type { World } from './simulated.js';
 
-/** The options every Kubernetes adapter factory takes. */
-export interface KubeConnection {
-  readonly kubeConfig: KubeConfig;
-  readonly logger: Logger;
-  readonly limiter: RateLimiter;
-  readonly timeoutMs: number;
-}
-
 /**
  * What every area may use, built once by the composition root before any area. An area takes the
  * slice it needs (`Pick<Platform, ...>`), so a test builds it from that slice alone.
@@ -35,11 +26,8 @@ export interface Platform {
   readonly metrics: Registry;
   /** The cluster, Azure, the network and their timings: real or simulated (see ./simulated.ts). */
   readonly world: World;
-  /**
-   * How a Kubernetes adapter connects: to the world's cluster, within the one write budget of the
-   * process (KUBE_QPS is what the API server sees from it), with KUBE_TIMEOUT_MS, logging as `component`.
-   */
-  kube(component: string): KubeConnection;
+  /** The one Kubernetes client of the process, to the world's cluster (one request budget: KUBE_QPS / KUBE_BURST). */
+  readonly kube: KubeClient;
   /** Tenancy: every area's objects belong to a tenant (and sign-in reads memberships from it). */
   readonly tenantRepo: TenantRepository & ClusterHealth;
   /** Starts and reads operations; areas hand their job kinds back instead of registering them. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DevTokens } from '../adapters/auth/dev-tokens.js';
-import { createTokenBucket } from '../adapters/kubernetes/rate-limiter.js';
+import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeTenantRepository } from '../adapters/kubernetes/tenant-repository.js';
 import type { KubeEmulator } from '../adapters/sim/kube-emulator/index.js';
 import type { ApiModule } from '../api/module.js';
@@ -10,7 +10,7 @@ import type { PrincipalResolver } from '../domain/auth/authenticator.js';
 import { systemClock } from '../domain/shared/ids.js';
 import type { LeaderElector, LeaderLoop } from '../domain/shared/leadership.js';
 import type { ClusterHealth, TenantRepository } from '../domain/tenants/tenant-repository.js';
-import { buildAreas, closeAreas, type Area, type BuiltArea, type KubeConnection, type Mounted, type Platform } from './area.js';
+import { buildAreas, closeAreas, type Area, type BuiltArea, type Mounted, type Platform } from './area.js';
 import { buildPrincipals } from './auth.js';
 import type { Config } from './config.js';
 import { identityArea, type Identity } from './identity.js';
@@ -80,15 +80,14 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
   try {
     const world = await createWorld(config, logger, overrides);
     closers.push(() => world.close());
-    // One write budget for every Kubernetes adapter: KUBE_QPS is what the API server sees from this process.
-    const kubeWrites = createTokenBucket({ qps: config.kubeQps, burst: config.kubeBurst });
-    const kube = (component: string): KubeConnection => ({
+    // One client for every Kubernetes adapter: KUBE_QPS is what the API server sees from this process.
+    const kube = createKubeClient({
       kubeConfig: world.kubeConfig,
-      logger: logger.child({ component }),
-      limiter: kubeWrites,
+      logger: logger.child({ component: 'kubernetes' }),
+      rateLimit: { ratePerSecond: config.kubeQps, burst: config.kubeBurst },
       timeoutMs: config.kubeTimeoutMs,
     });
-    const tenantRepo = createKubeTenantRepository({ ...kube('kubernetes'), clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
+    const tenantRepo = createKubeTenantRepository({ client: kube, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
     await tenantRepo.start();
     closers.push(() => tenantRepo.close());
     const metrics = new Registry();

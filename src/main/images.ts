@@ -1,4 +1,3 @@
-import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeImageRepository } from '../adapters/kubernetes/image-repository.js';
 import { imagesModule } from '../api/modules/index.js';
 import type { ImageLocator, ImageRepository } from '../domain/images/image-repository.js';
@@ -20,7 +19,7 @@ export const imagesArea = defineArea({
   needs: [],
   async build(ctx: Pick<Platform, 'config' | 'world' | 'kube' | 'tenantRepo' | 'operations'>) {
     const { config } = ctx;
-    const repo = createKubeImageRepository({ client: createKubeClient(ctx.kube('kubernetes-images')), clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
+    const repo = createKubeImageRepository({ client: ctx.kube, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
     await repo.start();
     const service = createImageService({
       repo,

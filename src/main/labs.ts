@@ -31,7 +31,7 @@ export const labsArea = defineArea({
     },
   ) {
     const { config } = ctx;
-    const repo = createKubeLabRepository(ctx.kube('kubernetes-labs'));
+    const repo = createKubeLabRepository({ client: ctx.kube });
     await repo.start();
     const { azure } = ctx.world;
     const vmRepo = ctx.vms.repo;

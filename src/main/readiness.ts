@@ -1,4 +1,4 @@
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import type { ReadinessCheck } from '../api/rest/system.js';
 
 /**

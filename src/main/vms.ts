@@ -38,7 +38,7 @@ export const vmsArea = defineArea({
     },
   ) {
     const { config } = ctx;
-    const repo = createKubeVmRepository({ ...ctx.kube('kubernetes-vms'), controlNamespace: config.controlNamespace });
+    const repo = createKubeVmRepository({ client: ctx.kube, controlNamespace: config.controlNamespace });
     await repo.start();
     const { azure, timings } = ctx.world;
     const service = createVmService({

@@ -1,7 +1,6 @@
-import type { InformerHealth } from '../adapters/kubernetes/informed-store.js';
+import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
 import { webhooksModule } from '../api/modules/index.js';
@@ -78,7 +77,7 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
   const { config } = ctx;
   const log = ctx.logger.child({ component: 'webhooks' });
   const closers: Array<() => Promise<void>> = [];
-  const repo = createKubeWebhookRepository({ client: createKubeClient(ctx.kube('kubernetes-webhooks')), namespace: config.controlNamespace, tenants: ctx.tenantRepo });
+  const repo = createKubeWebhookRepository({ client: ctx.kube, namespace: config.controlNamespace, tenants: ctx.tenantRepo });
   await repo.start();
   closers.push(() => repo.close());
 

@@ -102,6 +102,7 @@ describe('operations', () => {
       const body = { id, displayName: 'Slow', profile: 'student' };
       // supertest sends on then(): start the first request now.
       const slow = api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `slow-${id}`).send(body).then((r) => r);
+      // Real time: the first request must be in flight (its namespace POST delayed 600 ms) when the second arrives; nothing observable says it is.
       await new Promise((r) => setTimeout(r, 200));
       const concurrent = await api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `slow-${id}`).send(body);
       expect(concurrent.status).toBe(409);
@@ -127,6 +128,7 @@ describe('operations', () => {
     });
     await opened;
     ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($t: ID!) { operationsUpdated(tenant: $t) { id status progress { percent } } }`, variables: { t: id } } }));
+    // Real time: graphql-ws acknowledges no subscribe message: a fixed wait lets the server register the subscription first.
     await new Promise((r) => setTimeout(r, 300));
     const del = await api().post('/graphql').set('authorization', admin).send({ query: `mutation($id: ID!) { deleteTenant(id: $id) { id status kind } }`, variables: { id } });
     expect(del.body.data.deleteTenant.kind).toBe('tenant.delete');

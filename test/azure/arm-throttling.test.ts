@@ -35,6 +35,7 @@ describe('429 Retry-After over the wire', () => {
     throttle('1');
     const arc = fx.arc();
     const first = arc.getMachine('vm-1');
+    // Real time: over the wire against a server that answers 429 with Retry-After: the first call must be waiting it out when the second starts.
     await new Promise((r) => setTimeout(r, 150));
     await Promise.all([first, arc.getMachine('vm-2')]);
     const throttledAt = fx.server.requests.find((r) => r.status === 429)?.at ?? 0;

@@ -184,6 +184,7 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
       await r.dispatcher.publish(op);
       await eventually(() => (r.handled.get(id)?.length ?? 0) >= 1);
       // The late duplicate is either ignored by the queue or ends at once (the record is finished).
+      // Real time: also on BullMQ; the wait is the window in which a wrong second delivery would arrive.
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(r.receiver.received).toHaveLength(1);
     });

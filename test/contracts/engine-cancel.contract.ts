@@ -14,6 +14,7 @@ export function engineCancelContract(make: MakeRig): void {
     expect(canceled.cancelRequested).toBe(true);
     expect(canceled.result).toEqual({ stoppedAtStep: 'a', stepCompleted: false });
     await r.h.engine.startWorker({ concurrency: 2 });
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a canceled job would wrongly run.
     await sleep(300);
     expect(calls).toBe(0);
     expect((await r.h.store.get(op.id))?.status).toBe('canceled');
@@ -35,6 +36,7 @@ export function engineCancelContract(make: MakeRig): void {
     expect(canceled.result).toEqual({ stoppedAtStep: 'wait', stepCompleted: false });
     const counts = await r.h.engine.counts();
     expect(counts.reduce((n, c) => n + c.delayed, 0)).toBe(0);
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; longer than the step's recheck delay, which must not fire once canceled.
     await sleep(900);
     expect(calls).toBe(1);
   });
@@ -78,6 +80,7 @@ export function engineCancelContract(make: MakeRig): void {
     release();
     const canceled = await r.until(op.id, 'canceled', 3_000);
     expect(canceled.result).toEqual({ stoppedAtStep: 'one', stepCompleted: true });
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which the next step would wrongly run.
     await sleep(200);
     expect(secondRan).toBe(false);
   });

@@ -6,6 +6,7 @@ import { waitFor } from '../jobs/helpers.js';
 export function engineWorkerContract(make: MakeRig): void {
   it('runs a job once when it is enqueued twice with the same id', async () => {
     let calls = 0;
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the step is slow on purpose, so both enqueues land while it runs.
     const r = await make([kind('w.once', { a: async () => (await sleep(50), calls++, { type: 'done' }) })]);
     const op = await r.start('w.once');
     await Promise.all([
@@ -14,6 +15,7 @@ export function engineWorkerContract(make: MakeRig): void {
     ]);
     await r.until(op.id, 'succeeded');
     await r.h.engine.enqueue('w.once', { operationId: op.id, step: 'a', generation: 0 });
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a wrong second run would show.
     await sleep(200);
     expect(calls).toBe(1);
   });
@@ -32,6 +34,7 @@ export function engineWorkerContract(make: MakeRig): void {
     await r.h.engine.enqueue('w.stale', { operationId: op.id, step: 'b', generation: 9 });
     await r.until(op.id, 'succeeded');
     await r.h.engine.enqueue('w.stale', { operationId: op.id, step: 'b', generation: 10 });
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a stale job would wrongly run.
     await sleep(200);
     expect(calls).toEqual(['a', 'b', 'b']);
   });
@@ -45,6 +48,7 @@ export function engineWorkerContract(make: MakeRig): void {
           a: async () => {
             now += 1;
             max = Math.max(max, now);
+            // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; a job holds its slot a while, so an over-concurrent worker would show.
             await sleep(80);
             now -= 1;
             return { type: 'done' };
@@ -60,6 +64,7 @@ export function engineWorkerContract(make: MakeRig): void {
 
   it('on stop, lets a running step finish within the grace period', async () => {
     let finished = false;
+    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the job outlives the stop's grace on purpose (what is tested is the grace).
     const r = await make([kind('w.grace', { a: async () => (await sleep(300), (finished = true), { type: 'done' }) })]);
     const op = await r.start('w.grace');
     await waitFor(async () => (await r.h.store.get(op.id))?.status === 'running', 3_000, 'running');

@@ -88,6 +88,7 @@ export function idempotencyStoreContract(name: string, factory: IdempotencyStore
       withStore(async (s) => {
         const sc = scope();
         await s.begin(sc, 'k1', 'h1');
+        // Real time: the in-progress TTL (150 ms) is enforced by Redis's own expiry, which no injected clock moves.
         await sleep(250);
         expect(await s.begin(sc, 'k1', 'h2')).toEqual({ state: 'new' });
       }, 150));

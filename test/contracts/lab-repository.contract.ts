@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../src/domain/shared/error-codes.js';
 import type { LabPerson, LabRecord, LabSpec, LabStoredStatus, StudentFailure } from '../../src/domain/labs/lab.js';
 import type { LabEvent, LabRepository } from '../../src/domain/labs/lab-repository.js';
+import { eventually } from '../support/eventually.js';
 
 /** Arrange steps that go around the port: another writer of the cluster (kubectl, GitOps). */
 export interface LabContractSeeds {
@@ -59,15 +60,6 @@ export function specOf(lab: LabRecord): LabSpec {
   return spec;
 }
 
-async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The behaviour every LabRepository keeps; `makeFixture` gives a fresh repository per test. */
 export function labRepositoryContract(name: string, makeFixture: () => Promise<LabContractFixture>): void {
@@ -274,6 +266,8 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         stop();
         const count = events.length;
         await repo.create(labSpec(tenant));
+        // Real time: after stop() no event may come, and the Kubernetes adapter's watch runs on
+        // real time; 100 ms is the window in which a wrong event would show.
         await new Promise((r) => setTimeout(r, 100));
         expect(events).toHaveLength(count);
       });

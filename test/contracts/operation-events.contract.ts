@@ -49,6 +49,7 @@ export function operationEventsContract(name: string, factory: OperationEventsFa
         sub.unsubscribe();
         await a.publish(toOperation(anOperation(4, { tenant: 'lab1' })));
         await waitFor(() => all.length === 4, 2_000, 'the fourth update');
+        // Real time: on Redis each subscription has its own connection, so one subscriber's message says nothing of another's; the wait is the window in which a wrong delivery would show.
         await sleep(30);
         expect(lab1).toEqual(['vm-1']);
       }));
@@ -65,6 +66,7 @@ export function operationEventsContract(name: string, factory: OperationEventsFa
         await a.publish({ ...op, status: 'running', cancelRequested: true });
         await a.publish({ ...op, status: 'canceled', cancelRequested: true });
         await waitFor(() => all.length === 4, 2_000, 'four updates');
+        // Real time: as above, another subscription's messages say nothing of this one's.
         await sleep(30);
         expect(got).toEqual(['vm-1:running']);
       }));

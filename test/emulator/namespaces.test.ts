@@ -54,6 +54,7 @@ describe('namespace termination', () => {
     const vm2 = (await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', body: minimalVm('owner2', 'gc') })) as { metadata: { uid: string } };
     await c.core.createNamespacedSecret({ namespace: 'gc', body: { metadata: { name: 'kept', ownerReferences: [ref('owner2', vm2.metadata.uid)] } } });
     await c.custom.deleteNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', name: 'owner2', propagationPolicy: 'Orphan' });
+    // Real time: garbage collection runs on the emulator's timers; 30 ms is the window in which an orphaned dependent would wrongly go.
     await new Promise((r) => setTimeout(r, 30));
     expect(c.emu.store.get('secrets', 'gc', 'kept')).toBeDefined();
   });

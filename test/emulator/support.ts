@@ -61,13 +61,4 @@ export async function createNamespace(c: Cluster, name: string): Promise<void> {
   await c.core.createNamespace({ body: { metadata: { name } } });
 }
 
-/** Polls until `check` returns a value (or throws after `timeoutMs`). */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { eventually } from '../support/eventually.js';

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/main/config.js';
 import { buildDeps, type Deps } from '../../src/main/deps.js';
 import { loggerOptions } from '../../src/main/logger.js';
 import { vmBody } from '../vms/support.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * The onboarding flow on the embedded default: a VM created with Arc on gets the onboarding
@@ -46,13 +47,14 @@ afterAll(async () => {
 
 const api = () => request(app.server);
 async function settle(id: string, timeoutMs: number): Promise<Record<string, any>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const body = (await api().get(`/v1/operations/${id}`).set('authorization', admin)).body as Record<string, any>;
-    if (['succeeded', 'failed', 'canceled'].includes(body['status'])) return body;
-    if (Date.now() > until) throw new Error(`operation ${id} did not finish: ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return eventually(
+    async () => {
+      const body = (await api().get(`/v1/operations/${id}`).set('authorization', admin)).body as Record<string, any>;
+      return ['succeeded', 'failed', 'canceled'].includes(body['status']) ? body : undefined;
+    },
+    timeoutMs,
+    `operation ${id} to finish`,
+  );
 }
 const textOf = (s: unknown) => Object.values((s as { data?: Record<string, string> } | undefined)?.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
 /** The VM's cloud-init Secret in its tenant namespace. */

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createDataVolumeController, type DataVolumeControllerOptions } from '../../src/adapters/sim/kube-emulator/datavolume-controller.js';
 import { resourceByKey, schemaValidatorFor, type KubeObject } from '../../src/adapters/sim/kube-emulator/index.js';
 import { CDI, createNamespace, eventually, startCluster, type Cluster } from '../emulator/support.js';
+import { manualScheduler } from '../support/manual-scheduler.js';
 
 const DV = 'datavolumes.cdi.kubevirt.io';
 const PVC = 'persistentvolumeclaims';
@@ -87,14 +88,19 @@ describe('simulated CDI (DataVolume controller)', () => {
   });
 
   it('the outcome knob decides per DataVolume, and the import time is configurable', async () => {
-    const cl = await cluster({ importDurationMs: 60_000, outcome: (dv) => (dv.metadata.name === 'nope' ? { type: 'fail', reason: 'Forbidden', message: 'access denied' } : { type: 'succeed' }) });
+    const time = manualScheduler();
+    const outcome: DataVolumeControllerOptions['outcome'] = (dv) => (dv.metadata.name === 'nope' ? { type: 'fail', reason: 'Forbidden', message: 'access denied' } : { type: 'succeed' });
+    const cl = await cluster({ importDurationMs: 60_000, outcome, scheduler: time });
     await cl.custom.createNamespacedCustomObject({ ...CDI, namespace: 'imgs', body: dataVolume('nope', 'https://images.example.com/a.img') });
     await cl.custom.createNamespacedCustomObject({ ...CDI, namespace: 'imgs', body: dataVolume('slow', 'https://images.example.com/b.img') });
-    await eventually(() => (status(cl, 'nope').phase === 'Failed' ? true : undefined));
-    await eventually(() => (status(cl, 'slow').phase === 'ImportInProgress' ? true : undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    time.advance(100);
+    expect(status(cl, 'nope').phase).toBe('Failed');
+    expect(status(cl, 'slow').phase).toBe('ImportInProgress');
+    time.advance(2_800); // 2.9 s of the 60 s import
     expect(status(cl, 'slow').phase).toBe('ImportInProgress');
     expect(Number.parseFloat(String(status(cl, 'slow').progress))).toBeLessThan(5);
+    time.advance(60_000);
+    expect(status(cl, 'slow').phase).toBe('Succeeded');
   });
 
   it('a pre-imported DataVolume is Succeeded with its PVC at once', async () => {

@@ -193,6 +193,7 @@ describe('Kubernetes image repository (over the wire)', () => {
     const disk = dataVolumeObject(spec());
     delete disk.metadata?.labels?.['app.kubernetes.io/component'];
     expect((await raw.post('/apis/cdi.kubevirt.io/v1beta1/namespaces/lab1/datavolumes', disk)).status).toBe(201);
+    // Real time: the repository's cache is fed by a watch on real time; 100 ms is the window in which a wrong entry would show.
     await new Promise((r) => setTimeout(r, 100));
     expect(await f.repo.get({ scope: 'tenant', tenant: 'lab1' }, disk.metadata?.name ?? '')).toBeUndefined();
   });

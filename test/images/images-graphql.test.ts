@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/test-app.js';
 import { dataVolumes, emulatorOf, imageName, newTenant, startImagesApp } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 let t: TestApp;
 let admin: string;
@@ -28,12 +29,14 @@ const OPERATION = `query($id: ID!) { operation(id: $id) { status progress { perc
 const IMAGE = `query($name: ID!, $tenant: ID) { image(name: $name, tenant: $tenant) { scope tenant name displayName phase progress sizeGi storageClass failureReason source { type url hasCredentials } } }`;
 
 async function finish(auth: string, id: string): Promise<{ status: string; progress: { percent: number }; error: { code: string; detail: string } | null }> {
-  for (let i = 0; i < 400; i++) {
-    const op = (await gql(auth, OPERATION, { id })).data.operation;
-    if (['succeeded', 'failed', 'canceled'].includes(op.status as string)) return op;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`operation ${id} did not finish`);
+  return eventually(
+    async () => {
+      const op = (await gql(auth, OPERATION, { id })).data.operation;
+      return ['succeeded', 'failed', 'canceled'].includes(op.status as string) ? op : undefined;
+    },
+    10_000,
+    `operation ${id} to finish`,
+  );
 }
 
 describe('images over GraphQL', () => {

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/test-app.js';
 import { dataVolumes, DV, emulatorOf, expectProblem, imageName, newTenant, startImagesApp } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 let t: TestApp;
 let admin: string;
@@ -27,14 +28,17 @@ function importInto(auth: string, tenant: string | undefined, body: Record<strin
 /** Polls the operation until it ends; returns it and every progress figure seen on the way. */
 async function finish(auth: string, id: string): Promise<{ op: Record<string, any>; seen: number[] }> {
   const seen: number[] = [];
-  for (let i = 0; i < 400; i++) {
-    const res = await api().get(`/v1/operations/${id}`).set('authorization', auth);
-    expect(res.status).toBe(200);
-    seen.push(res.body.progress.percent as number);
-    if (['succeeded', 'failed', 'canceled'].includes(res.body.status as string)) return { op: res.body, seen };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`operation ${id} did not finish`);
+  const op = await eventually(
+    async () => {
+      const res = await api().get(`/v1/operations/${id}`).set('authorization', auth);
+      expect(res.status).toBe(200);
+      seen.push(res.body.progress.percent as number);
+      return ['succeeded', 'failed', 'canceled'].includes(res.body.status as string) ? (res.body as Record<string, any>) : undefined;
+    },
+    10_000,
+    `operation ${id} to finish`,
+  );
+  return { op, seen };
 }
 
 describe('images over REST', () => {

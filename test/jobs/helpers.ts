@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { makePrincipal, type Principal } from '../../src/domain/auth/principal.js';
 import type { Logger } from '../../src/domain/operations/logger.js';
@@ -42,16 +41,7 @@ export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
   };
 }
 
-/** Polls `probe` until it returns a value other than undefined/false. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(15);
-  }
-}
+export { eventually as waitFor } from '../support/eventually.js';
 
 export const admin: Principal = makePrincipal({ id: 'admin-1', platformAdmin: true });
 

@@ -11,7 +11,7 @@ import {
   UpstreamUnavailableError,
 } from '../../src/domain/shared/errors.js';
 import { tenantSpec, uniqueId } from '../contracts/tenant-repository.contract.js';
-import { recordingLogger, startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
+import { emulatorClient, recordingLogger, startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 
 let fx: KubeFixture;
 beforeEach(async () => {
@@ -149,7 +149,7 @@ describe('Kubernetes answers become domain errors', () => {
         srv.close(() => resolve(p));
       });
     });
-    const repo = createKubeTenantRepository({ kubeConfig: loadKubeConfig({ server: `http://127.0.0.1:${port}` }), logger: recordingLogger() });
+    const repo = createKubeTenantRepository({ client: emulatorClient(`http://127.0.0.1:${port}`) });
     await expect(repo.ping()).rejects.toMatchObject({ code: 'KUBERNETES_UNAVAILABLE' });
     await expect(repo.get('anything')).rejects.toBeInstanceOf(UpstreamUnavailableError);
   });

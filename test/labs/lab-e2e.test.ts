@@ -121,6 +121,7 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
       metadata: { name: 'stray', namespace: 'not-a-tenant' },
       spec: { template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: true }, students: [person(1)] },
     });
+    // Real time: the lab loops of the embedded stack run on real time; 1.5 s is the window in which they would wrongly act on a Lab outside a tenant.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(store.list(VM, { namespace: 'not-a-tenant' })).toEqual([]);
     expect((store.get('labs.labplane.io', 'not-a-tenant', 'stray')?.status as { observedGeneration?: number } | undefined)?.observedGeneration).toBeUndefined();

@@ -199,6 +199,7 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect((await client.settle(admin, del.body.id as string, 45_000))['status']).toBe('succeeded');
     expect((await client.lab(admin, tenant, 'hasty')).status).toBe(404);
     expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
+    // Real time: the lab loops run on real time; 1 s is the window in which a deleted lab's VM would wrongly come back.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
   });

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { createKubeLabRepository, type KubeLabRepository } from '../../src/adapters/kubernetes/lab-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import type { LabSpec } from '../../src/domain/labs/lab.js';
-import { rawClient, recordingLogger, type RawClient } from '../kubernetes/support/kube-fixture.js';
+import { emulatorClient, rawClient, recordingLogger, type RawClient } from '../kubernetes/support/kube-fixture.js';
 import { labRepositoryContract, labSpec, person, specOf, type LabContractFixture } from '../contracts/lab-repository.contract.js';
 
 const TENANTS = ['cs-101', 'cs-202'] as const;
@@ -37,7 +36,7 @@ async function startFixture(opts: { start?: boolean } = {}): Promise<KubeLabFixt
   const raw = rawClient(emulator.url);
   for (const t of TENANTS) await ok(raw.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: t } }));
   const logger = recordingLogger();
-  const repo = createKubeLabRepository({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger, watchRestartDelayMs: { min: 20, max: 200 } });
+  const repo = createKubeLabRepository({ client: emulatorClient(emulator.url, logger), watchRestartDelayMs: { min: 20, max: 200 } });
   if (opts.start !== false && !(await repo.start())) throw new Error(`the lab informer did not sync: ${JSON.stringify(logger.lines)}`);
   return {
     repo,

@@ -3,14 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/main/config.js';
 import { configError } from '../support/config-error.js';
 import { startTestApp } from '../support/test-app.js';
+import { eventually } from '../support/eventually.js';
 
-const waitUntil = async (what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> => {
-  const until = Date.now() + timeoutMs;
-  // Real time: the embedded stack campaigns over HTTP against its simulated API server.
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+// Real time: the embedded stack campaigns over HTTP against its simulated API server.
+const waitUntil = async (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => {
+  await eventually(check, timeoutMs, what);
 };
 
 describe('leader election settings', () => {

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContract } from '../support/contract.js';
 import { startTestApp, uniqueTenantId, type TestApp } from '../support/test-app.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * Every operation of the contract and every GraphQL root field, called by principals of another
@@ -199,7 +200,7 @@ beforeAll(async () => {
     .send({ name: aArcVm, image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], owner: 'member-a', arc: true, running: false });
   expect(arcVm.status).toBe(202);
   for (const name of [aVm, aArcVm]) {
-    for (let i = 0; i < 200 && (await request(t.app.server).get(`/v1/tenants/${a}/vms/${name}`).set('authorization', admin)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+    await eventually(async () => (await request(t.app.server).get(`/v1/tenants/${a}/vms/${name}`).set('authorization', admin)).status === 200, 10_000, `VM ${name}`);
   }
   const aLab = 'lab-a';
   // Not asserted here: the admin case of getLab proves the lab exists.

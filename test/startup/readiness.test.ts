@@ -1,7 +1,8 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crdOfPath } from '../../src/adapters/kubernetes/errors.js';
-import { createInformedStore, type InformedStore, type InformerHealth } from '../../src/adapters/kubernetes/informed-store.js';
+import { listOptions } from '../../src/adapters/kubernetes/kube-reads.js';
+import { createResourceCache, customResource, type InformerHealth, type ResourceCache } from '../../src/adapters/kubernetes/resource-cache.js';
 import { createKubeClient, type KubeClient } from '../../src/adapters/kubernetes/kube-client.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { LABS_PATH } from '../../src/adapters/kubernetes/lab-objects.js';
@@ -11,7 +12,7 @@ import { informerCheck, informerProblem } from '../../src/main/readiness.js';
 import { recordingLogger } from '../kubernetes/support/kube-fixture.js';
 
 let em: KubeEmulator | undefined;
-let store: InformedStore<V1Namespace> | undefined;
+let store: ResourceCache<V1Namespace> | undefined;
 afterEach(async () => {
   await store?.stop();
   await em?.close();
@@ -24,12 +25,13 @@ async function setUp(opts: KubeEmulatorOptions = {}): Promise<{ em: KubeEmulator
   return { em, client: createKubeClient({ kubeConfig: loadKubeConfig({ server: em.url }), logger: recordingLogger(), timeoutMs: 2000 }) };
 }
 
-function namespaces(client: KubeClient): InformedStore<V1Namespace> {
-  store = createInformedStore<V1Namespace>({
+function namespaces(client: KubeClient): ResourceCache<V1Namespace> {
+  store = createResourceCache<V1Namespace>({
     client,
     name: 'namespaces',
+    kind: 'Namespace',
     path: '/api/v1/namespaces',
-    listPage: (cont) => client.core.listNamespace({ limit: 500, ...(cont === undefined ? {} : { _continue: cont }) }),
+    api: { list: (q) => client.core.listNamespace(listOptions(q)), read: (_, name) => client.core.readNamespace({ name }) },
     restartDelayMs: { min: 50, max: 200 },
   });
   return store;
@@ -88,11 +90,12 @@ describe('informer health against a real-protocol API server', () => {
 
   it('a list of a resource that is not served fails as CRD_NOT_INSTALLED and resolves whenNotServed', async () => {
     const { client } = await setUp({ uninstalledResources: ['labs.labplane.io'] });
-    const labs = createInformedStore({
+    const labs = createResourceCache({
       client,
       name: 'labs',
+      kind: 'Lab',
       path: LABS_PATH,
-      listPage: async () => (await client.custom.listClusterCustomObject({ group: 'labplane.io', version: 'v1alpha1', plural: 'labs' })) as { items: [] },
+      api: customResource(client, 'labplane.io', 'v1alpha1', 'labs'),
       restartDelayMs: { min: 10, max: 50 },
     });
     try {

@@ -52,6 +52,7 @@ describe('live migration and node evacuation', () => {
       while (!done) {
         const children = await store.listChildren(res.body.id);
         maxRunning = Math.max(maxRunning, children.filter((c) => c.status === 'queued' || c.status === 'running').length);
+        // Real time: sampling how many children run at once, every 15 ms while the evacuation runs.
         await new Promise((r) => setTimeout(r, 15));
       }
     })();

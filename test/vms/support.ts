@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { schemaValidatorFor } from '../../src/adapters/sim/kube-emulator/index.js';
 import type { KubeEmulator, KubeObject } from '../../src/adapters/sim/kube-emulator/index.js';
 import { uniqueTenantId, type TestApp } from '../support/test-app.js';
+import { eventually } from '../support/eventually.js';
 
 /** The platform image every simulated cluster starts with (10 GiB, kv-standard, Ready). */
 export const SEEDED_IMAGE = { scope: 'platform', name: 'ubuntu-24-04' } as const;
@@ -45,13 +46,14 @@ export function restClient(t: TestApp) {
     },
     /** Polls an operation until it finishes; returns its final body (works in hooks too). */
     async settle(auth: string, operationId: string, timeout = 15_000): Promise<Record<string, any>> {
-      const until = Date.now() + timeout;
-      for (;;) {
-        const body = (await api().get(`/v1/operations/${operationId}`).set('authorization', auth)).body as Record<string, any>;
-        if (['succeeded', 'failed', 'canceled'].includes(body['status'])) return body;
-        if (Date.now() > until) throw new Error(`operation ${operationId} did not finish in ${timeout} ms: ${JSON.stringify(body)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      return eventually(
+        async () => {
+          const body = (await api().get(`/v1/operations/${operationId}`).set('authorization', auth)).body as Record<string, any>;
+          return ['succeeded', 'failed', 'canceled'].includes(body['status']) ? body : undefined;
+        },
+        timeout,
+        `operation ${operationId} to finish`,
+      );
     },
     async vm(auth: string, tenant: string, name: string) {
       return api().get(`/v1/tenants/${tenant}/vms/${name}`).set('authorization', auth);

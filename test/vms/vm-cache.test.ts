@@ -70,6 +70,8 @@ describe('cached VM reads', () => {
     delete vm.metadata.resourceVersion;
     em.store.update(VM, vm);
     em.store.delete(VM, tenant, 'a-2');
+    // Real time on purpose: the cache's informer runs on real timers, and what is asserted is that
+    // during an outage of list and watch (300 ms of it) the cache keeps serving what it had.
     await new Promise((r) => setTimeout(r, 300));
     expect((await rest.vm(admin, tenant, 'b-2')).body.labels).toEqual({});
     em.faults.clear();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { DV, emulatorOf, expectProblem, restClient, VM, vmBody } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 let t: TestApp;
 let admin: string;
@@ -67,8 +68,11 @@ describe('live migration preconditions', () => {
     await rest.createVm(admin, tenant, vmBody('keep', { storageClass: 'kv-premium-retain', running: false }));
     const del = await rest.api().delete(`/v1/tenants/${tenant}/vms/keep`).set('authorization', admin);
     expect((await rest.settle(admin, del.body.id)).result).toMatchObject({ deleted: true, disksRetained: true });
-    await new Promise((r) => setTimeout(r, 100));
-    const disks = emulatorOf(t).store.list(DV, { namespace: tenant });
+    // The delete answers before the disk's release is written: wait for the release itself.
+    const disks = await eventually(() => {
+      const dvs = emulatorOf(t).store.list(DV, { namespace: tenant });
+      return dvs[0]?.metadata.labels?.['labplane.io/retained-from'] === undefined ? undefined : dvs;
+    });
     expect(disks).toHaveLength(1);
     expect(disks[0]?.metadata.labels?.['labplane.io/retained-from']).toBe('keep');
     expect(disks[0]?.metadata.ownerReferences ?? []).toEqual([]);

@@ -1,9 +1,8 @@
-import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { createKubeVmRepository } from '../../src/adapters/kubernetes/vm-repository.js';
 import { createMigrationController, createVmLifecycleController, startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { PLATFORM_IMAGE_NAMESPACE } from '../../src/domain/images/image.js';
 import { vmRepositoryContract } from '../contracts/vm-repository.contract.js';
-import { recordingLogger } from '../kubernetes/support/kube-fixture.js';
+import { emulatorClient, recordingLogger } from '../kubernetes/support/kube-fixture.js';
 
 const CONTROL = 'labplane-system';
 const TENANTS = ['cs-101', 'cs-202'] as const;
@@ -23,7 +22,7 @@ vmRepositoryContract('Kubernetes adapter over the emulator (VM and migration con
     spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } }, storageClassName: 'kv-standard' },
   });
   const logger = recordingLogger();
-  const repo = createKubeVmRepository({ kubeConfig: loadKubeConfig({ server: emulator.url }), controlNamespace: CONTROL, logger, watchRestartDelayMs: { min: 20, max: 200 } });
+  const repo = createKubeVmRepository({ client: emulatorClient(emulator.url, logger), controlNamespace: CONTROL, watchRestartDelayMs: { min: 20, max: 200 } });
   if (!(await repo.start())) throw new Error(`the VM informers did not sync: ${JSON.stringify(logger.lines)}`);
   return {
     repo,

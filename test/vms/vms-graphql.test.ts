@@ -109,6 +109,8 @@ describe('VMs over GraphQL', () => {
       });
     });
     ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($t: ID!) { vmUpdated(tenant: $t) { deleted vm { name state nodeName image { name } } } }`, variables: { t: tenant } } }));
+    // graphql-ws acknowledges no subscribe message, so no event says the subscription is in
+    // place: a fixed wait lets the server register it before the VMs it must report change.
     await new Promise((r) => setTimeout(r, 200));
     await rest.createVm(admin, tenant, { ...input('sams', { owner: 'sam' }), labels: undefined });
     await rest.createVm(admin, tenant, { ...input('toms', { owner: 'tom' }), labels: undefined });

@@ -63,16 +63,7 @@ export function verified(secret: string, got: Received): Record<string, any> {
   return new StandardWebhook(secret).verify(got.body, got.headers) as Record<string, any>;
 }
 
-/** Polls `probe` until it returns something other than undefined/false. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
+export { eventually } from '../support/eventually.js';
 
 /** Overrides of an operation; `undefined` removes the field. */
 export type OperationOverrides = { [K in keyof Operation]?: Operation[K] | undefined };

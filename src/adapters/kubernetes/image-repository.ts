@@ -1,15 +1,15 @@
-import type { InformerHealth } from './informed-store.js';
 import { PLATFORM_IMAGE_NAMESPACE, type Image, type ImageOwner } from '../../domain/images/image.js';
 import type { ImageRepository, ImageUsage } from '../../domain/images/image-repository.js';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import { validateCidrs } from './cidrs.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createImageCache, type ImageCache } from './image-cache.js';
 import {
   ANN_OPERATION_ID,
   CDI_GROUP,
   CDI_VERSION,
+  DATAVOLUME_PATH,
   DATAVOLUMES,
+  IMAGE_SELECTOR,
   dataVolumeObject,
   imageFromDataVolume,
   imageNamespaceOf,
@@ -21,28 +21,19 @@ import {
 } from './image-objects.js';
 import { createKubeImageUsage } from './image-usage.js';
 import type { KubeClient } from './kube-client.js';
+import { orUndefined } from './kube-reads.js';
 import { createOrReplace, tenantKinds } from './kube-writes.js';
+import { cacheGroup, createResourceCache, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 
-export interface KubeImageRepositoryDeps {
+export interface KubeImageRepositoryDeps extends CacheOptions {
   /** Shared with the other Kubernetes adapters, so writes share one rate limiter. */
   readonly client: KubeClient;
   /** Ranges the catalog's importer pods must not reach besides the defaults (node, pod, service CIDRs). */
   readonly clusterPrivateCidrs?: readonly string[];
-  /** How long `start` waits for the informer before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  /** Back-off between informer restarts after a failed list or watch (default 250 ms .. 30 s). */
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** Images as CDI DataVolumes (see `image-objects.ts`); `start` before serving, `close` on shutdown. */
-export interface KubeImageRepository extends ImageRepository, ImageUsage {
-  /** Starts the DataVolume informer; true once synced, false after `syncTimeoutMs` (reads then go direct). */
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  /** True while reads are served from the watch-backed cache. */
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeImageRepository extends ImageRepository, ImageUsage, WatchedLifecycle {
 }
 
 function imageOf(dv: DataVolume): Image {
@@ -60,7 +51,19 @@ export function createKubeImageRepository(deps: KubeImageRepositoryDeps): KubeIm
   const { client } = deps;
   const { custom } = client;
   const blocked = validateCidrs(deps.clusterPrivateCidrs ?? []);
-  const cache: ImageCache = createImageCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  /** The image DataVolumes of every namespace (label selector `IMAGE_SELECTOR`). */
+  const cache = createResourceCache<DataVolume>({
+    client,
+    name: 'datavolumes',
+    kind: 'DataVolume',
+    resource: 'image',
+    path: DATAVOLUME_PATH,
+    labelSelector: IMAGE_SELECTOR,
+    readsMatchSelector: true,
+    api: customResource(client, CDI_GROUP, CDI_VERSION, DATAVOLUMES),
+    ...(deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs }),
+  });
+  const group = cacheGroup(client.logger, [cache]);
   const usage = createKubeImageUsage(client);
   const kinds = tenantKinds(client);
   const dvApi = { group: CDI_GROUP, version: CDI_VERSION, plural: DATAVOLUMES };
@@ -89,10 +92,7 @@ export function createKubeImageRepository(deps: KubeImageRepositoryDeps): KubeIm
   }
 
   return {
-    start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => cache.close(),
-    cacheSynced: () => cache.synced(),
-    informers: () => cache.informers(),
+    ...lifecycleOf(group, deps),
 
     async create(spec) {
       if (spec.owner.scope === 'platform') await ensurePlatformNamespace();
@@ -121,7 +121,8 @@ export function createKubeImageRepository(deps: KubeImageRepositoryDeps): KubeIm
     },
 
     async list(owner: ImageOwner) {
-      const dvs = await cache.list(imageNamespaceOf(owner));
+      // A namespace that does not exist (yet) holds no images.
+      const dvs = (await orUndefined(cache.list(imageNamespaceOf(owner)))) ?? [];
       return dvs.flatMap((dv) => imageFromDataVolume(dv) ?? []).sort(byName);
     },
 

@@ -1,15 +1,9 @@
 import type { ImageUsage } from '../../domain/images/image-repository.js';
-import { isNotFound } from './errors.js';
 import { imageNamespaceOf, LABEL_IMAGE, LABEL_IMAGE_SCOPE } from './image-objects.js';
 import type { KubeClient } from './kube-client.js';
-
-const PAGE = 500;
-
-function pageOf(raw: unknown): { count: number; cont: string | undefined } {
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as { items?: unknown; metadata?: { continue?: unknown; _continue?: unknown } };
-  const c = r.metadata?.continue ?? r.metadata?._continue;
-  return { count: Array.isArray(r.items) ? r.items.length : 0, cont: typeof c === 'string' && c !== '' ? c : undefined };
-}
+import { listAllPages, orUndefined } from './kube-reads.js';
+import { customResource } from './resource-cache.js';
+import { KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS } from './vm-objects.js';
 
 /**
  * `ImageUsage` over the API server: lists VirtualMachines by the image labels the VM side sets
@@ -18,30 +12,15 @@ function pageOf(raw: unknown): { count: number; cont: string | undefined } {
  * A cluster without KubeVirt has no VMs (0).
  */
 export function createKubeImageUsage(client: KubeClient): ImageUsage {
+  const vms = customResource(client, KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS);
   return {
     async vmsUsing(owner, name) {
       const labelSelector = `${LABEL_IMAGE_SCOPE}=${owner.scope},${LABEL_IMAGE}=${name}`;
-      const base = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', labelSelector, limit: PAGE };
-      let count = 0;
-      let cont: string | undefined;
-      try {
-        do {
-          const page = pageOf(
-            await client.request({ what: `list VirtualMachines using image ${owner.scope}/${name}`, write: false }, () => {
-              const c = cont === undefined ? {} : { _continue: cont };
-              return owner.scope === 'platform'
-                ? client.custom.listClusterCustomObject({ ...base, ...c })
-                : client.custom.listNamespacedCustomObject({ ...base, namespace: imageNamespaceOf(owner), ...c });
-            }),
-          );
-          count += page.count;
-          cont = page.cont;
-        } while (cont !== undefined);
-      } catch (err) {
-        if (isNotFound(err)) return 0;
-        throw err;
-      }
-      return count;
+      const namespace = owner.scope === 'platform' ? {} : { namespace: imageNamespaceOf(owner) };
+      const listed = await orUndefined(
+        listAllPages(client, `list VirtualMachines using image ${owner.scope}/${name}`, (cont) => vms.list({ ...namespace, labelSelector, ...(cont === undefined ? {} : { cont }) })),
+      );
+      return listed?.items.length ?? 0;
     },
   };
 }

@@ -11,9 +11,10 @@ import {
   type KubeConfig,
   type Middleware,
 } from '@kubernetes/client-node';
+import { createTokenBucket, type TokenBucket, type TokenBucketOptions } from '../../domain/identity/token-bucket.js';
+import { backoffMs } from '../../domain/shared/backoff.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
 import { translateKubeError, type KubeCallContext } from './errors.js';
-import { createTokenBucket, type RateLimitOptions, type RateLimiter } from './rate-limiter.js';
 
 /** Structured logger (pino-compatible subset). */
 export interface KubeLogger {
@@ -34,20 +35,38 @@ export interface ThrottleRetryOptions {
   readonly maxRetryAfterSeconds?: number;
 }
 
+/**
+ * Client-side budget for requests to one API server (KUBE_QPS / KUBE_BURST): the one token bucket of
+ * the code base (`domain/identity/token-bucket.ts`, with its 1 ms margin), so its option names. A
+ * caller that would wait longer than `maxWaitMs` (default 30 000) gets UpstreamUnavailableError
+ * `KUBERNETES_THROTTLED` at once, without taking a token.
+ */
+export type KubeRateLimit = Partial<Pick<TokenBucketOptions, 'ratePerSecond' | 'burst' | 'maxWaitMs' | 'clock' | 'sleep'>>;
+
+export const DEFAULT_RATE_LIMIT = { ratePerSecond: 20, burst: 40, maxWaitMs: 30_000 } as const;
+
+/** The request budget of a Kubernetes client. */
+export function createKubeBudget(options: KubeRateLimit = {}): TokenBucket {
+  return createTokenBucket({ ...DEFAULT_RATE_LIMIT, ...options, throttledCode: 'KUBERNETES_THROTTLED' });
+}
+
 export interface KubeClientDeps {
   readonly kubeConfig: KubeConfig;
   readonly logger: KubeLogger;
   /** Per-request timeout in ms, connection to last byte (default 10 000). Watches are not bound by it. */
   readonly timeoutMs?: number;
-  readonly rateLimit?: RateLimitOptions;
+  readonly rateLimit?: KubeRateLimit;
   readonly throttleRetry?: ThrottleRetryOptions;
   /** Injected for tests; used for retry waits. */
   readonly sleep?: (ms: number) => Promise<unknown>;
-  readonly limiter?: RateLimiter;
+  /** [0, 1) source of the retry jitter; Math.random by default. */
+  readonly random?: () => number;
+  /** Injected for tests: the budget itself (default `createKubeBudget(rateLimit)`). */
+  readonly limiter?: Pick<TokenBucket, 'take'>;
 }
 
 export interface KubeRequestContext extends KubeCallContext {
-  /** Writes take a token of the client-side rate limiter first. */
+  /** Whether the request changes anything (for logs; reads and writes alike take a token of the budget). */
   readonly write: boolean;
 }
 
@@ -60,9 +79,12 @@ export interface KubeClient {
   readonly custom: CustomObjectsApi;
   readonly version: VersionApi;
   readonly logger: KubeLogger;
+  /** Per-request timeout in ms (requests that do not go through the typed clients use it too). */
+  readonly timeoutMs: number;
   /**
-   * Sends one request through the budget: writes wait for a rate-limit token; 429 answers are retried
-   * (bounded, honouring Retry-After); failures come back as domain errors (see `translateKubeError`).
+   * Sends one request through the budget: every request (read or write; watches are not requests)
+   * waits for a token; 429 answers are retried (bounded, honouring Retry-After, else a jittered
+   * backoff); failures come back as domain errors (see `translateKubeError`).
    */
   request<T>(ctx: KubeRequestContext, send: () => Promise<T>): Promise<T>;
 }
@@ -99,7 +121,8 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
     authMethods: { default: deps.kubeConfig },
     promiseMiddleware: [requestMiddleware(timeoutMs)],
   });
-  const limiter = deps.limiter ?? createTokenBucket(deps.rateLimit);
+  const limiter = deps.limiter ?? createKubeBudget(deps.rateLimit);
+  const random = deps.random ?? Math.random;
   const maxRetries = deps.throttleRetry?.maxRetries ?? 3;
   const maxRetryAfter = deps.throttleRetry?.maxRetryAfterSeconds ?? 5;
   const wait = deps.sleep ?? ((ms: number) => sleep(ms));
@@ -107,7 +130,7 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
 
   async function request<T>(ctx: KubeRequestContext, send: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (ctx.write) await limiter.acquire();
+      await limiter.take();
       const slot: { path?: string } = {};
       try {
         return await sent.run(slot, send);
@@ -115,7 +138,7 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
         const err = translateKubeError(raw, slot.path === undefined ? ctx : { ...ctx, path: slot.path });
         const throttled = err instanceof UpstreamUnavailableError && err.code === 'KUBERNETES_THROTTLED';
         if (!throttled || attempt >= maxRetries) throw err;
-        const after = err.retryAfterSeconds ?? 0.25 * 2 ** attempt;
+        const after = err.retryAfterSeconds ?? backoffMs(attempt, { baseMs: 250, maxMs: maxRetryAfter * 1000, jitter: 'equal' }, random) / 1000;
         if (after > maxRetryAfter) throw err;
         logger.debug({ what: ctx.what, attempt, retryAfterSeconds: after }, 'kubernetes throttled the request; retrying');
         await wait(after * 1000);
@@ -131,6 +154,7 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
     custom: new CustomObjectsApi(configuration),
     version: new VersionApi(configuration),
     logger,
+    timeoutMs,
     request,
   };
 }

@@ -9,6 +9,7 @@ import type {
 import { ConflictError } from '../../domain/shared/errors.js';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
+import { orUndefined } from './kube-reads.js';
 
 /** How to create, read and replace one namespaced kind through the typed client. */
 export interface NamespacedOps<T extends KubernetesObject> {
@@ -69,21 +70,37 @@ export async function createOrReplace<T extends KubernetesObject>(
   throw new ConflictError('VERSION_CONFLICT', `${what} kept changing while it was being written; try again.`);
 }
 
-export async function readOrUndefined<T extends KubernetesObject>(
-  client: KubeClient,
-  ops: NamespacedOps<T>,
-  namespace: string,
-  name: string,
-): Promise<T | undefined> {
-  try {
-    return await client.request({ what: `read ${ops.kind} ${namespace}/${name}`, write: false, resource: ops.kind, name }, () =>
-      ops.read(namespace, name),
-    );
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+export function readOrUndefined<T extends KubernetesObject>(client: KubeClient, ops: NamespacedOps<T>, namespace: string, name: string): Promise<T | undefined> {
+  return orUndefined(client.request({ what: `read ${ops.kind} ${namespace}/${name}`, write: false, resource: ops.kind, name }, () => ops.read(namespace, name)));
 }
+
+/**
+ * Read-modify-write of one object with optimistic concurrency: `change` is applied to the current
+ * object and PUT with its resourceVersion; on a conflict the object is read again (bounded).
+ * `change` returning undefined means nothing to write.
+ */
+export async function modify<T extends { metadata?: { resourceVersion?: string } }>(
+  what: string,
+  read: () => Promise<T | undefined>,
+  first: T | undefined,
+  change: (current: T) => T | undefined,
+  write: (next: T) => Promise<T>,
+): Promise<T | undefined> {
+  let current = first ?? (await read());
+  for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
+    if (current === undefined) return undefined;
+    const next = change(current);
+    if (next === undefined) return current;
+    try {
+      return await write(next);
+    } catch (err) {
+      if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
+      current = await read();
+    }
+  }
+  throw new ConflictError('VERSION_CONFLICT', `${what} kept changing while it was being written; try again.`);
+}
+
 
 /** The kinds a tenant is made of, bound to one client. */
 export interface TenantKinds {

@@ -1,41 +1,21 @@
-import type { InformerHealth } from './informed-store.js';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { LabRecord, LabSpec } from '../../domain/labs/lab.js';
 import type { LabRepository } from '../../domain/labs/lab-repository.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/shared/errors.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
-import { withVersion } from './kube-writes.js';
-import { createLabCache } from './lab-cache.js';
-import { labApi, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
-import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
-import { modify } from './vm-writes.js';
+import type { KubeClient } from './kube-client.js';
+import { modify, withVersion } from './kube-writes.js';
+import { cacheGroup, createResourceCache, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
+import { labApi, LABS, LABS_GROUP, LABS_PATH, LABS_VERSION, labObject, labRecordOf, labStatusOf, sameSpec, type LabObject } from './lab-objects.js';
 
-/** What {@link createKubeLabRepository} needs: the cluster, a logger and the request budget. */
-export interface KubeLabRepositoryDeps {
-  readonly kubeConfig: KubeConfig;
-  readonly logger: KubeLogger;
-  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
-  readonly rateLimit?: RateLimitOptions;
-  readonly limiter?: RateLimiter;
-  /** Per-request timeout in ms (default 10 000). */
-  readonly timeoutMs?: number;
-  readonly throttleRetry?: ThrottleRetryOptions;
-  /** How long `start` waits for the informer before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
+/** What {@link createKubeLabRepository} needs: the shared client (cluster, logger, request budget). */
+export interface KubeLabRepositoryDeps extends CacheOptions {
+  /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
+  readonly client: KubeClient;
 }
 
 /** The Kubernetes LabRepository, with the lifecycle of its watch. */
-export interface KubeLabRepository extends LabRepository {
-  /** Starts the watch; resolves true once the cache is synced, false when `syncTimeoutMs` passed first (reads then go to the server until it syncs). */
-  start(): Promise<boolean>;
-  /** Stops the watch; listeners hear nothing more. */
-  close(): Promise<void>;
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeLabRepository extends LabRepository, WatchedLifecycle {
 }
 
 const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
@@ -44,20 +24,28 @@ const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
 /**
  * Labs as `labs.labplane.io/v1alpha1` objects in the tenant's namespace (tenant id = namespace name,
  * as for every tenant object; lab name = metadata.name); see `lab-objects.ts` for the mapping and
- * deploy/crds for the schema. Reads come from a watch over every namespace (`lab-cache.ts`); writes
+ * deploy/crds for the schema. Reads come from a watch over every namespace (`resource-cache.ts`); writes
  * go to the server and their answers into the cache. Nothing is sent before `start` or a call.
  */
 export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRepository {
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger,
-    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
-    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
-    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
-    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
-  });
+  const { client } = deps;
   const { custom } = client;
-  const cache = createLabCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  /**
+   * Every Lab object, in every namespace. No label selector: unlike VirtualMachines (a kind others
+   * create too, so ours carry `app.kubernetes.io/managed-by=labplane`), every `labs.labplane.io` object
+   * is a lab of the platform by its kind, including those GitOps or kubectl wrote without our label.
+   * Objects the API creates still carry the label (and `labplane.io/tenant`).
+   */
+  const cache = createResourceCache<LabObject>({
+    client,
+    name: LABS,
+    kind: 'Lab',
+    resource: 'lab',
+    path: LABS_PATH,
+    api: customResource(client, LABS_GROUP, LABS_VERSION, LABS),
+    ...(deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs }),
+  });
+  const group = cacheGroup(client.logger, [cache]);
   const ctx = (verb: string, tenant: string, name: string) => ({ what: `${verb} Lab ${tenant}/${name}`, write: true, resource: 'lab', name });
 
   async function replace(tenant: string, name: string, body: LabObject): Promise<LabObject> {
@@ -82,8 +70,8 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
 
   /** Replace guarded by the caller's version: the server's 409 is theirs to resolve, not retried. */
   async function updateAt(tenant: string, name: string, spec: LabSpec, expectedVersion: string): Promise<LabRecord> {
-    const cached = await cache.lab(tenant, name);
-    const current = cached?.metadata?.resourceVersion === expectedVersion ? cached : await cache.read(tenant, name);
+    const cached = await cache.get(tenant, name);
+    const current = cached?.metadata?.resourceVersion === expectedVersion ? cached : await cache.fresh(tenant, name);
     if (current === undefined) throw new NotFoundError('lab', name);
     if (current.metadata?.resourceVersion !== expectedVersion) throw versionMismatch(name, expectedVersion);
     if (sameSpec(current, spec)) return labRecordOf(current);
@@ -97,17 +85,14 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
   }
 
   return {
-    start: () => cache.start(deps.syncTimeoutMs ?? 10_000),
-    close: () => cache.close(),
-    cacheSynced: () => cache.synced(),
-    informers: () => cache.informers(),
+    ...lifecycleOf(group, deps),
 
     async list(tenant) {
-      return (await cache.labs(tenant)).map(labRecordOf).sort(byTenantAndName);
+      return (await cache.list(tenant)).map(labRecordOf).sort(byTenantAndName);
     },
 
     async get(tenant, name) {
-      const obj = await cache.lab(tenant, name);
+      const obj = await cache.get(tenant, name);
       return obj === undefined ? undefined : labRecordOf(obj);
     },
 
@@ -129,8 +114,8 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
       if (expectedVersion !== undefined) return updateAt(tenant, name, spec, expectedVersion);
       const written = await modify<LabObject>(
         `Lab ${tenant}/${name}`,
-        () => cache.read(tenant, name),
-        await cache.lab(tenant, name),
+        () => cache.fresh(tenant, name),
+        await cache.get(tenant, name),
         (current) => (sameSpec(current, spec) ? undefined : withVersion(labObject(tenant, name, spec, current), current.metadata?.resourceVersion)),
         (next) => replace(tenant, name, next),
       ).catch((err: unknown) => {
@@ -144,8 +129,8 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     async updateStatus(tenant, name, mutate) {
       const written = await modify<LabObject>(
         `Lab ${tenant}/${name} status`,
-        () => cache.read(tenant, name),
-        await cache.lab(tenant, name),
+        () => cache.fresh(tenant, name),
+        await cache.get(tenant, name),
         (current) => {
           const before = labStatusOf(current);
           const next = mutate(structuredClone(before));
@@ -168,7 +153,7 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
           custom.deleteNamespacedCustomObject({ ...labApi(tenant), name, propagationPolicy: 'Background' }),
         )) as LabObject;
         if (last.kind !== 'Lab') {
-          const known = await cache.lab(tenant, name);
+          const known = await cache.get(tenant, name);
           if (known !== undefined) cache.forget(known);
         } else if (last.metadata?.deletionTimestamp !== undefined && last.metadata.deletionTimestamp !== null) {
           cache.remember(last);
@@ -185,7 +170,7 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     watch(listener) {
       return cache.subscribe((type, obj) => {
         const lab = labRecordOf(obj);
-        listener({ type, tenant: lab.tenant, name: lab.name, lab });
+        listener({ type: type === 'delete' ? 'deleted' : 'changed', tenant: lab.tenant, name: lab.name, lab });
       });
     },
   };

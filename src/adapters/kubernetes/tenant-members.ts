@@ -4,8 +4,9 @@ import { ConflictError } from '../../domain/shared/errors.js';
 import type { Member } from '../../domain/tenants/tenant.js';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
+import { listAllPages, listOptions } from './kube-reads.js';
 import { MAX_CONFLICT_ATTEMPTS, readOrUndefined, tenantKinds, withVersion } from './kube-writes.js';
-import type { TenantCache } from './tenant-cache.js';
+import type { TenantCaches } from './tenant-caches.js';
 import { isMemberBinding, isTenant, memberFromBinding } from './tenant-mapping.js';
 import { memberBindingName, roleBindingObject } from './tenant-objects.js';
 
@@ -21,7 +22,7 @@ export interface MemberWriter {
   membershipsOf(subjectIds: readonly string[]): Promise<Array<readonly [string, TenantRole]>>;
 }
 
-export function createMemberWriter(client: KubeClient, cache: TenantCache): MemberWriter {
+export function createMemberWriter(client: KubeClient, caches: TenantCaches): MemberWriter {
   const ops = tenantKinds(client).roleBinding;
 
   /** Deletes one binding; with `guard`, only the version we saw (409 when it changed meanwhile). */
@@ -36,11 +37,11 @@ export function createMemberWriter(client: KubeClient, cache: TenantCache): Memb
           ...(resourceVersion === undefined ? {} : { body: { preconditions: { resourceVersion } } }),
         }),
       );
-      cache.forgetBinding(stub);
+      caches.bindings.forget(stub);
       return true;
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      cache.forgetBinding(stub);
+      caches.bindings.forget(stub);
       return false;
     }
   }
@@ -67,7 +68,7 @@ export function createMemberWriter(client: KubeClient, cache: TenantCache): Memb
             ops.replace(id, name, body),
           );
         }
-        cache.rememberBinding(binding);
+        caches.bindings.remember(binding);
         return { binding, created: !existed };
       } catch (err) {
         if (isConflict(err, 'ALREADY_EXISTS') || isConflict(err, 'VERSION_CONFLICT')) {
@@ -86,22 +87,13 @@ export function createMemberWriter(client: KubeClient, cache: TenantCache): Memb
   }
 
   async function freshBindings(id: string): Promise<V1RoleBinding[]> {
-    const items: V1RoleBinding[] = [];
-    let cont: string | undefined;
-    do {
-      const page = await client.request({ what: `list RoleBindings in ${id}`, write: false }, () =>
-        client.rbac.listNamespacedRoleBinding({
-          namespace: id,
-          labelSelector: 'app.kubernetes.io/managed-by=labplane,labplane.io/member=true',
-          limit: 500,
-          ...(cont === undefined ? {} : { _continue: cont }),
-        }),
-      );
-      items.push(...page.items);
-      cont = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
-    } while (cont !== undefined);
-    return items;
+    const labelSelector = 'app.kubernetes.io/managed-by=labplane,labplane.io/member=true';
+    const listed = await listAllPages<V1RoleBinding>(client, `list RoleBindings in ${id}`, (cont) =>
+      client.rbac.listNamespacedRoleBinding({ namespace: id, ...listOptions({ labelSelector, ...(cont === undefined ? {} : { cont }) }) }),
+    );
+    return listed.items;
   }
+
 
   return {
     put,
@@ -115,9 +107,9 @@ export function createMemberWriter(client: KubeClient, cache: TenantCache): Memb
     async membershipsOf(subjectIds) {
       const ids = new Set(subjectIds);
       if (ids.size === 0) return [];
-      const tenants = new Set((await cache.namespaces()).filter(isTenant).map((ns) => ns.metadata?.name ?? ''));
+      const tenants = new Set((await caches.namespaces.list()).filter(isTenant).map((ns) => ns.metadata?.name ?? ''));
       const roles = new Map<string, TenantRole>();
-      for (const rb of await cache.bindings()) {
+      for (const rb of await caches.bindings.list()) {
         const tenant = rb.metadata?.namespace ?? '';
         if (!isMemberBinding(rb) || !tenants.has(tenant)) continue;
         const m = memberFromBinding(rb);

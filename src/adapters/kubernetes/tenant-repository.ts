@@ -1,13 +1,14 @@
-import type { InformerHealth } from './informed-store.js';
-import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
 import type { TenantSpec } from '../../domain/tenants/tenant.js';
-import { isConflict, isNotFound } from './errors.js';
-import { createKubeClient, type KubeLogger, type ThrottleRetryOptions } from './kube-client.js';
-import { MAX_CONFLICT_ATTEMPTS, createOrReplace, tenantKinds, withVersion } from './kube-writes.js';
-import type { RateLimiter, RateLimitOptions } from './rate-limiter.js';
-import { createTenantCache } from './tenant-cache.js';
+import { isConflict } from './errors.js';
+import type { KubeClient } from './kube-client.js';
+import { listAllPages, orUndefined } from './kube-reads.js';
+import { MAX_CONFLICT_ATTEMPTS, createOrReplace, modify, tenantKinds, withVersion } from './kube-writes.js';
+import { KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS } from './vm-objects.js';
+import { createTenantCaches } from './tenant-caches.js';
+import { cacheGroup, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import { validateCidrs } from './cidrs.js';
 import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
 import { createMemberWriter } from './tenant-members.js';
@@ -17,39 +18,22 @@ import {
   limitRangeObject,
   memberBindingName,
   namespaceObject,
+  QUOTA_NAME,
   quotaHard,
   resourceQuotaObject,
   roleObject,
   type NamespaceSpec,
 } from './tenant-objects.js';
 
-export interface KubeTenantRepositoryDeps {
-  readonly kubeConfig: KubeConfig;
-  readonly logger: KubeLogger;
-  /** Budget for writes (default 20 qps, burst 40), unless a shared `limiter` is given. */
-  readonly rateLimit?: RateLimitOptions;
-  /** One write budget shared by every Kubernetes adapter of the process. */
-  readonly limiter?: RateLimiter;
+export interface KubeTenantRepositoryDeps extends CacheOptions {
+  /** Built once by the composition root and shared by every Kubernetes adapter: one request budget, one timeout. */
+  readonly client: KubeClient;
   /** Ranges tenants must not reach besides the RFC 1918 / CGNAT / link-local defaults (node, pod, service CIDRs). */
   readonly clusterPrivateCidrs?: readonly string[];
-  /** Per-request timeout in ms (default 10 000). */
-  readonly timeoutMs?: number;
-  readonly throttleRetry?: ThrottleRetryOptions;
-  /** How long `start` waits for the informers to list before falling back to direct reads (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  /** Back-off between informer restarts after a failed list or watch (default 250 ms .. 30 s). */
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** The Kubernetes tenant repository; `start` before serving, `close` on shutdown. */
-export interface KubeTenantRepository extends TenantRepository, ClusterHealth {
-  /** Starts the informers; resolves true once synced, false after `syncTimeoutMs` (reads then go direct). */
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  /** True while reads are served from the watch-backed cache. */
-  cacheSynced(): boolean;
-  /** Each informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeTenantRepository extends TenantRepository, ClusterHealth, WatchedLifecycle {
 }
 
 /**
@@ -58,21 +42,15 @@ export interface KubeTenantRepository extends TenantRepository, ClusterHealth {
  */
 export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): KubeTenantRepository {
   const blocked = validateCidrs(deps.clusterPrivateCidrs ?? []);
-  const client = createKubeClient({
-    kubeConfig: deps.kubeConfig,
-    logger: deps.logger,
-    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
-    ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
-    ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }),
-    ...(deps.throttleRetry === undefined ? {} : { throttleRetry: deps.throttleRetry }),
-  });
-  const cache = createTenantCache(client, deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs });
+  const { client } = deps;
+  const caches = createTenantCaches(client, deps.watchRestartDelayMs);
+  const group = cacheGroup(client.logger, [caches.namespaces, caches.quotas, caches.bindings]);
   const kinds = tenantKinds(client);
-  const members = createMemberWriter(client, cache);
+  const members = createMemberWriter(client, caches);
   const nsCtx = (verb: string, id: string) => ({ what: `${verb} Namespace ${id}`, write: verb !== 'read', resource: 'tenant', name: id });
 
   async function tenantNamespace(id: string): Promise<V1Namespace> {
-    const ns = await cache.namespace(id);
+    const ns = await caches.namespaces.get('', id);
     if (!isTenant(ns)) throw new NotFoundError('tenant', id);
     return ns;
   }
@@ -89,28 +67,25 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
 
   /** Replaces the namespace from `base`, re-reading on a version conflict (bounded). */
   async function writeNamespace(spec: NamespaceSpec, base: V1Namespace): Promise<V1Namespace> {
-    let current = base;
-    for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
-      try {
-        const ns = await client.request(nsCtx('replace', spec.id), () =>
-          client.core.replaceNamespace({ name: spec.id, body: namespaceObject(spec, true, current) }),
-        );
-        cache.rememberNamespace(ns);
-        return ns;
-      } catch (err) {
-        if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
-        const fresh = await cache.freshNamespace(spec.id);
-        if (!isOurs(fresh)) throw new NotFoundError('tenant', spec.id);
-        current = fresh;
-      }
-    }
-    throw new ConflictError('VERSION_CONFLICT', `Tenant '${spec.id}' kept changing while it was being written; try again.`);
+    const ours = async () => {
+      const fresh = await caches.namespaces.fresh('', spec.id);
+      if (!isOurs(fresh)) throw new NotFoundError('tenant', spec.id);
+      return fresh;
+    };
+    const replace = async (body: V1Namespace) => {
+      const ns = await client.request(nsCtx('replace', spec.id), () => client.core.replaceNamespace({ name: spec.id, body }));
+      caches.namespaces.remember(ns);
+      return ns;
+    };
+    const written = await modify(`Tenant '${spec.id}'`, ours, base, (current) => namespaceObject(spec, true, current), replace);
+    if (written === undefined) throw new NotFoundError('tenant', spec.id);
+    return written;
   }
 
   async function writeChildren(spec: TenantSpec, converging: boolean): Promise<void> {
-    const knownQuota = converging ? await cache.quota(spec.id) : undefined;
+    const knownQuota = converging ? await caches.quotas.get(spec.id, QUOTA_NAME) : undefined;
     const writes = [
-      createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(spec.id, spec.quota), knownQuota).then(cache.rememberQuota),
+      createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(spec.id, spec.quota), knownQuota).then(caches.quotas.remember),
       createOrReplace(client, kinds.limitRange, limitRangeObject(spec.id, spec.vmCaps, spec.quota)),
       createOrReplace(client, kinds.networkPolicy, ingressPolicyObject(spec.id)),
       createOrReplace(client, kinds.networkPolicy, egressPolicyObject(spec.id, blocked)),
@@ -128,12 +103,12 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
         const ns = await client.request(nsCtx('create', spec.id), () =>
           client.core.createNamespace({ body: namespaceObject(spec, false) }),
         );
-        cache.rememberNamespace(ns);
+        caches.namespaces.remember(ns);
         return { ns, outcome: 'created' };
       } catch (err) {
         if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
       }
-      const existing = await cache.freshNamespace(spec.id);
+      const existing = await caches.namespaces.fresh('', spec.id);
       if (existing === undefined) continue;
       if (!isOurs(existing) || isTenant(existing) || isTerminating(existing)) refuseExisting(existing, spec.id);
       return { ns: existing, outcome: 'converged' };
@@ -142,19 +117,14 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   }
 
   return {
-    async start() {
-      return cache.start(deps.syncTimeoutMs ?? 10_000);
-    },
-    close: () => cache.close(),
-    cacheSynced: () => cache.synced(),
-    informers: () => cache.informers(),
+    ...lifecycleOf(group, deps),
 
     async ping() {
       await client.request({ what: 'read version', write: false }, () => client.version.getCode());
     },
 
     async create(spec) {
-      const cached = cache.synced() ? await cache.namespace(spec.id) : undefined;
+      const cached = group.synced() ? await caches.namespaces.get('', spec.id) : undefined;
       if (isTenant(cached)) refuseExisting(cached, spec.id);
       const { ns, outcome } = await claimNamespace(spec);
       await writeChildren(spec, outcome === 'converged');
@@ -165,12 +135,12 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     },
 
     async get(id) {
-      const ns = await cache.namespace(id);
+      const ns = await caches.namespaces.get('', id);
       return isTenant(ns) ? tenantFromNamespace(ns) : undefined;
     },
 
     async list() {
-      const all = (await cache.namespaces()).filter(isTenant).map((ns) => tenantFromNamespace(ns));
+      const all = (await caches.namespaces.list()).filter(isTenant).map((ns) => tenantFromNamespace(ns));
       return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
 
@@ -178,7 +148,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       let ns = await tenantNamespace(id);
       if (expectedVersion !== undefined && expectedVersion !== ns.metadata?.resourceVersion) {
         // The caller saw a version our cache has not: build on the server's copy, not a stale one.
-        const fresh = await cache.freshNamespace(id);
+        const fresh = await caches.namespaces.fresh('', id);
         if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
         ns = fresh;
       }
@@ -206,7 +176,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
               details: { expectedVersion },
             });
           }
-          const fresh = await cache.freshNamespace(id);
+          const fresh = await caches.namespaces.fresh('', id);
           if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
           ns = fresh;
         }
@@ -214,11 +184,11 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       if (written === undefined || spec === undefined) {
         throw new ConflictError('VERSION_CONFLICT', `Tenant '${id}' kept changing while it was being updated; try again.`);
       }
-      cache.rememberNamespace(written);
+      caches.namespaces.remember(written);
       if (update.quota !== undefined) {
-        const known = await cache.quota(id);
+        const known = await caches.quotas.get(id, QUOTA_NAME);
         const same = JSON.stringify(known?.spec?.hard ?? {}) === JSON.stringify(quotaHard(spec.quota));
-        if (!same) cache.rememberQuota(await createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(id, spec.quota), known));
+        if (!same) caches.quotas.remember(await createOrReplace(client, kinds.resourceQuota, resourceQuotaObject(id, spec.quota), known));
       }
       if (update.quota !== undefined || update.vmCaps !== undefined) {
         await createOrReplace(client, kinds.limitRange, limitRangeObject(id, spec.vmCaps, spec.quota));
@@ -236,19 +206,19 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
         );
       } catch (err) {
         if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
-        const fresh = await cache.freshNamespace(id);
+        const fresh = await caches.namespaces.fresh('', id);
         if (!isTenant(fresh)) throw new NotFoundError('tenant', id);
         if (!isTerminating(fresh)) throw err;
       }
       // Read-your-writes: the namespace now terminates (its contents go first); the cache must
       // say so rather than forget it, or a caller waiting for it to be gone would stop too early.
-      const after = await cache.freshNamespace(id);
-      if (after === undefined) cache.forgetNamespace(ns);
+      const after = await caches.namespaces.fresh('', id);
+      if (after === undefined) caches.namespaces.forget(ns);
     },
 
     async usage(id) {
       await tenantNamespace(id);
-      return usageFromQuota(await cache.quota(id));
+      return usageFromQuota(await caches.quotas.get(id, QUOTA_NAME));
     },
 
     async countVirtualMachines(id) {
@@ -258,13 +228,13 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
 
     async listMembers(id) {
       await tenantNamespace(id);
-      return (await cache.bindings(id)).filter(isMemberBinding).map(memberFromBinding).sort(byPrincipal);
+      return (await caches.bindings.list(id)).filter(isMemberBinding).map(memberFromBinding).sort(byPrincipal);
     },
 
     async putMember(id, member) {
       await tenantNamespace(id);
       const name = memberBindingName(member.principalId);
-      const known = (await cache.bindings(id)).find((rb) => rb.metadata?.name === name && isMemberBinding(rb));
+      const known = (await caches.bindings.list(id)).find((rb) => rb.metadata?.name === name && isMemberBinding(rb));
       const { binding, created } = await members.put(id, member, known);
       return { member: memberFromBinding(binding), created };
     },
@@ -278,30 +248,11 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   };
 
   async function countVirtualMachines(id: string): Promise<number> {
-    let count = 0;
-    let cont: string | undefined;
-    try {
-      do {
-        const page: unknown = await client.request({ what: `list VirtualMachines in ${id}`, write: false }, () =>
-          client.custom.listNamespacedCustomObject({
-            group: 'kubevirt.io',
-            version: 'v1',
-            namespace: id,
-            plural: 'virtualmachines',
-            limit: 500,
-            ...(cont === undefined ? {} : { _continue: cont }),
-          }),
-        );
-        const p = (typeof page === 'object' && page !== null ? page : {}) as { items?: unknown; metadata?: { continue?: unknown } };
-        count += Array.isArray(p.items) ? p.items.length : 0;
-        cont = typeof p.metadata?.continue === 'string' && p.metadata.continue !== '' ? p.metadata.continue : undefined;
-      } while (cont !== undefined);
-    } catch (err) {
-      // No VirtualMachine resource at all (KubeVirt not installed): no VMs.
-      if (isNotFound(err)) return 0;
-      throw err;
-    }
-    return count;
+    const vms = customResource(client, KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS);
+    // No VirtualMachine resource at all (KubeVirt not installed): no VMs.
+    const listed = await orUndefined(listAllPages(client, `list VirtualMachines in ${id}`, (cont) => vms.list({ namespace: id, ...(cont === undefined ? {} : { cont }) })));
+    return listed?.items.length ?? 0;
   }
+
 }
 

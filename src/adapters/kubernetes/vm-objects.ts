@@ -15,6 +15,8 @@ export const LABEL_OWNER = 'labplane.io/owner';
 export const LABEL_LAB = 'labplane.io/lab';
 export const LABEL_VM_ID = 'labplane.io/vm-id';
 export const LABEL_VM = 'labplane.io/vm';
+/** Nodes of the KubeVirt pool (the seeded and the real ones carry it). */
+export const NODE_SELECTOR = 'workload=kubevirt';
 export const LABEL_ARC = 'labplane.io/arc';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 /** On disks kept after their VM was deleted (storage class `kv-premium-retain`): the VM's name. */

@@ -1,9 +1,9 @@
-import { ConflictError } from '../../domain/shared/errors.js';
 import type { VmChange } from '../../domain/vms/vm.js';
-import { isConflict, isNotFound, KubeApiError } from './errors.js';
+import { KubeApiError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { formatCpu } from './quantity.js';
-import { MAX_CONFLICT_ATTEMPTS } from './kube-writes.js';
+import { orUndefined } from './kube-reads.js';
+import { modify } from './kube-writes.js';
 import { CDI_GROUP, CDI_VERSION, DATAVOLUMES, type DataVolume } from './image-objects.js';
 import { ANN_DROPPED_AT, ANN_INSTANCE_TYPE, computeResources, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_RETAINED_FROM, VMS, type VirtualMachine } from './vm-objects.js';
 
@@ -41,33 +41,6 @@ export function changedVm(vm: VirtualMachine, change: VmChange): VirtualMachine 
   return next;
 }
 
-/**
- * Read-modify-write of one object with optimistic concurrency: `change` is applied to the current
- * object and PUT with its resourceVersion; on a conflict the object is read again (bounded).
- * `change` returning undefined means nothing to write.
- */
-export async function modify<T extends { metadata?: { resourceVersion?: string } }>(
-  what: string,
-  read: () => Promise<T | undefined>,
-  first: T | undefined,
-  change: (current: T) => T | undefined,
-  write: (next: T) => Promise<T>,
-): Promise<T | undefined> {
-  let current = first ?? (await read());
-  for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
-    if (current === undefined) return undefined;
-    const next = change(current);
-    if (next === undefined) return current;
-    try {
-      return await write(next);
-    } catch (err) {
-      if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
-      current = await read();
-    }
-  }
-  throw new ConflictError('VERSION_CONFLICT', `${what} kept changing while it was being written; try again.`);
-}
-
 /** The Kubernetes message of a translated error (KubeVirt says why it refused an action). */
 export function kubeMessage(err: unknown): string | undefined {
   const cause = (err as { cause?: unknown }).cause;
@@ -86,14 +59,8 @@ export async function retainDisks(client: KubeClient, vm: VirtualMachine): Promi
   for (const t of vm.spec?.dataVolumeTemplates ?? []) {
     const name = t.metadata?.name;
     if (name === undefined) continue;
-    const read = async () => {
-      try {
-        return (await client.request({ what: `read DataVolume ${ns}/${name}`, write: false }, () => client.custom.getNamespacedCustomObject({ ...dvApi(ns), name }))) as DataVolume;
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    };
+    const read = () =>
+      orUndefined(client.request({ what: `read DataVolume ${ns}/${name}`, write: false }, async () => (await client.custom.getNamespacedCustomObject({ ...dvApi(ns), name })) as DataVolume));
     const done = await modify<DataVolume>(
       `DataVolume ${ns}/${name}`,
       read,

@@ -1,6 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './errors.js';
-import { listAllPages } from './informed-store.js';
+import { listAllPages, listOptions } from './kube-reads.js';
 import type { KubeClient } from './kube-client.js';
 import { LABEL_TENANT } from './tenant-objects.js';
 import { WEBHOOK_SELECTOR } from './webhook-objects.js';
@@ -25,8 +25,8 @@ const DROPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration']
  * are deleted only when asked, each guarded by its uid.
  */
 export async function migrateWebhookSecrets(client: KubeClient, controlNamespace: string, opts: { readonly deleteOriginals: boolean }): Promise<WebhookMigrationReport> {
-  const { items } = await listAllPages(client, 'list webhook Secrets in every namespace', (cont) =>
-    client.core.listSecretForAllNamespaces({ labelSelector: WEBHOOK_SELECTOR, limit: 500, ...(cont === undefined ? {} : { _continue: cont }) }),
+  const { items } = await listAllPages<V1Secret>(client, 'list webhook Secrets in every namespace', (cont) =>
+    client.core.listSecretForAllNamespaces(listOptions({ labelSelector: WEBHOOK_SELECTOR, ...(cont === undefined ? {} : { cont }) })),
   );
   const old = items.filter((s) => s.metadata?.namespace !== undefined && s.metadata.namespace !== controlNamespace);
   let copied = 0;

@@ -4,32 +4,23 @@ import type { TenantRepository } from '../../domain/tenants/tenant-repository.js
 import { toWebhook, type Webhook, type WebhookRecord } from '../../domain/webhooks/webhook.js';
 import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { isConflict, isNotFound } from './errors.js';
-import { createInformedStore, listAllPages, waitForSync, type InformedStore, type InformerHealth } from './informed-store.js';
+import { listOptions } from './kube-reads.js';
+import { cacheGroup, createResourceCache, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import type { KubeClient } from './kube-client.js';
 import { LABEL_TENANT } from './tenant-objects.js';
 import { isWebhookSecret, tenantWebhookSelector, webhookFromSecret, webhookSecretName, webhookSecretObject, WEBHOOK_SELECTOR } from './webhook-objects.js';
 
-const PAGE = 500;
-
-export interface KubeWebhookRepositoryDeps {
+export interface KubeWebhookRepositoryDeps extends CacheOptions {
   /** Its writes take tokens of this client's rate limiter. */
   readonly client: KubeClient;
   /** The control plane's own namespace (CONTROL_NAMESPACE): every webhook Secret lives there. */
   readonly namespace: string;
   /** A create for a tenant it does not know is NotFoundError('tenant'). */
   readonly tenants: Pick<TenantRepository, 'get'>;
-  /** How long `start` waits for the informer before reads go to the API server directly (default 10 000 ms). */
-  readonly syncTimeoutMs?: number;
-  readonly watchRestartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 /** Webhooks as Secrets (see `webhook-objects.ts`); `start` before serving, `close` on shutdown. */
-export interface KubeWebhookRepository extends WebhookRepository {
-  start(): Promise<boolean>;
-  close(): Promise<void>;
-  cacheSynced(): boolean;
-  /** The informer's state, for readiness. */
-  informers(): readonly InformerHealth[];
+export interface KubeWebhookRepository extends WebhookRepository, WatchedLifecycle {
 }
 
 /**
@@ -44,36 +35,29 @@ export interface KubeWebhookRepository extends WebhookRepository {
 export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): KubeWebhookRepository {
   const { client, namespace } = deps;
   const { core } = client;
-  const cursor = (cont: string | undefined) => (cont === undefined ? {} : { _continue: cont });
-  const informer: InformedStore<V1Secret> = createInformedStore<V1Secret>({
+  const informer = createResourceCache<V1Secret>({
     client,
     name: 'webhook secrets',
+    kind: 'Secret',
+    resource: 'webhook',
     path: `/api/v1/namespaces/${namespace}/secrets`,
     labelSelector: WEBHOOK_SELECTOR,
-    listPage: (cont) => core.listNamespacedSecret({ namespace, labelSelector: WEBHOOK_SELECTOR, limit: PAGE, ...cursor(cont) }),
+    api: {
+      list: (q) => core.listNamespacedSecret({ namespace, ...listOptions(q) }),
+      read: (_, name) => core.readNamespacedSecret({ namespace, name }),
+    },
     ...(deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs }),
   });
+  const group = cacheGroup(client.logger, [informer]);
   const ofTenant = (tenant: string) => (s: V1Secret) => s.metadata?.labels?.[LABEL_TENANT] === tenant;
 
   async function secretsOf(tenant: string): Promise<V1Secret[]> {
-    if (informer.synced()) return informer.store.list(namespace).filter(ofTenant(tenant));
-    const res = await listAllPages(client, `list webhook Secrets of ${tenant}`, (cont) =>
-      core.listNamespacedSecret({ namespace, labelSelector: tenantWebhookSelector(tenant), limit: PAGE, ...cursor(cont) }),
-    );
-    return res.items.filter(ofTenant(tenant));
+    const secrets = informer.synced() ? await informer.list(namespace) : await informer.listDirect({ namespace, labelSelector: tenantWebhookSelector(tenant) });
+    return secrets.filter(ofTenant(tenant));
   }
 
   async function secretOf(tenant: string, id: string): Promise<V1Secret | undefined> {
-    const name = webhookSecretName(id);
-    let s: V1Secret | undefined;
-    if (informer.synced()) s = informer.store.get(name, namespace);
-    else {
-      try {
-        s = await client.request({ what: `read Secret ${namespace}/${name}`, write: false, resource: 'webhook', name: id }, () => core.readNamespacedSecret({ namespace, name }));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
+    const s = await informer.get(namespace, webhookSecretName(id));
     return isWebhookSecret(s) && ofTenant(tenant)(s) ? s : undefined;
   }
 
@@ -93,24 +77,15 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
       );
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err, 'VERSION_CONFLICT')) throw err;
-      informer.store.remove(s);
+      informer.forget(s);
       return false;
     }
-    informer.store.remove(s);
+    informer.forget(s);
     return true;
   }
 
   return {
-    async start() {
-      informer.start();
-      const timeoutMs = deps.syncTimeoutMs ?? 10_000;
-      const outcome = await waitForSync([informer], timeoutMs);
-      if (outcome === 'timeout') client.logger.warn({ timeoutMs }, 'the webhook Secret informer did not sync in time; reading from the API server until it does');
-      return outcome === 'synced';
-    },
-    close: () => informer.stop(),
-    cacheSynced: () => informer.synced(),
-    informers: () => [informer.health()],
+    ...lifecycleOf(group, deps),
 
     async list(tenant) {
       return (await secretsOf(tenant)).flatMap((s): Webhook[] => {
@@ -134,7 +109,7 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
         const created = await client.request({ what: `create Secret ${namespace}/${name}`, write: true, resource: 'tenant', name: w.tenant }, () =>
           core.createNamespacedSecret({ namespace, body }),
         );
-        informer.store.upsert(created);
+        informer.remember(created);
       } catch (err) {
         if (isConflict(err, 'ALREADY_EXISTS')) throw new ConflictError('WEBHOOK_EXISTS', `webhook '${w.id}' already exists.`, { cause: err });
         throw err;

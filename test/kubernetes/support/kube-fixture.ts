@@ -1,5 +1,5 @@
 import { loadKubeConfig } from '../../../src/adapters/kubernetes/kube-config.js';
-import type { KubeLogger } from '../../../src/adapters/kubernetes/kube-client.js';
+import { createKubeClient, type KubeClient, type KubeClientDeps, type KubeLogger } from '../../../src/adapters/kubernetes/kube-client.js';
 import {
   createKubeTenantRepository,
   type KubeTenantRepository,
@@ -12,6 +12,11 @@ export function recordingLogger(): KubeLogger & { lines: Array<{ level: string; 
   const lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
   const at = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, msg, obj });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** A client of the emulator at `url`, as the composition root builds one. */
+export function emulatorClient(url: string, logger: KubeLogger = recordingLogger(), options: Partial<Omit<KubeClientDeps, 'kubeConfig' | 'logger'>> = {}): KubeClient {
+  return createKubeClient({ kubeConfig: loadKubeConfig({ server: url }), logger, ...options });
 }
 
 /** Plain HTTP access to the emulator, standing for another client of the cluster. */
@@ -50,16 +55,17 @@ export interface KubeFixture {
 
 /** An emulator and a started Kubernetes tenant repository pointed at it. */
 export async function startKubeFixture(
-  repoOptions: Partial<Omit<KubeTenantRepositoryDeps, 'kubeConfig' | 'logger'>> = {},
+  options: Partial<Omit<KubeTenantRepositoryDeps, 'client'>> & Partial<Omit<KubeClientDeps, 'kubeConfig' | 'logger'>> = {},
   emulatorOptions: KubeEmulatorOptions = {},
 ): Promise<KubeFixture> {
   const emulator = await startKubeEmulator(emulatorOptions);
   const logger = recordingLogger();
+  const { clusterPrivateCidrs, syncTimeoutMs, watchRestartDelayMs, ...clientOptions } = options;
   const repo = createKubeTenantRepository({
-    kubeConfig: loadKubeConfig({ server: emulator.url }),
-    logger,
-    watchRestartDelayMs: { min: 20, max: 200 },
-    ...repoOptions,
+    client: emulatorClient(emulator.url, logger, clientOptions),
+    watchRestartDelayMs: watchRestartDelayMs ?? { min: 20, max: 200 },
+    ...(clusterPrivateCidrs === undefined ? {} : { clusterPrivateCidrs }),
+    ...(syncTimeoutMs === undefined ? {} : { syncTimeoutMs }),
   });
   const synced = await repo.start();
   if (!synced) throw new Error(`informers did not sync against the emulator: ${JSON.stringify(logger.lines)}`);

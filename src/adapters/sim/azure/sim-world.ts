@@ -4,6 +4,7 @@ import type { RoleAssignment } from '../../../domain/identity/access.js';
 import { createTokenBucket, type TokenBucket } from '../../../domain/identity/token-bucket.js';
 import { UpstreamUnavailableError } from '../../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../../domain/shared/ids.js';
+import type { Scheduler } from '../../../domain/shared/scheduler.js';
 
 export type SimRequestKind = 'reads' | 'writes' | 'deletes';
 
@@ -21,6 +22,8 @@ export interface SimAzureOptions {
   readonly location?: string;
   readonly tenantId?: string;
   readonly clock?: Clock;
+  /** Time and the timers of `latencyMs`; when given, it is also the clock. Default real time. */
+  readonly scheduler?: Scheduler;
   /** From onboarding start until the machine resource exists (status `Disconnected`), ms. Default 2 000. */
   readonly appearAfterMs?: number;
   /** From onboarding start until the machine reports `Connected`, ms. Default 4 000. */
@@ -87,6 +90,7 @@ export class SimWorld {
   readonly location: string;
   readonly tenantId: string;
   readonly clock: Clock;
+  private readonly scheduler: Scheduler | undefined;
   readonly appearAfterMs: number;
   readonly connectAfterMs: number;
   extensionInstallMs: number;
@@ -118,7 +122,8 @@ export class SimWorld {
     this.resourceGroup = options.resourceGroup ?? 'labplane-sim';
     this.location = options.location ?? 'westeurope';
     this.tenantId = options.tenantId ?? '00000000-0000-4000-8000-00000000aad1';
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.scheduler ?? options.clock ?? systemClock;
+    this.scheduler = options.scheduler;
     this.appearAfterMs = options.appearAfterMs ?? 2_000;
     this.connectAfterMs = Math.max(options.connectAfterMs ?? 4_000, this.appearAfterMs);
     this.extensionInstallMs = options.extensionInstallMs ?? 3_000;
@@ -146,7 +151,8 @@ export class SimWorld {
 
   /** Latency and injected failures, for every call (ARM or Azure AD). */
   async gate(): Promise<void> {
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const { latencyMs, scheduler } = this;
+    if (latencyMs > 0) await (scheduler === undefined ? sleep(latencyMs) : new Promise<void>((resolve) => scheduler.after(latencyMs, resolve)));
     if (this.failures.length > 0) throw this.failures.shift();
   }
 

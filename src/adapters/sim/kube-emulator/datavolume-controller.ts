@@ -1,3 +1,4 @@
+import { systemScheduler, type Scheduler } from '../../../domain/shared/scheduler.js';
 import type { Controller, KubeEmulator } from './emulator-types.js';
 import { KubeStatusError } from './errors.js';
 import { timestamp } from './store.js';
@@ -27,6 +28,8 @@ export interface DataVolumeControllerOptions {
   outcome?: (dv: KubeObject) => ImportOutcome;
   /** `namespace/name` of DataVolumes that are already imported when they appear (seeded golden images). */
   preImported?: readonly string[];
+  /** Time and timers (default real time). */
+  scheduler?: Scheduler;
 }
 
 const record = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
@@ -76,15 +79,17 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
   const preImported = new Set(opts.preImported ?? []);
   let emulator: KubeEmulator | undefined;
   let unsubscribe: (() => void) | undefined;
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, () => void>();
   const started = new Map<string, number>();
+  const scheduler = opts.scheduler ?? systemScheduler;
+  const now = (): number => scheduler.now().getTime();
 
   const later = (key: string, ms: number, fn: () => void): void => {
-    clearTimeout(timers.get(key));
-    timers.set(key, setTimeout(() => {
+    timers.get(key)?.();
+    timers.set(key, scheduler.after(ms, () => {
       timers.delete(key);
       fn();
-    }, ms));
+    }));
   };
 
   /** Merges `status` into the stored DataVolume; false when it is gone or being deleted. */
@@ -152,8 +157,8 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
   const advance = (key: string, ns: string, name: string, stage: Stage, outcome: ImportOutcome): void => {
     const dv = emulator?.store.peek(DV, ns, name);
     if (!dv || dv.metadata.deletionTimestamp) return;
-    const since = started.get(key) ?? Date.now();
-    const percent = Math.min(100, ((Date.now() - since) / Math.max(1, duration)) * 100);
+    const since = started.get(key) ?? now();
+    const percent = Math.min(100, ((now() - since) / Math.max(1, duration)) * 100);
     const progress = `${percent.toFixed(2)}%`;
     if (outcome.type === 'crash') {
       const restarts = Number(record(dv.status).restartCount ?? 0) + 1;
@@ -211,14 +216,14 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
     later(key, phaseDelay, () => {
       if (!writeStatus(ns, name, { phase: stage.scheduled, conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', stage.scheduled), condition('Running', 'False', 'Pending')] })) return;
       later(key, phaseDelay, () => {
-        started.set(key, Date.now());
+        started.set(key, now());
         advance(key, ns, name, stage, outcome);
       });
     });
   };
 
   const forget = (key: string): void => {
-    clearTimeout(timers.get(key));
+    timers.get(key)?.();
     timers.delete(key);
     started.delete(key);
   };
@@ -231,7 +236,7 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
         if (ev.type === 'DELETED') forget(key);
         else if (ev.type === 'ADDED') {
           // After the create's answer, like a real controller reacting to the watch.
-          setImmediate(() => {
+          scheduler.after(0, () => {
             const current = emulator?.store.get(DV, ev.object.metadata.namespace, ev.object.metadata.name ?? '');
             if (current) begin(current);
           });
@@ -241,7 +246,7 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
     },
     stop() {
       unsubscribe?.();
-      for (const t of timers.values()) clearTimeout(t);
+      for (const cancel of timers.values()) cancel();
       timers.clear();
       started.clear();
       emulator = undefined;

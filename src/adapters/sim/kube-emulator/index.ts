@@ -28,8 +28,8 @@ export type { VmAction, VmActionCall, VmActionHandler, VmActionRegistry } from '
 export { KubeStatusError } from './errors.js';
 export { RESOURCES, resourceByKey } from './resources.js';
 export type { ResourceDef } from './resources.js';
-export { formatQuantity, parseQuantity, QuantityError } from './quantity.js';
-export type { Quantity, QuantityFormat } from './quantity.js';
+export { formatQuantity, parseQuantity, QuantityError } from '../../kubernetes/quantity.js';
+export type { Quantity, QuantityFormat } from '../../kubernetes/quantity.js';
 export { schemaValidatorFor } from './schema-validator.js';
 export type { FieldValidation, SchemaValidationResult, SchemaValidator } from './schema-validator.js';
 export { createVmLifecycleController } from './vm-lifecycle-controller.js';

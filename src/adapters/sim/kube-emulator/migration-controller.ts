@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { systemScheduler, type Scheduler } from '../../../domain/shared/scheduler.js';
 import type { Controller, KubeEmulator } from './emulator-types.js';
 import { KubeStatusError } from './errors.js';
 import { generateNameFrom, timestamp } from './store.js';
@@ -18,6 +19,8 @@ export interface MigrationControllerOptions {
    * {@link FAIL_MIGRATION_ANNOTATION} annotation.
    */
   failure?: (migration: KubeObject, vmi: KubeObject) => string | undefined;
+  /** Timers (default real time). */
+  scheduler?: Scheduler;
 }
 
 const PHASES = ['Pending', 'Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running'] as const;
@@ -36,16 +39,17 @@ const defaultFailure = (_m: KubeObject, vmi: KubeObject): string | undefined => 
 export function createMigrationController(opts: MigrationControllerOptions = {}): Controller {
   let emulator: KubeEmulator | undefined;
   let unsubscribe: (() => void) | undefined;
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Set<() => void>();
   const phaseMs = opts.phaseMs ?? 0;
   const failureOf = opts.failure ?? defaultFailure;
+  const scheduler = opts.scheduler ?? systemScheduler;
 
   const later = (fn: () => void): void => {
-    const t = setTimeout(() => {
-      timers.delete(t);
+    const cancel = scheduler.after(phaseMs, () => {
+      timers.delete(cancel);
       fn();
-    }, phaseMs);
-    timers.add(t);
+    });
+    timers.add(cancel);
   };
 
   const update = (resource: string, obj: KubeObject, change: (o: KubeObject) => void): void => {
@@ -155,7 +159,7 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
     },
     stop() {
       unsubscribe?.();
-      for (const t of timers) clearTimeout(t);
+      for (const cancel of timers) cancel();
       timers.clear();
       emulator = undefined;
     },

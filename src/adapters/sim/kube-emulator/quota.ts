@@ -1,6 +1,6 @@
 import { forbidden } from './errors.js';
-import { formatQuantity, isQuantity, parseQuantity } from './quantity.js';
-import type { Quantity } from './quantity.js';
+import { formatQuantity, isQuantity, parseQuantity } from '../../kubernetes/quantity.js';
+import type { Quantity } from '../../kubernetes/quantity.js';
 import { RESOURCES } from './resources.js';
 import type { ResourceDef } from './resources.js';
 import type { ObjectStore } from './store.js';

@@ -5,7 +5,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { coreSchemaDocument } from './core-schemas.js';
 import { addCrdKeywords, loadCrdSchemas } from './crd-schemas.js';
 import { defaultCrdsDir, defaultSchemasDir } from './package-paths.js';
-import { isQuantity } from './quantity.js';
+import { isQuantity } from '../../kubernetes/quantity.js';
 import type { SchemaRef } from './resources.js';
 import type { StatusCause } from './types.js';
 import { isObject } from './types.js';

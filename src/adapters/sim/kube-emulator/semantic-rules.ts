@@ -1,5 +1,5 @@
 import { leaseRules } from './lease-rules.js';
-import { compareQuantities, isQuantity, parseQuantity } from './quantity.js';
+import { compareQuantities, isQuantity, parseQuantity } from '../../kubernetes/quantity.js';
 import type { ResourceDef } from './resources.js';
 import type { KubeObject, StatusCause } from './types.js';
 import { isObject } from './types.js';

@@ -44,7 +44,7 @@ function failureMessage(dv: KubeObject): string {
  * choice: real CDI waits), a DataVolume the quota does not admit is not created. DataVolumes are
  * written with a phase at once, so other DataVolume controllers leave them alone.
  */
-export function provisionDisks(e: KubeEmulator, vm: KubeObject, o: { provisionMs: number; startedAt: Map<string, number> }): DiskState {
+export function provisionDisks(e: KubeEmulator, vm: KubeObject, o: { provisionMs: number; startedAt: Map<string, number>; now: () => number }): DiskState {
   const tick = Math.max(20, Math.min(500, Math.round(o.provisionMs / 10)));
   let waitMs: number | undefined;
   const wait = (ms: number) => (waitMs = Math.min(waitMs ?? ms, ms));
@@ -68,7 +68,7 @@ export function provisionDisks(e: KubeEmulator, vm: KubeObject, o: { provisionMs
       e.store.create(DV, obj);
       if (source === 'missing') return { state: 'failed', message: `DataVolume ${name} failed: ${MISSING}` };
       if (!fresh) {
-        if (source === 'ready') o.startedAt.set(key, Date.now());
+        if (source === 'ready') o.startedAt.set(key, o.now());
         wait(tick);
       }
       continue;
@@ -86,23 +86,23 @@ export function provisionDisks(e: KubeEmulator, vm: KubeObject, o: { provisionMs
         return { state: 'failed', message: `DataVolume ${name} failed: ${MISSING}` };
       }
       if (source === 'ready') {
-        o.startedAt.set(key, Date.now());
+        o.startedAt.set(key, o.now());
         writeDvStatus(e, dv, dvStatus('CloneInProgress', '0.00%'));
       }
       wait(tick);
       continue;
     }
     if (phase === 'CloneInProgress') {
-      const since = o.startedAt.get(key) ?? Date.now();
+      const since = o.startedAt.get(key) ?? o.now();
       o.startedAt.set(key, since);
-      const percent = Math.min(100, ((Date.now() - since) / Math.max(1, o.provisionMs)) * 100);
+      const percent = Math.min(100, ((o.now() - since) / Math.max(1, o.provisionMs)) * 100);
       if (percent >= 100) {
         o.startedAt.delete(key);
         writeDvStatus(e, dv, { ...dvStatus('Succeeded', '100.0%'), claimName: name });
         continue;
       }
       writeDvStatus(e, dv, dvStatus('CloneInProgress', `${percent.toFixed(2)}%`));
-      wait(Math.min(tick, since + o.provisionMs - Date.now()));
+      wait(Math.min(tick, since + o.provisionMs - o.now()));
       continue;
     }
     wait(tick);

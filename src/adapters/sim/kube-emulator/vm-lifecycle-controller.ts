@@ -1,3 +1,4 @@
+import { systemScheduler, type Scheduler } from '../../../domain/shared/scheduler.js';
 import type { Controller, KubeEmulator } from './emulator-types.js';
 import { KubeStatusError } from './errors.js';
 import type { KubeObject } from './types.js';
@@ -21,6 +22,8 @@ export interface VmLifecycleOptions {
    * that is not shared gets `LiveMigratable=False` (reason `DisksNotLiveMigratable`).
    */
   rwxStorageClasses?: readonly string[];
+  /** Time and timers (default real time); a test's manual scheduler makes every step explicit. */
+  scheduler?: Scheduler;
 }
 
 /** Whether the VM should have a running VMI, from runStrategy (and Manual start/stop requests). */
@@ -49,7 +52,9 @@ function wantsRunning(vm: KubeObject, hasVmi: boolean): boolean {
 export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Controller {
   let emulator: KubeEmulator | undefined;
   const unsubscribers: (() => void)[] = [];
-  const timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
+  const scheduler = opts.scheduler ?? systemScheduler;
+  const now = (): number => scheduler.now().getTime();
+  const timers = new Map<string, { cancel: () => void; due: number }>();
   const stoppingSince = new Map<string, number>();
   const startedAt = new Map<string, number>();
   const dvStartedAt = new Map<string, number>();
@@ -60,16 +65,16 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   const schedule = (ns: string | undefined, name: string | undefined, delayMs = opts.reconcileDelayMs ?? 0): void => {
     if (!ns || !name) return;
     const key = `${ns}/${name}`;
-    const due = Date.now() + delayMs;
+    const due = now() + delayMs;
     const pending = timers.get(key);
     if (pending && pending.due <= due) return;
-    if (pending) clearTimeout(pending.timer);
+    pending?.cancel();
     timers.set(key, {
       due,
-      timer: setTimeout(() => {
+      cancel: scheduler.after(delayMs, () => {
         timers.delete(key);
         reconcile(ns, name);
-      }, delayMs),
+      }),
     });
   };
 
@@ -104,7 +109,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
       return undefined;
     }
     const created = e.store.create(VMI, vmi);
-    startedAt.set(created.metadata.uid ?? '', Date.now());
+    startedAt.set(created.metadata.uid ?? '', now());
     return created;
   };
 
@@ -113,7 +118,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     const vm = e?.store.get(VM, ns, name);
     if (!e || !vm || vm.metadata.deletionTimestamp) return;
     const key = `${ns}/${name}`;
-    const disks = provisionDisks(e, vm, { provisionMs: opts.provisionMs ?? 0, startedAt: dvStartedAt });
+    const disks = provisionDisks(e, vm, { provisionMs: opts.provisionMs ?? 0, startedAt: dvStartedAt, now });
     if (disks.state === 'failed') return stopped(vm, 'DataVolumeError', [condition('DataVolumesReady', 'False', 'DataVolumeError', disks.message), condition('Failure', 'True', 'FailedCreate', disks.message)]);
     if (disks.state === 'provisioning') {
       schedule(ns, name, disks.recheckMs);
@@ -125,9 +130,9 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
         stoppingSince.delete(key);
         return stopped(vm, 'Stopped');
       }
-      const since = stoppingSince.get(key) ?? Date.now();
+      const since = stoppingSince.get(key) ?? now();
       stoppingSince.set(key, since);
-      const left = since + stopMs - Date.now();
+      const left = since + stopMs - now();
       if (left > 0) {
         schedule(ns, name, left);
         return writeStatus(vm, { printableStatus: 'Stopping', ready: false, created: true, conditions: [condition('Ready', 'False', 'Stopping')] });
@@ -141,7 +146,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     if (!vmi) return;
     const phase = record(vmi.status).phase;
     if (phase === 'Scheduling') {
-      const left = (startedAt.get(vmi.metadata.uid ?? '') ?? 0) + startMs - Date.now();
+      const left = (startedAt.get(vmi.metadata.uid ?? '') ?? 0) + startMs - now();
       if (left > 0) {
         schedule(ns, name, left);
         return writeStatus(vm, { printableStatus: 'Starting', ready: false, created: true, conditions: [condition('Ready', 'False', 'Starting')] });
@@ -188,7 +193,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     },
     stop() {
       unsubscribers.splice(0).forEach((u) => u());
-      for (const t of timers.values()) clearTimeout(t.timer);
+      for (const t of timers.values()) t.cancel();
       timers.clear();
       emulator = undefined;
     },

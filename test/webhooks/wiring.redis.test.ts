@@ -1,10 +1,8 @@
 import type { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenBucket } from '../../src/adapters/kubernetes/rate-limiter.js';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
 import { systemClock } from '../../src/domain/shared/ids.js';
 import { tapOperationEvents } from '../../src/domain/webhooks/operation-tap.js';
-import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
 import { newOperationRecord, succeed } from '../../src/domain/operations/operation-lifecycle.js';
@@ -17,7 +15,7 @@ import { createLogger } from '../../src/main/logger.js';
 import { networkFor } from '../../src/main/simulated.js';
 import { buildWebhooks } from '../../src/main/webhooks.js';
 import { deletePrefix, REDIS_URL, redisClient, testPrefix } from '../jobs/helpers.js';
-import { rawClient } from '../kubernetes/support/kube-fixture.js';
+import { emulatorClient, rawClient } from '../kubernetes/support/kube-fixture.js';
 import { anOperation, eventually, owner, startReceiver, verified } from './support.js';
 
 const redis = redisClient();
@@ -67,7 +65,7 @@ describe('wiring webhooks into the job runtime', () => {
         logger: createLogger(config),
         clock: systemClock,
         world: { network: networkFor(config) },
-        kube: (component) => ({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger: createLogger(config).child({ component }), limiter: createTokenBucket(), timeoutMs: config.kubeTimeoutMs }),
+        kube: emulatorClient(emulator.url),
         tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
       },
       { redisPrefix: prefix, bullPrefix: `${prefix}-bull` },

@@ -5,6 +5,7 @@ import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { accessContract } from '../contracts/access.contract.js';
 import { arcMachinesContract } from '../contracts/arc-machines.contract.js';
 import { onboardingCredentialsContract } from '../contracts/onboarding-credentials.contract.js';
+import { manualScheduler } from '../support/manual-scheduler.js';
 import { manualClock, type ManualClock } from './support/manual-clock.js';
 
 function simFixture(options: SimAzureOptions = {}): { sim: SimAzure; clock: ManualClock } {
@@ -156,9 +157,14 @@ describe('simulated Azure: onboarding timeline and knobs', () => {
   });
 
   it('latency delays every call', async () => {
-    const { sim } = simFixture({ latencyMs: 30 });
-    const started = performance.now();
-    await sim.arcMachines().listMachines();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+    const time = manualScheduler();
+    const sim = createSimAzure({ latencyMs: 30, scheduler: time });
+    let answered = false;
+    const call = sim.arcMachines().listMachines().then(() => (answered = true));
+    await time.advanceAsync(29);
+    expect(answered).toBe(false);
+    await time.advanceAsync(1);
+    await call;
+    expect(answered).toBe(true);
   });
 });

@@ -12,7 +12,7 @@ function fakePort(machines: ArcMachine[]) {
     },
     listMachines: async () => {
       calls.list += 1;
-      await new Promise((r) => setTimeout(r, 5));
+      await Promise.resolve(); // answers later: callers that ask meanwhile must share this call
       return machines.map((m) => ({ ...m }));
     },
     beginInstallExtension: async () => 'state',

@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { validateCidrs } from '../../src/adapters/kubernetes/cidrs.js';
 import { parseQuotaMessage, translateKubeError } from '../../src/adapters/kubernetes/errors.js';
 import { ObjectStore, isNewer } from '../../src/adapters/kubernetes/object-store.js';
-import { cpuFromQuantity, formatCpu, giFromQuantity, parseQuantity } from '../../src/adapters/kubernetes/quantity.js';
-import { createTokenBucket } from '../../src/adapters/kubernetes/rate-limiter.js';
+import { cpuFromQuantity, formatCpu, giFromQuantity, parseQuantity, quantityValue } from '../../src/adapters/kubernetes/quantity.js';
+import { createKubeBudget, createKubeClient } from '../../src/adapters/kubernetes/kube-client.js';
+import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
+import { MARGIN_MS } from '../../src/domain/identity/token-bucket.js';
+import { manualClock } from '../azure/support/manual-clock.js';
 import {
   ConflictError,
   NotFoundError,
@@ -19,16 +22,23 @@ const status = (code: number, reason: string, message = '', details: Record<stri
 
 describe('quantities', () => {
   it('parses decimal, binary and exponent suffixes', () => {
-    expect(parseQuantity('500m')).toBe(0.5);
-    expect(parseQuantity('16Gi')).toBe(16 * 2 ** 30);
-    expect(parseQuantity('1k')).toBe(1000);
-    expect(parseQuantity('1e3')).toBe(1000);
+    expect(quantityValue(parseQuantity('500m'))).toBe(0.5);
+    expect(quantityValue(parseQuantity('16Gi'))).toBe(16 * 2 ** 30);
+    expect(quantityValue(parseQuantity('1k'))).toBe(1000);
+    expect(quantityValue(parseQuantity('1e3'))).toBe(1000);
     expect(() => parseQuantity('ten')).toThrow(RangeError);
   });
   it('formats whole CPUs plainly and fractions in millicores', () => {
     expect(formatCpu(8)).toBe('8');
     expect(formatCpu(0.5)).toBe('500m');
     expect(formatCpu(2.25)).toBe('2250m');
+  });
+  it('is the emulator’s exact parser: no float drift, sub-milli amounts round up as Kubernetes does', () => {
+    expect(cpuFromQuantity('0.1m')).toBe(0.001);
+    expect(cpuFromQuantity('-0')).toBe(0);
+    expect(giFromQuantity('1.5Gi')).toBe(1.5);
+    expect(giFromQuantity(String(2 ** 30 + 1))).toBe(1.001);
+    expect(parseQuantity('0.3').milli + parseQuantity('0.6').milli).toBe(parseQuantity('900m').milli);
   });
   it('reads usage in quota units, never rounding a non-zero amount down to zero', () => {
     expect(cpuFromQuantity('250m')).toBe(0.25);
@@ -92,25 +102,46 @@ describe('error translation', () => {
   });
 });
 
-describe('token bucket', () => {
-  it('lets a burst through at once, then spaces requests at the configured rate', async () => {
-    let now = 0;
+describe('request budget of the Kubernetes client', () => {
+  const kubeConfig = loadKubeConfig({ server: 'http://127.0.0.1:9' });
+  const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+  it('reads take a token as well as writes: a burst, then the sustained rate', async () => {
+    const clock = manualClock(0);
     const waits: number[] = [];
-    const bucket = createTokenBucket({ qps: 10, burst: 2 }, { now: () => now, sleep: async (ms) => void waits.push(ms) });
-    await bucket.acquire();
-    await bucket.acquire();
+    const sleep = async (ms: number) => {
+      waits.push(Math.round(ms));
+      clock.advance(ms);
+    };
+    const client = createKubeClient({ kubeConfig, logger: silent, rateLimit: { ratePerSecond: 10, burst: 2, clock, sleep } });
+    const send = () => Promise.resolve('ok');
+    await client.request({ what: 'read', write: false }, send);
+    await client.request({ what: 'write', write: true }, send);
     expect(waits).toEqual([]);
-    await bucket.acquire();
-    await bucket.acquire();
-    expect(waits.map(Math.round)).toEqual([100, 200]);
-    now = 10_000;
-    await bucket.acquire();
-    expect(waits).toHaveLength(2);
+    await client.request({ what: 'read', write: false }, send);
+    await client.request({ what: 'write', write: true }, send);
+    expect(waits).toEqual([100 + MARGIN_MS, 100]);
   });
+
   it('refuses a caller who would wait longer than maxWaitMs, with a retry hint', async () => {
-    const bucket = createTokenBucket({ qps: 1, burst: 1, maxWaitMs: 500 }, { now: () => 0, sleep: async () => undefined });
-    await bucket.acquire();
-    await expect(bucket.acquire()).rejects.toMatchObject({ code: 'KUBERNETES_THROTTLED', retryAfterSeconds: 1 });
+    const bucket = createKubeBudget({ ratePerSecond: 1, burst: 1, maxWaitMs: 500, clock: manualClock(0), sleep: async () => undefined });
+    await bucket.take();
+    await expect(bucket.take()).rejects.toMatchObject({ code: 'KUBERNETES_THROTTLED', retryAfterSeconds: 1 });
+  });
+
+  it('a 429 without Retry-After is retried after a jittered backoff, so clients throttled together spread out', async () => {
+    const waited: number[] = [];
+    let calls = 0;
+    const throttled = () => new ApiException<string>(429, 'x', JSON.stringify({ kind: 'Status', code: 429, reason: 'TooManyRequests' }), {});
+    for (const r of [0, 0.99]) {
+      const client = createKubeClient({ kubeConfig, logger: silent, random: () => r, sleep: async (ms) => void waited.push(ms) });
+      calls = 0;
+      await client.request({ what: 'read', write: false }, () => (++calls === 1 ? Promise.reject(throttled()) : Promise.resolve(1)));
+    }
+    expect(waited).toHaveLength(2);
+    expect(waited[0]).toBeGreaterThanOrEqual(125);
+    expect(waited[1]).toBeLessThan(250);
+    expect(waited[0]).not.toBe(waited[1]);
   });
 });
 

@@ -4,17 +4,19 @@ import type { OperationRecord } from '../../src/domain/operations/operation.js';
 import type { VmIdentityState } from '../../src/domain/vms/vm.js';
 import type { StepOutcome } from '../../src/jobs/job-kind.js';
 import { vmIdentityJob } from '../../src/jobs/kinds/vm-identity.js';
+import { manualClock } from '../azure/support/manual-clock.js';
 
 /** `vm.identity` step by step over the simulated Azure: timeout, resume without a second PUT, owner role. */
 function setup(options: { connectTimeoutMs?: number; owners?: string[] } = {}) {
-  const sim = createSimAzure({ appearAfterMs: 0, connectAfterMs: 0, extensionInstallMs: 50 });
+  const clock = manualClock(Date.now());
+  const sim = createSimAzure({ appearAfterMs: 0, connectAfterMs: 0, extensionInstallMs: 50, clock });
   const states: VmIdentityState[] = [];
   let record = {
     id: 'op-1',
     kind: 'vm.identity',
     status: 'running',
-    createdAt: new Date().toISOString(),
-    startedAt: new Date().toISOString(),
+    createdAt: clock.now().toISOString(),
+    startedAt: clock.now().toISOString(),
     createdBy: 'olga',
     target: { type: 'vm', id: 't1/vm1', name: 'vm1' },
     input: { tenant: 't1', name: 'vm1', ownerId: 'olga' },
@@ -42,17 +44,18 @@ function setup(options: { connectTimeoutMs?: number; owners?: string[] } = {}) {
       },
     },
     recheckMs: 10,
+    clock,
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
   });
   const run = (step: string): Promise<StepOutcome> =>
     job.steps[step]!({ operation: record, step, attempt: 1, signal: new AbortController().signal, report: async () => undefined });
-  return { sim, states, run, get record() { return record; }, get scrubbed() { return scrubbed; } };
+  return { sim, clock, states, run, get record() { return record; }, get scrubbed() { return scrubbed; } };
 }
 
 describe('vm.identity', () => {
   it('fails clearly when the machine never connects within the timeout', async () => {
     const t = setup({ connectTimeoutMs: 1 });
-    await new Promise((r) => setTimeout(r, 5));
+    t.clock.advance(2);
     await expect(t.run('wait-connected')).rejects.toMatchObject({ code: 'ARC_NOT_CONNECTED' });
     expect(t.states.at(-1)).toMatchObject({ arcStatus: 'Pending', ready: false });
   });
@@ -67,11 +70,9 @@ describe('vm.identity', () => {
     expect(await t.run('install-extension')).toMatchObject({ type: 'recheck' });
     expect(typeof t.record.input['extensionResumeState']).toBe('string');
     // A crashed worker runs the step again: it polls the stored operation, no second PUT.
-    let outcome = await t.run('install-extension');
-    for (let i = 0; i < 50 && outcome.type === 'recheck'; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      outcome = await t.run('install-extension');
-    }
+    expect(await t.run('install-extension')).toMatchObject({ type: 'recheck' });
+    t.clock.advance(50);
+    const outcome = await t.run('install-extension');
     expect(outcome).toMatchObject({ type: 'next', step: 'grant-access' });
     expect(t.sim.stats().extensionPuts).toBe(1);
     expect(await t.run('grant-access')).toMatchObject({ type: 'done', result: { ownerRole: 'administrator' } });

@@ -7,7 +7,7 @@ import {
   parseQuantity,
   QuantityError,
   quantityValue,
-} from '../../src/adapters/sim/kube-emulator/quantity.js';
+} from '../../src/adapters/kubernetes/quantity.js';
 
 describe('parseQuantity', () => {
   test.each([

@@ -109,6 +109,7 @@ describe('Redis faults', () => {
 
     first.kill('SIGKILL');
     await once(first, 'exit');
+    // Real time: the killed process's Redis connections and locks expire on Redis's clock.
     await sleep(1_500);
     const refused = await service
       .start(admin, { kind: 'f.noop', target: { type: 'x', id: 'y' }, input: {} })

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { JobMessage, JobProcessor } from '../../src/domain/operations/job-queue.js';
+import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
+import { manualScheduler } from '../support/manual-scheduler.js';
+import { recordingLogger } from './helpers.js';
+
+const job = (step: string): JobMessage => ({ kind: 'k', operationId: 'op-1', step, generation: 1 });
+
+/** A processor that records each delivery and answers with `answer` (a rejection is a failed delivery). */
+function recorder(answer: (job: JobMessage) => Promise<void> = async () => undefined) {
+  const runs: string[] = [];
+  const lost: string[] = [];
+  let settled: () => void = () => undefined;
+  let next = new Promise<void>((r) => (settled = r));
+  const processor: JobProcessor = {
+    async process(j) {
+      runs.push(j.step);
+      try {
+        await answer(j);
+        return {};
+      } finally {
+        const done = settled;
+        next = new Promise<void>((r) => (settled = r));
+        queueMicrotask(done);
+      }
+    },
+    async lost(j) {
+      lost.push(j.step);
+    },
+  };
+  return { processor, runs, lost, delivered: () => next };
+}
+
+describe('in-process transport on an injected scheduler', () => {
+  it('a delayed job runs when its delay is over, not a millisecond before', async () => {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler });
+    const r = recorder();
+    await t.start(r.processor, { concurrency: 1 });
+    await t.add(job('later'), { delayMs: 5_000 });
+    scheduler.advance(4_999);
+    await Promise.resolve();
+    expect(r.runs).toEqual([]);
+    expect((await t.counts())[0]).toMatchObject({ delayed: 1, waiting: 0 });
+    const delivered = r.delivered();
+    scheduler.advance(1);
+    await delivered;
+    expect(r.runs).toEqual(['later']);
+    await t.close();
+  });
+
+  it('a delayed job woken early runs at once, and its delay timer is gone', async () => {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler, finishedRetentionMs: 60_000 });
+    const r = recorder();
+    await t.start(r.processor, { concurrency: 1 });
+    await t.add(job('recheck'), { delayMs: 15_000 });
+    const delivered = r.delivered();
+    expect(await t.wake(job('recheck'))).toBe(true);
+    await delivered;
+    await settle();
+    expect(r.runs).toEqual(['recheck']);
+    scheduler.advance(15_000);
+    await settle();
+    expect(r.runs).toEqual(['recheck']);
+    await t.close();
+  });
+
+  it('a rejected delivery is redelivered after 1 s, 2 s, 4 s …, then given up as lost', async () => {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler, redeliveryDelayMs: 1_000, deliveryAttempts: 3 });
+    const r = recorder(async () => {
+      throw new Error('upstream down');
+    });
+    await t.start(r.processor, { concurrency: 1 });
+    let delivered = r.delivered();
+    await t.add(job('flaky'), { delayMs: 0 });
+    await delivered;
+    await settle();
+    expect(r.runs).toHaveLength(1);
+    scheduler.advance(999);
+    expect(r.runs).toHaveLength(1);
+    delivered = r.delivered();
+    scheduler.advance(1);
+    await delivered;
+    await settle();
+    expect(r.runs).toHaveLength(2);
+    scheduler.advance(1_999);
+    expect(r.runs).toHaveLength(2);
+    delivered = r.delivered();
+    scheduler.advance(1);
+    await delivered;
+    await settle();
+    expect(r.runs).toHaveLength(3);
+    expect(r.lost).toEqual(['flaky']);
+    expect(scheduler.pending).toBe(1); // only the finished id's retention is left
+    await t.close();
+    expect(scheduler.pending).toBe(0);
+  });
+
+  it('a finished job id is remembered for the retention time: adding it again before is a no-op, after it runs again', async () => {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler, finishedRetentionMs: 60_000 });
+    const r = recorder();
+    await t.start(r.processor, { concurrency: 1 });
+    let delivered = r.delivered();
+    await t.add(job('once'), { delayMs: 0 });
+    await delivered;
+    await settle();
+    await t.add(job('once'), { delayMs: 0 });
+    scheduler.advance(59_999);
+    await settle();
+    expect(r.runs).toEqual(['once']);
+    scheduler.advance(1);
+    delivered = r.delivered();
+    await t.add(job('once'), { delayMs: 0 });
+    await delivered;
+    expect(r.runs).toEqual(['once', 'once']);
+    await t.close();
+  });
+});
+
+/** Lets the transport's promise chain after a delivery (finish, redelivery timer, pump) run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
