@@ -1,25 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import type { QueueLocks } from './simulated.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createMemoryIdempotencyStore, createMemoryOperationEvents, createMemoryOperationStore } from '../adapters/memory/index.js';
-import {
-  createBullmqTransport,
-  createRedisClient,
-  createRedisIdempotencyStore,
-  createRedisOperationEvents,
-  createRedisOperationStore,
-  registerJobMetrics,
-} from '../adapters/redis/index.js';
 import { createMemoryAuditLog } from '../adapters/memory/audit-log.js';
-import { createRedisAuditLog } from '../adapters/redis/audit-log.js';
+import { createMemoryIdempotencyStore, createMemoryOperationEvents, createMemoryOperationStore } from '../adapters/memory/index.js';
+import { registerJobMetrics } from '../adapters/redis/job-metrics.js';
 import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import type { OperationEvents } from '../domain/operations/operation-events.js';
 import { createOperationService, type OperationService } from '../domain/operations/operation-service.js';
 import type { OperationStore } from '../domain/operations/operation-store.js';
 import { systemClock } from '../domain/shared/ids.js';
+import { tapOperationEvents, tapOperationStore, type TerminalOperationListener } from '../domain/webhooks/operation-tap.js';
 import { createInProcessJobEngine, createJobEngine, type JobEngine } from '../jobs/index.js';
+import type { WorkerLoop } from './area.js';
 import type { Config } from './config.js';
 
 export interface JobsRuntime {
@@ -51,14 +46,27 @@ export interface OperationTap {
 
 const NO_TAP: OperationTap = { events: (e) => e, store: (s) => s };
 
-/** Operation store, events, idempotency and the job engine: on Redis when REDIS_URL is set, else in process. */
-/** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
-export interface QueueLocks {
-  readonly lockDurationMs: number;
-  readonly stalledIntervalMs: number;
+/**
+ * A tap handing every terminal operation to the listeners added with `listen`: the runtime is built
+ * before the areas, which add their listeners (`AreaParts.onTerminalOperation`) once built.
+ */
+export function createTerminalTap(): OperationTap & { listen(listener: TerminalOperationListener): void } {
+  const listeners: TerminalOperationListener[] = [];
+  const onTerminal: TerminalOperationListener = (op) => {
+    for (const l of listeners) l(op);
+  };
+  return {
+    events: (e) => tapOperationEvents(e, onTerminal),
+    store: (s) => tapOperationStore(s, onTerminal),
+    listen: (l) => void listeners.push(l),
+  };
 }
 
-export function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry, tap: OperationTap = NO_TAP, locks?: QueueLocks): JobsRuntime {
+/**
+ * Operation store, events, idempotency and the job engine: on Redis when REDIS_URL is set (its
+ * adapters, BullMQ and ioredis, loaded only then), else in process.
+ */
+export async function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry, tap: OperationTap = NO_TAP, locks?: QueueLocks): Promise<JobsRuntime> {
   const log = logger.child({ component: 'jobs' });
   const retentionMs = config.operationRetentionDays * 24 * 3600 * 1000;
   const ids = { next: () => randomUUID() };
@@ -81,6 +89,8 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
       close: () => engine.close(),
     };
   }
+  const { createBullmqTransport, createRedisClient, createRedisIdempotencyStore, createRedisOperationEvents, createRedisOperationStore } = await import('../adapters/redis/index.js');
+  const { createRedisAuditLog } = await import('../adapters/redis/audit-log.js');
   const redis = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-commands' });
   const bus = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });
   const events = tap.events(bus);
@@ -107,4 +117,32 @@ export function buildJobsRuntime(config: Config, logger: Logger, metrics: Regist
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The job runtime whose worker also runs the areas' worker loops (webhook deliveries): whichever
+ * process runs jobs (the API in the embedded default, the worker with Redis) runs them, started
+ * after the engine's worker and stopped before it; the areas' queues join the dashboard's.
+ */
+export function withWorkerLoops(jobs: JobsRuntime, loops: readonly WorkerLoop[], dashboardQueues: readonly unknown[] = []): JobsRuntime {
+  const engine = jobs.engine;
+  const stopLoops = async (graceMs?: number): Promise<void> => {
+    await Promise.all(loops.map((l) => l.stop(graceMs)));
+  };
+  const wrapped: JobEngine = {
+    ...engine,
+    async startWorker(options) {
+      await engine.startWorker(options);
+      for (const l of loops) await l.start();
+    },
+    async stop(options) {
+      // Within the same grace as the engine's worker, not one after the other.
+      await Promise.all([stopLoops(options.graceMs), engine.stop(options)]);
+    },
+    async close() {
+      await stopLoops();
+      await engine.close();
+    },
+  };
+  return { ...jobs, engine: wrapped, dashboardQueues: [...jobs.dashboardQueues, ...dashboardQueues] };
 }

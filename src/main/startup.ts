@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { crdHint } from '../adapters/kubernetes/errors.js';
 import { createKubeClient } from '../adapters/kubernetes/kube-client.js';
-import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { KubePreflightError, probeKubernetes } from '../adapters/kubernetes/preflight.js';
 import { probeRedis, RedisProbeError } from '../adapters/redis/redis-probe.js';
 import { ConfigError, type Config } from './config.js';
+import { realClusterConfig } from './simulated.js';
 
 /** Longest start-up (probes, informer syncs, listening) before the process gives up with exit code 1. */
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -29,8 +29,7 @@ export function startupFailureLine(err: unknown): string {
 export async function preflight(config: Config, logger: Logger): Promise<void> {
   if (config.redisUrl !== undefined) await probeRedis(config.redisUrl, REDIS_PROBE_TIMEOUT_MS);
   if (config.kube.mode === 'simulated') return;
-  const kubeConfig = config.kube.mode === 'kubeconfig' ? loadKubeConfig({ kubeconfigPath: config.kube.path }) : loadKubeConfig({ inCluster: true });
-  const client = createKubeClient({ kubeConfig, logger: logger.child({ component: 'kubernetes-preflight' }), timeoutMs: config.kubeTimeoutMs });
+  const client = createKubeClient({ kubeConfig: realClusterConfig(config.kube), logger: logger.child({ component: 'kubernetes-preflight' }), timeoutMs: config.kubeTimeoutMs });
   const { missingCrds } = await probeKubernetes(client, config.kubeTimeoutMs);
   if (missingCrds.length > 0) {
     const hints = missingCrds.map((crd) => `${crd} (${crdHint(crd)})`).join('; ');

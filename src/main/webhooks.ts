@@ -1,46 +1,38 @@
 import type { InformerHealth } from '../adapters/kubernetes/resource-cache.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
 import { createKubeWebhookRepository } from '../adapters/kubernetes/webhook-repository.js';
 import { createMemoryDeliveryStore } from '../adapters/memory/webhook-deliveries.js';
-import { createDnsResolver } from '../adapters/net/dns-resolver.js';
-import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
-import { createRedisClient } from '../adapters/redis/redis-connection.js';
-import { createBullmqTransport } from '../adapters/redis/bullmq-transport.js';
-import { createRedisDeliveryStore } from '../adapters/redis/webhook-deliveries.js';
-import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
-import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
 import { webhooksModule } from '../api/modules/index.js';
 import type { ApiModule } from '../api/module.js';
 import type { HostResolver } from '../domain/net/index.js';
 import type { Operation } from '../domain/operations/operation.js';
-import type { OperationOutbox, OperationStore } from '../domain/operations/operation-store.js';
-import { systemClock } from '../domain/shared/ids.js';
+import type { OperationStore } from '../domain/operations/operation-store.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { DeliveryQueue, DeliveryStore, WebhookSender } from '../domain/webhooks/delivery.js';
 import { createDeliveryProcessor } from '../domain/webhooks/delivery-processor.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
-import { tapOperationEvents, tapOperationStore } from '../domain/webhooks/operation-tap.js';
+import type { TerminalOperationListener } from '../domain/webhooks/operation-tap.js';
 import type { WebhookRepository } from '../domain/webhooks/webhook-repository.js';
 import { createWebhookService, type WebhookService } from '../domain/webhooks/webhook-service.js';
 import { createTransportDeliveryQueue } from '../jobs/delivery-transport.js';
 import { createInProcessTransport } from '../jobs/in-process-transport.js';
-import type { JobEngine } from '../jobs/job-engine.js';
 import type { PeriodicLoop } from '../jobs/periodic-loop.js';
 import { createWebhookOutboxDrain } from '../jobs/webhook-outbox.js';
-import type { Config } from './config.js';
-import type { JobsRuntime, OperationTap, QueueLocks } from './jobs.js';
+import { defineArea, type Platform } from './area.js';
 
 /** The BullMQ queue of webhook deliveries (beside the job queue, on the same transport code). */
 const WEBHOOK_QUEUE = 'labplane-webhooks';
 
-export interface WebhooksDeps {
-  /** The one Kubernetes client of the process (one request budget: KUBE_QPS / KUBE_BURST). */
-  readonly kube: KubeClient;
-  readonly config: Config;
-  readonly logger: Logger;
+/** The platform slice webhooks use. */
+export type WebhooksContext = Pick<Platform, 'config' | 'logger' | 'clock' | 'kube'> & {
+  readonly world: Pick<Platform['world'], 'network' | 'queueLocks'>;
   readonly tenantRepo: Pick<TenantRepository, 'get'>;
+  /** The job runtime's store: its outbox entry is marked done once an operation's deliveries are recorded. */
+  readonly operationStore: Pick<OperationStore, 'get' | 'outbox'>;
+};
+
+export interface WebhooksOptions {
   /** Tests: another retry schedule (see `DEFAULT_DELIVERY_SCHEDULE_MS`), network or resolver. */
   readonly schedule?: readonly number[];
   readonly sender?: WebhookSender;
@@ -48,8 +40,6 @@ export interface WebhooksDeps {
   /** Redis key prefix of the delivery records (default 'labplane'); BullMQ's is `bullPrefix` (default 'lp-bull'). */
   readonly redisPrefix?: string;
   readonly bullPrefix?: string;
-  /** BullMQ's lock and stalled-job check of the delivery worker (defaults 30 s each). */
-  readonly queueLocks?: QueueLocks;
 }
 
 export interface Webhooks {
@@ -60,17 +50,17 @@ export interface Webhooks {
   readonly queue: DeliveryQueue;
   readonly dispatcher: WebhookDispatcher;
   /**
-   * Decorates the job runtime's events and store: every terminal operation reaches the dispatcher
-   * (the fast path), which then marks the operation's outbox entry done.
+   * Every terminal operation (from the job runtime's tap) reaches the dispatcher through it (the fast
+   * path), which then marks the operation's outbox entry done.
    */
-  readonly tap: OperationTap;
+  readonly onTerminal: TerminalOperationListener;
   /** The leader's loop publishing what the fast path missed (a crash after the terminal write): see `createWebhookOutboxDrain`. */
-  outboxDrain(operations: Pick<OperationStore, 'get' | 'outbox'>): PeriodicLoop;
+  readonly outboxDrain: PeriodicLoop;
   /** The BullMQ delivery queue for the dashboard (none in process). */
   readonly dashboardQueues: readonly unknown[];
   /** The webhook Secret informer's state, for readiness. */
   informers(): readonly InformerHealth[];
-  /** Starts sending deliveries in this process (with the job worker: see `withDeliveries`). Idempotent. */
+  /** Starts sending deliveries in this process (wherever the job worker runs). Idempotent. */
   startDelivery(): Promise<void>;
   /** Stops sending; attempts still running after `graceMs` (default 0) are aborted and run again later. */
   stopDelivery(graceMs?: number): Promise<void>;
@@ -79,17 +69,15 @@ export interface Webhooks {
 
 /**
  * Webhooks: Secrets-backed repository (in CONTROL_NAMESPACE) (watch-backed reads), delivery records and queue (Redis and
- * BullMQ with REDIS_URL, else in process), the delivery worker, the use cases and the API module.
- * The embedded default delivers through the simulated network (SIM_WEBHOOK_ROUTES) with the
- * simulated DNS; a real cluster uses node:dns and the real network, always through the SSRF guard.
+ * BullMQ with REDIS_URL, loaded only then, else in process, both on the job transport code), the outbox drain, the delivery worker, the use cases and the API module.
+ * Deliveries go out on the world's network (./simulated.ts: the simulated one with SIM_WEBHOOK_ROUTES in the
+ * embedded default, node:dns and the real network otherwise), always through the SSRF guard.
  */
-export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
-  const { config } = deps;
-  const log = deps.logger.child({ component: 'webhooks' });
+export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptions = {}): Promise<Webhooks> {
+  const { config } = ctx;
+  const log = ctx.logger.child({ component: 'webhooks' });
   const closers: Array<() => Promise<void>> = [];
-  const simulated = config.kube.mode === 'simulated';
-  const client = deps.kube;
-  const repo = createKubeWebhookRepository({ client, namespace: config.controlNamespace, tenants: deps.tenantRepo });
+  const repo = createKubeWebhookRepository({ client: ctx.kube, namespace: config.controlNamespace, tenants: ctx.tenantRepo });
   await repo.start();
   closers.push(() => repo.close());
 
@@ -101,13 +89,23 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries = createMemoryDeliveryStore();
     queue = createTransportDeliveryQueue({ transport: createInProcessTransport({ logger: log }), logger: log });
   } else {
+    const { createRedisClient } = await import('../adapters/redis/redis-connection.js');
+    const { createBullmqTransport } = await import('../adapters/redis/bullmq-transport.js');
+    const { createRedisDeliveryStore } = await import('../adapters/redis/webhook-deliveries.js');
     const r = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-webhooks' });
     closers.push(async () => {
       await r.quit().catch(() => r.disconnect());
     });
-    deliveries = createRedisDeliveryStore({ redis: r, prefix: deps.redisPrefix ?? 'labplane' });
+    deliveries = createRedisDeliveryStore({ redis: r, prefix: options.redisPrefix ?? 'labplane' });
     // Kept a day: a delivery published again (the outbox drain) within it is deduped by the queue, later by its record.
-    const bull = createBullmqTransport({ url: config.redisUrl, logger: log, queueName: WEBHOOK_QUEUE, keepCompletedSeconds: 24 * 3_600, ...(deps.bullPrefix === undefined ? {} : { prefix: deps.bullPrefix }), ...deps.queueLocks });
+    const bull = createBullmqTransport({
+      url: config.redisUrl,
+      logger: log,
+      queueName: WEBHOOK_QUEUE,
+      keepCompletedSeconds: 24 * 3_600,
+      ...(options.bullPrefix === undefined ? {} : { prefix: options.bullPrefix }),
+      ...ctx.world.queueLocks,
+    });
     const q = createTransportDeliveryQueue({ transport: bull, logger: log });
     queue = q;
     dashboardQueues = [bull.queue];
@@ -115,28 +113,25 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
   }
   closers.push(() => queue.close());
 
-  const routes = config.webhooks.simRoutes;
-  const resolver = deps.resolver ?? (simulated ? createSimulatedResolver(simulatedRouteRecords(routes)) : createDnsResolver());
-  const sender = deps.sender ?? (simulated ? createSimulatedWebhookNetwork(routes) : createHttpWebhookSender());
+  const resolver = options.resolver ?? ctx.world.network.webhookResolver;
+  const sender = options.sender ?? ctx.world.network.webhookSender;
   const policy = { httpAllowedHosts: config.webhooks.httpAllowedHosts };
-  const service = createWebhookService({ repo, tenants: deps.tenantRepo, deliveries, resolver, policy, ids: { next: () => randomUUID() }, clock: systemClock });
-  const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: systemClock });
+  const service = createWebhookService({ repo, tenants: ctx.tenantRepo, deliveries, resolver, policy, ids: { next: () => randomUUID() }, clock: ctx.clock });
+  const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: ctx.clock });
   const processor = createDeliveryProcessor({
     repo,
     store: deliveries,
     sender,
     resolver,
     policy,
-    clock: systemClock,
+    clock: ctx.clock,
     logger: log,
-    ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
+    ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   });
-  // The outbox of the store the tap decorates (bound when the job runtime applies the tap).
-  let outbox: OperationOutbox | undefined;
   const onTerminal = (op: Operation): void => {
     dispatcher
       .publish(op)
-      .then(() => outbox?.done([op.id]))
+      .then(() => ctx.operationStore.outbox.done([op.id]))
       .catch((err: unknown) => log.warn({ err, operationId: op.id }, 'could not enqueue webhook deliveries; the outbox drain will'));
   };
   let delivering = false;
@@ -148,22 +143,15 @@ export async function buildWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     deliveries,
     queue,
     dispatcher,
-    tap: {
-      events: (e) => tapOperationEvents(e, onTerminal),
-      store: (s) => {
-        outbox = s.outbox;
-        return tapOperationStore(s, onTerminal);
-      },
-    },
-    outboxDrain: (operations) =>
-      createWebhookOutboxDrain({
-        operations,
-        dispatcher,
-        clock: systemClock,
-        logger: deps.logger.child({ component: 'webhook-outbox' }),
-        graceMs: config.webhooks.outboxGraceMs,
-        intervalMs: Math.max(500, config.webhooks.outboxGraceMs / 2),
-      }),
+    onTerminal,
+    outboxDrain: createWebhookOutboxDrain({
+      operations: ctx.operationStore,
+      dispatcher,
+      clock: ctx.clock,
+      logger: ctx.logger.child({ component: 'webhook-outbox' }),
+      graceMs: config.webhooks.outboxGraceMs,
+      intervalMs: Math.max(500, config.webhooks.outboxGraceMs / 2),
+    }),
     dashboardQueues,
     informers: () => repo.informers(),
     async startDelivery() {
@@ -207,26 +195,26 @@ async function requeueLegacyDeliveryJobs(legacy: LegacyQueue, queue: DeliveryQue
   if (n > 0) log.info({ jobs: n }, 'requeued the webhook delivery jobs of the previous version');
 }
 
-/**
- * The job runtime whose worker also sends webhook deliveries: whichever process runs jobs (the API
- * in the embedded default, the worker with Redis) delivers, and stops delivering when it stops.
- */
-export function withDeliveries(jobs: JobsRuntime, webhooks: Pick<Webhooks, 'startDelivery' | 'stopDelivery' | 'dashboardQueues'>): JobsRuntime {
-  const engine = jobs.engine;
-  const wrapped: JobEngine = {
-    ...engine,
-    async startWorker(options) {
-      await engine.startWorker(options);
-      await webhooks.startDelivery();
-    },
-    async stop(options) {
-      // Both within the same grace, not one after the other.
-      await Promise.all([webhooks.stopDelivery(options.graceMs), engine.stop(options)]);
-    },
-    async close() {
-      await webhooks.stopDelivery();
-      await engine.close();
-    },
-  };
-  return { ...jobs, engine: wrapped, dashboardQueues: [...jobs.dashboardQueues, ...webhooks.dashboardQueues] };
+/** What other areas use of webhooks (tenant deletion removes a tenant's webhooks). */
+export interface WebhooksExports {
+  readonly repo: WebhookRepository;
 }
+
+/** Tenant webhooks: every terminal operation is offered to them; deliveries run where the job workers run. */
+export const webhooksArea = defineArea({
+  name: 'webhooks',
+  needs: [],
+  async build(ctx: WebhooksContext) {
+    const w = await buildWebhooks(ctx);
+    return {
+      exports: { repo: w.repo } satisfies WebhooksExports,
+      api: [w.module],
+      informers: w.informers,
+      dashboardQueues: w.dashboardQueues,
+      onTerminalOperation: w.onTerminal,
+      workerLoops: [{ start: w.startDelivery, stop: w.stopDelivery }],
+      leaderLoops: [w.outboxDrain],
+      close: w.close,
+    };
+  },
+});

@@ -8,14 +8,15 @@ import { createKubeClient } from '../../src/adapters/kubernetes/kube-client.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { createKubeImageRepository } from '../../src/adapters/kubernetes/image-repository.js';
 import { createDataVolumeController } from '../../src/adapters/sim/kube-emulator/datavolume-controller.js';
-import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
+import { createMigrationController, createVmLifecycleController, startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { PLATFORM_IMAGE_NAMESPACE } from '../../src/domain/images/image.js';
-import { SEEDED_IMAGE } from '../../src/main/images.js';
-import { vmEmulatorControllers } from '../../src/main/vms.js';
+import { SEEDED_IMAGE, SIM_VM_TIMINGS } from '../../src/main/simulated.js';
 
 const em = await startKubeEmulator({
   port: Number(process.env['KUBE_EMULATOR_PORT'] ?? '0'),
-  controllers: [createDataVolumeController({ importDurationMs: 1_000, preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`] }), ...vmEmulatorControllers()],
+  controllers: [createDataVolumeController({ importDurationMs: 1_000, preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`] }), createVmLifecycleController({ provisionMs: SIM_VM_TIMINGS.provisionMs, startMs: SIM_VM_TIMINGS.startMs, stopMs: SIM_VM_TIMINGS.stopMs }),
+    createMigrationController({ phaseMs: SIM_VM_TIMINGS.migrationPhaseMs }),
+  ],
   namespaces: ['labplane-system'],
 });
 const logger = pino({ level: 'warn' });

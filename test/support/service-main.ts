@@ -14,7 +14,7 @@ import type { AzureArmSettings } from '../../src/adapters/azure/settings.js';
 import { createSimulatedResolver } from '../../src/adapters/sim/sim-resolver.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../../src/adapters/sim/sim-webhook-network.js';
 import type { DepsOverrides } from '../../src/main/deps.js';
-import type { IdentityPorts } from '../../src/main/identity.js';
+import type { AzurePorts } from '../../src/main/azure-arm.js';
 import { runServer } from '../../src/main/server-process.js';
 import { runStartup } from '../../src/main/startup.js';
 import { runWorker } from '../../src/main/worker-process.js';
@@ -25,7 +25,7 @@ const env = process.env;
 /** A credential handing out a fixed token: the local ARM server checks that one is sent, not who signed it. */
 const fixedToken = (token: string) => ({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) });
 
-function identityPorts(): IdentityPorts | undefined {
+function azurePorts(): AzurePorts | undefined {
   const url = env['FAULTS_ARM_URL'];
   if (url === undefined || url === '') return undefined;
   const settings: AzureArmSettings = { ...ARM_SETTINGS, endpoint: url, trustedCa: readFileSync(env['FAULTS_ARM_CA_FILE'] ?? '', 'utf8'), retry: { maxRetries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 500 } };
@@ -36,7 +36,6 @@ function identityPorts(): IdentityPorts | undefined {
     arcMachines: createArmArcMachines({ credential, settings, budget }),
     access: createArmAccess({ credential, settings, budget }),
     onboarding: { credentials: createOnboardingCredentials({ credential: fixedToken('faults-onboarding-token') }), renderer: createArcUserDataRenderer(), target: ARM_SETTINGS },
-    sim: undefined,
   };
 }
 
@@ -49,10 +48,10 @@ function overrides(): DepsOverrides {
       return { host, target };
     });
   const lockMs = Number(env['FAULTS_QUEUE_LOCK_MS'] ?? '0');
-  const ports = identityPorts();
+  const ports = azurePorts();
   return {
-    ...(ports === undefined ? {} : { identityPorts: ports }),
-    ...(routes.length === 0 ? {} : { webhookNetwork: { sender: createSimulatedWebhookNetwork(routes), resolver: createSimulatedResolver(simulatedRouteRecords(routes)) } }),
+    ...(ports === undefined ? {} : { azure: ports }),
+    ...(routes.length === 0 ? {} : { network: { webhookSender: createSimulatedWebhookNetwork(routes), webhookResolver: createSimulatedResolver(simulatedRouteRecords(routes)) } }),
     ...(lockMs > 0 ? { queueLocks: { lockDurationMs: lockMs, stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)) } } : {}),
   };
 }

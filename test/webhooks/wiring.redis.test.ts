@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
+import { systemClock } from '../../src/domain/shared/ids.js';
+import { tapOperationEvents } from '../../src/domain/webhooks/operation-tap.js';
 import { startKubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { createRedisOperationStore } from '../../src/adapters/redis/operation-store.js';
 import { newOperationRecord, succeed } from '../../src/domain/operations/operation-lifecycle.js';
@@ -8,9 +10,10 @@ import { PROFILE_DEFAULTS, type Tenant } from '../../src/domain/tenants/tenant.j
 import { deliveryIdOf } from '../../src/domain/webhooks/delivery.js';
 import type { JobEngine } from '../../src/jobs/job-engine.js';
 import { loadConfig } from '../../src/main/config.js';
-import type { JobsRuntime } from '../../src/main/jobs.js';
+import { createTerminalTap, withWorkerLoops, type JobsRuntime } from '../../src/main/jobs.js';
 import { createLogger } from '../../src/main/logger.js';
-import { buildWebhooks, withDeliveries } from '../../src/main/webhooks.js';
+import { networkFor } from '../../src/main/simulated.js';
+import { buildWebhooks } from '../../src/main/webhooks.js';
 import { deletePrefix, REDIS_URL, redisClient, testPrefix } from '../jobs/helpers.js';
 import { emulatorClient, rawClient } from '../kubernetes/support/kube-fixture.js';
 import { anOperation, eventually, owner, startReceiver, verified } from './support.js';
@@ -32,11 +35,11 @@ describe('wiring webhooks into the job runtime', () => {
       close: async () => void calls.push('engine.close'),
     } as unknown as JobEngine;
     const jobs = { engine, dashboardQueues: ['jobs-queue'] } as unknown as JobsRuntime;
-    const wrapped = withDeliveries(jobs, {
-      startDelivery: async () => void calls.push('deliveries.start'),
-      stopDelivery: async () => void calls.push('deliveries.stop'),
-      dashboardQueues: ['webhook-queue'],
-    });
+    const wrapped = withWorkerLoops(
+      jobs,
+      [{ start: async () => void calls.push('deliveries.start'), stop: async () => void calls.push('deliveries.stop') }],
+      ['webhook-queue'],
+    );
     await wrapped.engine.startWorker({ concurrency: 1 });
     await wrapped.engine.stop({ graceMs: 0 });
     expect(calls).toEqual(['engine.start', 'deliveries.start', 'deliveries.stop', 'engine.stop']);
@@ -52,14 +55,22 @@ describe('wiring webhooks into the job runtime', () => {
     await rawClient(emulator.url).post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 't1' } });
     const config = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL, SIM_WEBHOOK_ROUTES: `lms.example.edu=${receiver.origin}` });
     const tenant: Tenant = { id: 't1', displayName: 't1', profile: 'faculty', ...PROFILE_DEFAULTS.faculty, phase: 'Active', createdAt: new Date().toISOString(), version: '1' };
-    const webhooks = await buildWebhooks({
-      config,
-      logger: createLogger(config),
-      kube: emulatorClient(emulator.url),
-      tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
-      redisPrefix: prefix,
-      bullPrefix: `${prefix}-bull`,
-    });
+    // The job runtime's store, tapped as the composition root does (`createTerminalTap`).
+    const terminal = createTerminalTap();
+    const ops = terminal.store(createRedisOperationStore({ redis, prefix, publishTo: prefix }));
+    const webhooks = await buildWebhooks(
+      {
+        operationStore: ops,
+        config,
+        logger: createLogger(config),
+        clock: systemClock,
+        world: { network: networkFor(config) },
+        kube: emulatorClient(emulator.url),
+        tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
+      },
+      { redisPrefix: prefix, bullPrefix: `${prefix}-bull` },
+    );
+    terminal.listen(webhooks.onTerminal);
     try {
       expect(webhooks.queue).toMatchObject({ name: 'bullmq', durable: true });
       expect(webhooks.dashboardQueues).toHaveLength(1);
@@ -67,7 +78,7 @@ describe('wiring webhooks into the job runtime', () => {
       await webhooks.startDelivery();
       const op = anOperation({ id: crypto.randomUUID() });
       // What the job runtime's events would publish when the VM's operation finished:
-      await webhooks.tap.events(createMemoryOperationEvents()).publish(op);
+      await tapOperationEvents(createMemoryOperationEvents(), webhooks.onTerminal).publish(op);
       await eventually(() => receiver.received.length === 1, 15_000, 'the delivery');
       expect(verified(created.secret, receiver.received[0]!)).toMatchObject({ type: 'vm.ready', data: { vm: 'vm-1' } });
       const id = deliveryIdOf(`${op.id}.vm.ready`, created.webhook.id);
@@ -81,7 +92,6 @@ describe('wiring webhooks into the job runtime', () => {
 
       // The job runtime's store, tapped: the write that finishes an operation reaches the receiver
       // (the fast path), which marks the operation's outbox entry done.
-      const ops = webhooks.tap.store(createRedisOperationStore({ redis, prefix, publishTo: prefix }));
       const queued = newOperationRecord({ id: crypto.randomUUID(), kind: 'vm.create', tenant: 't1', target: { type: 'vm', id: 't1/vm-2' }, createdBy: 'olga', input: {}, firstStep: 'create' }, new Date());
       await ops.create(queued);
       await ops.mutate(queued.id, (cur) => succeed({ ...cur, status: 'running' }, { name: 'vm-2' }, new Date()));

@@ -8,7 +8,6 @@ import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { authenticate } from '../plugins/auth.js';
 import { domainProblem, makeProblem, type Problem } from '../problem.js';
 import { sendProblem } from '../plugins/errors.js';
-import { installGraphiQLPage } from '../plugins/graphiql-page.js';
 import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
@@ -185,7 +184,11 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     const signedIn = (context as unknown as GraphQLContext).principal !== undefined;
     checkDocument(source, signedIn ? DOCUMENT_BUDGETS.signedIn : DOCUMENT_BUDGETS.anonymous);
   });
-  if (deps.graphiql) await installGraphiQLPage(app, { schema: () => app.graphql.schema });
+  if (deps.graphiql) {
+    // Dev mode only: outside it, GraphiQL's page and its static assets are not even loaded.
+    const { installGraphiQLPage } = await import('../plugins/graphiql-page.js');
+    await installGraphiQLPage(app, { schema: () => app.graphql.schema });
+  }
   // mercurius does not validate subscription documents (a client may even send one as a ready-made
   // AST object): they get the same rules and limits as queries before they run.
   app.graphql.addHook('preSubscriptionExecution', async (schema, document) => {

@@ -1,6 +1,3 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import type { PrincipalResolver } from '../../domain/auth/authenticator.js';
 import { authorize } from '../../domain/auth/policy.js';
@@ -108,6 +105,8 @@ export async function installQueueDashboard(app: FastifyInstance, options: Queue
     );
     return;
   }
+  // bull-board is loaded only when there are queues to show (BullMQ): the embedded default never needs it.
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([import('@bull-board/api'), import('@bull-board/api/bullMQAdapter'), import('@bull-board/fastify')]);
   const serverAdapter = new FastifyAdapter();
   createBullBoard({
     queues: queues.map((q) => new BullMQAdapter(q as ConstructorParameters<typeof BullMQAdapter>[0], { readOnlyMode: !write, allowRetries: write })),

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { buildOrder } from '../../src/main/area.js';
+import { AREAS } from '../../src/main/deps.js';
+
+describe('the areas of the product', () => {
+  it('need only areas that exist, none in a cycle; tenants come after webhooks (tenant.delete removes them)', () => {
+    const order = buildOrder(AREAS).map((a) => a.name);
+    expect(order).toEqual(['webhooks', 'tenants', 'activity', 'images', 'vms', 'identity', 'labs']);
+  });
+
+  it('mount the API in the order GraphQL types and fields have always had', () => {
+    expect(AREAS.map((a) => a.name)).toEqual(['tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'webhooks']);
+  });
+});
