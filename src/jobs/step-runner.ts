@@ -96,15 +96,19 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
 
   /**
    * A re-check: backs off while progress stays put, and fails the operation with WAIT_TIMED_OUT
-   * once it has stayed put for the kind's stall timeout (see `WaitPolicy`).
+   * once it has stayed put for the kind's stall timeout (see `WaitPolicy`). A look that ran before
+   * its due time was woken (a watch event, a child's end: see `WakeUps`) and does not count towards
+   * the backoff: otherwise events that are not what the step waits for (our own writes to the VM)
+   * would stretch its delays and delay it seeing what it does wait for.
    */
   function recheck(cur: OperationRecord, kind: JobKind, step: string, askedMs: number, progress: number | undefined, now: Date): OperationRecord {
     const policy = kind.wait ?? DEFAULT_WAIT;
     const percent = progress ?? cur.progress.percent;
     const last = cur.cursor.wait;
     const stalled = last !== undefined && percent <= last.percent;
-    const wait = stalled ? { since: last.since, rechecks: last.rechecks + 1, percent: last.percent } : { since: now.toISOString(), rechecks: 0, percent };
-    const stalledMs = now.getTime() - Date.parse(wait.since);
+    const early = last?.dueAt !== undefined && now.getTime() < Date.parse(last.dueAt);
+    const looked = stalled ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent } : { since: now.toISOString(), rechecks: 0, percent };
+    const stalledMs = now.getTime() - Date.parse(looked.since);
     if (stalled && stalledMs >= policy.stallTimeoutMs) {
       const minutes = Math.round(stalledMs / 60_000);
       return fail(
@@ -112,12 +116,13 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
         {
           code: 'WAIT_TIMED_OUT',
           title: 'The operation waited too long without progress and was given up.',
-          detail: `Step '${step}' re-checked ${wait.rechecks} times over ${minutes} minute(s) without progress (at ${percent}%); the limit for ${kind.kind} is ${Math.round(policy.stallTimeoutMs / 60_000)} minute(s).`,
+          detail: `Step '${step}' re-checked ${looked.rechecks} times over ${minutes} minute(s) without progress (at ${percent}%); the limit for ${kind.kind} is ${Math.round(policy.stallTimeoutMs / 60_000)} minute(s).`,
         },
         now,
       );
     }
-    const delayMs = recheckDelayMs(askedMs, wait.rechecks, policy, random);
+    const delayMs = recheckDelayMs(askedMs, looked.rechecks, policy, random);
+    const wait = { ...looked, dueAt: new Date(now.getTime() + delayMs).toISOString() };
     return scheduleStep(cur, { step, attempt: cur.cursor.attempt, delayMs, ...pct(progress), wait }, now);
   }
 

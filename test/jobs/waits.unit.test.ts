@@ -90,6 +90,21 @@ describe('waits on the outside world', () => {
     await h.r.h.close();
   });
 
+  it('a look woken before its due time (a watch event) does not grow the backoff; looks at their due time do', async () => {
+    const clock = { advance: (_ms: number): void => undefined };
+    // Looks 1-3 come early (100 ms after scheduling: woken), the rest at their due time.
+    const kind = waitingKind((run) => {
+      clock.advance(run < 4 ? 100 : 60_000);
+      return run < 7 ? { type: 'recheck', delayMs: 200, progress: 42 } : { type: 'done' };
+    });
+    const h = await fakeTimeRig(kind);
+    clock.advance = h.advance;
+    const op = await h.r.start('w.wait');
+    await h.r.until(op.id, 'succeeded');
+    expect(h.delays).toEqual([200, 200, 200, 200, 400, 800, 1_600]);
+    await h.r.h.close();
+  });
+
   it('a kind may wait longer than the default (vm.identity: its own connect timeout comes first)', async () => {
     const clock = { advance: (_ms: number): void => undefined };
     const kind = waitingKind((run) => {

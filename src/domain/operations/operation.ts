@@ -105,8 +105,12 @@ export interface StepCursor {
   readonly state: 'pending' | 'active' | 'done';
   /** Earliest start of the pending job (ISO), for re-enqueueing it with the same delay. */
   readonly notBefore?: string;
-  /** While `step` re-checks: since when (ISO) its progress has not risen, how often it re-checked since, and that progress. */
-  readonly wait?: { readonly since: string; readonly rechecks: number; readonly percent: number };
+  /**
+   * While `step` re-checks: since when (ISO) its progress has not risen, how often it re-checked
+   * since, that progress, and when (ISO) the pending re-check is due (one run before that was woken
+   * early, and does not grow the backoff).
+   */
+  readonly wait?: { readonly since: string; readonly rechecks: number; readonly percent: number; readonly dueAt?: string };
 }
 
 /**
