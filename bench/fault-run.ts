@@ -37,7 +37,9 @@ const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 const elapsedAt = (iso: unknown) => (typeof iso === 'string' ? `${((Date.parse(iso) - t0) / 1000).toFixed(1)} s` : '?');
 const log = (msg: string) => console.log(`[${elapsed().padStart(7)}] ${msg}`);
-console.log(`fault run: a lab of ${STUDENTS} students with Arc; worker SIGKILL, Redis stopped 5 s, Kubernetes API frozen 10 s; bound ${BOUND_S} s (loopback only)`);
+console.log(
+  `fault run: a lab of ${STUDENTS} students with Arc; worker SIGKILL, Redis stopped 5 s, Kubernetes API frozen 10 s; bound ${BOUND_S} s (loopback only)`,
+);
 const deadline = setTimeout(() => {
   console.log(`FAIL the run did not finish within its bound of ${BOUND_S} s`);
   void d?.close().finally(() => process.exit(2));
@@ -58,7 +60,15 @@ try {
     id: TENANT,
     displayName: 'Fault run',
     profile: 'admin',
-    quota: { requestsCpu: 512, limitsCpu: 1024, requestsMemoryGi: 2048, limitsMemoryGi: 4096, storageGi: 50000, persistentVolumeClaims: 1000, virtualMachines: STUDENTS + 10 },
+    quota: {
+      requestsCpu: 512,
+      limitsCpu: 1024,
+      requestsMemoryGi: 2048,
+      limitsMemoryGi: 4096,
+      storageGi: 50000,
+      persistentVolumeClaims: 1000,
+      virtualMachines: STUDENTS + 10,
+    },
   });
   if (created.status !== 201) throw new Error(`tenant: ${created.status} ${JSON.stringify(created.body)}`);
   const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -73,9 +83,20 @@ try {
   const labOp = String(res.body.id);
   log(`lab requested (operation ${labOp})`);
 
-  const labVms = async () => (await dep.kube.list(`/apis/kubevirt.io/v1/namespaces/${TENANT}/virtualmachines?labelSelector=${encodeURIComponent(`labplane.io/lab=${LAB}`)}`).catch(() => [])).length;
-  const labStatus = async () => String((await dep.call('GET', `/v1/operations/${labOp}`).catch(() => ({ body: { status: 'unknown' } }))).body?.status);
-  const whenVms = (n: number) => until(async () => (await labVms()) >= n || FINAL.includes(await labStatus()), 120_000, () => `${n} lab VMs`);
+  const labVms = async () =>
+    (
+      await dep.kube
+        .list(`/apis/kubevirt.io/v1/namespaces/${TENANT}/virtualmachines?labelSelector=${encodeURIComponent(`labplane.io/lab=${LAB}`)}`)
+        .catch(() => [])
+    ).length;
+  const labStatus = async () =>
+    String((await dep.call('GET', `/v1/operations/${labOp}`).catch(() => ({ body: { status: 'unknown' } }))).body?.status);
+  const whenVms = (n: number) =>
+    until(
+      async () => (await labVms()) >= n || FINAL.includes(await labStatus()),
+      120_000,
+      () => `${n} lab VMs`,
+    );
 
   await whenVms(Math.ceil(STUDENTS * 0.2));
   log(`fault 1: kill -9 the worker (${await labVms()} VMs, lab ${await labStatus()})`);
@@ -105,7 +126,10 @@ try {
       const items: Op[] = [];
       let cursor: string | undefined;
       do {
-        const page = await dep.call('GET', `/v1/operations?tenant=${TENANT}&limit=200${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+        const page = await dep.call(
+          'GET',
+          `/v1/operations?tenant=${TENANT}&limit=200${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+        );
         items.push(...(page.body.items as Op[]));
         cursor = page.body.nextCursor ?? undefined;
       } while (cursor !== undefined);
@@ -135,7 +159,16 @@ try {
   check('every student provisioned', summary.ready === STUDENTS && (summary.failed ?? 0) === 0, `lab summary ${JSON.stringify(summary)}`);
 
   // VMs exactly once.
-  type Obj = { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: Array<{ kind: string; uid: string }> } };
+  type Obj = {
+    metadata: {
+      name: string;
+      namespace?: string;
+      uid?: string;
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+      ownerReferences?: Array<{ kind: string; uid: string }>;
+    };
+  };
   const vms = (await dep.kube.list(`/apis/kubevirt.io/v1/namespaces/${TENANT}/virtualmachines`)) as Obj[];
   const owners = new Map<string, number>();
   for (const vm of vms) {
@@ -144,7 +177,11 @@ try {
   }
   const missing = students.filter((s) => owners.get(s.id) === undefined).length;
   const twice = students.filter((s) => (owners.get(s.id) ?? 0) > 1).length;
-  check('VMs exactly once', vms.length === STUDENTS && missing === 0 && twice === 0, `${vms.length} VMs for ${STUDENTS} students; ${missing} students without, ${twice} with more than one`);
+  check(
+    'VMs exactly once',
+    vms.length === STUDENTS && missing === 0 && twice === 0,
+    `${vms.length} VMs for ${STUDENTS} students; ${missing} students without, ${twice} with more than one`,
+  );
 
   // Arc extensions and role assignments exactly once.
   const state = dep.arm.server.state;
@@ -152,7 +189,11 @@ try {
   for (const e of state.extensions.values()) extPerMachine.set(e.machine.toLowerCase(), (extPerMachine.get(e.machine.toLowerCase()) ?? 0) + 1);
   const vmNames = vms.map((v) => v.metadata.name.toLowerCase());
   const extOk = vmNames.filter((n) => extPerMachine.get(n) === 1).length;
-  check('Arc extension exactly once per VM', extOk === vmNames.length && [...extPerMachine.values()].every((n) => n === 1), `${extOk}/${vmNames.length} machines with one extension; ${dep.arm.server.count('PUT', '/extensions/')} extension PUTs`);
+  check(
+    'Arc extension exactly once per VM',
+    extOk === vmNames.length && [...extPerMachine.values()].every((n) => n === 1),
+    `${extOk}/${vmNames.length} machines with one extension; ${dep.arm.server.count('PUT', '/extensions/')} extension PUTs`,
+  );
   const pairs = new Map<string, number>();
   for (const a of state.assignments.values()) {
     const key = `${a.scope.toLowerCase()} ${a.principalId.toLowerCase()}`;
@@ -163,7 +204,11 @@ try {
     const vm = vms.find((v) => v.metadata.annotations?.['labplane.io/owner-id'] === s.id);
     return vm !== undefined && pairs.get(`${state.machineId(vm.metadata.name).toLowerCase()} ${s.id}`) === 1;
   }).length;
-  check('role assignments exactly once', dupes === 0 && studentsGranted === STUDENTS, `${state.assignments.size} assignments, ${dupes} (scope, principal) pairs with more than one; ${studentsGranted}/${STUDENTS} students hold one on their VM`);
+  check(
+    'role assignments exactly once',
+    dupes === 0 && studentsGranted === STUDENTS,
+    `${state.assignments.size} assignments, ${dupes} (scope, principal) pairs with more than one; ${studentsGranted}/${STUDENTS} students hold one on their VM`,
+  );
 
   // No orphans: objects we label or own whose VM is gone, and staged cloud-init nothing will consume.
   const uids = new Set(vms.map((v) => v.metadata.uid));
@@ -177,13 +222,20 @@ try {
     for (const o of (await dep.kube.list(path)) as Obj[]) {
       const vmOwners = (o.metadata.ownerReferences ?? []).filter((r) => r.kind === 'VirtualMachine' || r.kind === 'DataVolume');
       const labelled = o.metadata.labels?.['labplane.io/vm'];
-      const owned = vmOwners.length > 0 ? vmOwners.some((r) => uids.has(r.uid) || r.kind === 'DataVolume') : labelled === undefined || names.has(labelled);
+      const owned =
+        vmOwners.length > 0 ? vmOwners.some((r) => uids.has(r.uid) || r.kind === 'DataVolume') : labelled === undefined || names.has(labelled);
       if (!owned) orphans.push(`${what} ${o.metadata.name}`);
     }
   }
-  const staged = (await dep.kube.list(`/api/v1/namespaces/labplane-system/secrets?labelSelector=${encodeURIComponent('labplane.io/cloud-init-staged=true')}`)) as Obj[];
+  const staged = (await dep.kube.list(
+    `/api/v1/namespaces/labplane-system/secrets?labelSelector=${encodeURIComponent('labplane.io/cloud-init-staged=true')}`,
+  )) as Obj[];
   for (const s of staged) orphans.push(`staged cloud-init ${s.metadata.name}`);
-  check('no orphans', orphans.length === 0, orphans.length === 0 ? 'no labelled Secret, DataVolume or PVC without its VM, no staged cloud-init left' : orphans.slice(0, 10).join(', '));
+  check(
+    'no orphans',
+    orphans.length === 0,
+    orphans.length === 0 ? 'no labelled Secret, DataVolume or PVC without its VM, no staged cloud-init left' : orphans.slice(0, 10).join(', '),
+  );
 
   // Redis keys bounded.
   const redis = new Redis(dep.redis.url, { maxRetriesPerRequest: 1 });

@@ -44,13 +44,22 @@ async function load(headers: Record<string, string>, body: string, connections: 
   const statuses = Object.entries(r.statusCodeStats ?? {})
     .map(([code, s]) => `${code}×${(s as { count: number }).count}`)
     .join(' ');
-  return { requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, statuses: `${statuses}${r.errors > 0 ? ` errors×${r.errors}` : ''}` };
+  return {
+    requests: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    statuses: `${statuses}${r.errors > 0 ? ` errors×${r.errors}` : ''}`,
+  };
 }
 
 const row = (phase: string, read: Result, attack?: Result) =>
   `| ${phase} | ${read.p50} | ${read.p99} | ${read.max} | ${read.requests} | ${read.statuses} | ${attack === undefined ? '-' : `${attack.requests} (${attack.statuses})`} |`;
 
-const lines = ['| phase | reader p50 ms | reader p99 ms | reader max ms | reader requests | reader statuses | attacker requests (statuses) |', '| --- | --- | --- | --- | --- | --- | --- |'];
+const lines = [
+  '| phase | reader p50 ms | reader p99 ms | reader max ms | reader requests | reader statuses | attacker requests (statuses) |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+];
 lines.push(row('reader alone', await load(reader, readerBody, 4)));
 const phases: Array<[string, Record<string, string>, string]> = [
   ['anonymous, 1 MB of fields', { 'content-type': 'application/json' }, fields],

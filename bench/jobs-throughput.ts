@@ -110,7 +110,9 @@ async function ourEngine(n: number, tag: string, width: number, concurrency: num
   const events = createRedisOperationEvents({ redis, prefix: p, logger });
   const transport = createBullmqTransport({ url: URL_, prefix: `${p}:bull`, queueName: `ours-${tag}`, logger });
   const engine = createJobEngine({ transport, store, events, clock: systemClock, logger });
-  engine.register([{ kind: 'bench.noop', firstStep: 'noop', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { noop: async () => ({ type: 'done' }) } }]);
+  engine.register([
+    { kind: 'bench.noop', firstStep: 'noop', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { noop: async () => ({ type: 'done' }) } },
+  ]);
   const service = createOperationService({ store, events, queue: engine, ids: { next: () => randomUUID() }, clock: systemClock, logger });
   const startedAt = new Map<string, number>();
   const waiters = new Map<string, () => void>();
@@ -169,10 +171,16 @@ async function cleanup(): Promise<void> {
 
 const f = (x: number, d = 2): string => x.toFixed(d);
 
-const median = (xs: readonly number[]): number => pct([...xs].sort((a, b) => a - b), 50);
+const median = (xs: readonly number[]): number =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
 try {
-  console.log(`jobs-throughput: n=${N} x ${ROUNDS} rounds, worker concurrency=${CONCURRENCY}, producers=${PRODUCERS}, redis=${URL_}, node=${process.version}`);
+  console.log(
+    `jobs-throughput: n=${N} x ${ROUNDS} rounds, worker concurrency=${CONCURRENCY}, producers=${PRODUCERS}, redis=${URL_}, node=${process.version}`,
+  );
   // JIT warm-up of both paths, not measured
   await rawBullmq(2000, 'warm');
   await ourEngine(2000, 'warm', PRODUCERS, CONCURRENCY);
@@ -202,9 +210,15 @@ try {
   console.log(`ratio (median of paired rounds):     ${f(ratio * 100, 1)}% of raw BullMQ (goal >= 70%)`);
   console.log(`node CPU per op (median):             raw ${f(median(cpuPerJob.raw), 0)} µs, ours ${f(median(cpuPerJob.ours), 0)} µs`);
   console.log(`redis-server CPU per 1000 ops:        raw ${f((rawCpu / ROUNDS / N) * 1000, 3)} s, ours ${f((oursCpu / ROUNDS / N) * 1000, 3)} s`);
-  console.log(`step overhead under load:             p50 ${f(pct(overhead, 50))} ms, p99 ${f(pct(overhead, 99))} ms (queueing on a saturated event loop included)`);
-  console.log(`end-to-end under load:                p50 ${f(pct(e2e, 50))} ms, p99 ${f(pct(e2e, 99))} ms (producers outpace the worker: mostly queue wait)`);
-  console.log(`step overhead, one op at a time:      p50 ${f(pct(serial.overheadMs, 50))} ms, p99 ${f(pct(serial.overheadMs, 99))} ms (goal p99 < 5 ms)`);
+  console.log(
+    `step overhead under load:             p50 ${f(pct(overhead, 50))} ms, p99 ${f(pct(overhead, 99))} ms (queueing on a saturated event loop included)`,
+  );
+  console.log(
+    `end-to-end under load:                p50 ${f(pct(e2e, 50))} ms, p99 ${f(pct(e2e, 99))} ms (producers outpace the worker: mostly queue wait)`,
+  );
+  console.log(
+    `step overhead, one op at a time:      p50 ${f(pct(serial.overheadMs, 50))} ms, p99 ${f(pct(serial.overheadMs, 99))} ms (goal p99 < 5 ms)`,
+  );
   console.log(`end-to-end, one op at a time:         p50 ${f(pct(serial.endToEndMs, 50))} ms, p99 ${f(pct(serial.endToEndMs, 99))} ms`);
 } finally {
   await cleanup();

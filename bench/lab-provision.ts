@@ -58,7 +58,15 @@ const created = await post('/v1/tenants', {
   id: tenant,
   displayName: 'Lab bench tenant',
   profile: 'admin',
-  quota: { requestsCpu: 512, limitsCpu: 1024, requestsMemoryGi: 2048, limitsMemoryGi: 4096, storageGi: 50000, persistentVolumeClaims: 1000, virtualMachines: 600 },
+  quota: {
+    requestsCpu: 512,
+    limitsCpu: 1024,
+    requestsMemoryGi: 2048,
+    limitsMemoryGi: 4096,
+    storageGi: 50000,
+    persistentVolumeClaims: 1000,
+    virtualMachines: 600,
+  },
 });
 if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await created.text()}`);
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -69,7 +77,8 @@ const before = sim.stats();
 const keys = redisUrl === undefined ? undefined : new Redis(redisUrl);
 const keysAtStart = keys === undefined ? 0 : await keys.dbsize();
 let keysMax = 0;
-const sampler = keys === undefined ? undefined : setInterval(() => void keys.dbsize().then((n) => (keysMax = Math.max(keysMax, n - keysAtStart))), 1_000);
+const sampler =
+  keys === undefined ? undefined : setInterval(() => void keys.dbsize().then((n) => (keysMax = Math.max(keysMax, n - keysAtStart))), 1_000);
 const t0 = performance.now();
 const res = await post(`/v1/tenants/${tenant}/labs`, {
   name: 'bench',
@@ -96,13 +105,24 @@ const throttled = after.throttled - before.throttled;
 const minS = Math.max(0, writes - ARM.writes.burst) / ARM.writes.ratePerSecond;
 const mem = process.memoryUsage();
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
-console.log(`lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}, Kubernetes writes ${config.kubeQps}/s (burst ${config.kubeBurst}), jobs ${redisUrl === undefined ? 'in process' : 'on Redis (BullMQ)'}`);
+console.log(
+  `lab of ${students} students (Arc on, 1 instructor), parallelism ${parallelism}, worker concurrency ${concurrency}, Kubernetes writes ${config.kubeQps}/s (burst ${config.kubeBurst}), jobs ${redisUrl === undefined ? 'in process' : 'on Redis (BullMQ)'}`,
+);
 console.log(`operation: ${op.status}; summary ${JSON.stringify(op.result?.summary)}; failed students ${op.result?.failed?.length ?? 'n/a'}`);
 console.log(`wall time: ${wallS.toFixed(1)} s`);
-console.log(`ARM writes: ${writes}, reads: ${reads}, 429s received: ${throttled}, onboarding tokens minted: ${after.tokensMinted - before.tokensMinted}`);
-console.log(`minimum set by the ARM write budget: ${minS.toFixed(1)} s ((writes - ${ARM.writes.burst} burst) / ${ARM.writes.ratePerSecond} per s); ratio: ${minS > 0 ? (wallS / minS).toFixed(3) : 'n/a'}`);
-if (redisUrl !== undefined) console.log(`Redis keys added: at most ${Math.max(keysMax, keysAtEnd)} during the run, ${keysAtEnd} at the end (Arc machines connect after ${connectAfterMs} ms)`);
-console.log(`memory (API, worker and simulated cluster share this process in the embedded default): rss ${mib(mem.rss)} MiB, heap used ${mib(mem.heapUsed)} MiB`);
+console.log(
+  `ARM writes: ${writes}, reads: ${reads}, 429s received: ${throttled}, onboarding tokens minted: ${after.tokensMinted - before.tokensMinted}`,
+);
+console.log(
+  `minimum set by the ARM write budget: ${minS.toFixed(1)} s ((writes - ${ARM.writes.burst} burst) / ${ARM.writes.ratePerSecond} per s); ratio: ${minS > 0 ? (wallS / minS).toFixed(3) : 'n/a'}`,
+);
+if (redisUrl !== undefined)
+  console.log(
+    `Redis keys added: at most ${Math.max(keysMax, keysAtEnd)} during the run, ${keysAtEnd} at the end (Arc machines connect after ${connectAfterMs} ms)`,
+  );
+console.log(
+  `memory (API, worker and simulated cluster share this process in the embedded default): rss ${mib(mem.rss)} MiB, heap used ${mib(mem.heapUsed)} MiB`,
+);
 await app.close();
 await deps.jobs.engine.stop({ graceMs: 0 });
 await deps.close();

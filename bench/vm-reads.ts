@@ -43,7 +43,15 @@ const created = await fetch(`${base}/v1/tenants`, {
     id: TENANT,
     displayName: 'VM bench tenant',
     profile: 'admin',
-    quota: { requestsCpu: 512, limitsCpu: 1024, requestsMemoryGi: 2048, limitsMemoryGi: 4096, storageGi: 50000, persistentVolumeClaims: 1000, virtualMachines: 600 },
+    quota: {
+      requestsCpu: 512,
+      limitsCpu: 1024,
+      requestsMemoryGi: 2048,
+      limitsMemoryGi: 4096,
+      storageGi: 50000,
+      persistentVolumeClaims: 1000,
+      virtualMachines: 600,
+    },
   }),
 });
 if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await created.text()}`);
@@ -94,7 +102,9 @@ bare.get('/bare-list', async (_req, reply) => reply.type('application/json').sen
 const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
 
 // Namespaced paths are reads of objects or of one namespace; the informers only use cluster-wide paths.
-const namespacedReads = () => emulator.requestCount({ method: 'GET', pathPrefix: '/api/v1/namespaces/' }) + emulator.requestCount({ method: 'GET', pathPrefix: '/apis/kubevirt.io/v1/namespaces/' });
+const namespacedReads = () =>
+  emulator.requestCount({ method: 'GET', pathPrefix: '/api/v1/namespaces/' }) +
+  emulator.requestCount({ method: 'GET', pathPrefix: '/apis/kubevirt.io/v1/namespaces/' });
 const before = emulator.requestCount();
 const readsBefore = namespacedReads();
 const get = await load(getUrl, auth);
@@ -111,7 +121,9 @@ const line = (what: string, r: Awaited<ReturnType<typeof load>>, b: Awaited<Retu
   `${what}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms (non-2xx ${r.non2xx}, errors ${r.errors}) | bare fastify, ${bytes} B: ${b.rps.toFixed(0)} req/s, p99 ${b.p99} ms | ratio ${((r.rps / b.rps) * 100).toFixed(1)}%`;
 console.log(line('GET /v1/tenants/{t}/vms/{vm}', get, bareGet, getBody.length));
 console.log(line('GET /v1/tenants/{t}/vms?limit=50', list, bareList, listBody.length));
-console.log(`pipeline floor, GET /v1/instance-types (authenticated, no work): ${floor.rps.toFixed(0)} req/s, p99 ${floor.p99} ms; GET by id reaches ${((get.rps / floor.rps) * 100).toFixed(1)}% of it`);
+console.log(
+  `pipeline floor, GET /v1/instance-types (authenticated, no work): ${floor.rps.toFixed(0)} req/s, p99 ${floor.p99} ms; GET by id reaches ${((get.rps / floor.rps) * 100).toFixed(1)}% of it`,
+);
 console.log(
   `Kubernetes API requests during the runs: ${apiDuring}, of which reads of objects or namespaces: ${readsDuring}` +
     ' (the others re-establish informer watches that client-node closes after 30 s without events)',

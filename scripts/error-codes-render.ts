@@ -22,7 +22,9 @@ function tableLines(): string[] {
   return [
     '| Code | Status | Retry helps | Meaning |',
     '| --- | --- | --- | --- |',
-    ...entries().map(([code, info]) => `| \`${code}\` | ${statuses(info)} | ${info.retry === undefined ? 'no' : RETRY_TEXT[info.retry]} | ${info.meaning} |`),
+    ...entries().map(
+      ([code, info]) => `| \`${code}\` | ${statuses(info)} | ${info.retry === undefined ? 'no' : RETRY_TEXT[info.retry]} | ${info.meaning} |`,
+    ),
   ];
 }
 

@@ -49,7 +49,9 @@ export class UnknownFieldChecker {
     const t = this.checker.getNonNullableType(type);
     if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return;
     if (t.isUnion()) {
-      const candidates = t.types.filter((m) => (Array.isArray(value) ? this.checker.isArrayType(m) : m.flags & ts.TypeFlags.Object && !this.checker.isArrayType(m)));
+      const candidates = t.types.filter((m) =>
+        Array.isArray(value) ? this.checker.isArrayType(m) : m.flags & ts.TypeFlags.Object && !this.checker.isArrayType(m),
+      );
       // Of several object shapes, the value is fine if it fits one; report the closest fit otherwise.
       let best: string[] | undefined;
       for (const member of candidates) {

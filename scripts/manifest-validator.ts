@@ -52,7 +52,9 @@ function customKinds(dir: string): Map<string, CustomKind> {
   for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
     for (const doc of parseManifests(readFileSync(join(dir, file), 'utf8'))) {
       if (!isObj(doc) || doc.kind !== 'CustomResourceDefinition' || !isObj(doc.spec) || !isObj(doc.spec.names) || !isObj(doc.metadata)) continue;
-      const versions = Array.isArray(doc.spec.versions) ? doc.spec.versions.filter((v): v is Obj => isObj(v) && v.served === true).map((v) => String(v.name)) : [];
+      const versions = Array.isArray(doc.spec.versions)
+        ? doc.spec.versions.filter((v): v is Obj => isObj(v) && v.served === true).map((v) => String(v.name))
+        : [];
       out.set(`${String(doc.spec.group)}/${String(doc.spec.names.kind)}`, { crd: String(doc.metadata.name), versions: new Set(versions) });
     }
   }
@@ -103,17 +105,24 @@ export async function validateManifests(objects: readonly unknown[], crdsDir: st
       if (!crd.versions.has(version ?? '')) problems.push({ object: name, message: `version ${version} is not served by CRD ${crd.crd}` });
       else {
         const fn = crdAjv.getSchema(`crd#/definitions/${crd.crd}`) ?? crdAjv.compile({ $ref: `crd#/definitions/${crd.crd}` });
-        if (!fn(object)) for (const e of fn.errors ?? []) problems.push({ object: name, message: ajvMessage(e.instancePath, e.keyword, e.params, e.message) });
+        if (!fn(object))
+          for (const e of fn.errors ?? []) problems.push({ object: name, message: ajvMessage(e.instancePath, e.keyword, e.params, e.message) });
       }
       continue;
     }
     if (!/^v\d+$/.test(version ?? '')) {
-      problems.push({ object: name, message: `${object.apiVersion} is not a GA API version of Kubernetes ${KUBERNETES_VERSION}: use the GA version of ${object.kind}` });
+      problems.push({
+        object: name,
+        message: `${object.apiVersion} is not a GA API version of Kubernetes ${KUBERNETES_VERSION}: use the GA version of ${object.kind}`,
+      });
       continue;
     }
     const validate = await builtInModel(object.apiVersion, object.kind);
     if (validate === undefined) {
-      problems.push({ object: name, message: `no ${object.apiVersion} ${object.kind} in Kubernetes ${KUBERNETES_VERSION} and no CRD of ours defines it` });
+      problems.push({
+        object: name,
+        message: `no ${object.apiVersion} ${object.kind} in Kubernetes ${KUBERNETES_VERSION} and no CRD of ours defines it`,
+      });
       continue;
     }
     builtIn.push({ object, key: `${object.apiVersion}/${object.kind}`, validate });
@@ -126,7 +135,10 @@ export async function validateManifests(objects: readonly unknown[], crdsDir: st
     try {
       validate(object);
     } catch (err) {
-      const errors = isObj(err) && Array.isArray(err.errors) ? (err.errors as Array<{ instancePath: string; keyword: string; params: Obj; message?: string }>) : [];
+      const errors =
+        isObj(err) && Array.isArray(err.errors)
+          ? (err.errors as Array<{ instancePath: string; keyword: string; params: Obj; message?: string }>)
+          : [];
       if (errors.length === 0) problems.push({ object: name, message: err instanceof Error ? err.message : String(err) });
       for (const e of errors) problems.push({ object: name, message: ajvMessage(e.instancePath, e.keyword, e.params, e.message) });
     }

@@ -12,7 +12,9 @@ const at = args.indexOf('--control-namespace');
 const controlNamespace = at >= 0 ? (args[at + 1] ?? '') : (process.env['CONTROL_NAMESPACE'] ?? 'labplane-system');
 const kubeconfigPath = process.env['KUBECONFIG']?.split(':')[0];
 if (kubeconfigPath === undefined || kubeconfigPath === '' || controlNamespace === '') {
-  console.error('usage: KUBECONFIG=<admin kubeconfig> node --import tsx scripts/migrate-webhook-secrets.ts [--control-namespace <ns>] [--delete-originals]');
+  console.error(
+    'usage: KUBECONFIG=<admin kubeconfig> node --import tsx scripts/migrate-webhook-secrets.ts [--control-namespace <ns>] [--delete-originals]',
+  );
   process.exit(2);
 }
 const log: KubeLogger = { debug: () => undefined, info: () => undefined, warn: (o, m) => console.warn(m, o), error: (o, m) => console.error(m, o) };

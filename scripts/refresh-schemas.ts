@@ -41,7 +41,8 @@ const [what, file, ref] = process.argv.slice(2);
 if (what === '--check') {
   for (const [name, source] of Object.entries(sources)) {
     const actual = sha256(join(dir, name));
-    if (actual !== source.sha256) fail(`${name} differs from its recorded source (${source.repository}@${source.ref}): refresh it with this script instead of editing it`);
+    if (actual !== source.sha256)
+      fail(`${name} differs from its recorded source (${source.repository}@${source.ref}): refresh it with this script instead of editing it`);
   }
   process.stdout.write(`schemas: ${Object.keys(sources).length} vendored files match schemas/sources.json\n`);
   process.exit(0);

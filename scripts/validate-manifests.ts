@@ -51,7 +51,9 @@ if (!existsSync(join(root, 'deploy', 'base', 'rbac', 'kustomization.yaml'))) {
 }
 
 const client = JSON.parse(kubectlVersion()) as { clientVersion?: { gitVersion?: string }; kustomizeVersion?: string };
-console.log(`kubectl ${client.clientVersion?.gitVersion ?? '?'} (kustomize ${client.kustomizeVersion ?? '?'}); schemas of Kubernetes ${KUBERNETES_VERSION}`);
+console.log(
+  `kubectl ${client.clientVersion?.gitVersion ?? '?'} (kustomize ${client.kustomizeVersion ?? '?'}); schemas of Kubernetes ${KUBERNETES_VERSION}`,
+);
 
 let failed = 0;
 for (const dir of overlays) {

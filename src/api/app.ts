@@ -145,7 +145,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(openapiGlue, {
     specification: structuredClone(spec),
     serviceHandlers: mergeHandlers([
-      { name: 'system', handlers: systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined, metrics: deps.metrics, spec }) },
+      {
+        name: 'system',
+        handlers: systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined, metrics: deps.metrics, spec }),
+      },
       ...deps.modules,
     ]),
   });

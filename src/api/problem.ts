@@ -1,5 +1,12 @@
 import { ERROR_CODES, type ErrorCode } from '../domain/shared/error-codes.js';
-import { isDomainError, UpstreamUnavailableError, ValidationError, type DomainError, type ErrorKind, type FieldIssue } from '../domain/shared/errors.js';
+import {
+  isDomainError,
+  UpstreamUnavailableError,
+  ValidationError,
+  type DomainError,
+  type ErrorKind,
+  type FieldIssue,
+} from '../domain/shared/errors.js';
 
 /** RFC 9457 problem details with our stable `code`. */
 export interface Problem {
@@ -112,7 +119,12 @@ const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; detail: string }
 };
 
 /** Codes of 4xx statuses the HTTP layer chose itself; any other 4xx is BAD_REQUEST with that status. */
-const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = { 404: 'NOT_FOUND', 411: 'LENGTH_REQUIRED', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED' };
+const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
+  404: 'NOT_FOUND',
+  411: 'LENGTH_REQUIRED',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+};
 
 interface AjvLikeError {
   instancePath?: string;

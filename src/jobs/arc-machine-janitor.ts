@@ -36,7 +36,10 @@ export function createArcMachineJanitor(deps: ArcMachineJanitorDeps): PeriodicLo
     const tenant = m.tags[ARC_TAG_TENANT];
     if (m.tags[ARC_TAG_CLUSTER] !== cluster || tenant === undefined || m.status === 'Connected') return false;
     if ((await vms.get(tenant, m.name)) !== undefined) return false;
-    const open = await operations.list({ tenant, target: { type: 'vm', id: vmTargetId(tenant, m.name) }, status: ['queued', 'running'] }, { limit: 1 });
+    const open = await operations.list(
+      { tenant, target: { type: 'vm', id: vmTargetId(tenant, m.name) }, status: ['queued', 'running'] },
+      { limit: 1 },
+    );
     return open.items.length === 0;
   }
 
@@ -50,11 +53,17 @@ export function createArcMachineJanitor(deps: ArcMachineJanitorDeps): PeriodicLo
         if (!suspects.has(key)) continue;
         await arcMachines.deleteMachine(m.name);
         now.delete(key);
-        logger.info({ machine: m.name, tenant: m.tags[ARC_TAG_TENANT], status: m.status }, 'removed an Azure Arc machine whose VM is gone (its role assignments go with it)');
+        logger.info(
+          { machine: m.name, tenant: m.tags[ARC_TAG_TENANT], status: m.status },
+          'removed an Azure Arc machine whose VM is gone (its role assignments go with it)',
+        );
       }
       suspects = now;
     } catch (err) {
-      logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'Arc machine janitor pass failed; retrying next interval');
+      logger.warn(
+        { err: err instanceof Error ? { name: err.name, message: err.message } : String(err) },
+        'Arc machine janitor pass failed; retrying next interval',
+      );
     }
   }
 

@@ -38,10 +38,16 @@ export function createCloudInitJanitor(deps: CloudInitJanitorDeps): PeriodicLoop
         if (Date.parse(staged.stagedAt) > cutoff) break; // oldest first: the rest are younger
         if (await inUse(staged.tenant, staged.name)) continue;
         await vms.deleteStagedCloudInit(staged.tenant, staged.name);
-        logger.info({ tenant: staged.tenant, vm: staged.name, stagedAt: staged.stagedAt }, 'removed cloud-init staged for a VM that no operation will use');
+        logger.info(
+          { tenant: staged.tenant, vm: staged.name, stagedAt: staged.stagedAt },
+          'removed cloud-init staged for a VM that no operation will use',
+        );
       }
     } catch (err) {
-      logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'cloud-init janitor pass failed; retrying next interval');
+      logger.warn(
+        { err: err instanceof Error ? { name: err.name, message: err.message } : String(err) },
+        'cloud-init janitor pass failed; retrying next interval',
+      );
     }
   }
 

@@ -47,11 +47,15 @@ export function createTransportDeliveryQueue(deps: TransportDeliveryQueueDeps): 
             }
             const verdict = await handler({ deliveryId: message.operationId, attempt: message.generation }, signal);
             // Queued before this job is acknowledged: if adding fails, this job runs again and asks again.
-            if (!verdict.done) await transport.add(toMessage({ deliveryId: message.operationId, attempt: verdict.attempt }), { delayMs: verdict.retryInMs });
+            if (!verdict.done)
+              await transport.add(toMessage({ deliveryId: message.operationId, attempt: verdict.attempt }), { delayMs: verdict.retryInMs });
             return {};
           },
           async lost(message, reason) {
-            logger.error({ deliveryId: message.operationId, attempt: message.generation, reason }, 'webhook delivery job given up after repeated errors');
+            logger.error(
+              { deliveryId: message.operationId, attempt: message.generation, reason },
+              'webhook delivery job given up after repeated errors',
+            );
           },
         },
         { concurrency },

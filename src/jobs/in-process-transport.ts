@@ -1,12 +1,5 @@
 import { backoffMs } from '../domain/shared/backoff.js';
-import {
-  jobIdOf,
-  WorkerShutdown,
-  type JobMessage,
-  type JobProcessor,
-  type JobTransport,
-  type QueueCounts,
-} from '../domain/operations/job-queue.js';
+import { jobIdOf, WorkerShutdown, type JobMessage, type JobProcessor, type JobTransport, type QueueCounts } from '../domain/operations/job-queue.js';
 import type { Logger } from '../domain/operations/logger.js';
 import { systemScheduler, type Scheduler } from '../domain/shared/scheduler.js';
 

@@ -1,11 +1,4 @@
-import type {
-  EnqueueOptions,
-  JobMetricsSource,
-  JobQueue,
-  JobTransport,
-  QueueCounts,
-  StepObservation,
-} from '../domain/operations/job-queue.js';
+import type { EnqueueOptions, JobMetricsSource, JobQueue, JobTransport, QueueCounts, StepObservation } from '../domain/operations/job-queue.js';
 import type { Logger } from '../domain/operations/logger.js';
 import { requestCancel } from '../domain/operations/operation-lifecycle.js';
 import { createOperationRecorder } from '../domain/operations/operation-recorder.js';

@@ -77,7 +77,10 @@ export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
         asked.set(key, now);
         deps.logger.info({ tenant: vm.tenant, lab: vm.lab, vm: vm.name }, 'deleting the VM of a lab that no longer exists (deleted outside the API)');
       } catch (err) {
-        deps.logger.warn({ tenant: vm.tenant, vm: vm.name, ...(isDomainError(err) ? { code: err.code } : {}) }, 'could not delete the VM of a deleted lab; trying again next pass');
+        deps.logger.warn(
+          { tenant: vm.tenant, vm: vm.name, ...(isDomainError(err) ? { code: err.code } : {}) },
+          'could not delete the VM of a deleted lab; trying again next pass',
+        );
       }
     }
     orphansSeen = seen;
@@ -94,7 +97,8 @@ export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
       return;
     }
     unobserved.delete(key);
-    if (await deps.reconcile(lab)) deps.logger.info({ tenant: lab.tenant, lab: lab.name, generation: lab.generation }, 'lab changed outside the API: sync started');
+    if (await deps.reconcile(lab))
+      deps.logger.info({ tenant: lab.tenant, lab: lab.name, generation: lab.generation }, 'lab changed outside the API: sync started');
   }
 
   async function pass(): Promise<void> {
@@ -113,7 +117,15 @@ export function createLabMaintenance(deps: LabMaintenanceDeps): LabMaintenance {
         await sweepDropped(lab, now, vms);
         await reconcile(lab);
       } catch (err) {
-        deps.logger.warn({ tenant: lab.tenant, lab: lab.name, ...(isDomainError(err) ? { code: err.code } : {}), error: err instanceof Error ? err.message.slice(0, 300) : typeof err }, 'lab maintenance failed for a lab');
+        deps.logger.warn(
+          {
+            tenant: lab.tenant,
+            lab: lab.name,
+            ...(isDomainError(err) ? { code: err.code } : {}),
+            error: err instanceof Error ? err.message.slice(0, 300) : typeof err,
+          },
+          'lab maintenance failed for a lab',
+        );
       }
     }
     await sweepOrphans(labs, vms, now);

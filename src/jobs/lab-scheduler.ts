@@ -159,7 +159,13 @@ export function createLabScheduler(deps: LabSchedulerDeps): LabScheduler {
     if (stored.claimant !== me && !expired) return;
     if (!(await takeOver(lab, stored, nowMs))) return;
     logger.warn(
-      { tenant: lab.tenant, lab: lab.name, action: stored.action, dueAt: stored.dueAt, ...(stored.claimedAt === undefined ? {} : { claimedAt: stored.claimedAt }) },
+      {
+        tenant: lab.tenant,
+        lab: lab.name,
+        action: stored.action,
+        dueAt: stored.dueAt,
+        ...(stored.claimedAt === undefined ? {} : { claimedAt: stored.claimedAt }),
+      },
       'applying an unrecorded schedule claim again',
     );
     await applyAndRecord(lab, stored, nowMs);

@@ -22,7 +22,10 @@ export function createRecoveryLoop(deps: RecoveryLoopDeps): PeriodicLoop {
       const n = await recover();
       if (n > 0) logger.info({ enqueued: n }, 'recovery enqueued the pending jobs of open operations');
     } catch (err) {
-      logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'recovering pending jobs failed; retrying next interval');
+      logger.warn(
+        { err: err instanceof Error ? { name: err.name, message: err.message } : String(err) },
+        'recovering pending jobs failed; retrying next interval',
+      );
     }
   }
 

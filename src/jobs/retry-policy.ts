@@ -9,8 +9,7 @@ import type { RetryPolicy } from './job-kind.js';
  */
 export function retryDelayMs(attempt: number, policy: RetryPolicy, err: unknown, random: () => number = Math.random): number {
   const jittered = backoffMs(attempt - 1, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs }, random);
-  const retryAfterMs =
-    err instanceof UpstreamUnavailableError && err.retryAfterSeconds !== undefined ? Math.ceil(err.retryAfterSeconds * 1000) : 0;
+  const retryAfterMs = err instanceof UpstreamUnavailableError && err.retryAfterSeconds !== undefined ? Math.ceil(err.retryAfterSeconds * 1000) : 0;
   return Math.max(jittered, retryAfterMs);
 }
 

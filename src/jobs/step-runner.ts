@@ -86,7 +86,8 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
         return cancelNow(cur, now, outcome.type === 'next');
       }
       label = outcome.type;
-      if (outcome.type === 'next') return scheduleStep(cur, { step: outcome.step, attempt: 1, delayMs: outcome.delayMs ?? 0, ...pct(outcome.progress) }, now);
+      if (outcome.type === 'next')
+        return scheduleStep(cur, { step: outcome.step, attempt: 1, delayMs: outcome.delayMs ?? 0, ...pct(outcome.progress) }, now);
       const next = recheck(cur, kind, job.step, outcome.delayMs, outcome.progress, now);
       if (next.status === 'failed') label = 'failed';
       return next;
@@ -107,7 +108,9 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     const last = cur.cursor.wait;
     const stalled = last !== undefined && percent <= last.percent;
     const early = last?.dueAt !== undefined && now.getTime() < Date.parse(last.dueAt);
-    const looked = stalled ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent } : { since: now.toISOString(), rechecks: 0, percent };
+    const looked = stalled
+      ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent }
+      : { since: now.toISOString(), rechecks: 0, percent };
     const stalledMs = now.getTime() - Date.parse(looked.since);
     if (stalled && stalledMs >= policy.stallTimeoutMs) {
       const minutes = Math.round(stalledMs / 60_000);
@@ -183,7 +186,14 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
         logger.error({ operationId: job.operationId, kind: job.kind }, 'no job kind registered under this name');
         after = await commit(job, (cur) => fail(cur, { code: 'UNKNOWN_JOB_KIND', title: `No worker handles '${job.kind}'.` }, clock.now()));
       }
-      observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: start.type === 'canceled' ? 'canceled' : 'failed', handlerMs: 0, totalMs: performance.now() - t0 });
+      observe({
+        operationId: job.operationId,
+        kind: job.kind,
+        step: job.step,
+        outcome: start.type === 'canceled' ? 'canceled' : 'failed',
+        handlerMs: 0,
+        totalMs: performance.now() - t0,
+      });
       return after;
     }
     const op = begun.operation;
@@ -210,9 +220,7 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     }
     const handlerMs = performance.now() - h0;
     const { label, after } =
-      outcome === undefined
-        ? await settleError(job, kind, op.cursor.attempt, error, controller.signal)
-        : await settleOutcome(job, kind, outcome);
+      outcome === undefined ? await settleError(job, kind, op.cursor.attempt, error, controller.signal) : await settleOutcome(job, kind, outcome);
     observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0 });
     return after;
   }

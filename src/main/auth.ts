@@ -19,7 +19,11 @@ export function azureAdOptions(auth: AuthConfig, logger: Logger): AzureAdVerifie
 }
 
 /** Who is calling: dev tokens (dev mode) and/or Azure AD tokens, with tenant memberships from the tenants. */
-export function buildPrincipals(config: Config, logger: Logger, memberships: TenantRepository): { devTokens: DevTokens | undefined; principals: PrincipalResolver } {
+export function buildPrincipals(
+  config: Config,
+  logger: Logger,
+  memberships: TenantRepository,
+): { devTokens: DevTokens | undefined; principals: PrincipalResolver } {
   const devTokens = config.devMode ? createDevTokens(config.devTokenSecret) : undefined;
   const azureAd = config.auth === undefined ? undefined : createAzureAdVerifier(azureAdOptions(config.auth, logger));
   const verifiers = [...(devTokens === undefined ? [] : [devTokens]), ...(azureAd === undefined ? [] : [azureAd])];

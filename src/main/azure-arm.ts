@@ -20,13 +20,20 @@ export interface AzurePorts {
   readonly arcMachines: ArcMachinesPort;
   readonly access: AccessPort;
   /** Undefined when no dedicated onboarding identity is configured. */
-  readonly onboarding: { readonly credentials: OnboardingCredentials; readonly renderer: ArcUserDataRenderer; readonly target: ArcTarget } | undefined;
+  readonly onboarding:
+    | { readonly credentials: OnboardingCredentials; readonly renderer: ArcUserDataRenderer; readonly target: ArcTarget }
+    | undefined;
 }
 
 type ArmSettings = Extract<Config['azure'], { mode: 'arm' }>;
 
 /** Mints per-VM tokens from the dedicated onboarding identity, when one is configured. */
-function armOnboarding(azure: ArmSettings, controlPlaneCredential: ReturnType<typeof createControlPlaneCredential>, target: ArcTarget, logger: Logger): AzurePorts['onboarding'] {
+function armOnboarding(
+  azure: ArmSettings,
+  controlPlaneCredential: ReturnType<typeof createControlPlaneCredential>,
+  target: ArcTarget,
+  logger: Logger,
+): AzurePorts['onboarding'] {
   const o = azure.onboarding;
   if (o === undefined) {
     logger.warn({}, 'no onboarding identity (AZURE_ONBOARDING_CLIENT_ID): VMs with Arc on cannot be onboarded');
@@ -37,7 +44,11 @@ function armOnboarding(azure: ArmSettings, controlPlaneCredential: ReturnType<ty
       ? { kind: 'workload-identity', tenantId: azure.tenantId, clientId: o.clientId }
       : { kind: 'client-secret', tenantId: azure.tenantId, clientId: o.clientId, clientSecret: o.clientSecret },
   );
-  return { credentials: createOnboardingCredentials({ credential, controlPlaneCredential }), renderer: createArcUserDataRenderer({ allowServicePrincipal: false }), target };
+  return {
+    credentials: createOnboardingCredentials({ credential, controlPlaneCredential }),
+    renderer: createArcUserDataRenderer({ allowServicePrincipal: false }),
+    target,
+  };
 }
 
 /**

@@ -42,16 +42,29 @@ export function readAzure(env: Env): AzureConfig {
   const missing = AZURE_KEYS.filter((k) => (env[k] ?? '') === '');
   if (missing[0] !== undefined) {
     const others = missing.length > 1 ? ` (missing too: ${missing.slice(1).join(', ')})` : '';
-    throw new ConfigError(missing[0], `to be set as well${others}: Azure settings go together (${AZURE_KEYS.join(', ')}); ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set`);
+    throw new ConfigError(
+      missing[0],
+      `to be set as well${others}: Azure settings go together (${AZURE_KEYS.join(', ')}); ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set`,
+    );
   }
   const subscriptionId = read(env, 'AZURE_SUBSCRIPTION_ID', z.string().regex(GUID), 'a subscription GUID') as string;
   const tenantId = read(env, 'AZURE_TENANT_ID', z.string().regex(GUID), 'a directory (tenant) GUID') as string;
   const resourceGroup = read(env, 'AZURE_RESOURCE_GROUP', z.string().regex(/^[-\w._()]{1,90}$/), 'a resource group name') as string;
   const location = read(env, 'AZURE_LOCATION', z.string().regex(/^[a-z0-9]+$/), 'an Azure region such as westeurope') as string;
   const clientId = read(env, 'AZURE_CLIENT_ID', z.string().regex(GUID), 'the client id GUID of the control plane identity');
-  const onboardingClientId = read(env, 'AZURE_ONBOARDING_CLIENT_ID', z.string().regex(GUID), 'the client id GUID of the dedicated onboarding identity');
+  const onboardingClientId = read(
+    env,
+    'AZURE_ONBOARDING_CLIENT_ID',
+    z.string().regex(GUID),
+    'the client id GUID of the dedicated onboarding identity',
+  );
   const onboardingSecret = env['AZURE_ONBOARDING_CLIENT_SECRET'];
-  const cluster = read(env, 'AZURE_ARC_CLUSTER', z.string().regex(ARC_CLUSTER_NAME), 'a DNS label (lower-case letters, digits and "-", at most 63) naming this installation');
+  const cluster = read(
+    env,
+    'AZURE_ARC_CLUSTER',
+    z.string().regex(ARC_CLUSTER_NAME),
+    'a DNS label (lower-case letters, digits and "-", at most 63) naming this installation',
+  );
   if (onboardingSecret !== undefined && onboardingSecret !== '' && onboardingClientId === undefined) {
     throw new ConfigError('AZURE_ONBOARDING_CLIENT_ID', 'to be set with AZURE_ONBOARDING_CLIENT_SECRET');
   }
@@ -65,7 +78,10 @@ export function readAzure(env: Env): AzureConfig {
     location,
     tenantId,
     clientId,
-    onboarding: onboardingClientId === undefined ? undefined : { clientId: onboardingClientId, clientSecret: onboardingSecret === '' ? undefined : onboardingSecret },
+    onboarding:
+      onboardingClientId === undefined
+        ? undefined
+        : { clientId: onboardingClientId, clientSecret: onboardingSecret === '' ? undefined : onboardingSecret },
     cluster,
   };
 }
@@ -89,7 +105,11 @@ function json<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string)
 export function readAuth(env: Env, devMode: boolean): AuthConfig | undefined {
   const tenantIds = list(env, 'AUTH_TENANT_IDS');
   if (tenantIds.length === 0) {
-    if (!devMode) throw new ConfigError('AUTH_TENANT_IDS', 'the Azure AD directory (tenant) ids whose users may sign in: outside dev mode there is no other way in');
+    if (!devMode)
+      throw new ConfigError(
+        'AUTH_TENANT_IDS',
+        'the Azure AD directory (tenant) ids whose users may sign in: outside dev mode there is no other way in',
+      );
     return undefined;
   }
   const badTenant = tenantIds.find((t) => !GUID.test(t));
@@ -104,7 +124,15 @@ export function readAuth(env: Env, devMode: boolean): AuthConfig | undefined {
     jwksUri,
     adminAppRoles: env['AUTH_ADMIN_APP_ROLES'] === undefined ? ['LabPlane.Admin'] : list(env, 'AUTH_ADMIN_APP_ROLES'),
     adminGroups: list(env, 'AUTH_ADMIN_GROUPS'),
-    integrationRoles: json(env, 'AUTH_INTEGRATION_ROLES', z.record(z.string().min(1), role), 'an object of app role value to labs.manage, vms.manage or read') ?? DEFAULT_INTEGRATION_ROLES,
-    integrationBindings: json(env, 'AUTH_INTEGRATION_BINDINGS', z.record(z.string().min(1), z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))), 'an object of application (client) id to a list of tenant ids') ?? {},
+    integrationRoles:
+      json(env, 'AUTH_INTEGRATION_ROLES', z.record(z.string().min(1), role), 'an object of app role value to labs.manage, vms.manage or read') ??
+      DEFAULT_INTEGRATION_ROLES,
+    integrationBindings:
+      json(
+        env,
+        'AUTH_INTEGRATION_BINDINGS',
+        z.record(z.string().min(1), z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))),
+        'an object of application (client) id to a list of tenant ids',
+      ) ?? {},
   };
 }

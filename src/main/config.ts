@@ -116,8 +116,6 @@ export interface ImagesConfig {
   readonly simImportDurationMs: number;
 }
 
-
-
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const kube = readKube(env, cwd);
   const simulated = kube.mode === 'simulated';
@@ -140,7 +138,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: read(env, 'HOST', z.string().min(1), 'a host name or address') ?? '127.0.0.1',
     port: read(env, 'PORT', int(0, 65535), 'a port number 0-65535') ?? 8080,
     logLevel:
-      read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'one of fatal, error, warn, info, debug, trace, silent') ?? 'info',
+      read(
+        env,
+        'LOG_LEVEL',
+        z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+        'one of fatal, error, warn, info, debug, trace, silent',
+      ) ?? 'info',
     devMode,
     devTokenSecret: secret,
     publicUrl: read(env, 'PUBLIC_URL', z.string().regex(/^https?:\/\/\S+$/), 'an http(s) URL'),
@@ -181,10 +184,24 @@ function readLeader(env: Env): LeaderConfig {
   const renewMs = read(env, 'LEADER_RENEW_MS', int(500, 600_000), 'milliseconds 500-600000') ?? 10_000;
   const retryMs = read(env, 'LEADER_RETRY_MS', int(100, 600_000), 'milliseconds 100-600000') ?? 2_000;
   // client-go's rules: leaseDuration > renewDeadline > 1.2 × retryPeriod (its jitter factor).
-  if (renewMs >= leaseMs) throw new ConfigError('LEADER_RENEW_MS', `less than LEADER_LEASE_MS (${leaseMs}): the leader must step down before another replica may take over`);
-  if (renewMs <= 1.2 * retryMs) throw new ConfigError('LEADER_RETRY_MS', `less than LEADER_RENEW_MS / 1.2 (${Math.floor(renewMs / 1.2)}): the leader must get several attempts to renew`);
+  if (renewMs >= leaseMs)
+    throw new ConfigError(
+      'LEADER_RENEW_MS',
+      `less than LEADER_LEASE_MS (${leaseMs}): the leader must step down before another replica may take over`,
+    );
+  if (renewMs <= 1.2 * retryMs)
+    throw new ConfigError(
+      'LEADER_RETRY_MS',
+      `less than LEADER_RENEW_MS / 1.2 (${Math.floor(renewMs / 1.2)}): the leader must get several attempts to renew`,
+    );
   const podName = env['POD_NAME'];
-  return { leaseName: 'labplane-loops', leaseMs, renewMs, retryMs, podName: podName === undefined || podName.trim() === '' ? undefined : podName.trim() };
+  return {
+    leaseName: 'labplane-loops',
+    leaseMs,
+    renewMs,
+    retryMs,
+    podName: podName === undefined || podName.trim() === '' ? undefined : podName.trim(),
+  };
 }
 
 function readKube(env: Env, cwd: string): Config['kube'] {
@@ -205,7 +222,10 @@ function readKube(env: Env, cwd: string): Config['kube'] {
   const given = env['SCHEMAS_DIR'];
   const schemasDir = given === undefined || given === '' ? defaultSchemasDir() : resolve(cwd, given);
   if (!['kubevirt-openapi-v2.json', 'cdi-openapi-v2.json'].every((f) => existsSync(resolve(schemasDir, f)))) {
-    throw new ConfigError('SCHEMAS_DIR', `a folder holding kubevirt-openapi-v2.json and cdi-openapi-v2.json for the simulated cluster, '${schemasDir}' has not both (unset it to use the repository's schemas/)`);
+    throw new ConfigError(
+      'SCHEMAS_DIR',
+      `a folder holding kubevirt-openapi-v2.json and cdi-openapi-v2.json for the simulated cluster, '${schemasDir}' has not both (unset it to use the repository's schemas/)`,
+    );
   }
   return { mode: 'simulated', schemasDir };
 }
@@ -228,14 +248,18 @@ function readControlNamespace(env: Env, kube: Config['kube']): string {
   return 'labplane-system';
 }
 
-
 function readImages(env: Env): ImagesConfig {
   const hosts = list(env, 'IMAGE_HTTP_ALLOWED_HOSTS').map((h) => h.toLowerCase());
   const badHost = hosts.find((h) => !/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(h));
   if (badHost !== undefined) throw new ConfigError('IMAGE_HTTP_ALLOWED_HOSTS', `comma-separated host names or IP literals, got '${badHost}'`);
   return {
     httpAllowedHosts: hosts,
-    s3Endpoint: read(env, 'IMAGE_S3_ENDPOINT', z.string().regex(/^https?:\/\/[^/\s]+\/?$/), 'an http(s) origin such as https://minio.example.edu:9000'),
+    s3Endpoint: read(
+      env,
+      'IMAGE_S3_ENDPOINT',
+      z.string().regex(/^https?:\/\/[^/\s]+\/?$/),
+      'an http(s) origin such as https://minio.example.edu:9000',
+    ),
     importPollMs: read(env, 'IMAGE_IMPORT_POLL_MS', int(10, 60000), 'milliseconds 10-60000') ?? 2000,
     simImportDurationMs: read(env, 'SIM_IMPORT_DURATION_MS', int(0, 3600000), 'milliseconds 0-3600000') ?? 5000,
   };
@@ -252,7 +276,9 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
     throw new ConfigError('SIM_WEBHOOK_ROUTES', 'to be unset with a real cluster: the simulated network exists in the embedded default only');
   }
   const simRoutes = entries.map((entry) => {
-    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)=(http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5})\/?$/i.exec(entry);
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)=(http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5})\/?$/i.exec(
+      entry,
+    );
     if (m === null) throw new ConfigError('SIM_WEBHOOK_ROUTES', `comma-separated host=http://127.0.0.1:port entries, got '${entry.slice(0, 80)}'`);
     return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
   });

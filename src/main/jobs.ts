@@ -66,7 +66,13 @@ export function createTerminalTap(): OperationTap & { listen(listener: TerminalO
  * Operation store, events, idempotency and the job engine: on Redis when REDIS_URL is set (its
  * adapters, BullMQ and ioredis, loaded only then), else in process.
  */
-export async function buildJobsRuntime(config: Config, logger: Logger, metrics: Registry, tap: OperationTap = NO_TAP, locks?: QueueLocks): Promise<JobsRuntime> {
+export async function buildJobsRuntime(
+  config: Config,
+  logger: Logger,
+  metrics: Registry,
+  tap: OperationTap = NO_TAP,
+  locks?: QueueLocks,
+): Promise<JobsRuntime> {
   const log = logger.child({ component: 'jobs' });
   const retentionMs = config.operationRetentionDays * 24 * 3600 * 1000;
   const ids = { next: () => randomUUID() };
@@ -89,7 +95,8 @@ export async function buildJobsRuntime(config: Config, logger: Logger, metrics: 
       close: () => engine.close(),
     };
   }
-  const { createBullmqTransport, createRedisClient, createRedisIdempotencyStore, createRedisOperationEvents, createRedisOperationStore } = await import('../adapters/redis/index.js');
+  const { createBullmqTransport, createRedisClient, createRedisIdempotencyStore, createRedisOperationEvents, createRedisOperationStore } =
+    await import('../adapters/redis/index.js');
   const { createRedisAuditLog } = await import('../adapters/redis/audit-log.js');
   const redis = createRedisClient({ url: config.redisUrl, logger: log, name: 'labplane-commands' });
   const bus = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });

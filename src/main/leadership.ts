@@ -63,6 +63,10 @@ export function buildLeadership(deps: LeadershipDeps): Leadership {
       this.set({ identity: elector.identity, lease: `${namespace}/${leaseName}` }, elector.isLeader() ? 1 : 0);
     },
   });
-  const recovery = createRecoveryLoop({ recover: deps.recover, intervalMs: config.recoveryIntervalMs, logger: deps.logger.child({ component: 'jobs' }) });
+  const recovery = createRecoveryLoop({
+    recover: deps.recover,
+    intervalMs: config.recoveryIntervalMs,
+    logger: deps.logger.child({ component: 'jobs' }),
+  });
   return { elector, background: runWhileLeading(elector, [...deps.loops, recovery], log) };
 }

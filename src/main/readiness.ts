@@ -20,7 +20,8 @@ export function informerProblem(h: InformerHealth, staleAfterMs: number, now: nu
   const since = h.since === undefined ? '' : ` since ${h.since.toISOString()}`;
   const why = h.lastError === undefined ? '' : `: ${h.lastError}`;
   if (!h.synced) return `the ${h.name} informer has not synced${since}${why}`;
-  if (h.since !== undefined && now - h.since.getTime() > staleAfterMs) return `the ${h.name} informer has been failing to list or watch${since}${why}`;
+  if (h.since !== undefined && now - h.since.getTime() > staleAfterMs)
+    return `the ${h.name} informer has been failing to list or watch${since}${why}`;
   return undefined;
 }
 

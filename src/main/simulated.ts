@@ -111,18 +111,38 @@ export function networkFor(config: Pick<Config, 'kube' | 'webhooks'>): Network {
   }
   const routes = config.webhooks.simRoutes;
   // The simulated cluster fetches nothing: its guard answers from a fixed table, the same everywhere.
-  return { imageResolver: createSimulatedResolver(), webhookResolver: createSimulatedResolver(simulatedRouteRecords(routes)), webhookSender: createSimulatedWebhookNetwork(routes) };
+  return {
+    imageResolver: createSimulatedResolver(),
+    webhookResolver: createSimulatedResolver(simulatedRouteRecords(routes)),
+    webhookSender: createSimulatedWebhookNetwork(routes),
+  };
 }
 
 /** The simulated Azure in the embedded default; the real ARM adapters (loaded only then) when `config.azure.mode` is `arm`. */
-export async function azureFor(config: Config, logger: Logger, simOptions: SimAzureOptions = {}): Promise<{ ports: AzurePorts; sim: SimAzure | undefined }> {
+export async function azureFor(
+  config: Config,
+  logger: Logger,
+  simOptions: SimAzureOptions = {},
+): Promise<{ ports: AzurePorts; sim: SimAzure | undefined }> {
   if (config.azure.mode === 'arm') {
     const { armAzurePorts } = await import('./azure-arm.js');
     return { ports: armAzurePorts(config.azure, logger), sim: undefined };
   }
   const sim = createSimAzure(simOptions);
   logger.info({ subscriptionId: sim.settings.subscriptionId, resourceGroup: sim.settings.resourceGroup }, 'simulated Azure in use');
-  return { ports: { settings: sim.settings, arcMachines: sim.arcMachines(), access: sim.access(), onboarding: { credentials: sim.onboardingCredentials(), renderer: createArcUserDataRenderer(), target: { ...sim.settings, cluster: SIMULATED_CLUSTER } } }, sim };
+  return {
+    ports: {
+      settings: sim.settings,
+      arcMachines: sim.arcMachines(),
+      access: sim.access(),
+      onboarding: {
+        credentials: sim.onboardingCredentials(),
+        renderer: createArcUserDataRenderer(),
+        target: { ...sim.settings, cluster: SIMULATED_CLUSTER },
+      },
+    },
+    sim,
+  };
 }
 
 /** How to reach a real cluster: a kubeconfig or the pod's service account. */
@@ -164,10 +184,18 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
  * The simulated cluster (imported statically: the embedded default and most tests use it): KubeVirt's and CDI's controllers, and, with the
  * simulated Azure, something playing the VMs' part in it (Arc onboarding).
  */
-async function startSimulatedCluster(config: Config, schemasDir: string, simAzure: SimAzure | undefined, recordRequests: boolean): Promise<KubeEmulator> {
+async function startSimulatedCluster(
+  config: Config,
+  schemasDir: string,
+  simAzure: SimAzure | undefined,
+  recordRequests: boolean,
+): Promise<KubeEmulator> {
   const controllers: Controller[] = [
     // Imports take SIM_IMPORT_DURATION_MS; the seeded image is there at once.
-    createDataVolumeController({ importDurationMs: config.images.simImportDurationMs, preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`] }),
+    createDataVolumeController({
+      importDurationMs: config.images.simImportDurationMs,
+      preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`],
+    }),
     createVmLifecycleController({ provisionMs: SIM_VM_TIMINGS.provisionMs, startMs: SIM_VM_TIMINGS.startMs, stopMs: SIM_VM_TIMINGS.stopMs }),
     createMigrationController({ phaseMs: SIM_VM_TIMINGS.migrationPhaseMs }),
     ...(simAzure === undefined ? [] : [simOnboardingController(simAzure)]),
@@ -218,7 +246,12 @@ const SIM_TAGS = /readonly TAGS='?([^'\s]+)'?/;
 /** The tags `azcmagent connect --tags` would put on the machine, read from the VM's user-data. */
 function onboardingTags(userData: string): Record<string, string> {
   const raw = SIM_TAGS.exec(userData)?.[1] ?? '';
-  return Object.fromEntries(raw.split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    raw
+      .split(',')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 /**
@@ -268,7 +301,8 @@ export function simOnboardingController(sim: SimAzure): Controller {
         }),
         emulator.store.subscribe('secrets', (ev) => {
           const { namespace, name } = ev.object.metadata;
-          if (ev.type === 'ADDED' && namespace !== undefined && name?.endsWith('-cloudinit') === true) tryOnboard(namespace, name.slice(0, -'-cloudinit'.length));
+          if (ev.type === 'ADDED' && namespace !== undefined && name?.endsWith('-cloudinit') === true)
+            tryOnboard(namespace, name.slice(0, -'-cloudinit'.length));
         }),
       );
     },

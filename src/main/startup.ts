@@ -29,11 +29,18 @@ export function startupFailureLine(err: unknown): string {
 export async function preflight(config: Config, logger: Logger): Promise<void> {
   if (config.redisUrl !== undefined) await probeRedis(config.redisUrl, REDIS_PROBE_TIMEOUT_MS);
   if (config.kube.mode === 'simulated') return;
-  const client = createKubeClient({ kubeConfig: realClusterConfig(config.kube), logger: logger.child({ component: 'kubernetes-preflight' }), timeoutMs: config.kubeTimeoutMs });
+  const client = createKubeClient({
+    kubeConfig: realClusterConfig(config.kube),
+    logger: logger.child({ component: 'kubernetes-preflight' }),
+    timeoutMs: config.kubeTimeoutMs,
+  });
   const { missingCrds } = await probeKubernetes(client, config.kubeTimeoutMs);
   if (missingCrds.length > 0) {
     const hints = missingCrds.map((crd) => `${crd} (${crdHint(crd)})`).join('; ');
-    logger.warn({ crds: missingCrds }, `starting NOT ready: the Kubernetes API server does not serve ${hints}; /readyz answers 503 and requests that need them 503 CRD_NOT_INSTALLED until they are installed`);
+    logger.warn(
+      { crds: missingCrds },
+      `starting NOT ready: the Kubernetes API server does not serve ${hints}; /readyz answers 503 and requests that need them 503 CRD_NOT_INSTALLED until they are installed`,
+    );
   }
 }
 
@@ -47,7 +54,10 @@ export function runStartup(prefix: string, start: () => Promise<void>): void {
     process.stderr.write(`${prefix}: ${line}\n`);
     process.exit(1);
   };
-  const deadline = setTimeout(() => die(`start-up did not finish within ${STARTUP_TIMEOUT_MS / 1000} s: check the Kubernetes API server and Redis`), STARTUP_TIMEOUT_MS);
+  const deadline = setTimeout(
+    () => die(`start-up did not finish within ${STARTUP_TIMEOUT_MS / 1000} s: check the Kubernetes API server and Redis`),
+    STARTUP_TIMEOUT_MS,
+  );
   start().then(
     () => clearTimeout(deadline),
     (err: unknown) => die(startupFailureLine(err)),

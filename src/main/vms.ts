@@ -66,7 +66,9 @@ export const vmsArea = defineArea({
         // Only VMs that got the onboarding user-data can connect: without it, the Arc flag is only recorded.
         vmCreateJob({
           ...jobDeps,
-          ...(azure.onboarding === undefined ? {} : { chainIdentity: identityChainer({ operations: ctx.operations, children: async (id) => store.listChildren(id) }) }),
+          ...(azure.onboarding === undefined
+            ? {}
+            : { chainIdentity: identityChainer({ operations: ctx.operations, children: async (id) => store.listChildren(id) }) }),
         }),
         vmIdentityJob({
           repo,
@@ -82,7 +84,12 @@ export const vmsArea = defineArea({
         ...vmPowerJobs(jobDeps),
         vmMigrateJob(jobDeps),
         vmDeleteJob({ ...jobDeps, arcMachines: azure.arcMachines }),
-        nodeEvacuateJob({ repo, vms: service, children: async (id) => (await store.listChildren(id)).map(toOperation), recheckMs: VM_RECHECK_MS * 2 }),
+        nodeEvacuateJob({
+          repo,
+          vms: service,
+          children: async (id) => (await store.listChildren(id)).map(toOperation),
+          recheckMs: VM_RECHECK_MS * 2,
+        }),
       ],
       api: [vmsModule(service, nodes, ctx.images.service)],
       leaderLoops: [janitor],

@@ -116,7 +116,15 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
   const resolver = options.resolver ?? ctx.world.network.webhookResolver;
   const sender = options.sender ?? ctx.world.network.webhookSender;
   const policy = { httpAllowedHosts: config.webhooks.httpAllowedHosts };
-  const service = createWebhookService({ repo, tenants: ctx.tenantRepo, deliveries, resolver, policy, ids: { next: () => randomUUID() }, clock: ctx.clock });
+  const service = createWebhookService({
+    repo,
+    tenants: ctx.tenantRepo,
+    deliveries,
+    resolver,
+    policy,
+    ids: { next: () => randomUUID() },
+    clock: ctx.clock,
+  });
   const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: ctx.clock });
   const processor = createDeliveryProcessor({
     repo,
@@ -157,8 +165,14 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
     async startDelivery() {
       if (delivering) return;
       delivering = true;
-      if (!queue.durable) log.warn({ queue: queue.name }, 'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.');
-      await migrate().catch((err: unknown) => log.warn({ err }, 'could not requeue the delivery jobs of the previous version; retried at the next start'));
+      if (!queue.durable)
+        log.warn(
+          { queue: queue.name },
+          'WEBHOOK DELIVERIES ARE NOT DURABLE: pending deliveries are lost when this process stops. Configure REDIS_URL.',
+        );
+      await migrate().catch((err: unknown) =>
+        log.warn({ err }, 'could not requeue the delivery jobs of the previous version; retried at the next start'),
+      );
       await queue.start(processor, { concurrency: config.workerConcurrency });
     },
     async stopDelivery(graceMs = 0) {

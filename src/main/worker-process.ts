@@ -11,10 +11,16 @@ import { preflight, stopOnSignals } from './startup.js';
 export async function runWorker(overrides: DepsOverrides = {}): Promise<void> {
   const config = loadConfig();
   if (config.redisUrl === undefined) {
-    throw new ConfigError('REDIS_URL', 'a redis:// URL; a separate worker shares jobs with the API through Redis (the embedded default runs jobs inside `npm start`)');
+    throw new ConfigError(
+      'REDIS_URL',
+      'a redis:// URL; a separate worker shares jobs with the API through Redis (the embedded default runs jobs inside `npm start`)',
+    );
   }
   if (config.kube.mode === 'simulated') {
-    throw new ConfigError('KUBECONFIG', 'a kubeconfig or in-cluster credentials; the simulated cluster lives inside the API process, so run `npm start` alone');
+    throw new ConfigError(
+      'KUBECONFIG',
+      'a kubeconfig or in-cluster credentials; the simulated cluster lives inside the API process, so run `npm start` alone',
+    );
   }
 
   const logger = createLogger(config).child({ process: 'worker' });

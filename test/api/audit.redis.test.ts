@@ -25,7 +25,11 @@ async function events(query: Record<string, string>, auth = admin) {
 describe('audit log', () => {
   it('records every REST mutation with who, what, tenant, result and request id — refused ones too', async () => {
     const id = uniqueTenantId('aud');
-    await api().post('/v1/tenants').set('authorization', admin).set('x-request-id', `req-${id}`).send({ id, displayName: 'A', profile: 'student', owners: [{ principalId: 'olga' }] });
+    await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .set('x-request-id', `req-${id}`)
+      .send({ id, displayName: 'A', profile: 'student', owners: [{ principalId: 'olga' }] });
     await api().put(`/v1/tenants/${id}/members/sam`).set('authorization', admin).send({ role: 'member' });
     await api().delete(`/v1/tenants/${id}/members/olga`).set('authorization', admin);
     await expect.poll(async () => (await events({ tenant: id })).body.items.length).toBe(3);
@@ -35,13 +39,25 @@ describe('audit log', () => {
       ['putMember', 201, undefined],
       ['createTenant', 201, undefined],
     ]);
-    expect(res.body.items[2]).toMatchObject({ actor: { id: 'auditor-admin', kind: 'user', name: 'Ada' }, method: 'POST', path: '/v1/tenants', requestId: `req-${id}`, tenant: id });
+    expect(res.body.items[2]).toMatchObject({
+      actor: { id: 'auditor-admin', kind: 'user', name: 'Ada' },
+      method: 'POST',
+      path: '/v1/tenants',
+      requestId: `req-${id}`,
+      tenant: id,
+    });
     expect(res.body.items[1].target).toEqual({ type: 'member', id: 'sam' });
   });
 
   it('records GraphQL mutations, and reads are not audited', async () => {
     const id = uniqueTenantId('aud');
-    await api().post('/graphql').set('authorization', admin).send({ query: 'mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }', variables: { i: { id, displayName: 'G', profile: 'student' } } });
+    await api()
+      .post('/graphql')
+      .set('authorization', admin)
+      .send({
+        query: 'mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }',
+        variables: { i: { id, displayName: 'G', profile: 'student' } },
+      });
     await api().get(`/v1/tenants/${id}`).set('authorization', admin);
     await expect.poll(async () => (await events({ tenant: id })).body.items.length).toBe(1);
     expect((await events({ tenant: id })).body.items[0]).toMatchObject({ action: 'graphql.createTenant', result: { status: 200 }, tenant: id });
@@ -49,7 +65,10 @@ describe('audit log', () => {
 
   it('owners read their tenant only; members and strangers cannot read it', async () => {
     const id = uniqueTenantId('aud');
-    await api().post('/v1/tenants').set('authorization', admin).send({ id, displayName: 'A', profile: 'student', owners: [{ principalId: 'olga-a' }] });
+    await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .send({ id, displayName: 'A', profile: 'student', owners: [{ principalId: 'olga-a' }] });
     const owner = await t.bearer({ sub: 'olga-a' });
     expect((await events({ tenant: id }, owner)).status).toBe(200);
     expect((await events({}, owner)).status).toBe(403);

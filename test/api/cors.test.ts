@@ -19,7 +19,10 @@ describe('CORS', () => {
       .set('access-control-request-headers', 'authorization,content-type');
     expect(ok.status).toBe(204);
     expect(ok.headers['access-control-allow-origin']).toBe('https://portal.example.edu');
-    const evil = await request(t.app.server).options('/v1/tenants').set('origin', 'https://evil.example.com').set('access-control-request-method', 'POST');
+    const evil = await request(t.app.server)
+      .options('/v1/tenants')
+      .set('origin', 'https://evil.example.com')
+      .set('access-control-request-method', 'POST');
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
     const simple = await request(t.app.server).get('/healthz').set('origin', 'https://evil.example.com');
     expect(simple.headers['access-control-allow-origin']).toBeUndefined();

@@ -52,11 +52,14 @@ describe('GraphiQL page (dev mode)', () => {
     ] as const;
     for (const [url, pkg, file] of cases) {
       const path = join(dirname(requireFrom.resolve(`${pkg}/package.json`)), file);
-      const res = await request(t.app.server).get(url).buffer(true).parse((r, done) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => done(null, Buffer.concat(chunks)));
-      });
+      const res = await request(t.app.server)
+        .get(url)
+        .buffer(true)
+        .parse((r, done) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => done(null, Buffer.concat(chunks)));
+        });
       expect(res.status, url).toBe(200);
       expect(Buffer.compare(res.body as Buffer, readFileSync(path)), url).toBe(0);
       const etag = res.headers['etag'];
@@ -67,7 +70,13 @@ describe('GraphiQL page (dev mode)', () => {
   });
 
   it('serves nothing else out of node_modules', async () => {
-    for (const url of ['/graphiql/assets/package.json', '/graphiql/assets/graphiql.js', '/graphiql/assets/graphiql.min.js.map', '/graphiql/assets/..%2fpackage.json', '/graphiql/assets/umd/react.development.js']) {
+    for (const url of [
+      '/graphiql/assets/package.json',
+      '/graphiql/assets/graphiql.js',
+      '/graphiql/assets/graphiql.min.js.map',
+      '/graphiql/assets/..%2fpackage.json',
+      '/graphiql/assets/umd/react.development.js',
+    ]) {
       const res = await request(t.app.server).get(url);
       expect(res.status, url).toBe(404);
       expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
@@ -80,7 +89,10 @@ describe('GraphiQL page (dev mode)', () => {
     const schema = res.body.data.__schema as { queryType: { name: string }; types: Array<{ name: string; fields: Array<{ name: string }> | null }> };
     expect(schema.queryType.name).toBe('Query');
     expect(schema.types.find((x) => x.name === 'Query')?.fields?.map((f) => f.name)).toContain('me');
-    const viaGraphql = await request(t.app.server).post('/graphql').set('content-type', 'application/json').send({ query: getIntrospectionQuery(), operationName: 'IntrospectionQuery' });
+    const viaGraphql = await request(t.app.server)
+      .post('/graphql')
+      .set('content-type', 'application/json')
+      .send({ query: getIntrospectionQuery(), operationName: 'IntrospectionQuery' });
     expect(viaGraphql.status).toBe(400);
     expect(JSON.stringify(viaGraphql.body.errors)).toMatch(/depth/i);
   });

@@ -13,7 +13,11 @@ afterAll(async () => {
 });
 
 const post = (body: unknown, contentType = 'application/json') =>
-  request(t.app.server).post('/graphql').set('authorization', admin).set('content-type', contentType).send(typeof body === 'string' ? body : JSON.stringify(body));
+  request(t.app.server)
+    .post('/graphql')
+    .set('authorization', admin)
+    .set('content-type', contentType)
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
 
 describe('GraphQL abuse limits', () => {
   it('refuses queries nested deeper than the limit with 400, before looking at the fields', async () => {

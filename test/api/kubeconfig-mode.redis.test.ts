@@ -143,6 +143,7 @@ describe('GraphQL outside dev mode', () => {
     expect(asAdmin.body.data?.__schema.queryType.name, JSON.stringify(asAdmin.body)).toBe('Query');
     const asUser = await request(t.app.server).post('/graphql').set('authorization', `Bearer ${user}`).send(introspect);
     expect(asUser.body.errors[0].extensions.code).toBe('FORBIDDEN');
-    for (const url of ['/graphiql', '/graphiql/schema.json', '/graphiql/assets/graphiql.min.js']) expect((await request(t.app.server).get(url)).status, url).toBe(404);
+    for (const url of ['/graphiql', '/graphiql/schema.json', '/graphiql/assets/graphiql.min.js'])
+      expect((await request(t.app.server).get(url)).status, url).toBe(404);
   });
 });

@@ -65,10 +65,14 @@ describe('operability', () => {
   });
 
   it('issues dev tokens in dev mode, and has no /dev/token route outside it', async () => {
-    const res = await request(t.app.server).post('/dev/token').send({ sub: 'alice', roles: ['platform-admin'] });
+    const res = await request(t.app.server)
+      .post('/dev/token')
+      .send({ sub: 'alice', roles: ['platform-admin'] });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String) });
-    const bad = await request(t.app.server).post('/dev/token').send({ sub: 'alice', roles: ['root'] });
+    const bad = await request(t.app.server)
+      .post('/dev/token')
+      .send({ sub: 'alice', roles: ['root'] });
     expect(bad.status).toBe(400);
     const prod = await startTestApp({ DEV_MODE: 'false', AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111', AUTH_AUDIENCES: 'api://labplane' });
     try {

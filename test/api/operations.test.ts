@@ -21,7 +21,10 @@ const api = () => request(t.app.server);
 
 async function newTenant(owner = 'olga') {
   const id = uniqueTenantId('ops');
-  const res = await api().post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, profile: 'student', owners: [{ principalId: owner }] });
+  const res = await api()
+    .post('/v1/tenants')
+    .set('authorization', admin)
+    .send({ id, displayName: id, profile: 'student', owners: [{ principalId: owner }] });
   expect(res.status).toBe(201);
   return id;
 }
@@ -33,8 +36,15 @@ describe('operations', () => {
     expect(res.status).toBe(202);
     expect(res.headers['location']).toBe(`/v1/operations/${res.body.id}`);
     expect(res.headers['operation-location']).toBe(`/v1/operations/${res.body.id}`);
-    expect(res.body).toMatchObject({ kind: 'tenant.delete', status: expect.stringMatching(/queued|running/), attempts: expect.any(Number), cancelRequested: false });
-    await expect.poll(async () => (await api().get(`/v1/operations/${res.body.id}`).set('authorization', admin)).body.status, { timeout: 8000 }).toBe('succeeded');
+    expect(res.body).toMatchObject({
+      kind: 'tenant.delete',
+      status: expect.stringMatching(/queued|running/),
+      attempts: expect.any(Number),
+      cancelRequested: false,
+    });
+    await expect
+      .poll(async () => (await api().get(`/v1/operations/${res.body.id}`).set('authorization', admin)).body.status, { timeout: 8000 })
+      .toBe('succeeded');
     const done = await api().get(`/v1/operations/${res.body.id}`).set('authorization', admin);
     expect(done.body).toMatchObject({ progress: { percent: 100 }, result: { tenant: id, deleted: true }, finishedAt: expect.any(String) });
     const gone = await api().get(`/v1/tenants/${id}`).set('authorization', admin);
@@ -49,7 +59,10 @@ describe('operations', () => {
     const byTenant = await api().get('/v1/operations').query({ tenant: a }).set('authorization', admin);
     expect(byTenant.status).toBe(200);
     expect(byTenant.body.items.map((o: { id: string }) => o.id)).toEqual([opA]);
-    const byTarget = await api().get('/v1/operations').query({ targetType: 'tenant', targetId: b, kind: 'tenant.delete' }).set('authorization', admin);
+    const byTarget = await api()
+      .get('/v1/operations')
+      .query({ targetType: 'tenant', targetId: b, kind: 'tenant.delete' })
+      .set('authorization', admin);
     expect(byTarget.body.items.map((o: { id: string }) => o.id)).toEqual([opB]);
     const page = await api().get('/v1/operations').query({ limit: 1 }).set('authorization', admin);
     expect(page.body.items).toHaveLength(1);
@@ -63,10 +76,14 @@ describe('operations', () => {
   });
 
   it('unknown operation is 404; cancel of a finished operation is 409', async () => {
-    expect((await api().get('/v1/operations/00000000-0000-0000-0000-000000000000').set('authorization', admin)).body.code).toBe('OPERATION_NOT_FOUND');
+    expect((await api().get('/v1/operations/00000000-0000-0000-0000-000000000000').set('authorization', admin)).body.code).toBe(
+      'OPERATION_NOT_FOUND',
+    );
     const id = await newTenant();
     const op = (await api().delete(`/v1/tenants/${id}`).set('authorization', admin)).body.id as string;
-    await expect.poll(async () => (await api().get(`/v1/operations/${op}`).set('authorization', admin)).body.status, { timeout: 8000 }).toBe('succeeded');
+    await expect
+      .poll(async () => (await api().get(`/v1/operations/${op}`).set('authorization', admin)).body.status, { timeout: 8000 })
+      .toBe('succeeded');
     const cancel = await api().post(`/v1/operations/${op}/cancel`).set('authorization', admin);
     expect(cancel.status).toBe(409);
     expect(cancel.body.code).toBe('OPERATION_FINISHED');
@@ -77,12 +94,20 @@ describe('operations', () => {
     const body = { id, displayName: 'Idem', profile: 'student' };
     const first = await api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `k-${id}`).send(body);
     expect(first.status).toBe(201);
-    const replay = await api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `k-${id}`).send({ profile: 'student', displayName: 'Idem', id });
+    const replay = await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .set('idempotency-key', `k-${id}`)
+      .send({ profile: 'student', displayName: 'Idem', id });
     expect(replay.status).toBe(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.headers['location']).toBe(first.headers['location']);
     expect(replay.body).toEqual(first.body);
-    const other = await api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `k-${id}`).send({ ...body, displayName: 'Other' });
+    const other = await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .set('idempotency-key', `k-${id}`)
+      .send({ ...body, displayName: 'Other' });
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     const admin2 = await t.bearer({ sub: 'admin-2', roles: ['platform-admin'] });
@@ -101,7 +126,12 @@ describe('operations', () => {
     try {
       const body = { id, displayName: 'Slow', profile: 'student' };
       // supertest sends on then(): start the first request now.
-      const slow = api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `slow-${id}`).send(body).then((r) => r);
+      const slow = api()
+        .post('/v1/tenants')
+        .set('authorization', admin)
+        .set('idempotency-key', `slow-${id}`)
+        .send(body)
+        .then((r) => r);
       // Real time: the first request must be in flight (its namespace POST delayed 600 ms) when the second arrives; nothing observable says it is.
       await new Promise((r) => setTimeout(r, 200));
       const concurrent = await api().post('/v1/tenants').set('authorization', admin).set('idempotency-key', `slow-${id}`).send(body);
@@ -127,14 +157,26 @@ describe('operations', () => {
       });
     });
     await opened;
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($t: ID!) { operationsUpdated(tenant: $t) { id status progress { percent } } }`, variables: { t: id } } }));
+    ws.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: `subscription($t: ID!) { operationsUpdated(tenant: $t) { id status progress { percent } } }`, variables: { t: id } },
+      }),
+    );
     // Real time: graphql-ws acknowledges no subscribe message: a fixed wait lets the server register the subscription first.
     await new Promise((r) => setTimeout(r, 300));
-    const del = await api().post('/graphql').set('authorization', admin).send({ query: `mutation($id: ID!) { deleteTenant(id: $id) { id status kind } }`, variables: { id } });
+    const del = await api()
+      .post('/graphql')
+      .set('authorization', admin)
+      .send({ query: `mutation($id: ID!) { deleteTenant(id: $id) { id status kind } }`, variables: { id } });
     expect(del.body.data.deleteTenant.kind).toBe('tenant.delete');
     await expect.poll(() => statuses.at(-1), { timeout: 8000 }).toBe('succeeded');
     ws.close();
-    const q = await api().post('/graphql').set('authorization', admin).send({ query: `query($id: ID!) { operation(id: $id) { status result } }`, variables: { id: del.body.data.deleteTenant.id } });
+    const q = await api()
+      .post('/graphql')
+      .set('authorization', admin)
+      .send({ query: `query($id: ID!) { operation(id: $id) { status result } }`, variables: { id: del.body.data.deleteTenant.id } });
     expect(q.body.data.operation.status).toBe('succeeded');
     expect(JSON.parse(q.body.data.operation.result)).toMatchObject({ deleted: true });
   });
@@ -155,14 +197,32 @@ describe('operations', () => {
       });
     });
     const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: id`).join(' ');
-    ws.send(JSON.stringify({ id: 'aliases', type: 'subscribe', payload: { query: `subscription($t: ID!) { operationsUpdated(tenant: $t) { ${aliases} } }`, variables: { t: id } } }));
+    ws.send(
+      JSON.stringify({
+        id: 'aliases',
+        type: 'subscribe',
+        payload: { query: `subscription($t: ID!) { operationsUpdated(tenant: $t) { ${aliases} } }`, variables: { t: id } },
+      }),
+    );
     // An AST object instead of a string: mercurius would run it without validating it.
     const ast = parse(`subscription($t: ID!) { operationsUpdated(tenant: $t) { id noSuchField } }`, { noLocation: true });
     ws.send(JSON.stringify({ id: 'ast', type: 'subscribe', payload: { query: ast, variables: { t: id } } }));
     await expect.poll(() => answers.size, { timeout: 5000 }).toBe(2);
-    expect(answers.get('aliases')).toMatchObject({ type: 'error', payload: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_TOO_MANY_ALIASES' }) })] });
-    expect(answers.get('ast')).toMatchObject({ type: 'error', payload: [expect.objectContaining({ message: expect.stringContaining('noSuchField') })] });
-    ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: `subscription { operationsUpdated(tenant: "x") { id } } #${'x'.repeat(200_000)}` } }));
+    expect(answers.get('aliases')).toMatchObject({
+      type: 'error',
+      payload: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_TOO_MANY_ALIASES' }) })],
+    });
+    expect(answers.get('ast')).toMatchObject({
+      type: 'error',
+      payload: [expect.objectContaining({ message: expect.stringContaining('noSuchField') })],
+    });
+    ws.send(
+      JSON.stringify({
+        id: 'big',
+        type: 'subscribe',
+        payload: { query: `subscription { operationsUpdated(tenant: "x") { id } } #${'x'.repeat(200_000)}` },
+      }),
+    );
     await expect.poll(() => closeCode, { timeout: 5000 }).toBe(1009); // message too big
   });
 

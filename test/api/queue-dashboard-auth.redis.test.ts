@@ -53,8 +53,18 @@ describe('queue dashboard refusals', () => {
   it('answers 403 problem+json to a member and to an integration without queue.admin, whatever they try', async () => {
     for (const token of [r.tokens.member, r.tokens.integration]) {
       for (const path of PAGES) expectProblem(await request(r.app.server).get(path).set('authorization', token), 403, 'FORBIDDEN');
-      expectProblem(await request(r.app.server).put(`/admin/queues/api/queues/${r.queueName}/clean/failed`).set('authorization', token), 403, 'FORBIDDEN');
-      expectProblem(await request(r.app.server).get('/admin/queues').set('cookie', `labplane_admin=${tokenOf(token)}`), 403, 'FORBIDDEN');
+      expectProblem(
+        await request(r.app.server).put(`/admin/queues/api/queues/${r.queueName}/clean/failed`).set('authorization', token),
+        403,
+        'FORBIDDEN',
+      );
+      expectProblem(
+        await request(r.app.server)
+          .get('/admin/queues')
+          .set('cookie', `labplane_admin=${tokenOf(token)}`),
+        403,
+        'FORBIDDEN',
+      );
     }
   });
 
@@ -62,7 +72,10 @@ describe('queue dashboard refusals', () => {
     const nav = await request(r.app.server).get('/admin/queues').set('accept', 'text/html,application/xhtml+xml,*/*;q=0.8');
     expect(nav.status).toBe(303);
     expect(nav.headers['location']).toBe('/admin/sign-in');
-    const expired = await request(r.app.server).get('/admin/queues/queue/x').set('accept', 'text/html').set('cookie', 'labplane_admin=expired.token.x');
+    const expired = await request(r.app.server)
+      .get('/admin/queues/queue/x')
+      .set('accept', 'text/html')
+      .set('cookie', 'labplane_admin=expired.token.x');
     expect(expired.headers['location']).toBe('/admin/sign-in');
     expectProblem(await request(r.app.server).get('/admin/queues/api/queues').set('accept', 'text/html'), 401, 'UNAUTHENTICATED');
   });
@@ -71,7 +84,9 @@ describe('queue dashboard refusals', () => {
     const page = await request(r.app.server).get('/admin/queues').set('authorization', r.tokens.admin);
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
-    const api = await request(r.app.server).get('/admin/queues/api/queues').set('cookie', `other=1; labplane_admin=${tokenOf(r.tokens.admin)}`);
+    const api = await request(r.app.server)
+      .get('/admin/queues/api/queues')
+      .set('cookie', `other=1; labplane_admin=${tokenOf(r.tokens.admin)}`);
     expect(api.status).toBe(200);
     expect(api.body.queues.map((q: { name: string }) => q.name)).toEqual([r.queueName]);
   });
@@ -106,10 +121,14 @@ describe('admin sign-in', () => {
     const maxAge = Number(/Max-Age=(\d+)/.exec(cookie)?.[1]);
     expect(maxAge).toBeGreaterThan(500);
     expect(maxAge).toBeLessThanOrEqual(600);
-    const inside = await request(r.app.server).get('/admin/queues/api/queues').set('cookie', cookie.split(';')[0] ?? '');
+    const inside = await request(r.app.server)
+      .get('/admin/queues/api/queues')
+      .set('cookie', cookie.split(';')[0] ?? '');
     expect(inside.status).toBe(200);
     const audit = await r.t.deps.jobs.auditLog.list({ actor: 'dash-admin' }, { limit: 50 });
-    expect(audit.items).toContainEqual(expect.objectContaining({ action: 'adminSignIn', method: 'POST', path: '/admin/sign-in', result: { status: 303 } }));
+    expect(audit.items).toContainEqual(
+      expect.objectContaining({ action: 'adminSignIn', method: 'POST', path: '/admin/sign-in', result: { status: 303 } }),
+    );
   });
 
   it('marks the cookie Secure when the browser is on https, also behind a proxy that ended TLS', async () => {
@@ -174,7 +193,14 @@ describe('the admin cookie outside /admin', () => {
   it('is ignored by the REST API, and the old site-wide labplane_token cookie is gone', async () => {
     const admin = tokenOf(r.tokens.admin);
     expectProblem(await request(r.app.server).get('/v1/tenants').set('cookie', `labplane_admin=${admin}`), 401, 'UNAUTHENTICATED');
-    expectProblem(await request(r.app.server).post('/v1/tenants').set('cookie', `labplane_admin=${admin}`).send({ id: 'csrf-1', displayName: 'x', profile: 'student' }), 401, 'UNAUTHENTICATED');
+    expectProblem(
+      await request(r.app.server)
+        .post('/v1/tenants')
+        .set('cookie', `labplane_admin=${admin}`)
+        .send({ id: 'csrf-1', displayName: 'x', profile: 'student' }),
+      401,
+      'UNAUTHENTICATED',
+    );
     expectProblem(await request(r.app.server).get('/admin/queues').set('cookie', `labplane_token=${admin}`), 401, 'UNAUTHENTICATED');
   });
 });

@@ -49,7 +49,9 @@ describe('the dashboard by default (read-only)', () => {
     await addDelayedJob(r, 'job-ro');
     for (const [method, path] of writes(r.queueName, 'job-ro')) {
       expectProblem(await request(r.app.server)[method](path).set('authorization', r.tokens.admin).send({}), 403, 'DASHBOARD_READ_ONLY');
-      const viaCookie = request(r.app.server)[method](path).set('cookie', `labplane_admin=${tokenOf(r.tokens.admin)}`);
+      const viaCookie = request(r.app.server)
+        [method](path)
+        .set('cookie', `labplane_admin=${tokenOf(r.tokens.admin)}`);
       expectProblem(await viaCookie.set('host', 'labplane.test').set('origin', 'http://labplane.test'), 403, 'DASHBOARD_READ_ONLY');
     }
     expect(await r.transport.queue.getJobState('job-ro')).toBe('delayed');
@@ -58,7 +60,13 @@ describe('the dashboard by default (read-only)', () => {
 
   it('still says FORBIDDEN, not read-only, to a caller without queue.admin', async () => {
     const [first] = writes(r.queueName, 'job-ro');
-    expectProblem(await request(r.app.server).put(first?.[1] ?? '').set('authorization', r.tokens.member), 403, 'FORBIDDEN');
+    expectProblem(
+      await request(r.app.server)
+        .put(first?.[1] ?? '')
+        .set('authorization', r.tokens.member),
+      403,
+      'FORBIDDEN',
+    );
   });
 
   it('tells the UI the queues are read-only, so it offers no retry or clean', async () => {
@@ -105,7 +113,11 @@ describe('the dashboard with QUEUE_DASHBOARD_WRITE=true', () => {
   });
 
   it('refuses writes to callers without queue.admin', async () => {
-    expectProblem(await request(r.app.server).put(`/admin/queues/api/queues/${r.queueName}/pause`).set('authorization', r.tokens.integration), 403, 'FORBIDDEN');
+    expectProblem(
+      await request(r.app.server).put(`/admin/queues/api/queues/${r.queueName}/pause`).set('authorization', r.tokens.integration),
+      403,
+      'FORBIDDEN',
+    );
   });
 
   it('audits every write call, done or refused, with who, what and the outcome', async () => {
@@ -113,15 +125,30 @@ describe('the dashboard with QUEUE_DASHBOARD_WRITE=true', () => {
     const q = `/admin/queues/api/queues/${r.queueName}`;
     expect((await request(r.app.server).put(`${q}/job-w3/promote`).set('authorization', r.tokens.admin)).status).toBe(204);
     expect((await request(r.app.server).put(`${q}/resume`).set('authorization', r.tokens.member)).status).toBe(403);
-    const events = await waitFor(async () => {
-      const page = await r.t.deps.jobs.auditLog.list({}, { limit: 100 });
-      const mine = page.items.filter((e) => e.path === `${q}/job-w3/promote` || e.path === `${q}/resume`);
-      return mine.length >= 2 ? mine : undefined;
-    }, 5_000, 'audit events of the dashboard');
-    expect(events).toContainEqual(
-      expect.objectContaining({ action: 'queueDashboard:queues/:queueName/:jobId/promote', actor: expect.objectContaining({ id: 'dash-admin' }), target: { type: 'queue', id: r.queueName }, result: { status: 204 } }),
+    const events = await waitFor(
+      async () => {
+        const page = await r.t.deps.jobs.auditLog.list({}, { limit: 100 });
+        const mine = page.items.filter((e) => e.path === `${q}/job-w3/promote` || e.path === `${q}/resume`);
+        return mine.length >= 2 ? mine : undefined;
+      },
+      5_000,
+      'audit events of the dashboard',
     );
-    expect(events).toContainEqual(expect.objectContaining({ action: 'queueDashboard:queues/:queueName/resume', actor: expect.objectContaining({ id: 'dash-member' }), result: { status: 403, code: 'FORBIDDEN' } }));
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        action: 'queueDashboard:queues/:queueName/:jobId/promote',
+        actor: expect.objectContaining({ id: 'dash-admin' }),
+        target: { type: 'queue', id: r.queueName },
+        result: { status: 204 },
+      }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        action: 'queueDashboard:queues/:queueName/resume',
+        actor: expect.objectContaining({ id: 'dash-member' }),
+        result: { status: 403, code: 'FORBIDDEN' },
+      }),
+    );
   });
 });
 
@@ -155,17 +182,27 @@ describe('a failed operation on the dashboard', () => {
     try {
       const service = createOperationService({ store, events, queue: engine, ids: uuids, clock: systemClock, logger });
       const op = await service.start(adminPrincipal, { kind: 'image.import', tenant: 'lab1', target: { type: 'image', id: 'img-1' }, input: {} });
-      const failed = await waitFor(async () => {
-        const rec = await store.get(op.id);
-        return rec?.status === 'failed' ? rec : undefined;
-      }, 8_000, 'the operation to fail');
+      const failed = await waitFor(
+        async () => {
+          const rec = await store.get(op.id);
+          return rec?.status === 'failed' ? rec : undefined;
+        },
+        8_000,
+        'the operation to fail',
+      );
       expect(failed.error?.code).toBe('KUBERNETES_REJECTED');
-      const counts = await waitFor(async () => {
-        const c = await r.transport.queue.getJobCounts('failed', 'completed');
-        return c['failed'] === 1 ? c : undefined;
-      }, 5_000, 'a failed job');
+      const counts = await waitFor(
+        async () => {
+          const c = await r.transport.queue.getJobCounts('failed', 'completed');
+          return c['failed'] === 1 ? c : undefined;
+        },
+        5_000,
+        'a failed job',
+      );
       expect(counts['completed']).toBe(0);
-      const res = await request(r.app.server).get(`/admin/queues/api/queues?activeQueue=${r.queueName}&status=failed`).set('authorization', r.tokens.admin);
+      const res = await request(r.app.server)
+        .get(`/admin/queues/api/queues?activeQueue=${r.queueName}&status=failed`)
+        .set('authorization', r.tokens.admin);
       expect(res.status).toBe(200);
       const queue = res.body.queues[0];
       expect(queue.counts.failed).toBe(1);

@@ -6,9 +6,19 @@ import { burstOf, gcra, localTokenBucketStore, redisTokenBucketStore } from '../
 const MINUTE = 60_000;
 
 /** Drives a store class like the plugin does; returns whether each request was allowed. */
-function hit(store: { incr(key: string, cb: (e: Error | null, r?: { current: number; ttl: number }) => void, w: number, m: number): void }, key: string, limit: number) {
+function hit(
+  store: { incr(key: string, cb: (e: Error | null, r?: { current: number; ttl: number }) => void, w: number, m: number): void },
+  key: string,
+  limit: number,
+) {
   return new Promise<{ allowed: boolean; ttl: number; remaining: number }>((resolve, reject) =>
-    store.incr(key, (err, r) => (err || r === undefined ? reject(err) : resolve({ allowed: r.current <= limit, ttl: r.ttl, remaining: Math.max(0, limit - r.current) })), MINUTE, limit),
+    store.incr(
+      key,
+      (err, r) =>
+        err || r === undefined ? reject(err) : resolve({ allowed: r.current <= limit, ttl: r.ttl, remaining: Math.max(0, limit - r.current) }),
+      MINUTE,
+      limit,
+    ),
   );
 }
 

@@ -29,7 +29,11 @@ describe('when Redis is unreachable', () => {
     const created = await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id, displayName: 'x', profile: 'student' });
     expect(created.status).toBe(201);
     expect((await request(t.app.server).get(`/v1/tenants/${id}`).set('authorization', admin)).status).toBe(200);
-    const withKey = await request(t.app.server).post('/v1/tenants').set('authorization', admin).set('idempotency-key', 'k1').send({ id: uniqueTenantId('nored'), displayName: 'x', profile: 'student' });
+    const withKey = await request(t.app.server)
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .set('idempotency-key', 'k1')
+      .send({ id: uniqueTenantId('nored'), displayName: 'x', profile: 'student' });
     expect(withKey.status).toBe(503);
   });
 });

@@ -27,7 +27,12 @@ describe('tenants over GraphQL', () => {
     const id = uniqueTenantId('gql');
     const created = await gql(admin, CREATE, { input: { id, displayName: 'GQL', profile: 'faculty', owners: [{ principalId: 'olga' }] } });
     expect(created.errors).toBeUndefined();
-    expect(created.data.createTenant).toEqual({ id, profile: 'faculty', quota: { requestsCpu: 64, virtualMachines: 60 }, usage: { virtualMachines: 0 } });
+    expect(created.data.createTenant).toEqual({
+      id,
+      profile: 'faculty',
+      quota: { requestsCpu: 64, virtualMachines: 60 },
+      usage: { virtualMachines: 0 },
+    });
     const rest = await request(t.app.server).get(`/v1/tenants/${id}`).set('authorization', admin);
     expect(rest.status).toBe(200);
     const read = await gql(admin, `query($id: ID!) { tenant(id: $id) { id displayName members { principalId role } } }`, { id });
@@ -49,7 +54,7 @@ describe('tenants over GraphQL', () => {
     expect(reserved.errors?.[0]?.extensions.code).toBe('VALIDATION_FAILED');
   });
 
-  it("hides other tenants: a foreign tenant is NOT_FOUND and absent from lists", async () => {
+  it('hides other tenants: a foreign tenant is NOT_FOUND and absent from lists', async () => {
     const id = uniqueTenantId('gql');
     await gql(admin, CREATE, { input: { id, displayName: 'x', profile: 'student' } });
     const eve = await t.bearer({ sub: 'eve', tenants: { other: 'owner' } });
@@ -63,9 +68,17 @@ describe('tenants over GraphQL', () => {
   it('manages members and updates tenants', async () => {
     const id = uniqueTenantId('gql');
     await gql(admin, CREATE, { input: { id, displayName: 'x', profile: 'student', owners: [{ principalId: 'olga' }] } });
-    const put = await gql(admin, `mutation($t: ID!) { putMember(tenant: $t, principalId: "sam", input: {role: member}) { principalId role principalType } }`, { t: id });
+    const put = await gql(
+      admin,
+      `mutation($t: ID!) { putMember(tenant: $t, principalId: "sam", input: {role: member}) { principalId role principalType } }`,
+      { t: id },
+    );
     expect(put.data.putMember).toEqual({ principalId: 'sam', role: 'member', principalType: 'User' });
-    const upd = await gql(admin, `mutation($t: ID!) { updateTenant(id: $t, input: {displayName: "New", quota: {requestsCpu: 2}}) { displayName quota { requestsCpu } } }`, { t: id });
+    const upd = await gql(
+      admin,
+      `mutation($t: ID!) { updateTenant(id: $t, input: {displayName: "New", quota: {requestsCpu: 2}}) { displayName quota { requestsCpu } } }`,
+      { t: id },
+    );
     expect(upd.data.updateTenant).toEqual({ displayName: 'New', quota: { requestsCpu: 2 } });
     const last = await gql(admin, `mutation($t: ID!) { deleteMember(tenant: $t, principalId: "olga") }`, { t: id });
     expect(last.errors?.[0]?.extensions.code).toBe('LAST_OWNER');

@@ -121,19 +121,38 @@ describe('tenants over REST', () => {
     const id = uniqueTenantId();
     await createTenant(id);
     const olga = await t.bearer({ sub: 'olga' });
-    const renamed = await api().patch(`/v1/tenants/${id}`).set('authorization', olga).set('content-type', 'application/merge-patch+json').send('{"displayName":"Renamed"}');
+    const renamed = await api()
+      .patch(`/v1/tenants/${id}`)
+      .set('authorization', olga)
+      .set('content-type', 'application/merge-patch+json')
+      .send('{"displayName":"Renamed"}');
     expect(renamed.status).toBe(200);
     expect(renamed.body.displayName).toBe('Renamed');
-    expectProblem(await api().patch(`/v1/tenants/${id}`).set('authorization', olga).send({ quota: { requestsCpu: 4 } }), 403, 'FORBIDDEN');
+    expectProblem(
+      await api()
+        .patch(`/v1/tenants/${id}`)
+        .set('authorization', olga)
+        .send({ quota: { requestsCpu: 4 } }),
+      403,
+      'FORBIDDEN',
+    );
   });
 
   it('an admin changes the quota; a stale If-Match answers 412', async () => {
     const id = uniqueTenantId();
     const created = await createTenant(id);
-    const res = await api().patch(`/v1/tenants/${id}`).set('authorization', admin).set('if-match', String(created.headers['etag'])).send({ quota: { requestsCpu: 4 } });
+    const res = await api()
+      .patch(`/v1/tenants/${id}`)
+      .set('authorization', admin)
+      .set('if-match', String(created.headers['etag']))
+      .send({ quota: { requestsCpu: 4 } });
     expect(res.status).toBe(200);
     expect(res.body.quota.requestsCpu).toBe(4);
-    expectProblem(await api().patch(`/v1/tenants/${id}`).set('authorization', admin).set('if-match', String(created.headers['etag'])).send({ displayName: 'y' }), 412, 'VERSION_MISMATCH');
+    expectProblem(
+      await api().patch(`/v1/tenants/${id}`).set('authorization', admin).set('if-match', String(created.headers['etag'])).send({ displayName: 'y' }),
+      412,
+      'VERSION_MISMATCH',
+    );
   });
 
   it('lists tenants page by page with a cursor', async () => {
@@ -142,7 +161,10 @@ describe('tenants over REST', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const res = await api().get('/v1/tenants').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set('authorization', admin);
+      const res = await api()
+        .get('/v1/tenants')
+        .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+        .set('authorization', admin);
       expect(res.status).toBe(200);
       expect(res.body.items.length).toBeLessThanOrEqual(2);
       seen.push(...res.body.items.map((x: { id: string }) => x.id));
@@ -186,13 +208,23 @@ describe('tenants over REST', () => {
     expect(del.status).toBe(202);
     expect(del.headers['operation-location']).toBe(`/v1/operations/${del.body.id}`);
     expect(del.body).toMatchObject({ kind: 'tenant.delete', tenant: id, target: { type: 'tenant', id } });
-    await expect.poll(async () => (await api().get(`/v1/operations/${del.body.id}`).set('authorization', admin)).body.status, { timeout: 8000 }).toBe('succeeded');
+    await expect
+      .poll(async () => (await api().get(`/v1/operations/${del.body.id}`).set('authorization', admin)).body.status, { timeout: 8000 })
+      .toBe('succeeded');
     await expect.poll(async () => (await api().get(`/v1/tenants/${id}`).set('authorization', admin)).status, { timeout: 5000 }).toBe(404);
   });
 
   it('answers unknown routes, bad JSON and wrong media types with problem+json', async () => {
     expectProblem(await api().get('/v1/nope').set('authorization', admin), 404, 'ROUTE_NOT_FOUND');
-    expectProblem(await api().post('/v1/tenants').set('authorization', admin).set('content-type', 'application/json').send('{"id":'), 400, 'INVALID_JSON');
-    expectProblem(await api().post('/v1/tenants').set('authorization', admin).set('content-type', 'text/plain').send('hello'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(
+      await api().post('/v1/tenants').set('authorization', admin).set('content-type', 'application/json').send('{"id":'),
+      400,
+      'INVALID_JSON',
+    );
+    expectProblem(
+      await api().post('/v1/tenants').set('authorization', admin).set('content-type', 'text/plain').send('hello'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
   });
 });

@@ -82,9 +82,7 @@ describe('Azure AD verifier: forged and unsigned tokens', () => {
 
   it('refuses a correctly signed payload that is not a JSON object', async () => {
     for (const payload of ['not json', '[1,2,3]', '"a string"', 'null']) {
-      const token = await new CompactSign(new TextEncoder().encode(payload))
-        .setProtectedHeader({ alg: 'RS256', kid: 'kid-1' })
-        .sign(key.privateKey);
+      const token = await new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'RS256', kid: 'kid-1' }).sign(key.privateKey);
       await refused(token);
     }
   });
@@ -149,7 +147,13 @@ describe('Azure AD verifier: garbage never escapes as a server error', () => {
     const token = fc.oneof(
       fc.string({ maxLength: 200 }),
       fc.tuple(segment, segment, segment).map((p) => p.join('.')),
-      fc.tuple(headerSeg, fc.json().map((j) => b64url(j)), segment).map((p) => p.join('.')),
+      fc
+        .tuple(
+          headerSeg,
+          fc.json().map((j) => b64url(j)),
+          segment,
+        )
+        .map((p) => p.join('.')),
     );
     await fc.assert(
       fc.asyncProperty(token, async (t) => {

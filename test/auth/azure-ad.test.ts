@@ -155,7 +155,11 @@ describe('Azure AD verifier: issuer, tenant, audience and time', () => {
     ['a token not valid yet beyond the skew', (n) => ({ nbf: Math.floor(n / 1000) + 120 }), /not valid yet/],
     ['a token without exp', () => ({ exp: undefined }), /'exp'/],
     ['a token without iat', () => ({ iat: undefined }), /'iat'/],
-    ['a token issued a day in the future', (n) => ({ iat: Math.floor(n / 1000) + 86_400, nbf: undefined, exp: Math.floor(n / 1000) + 90_000 }), /issued in the future/],
+    [
+      'a token issued a day in the future',
+      (n) => ({ iat: Math.floor(n / 1000) + 86_400, nbf: undefined, exp: Math.floor(n / 1000) + 90_000 }),
+      /issued in the future/,
+    ],
     ['a token valid for ten years', (n) => ({ exp: Math.floor(n / 1000) + 10 * 365 * 86_400 }), /longer than this API accepts/],
     ['a v1.0 token', () => ({ ver: '1.0' }), /v2\.0/],
   ];

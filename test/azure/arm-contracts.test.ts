@@ -13,7 +13,13 @@ arcMachinesContract('real ARM adapter over the wire', async () => {
     port: fx.arc(),
     freshPort: () => fx.arc(),
     seedMachine: (name, status, tags = {}) =>
-      void state.machines.set(name.toLowerCase(), { name, status, tags, lastStatusChange: '2025-03-01T07:58:12.3456789Z', agentVersion: '1.48.02881.1941' }),
+      void state.machines.set(name.toLowerCase(), {
+        name,
+        status,
+        tags,
+        lastStatusChange: '2025-03-01T07:58:12.3456789Z',
+        agentVersion: '1.48.02881.1941',
+      }),
     failNextExtension: (machine, code, message) => void state.extensionFailures.set(machine.toLowerCase(), { code, message }),
     tick: () => undefined,
     extensionPuts: () => fx.server.requests.filter((r) => r.method === 'PUT' && r.path.includes('/extensions/') && r.status < 300).length,

@@ -8,9 +8,21 @@ afterEach(async () => {
 });
 
 const seed = (name: string) =>
-  fx.server.state.machines.set(name, { name, status: 'Connected', tags: {}, lastStatusChange: '2025-03-01T07:58:12Z', agentVersion: '1.48.02881.1941' });
+  fx.server.state.machines.set(name, {
+    name,
+    status: 'Connected',
+    tags: {},
+    lastStatusChange: '2025-03-01T07:58:12Z',
+    agentVersion: '1.48.02881.1941',
+  });
 const throttle = (retryAfter: string, path = '/machines/vm-1') =>
-  fx.server.inject({ method: 'GET', path, status: 429, headers: { 'retry-after': retryAfter }, body: { error: { code: 'TooManyRequests', message: 'slow down' } } });
+  fx.server.inject({
+    method: 'GET',
+    path,
+    status: 429,
+    headers: { 'retry-after': retryAfter },
+    body: { error: { code: 'TooManyRequests', message: 'slow down' } },
+  });
 
 describe('429 Retry-After over the wire', () => {
   it('a 429 is waited out for exactly Retry-After inside the call, then the call succeeds (no double wait)', async () => {
@@ -48,18 +60,30 @@ describe('429 Retry-After over the wire', () => {
     seed('vm-1');
     throttle('120');
     const started = performance.now();
-    const err = await fx.arc().getMachine('vm-1').catch((e: unknown) => e);
+    const err = await fx
+      .arc()
+      .getMachine('vm-1')
+      .catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(500);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(err).toMatchObject({ code: 'AZURE_THROTTLED', retryAfterSeconds: 120 });
     expect(fx.server.requests).toHaveLength(1);
   });
 
-  it('after the SDK\'s last retry a 429 surfaces as a retryable AZURE_THROTTLED, not a permanent failure', async () => {
+  it("after the SDK's last retry a 429 surfaces as a retryable AZURE_THROTTLED, not a permanent failure", async () => {
     fx = await startWireFixture({ retry: { maxRetries: 1 } });
     seed('vm-1');
-    fx.server.inject({ method: 'GET', status: 429, headers: { 'retry-after': '0' }, body: { error: { code: 'TooManyRequests', message: 'no' } }, times: 5 });
-    const err = await fx.arc().getMachine('vm-1').catch((e: unknown) => e);
+    fx.server.inject({
+      method: 'GET',
+      status: 429,
+      headers: { 'retry-after': '0' },
+      body: { error: { code: 'TooManyRequests', message: 'no' } },
+      times: 5,
+    });
+    const err = await fx
+      .arc()
+      .getMachine('vm-1')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'AZURE_THROTTLED', retryAfterSeconds: 0 });
     expect(fx.server.requests).toHaveLength(2);
   });
@@ -68,7 +92,7 @@ describe('429 Retry-After over the wire', () => {
 describe('client-side budget', () => {
   const serverBuckets = { reads: { ratePerSecond: 20, burst: 10 } };
 
-  it('keeps a burst of 30 concurrent reads within ARM\'s bucket: no 429 at all', async () => {
+  it("keeps a burst of 30 concurrent reads within ARM's bucket: no 429 at all", async () => {
     fx = await startWireFixture({ server: { throttling: serverBuckets }, budget: { reads: { ratePerSecond: 15, burst: 8 } } });
     seed('vm-1');
     const arc = fx.arc();

@@ -15,7 +15,13 @@ afterEach(async () => {
 });
 
 function seed(name: string, status: 'Connected' | 'Disconnected' = 'Connected'): void {
-  fx.server.state.machines.set(name.toLowerCase(), { name, status, tags: {}, lastStatusChange: '2025-03-01T07:58:12Z', agentVersion: '1.48.02881.1941' });
+  fx.server.state.machines.set(name.toLowerCase(), {
+    name,
+    status,
+    tags: {},
+    lastStatusChange: '2025-03-01T07:58:12Z',
+    agentVersion: '1.48.02881.1941',
+  });
 }
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
@@ -55,7 +61,13 @@ describe('extension install over the wire', () => {
     fx = await startWireFixture({ retry: { maxRetries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 10 } });
     seed('vm-1');
     const stored = await fx.arc().beginInstallExtension('vm-1', AAD_SSH_LOGIN_EXTENSION);
-    fx.server.inject({ method: 'GET', path: '/operationStatus/', status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } }, times: 3 });
+    fx.server.inject({
+      method: 'GET',
+      path: '/operationStatus/',
+      status: 500,
+      body: { error: { code: 'InternalServerError', message: 'boom' } },
+      times: 3,
+    });
     const err = await failure(fx.arc().pollExtension('vm-1', EXT, stored));
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(err).toMatchObject({ code: 'AZURE_UNAVAILABLE', details: { statusCode: 500 } });
@@ -68,7 +80,13 @@ describe('extension install over the wire', () => {
   it('when only the first status read after the PUT fails, begin still answers a resume state: still one PUT in all', async () => {
     fx = await startWireFixture();
     seed('vm-1');
-    fx.server.inject({ method: 'GET', path: '/operationStatus/', status: 500, body: { error: { code: 'InternalServerError', message: 'boom' } }, times: 3 });
+    fx.server.inject({
+      method: 'GET',
+      path: '/operationStatus/',
+      status: 500,
+      body: { error: { code: 'InternalServerError', message: 'boom' } },
+      times: 3,
+    });
     let r = await fx.arc().pollExtension('vm-1', EXT, await fx.arc().beginInstallExtension('vm-1', AAD_SSH_LOGIN_EXTENSION));
     while (r.status === 'InProgress') r = await fx.arc().pollExtension('vm-1', EXT, r.resumeState);
     expect(r.status).toBe('Succeeded');
@@ -85,7 +103,7 @@ describe('extension install over the wire', () => {
     expect(fx.server.requests.length).toBe(sent);
   });
 
-  it('another operation on the machine in the way is a ConflictError with ARM\'s code', async () => {
+  it("another operation on the machine in the way is a ConflictError with ARM's code", async () => {
     fx = await startWireFixture();
     seed('vm-1');
     fx.server.inject({ method: 'PUT', status: 409, body: { error: { code: 'OperationNotAllowed', message: 'Another operation is in progress.' } } });
@@ -136,7 +154,11 @@ describe('role assignments over the wire', () => {
 
   it('409 RoleAssignmentExists for an assignment that is not listed yet is retryable, not a conflict', async () => {
     fx = await startWireFixture();
-    fx.server.inject({ method: 'PUT', status: 409, body: { error: { code: 'RoleAssignmentExists', message: 'The role assignment already exists.' } } });
+    fx.server.inject({
+      method: 'PUT',
+      status: 409,
+      body: { error: { code: 'RoleAssignmentExists', message: 'The role assignment already exists.' } },
+    });
     const err = await failure(fx.access().grant({ scope: scopeOf('vm-1'), role: 'user', principalId: OLGA, principalType: 'User' }));
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(err).toMatchObject({ code: 'AZURE_ROLE_ASSIGNMENT_NOT_VISIBLE', retryAfterSeconds: 5 });
@@ -144,7 +166,11 @@ describe('role assignments over the wire', () => {
 
   it('a principal Azure AD does not know yet is a retryable AZURE_PRINCIPAL_NOT_FOUND', async () => {
     fx = await startWireFixture();
-    fx.server.inject({ method: 'PUT', status: 400, body: { error: { code: 'PrincipalNotFound', message: `Principal ${OLGA} does not exist in the directory.` } } });
+    fx.server.inject({
+      method: 'PUT',
+      status: 400,
+      body: { error: { code: 'PrincipalNotFound', message: `Principal ${OLGA} does not exist in the directory.` } },
+    });
     const err = await failure(fx.access().grant({ scope: scopeOf('vm-1'), role: 'user', principalId: OLGA, principalType: 'User' }));
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(err).toMatchObject({ code: 'AZURE_PRINCIPAL_NOT_FOUND', retryAfterSeconds: 30 });

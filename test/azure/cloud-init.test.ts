@@ -81,7 +81,15 @@ describe('Arc onboarding cloud-init', () => {
       TAGS: `labplane-tenant=os-2025,labplane-vm-id=${VM_ID}`,
     });
     const connect = script.slice(script.indexOf('azcmagent connect'), script.indexOf('&& return 0', script.indexOf('azcmagent connect')));
-    for (const flag of ['--resource-group "$RESOURCE_GROUP"', '--tenant-id "$TENANT_ID"', '--location "$LOCATION"', '--subscription-id "$SUBSCRIPTION_ID"', '--resource-name "$RESOURCE_NAME"', '--tags "$TAGS"', '--access-token "$(cat "$CREDENTIAL_FILE")"']) {
+    for (const flag of [
+      '--resource-group "$RESOURCE_GROUP"',
+      '--tenant-id "$TENANT_ID"',
+      '--location "$LOCATION"',
+      '--subscription-id "$SUBSCRIPTION_ID"',
+      '--resource-name "$RESOURCE_NAME"',
+      '--tags "$TAGS"',
+      '--access-token "$(cat "$CREDENTIAL_FILE")"',
+    ]) {
       expect(connect).toContain(flag);
     }
     expect(script).toMatch(/for attempt in 1 2 3 4 5 6; do/);
@@ -159,7 +167,7 @@ describe('Arc onboarding cloud-init', () => {
 });
 
 describe('template escaping', () => {
-  const samples = ["plain", "it's", 'new\nline', 'tab\tand\r', '$(reboot) `id` ${HOME} "q" \\', 'ünïcödé ✓ 🚀', "'; rm -rf / #"];
+  const samples = ['plain', "it's", 'new\nline', 'tab\tand\r', '$(reboot) `id` ${HOME} "q" \\', 'ünïcödé ✓ 🚀', "'; rm -rf / #"];
 
   it('a shell-quoted value is one line and expands to exactly itself in bash', () => {
     for (const s of samples) {

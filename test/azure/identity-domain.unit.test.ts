@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  accessRoleOf,
-  roleAssignmentName,
-  roleDefinitionId,
-  ROLE_DEFINITION_GUIDS,
-} from '../../src/domain/identity/access.js';
-import {
-  AAD_SSH_LOGIN_EXTENSION,
-  arcMachineName,
-  arcResourceId,
-  extensionStateOf,
-  sshCommand,
-} from '../../src/domain/identity/arc-machine.js';
+import { accessRoleOf, roleAssignmentName, roleDefinitionId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/access.js';
+import { AAD_SSH_LOGIN_EXTENSION, arcMachineName, arcResourceId, extensionStateOf, sshCommand } from '../../src/domain/identity/arc-machine.js';
 import { ValidationError } from '../../src/domain/shared/errors.js';
 import { uuidV5 } from '../../src/domain/shared/ids.js';
 
@@ -42,7 +31,11 @@ describe('Arc machine names and ids', () => {
   });
 
   it('the SSH login extension is AADSSHLoginForLinux by Microsoft.Azure.ActiveDirectory', () => {
-    expect(AAD_SSH_LOGIN_EXTENSION).toMatchObject({ name: 'AADSSHLoginForLinux', publisher: 'Microsoft.Azure.ActiveDirectory', type: 'AADSSHLoginForLinux' });
+    expect(AAD_SSH_LOGIN_EXTENSION).toMatchObject({
+      name: 'AADSSHLoginForLinux',
+      publisher: 'Microsoft.Azure.ActiveDirectory',
+      type: 'AADSSHLoginForLinux',
+    });
   });
 
   it('provisioning states fold into InProgress, Succeeded and Failed', () => {
@@ -64,7 +57,9 @@ describe('role assignments', () => {
 
   it('maps access roles to the built-in login roles', () => {
     expect(ROLE_DEFINITION_GUIDS).toEqual({ administrator: '1c0163c0-47e6-4577-8991-ea5c82e286e4', user: 'fb879df8-f326-4884-b1cf-06f3ad86be52' });
-    expect(roleDefinitionId(SUB, 'user')).toBe(`/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/fb879df8-f326-4884-b1cf-06f3ad86be52`);
+    expect(roleDefinitionId(SUB, 'user')).toBe(
+      `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/fb879df8-f326-4884-b1cf-06f3ad86be52`,
+    );
     expect(accessRoleOf(roleDefinitionId(SUB, 'administrator'))).toBe('administrator');
     expect(accessRoleOf('1C0163C0-47E6-4577-8991-EA5C82E286E4')).toBe('administrator');
     expect(accessRoleOf('/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7')).toBeUndefined();
@@ -75,6 +70,13 @@ describe('role assignments', () => {
     expect(name).toBe(uuidV5(`${scope}|fb879df8-f326-4884-b1cf-06f3ad86be52|p-1`));
     expect(name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(roleAssignmentName(scope, 'user', 'p-1')).toBe(name);
-    expect(new Set([name, roleAssignmentName(scope, 'administrator', 'p-1'), roleAssignmentName(scope, 'user', 'p-2'), roleAssignmentName(`${scope}x`, 'user', 'p-1')]).size).toBe(4);
+    expect(
+      new Set([
+        name,
+        roleAssignmentName(scope, 'administrator', 'p-1'),
+        roleAssignmentName(scope, 'user', 'p-2'),
+        roleAssignmentName(`${scope}x`, 'user', 'p-1'),
+      ]).size,
+    ).toBe(4);
   });
 });

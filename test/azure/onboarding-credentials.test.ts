@@ -1,11 +1,13 @@
 import { inspect } from 'node:util';
-import { AuthenticationError, ClientSecretCredential, CredentialUnavailableError, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
-import { describe, expect, it } from 'vitest';
 import {
-  createControlPlaneCredential,
-  createOnboardingCredentials,
-  createOnboardingTokenCredential,
-} from '../../src/adapters/azure/credentials.js';
+  AuthenticationError,
+  ClientSecretCredential,
+  CredentialUnavailableError,
+  WorkloadIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import { describe, expect, it } from 'vitest';
+import { createControlPlaneCredential, createOnboardingCredentials, createOnboardingTokenCredential } from '../../src/adapters/azure/credentials.js';
 import { createSimAzure } from '../../src/adapters/sim/azure/index.js';
 import { UpstreamRejectedError, UpstreamUnavailableError, ValidationError } from '../../src/domain/shared/errors.js';
 import { TENANT, fakeCredential, recordingLogger, startWireFixture } from './support/azure-fixture.js';
@@ -23,14 +25,18 @@ describe('onboarding credentials', () => {
         return { token: ONBOARDING_TOKEN, expiresOnTimestamp: Date.parse('2025-03-01T09:00:00Z') };
       },
     };
-    const minted = await createOnboardingCredentials({ credential, logger, clock: manualClock(Date.parse('2025-03-01T08:00:00Z')) }).mintAccessToken();
+    const minted = await createOnboardingCredentials({
+      credential,
+      logger,
+      clock: manualClock(Date.parse('2025-03-01T08:00:00Z')),
+    }).mintAccessToken();
     expect(minted).toEqual({ token: ONBOARDING_TOKEN, expiresOn: new Date('2025-03-01T09:00:00Z') });
     expect(scopes).toEqual(['https://management.azure.com/.default']);
     expect(logger.lines).toHaveLength(1);
     expect(JSON.stringify(logger.lines)).not.toContain(ONBOARDING_TOKEN);
   });
 
-  it('refuses to use the control plane\'s own credential as the onboarding identity', () => {
+  it("refuses to use the control plane's own credential as the onboarding identity", () => {
     const own = fakeCredential();
     expect(() => createOnboardingCredentials({ credential: own, controlPlaneCredential: own })).toThrow(ValidationError);
   });
@@ -38,7 +44,9 @@ describe('onboarding credentials', () => {
   it('a token about to expire is refused as retryable, without leaking it', async () => {
     const now = Date.parse('2025-03-01T08:00:00Z');
     const credential: TokenCredential = { getToken: async () => ({ token: ONBOARDING_TOKEN, expiresOnTimestamp: now + 120_000 }) };
-    const err = await createOnboardingCredentials({ credential, clock: manualClock(now) }).mintAccessToken().catch((e: unknown) => e);
+    const err = await createOnboardingCredentials({ credential, clock: manualClock(now) })
+      .mintAccessToken()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(err).toMatchObject({ code: 'AZURE_ONBOARDING_TOKEN_TOO_SHORT', retryAfterSeconds: 120 });
     expect(inspect(err, { depth: 10 })).not.toContain(ONBOARDING_TOKEN);
@@ -50,11 +58,16 @@ describe('onboarding credentials', () => {
         throw err;
       },
     });
-    const mint = (err: unknown) => createOnboardingCredentials({ credential: failing(err) }).mintAccessToken().catch((e: unknown) => e);
-    expect(await mint(new AuthenticationError(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret.' }))).toBeInstanceOf(
-      UpstreamRejectedError,
-    );
-    expect(await mint(new CredentialUnavailableError('WorkloadIdentityCredential: no token file'))).toMatchObject({ code: 'AZURE_CREDENTIAL_REJECTED' });
+    const mint = (err: unknown) =>
+      createOnboardingCredentials({ credential: failing(err) })
+        .mintAccessToken()
+        .catch((e: unknown) => e);
+    expect(
+      await mint(new AuthenticationError(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret.' })),
+    ).toBeInstanceOf(UpstreamRejectedError);
+    expect(await mint(new CredentialUnavailableError('WorkloadIdentityCredential: no token file'))).toMatchObject({
+      code: 'AZURE_CREDENTIAL_REJECTED',
+    });
     expect(await mint(new AuthenticationError(503, { error: 'temporarily_unavailable', error_description: 'try later' }))).toMatchObject({
       code: 'AZURE_CREDENTIAL_UNAVAILABLE',
     });
@@ -99,7 +112,9 @@ describe('onboarding credentials against a local Azure AD token endpoint', () =>
         trustedCa: fx.server.ca,
       });
       fx.server.aad.failNext = { status: 401, error: 'invalid_client', description: 'AADSTS7000215: Invalid client secret provided.' };
-      const err = await createOnboardingCredentials({ credential: other, logger }).mintAccessToken().catch((e: unknown) => e);
+      const err = await createOnboardingCredentials({ credential: other, logger })
+        .mintAccessToken()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UpstreamRejectedError);
       expect(err).toMatchObject({ code: 'AZURE_CREDENTIAL_REJECTED' });
       const shown = `${inspect(err, { depth: 20, showHidden: true })}${JSON.stringify(logger.lines)}`;
@@ -115,8 +130,8 @@ describe('credential factories', () => {
 
   it('build workload identity in AKS and a client secret credential elsewhere, without any I/O', () => {
     expect(createControlPlaneCredential({ kind: 'client-secret', ...ids, clientSecret: 's' })).toBeInstanceOf(ClientSecretCredential);
-    expect(createOnboardingTokenCredential({ kind: 'workload-identity', ...ids, tokenFilePath: '/var/run/secrets/azure/tokens/azure-identity-token' })).toBeInstanceOf(
-      WorkloadIdentityCredential,
-    );
+    expect(
+      createOnboardingTokenCredential({ kind: 'workload-identity', ...ids, tokenFilePath: '/var/run/secrets/azure/tokens/azure-identity-token' }),
+    ).toBeInstanceOf(WorkloadIdentityCredential);
   });
 });

@@ -101,7 +101,10 @@ describe('simulated Azure: onboarding timeline and knobs', () => {
     const arc = sim.arcMachines();
     const state = await arc.beginInstallExtension('vm-1', AAD_SSH_LOGIN_EXTENSION);
     clock.advance(3_000);
-    expect(await arc.pollExtension('vm-1', AAD_SSH_LOGIN_EXTENSION.name, state)).toMatchObject({ status: 'Failed', error: expect.stringContaining('MachineNotConnected') });
+    expect(await arc.pollExtension('vm-1', AAD_SSH_LOGIN_EXTENSION.name, state)).toMatchObject({
+      status: 'Failed',
+      error: expect.stringContaining('MachineNotConnected'),
+    });
   });
 
   it('deleting a machine takes the role assignments on its scope with it', async () => {
@@ -137,7 +140,7 @@ describe('simulated Azure: onboarding timeline and knobs', () => {
     expect(sim.stats()).toMatchObject({ reads: 4, throttled: 1 });
   });
 
-  it('with a client budget, a burst waits its turn instead of meeting ARM\'s throttling', async () => {
+  it("with a client budget, a burst waits its turn instead of meeting ARM's throttling", async () => {
     const sim = createSimAzure({ throttling: { reads: { ratePerSecond: 50, burst: 2 } }, clientBudget: { reads: { ratePerSecond: 40, burst: 2 } } });
     const arc = sim.arcMachines();
     const started = performance.now();
@@ -160,7 +163,10 @@ describe('simulated Azure: onboarding timeline and knobs', () => {
     const time = manualScheduler();
     const sim = createSimAzure({ latencyMs: 30, scheduler: time });
     let answered = false;
-    const call = sim.arcMachines().listMachines().then(() => (answered = true));
+    const call = sim
+      .arcMachines()
+      .listMachines()
+      .then(() => (answered = true));
     await time.advanceAsync(29);
     expect(answered).toBe(false);
     await time.advanceAsync(1);

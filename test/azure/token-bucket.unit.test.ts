@@ -60,7 +60,14 @@ describe('token bucket', () => {
 
   it('a caller that would wait longer than maxWaitMs fails at once and takes no token', async () => {
     const t = timeline();
-    const bucket = createTokenBucket({ ratePerSecond: 1, burst: 1, clock: t.clock, sleep: t.sleep, maxWaitMs: 500, throttledCode: 'AZURE_THROTTLED' });
+    const bucket = createTokenBucket({
+      ratePerSecond: 1,
+      burst: 1,
+      clock: t.clock,
+      sleep: t.sleep,
+      maxWaitMs: 500,
+      throttledCode: 'AZURE_THROTTLED',
+    });
     await bucket.take();
     const err = await bucket.take().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
@@ -94,7 +101,7 @@ describe('token bucket', () => {
 });
 
 describe('ARM budget', () => {
-  it('defaults to ARM\'s buckets: reads 250 / 25 per s, writes and deletes 200 / 10 per s', () => {
+  it("defaults to ARM's buckets: reads 250 / 25 per s, writes and deletes 200 / 10 per s", () => {
     const budget = createArmBudget({ clock: manualClock(0) });
     expect(budget.buckets.reads.available()).toBe(250);
     expect(budget.buckets.writes.available()).toBe(200);

@@ -14,7 +14,12 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('Swagger UI at /docs under t
 
     const listTenants = page.locator('#operations-tenants-listTenants');
     await listTenants.waitFor();
-    expect(await page.locator('.opblock-tag-section', { has: page.locator('[data-tag="tenants"]') }).locator('.opblock').count()).toBeGreaterThan(1);
+    expect(
+      await page
+        .locator('.opblock-tag-section', { has: page.locator('[data-tag="tenants"]') })
+        .locator('.opblock')
+        .count(),
+    ).toBeGreaterThan(1);
     await expect.poll(() => listTenants.locator('.opblock-summary-path').innerText()).toBe('/v1/tenants');
 
     await listTenants.locator('.opblock-summary').click();

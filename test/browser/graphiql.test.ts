@@ -7,7 +7,11 @@ import { browserAppForSuite } from './support/browser-app.js';
 const env = browserAppForSuite();
 
 async function devToken(sub: string): Promise<string> {
-  const res = await fetch(`${env.origin}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, roles: ['platform-admin'] }) });
+  const res = await fetch(`${env.origin}/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub, roles: ['platform-admin'] }),
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
@@ -22,7 +26,9 @@ async function replaceEditorText(page: Page, editor: Locator, text: string): Pro
 /** The text of the CodeMirror 5 editor inside `container` (its rendered lines also hold gutters). */
 async function editorText(page: Page, container: string): Promise<string> {
   return page.evaluate<string, string>((sel) => {
-    const el = (globalThis as unknown as { document: { querySelector(s: string): { CodeMirror?: { getValue(): string } } | null } }).document.querySelector(`${sel} .CodeMirror`);
+    const el = (
+      globalThis as unknown as { document: { querySelector(s: string): { CodeMirror?: { getValue(): string } } | null } }
+    ).document.querySelector(`${sel} .CodeMirror`);
     return el?.CodeMirror?.getValue() ?? '';
   }, container);
 }
@@ -30,7 +36,11 @@ async function editorText(page: Page, container: string): Promise<string> {
 /** The kind of the first operation GraphiQL has parsed from the query editor (it keeps the AST on the editor). */
 async function parsedOperation(page: Page): Promise<string | undefined> {
   return page.evaluate<string | undefined, string>((sel) => {
-    const el = (globalThis as unknown as { document: { querySelector(s: string): { CodeMirror?: { documentAST?: { definitions: Array<{ operation?: string }> } | null } } | null } }).document.querySelector(sel);
+    const el = (
+      globalThis as unknown as {
+        document: { querySelector(s: string): { CodeMirror?: { documentAST?: { definitions: Array<{ operation?: string }> } | null } } | null };
+      }
+    ).document.querySelector(sel);
     return el?.CodeMirror?.documentAST?.definitions[0]?.operation;
   }, QUERY_EDITOR);
 }
@@ -90,7 +100,10 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('GraphiQL served from our ow
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
     const explorer = page.locator('.graphiql-doc-explorer');
 
-    await explorer.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ }).first().click();
+    await explorer
+      .locator('a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ })
+      .first()
+      .click();
     await explorer.locator('a.graphiql-doc-explorer-field-name', { hasText: /^me$/ }).click();
     await expect.poll(() => explorer.locator('.graphiql-doc-explorer-title').innerText()).toBe('me');
     await page.getByRole('button', { name: 'Open settings dialog' }).click();
@@ -108,7 +121,9 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('GraphiQL served from our ow
   it('runs a subscription over a same-origin WebSocket, authenticated by the headers editor', { timeout: 60_000 }, async () => {
     const token = await devToken('graphiql-subscriber');
     const tenant = uniqueTenantId('giql');
-    expect((await rest('POST', '/v1/tenants', token, { id: tenant, displayName: tenant, profile: 'student', owners: [{ principalId: 'olga' }] })).status).toBe(201);
+    expect(
+      (await rest('POST', '/v1/tenants', token, { id: tenant, displayName: tenant, profile: 'student', owners: [{ principalId: 'olga' }] })).status,
+    ).toBe(201);
     const watch = await watchedPage(env.browser, env.origin);
     const { page } = watch;
     let ackedOn: string | undefined;
@@ -128,10 +143,15 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('GraphiQL served from our ow
     const deletion = await rest('DELETE', `/v1/tenants/${tenant}`, token);
     expect(deletion.status).toBe(202);
     await expect
-      .poll(async () => {
-        const text = await editorText(page, '.result-window');
-        return text === '' ? undefined : (JSON.parse(text) as { data?: { operationsUpdated?: { id: string; kind: string } } }).data?.operationsUpdated;
-      }, { timeout: 15_000 })
+      .poll(
+        async () => {
+          const text = await editorText(page, '.result-window');
+          return text === ''
+            ? undefined
+            : (JSON.parse(text) as { data?: { operationsUpdated?: { id: string; kind: string } } }).data?.operationsUpdated;
+        },
+        { timeout: 15_000 },
+      )
       .toMatchObject({ id: deletion.body['id'], kind: 'tenant.delete' });
 
     expect(watch.foreign).toEqual([]);

@@ -6,7 +6,8 @@ import { startDashboardRig, tokenOf, type DashboardRig } from '../support/dashbo
 
 const CHROMIUM = '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
-if (!present && process.env['CI'] === 'true') throw new Error(`${CHROMIUM} is missing: CI installs Debian chromium (apt-get install chromium) before the tests`);
+if (!present && process.env['CI'] === 'true')
+  throw new Error(`${CHROMIUM} is missing: CI installs Debian chromium (apt-get install chromium) before the tests`);
 
 /** A real browser through the sign-in flow: redirect, form post (Origin), cookie, dashboard, sign-out. */
 describe.skipIf(!present)(`queue dashboard sign-in in a browser (needs ${CHROMIUM})`, () => {
@@ -19,7 +20,15 @@ describe.skipIf(!present)(`queue dashboard sign-in in a browser (needs ${CHROMIU
     base = `http://127.0.0.1:${(r.app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
   afterAll(async () => {

@@ -106,7 +106,9 @@ export function accessContract(name: string, makeFixture: () => Promise<AccessCo
 
     it('a malformed request is a ValidationError', async () => {
       await expect(fx.port.grant({ scope: 'vm-1', role: 'user', principalId: OLGA, principalType: 'User' })).rejects.toBeInstanceOf(ValidationError);
-      await expect(fx.port.grant({ scope, role: 'owner' as AccessRole, principalId: OLGA, principalType: 'User' })).rejects.toBeInstanceOf(ValidationError);
+      await expect(fx.port.grant({ scope, role: 'owner' as AccessRole, principalId: OLGA, principalType: 'User' })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
       await expect(fx.port.revoke({ scope, role: 'user', principalId: '' })).rejects.toBeInstanceOf(ValidationError);
     });
   });

@@ -111,7 +111,7 @@ export function arcMachinesContract(name: string, makeFixture: () => Promise<Arc
       expect(fx.reads()).toBe(reads);
     });
 
-    it('an install that fails ends Failed with ARM\'s reason, and the extension reads Failed', async () => {
+    it("an install that fails ends Failed with ARM's reason, and the extension reads Failed", async () => {
       fx.seedMachine('vm-1', 'Connected');
       fx.failNextExtension('vm-1', 'ExtensionOperationFailed', 'The handler for AADSSHLoginForLinux exited with code 51.');
       const done = await pollUntilDone(fx, 'vm-1', await fx.port.beginInstallExtension('vm-1', AAD_SSH_LOGIN_EXTENSION));

@@ -3,7 +3,13 @@ import { createMemoryWebhookRepository, type MemoryWebhookRepository } from '../
 import { createMemoryResolver, type MemoryResolver } from '../../src/adapters/net/memory-resolver.js';
 import { createSimulatedWebhookNetwork } from '../../src/adapters/sim/sim-webhook-network.js';
 import { systemClock } from '../../src/domain/shared/ids.js';
-import { deliveryIdOf, type DeliveryHandler, type DeliveryQueue, type DeliveryStore, type DeliveryVerdict } from '../../src/domain/webhooks/delivery.js';
+import {
+  deliveryIdOf,
+  type DeliveryHandler,
+  type DeliveryQueue,
+  type DeliveryStore,
+  type DeliveryVerdict,
+} from '../../src/domain/webhooks/delivery.js';
 import { createDeliveryProcessor } from '../../src/domain/webhooks/delivery-processor.js';
 import { createWebhookDispatcher } from '../../src/domain/webhooks/dispatcher.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
@@ -81,7 +87,17 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
         return verdict;
       };
       const dispatcher = createWebhookDispatcher({ repo, store: backend.store, queue: backend.queue, clock: systemClock });
-      const r: Rig = { receiver, repo, resolver, backend, hook, dispatcher, handled, processor, start: () => backend.queue.start(observed, { concurrency: 2 }) };
+      const r: Rig = {
+        receiver,
+        repo,
+        resolver,
+        backend,
+        hook,
+        dispatcher,
+        handled,
+        processor,
+        start: () => backend.queue.start(observed, { concurrency: 2 }),
+      };
       rigs.push(r);
       return r;
     }
@@ -148,7 +164,10 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
       expect(r.receiver.received).toHaveLength(3);
       const record = await r.backend.store.get(id);
       expect(record).toMatchObject({ status: 'failed', attempts: 3, responseStatus: 500, lastError: 'the receiver answered 500' });
-      expect(r.handled.get(id)?.slice(0, 2)).toEqual([{ done: false, attempt: 1, retryInMs: 20 }, { done: false, attempt: 2, retryInMs: 20 }]);
+      expect(r.handled.get(id)?.slice(0, 2)).toEqual([
+        { done: false, attempt: 1, retryInMs: 20 },
+        { done: false, attempt: 2, retryInMs: 20 },
+      ]);
     });
 
     it('while retrying, the record is retrying with the next attempt time and the last error; a late duplicate of the attempt made sends nothing and asks for the next attempt at its time', async () => {

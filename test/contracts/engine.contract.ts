@@ -148,10 +148,14 @@ export function engineContract(name: string, factory: EngineFactory): void {
       await r.until(ok.id, 'succeeded');
       const op = await r.start('t.broken');
       const failed = await r.until(op.id, 'failed');
-      const counts = await waitFor(async () => {
-        const [c] = await r.h.engine.counts();
-        return c !== undefined && c.failed > 0 ? c : undefined;
-      }, 5_000, 'a failed job');
+      const counts = await waitFor(
+        async () => {
+          const [c] = await r.h.engine.counts();
+          return c !== undefined && c.failed > 0 ? c : undefined;
+        },
+        5_000,
+        'a failed job',
+      );
       expect(counts).toMatchObject({ failed: 1, completed: 2, active: 0 });
       expect(calls).toBe(1);
       expect(failed.attempts).toBe(1);

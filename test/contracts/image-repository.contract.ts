@@ -34,7 +34,11 @@ export function imageRepositoryContract(name: string, makeFixture: () => Promise
     let repo: ImageRepository & ImageUsage;
     let mine: ImageOwner;
     let theirs: ImageOwner;
-    const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    const errorOf = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
 
     beforeEach(async () => {
       fx = await makeFixture();
@@ -110,7 +114,10 @@ export function imageRepositoryContract(name: string, makeFixture: () => Promise
       const s = imageSpec(mine, { operationId: 'op-a' });
       await repo.create(s);
       expect(await repo.create(s)).toMatchObject({ name: s.name, operationId: 'op-a' });
-      expect(await errorOf(repo.create({ ...s, operationId: 'op-b', displayName: 'Another' }))).toMatchObject({ kind: 'conflict', code: 'IMAGE_EXISTS' });
+      expect(await errorOf(repo.create({ ...s, operationId: 'op-b', displayName: 'Another' }))).toMatchObject({
+        kind: 'conflict',
+        code: 'IMAGE_EXISTS',
+      });
       const { operationId: _o, ...anonymous } = s;
       expect(await errorOf(repo.create(anonymous))).toMatchObject({ kind: 'conflict', code: 'IMAGE_EXISTS' });
       expect((await repo.get(mine, s.name))?.displayName).toBe('Ubuntu 24.04');

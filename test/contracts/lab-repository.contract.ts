@@ -44,7 +44,17 @@ export function labSpec(tenant: string, overrides: Partial<LabSpec> = {}): LabSp
     },
     instructors: [person(1, { email: 'olga@uni.edu', displayName: 'Olga' })],
     students: [person(100, { email: 'sam@uni.edu', displayName: 'Sam' }), person(101)],
-    schedules: [{ name: 'weekdays', days: ['mon', 'wed'], startTime: '08:00', stopTime: '18:00', timeZone: 'Europe/Berlin', startDate: '2026-09-01', endDate: '2026-12-20' }],
+    schedules: [
+      {
+        name: 'weekdays',
+        days: ['mon', 'wed'],
+        startTime: '08:00',
+        stopTime: '18:00',
+        timeZone: 'Europe/Berlin',
+        startDate: '2026-09-01',
+        endDate: '2026-12-20',
+      },
+    ],
     endsAt: '2026-12-20T23:59:59+01:00',
     dropGracePeriodHours: 72,
     endGracePeriodDays: 14,
@@ -52,14 +62,18 @@ export function labSpec(tenant: string, overrides: Partial<LabSpec> = {}): LabSp
   };
 }
 
-const failure = (code: ErrorCode): StudentFailure => ({ code, reason: `failed with ${code}`, operationId: randomUUID(), at: '2026-09-01T10:00:00.000Z' });
+const failure = (code: ErrorCode): StudentFailure => ({
+  code,
+  reason: `failed with ${code}`,
+  operationId: randomUUID(),
+  at: '2026-09-01T10:00:00.000Z',
+});
 
 /** The LabSpec part of a record. */
 export function specOf(lab: LabRecord): LabSpec {
   const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
   return spec;
 }
-
 
 /** The behaviour every LabRepository keeps; `makeFixture` gives a fresh repository per test. */
 export function labRepositoryContract(name: string, makeFixture: () => Promise<LabContractFixture>): void {
@@ -99,7 +113,13 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
 
       it('list gives one tenant sorted by name, or every tenant sorted by tenant then name; get of an unknown lab is undefined', async () => {
         const [t1, t2] = fx.tenants;
-        for (const [t, n] of [[t2, 'b-lab'], [t1, 'c-lab'], [t1, 'a-lab'], [t2, 'a-lab']] as const) await repo.create(labSpec(t, { name: n }));
+        for (const [t, n] of [
+          [t2, 'b-lab'],
+          [t1, 'c-lab'],
+          [t1, 'a-lab'],
+          [t2, 'a-lab'],
+        ] as const)
+          await repo.create(labSpec(t, { name: n }));
         expect((await repo.list(t1)).map((l) => l.name)).toEqual(['a-lab', 'c-lab']);
         expect((await repo.list()).map((l) => `${l.tenant}/${l.name}`)).toEqual([`${t1}/a-lab`, `${t1}/c-lab`, `${t2}/a-lab`, `${t2}/b-lab`]);
         expect(await repo.get(t1, 'b-lab')).toBeUndefined();
@@ -145,7 +165,10 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         const spec = labSpec(tenant);
         const v1 = await repo.create(spec);
         const v2 = await repo.update(tenant, spec.name, { ...spec, displayName: 'Second' }, v1.version);
-        await expect(repo.update(tenant, spec.name, { ...spec, displayName: 'Third' }, v1.version)).rejects.toMatchObject({ kind: 'precondition_failed', code: 'VERSION_MISMATCH' });
+        await expect(repo.update(tenant, spec.name, { ...spec, displayName: 'Third' }, v1.version)).rejects.toMatchObject({
+          kind: 'precondition_failed',
+          code: 'VERSION_MISMATCH',
+        });
         expect(await repo.get(tenant, spec.name)).toEqual(v2);
       });
 
@@ -153,7 +176,9 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         const spec = labSpec(tenant);
         const v1 = await repo.create(spec);
         await fx.seed.otherWriter({ ...spec, displayName: 'Changed by GitOps' });
-        await expect(repo.update(tenant, spec.name, { ...spec, endGracePeriodDays: 30 }, v1.version)).rejects.toMatchObject({ code: 'VERSION_MISMATCH' });
+        await expect(repo.update(tenant, spec.name, { ...spec, endGracePeriodDays: 30 }, v1.version)).rejects.toMatchObject({
+          code: 'VERSION_MISMATCH',
+        });
         const now = await eventually(async () => {
           const lab = await repo.get(tenant, spec.name);
           return lab?.displayName === 'Changed by GitOps' ? lab : undefined;
@@ -209,9 +234,18 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         expect(written.version).not.toBe(v1.version);
         expect(specOf(written)).toEqual(spec);
         expect(written.status).toMatchObject({ observedGeneration: 1, lastOperationId: 'op-1' });
-        const later = await repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [person(101).id]: failure('ARC_NOT_CONNECTED') }, schedule: { action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' } }));
+        const later = await repo.updateStatus(tenant, spec.name, (s) => ({
+          ...s,
+          failures: { ...s.failures, [person(101).id]: failure('ARC_NOT_CONNECTED') },
+          schedule: { action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' },
+        }));
         expect(Object.keys(later.status.failures).sort()).toEqual([person(100).id, person(101).id]);
-        expect(later.status.schedule).toEqual({ action: 'start', dueAt: '2026-09-07T06:00:00.000Z', claimedAt: '2026-09-07T06:00:03.000Z', claimant: 'worker-a_1' });
+        expect(later.status.schedule).toEqual({
+          action: 'start',
+          dueAt: '2026-09-07T06:00:00.000Z',
+          claimedAt: '2026-09-07T06:00:03.000Z',
+          claimant: 'worker-a_1',
+        });
         expect(later.status.lastOperationId).toBe('op-1');
         expect(await repo.get(tenant, spec.name)).toEqual(later);
       });
@@ -228,7 +262,9 @@ export function labRepositoryContract(name: string, makeFixture: () => Promise<L
         const spec = labSpec(tenant);
         await repo.create(spec);
         const ids = [200, 201, 202, 203].map((n) => person(n).id);
-        await Promise.all(ids.map((id) => repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [id]: failure('VM_FAILED') } }))));
+        await Promise.all(
+          ids.map((id) => repo.updateStatus(tenant, spec.name, (s) => ({ ...s, failures: { ...s.failures, [id]: failure('VM_FAILED') } }))),
+        );
         expect(Object.keys((await repo.get(tenant, spec.name))?.status.failures ?? {}).sort()).toEqual(ids);
       });
 

@@ -61,8 +61,7 @@ export function operationStoreContract(name: string, factory: OperationStoreFact
       withStore(async ({ store, peer }) => {
         const op = anOperation(1);
         await store.create(op);
-        const bump = (s: OperationStore) =>
-          s.mutate(op.id, (cur) => ({ ...cur, attempts: cur.attempts + 1 }));
+        const bump = (s: OperationStore) => s.mutate(op.id, (cur) => ({ ...cur, attempts: cur.attempts + 1 }));
         const other = peer ?? store;
         await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 === 0 ? store : other)));
         expect((await store.get(op.id))?.attempts).toBe(30);

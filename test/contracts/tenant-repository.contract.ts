@@ -87,7 +87,10 @@ export function tenantRepositoryContract(name: string, makeFixture: () => Promis
       });
 
       it('fractional CPU figures survive the round trip to the millicore', async () => {
-        const spec = tenantSpec({ quota: { ...PROFILE_DEFAULTS.student.quota, requestsCpu: 2.5, limitsCpu: 4.25 }, vmCaps: { maxCpu: 0.5, maxMemoryGi: 2 } });
+        const spec = tenantSpec({
+          quota: { ...PROFILE_DEFAULTS.student.quota, requestsCpu: 2.5, limitsCpu: 4.25 },
+          vmCaps: { maxCpu: 0.5, maxMemoryGi: 2 },
+        });
         await repo.create(spec);
         expect(await repo.get(spec.id)).toMatchObject({ quota: { requestsCpu: 2.5, limitsCpu: 4.25 }, vmCaps: { maxCpu: 0.5 } });
       });

@@ -60,7 +60,11 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
     let t1: string;
     let t2: string;
     const spec = (overrides: Partial<VmSpec> = {}, tenant = t1) => vmSpec(tenant, fx.source, overrides);
-    const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    const errorOf = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
 
     beforeEach(async () => {
       fx = await makeFixture();
@@ -114,7 +118,13 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
       });
 
       it('list of a tenant is sorted by name; without a tenant, by tenant then name', async () => {
-        for (const [tenant, n] of [[t2, 'b'], [t1, 'c'], [t1, 'a'], [t2, 'a']] as const) await repo.create(spec({ name: `vm-${n}` }, tenant));
+        for (const [tenant, n] of [
+          [t2, 'b'],
+          [t1, 'c'],
+          [t1, 'a'],
+          [t2, 'a'],
+        ] as const)
+          await repo.create(spec({ name: `vm-${n}` }, tenant));
         expect((await repo.list(t1)).map((v) => v.name)).toEqual(['vm-a', 'vm-c']);
         expect((await repo.list()).map((v) => `${v.tenant}/${v.name}`)).toEqual([`${t1}/vm-a`, `${t1}/vm-c`, `${t2}/vm-a`, `${t2}/vm-b`]);
       });
@@ -223,7 +233,12 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
       it('setIdentity records where the Azure identity stands; an absent VM is VM_NOT_FOUND', async () => {
         const s = spec({ arc: true });
         await repo.create(s);
-        const identity = { arcStatus: 'Connected', machineResourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m', extensionState: 'Succeeded', ready: true };
+        const identity = {
+          arcStatus: 'Connected',
+          machineResourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m',
+          extensionState: 'Succeeded',
+          ready: true,
+        };
         await repo.setIdentity(t1, s.name, { ...identity, arcStatus: 'Pending', ready: false });
         await repo.setIdentity(t1, s.name, identity);
         expect((await repo.get(t1, s.name))?.identity).toEqual(identity);
@@ -363,7 +378,9 @@ export function vmRepositoryContract(name: string, makeFixture: () => Promise<Vm
         const unsubscribe = repo.watch((e) => events.push(e));
         const s = spec({ running: true });
         await repo.create(s);
-        await expect.poll(() => events.some((e) => e.type === 'changed' && e.name === s.name && e.tenant === t1 && e.vm?.instance !== undefined), settle).toBe(true);
+        await expect
+          .poll(() => events.some((e) => e.type === 'changed' && e.name === s.name && e.tenant === t1 && e.vm?.instance !== undefined), settle)
+          .toBe(true);
         await repo.delete(t1, s.name, { retainDisks: false });
         await expect.poll(() => events.some((e) => e.type === 'deleted' && e.name === s.name), settle).toBe(true);
         // A deletion carries the VM's last state, without the instance that went with it.

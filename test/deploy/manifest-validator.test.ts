@@ -21,7 +21,12 @@ function deployment(container: Json = {}, spec: Json = {}): Json {
 }
 
 const TEMPLATE = { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 2, memoryGi: 4, diskGi: 20, storageClass: 'kv-standard' };
-const lab = (spec: Json): Json => ({ apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'os-101', namespace: 'cs101' }, spec: { template: TEMPLATE, ...spec } });
+const lab = (spec: Json): Json => ({
+  apiVersion: 'labplane.io/v1alpha1',
+  kind: 'Lab',
+  metadata: { name: 'os-101', namespace: 'cs101' },
+  spec: { template: TEMPLATE, ...spec },
+});
 
 async function problems(...objects: Json[]): Promise<string[]> {
   return (await validateManifests(objects, defaultCrdsDir())).map((p) => `${p.object}: ${p.message}`);
@@ -33,7 +38,10 @@ describe('manifest validation against the pinned Kubernetes API and our CRDs', (
   });
 
   test('an unknown field anywhere in a built-in object is an error naming its path', async () => {
-    const out = await problems(deployment({ bogus: true, ports: [{ containerPort: 8080, hostname: 'x' }] }), { ...deployment(), metadata: { name: 'b', labelz: {} } });
+    const out = await problems(deployment({ bogus: true, ports: [{ containerPort: 8080, hostname: 'x' }] }), {
+      ...deployment(),
+      metadata: { name: 'b', labelz: {} },
+    });
     expect(out).toEqual([
       'apps/v1/Deployment labplane-system/api: unknown field "spec.template.spec.containers[0].ports[0].hostname"',
       'apps/v1/Deployment labplane-system/api: unknown field "spec.template.spec.containers[0].bogus"',
@@ -42,14 +50,17 @@ describe('manifest validation against the pinned Kubernetes API and our CRDs', (
   });
 
   test('a wrong type, a missing required field and a value outside an enum are errors', async () => {
-    const out = await problems(
-      deployment({}, { replicas: 'two' }),
-      deployment({ imagePullPolicy: 'Sometimes' }),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ name: 'http' }] } },
-    );
+    const out = await problems(deployment({}, { replicas: 'two' }), deployment({ imagePullPolicy: 'Sometimes' }), {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { ports: [{ name: 'http' }] },
+    });
     expect(out).toEqual([
       expect.stringMatching(/Deployment labplane-system\/api: spec\.replicas: must be integer/),
-      expect.stringMatching(/Deployment labplane-system\/api: spec\.template\.spec\.containers\.0\.imagePullPolicy: must be equal to one of the allowed values/),
+      expect.stringMatching(
+        /Deployment labplane-system\/api: spec\.template\.spec\.containers\.0\.imagePullPolicy: must be equal to one of the allowed values/,
+      ),
       expect.stringMatching(/v1\/Service s: spec\.ports\.0: must have required property \W?port\W?$/),
     ]);
   });

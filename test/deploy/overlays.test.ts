@@ -56,12 +56,19 @@ describe.each(['aks', 'dev'])('deploy/overlays/%s', (overlay) => {
       const [container] = pod.containers;
       expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
       // The dev overlay generates the Secret (name with a content hash); on AKS the operator creates it.
-      expect(container.env.find((e: Json) => e.name === 'REDIS_URL').valueFrom.secretKeyRef).toEqual({ name: expect.stringMatching(/^labplane-secrets/), key: 'redis-url' });
+      expect(container.env.find((e: Json) => e.name === 'REDIS_URL').valueFrom.secretKeyRef).toEqual({
+        name: expect.stringMatching(/^labplane-secrets/),
+        key: 'redis-url',
+      });
       expect(container.envFrom[0].configMapRef.name).toBe(config?.metadata.name);
     }
     const api = find(objects, 'Deployment', 'labplane-api')?.spec.template.spec.containers[0];
     expect(api.env).toContainEqual({ name: 'EMBEDDED_WORKER', value: 'false' });
-    expect([api.livenessProbe.httpGet.path, api.readinessProbe.httpGet.path, api.startupProbe.httpGet.path]).toEqual(['/healthz', '/readyz', '/healthz']);
+    expect([api.livenessProbe.httpGet.path, api.readinessProbe.httpGet.path, api.startupProbe.httpGet.path]).toEqual([
+      '/healthz',
+      '/readyz',
+      '/healthz',
+    ]);
     expect(find(objects, 'Deployment', 'labplane-worker')?.spec.template.spec.containers[0].args).toEqual(['node', 'dist/main/worker.js']);
   });
 });
@@ -86,7 +93,10 @@ test('dev: one replica each, an in-cluster Redis the control plane may reach, no
   expect(objects.filter((o) => ['HorizontalPodAutoscaler', 'PodDisruptionBudget'].includes(o.kind))).toEqual([]);
   expect(find(objects, 'Service', 'redis')).toBeDefined();
   const egress = find(objects, 'NetworkPolicy', 'labplane-egress')?.spec.egress as Json[];
-  expect(egress).toContainEqual({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } } }], ports: [{ port: 6379, protocol: 'TCP' }] });
+  expect(egress).toContainEqual({
+    to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } } }],
+    ports: [{ port: 6379, protocol: 'TCP' }],
+  });
   expect(egress.length).toBeGreaterThan(1);
 });
 
@@ -119,7 +129,12 @@ test('npm run deploy:validate fails, naming the object and field, when an overla
       '',
     ].join('\n'),
   );
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'validate-manifests.ts'), overlay], { cwd: root, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'validate-manifests.ts'), overlay], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   expect(run.status).toBe(1);
-  expect(run.stderr).toContain('apps/v1/Deployment labplane-system/labplane-api: unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathh"');
+  expect(run.stderr).toContain(
+    'apps/v1/Deployment labplane-system/labplane-api: unknown field "spec.template.spec.containers[0].livenessProbe.httpGet.pathh"',
+  );
 });

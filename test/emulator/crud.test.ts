@@ -29,14 +29,19 @@ describe('core objects through CoreV1Api', () => {
   });
 
   test('secrets: stringData is stored base64 in data, replace is optimistic, delete answers a Success Status', async () => {
-    const s = await c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'cloudinit' }, stringData: { userdata: '#cloud-config' } } });
+    const s = await c.core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: 'cloudinit' }, stringData: { userdata: '#cloud-config' } },
+    });
     expect(s.data?.userdata).toBe(Buffer.from('#cloud-config').toString('base64'));
     expect(s.type).toBe('Opaque');
     const updated = await c.core.replaceNamespacedSecret({ namespace: NS, name: 'cloudinit', body: { ...s, data: { userdata: 'eA==' } } });
     expect(Number(updated.metadata?.resourceVersion)).toBeGreaterThan(Number(s.metadata?.resourceVersion));
     const stale = await expectApiError(c.core.replaceNamespacedSecret({ namespace: NS, name: 'cloudinit', body: s }), 409);
     expect(stale.reason).toBe('Conflict');
-    expect(stale.message).toBe('Operation cannot be fulfilled on secrets "cloudinit": the object has been modified; please apply your changes to the latest version and try again');
+    expect(stale.message).toBe(
+      'Operation cannot be fulfilled on secrets "cloudinit": the object has been modified; please apply your changes to the latest version and try again',
+    );
     const deleted = await c.core.deleteNamespacedSecret({ namespace: NS, name: 'cloudinit' });
     expect(deleted.status).toBe('Success');
     await expectApiError(c.core.readNamespacedSecret({ namespace: NS, name: 'cloudinit' }), 404);
@@ -51,7 +56,10 @@ describe('core objects through CoreV1Api', () => {
   });
 
   test('label values and keys must be valid: an e-mail address is not a label value', async () => {
-    const err = await expectApiError(c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'lbl', labels: { owner: 'alice@uni.edu', 'bad key': 'x' } } } }), 422);
+    const err = await expectApiError(
+      c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'lbl', labels: { owner: 'alice@uni.edu', 'bad key': 'x' } } } }),
+      422,
+    );
     expect(err.details?.causes?.map((x) => x.message)).toEqual([
       expect.stringMatching(/^Invalid value: "alice@uni.edu": a valid label must be an empty string/),
       expect.stringMatching(/^Invalid value: "bad key": name part must consist of alphanumeric characters/),
@@ -76,14 +84,20 @@ describe('core objects through CoreV1Api', () => {
   });
 
   test('PVCs need access modes and a storage request; the spec is immutable except the size, which may only grow', async () => {
-    const missing = await expectApiError(c.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'p0' }, spec: {} } }), 422);
+    const missing = await expectApiError(
+      c.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'p0' }, spec: {} } }),
+      422,
+    );
     expect(missing.details?.causes?.map((x) => x.field).sort()).toEqual(['spec.accessModes', 'spec.resources[storage]']);
     const body = { metadata: { name: 'p1' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
     const pvc = await c.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body });
     expect(pvc.status?.phase).toBe('Pending');
     const shrink = { spec: { resources: { requests: { storage: '512Mi' } } } };
     await expectApiError(c.core.patchNamespacedPersistentVolumeClaim({ namespace: NS, name: 'p1', body: shrink }, mergePatch), 422);
-    const grown = await c.core.patchNamespacedPersistentVolumeClaim({ namespace: NS, name: 'p1', body: { spec: { resources: { requests: { storage: '2Gi' } } } } }, mergePatch);
+    const grown = await c.core.patchNamespacedPersistentVolumeClaim(
+      { namespace: NS, name: 'p1', body: { spec: { resources: { requests: { storage: '2Gi' } } } } },
+      mergePatch,
+    );
     expect(grown.spec?.resources?.requests?.storage).toBe('2Gi');
   });
 
@@ -127,7 +141,9 @@ describe('VirtualMachines through CustomObjectsApi', () => {
     expect(err.details?.causes).toEqual([
       { reason: 'FieldValueInvalid', field: 'spec.template.spec.nodeSelecter', message: 'unknown field "spec.template.spec.nodeSelecter"' },
     ]);
-    expect(err.message).toBe('VirtualMachine.kubevirt.io "vm-typo" is invalid: spec.template.spec.nodeSelecter: unknown field "spec.template.spec.nodeSelecter"');
+    expect(err.message).toBe(
+      'VirtualMachine.kubevirt.io "vm-typo" is invalid: spec.template.spec.nodeSelecter: unknown field "spec.template.spec.nodeSelecter"',
+    );
     expect(c.emu.store.get('virtualmachines.kubevirt.io', NS, 'vm-typo')).toBeUndefined();
   });
 
@@ -155,7 +171,10 @@ describe('VirtualMachines through CustomObjectsApi', () => {
     const vm = minimalVm('vm-nodisk', NS);
     ((vm.spec as Json).template as Json).spec = { ...(((vm.spec as Json).template as Json).spec as Json), volumes: [] };
     const err = await expectApiError(c.custom.createNamespacedCustomObject(vmApi({ body: vm })), 422);
-    expect(err.details?.causes?.map((x) => x.field)).toEqual(['spec.template.spec.domain.devices.disks[0].name', 'spec.template.spec.domain.devices.disks[1].name']);
+    expect(err.details?.causes?.map((x) => x.field)).toEqual([
+      'spec.template.spec.domain.devices.disks[0].name',
+      'spec.template.spec.domain.devices.disks[1].name',
+    ]);
   });
 
   test('replace with a stale resourceVersion is 409 Conflict; spec changes bump generation, status is kept', async () => {
@@ -173,19 +192,36 @@ describe('VirtualMachines through CustomObjectsApi', () => {
 
   test('json, merge and strategic merge patches apply; the status subresource only writes status', async () => {
     await c.custom.createNamespacedCustomObject(vmApi({ body: minimalVm('vm-patch', NS) }));
-    const json = (await c.custom.patchNamespacedCustomObject(vmApi({ name: 'vm-patch', body: [{ op: 'replace', path: '/spec/runStrategy', value: 'Always' }] }))) as Json;
+    const json = (await c.custom.patchNamespacedCustomObject(
+      vmApi({ name: 'vm-patch', body: [{ op: 'replace', path: '/spec/runStrategy', value: 'Always' }] }),
+    )) as Json;
     expect((json.spec as Json).runStrategy).toBe('Always');
-    const merged = (await c.custom.patchNamespacedCustomObject(vmApi({ name: 'vm-patch', body: { metadata: { labels: { a: 'b' } } } }), mergePatch)) as Json;
+    const merged = (await c.custom.patchNamespacedCustomObject(
+      vmApi({ name: 'vm-patch', body: { metadata: { labels: { a: 'b' } } } }),
+      mergePatch,
+    )) as Json;
     expect((merged.metadata as Json).labels).toEqual({ 'labplane.io/tenant': NS, a: 'b' });
     const smp = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
-    const strategic = (await c.custom.patchNamespacedCustomObject(vmApi({ name: 'vm-patch', body: { metadata: { labels: { a: null } } } }), smp)) as Json;
+    const strategic = (await c.custom.patchNamespacedCustomObject(
+      vmApi({ name: 'vm-patch', body: { metadata: { labels: { a: null } } } }),
+      smp,
+    )) as Json;
     expect((strategic.metadata as Json).labels).toEqual({ 'labplane.io/tenant': NS });
-    const status = (await c.custom.patchNamespacedCustomObjectStatus(vmApi({ name: 'vm-patch', body: { spec: { runStrategy: 'Halted' }, status: { printableStatus: 'Running', ready: true } } }), mergePatch)) as Json;
+    const status = (await c.custom.patchNamespacedCustomObjectStatus(
+      vmApi({ name: 'vm-patch', body: { spec: { runStrategy: 'Halted' }, status: { printableStatus: 'Running', ready: true } } }),
+      mergePatch,
+    )) as Json;
     expect(status.status).toEqual({ printableStatus: 'Running', ready: true });
     expect((status.spec as Json).runStrategy).toBe('Always');
-    const badStatus = await expectApiError(c.custom.patchNamespacedCustomObjectStatus(vmApi({ name: 'vm-patch', body: { status: { printableStatuss: 'x' } } }), mergePatch), 422);
+    const badStatus = await expectApiError(
+      c.custom.patchNamespacedCustomObjectStatus(vmApi({ name: 'vm-patch', body: { status: { printableStatuss: 'x' } } }), mergePatch),
+      422,
+    );
     expect(badStatus.details?.causes?.[0]?.field).toBe('status.printableStatuss');
-    const failedTest = await expectApiError(c.custom.patchNamespacedCustomObject(vmApi({ name: 'vm-patch', body: [{ op: 'test', path: '/spec/runStrategy', value: 'Manual' }] })), 422);
+    const failedTest = await expectApiError(
+      c.custom.patchNamespacedCustomObject(vmApi({ name: 'vm-patch', body: [{ op: 'test', path: '/spec/runStrategy', value: 'Manual' }] })),
+      422,
+    );
     expect(failedTest.reason).toBe('Invalid');
   });
 
@@ -209,22 +245,48 @@ describe('VirtualMachines through CustomObjectsApi', () => {
 
 describe('networking and RBAC', () => {
   test('a NetworkPolicy with a bad policy type or CIDR is 422; a valid one is stored with generation 1', async () => {
-    const bad = await expectApiError(c.net.createNamespacedNetworkPolicy({ namespace: NS, body: { metadata: { name: 'deny' }, spec: { podSelector: {}, policyTypes: ['Egres'] } } }), 422);
+    const bad = await expectApiError(
+      c.net.createNamespacedNetworkPolicy({ namespace: NS, body: { metadata: { name: 'deny' }, spec: { podSelector: {}, policyTypes: ['Egres'] } } }),
+      422,
+    );
     expect(bad.details?.causes?.[0]).toMatchObject({ field: 'spec.policyTypes[0]', reason: 'FieldValueNotSupported' });
-    const cidr = await expectApiError(c.net.createNamespacedNetworkPolicy({ namespace: NS, body: { metadata: { name: 'imds' }, spec: { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '169.254.169.254' } }] }] } } }), 422);
+    const cidr = await expectApiError(
+      c.net.createNamespacedNetworkPolicy({
+        namespace: NS,
+        body: { metadata: { name: 'imds' }, spec: { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '169.254.169.254' } }] }] } },
+      }),
+      422,
+    );
     expect(cidr.details?.causes?.[0]?.field).toBe('spec.egress[0].to[0].ipBlock.cidr');
-    const ok = await c.net.createNamespacedNetworkPolicy({ namespace: NS, body: { metadata: { name: 'imds' }, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }] }] } } });
+    const ok = await c.net.createNamespacedNetworkPolicy({
+      namespace: NS,
+      body: {
+        metadata: { name: 'imds' },
+        spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }] }] },
+      },
+    });
     expect(ok.metadata?.generation).toBe(1);
   });
 
   test('RoleBinding subjects need the right apiGroup and roleRef cannot change', async () => {
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' };
-    const bad = await expectApiError(c.rbac.createNamespacedRoleBinding({ namespace: NS, body: { metadata: { name: 'rb' }, roleRef, subjects: [{ kind: 'User', name: 'alice' }] } }), 422);
+    const bad = await expectApiError(
+      c.rbac.createNamespacedRoleBinding({ namespace: NS, body: { metadata: { name: 'rb' }, roleRef, subjects: [{ kind: 'User', name: 'alice' }] } }),
+      422,
+    );
     expect(bad.details?.causes?.[0]).toMatchObject({ field: 'subjects[0].apiGroup', reason: 'FieldValueNotSupported' });
-    const rb = await c.rbac.createNamespacedRoleBinding({ namespace: NS, body: { metadata: { name: 'rb' }, roleRef, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' }] } });
-    const changed = await expectApiError(c.rbac.replaceNamespacedRoleBinding({ namespace: NS, name: 'rb', body: { ...rb, roleRef: { ...roleRef, name: 'admin' } } }), 422);
+    const rb = await c.rbac.createNamespacedRoleBinding({
+      namespace: NS,
+      body: { metadata: { name: 'rb' }, roleRef, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' }] },
+    });
+    const changed = await expectApiError(
+      c.rbac.replaceNamespacedRoleBinding({ namespace: NS, name: 'rb', body: { ...rb, roleRef: { ...roleRef, name: 'admin' } } }),
+      422,
+    );
     expect(changed.details?.causes?.[0]?.field).toBe('roleRef');
-    const cluster = await c.rbac.createClusterRoleBinding({ body: { metadata: { name: 'system:labplane' }, roleRef, subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: NS }] } });
+    const cluster = await c.rbac.createClusterRoleBinding({
+      body: { metadata: { name: 'system:labplane' }, roleRef, subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: NS }] },
+    });
     expect(cluster.metadata?.name).toBe('system:labplane');
   });
 });

@@ -26,7 +26,8 @@ async function action(cluster: Cluster, name: string, verb: string, body?: Json)
   return { status: res.status, body: text ? (JSON.parse(text) as Json) : undefined };
 }
 
-const runStrategy = (cluster: Cluster, name: string): unknown => (cluster.emu.store.get('virtualmachines.kubevirt.io', NS, name)?.spec as Json | undefined)?.runStrategy;
+const runStrategy = (cluster: Cluster, name: string): unknown =>
+  (cluster.emu.store.get('virtualmachines.kubevirt.io', NS, name)?.spec as Json | undefined)?.runStrategy;
 
 describe('KubeVirt VM actions (subresources.kubevirt.io)', () => {
   test('start and stop flip runStrategy with 202, and answer 409 when already in that state', async () => {
@@ -35,7 +36,9 @@ describe('KubeVirt VM actions (subresources.kubevirt.io)', () => {
     expect(runStrategy(c, 'act')).toBe('Always');
     const again = await action(c, 'act', 'start');
     expect(again.status).toBe(409);
-    expect(again.body?.message).toBe('Operation cannot be fulfilled on virtualmachine.kubevirt.io "act": Always does not support manual start requests');
+    expect(again.body?.message).toBe(
+      'Operation cannot be fulfilled on virtualmachine.kubevirt.io "act": Always does not support manual start requests',
+    );
     expect((await action(c, 'act', 'restart')).status).toBe(202);
     expect(runStrategy(c, 'act')).toBe('Always');
     expect((await action(c, 'act', 'stop', { gracePeriod: 0 })).status).toBe(202);
@@ -47,9 +50,18 @@ describe('KubeVirt VM actions (subresources.kubevirt.io)', () => {
   });
 
   test('migrate creates a VirtualMachineInstanceMigration for the VM', async () => {
-    await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: NS, body: { ...minimalVm('mig', NS), spec: { ...(minimalVm('mig', NS).spec as Json), runStrategy: 'Always' } } });
+    await c.custom.createNamespacedCustomObject({
+      ...KUBEVIRT,
+      namespace: NS,
+      body: { ...minimalVm('mig', NS), spec: { ...(minimalVm('mig', NS).spec as Json), runStrategy: 'Always' } },
+    });
     expect((await action(c, 'mig', 'migrate', {})).status).toBe(202);
-    const migrations = (await c.custom.listNamespacedCustomObject({ group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', namespace: NS })) as { items: Json[] };
+    const migrations = (await c.custom.listNamespacedCustomObject({
+      group: 'kubevirt.io',
+      version: 'v1',
+      plural: 'virtualmachineinstancemigrations',
+      namespace: NS,
+    })) as { items: Json[] };
     expect(migrations.items).toHaveLength(1);
     expect(migrations.items[0]?.spec).toEqual({ vmiName: 'mig' });
     expect(String((migrations.items[0]?.metadata as Json).name)).toMatch(/^kubevirt-migrate-vm-/);
@@ -68,7 +80,11 @@ describe('KubeVirt VM actions (subresources.kubevirt.io)', () => {
       seen.push(`${call.namespace}/${String(vm.metadata.name)}`);
       previous(call, vm, store);
     });
-    await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: NS, body: { ...minimalVm('hook', NS), spec: { ...(minimalVm('hook', NS).spec as Json), runStrategy: 'Always' } } });
+    await c.custom.createNamespacedCustomObject({
+      ...KUBEVIRT,
+      namespace: NS,
+      body: { ...minimalVm('hook', NS), spec: { ...(minimalVm('hook', NS).spec as Json), runStrategy: 'Always' } },
+    });
     expect((await action(c, 'hook', 'restart')).status).toBe(202);
     expect(seen).toEqual([`${NS}/hook`]);
     c.emu.vmActions.set('restart', previous);
@@ -81,7 +97,9 @@ describe('VM lifecycle controller (opt-in)', () => {
     try {
       await createNamespace(sim, NS);
       await sim.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: NS, body: minimalVm('life', NS) });
-      await eventually(() => ((sim.emu.store.get('virtualmachines.kubevirt.io', NS, 'life')?.status as Json | undefined)?.printableStatus === 'Stopped' ? true : undefined));
+      await eventually(() =>
+        (sim.emu.store.get('virtualmachines.kubevirt.io', NS, 'life')?.status as Json | undefined)?.printableStatus === 'Stopped' ? true : undefined,
+      );
       expect((await action(sim, 'life', 'start')).status).toBe(202);
       const vmi = await eventually(() => sim.emu.store.get('virtualmachineinstances.kubevirt.io', NS, 'life'));
       expect(vmi.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'VirtualMachine', name: 'life', controller: true });
@@ -116,7 +134,16 @@ describe('discovery', () => {
     expect((await get('/version')).major).toBe('1');
     expect((await get('/api')).versions).toEqual(['v1']);
     const groups = ((await get('/apis')).groups as Json[]).map((g) => g.name);
-    expect(groups).toEqual(expect.arrayContaining(['kubevirt.io', 'cdi.kubevirt.io', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'labplane.io', 'subresources.kubevirt.io']));
+    expect(groups).toEqual(
+      expect.arrayContaining([
+        'kubevirt.io',
+        'cdi.kubevirt.io',
+        'networking.k8s.io',
+        'rbac.authorization.k8s.io',
+        'labplane.io',
+        'subresources.kubevirt.io',
+      ]),
+    );
     const kv = (await get('/apis/kubevirt.io/v1')).resources as Json[];
     expect(kv.find((r) => r.name === 'virtualmachines')).toMatchObject({ kind: 'VirtualMachine', namespaced: true, singularName: 'virtualmachine' });
     expect(kv.map((r) => r.name)).toContain('virtualmachines/status');
@@ -130,8 +157,17 @@ describe('discovery', () => {
   test('KubernetesObjectApi resolves resources through discovery and supports server-side apply', async () => {
     const client = k8s.KubernetesObjectApi.makeApiClient(c.kc);
     const spec = { template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard' } };
-    await client.create({ apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'course-101', namespace: NS }, spec } as k8s.KubernetesObject);
-    const lab = (await client.read({ apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'course-101', namespace: NS } })) as k8s.KubernetesObject & { spec: Json };
+    await client.create({
+      apiVersion: 'labplane.io/v1alpha1',
+      kind: 'Lab',
+      metadata: { name: 'course-101', namespace: NS },
+      spec,
+    } as k8s.KubernetesObject);
+    const lab = (await client.read({
+      apiVersion: 'labplane.io/v1alpha1',
+      kind: 'Lab',
+      metadata: { name: 'course-101', namespace: NS },
+    })) as k8s.KubernetesObject & { spec: Json };
     expect(lab.spec).toMatchObject(spec);
     const applied = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'applied', namespace: NS }, stringData: { a: 'b' } };
     await client.patch(applied as k8s.KubernetesObject, undefined, undefined, 'labplane', true, k8s.PatchStrategy.ServerSideApply);

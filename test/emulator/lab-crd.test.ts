@@ -57,13 +57,19 @@ describe('Lab objects are validated against deploy/crds/labs.labplane.io.yaml', 
   });
 
   test('a roster holding the same student twice is refused (list-type map keyed by id)', async () => {
-    const err = await expectApiError(c.custom.createNamespacedCustomObject(labApi({ body: lab('dup', { students: [{ id: STUDENT }, { id: STUDENT, email: 'x@uni.edu' }] }) })), 422);
+    const err = await expectApiError(
+      c.custom.createNamespacedCustomObject(labApi({ body: lab('dup', { students: [{ id: STUDENT }, { id: STUDENT, email: 'x@uni.edu' }] }) })),
+      422,
+    );
     expect(err.details?.causes?.[0]?.field).toBe('spec.students');
     expect(err.details?.causes?.[0]?.message).toContain('Duplicate value');
   });
 
   test('a Lab without spec is refused', async () => {
-    const err = await expectApiError(c.custom.createNamespacedCustomObject(labApi({ body: { apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'nospec' } } })), 422);
+    const err = await expectApiError(
+      c.custom.createNamespacedCustomObject(labApi({ body: { apiVersion: 'labplane.io/v1alpha1', kind: 'Lab', metadata: { name: 'nospec' } } })),
+      422,
+    );
     expect(err.details?.causes?.map((x) => x.field)).toContain('spec');
   });
 
@@ -71,7 +77,9 @@ describe('Lab objects are validated against deploy/crds/labs.labplane.io.yaml', 
     const created = (await c.custom.createNamespacedCustomObject(labApi({ body: { ...lab('st'), status: { lastOperationId: 'ignored' } } }))) as Json;
     expect(created.status).toBeUndefined();
     const failure = { code: 'QUOTA_EXCEEDED', reason: 'no room', operationId: 'op-1', at: '2026-09-01T10:00:00Z' };
-    const ok = (await c.custom.replaceNamespacedCustomObjectStatus(labApi({ name: 'st', body: { ...created, status: { observedGeneration: 1, failures: { [STUDENT]: failure } } } }))) as Json;
+    const ok = (await c.custom.replaceNamespacedCustomObjectStatus(
+      labApi({ name: 'st', body: { ...created, status: { observedGeneration: 1, failures: { [STUDENT]: failure } } } }),
+    )) as Json;
     expect(ok.status).toEqual({ observedGeneration: 1, failures: { [STUDENT]: failure } });
     const bad = { ...ok, status: { failures: { [STUDENT]: { ...failure, at: 'yesterday' } } } };
     const err = await expectApiError(c.custom.replaceNamespacedCustomObjectStatus(labApi({ name: 'st', body: bad })), 422);
@@ -80,12 +88,18 @@ describe('Lab objects are validated against deploy/crds/labs.labplane.io.yaml', 
 
   test('metadata.generation grows on spec changes and not on status writes or metadata-only changes', async () => {
     const v1 = (await c.custom.createNamespacedCustomObject(labApi({ body: lab('gen') }))) as Json;
-    const s1 = (await c.custom.replaceNamespacedCustomObjectStatus(labApi({ name: 'gen', body: { ...v1, status: { failures: {}, lastOperationId: 'op-1' } } }))) as Json;
+    const s1 = (await c.custom.replaceNamespacedCustomObjectStatus(
+      labApi({ name: 'gen', body: { ...v1, status: { failures: {}, lastOperationId: 'op-1' } } }),
+    )) as Json;
     expect((s1.metadata as Json).generation).toBe(1);
     expect((s1.metadata as Json).resourceVersion).not.toBe((v1.metadata as Json).resourceVersion);
-    const labelled = (await c.custom.replaceNamespacedCustomObject(labApi({ name: 'gen', body: { ...s1, metadata: { ...(s1.metadata as Json), labels: { a: 'b' } } } }))) as Json;
+    const labelled = (await c.custom.replaceNamespacedCustomObject(
+      labApi({ name: 'gen', body: { ...s1, metadata: { ...(s1.metadata as Json), labels: { a: 'b' } } } }),
+    )) as Json;
     expect((labelled.metadata as Json).generation).toBe(1);
-    const changed = (await c.custom.replaceNamespacedCustomObject(labApi({ name: 'gen', body: { ...labelled, spec: { ...(labelled.spec as Json), displayName: 'OS' } } }))) as Json;
+    const changed = (await c.custom.replaceNamespacedCustomObject(
+      labApi({ name: 'gen', body: { ...labelled, spec: { ...(labelled.spec as Json), displayName: 'OS' } } }),
+    )) as Json;
     expect((changed.metadata as Json).generation).toBe(2);
     expect(changed.status).toEqual({ failures: {}, lastOperationId: 'op-1' });
   });
@@ -108,7 +122,11 @@ describe('deploy/crds/labs.labplane.io.yaml is a structural schema a real API se
 
   test('names, scope and the one served storage version with a status subresource', () => {
     expect(crd).toMatchObject({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'labs.labplane.io' } });
-    expect(spec).toMatchObject({ group: 'labplane.io', scope: 'Namespaced', names: { kind: 'Lab', plural: 'labs', singular: 'lab', listKind: 'LabList' } });
+    expect(spec).toMatchObject({
+      group: 'labplane.io',
+      scope: 'Namespaced',
+      names: { kind: 'Lab', plural: 'labs', singular: 'lab', listKind: 'LabList' },
+    });
     expect(spec.versions).toHaveLength(1);
     expect(version).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
   });
@@ -116,7 +134,9 @@ describe('deploy/crds/labs.labplane.io.yaml is a structural schema a real API se
   test('every node has a type, no node mixes properties with additionalProperties, and unknown fields are preserved nowhere', () => {
     for (const [path, node] of nodes(root, '')) {
       expect(typeof node.type, `${path} has a type`).toBe('string');
-      expect(node.properties !== undefined && node.additionalProperties !== undefined, `${path} mixes properties and additionalProperties`).toBe(false);
+      expect(node.properties !== undefined && node.additionalProperties !== undefined, `${path} mixes properties and additionalProperties`).toBe(
+        false,
+      );
       expect(node['x-kubernetes-preserve-unknown-fields'], path).toBeUndefined();
     }
   });

@@ -55,7 +55,11 @@ async function watch(cluster: Cluster, path: string, query: Record<string, strin
 }
 
 async function names(labelSelector?: string, fieldSelector?: string): Promise<string[]> {
-  const list = await c.core.listNamespacedSecret({ namespace: SEL, ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) });
+  const list = await c.core.listNamespacedSecret({
+    namespace: SEL,
+    ...(labelSelector ? { labelSelector } : {}),
+    ...(fieldSelector ? { fieldSelector } : {}),
+  });
   return list.items.map((s) => s.metadata?.name ?? '');
 }
 
@@ -174,7 +178,10 @@ describe('watch over client-node Watch', () => {
   });
 
   test('with a label selector, objects entering the selection are ADDED and leaving it DELETED', async () => {
-    const w = await watch(c, `/api/v1/namespaces/${NS}/secrets`, { labelSelector: 'team=red', resourceVersion: String(c.emu.store.resourceVersion()) });
+    const w = await watch(c, `/api/v1/namespaces/${NS}/secrets`, {
+      labelSelector: 'team=red',
+      resourceVersion: String(c.emu.store.resourceVersion()),
+    });
     await c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'lbl', labels: { team: 'blue' } } } });
     await c.core.patchNamespacedSecret({ namespace: NS, name: 'lbl', body: { metadata: { labels: { team: 'red' } } } }, mergePatch);
     await c.core.patchNamespacedSecret({ namespace: NS, name: 'lbl', body: { metadata: { labels: { team: 'green' } } } }, mergePatch);
@@ -184,7 +191,10 @@ describe('watch over client-node Watch', () => {
   });
 
   test('bookmarks are sent when allowed, carrying the current resourceVersion', async () => {
-    const w = await watch(c, `/api/v1/namespaces/${NS}/secrets`, { allowWatchBookmarks: true, resourceVersion: String(c.emu.store.resourceVersion()) });
+    const w = await watch(c, `/api/v1/namespaces/${NS}/secrets`, {
+      allowWatchBookmarks: true,
+      resourceVersion: String(c.emu.store.resourceVersion()),
+    });
     const bookmark = await eventually(() => w.events.find((e) => e.type === 'BOOKMARK'));
     w.stop();
     expect(bookmark.obj.kind).toBe('Secret');

@@ -34,7 +34,10 @@ describe('namespace termination', () => {
     expect(err.message).toBe('secrets "late" is forbidden: unable to create new content in namespace doomed because it is being terminated');
 
     await eventually(async () => {
-      const res = await c.core.readNamespace({ name: 'doomed' }).then(() => undefined, (e: unknown) => e);
+      const res = await c.core.readNamespace({ name: 'doomed' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       return res instanceof k8s.ApiException && res.code === 404 ? true : undefined;
     });
     await informer.stop();
@@ -44,15 +47,22 @@ describe('namespace termination', () => {
 
   test('deleting an owner garbage-collects its dependents, unless propagationPolicy is Orphan', async () => {
     await createNamespace(c, 'gc');
-    const vm = (await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', body: minimalVm('owner', 'gc') })) as { metadata: { uid: string } };
+    const vm = (await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', body: minimalVm('owner', 'gc') })) as {
+      metadata: { uid: string };
+    };
     const ref = (name: string, uid: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid, controller: true });
     const ownerReferences = [ref('owner', vm.metadata.uid)];
     await c.core.createNamespacedSecret({ namespace: 'gc', body: { metadata: { name: 'owned', ownerReferences } } });
     await c.custom.deleteNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', name: 'owner' });
     await eventually(() => (c.emu.store.get('secrets', 'gc', 'owned') ? undefined : true));
 
-    const vm2 = (await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', body: minimalVm('owner2', 'gc') })) as { metadata: { uid: string } };
-    await c.core.createNamespacedSecret({ namespace: 'gc', body: { metadata: { name: 'kept', ownerReferences: [ref('owner2', vm2.metadata.uid)] } } });
+    const vm2 = (await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', body: minimalVm('owner2', 'gc') })) as {
+      metadata: { uid: string };
+    };
+    await c.core.createNamespacedSecret({
+      namespace: 'gc',
+      body: { metadata: { name: 'kept', ownerReferences: [ref('owner2', vm2.metadata.uid)] } },
+    });
     await c.custom.deleteNamespacedCustomObject({ ...KUBEVIRT, namespace: 'gc', name: 'owner2', propagationPolicy: 'Orphan' });
     // Real time: garbage collection runs on the emulator's timers; 30 ms is the window in which an orphaned dependent would wrongly go.
     await new Promise((r) => setTimeout(r, 30));

@@ -62,8 +62,20 @@ describe('ResourceQuota', () => {
   test('usage counts PVCs, DataVolumes (as claims), VMs and VMI compute', async () => {
     const ns = 'q-usage';
     await quotaNamespace(ns);
-    await c.core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } } });
-    await c.custom.createNamespacedCustomObject({ ...CDI, namespace: ns, body: { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: 'root' }, spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '20Gi' } } } } } });
+    await c.core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } },
+    });
+    await c.custom.createNamespacedCustomObject({
+      ...CDI,
+      namespace: ns,
+      body: {
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: { name: 'root' },
+        spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '20Gi' } } } },
+      },
+    });
     await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: ns, body: minimalVm('vm1', ns) });
     await c.custom.createNamespacedCustomObject({ ...VMI, namespace: ns, body: vmi('vm1', ns, '1500m', '2Gi') });
     const u = await used(ns);
@@ -86,7 +98,9 @@ describe('ResourceQuota', () => {
     const before = c.emu.store.resourceVersion();
     const err = await expectApiError(c.custom.createNamespacedCustomObject({ ...VMI, namespace: ns, body: vmi('b', ns, '2', '4Gi') }), 403);
     expect(err.reason).toBe('Forbidden');
-    expect(err.message).toBe('virtualmachineinstances.kubevirt.io "b" is forbidden: exceeded quota: tenant, requested: requests.cpu=2, used: requests.cpu=8, limited: requests.cpu=8');
+    expect(err.message).toBe(
+      'virtualmachineinstances.kubevirt.io "b" is forbidden: exceeded quota: tenant, requested: requests.cpu=2, used: requests.cpu=8, limited: requests.cpu=8',
+    );
     expect(c.emu.store.get('virtualmachineinstances.kubevirt.io', ns, 'b')).toBeUndefined();
     expect(c.emu.store.resourceVersion()).toBe(before);
   });
@@ -94,11 +108,21 @@ describe('ResourceQuota', () => {
   test('PVC count and storage are enforced, listing every exceeded resource', async () => {
     const ns = 'q-pvc';
     await quotaNamespace(ns, { persistentvolumeclaims: '1', 'requests.storage': '10Gi' });
-    const pvc = (name: string, size: string) => ({ metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } } });
+    const pvc = (name: string, size: string) => ({
+      metadata: { name },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
+    });
     await c.core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: pvc('one', '8Gi') });
     const err = await expectApiError(c.core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: pvc('two', '4Gi') }), 403);
-    expect(err.message).toBe('persistentvolumeclaims "two" is forbidden: exceeded quota: tenant, requested: persistentvolumeclaims=1,requests.storage=4Gi, used: persistentvolumeclaims=1,requests.storage=8Gi, limited: persistentvolumeclaims=1,requests.storage=10Gi');
-    const dv = { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: 'img' }, spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '1Gi' } } } } };
+    expect(err.message).toBe(
+      'persistentvolumeclaims "two" is forbidden: exceeded quota: tenant, requested: persistentvolumeclaims=1,requests.storage=4Gi, used: persistentvolumeclaims=1,requests.storage=8Gi, limited: persistentvolumeclaims=1,requests.storage=10Gi',
+    );
+    const dv = {
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: { name: 'img' },
+      spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '1Gi' } } } },
+    };
     await expectApiError(c.custom.createNamespacedCustomObject({ ...CDI, namespace: ns, body: dv }), 403);
   });
 
@@ -107,14 +131,19 @@ describe('ResourceQuota', () => {
     await quotaNamespace(ns, { 'count/virtualmachines.kubevirt.io': '1' });
     await c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: ns, body: minimalVm('vm1', ns) });
     const err = await expectApiError(c.custom.createNamespacedCustomObject({ ...KUBEVIRT, namespace: ns, body: minimalVm('vm2', ns) }), 403);
-    expect(err.message).toContain('exceeded quota: tenant, requested: count/virtualmachines.kubevirt.io=1, used: count/virtualmachines.kubevirt.io=1, limited: count/virtualmachines.kubevirt.io=1');
+    expect(err.message).toContain(
+      'exceeded quota: tenant, requested: count/virtualmachines.kubevirt.io=1, used: count/virtualmachines.kubevirt.io=1, limited: count/virtualmachines.kubevirt.io=1',
+    );
   });
 
   test('lowering spec.hard below usage is accepted; only writes that grow usage are then refused', async () => {
     const ns = 'q-lower';
     await quotaNamespace(ns);
     await c.custom.createNamespacedCustomObject({ ...VMI, namespace: ns, body: vmi('a', ns, '4', '4Gi') });
-    const lowered = await c.core.patchNamespacedResourceQuota({ namespace: ns, name: 'tenant', body: { spec: { hard: { ...studentHard, 'requests.cpu': '2' } } } }, mergePatch);
+    const lowered = await c.core.patchNamespacedResourceQuota(
+      { namespace: ns, name: 'tenant', body: { spec: { hard: { ...studentHard, 'requests.cpu': '2' } } } },
+      mergePatch,
+    );
     expect(lowered.spec?.hard?.['requests.cpu']).toBe('2');
     const q = await c.core.readNamespacedResourceQuota({ namespace: ns, name: 'tenant' });
     expect(q.status?.hard?.['requests.cpu']).toBe('2');

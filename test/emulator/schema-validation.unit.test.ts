@@ -13,7 +13,10 @@ const at = (obj: Json, path: string): Json => path.split('.').reduce<Json>((o, k
 
 /** Offending field paths, sorted. */
 function fields(ref: SchemaRef, obj: Json): string[] {
-  return validator.validate(ref, obj).causes.map((c) => c.field ?? '').sort();
+  return validator
+    .validate(ref, obj)
+    .causes.map((c) => c.field ?? '')
+    .sort();
 }
 
 describe('KubeVirt VirtualMachine', () => {
@@ -24,27 +27,59 @@ describe('KubeVirt VirtualMachine', () => {
 
   test('a VM with server-written status and metadata validates (lastProbeTime: null is pruned)', () => {
     const vm = minimalVm('vm1', 'lab-1');
-    vm.status = { printableStatus: 'Running', ready: true, created: true, conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: '2026-01-01T00:00:00Z' }] };
+    vm.status = {
+      printableStatus: 'Running',
+      ready: true,
+      created: true,
+      conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    };
     Object.assign(vm.metadata as Json, { uid: 'u', resourceVersion: '3', generation: 2, creationTimestamp: '2026-01-01T00:00:00Z' });
     expect(validator.validate(VM, vm).causes).toEqual([]);
   });
 
   test.each([
-    ['spec.runStrategyy', (vm: Json) => { at(vm, 'spec').runStrategyy = 'Always'; }],
-    ['spec.template.spec.domain.devices.interfaces[0].masquerad', (vm: Json) => {
-      (at(vm, 'spec.template.spec.domain.devices').interfaces as Json[])[0] = { name: 'default', masquerad: {} };
-    }],
-    ['spec.template.spec.domain.devices.interfaces[0].masquerade.foo', (vm: Json) => {
-      (at(vm, 'spec.template.spec.domain.devices').interfaces as Json[])[0] = { name: 'default', masquerade: { foo: 1 } };
-    }],
-    ['spec.template.spec.volumes[1].cloudInitNoCloud.secretref', (vm: Json) => {
-      (at(vm, 'spec.template.spec').volumes as Json[])[1] = { name: 'cloudinit', cloudInitNoCloud: { secretref: { name: 'x' } } };
-    }],
-    ['spec.template.spec.tolerations[0].efect', (vm: Json) => { at(vm, 'spec.template.spec').tolerations = [{ key: 'k', efect: 'NoSchedule' }]; }],
-    ['spec.dataVolumeTemplates[0].spec.storage.storageClass', (vm: Json) => {
-      ((at(vm, 'spec').dataVolumeTemplates as Json[])[0]?.spec as Json).storage = { storageClass: 'kv-standard' };
-    }],
-    ['metadata.label', (vm: Json) => { at(vm, 'metadata').label = { a: 'b' }; }],
+    [
+      'spec.runStrategyy',
+      (vm: Json) => {
+        at(vm, 'spec').runStrategyy = 'Always';
+      },
+    ],
+    [
+      'spec.template.spec.domain.devices.interfaces[0].masquerad',
+      (vm: Json) => {
+        (at(vm, 'spec.template.spec.domain.devices').interfaces as Json[])[0] = { name: 'default', masquerad: {} };
+      },
+    ],
+    [
+      'spec.template.spec.domain.devices.interfaces[0].masquerade.foo',
+      (vm: Json) => {
+        (at(vm, 'spec.template.spec.domain.devices').interfaces as Json[])[0] = { name: 'default', masquerade: { foo: 1 } };
+      },
+    ],
+    [
+      'spec.template.spec.volumes[1].cloudInitNoCloud.secretref',
+      (vm: Json) => {
+        (at(vm, 'spec.template.spec').volumes as Json[])[1] = { name: 'cloudinit', cloudInitNoCloud: { secretref: { name: 'x' } } };
+      },
+    ],
+    [
+      'spec.template.spec.tolerations[0].efect',
+      (vm: Json) => {
+        at(vm, 'spec.template.spec').tolerations = [{ key: 'k', efect: 'NoSchedule' }];
+      },
+    ],
+    [
+      'spec.dataVolumeTemplates[0].spec.storage.storageClass',
+      (vm: Json) => {
+        ((at(vm, 'spec').dataVolumeTemplates as Json[])[0]?.spec as Json).storage = { storageClass: 'kv-standard' };
+      },
+    ],
+    [
+      'metadata.label',
+      (vm: Json) => {
+        at(vm, 'metadata').label = { a: 'b' };
+      },
+    ],
   ])('an unknown field %s is rejected with its path', (field, mutate) => {
     const vm = minimalVm('vm1', 'lab-1');
     mutate(vm);
@@ -117,19 +152,33 @@ describe('CDI DataVolume', () => {
 describe('core kinds', () => {
   const np = (spec: Json): Json => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p' }, spec });
   test('NetworkPolicy: policyTypes values, CIDRs and unknown fields', () => {
-    expect(fields(core('NetworkPolicy'), np({ podSelector: {}, policyTypes: ['Ingress', 'Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }] }] }))).toEqual([]);
+    expect(
+      fields(
+        core('NetworkPolicy'),
+        np({
+          podSelector: {},
+          policyTypes: ['Ingress', 'Egress'],
+          egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }] }],
+        }),
+      ),
+    ).toEqual([]);
     expect(fields(core('NetworkPolicy'), np({ podSelector: {}, policyTypes: ['Ingres'] }))).toEqual(['spec.policyTypes[0]']);
-    expect(fields(core('NetworkPolicy'), np({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/33', except: ['fd00::/64', '1.2.3.4'] } }] }] }))).toEqual([
-      'spec.egress[0].to[0].ipBlock.cidr',
-      'spec.egress[0].to[0].ipBlock.except[1]',
-    ]);
+    expect(
+      fields(
+        core('NetworkPolicy'),
+        np({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/33', except: ['fd00::/64', '1.2.3.4'] } }] }] }),
+      ),
+    ).toEqual(['spec.egress[0].to[0].ipBlock.cidr', 'spec.egress[0].to[0].ipBlock.except[1]']);
     expect(fields(core('NetworkPolicy'), np({ podSelector: {}, ingres: [] }))).toEqual(['spec.ingres']);
   });
 
   test('Secret data must be base64 and RoleBinding needs a roleRef', () => {
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { ok: 'aGVsbG8=', bad: 'not base64!' } };
     expect(fields(core('Secret'), secret)).toEqual(['data.bad']);
-    expect(fields(core('RoleBinding'), { metadata: { name: 'rb' }, subjects: [{ kind: 'Robot', name: 'x' }] })).toEqual(['roleRef', 'subjects[0].kind']);
+    expect(fields(core('RoleBinding'), { metadata: { name: 'rb' }, subjects: [{ kind: 'Robot', name: 'x' }] })).toEqual([
+      'roleRef',
+      'subjects[0].kind',
+    ]);
   });
 
   test('LimitRange type values and quantities', () => {

@@ -25,7 +25,8 @@ const FINAL = ['succeeded', 'failed', 'canceled'];
 let d: Deployment;
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const vmsOf = async (selector = '') => d.kube.list(`/apis/kubevirt.io/v1/namespaces/${TENANT}/virtualmachines${selector === '' ? '' : `?labelSelector=${encodeURIComponent(selector)}`}`);
+const vmsOf = async (selector = '') =>
+  d.kube.list(`/apis/kubevirt.io/v1/namespaces/${TENANT}/virtualmachines${selector === '' ? '' : `?labelSelector=${encodeURIComponent(selector)}`}`);
 const lastWorker = () => {
   const w = d.workers.at(-1);
   if (w === undefined) throw new Error('no worker');
@@ -54,7 +55,15 @@ beforeAll(async () => {
     displayName: 'Fault tenant',
     profile: 'admin',
     owners: [{ principalId: OWNER }],
-    quota: { requestsCpu: 64, limitsCpu: 128, requestsMemoryGi: 256, limitsMemoryGi: 512, storageGi: 2000, persistentVolumeClaims: 100, virtualMachines: 50 },
+    quota: {
+      requestsCpu: 64,
+      limitsCpu: 128,
+      requestsMemoryGi: 256,
+      limitsMemoryGi: 512,
+      storageGi: 2000,
+      persistentVolumeClaims: 100,
+      virtualMachines: 50,
+    },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 }, 300_000);
@@ -67,10 +76,23 @@ describe('kill -9 of the worker process', () => {
   it('during an Arc extension install: the new worker resumes polling it (no second PUT); one extension, one role assignment', async () => {
     // The install's long-running operation answers InProgress to its first two status reads.
     d.arm.server.state.pollsUntilDone = 2;
-    const res = await d.call('POST', `/v1/tenants/${TENANT}/vms`, { name: 'arc-vm', image, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', arc: true, owner: OWNER, sshPublicKeys: [sshKey('fault@lab')] });
+    const res = await d.call('POST', `/v1/tenants/${TENANT}/vms`, {
+      name: 'arc-vm',
+      image,
+      instanceType: 'small',
+      diskGi: 10,
+      storageClass: 'kv-standard',
+      arc: true,
+      owner: OWNER,
+      sshPublicKeys: [sshKey('fault@lab')],
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     // ARM accepted the PUT and the worker is polling the install: kill it there.
-    await until(() => d.arm.server.count('GET', 'operationstatus') > 0, 120_000, () => `the extension install to be polled\n${d.diagnose()}`);
+    await until(
+      () => d.arm.server.count('GET', 'operationstatus') > 0,
+      120_000,
+      () => `the extension install to be polled\n${d.diagnose()}`,
+    );
     await lastWorker().kill9();
     expect(d.arm.server.count('PUT', '/extensions/')).toBe(1);
     await d.startWorker();
@@ -99,7 +121,11 @@ describe('kill -9 of the worker process', () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     // Some students' VMs exist, others not yet: kill it there.
-    await until(async () => (await vmsOf('labplane.io/lab=fault-lab')).length >= 3, 120_000, () => `the first lab VMs\n${d.diagnose()}`);
+    await until(
+      async () => (await vmsOf('labplane.io/lab=fault-lab')).length >= 3,
+      120_000,
+      () => `the first lab VMs\n${d.diagnose()}`,
+    );
     await lastWorker().kill9();
     const atKill = await d.call('GET', `/v1/operations/${res.body.id}`);
     expect(FINAL).not.toContain(atKill.body.status);
@@ -112,16 +138,28 @@ describe('kill -9 of the worker process', () => {
 
     const vms = await vmsOf('labplane.io/lab=fault-lab');
     const owners = vms.map((v) => (v as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.['labplane.io/owner-id']);
-    for (const s of students) expect(owners.filter((o) => o === s.id), s.id).toHaveLength(1);
+    for (const s of students)
+      expect(
+        owners.filter((o) => o === s.id),
+        s.id,
+      ).toHaveLength(1);
     const dvs = await d.kube.list(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${TENANT}/datavolumes`);
     expect(dvs.length).toBe((await vmsOf()).length);
     for (const vm of vms) {
       const name = vm.metadata.name.toLowerCase();
-      expect([...d.arm.server.state.extensions.values()].filter((e) => e.machine.toLowerCase() === name), name).toHaveLength(1);
+      expect(
+        [...d.arm.server.state.extensions.values()].filter((e) => e.machine.toLowerCase() === name),
+        name,
+      ).toHaveLength(1);
     }
     for (const s of students) {
-      const vm = vms.find((v) => (v as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.['labplane.io/owner-id'] === s.id);
-      expect(assignmentsOn(d.arm.server.state.machineId(vm?.metadata.name ?? '')).filter((a) => a.principalId === s.id), s.id).toHaveLength(1);
+      const vm = vms.find(
+        (v) => (v as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.['labplane.io/owner-id'] === s.id,
+      );
+      expect(
+        assignmentsOn(d.arm.server.state.machineId(vm?.metadata.name ?? '')).filter((a) => a.principalId === s.id),
+        s.id,
+      ).toHaveLength(1);
     }
     expectAssignmentsOnce();
   }, 420_000);
@@ -130,16 +168,33 @@ describe('kill -9 of the worker process', () => {
     const hook = await d.call('POST', `/v1/tenants/${TENANT}/webhooks`, { url: `https://${HOOK_HOST}/hooks`, events: ['operation.succeeded'] });
     expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     d.receiver.holding = true;
-    const res = await d.call('POST', `/v1/tenants/${TENANT}/vms`, { name: 'hook-vm', image, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', running: false, owner: OWNER, sshPublicKeys: [sshKey('fault@lab')] });
+    const res = await d.call('POST', `/v1/tenants/${TENANT}/vms`, {
+      name: 'hook-vm',
+      image,
+      instanceType: 'small',
+      diskGi: 10,
+      storageClass: 'kv-standard',
+      running: false,
+      owner: OWNER,
+      sshPublicKeys: [sshKey('fault@lab')],
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const forOp = () => d.receiver.received.filter((r) => (JSON.parse(r.body) as { data?: { id?: string } }).data?.id === res.body.id);
     // The receiver holds the request open: the worker is in the middle of the delivery.
-    await until(() => forOp().length > 0, 120_000, () => `the delivery to arrive\n${d.diagnose()}`);
+    await until(
+      () => forOp().length > 0,
+      120_000,
+      () => `the delivery to arrive\n${d.diagnose()}`,
+    );
     await lastWorker().kill9();
     d.receiver.holding = false;
     await d.startWorker();
 
-    await until(() => forOp().length >= 2, 120_000, () => `the delivery to be sent again\n${d.diagnose()}`);
+    await until(
+      () => forOp().length >= 2,
+      120_000,
+      () => `the delivery to be sent again\n${d.diagnose()}`,
+    );
     const ids = new Set(forOp().map((r) => r.headers['webhook-id']));
     expect(ids.size).toBe(1);
     expect([...ids][0]).toBe(`${res.body.id}.operation.succeeded`);

@@ -1,7 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startArmStandIn, type ArmStandIn } from '../support/arm-stand-in.js';
-import { startApiProcess, startKubeProcess, startRedisProcess, startWorkerProcess, until, type KubeProcess, type Proc, type RedisProcess, type ServiceEnv } from '../support/processes.js';
+import {
+  startApiProcess,
+  startKubeProcess,
+  startRedisProcess,
+  startWorkerProcess,
+  until,
+  type KubeProcess,
+  type Proc,
+  type RedisProcess,
+  type ServiceEnv,
+} from '../support/processes.js';
 import { AUDIENCE, DIRECTORY, startAzureAdStub, type AzureAdStub } from '../startup/support.js';
 
 /** The host deliveries are addressed to; the simulated network carries them to the local receiver. */
@@ -75,8 +85,20 @@ export interface Deployment {
 export async function startDeployment(opts: { redisAppendOnly?: boolean; workerEnv?: Record<string, string> } = {}): Promise<Deployment> {
   const closers: Array<() => Promise<unknown>> = [];
   try {
-    const [kube, redis, arm, aad, receiver] = await Promise.all([startKubeProcess(), startRedisProcess({ appendonly: opts.redisAppendOnly === true }), startArmStandIn(), startAzureAdStub(), startHoldingReceiver()]);
-    closers.push(() => kube.proc.stop(), () => redis.stop(), () => arm.close(), () => aad.close(), () => receiver.close());
+    const [kube, redis, arm, aad, receiver] = await Promise.all([
+      startKubeProcess(),
+      startRedisProcess({ appendonly: opts.redisAppendOnly === true }),
+      startArmStandIn(),
+      startAzureAdStub(),
+      startHoldingReceiver(),
+    ]);
+    closers.push(
+      () => kube.proc.stop(),
+      () => redis.stop(),
+      () => arm.close(),
+      () => aad.close(),
+      () => receiver.close(),
+    );
     arm.playVms(kube.url);
     const env: ServiceEnv = {
       kubeconfig: kube.kubeconfig,
@@ -88,7 +110,16 @@ export async function startDeployment(opts: { redisAppendOnly?: boolean; workerE
     };
     const workerEnv: ServiceEnv = {
       ...env,
-      extra: { ...env.extra, LEADER_LEASE_MS: '3000', LEADER_RENEW_MS: '2000', LEADER_RETRY_MS: '500', RECOVERY_INTERVAL_MS: '2000', LAB_TICK_MS: '1000', WORKER_CONCURRENCY: '16', ...opts.workerEnv },
+      extra: {
+        ...env.extra,
+        LEADER_LEASE_MS: '3000',
+        LEADER_RENEW_MS: '2000',
+        LEADER_RETRY_MS: '500',
+        RECOVERY_INTERVAL_MS: '2000',
+        LAB_TICK_MS: '1000',
+        WORKER_CONCURRENCY: '16',
+        ...opts.workerEnv,
+      },
     };
     const workers: Proc[] = [];
     closers.push(async () => {
@@ -102,7 +133,13 @@ export async function startDeployment(opts: { redisAppendOnly?: boolean; workerE
     const [api] = await Promise.all([startApiProcess(env), startWorker()]);
     closers.push(() => api.proc.stop());
     let token: string | undefined;
-    const admin = async () => (token ??= await aad.token({ oid: 'aaaaaaaa-0000-4000-8000-0000000000ad', sub: 'fault-admin', name: 'Fault Admin', roles: ['LabPlane.Admin'] }));
+    const admin = async () =>
+      (token ??= await aad.token({
+        oid: 'aaaaaaaa-0000-4000-8000-0000000000ad',
+        sub: 'fault-admin',
+        name: 'Fault Admin',
+        roles: ['LabPlane.Admin'],
+      }));
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${api.url}${path}`, {
         method,

@@ -14,8 +14,13 @@ describe('Arc machine janitor', () => {
   it('removes, on its second pass, only machines of this installation that are not connected, whose VM is gone and that no open operation is about', async () => {
     const sim = createSimAzure();
     const machines = sim.arcMachines();
-    const tags = (tenant: string, cluster?: string) => ({ [ARC_TAG_TENANT]: tenant, [ARC_TAG_VM_ID]: VM_ID, ...(cluster === undefined ? {} : { [ARC_TAG_CLUSTER]: cluster }) });
-    const seed = (name: string, t: Record<string, string>, status: 'Connected' | 'Disconnected' = 'Disconnected') => sim.seedMachine(name, { status, tags: t });
+    const tags = (tenant: string, cluster?: string) => ({
+      [ARC_TAG_TENANT]: tenant,
+      [ARC_TAG_VM_ID]: VM_ID,
+      ...(cluster === undefined ? {} : { [ARC_TAG_CLUSTER]: cluster }),
+    });
+    const seed = (name: string, t: Record<string, string>, status: 'Connected' | 'Disconnected' = 'Disconnected') =>
+      sim.seedMachine(name, { status, tags: t });
     seed('gone', tags('t1', 'aks-1'));
     seed('alive', tags('t1', 'aks-1'));
     seed('busy', tags('t1', 'aks-1'));
@@ -23,7 +28,20 @@ describe('Arc machine janitor', () => {
     seed('untagged', tags('t1'));
     seed('connected', tags('t1', 'aks-1'), 'Connected');
     const operations = createMemoryOperationStore();
-    await operations.create(newOperationRecord({ id: 'op-1', kind: 'vm.create', tenant: 't1', target: { type: 'vm', id: 't1/busy', name: 'busy' }, createdBy: 'olga', input: {}, firstStep: 'create' }, new Date()));
+    await operations.create(
+      newOperationRecord(
+        {
+          id: 'op-1',
+          kind: 'vm.create',
+          tenant: 't1',
+          target: { type: 'vm', id: 't1/busy', name: 'busy' },
+          createdBy: 'olga',
+          input: {},
+          firstStep: 'create',
+        },
+        new Date(),
+      ),
+    );
     const logger = recordingLogger();
     const janitor = createArcMachineJanitor({
       arcMachines: machines,
@@ -64,7 +82,9 @@ describe('Arc machine janitor', () => {
       expect(op['status']).toBe('succeeded');
       const arc = t.deps.identity.arcMachines;
       // vm.create chains vm.identity: the machine connects, then the owner's access is granted.
-      await expect.poll(async () => (await arc.getMachine('stray'))?.tags, { timeout: 20_000, interval: 200 }).toMatchObject({ [ARC_TAG_TENANT]: tenant, [ARC_TAG_CLUSTER]: 'embedded' });
+      await expect
+        .poll(async () => (await arc.getMachine('stray'))?.tags, { timeout: 20_000, interval: 200 })
+        .toMatchObject({ [ARC_TAG_TENANT]: tenant, [ARC_TAG_CLUSTER]: 'embedded' });
       const scope = (await arc.getMachine('stray'))?.resourceId ?? '';
       await expect.poll(async () => (await t.deps.identity.access.list(scope)).length, { timeout: 20_000, interval: 200 }).toBeGreaterThan(0);
 

@@ -25,13 +25,21 @@ afterAll(async () => {
 describe('Arc without an onboarding identity', () => {
   it('refuses a VM with Arc on with 409 and writes nothing, and still creates one with Arc off', async () => {
     const tenant = uniqueTenantId('arcoff');
-    expect((await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id: tenant, displayName: 'x', profile: 'faculty' })).status).toBe(201);
+    expect(
+      (await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id: tenant, displayName: 'x', profile: 'faculty' })).status,
+    ).toBe(201);
     const writes = t.deps.emulator?.requestCount({ method: 'POST' }) ?? 0;
-    const refused = await request(t.app.server).post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('arc-vm', { arc: true, owner: 'admin-arc-off' }));
+    const refused = await request(t.app.server)
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('arc-vm', { arc: true, owner: 'admin-arc-off' }));
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('ARC_ONBOARDING_NOT_CONFIGURED');
     expect(t.deps.emulator?.requestCount({ method: 'POST' })).toBe(writes);
-    const plain = await request(t.app.server).post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('plain-vm', { arc: false, owner: 'admin-arc-off' }));
+    const plain = await request(t.app.server)
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('plain-vm', { arc: false, owner: 'admin-arc-off' }));
     expect(plain.status, JSON.stringify(plain.body)).toBe(202);
   });
 });

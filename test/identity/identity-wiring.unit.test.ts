@@ -22,6 +22,11 @@ describe('identity wiring', () => {
     expect(config.azure.mode).toBe('arm');
     const azure = await azureFor(config, pino({ level: 'silent' }));
     expect(azure.sim).toBeUndefined();
-    expect(azure.ports.settings).toEqual({ subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'rg-labs', location: 'westeurope', tenantId: '66666666-7777-8888-9999-000000000000' });
+    expect(azure.ports.settings).toEqual({
+      subscriptionId: '11111111-2222-3333-4444-555555555555',
+      resourceGroup: 'rg-labs',
+      location: 'westeurope',
+      tenantId: '66666666-7777-8888-9999-000000000000',
+    });
   });
 });

@@ -40,10 +40,18 @@ const accessUrl = (vm: string, principal?: string) => `/v1/tenants/${tenant}/vms
 
 describe('VM access over REST', () => {
   it('an owner grants administrator and user, idempotently, on the Arc machine of the VM', async () => {
-    const g1 = await rest.api().put(accessUrl('arc-vm', PRINCIPAL)).set('authorization', owner).send({ role: 'administrator', principalType: 'User' });
+    const g1 = await rest
+      .api()
+      .put(accessUrl('arc-vm', PRINCIPAL))
+      .set('authorization', owner)
+      .send({ role: 'administrator', principalType: 'User' });
     expect(g1.status, JSON.stringify(g1.body)).toBe(200);
     expect(g1.body).toEqual({ principalId: PRINCIPAL, role: 'administrator', principalType: 'User' });
-    const again = await rest.api().put(accessUrl('arc-vm', PRINCIPAL)).set('authorization', owner).send({ role: 'administrator', principalType: 'User' });
+    const again = await rest
+      .api()
+      .put(accessUrl('arc-vm', PRINCIPAL))
+      .set('authorization', owner)
+      .send({ role: 'administrator', principalType: 'User' });
     expect(again.status).toBe(200);
     const g2 = await rest.api().put(accessUrl('arc-vm', GROUP)).set('authorization', owner).send({ role: 'user', principalType: 'Group' });
     expect(g2.status).toBe(200);
@@ -80,10 +88,16 @@ describe('VM access over REST', () => {
   it("another member of the tenant gets 404 on reads (403 on writes, whatever the VM), another tenant's owner 404", async () => {
     expect((await rest.api().get(accessUrl('arc-vm')).set('authorization', otherMember)).status).toBe(404);
     // Members may grant on no VM at all: refused before any lookup, so the answer tells nothing about the VM.
-    expect((await rest.api().put(accessUrl('arc-vm', 'x')).set('authorization', otherMember).send({ role: 'user', principalType: 'User' })).status).toBe(403);
-    expect((await rest.api().put(accessUrl('no-such-vm', 'x')).set('authorization', otherMember).send({ role: 'user', principalType: 'User' })).status).toBe(403);
+    expect(
+      (await rest.api().put(accessUrl('arc-vm', 'x')).set('authorization', otherMember).send({ role: 'user', principalType: 'User' })).status,
+    ).toBe(403);
+    expect(
+      (await rest.api().put(accessUrl('no-such-vm', 'x')).set('authorization', otherMember).send({ role: 'user', principalType: 'User' })).status,
+    ).toBe(403);
     expect((await rest.api().get(accessUrl('arc-vm')).set('authorization', stranger)).status).toBe(404);
-    expect((await rest.api().put(accessUrl('arc-vm', 'x')).set('authorization', stranger).send({ role: 'administrator', principalType: 'User' })).status).toBe(404);
+    expect(
+      (await rest.api().put(accessUrl('arc-vm', 'x')).set('authorization', stranger).send({ role: 'administrator', principalType: 'User' })).status,
+    ).toBe(404);
     expect((await rest.api().delete(accessUrl('arc-vm', PRINCIPAL)).set('authorization', stranger)).status).toBe(404);
     expect((await rest.api().get(accessUrl('missing-vm')).set('authorization', owner)).status).toBe(404);
   });
@@ -98,7 +112,12 @@ describe('VM access over REST', () => {
   });
 
   it('rejects malformed bodies (unknown role, principal type, extra fields)', async () => {
-    for (const body of [{ role: 'owner', principalType: 'User' }, { role: 'user', principalType: 'ServicePrincipal' }, { role: 'user', principalType: 'User', extra: 1 }, { role: 'user' }]) {
+    for (const body of [
+      { role: 'owner', principalType: 'User' },
+      { role: 'user', principalType: 'ServicePrincipal' },
+      { role: 'user', principalType: 'User', extra: 1 },
+      { role: 'user' },
+    ]) {
       expect((await rest.api().put(accessUrl('arc-vm', PRINCIPAL)).set('authorization', owner).send(body)).status).toBe(400);
     }
   });
@@ -115,8 +134,10 @@ describe('VM access over REST', () => {
 });
 
 describe('VM access over GraphQL', () => {
-  const gql = (auth: string, query: string, variables: Record<string, unknown> = {}) => rest.api().post('/graphql').set('authorization', auth).send({ query, variables });
-  const GRANT = 'mutation($t: ID!, $n: ID!, $p: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: $p, role: administrator, principalType: User) { principalId role principalType } }';
+  const gql = (auth: string, query: string, variables: Record<string, unknown> = {}) =>
+    rest.api().post('/graphql').set('authorization', auth).send({ query, variables });
+  const GRANT =
+    'mutation($t: ID!, $n: ID!, $p: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: $p, role: administrator, principalType: User) { principalId role principalType } }';
 
   it('grants, lists and revokes like REST', async () => {
     const g = await gql(owner, GRANT, { t: tenant, n: 'arc-vm', p: 'gql-principal' });
@@ -124,7 +145,10 @@ describe('VM access over GraphQL', () => {
     expect(g.body.data.grantVmAccess).toEqual({ principalId: 'gql-principal', role: 'administrator', principalType: 'User' });
     const l = await gql(member, 'query($t: ID!, $n: ID!) { vmAccess(tenant: $t, name: $n) { principalId role } }', { t: tenant, n: 'arc-vm' });
     expect(l.body.data.vmAccess).toContainEqual({ principalId: 'gql-principal', role: 'administrator' });
-    const r = await gql(owner, 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "gql-principal") }', { t: tenant, n: 'arc-vm' });
+    const r = await gql(owner, 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "gql-principal") }', {
+      t: tenant,
+      n: 'arc-vm',
+    });
     expect(r.body.data.revokeVmAccess).toBe(true);
   });
 

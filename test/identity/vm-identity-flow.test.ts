@@ -35,7 +35,8 @@ beforeAll(async () => {
   app = await buildAppFromDeps(deps);
   await app.ready();
   await deps.jobs.engine.startWorker({ concurrency: 4 });
-  const issue = async (claims: Parameters<NonNullable<Deps['devTokens']>['issue']>[0]) => `Bearer ${(await deps.devTokens!.issue(claims)).accessToken}`;
+  const issue = async (claims: Parameters<NonNullable<Deps['devTokens']>['issue']>[0]) =>
+    `Bearer ${(await deps.devTokens!.issue(claims)).accessToken}`;
   admin = await issue({ sub: 'ada', roles: ['platform-admin'] });
   owner = await issue({ sub: 'olga' });
 });
@@ -56,18 +57,32 @@ async function settle(id: string, timeoutMs: number): Promise<Record<string, any
     `operation ${id} to finish`,
   );
 }
-const textOf = (s: unknown) => Object.values((s as { data?: Record<string, string> } | undefined)?.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
+const textOf = (s: unknown) =>
+  Object.values((s as { data?: Record<string, string> } | undefined)?.data ?? {})
+    .map((v) => Buffer.from(v, 'base64').toString('utf8'))
+    .join('\n');
 /** The VM's cloud-init Secret in its tenant namespace. */
 const secretText = (tenant: string, vm: string) => textOf(deps.emulator!.store.get('secrets', tenant, `${vm}-cloudinit`));
 /** What is staged for it in the control plane's namespace until the VM exists (and, with Arc, until scrubbed). */
-const stagedText = (tenant: string, vm: string) => textOf(deps.emulator!.store.get('secrets', deps.config.controlNamespace, `labplane-cloudinit.${tenant}.${vm}`));
+const stagedText = (tenant: string, vm: string) =>
+  textOf(deps.emulator!.store.get('secrets', deps.config.controlNamespace, `labplane-cloudinit.${tenant}.${vm}`));
 
 describe('Arc onboarding on the embedded default', () => {
   it('a VM created with Arc on reaches identity ready, shows the connect command, and its token leaks nowhere', async () => {
     const tenant = `arc-${process.pid.toString(36)}`;
-    expect((await api().post('/v1/tenants').set('authorization', admin).send({ id: tenant, displayName: tenant, profile: 'faculty', owners: [{ principalId: 'olga' }] })).status).toBe(201);
+    expect(
+      (
+        await api()
+          .post('/v1/tenants')
+          .set('authorization', admin)
+          .send({ id: tenant, displayName: tenant, profile: 'faculty', owners: [{ principalId: 'olga' }] })
+      ).status,
+    ).toBe(201);
 
-    const created = await api().post(`/v1/tenants/${tenant}/vms`).set('authorization', owner).send(vmBody('arc-one', { arc: true }));
+    const created = await api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', owner)
+      .send(vmBody('arc-one', { arc: true }));
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     const token = /sim-onboarding\.[A-Za-z0-9_-]+/.exec(stagedText(tenant, 'arc-one'))?.[0];
     expect(token, 'the staged Secret carries the onboarding token').toBeDefined();
@@ -94,11 +109,16 @@ describe('Arc onboarding on the embedded default', () => {
     });
     // The tenant owner who owns the VM logs in with sudo.
     const grants = await deps.identity.access.list(resourceId);
-    expect(grants.map((g) => [g.principalId, g.roleDefinitionId.split('/').at(-1), g.principalType])).toEqual([['olga', ROLE_DEFINITION_GUIDS.administrator, 'User']]);
+    expect(grants.map((g) => [g.principalId, g.roleDefinitionId.split('/').at(-1), g.principalType])).toEqual([
+      ['olga', ROLE_DEFINITION_GUIDS.administrator, 'User'],
+    ]);
     const access = await api().get(`/v1/tenants/${tenant}/vms/arc-one/access`).set('authorization', owner);
     expect(access.body.items).toEqual([{ principalId: 'olga', role: 'administrator', principalType: 'User' }]);
     responses.push(access.text);
-    const gql = await api().post('/graphql').set('authorization', owner).send({ query: `{ vm(tenant: "${tenant}", name: "arc-one") { identity { ready connectCommand arc { status } extension { state } } } }` });
+    const gql = await api()
+      .post('/graphql')
+      .set('authorization', owner)
+      .send({ query: `{ vm(tenant: "${tenant}", name: "arc-one") { identity { ready connectCommand arc { status } extension { state } } } }` });
     expect(gql.body.data.vm.identity).toMatchObject({ ready: true, arc: { status: 'Connected' }, extension: { state: 'Succeeded' } });
     responses.push(JSON.stringify(gql.body));
     const ops = await api().get(`/v1/operations?tenant=${tenant}&limit=100`).set('authorization', admin);
@@ -108,10 +128,14 @@ describe('Arc onboarding on the embedded default', () => {
     expect(secretText(tenant, 'arc-one')).not.toContain(token!);
     expect(secretText(tenant, 'arc-one')).toContain('azcmagent');
     expect(stagedText(tenant, 'arc-one')).toBe('');
-    expect(deps.emulator!.store.get('secrets', tenant, 'arc-one-cloudinit')?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'VirtualMachine', name: 'arc-one' });
+    expect(deps.emulator!.store.get('secrets', tenant, 'arc-one-cloudinit')?.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'VirtualMachine',
+      name: 'arc-one',
+    });
     const vmObject = deps.emulator!.store.get('virtualmachines.kubevirt.io', tenant, 'arc-one');
     expect(JSON.stringify(vmObject)).not.toContain(token!);
-    for (const op of [await deps.jobs.store.get(created.body.id), await deps.jobs.store.get(identityOp!.id)]) expect(JSON.stringify(op)).not.toContain(token!);
+    for (const op of [await deps.jobs.store.get(created.body.id), await deps.jobs.store.get(identityOp!.id)])
+      expect(JSON.stringify(op)).not.toContain(token!);
     for (const r of responses) expect(r).not.toContain(token!);
     expect(logs.length).toBeGreaterThan(0);
     expect(logs.filter((l) => l.includes(token!))).toEqual([]);

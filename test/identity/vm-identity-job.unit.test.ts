@@ -32,7 +32,9 @@ function setup(options: { connectTimeoutMs?: number; owners?: string[] } = {}) {
       },
       setIdentity: async (_t, _n, s) => void states.push(s),
     },
-    tenants: { listMembers: async () => (options.owners ?? []).map((principalId) => ({ principalId, principalType: 'User' as const, role: 'owner' as const })) },
+    tenants: {
+      listMembers: async () => (options.owners ?? []).map((principalId) => ({ principalId, principalType: 'User' as const, role: 'owner' as const })),
+    },
     arcMachines: sim.arcMachines(),
     access: sim.access(),
     settings: sim.settings,
@@ -49,7 +51,18 @@ function setup(options: { connectTimeoutMs?: number; owners?: string[] } = {}) {
   });
   const run = (step: string): Promise<StepOutcome> =>
     job.steps[step]!({ operation: record, step, attempt: 1, signal: new AbortController().signal, report: async () => undefined });
-  return { sim, clock, states, run, get record() { return record; }, get scrubbed() { return scrubbed; } };
+  return {
+    sim,
+    clock,
+    states,
+    run,
+    get record() {
+      return record;
+    },
+    get scrubbed() {
+      return scrubbed;
+    },
+  };
 }
 
 describe('vm.identity', () => {

@@ -16,7 +16,10 @@ describe('retrying the Azure identity of a VM', { timeout: 60_000 }, () => {
   afterAll(async () => t.close());
 
   const identityOp = async (tenant: string, vm: string) => {
-    const ops = (await rest.api().get(`/v1/operations?tenant=${tenant}&kind=vm.identity&limit=50`).set('authorization', admin)).body.items as { id: string; target: { name: string } }[];
+    const ops = (await rest.api().get(`/v1/operations?tenant=${tenant}&kind=vm.identity&limit=50`).set('authorization', admin)).body.items as {
+      id: string;
+      target: { name: string };
+    }[];
     return ops.find((o) => o.target.name === vm);
   };
 
@@ -24,7 +27,11 @@ describe('retrying the Azure identity of a VM', { timeout: 60_000 }, () => {
     const tenant = await rest.createTenant(admin);
     const owner = await t.bearer({ sub: 'olga' });
     t.deps.identity.sim?.failNextExtension(arcMachineName('arc-1'), 'ExtensionOperationFailed: out of disk (simulated)');
-    const created = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', owner).send(vmBody('arc-1', { arc: true }));
+    const created = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', owner)
+      .send(vmBody('arc-1', { arc: true }));
     expect(created.status).toBe(202);
     expect((await rest.settle(owner, created.body.id as string, 20_000))['status']).toBe('succeeded');
     await expect.poll(() => identityOp(tenant, 'arc-1'), { timeout: 10_000 }).toBeDefined();
@@ -47,7 +54,11 @@ describe('retrying the Azure identity of a VM', { timeout: 60_000 }, () => {
   it('is refused for a VM without Arc, and members may not ask it', async () => {
     const tenant = await rest.createTenant(admin);
     const owner = await t.bearer({ sub: 'olga' });
-    const created = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', owner).send(vmBody('plain-1', { owner: 'mia' }));
+    const created = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', owner)
+      .send(vmBody('plain-1', { owner: 'mia' }));
     expect((await rest.settle(owner, created.body.id as string, 20_000))['status']).toBe('succeeded');
     const res = await rest.api().post(`/v1/tenants/${tenant}/vms/plain-1/identity/retry`).set('authorization', owner).send();
     expect(res.status).toBe(409);

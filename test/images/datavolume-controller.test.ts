@@ -64,7 +64,11 @@ describe('simulated CDI (DataVolume controller)', () => {
     const pvc = await eventually(() => cl.emu.store.get(PVC, 'imgs', 'disk'));
     expect(pvc.spec).toMatchObject({ resources: { requests: { storage: '3Gi' } }, storageClassName: 'kv-standard', accessModes: ['ReadWriteOnce'] });
     expect(pvc.status).toMatchObject({ phase: 'Bound', capacity: { storage: '3Gi' } });
-    expect(pvc.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'DataVolume', name: 'disk', uid: cl.emu.store.get(DV, 'imgs', 'disk')?.metadata.uid });
+    expect(pvc.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'DataVolume',
+      name: 'disk',
+      uid: cl.emu.store.get(DV, 'imgs', 'disk')?.metadata.uid,
+    });
     expectValid(PVC, pvc);
     await cl.custom.deleteNamespacedCustomObject({ ...CDI, namespace: 'imgs', name: 'disk' });
     await eventually(() => (cl.emu.store.get(PVC, 'imgs', 'disk') === undefined ? true : undefined));
@@ -81,7 +85,11 @@ describe('simulated CDI (DataVolume controller)', () => {
 
   it('a source URL with sim-crash keeps the importer restarting: restartCount rises, the import never finishes', async () => {
     const cl = await cluster();
-    await cl.custom.createNamespacedCustomObject({ ...CDI, namespace: 'imgs', body: dataVolume('crash', 'https://images.example.com/sim-crash.img') });
+    await cl.custom.createNamespacedCustomObject({
+      ...CDI,
+      namespace: 'imgs',
+      body: dataVolume('crash', 'https://images.example.com/sim-crash.img'),
+    });
     await eventually(() => (Number(status(cl, 'crash').restartCount) >= 3 ? true : undefined));
     expect(status(cl, 'crash').phase).toBe('ImportInProgress');
     expect(JSON.stringify(status(cl, 'crash').conditions)).toContain('qcow2');
@@ -89,7 +97,8 @@ describe('simulated CDI (DataVolume controller)', () => {
 
   it('the outcome knob decides per DataVolume, and the import time is configurable', async () => {
     const time = manualScheduler();
-    const outcome: DataVolumeControllerOptions['outcome'] = (dv) => (dv.metadata.name === 'nope' ? { type: 'fail', reason: 'Forbidden', message: 'access denied' } : { type: 'succeed' });
+    const outcome: DataVolumeControllerOptions['outcome'] = (dv) =>
+      dv.metadata.name === 'nope' ? { type: 'fail', reason: 'Forbidden', message: 'access denied' } : { type: 'succeed' };
     const cl = await cluster({ importDurationMs: 60_000, outcome, scheduler: time });
     await cl.custom.createNamespacedCustomObject({ ...CDI, namespace: 'imgs', body: dataVolume('nope', 'https://images.example.com/a.img') });
     await cl.custom.createNamespacedCustomObject({ ...CDI, namespace: 'imgs', body: dataVolume('slow', 'https://images.example.com/b.img') });

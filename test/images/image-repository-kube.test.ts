@@ -40,7 +40,10 @@ imageRepositoryContract('Kubernetes adapter over the emulator', async () => {
   const tenants = ['cs-101', 'cs-202'] as const;
   const emulator = await startKubeEmulator({ namespaces: [...tenants] });
   const logger = recordingLogger();
-  const repo = createKubeImageRepository({ client: createKubeClient({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger }), watchRestartDelayMs: { min: 20, max: 200 } });
+  const repo = createKubeImageRepository({
+    client: createKubeClient({ kubeConfig: loadKubeConfig({ server: emulator.url }), logger }),
+    watchRestartDelayMs: { min: 20, max: 200 },
+  });
   if (!(await repo.start())) throw new Error(`the DataVolume informer did not sync: ${JSON.stringify(logger.lines)}`);
   return {
     repo,
@@ -88,12 +91,27 @@ describe('Kubernetes image repository (over the wire)', () => {
     for (const source of sources) {
       const s = spec(undefined, { source });
       const image = await f.repo.create({ ...s, operationId: 'op-1' });
-      expect(image).toMatchObject({ scope: 'tenant', tenant: 'lab1', name: s.name, source, sizeGi: 5, storageClass: 'kv-premium-retain', phase: 'Importing', operationId: 'op-1' });
+      expect(image).toMatchObject({
+        scope: 'tenant',
+        tenant: 'lab1',
+        name: s.name,
+        source,
+        sizeGi: 5,
+        storageClass: 'kv-premium-retain',
+        phase: 'Importing',
+        operationId: 'op-1',
+      });
       const stored = f.emulator.store.get(DV, 'lab1', s.name);
-      expect(stored?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/image': s.name, 'labplane.io/image-scope': 'tenant' });
+      expect(stored?.metadata.labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'labplane',
+        'labplane.io/image': s.name,
+        'labplane.io/image-scope': 'tenant',
+      });
       expect(stored?.spec).toMatchObject({ storage: { resources: { requests: { storage: '5Gi' } }, storageClassName: 'kv-premium-retain' } });
     }
-    expect(f.emulator.store.get(DV, 'lab1', `img-${n}`)?.spec).toMatchObject({ source: { s3: { url: 's3://bucket/disk.img', secretRef: 's3-creds' } } });
+    expect(f.emulator.store.get(DV, 'lab1', `img-${n}`)?.spec).toMatchObject({
+      source: { s3: { url: 's3://bucket/disk.img', secretRef: 's3-creds' } },
+    });
   });
 
   it('a platform image creates the catalog namespace, labelled as ours, with an egress policy and clone permission for tenants', async () => {

@@ -46,7 +46,11 @@ describe('image rules', () => {
     });
     expect(failed).toMatchObject({ phase: 'Failed', progress: 30 });
     expect(failed.failureReason).toContain('got 404');
-    const crashing = { phase: 'ImportInProgress', progress: 'N/A', conditions: [{ type: 'Running', status: 'False', reason: 'Error', message: 'qemu-img failed' }] };
+    const crashing = {
+      phase: 'ImportInProgress',
+      progress: 'N/A',
+      conditions: [{ type: 'Running', status: 'False', reason: 'Error', message: 'qemu-img failed' }],
+    };
     expect(deriveImport({ ...crashing, restartCount: MAX_IMPORT_RESTARTS - 1 }).phase).toBe('Importing');
     const gaveUp = deriveImport({ ...crashing, restartCount: MAX_IMPORT_RESTARTS });
     expect(gaveUp.phase).toBe('Failed');
@@ -68,12 +72,34 @@ describe('image rules', () => {
 });
 
 function image(extra: Partial<Image>): Image {
-  return { scope: 'tenant', tenant: 'lab1', name: SPEC.name, displayName: 'x', source: SPEC.source, sizeGi: 8, storageClass: 'kv-standard', phase: 'Importing', progress: 0, importRestarts: 0, operationId: 'op-1', createdAt: new Date(0).toISOString(), ...extra };
+  return {
+    scope: 'tenant',
+    tenant: 'lab1',
+    name: SPEC.name,
+    displayName: 'x',
+    source: SPEC.source,
+    sizeGi: 8,
+    storageClass: 'kv-standard',
+    phase: 'Importing',
+    progress: 0,
+    importRestarts: 0,
+    operationId: 'op-1',
+    createdAt: new Date(0).toISOString(),
+    ...extra,
+  };
 }
 
 function ctx(step: string, percent = 0): StepContext {
   const record = newOperationRecord(
-    { id: 'op-1', kind: 'image.import', tenant: 'lab1', target: { type: 'image', id: 'x' }, createdBy: 'u', input: importInput(SPEC), firstStep: 'create-datavolume' },
+    {
+      id: 'op-1',
+      kind: 'image.import',
+      tenant: 'lab1',
+      target: { type: 'image', id: 'x' },
+      createdBy: 'u',
+      input: importInput(SPEC),
+      firstStep: 'create-datavolume',
+    },
     new Date(),
   );
   const operation = { ...record, progress: { ...record.progress, percent } };
@@ -83,7 +109,10 @@ function ctx(step: string, percent = 0): StepContext {
 describe('image.import job kind', () => {
   it('creates the DataVolume with the operation id on it, then follows the import', async () => {
     const created: ImageSpec[] = [];
-    const job = imageImportJob({ repo: { create: (s) => (created.push(s), Promise.resolve(image({}))), get: () => Promise.resolve(undefined) }, followIntervalMs: 2000 });
+    const job = imageImportJob({
+      repo: { create: (s) => (created.push(s), Promise.resolve(image({}))), get: () => Promise.resolve(undefined) },
+      followIntervalMs: 2000,
+    });
     const out = await job.steps['create-datavolume']?.(ctx('create-datavolume'));
     expect(out).toMatchObject({ type: 'next', step: 'follow-import' });
     expect(created[0]).toMatchObject({ name: SPEC.name, operationId: 'op-1' });

@@ -13,7 +13,12 @@ describe('image settings', () => {
       IMAGE_IMPORT_POLL_MS: '250',
       SIM_IMPORT_DURATION_MS: '0',
     }).images;
-    expect(images).toEqual({ httpAllowedHosts: ['mirror.example.edu', '10.0.0.5'], s3Endpoint: 'https://minio.example.edu:9000', importPollMs: 250, simImportDurationMs: 0 });
+    expect(images).toEqual({
+      httpAllowedHosts: ['mirror.example.edu', '10.0.0.5'],
+      s3Endpoint: 'https://minio.example.edu:9000',
+      importPollMs: 250,
+      simImportDurationMs: 0,
+    });
   });
 
   it('refuse malformed values naming the setting', () => {

@@ -28,7 +28,10 @@ const IMPORT = `mutation($tenant: ID, $input: ImportImageInput!) { importImage(t
 const OPERATION = `query($id: ID!) { operation(id: $id) { status progress { percent } error { code detail } } }`;
 const IMAGE = `query($name: ID!, $tenant: ID) { image(name: $name, tenant: $tenant) { scope tenant name displayName phase progress sizeGi storageClass failureReason source { type url hasCredentials } } }`;
 
-async function finish(auth: string, id: string): Promise<{ status: string; progress: { percent: number }; error: { code: string; detail: string } | null }> {
+async function finish(
+  auth: string,
+  id: string,
+): Promise<{ status: string; progress: { percent: number }; error: { code: string; detail: string } | null }> {
   return eventually(
     async () => {
       const op = (await gql(auth, OPERATION, { id })).data.operation;
@@ -44,7 +47,10 @@ describe('images over GraphQL', () => {
     const tenant = await newTenant(t, admin, 'olga');
     const olga = await t.bearer({ sub: 'olga' });
     const name = imageName('gql');
-    const started = await gql(olga, IMPORT, { tenant, input: { name, displayName: 'Debian 12', source: { type: 'http', url: 'https://images.example.com/debian.qcow2' }, sizeGi: 4 } });
+    const started = await gql(olga, IMPORT, {
+      tenant,
+      input: { name, displayName: 'Debian 12', source: { type: 'http', url: 'https://images.example.com/debian.qcow2' }, sizeGi: 4 },
+    });
     expect(started.errors).toBeUndefined();
     expect(started.data.importImage).toMatchObject({ kind: 'image.import', tenant, target: { id: `tenants/${tenant}/images/${name}`, name } });
     expect(await finish(olga, started.data.importImage.id as string)).toMatchObject({ status: 'succeeded', progress: { percent: 100 } });
@@ -77,7 +83,10 @@ describe('images over GraphQL', () => {
     const tenant = await newTenant(t, admin, 'olga');
     const olga = await t.bearer({ sub: 'olga' });
     const name = imageName('gql');
-    const started = await gql(olga, IMPORT, { tenant, input: { name, source: { type: 'http', url: 'https://images.example.com/sim-fail.qcow2' }, sizeGi: 2 } });
+    const started = await gql(olga, IMPORT, {
+      tenant,
+      input: { name, source: { type: 'http', url: 'https://images.example.com/sim-fail.qcow2' }, sizeGi: 2 },
+    });
     const op = await finish(olga, started.data.importImage.id as string);
     expect(op).toMatchObject({ status: 'failed', error: { code: 'IMAGE_IMPORT_FAILED' } });
     expect(op.error?.detail).toContain('404');
@@ -88,15 +97,25 @@ describe('images over GraphQL', () => {
     const tenant = await newTenant(t, admin, 'olga');
     const olga = await t.bearer({ sub: 'olga' });
     const before = dataVolumes(emulatorOf(t));
-    const ssrf = await gql(olga, IMPORT, { tenant, input: { name: imageName('gql'), source: { type: 'http', url: 'https://0x7f000001/disk.img' }, sizeGi: 1 } });
+    const ssrf = await gql(olga, IMPORT, {
+      tenant,
+      input: { name: imageName('gql'), source: { type: 'http', url: 'https://0x7f000001/disk.img' }, sizeGi: 1 },
+    });
     expect(ssrf.errors?.[0]?.extensions).toMatchObject({ code: 'URL_NOT_ALLOWED', status: 422 });
-    const quota = await gql(olga, IMPORT, { tenant, input: { name: imageName('gql'), source: { type: 'http', url: 'https://images.example.com/big.img' }, sizeGi: 1000 } });
+    const quota = await gql(olga, IMPORT, {
+      tenant,
+      input: { name: imageName('gql'), source: { type: 'http', url: 'https://images.example.com/big.img' }, sizeGi: 1000 },
+    });
     expect(quota.errors?.[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', status: 409 });
     expect(dataVolumes(emulatorOf(t))).toEqual(before);
-    const platform = await gql(olga, IMPORT, { input: { name: imageName('gql'), source: { type: 'http', url: 'https://images.example.com/a.img' }, sizeGi: 1 } });
+    const platform = await gql(olga, IMPORT, {
+      input: { name: imageName('gql'), source: { type: 'http', url: 'https://images.example.com/a.img' }, sizeGi: 1 },
+    });
     expect(platform.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     const eve = await t.bearer({ sub: 'eve-gql' });
-    expect((await gql(eve, `query($tenant: ID!) { tenantImages(tenant: $tenant) { items { name } } }`, { tenant })).errors?.[0]?.extensions.code).toBe('TENANT_NOT_FOUND');
+    expect(
+      (await gql(eve, `query($tenant: ID!) { tenantImages(tenant: $tenant) { items { name } } }`, { tenant })).errors?.[0]?.extensions.code,
+    ).toBe('TENANT_NOT_FOUND');
     const s3NoSecret = await gql(olga, IMPORT, { tenant, input: { name: imageName('gql'), source: { type: 's3', url: 's3://b/k' }, sizeGi: 1 } });
     expect(s3NoSecret.errors?.[0]?.extensions.code).toBe('VALIDATION_FAILED');
     emulatorOf(t).store.create('virtualmachines.kubevirt.io', {
@@ -114,9 +133,14 @@ describe('images over GraphQL', () => {
     const tenant = await newTenant(t, admin, 'olga');
     const olga = await t.bearer({ sub: 'olga' });
     const name = imageName('gql');
-    const started = await gql(olga, IMPORT, { tenant, input: { name, source: { type: 'registry', url: 'docker://quay.io/containerdisks/centos-stream:9' }, sizeGi: 3 } });
+    const started = await gql(olga, IMPORT, {
+      tenant,
+      input: { name, source: { type: 'registry', url: 'docker://quay.io/containerdisks/centos-stream:9' }, sizeGi: 3 },
+    });
     await finish(olga, started.data.importImage.id as string);
-    expect((await gql(olga, `mutation($name: ID!, $tenant: ID) { deleteImage(name: $name, tenant: $tenant) }`, { name, tenant })).data.deleteImage).toBe(true);
+    expect(
+      (await gql(olga, `mutation($name: ID!, $tenant: ID) { deleteImage(name: $name, tenant: $tenant) }`, { name, tenant })).data.deleteImage,
+    ).toBe(true);
     expect((await gql(olga, IMAGE, { name, tenant })).errors?.[0]?.extensions.code).toBe('IMAGE_NOT_FOUND');
   });
 });

@@ -46,7 +46,9 @@ describe('images over REST', () => {
     const nobody = await t.bearer({ sub: 'no-tenants' });
     const list = await api().get('/v1/images').set('authorization', nobody);
     expect(list.status).toBe(200);
-    expect(list.body.items).toContainEqual(expect.objectContaining({ scope: 'platform', name: 'ubuntu-24-04', phase: 'Ready', progress: 100, storageClass: 'kv-standard' }));
+    expect(list.body.items).toContainEqual(
+      expect.objectContaining({ scope: 'platform', name: 'ubuntu-24-04', phase: 'Ready', progress: 100, storageClass: 'kv-standard' }),
+    );
     const one = await api().get('/v1/images/ubuntu-24-04').set('authorization', nobody);
     expect(one.body).toMatchObject({ name: 'ubuntu-24-04', source: { type: 'http', hasCredentials: false } });
     expect((await api().get('/v1/images')).status).toBe(401);
@@ -56,7 +58,9 @@ describe('images over REST', () => {
     const owner = await t.bearer({ sub: 'demo-owner' });
     const demo = await api().get('/v1/tenants/demo').set('authorization', owner);
     expect(demo.body).toMatchObject({ id: 'demo', profile: 'faculty' });
-    expect((await api().get('/v1/tenants/demo/members').set('authorization', owner)).body.items).toContainEqual(expect.objectContaining({ principalId: 'demo-owner', role: 'owner' }));
+    expect((await api().get('/v1/tenants/demo/members').set('authorization', owner)).body.items).toContainEqual(
+      expect.objectContaining({ principalId: 'demo-owner', role: 'owner' }),
+    );
     expect((await api().get('/v1/tenants/demo/images').set('authorization', owner)).status).toBe(200);
   });
 
@@ -64,15 +68,34 @@ describe('images over REST', () => {
     const tenant = await newTenant(t, admin, 'olga');
     const olga = await t.bearer({ sub: 'olga' });
     const name = imageName();
-    const res = await importInto(olga, tenant, { name, displayName: 'Fedora 40', os: 'fedora-40', source: HTTP(), storageClass: 'kv-premium-retain' });
+    const res = await importInto(olga, tenant, {
+      name,
+      displayName: 'Fedora 40',
+      os: 'fedora-40',
+      source: HTTP(),
+      storageClass: 'kv-premium-retain',
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.headers['operation-location']).toBe(`/v1/operations/${res.body.id}`);
     expect(res.body).toMatchObject({ kind: 'image.import', tenant, target: { type: 'image', id: `tenants/${tenant}/images/${name}`, name } });
     const { op, seen } = await finish(olga, res.body.id as string);
     expect(op).toMatchObject({ status: 'succeeded', progress: { percent: 100 }, result: { image: name, phase: 'Ready' } });
-    expect(seen.some((p) => p > 1 && p < 100), `progress seen: ${seen.join(',')}`).toBe(true);
+    expect(
+      seen.some((p) => p > 1 && p < 100),
+      `progress seen: ${seen.join(',')}`,
+    ).toBe(true);
     const image = await api().get(`/v1/tenants/${tenant}/images/${name}`).set('authorization', olga);
-    expect(image.body).toMatchObject({ scope: 'tenant', tenant, name, displayName: 'Fedora 40', os: 'fedora-40', sizeGi: 5, storageClass: 'kv-premium-retain', phase: 'Ready', progress: 100 });
+    expect(image.body).toMatchObject({
+      scope: 'tenant',
+      tenant,
+      name,
+      displayName: 'Fedora 40',
+      os: 'fedora-40',
+      sizeGi: 5,
+      storageClass: 'kv-premium-retain',
+      phase: 'Ready',
+      progress: 100,
+    });
     expect(emulatorOf(t).store.get('persistentvolumeclaims', tenant, name)?.status).toMatchObject({ phase: 'Bound' });
   });
 
@@ -135,7 +158,10 @@ describe('images over REST', () => {
       expectProblem(res, 422, 'URL_NOT_ALLOWED');
       expect(typeof res.body.details?.reason, url).toBe('string');
     }
-    const s3 = await importInto(olga, tenant, { name: imageName('ssrf'), source: { type: 's3', url: 's3://169.254.169.254/key', secretRef: { name: 'creds' } } });
+    const s3 = await importInto(olga, tenant, {
+      name: imageName('ssrf'),
+      source: { type: 's3', url: 's3://169.254.169.254/key', secretRef: { name: 'creds' } },
+    });
     expectProblem(s3, 422, 'URL_NOT_ALLOWED');
     expect(dataVolumes(emulatorOf(t))).toEqual(before);
     const ops = await api().get('/v1/operations').query({ tenant, kind: 'image.import' }).set('authorization', admin);
@@ -179,7 +205,9 @@ describe('images over REST', () => {
     const name = imageName();
     await finish(olga, (await importInto(olga, tenant, { name, source: HTTP() })).body.id as string);
     const bob = await t.bearer({ sub: 'bob', tenants: { [tenant]: 'member' } });
-    expect((await api().get(`/v1/tenants/${tenant}/images`).set('authorization', bob)).body.items.map((i: { name: string }) => i.name)).toEqual([name]);
+    expect((await api().get(`/v1/tenants/${tenant}/images`).set('authorization', bob)).body.items.map((i: { name: string }) => i.name)).toEqual([
+      name,
+    ]);
     expect((await api().get(`/v1/tenants/${tenant}/images/${name}`).set('authorization', bob)).status).toBe(200);
     expectProblem(await importInto(bob, tenant, { name: imageName(), source: HTTP() }), 403, 'FORBIDDEN');
     expectProblem(await api().delete(`/v1/tenants/${tenant}/images/${name}`).set('authorization', bob), 403, 'FORBIDDEN');
@@ -197,7 +225,11 @@ describe('images over REST', () => {
     expect(res.body.tenant).toBeUndefined();
     expect((await finish(admin, res.body.id as string)).op.status).toBe('succeeded');
     const image = await api().get(`/v1/images/${name}`).set('authorization', olga);
-    expect(image.body).toMatchObject({ scope: 'platform', phase: 'Ready', source: { type: 'registry', url: 'docker://quay.io/containerdisks/fedora:40' } });
+    expect(image.body).toMatchObject({
+      scope: 'platform',
+      phase: 'Ready',
+      source: { type: 'registry', url: 'docker://quay.io/containerdisks/fedora:40' },
+    });
     expect(emulatorOf(t).store.get(DV, 'labplane-images', name)).toBeDefined();
   });
 
@@ -209,7 +241,10 @@ describe('images over REST', () => {
     const tenant = await newTenant(t, admin, 'olga', 'faculty');
     const olga = await t.bearer({ sub: 'olga' });
     const name = imageName();
-    const res = await importInto(olga, tenant, { name, source: { type: 's3', url: 's3://lab-images/rocky-9.qcow2', secretRef: { name: 'very-secret-creds' } } });
+    const res = await importInto(olga, tenant, {
+      name,
+      source: { type: 's3', url: 's3://lab-images/rocky-9.qcow2', secretRef: { name: 'very-secret-creds' } },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(JSON.stringify(res.body)).not.toContain('very-secret-creds');
     await finish(olga, res.body.id as string);

@@ -19,7 +19,10 @@ export function emulatorOf(t: TestApp): KubeEmulator {
 /** Creates a tenant (as a platform admin) owned by `owner`; returns its id. */
 export async function newTenant(t: TestApp, admin: string, owner: string, profile: 'student' | 'faculty' = 'student'): Promise<string> {
   const id = uniqueTenantId('img');
-  const res = await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, profile, owners: [{ principalId: owner }] });
+  const res = await request(t.app.server)
+    .post('/v1/tenants')
+    .set('authorization', admin)
+    .send({ id, displayName: id, profile, owners: [{ principalId: owner }] });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return id;
 }

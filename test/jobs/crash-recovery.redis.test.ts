@@ -59,10 +59,14 @@ describe('crash recovery (BullMQ on the local Redis)', () => {
     await exited;
 
     const second = await startWorker(false);
-    const done = await waitFor(async () => {
-      const r = await store.get(op.id);
-      return r?.status === 'succeeded' || r?.status === 'failed' ? r : undefined;
-    }, 12_000, 'the operation to finish');
+    const done = await waitFor(
+      async () => {
+        const r = await store.get(op.id);
+        return r?.status === 'succeeded' || r?.status === 'failed' ? r : undefined;
+      },
+      12_000,
+      'the operation to finish',
+    );
 
     expect(done.status).toBe('succeeded');
     expect(done.result).toEqual({ effect: 'applied' });

@@ -92,10 +92,14 @@ describe('BullMQ engine across processes', () => {
       const requested = await api.service.cancel(adminPrincipal, op.id);
       expect(requested.status).toBe('running');
       expect(requested.cancelRequested).toBe(true);
-      const done = await waitFor(async () => {
-        const r = await api.store.get(op.id);
-        return r?.status === 'canceled' ? r : undefined;
-      }, 5_000, 'the operation to be canceled');
+      const done = await waitFor(
+        async () => {
+          const r = await api.store.get(op.id);
+          return r?.status === 'canceled' ? r : undefined;
+        },
+        5_000,
+        'the operation to be canceled',
+      );
       expect(done.result).toEqual({ stoppedAtStep: 'a', stepCompleted: false });
     } finally {
       await Promise.all([api.close(), worker.close()]);

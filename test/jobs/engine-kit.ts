@@ -57,10 +57,14 @@ export async function rig(factory: EngineFactory, kinds: readonly JobKind[], opt
     service,
     start: (kind, input = {}) => service.start(admin, { kind, tenant: 'lab1', target: { type: 'vm', id: `vm-${uuids.next()}` }, input }),
     until: (id, status, timeoutMs = 8_000) =>
-      waitFor(async () => {
-        const r = await h.store.get(id);
-        return r?.status === status ? r : undefined;
-      }, timeoutMs, `operation ${id} to be ${status}`),
+      waitFor(
+        async () => {
+          const r = await h.store.get(id);
+          return r?.status === status ? r : undefined;
+        },
+        timeoutMs,
+        `operation ${id} to be ${status}`,
+      ),
   };
 }
 

@@ -21,7 +21,14 @@ async function setup() {
   const store = createMemoryOperationStore();
   const events = createMemoryOperationEvents();
   const engine = createInProcessJobEngine({ store, events, clock: systemClock, logger });
-  engine.register([{ kind: 'vm.create', firstStep: 'create', steps: { create: async () => ({ type: 'done' }) }, retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } }]);
+  engine.register([
+    {
+      kind: 'vm.create',
+      firstStep: 'create',
+      steps: { create: async () => ({ type: 'done' }) },
+      retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    },
+  ]);
   let outage: Error | undefined;
   const queue: JobQueue = {
     firstStep: (k) => engine.firstStep(k),
@@ -113,7 +120,9 @@ describe('operation service', () => {
     const down = new UpstreamUnavailableError('REDIS_UNAVAILABLE', 'The job queue is unreachable; try again shortly.', { retryAfterSeconds: 5 });
     const { service, store, queueDown } = await setup();
     queueDown(down);
-    const err = await service.start(owner, { kind: 'vm.create', tenant: 'lab1', target: { type: 'vm', id: 'x' }, input: {} }).catch((e: unknown) => e);
+    const err = await service
+      .start(owner, { kind: 'vm.create', tenant: 'lab1', target: { type: 'vm', id: 'x' }, input: {} })
+      .catch((e: unknown) => e);
     expect(err).toBe(down);
     const failed = (await store.list({ target: { type: 'vm', id: 'x' } }, { limit: 5 })).items[0];
     expect(failed?.status).toBe('failed');

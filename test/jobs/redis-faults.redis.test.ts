@@ -76,9 +76,21 @@ describe('Redis faults', () => {
     expect(logger.entries.some((e) => e.level === 'warn' && /lost/.test(e.msg ?? ''))).toBe(true);
 
     servers.push(await startRedis(port));
-    await waitFor(async () => (await store.create(anOperation(2)).then(() => true, () => false)) || undefined, 8_000, 'the store to recover');
     await waitFor(
-      async () => (await transport.counts().then(() => true, () => false)) || undefined,
+      async () =>
+        (await store.create(anOperation(2)).then(
+          () => true,
+          () => false,
+        )) || undefined,
+      8_000,
+      'the store to recover',
+    );
+    await waitFor(
+      async () =>
+        (await transport.counts().then(
+          () => true,
+          () => false,
+        )) || undefined,
       8_000,
       'the queue to recover',
     );
@@ -102,7 +114,9 @@ describe('Redis faults', () => {
       clock: systemClock,
       logger,
     });
-    engine.register([{ kind: 'f.noop', firstStep: 'a', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { a: async () => ({ type: 'done' }) } }]);
+    engine.register([
+      { kind: 'f.noop', firstStep: 'a', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { a: async () => ({ type: 'done' }) } },
+    ]);
     const service = createOperationService({ store, events, queue: engine, ids: uuids, clock: systemClock, logger });
     await engine.startWorker({ concurrency: 2 });
     const before = unhandled;
@@ -111,9 +125,7 @@ describe('Redis faults', () => {
     await once(first, 'exit');
     // Real time: the killed process's Redis connections and locks expire on Redis's clock.
     await sleep(1_500);
-    const refused = await service
-      .start(admin, { kind: 'f.noop', target: { type: 'x', id: 'y' }, input: {} })
-      .catch((e: unknown) => e);
+    const refused = await service.start(admin, { kind: 'f.noop', target: { type: 'x', id: 'y' }, input: {} }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(UpstreamUnavailableError);
 
     servers.push(await startRedis(port));

@@ -35,22 +35,19 @@ describe('step runner', () => {
       },
     ];
     let failed = false;
-    const r = await rig(
-      async () => {
-        const h = setup(kinds, (t) => ({
-          ...t,
-          add: async (job, o) => {
-            if (job.step === 'b' && !failed) {
-              failed = true;
-              throw redisDown();
-            }
-            return t.add(job, o);
-          },
-        }));
-        return { ...h, close: () => h.engine.close() };
-      },
-      [],
-    );
+    const r = await rig(async () => {
+      const h = setup(kinds, (t) => ({
+        ...t,
+        add: async (job, o) => {
+          if (job.step === 'b' && !failed) {
+            failed = true;
+            throw redisDown();
+          }
+          return t.add(job, o);
+        },
+      }));
+      return { ...h, close: () => h.engine.close() };
+    }, []);
     const op = await r.start('r.chain');
     const done = await r.until(op.id, 'succeeded');
     expect(failed).toBe(true);
@@ -86,7 +83,10 @@ describe('step runner', () => {
     await h.engine.startWorker({ concurrency: 1 });
     await service.start(admin, { kind: 'r.fails', target: { type: 'x', id: 'y' }, input: {} });
     await waitFor(() => (results.length === 2 ? true : undefined));
-    expect(results.map(([job, res]) => [job.step, res])).toEqual([['a', {}], ['b', { operationFailed: 'AZURE_REJECTED' }]]);
+    expect(results.map(([job, res]) => [job.step, res])).toEqual([
+      ['a', {}],
+      ['b', { operationFailed: 'AZURE_REJECTED' }],
+    ]);
     // The same job delivered again (a duplicate) finds the operation finished: it did not fail it.
     const [failing] = results[1] ?? [];
     expect(failing).toBeDefined();

@@ -51,7 +51,9 @@ function waitingKind(step: (run: number) => StepOutcome, wait?: JobKind['wait'])
 describe('waits on the outside world', () => {
   it('re-check delays double from what the step asks up to the cap, never below the step’s own, with ±10% jitter', () => {
     const p = { stallTimeoutMs: 60_000, maxDelayMs: 30_000 };
-    expect([0, 1, 2, 3, 6, 7, 8, 40].map((n) => recheckDelayMs(500, n, p, () => 0.5))).toEqual([500, 1_000, 2_000, 4_000, 30_000, 30_000, 30_000, 30_000]);
+    expect([0, 1, 2, 3, 6, 7, 8, 40].map((n) => recheckDelayMs(500, n, p, () => 0.5))).toEqual([
+      500, 1_000, 2_000, 4_000, 30_000, 30_000, 30_000, 30_000,
+    ]);
     expect(recheckDelayMs(60_000, 0, p, () => 0.5)).toBe(60_000);
     expect(recheckDelayMs(1_000, 0, p, () => 0)).toBe(900);
     expect(recheckDelayMs(1_000, 0, p, () => 0.999_999)).toBe(1_100);
@@ -107,10 +109,13 @@ describe('waits on the outside world', () => {
 
   it('a kind may wait longer than the default (vm.identity: its own connect timeout comes first)', async () => {
     const clock = { advance: (_ms: number): void => undefined };
-    const kind = waitingKind((run) => {
-      clock.advance(30 * 60_000);
-      return run < 4 ? { type: 'recheck', delayMs: 5_000, progress: 10 } : { type: 'done' };
-    }, { stallTimeoutMs: 3 * 3_600_000, maxDelayMs: 30_000 });
+    const kind = waitingKind(
+      (run) => {
+        clock.advance(30 * 60_000);
+        return run < 4 ? { type: 'recheck', delayMs: 5_000, progress: 10 } : { type: 'done' };
+      },
+      { stallTimeoutMs: 3 * 3_600_000, maxDelayMs: 30_000 },
+    );
     const h = await fakeTimeRig(kind);
     clock.advance = h.advance;
     const op = await h.r.start('w.wait');

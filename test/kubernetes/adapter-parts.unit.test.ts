@@ -8,17 +8,16 @@ import { createKubeBudget, createKubeClient } from '../../src/adapters/kubernete
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { MARGIN_MS } from '../../src/domain/identity/token-bucket.js';
 import { manualClock } from '../azure/support/manual-clock.js';
-import {
-  ConflictError,
-  NotFoundError,
-  QuotaExceededError,
-  UpstreamRejectedError,
-  UpstreamUnavailableError,
-} from '../../src/domain/shared/errors.js';
+import { ConflictError, NotFoundError, QuotaExceededError, UpstreamRejectedError, UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 
 const ctx = { what: 'test call', resource: 'tenant', name: 't1' };
 const status = (code: number, reason: string, message = '', details: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-  new ApiException<string>(code, 'x', JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message, details }), headers);
+  new ApiException<string>(
+    code,
+    'x',
+    JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message, details }),
+    headers,
+  );
 
 describe('quantities', () => {
   it('parses decimal, binary and exponent suffixes', () => {
@@ -61,7 +60,9 @@ describe('error translation', () => {
   });
   it('422 lists the causes (field and message) and never the raw body', () => {
     const err = translateKubeError(
-      status(422, 'Invalid', 'Namespace "x" is invalid: secret-token-in-message', { causes: [{ field: 'metadata.name', message: 'bad', reason: 'FieldValueInvalid' }] }),
+      status(422, 'Invalid', 'Namespace "x" is invalid: secret-token-in-message', {
+        causes: [{ field: 'metadata.name', message: 'bad', reason: 'FieldValueInvalid' }],
+      }),
       ctx,
     );
     expect(err).toBeInstanceOf(UpstreamRejectedError);
@@ -163,7 +164,12 @@ describe('object store', () => {
     s.upsert(ns('old', '3'));
     s.upsert(ns('mine', '12'));
     s.replace([ns('listed', '5')], '10');
-    expect(s.list().map((o) => o.metadata.name).sort()).toEqual(['listed', 'mine']);
+    expect(
+      s
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['listed', 'mine']);
     expect(isNewer('100', '99')).toBe(true);
   });
 });

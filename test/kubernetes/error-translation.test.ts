@@ -3,13 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeClient } from '../../src/adapters/kubernetes/kube-client.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { createKubeTenantRepository } from '../../src/adapters/kubernetes/tenant-repository.js';
-import {
-  ConflictError,
-  NotFoundError,
-  QuotaExceededError,
-  UpstreamRejectedError,
-  UpstreamUnavailableError,
-} from '../../src/domain/shared/errors.js';
+import { ConflictError, NotFoundError, QuotaExceededError, UpstreamRejectedError, UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { tenantSpec, uniqueId } from '../contracts/tenant-repository.contract.js';
 import { emulatorClient, recordingLogger, startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 
@@ -39,7 +33,9 @@ describe('Kubernetes answers become domain errors', () => {
       c.core.readNamespace({ name: 'nope' }),
     );
     await expect(read).rejects.toBeInstanceOf(NotFoundError);
-    await expect(c.request({ what: 'read', write: false, resource: 'tenant', name: 'nope' }, () => c.core.readNamespace({ name: 'nope' }))).rejects.toMatchObject({
+    await expect(
+      c.request({ what: 'read', write: false, resource: 'tenant', name: 'nope' }, () => c.core.readNamespace({ name: 'nope' })),
+    ).rejects.toMatchObject({
       code: 'TENANT_NOT_FOUND',
     });
   });
@@ -57,9 +53,11 @@ describe('Kubernetes answers become domain errors', () => {
     );
     const stale = c.request({ what: 'stale replace', write: true }, () => c.core.replaceNamespace({ name: id, body: created }));
     await expect(stale).rejects.toBeInstanceOf(ConflictError);
-    await expect(c.request({ what: 'stale replace', write: true }, () => c.core.replaceNamespace({ name: id, body: created }))).rejects.toMatchObject({
-      code: 'VERSION_CONFLICT',
-    });
+    await expect(c.request({ what: 'stale replace', write: true }, () => c.core.replaceNamespace({ name: id, body: created }))).rejects.toMatchObject(
+      {
+        code: 'VERSION_CONFLICT',
+      },
+    );
   });
 
   it('a tenant id the API server refuses surfaces as KUBERNETES_INVALID with the offending fields, and nothing is created', async () => {
@@ -75,13 +73,18 @@ describe('Kubernetes answers become domain errors', () => {
     await fx.repo.create(s);
     const c = client();
     const create = (name: string) =>
-      c.request({ what: `create claim ${name}`, write: true }, () => c.core.createNamespacedPersistentVolumeClaim({ namespace: s.id, body: pvc(name) }));
+      c.request({ what: `create claim ${name}`, write: true }, () =>
+        c.core.createNamespacedPersistentVolumeClaim({ namespace: s.id, body: pvc(name) }),
+      );
     await create('one');
     const err: unknown = await create('two').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuotaExceededError);
     expect(err).toMatchObject({
       code: 'QUOTA_EXCEEDED',
-      details: { quota: 'labplane-quota', resources: expect.arrayContaining([{ resource: 'persistentvolumeclaims', requested: '1', used: '1', limited: '1' }]) },
+      details: {
+        quota: 'labplane-quota',
+        resources: expect.arrayContaining([{ resource: 'persistentvolumeclaims', requested: '1', used: '1', limited: '1' }]),
+      },
     });
   });
 
@@ -90,7 +93,9 @@ describe('Kubernetes answers become domain errors', () => {
     await fx.repo.create(s);
     await fx.raw.delete(`/api/v1/namespaces/${s.id}`);
     const c = client();
-    const write = c.request({ what: 'create claim', write: true }, () => c.core.createNamespacedPersistentVolumeClaim({ namespace: s.id, body: pvc('late') }));
+    const write = c.request({ what: 'create claim', write: true }, () =>
+      c.core.createNamespacedPersistentVolumeClaim({ namespace: s.id, body: pvc('late') }),
+    );
     await expect(write).rejects.toMatchObject({ code: 'KUBERNETES_FORBIDDEN' });
   });
 

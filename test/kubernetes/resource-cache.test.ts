@@ -18,11 +18,21 @@ describe('the object store', () => {
     store.upsert(obj('t1', 'm1', '1', 'a'));
     store.upsert(obj('t1', 'm2', '2', 'a'));
     store.upsert(obj('t2', 'm3', '3', 'b'));
-    expect(store.byIndex('vm', 'a').map((o) => o.metadata.name).sort()).toEqual(['m1', 'm2']);
+    expect(
+      store
+        .byIndex('vm', 'a')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['m1', 'm2']);
     expect(store.list('t1')).toHaveLength(2);
     store.upsert(obj('t1', 'm2', '4', 'b'));
     expect(store.byIndex('vm', 'a').map((o) => o.metadata.name)).toEqual(['m1']);
-    expect(store.byIndex('vm', 'b').map((o) => o.metadata.name).sort()).toEqual(['m2', 'm3']);
+    expect(
+      store
+        .byIndex('vm', 'b')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['m2', 'm3']);
     store.remove(obj('t1', 'm1', '5'));
     expect(store.byIndex('vm', 'a')).toEqual([]);
     expect(store.list('t1').map((o) => o.metadata.name)).toEqual(['m2']);

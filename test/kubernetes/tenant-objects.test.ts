@@ -127,7 +127,11 @@ describe('objects the Kubernetes adapter writes for a tenant', () => {
     const owner = await read(`${RBAC}/namespaces/${s.id}/roles/labplane-tenant-owner`);
     const memberRules = [
       { apiGroups: ['kubevirt.io'], resources: ['virtualmachines', 'virtualmachineinstances'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/start', 'virtualmachines/stop', 'virtualmachines/restart'], verbs: ['update'] },
+      {
+        apiGroups: ['subresources.kubevirt.io'],
+        resources: ['virtualmachines/start', 'virtualmachines/stop', 'virtualmachines/restart'],
+        verbs: ['update'],
+      },
       { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachineinstances/console', 'virtualmachineinstances/vnc'], verbs: ['get'] },
     ];
     expect(member.rules).toEqual(memberRules);

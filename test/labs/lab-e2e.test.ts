@@ -21,7 +21,9 @@ afterAll(async () => {
 });
 
 const runStrategies = (tenant: string, lab: string, students: number[]) =>
-  students.map((n) => (emulatorOf(t).store.get(VM, tenant, studentVmName(lab, personId(n)))?.spec as { runStrategy?: string } | undefined)?.runStrategy);
+  students.map(
+    (n) => (emulatorOf(t).store.get(VM, tenant, studentVmName(lab, personId(n)))?.spec as { runStrategy?: string } | undefined)?.runStrategy,
+  );
 
 /** `HH:MM` (UTC) of now minus `minutes`, and the weekday it falls on. */
 function utcClock(minutes: number): string {
@@ -35,25 +37,36 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
     const client = labClient(t);
     const tenant = await client.createTenant(admin);
     const lms = await t.bearer({ sub: 'lms-canvas', roles: ['labs.manage'], tenants: { [tenant]: 'owner' } });
-    const hook = await request(t.app.server).post(`/v1/tenants/${tenant}/webhooks`).set('authorization', lms).send({ url: 'https://canvas.uni.example.edu/labplane/events', events: ['lab.ready', 'lab.roster-synced'] });
+    const hook = await request(t.app.server)
+      .post(`/v1/tenants/${tenant}/webhooks`)
+      .set('authorization', lms)
+      .send({ url: 'https://canvas.uni.example.edu/labplane/events', events: ['lab.ready', 'lab.roster-synced'] });
     expect(hook.status, hook.text).toBe(201);
     const secret: string = hook.body.secret;
 
     const roster = Array.from({ length: 30 }, (_, i) => person(i + 1));
-    const res = await client.api().post(`/v1/tenants/${tenant}/labs`).set('authorization', lms).send({
-      name: 'cs-201',
-      displayName: 'Operating Systems',
-      course: { lms: 'canvas', courseId: '4711' },
-      template: { ...LAB_TEMPLATE, arc: true },
-      instructors: [person(1000)],
-      students: roster,
-    });
+    const res = await client
+      .api()
+      .post(`/v1/tenants/${tenant}/labs`)
+      .set('authorization', lms)
+      .send({
+        name: 'cs-201',
+        displayName: 'Operating Systems',
+        course: { lms: 'canvas', courseId: '4711' },
+        template: { ...LAB_TEMPLATE, arc: true },
+        instructors: [person(1000)],
+        students: roster,
+      });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const op = await client.settle(lms, res.body.id as string, 90_000);
     expect(op['status'], JSON.stringify(op)).toBe('succeeded');
     expect(op['result']).toMatchObject({ ready: true, summary: { total: 30, ready: 30 } });
     const readyEvent = await eventually(() => receiver.received.find((r) => verified(secret, r)['type'] === 'lab.ready'), 15_000, 'lab.ready');
-    expect(verified(secret, readyEvent)).toMatchObject({ type: 'lab.ready', tenant, data: { lab: 'cs-201', summary: { total: 30, ready: 30 }, operationId: op['id'] } });
+    expect(verified(secret, readyEvent)).toMatchObject({
+      type: 'lab.ready',
+      tenant,
+      data: { lab: 'cs-201', summary: { total: 30, ready: 30 }, operationId: op['id'] },
+    });
     const ready = (await client.students(lms, tenant, 'cs-201', '?status=ready&limit=100')).body.items as { identityReady: boolean }[];
     expect(ready).toHaveLength(30);
     expect(ready.every((s) => s.identityReady)).toBe(true);
@@ -63,7 +76,11 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
     expect(sync.status).toBe(202);
     expect(sync.body.diff).toEqual({ added: [personId(31)], removed: [personId(1), personId(2)], updated: [], unchanged: 28 });
     expect((await client.settle(lms, sync.body.operation.id as string, 60_000))['status']).toBe('succeeded');
-    const synced = await eventually(() => receiver.received.map((r) => verified(secret, r)).find((b) => b['type'] === 'lab.roster-synced'), 15_000, 'lab.roster-synced');
+    const synced = await eventually(
+      () => receiver.received.map((r) => verified(secret, r)).find((b) => b['type'] === 'lab.roster-synced'),
+      15_000,
+      'lab.roster-synced',
+    );
     expect(synced).toMatchObject({ tenant, data: { lab: 'cs-201', diff: sync.body.diff, summary: { total: 29, ready: 29, dropped: 2 } } });
   });
 
@@ -73,13 +90,19 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
     await client.createLab(admin, tenant, { name: 'lab-hours', template: { ...LAB_TEMPLATE, arc: true }, students: [person(1), person(2)] });
     // The latest event due is the stop (a minute ago): the scheduler stops every VM.
     const stopNow = [{ name: 'evening', days: ALL_DAYS, startTime: utcClock(3), stopTime: utcClock(1), timeZone: 'UTC' }];
-    expect((await client.api().patch(`/v1/tenants/${tenant}/labs/lab-hours`).set('authorization', admin).send({ schedules: stopNow })).status).toBe(200);
+    expect((await client.api().patch(`/v1/tenants/${tenant}/labs/lab-hours`).set('authorization', admin).send({ schedules: stopNow })).status).toBe(
+      200,
+    );
     await expect.poll(() => runStrategies(tenant, 'lab-hours', [1, 2]), { timeout: 15_000, interval: 100 }).toEqual(['Halted', 'Halted']);
     // A start due now (after the applied stop): the scheduler starts them again.
     const startNow = [{ name: 'morning', days: ALL_DAYS, startTime: utcClock(0), timeZone: 'UTC' }];
-    expect((await client.api().patch(`/v1/tenants/${tenant}/labs/lab-hours`).set('authorization', admin).send({ schedules: startNow })).status).toBe(200);
+    expect((await client.api().patch(`/v1/tenants/${tenant}/labs/lab-hours`).set('authorization', admin).send({ schedules: startNow })).status).toBe(
+      200,
+    );
     await expect.poll(() => runStrategies(tenant, 'lab-hours', [1, 2]), { timeout: 15_000, interval: 100 }).toEqual(['Always', 'Always']);
-    const ops = (await client.api().get(`/v1/operations?tenant=${tenant}&kind=lab.power&limit=50`).set('authorization', admin)).body.items as { result?: { action: string } }[];
+    const ops = (await client.api().get(`/v1/operations?tenant=${tenant}&kind=lab.power&limit=50`).set('authorization', admin)).body.items as {
+      result?: { action: string };
+    }[];
     expect(ops.map((o) => o.result?.action).sort()).toEqual(['start', 'stop']);
   });
 
@@ -88,10 +111,16 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
     const tenant = await client.createTenant(admin);
     await client.createLab(admin, tenant, { name: 'over', template: { ...LAB_TEMPLATE, arc: true }, students: [person(1), person(2)] });
     const endsAt = new Date(Date.now() - 2_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    expect((await client.api().patch(`/v1/tenants/${tenant}/labs/over`).set('authorization', admin).send({ endsAt, endGracePeriodDays: 0 })).status).toBe(200);
+    expect(
+      (await client.api().patch(`/v1/tenants/${tenant}/labs/over`).set('authorization', admin).send({ endsAt, endGracePeriodDays: 0 })).status,
+    ).toBe(200);
     await expect.poll(() => emulatorOf(t).store.list(VM, { namespace: tenant }).length, { timeout: 20_000, interval: 100 }).toBe(0);
     expect((await client.lab(admin, tenant, 'over')).body.phase).toBe('Ended');
-    const sync = await client.api().put(`/v1/tenants/${tenant}/labs/over/roster`).set('authorization', admin).send({ students: [person(1), person(2), person(3)] });
+    const sync = await client
+      .api()
+      .put(`/v1/tenants/${tenant}/labs/over/roster`)
+      .set('authorization', admin)
+      .send({ students: [person(1), person(2), person(3)] });
     expect((await client.settle(admin, sync.body.operation.id as string, 30_000))['status']).toBe('succeeded');
     expect(emulatorOf(t).store.list(VM, { namespace: tenant })).toEqual([]);
   });
@@ -104,7 +133,15 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
       kind: 'Lab',
       metadata: { name: 'gitops', namespace: tenant },
       spec: {
-        template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: false, sshPublicKeys: [(await import('../vms/support.js')).sshKey()] },
+        template: {
+          image: { scope: 'platform', name: 'ubuntu-24-04' },
+          cpu: 1,
+          memoryGi: 2,
+          diskGi: 10,
+          storageClass: 'kv-standard',
+          arc: false,
+          sshPublicKeys: [(await import('../vms/support.js')).sshKey()],
+        },
         students: [person(1), person(2)],
       },
     });
@@ -119,11 +156,16 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
       apiVersion: 'labplane.io/v1alpha1',
       kind: 'Lab',
       metadata: { name: 'stray', namespace: 'not-a-tenant' },
-      spec: { template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: true }, students: [person(1)] },
+      spec: {
+        template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: true },
+        students: [person(1)],
+      },
     });
     // Real time: the lab loops of the embedded stack run on real time; 1.5 s is the window in which they would wrongly act on a Lab outside a tenant.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(store.list(VM, { namespace: 'not-a-tenant' })).toEqual([]);
-    expect((store.get('labs.labplane.io', 'not-a-tenant', 'stray')?.status as { observedGeneration?: number } | undefined)?.observedGeneration).toBeUndefined();
+    expect(
+      (store.get('labs.labplane.io', 'not-a-tenant', 'stray')?.status as { observedGeneration?: number } | undefined)?.observedGeneration,
+    ).toBeUndefined();
   });
 });

@@ -16,7 +16,16 @@ function spec(overrides: Partial<LabSpec> = {}): LabSpec {
   return {
     tenant: 'physics',
     name: 'optics',
-    template: { image: { scope: 'platform', name: 'ubuntu-24' }, cpu: 2, memoryGi: 4, diskGi: 20, storageClass: 'kv-standard', arc: false, studentRole: 'user', sshPublicKeys: [SSH_KEY] },
+    template: {
+      image: { scope: 'platform', name: 'ubuntu-24' },
+      cpu: 2,
+      memoryGi: 4,
+      diskGi: 20,
+      storageClass: 'kv-standard',
+      arc: false,
+      studentRole: 'user',
+      sshPublicKeys: [SSH_KEY],
+    },
     instructors: [],
     students: [{ id: '7d0c3a52-5c1e-4b8e-9f7a-1a2b3c4d5e6f', email: STUDENT_EMAIL }],
     // Europe/Berlin in May is UTC+2: 08:00 is 06:00Z, 18:00 is 16:00Z.
@@ -59,7 +68,15 @@ function setup(start: string, labs: readonly { spec: LabSpec; status?: LabStored
   const fake = fakeApply();
   const logger = fakeLogger();
   const scheduler = (apply = fake.apply, store: Pick<LabRepository, 'list' | 'updateStatus'> = repo, claimant?: string): LabScheduler =>
-    createLabScheduler({ labs: store, apply, clock, logger, intervalMs: INTERVAL, claimTimeoutMs: CLAIM_TIMEOUT, ...(claimant === undefined ? {} : { claimant }) });
+    createLabScheduler({
+      labs: store,
+      apply,
+      clock,
+      logger,
+      intervalMs: INTERVAL,
+      claimTimeoutMs: CLAIM_TIMEOUT,
+      ...(claimant === undefined ? {} : { claimant }),
+    });
   return { repo, clock, fake, logger, scheduler };
 }
 
@@ -71,7 +88,7 @@ function readingTogether(repo: MemoryLabRepository): Pick<LabRepository, 'list' 
       const labs = await repo.list();
       await new Promise<void>((resolve) => {
         waiting.push(resolve);
-        if (waiting.length === 2) [waiting, waiting = []][0]?.forEach((r) => r());
+        if (waiting.length === 2) [waiting, (waiting = [])][0]?.forEach((r) => r());
       });
       return labs;
     },
@@ -121,7 +138,12 @@ describe('lab scheduler', () => {
     const s = scheduler();
     fake.failNext();
     await s.tick();
-    expect(await stored(repo)).toEqual({ action: 'start', dueAt: '2025-05-05T06:00:00.000Z', claimedAt: '2025-05-05T06:00:10.000Z', claimant: expect.any(String) });
+    expect(await stored(repo)).toEqual({
+      action: 'start',
+      dueAt: '2025-05-05T06:00:00.000Z',
+      claimedAt: '2025-05-05T06:00:10.000Z',
+      claimant: expect.any(String),
+    });
     clock.advance(INTERVAL);
     await s.tick();
     clock.advance(INTERVAL);
@@ -186,7 +208,7 @@ describe('lab scheduler', () => {
     expect(calls).toHaveLength(1);
   });
 
-  it("another scheduler leaves a fresh claim alone while its claimant retries its failed apply", async () => {
+  it('another scheduler leaves a fresh claim alone while its claimant retries its failed apply', async () => {
     const { repo, clock, scheduler } = setup('2025-05-05T06:00:10Z');
     const a = fakeApply();
     const b = fakeApply();
@@ -256,7 +278,7 @@ describe('lab scheduler', () => {
     };
     let lists = 0;
     const counted: Pick<LabRepository, 'list' | 'updateStatus'> = {
-      list: async () => (lists += 1, repo.list()),
+      list: async () => ((lists += 1), repo.list()),
       updateStatus: (tenant, name, mutate) => repo.updateStatus(tenant, name, mutate),
     };
     const s = scheduler(slowApply, counted);
@@ -273,7 +295,7 @@ describe('lab scheduler', () => {
     const { repo, scheduler } = setup('2025-05-05T06:00:10Z');
     let lists = 0;
     const counted: Pick<LabRepository, 'list' | 'updateStatus'> = {
-      list: async () => (lists += 1, repo.list()),
+      list: async () => ((lists += 1), repo.list()),
       updateStatus: (tenant, name, mutate) => repo.updateStatus(tenant, name, mutate),
     };
     const s = scheduler(undefined, counted);

@@ -8,8 +8,27 @@ import type { OperationRecord } from '../../src/domain/operations/operation.js';
  * the VM cache: the fault run (bench/fault-run.ts) saw it ask a second `vm.create`, which failed
  * VM_EXISTS, and the student was reported failed although the first one made their VM.
  */
-const op = { id: 'op-student', kind: 'lab.student', status: 'running', input: { tenant: 't1', lab: 'lab-1', student: 's1', vm: 'lab-1-s1', mode: 'provision' } } as unknown as OperationRecord;
-const lab = { name: 'lab-1', students: [{ id: 's1' }], instructors: [], status: {}, template: { arc: true, image: { scope: 'platform', name: 'img' }, instanceType: 'small', diskGi: 10, storageClass: 'kv', sshPublicKeys: [], studentRole: 'user' } };
+const op = {
+  id: 'op-student',
+  kind: 'lab.student',
+  status: 'running',
+  input: { tenant: 't1', lab: 'lab-1', student: 's1', vm: 'lab-1-s1', mode: 'provision' },
+} as unknown as OperationRecord;
+const lab = {
+  name: 'lab-1',
+  students: [{ id: 's1' }],
+  instructors: [],
+  status: {},
+  template: {
+    arc: true,
+    image: { scope: 'platform', name: 'img' },
+    instanceType: 'small',
+    diskGi: 10,
+    storageClass: 'kv',
+    sshPublicKeys: [],
+    studentRole: 'user',
+  },
+};
 
 function depsWith(children: Array<Partial<OperationRecord>>) {
   const create = vi.fn(async () => ({}));

@@ -28,7 +28,15 @@ async function gql(auth: string, query: string, variables: Record<string, unknow
 
 const TEMPLATE = LAB_TEMPLATE;
 /** Far in the future, so the schedule loop leaves the VMs of this run alone. */
-const SCHEDULE = { name: 'weekdays', days: ['mon', 'fri'], startTime: '08:00', stopTime: '18:00', timeZone: 'Europe/Berlin', startDate: '2090-01-02', endDate: '2090-06-30' };
+const SCHEDULE = {
+  name: 'weekdays',
+  days: ['mon', 'fri'],
+  startTime: '08:00',
+  stopTime: '18:00',
+  timeZone: 'Europe/Berlin',
+  startDate: '2090-01-02',
+  endDate: '2090-06-30',
+};
 const CREATE = `mutation($t: ID!, $i: CreateLabInput!) { createLab(tenant: $t, input: $i) { id kind status } }`;
 
 /** A graphql-transport-ws connection; `messages` collects everything the server sends for subscription '1'. */
@@ -53,17 +61,31 @@ describe('labs over GraphQL', () => {
     const tenant = await rest.createTenant(admin);
     const created = await gql(olga, CREATE, {
       t: tenant,
-      i: { name: 'gql-lab', displayName: 'GraphQL lab', course: { lms: 'moodle', courseId: 'm-9' }, template: TEMPLATE, students: [person(1), person(2)], schedules: [SCHEDULE] },
+      i: {
+        name: 'gql-lab',
+        displayName: 'GraphQL lab',
+        course: { lms: 'moodle', courseId: 'm-9' },
+        template: TEMPLATE,
+        students: [person(1), person(2)],
+        schedules: [SCHEDULE],
+      },
     });
     expect(created.errors, JSON.stringify(created.errors)).toBeUndefined();
     expect(created.data.createLab.kind).toBe('lab.sync');
     expect((await rest.settle(olga, created.data.createLab.id, 30_000))['status']).toBe('succeeded');
     await rest.untilPhase(olga, tenant, 'gql-lab', 'Ready');
 
-    const read = await gql(olga, `query($t: ID!) { lab(tenant: $t, name: "gql-lab") { name displayName phase version course { lms courseId } template { cpu memoryGi studentRole image { scope name } } schedules { name days startTime stopTime timeZone startDate endDate } summary { total ready } students(status: ready, limit: 1) { items { id status vm vmState } nextCursor } } }`, { t: tenant });
+    const read = await gql(
+      olga,
+      `query($t: ID!) { lab(tenant: $t, name: "gql-lab") { name displayName phase version course { lms courseId } template { cpu memoryGi studentRole image { scope name } } schedules { name days startTime stopTime timeZone startDate endDate } summary { total ready } students(status: ready, limit: 1) { items { id status vm vmState } nextCursor } } }`,
+      { t: tenant },
+    );
     expect(read.errors, JSON.stringify(read.errors)).toBeUndefined();
     expect(read.data.lab).toMatchObject({
-      name: 'gql-lab', displayName: 'GraphQL lab', phase: 'Ready', course: { lms: 'moodle', courseId: 'm-9' },
+      name: 'gql-lab',
+      displayName: 'GraphQL lab',
+      phase: 'Ready',
+      course: { lms: 'moodle', courseId: 'm-9' },
       template: { cpu: 1, memoryGi: 2, studentRole: 'user', image: { scope: 'platform', name: 'ubuntu-24-04' } },
       schedules: [SCHEDULE],
       summary: { total: 2, ready: 2 },
@@ -72,10 +94,14 @@ describe('labs over GraphQL', () => {
     const listed = await gql(olga, `query($t: ID!) { labs(tenant: $t, lms: "moodle") { items { name } nextCursor } }`, { t: tenant });
     expect(listed.data.labs).toEqual({ items: [{ name: 'gql-lab' }], nextCursor: null });
 
-    const synced = await gql(olga, `mutation($t: ID!, $s: [LabPersonInput!]!) { syncLabRoster(tenant: $t, name: "gql-lab", students: $s) { operation { id kind } diff { added removed updated unchanged } } }`, {
-      t: tenant,
-      s: [person(2), person(3)],
-    });
+    const synced = await gql(
+      olga,
+      `mutation($t: ID!, $s: [LabPersonInput!]!) { syncLabRoster(tenant: $t, name: "gql-lab", students: $s) { operation { id kind } diff { added removed updated unchanged } } }`,
+      {
+        t: tenant,
+        s: [person(2), person(3)],
+      },
+    );
     expect(synced.errors, JSON.stringify(synced.errors)).toBeUndefined();
     expect(synced.data.syncLabRoster.diff).toEqual({ added: [personId(3)], removed: [personId(1)], updated: [], unchanged: 1 });
     expect(synced.data.syncLabRoster.operation.kind).toBe('lab.sync');
@@ -88,7 +114,10 @@ describe('labs over GraphQL', () => {
     const stale = await gql(olga, update, { t: tenant, v: fresh });
     expect(stale.errors?.[0]?.extensions).toMatchObject({ code: 'VERSION_MISMATCH', status: 412 });
 
-    const retry = await gql(olga, `mutation($t: ID!, $s: ID!) { retryLabStudent(tenant: $t, name: "gql-lab", student: $s) { id } }`, { t: tenant, s: personId(99) });
+    const retry = await gql(olga, `mutation($t: ID!, $s: ID!) { retryLabStudent(tenant: $t, name: "gql-lab", student: $s) { id } }`, {
+      t: tenant,
+      s: personId(99),
+    });
     expect(retry.errors?.[0]?.extensions).toMatchObject({ code: 'STUDENT_NOT_FOUND', status: 404 });
     const deleted = await gql(olga, `mutation($t: ID!) { deleteLab(tenant: $t, name: "gql-lab") { id kind } }`, { t: tenant });
     expect(deleted.data.deleteLab.kind).toBe('lab.delete');
@@ -96,12 +125,19 @@ describe('labs over GraphQL', () => {
 
   it('refusals carry the REST codes: invalid input, members (FORBIDDEN) and other tenants (NOT_FOUND)', async () => {
     const tenant = await rest.createTenant(admin);
-    const bad = await gql(olga, CREATE, { t: tenant, i: { name: 'Bad_Name', template: { ...TEMPLATE, storageClass: 'fast' }, students: [{ id: 'not-a-guid' }] } });
+    const bad = await gql(olga, CREATE, {
+      t: tenant,
+      i: { name: 'Bad_Name', template: { ...TEMPLATE, storageClass: 'fast' }, students: [{ id: 'not-a-guid' }] },
+    });
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
     const member = await t.bearer({ sub: 'mia', tenants: { [tenant]: 'member' } });
-    expect((await gql(member, `query($t: ID!) { labs(tenant: $t) { items { name } } }`, { t: tenant })).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect((await gql(member, `query($t: ID!) { labs(tenant: $t) { items { name } } }`, { t: tenant })).errors?.[0]?.extensions.code).toBe(
+      'FORBIDDEN',
+    );
     const stranger = await t.bearer({ sub: 'stranger' });
-    expect((await gql(stranger, `query($t: ID!) { lab(tenant: $t, name: "x") { name } }`, { t: tenant })).errors?.[0]?.extensions.code).toBe('TENANT_NOT_FOUND');
+    expect((await gql(stranger, `query($t: ID!) { lab(tenant: $t, name: "x") { name } }`, { t: tenant })).errors?.[0]?.extensions.code).toBe(
+      'TENANT_NOT_FOUND',
+    );
   });
 
   it('labProgress sends the current state at once, then the students whose status changes; other tenants cannot subscribe', async () => {
@@ -113,11 +149,22 @@ describe('labs over GraphQL', () => {
       await expect.poll(() => sub.messages.length, { timeout: 5000 }).toBeGreaterThan(0);
       expect(sub.messages[0]).toMatchObject({
         type: 'next',
-        payload: { data: { labProgress: { tenant, lab: 'live', phase: 'Ready', summary: { total: 1, ready: 1 }, students: [{ id: personId(1), status: 'ready' }] } } },
+        payload: {
+          data: {
+            labProgress: { tenant, lab: 'live', phase: 'Ready', summary: { total: 1, ready: 1 }, students: [{ id: personId(1), status: 'ready' }] },
+          },
+        },
       });
-      const synced = await rest.api().put(`/v1/tenants/${tenant}/labs/live/roster`).set('authorization', olga).send({ students: [person(1), person(2)] });
+      const synced = await rest
+        .api()
+        .put(`/v1/tenants/${tenant}/labs/live/roster`)
+        .set('authorization', olga)
+        .send({ students: [person(1), person(2)] });
       expect(synced.status).toBe(202);
-      const readyEvent = () => sub.messages.some((m) => m.payload?.data?.labProgress?.students?.some((s: { id: string; status: string }) => s.id === personId(2) && s.status === 'ready'));
+      const readyEvent = () =>
+        sub.messages.some((m) =>
+          m.payload?.data?.labProgress?.students?.some((s: { id: string; status: string }) => s.id === personId(2) && s.status === 'ready'),
+        );
       await expect.poll(readyEvent, { timeout: 20_000 }).toBe(true);
       expect(sub.messages.at(-1)?.payload.data.labProgress.summary).toMatchObject({ total: 2, ready: 2 });
     } finally {

@@ -27,7 +27,14 @@ describe('labs over REST', () => {
       .api()
       .post(labsOf(tenant))
       .set('authorization', olga)
-      .send(labBody('db101', { displayName: 'Databases', course: { lms: 'canvas', courseId: 'c-42' }, instructors: [person(900)], students: [person(1), person(2)] }));
+      .send(
+        labBody('db101', {
+          displayName: 'Databases',
+          course: { lms: 'canvas', courseId: 'c-42' },
+          instructors: [person(900)],
+          students: [person(1), person(2)],
+        }),
+      );
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body).toMatchObject({ kind: 'lab.sync', tenant });
     expect(res.headers['location']).toBe(`/v1/operations/${res.body.id}`);
@@ -43,7 +50,17 @@ describe('labs over REST', () => {
       name: 'db101',
       displayName: 'Databases',
       course: { lms: 'canvas', courseId: 'c-42' },
-      template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: false, studentRole: 'user', sshPublicKeys: [INSTRUCTOR_KEY] },
+      template: {
+        image: { scope: 'platform', name: 'ubuntu-24-04' },
+        instanceType: 'small',
+        cpu: 1,
+        memoryGi: 2,
+        diskGi: 10,
+        storageClass: 'kv-standard',
+        arc: false,
+        studentRole: 'user',
+        sshPublicKeys: [INSTRUCTOR_KEY],
+      },
       instructors: [person(900)],
       schedules: [],
       dropGracePeriodHours: 72,
@@ -53,14 +70,26 @@ describe('labs over REST', () => {
     });
 
     await rest.createLab(olga, tenant, labBody('empty', { course: { lms: 'moodle', courseId: 'm-1' } }));
-    const byCourse = await rest.api().get(`${labsOf(tenant)}?lms=canvas&courseId=c-42`).set('authorization', olga);
+    const byCourse = await rest
+      .api()
+      .get(`${labsOf(tenant)}?lms=canvas&courseId=c-42`)
+      .set('authorization', olga);
     expect(byCourse.body.items.map((l: { name: string }) => l.name)).toEqual(['db101']);
-    const byPhase = await rest.api().get(`${labsOf(tenant)}?phase=Empty`).set('authorization', olga);
+    const byPhase = await rest
+      .api()
+      .get(`${labsOf(tenant)}?phase=Empty`)
+      .set('authorization', olga);
     expect(byPhase.body.items.map((l: { name: string }) => l.name)).toEqual(['empty']);
-    const first = await rest.api().get(`${labsOf(tenant)}?limit=1`).set('authorization', olga);
+    const first = await rest
+      .api()
+      .get(`${labsOf(tenant)}?limit=1`)
+      .set('authorization', olga);
     expect(first.body.items.map((l: { name: string }) => l.name)).toEqual(['db101']);
     expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = await rest.api().get(`${labsOf(tenant)}?limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`).set('authorization', olga);
+    const second = await rest
+      .api()
+      .get(`${labsOf(tenant)}?limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`)
+      .set('authorization', olga);
     expect(second.body).toEqual({ items: [expect.objectContaining({ name: 'empty' })] });
   });
 
@@ -69,28 +98,56 @@ describe('labs over REST', () => {
     await rest.createLab(olga, tenant, labBody('os201', { displayName: 'Operating systems', endsAt: '2031-07-31T18:00:00+02:00' }));
     const before = String((await rest.lab(olga, tenant, 'os201')).headers['etag']);
 
-    const changed = await rest.api().patch(`${labsOf(tenant)}/os201`).set('authorization', olga).set('if-match', before).send({ displayName: 'OS' });
+    const changed = await rest
+      .api()
+      .patch(`${labsOf(tenant)}/os201`)
+      .set('authorization', olga)
+      .set('if-match', before)
+      .send({ displayName: 'OS' });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body.displayName).toBe('OS');
     expect(changed.headers['etag']).toBe(`"${changed.body.version}"`);
     expect(changed.headers['etag']).not.toBe(before);
 
-    const stale = await rest.api().patch(`${labsOf(tenant)}/os201`).set('authorization', olga).set('if-match', before).send({ displayName: 'Lost update' });
+    const stale = await rest
+      .api()
+      .patch(`${labsOf(tenant)}/os201`)
+      .set('authorization', olga)
+      .set('if-match', before)
+      .send({ displayName: 'Lost update' });
     expectProblem(stale, 412, 'VERSION_MISMATCH');
     expect((await rest.lab(olga, tenant, 'os201')).body.displayName).toBe('OS');
 
-    const weak = await rest.api().patch(`${labsOf(tenant)}/os201`).set('authorization', olga).set('if-match', `W/${String(changed.headers['etag'])}`).send({ displayName: null, endsAt: null });
+    const weak = await rest
+      .api()
+      .patch(`${labsOf(tenant)}/os201`)
+      .set('authorization', olga)
+      .set('if-match', `W/${String(changed.headers['etag'])}`)
+      .send({ displayName: null, endsAt: null });
     expect(weak.status, JSON.stringify(weak.body)).toBe(200);
     expect(weak.body).not.toHaveProperty('displayName');
     expect(weak.body).not.toHaveProperty('endsAt');
-    expectProblem(await rest.api().patch(`${labsOf(tenant)}/os201`).set('authorization', olga).set('if-match', 'garbage').send({ displayName: 'x' }), 412, 'BAD_IF_MATCH');
+    expectProblem(
+      await rest
+        .api()
+        .patch(`${labsOf(tenant)}/os201`)
+        .set('authorization', olga)
+        .set('if-match', 'garbage')
+        .send({ displayName: 'x' }),
+      412,
+      'BAD_IF_MATCH',
+    );
   });
 
   it('PUT roster answers 202 with the operation and the diff; students are listed by status, dropped ones with their deletion time', async () => {
     const tenant = await rest.createTenant(admin);
     await rest.createLab(olga, tenant, labBody('net301', { students: [person(1), person(2)] }));
 
-    const res = await rest.api().put(`${labsOf(tenant)}/net301/roster`).set('authorization', olga).send({ students: [person(2, { displayName: 'Renamed' }), person(3)] });
+    const res = await rest
+      .api()
+      .put(`${labsOf(tenant)}/net301/roster`)
+      .set('authorization', olga)
+      .send({ students: [person(2, { displayName: 'Renamed' }), person(3)] });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body.diff).toEqual({ added: [personId(3)], removed: [personId(1)], updated: [personId(2)], unchanged: 0 });
     expect(res.body.operation).toMatchObject({ id: expect.any(String), tenant, status: expect.any(String) });
@@ -98,15 +155,25 @@ describe('labs over REST', () => {
     expect(res.headers['location']).toBe(`/v1/operations/${res.body.operation.id}`);
     expect((await rest.settle(olga, res.body.operation.id, 30_000))['status']).toBe('succeeded');
 
-    await expect.poll(async () => (await rest.students(olga, tenant, 'net301', '?status=ready')).body.items.map((s: { id: string }) => s.id), { timeout: 20_000 }).toEqual([personId(2), personId(3)]);
+    await expect
+      .poll(async () => (await rest.students(olga, tenant, 'net301', '?status=ready')).body.items.map((s: { id: string }) => s.id), {
+        timeout: 20_000,
+      })
+      .toEqual([personId(2), personId(3)]);
     const dropped = await rest.students(olga, tenant, 'net301', '?status=dropped');
-    expect(dropped.body.items).toEqual([expect.objectContaining({ id: personId(1), status: 'dropped', vm: expect.any(String), deleteAfter: expect.any(String) })]);
+    expect(dropped.body.items).toEqual([
+      expect.objectContaining({ id: personId(1), status: 'dropped', vm: expect.any(String), deleteAfter: expect.any(String) }),
+    ]);
     const all = await rest.students(olga, tenant, 'net301', '?limit=2');
     expect(all.body.items).toHaveLength(2);
     expect(all.body.nextCursor).toEqual(expect.any(String));
     expect(all.body.items[1]).toMatchObject({ id: personId(2), displayName: 'Renamed', status: 'ready', vmState: 'Running' });
 
-    const again = await rest.api().put(`${labsOf(tenant)}/net301/roster`).set('authorization', olga).send({ students: [person(2, { displayName: 'Renamed' }), { ...person(3), id: personId(3).toUpperCase() }] });
+    const again = await rest
+      .api()
+      .put(`${labsOf(tenant)}/net301/roster`)
+      .set('authorization', olga)
+      .send({ students: [person(2, { displayName: 'Renamed' }), { ...person(3), id: personId(3).toUpperCase() }] });
     expect(again.status).toBe(202);
     expect(again.body.diff).toEqual({ added: [], removed: [], updated: [], unchanged: 2 });
   });
@@ -114,13 +181,27 @@ describe('labs over REST', () => {
   it('retrying a student not on the roster is 404, a ready one 409; deleting the lab is an operation', async () => {
     const tenant = await rest.createTenant(admin);
     await rest.createLab(olga, tenant, labBody('ml401', { students: [person(1)] }));
-    const retry = (id: string) => rest.api().post(`${labsOf(tenant)}/ml401/students/${id}/retry`).set('authorization', olga);
+    const retry = (id: string) =>
+      rest
+        .api()
+        .post(`${labsOf(tenant)}/ml401/students/${id}/retry`)
+        .set('authorization', olga);
     expectProblem(await retry(personId(77)), 404, 'STUDENT_NOT_FOUND');
     expectProblem(await retry(personId(1)), 409, 'STUDENT_NOT_FAILED');
     expectProblem(await retry('not-a-guid'), 400, 'VALIDATION_FAILED');
-    expectProblem(await rest.api().post(`${labsOf(tenant)}/nope/students/${personId(1)}/retry`).set('authorization', olga), 404, 'LAB_NOT_FOUND');
+    expectProblem(
+      await rest
+        .api()
+        .post(`${labsOf(tenant)}/nope/students/${personId(1)}/retry`)
+        .set('authorization', olga),
+      404,
+      'LAB_NOT_FOUND',
+    );
 
-    const del = await rest.api().delete(`${labsOf(tenant)}/ml401`).set('authorization', olga);
+    const del = await rest
+      .api()
+      .delete(`${labsOf(tenant)}/ml401`)
+      .set('authorization', olga);
     expect(del.status, JSON.stringify(del.body)).toBe(202);
     expect(del.body.kind).toBe('lab.delete');
     expect(del.headers['operation-location']).toBe(`/v1/operations/${del.body.id}`);
@@ -159,17 +240,36 @@ describe('labs over REST', () => {
     expect((await rest.api().get(labsOf(tenant)).set('authorization', olga)).body.items).toEqual([]);
 
     const tooMany = Array.from({ length: 2001 }, (_, i) => ({ id: personId(i + 1) }));
-    const roster = await rest.api().put(`${labsOf(tenant)}/any/roster`).set('authorization', olga).send({ students: tooMany });
+    const roster = await rest
+      .api()
+      .put(`${labsOf(tenant)}/any/roster`)
+      .set('authorization', olga)
+      .send({ students: tooMany });
     expectProblem(roster, 400, 'VALIDATION_FAILED');
     expect(roster.body.errors.map((e: { field: string }) => e.field)).toContain('/students');
-    const patch = await rest.api().patch(`${labsOf(tenant)}/any`).set('authorization', olga).send({});
+    const patch = await rest
+      .api()
+      .patch(`${labsOf(tenant)}/any`)
+      .set('authorization', olga)
+      .send({});
     expectProblem(patch, 400, 'VALIDATION_FAILED');
-    expectProblem(await rest.api().get(`${labsOf(tenant)}?phase=Sleeping`).set('authorization', olga), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await rest
+        .api()
+        .get(`${labsOf(tenant)}?phase=Sleeping`)
+        .set('authorization', olga),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('over quota, creating a lab answers 409 QUOTA_EXCEEDED with what is needed and left, and creates no lab', async () => {
     const tenant = await rest.createTenant(admin, { quota: { virtualMachines: 2 } });
-    const res = await rest.api().post(labsOf(tenant)).set('authorization', olga).send(labBody('big', { students: [person(1), person(2), person(3)] }));
+    const res = await rest
+      .api()
+      .post(labsOf(tenant))
+      .set('authorization', olga)
+      .send(labBody('big', { students: [person(1), person(2), person(3)] }));
     expectProblem(res, 409, 'QUOTA_EXCEEDED');
     expect(res.body.details).toMatchObject({ needed: { virtualMachines: 3 }, left: { virtualMachines: 2 } });
     expectProblem(await rest.lab(olga, tenant, 'big'), 404, 'LAB_NOT_FOUND');
@@ -203,22 +303,45 @@ describe('labs over REST', () => {
     for (const res of [
       await rest.api().get(labsOf(tenant)).set('authorization', stranger),
       await rest.lab(stranger, tenant, 'shared'),
-      await rest.api().put(`${labsOf(tenant)}/shared/roster`).set('authorization', stranger).send({ students: [] }),
-      await rest.api().delete(`${labsOf(tenant)}/shared`).set('authorization', stranger),
+      await rest
+        .api()
+        .put(`${labsOf(tenant)}/shared/roster`)
+        .set('authorization', stranger)
+        .send({ students: [] }),
+      await rest
+        .api()
+        .delete(`${labsOf(tenant)}/shared`)
+        .set('authorization', stranger),
     ]) {
       // About the tenant, never the lab: a stranger learns nothing of what is inside.
       expectProblem(res, 404, 'TENANT_NOT_FOUND');
     }
     expect((await rest.api().get(labsOf(tenant)).set('authorization', reader)).status).toBe(200);
     expectProblem(await rest.api().post(labsOf(tenant)).set('authorization', reader).send(labBody('read-only')), 403, 'FORBIDDEN');
-    const created = await rest.api().post(labsOf(tenant)).set('authorization', lms).send(labBody('from-lms', { course: { lms: 'canvas', courseId: '7' } }));
+    const created = await rest
+      .api()
+      .post(labsOf(tenant))
+      .set('authorization', lms)
+      .send(labBody('from-lms', { course: { lms: 'canvas', courseId: '7' } }));
     expect(created.status, JSON.stringify(created.body)).toBe(202);
-    expect((await rest.api().put(`${labsOf(tenant)}/from-lms/roster`).set('authorization', lms).send({ students: [] })).status).toBe(202);
+    expect(
+      (
+        await rest
+          .api()
+          .put(`${labsOf(tenant)}/from-lms/roster`)
+          .set('authorization', lms)
+          .send({ students: [] })
+      ).status,
+    ).toBe(202);
   });
 
   it('a tenant member sees no lab operation (list, get), while the owner sees them all', async () => {
     const tenant = await rest.createTenant(admin);
-    const res = await rest.api().post(labsOf(tenant)).set('authorization', olga).send(labBody('ops101', { students: [person(31), person(32)] }));
+    const res = await rest
+      .api()
+      .post(labsOf(tenant))
+      .set('authorization', olga)
+      .send(labBody('ops101', { students: [person(31), person(32)] }));
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect((await rest.settle(olga, res.body.id as string, 30_000))['status']).toBe('succeeded');
     expect((await rest.api().put(`/v1/tenants/${tenant}/members/sam`).set('authorization', admin).send({ role: 'member' })).status).toBe(201);
@@ -230,6 +353,13 @@ describe('labs over REST', () => {
     };
     expect([...(await kinds(olga))]).toEqual(expect.arrayContaining(['lab.sync', 'lab.student', 'vm.create']));
     expect([...(await kinds(member))].filter((k) => k.startsWith('lab.') || k === 'vm.create')).toEqual([]);
-    expectProblem(await rest.api().get(`/v1/operations/${res.body.id as string}`).set('authorization', member), 404, 'OPERATION_NOT_FOUND');
+    expectProblem(
+      await rest
+        .api()
+        .get(`/v1/operations/${res.body.id as string}`)
+        .set('authorization', member),
+      404,
+      'OPERATION_NOT_FOUND',
+    );
   });
 });

@@ -140,7 +140,12 @@ describe('catching up and applied events', () => {
 
 describe('scheduleIssues', () => {
   it('accepts a valid set of schedules and an end with an offset', () => {
-    expect(scheduleIssues([window(), window({ name: 'late', startTime: '22:00', stopTime: '02:00', startDate: '2025-02-28', endDate: '2025-02-28' })], '2025-07-31T18:00:00Z')).toEqual([]);
+    expect(
+      scheduleIssues(
+        [window(), window({ name: 'late', startTime: '22:00', stopTime: '02:00', startDate: '2025-02-28', endDate: '2025-02-28' })],
+        '2025-07-31T18:00:00Z',
+      ),
+    ).toEqual([]);
   });
 
   it.each<[string, Partial<LabSchedule>, string]>([
@@ -172,12 +177,17 @@ describe('scheduleIssues', () => {
     expect(scheduleIssues(many).map((i) => i.field)).toEqual(['/schedules']);
   });
 
-  it.each(['2025-07-31T18:00:00', '2025-07-31', '2025-07-31T18:00Z', '2025-02-29T10:00:00Z', '2025-07-31T24:00:00Z', '2025-07-31T18:00:00+2:00', 'tomorrow'])(
-    'refuses the end of course %s',
-    (endsAt) => {
-      expect(scheduleIssues([], endsAt)).toEqual([{ field: '/endsAt', message: expect.any(String) }]);
-    },
-  );
+  it.each([
+    '2025-07-31T18:00:00',
+    '2025-07-31',
+    '2025-07-31T18:00Z',
+    '2025-02-29T10:00:00Z',
+    '2025-07-31T24:00:00Z',
+    '2025-07-31T18:00:00+2:00',
+    'tomorrow',
+  ])('refuses the end of course %s', (endsAt) => {
+    expect(scheduleIssues([], endsAt)).toEqual([{ field: '/endsAt', message: expect.any(String) }]);
+  });
 
   it('ignores schedules with issues when computing events', () => {
     expect(due(lab([window({ timeZone: 'Mars/Olympus' })]), '2025-05-09T12:00:00Z')).toBeUndefined();

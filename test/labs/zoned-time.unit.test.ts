@@ -28,7 +28,11 @@ describe('zoned time on Intl', () => {
   });
 
   it('agrees with luxon through whole fall-back nights, taking the first occurrence of repeated times', () => {
-    for (const [zone, date] of [['Europe/Berlin', '2025-10-26'], ['America/New_York', '2025-11-02'], ['Australia/Lord_Howe', '2025-04-06']] as const) {
+    for (const [zone, date] of [
+      ['Europe/Berlin', '2025-10-26'],
+      ['America/New_York', '2025-11-02'],
+      ['Australia/Lord_Howe', '2025-04-06'],
+    ] as const) {
       const day = parseLocalDate(date) ?? NaN;
       for (let minute = 0; minute < 1440; minute += 5) {
         expect(zonedInstant(zone, day, minute)).toBe(Math.min(...luxonCandidates(zone, day, minute).instants));
@@ -39,7 +43,11 @@ describe('zoned time on Intl', () => {
   it('resolves local times skipped on spring-forward nights to the transition instant', () => {
     const dayOf = (iso: string) => parseLocalDate(iso) ?? NaN;
     let skipped = 0;
-    for (const [zone, date] of [['Europe/Berlin', '2025-03-30'], ['America/New_York', '2025-03-09'], ['Australia/Lord_Howe', '2025-10-05']] as const) {
+    for (const [zone, date] of [
+      ['Europe/Berlin', '2025-03-30'],
+      ['America/New_York', '2025-03-09'],
+      ['Australia/Lord_Howe', '2025-10-05'],
+    ] as const) {
       for (let minute = 0; minute < 1440; minute += 5) {
         const t = zonedInstant(zone, dayOf(date), minute);
         const shown = t + zoneOffsetMs(zone, t);

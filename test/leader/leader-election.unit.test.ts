@@ -90,7 +90,12 @@ describe('leader election (fake time)', () => {
     const lock = lease.lock('c');
     const seen = await lock.get();
     lease.set({ holderIdentity: 'other', leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 3 });
-    await expect(lock.update({ holderIdentity: 'c', leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 3 }, seen?.version ?? '')).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+    await expect(
+      lock.update(
+        { holderIdentity: 'c', leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 3 },
+        seen?.version ?? '',
+      ),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
     const { e } = elector(lease, 'c');
     e.start();
     await vi.advanceTimersByTimeAsync(10_000);

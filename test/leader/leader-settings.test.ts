@@ -19,7 +19,14 @@ describe('leader election settings', () => {
   });
 
   it('read CONTROL_NAMESPACE, POD_NAME, the timings and RECOVERY_INTERVAL_MS', () => {
-    const c = loadConfig({ CONTROL_NAMESPACE: 'lp', POD_NAME: 'labplane-worker-7d9f', LEADER_LEASE_MS: '3000', LEADER_RENEW_MS: '2000', LEADER_RETRY_MS: '500', RECOVERY_INTERVAL_MS: '5000' });
+    const c = loadConfig({
+      CONTROL_NAMESPACE: 'lp',
+      POD_NAME: 'labplane-worker-7d9f',
+      LEADER_LEASE_MS: '3000',
+      LEADER_RENEW_MS: '2000',
+      LEADER_RETRY_MS: '500',
+      RECOVERY_INTERVAL_MS: '5000',
+    });
     expect(c.controlNamespace).toBe('lp');
     expect(c.leader).toMatchObject({ leaseMs: 3_000, renewMs: 2_000, retryMs: 500, podName: 'labplane-worker-7d9f' });
     expect(c.recoveryIntervalMs).toBe(5_000);
@@ -40,15 +47,21 @@ describe('the embedded default', () => {
     const t = await startTestApp();
     try {
       await waitUntil('leadership', () => t.deps.leadership.isLeader());
-      const lease = t.deps.emulator?.store.get('leases.coordination.k8s.io', 'labplane-system', 'labplane-loops') as unknown as { spec: { holderIdentity: string } };
+      const lease = t.deps.emulator?.store.get('leases.coordination.k8s.io', 'labplane-system', 'labplane-loops') as unknown as {
+        spec: { holderIdentity: string };
+      };
       expect(lease.spec.holderIdentity).toBe(t.deps.leadership.identity);
       const metrics = await request(t.app.server).get('/metrics');
       expect(metrics.text).toContain(`labplane_leader{identity="${t.deps.leadership.identity}",lease="labplane-system/labplane-loops"} 1`);
       await t.deps.background.stop();
       expect(t.deps.leadership.isLeader()).toBe(false);
-      const released = t.deps.emulator?.store.get('leases.coordination.k8s.io', 'labplane-system', 'labplane-loops') as unknown as { spec: { holderIdentity: string } };
+      const released = t.deps.emulator?.store.get('leases.coordination.k8s.io', 'labplane-system', 'labplane-loops') as unknown as {
+        spec: { holderIdentity: string };
+      };
       expect(released.spec.holderIdentity).toBe('');
-      expect((await request(t.app.server).get('/metrics')).text).toContain(`labplane_leader{identity="${t.deps.leadership.identity}",lease="labplane-system/labplane-loops"} 0`);
+      expect((await request(t.app.server).get('/metrics')).text).toContain(
+        `labplane_leader{identity="${t.deps.leadership.identity}",lease="labplane-system/labplane-loops"} 0`,
+      );
     } finally {
       await t.close();
     }

@@ -32,11 +32,18 @@ describe('Leases in the emulator', () => {
 
   test('create, read, replace with the current resourceVersion, list, delete', async () => {
     const now = new k8s.V1MicroTime();
-    const created = await api.createNamespacedLease({ namespace: NS, body: lease('crud', { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 }) });
+    const created = await api.createNamespacedLease({
+      namespace: NS,
+      body: lease('crud', { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 }),
+    });
     expect(created.spec?.holderIdentity).toBe('a');
     const read = await api.readNamespacedLease({ namespace: NS, name: 'crud' });
     expect(read.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion);
-    const replaced = await api.replaceNamespacedLease({ namespace: NS, name: 'crud', body: { ...read, spec: { ...read.spec, holderIdentity: 'b', leaseTransitions: 1 } } });
+    const replaced = await api.replaceNamespacedLease({
+      namespace: NS,
+      name: 'crud',
+      body: { ...read, spec: { ...read.spec, holderIdentity: 'b', leaseTransitions: 1 } },
+    });
     expect(replaced.spec?.holderIdentity).toBe('b');
     expect(replaced.metadata?.resourceVersion).not.toBe(read.metadata?.resourceVersion);
     expect((await api.listNamespacedLease({ namespace: NS })).items.map((l) => l.metadata?.name)).toContain('crud');
@@ -47,7 +54,10 @@ describe('Leases in the emulator', () => {
   test('a replace with a stale resourceVersion is 409 Conflict and changes nothing', async () => {
     const first = await api.createNamespacedLease({ namespace: NS, body: lease('occ', { holderIdentity: 'a', leaseDurationSeconds: 15 }) });
     await api.replaceNamespacedLease({ namespace: NS, name: 'occ', body: { ...first, spec: { ...first.spec, holderIdentity: 'b' } } });
-    const err = await expectApiError(api.replaceNamespacedLease({ namespace: NS, name: 'occ', body: { ...first, spec: { ...first.spec, holderIdentity: 'c' } } }), 409);
+    const err = await expectApiError(
+      api.replaceNamespacedLease({ namespace: NS, name: 'occ', body: { ...first, spec: { ...first.spec, holderIdentity: 'c' } } }),
+      409,
+    );
     expect(err.reason).toBe('Conflict');
     expect((await api.readNamespacedLease({ namespace: NS, name: 'occ' })).spec?.holderIdentity).toBe('b');
   });
@@ -65,7 +75,11 @@ describe('Leases in the emulator', () => {
     ['a month 13', '2026-13-06T10:00:00.123456Z'],
   ])('a renewTime with %s is refused with 400, as the Go decoder of RFC3339Micro does', async (_what, value) => {
     const body = { ...lease('bad-time', { holderIdentity: 'a' }), spec: { holderIdentity: 'a', renewTime: value } };
-    const res = await fetch(`${c.emu.url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${c.emu.url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { reason: string }).reason).toBe('BadRequest');
   });
@@ -73,7 +87,11 @@ describe('Leases in the emulator', () => {
   test('MicroTime with microseconds and a zone offset is accepted', async () => {
     const body = lease('offset', {});
     body.spec = { acquireTime: '2026-12-06T10:00:00.123456+02:00', renewTime: '2026-12-06T08:00:00.000001Z' } as unknown as k8s.V1LeaseSpec;
-    const res = await fetch(`${c.emu.url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${c.emu.url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(201);
   });
 

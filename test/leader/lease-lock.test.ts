@@ -16,7 +16,8 @@ afterAll(async () => {
   await c.emu.close();
 });
 
-const lockFor = (name: string) => createKubeLeaseLock({ kubeConfig: c.kc, namespace: NS, name, timeoutMs: 2_000, labels: { 'app.kubernetes.io/part-of': 'labplane' } });
+const lockFor = (name: string) =>
+  createKubeLeaseLock({ kubeConfig: c.kc, namespace: NS, name, timeoutMs: 2_000, labels: { 'app.kubernetes.io/part-of': 'labplane' } });
 
 describe('Kubernetes Lease lock', () => {
   it('reads nothing, creates, updates with the version, and a stale version is a VERSION_CONFLICT', async () => {
@@ -24,7 +25,10 @@ describe('Kubernetes Lease lock', () => {
     expect(await lock.get()).toBeUndefined();
     const t0 = new Date('2026-12-06T10:00:00.123Z');
     const created = await lock.create({ holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: t0, renewTime: t0, leaseTransitions: 0 });
-    const stored = c.emu.store.get('leases.coordination.k8s.io', NS, 'l1') as unknown as { spec: Record<string, unknown>; metadata: { labels: Record<string, string> } };
+    const stored = c.emu.store.get('leases.coordination.k8s.io', NS, 'l1') as unknown as {
+      spec: Record<string, unknown>;
+      metadata: { labels: Record<string, string> };
+    };
     expect(stored.spec.renewTime).toBe('2026-12-06T10:00:00.123000Z');
     expect(stored.metadata.labels['app.kubernetes.io/part-of']).toBe('labplane');
     const read = await lock.get();
@@ -38,10 +42,19 @@ describe('Kubernetes Lease lock', () => {
   });
 
   it('an elector over it acquires, renews and releases the Lease on the server', async () => {
-    const e = createLeaderElector({ lock: lockFor('l2'), identity: 'pod-1_x', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 100, logger: silent });
-    const led = new Promise<void>((resolve) => e.onChange((leading) => {
-      if (leading) resolve();
-    }));
+    const e = createLeaderElector({
+      lock: lockFor('l2'),
+      identity: 'pod-1_x',
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 100,
+      logger: silent,
+    });
+    const led = new Promise<void>((resolve) =>
+      e.onChange((leading) => {
+        if (leading) resolve();
+      }),
+    );
     e.start();
     await led;
     const lease = () => c.emu.store.get('leases.coordination.k8s.io', NS, 'l2') as unknown as { spec: Record<string, unknown> };

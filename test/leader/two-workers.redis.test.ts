@@ -32,21 +32,33 @@ const procs: Proc[] = [];
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 
 function startWorker(name: string): Proc {
-  const proc = spawnWorker(name, {
-    kubeconfig,
-    redisUrl,
-    directory: DIRECTORY,
-    audience: 'api://labplane-test',
-    extra: { LEADER_LEASE_MS: String(LEASE_MS), LEADER_RENEW_MS: '2000', LEADER_RETRY_MS: String(RETRY_MS), LAB_TICK_MS: '200', WORKER_CONCURRENCY: '2' },
-  }, 'src/main/worker.ts');
+  const proc = spawnWorker(
+    name,
+    {
+      kubeconfig,
+      redisUrl,
+      directory: DIRECTORY,
+      audience: 'api://labplane-test',
+      extra: {
+        LEADER_LEASE_MS: String(LEASE_MS),
+        LEADER_RENEW_MS: '2000',
+        LEADER_RETRY_MS: String(RETRY_MS),
+        LAB_TICK_MS: '200',
+        WORKER_CONCURRENCY: '2',
+      },
+    },
+    'src/main/worker.ts',
+  );
   procs.push(proc);
   return proc;
 }
 
 const logged = (p: Proc, msg: string): boolean => p.logged(msg);
-const holder = (): string => ((em.store.get(LEASE_KEY, 'labplane-system', 'labplane-loops')?.spec ?? {}) as { holderIdentity?: string }).holderIdentity ?? '';
+const holder = (): string =>
+  ((em.store.get(LEASE_KEY, 'labplane-system', 'labplane-loops')?.spec ?? {}) as { holderIdentity?: string }).holderIdentity ?? '';
 const leaseSpec = () => (em.store.get(LEASE_KEY, 'labplane-system', 'labplane-loops')?.spec ?? {}) as Record<string, string | number>;
-const scheduleOf = (lab: string) => ((em.store.get('labs.labplane.io', TENANT, lab)?.status ?? {}) as { schedule?: { operationId?: string; action?: string } }).schedule;
+const scheduleOf = (lab: string) =>
+  ((em.store.get('labs.labplane.io', TENANT, lab)?.status ?? {}) as { schedule?: { operationId?: string; action?: string } }).schedule;
 
 async function post(path: string, body: unknown): Promise<void> {
   const res = await fetch(`${em.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

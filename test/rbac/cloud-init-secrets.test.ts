@@ -23,7 +23,13 @@ const text = (ns: string, name: string) => {
   return data === undefined ? undefined : Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 };
 /** Verbs sent on Secrets of the tenant namespace. */
-const tenantSecretVerbs = () => new Set(emu.recordedRequests().resource.filter((r) => r.resource === 'secrets' && r.namespace === TENANT).map((r) => r.verb));
+const tenantSecretVerbs = () =>
+  new Set(
+    emu
+      .recordedRequests()
+      .resource.filter((r) => r.resource === 'secrets' && r.namespace === TENANT)
+      .map((r) => r.verb),
+  );
 
 describe('cloud-init Secrets without reading tenant Secrets', () => {
   it('stages in the control namespace, then creates the Secret owned by the VM over a stale one, and drops the staged copy', async () => {
@@ -31,7 +37,12 @@ describe('cloud-init Secrets without reading tenant Secrets', () => {
     expect(text(CONTROL, stagedCloudInitName(TENANT, 'web'))).toEqual({ userdata: '#cloud-config\nuser: new\n' });
     expect(emu.store.get('secrets', TENANT, 'web-cloudinit')).toBeUndefined();
     // A Secret left by an earlier attempt (or a VM of the same name being garbage-collected) is in the way.
-    emu.store.create('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'web-cloudinit', namespace: TENANT }, data: { userdata: Buffer.from('stale').toString('base64') } });
+    emu.store.create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'web-cloudinit', namespace: TENANT },
+      data: { userdata: Buffer.from('stale').toString('base64') },
+    });
 
     await secrets.place(TENANT, { name: 'web', uid: 'uid-web-1' });
     expect(text(TENANT, 'web-cloudinit')).toEqual({ userdata: '#cloud-config\nuser: new\n' });

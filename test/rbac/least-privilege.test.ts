@@ -1,7 +1,17 @@
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequests, ResourceRequestInfo } from '../../src/adapters/sim/kube-emulator/index.js';
-import { allowed, boundRules, grantKey, grantsOf, loadRbacManifests, rbacResource, ruleAllows, wildcards, type RbacObject } from './rbac-evaluator.js';
+import {
+  allowed,
+  boundRules,
+  grantKey,
+  grantsOf,
+  loadRbacManifests,
+  rbacResource,
+  ruleAllows,
+  wildcards,
+  type RbacObject,
+} from './rbac-evaluator.js';
 import { runScenario } from './scenario.js';
 
 const MANIFESTS = resolve(import.meta.dirname, '../../deploy/base/rbac');
@@ -13,18 +23,24 @@ const CONTROL = 'labplane-system';
  */
 const UNUSED_ON_PURPOSE: Readonly<Record<string, string>> = {
   'get core resourcequotas': 'createOrReplace re-reads a quota after a write conflict; the scenario writes without conflicts',
-  'get networking.k8s.io networkpolicies': 'createOrReplace replaces a policy that exists (a restart, a retried tenant create); the scenario starts on an empty cluster',
+  'get networking.k8s.io networkpolicies':
+    'createOrReplace replaces a policy that exists (a restart, a retried tenant create); the scenario starts on an empty cluster',
   'update networking.k8s.io networkpolicies': 'as above',
-  'get rbac.authorization.k8s.io roles': 'createOrReplace replaces the tenant and image-clone Roles when they exist; the scenario starts on an empty cluster',
+  'get rbac.authorization.k8s.io roles':
+    'createOrReplace replaces the tenant and image-clone Roles when they exist; the scenario starts on an empty cluster',
   'update rbac.authorization.k8s.io roles': 'as above',
   'get rbac.authorization.k8s.io rolebindings': 'a member write re-reads its binding after a write conflict; the scenario writes without conflicts',
-  'get kubevirt.io virtualmachineinstances': 'direct read while the VMI watch has not synced (a slow start); also granted by the tenant Roles, so held anyway (no escalate)',
+  'get kubevirt.io virtualmachineinstances':
+    'direct read while the VMI watch has not synced (a slow start); also granted by the tenant Roles, so held anyway (no escalate)',
   'get kubevirt.io virtualmachineinstancemigrations': 'direct read while the migration watch has not synced; also granted by the tenant owner Role',
-  'get labplane.io labs': 'direct read while the lab watch has not synced, and a re-read after a write conflict; the scenario starts with synced caches and writes without conflicts',
-  'update subresources.kubevirt.io virtualmachines/migrate': 'held because the tenant owner Role grants it; the control plane migrates by creating migrations',
+  'get labplane.io labs':
+    'direct read while the lab watch has not synced, and a re-read after a write conflict; the scenario starts with synced caches and writes without conflicts',
+  'update subresources.kubevirt.io virtualmachines/migrate':
+    'held because the tenant owner Role grants it; the control plane migrates by creating migrations',
   'get subresources.kubevirt.io virtualmachineinstances/console': 'held because the tenant Roles grant it; never used by the control plane',
   'get subresources.kubevirt.io virtualmachineinstances/vnc': 'held because the tenant Roles grant it; never used by the control plane',
-  'create cdi.kubevirt.io datavolumes/source': "CDI/KubeVirt clone authorization (a SubjectAccessReview the emulator does not make) for a VM disk cloned from an image PVC; also held for the image-clone Role",
+  'create cdi.kubevirt.io datavolumes/source':
+    'CDI/KubeVirt clone authorization (a SubjectAccessReview the emulator does not make) for a VM disk cloned from an image PVC; also held for the image-clone Role',
   'get coordination.k8s.io leases': 'leader election (being added): one scheduler across replicas',
   'create coordination.k8s.io leases': 'leader election',
   'update coordination.k8s.io leases': 'leader election',
@@ -39,7 +55,8 @@ const denied = (objects: readonly RbacObject[]) => {
   const rules = boundRules(objects, SA);
   return distinct.filter((r) => !allowed(rules, r));
 };
-const describeRequest = (r: ResourceRequestInfo) => `${r.verb} ${r.apiGroup || 'core'} ${rbacResource(r)} in ${r.namespace ?? '(cluster)'}${r.name === undefined ? '' : ` name ${r.name}`}`;
+const describeRequest = (r: ResourceRequestInfo) =>
+  `${r.verb} ${r.apiGroup || 'core'} ${rbacResource(r)} in ${r.namespace ?? '(cluster)'}${r.name === undefined ? '' : ` name ${r.name}`}`;
 
 beforeAll(async () => {
   manifests = loadRbacManifests(MANIFESTS);
@@ -52,7 +69,16 @@ beforeAll(async () => {
 describe('the RBAC of deploy/base/rbac against everything the control plane does', () => {
   it('the scenario made requests of every kind it should (it really ran)', () => {
     const kinds = new Set(distinct.map((r) => `${r.verb} ${rbacResource(r)}`));
-    for (const k of ['create namespaces', 'delete namespaces', 'create secrets', 'update virtualmachines/start', 'create virtualmachineinstancemigrations', 'update labs/status', 'watch nodes', 'create datavolumes']) {
+    for (const k of [
+      'create namespaces',
+      'delete namespaces',
+      'create secrets',
+      'update virtualmachines/start',
+      'create virtualmachineinstancemigrations',
+      'update labs/status',
+      'watch nodes',
+      'create datavolumes',
+    ]) {
       expect(kinds, k).toContain(k);
     }
   });
@@ -68,7 +94,16 @@ describe('the RBAC of deploy/base/rbac against everything the control plane does
   it('grants nothing the scenario did not use, except what is listed with a reason', () => {
     const rules = boundRules(manifests, SA);
     const unused = grantsOf(rules)
-      .filter((g) => !distinct.some((r) => r.verb === g.verb && r.apiGroup === g.apiGroup && rbacResource(r) === g.resource && (g.namespace === undefined || r.namespace === g.namespace)))
+      .filter(
+        (g) =>
+          !distinct.some(
+            (r) =>
+              r.verb === g.verb &&
+              r.apiGroup === g.apiGroup &&
+              rbacResource(r) === g.resource &&
+              (g.namespace === undefined || r.namespace === g.namespace),
+          ),
+      )
       .map(grantKey);
     expect(unused.filter((k) => UNUSED_ON_PURPOSE[k] === undefined)).toEqual([]);
     // And every listed exception is still granted (a stale entry would hide nothing, but mislead).
@@ -84,7 +119,13 @@ describe('the RBAC of deploy/base/rbac against everything the control plane does
   it('reads Secrets only in its own namespace; in tenant namespaces it may only create and delete them', () => {
     const rules = boundRules(manifests, SA);
     const secret = (verb: string, namespace?: string, name?: string): ResourceRequestInfo => ({
-      kind: 'resource', verb, apiGroup: '', apiVersion: 'v1', resource: 'secrets', ...(namespace === undefined ? {} : { namespace }), ...(name === undefined ? {} : { name }),
+      kind: 'resource',
+      verb,
+      apiGroup: '',
+      apiVersion: 'v1',
+      resource: 'secrets',
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(name === undefined ? {} : { name }),
     });
     for (const verb of ['get', 'update', 'patch']) expect(allowed(rules, secret(verb, 'some-tenant', 'vm-cloudinit')), verb).toBe(false);
     for (const verb of ['list', 'watch']) {
@@ -117,12 +158,19 @@ describe('the checks can fail', () => {
   });
 
   it('removing any granted verb the scenario uses (from every rule that grants it) denies at least one of its requests', () => {
-    const used = new Set(grantsOf(boundRules(manifests, SA)).map(grantKey).filter((k) => UNUSED_ON_PURPOSE[k] === undefined));
+    const used = new Set(
+      grantsOf(boundRules(manifests, SA))
+        .map(grantKey)
+        .filter((k) => UNUSED_ON_PURPOSE[k] === undefined),
+    );
     expect(used.size).toBeGreaterThan(30);
     for (const key of used) {
       const copy = structuredClone(manifests);
       for (const rule of copy.flatMap((o) => o.rules ?? [])) {
-        for (const g of rule.apiGroups ?? []) for (const r of rule.resources ?? []) if (rule.verbs.some((v) => grantKey({ apiGroup: g, resource: r, verb: v }) === key)) rule.verbs = rule.verbs.filter((v) => grantKey({ apiGroup: g, resource: r, verb: v }) !== key);
+        for (const g of rule.apiGroups ?? [])
+          for (const r of rule.resources ?? [])
+            if (rule.verbs.some((v) => grantKey({ apiGroup: g, resource: r, verb: v }) === key))
+              rule.verbs = rule.verbs.filter((v) => grantKey({ apiGroup: g, resource: r, verb: v }) !== key);
       }
       expect(denied(copy).length, key).toBeGreaterThan(0);
     }
@@ -135,15 +183,35 @@ describe('the checks can fail', () => {
   });
 
   it('a namespaced Role grants only in its namespace, and resourceNames never match list, watch or create', () => {
-    const rb = { source: 'x', namespace: 'a', rule: { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'create'], resourceNames: ['s1'] } };
-    const req = (verb: string, namespace: string, name?: string): ResourceRequestInfo => ({ kind: 'resource', verb, apiGroup: '', apiVersion: 'v1', resource: 'secrets', namespace, ...(name === undefined ? {} : { name }) });
+    const rb = {
+      source: 'x',
+      namespace: 'a',
+      rule: { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'create'], resourceNames: ['s1'] },
+    };
+    const req = (verb: string, namespace: string, name?: string): ResourceRequestInfo => ({
+      kind: 'resource',
+      verb,
+      apiGroup: '',
+      apiVersion: 'v1',
+      resource: 'secrets',
+      namespace,
+      ...(name === undefined ? {} : { name }),
+    });
     expect(ruleAllows(rb, req('get', 'a', 's1'))).toBe(true);
     expect(ruleAllows(rb, req('get', 'b', 's1'))).toBe(false);
     expect(ruleAllows(rb, req('get', 'a', 's2'))).toBe(false);
     expect(ruleAllows(rb, req('list', 'a'))).toBe(false);
     expect(ruleAllows(rb, req('create', 'a'))).toBe(false);
     const sub = { source: 'x', rule: { apiGroups: ['subresources.kubevirt.io'], resources: ['virtualmachines/start'], verbs: ['update'] } };
-    const put = { kind: 'resource', verb: 'update', apiGroup: 'subresources.kubevirt.io', apiVersion: 'v1', resource: 'virtualmachines', namespace: 't', name: 'vm' } as const;
+    const put = {
+      kind: 'resource',
+      verb: 'update',
+      apiGroup: 'subresources.kubevirt.io',
+      apiVersion: 'v1',
+      resource: 'virtualmachines',
+      namespace: 't',
+      name: 'vm',
+    } as const;
     expect(ruleAllows(sub, { ...put, subresource: 'start' })).toBe(true);
     expect(ruleAllows(sub, { ...put, subresource: 'stop' })).toBe(false);
     expect(ruleAllows(sub, put)).toBe(false);

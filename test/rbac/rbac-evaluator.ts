@@ -60,7 +60,9 @@ export interface BoundRule {
 function subjectMatches(b: RbacObject, sa: ServiceAccountRef): boolean {
   const groups = ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'];
   return (b.subjects ?? []).some((s) =>
-    s.kind === 'ServiceAccount' ? s.name === sa.name && (s.namespace ?? b.metadata.namespace) === sa.namespace : s.kind === 'Group' && groups.includes(s.name),
+    s.kind === 'ServiceAccount'
+      ? s.name === sa.name && (s.namespace ?? b.metadata.namespace) === sa.namespace
+      : s.kind === 'Group' && groups.includes(s.name),
   );
 }
 
@@ -70,18 +72,22 @@ function subjectMatches(b: RbacObject, sa: ServiceAccountRef): boolean {
  * roleRef to a role that does not exist grants nothing.
  */
 export function boundRules(objects: readonly RbacObject[], sa: ServiceAccountRef): BoundRule[] {
-  const roleOf = (kind: string, name: string, ns?: string) => objects.find((o) => o.kind === kind && o.metadata.name === name && (kind === 'ClusterRole' || o.metadata.namespace === ns));
+  const roleOf = (kind: string, name: string, ns?: string) =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name && (kind === 'ClusterRole' || o.metadata.namespace === ns));
   return objects.flatMap((b) => {
     if ((b.kind !== 'ClusterRoleBinding' && b.kind !== 'RoleBinding') || b.roleRef === undefined || !subjectMatches(b, sa)) return [];
     if (b.kind === 'ClusterRoleBinding' && b.roleRef.kind !== 'ClusterRole') return [];
     const role = roleOf(b.roleRef.kind, b.roleRef.name, b.metadata.namespace);
     const source = `${b.kind}/${b.metadata.name} -> ${b.roleRef.kind}/${b.roleRef.name}`;
-    return (role?.rules ?? []).map((rule) => (b.kind === 'RoleBinding' ? { source, rule, namespace: b.metadata.namespace ?? 'default' } : { source, rule }));
+    return (role?.rules ?? []).map((rule) =>
+      b.kind === 'RoleBinding' ? { source, rule, namespace: b.metadata.namespace ?? 'default' } : { source, rule },
+    );
   });
 }
 
 /** `resource/subresource` as RBAC names it. */
-export const rbacResource = (r: Pick<ResourceRequestInfo, 'resource' | 'subresource'>): string => (r.subresource === undefined ? r.resource : `${r.resource}/${r.subresource}`);
+export const rbacResource = (r: Pick<ResourceRequestInfo, 'resource' | 'subresource'>): string =>
+  r.subresource === undefined ? r.resource : `${r.resource}/${r.subresource}`;
 
 /**
  * Whether one rule allows a resource request (RBAC's `RuleAllows`): group, `resource` or
@@ -114,9 +120,12 @@ export interface Grant {
 export function grantsOf(rules: readonly BoundRule[]): Grant[] {
   return rules.flatMap(({ source, rule, namespace }) =>
     (rule.apiGroups ?? []).flatMap((apiGroup) =>
-      (rule.resources ?? []).flatMap((resource) => rule.verbs.map((verb) => ({ source, apiGroup, resource, verb, ...(namespace === undefined ? {} : { namespace }) }))),
+      (rule.resources ?? []).flatMap((resource) =>
+        rule.verbs.map((verb) => ({ source, apiGroup, resource, verb, ...(namespace === undefined ? {} : { namespace }) })),
+      ),
     ),
   );
 }
 
-export const grantKey = (g: Pick<Grant, 'apiGroup' | 'resource' | 'verb'>): string => `${g.verb} ${g.apiGroup === '' ? 'core' : g.apiGroup} ${g.resource}`;
+export const grantKey = (g: Pick<Grant, 'apiGroup' | 'resource' | 'verb'>): string =>
+  `${g.verb} ${g.apiGroup === '' ? 'core' : g.apiGroup} ${g.resource}`;

@@ -14,14 +14,22 @@ describe('request classification as the API server RequestInfo', () => {
     ['GET', '/api/v1/watch/namespaces/t1/secrets', { verb: 'watch', resource: 'secrets', namespace: 't1' }],
     ['GET', '/api/v1/namespaces/t1/pods?watch=1&fieldSelector=metadata.name%3Dp1', { verb: 'watch', resource: 'pods', namespace: 't1', name: 'p1' }],
     ['POST', '/api/v1/namespaces/t1/secrets', { verb: 'create', resource: 'secrets', namespace: 't1' }],
-    ['PUT', '/apis/labplane.io/v1alpha1/namespaces/t1/labs/l1/status', { verb: 'update', apiGroup: 'labplane.io', resource: 'labs', subresource: 'status', name: 'l1' }],
+    [
+      'PUT',
+      '/apis/labplane.io/v1alpha1/namespaces/t1/labs/l1/status',
+      { verb: 'update', apiGroup: 'labplane.io', resource: 'labs', subresource: 'status', name: 'l1' },
+    ],
     ['PATCH', '/api/v1/nodes/n1', { verb: 'patch', resource: 'nodes', name: 'n1' }],
     ['DELETE', '/api/v1/namespaces/t1/secrets/s1', { verb: 'delete', resource: 'secrets', name: 's1' }],
     ['DELETE', '/api/v1/namespaces/t1/secrets', { verb: 'deletecollection', resource: 'secrets', namespace: 't1' }],
     ['GET', '/api/v1/namespaces/t1', { verb: 'get', resource: 'namespaces', namespace: 't1', name: 't1' }],
     ['GET', '/api/v1/namespaces', { verb: 'list', resource: 'namespaces' }],
     ['PUT', '/api/v1/namespaces/t1/finalize', { verb: 'update', resource: 'namespaces', name: 't1', subresource: 'finalize' }],
-    ['PUT', '/apis/subresources.kubevirt.io/v1/namespaces/t1/virtualmachines/vm1/start', { verb: 'update', apiGroup: 'subresources.kubevirt.io', resource: 'virtualmachines', subresource: 'start', name: 'vm1' }],
+    [
+      'PUT',
+      '/apis/subresources.kubevirt.io/v1/namespaces/t1/virtualmachines/vm1/start',
+      { verb: 'update', apiGroup: 'subresources.kubevirt.io', resource: 'virtualmachines', subresource: 'start', name: 'vm1' },
+    ],
   ])('%s %s', (method, path, expected) => {
     expect(info(method, path)).toMatchObject({ kind: 'resource', ...expected });
   });
@@ -32,9 +40,12 @@ describe('request classification as the API server RequestInfo', () => {
     expect(info('GET', '/api/v1/namespaces/t1/secrets/s1')).not.toHaveProperty('subresource');
   });
 
-  it.each(['/api', '/apis', '/api/v1', '/apis/kubevirt.io', '/apis/kubevirt.io/v1', '/version', '/healthz', '/openapi/v2'])('%s is a non-resource URL', (path) => {
-    expect(info('GET', path)).toEqual({ kind: 'nonResource', verb: 'get', path });
-  });
+  it.each(['/api', '/apis', '/api/v1', '/apis/kubevirt.io', '/apis/kubevirt.io/v1', '/version', '/healthz', '/openapi/v2'])(
+    '%s is a non-resource URL',
+    (path) => {
+      expect(info('GET', path)).toEqual({ kind: 'nonResource', verb: 'get', path });
+    },
+  );
 
   it('an emulator started with recordRequests records what a client sends, and one without records nothing', async () => {
     const on = await startCluster({ recordRequests: true });

@@ -46,43 +46,94 @@ export async function runScenario(): Promise<RecordedRequests> {
     await ok('member', api().put(`/v1/tenants/${tenant}/members/sam`).set('authorization', admin).send({ role: 'member' }), 200);
     await ok('add member', api().put(`/v1/tenants/${tenant}/members/max`).set('authorization', admin).send({ role: 'member' }), 201);
     await ok('promote member', api().put(`/v1/tenants/${tenant}/members/max`).set('authorization', admin).send({ role: 'owner' }), 200);
-    await ok('rename member', api().put(`/v1/tenants/${tenant}/members/max`).set('authorization', admin).send({ role: 'owner', displayName: 'Max M.' }), 200);
+    await ok(
+      'rename member',
+      api().put(`/v1/tenants/${tenant}/members/max`).set('authorization', admin).send({ role: 'owner', displayName: 'Max M.' }),
+      200,
+    );
     await ok('remove member', api().delete(`/v1/tenants/${tenant}/members/sam`).set('authorization', admin), 204);
-    await ok('quota change', api().patch(`/v1/tenants/${tenant}`).set('authorization', admin).send({ quota: { requestsCpu: 40 } }), 200);
+    await ok(
+      'quota change',
+      api()
+        .patch(`/v1/tenants/${tenant}`)
+        .set('authorization', admin)
+        .send({ quota: { requestsCpu: 40 } }),
+      200,
+    );
 
     // Webhook registered; it is delivered to below.
-    const hook = await ok('webhook', api().post(`/v1/tenants/${tenant}/webhooks`).set('authorization', admin).send({ url: 'https://lms.uni.example.edu/hooks', events: ['operation.succeeded'] }), 201);
+    const hook = await ok(
+      'webhook',
+      api()
+        .post(`/v1/tenants/${tenant}/webhooks`)
+        .set('authorization', admin)
+        .send({ url: 'https://lms.uni.example.edu/hooks', events: ['operation.succeeded'] }),
+      201,
+    );
 
     // Image import into the tenant.
-    const image = await ok('image import', api().post(`/v1/tenants/${tenant}/images`).set('authorization', admin).send({ name: 'fedora-40', sizeGi: 5, source: { type: 'http', url: 'https://images.example.com/fedora.qcow2' } }), 202);
+    const image = await ok(
+      'image import',
+      api()
+        .post(`/v1/tenants/${tenant}/images`)
+        .set('authorization', admin)
+        .send({ name: 'fedora-40', sizeGi: 5, source: { type: 'http', url: 'https://images.example.com/fedora.qcow2' } }),
+      202,
+    );
     await settled('image import', image.id);
 
     // A VM's whole life, with Arc identity.
     await client.createVm(admin, tenant, vmBody('web-1', { arc: true, storageClass: 'kv-standard' }));
     await eventually(async () => (await client.vm(admin, tenant, 'web-1')).body.identity?.ready === true, 30_000, 'the Arc identity');
     await ok('resize', api().patch(`/v1/tenants/${tenant}/vms/web-1`).set('authorization', admin).send({ instanceType: 'medium' }), 200);
-    for (const action of ['stop', 'start', 'restart', 'migrate']) await settled(action, (await ok(action, client.act(admin, tenant, 'web-1', action), 202)).id);
+    for (const action of ['stop', 'start', 'restart', 'migrate'])
+      await settled(action, (await ok(action, client.act(admin, tenant, 'web-1', action), 202)).id);
     await client.createVm(admin, tenant, vmBody('keep-disk', { storageClass: 'kv-premium-retain' }));
 
     // Nodes: listed and one evacuated.
     await ok('nodes', api().get('/v1/nodes').set('authorization', admin), 200);
-    await settled('evacuation', (await ok('evacuate', api().post(`/v1/nodes/${seededNodeName(0)}/evacuate`).set('authorization', admin), 202)).id);
+    await settled(
+      'evacuation',
+      (
+        await ok(
+          'evacuate',
+          api()
+            .post(`/v1/nodes/${seededNodeName(0)}/evacuate`)
+            .set('authorization', admin),
+          202,
+        )
+      ).id,
+    );
 
     // VMs deleted (one keeps its disk).
-    for (const vm of ['web-1', 'keep-disk']) await settled(`delete ${vm}`, (await ok(`delete ${vm}`, api().delete(`/v1/tenants/${tenant}/vms/${vm}`).set('authorization', admin), 202)).id);
+    for (const vm of ['web-1', 'keep-disk'])
+      await settled(`delete ${vm}`, (await ok(`delete ${vm}`, api().delete(`/v1/tenants/${tenant}/vms/${vm}`).set('authorization', admin), 202)).id);
 
     // A lab: created, roster synced, powered by its schedule, ended, deleted.
     // Not client.createLab: it polls with expect.poll, which a beforeAll may not use.
     const createLab = async (body: Record<string, unknown>) => {
-      await settled(`lab ${String(body['name'])}`, (await ok('lab', api().post(`/v1/tenants/${tenant}/labs`).set('authorization', admin).send(body), 202)).id);
+      await settled(
+        `lab ${String(body['name'])}`,
+        (await ok('lab', api().post(`/v1/tenants/${tenant}/labs`).set('authorization', admin).send(body), 202)).id,
+      );
       await eventually(async () => (await client.lab(admin, tenant, String(body['name']))).body.phase === 'Ready', 30_000, 'the lab to be Ready');
     };
     await createLab({ name: 'os-101', template: { ...LAB_TEMPLATE, arc: true }, instructors: [person(100)], students: [person(1), person(2)] });
-    const sync = await ok('roster', api().put(`/v1/tenants/${tenant}/labs/os-101/roster`).set('authorization', admin).send({ students: [person(2), person(3)] }), 202);
+    const sync = await ok(
+      'roster',
+      api()
+        .put(`/v1/tenants/${tenant}/labs/os-101/roster`)
+        .set('authorization', admin)
+        .send({ students: [person(2), person(3)] }),
+      202,
+    );
     await settled('roster sync', sync.operation.id);
     const stopNow = [{ name: 'evening', days: ALL_DAYS, startTime: utcClock(3), stopTime: utcClock(1), timeZone: 'UTC' }];
     await ok('schedule', api().patch(`/v1/tenants/${tenant}/labs/os-101`).set('authorization', admin).send({ schedules: stopNow }), 200);
-    const strategies = () => emulatorOf(t).store.list(VM, { namespace: tenant }).map((vm) => (vm.spec as { runStrategy?: string }).runStrategy);
+    const strategies = () =>
+      emulatorOf(t)
+        .store.list(VM, { namespace: tenant })
+        .map((vm) => (vm.spec as { runStrategy?: string }).runStrategy);
     await eventually(() => strategies().length > 0 && strategies().every((s) => s === 'Halted'), 20_000, 'the scheduled stop');
     const endsAt = new Date(Date.now() - 2_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     await ok('end', api().patch(`/v1/tenants/${tenant}/labs/os-101`).set('authorization', admin).send({ endsAt, endGracePeriodDays: 0 }), 200);
@@ -93,7 +144,14 @@ export async function runScenario(): Promise<RecordedRequests> {
     // The webhook was delivered, signed; then deleted.
     await eventually(() => receiver.received.find((r) => verified(hook.secret as string, r)['type'] === 'operation.succeeded'), 15_000, 'a delivery');
     await ok('webhook delete', api().delete(`/v1/tenants/${tenant}/webhooks/${hook.id}`).set('authorization', admin), 204);
-    await ok('second webhook', api().post(`/v1/tenants/${tenant}/webhooks`).set('authorization', admin).send({ url: 'https://lms.uni.example.edu/other', events: ['lab.ready'] }), 201);
+    await ok(
+      'second webhook',
+      api()
+        .post(`/v1/tenants/${tenant}/webhooks`)
+        .set('authorization', admin)
+        .send({ url: 'https://lms.uni.example.edu/other', events: ['lab.ready'] }),
+      201,
+    );
 
     // The image goes, then the tenant (its remaining webhook with it).
     await ok('image delete', api().delete(`/v1/tenants/${tenant}/images/fedora-40`).set('authorization', admin), 204);

@@ -20,7 +20,13 @@ afterAll(async () => {
 });
 
 const hook = (tenant: string): WebhookRecord => ({
-  id: crypto.randomUUID(), tenant, url: 'https://lms.example.edu/h', events: ['lab.ready'], createdAt: new Date().toISOString(), createdBy: 'olga', secret: newWebhookSecret(),
+  id: crypto.randomUUID(),
+  tenant,
+  url: 'https://lms.example.edu/h',
+  events: ['lab.ready'],
+  createdAt: new Date().toISOString(),
+  createdBy: 'olga',
+  secret: newWebhookSecret(),
 });
 
 describe('moving first-wave webhook Secrets into the control namespace', () => {

@@ -20,7 +20,10 @@ let admin: string;
 beforeAll(async () => {
   t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
   admin = await t.bearer({ sub: 'fuzzer', roles: ['platform-admin'] });
-  await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id: 'fuzz', displayName: 'Fuzz', profile: 'student', owners: [{ principalId: 'olga' }] });
+  await request(t.app.server)
+    .post('/v1/tenants')
+    .set('authorization', admin)
+    .send({ id: 'fuzz', displayName: 'Fuzz', profile: 'student', owners: [{ principalId: 'olga' }] });
 });
 afterAll(async () => {
   await t?.close();
@@ -39,20 +42,37 @@ describe('hostile input over every operation', () => {
       const requestBody = contract.deref<any>(contract.operation(op.operationId)['requestBody']);
       const bodySchema = requestBody?.content?.['application/json']?.schema ?? requestBody?.content?.['application/merge-patch+json']?.schema;
       const pathArb = fc.record(
-        Object.fromEntries(pathParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema, contract.deref), fc.constantFrom('fuzz', 'kube-system', '..', '%2e%2e', 'a'.repeat(300)), fc.string({ minLength: 1 })).filter((v) => String(v).length > 0)])),
+        Object.fromEntries(
+          pathParams.map((p) => [
+            p.name,
+            fc
+              .oneof(
+                fromSchema(p.schema, contract.deref),
+                fc.constantFrom('fuzz', 'kube-system', '..', '%2e%2e', 'a'.repeat(300)),
+                fc.string({ minLength: 1 }),
+              )
+              .filter((v) => String(v).length > 0),
+          ]),
+        ),
       );
-      const queryArb = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema, contract.deref), fc.string({ maxLength: 20 }))])), { requiredKeys: [] });
+      const queryArb = fc.record(
+        Object.fromEntries(queryParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema, contract.deref), fc.string({ maxLength: 20 }))])),
+        { requiredKeys: [] },
+      );
       const bodyArb = bodySchema === undefined ? fc.constant({ body: undefined, injected: undefined }) : bodyArbitrary(bodySchema, contract.deref);
       await fc.assert(
         fc.asyncProperty(pathArb, queryArb, bodyArb, async (path, query, { body, injected }) => {
           total += 1;
           const url = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String((path as Record<string, unknown>)[name] ?? '')));
-          let req = (request(t.app.server) as any)[op.method](url).set('authorization', admin).query(query as object);
+          let req = (request(t.app.server) as any)
+            [op.method](url)
+            .set('authorization', admin)
+            .query(query as object);
           if (body !== undefined) req = req.set('content-type', 'application/json').send(JSON.stringify(body));
           const res = await req;
           expect(res.status, `${op.operationId} ${url} → ${res.status} ${res.text.slice(0, 300)}`).toBeLessThan(500);
           if (injected !== undefined) expect(res.status, `${op.operationId} accepted injected field ${injected}`).toBeGreaterThanOrEqual(400);
-          if (ALWAYS.has(res.status) || res.status === 404 && res.body?.code === 'ROUTE_NOT_FOUND') return;
+          if (ALWAYS.has(res.status) || (res.status === 404 && res.body?.code === 'ROUTE_NOT_FOUND')) return;
           const v = contract.responseValidator(op.operationId, res.status);
           expect(v, `${op.operationId} answered undeclared ${res.status}: ${res.text.slice(0, 200)}`).toBeDefined();
           if (v !== undefined && v !== 'no-body' && res.text.length > 0) {

@@ -47,7 +47,13 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   postGraphQL: () => 'public',
   getQueueDashboard: () => ({ method: 'get', url: '/admin/queues', scoped: false, adminOk: [404] }),
   listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
-  createTenant: (f) => ({ method: 'post', url: '/v1/tenants', body: { id: f.a, displayName: 'takeover', profile: 'admin' }, scoped: false, adminOk: [409] }),
+  createTenant: (f) => ({
+    method: 'post',
+    url: '/v1/tenants',
+    body: { id: f.a, displayName: 'takeover', profile: 'admin' },
+    scoped: false,
+    adminOk: [409],
+  }),
   getTenant: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}`, scoped: true, adminOk: [200] }),
   updateTenant: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}`, body: { displayName: 'pwned' }, scoped: true, adminOk: [200] }),
   deleteTenant: (f) => ({ method: 'delete', url: `/v1/tenants/${f.aDeletable}`, scoped: true, adminOk: [202] }),
@@ -58,16 +64,42 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   getOperation: (f) => ({ method: 'get', url: `/v1/operations/${f.aOperation}`, scoped: true, adminOk: [200] }),
   cancelOperation: (f) => ({ method: 'post', url: `/v1/operations/${f.aOperation}/cancel`, scoped: true, adminOk: [202, 409] }),
   listImages: () => ({ method: 'get', url: '/v1/images?limit=500', scoped: false, adminOk: [200] }),
-  importImage: () => ({ method: 'post', url: '/v1/images', body: { name: 'iso-platform', source: { type: 'http', url: 'https://images.example.com/x.qcow2' }, sizeGi: 5 }, scoped: false, adminOk: [202] }),
+  importImage: () => ({
+    method: 'post',
+    url: '/v1/images',
+    body: { name: 'iso-platform', source: { type: 'http', url: 'https://images.example.com/x.qcow2' }, sizeGi: 5 },
+    scoped: false,
+    adminOk: [202],
+  }),
   getImage: () => ({ method: 'get', url: '/v1/images/ubuntu-24-04', scoped: false, adminOk: [200] }),
   deleteImage: () => ({ method: 'delete', url: '/v1/images/iso-platform', scoped: false, adminOk: [204] }),
   listTenantImages: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/images`, scoped: true, adminOk: [200] }),
-  importTenantImage: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/images`, body: { name: 'intruder-img', source: { type: 'http', url: 'https://images.example.com/y.qcow2' }, sizeGi: 5 }, scoped: true, adminOk: [202] }),
+  importTenantImage: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/images`,
+    body: { name: 'intruder-img', source: { type: 'http', url: 'https://images.example.com/y.qcow2' }, sizeGi: 5 },
+    scoped: true,
+    adminOk: [202],
+  }),
   getTenantImage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/images/${f.aImage}`, scoped: true, adminOk: [200] }),
   deleteTenantImage: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/images/${f.aImage}`, scoped: true, adminOk: [204] }),
   listInstanceTypes: (f) => ({ method: 'get', url: `/v1/instance-types?tenant=${f.a}`, scoped: true, adminOk: [200] }),
   listVms: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms`, scoped: true, adminOk: [200] }),
-  createVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms`, body: { name: 'intruder-vm', image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], running: false }, scoped: true, adminOk: [202] }),
+  createVm: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms`,
+    body: {
+      name: 'intruder-vm',
+      image: { scope: 'platform', name: 'ubuntu-24-04' },
+      instanceType: 'small',
+      diskGi: 10,
+      storageClass: 'kv-standard',
+      sshPublicKeys: [SSH_KEY],
+      running: false,
+    },
+    scoped: true,
+    adminOk: [202],
+  }),
   getVm: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aVm}`, scoped: true, adminOk: [200] }),
   updateVm: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}/vms/${f.aVm}`, body: { running: false }, scoped: true, adminOk: [200] }),
   deleteVm: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/intruder-vm`, scoped: true, adminOk: [202, 404] }),
@@ -77,24 +109,47 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   migrateVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/migrate`, scoped: true, adminOk: [202, 409] }),
   retryVmIdentity: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/identity/retry`, scoped: true, adminOk: [202, 409] }),
   listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
-  grantVmAccess: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`, body: { role: 'administrator', principalType: 'User' }, scoped: true, adminOk: [200] }),
+  grantVmAccess: (f) => ({
+    method: 'put',
+    url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`,
+    body: { role: 'administrator', principalType: 'User' },
+    scoped: true,
+    adminOk: [200],
+  }),
   revokeVmAccess: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`, scoped: true, adminOk: [204] }),
   listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
   evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
   listWebhooks: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks`, scoped: true, adminOk: [200] }),
-  createWebhook: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/webhooks`, body: { url: 'https://images.example.com/intruder', events: ['operation.succeeded'] }, scoped: true, adminOk: [201] }),
+  createWebhook: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/webhooks`,
+    body: { url: 'https://images.example.com/intruder', events: ['operation.succeeded'] },
+    scoped: true,
+    adminOk: [201],
+  }),
   getWebhook: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}`, scoped: true, adminOk: [200] }),
   deleteWebhook: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhookDeletable}`, scoped: true, adminOk: [204] }),
   listWebhookDeliveries: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/deliveries`, scoped: true, adminOk: [200] }),
   listLabs: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs`, scoped: true, adminOk: [200] }),
-  createLab: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs`, body: { name: 'intruder-lab', template: LAB_TEMPLATE }, scoped: true, adminOk: [202] }),
+  createLab: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/labs`,
+    body: { name: 'intruder-lab', template: LAB_TEMPLATE },
+    scoped: true,
+    adminOk: [202],
+  }),
   getLab: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}`, scoped: true, adminOk: [200] }),
   updateLab: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}/labs/${f.aLab}`, body: { displayName: 'pwned' }, scoped: true, adminOk: [200] }),
   deleteLab: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/labs/intruder-lab`, scoped: true, adminOk: [202, 404] }),
   syncLabRoster: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/labs/${f.aLab}/roster`, body: { students: [] }, scoped: true, adminOk: [202] }),
   listLabStudents: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students`, scoped: true, adminOk: [200] }),
-  retryLabStudent: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students/${ABSENT_STUDENT}/retry`, scoped: true, adminOk: [404] }),
+  retryLabStudent: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/labs/${f.aLab}/students/${ABSENT_STUDENT}/retry`,
+    scoped: true,
+    adminOk: [404],
+  }),
 };
 
 const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?: Record<string, unknown> }> = {
@@ -107,58 +162,105 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Query.image': (f) => ({ query: 'query($t: ID!, $n: ID!) { image(tenant: $t, name: $n) { name } }', variables: { t: f.a, n: f.aImage } }),
   'Query.tenantImages': (f) => ({ query: 'query($t: ID!) { tenantImages(tenant: $t) { items { name } } }', variables: { t: f.a } }),
   'Mutation.importImage': (f) => ({
-    query: 'mutation($t: ID) { importImage(tenant: $t, input: {name: "intruder-img", source: {type: http, url: "https://images.example.com/z.qcow2"}, sizeGi: 5}) { id } }',
+    query:
+      'mutation($t: ID) { importImage(tenant: $t, input: {name: "intruder-img", source: {type: http, url: "https://images.example.com/z.qcow2"}, sizeGi: 5}) { id } }',
     variables: { t: f.a },
   }),
   'Mutation.deleteImage': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteImage(tenant: $t, name: $n) }', variables: { t: f.a, n: f.aImage } }),
-  'Mutation.createTenant': (f) => ({ query: 'mutation($id: ID!) { createTenant(input: {id: $id, displayName: "x", profile: admin}) { id } }', variables: { id: f.a } }),
-  'Mutation.updateTenant': (f) => ({ query: 'mutation($id: ID!) { updateTenant(id: $id, input: {displayName: "pwned"}) { id } }', variables: { id: f.a } }),
+  'Mutation.createTenant': (f) => ({
+    query: 'mutation($id: ID!) { createTenant(input: {id: $id, displayName: "x", profile: admin}) { id } }',
+    variables: { id: f.a },
+  }),
+  'Mutation.updateTenant': (f) => ({
+    query: 'mutation($id: ID!) { updateTenant(id: $id, input: {displayName: "pwned"}) { id } }',
+    variables: { id: f.a },
+  }),
   'Mutation.deleteTenant': (f) => ({ query: 'mutation($id: ID!) { deleteTenant(id: $id) { id } }', variables: { id: f.aDeletable } }),
-  'Mutation.putMember': (f) => ({ query: 'mutation($t: ID!) { putMember(tenant: $t, principalId: "intruder", input: {role: owner}) { role } }', variables: { t: f.a } }),
+  'Mutation.putMember': (f) => ({
+    query: 'mutation($t: ID!) { putMember(tenant: $t, principalId: "intruder", input: {role: owner}) { role } }',
+    variables: { t: f.a },
+  }),
   'Mutation.deleteMember': (f) => ({ query: 'mutation($t: ID!) { deleteMember(tenant: $t, principalId: "member-a") }', variables: { t: f.a } }),
   'Query.instanceTypes': (f) => ({ query: 'query($t: ID) { instanceTypes(tenant: $t) { name } }', variables: { t: f.a } }),
   'Query.vms': (f) => ({ query: 'query($t: ID!) { vms(tenant: $t) { items { name owner } } }', variables: { t: f.a } }),
   'Query.vm': (f) => ({ query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner } }', variables: { t: f.a, n: f.aVm } }),
   'Query.nodes': () => ({ query: '{ nodes { name } }' }),
-  'Query.vmAccess': (f) => ({ query: 'query($t: ID!, $n: ID!) { vmAccess(tenant: $t, name: $n) { principalId role } }', variables: { t: f.a, n: f.aArcVm } }),
-  'Mutation.grantVmAccess': (f) => ({
-    query: 'mutation($t: ID!, $n: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: "intruder", role: administrator, principalType: User) { principalId } }',
+  'Query.vmAccess': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { vmAccess(tenant: $t, name: $n) { principalId role } }',
     variables: { t: f.a, n: f.aArcVm },
   }),
-  'Mutation.revokeVmAccess': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "member-a") }', variables: { t: f.a, n: f.aArcVm } }),
+  'Mutation.grantVmAccess': (f) => ({
+    query:
+      'mutation($t: ID!, $n: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: "intruder", role: administrator, principalType: User) { principalId } }',
+    variables: { t: f.a, n: f.aArcVm },
+  }),
+  'Mutation.revokeVmAccess': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "member-a") }',
+    variables: { t: f.a, n: f.aArcVm },
+  }),
   'Mutation.createVm': (f) => ({
-    query: 'mutation($t: ID!, $k: String!) { createVm(tenant: $t, input: {name: "intruder-vm", image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k], running: false}) { id } }',
+    query:
+      'mutation($t: ID!, $k: String!) { createVm(tenant: $t, input: {name: "intruder-vm", image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k], running: false}) { id } }',
     variables: { t: f.a, k: SSH_KEY },
   }),
-  'Mutation.updateVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { updateVm(tenant: $t, name: $n, input: {running: false}) { name } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.updateVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { updateVm(tenant: $t, name: $n, input: {running: false}) { name } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
   'Mutation.deleteVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
   'Mutation.startVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { startVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
   'Mutation.stopVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { stopVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
   'Mutation.restartVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { restartVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
   'Mutation.migrateVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { migrateVm(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
-  'Mutation.retryVmIdentity': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { retryVmIdentity(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Mutation.retryVmIdentity': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { retryVmIdentity(tenant: $t, name: $n) { id } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
   'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),
   'Query.webhooks': (f) => ({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { id url } } }', variables: { t: f.a } }),
   'Mutation.createWebhook': (f) => ({
-    query: 'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/intruder", events: [vm_ready]}) { secret webhook { id } } }',
+    query:
+      'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/intruder", events: [vm_ready]}) { secret webhook { id } } }',
     variables: { t: f.a },
   }),
-  'Mutation.deleteWebhook': (f) => ({ query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }', variables: { t: f.a, id: f.aWebhook } }),
-  'Query.lab': (f) => ({ query: 'query($t: ID!, $n: ID!) { lab(tenant: $t, name: $n) { name instructors { id } students { items { id } } } }', variables: { t: f.a, n: f.aLab } }),
+  'Mutation.deleteWebhook': (f) => ({
+    query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }',
+    variables: { t: f.a, id: f.aWebhook },
+  }),
+  'Query.lab': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { lab(tenant: $t, name: $n) { name instructors { id } students { items { id } } } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
   'Query.labs': (f) => ({ query: 'query($t: ID!) { labs(tenant: $t) { items { name } } }', variables: { t: f.a } }),
   'Mutation.createLab': (f) => ({
-    query: 'mutation($t: ID!, $k: String!) { createLab(tenant: $t, input: {name: "intruder-lab", template: {image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k]}}) { id } }',
+    query:
+      'mutation($t: ID!, $k: String!) { createLab(tenant: $t, input: {name: "intruder-lab", template: {image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k]}}) { id } }',
     variables: { t: f.a, k: SSH_KEY },
   }),
-  'Mutation.updateLab': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { updateLab(tenant: $t, name: $n, input: {displayName: "pwned"}) { name } }', variables: { t: f.a, n: f.aLab } }),
+  'Mutation.updateLab': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { updateLab(tenant: $t, name: $n, input: {displayName: "pwned"}) { name } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
   'Mutation.deleteLab': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteLab(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aLab } }),
-  'Mutation.syncLabRoster': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { syncLabRoster(tenant: $t, name: $n, students: []) { diff { removed } } }', variables: { t: f.a, n: f.aLab } }),
-  'Mutation.retryLabStudent': (f) => ({ query: 'mutation($t: ID!, $n: ID!, $s: ID!) { retryLabStudent(tenant: $t, name: $n, student: $s) { id } }', variables: { t: f.a, n: f.aLab, s: ABSENT_STUDENT } }),
+  'Mutation.syncLabRoster': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { syncLabRoster(tenant: $t, name: $n, students: []) { diff { removed } } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
+  'Mutation.retryLabStudent': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!, $s: ID!) { retryLabStudent(tenant: $t, name: $n, student: $s) { id } }',
+    variables: { t: f.a, n: f.aLab, s: ABSENT_STUDENT },
+  }),
 };
 
 const SSH_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString('base64')} iso@test`;
-const LAB_TEMPLATE = { image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY] };
+const LAB_TEMPLATE = {
+  image: { scope: 'platform', name: 'ubuntu-24-04' },
+  instanceType: 'small',
+  diskGi: 10,
+  storageClass: 'kv-standard',
+  sshPublicKeys: [SSH_KEY],
+};
 /** A well-formed Azure AD object id on no roster. */
 const ABSENT_STUDENT = '00000000-0000-4000-8000-0000000000aa';
 const A_INSTRUCTOR = '00000000-0000-4000-8000-00000000a11a';
@@ -175,8 +277,16 @@ beforeAll(async () => {
   const aDeletable = uniqueTenantId('iso-a2');
   const aGone = uniqueTenantId('iso-a3');
   const b = uniqueTenantId('iso-b');
-  for (const [id, owner] of [[a, 'owner-a'], [aDeletable, 'owner-a'], [aGone, 'owner-a'], [b, 'owner-b']] as const) {
-    const res = await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id, displayName: `Tenant ${id}`, profile: 'student', owners: [{ principalId: owner }] });
+  for (const [id, owner] of [
+    [a, 'owner-a'],
+    [aDeletable, 'owner-a'],
+    [aGone, 'owner-a'],
+    [b, 'owner-b'],
+  ] as const) {
+    const res = await request(t.app.server)
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .send({ id, displayName: `Tenant ${id}`, profile: 'student', owners: [{ principalId: owner }] });
     expect(res.status).toBe(201);
   }
   await request(t.app.server).put(`/v1/tenants/${a}/members/member-a`).set('authorization', admin).send({ role: 'member' });
@@ -191,28 +301,67 @@ beforeAll(async () => {
   const vm = await request(t.app.server)
     .post(`/v1/tenants/${a}/vms`)
     .set('authorization', admin)
-    .send({ name: aVm, image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], owner: 'member-a' });
+    .send({
+      name: aVm,
+      image: { scope: 'platform', name: 'ubuntu-24-04' },
+      instanceType: 'small',
+      diskGi: 10,
+      storageClass: 'kv-standard',
+      sshPublicKeys: [SSH_KEY],
+      owner: 'member-a',
+    });
   expect(vm.status).toBe(202);
   const aArcVm = 'vm-arc-a';
   const arcVm = await request(t.app.server)
     .post(`/v1/tenants/${a}/vms`)
     .set('authorization', admin)
-    .send({ name: aArcVm, image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [SSH_KEY], owner: 'member-a', arc: true, running: false });
+    .send({
+      name: aArcVm,
+      image: { scope: 'platform', name: 'ubuntu-24-04' },
+      instanceType: 'small',
+      diskGi: 10,
+      storageClass: 'kv-standard',
+      sshPublicKeys: [SSH_KEY],
+      owner: 'member-a',
+      arc: true,
+      running: false,
+    });
   expect(arcVm.status).toBe(202);
   for (const name of [aVm, aArcVm]) {
-    await eventually(async () => (await request(t.app.server).get(`/v1/tenants/${a}/vms/${name}`).set('authorization', admin)).status === 200, 10_000, `VM ${name}`);
+    await eventually(
+      async () => (await request(t.app.server).get(`/v1/tenants/${a}/vms/${name}`).set('authorization', admin)).status === 200,
+      10_000,
+      `VM ${name}`,
+    );
   }
   const aLab = 'lab-a';
   // Not asserted here: the admin case of getLab proves the lab exists.
-  await request(t.app.server).post(`/v1/tenants/${a}/labs`).set('authorization', admin).send({ name: aLab, template: LAB_TEMPLATE, instructors: [{ id: A_INSTRUCTOR }] });
+  await request(t.app.server)
+    .post(`/v1/tenants/${a}/labs`)
+    .set('authorization', admin)
+    .send({ name: aLab, template: LAB_TEMPLATE, instructors: [{ id: A_INSTRUCTOR }] });
   const webhookOf = async (description: string): Promise<string> => {
-    const res = await request(t.app.server).post(`/v1/tenants/${a}/webhooks`).set('authorization', admin).send({ url: 'https://images.example.com/iso', events: ['vm.ready'], description });
+    const res = await request(t.app.server)
+      .post(`/v1/tenants/${a}/webhooks`)
+      .set('authorization', admin)
+      .send({ url: 'https://images.example.com/iso', events: ['vm.ready'], description });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
   const aWebhook = await webhookOf('kept');
   const aWebhookDeletable = await webhookOf('deleted by the admin case');
-  fx = { a, aDeletable, aImage, aOperation: op.body.id, aVm, aArcVm, aWebhook, aWebhookDeletable, aLab, secrets: [aWebhook, aWebhookDeletable, a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id, A_INSTRUCTOR] };
+  fx = {
+    a,
+    aDeletable,
+    aImage,
+    aOperation: op.body.id,
+    aVm,
+    aArcVm,
+    aWebhook,
+    aWebhookDeletable,
+    aLab,
+    secrets: [aWebhook, aWebhookDeletable, a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id, A_INSTRUCTOR],
+  };
   roles = {
     ownerB: await t.bearer({ sub: 'owner-b' }),
     memberB: await t.bearer({ sub: 'member-b', tenants: { [b]: 'member' } }),
@@ -269,7 +418,7 @@ describe('tenant isolation, route × role', () => {
         for (const s of fx.secrets) if (!sent.includes(s) && text.includes(s)) failures.push(`${where} leaks '${s}'`);
       }
     }
-    expect(failures.join("\n")).toBe("");
+    expect(failures.join('\n')).toBe('');
   });
 
   it('GraphQL: foreign principals get NOT_FOUND/FORBIDDEN and never see tenant A ids', async () => {
@@ -281,10 +430,11 @@ describe('tenant isolation, route × role', () => {
         for (const s of fx.secrets) if (text.includes(s)) failures.push(`${role} ${field} leaks '${s}'`);
         const codes = (res.body.errors ?? []).map((e: any) => e.extensions?.code as string);
         const scoped = !['Query.me', 'Query.tenants', 'Query.images'].includes(field);
-        if (scoped && !codes.some((c: string) => c.endsWith('_NOT_FOUND') || c === 'FORBIDDEN')) failures.push(`${role} ${field} → ${JSON.stringify(codes)} data ${text}`);
+        if (scoped && !codes.some((c: string) => c.endsWith('_NOT_FOUND') || c === 'FORBIDDEN'))
+          failures.push(`${role} ${field} → ${JSON.stringify(codes)} data ${text}`);
       }
     }
-    expect(failures.join("\n")).toBe("");
+    expect(failures.join('\n')).toBe('');
   });
 
   it('every case reaches a real resource: a platform admin gets the expected answer', async () => {
@@ -296,6 +446,6 @@ describe('tenant isolation, route × role', () => {
       const res = call.body === undefined ? await req : await req.send(call.body);
       if (!call.adminOk.includes(res.status)) failures.push(`${op.operationId} ${call.url} → ${res.status} ${res.text.slice(0, 120)}`);
     }
-    expect(failures.join("\n")).toBe("");
+    expect(failures.join('\n')).toBe('');
   });
 });

@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 
 /** Fields a hostile client might inject to escape its tenant or change what it does not own. */
-export const INJECTED_FIELDS = ['tenant', 'namespace', 'owner', 'role', 'status', '__proto__', 'constructor', 'spec', 'metadata', 'platformAdmin'] as const;
+export const INJECTED_FIELDS = [
+  'tenant',
+  'namespace',
+  'owner',
+  'role',
+  'status',
+  '__proto__',
+  'constructor',
+  'spec',
+  'metadata',
+  'platformAdmin',
+] as const;
 
 const KUBEVIRT_FRAGMENTS = [
   { domain: { devices: { hostDevices: [{ name: 'gpu', deviceName: 'nvidia.com/GA100' }] } } },
@@ -11,7 +22,17 @@ const KUBEVIRT_FRAGMENTS = [
 ];
 
 const hostile = fc.oneof(
-  fc.constantFrom('kube-system', 'default', '../../etc/passwd', "'; DROP TABLE x;--", '${jndi:ldap://x}', '\u0000', 'a'.repeat(5000), '🙂', '__proto__'),
+  fc.constantFrom(
+    'kube-system',
+    'default',
+    '../../etc/passwd',
+    "'; DROP TABLE x;--",
+    '${jndi:ldap://x}',
+    '\u0000',
+    'a'.repeat(5000),
+    '🙂',
+    '__proto__',
+  ),
   fc.string(),
   fc.integer(),
   fc.double(),
@@ -30,7 +51,10 @@ export function fromSchema(schema: any, deref: (s: any) => any, depth = 0): fc.A
     case 'string':
       if (s.pattern) {
         try {
-          return fc.stringMatching(new RegExp(s.pattern)).map((x) => x.slice(0, s.maxLength ?? 200)).filter((x) => x.length >= (s.minLength ?? 0));
+          return fc
+            .stringMatching(new RegExp(s.pattern))
+            .map((x) => x.slice(0, s.maxLength ?? 200))
+            .filter((x) => x.length >= (s.minLength ?? 0));
         } catch {
           return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 40) });
         }
@@ -58,18 +82,20 @@ export function fromSchema(schema: any, deref: (s: any) => any, depth = 0): fc.A
 /** A body derived from the schema and then, maybe, spoiled: a field dropped, retyped or injected. */
 export function bodyArbitrary(schema: any, deref: (s: any) => any): fc.Arbitrary<{ body: unknown; injected: string | undefined }> {
   const valid = fromSchema(schema, deref);
-  return fc.tuple(valid, fc.nat(9), fc.constantFrom(...INJECTED_FIELDS), hostile, fc.string({ maxLength: 10 })).map(([body, mode, field, value, key]) => {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return { body, injected: undefined };
-    const b = { ...(body as Record<string, unknown>) };
-    if (mode <= 3) return { body: b, injected: undefined };
-    if (mode <= 6) {
-      Object.defineProperty(b, field, { value, enumerable: true, configurable: true, writable: true });
-      return { body: b, injected: field };
-    }
-    const keys = Object.keys(b);
-    if (mode === 7 && keys.length > 0) delete b[keys[0] as string];
-    else if (mode === 8 && keys.length > 0) b[keys[0] as string] = value;
-    else b[key || 'x'] = value;
-    return { body: b, injected: undefined };
-  });
+  return fc
+    .tuple(valid, fc.nat(9), fc.constantFrom(...INJECTED_FIELDS), hostile, fc.string({ maxLength: 10 }))
+    .map(([body, mode, field, value, key]) => {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) return { body, injected: undefined };
+      const b = { ...(body as Record<string, unknown>) };
+      if (mode <= 3) return { body: b, injected: undefined };
+      if (mode <= 6) {
+        Object.defineProperty(b, field, { value, enumerable: true, configurable: true, writable: true });
+        return { body: b, injected: field };
+      }
+      const keys = Object.keys(b);
+      if (mode === 7 && keys.length > 0) delete b[keys[0] as string];
+      else if (mode === 8 && keys.length > 0) b[keys[0] as string] = value;
+      else b[key || 'x'] = value;
+      return { body: b, injected: undefined };
+    });
 }

@@ -27,7 +27,12 @@ describe('node:dns resolver adapter (against a local fake DNS server)', () => {
   it('returns every A and AAAA record', async () => {
     const addresses = await resolver().resolve('dual.dnsfake.net');
     expect([...addresses].sort()).toEqual(['151.101.1.1', '2606:2800:220:1:248:1893:25c8:1946', '93.184.216.34']);
-    expect(dns.queries.filter((q) => q.name === 'dual.dnsfake.net').map((q) => q.type).sort()).toEqual([1, 28]);
+    expect(
+      dns.queries
+        .filter((q) => q.name === 'dual.dnsfake.net')
+        .map((q) => q.type)
+        .sort(),
+    ).toEqual([1, 28]);
   });
 
   it('answers a name with only A records with those, and a missing name with no addresses', async () => {
@@ -36,14 +41,18 @@ describe('node:dns resolver adapter (against a local fake DNS server)', () => {
   });
 
   it('throws UpstreamUnavailable on SERVFAIL rather than passing the name', async () => {
-    const err: unknown = await resolver().resolve('broken.dnsfake.net').catch((e: unknown) => e);
+    const err: unknown = await resolver()
+      .resolve('broken.dnsfake.net')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect((err as UpstreamUnavailableError).code).toBe('DNS_UNAVAILABLE');
   });
 
   it('gives up on a silent server within its time budget', async () => {
     const started = performance.now();
-    const err: unknown = await resolver(300).resolve('slow.dnsfake.net').catch((e: unknown) => e);
+    const err: unknown = await resolver(300)
+      .resolve('slow.dnsfake.net')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(performance.now() - started).toBeLessThan(1500);
   });

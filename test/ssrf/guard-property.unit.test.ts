@@ -32,16 +32,13 @@ const toUint = (dotted: string) => dotted.split('.').reduce((acc, p) => acc * 25
 const octets = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255] as const;
 const dotted = (n: number) => octets(n).join('.');
 const hex16 = (n: number) => [(n >>> 16).toString(16), (n & 0xffff).toString(16)].join(':');
-const inRange = (n: number, [base, bits]: readonly [string, number]) =>
-  bits === 0 || n >>> (32 - bits) === toUint(base) >>> (32 - bits);
+const inRange = (n: number, [base, bits]: readonly [string, number]) => bits === 0 || n >>> (32 - bits) === toUint(base) >>> (32 - bits);
 
 const forbiddenV4 = fc
   .constantFrom(...FORBIDDEN_V4)
   .chain(([base, bits]) => fc.integer({ min: 0, max: 2 ** (32 - bits) - 1 }).map((off) => (toUint(base) + off) >>> 0));
 
-const publicV4 = fc
-  .integer({ min: 0, max: 0xffffffff })
-  .filter((n) => ![...FORBIDDEN_V4, ...OTHER_SPECIAL_V4].some((r) => inRange(n, r)));
+const publicV4 = fc.integer({ min: 0, max: 0xffffffff }).filter((n) => ![...FORBIDDEN_V4, ...OTHER_SPECIAL_V4].some((r) => inRange(n, r)));
 
 type Encoding = (n: number, pick: number) => string;
 const partIn = (v: number, style: number) => (style === 0 ? String(v) : style === 1 ? `0${v.toString(8)}` : `0x${v.toString(16)}`);
@@ -53,9 +50,18 @@ const ENCODINGS: Readonly<Record<string, Encoding>> = {
   octal: (n) => `0${n.toString(8)}`,
   hex: (n) => `0x${n.toString(16)}`,
   hexUpper: (n) => `0X${n.toString(16).toUpperCase()}`,
-  octalDotted: (n) => octets(n).map((o) => `0${o.toString(8)}`).join('.'),
-  hexDotted: (n) => octets(n).map((o) => `0x${o.toString(16)}`).join('.'),
-  mixedDotted: (n, pick) => octets(n).map((o, i) => partIn(o, Math.floor(pick / 3 ** i) % 3)).join('.'),
+  octalDotted: (n) =>
+    octets(n)
+      .map((o) => `0${o.toString(8)}`)
+      .join('.'),
+  hexDotted: (n) =>
+    octets(n)
+      .map((o) => `0x${o.toString(16)}`)
+      .join('.'),
+  mixedDotted: (n, pick) =>
+    octets(n)
+      .map((o, i) => partIn(o, Math.floor(pick / 3 ** i) % 3))
+      .join('.'),
   short3: (n, pick) => {
     const [a, b] = octets(n);
     return `${partIn(a, pick % 3)}.${partIn(b, 0)}.${partIn(n & 0xffff, Math.floor(pick / 3) % 3)}`;
@@ -126,10 +132,16 @@ describe('outbound URL guard: properties', () => {
   });
 
   it('refuses a public name as soon as any of its addresses is forbidden, and accepts it otherwise', async () => {
-    const answers = fc.array(fc.oneof(publicV4.map((n) => ({ n, bad: false })), forbiddenV4.map((n) => ({ n, bad: true }))), {
-      minLength: 1,
-      maxLength: 6,
-    });
+    const answers = fc.array(
+      fc.oneof(
+        publicV4.map((n) => ({ n, bad: false })),
+        forbiddenV4.map((n) => ({ n, bad: true })),
+      ),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
     const asText = fc.boolean();
     await fc.assert(
       fc.asyncProperty(answers, asText, async (list, mapped) => {

@@ -54,7 +54,9 @@ describe('the Lab CRD is not installed', () => {
     expect(res.body.code).toBe('NOT_READY');
     const checks = res.body.details.checks as Record<string, { ok: boolean; detail?: string }>;
     expect(checks['labs']?.ok).toBe(false);
-    expect(checks['labs']?.detail).toMatch(/^the labs informer has not synced since \d{4}-\d\d-\d\dT[\d:.]+Z: The Kubernetes API server does not serve labs\.labplane\.io/);
+    expect(checks['labs']?.detail).toMatch(
+      /^the labs informer has not synced since \d{4}-\d\d-\d\dT[\d:.]+Z: The Kubernetes API server does not serve labs\.labplane\.io/,
+    );
     expect(checks['labs']?.detail).toContain('kubectl apply --server-side -f deploy/crds/labs.labplane.io.yaml');
     for (const ok of ['kubernetes', 'redis', 'tenants', 'webhooks', 'images', 'vms']) expect(checks[ok], ok).toEqual({ ok: true });
     expect(res.body.detail).toContain('labs (the labs informer has not synced');

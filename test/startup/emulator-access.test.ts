@@ -11,7 +11,11 @@ afterAll(async () => {
 });
 
 const get = async (path: string, token = 'good', method = 'GET') => {
-  const res = await fetch(`${em.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+  const res = await fetch(`${em.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(method === 'POST' ? { body: '{}' } : {}),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
@@ -34,14 +38,17 @@ describe('emulator access control', () => {
         apiVersion: 'v1',
         metadata: {},
         status: 'Failure',
-        message: 'labs.labplane.io is forbidden: User "system:serviceaccount:lp:api" cannot list resource "labs" in API group "labplane.io" at the cluster scope',
+        message:
+          'labs.labplane.io is forbidden: User "system:serviceaccount:lp:api" cannot list resource "labs" in API group "labplane.io" at the cluster scope',
         reason: 'Forbidden',
         details: { kind: 'labs', group: 'labplane.io' },
         code: 403,
       },
     });
     const named = await get('/api/v1/namespaces/default/secrets/s1');
-    expect(named.body['message']).toBe('secrets "s1" is forbidden: User "system:serviceaccount:lp:api" cannot get resource "secrets" in API group "" in the namespace "default"');
+    expect(named.body['message']).toBe(
+      'secrets "s1" is forbidden: User "system:serviceaccount:lp:api" cannot get resource "secrets" in API group "" in the namespace "default"',
+    );
     expect((await get('/api/v1/namespaces/default/secrets?watch=true')).body['message']).toContain('cannot watch resource "secrets"');
     expect((await get('/api/v1/namespaces/default/secrets', 'good', 'POST')).body['message']).toContain('cannot create resource "secrets"');
   });

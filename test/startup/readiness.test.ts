@@ -37,7 +37,14 @@ function namespaces(client: KubeClient): ResourceCache<V1Namespace> {
   return store;
 }
 
-const health = (h: Partial<InformerHealth>): InformerHealth => ({ name: 'labs', synced: true, since: undefined, lastError: undefined, missingCrd: undefined, ...h });
+const health = (h: Partial<InformerHealth>): InformerHealth => ({
+  name: 'labs',
+  synced: true,
+  since: undefined,
+  lastError: undefined,
+  missingCrd: undefined,
+  ...h,
+});
 
 describe('readiness of one informer', () => {
   const t0 = Date.parse('2026-12-06T10:00:00.000Z');
@@ -50,12 +57,18 @@ describe('readiness of one informer', () => {
   it('stays ready while a synced informer fails for less than the threshold, and not after', () => {
     const failing = health({ since: new Date(t0), lastError: 'watch failed' });
     expect(informerProblem(failing, 60_000, t0 + 60_000)).toBeUndefined();
-    expect(informerProblem(failing, 60_000, t0 + 60_001)).toBe('the labs informer has been failing to list or watch since 2026-12-06T10:00:00.000Z: watch failed');
+    expect(informerProblem(failing, 60_000, t0 + 60_001)).toBe(
+      'the labs informer has been failing to list or watch since 2026-12-06T10:00:00.000Z: watch failed',
+    );
     expect(informerProblem(health({}), 60_000, t0 + 10 ** 9)).toBeUndefined();
   });
 
   it('a check rejects with every problem of its informers, joined', async () => {
-    const check = informerCheck('vms', () => [health({ name: 'virtualmachines', synced: false }), health({ name: 'nodes' }), health({ name: 'vmis', synced: false })]);
+    const check = informerCheck('vms', () => [
+      health({ name: 'virtualmachines', synced: false }),
+      health({ name: 'nodes' }),
+      health({ name: 'vmis', synced: false }),
+    ]);
     await expect(check.check()).rejects.toThrow('the virtualmachines informer has not synced; the vmis informer has not synced');
   });
 });
@@ -120,7 +133,13 @@ describe('a 404 is a missing object or a missing resource type', () => {
     await expect(vm).rejects.toMatchObject({ code: 'CRD_NOT_INSTALLED', retryAfterSeconds: 30, details: { crd: 'virtualmachines.kubevirt.io' } });
     await expect(vm).rejects.toThrow('install KubeVirt');
     const dv = client.request({ what: 'read DataVolume', write: false, resource: 'image', name: 'x' }, () =>
-      client.custom.getNamespacedCustomObject({ group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datavolumes', namespace: 'default', name: 'x' }),
+      client.custom.getNamespacedCustomObject({
+        group: 'cdi.kubevirt.io',
+        version: 'v1beta1',
+        plural: 'datavolumes',
+        namespace: 'default',
+        name: 'x',
+      }),
     );
     await expect(dv).rejects.toBeInstanceOf(NotFoundError);
     await expect(dv).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });

@@ -73,7 +73,9 @@ describe.concurrent('a failure to start is one line and exit code 1', () => {
 
   it('Redis unreachable: names Redis and the URL without its password', { timeout: SLOW }, async () => {
     const port = await closedPort();
-    const line = oneLine(await runEntry('server', realEnv(writeKubeconfig(em.url, 'the-right-token'), { REDIS_URL: `redis://lab:s3cret-pw@127.0.0.1:${port}/2` })));
+    const line = oneLine(
+      await runEntry('server', realEnv(writeKubeconfig(em.url, 'the-right-token'), { REDIS_URL: `redis://lab:s3cret-pw@127.0.0.1:${port}/2` })),
+    );
     expect(line).toBe(`labplane: cannot reach Redis at redis://lab@127.0.0.1:${port}/2 (ECONNREFUSED): check REDIS_URL and that Redis runs`);
   });
 

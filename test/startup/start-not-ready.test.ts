@@ -26,7 +26,10 @@ describe('started without the Lab CRD', () => {
     expect(body.details.checks['labs']?.detail).toContain('the labs informer has not synced since');
     const { stdout, stderr } = server.output();
     expect(stderr).toBe('');
-    const warnings = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+    const warnings = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
     // (fastify-openapi-glue warns about an unrelated content type at every start; only ours are counted)
     expect(warnings.map((w) => w.msg).filter((m) => m.includes('labs.labplane.io'))).toEqual([
       'starting NOT ready: the Kubernetes API server does not serve labs.labplane.io (its CustomResourceDefinition is not installed; apply it with `kubectl apply --server-side -f deploy/crds/labs.labplane.io.yaml`); /readyz answers 503 and requests that need them 503 CRD_NOT_INSTALLED until they are installed',

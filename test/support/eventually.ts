@@ -5,7 +5,11 @@ import { vi } from 'vitest';
  * other than undefined or false, and returns that. The deadline only bounds a failure, never
  * measures a speed: keep it generous, a loaded machine is slow.
  */
-export function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export function eventually<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   return vi.waitFor(
     async () => {
       const v = await probe();

@@ -14,7 +14,9 @@ import { SEEDED_IMAGE, SIM_VM_TIMINGS } from '../../src/main/simulated.js';
 
 const em = await startKubeEmulator({
   port: Number(process.env['KUBE_EMULATOR_PORT'] ?? '0'),
-  controllers: [createDataVolumeController({ importDurationMs: 1_000, preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`] }), createVmLifecycleController({ provisionMs: SIM_VM_TIMINGS.provisionMs, startMs: SIM_VM_TIMINGS.startMs, stopMs: SIM_VM_TIMINGS.stopMs }),
+  controllers: [
+    createDataVolumeController({ importDurationMs: 1_000, preImported: [`${PLATFORM_IMAGE_NAMESPACE}/${SEEDED_IMAGE.name}`] }),
+    createVmLifecycleController({ provisionMs: SIM_VM_TIMINGS.provisionMs, startMs: SIM_VM_TIMINGS.startMs, stopMs: SIM_VM_TIMINGS.stopMs }),
     createMigrationController({ phaseMs: SIM_VM_TIMINGS.migrationPhaseMs }),
   ],
   namespaces: ['labplane-system'],

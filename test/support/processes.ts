@@ -36,7 +36,11 @@ export interface Proc {
 
 /** Starts `command args` with only `env` (plus PATH and HOME) and keeps its output as log lines. */
 export function spawnProc(name: string, command: string, args: readonly string[], env: Record<string, string>): Proc {
-  const child = spawn(command, [...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, [...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: LogLine[] = [];
   let buffered = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -80,7 +84,11 @@ export function spawnProc(name: string, command: string, args: readonly string[]
     },
     freeze: () => void child.kill('SIGSTOP'),
     thaw: () => void child.kill('SIGCONT'),
-    tail: (n = 8) => `${name}: ${logs.slice(-n).map((l) => String(l['msg'])).join(' | ')}`,
+    tail: (n = 8) =>
+      `${name}: ${logs
+        .slice(-n)
+        .map((l) => String(l['msg']))
+        .join(' | ')}`,
   };
 }
 
@@ -90,7 +98,11 @@ export function spawnNode(name: string, entry: string, env: Record<string, strin
 }
 
 /** Polls `probe` every 50 ms until it returns something other than undefined/false. */
-export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: () => string): Promise<T> {
+export async function until<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -108,7 +120,11 @@ export interface KubeProcess {
   /** GET a path of the API server (JSON), undefined on 404. */
   get<T = Record<string, unknown>>(path: string): Promise<T | undefined>;
   /** The items of a list (`/apis/kubevirt.io/v1/virtualmachines?labelSelector=...`). */
-  list(path: string): Promise<Array<{ metadata: { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: unknown[] }; [k: string]: unknown }>>;
+  list(
+    path: string,
+  ): Promise<
+    Array<{ metadata: { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: unknown[] }; [k: string]: unknown }>
+  >;
   post(path: string, body: unknown): Promise<void>;
 }
 
@@ -118,7 +134,17 @@ const BOOT_MS = 120_000;
 
 export async function startKubeProcess(): Promise<KubeProcess> {
   const proc = spawnNode('kube-apiserver', 'test/support/kube-emulator-main.ts', {});
-  const line = await until(() => proc.logs.find((l) => l['msg'] === 'kube emulator listening') ?? (proc.running ? undefined : (() => { throw new Error(proc.tail()); })()), BOOT_MS, () => `the kube emulator\n${proc.tail()}`);
+  const line = await until(
+    () =>
+      proc.logs.find((l) => l['msg'] === 'kube emulator listening') ??
+      (proc.running
+        ? undefined
+        : (() => {
+            throw new Error(proc.tail());
+          })()),
+    BOOT_MS,
+    () => `the kube emulator\n${proc.tail()}`,
+  );
   const url = String(line['url']);
   const get = async <T>(path: string): Promise<T | undefined> => {
     const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000) });
@@ -131,7 +157,7 @@ export async function startKubeProcess(): Promise<KubeProcess> {
     url,
     kubeconfig: writeKubeconfig(url),
     get,
-    list: async (path) => ((await get<{ items: [] }>(path))?.items ?? []),
+    list: async (path) => (await get<{ items: [] }>(path))?.items ?? [],
     async post(path, body) {
       const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
@@ -156,11 +182,34 @@ export interface RedisProcess {
 export async function startRedisProcess(opts: { appendonly?: boolean } = {}): Promise<RedisProcess> {
   const port = await closedPort();
   const dir = mkdtempSync(join(tmpdir(), 'lp-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', opts.appendonly === true ? 'yes' : 'no', '--appendfsync', 'everysec'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--dir',
+    dir,
+    '--appendonly',
+    opts.appendonly === true ? 'yes' : 'no',
+    '--appendfsync',
+    'everysec',
+  ];
   let proc: Proc;
   const start = async (): Promise<void> => {
     proc = spawnProc('redis', 'redis-server', args, {});
-    await until(() => proc.logs.some((l) => String(l['msg']).includes('Ready to accept connections')) || (proc.running ? undefined : (() => { throw new Error(proc.tail()); })()), 10_000, () => `redis-server\n${proc.tail()}`);
+    await until(
+      () =>
+        proc.logs.some((l) => String(l['msg']).includes('Ready to accept connections')) ||
+        (proc.running
+          ? undefined
+          : (() => {
+              throw new Error(proc.tail());
+            })()),
+      10_000,
+      () => `redis-server\n${proc.tail()}`,
+    );
   };
   await start();
   return {
@@ -229,6 +278,16 @@ export function spawnWorker(name: string, e: ServiceEnv, entry = 'test/support/s
 /** {@link spawnWorker}, resolved once it logged `worker started`. */
 export async function startWorkerProcess(name: string, e: ServiceEnv, entry?: string): Promise<Proc> {
   const proc = spawnWorker(name, e, entry);
-  await until(() => proc.logged('worker started') || (proc.running ? undefined : (() => { throw new Error(proc.tail()); })()), BOOT_MS, () => `${name} to start\n${proc.tail()}`);
+  await until(
+    () =>
+      proc.logged('worker started') ||
+      (proc.running
+        ? undefined
+        : (() => {
+            throw new Error(proc.tail());
+          })()),
+    BOOT_MS,
+    () => `${name} to start\n${proc.tail()}`,
+  );
   return proc;
 }

@@ -9,7 +9,13 @@
 // - FAULTS_QUEUE_LOCK_MS: BullMQ's job lock and stalled check, so a killed worker's jobs come back
 //   in seconds rather than BullMQ's 30 + 30 s.
 import { readFileSync } from 'node:fs';
-import { createArcUserDataRenderer, createArmAccess, createArmArcMachines, createArmBudget, createOnboardingCredentials } from '../../src/adapters/azure/index.js';
+import {
+  createArcUserDataRenderer,
+  createArmAccess,
+  createArmArcMachines,
+  createArmBudget,
+  createOnboardingCredentials,
+} from '../../src/adapters/azure/index.js';
 import type { AzureArmSettings } from '../../src/adapters/azure/settings.js';
 import { createSimulatedResolver } from '../../src/adapters/sim/sim-resolver.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../../src/adapters/sim/sim-webhook-network.js';
@@ -28,14 +34,23 @@ const fixedToken = (token: string) => ({ getToken: async () => ({ token, expires
 function azurePorts(): AzurePorts | undefined {
   const url = env['FAULTS_ARM_URL'];
   if (url === undefined || url === '') return undefined;
-  const settings: AzureArmSettings = { ...ARM_SETTINGS, endpoint: url, trustedCa: readFileSync(env['FAULTS_ARM_CA_FILE'] ?? '', 'utf8'), retry: { maxRetries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 500 } };
+  const settings: AzureArmSettings = {
+    ...ARM_SETTINGS,
+    endpoint: url,
+    trustedCa: readFileSync(env['FAULTS_ARM_CA_FILE'] ?? '', 'utf8'),
+    retry: { maxRetries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 500 },
+  };
   const budget = createArmBudget();
   const credential = fixedToken('faults-control-plane-token');
   return {
     settings: ARM_SETTINGS,
     arcMachines: createArmArcMachines({ credential, settings, budget }),
     access: createArmAccess({ credential, settings, budget }),
-    onboarding: { credentials: createOnboardingCredentials({ credential: fixedToken('faults-onboarding-token') }), renderer: createArcUserDataRenderer(), target: ARM_SETTINGS },
+    onboarding: {
+      credentials: createOnboardingCredentials({ credential: fixedToken('faults-onboarding-token') }),
+      renderer: createArcUserDataRenderer(),
+      target: ARM_SETTINGS,
+    },
   };
 }
 
@@ -51,7 +66,11 @@ function overrides(): DepsOverrides {
   const ports = azurePorts();
   return {
     ...(ports === undefined ? {} : { azure: ports }),
-    ...(routes.length === 0 ? {} : { network: { webhookSender: createSimulatedWebhookNetwork(routes), webhookResolver: createSimulatedResolver(simulatedRouteRecords(routes)) } }),
+    ...(routes.length === 0
+      ? {}
+      : {
+          network: { webhookSender: createSimulatedWebhookNetwork(routes), webhookResolver: createSimulatedResolver(simulatedRouteRecords(routes)) },
+        }),
     ...(lockMs > 0 ? { queueLocks: { lockDurationMs: lockMs, stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)) } } : {}),
   };
 }

@@ -8,7 +8,13 @@ const area = (name: string, needs: string[] = []) => ({ name, needs });
 
 describe('areas', () => {
   it('are built after the areas they need, otherwise in the order listed', () => {
-    const order = buildOrder([area('tenants', ['webhooks']), area('images'), area('vms', ['images']), area('labs', ['images', 'vms']), area('webhooks')]);
+    const order = buildOrder([
+      area('tenants', ['webhooks']),
+      area('images'),
+      area('vms', ['images']),
+      area('labs', ['images', 'vms']),
+      area('webhooks'),
+    ]);
     expect(order.map((a) => a.name)).toEqual(['webhooks', 'tenants', 'images', 'vms', 'labs']);
   });
 
@@ -22,7 +28,9 @@ describe('areas', () => {
     const vms = defineArea({
       name: 'vms',
       needs: ['images'],
-      build: async (ctx: Pick<Platform, 'config'> & { images: { locator: string } }) => ({ exports: { seen: ctx.images.locator, config: ctx.config } }),
+      build: async (ctx: Pick<Platform, 'config'> & { images: { locator: string } }) => ({
+        exports: { seen: ctx.images.locator, config: ctx.config },
+      }),
     });
     const mounted = await buildAreas([vms, images], platform, silent);
     expect(mounted.order).toEqual(['images', 'vms']);
@@ -36,7 +44,8 @@ describe('areas', () => {
 
   it('close what was built, in reverse, when one fails to build', async () => {
     const closed: string[] = [];
-    const ok = (name: string, needs: string[] = []) => defineArea({ name, needs, build: async () => ({ exports: {}, close: async () => void closed.push(name) }) });
+    const ok = (name: string, needs: string[] = []) =>
+      defineArea({ name, needs, build: async () => ({ exports: {}, close: async () => void closed.push(name) }) });
     const failing = defineArea({
       name: 'labs',
       needs: ['vms'],

@@ -31,10 +31,16 @@ describe('configuration', () => {
     expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379' }).setting).toBe('AUTH_TENANT_IDS');
     const auth = { AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111', AUTH_AUDIENCES: 'api://labplane' };
     expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', AUTH_TENANT_IDS: 'common' }).setting).toBe('AUTH_TENANT_IDS');
-    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', AUTH_TENANT_IDS: auth.AUTH_TENANT_IDS }).setting).toBe('AUTH_AUDIENCES');
+    expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', AUTH_TENANT_IDS: auth.AUTH_TENANT_IDS }).setting).toBe(
+      'AUTH_AUDIENCES',
+    );
     expect(configError({ ...auth, AUTH_INTEGRATION_BINDINGS: '{"app":"cs101"}' }).setting).toBe('AUTH_INTEGRATION_BINDINGS');
     const c = loadConfig({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', ...auth });
-    expect(c.auth).toMatchObject({ tenantIds: ['11111111-1111-1111-1111-111111111111'], audiences: ['api://labplane'], adminAppRoles: ['LabPlane.Admin'] });
+    expect(c.auth).toMatchObject({
+      tenantIds: ['11111111-1111-1111-1111-111111111111'],
+      audiences: ['api://labplane'],
+      adminAppRoles: ['LabPlane.Admin'],
+    });
     expect(c.kube).toEqual({ mode: 'kubeconfig', path });
     expect(c.devMode).toBe(false);
     expect(configError({ KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', DEV_MODE: 'true', ...auth }).setting).toBe('DEV_MODE');
@@ -80,7 +86,11 @@ describe('configuration', () => {
     const c = loadConfig({});
     expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000, claimTimeoutMs: 120_000 });
     expect([c.kubeQps, c.kubeBurst]).toEqual([50, 100]);
-    expect(loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200', LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '5000' }).labs).toEqual({ parallelism: 150, tickMs: 200, claimTimeoutMs: 5_000 });
+    expect(loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200', LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '5000' }).labs).toEqual({
+      parallelism: 150,
+      tickMs: 200,
+      claimTimeoutMs: 5_000,
+    });
     expect(configError({ LAB_PARALLELISM: '0' }).setting).toBe('LAB_PARALLELISM');
     expect(configError({ LAB_TICK_MS: '5' }).setting).toBe('LAB_TICK_MS');
     expect(configError({ LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '10' }).setting).toBe('LAB_SCHEDULE_CLAIM_TIMEOUT_MS');

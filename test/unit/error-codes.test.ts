@@ -84,15 +84,27 @@ describe('the error-code catalogue', () => {
     ];
     for (const err of thrown) {
       expect(toProblem(err)).toMatchObject({ code: err.code, status: ERROR_CODES[err.code].status });
-      expect(formatGraphQLError(new GraphQLError('x', { originalError: err })).extensions).toMatchObject({ code: err.code, status: ERROR_CODES[err.code].status });
+      expect(formatGraphQLError(new GraphQLError('x', { originalError: err })).extensions).toMatchObject({
+        code: err.code,
+        status: ERROR_CODES[err.code].status,
+      });
     }
-    expect(toProblem(Object.assign(new Error('big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    expect(toProblem(Object.assign(new Error('big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    });
     expect(toProblem(new Error('boom'))).toMatchObject({ code: 'INTERNAL', status: 500 });
     const refused = new DocumentRefusedError('too big', 'GRAPHQL_DOCUMENT_TOO_LARGE');
     expect(refused.statusCode).toBe(ERROR_CODES.GRAPHQL_DOCUMENT_TOO_LARGE.status);
-    expect(formatGraphQLError(new GraphQLError('x', { extensions: { code: 'GRAPHQL_TOO_COSTLY' } })).extensions).toEqual({ code: 'GRAPHQL_TOO_COSTLY', status: 400 });
+    expect(formatGraphQLError(new GraphQLError('x', { extensions: { code: 'GRAPHQL_TOO_COSTLY' } })).extensions).toEqual({
+      code: 'GRAPHQL_TOO_COSTLY',
+      status: 400,
+    });
     // A code from elsewhere (a library's) is not passed through as if it were ours.
-    expect(formatGraphQLError(new GraphQLError('x', { extensions: { code: 'SOMETHING_ELSE' } })).extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', status: 400 });
+    expect(formatGraphQLError(new GraphQLError('x', { extensions: { code: 'SOMETHING_ELSE' } })).extensions).toEqual({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      status: 400,
+    });
   });
 
   it("gives a failed operation's error the catalogue's status (not a guess from how the code is spelt)", () => {

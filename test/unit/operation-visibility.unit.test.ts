@@ -52,7 +52,9 @@ const EXPECTED: Record<string, readonly (0 | 1)[]> = {
 
 describe('who may read an operation follows who may read its target', () => {
   for (const [kind, operation] of OPERATIONS) {
-    it(`${kind}: ${PRINCIPALS.filter((_, i) => EXPECTED[kind]?.[i] === 1).map(([n]) => n).join(', ')}`, () => {
+    it(`${kind}: ${PRINCIPALS.filter((_, i) => EXPECTED[kind]?.[i] === 1)
+      .map(([n]) => n)
+      .join(', ')}`, () => {
       const seen = PRINCIPALS.map(([, p]) => (mayReadOperation(p, operation) ? 1 : 0));
       expect(seen).toEqual(EXPECTED[kind]);
     });

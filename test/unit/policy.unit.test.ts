@@ -24,7 +24,14 @@ describe('authorization policy', () => {
   });
 
   it('keeps platform-wide writes for admins only', () => {
-    const platformOnly: Permission[] = ['tenant.create', 'tenant.delete', 'tenant.updateQuota', 'platformImage.write', 'node.evacuate', 'queue.admin'];
+    const platformOnly: Permission[] = [
+      'tenant.create',
+      'tenant.delete',
+      'tenant.updateQuota',
+      'platformImage.write',
+      'node.evacuate',
+      'queue.admin',
+    ];
     for (const perm of platformOnly) {
       expect(decide(owner, perm, { tenant: 'cs101' }).effect).toBe('deny');
       expect(decide(owner, perm).effect).toBe('deny');

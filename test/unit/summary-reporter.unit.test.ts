@@ -16,7 +16,10 @@ function moduleOf(tests: State[], opts: { errors?: number; suiteErrors?: number[
 
 function summary(modules: TestModule[], unhandled = 0): string {
   const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  new SummaryReporter().onTestRunEnd(modules, Array.from({ length: unhandled }, () => ({ message: 'x' })));
+  new SummaryReporter().onTestRunEnd(
+    modules,
+    Array.from({ length: unhandled }, () => ({ message: 'x' })),
+  );
   return String(write.mock.calls.at(-1)?.[0]).trim();
 }
 afterEach(() => vi.restoreAllMocks());

@@ -9,12 +9,22 @@ describe('tenant ids', () => {
   it.each(['cs101', 'a', 'bio-200-fall', '9lives'])('accepts %s', (id) => {
     expect(tenantIdIssues(id)).toEqual([]);
   });
-  it.each(['default', 'kube-system', 'kube-public', 'labplane-system', 'kubevirt', 'azure-arc', 'Upper', '-lead', 'trail-', 'a_b', '', 'x'.repeat(41)])(
-    'refuses %s',
-    (id) => {
-      expect(tenantIdIssues(id)).toHaveLength(1);
-    },
-  );
+  it.each([
+    'default',
+    'kube-system',
+    'kube-public',
+    'labplane-system',
+    'kubevirt',
+    'azure-arc',
+    'Upper',
+    '-lead',
+    'trail-',
+    'a_b',
+    '',
+    'x'.repeat(41),
+  ])('refuses %s', (id) => {
+    expect(tenantIdIssues(id)).toHaveLength(1);
+  });
 });
 
 describe('quota resolution', () => {
@@ -30,12 +40,19 @@ describe('quota resolution', () => {
       expect.fail('should have thrown');
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
-      expect((err as ValidationError).issues.map((i) => i.field).sort()).toEqual(['/quota/limitsCpu', '/quota/requestsCpu', '/quota/storageGi', '/vmCaps/maxCpu']);
+      expect((err as ValidationError).issues.map((i) => i.field).sort()).toEqual([
+        '/quota/limitsCpu',
+        '/quota/requestsCpu',
+        '/quota/storageGi',
+        '/vmCaps/maxCpu',
+      ]);
     }
   });
 
   it('refuses limits below requests and CPU finer than a millicore', () => {
-    expect(() => resolveLimits(PROFILE_DEFAULTS.student, DEFAULT_PLATFORM_MAXIMA, { limitsCpu: 1, requestsCpu: 2 }, undefined)).toThrow(ValidationError);
+    expect(() => resolveLimits(PROFILE_DEFAULTS.student, DEFAULT_PLATFORM_MAXIMA, { limitsCpu: 1, requestsCpu: 2 }, undefined)).toThrow(
+      ValidationError,
+    );
     expect(() => resolveLimits(PROFILE_DEFAULTS.student, DEFAULT_PLATFORM_MAXIMA, { requestsCpu: 0.0001 }, undefined)).toThrow(ValidationError);
   });
 
@@ -58,7 +75,11 @@ describe('ids and pages', () => {
     const all = ['a', 'b', 'c', 'd', 'e'];
     const p1 = pageByKey(all, (x) => x, { limit: 2 });
     expect(p1.items).toEqual(['a', 'b']);
-    const p2 = pageByKey(all.filter((x) => x !== 'b'), (x) => x, { limit: 2, cursor: p1.nextCursor as string });
+    const p2 = pageByKey(
+      all.filter((x) => x !== 'b'),
+      (x) => x,
+      { limit: 2, cursor: p1.nextCursor as string },
+    );
     expect(p2.items).toEqual(['c', 'd']);
     const p3 = pageByKey(all, (x) => x, { limit: 2, cursor: p2.nextCursor as string });
     expect(p3).toEqual({ items: ['e'] });

@@ -38,7 +38,9 @@ describe('field issues of a request that fails the contract', () => {
   });
 
   it('keep a oneOf refusal when no branch names a field (the value matched several)', () => {
-    const issues = validationIssues('body', [{ instancePath: '/course', keyword: 'oneOf', message: 'must match exactly one schema in oneOf', params: {} }]);
+    const issues = validationIssues('body', [
+      { instancePath: '/course', keyword: 'oneOf', message: 'must match exactly one schema in oneOf', params: {} },
+    ]);
     expect(issues).toEqual([{ field: '/course', message: 'must match exactly one schema in oneOf' }]);
   });
 
@@ -54,7 +56,8 @@ describe('field issues of a request that fails the contract', () => {
   });
 
   it('name query, path and header parameters by pointer and say where they are', () => {
-    const at = (context: string) => validationIssues(context, [{ instancePath: '/limit', keyword: 'maximum', message: 'must be <= 500', params: {} }]);
+    const at = (context: string) =>
+      validationIssues(context, [{ instancePath: '/limit', keyword: 'maximum', message: 'must be <= 500', params: {} }]);
     expect(at('querystring')).toEqual([{ field: '/limit', in: 'query', message: 'must be <= 500' }]);
     expect(at('params')).toEqual([{ field: '/limit', in: 'path', message: 'must be <= 500' }]);
     expect(at('headers')).toEqual([{ field: '/limit', in: 'header', message: 'must be <= 500' }]);

@@ -29,7 +29,9 @@ describe('VM state derivation', () => {
 
   it('a VMI with LiveMigratable=False cannot migrate, and the refusal says why', () => {
     const d = deriveVmState(
-      obs('Running', { vmi: { phase: 'Running', migrating: false, conditions: [{ type: 'LiveMigratable', status: 'False', reason: 'DisksNotLiveMigratable' }] } }),
+      obs('Running', {
+        vmi: { phase: 'Running', migrating: false, conditions: [{ type: 'LiveMigratable', status: 'False', reason: 'DisksNotLiveMigratable' }] },
+      }),
     );
     expect(d.availableActions).toEqual(['stop', 'restart']);
     expect(refuseAction(d, 'migrate')).toMatch(/not live-migratable/);
@@ -37,7 +39,10 @@ describe('VM state derivation', () => {
   });
 
   it('a VMI being migrated makes the VM Migrating with no actions', () => {
-    expect(deriveVmState(obs('Running', { vmi: { phase: 'Running', conditions: [], migrating: true } }))).toMatchObject({ state: 'Migrating', availableActions: [] });
+    expect(deriveVmState(obs('Running', { vmi: { phase: 'Running', conditions: [], migrating: true } }))).toMatchObject({
+      state: 'Migrating',
+      availableActions: [],
+    });
   });
 
   it.each(['ErrorUnschedulable', 'DataVolumeError', 'CrashLoopBackOff', 'ErrImagePull', 'ImagePullBackOff', 'ErrorPvcNotFound', 'Unknown'])(

@@ -17,7 +17,18 @@ describe('cloud-init janitor', () => {
     await repo.putCloudInit('t1', 'ghost', '#cloud-config\n# token would be here\n');
     await repo.putCloudInit('t1', 'busy', '#cloud-config\n');
     const operations = createMemoryOperationStore();
-    const open = newOperationRecord({ id: 'op-1', kind: 'vm.create', tenant: 't1', target: { type: 'vm', id: 't1/busy', name: 'busy' }, createdBy: 'olga', input: {}, firstStep: 'create' }, new Date());
+    const open = newOperationRecord(
+      {
+        id: 'op-1',
+        kind: 'vm.create',
+        tenant: 't1',
+        target: { type: 'vm', id: 't1/busy', name: 'busy' },
+        createdBy: 'olga',
+        input: {},
+        firstStep: 'create',
+      },
+      new Date(),
+    );
     await operations.create(open);
     const logger = recordingLogger();
     const janitor = createCloudInitJanitor({ vms: repo, operations, clock, logger, maxAgeMs: 60_000, intervalMs: 60_000 });

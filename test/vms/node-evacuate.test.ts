@@ -62,7 +62,9 @@ describe('live migration and node evacuation', () => {
     expect(parent.status, JSON.stringify(parent)).toBe('succeeded');
     expect(parent.result).toMatchObject({ node: source, complete: false, failed: [] });
     expect([...parent.result.migrated].sort()).toEqual(['e-1', 'e-2', 'e-3', 'e-4', 'e-5', 'e-6'].map((n) => `${tenant}/${n}`));
-    expect(parent.result.skipped).toEqual([{ vm: `${tenant}/pinned`, code: 'NOT_LIVE_MIGRATABLE', reason: expect.stringContaining('LiveMigratable=False') }]);
+    expect(parent.result.skipped).toEqual([
+      { vm: `${tenant}/pinned`, code: 'NOT_LIVE_MIGRATABLE', reason: expect.stringContaining('LiveMigratable=False') },
+    ]);
     expect(maxRunning).toBe(4);
     const children = await store.listChildren(res.body.id);
     expect(children).toHaveLength(6);

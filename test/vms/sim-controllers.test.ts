@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { virtualMachineObject } from '../../src/adapters/kubernetes/vm-objects.js';
-import { createMigrationController, createVmLifecycleController, seededNodeName, type KubeObject } from '../../src/adapters/sim/kube-emulator/index.js';
+import {
+  createMigrationController,
+  createVmLifecycleController,
+  seededNodeName,
+  type KubeObject,
+} from '../../src/adapters/sim/kube-emulator/index.js';
 import type { VmSpec } from '../../src/domain/vms/vm.js';
 import { createNamespace, startCluster, type Cluster } from '../emulator/support.js';
 import { manualScheduler, type ManualScheduler } from '../support/manual-scheduler.js';
@@ -19,8 +24,20 @@ afterEach(async () => {
 
 type Json = Record<string, any>;
 const spec = (name: string, extra: Partial<VmSpec> = {}): VmSpec => ({
-  tenant: NS, name, id: `id-${name}`, ownerId: 'olga', image: { scope: 'platform', name: 'img' }, source: { namespace: 'images', pvcName: 'img' },
-  cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', arc: false, running: true, labels: {}, ...extra,
+  tenant: NS,
+  name,
+  id: `id-${name}`,
+  ownerId: 'olga',
+  image: { scope: 'platform', name: 'img' },
+  source: { namespace: 'images', pvcName: 'img' },
+  cpu: 1,
+  memoryGi: 2,
+  diskGi: 10,
+  storageClass: 'kv-standard',
+  arc: false,
+  running: true,
+  labels: {},
+  ...extra,
 });
 
 async function cluster(opts: { provisionMs?: number; startMs?: number; stopMs?: number; phaseMs?: number } = {}): Promise<Cluster> {
@@ -33,12 +50,21 @@ async function cluster(opts: { provisionMs?: number; startMs?: number; stopMs?: 
   });
   await createNamespace(c, NS);
   await createNamespace(c, 'images');
-  await c.core.createNamespacedPersistentVolumeClaim({ namespace: 'images', body: { metadata: { name: 'img' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } } });
+  await c.core.createNamespacedPersistentVolumeClaim({
+    namespace: 'images',
+    body: { metadata: { name: 'img' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } },
+  });
   return c;
 }
 
 async function createVm(cl: Cluster, s: VmSpec): Promise<void> {
-  await cl.custom.createNamespacedCustomObject({ group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', namespace: NS, body: virtualMachineObject(s) });
+  await cl.custom.createNamespacedCustomObject({
+    group: 'kubevirt.io',
+    version: 'v1',
+    plural: 'virtualmachines',
+    namespace: NS,
+    body: virtualMachineObject(s),
+  });
 }
 
 /** Records every printableStatus a VM goes through. */
@@ -52,7 +78,8 @@ function watchStatuses(cl: Cluster, name: string): string[] {
 }
 
 const status = (cl: Cluster, name: string): Json => (cl.emu.store.get(VM, NS, name)?.status ?? {}) as Json;
-const condition = (obj: KubeObject | undefined, type: string): Json | undefined => ((obj?.status as Json | undefined)?.conditions as Json[] | undefined)?.find((x) => x.type === type);
+const condition = (obj: KubeObject | undefined, type: string): Json | undefined =>
+  ((obj?.status as Json | undefined)?.conditions as Json[] | undefined)?.find((x) => x.type === type);
 
 describe('simulated virt-controller', () => {
   it('a VM goes Provisioning (the disk clones with progress) → Starting → Running, and Stopping → Stopped', async () => {
@@ -98,7 +125,11 @@ describe('simulated virt-controller', () => {
     time.advance(0);
     expect(status(cl, 'big').printableStatus).toBe('DataVolumeError');
     expect(condition(cl.emu.store.get(VM, NS, 'big'), 'Failure')?.message).toContain('exceeded quota: q');
-    await cl.core.replaceNamespacedResourceQuota({ namespace: NS, name: 'q', body: { metadata: { name: 'q' }, spec: { hard: { 'requests.storage': '50Gi' } } } });
+    await cl.core.replaceNamespacedResourceQuota({
+      namespace: NS,
+      name: 'q',
+      body: { metadata: { name: 'q' }, spec: { hard: { 'requests.storage': '50Gi' } } },
+    });
     time.advance(0);
     expect(status(cl, 'big').printableStatus).toBe('Running');
   });
@@ -122,7 +153,10 @@ describe('simulated virt-controller', () => {
     cl.emu.store.update('nodes', node);
     for (const n of ['p1', 'p2', 'p3', 'p4']) await createVm(cl, spec(n));
     time.advance(0);
-    const nodes = cl.emu.store.list(VMI, { namespace: NS }).map((v) => (v.status as Json).nodeName as string).sort();
+    const nodes = cl.emu.store
+      .list(VMI, { namespace: NS })
+      .map((v) => (v.status as Json).nodeName as string)
+      .sort();
     expect(nodes).toEqual([seededNodeName(0), seededNodeName(0), seededNodeName(1), seededNodeName(1)]);
   });
 });
@@ -130,7 +164,10 @@ describe('simulated virt-controller', () => {
 describe('simulated migration controller', () => {
   it('a migration passes its phases, runs a target pod that counts against the quota, and moves the VMI', async () => {
     const cl = await cluster({ phaseMs: 40 });
-    await cl.core.createNamespacedResourceQuota({ namespace: NS, body: { metadata: { name: 'q' }, spec: { hard: { 'requests.cpu': '10', pods: '10' } } } });
+    await cl.core.createNamespacedResourceQuota({
+      namespace: NS,
+      body: { metadata: { name: 'q' }, spec: { hard: { 'requests.cpu': '10', pods: '10' } } },
+    });
     await createVm(cl, spec('m1'));
     time.advance(0);
     const vmi = cl.emu.store.get(VMI, NS, 'm1') as KubeObject;
@@ -141,9 +178,16 @@ describe('simulated migration controller', () => {
     cl.emu.store.subscribe(VMIM, (ev) => {
       const phase = (ev.object.status as Json | undefined)?.phase;
       if (typeof phase === 'string' && phases.at(-1) !== phase) phases.push(phase);
-      if (phase === 'Running') podCpu = String(((cl.emu.store.get('resourcequotas', NS, 'q')?.status as Json | undefined)?.used as Json | undefined)?.['requests.cpu']);
+      if (phase === 'Running')
+        podCpu = String(((cl.emu.store.get('resourcequotas', NS, 'q')?.status as Json | undefined)?.used as Json | undefined)?.['requests.cpu']);
     });
-    await cl.custom.createNamespacedCustomObject({ group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', namespace: NS, body: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstanceMigration', metadata: { name: 'mig-1' }, spec: { vmiName: 'm1' } } });
+    await cl.custom.createNamespacedCustomObject({
+      group: 'kubevirt.io',
+      version: 'v1',
+      plural: 'virtualmachineinstancemigrations',
+      namespace: NS,
+      body: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstanceMigration', metadata: { name: 'mig-1' }, spec: { vmiName: 'm1' } },
+    });
     await time.advanceAsync(6 * 40);
     expect(phases.at(-1)).toBe('Running');
     await time.advanceAsync(40);
@@ -166,7 +210,13 @@ describe('simulated migration controller', () => {
     time.advance(0);
     expect(cl.emu.store.get(VMI, NS, 'tight')).toBeDefined();
     const migrate = (name: string, vmi: string) =>
-      cl.custom.createNamespacedCustomObject({ group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', namespace: NS, body: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstanceMigration', metadata: { name }, spec: { vmiName: vmi } } });
+      cl.custom.createNamespacedCustomObject({
+        group: 'kubevirt.io',
+        version: 'v1',
+        plural: 'virtualmachineinstancemigrations',
+        namespace: NS,
+        body: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstanceMigration', metadata: { name }, spec: { vmiName: vmi } },
+      });
     await migrate('mig-tight', 'tight');
     time.advance(0);
     const failed = cl.emu.store.get(VMIM, NS, 'mig-tight') as KubeObject;

@@ -75,7 +75,10 @@ export function restClient(t: TestApp) {
 const validator = schemaValidatorFor();
 
 /** Strict schema validation of a stored KubeVirt or CDI object (unknown fields are errors). */
-export function expectValid(obj: KubeObject | undefined, definition: 'v1.VirtualMachine' | 'v1.VirtualMachineInstance' | 'v1.VirtualMachineInstanceMigration' | 'v1beta1.DataVolume'): void {
+export function expectValid(
+  obj: KubeObject | undefined,
+  definition: 'v1.VirtualMachine' | 'v1.VirtualMachineInstance' | 'v1.VirtualMachineInstanceMigration' | 'v1beta1.DataVolume',
+): void {
   expect(obj, `${definition} should exist`).toBeDefined();
   const doc = definition.startsWith('v1beta1') ? 'cdi' : 'kubevirt';
   expect(validator.validate({ doc, definition }, structuredClone(obj as KubeObject)).causes).toEqual([]);

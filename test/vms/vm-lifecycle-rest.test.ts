@@ -19,26 +19,48 @@ describe('VM lifecycle over REST', () => {
   it('a VM is created, reaches Running, stops, starts, restarts, migrates and is deleted, every object passing strict validation', async () => {
     const tenant = await rest.createTenant(admin);
     const em = emulatorOf(t);
-    const created = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('web-1', { owner: 'olga', labels: { course: 'cs101' }, lab: 'cs101' }));
+    const created = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('web-1', { owner: 'olga', labels: { course: 'cs101' }, lab: 'cs101' }));
     expect(created.status).toBe(202);
     expect(created.headers['operation-location']).toBe(`/v1/operations/${created.body.id}`);
     expect(created.body).toMatchObject({ kind: 'vm.create', tenant, target: { type: 'vm', id: `${tenant}/web-1` } });
     const seen = new Set<string>();
     await expect
-      .poll(async () => {
-        const r = await rest.vm(admin, tenant, 'web-1');
-        if (r.status === 200) seen.add(r.body.state);
-        return r.body.state;
-      }, { timeout: 10_000, interval: 30 })
+      .poll(
+        async () => {
+          const r = await rest.vm(admin, tenant, 'web-1');
+          if (r.status === 200) seen.add(r.body.state);
+          return r.body.state;
+        },
+        { timeout: 10_000, interval: 30 },
+      )
       .toBe('Running');
     expect(seen).toContain('Provisioning');
     expect((await rest.settle(admin, created.body.id)).status).toBe('succeeded');
 
     const running = await rest.vm(admin, tenant, 'web-1');
     expect(running.body).toMatchObject({
-      name: 'web-1', tenant, owner: 'olga', lab: 'cs101', labels: { course: 'cs101' }, image: { scope: 'platform', name: 'ubuntu-24-04' },
-      instanceType: 'small', cpu: 1, memoryGi: 2, diskGi: 10, storageClass: 'kv-standard', running: true, runStrategy: 'Always',
-      state: 'Running', availableActions: ['stop', 'restart', 'migrate'], liveMigratable: true, restartRequired: false, arc: false,
+      name: 'web-1',
+      tenant,
+      owner: 'olga',
+      lab: 'cs101',
+      labels: { course: 'cs101' },
+      image: { scope: 'platform', name: 'ubuntu-24-04' },
+      instanceType: 'small',
+      cpu: 1,
+      memoryGi: 2,
+      diskGi: 10,
+      storageClass: 'kv-standard',
+      running: true,
+      runStrategy: 'Always',
+      state: 'Running',
+      availableActions: ['stop', 'restart', 'migrate'],
+      liveMigratable: true,
+      restartRequired: false,
+      arc: false,
       nodeName: expect.stringMatching(/^aks-kubevirt-/),
     });
     expect(running.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-/);
@@ -52,7 +74,13 @@ describe('VM lifecycle over REST', () => {
     const secret = em.store.get('secrets', tenant, 'web-1-cloudinit');
     expect(secret?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'VirtualMachine', name: 'web-1', uid: vm?.metadata.uid });
     expect(Buffer.from(String((secret?.data as Record<string, string>)['userdata']), 'base64').toString()).toContain('ssh-ed25519 ');
-    expect(vm?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/tenant': tenant, 'labplane.io/image': 'ubuntu-24-04', 'labplane.io/image-scope': 'platform', 'labplane.io/lab': 'cs101' });
+    expect(vm?.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'labplane',
+      'labplane.io/tenant': tenant,
+      'labplane.io/image': 'ubuntu-24-04',
+      'labplane.io/image-scope': 'platform',
+      'labplane.io/lab': 'cs101',
+    });
 
     const stop = await rest.act(admin, tenant, 'web-1', 'stop');
     expect(stop.status).toBe(202);
@@ -106,14 +134,34 @@ describe('VM lifecycle over REST', () => {
     const tenant = await rest.createTenant(admin);
     await rest.createVm(admin, tenant, vmBody('dup', { running: false }));
     expectProblem(await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('dup')), 409, 'VM_EXISTS');
-    expectProblem(await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('noimg', { image: { scope: 'platform', name: 'nope' } })), 422, 'IMAGE_NOT_FOUND');
-    const bad = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('bad', { sshPublicKeys: ['ssh-rsa notbase64!'], diskGi: 5, cloudInit: 'echo hi' }));
+    expectProblem(
+      await rest
+        .api()
+        .post(`/v1/tenants/${tenant}/vms`)
+        .set('authorization', admin)
+        .send(vmBody('noimg', { image: { scope: 'platform', name: 'nope' } })),
+      422,
+      'IMAGE_NOT_FOUND',
+    );
+    const bad = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('bad', { sshPublicKeys: ['ssh-rsa notbase64!'], diskGi: 5, cloudInit: 'echo hi' }));
     expectProblem(bad, 400, 'VALIDATION_FAILED');
     expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['/sshPublicKeys/0', '/cloudInit']));
-    const small = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('small-disk', { diskGi: 5 }));
+    const small = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('small-disk', { diskGi: 5 }));
     expectProblem(small, 400, 'VALIDATION_FAILED');
     expect(small.body.errors).toEqual([{ field: '/diskGi', message: expect.stringContaining('10 GiB') }]);
-    const long = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('a'.repeat(55)));
+    const long = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('a'.repeat(55)));
     expectProblem(long, 400, 'VALIDATION_FAILED');
   });
 

@@ -6,7 +6,8 @@ import { changedVm } from '../../src/adapters/kubernetes/vm-writes.js';
 import type { VmSpec } from '../../src/domain/vms/vm.js';
 
 const validator = schemaValidatorFor();
-const valid = (doc: 'kubevirt' | 'core', definition: string, obj: unknown) => validator.validate({ doc, definition }, structuredClone(obj) as Record<string, unknown>).causes;
+const valid = (doc: 'kubevirt' | 'core', definition: string, obj: unknown) =>
+  validator.validate({ doc, definition }, structuredClone(obj) as Record<string, unknown>).causes;
 
 const spec: VmSpec = {
   tenant: 'cs101',
@@ -35,24 +36,47 @@ describe('KubeVirt objects the VM adapter writes', () => {
     expect(vm.spec?.runStrategy).toBe('Always');
     expect(vm.spec?.running).toBeUndefined();
     expect(vm.spec?.dataVolumeTemplates?.[0]).toEqual({
-      metadata: { name: rootDiskName(spec), labels: expect.objectContaining({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/vm': 'web-1' }) },
-      spec: { source: { pvc: { namespace: 'labplane-images', name: 'ubuntu-24-04' } }, storage: { storageClassName: 'kv-premium-retain', resources: { requests: { storage: '30Gi' } } } },
+      metadata: {
+        name: rootDiskName(spec),
+        labels: expect.objectContaining({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/vm': 'web-1' }),
+      },
+      spec: {
+        source: { pvc: { namespace: 'labplane-images', name: 'ubuntu-24-04' } },
+        storage: { storageClassName: 'kv-premium-retain', resources: { requests: { storage: '30Gi' } } },
+      },
     });
     expect(template['nodeSelector']).toEqual({ workload: 'kubevirt' });
     expect(template['tolerations']).toEqual([{ key: 'kubevirt.io/dedicated', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
     expect(template['domain']).toMatchObject({
       cpu: { cores: 2 },
       resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '2', memory: '4Gi' } },
-      devices: { disks: [{ name: 'root', disk: { bus: 'virtio' } }, { name: 'cloudinit', disk: { bus: 'virtio' } }], interfaces: [{ name: 'default', masquerade: {} }] },
+      devices: {
+        disks: [
+          { name: 'root', disk: { bus: 'virtio' } },
+          { name: 'cloudinit', disk: { bus: 'virtio' } },
+        ],
+        interfaces: [{ name: 'default', masquerade: {} }],
+      },
     });
     expect(template['networks']).toEqual([{ name: 'default', pod: {} }]);
     expect(template['volumes'][1]).toEqual({ name: 'cloudinit', cloudInitNoCloud: { secretRef: { name: 'web-1-cloudinit' } } });
     expect(vm.metadata?.labels).toMatchObject({
-      'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/tenant': 'cs101', 'labplane.io/vm-id': spec.id, 'labplane.io/lab': 'week-1',
-      'labplane.io/image-scope': 'platform', 'labplane.io/image': 'ubuntu-24-04', 'labplane.io/arc': 'true', 'labplane.io/owner': ownerLabel(spec.ownerId), team: 'red',
+      'app.kubernetes.io/managed-by': 'labplane',
+      'labplane.io/tenant': 'cs101',
+      'labplane.io/vm-id': spec.id,
+      'labplane.io/lab': 'week-1',
+      'labplane.io/image-scope': 'platform',
+      'labplane.io/image': 'ubuntu-24-04',
+      'labplane.io/arc': 'true',
+      'labplane.io/owner': ownerLabel(spec.ownerId),
+      team: 'red',
     });
     expect(ownerLabel(spec.ownerId)).toMatch(/^[0-9a-f]{40}$/);
-    expect(vm.metadata?.annotations).toMatchObject({ 'labplane.io/owner-id': spec.ownerId, 'labplane.io/instance-type': 'medium', 'labplane.io/operation-id': spec.operationId });
+    expect(vm.metadata?.annotations).toMatchObject({
+      'labplane.io/owner-id': spec.ownerId,
+      'labplane.io/instance-type': 'medium',
+      'labplane.io/operation-id': spec.operationId,
+    });
     expect(vm.spec?.template?.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/vm': 'web-1' });
   });
 
@@ -85,9 +109,23 @@ describe('KubeVirt objects the VM adapter writes', () => {
     vm.metadata = { ...vm.metadata, resourceVersion: '7', creationTimestamp: new Date('2026-01-02T03:04:05Z') };
     const r = vmRecordOf(vm, undefined, []);
     expect(r).toMatchObject({
-      tenant: 'cs101', name: 'web-1', id: spec.id, ownerId: spec.ownerId, lab: 'week-1', image: spec.image, instanceType: 'medium',
-      cpu: 2, memoryGi: 4, diskGi: 30, storageClass: 'kv-premium-retain', arc: true, labels: { team: 'red' }, runStrategy: 'Always',
-      createdAt: '2026-01-02T03:04:05.000Z', version: '7', operationId: spec.operationId,
+      tenant: 'cs101',
+      name: 'web-1',
+      id: spec.id,
+      ownerId: spec.ownerId,
+      lab: 'week-1',
+      image: spec.image,
+      instanceType: 'medium',
+      cpu: 2,
+      memoryGi: 4,
+      diskGi: 30,
+      storageClass: 'kv-premium-retain',
+      arc: true,
+      labels: { team: 'red' },
+      runStrategy: 'Always',
+      createdAt: '2026-01-02T03:04:05.000Z',
+      version: '7',
+      operationId: spec.operationId,
     });
     expect(r.instance).toBeUndefined();
   });

@@ -16,13 +16,18 @@ afterAll(async () => {
   await t?.close();
 });
 
-const writes = () => emulatorOf(t).requestCount({ method: 'POST' }) + emulatorOf(t).requestCount({ method: 'PUT' }) + emulatorOf(t).requestCount({ method: 'PATCH' });
+const writes = () =>
+  emulatorOf(t).requestCount({ method: 'POST' }) + emulatorOf(t).requestCount({ method: 'PUT' }) + emulatorOf(t).requestCount({ method: 'PATCH' });
 
 describe('quota before writes', () => {
   it('over quota, creating a VM answers 409 QUOTA_EXCEEDED with what is needed and left, and writes nothing', async () => {
     const tenant = await rest.createTenant(admin, { quota: { requestsCpu: 1, limitsCpu: 1 } });
     const before = writes();
-    const res = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('too-big', { instanceType: 'medium' }));
+    const res = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('too-big', { instanceType: 'medium' }));
     expectProblem(res, 409, 'QUOTA_EXCEEDED');
     expect(res.body.details).toEqual({ needed: { requestsCpu: 2, limitsCpu: 2 }, left: { requestsCpu: 1, limitsCpu: 1 } });
     expect(writes()).toBe(before);
@@ -46,7 +51,11 @@ describe('quota before writes', () => {
     const tenant = await rest.createTenant(admin, { quota: { virtualMachines: 1, storageGi: 15 } });
     await rest.createVm(admin, tenant, vmBody('one', { running: false }));
     await expect.poll(async () => (await rest.api().get(`/v1/tenants/${tenant}`).set('authorization', admin)).body.usage.virtualMachines).toBe(1);
-    const res = await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', admin).send(vmBody('two', { running: false }));
+    const res = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('two', { running: false }));
     expectProblem(res, 409, 'QUOTA_EXCEEDED');
     expect(res.body.details).toEqual({ needed: { storageGi: 10, virtualMachines: 1 }, left: { storageGi: 5, virtualMachines: 0 } });
   });
@@ -116,7 +125,15 @@ describe('who may do what', () => {
     expect(stop.status).toBe(202);
     expect((await rest.settle(sam, stop.body.id)).status).toBe('succeeded');
 
-    expectProblem(await rest.api().post(`/v1/tenants/${tenant}/vms`).set('authorization', sam).send(vmBody('mine', { owner: 'sam' })), 403, 'FORBIDDEN');
+    expectProblem(
+      await rest
+        .api()
+        .post(`/v1/tenants/${tenant}/vms`)
+        .set('authorization', sam)
+        .send(vmBody('mine', { owner: 'sam' })),
+      403,
+      'FORBIDDEN',
+    );
     expectProblem(await rest.api().delete(`/v1/tenants/${tenant}/vms/sam-vm`).set('authorization', sam), 403, 'FORBIDDEN');
     expectProblem(await rest.api().patch(`/v1/tenants/${tenant}/vms/sam-vm`).set('authorization', sam).send({ cpu: 2 }), 403, 'FORBIDDEN');
     expectProblem(await rest.act(sam, tenant, 'sam-vm', 'migrate'), 403, 'FORBIDDEN');

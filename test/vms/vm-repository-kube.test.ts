@@ -22,7 +22,11 @@ vmRepositoryContract('Kubernetes adapter over the emulator (VM and migration con
     spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } }, storageClassName: 'kv-standard' },
   });
   const logger = recordingLogger();
-  const repo = createKubeVmRepository({ client: emulatorClient(emulator.url, logger), controlNamespace: CONTROL, watchRestartDelayMs: { min: 20, max: 200 } });
+  const repo = createKubeVmRepository({
+    client: emulatorClient(emulator.url, logger),
+    controlNamespace: CONTROL,
+    watchRestartDelayMs: { min: 20, max: 200 },
+  });
   if (!(await repo.start())) throw new Error(`the VM informers did not sync: ${JSON.stringify(logger.lines)}`);
   return {
     repo,

@@ -36,7 +36,9 @@ describe('in-memory VM fake: seeding, manual lifecycle and fault injection', () 
     await repo.create(spec);
     const state = async () => deriveVmState((await repo.get('cs-101', spec.name))?.observation ?? { conditions: [] }).state;
     expect(await state()).toBe('Provisioning');
-    repo.observe('cs-101', spec.name, { observation: { printableStatus: 'ErrorUnschedulable', conditions: [{ type: 'Failure', status: 'True', message: 'quota' }] } });
+    repo.observe('cs-101', spec.name, {
+      observation: { printableStatus: 'ErrorUnschedulable', conditions: [{ type: 'Failure', status: 'True', message: 'quota' }] },
+    });
     expect(await state()).toBe('Error');
     repo.settle('cs-101', spec.name);
     expect(await state()).toBe('Running');

@@ -44,7 +44,11 @@ describe('VM input rules', () => {
   });
 
   it('sizes a VM from an instance type its profile may use, or from explicit figures, within the per-VM caps', () => {
-    expect(resolveSize({ instanceType: 'medium' }, 'student', student.vmCaps, DEFAULT_INSTANCE_TYPES)).toEqual({ instanceType: 'medium', cpu: 2, memoryGi: 4 });
+    expect(resolveSize({ instanceType: 'medium' }, 'student', student.vmCaps, DEFAULT_INSTANCE_TYPES)).toEqual({
+      instanceType: 'medium',
+      cpu: 2,
+      memoryGi: 4,
+    });
     expect(resolveSize({ cpu: 2, memoryGi: 3 }, 'student', student.vmCaps, DEFAULT_INSTANCE_TYPES)).toEqual({ cpu: 2, memoryGi: 3 });
     const refused = (req: Parameters<typeof resolveSize>[0]) => {
       try {
@@ -65,11 +69,32 @@ describe('VM input rules', () => {
 
 describe('quota arithmetic', () => {
   const quota = { ...student.quota, requestsCpu: 3, limitsCpu: 3 };
-  const used = { ...quota, requestsCpu: 2, limitsCpu: 2, requestsMemoryGi: 4, limitsMemoryGi: 4, storageGi: 20, persistentVolumeClaims: 2, virtualMachines: 2 };
+  const used = {
+    ...quota,
+    requestsCpu: 2,
+    limitsCpu: 2,
+    requestsMemoryGi: 4,
+    limitsMemoryGi: 4,
+    storageGi: 20,
+    persistentVolumeClaims: 2,
+    virtualMachines: 2,
+  };
 
   it('a new VM needs its pod (when it starts), its disk, one PVC and one VM', () => {
-    expect(createNeeds({ cpu: 2, memoryGi: 4, diskGi: 20, running: true })).toEqual({ requestsCpu: 2, limitsCpu: 2, requestsMemoryGi: 4, limitsMemoryGi: 4, storageGi: 20, persistentVolumeClaims: 1, virtualMachines: 1 });
-    expect(createNeeds({ cpu: 2, memoryGi: 4, diskGi: 20, running: false })).toEqual({ storageGi: 20, persistentVolumeClaims: 1, virtualMachines: 1 });
+    expect(createNeeds({ cpu: 2, memoryGi: 4, diskGi: 20, running: true })).toEqual({
+      requestsCpu: 2,
+      limitsCpu: 2,
+      requestsMemoryGi: 4,
+      limitsMemoryGi: 4,
+      storageGi: 20,
+      persistentVolumeClaims: 1,
+      virtualMachines: 1,
+    });
+    expect(createNeeds({ cpu: 2, memoryGi: 4, diskGi: 20, running: false })).toEqual({
+      storageGi: 20,
+      persistentVolumeClaims: 1,
+      virtualMachines: 1,
+    });
     expect(resizeNeeds({ cpu: 2, memoryGi: 4 }, { cpu: 1, memoryGi: 8 })).toEqual({ requestsMemoryGi: 4, limitsMemoryGi: 4 });
   });
 

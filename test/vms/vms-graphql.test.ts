@@ -54,10 +54,19 @@ describe('VMs over GraphQL', () => {
     expect(created.errors).toBeUndefined();
     expect(created.data.createVm.kind).toBe('vm.create');
     expect((await rest.settle(admin, created.data.createVm.id)).status).toBe('succeeded');
-    const read = await gql(admin, `query($t: ID!) { vm(tenant: $t, name: "gql-1") { name state availableActions liveMigratable nodeName labels { key value } imageRef { scope name } image { name phase sizeGi } } }`, { t: tenant });
+    const read = await gql(
+      admin,
+      `query($t: ID!) { vm(tenant: $t, name: "gql-1") { name state availableActions liveMigratable nodeName labels { key value } imageRef { scope name } image { name phase sizeGi } } }`,
+      { t: tenant },
+    );
     expect(read.data.vm).toMatchObject({
-      name: 'gql-1', state: 'Running', availableActions: ['stop', 'restart', 'migrate'], liveMigratable: true,
-      labels: [{ key: 'course', value: 'db' }], imageRef: { scope: 'platform', name: 'ubuntu-24-04' }, image: { name: 'ubuntu-24-04', phase: 'Ready', sizeGi: 10 },
+      name: 'gql-1',
+      state: 'Running',
+      availableActions: ['stop', 'restart', 'migrate'],
+      liveMigratable: true,
+      labels: [{ key: 'course', value: 'db' }],
+      imageRef: { scope: 'platform', name: 'ubuntu-24-04' },
+      image: { name: 'ubuntu-24-04', phase: 'Ready', sizeGi: 10 },
     });
     for (const field of ['stopVm', 'startVm', 'restartVm', 'migrateVm']) {
       expect((await mutate(admin, field, tenant, 'gql-1')).status, field).toBe('succeeded');
@@ -65,16 +74,25 @@ describe('VMs over GraphQL', () => {
     await mutate(admin, 'stopVm', tenant, 'gql-1');
     const refused = await gql(admin, `mutation($t: ID!) { restartVm(tenant: $t, name: "gql-1") { id } }`, { t: tenant });
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'ACTION_NOT_ALLOWED', status: 409, details: { state: 'Stopped' } });
-    const resized = await gql(admin, `mutation($t: ID!) { updateVm(tenant: $t, name: "gql-1", input: { instanceType: "medium" }) { cpu memoryGi instanceType } }`, { t: tenant });
+    const resized = await gql(
+      admin,
+      `mutation($t: ID!) { updateVm(tenant: $t, name: "gql-1", input: { instanceType: "medium" }) { cpu memoryGi instanceType } }`,
+      { t: tenant },
+    );
     expect(resized.data.updateVm).toEqual({ cpu: 2, memoryGi: 4, instanceType: 'medium' });
     expect((await mutate(admin, 'deleteVm', tenant, 'gql-1')).status).toBe('succeeded');
-    expect((await gql(admin, `query($t: ID!) { vm(tenant: $t, name: "gql-1") { name } }`, { t: tenant })).errors?.[0]?.extensions.code).toBe('VM_NOT_FOUND');
+    expect((await gql(admin, `query($t: ID!) { vm(tenant: $t, name: "gql-1") { name } }`, { t: tenant })).errors?.[0]?.extensions.code).toBe(
+      'VM_NOT_FOUND',
+    );
   });
 
   it('lists VMs with their images, the instance types a tenant may use, and nodes for admins only', async () => {
     const tenant = await rest.createTenant(admin, { profile: 'student' });
     for (const n of ['l-1', 'l-2', 'l-3']) {
-      const r = await gql(admin, `mutation($t: ID!, $i: CreateVmInput!) { createVm(tenant: $t, input: $i) { id } }`, { t: tenant, i: input(n, { running: false }) });
+      const r = await gql(admin, `mutation($t: ID!, $i: CreateVmInput!) { createVm(tenant: $t, input: $i) { id } }`, {
+        t: tenant,
+        i: input(n, { running: false }),
+      });
       await rest.settle(admin, r.data.createVm.id);
     }
     const list = await gql(admin, `query($t: ID!) { vms(tenant: $t, limit: 2) { items { name state image { name } } nextCursor } }`, { t: tenant });
@@ -108,7 +126,16 @@ describe('VMs over GraphQL', () => {
         if (msg.type === 'next') events.push(msg.payload.data.vmUpdated);
       });
     });
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($t: ID!) { vmUpdated(tenant: $t) { deleted vm { name state nodeName image { name } } } }`, variables: { t: tenant } } }));
+    ws.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: {
+          query: `subscription($t: ID!) { vmUpdated(tenant: $t) { deleted vm { name state nodeName image { name } } } }`,
+          variables: { t: tenant },
+        },
+      }),
+    );
     // graphql-ws acknowledges no subscribe message, so no event says the subscription is in
     // place: a fixed wait lets the server register it before the VMs it must report change.
     await new Promise((r) => setTimeout(r, 200));
@@ -126,7 +153,16 @@ describe('Vm.image loader', () => {
   it('looks each distinct image up once for a whole page, whatever the number of VMs', async () => {
     const calls: string[] = [];
     const image = (name: string): Image => ({
-      scope: 'platform', name, displayName: name, source: { type: 'http', url: 'https://example.org/x.img' }, sizeGi: 10, storageClass: 'kv-standard', phase: 'Ready', progress: 100, importRestarts: 0, createdAt: new Date(0).toISOString(),
+      scope: 'platform',
+      name,
+      displayName: name,
+      source: { type: 'http', url: 'https://example.org/x.img' },
+      sizeGi: 10,
+      storageClass: 'kv-standard',
+      phase: 'Ready',
+      progress: 100,
+      importRestarts: 0,
+      createdAt: new Date(0).toISOString(),
     });
     const loaders = vmLoaders({
       images: {
@@ -137,7 +173,9 @@ describe('Vm.image loader', () => {
         },
       },
     });
-    const parents = Array.from({ length: 50 }, (_, i) => ({ obj: { tenant: 't1', imageRef: { scope: 'platform' as const, name: i % 2 === 0 ? 'ubuntu' : i === 49 ? 'gone' : 'debian' } } }));
+    const parents = Array.from({ length: 50 }, (_, i) => ({
+      obj: { tenant: 't1', imageRef: { scope: 'platform' as const, name: i % 2 === 0 ? 'ubuntu' : i === 49 ? 'gone' : 'debian' } },
+    }));
     const results = await loaders.Vm.image(parents, { principal: makePrincipal({ id: 'a', platformAdmin: true }), authError: undefined });
     expect(calls.sort()).toEqual(['platform/debian', 'platform/gone', 'platform/ubuntu']);
     expect(results).toHaveLength(50);

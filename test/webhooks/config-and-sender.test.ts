@@ -22,24 +22,35 @@ describe('webhook configuration', () => {
     expect(loadConfig({}).webhooks).toEqual({ httpAllowedHosts: [], simRoutes: [], outboxGraceMs: 10_000 });
   });
 
-  it.each(['lms.example.edu', 'lms.example.edu=https://127.0.0.1:9911', 'lms.example.edu=http://10.0.0.1:80', 'lms=http://127.0.0.1:9911', 'lms.example.edu=http://127.0.0.1:9911/path'])(
-    'refuses the route %s',
-    (entry) => {
-      expect(configError({ SIM_WEBHOOK_ROUTES: entry }).setting).toBe('SIM_WEBHOOK_ROUTES');
-    },
-  );
+  it.each([
+    'lms.example.edu',
+    'lms.example.edu=https://127.0.0.1:9911',
+    'lms.example.edu=http://10.0.0.1:80',
+    'lms=http://127.0.0.1:9911',
+    'lms.example.edu=http://127.0.0.1:9911/path',
+  ])('refuses the route %s', (entry) => {
+    expect(configError({ SIM_WEBHOOK_ROUTES: entry }).setting).toBe('SIM_WEBHOOK_ROUTES');
+  });
 
   it('refuses SIM_WEBHOOK_ROUTES with a real cluster', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lp-wh-'));
     const path = join(dir, 'kubeconfig');
     writeFileSync(path, 'apiVersion: v1\nkind: Config\n');
-    const real = { KUBECONFIG: path, REDIS_URL: 'redis://127.0.0.1:6379', AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111', AUTH_AUDIENCES: 'api://labplane' };
+    const real = {
+      KUBECONFIG: path,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      AUTH_TENANT_IDS: '11111111-1111-1111-1111-111111111111',
+      AUTH_AUDIENCES: 'api://labplane',
+    };
     expect(loadConfig(real).webhooks.simRoutes).toEqual([]);
     expect(configError({ ...real, SIM_WEBHOOK_ROUTES: 'lms.example.edu=http://127.0.0.1:9911' }).setting).toBe('SIM_WEBHOOK_ROUTES');
   });
 
   it('reads WEBHOOK_HTTP_ALLOWED_HOSTS (lower-cased) and refuses entries that are not hosts', () => {
-    expect(loadConfig({ WEBHOOK_HTTP_ALLOWED_HOSTS: 'Hooks.Example.EDU, [fd00::1]' }).webhooks.httpAllowedHosts).toEqual(['hooks.example.edu', '[fd00::1]']);
+    expect(loadConfig({ WEBHOOK_HTTP_ALLOWED_HOSTS: 'Hooks.Example.EDU, [fd00::1]' }).webhooks.httpAllowedHosts).toEqual([
+      'hooks.example.edu',
+      '[fd00::1]',
+    ]);
     expect(configError({ WEBHOOK_HTTP_ALLOWED_HOSTS: 'http://hooks.example.edu' }).setting).toBe('WEBHOOK_HTTP_ALLOWED_HOSTS');
   });
 });
@@ -55,7 +66,13 @@ describe('the real webhook sender', () => {
       const sender = createHttpWebhookSender();
       // The name does not resolve anywhere: only the pinned address can be used.
       const url = new URL(`http://hooks.invalid-but-pinned.example:${receiver.port}/in?x=1`);
-      const res = await sender.send({ url, addresses: ['127.0.0.1'], headers: { 'content-type': 'application/json' }, body: '{"a":1}', timeoutMs: 2_000 });
+      const res = await sender.send({
+        url,
+        addresses: ['127.0.0.1'],
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+        timeoutMs: 2_000,
+      });
       expect(res.status).toBe(202);
       expect(receiver.received[0]).toMatchObject({ method: 'POST', path: '/in?x=1', body: '{"a":1}' });
       expect(receiver.received[0]?.headers['host']).toBe(`hooks.invalid-but-pinned.example:${receiver.port}`);
@@ -74,9 +91,21 @@ describe('the real webhook sender', () => {
     const port = (server.address() as AddressInfo).port;
     try {
       const sender = createHttpWebhookSender({ ca: cert });
-      const ok = await sender.send({ url: new URL(`https://localhost:${port}/`), addresses: ['127.0.0.1'], headers: {}, body: '{}', timeoutMs: 2_000 });
+      const ok = await sender.send({
+        url: new URL(`https://localhost:${port}/`),
+        addresses: ['127.0.0.1'],
+        headers: {},
+        body: '{}',
+        timeoutMs: 2_000,
+      });
       expect(ok.status).toBe(200);
-      const wrongName = sender.send({ url: new URL(`https://hooks.example.edu:${port}/`), addresses: ['127.0.0.1'], headers: {}, body: '{}', timeoutMs: 2_000 });
+      const wrongName = sender.send({
+        url: new URL(`https://hooks.example.edu:${port}/`),
+        addresses: ['127.0.0.1'],
+        headers: {},
+        body: '{}',
+        timeoutMs: 2_000,
+      });
       await expect(wrongName).rejects.toThrow(DeliveryTransportError);
       await expect(wrongName).rejects.toThrow(/TLS handshake failed/);
     } finally {
@@ -92,9 +121,9 @@ describe('the real webhook sender', () => {
     const port = (silentServer.address() as AddressInfo).port;
     try {
       const sender = createHttpWebhookSender();
-      await expect(sender.send({ url: new URL(`http://hooks.example.edu:${port}/`), addresses: ['127.0.0.1'], headers: {}, body: '{}', timeoutMs: 200 })).rejects.toThrow(
-        /^no answer within 200 ms$/,
-      );
+      await expect(
+        sender.send({ url: new URL(`http://hooks.example.edu:${port}/`), addresses: ['127.0.0.1'], headers: {}, body: '{}', timeoutMs: 200 }),
+      ).rejects.toThrow(/^no answer within 200 ms$/);
     } finally {
       silentServer.closeAllConnections();
       silentServer.close();
@@ -106,8 +135,14 @@ describe('the real webhook sender', () => {
     const port = receiver.port;
     await receiver.close();
     const sender = createHttpWebhookSender();
-    await expect(sender.send({ url: new URL(`http://hooks.example.edu:${port}/?token=s3cr3t`), addresses: ['127.0.0.1'], headers: {}, body: '{}', timeoutMs: 2_000 })).rejects.toThrow(
-      /^the connection was refused$/,
-    );
+    await expect(
+      sender.send({
+        url: new URL(`http://hooks.example.edu:${port}/?token=s3cr3t`),
+        addresses: ['127.0.0.1'],
+        headers: {},
+        body: '{}',
+        timeoutMs: 2_000,
+      }),
+    ).rejects.toThrow(/^the connection was refused$/);
   });
 });

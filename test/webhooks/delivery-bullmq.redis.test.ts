@@ -17,7 +17,13 @@ afterAll(async () => {
 function backend() {
   const prefix = testPrefix();
   prefixes.push(prefix);
-  const transport = createBullmqTransport({ url: REDIS_URL, prefix: `${prefix}-bull`, queueName: 'labplane-webhooks', logger: silent, redeliveryDelayMs: 20 });
+  const transport = createBullmqTransport({
+    url: REDIS_URL,
+    prefix: `${prefix}-bull`,
+    queueName: 'labplane-webhooks',
+    logger: silent,
+    redeliveryDelayMs: 20,
+  });
   const queue = createTransportDeliveryQueue({ transport, logger: silent });
   return { prefix, transport, queue, store: createRedisDeliveryStore({ redis, prefix }) };
 }

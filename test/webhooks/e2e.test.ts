@@ -23,7 +23,10 @@ describe('webhooks end to end (embedded default: simulated cluster and network, 
     const rest = restClient(t);
     const tenant = await rest.createTenant(admin);
     const owner = await t.bearer({ sub: 'olga' });
-    const hook = await request(t.app.server).post(`/v1/tenants/${tenant}/webhooks`).set('authorization', owner).send({ url: 'https://lms.example.edu/hooks?src=labplane', events: ['vm.ready', 'operation.succeeded'] });
+    const hook = await request(t.app.server)
+      .post(`/v1/tenants/${tenant}/webhooks`)
+      .set('authorization', owner)
+      .send({ url: 'https://lms.example.edu/hooks?src=labplane', events: ['vm.ready', 'operation.succeeded'] });
     expect(hook.status, hook.text).toBe(201);
     const secret: string = hook.body.secret;
 
@@ -43,7 +46,11 @@ describe('webhooks end to end (embedded default: simulated cluster and network, 
       tenant,
       data: { tenant, vm: 'e2e-vm', ownerId: 'stud-7', operationId: op['id'] },
     });
-    expect(byType['operation.succeeded']).toMatchObject({ id: `${op['id']}.operation.succeeded`, tenant, data: { id: op['id'], kind: 'vm.create', status: 'succeeded' } });
+    expect(byType['operation.succeeded']).toMatchObject({
+      id: `${op['id']}.operation.succeeded`,
+      tenant,
+      data: { id: op['id'], kind: 'vm.create', status: 'succeeded' },
+    });
 
     const deliveries = await eventually(async () => {
       const res = await request(t.app.server).get(`/v1/tenants/${tenant}/webhooks/${hook.body.id}/deliveries`).set('authorization', owner);
@@ -59,7 +66,10 @@ describe('webhooks end to end (embedded default: simulated cluster and network, 
     const tenant = await rest.createTenant(admin);
     const owner = await t.bearer({ sub: 'olga' });
     // images.example.com resolves in the simulated DNS but has no route: registration passes the guard.
-    const hook = await request(t.app.server).post(`/v1/tenants/${tenant}/webhooks`).set('authorization', owner).send({ url: 'https://images.example.com/hook', events: ['operation.succeeded'] });
+    const hook = await request(t.app.server)
+      .post(`/v1/tenants/${tenant}/webhooks`)
+      .set('authorization', owner)
+      .send({ url: 'https://images.example.com/hook', events: ['operation.succeeded'] });
     expect(hook.status).toBe(201);
     await rest.createVm(owner, tenant, vmBody('unrouted-vm', { running: false }));
     const [delivery] = await eventually(async () => {

@@ -82,6 +82,12 @@ describe('webhook events of an operation', () => {
 
   it('the payload is { id, type, timestamp, tenant, data }', () => {
     const [event] = webhookEventsOf(anOperation());
-    expect(JSON.parse(webhookPayload(event!))).toEqual({ id: event!.id, type: 'operation.succeeded', timestamp: '2025-03-01T10:02:00.000Z', tenant: 't1', data: event!.data });
+    expect(JSON.parse(webhookPayload(event!))).toEqual({
+      id: event!.id,
+      type: 'operation.succeeded',
+      timestamp: '2025-03-01T10:02:00.000Z',
+      tenant: 't1',
+      data: event!.data,
+    });
   });
 });

@@ -63,7 +63,18 @@ describe('tapping operation updates', () => {
     const seen: Operation[] = [];
     const store = tapOperationStore(createRedisOperationStore({ redis, prefix: p, publishTo: p }), (op) => seen.push(op));
     const now = new Date();
-    const record = newOperationRecord({ id: crypto.randomUUID(), kind: 'image.import', tenant: 't1', target: { type: 'image', id: 'x' }, createdBy: 'olga', input: { url: 'https://x' }, firstStep: 'a' }, now);
+    const record = newOperationRecord(
+      {
+        id: crypto.randomUUID(),
+        kind: 'image.import',
+        tenant: 't1',
+        target: { type: 'image', id: 'x' },
+        createdBy: 'olga',
+        input: { url: 'https://x' },
+        firstStep: 'a',
+      },
+      now,
+    );
     await store.create(record);
     await store.mutate(record.id, (cur) => ({ ...cur, status: 'running', startedAt: now.toISOString() }));
     expect(seen).toEqual([]);
@@ -84,17 +95,43 @@ describe('from a finished job to a signed delivery, all on Redis and BullMQ', ()
     const receiver = await startReceiver(() => 200);
     const secret = newWebhookSecret();
     const repo = createMemoryWebhookRepository({
-      webhooks: [{ id: crypto.randomUUID(), tenant: 't1', url: 'https://lms.example.edu/hooks', events: ['operation.succeeded'], createdAt: new Date().toISOString(), createdBy: 'olga', secret }],
+      webhooks: [
+        {
+          id: crypto.randomUUID(),
+          tenant: 't1',
+          url: 'https://lms.example.edu/hooks',
+          events: ['operation.succeeded'],
+          createdAt: new Date().toISOString(),
+          createdBy: 'olga',
+          secret,
+        },
+      ],
     });
     const deliveries = createRedisDeliveryStore({ redis, prefix: p });
-    const queue = createTransportDeliveryQueue({ transport: createBullmqTransport({ url: REDIS_URL, prefix: `${p}-whbull`, queueName: 'labplane-webhooks', logger }), logger });
+    const queue = createTransportDeliveryQueue({
+      transport: createBullmqTransport({ url: REDIS_URL, prefix: `${p}-whbull`, queueName: 'labplane-webhooks', logger }),
+      logger,
+    });
     const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: systemClock });
     const onTerminal = (op: Operation) => void dispatcher.publish(op).catch(() => undefined);
     const bus = createRedisOperationEvents({ redis, prefix: p, logger });
     const events = tapOperationEvents(bus, onTerminal);
     const store = tapOperationStore(createRedisOperationStore({ redis, prefix: p, publishTo: p }), onTerminal);
-    const engine = createJobEngine({ transport: createBullmqTransport({ url: REDIS_URL, prefix: `${p}-bull`, logger }), store, events, clock: systemClock, logger });
-    engine.register([{ kind: 'image.import', firstStep: 'a', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { a: async () => ({ type: 'done', result: { image: 'x' } }) } }]);
+    const engine = createJobEngine({
+      transport: createBullmqTransport({ url: REDIS_URL, prefix: `${p}-bull`, logger }),
+      store,
+      events,
+      clock: systemClock,
+      logger,
+    });
+    engine.register([
+      {
+        kind: 'image.import',
+        firstStep: 'a',
+        retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+        steps: { a: async () => ({ type: 'done', result: { image: 'x' } }) },
+      },
+    ]);
     const service = createOperationService({ store, events, queue: engine, ids: uuids, clock: systemClock, logger });
     try {
       await engine.startWorker({ concurrency: 2 });
@@ -113,7 +150,12 @@ describe('from a finished job to a signed delivery, all on Redis and BullMQ', ()
       const op = await service.start(admin, { kind: 'image.import', tenant: 't1', target: { type: 'image', id: 't1/x' }, input: {} });
       await eventually(() => receiver.received.length > 0, 15_000, 'the delivery');
       const body = verified(secret, receiver.received[0]!);
-      expect(body).toMatchObject({ id: `${op.id}.operation.succeeded`, type: 'operation.succeeded', tenant: 't1', data: { id: op.id, status: 'succeeded', result: { image: 'x' } } });
+      expect(body).toMatchObject({
+        id: `${op.id}.operation.succeeded`,
+        type: 'operation.succeeded',
+        tenant: 't1',
+        data: { id: op.id, status: 'succeeded', result: { image: 'x' } },
+      });
     } finally {
       await engine.close();
       await queue.close();

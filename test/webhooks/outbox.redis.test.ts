@@ -42,7 +42,15 @@ function manualClock(ms: number): Clock & { set(ms: number): void } {
 /** A vm.create in tenant t1, finished (succeeded) at FINISHED: two events, operation.succeeded and vm.ready. */
 function finishedVmCreate(laterMs = 0): { queued: OperationRecord; finish: (cur: OperationRecord) => OperationRecord } {
   const queued = newOperationRecord(
-    { id: crypto.randomUUID(), kind: 'vm.create', tenant: 't1', target: { type: 'vm', id: 't1/vm-1', name: 'vm-1' }, createdBy: 'olga', input: {}, firstStep: 'create' },
+    {
+      id: crypto.randomUUID(),
+      kind: 'vm.create',
+      tenant: 't1',
+      target: { type: 'vm', id: 't1/vm-1', name: 'vm-1' },
+      createdBy: 'olga',
+      input: {},
+      firstStep: 'create',
+    },
     new Date(FINISHED - 60_000),
   );
   return { queued, finish: (cur) => succeed({ ...cur, status: 'running' }, { tenant: 't1', name: 'vm-1' }, new Date(FINISHED + laterMs)) };
@@ -78,7 +86,15 @@ async function rig(wrap: (store: OperationStore, dispatcher: WebhookDispatcher) 
   prefixes.push(p);
   const receiver = await startReceiver(() => 204);
   receivers.push(receiver);
-  const hook: WebhookRecord = { id: crypto.randomUUID(), tenant: 't1', url: `https://${HOST}/in`, events: ['operation.succeeded', 'vm.ready'], createdAt: new Date().toISOString(), createdBy: 'olga', secret: newWebhookSecret() };
+  const hook: WebhookRecord = {
+    id: crypto.randomUUID(),
+    tenant: 't1',
+    url: `https://${HOST}/in`,
+    events: ['operation.succeeded', 'vm.ready'],
+    createdAt: new Date().toISOString(),
+    createdBy: 'olga',
+    secret: newWebhookSecret(),
+  };
   const repo = createMemoryWebhookRepository({ webhooks: [hook] });
   const inner = createRedisDeliveryStore({ redis, prefix: p });
   let created = 0;
@@ -105,15 +121,29 @@ async function rig(wrap: (store: OperationStore, dispatcher: WebhookDispatcher) 
     clock: systemClock,
     logger: recordingLogger(),
   });
-  return { store, deliveries, dispatcher, receiver, hook, clock, drain, created: () => created, deliver: () => queue.start(processor, { concurrency: 2 }) };
+  return {
+    store,
+    deliveries,
+    dispatcher,
+    receiver,
+    hook,
+    clock,
+    drain,
+    created: () => created,
+    deliver: () => queue.start(processor, { concurrency: 2 }),
+  };
 }
 
 /** Waits until every delivery of `hook` succeeded, `n` of them; resolves to them. */
 async function allSucceeded(r: Rig, n: number) {
-  return eventually(async () => {
-    const page = await r.deliveries.list(r.hook.id, { limit: 10 });
-    return page.items.length === n && page.items.every((d) => d.status === 'succeeded') ? page.items : undefined;
-  }, 10_000, `${n} succeeded deliveries`);
+  return eventually(
+    async () => {
+      const page = await r.deliveries.list(r.hook.id, { limit: 10 });
+      return page.items.length === n && page.items.every((d) => d.status === 'succeeded') ? page.items : undefined;
+    },
+    10_000,
+    `${n} succeeded deliveries`,
+  );
 }
 
 describe('webhook outbox: events recorded with the terminal write, drained on the leader', () => {
@@ -165,7 +195,11 @@ describe('webhook outbox: events recorded with the terminal write, drained on th
     const { queued, finish } = finishedVmCreate();
     await r.store.create(queued);
     await r.store.mutate(queued.id, finish);
-    await eventually(async () => r.created() === 2 && (await r.store.outbox.pending(new Date(FINISHED + 3_600_000), 10)).length === 0, 5_000, 'the entry published and marked done');
+    await eventually(
+      async () => r.created() === 2 && (await r.store.outbox.pending(new Date(FINISHED + 3_600_000), 10)).length === 0,
+      5_000,
+      'the entry published and marked done',
+    );
     r.clock.set(FINISHED + GRACE_MS + 1);
     await r.drain.tick();
     expect(r.created()).toBe(2);

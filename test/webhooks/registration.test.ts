@@ -15,7 +15,11 @@ let a: string;
 let b: string;
 const api = () => request(t.app.server);
 const hooks = (tenant: string) => `/v1/tenants/${tenant}/webhooks`;
-const body = (extra: Record<string, unknown> = {}) => ({ url: 'https://images.example.com/hooks/labplane', events: ['vm.ready', 'operation.succeeded'], ...extra });
+const body = (extra: Record<string, unknown> = {}) => ({
+  url: 'https://images.example.com/hooks/labplane',
+  events: ['vm.ready', 'operation.succeeded'],
+  ...extra,
+});
 const control = () => t.deps.config.controlNamespace;
 const secretWrites = () => emulatorOf(t).requestCount({ method: 'POST', pathPrefix: `/api/v1/namespaces/${control()}/secrets` });
 
@@ -24,8 +28,14 @@ beforeAll(async () => {
   admin = await t.bearer({ sub: 'wh-admin', roles: ['platform-admin'] });
   a = uniqueTenantId('wh-a');
   b = uniqueTenantId('wh-b');
-  for (const [id, o] of [[a, 'olga'], [b, 'bob']] as const) {
-    const res = await api().post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, profile: 'faculty', owners: [{ principalId: o }] });
+  for (const [id, o] of [
+    [a, 'olga'],
+    [b, 'bob'],
+  ] as const) {
+    const res = await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .send({ id, displayName: id, profile: 'faculty', owners: [{ principalId: o }] });
     expect(res.status).toBe(201);
   }
   await api().put(`/v1/tenants/${a}/members/mia`).set('authorization', admin).send({ role: 'member' });
@@ -40,23 +50,46 @@ afterAll(async () => {
 
 describe('registering webhooks', () => {
   it('a replay of the create (same Idempotency-Key) answers the same webhook without its secret: the stored answer never holds it', async () => {
-    const first = await api().post(hooks(a)).set('authorization', owner).set('idempotency-key', 'wh-replay-1').send(body({ description: 'replayed' }));
+    const first = await api()
+      .post(hooks(a))
+      .set('authorization', owner)
+      .set('idempotency-key', 'wh-replay-1')
+      .send(body({ description: 'replayed' }));
     expect(first.status, first.text).toBe(201);
     expect(first.body.secret).toMatch(/^whsec_/);
-    const replay = await api().post(hooks(a)).set('authorization', owner).set('idempotency-key', 'wh-replay-1').send(body({ description: 'replayed' }));
+    const replay = await api()
+      .post(hooks(a))
+      .set('authorization', owner)
+      .set('idempotency-key', 'wh-replay-1')
+      .send(body({ description: 'replayed' }));
     expect(replay.status).toBe(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body.id).toBe(first.body.id);
     expect(replay.body).not.toHaveProperty('secret');
     expect(replay.text).not.toContain(String(first.body.secret).slice(6));
-    expect((await api().delete(`${hooks(a)}/${first.body.id}`).set('authorization', owner)).status).toBe(204);
+    expect(
+      (
+        await api()
+          .delete(`${hooks(a)}/${first.body.id}`)
+          .set('authorization', owner)
+      ).status,
+    ).toBe(204);
   });
 
   it('an owner registers one: 201 with Location and the secret (whsec_, 32 bytes) this once; GET, list and GraphQL never show it', async () => {
-    const res = await api().post(hooks(a)).set('authorization', owner).send(body({ description: 'Canvas course sync' }));
+    const res = await api()
+      .post(hooks(a))
+      .set('authorization', owner)
+      .send(body({ description: 'Canvas course sync' }));
     expect(res.status, res.text).toBe(201);
     expect(res.headers['location']).toBe(`${hooks(a)}/${res.body.id}`);
-    expect(res.body).toMatchObject({ tenant: a, url: 'https://images.example.com/hooks/labplane', events: ['operation.succeeded', 'vm.ready'], description: 'Canvas course sync', createdBy: 'olga' });
+    expect(res.body).toMatchObject({
+      tenant: a,
+      url: 'https://images.example.com/hooks/labplane',
+      events: ['operation.succeeded', 'vm.ready'],
+      description: 'Canvas course sync',
+      createdBy: 'olga',
+    });
     expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
     const secret: string = res.body.secret;
     expect(secret).toMatch(/^whsec_/);
@@ -68,10 +101,22 @@ describe('registering webhooks', () => {
     const list = await api().get(hooks(a)).set('authorization', owner);
     expect(list.status).toBe(200);
     expect(list.body.items.map((w: { id: string }) => w.id)).toContain(res.body.id);
-    const gql = await api().post('/graphql').set('authorization', owner).send({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { id url events description createdBy } } }', variables: { t: a } });
-    expect(gql.body.data.webhooks.items).toContainEqual({ id: res.body.id, url: res.body.url, events: ['operation_succeeded', 'vm_ready'], description: 'Canvas course sync', createdBy: 'olga' });
+    const gql = await api()
+      .post('/graphql')
+      .set('authorization', owner)
+      .send({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { id url events description createdBy } } }', variables: { t: a } });
+    expect(gql.body.data.webhooks.items).toContainEqual({
+      id: res.body.id,
+      url: res.body.url,
+      events: ['operation_succeeded', 'vm_ready'],
+      description: 'Canvas course sync',
+      createdBy: 'olga',
+    });
     for (const text of [one.text, list.text, JSON.stringify(gql.body)]) expect(text).not.toContain(secret.slice(6));
-    const noField = await api().post('/graphql').set('authorization', owner).send({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { secret } } }', variables: { t: a } });
+    const noField = await api()
+      .post('/graphql')
+      .set('authorization', owner)
+      .send({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { secret } } }', variables: { t: a } });
     expect(noField.body.errors?.[0]?.message).toMatch(/Cannot query field "secret"/);
   });
 
@@ -79,7 +124,11 @@ describe('registering webhooks', () => {
     const res = await api().post(hooks(a)).set('authorization', owner).send(body());
     expect(emulatorOf(t).store.get('secrets', a, webhookSecretName(res.body.id))).toBeUndefined();
     const stored = emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id));
-    expect(stored?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'labplane', 'labplane.io/webhook': 'true', 'labplane.io/tenant': a });
+    expect(stored?.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'labplane',
+      'labplane.io/webhook': 'true',
+      'labplane.io/tenant': a,
+    });
     const data = (stored as { data?: Record<string, string> }).data ?? {};
     expect(Buffer.from(data['signing-secret'] ?? '', 'base64').toString()).toBe(res.body.secret);
     expect(JSON.stringify(stored?.metadata.annotations)).not.toContain(res.body.secret);
@@ -95,7 +144,10 @@ describe('registering webhooks', () => {
   });
 
   it('a labs.manage integration bound to the tenant may register and list', async () => {
-    const res = await api().post(hooks(a)).set('authorization', lms).send(body({ events: ['lab.ready', 'lab.roster-synced'] }));
+    const res = await api()
+      .post(hooks(a))
+      .set('authorization', lms)
+      .send(body({ events: ['lab.ready', 'lab.roster-synced'] }));
     expect(res.status, res.text).toBe(201);
     expect(res.body.createdBy).toBe('canvas-app');
     expect((await api().get(hooks(a)).set('authorization', lms)).status).toBe(200);
@@ -119,7 +171,10 @@ describe('registering webhooks', () => {
   });
 
   it('accepts plain http for an allow-listed host with a public address', async () => {
-    const res = await api().post(hooks(a)).set('authorization', owner).send(body({ url: 'http://mirror.example.edu/hooks' }));
+    const res = await api()
+      .post(hooks(a))
+      .set('authorization', owner)
+      .send(body({ url: 'http://mirror.example.edu/hooks' }));
     expect(res.status, res.text).toBe(201);
   });
 
@@ -143,42 +198,87 @@ describe('registering webhooks', () => {
     for (const res of [
       await api().get(hooks(a)).set('authorization', foreignOwner),
       await api().post(hooks(a)).set('authorization', foreignOwner).send(body()),
-      await api().get(`${hooks(a)}/${id}`).set('authorization', foreignOwner),
-      await api().delete(`${hooks(a)}/${id}`).set('authorization', foreignOwner),
-      await api().get(`${hooks(a)}/${id}/deliveries`).set('authorization', foreignOwner),
+      await api()
+        .get(`${hooks(a)}/${id}`)
+        .set('authorization', foreignOwner),
+      await api()
+        .delete(`${hooks(a)}/${id}`)
+        .set('authorization', foreignOwner),
+      await api()
+        .get(`${hooks(a)}/${id}/deliveries`)
+        .set('authorization', foreignOwner),
       // The webhook of A addressed through B's own tenant is not found either.
-      await api().get(`${hooks(b)}/${id}`).set('authorization', foreignOwner),
+      await api()
+        .get(`${hooks(b)}/${id}`)
+        .set('authorization', foreignOwner),
     ]) {
       expect(res.status).toBe(404);
       expect(res.text).not.toContain(mine.body.secret);
     }
-    expect((await api().get(`${hooks(a)}/${id}`).set('authorization', owner)).status).toBe(200);
+    expect(
+      (
+        await api()
+          .get(`${hooks(a)}/${id}`)
+          .set('authorization', owner)
+      ).status,
+    ).toBe(200);
   });
 
   it('an unknown id is 404 WEBHOOK_NOT_FOUND; a malformed one is 400', async () => {
-    expectProblem(await api().get(`${hooks(a)}/${crypto.randomUUID()}`).set('authorization', owner), 404, 'WEBHOOK_NOT_FOUND');
-    expectProblem(await api().delete(`${hooks(a)}/not-a-uuid`).set('authorization', owner), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await api()
+        .get(`${hooks(a)}/${crypto.randomUUID()}`)
+        .set('authorization', owner),
+      404,
+      'WEBHOOK_NOT_FOUND',
+    );
+    expectProblem(
+      await api()
+        .delete(`${hooks(a)}/not-a-uuid`)
+        .set('authorization', owner),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('deleting answers 204, removes the Secret, and the webhook is gone', async () => {
     const res = await api().post(hooks(a)).set('authorization', owner).send(body());
-    const del = await api().delete(`${hooks(a)}/${res.body.id}`).set('authorization', owner);
+    const del = await api()
+      .delete(`${hooks(a)}/${res.body.id}`)
+      .set('authorization', owner);
     expect(del.status).toBe(204);
     expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id))).toBeUndefined();
-    expectProblem(await api().get(`${hooks(a)}/${res.body.id}`).set('authorization', owner), 404, 'WEBHOOK_NOT_FOUND');
-    expectProblem(await api().delete(`${hooks(a)}/${res.body.id}`).set('authorization', owner), 404, 'WEBHOOK_NOT_FOUND');
+    expectProblem(
+      await api()
+        .get(`${hooks(a)}/${res.body.id}`)
+        .set('authorization', owner),
+      404,
+      'WEBHOOK_NOT_FOUND',
+    );
+    expectProblem(
+      await api()
+        .delete(`${hooks(a)}/${res.body.id}`)
+        .set('authorization', owner),
+      404,
+      'WEBHOOK_NOT_FOUND',
+    );
   });
 
   it('lists deliveries of a webhook (none yet): 200 with an empty page', async () => {
     const res = await api().post(hooks(a)).set('authorization', owner).send(body());
-    const d = await api().get(`${hooks(a)}/${res.body.id}/deliveries?limit=10`).set('authorization', owner);
+    const d = await api()
+      .get(`${hooks(a)}/${res.body.id}/deliveries?limit=10`)
+      .set('authorization', owner);
     expect(d.status).toBe(200);
     expect(d.body).toEqual({ items: [] });
   });
 
   it(`a tenant holds at most ${MAX_WEBHOOKS_PER_TENANT} webhooks: one more is 409 WEBHOOK_LIMIT_REACHED until one is deleted`, async () => {
     const c = uniqueTenantId('wh-cap');
-    await api().post('/v1/tenants').set('authorization', admin).send({ id: c, displayName: c, profile: 'student', owners: [{ principalId: 'olga' }] });
+    await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .send({ id: c, displayName: c, profile: 'student', owners: [{ principalId: 'olga' }] });
     const ids: string[] = [];
     for (let i = 0; i < MAX_WEBHOOKS_PER_TENANT; i++) {
       const res = await api().post(hooks(c)).set('authorization', owner).send(body());
@@ -188,17 +288,30 @@ describe('registering webhooks', () => {
     const over = await api().post(hooks(c)).set('authorization', owner).send(body());
     expectProblem(over, 409, 'WEBHOOK_LIMIT_REACHED');
     expect(over.body.details).toMatchObject({ limit: MAX_WEBHOOKS_PER_TENANT });
-    const page1 = await api().get(`${hooks(c)}?limit=15`).set('authorization', owner);
-    const page2 = await api().get(`${hooks(c)}?limit=15&cursor=${page1.body.nextCursor}`).set('authorization', owner);
+    const page1 = await api()
+      .get(`${hooks(c)}?limit=15`)
+      .set('authorization', owner);
+    const page2 = await api()
+      .get(`${hooks(c)}?limit=15&cursor=${page1.body.nextCursor}`)
+      .set('authorization', owner);
     expect([...page1.body.items, ...page2.body.items].map((w: { id: string }) => w.id).sort()).toEqual([...ids].sort());
     expect(page2.body.nextCursor).toBeUndefined();
-    expect((await api().delete(`${hooks(c)}/${ids[0]}`).set('authorization', owner)).status).toBe(204);
+    expect(
+      (
+        await api()
+          .delete(`${hooks(c)}/${ids[0]}`)
+          .set('authorization', owner)
+      ).status,
+    ).toBe(204);
     expect((await api().post(hooks(c)).set('authorization', owner).send(body())).status).toBe(201);
   });
 
   it("deleting the tenant deletes its webhooks' Secrets in the control namespace (nothing cascades there), and no other tenant's", async () => {
     const d = uniqueTenantId('wh-del');
-    await api().post('/v1/tenants').set('authorization', admin).send({ id: d, displayName: d, profile: 'student', owners: [{ principalId: 'olga' }] });
+    await api()
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .send({ id: d, displayName: d, profile: 'student', owners: [{ principalId: 'olga' }] });
     const res = await api().post(hooks(d)).set('authorization', owner).send(body());
     expect(res.status).toBe(201);
     const kept = await api().post(hooks(a)).set('authorization', owner).send(body());
@@ -208,7 +321,11 @@ describe('registering webhooks', () => {
     await expect
       .poll(async () => (await api().get(`/v1/operations/${op.body.id}`).set('authorization', admin)).body.status, { timeout: 15_000, interval: 50 })
       .toBe('succeeded');
-    expect((await api().get(`/v1/operations/${op.body.id}`).set('authorization', admin)).body.result).toEqual({ tenant: d, deleted: true, webhooksDeleted: 1 });
+    expect((await api().get(`/v1/operations/${op.body.id}`).set('authorization', admin)).body.result).toEqual({
+      tenant: d,
+      deleted: true,
+      webhooksDeleted: 1,
+    });
     expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id))).toBeUndefined();
     expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(kept.body.id))).toBeDefined();
     expectProblem(await api().get(hooks(d)).set('authorization', admin), 404, 'TENANT_NOT_FOUND');
@@ -221,22 +338,43 @@ describe('webhooks over GraphQL', () => {
       .post('/graphql')
       .set('authorization', owner)
       .send({
-        query: 'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/gql", events: [lab_roster_synced, operation_failed]}) { secret webhook { id tenant events } } }',
+        query:
+          'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/gql", events: [lab_roster_synced, operation_failed]}) { secret webhook { id tenant events } } }',
         variables: { t: a },
       });
     const payload = created.body.data?.createWebhook;
     expect(payload?.secret, JSON.stringify(created.body)).toMatch(/^whsec_/);
     expect(payload.webhook).toMatchObject({ tenant: a, events: ['operation_failed', 'lab_roster_synced'] });
-    const rest = await api().get(`${hooks(a)}/${payload.webhook.id}`).set('authorization', owner);
+    const rest = await api()
+      .get(`${hooks(a)}/${payload.webhook.id}`)
+      .set('authorization', owner);
     expect(rest.body.events).toEqual(['operation.failed', 'lab.roster-synced']);
 
-    const refused = await api().post('/graphql').set('authorization', owner).send({ query: 'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://169.254.169.254/", events: [vm_ready]}) { secret } }', variables: { t: a } });
+    const refused = await api()
+      .post('/graphql')
+      .set('authorization', owner)
+      .send({
+        query: 'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://169.254.169.254/", events: [vm_ready]}) { secret } }',
+        variables: { t: a },
+      });
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('URL_NOT_ALLOWED');
 
-    const foreign = await api().post('/graphql').set('authorization', foreignOwner).send({ query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }', variables: { t: a, id: payload.webhook.id } });
+    const foreign = await api()
+      .post('/graphql')
+      .set('authorization', foreignOwner)
+      .send({ query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }', variables: { t: a, id: payload.webhook.id } });
     expect(foreign.body.errors?.[0]?.extensions?.code).toBe('TENANT_NOT_FOUND');
-    const deleted = await api().post('/graphql').set('authorization', owner).send({ query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }', variables: { t: a, id: payload.webhook.id } });
+    const deleted = await api()
+      .post('/graphql')
+      .set('authorization', owner)
+      .send({ query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }', variables: { t: a, id: payload.webhook.id } });
     expect(deleted.body.data?.deleteWebhook).toBe(true);
-    expect((await api().get(`${hooks(a)}/${payload.webhook.id}`).set('authorization', owner)).status).toBe(404);
+    expect(
+      (
+        await api()
+          .get(`${hooks(a)}/${payload.webhook.id}`)
+          .set('authorization', owner)
+      ).status,
+    ).toBe(404);
   });
 });

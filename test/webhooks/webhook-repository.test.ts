@@ -105,7 +105,10 @@ function repositoryContract(name: string, make: () => Promise<{ repo: WebhookRep
   });
 }
 
-repositoryContract('memory', async () => ({ repo: createMemoryWebhookRepository({ tenantExists: (t) => TENANTS.includes(t) }), close: async () => undefined }));
+repositoryContract('memory', async () => ({
+  repo: createMemoryWebhookRepository({ tenantExists: (t) => TENANTS.includes(t) }),
+  close: async () => undefined,
+}));
 
 const emulators: KubeEmulator[] = [];
 afterAll(async () => {
@@ -132,7 +135,10 @@ describe('webhook repository on Kubernetes', () => {
       const w = aWebhook('wb');
       expect((await raw.post(`/api/v1/namespaces/${CONTROL}/secrets`, webhookSecretObject(w, CONTROL))).status).toBe(201);
       const foreign = webhookSecretObject(aWebhook('wb'), CONTROL);
-      await raw.post(`/api/v1/namespaces/${CONTROL}/secrets`, { ...foreign, metadata: { ...foreign.metadata, labels: { 'labplane.io/webhook': 'true' } } });
+      await raw.post(`/api/v1/namespaces/${CONTROL}/secrets`, {
+        ...foreign,
+        metadata: { ...foreign.metadata, labels: { 'labplane.io/webhook': 'true' } },
+      });
       // A first-wave Secret in the tenant's namespace is outside what the control plane may read.
       expect((await raw.post('/api/v1/namespaces/wb/secrets', webhookSecretObject(aWebhook('wb'), 'wb'))).status).toBe(201);
       await eventually(async () => (await repo.list('wb')).length === 1, 5_000, 'the watch to deliver the Secret');

@@ -54,7 +54,15 @@ describe('wiring webhooks into the job runtime', () => {
     const emulator = await startKubeEmulator({ namespaces: ['labplane-system'] });
     await rawClient(emulator.url).post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 't1' } });
     const config = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL, SIM_WEBHOOK_ROUTES: `lms.example.edu=${receiver.origin}` });
-    const tenant: Tenant = { id: 't1', displayName: 't1', profile: 'faculty', ...PROFILE_DEFAULTS.faculty, phase: 'Active', createdAt: new Date().toISOString(), version: '1' };
+    const tenant: Tenant = {
+      id: 't1',
+      displayName: 't1',
+      profile: 'faculty',
+      ...PROFILE_DEFAULTS.faculty,
+      phase: 'Active',
+      createdAt: new Date().toISOString(),
+      version: '1',
+    };
     // The job runtime's store, tapped as the composition root does (`createTerminalTap`).
     const terminal = createTerminalTap();
     const ops = terminal.store(createRedisOperationStore({ redis, prefix, publishTo: prefix }));
@@ -92,7 +100,18 @@ describe('wiring webhooks into the job runtime', () => {
 
       // The job runtime's store, tapped: the write that finishes an operation reaches the receiver
       // (the fast path), which marks the operation's outbox entry done.
-      const queued = newOperationRecord({ id: crypto.randomUUID(), kind: 'vm.create', tenant: 't1', target: { type: 'vm', id: 't1/vm-2' }, createdBy: 'olga', input: {}, firstStep: 'create' }, new Date());
+      const queued = newOperationRecord(
+        {
+          id: crypto.randomUUID(),
+          kind: 'vm.create',
+          tenant: 't1',
+          target: { type: 'vm', id: 't1/vm-2' },
+          createdBy: 'olga',
+          input: {},
+          firstStep: 'create',
+        },
+        new Date(),
+      );
       await ops.create(queued);
       await ops.mutate(queued.id, (cur) => succeed({ ...cur, status: 'running' }, { name: 'vm-2' }, new Date()));
       await eventually(() => receiver.received.length === 2, 15_000, 'the delivery of the finished operation');
@@ -102,11 +121,29 @@ describe('wiring webhooks into the job runtime', () => {
       // A delivery job of the version before deliveries ran on the job transport is sent after the upgrade.
       await webhooks.stopDelivery();
       const legacyId = deliveryIdOf('legacy-op.vm.ready', created.webhook.id);
-      await webhooks.deliveries.create({ id: legacyId, tenant: 't1', webhookId: created.webhook.id, eventId: 'legacy-op.vm.ready', eventType: 'vm.ready', status: 'pending', attempts: 0, createdAt: new Date().toISOString(), payload: '{"id":"legacy-op.vm.ready"}' });
+      await webhooks.deliveries.create({
+        id: legacyId,
+        tenant: 't1',
+        webhookId: created.webhook.id,
+        eventId: 'legacy-op.vm.ready',
+        eventType: 'vm.ready',
+        status: 'pending',
+        attempts: 0,
+        createdAt: new Date().toISOString(),
+        payload: '{"id":"legacy-op.vm.ready"}',
+      });
       const bull = webhooks.dashboardQueues[0] as Queue;
-      await bull.add('deliver', { deliveryId: legacyId, tenant: 't1', webhookId: created.webhook.id, eventId: 'legacy-op.vm.ready' }, { jobId: legacyId, delay: 60_000 });
+      await bull.add(
+        'deliver',
+        { deliveryId: legacyId, tenant: 't1', webhookId: created.webhook.id, eventId: 'legacy-op.vm.ready' },
+        { jobId: legacyId, delay: 60_000 },
+      );
       await webhooks.startDelivery();
-      await eventually(async () => (await webhooks.deliveries.get(legacyId))?.status === 'succeeded', 15_000, 'the delivery queued by the previous version');
+      await eventually(
+        async () => (await webhooks.deliveries.get(legacyId))?.status === 'succeeded',
+        15_000,
+        'the delivery queued by the previous version',
+      );
       expect(receiver.received).toHaveLength(3);
       expect(await bull.getJob(legacyId)).toBeUndefined();
     } finally {

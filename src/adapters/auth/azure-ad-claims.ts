@@ -73,10 +73,7 @@ function userPrincipal(payload: JWTPayload, roles: readonly string[], mapping: C
   if (oid === undefined) throw new UnauthenticatedError('The token has no object id.');
   let groups: string[] = [];
   if (hasGroupsOverage(payload)) {
-    logger?.warn(
-      { oid, tid: payload['tid'] },
-      'token omits groups (overage); group-based roles and memberships are not applied for this request',
-    );
+    logger?.warn({ oid, tid: payload['tid'] }, 'token omits groups (overage); group-based roles and memberships are not applied for this request');
   } else {
     groups = strings(payload['groups']);
   }

@@ -1,11 +1,4 @@
-import {
-  createLocalJWKSet,
-  errors as joseErrors,
-  type CryptoKey,
-  type FlattenedJWSInput,
-  type JSONWebKeySet,
-  type JWSHeaderParameters,
-} from 'jose';
+import { createLocalJWKSet, errors as joseErrors, type CryptoKey, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import type { Logger } from '../../domain/shared/logger.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
 

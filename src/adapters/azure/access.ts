@@ -90,12 +90,19 @@ export function createArmAccess(deps: ArmAccessDeps): AccessPort {
         const [existing] = await matching(request.scope, request.role, request.principalId);
         if (existing === undefined) {
           // ARM says it exists but does not list it yet (replication lag): worth another try shortly.
-          throw new UpstreamUnavailableError('AZURE_ROLE_ASSIGNMENT_NOT_VISIBLE', 'The role assignment exists but is not visible yet; try again shortly.', {
-            cause: err,
-            retryAfterSeconds: 5,
-          });
+          throw new UpstreamUnavailableError(
+            'AZURE_ROLE_ASSIGNMENT_NOT_VISIBLE',
+            'The role assignment exists but is not visible yet; try again shortly.',
+            {
+              cause: err,
+              retryAfterSeconds: 5,
+            },
+          );
         }
-        logger.info({ scope: request.scope, role: request.role, principalId: request.principalId, name: existing.name }, 'role assignment already exists');
+        logger.info(
+          { scope: request.scope, role: request.role, principalId: request.principalId, name: existing.name },
+          'role assignment already exists',
+        );
         return existing;
       }
     },

@@ -116,11 +116,17 @@ export function createArmArcMachines(deps: ArmArcMachinesDeps): ArcMachinesPort 
     return config === undefined ? undefined : JSON.stringify({ state: { config, isStarted: true } });
   };
   const failure = (state: { error?: Error; isCancelled?: boolean }, rec: ReturnType<typeof lastResponseRecorder>) =>
-    state.error !== undefined ? rec.errorText(state.error.message) : state.isCancelled === true ? 'Canceled: the installation was canceled.' : undefined;
+    state.error !== undefined
+      ? rec.errorText(state.error.message)
+      : state.isCancelled === true
+        ? 'Canceled: the installation was canceled.'
+        : undefined;
 
   return {
     getMachine: (name) =>
-      orUndefined(call({ what: `get Arc machine ${name}`, resource: 'arc_machine', name }, async () => toMachine(await client.machines.get(rg, name)))),
+      orUndefined(
+        call({ what: `get Arc machine ${name}`, resource: 'arc_machine', name }, async () => toMachine(await client.machines.get(rg, name))),
+      ),
 
     listMachines: () =>
       call({ what: `list Arc machines of ${rg}` }, async () => {
@@ -175,7 +181,11 @@ export function createArmArcMachines(deps: ArmArcMachinesDeps): ArcMachinesPort 
         return { status: state.done.status, ...(state.done.error === undefined ? {} : { error: state.done.error }), resumeState };
       }
       const resumeFrom = state.poller ?? '';
-      const ctx = { what: `poll extension ${extensionName} on ${machineName}`, resource: 'extension_operation', name: `${machineName}/${extensionName}` };
+      const ctx = {
+        what: `poll extension ${extensionName} on ${machineName}`,
+        resource: 'extension_operation',
+        name: `${machineName}/${extensionName}`,
+      };
       return call(ctx, async () => {
         const rec = lastResponseRecorder();
         const poller = await client.machineExtensions.beginCreateOrUpdate(

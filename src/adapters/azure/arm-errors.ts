@@ -1,10 +1,4 @@
-import {
-  ConflictError,
-  DomainError,
-  NotFoundError,
-  UpstreamRejectedError,
-  UpstreamUnavailableError,
-} from '../../domain/shared/errors.js';
+import { ConflictError, DomainError, NotFoundError, UpstreamRejectedError, UpstreamUnavailableError } from '../../domain/shared/errors.js';
 import { notFoundResource } from '../../domain/shared/error-codes.js';
 
 /**
@@ -99,9 +93,13 @@ export function translateArmError(err: unknown, ctx: ArmCallContext): unknown {
       const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
       const cause = new AzureApiError(`${ctx.what} (${e.name})`, status === undefined ? {} : { statusCode: status });
       if (IDENTITY_REFUSALS.has(e.name) || (status !== undefined && status >= 400 && status < 500)) {
-        return new UpstreamRejectedError('AZURE_CREDENTIAL_REJECTED', `The Azure identity could not get a token (${ctx.what}); check its configuration.`, {
-          cause,
-        });
+        return new UpstreamRejectedError(
+          'AZURE_CREDENTIAL_REJECTED',
+          `The Azure identity could not get a token (${ctx.what}); check its configuration.`,
+          {
+            cause,
+          },
+        );
       }
       return new UpstreamUnavailableError('AZURE_CREDENTIAL_UNAVAILABLE', `Azure AD could not issue a token (${ctx.what}).`, { cause });
     }
@@ -119,10 +117,14 @@ function fromStatus(
   const retry = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
   const details = { armCode: armCode ?? '', statusCode: status };
   if (status === 404 && (armCode === 'ResourceGroupNotFound' || armCode === 'SubscriptionNotFound')) {
-    return new UpstreamRejectedError('AZURE_SCOPE_NOT_FOUND', `The configured ${armCode === 'SubscriptionNotFound' ? 'subscription' : 'resource group'} does not exist (${ctx.what}).`, {
-      cause,
-      details,
-    });
+    return new UpstreamRejectedError(
+      'AZURE_SCOPE_NOT_FOUND',
+      `The configured ${armCode === 'SubscriptionNotFound' ? 'subscription' : 'resource group'} does not exist (${ctx.what}).`,
+      {
+        cause,
+        details,
+      },
+    );
   }
   if (status === 404) return new NotFoundError(notFoundResource(ctx.resource, 'azure_resource'), ctx.name ?? '', { cause, details });
   if (status === 409) {
@@ -135,7 +137,11 @@ function fromStatus(
     });
   }
   if (status === 429) {
-    return new UpstreamUnavailableError('AZURE_THROTTLED', `Azure Resource Manager is throttling requests (${ctx.what}).`, { cause, details, ...retry });
+    return new UpstreamUnavailableError('AZURE_THROTTLED', `Azure Resource Manager is throttling requests (${ctx.what}).`, {
+      cause,
+      details,
+      ...retry,
+    });
   }
   if (status >= 500 || status === 408) {
     return new UpstreamUnavailableError('AZURE_UNAVAILABLE', `Azure Resource Manager failed: ${armCode ?? status} (${ctx.what}).`, {

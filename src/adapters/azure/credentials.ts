@@ -17,7 +17,12 @@ export interface AzureAuthorityOptions {
 /** How an Azure identity authenticates. Secrets here come from configuration, never from a request. */
 export type AzureIdentitySettings =
   /** AKS workload identity (federated token file from the pod's service account). */
-  | ({ readonly kind: 'workload-identity'; readonly tenantId: string; readonly clientId: string; readonly tokenFilePath?: string } & AzureAuthorityOptions)
+  | ({
+      readonly kind: 'workload-identity';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly tokenFilePath?: string;
+    } & AzureAuthorityOptions)
   /** A service principal with a client secret (outside AKS). */
   | ({ readonly kind: 'client-secret'; readonly tenantId: string; readonly clientId: string; readonly clientSecret: string } & AzureAuthorityOptions)
   /** The DefaultAzureCredential chain, pinned to one client id. Only for the control plane's own identity. */

@@ -3,7 +3,15 @@ import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { readOrUndefined, type NamespacedOps } from './kube-writes.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY } from './tenant-objects.js';
-import { CLOUD_INIT_KEY, CLOUD_INIT_SCRUBBED_KEY, cloudInitSecretName, cloudInitSecretObject, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_VM } from './vm-objects.js';
+import {
+  CLOUD_INIT_KEY,
+  CLOUD_INIT_SCRUBBED_KEY,
+  cloudInitSecretName,
+  cloudInitSecretObject,
+  KUBEVIRT_GROUP,
+  KUBEVIRT_VERSION,
+  LABEL_VM,
+} from './vm-objects.js';
 
 /** Marks a staged cloud-init Secret in the control plane's namespace. */
 export const LABEL_CLOUD_INIT_STAGED = 'labplane.io/cloud-init-staged';
@@ -54,7 +62,9 @@ export function createCloudInitSecrets(client: KubeClient, controlNamespace: str
 
   async function remove(namespace: string, name: string): Promise<void> {
     try {
-      await client.request({ what: `delete Secret ${namespace}/${name}`, write: true }, () => client.core.deleteNamespacedSecret({ namespace, name }));
+      await client.request({ what: `delete Secret ${namespace}/${name}`, write: true }, () =>
+        client.core.deleteNamespacedSecret({ namespace, name }),
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -66,7 +76,9 @@ export function createCloudInitSecrets(client: KubeClient, controlNamespace: str
     const name = body.metadata?.name ?? '';
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.request({ what: `create Secret ${namespace}/${name}`, write: true }, () => client.core.createNamespacedSecret({ namespace, body }));
+        await client.request({ what: `create Secret ${namespace}/${name}`, write: true }, () =>
+          client.core.createNamespacedSecret({ namespace, body }),
+        );
         return;
       } catch (err) {
         if (!isConflict(err, 'ALREADY_EXISTS') || attempt >= MAX_RECREATE) throw err;
@@ -76,7 +88,14 @@ export function createCloudInitSecrets(client: KubeClient, controlNamespace: str
   }
 
   function tenantSecret(tenant: string, owner: CloudInitOwner, userDataB64: string): V1Secret {
-    const ref: V1OwnerReference = { apiVersion: `${KUBEVIRT_GROUP}/${KUBEVIRT_VERSION}`, kind: 'VirtualMachine', name: owner.name, uid: owner.uid, controller: false, blockOwnerDeletion: false };
+    const ref: V1OwnerReference = {
+      apiVersion: `${KUBEVIRT_GROUP}/${KUBEVIRT_VERSION}`,
+      kind: 'VirtualMachine',
+      name: owner.name,
+      uid: owner.uid,
+      controller: false,
+      blockOwnerDeletion: false,
+    };
     const base = cloudInitSecretObject(tenant, owner.name, '');
     return { ...base, metadata: { ...base.metadata, ownerReferences: [ref] }, data: { [CLOUD_INIT_KEY]: userDataB64 } };
   }

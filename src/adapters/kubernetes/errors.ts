@@ -91,11 +91,7 @@ export function statusOf(err: ApiException<unknown>): KubeStatus {
   const headerRetry = Number(headerValue(err.headers, 'retry-after'));
   const detailRetry = details?.retryAfterSeconds;
   const retryAfterSeconds =
-    Number.isFinite(headerRetry) && headerRetry >= 0
-      ? headerRetry
-      : typeof detailRetry === 'number' && detailRetry >= 0
-        ? detailRetry
-        : undefined;
+    Number.isFinite(headerRetry) && headerRetry >= 0 ? headerRetry : typeof detailRetry === 'number' && detailRetry >= 0 ? detailRetry : undefined;
   return {
     code: err.code,
     reason: str(b?.reason) ?? '',
@@ -244,8 +240,10 @@ export function crdOfPath(path: string): string | undefined {
 
 /** How an operator installs a CustomResourceDefinition labplane depends on. */
 export function crdHint(crd: string): string {
-  if (crd.endsWith('.labplane.io')) return `its CustomResourceDefinition is not installed; apply it with \`kubectl apply --server-side -f deploy/crds/${crd}.yaml\``;
-  if (crd.endsWith('.cdi.kubevirt.io')) return 'its CustomResourceDefinition is not installed; install CDI (the Containerized Data Importer) in the cluster';
+  if (crd.endsWith('.labplane.io'))
+    return `its CustomResourceDefinition is not installed; apply it with \`kubectl apply --server-side -f deploy/crds/${crd}.yaml\``;
+  if (crd.endsWith('.cdi.kubevirt.io'))
+    return 'its CustomResourceDefinition is not installed; install CDI (the Containerized Data Importer) in the cluster';
   if (crd.endsWith('.kubevirt.io')) return 'its CustomResourceDefinition is not installed; install KubeVirt in the cluster';
   return 'its CustomResourceDefinition is not installed';
 }

@@ -33,8 +33,7 @@ export interface KubeImageRepositoryDeps extends CacheOptions {
 }
 
 /** Images as CDI DataVolumes (see `image-objects.ts`); `start` before serving, `close` on shutdown. */
-export interface KubeImageRepository extends ImageRepository, ImageUsage, WatchedLifecycle {
-}
+export interface KubeImageRepository extends ImageRepository, ImageUsage, WatchedLifecycle {}
 
 function imageOf(dv: DataVolume): Image {
   const image = imageFromDataVolume(dv);

@@ -18,7 +18,9 @@ export function createKubeImageUsage(client: KubeClient): ImageUsage {
       const labelSelector = `${LABEL_IMAGE_SCOPE}=${owner.scope},${LABEL_IMAGE}=${name}`;
       const namespace = owner.scope === 'platform' ? {} : { namespace: imageNamespaceOf(owner) };
       const listed = await orUndefined(
-        listAllPages(client, `list VirtualMachines using image ${owner.scope}/${name}`, (cont) => vms.list({ ...namespace, labelSelector, ...(cont === undefined ? {} : { cont }) })),
+        listAllPages(client, `list VirtualMachines using image ${owner.scope}/${name}`, (cont) =>
+          vms.list({ ...namespace, labelSelector, ...(cont === undefined ? {} : { cont }) }),
+        ),
       );
       return listed?.items.length ?? 0;
     },

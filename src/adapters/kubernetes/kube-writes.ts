@@ -1,11 +1,4 @@
-import type {
-  KubernetesObject,
-  V1LimitRange,
-  V1NetworkPolicy,
-  V1ResourceQuota,
-  V1Role,
-  V1RoleBinding,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1LimitRange, V1NetworkPolicy, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { ConflictError } from '../../domain/shared/errors.js';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
@@ -34,12 +27,7 @@ export function withVersion<T extends KubernetesObject>(obj: T, resourceVersion:
  * read back; a PUT that meets a newer version re-reads and tries again (bounded). `known` (e.g. from
  * the cache) skips the first POST when we already know the object exists.
  */
-export async function createOrReplace<T extends KubernetesObject>(
-  client: KubeClient,
-  ops: NamespacedOps<T>,
-  desired: T,
-  known?: T,
-): Promise<T> {
+export async function createOrReplace<T extends KubernetesObject>(client: KubeClient, ops: NamespacedOps<T>, desired: T, known?: T): Promise<T> {
   const namespace = desired.metadata?.namespace ?? '';
   const name = desired.metadata?.name ?? '';
   const what = `${ops.kind} ${namespace}/${name}`;
@@ -52,9 +40,7 @@ export async function createOrReplace<T extends KubernetesObject>(
         );
       }
       const body = withVersion(desired, current.metadata?.resourceVersion);
-      return await client.request({ what: `replace ${what}`, write: true, resource: ops.kind, name }, () =>
-        ops.replace(namespace, name, body),
-      );
+      return await client.request({ what: `replace ${what}`, write: true, resource: ops.kind, name }, () => ops.replace(namespace, name, body));
     } catch (err) {
       if (isConflict(err, 'ALREADY_EXISTS') || isConflict(err, 'VERSION_CONFLICT')) {
         current = await readOrUndefined(client, ops, namespace, name);
@@ -70,8 +56,15 @@ export async function createOrReplace<T extends KubernetesObject>(
   throw new ConflictError('VERSION_CONFLICT', `${what} kept changing while it was being written; try again.`);
 }
 
-export function readOrUndefined<T extends KubernetesObject>(client: KubeClient, ops: NamespacedOps<T>, namespace: string, name: string): Promise<T | undefined> {
-  return orUndefined(client.request({ what: `read ${ops.kind} ${namespace}/${name}`, write: false, resource: ops.kind, name }, () => ops.read(namespace, name)));
+export function readOrUndefined<T extends KubernetesObject>(
+  client: KubeClient,
+  ops: NamespacedOps<T>,
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
+  return orUndefined(
+    client.request({ what: `read ${ops.kind} ${namespace}/${name}`, write: false, resource: ops.kind, name }, () => ops.read(namespace, name)),
+  );
 }
 
 /**
@@ -100,7 +93,6 @@ export async function modify<T extends { metadata?: { resourceVersion?: string }
   }
   throw new ConflictError('VERSION_CONFLICT', `${what} kept changing while it was being written; try again.`);
 }
-
 
 /** The kinds a tenant is made of, bound to one client. */
 export interface TenantKinds {

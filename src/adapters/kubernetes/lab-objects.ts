@@ -52,10 +52,7 @@ export function labObject(tenant: string, name: string, spec: LabSpec, base?: La
 
 /** True when writing `spec` over `current` would change nothing (spec and student count). */
 export function sameSpec(current: LabObject, spec: LabSpec): boolean {
-  return (
-    isDeepStrictEqual(current.spec, labObjectSpec(spec)) &&
-    current.metadata?.annotations?.[ANN_STUDENT_COUNT] === String(spec.students.length)
-  );
+  return isDeepStrictEqual(current.spec, labObjectSpec(spec)) && current.metadata?.annotations?.[ANN_STUDENT_COUNT] === String(spec.students.length);
 }
 
 /** The stored status; an object whose status was never written has no failures. */

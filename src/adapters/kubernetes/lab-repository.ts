@@ -15,8 +15,7 @@ export interface KubeLabRepositoryDeps extends CacheOptions {
 }
 
 /** The Kubernetes LabRepository, with the lifecycle of its watch. */
-export interface KubeLabRepository extends LabRepository, WatchedLifecycle {
-}
+export interface KubeLabRepository extends LabRepository, WatchedLifecycle {}
 
 const byTenantAndName = (a: LabRecord, b: LabRecord): number =>
   a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1;
@@ -49,7 +48,9 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
   const ctx = (verb: string, tenant: string, name: string) => ({ what: `${verb} Lab ${tenant}/${name}`, write: true, resource: 'lab', name });
 
   async function replace(tenant: string, name: string, body: LabObject): Promise<LabObject> {
-    const obj = (await client.request(ctx('replace', tenant, name), () => custom.replaceNamespacedCustomObject({ ...labApi(tenant), name, body }))) as LabObject;
+    const obj = (await client.request(ctx('replace', tenant, name), () =>
+      custom.replaceNamespacedCustomObject({ ...labApi(tenant), name, body }),
+    )) as LabObject;
     cache.remember(obj);
     return obj;
   }

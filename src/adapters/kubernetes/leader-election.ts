@@ -29,7 +29,8 @@ export interface LeaderElectionOptions {
 export function checkLeaderTimings(leaseDurationMs: number, renewDeadlineMs: number, retryPeriodMs: number): void {
   if (!(retryPeriodMs > 0)) throw new TypeError('the retry period must be greater than zero');
   if (!(leaseDurationMs > renewDeadlineMs)) throw new TypeError('the lease duration must be greater than the renew deadline');
-  if (!(renewDeadlineMs > JITTER_FACTOR * retryPeriodMs)) throw new TypeError(`the renew deadline must be greater than ${JITTER_FACTOR} × the retry period`);
+  if (!(renewDeadlineMs > JITTER_FACTOR * retryPeriodMs))
+    throw new TypeError(`the renew deadline must be greater than ${JITTER_FACTOR} × the retry period`);
 }
 
 /** Losing a race for the lease is normal, not worth a log line. */
@@ -164,10 +165,13 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
   function armWatchdog(): void {
     if (watchdog !== undefined) clearTimeout(watchdog);
     // Also covers a renewal hanging past the deadline, which a check after each attempt would miss.
-    watchdog = setTimeout(() => {
-      watchdog = undefined;
-      void stepDown(`no renewal for ${renewMs} ms (renew deadline)`);
-    }, Math.max(0, lastRenewAt + renewMs - clock.now().getTime()));
+    watchdog = setTimeout(
+      () => {
+        watchdog = undefined;
+        void stepDown(`no renewal for ${renewMs} ms (renew deadline)`);
+      },
+      Math.max(0, lastRenewAt + renewMs - clock.now().getTime()),
+    );
     watchdog.unref?.();
   }
 
@@ -181,7 +185,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       armWatchdog();
       if (!leading) {
         leading = true;
-        logger.info({ ...facts, leaseTransitions: observed?.record.leaseTransitions }, 'became the leader: running the schedule, housekeeping and recovery loops');
+        logger.info(
+          { ...facts, leaseTransitions: observed?.record.leaseTransitions },
+          'became the leader: running the schedule, housekeeping and recovery loops',
+        );
         await notify(true);
       }
     } else if (leading && nowMs - lastRenewAt >= renewMs) {
@@ -204,7 +211,13 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     if (observed === undefined || observed.record.holderIdentity !== identity) return;
     const now = clock.now();
     // client-go's release: an empty holder with a one-second duration, transitions unchanged.
-    const released: LeaseRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: observed.record.leaseTransitions };
+    const released: LeaseRecord = {
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: observed.record.leaseTransitions,
+    };
     try {
       observe(await lock.update(released, observed.version), now.getTime());
       logger.info(facts, 'released the leader lease');

@@ -79,7 +79,12 @@ export function createKubeLeaseLock(options: KubeLeaseLockOptions): LeaseLock {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name, namespace, ...(version === undefined ? {} : { resourceVersion: version }), ...(options.labels === undefined ? {} : { labels: { ...options.labels } }) },
+      metadata: {
+        name,
+        namespace,
+        ...(version === undefined ? {} : { resourceVersion: version }),
+        ...(options.labels === undefined ? {} : { labels: { ...options.labels } }),
+      },
       spec: {
         holderIdentity: record.holderIdentity,
         leaseDurationSeconds: record.leaseDurationSeconds,
@@ -110,6 +115,7 @@ export function createKubeLeaseLock(options: KubeLeaseLockOptions): LeaseLock {
       }
     },
     create: async (record) => fromLease(await call('create', () => api.createNamespacedLease({ namespace, body: body(record, undefined) }))),
-    update: async (record, version) => fromLease(await call('update', () => api.replaceNamespacedLease({ namespace, name, body: body(record, version) }))),
+    update: async (record, version) =>
+      fromLease(await call('update', () => api.replaceNamespacedLease({ namespace, name, body: body(record, version) }))),
   };
 }

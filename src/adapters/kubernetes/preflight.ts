@@ -91,7 +91,8 @@ function refused(server: string, err: unknown): KubePreflightError {
  */
 export async function probeKubernetes(client: KubeClient, timeoutMs: number): Promise<KubePreflightResult> {
   const server = client.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
-  const isNetwork = (err: unknown) => err instanceof UpstreamUnavailableError && err.code === 'KUBERNETES_UNAVAILABLE' && statusCode(err) === undefined;
+  const isNetwork = (err: unknown) =>
+    err instanceof UpstreamUnavailableError && err.code === 'KUBERNETES_UNAVAILABLE' && statusCode(err) === undefined;
   try {
     await client.request({ what: 'read /version', write: false }, () => client.version.getCode());
   } catch (err) {
@@ -122,7 +123,9 @@ export async function probeKubernetes(client: KubeClient, timeoutMs: number): Pr
       { cause: forbidden[0]?.err },
     );
   }
-  const missingCrds = failed.flatMap((o) => (o.err instanceof UpstreamUnavailableError && o.err.code === 'CRD_NOT_INSTALLED' ? [o.probe.resource] : []));
+  const missingCrds = failed.flatMap((o) =>
+    o.err instanceof UpstreamUnavailableError && o.err.code === 'CRD_NOT_INSTALLED' ? [o.probe.resource] : [],
+  );
   const other = failed.find((o) => !missingCrds.includes(o.probe.resource));
   if (other !== undefined) {
     const msg = other.err instanceof Error ? other.err.message : String(other.err);

@@ -170,7 +170,9 @@ export function createResourceCache<T extends KubernetesObject>(opts: ResourceCa
   }
 
   async function relist(): Promise<void> {
-    const list = await listAllPages<T>(client, `list ${name}`, (cont) => api.list({ ...(labelSelector === undefined ? {} : { labelSelector }), ...(cont === undefined ? {} : { cont }) }));
+    const list = await listAllPages<T>(client, `list ${name}`, (cont) =>
+      api.list({ ...(labelSelector === undefined ? {} : { labelSelector }), ...(cont === undefined ? {} : { cont }) }),
+    );
     for (const change of store.replace(list.items, list.resourceVersion)) tell(change);
     resourceVersion = list.resourceVersion;
     healthy();
@@ -181,10 +183,13 @@ export function createResourceCache<T extends KubernetesObject>(opts: ResourceCa
     logger.debug({ informer: name, items: list.items.length, resourceVersion: list.resourceVersion }, 'kubernetes informer listed');
     if (opts.resyncMs !== undefined) {
       clearTimeout(resyncTimer);
-      resyncTimer = setTimeout(() => {
-        relistDue = true;
-        request?.abort();
-      }, opts.resyncMs * (0.75 + 0.5 * random()));
+      resyncTimer = setTimeout(
+        () => {
+          relistDue = true;
+          request?.abort();
+        },
+        opts.resyncMs * (0.75 + 0.5 * random()),
+      );
       resyncTimer.unref();
     }
   }
@@ -202,7 +207,11 @@ export function createResourceCache<T extends KubernetesObject>(opts: ResourceCa
       let events = 0;
       let ended = false;
       let failure: Error | undefined;
-      const params = { allowWatchBookmarks: true, ...(resourceVersion === undefined ? {} : { resourceVersion }), ...(labelSelector === undefined ? {} : { labelSelector }) };
+      const params = {
+        allowWatchBookmarks: true,
+        ...(resourceVersion === undefined ? {} : { resourceVersion }),
+        ...(labelSelector === undefined ? {} : { labelSelector }),
+      };
       const done = (err: unknown): void => {
         ended = true;
         request = undefined;
@@ -216,7 +225,8 @@ export function createResourceCache<T extends KubernetesObject>(opts: ResourceCa
         events += 1;
         if (phase === 'ERROR') {
           const status = obj as { code?: number; message?: string };
-          failure = status.code === 410 ? new Expired(status.message ?? '410 Gone') : new Error(`watch error ${status.code ?? ''}: ${status.message ?? ''}`);
+          failure =
+            status.code === 410 ? new Expired(status.message ?? '410 Gone') : new Error(`watch error ${status.code ?? ''}: ${status.message ?? ''}`);
           request?.abort();
           return;
         }
@@ -397,7 +407,10 @@ export function cacheGroup(logger: KubeLogger, caches: ReadonlyArray<ResourceCac
       const outcome = await waitForSync(caches, timeoutMs);
       if (outcome === 'timeout') {
         const names = caches.map((c) => c.name).join(', ');
-        logger.warn({ timeoutMs, informers: names }, `kubernetes informers (${names}) did not sync in time; reading from the API server until they do`);
+        logger.warn(
+          { timeoutMs, informers: names },
+          `kubernetes informers (${names}) did not sync in time; reading from the API server until they do`,
+        );
       }
       return outcome === 'synced';
     },

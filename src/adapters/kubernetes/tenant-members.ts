@@ -94,7 +94,6 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
     return listed.items;
   }
 
-
   return {
     put,
     remove: (id, principalId) => deleteBinding(id, memberBindingName(principalId)),

@@ -1,13 +1,5 @@
 import { createHash } from 'node:crypto';
-import type {
-  V1LimitRange,
-  V1Namespace,
-  V1NetworkPolicy,
-  V1PolicyRule,
-  V1ResourceQuota,
-  V1Role,
-  V1RoleBinding,
-} from '@kubernetes/client-node';
+import type { V1LimitRange, V1Namespace, V1NetworkPolicy, V1PolicyRule, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import type { TenantRole } from '../../domain/auth/principal.js';
 import type { Member, Quota, TenantProfile, VmCaps } from '../../domain/tenants/tenant.js';
 import { formatCpu, formatGi } from './quantity.js';

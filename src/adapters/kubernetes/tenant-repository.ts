@@ -10,7 +10,16 @@ import { KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS } from './vm-objects.js';
 import { createTenantCaches } from './tenant-caches.js';
 import { cacheGroup, customResource, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import { validateCidrs } from './cidrs.js';
-import { byPrincipal, isMemberBinding, isOurs, isTenant, isTerminating, memberFromBinding, tenantFromNamespace, usageFromQuota } from './tenant-mapping.js';
+import {
+  byPrincipal,
+  isMemberBinding,
+  isOurs,
+  isTenant,
+  isTerminating,
+  memberFromBinding,
+  tenantFromNamespace,
+  usageFromQuota,
+} from './tenant-mapping.js';
 import { createMemberWriter } from './tenant-members.js';
 import {
   egressPolicyObject,
@@ -33,8 +42,7 @@ export interface KubeTenantRepositoryDeps extends CacheOptions {
 }
 
 /** The Kubernetes tenant repository; `start` before serving, `close` on shutdown. */
-export interface KubeTenantRepository extends TenantRepository, ClusterHealth, WatchedLifecycle {
-}
+export interface KubeTenantRepository extends TenantRepository, ClusterHealth, WatchedLifecycle {}
 
 /**
  * Tenants as Kubernetes namespaces (see `tenant-objects.ts` for every object written). Nothing is sent
@@ -100,9 +108,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   async function claimNamespace(spec: TenantSpec): Promise<{ ns: V1Namespace; outcome: CreateOutcome }> {
     for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
       try {
-        const ns = await client.request(nsCtx('create', spec.id), () =>
-          client.core.createNamespace({ body: namespaceObject(spec, false) }),
-        );
+        const ns = await client.request(nsCtx('create', spec.id), () => client.core.createNamespace({ body: namespaceObject(spec, false) }));
         caches.namespaces.remember(ns);
         return { ns, outcome: 'created' };
       } catch (err) {
@@ -250,9 +256,9 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   async function countVirtualMachines(id: string): Promise<number> {
     const vms = customResource(client, KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMS);
     // No VirtualMachine resource at all (KubeVirt not installed): no VMs.
-    const listed = await orUndefined(listAllPages(client, `list VirtualMachines in ${id}`, (cont) => vms.list({ namespace: id, ...(cont === undefined ? {} : { cont }) })));
+    const listed = await orUndefined(
+      listAllPages(client, `list VirtualMachines in ${id}`, (cont) => vms.list({ namespace: id, ...(cont === undefined ? {} : { cont }) })),
+    );
     return listed?.items.length ?? 0;
   }
-
 }
-

@@ -26,7 +26,10 @@ import {
 const RESERVED_DOMAINS = ['labplane.io', 'kubevirt.io', 'kubernetes.io', 'k8s.io'];
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
 
-type VmBase = Omit<VmRecord, 'observation' | 'nodeName' | 'instance' | 'migration'> & { readonly printableStatus?: string; readonly conditions: readonly Condition[] };
+type VmBase = Omit<VmRecord, 'observation' | 'nodeName' | 'instance' | 'migration'> & {
+  readonly printableStatus?: string;
+  readonly conditions: readonly Condition[];
+};
 
 function quantity<T>(q: string | number | undefined, parse: (s: string) => T): T | undefined {
   if (q === undefined) return undefined;
@@ -80,7 +83,9 @@ function baseOf(vm: VirtualMachine): VmBase {
   const ann = meta.annotations ?? {};
   const template = vm.spec?.template?.spec?.domain;
   const disk = vm.spec?.dataVolumeTemplates?.[0]?.spec?.storage;
-  const storageClass = (STORAGE_CLASSES as readonly string[]).includes(disk?.storageClassName ?? '') ? (disk?.storageClassName as StorageClass) : 'kv-standard';
+  const storageClass = (STORAGE_CLASSES as readonly string[]).includes(disk?.storageClassName ?? '')
+    ? (disk?.storageClassName as StorageClass)
+    : 'kv-standard';
   const lab = labels[LABEL_LAB];
   const instanceType = ann[ANN_INSTANCE_TYPE];
   const operationId = ann[ANN_OPERATION_ID];
@@ -107,7 +112,14 @@ function baseOf(vm: VirtualMachine): VmBase {
     ...(operationId === undefined ? {} : { operationId }),
     ...(arcStatus === undefined
       ? {}
-      : { identity: { arcStatus, machineResourceId: ann[ANN_ARC_RESOURCE_ID] ?? '', extensionState: ann[ANN_ARC_EXTENSION] ?? 'NotStarted', ready: ann[ANN_IDENTITY_READY] === 'true' } }),
+      : {
+          identity: {
+            arcStatus,
+            machineResourceId: ann[ANN_ARC_RESOURCE_ID] ?? '',
+            extensionState: ann[ANN_ARC_EXTENSION] ?? 'NotStarted',
+            ready: ann[ANN_IDENTITY_READY] === 'true',
+          },
+        }),
     ...(droppedAt === undefined ? {} : { droppedAt }),
     ...(printableStatus === undefined ? {} : { printableStatus }),
     conditions: conditionsOf(vm.status?.conditions),
@@ -119,7 +131,8 @@ function baseOf(vm: VirtualMachine): VmBase {
 /** The latest migration: the newest by creation, an unfinished one winning a tie. */
 export function latestMigration(migrations: readonly VirtualMachineInstanceMigration[]): VirtualMachineInstanceMigration | undefined {
   let best: VirtualMachineInstanceMigration | undefined;
-  const rank = (m: VirtualMachineInstanceMigration) => `${timestamp(m.metadata?.creationTimestamp)}|${TERMINAL_PHASES.has(m.status?.phase ?? '') ? 0 : 1}|${m.metadata?.name ?? ''}`;
+  const rank = (m: VirtualMachineInstanceMigration) =>
+    `${timestamp(m.metadata?.creationTimestamp)}|${TERMINAL_PHASES.has(m.status?.phase ?? '') ? 0 : 1}|${m.metadata?.name ?? ''}`;
   for (const m of migrations) if (best === undefined || rank(m) > rank(best)) best = m;
   return best;
 }
@@ -135,16 +148,28 @@ export function migrationOf(m: VirtualMachineInstanceMigration): VmMigration {
   };
 }
 
-const records = new WeakMap<VirtualMachine, { vmi: VirtualMachineInstance | undefined; migrations: readonly VirtualMachineInstanceMigration[]; record: VmRecord }>();
+const records = new WeakMap<
+  VirtualMachine,
+  { vmi: VirtualMachineInstance | undefined; migrations: readonly VirtualMachineInstanceMigration[]; record: VmRecord }
+>();
 
 /**
  * A VM as the cluster reports it: its VirtualMachine, its VMI (when running) and its migrations.
  * Memoized on the identity of those objects (cached objects are replaced on change, never
  * mutated), so reading an unchanged VM again costs a lookup.
  */
-export function vmRecordOf(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, migrations: readonly VirtualMachineInstanceMigration[]): VmRecord {
+export function vmRecordOf(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  migrations: readonly VirtualMachineInstanceMigration[],
+): VmRecord {
   const known = records.get(vm);
-  if (known !== undefined && known.vmi === vmi && known.migrations.length === migrations.length && known.migrations.every((m, i) => m === migrations[i])) {
+  if (
+    known !== undefined &&
+    known.vmi === vmi &&
+    known.migrations.length === migrations.length &&
+    known.migrations.every((m, i) => m === migrations[i])
+  ) {
     return known.record;
   }
   const record = mapRecord(vm, vmi, migrations);
@@ -164,7 +189,15 @@ function mapRecord(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, 
     observation: {
       ...(printableStatus === undefined ? {} : { printableStatus }),
       conditions,
-      ...(vmi === undefined ? {} : { vmi: { ...(vmi.status?.phase === undefined ? {} : { phase: vmi.status.phase }), conditions: conditionsOf(vmi.status?.conditions), migrating } }),
+      ...(vmi === undefined
+        ? {}
+        : {
+            vmi: {
+              ...(vmi.status?.phase === undefined ? {} : { phase: vmi.status.phase }),
+              conditions: conditionsOf(vmi.status?.conditions),
+              migrating,
+            },
+          }),
     },
     ...(nodeName === undefined ? {} : { nodeName }),
     ...(vmi === undefined ? {} : { instance: { uid: vmi.metadata?.uid ?? '', ...size(vmi.spec?.domain?.resources, vmi.spec?.domain?.cpu?.cores) } }),

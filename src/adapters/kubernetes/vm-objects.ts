@@ -60,12 +60,19 @@ export interface VirtualMachine extends KubernetesObject {
     running?: boolean;
     dataVolumeTemplates?: Array<{
       metadata?: { name?: string; labels?: Record<string, string> };
-      spec?: { source?: Record<string, unknown>; storage?: { storageClassName?: string; accessModes?: string[]; resources?: { requests?: ResourceList } } };
+      spec?: {
+        source?: Record<string, unknown>;
+        storage?: { storageClassName?: string; accessModes?: string[]; resources?: { requests?: ResourceList } };
+      };
     }>;
     template?: {
       metadata?: { labels?: Record<string, string> };
       spec?: {
-        domain?: { cpu?: { cores?: number; sockets?: number; threads?: number }; resources?: { requests?: ResourceList; limits?: ResourceList }; [other: string]: unknown };
+        domain?: {
+          cpu?: { cores?: number; sockets?: number; threads?: number };
+          resources?: { requests?: ResourceList; limits?: ResourceList };
+          [other: string]: unknown;
+        };
         [other: string]: unknown;
       };
     };
@@ -110,7 +117,10 @@ export const cloudInitSecretName = (vm: string): string => `${vm}-cloudinit`;
 
 /** The root disk's DataVolume: unique per create (a disk retained from an earlier VM of the same name never collides). */
 export function rootDiskName(spec: Pick<VmSpec, 'name' | 'id' | 'operationId'>): string {
-  const token = createHash('sha256').update(spec.operationId ?? spec.id).digest('hex').slice(0, 8);
+  const token = createHash('sha256')
+    .update(spec.operationId ?? spec.id)
+    .digest('hex')
+    .slice(0, 8);
   return `${spec.name}-root-${token}`;
 }
 
@@ -164,7 +174,10 @@ export function virtualMachineObject(spec: VmSpec): VirtualMachine {
       runStrategy: spec.running ? 'Always' : 'Halted',
       dataVolumeTemplates: [
         {
-          metadata: { name: disk, labels: { ...commonLabels(spec.tenant), [LABEL_COMPONENT]: 'vm-disk', [LABEL_VM]: spec.name, [LABEL_VM_ID]: spec.id } },
+          metadata: {
+            name: disk,
+            labels: { ...commonLabels(spec.tenant), [LABEL_COMPONENT]: 'vm-disk', [LABEL_VM]: spec.name, [LABEL_VM_ID]: spec.id },
+          },
           spec: {
             source: { pvc: { namespace: spec.source.namespace, name: spec.source.pvcName } },
             storage: { storageClassName: spec.storageClass, resources: { requests: { storage: formatGi(spec.diskGi) } } },
@@ -172,7 +185,15 @@ export function virtualMachineObject(spec: VmSpec): VirtualMachine {
         },
       ],
       template: {
-        metadata: { labels: { ...commonLabels(spec.tenant), [LABEL_VM]: spec.name, [LABEL_VM_ID]: spec.id, [LABEL_OWNER]: labels[LABEL_OWNER] ?? '', 'kubevirt.io/domain': spec.name } },
+        metadata: {
+          labels: {
+            ...commonLabels(spec.tenant),
+            [LABEL_VM]: spec.name,
+            [LABEL_VM_ID]: spec.id,
+            [LABEL_OWNER]: labels[LABEL_OWNER] ?? '',
+            'kubevirt.io/domain': spec.name,
+          },
+        },
         spec: {
           nodeSelector: { workload: 'kubevirt' },
           tolerations: [{ key: 'kubevirt.io/dedicated', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],

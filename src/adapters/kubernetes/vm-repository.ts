@@ -39,10 +39,10 @@ export interface KubeVmRepositoryDeps extends CacheOptions {
   readonly controlNamespace: string;
 }
 
-export interface KubeVmRepository extends VmRepository, WatchedLifecycle {
-}
+export interface KubeVmRepository extends VmRepository, WatchedLifecycle {}
 
-const byTenantAndName = (a: VmRecord, b: VmRecord): number => (a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1);
+const byTenantAndName = (a: VmRecord, b: VmRecord): number =>
+  a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1;
 
 /** VMs as KubeVirt objects (see `vm-objects.ts` for everything written). Nothing is sent before `start` or a call. */
 export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmRepository {
@@ -83,7 +83,12 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
   const changes = () => vms.version() + vmis.version() + migrations.version();
   const cloudInit = createCloudInitSecrets(client, deps.controlNamespace);
   const lists = new Map<string, { version: number; records: readonly VmRecord[] }>();
-  const vmCtx = (verb: string, ns: string, name: string, write = true) => ({ what: `${verb} VirtualMachine ${ns}/${name}`, write, resource: 'vm', name });
+  const vmCtx = (verb: string, ns: string, name: string, write = true) => ({
+    what: `${verb} VirtualMachine ${ns}/${name}`,
+    write,
+    resource: 'vm',
+    name,
+  });
 
   async function recordOf(vm: VirtualMachine): Promise<VmRecord> {
     const ns = vm.metadata?.namespace ?? '';
@@ -102,7 +107,9 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
   }
 
   const replaceVm = async (ns: string, name: string, body: VirtualMachine): Promise<VirtualMachine> => {
-    const vm = (await client.request(vmCtx('replace', ns, name), () => client.custom.replaceNamespacedCustomObject({ ...vmApi(ns), name, body }))) as VirtualMachine;
+    const vm = (await client.request(vmCtx('replace', ns, name), () =>
+      client.custom.replaceNamespacedCustomObject({ ...vmApi(ns), name, body }),
+    )) as VirtualMachine;
     vms.remember(vm);
     return vm;
   };
@@ -111,7 +118,12 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     const now = peek(ns, name);
     const vm = deleted ?? now.vm;
     if (vm === undefined) return undefined;
-    return { type: deleted === undefined ? 'changed' : 'deleted', tenant: ns, name, vm: vmRecordOf(vm, deleted === undefined ? now.vmi : undefined, now.migrations) };
+    return {
+      type: deleted === undefined ? 'changed' : 'deleted',
+      tenant: ns,
+      name,
+      vm: vmRecordOf(vm, deleted === undefined ? now.vmi : undefined, now.migrations),
+    };
   }
 
   return {
@@ -156,7 +168,12 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
         first,
         (vm) => {
           const ann = vm.metadata?.annotations ?? {};
-          const want = { [ANN_ARC_STATUS]: identity.arcStatus, [ANN_ARC_RESOURCE_ID]: identity.machineResourceId, [ANN_ARC_EXTENSION]: identity.extensionState, [ANN_IDENTITY_READY]: String(identity.ready) };
+          const want = {
+            [ANN_ARC_STATUS]: identity.arcStatus,
+            [ANN_ARC_RESOURCE_ID]: identity.machineResourceId,
+            [ANN_ARC_EXTENSION]: identity.extensionState,
+            [ANN_IDENTITY_READY]: String(identity.ready),
+          };
           if (Object.entries(want).every(([k, v]) => ann[k] === v)) return undefined;
           return { ...vm, metadata: { ...vm.metadata, annotations: { ...ann, ...want } } };
         },
@@ -177,21 +194,30 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     async create(spec) {
       const body = virtualMachineObject(spec);
       try {
-        const vm = (await client.request(vmCtx('create', spec.tenant, spec.name), () => client.custom.createNamespacedCustomObject({ ...vmApi(spec.tenant), body }))) as VirtualMachine;
+        const vm = (await client.request(vmCtx('create', spec.tenant, spec.name), () =>
+          client.custom.createNamespacedCustomObject({ ...vmApi(spec.tenant), body }),
+        )) as VirtualMachine;
         vms.remember(vm);
         return recordOf(vm);
       } catch (err) {
         if (isNotFound(err)) throw new NotFoundError('tenant', spec.tenant, { cause: err });
         if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
         const existing = await vms.fresh(spec.tenant, spec.name);
-        if (existing !== undefined && spec.operationId !== undefined && existing.metadata?.annotations?.[ANN_OPERATION_ID] === spec.operationId) return recordOf(existing);
+        if (existing !== undefined && spec.operationId !== undefined && existing.metadata?.annotations?.[ANN_OPERATION_ID] === spec.operationId)
+          return recordOf(existing);
         throw new ConflictError('VM_EXISTS', `A VM named '${spec.name}' already exists in tenant '${spec.tenant}'.`, { cause: err });
       }
     },
 
     async update(tenant, name, change) {
       const first = await vms.get(tenant, name);
-      const written = await modify(`VirtualMachine ${tenant}/${name}`, () => vms.fresh(tenant, name), first, (vm) => changedVm(vm, change), (next) => replaceVm(tenant, name, next));
+      const written = await modify(
+        `VirtualMachine ${tenant}/${name}`,
+        () => vms.fresh(tenant, name),
+        first,
+        (vm) => changedVm(vm, change),
+        (next) => replaceVm(tenant, name, next),
+      );
       if (written === undefined) throw new NotFoundError('vm', name);
       return recordOf(written);
     },
@@ -201,7 +227,9 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
         await client.request(vmCtx(action, tenant, name), () => putVmSubresource(client, tenant, name, action, {}, client.timeoutMs));
       } catch (err) {
         if (isConflict(err, 'VERSION_CONFLICT')) {
-          throw new ConflictError('VM_ACTION_REFUSED', `KubeVirt refused to ${action} VM '${name}': ${kubeMessage(err) ?? 'conflict'}`, { cause: err });
+          throw new ConflictError('VM_ACTION_REFUSED', `KubeVirt refused to ${action} VM '${name}': ${kubeMessage(err) ?? 'conflict'}`, {
+            cause: err,
+          });
         }
         throw err;
       }
@@ -213,7 +241,12 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
       if (options.retainDisks) await retainDisks(client, vm);
       try {
         const last = (await client.request(vmCtx('delete', tenant, name), () =>
-          client.custom.deleteNamespacedCustomObject({ ...vmApi(tenant), name, propagationPolicy: 'Background', body: { preconditions: { uid: vm.metadata?.uid ?? '' } } }),
+          client.custom.deleteNamespacedCustomObject({
+            ...vmApi(tenant),
+            name,
+            propagationPolicy: 'Background',
+            body: { preconditions: { uid: vm.metadata?.uid ?? '' } },
+          }),
         )) as VirtualMachine;
         if (last.metadata?.deletionTimestamp !== undefined && last.metadata.deletionTimestamp !== null) vms.remember(last);
         else vms.forget(last);
@@ -227,7 +260,13 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
     async migrate(tenant, name, migrationName) {
       try {
         const m = (await client.request({ what: `create migration ${tenant}/${migrationName}`, write: true }, () =>
-          client.custom.createNamespacedCustomObject({ group: KUBEVIRT_GROUP, version: KUBEVIRT_VERSION, plural: VMIMS, namespace: tenant, body: migrationObject(tenant, name, migrationName) }),
+          client.custom.createNamespacedCustomObject({
+            group: KUBEVIRT_GROUP,
+            version: KUBEVIRT_VERSION,
+            plural: VMIMS,
+            namespace: tenant,
+            body: migrationObject(tenant, name, migrationName),
+          }),
         )) as VirtualMachineInstanceMigration;
         migrations.remember(m);
       } catch (err) {
@@ -249,7 +288,13 @@ export function createKubeVmRepository(deps: KubeVmRepositoryDeps): KubeVmReposi
         if (event !== undefined) listener(event);
       };
       const offs = [
-        vms.subscribe((type, vm) => tell(type === 'delete' ? eventOf(vm.metadata?.namespace ?? '', vm.metadata?.name ?? '', vm) : eventOf(vm.metadata?.namespace ?? '', vm.metadata?.name ?? ''))),
+        vms.subscribe((type, vm) =>
+          tell(
+            type === 'delete'
+              ? eventOf(vm.metadata?.namespace ?? '', vm.metadata?.name ?? '', vm)
+              : eventOf(vm.metadata?.namespace ?? '', vm.metadata?.name ?? ''),
+          ),
+        ),
         vmis.subscribe((_, vmi) => tell(eventOf(vmi.metadata?.namespace ?? '', vmi.metadata?.name ?? ''))),
         migrations.subscribe((_, m) => tell(eventOf(m.metadata?.namespace ?? '', m.spec?.vmiName ?? ''))),
       ];

@@ -5,7 +5,16 @@ import { formatCpu } from './quantity.js';
 import { orUndefined } from './kube-reads.js';
 import { modify } from './kube-writes.js';
 import { CDI_GROUP, CDI_VERSION, DATAVOLUMES, type DataVolume } from './image-objects.js';
-import { ANN_DROPPED_AT, ANN_INSTANCE_TYPE, computeResources, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_RETAINED_FROM, VMS, type VirtualMachine } from './vm-objects.js';
+import {
+  ANN_DROPPED_AT,
+  ANN_INSTANCE_TYPE,
+  computeResources,
+  KUBEVIRT_GROUP,
+  KUBEVIRT_VERSION,
+  LABEL_RETAINED_FROM,
+  VMS,
+  type VirtualMachine,
+} from './vm-objects.js';
 
 export const vmApi = (namespace: string) => ({ group: KUBEVIRT_GROUP, version: KUBEVIRT_VERSION, plural: VMS, namespace });
 const dvApi = (namespace: string) => ({ group: CDI_GROUP, version: CDI_VERSION, plural: DATAVOLUMES, namespace });
@@ -24,7 +33,11 @@ export function changedVm(vm: VirtualMachine, change: VmChange): VirtualMachine 
     const memory = change.memoryGi === undefined ? domain.resources?.requests?.memory : computeResources(cpu, change.memoryGi).requests.memory;
     const figures = { cpu: formatCpu(cpu), ...(memory === undefined ? {} : { memory }) };
     domain.cpu = { ...domain.cpu, cores: cpu };
-    domain.resources = { ...domain.resources, requests: { ...domain.resources?.requests, ...figures }, limits: { ...domain.resources?.limits, ...figures } };
+    domain.resources = {
+      ...domain.resources,
+      requests: { ...domain.resources?.requests, ...figures },
+      limits: { ...domain.resources?.limits, ...figures },
+    };
   }
   if (change.instanceType !== undefined) {
     const ann = { ...next.metadata?.annotations };
@@ -60,7 +73,12 @@ export async function retainDisks(client: KubeClient, vm: VirtualMachine): Promi
     const name = t.metadata?.name;
     if (name === undefined) continue;
     const read = () =>
-      orUndefined(client.request({ what: `read DataVolume ${ns}/${name}`, write: false }, async () => (await client.custom.getNamespacedCustomObject({ ...dvApi(ns), name })) as DataVolume));
+      orUndefined(
+        client.request(
+          { what: `read DataVolume ${ns}/${name}`, write: false },
+          async () => (await client.custom.getNamespacedCustomObject({ ...dvApi(ns), name })) as DataVolume,
+        ),
+      );
     const done = await modify<DataVolume>(
       `DataVolume ${ns}/${name}`,
       read,
@@ -68,10 +86,19 @@ export async function retainDisks(client: KubeClient, vm: VirtualMachine): Promi
       (dv) => {
         const refs = dv.metadata?.ownerReferences ?? [];
         if (!refs.some((r) => r.uid === uid) && dv.metadata?.labels?.[LABEL_RETAINED_FROM] === vmName) return undefined;
-        return { ...dv, metadata: { ...dv.metadata, ownerReferences: refs.filter((r) => r.uid !== uid), labels: { ...dv.metadata?.labels, [LABEL_RETAINED_FROM]: vmName } } };
+        return {
+          ...dv,
+          metadata: {
+            ...dv.metadata,
+            ownerReferences: refs.filter((r) => r.uid !== uid),
+            labels: { ...dv.metadata?.labels, [LABEL_RETAINED_FROM]: vmName },
+          },
+        };
       },
       async (next) =>
-        (await client.request({ what: `release DataVolume ${ns}/${name}`, write: true }, () => client.custom.replaceNamespacedCustomObject({ ...dvApi(ns), name, body: next }))) as DataVolume,
+        (await client.request({ what: `release DataVolume ${ns}/${name}`, write: true }, () =>
+          client.custom.replaceNamespacedCustomObject({ ...dvApi(ns), name, body: next }),
+        )) as DataVolume,
     );
     if (done !== undefined) kept.push(name);
   }

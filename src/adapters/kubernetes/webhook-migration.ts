@@ -24,7 +24,11 @@ const DROPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration']
  * plane itself may no longer read tenant Secrets. Idempotent: a copy that exists is kept; originals
  * are deleted only when asked, each guarded by its uid.
  */
-export async function migrateWebhookSecrets(client: KubeClient, controlNamespace: string, opts: { readonly deleteOriginals: boolean }): Promise<WebhookMigrationReport> {
+export async function migrateWebhookSecrets(
+  client: KubeClient,
+  controlNamespace: string,
+  opts: { readonly deleteOriginals: boolean },
+): Promise<WebhookMigrationReport> {
   const { items } = await listAllPages<V1Secret>(client, 'list webhook Secrets in every namespace', (cont) =>
     client.core.listSecretForAllNamespaces(listOptions({ labelSelector: WEBHOOK_SELECTOR, ...(cont === undefined ? {} : { cont }) })),
   );
@@ -38,12 +42,19 @@ export async function migrateWebhookSecrets(client: KubeClient, controlNamespace
     const copy: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, namespace: controlNamespace, labels: { ...s.metadata?.labels, [LABEL_TENANT]: s.metadata?.labels?.[LABEL_TENANT] ?? ns }, annotations },
+      metadata: {
+        name,
+        namespace: controlNamespace,
+        labels: { ...s.metadata?.labels, [LABEL_TENANT]: s.metadata?.labels?.[LABEL_TENANT] ?? ns },
+        annotations,
+      },
       type: s.type ?? 'Opaque',
       data: s.data ?? {},
     };
     try {
-      await client.request({ what: `copy Secret ${ns}/${name}`, write: true }, () => client.core.createNamespacedSecret({ namespace: controlNamespace, body: copy }));
+      await client.request({ what: `copy Secret ${ns}/${name}`, write: true }, () =>
+        client.core.createNamespacedSecret({ namespace: controlNamespace, body: copy }),
+      );
       copied += 1;
     } catch (err) {
       if (!isConflict(err, 'ALREADY_EXISTS')) throw err;

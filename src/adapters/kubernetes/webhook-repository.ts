@@ -8,7 +8,14 @@ import { listOptions } from './kube-reads.js';
 import { cacheGroup, createResourceCache, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import type { KubeClient } from './kube-client.js';
 import { LABEL_TENANT } from './tenant-objects.js';
-import { isWebhookSecret, tenantWebhookSelector, webhookFromSecret, webhookSecretName, webhookSecretObject, WEBHOOK_SELECTOR } from './webhook-objects.js';
+import {
+  isWebhookSecret,
+  tenantWebhookSelector,
+  webhookFromSecret,
+  webhookSecretName,
+  webhookSecretObject,
+  WEBHOOK_SELECTOR,
+} from './webhook-objects.js';
 
 export interface KubeWebhookRepositoryDeps extends CacheOptions {
   /** Its writes take tokens of this client's rate limiter. */
@@ -20,8 +27,7 @@ export interface KubeWebhookRepositoryDeps extends CacheOptions {
 }
 
 /** Webhooks as Secrets (see `webhook-objects.ts`); `start` before serving, `close` on shutdown. */
-export interface KubeWebhookRepository extends WebhookRepository, WatchedLifecycle {
-}
+export interface KubeWebhookRepository extends WebhookRepository, WatchedLifecycle {}
 
 /**
  * Webhooks in Kubernetes: one Secret per webhook in the control plane's own namespace, labelled
@@ -52,7 +58,9 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
   const ofTenant = (tenant: string) => (s: V1Secret) => s.metadata?.labels?.[LABEL_TENANT] === tenant;
 
   async function secretsOf(tenant: string): Promise<V1Secret[]> {
-    const secrets = informer.synced() ? await informer.list(namespace) : await informer.listDirect({ namespace, labelSelector: tenantWebhookSelector(tenant) });
+    const secrets = informer.synced()
+      ? await informer.list(namespace)
+      : await informer.listDirect({ namespace, labelSelector: tenantWebhookSelector(tenant) });
     return secrets.filter(ofTenant(tenant));
   }
 

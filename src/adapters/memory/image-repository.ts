@@ -122,7 +122,8 @@ export function createMemoryImageRepository(options: MemoryImageRepositoryOption
         if (spec.operationId !== undefined && existing.operationId === spec.operationId) return structuredClone(existing);
         throw new ConflictError('IMAGE_EXISTS', `An image (or another DataVolume) named '${spec.name}' already exists.`);
       }
-      if (spec.owner.scope === 'tenant' && tenants !== undefined && !tenants.has(spec.owner.tenant)) throw new NotFoundError('tenant', spec.owner.tenant);
+      if (spec.owner.scope === 'tenant' && tenants !== undefined && !tenants.has(spec.owner.tenant))
+        throw new NotFoundError('tenant', spec.owner.tenant);
       const created = imageOf(spec);
       put(spec.owner, lifecycle === 'instant' ? withImport(created, READY) : created);
       // The answer is the object as written: the import progresses after it (a later read shows it).

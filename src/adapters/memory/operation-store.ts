@@ -1,11 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, operationListKey, type OperationRecord } from '../../domain/operations/operation.js';
-import {
-  DEFAULT_OPERATION_RETENTION_MS,
-  finishedMsOf,
-  matchesFilter,
-  type OperationStore,
-} from '../../domain/operations/operation-store.js';
+import { DEFAULT_OPERATION_RETENTION_MS, finishedMsOf, matchesFilter, type OperationStore } from '../../domain/operations/operation-store.js';
 import { ConflictError } from '../../domain/shared/errors.js';
 import { pageByKey } from '../../domain/shared/page.js';
 

@@ -3,14 +3,7 @@ import { createFaultGate } from './fault-gate.js';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
-import {
-  QUOTA_KEYS,
-  type Member,
-  type Quota,
-  type QuotaUsage,
-  type Tenant,
-  type TenantSpec,
-} from '../../domain/tenants/tenant.js';
+import { QUOTA_KEYS, type Member, type Quota, type QuotaUsage, type Tenant, type TenantSpec } from '../../domain/tenants/tenant.js';
 
 interface Entry {
   tenant: Tenant;
@@ -139,7 +132,10 @@ export function createMemoryTenantRepository(deps: MemoryTenantRepositoryDeps = 
 
     async list() {
       await enter();
-      return [...entries.values()].filter((e) => e.provisioned).map((e) => e.tenant).sort(byId((t: Tenant) => t.id));
+      return [...entries.values()]
+        .filter((e) => e.provisioned)
+        .map((e) => e.tenant)
+        .sort(byId((t: Tenant) => t.id));
     },
 
     async update(id, update, expectedVersion) {

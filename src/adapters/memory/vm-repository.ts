@@ -97,7 +97,8 @@ const STOPPED: VmObservation = { printableStatus: 'Stopped', conditions: [] };
 
 const key = (tenant: string, name: string): string => `${tenant}/${name}`;
 const publicMigration = ({ tenant: _t, vm: _v, seq: _s, ...migration }: Migration): VmMigration => migration;
-const byTenantAndName = (a: VmRecord, b: VmRecord): number => (a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1);
+const byTenantAndName = (a: VmRecord, b: VmRecord): number =>
+  a.tenant === b.tenant ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.tenant < b.tenant ? -1 : 1;
 
 /** Whether KubeVirt keeps an instance running for this run strategy (Manual: whatever was asked last). */
 function wantsInstance(vm: VmRecord, manualWants: boolean | undefined): boolean {
@@ -243,7 +244,11 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
     const vm = vms.get(key(m.tenant, m.vm));
     const target = vm?.nodeName === undefined ? undefined : leastLoadedNode(vm.nodeName);
     if (vm?.instance === undefined || vm.nodeName === undefined || target === undefined) {
-      putMigration({ ...m, phase: 'Failed', failureReason: vm?.instance === undefined ? 'The VMI is not running.' : 'No other node can take the VMI.' });
+      putMigration({
+        ...m,
+        phase: 'Failed',
+        failureReason: vm?.instance === undefined ? 'The VMI is not running.' : 'No other node can take the VMI.',
+      });
       return;
     }
     putMigration({ ...m, phase: 'Succeeded', sourceNode: vm.nodeName, targetNode: target });
@@ -269,8 +274,10 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
   return {
     failNext: gate.failNext,
     settle(tenant, name) {
-      for (const vm of [...vms.values()]) if ((tenant === undefined || vm.tenant === tenant) && (name === undefined || vm.name === name)) settleVm(vm);
-      for (const m of [...migrations.values()]) if ((tenant === undefined || m.tenant === tenant) && (name === undefined || m.vm === name)) settleMigration(m);
+      for (const vm of [...vms.values()])
+        if ((tenant === undefined || vm.tenant === tenant) && (name === undefined || vm.name === name)) settleVm(vm);
+      for (const m of [...migrations.values()])
+        if ((tenant === undefined || m.tenant === tenant) && (name === undefined || m.vm === name)) settleMigration(m);
     },
     observe(tenant, name, observed) {
       const vm = existing(tenant, name);
@@ -308,7 +315,10 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
 
     async list(tenant) {
       await enter();
-      return [...vms.values()].filter((vm) => tenant === undefined || vm.tenant === tenant).sort(byTenantAndName).map(copy);
+      return [...vms.values()]
+        .filter((vm) => tenant === undefined || vm.tenant === tenant)
+        .sort(byTenantAndName)
+        .map(copy);
     },
 
     async get(tenant, name) {
@@ -320,7 +330,11 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
     async putCloudInit(tenant, name, userData, scrubbedUserData) {
       await enter();
       // A leftover from an earlier attempt is replaced (the Kubernetes adapter deletes and creates it again).
-      staged.set(key(tenant, name), { userData, ...(scrubbedUserData === undefined ? {} : { scrubbed: scrubbedUserData }), stagedAt: clock.now().toISOString() });
+      staged.set(key(tenant, name), {
+        userData,
+        ...(scrubbedUserData === undefined ? {} : { scrubbed: scrubbedUserData }),
+        stagedAt: clock.now().toISOString(),
+      });
     },
 
     async scrubCloudInit(tenant, name) {
@@ -335,7 +349,8 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
     async setIdentity(tenant, name, identity) {
       await enter();
       const vm = existing(tenant, name);
-      const same = vm.identity !== undefined && (Object.keys(identity) as Array<keyof typeof identity>).every((k) => vm.identity?.[k] === identity[k]);
+      const same =
+        vm.identity !== undefined && (Object.keys(identity) as Array<keyof typeof identity>).every((k) => vm.identity?.[k] === identity[k]);
       if (!same) store({ ...vm, identity: { ...identity } });
     },
 
@@ -405,7 +420,12 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
       placed.delete(key(tenant, name));
       for (const [k, m] of migrations) if (m.tenant === tenant && m.vm === name) migrations.delete(k);
       // As the adapter reports a deletion: the VM's last state without its instance (the VMI goes first).
-      const { instance: _i, nodeName: _n, observation: { vmi: _vmi, ...observation }, ...last } = vm;
+      const {
+        instance: _i,
+        nodeName: _n,
+        observation: { vmi: _vmi, ...observation },
+        ...last
+      } = vm;
       emit({ type: 'deleted', tenant, name, vm: { ...last, observation } });
       return true;
     },

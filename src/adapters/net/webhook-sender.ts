@@ -32,7 +32,7 @@ function reasonOf(err: unknown, timedOut: boolean, timeoutMs: number): string {
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
   if (code === 'ETIMEDOUT') return 'the connection timed out';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'the host is unreachable';
-  if (code !== undefined && (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))) return `the TLS handshake failed (${code})`;
+  if (code !== undefined && /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return `the TLS handshake failed (${code})`;
   return `the connection failed${code === undefined ? '' : ` (${code.slice(0, 40)})`}`;
 }
 

@@ -94,9 +94,7 @@ export function createRedisOperationEvents(deps: RedisOperationEventsDeps): Redi
     publish: (operation) =>
       guarded('event bus', async () => {
         const json = JSON.stringify(operation);
-        await (isCancelOfRunning(operation)
-          ? Promise.all([redis.publish(main, json), redis.publish(cancels, json)])
-          : redis.publish(main, json));
+        await (isCancelOfRunning(operation) ? Promise.all([redis.publish(main, json), redis.publish(cancels, json)]) : redis.publish(main, json));
       }),
 
     async subscribe(filter, listener) {

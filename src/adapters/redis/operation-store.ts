@@ -158,7 +158,14 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
         const j = JSON.stringify(record);
         const terminal = isTerminal(record.status);
         const keys = [k.op(record.id), k.outbox, k.finished, ...indexesOf(record), ...(terminal ? [] : [k.open])];
-        const created = await CREATE.run(redis, keys, [v, j, operationListKey(record), ...publishArgs(record), terminal ? finishedMsOf(record) : '', record.id]);
+        const created = await CREATE.run(redis, keys, [
+          v,
+          j,
+          operationListKey(record),
+          ...publishArgs(record),
+          terminal ? finishedMsOf(record) : '',
+          record.id,
+        ]);
         if (created !== 1) throw new ConflictError('OPERATION_EXISTS', `operation '${record.id}' already exists.`);
         remember(record.id, v, j);
       }),
@@ -191,16 +198,11 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
           const nv = randomUUID();
           const nj = JSON.stringify(next);
           const terminal = isTerminal(next.status) && !isTerminal(current.status);
-          const res = (await CAS.run(redis, [k.op(id), k.open, k.finished, k.outbox], [
-            cur.v,
-            nv,
-            nj,
-            operationListKey(next),
-            terminal ? '1' : '0',
-            finishedMsOf(next),
-            id,
-            ...publishArgs(next),
-          ])) as [number, string | null, string | null];
+          const res = (await CAS.run(
+            redis,
+            [k.op(id), k.open, k.finished, k.outbox],
+            [cur.v, nv, nj, operationListKey(next), terminal ? '1' : '0', finishedMsOf(next), id, ...publishArgs(next)],
+          )) as [number, string | null, string | null];
           if (res[0] === 1) {
             remember(id, nv, nj);
             return { operation: next, changed: true };
@@ -267,8 +269,7 @@ export function createRedisOperationStore(deps: RedisOperationStoreDeps): Operat
       }),
 
     outbox: {
-      pending: (before, limit) =>
-        guarded('operation store', () => redis.zrangebyscore(k.outbox, '-inf', `(${before.getTime()}`, 'LIMIT', 0, limit)),
+      pending: (before, limit) => guarded('operation store', () => redis.zrangebyscore(k.outbox, '-inf', `(${before.getTime()}`, 'LIMIT', 0, limit)),
       done: (ids) =>
         guarded('operation store', async () => {
           if (ids.length > 0) await redis.zrem(k.outbox, ...ids);

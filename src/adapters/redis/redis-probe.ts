@@ -53,7 +53,10 @@ export async function probeRedis(url: string, timeoutMs: number): Promise<void> 
     if (/NOAUTH|WRONGPASS|NOPERM/.test(code)) {
       throw new RedisProbeError(`Redis at ${shown} refused our credentials (${code}): check the user and password in REDIS_URL`, { cause });
     }
-    throw new RedisProbeError(`cannot reach Redis at ${shown} (${code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : code}): check REDIS_URL and that Redis runs`, { cause });
+    throw new RedisProbeError(
+      `cannot reach Redis at ${shown} (${code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : code}): check REDIS_URL and that Redis runs`,
+      { cause },
+    );
   } finally {
     client.disconnect();
   }

@@ -66,15 +66,11 @@ export function createRedisDeliveryStore(deps: RedisDeliveryStoreDeps): Delivery
     create: (d) =>
       guarded('webhook delivery store', async () => {
         const now = clock.now().getTime();
-        const res = await CREATE.run(redis, [k.record(d.id), k.index(d.webhookId)], [
-          JSON.stringify(d),
-          Date.parse(d.createdAt),
-          d.id,
-          retentionMs,
-          perWebhook,
-          now - retentionMs,
-          recordPrefix,
-        ]);
+        const res = await CREATE.run(
+          redis,
+          [k.record(d.id), k.index(d.webhookId)],
+          [JSON.stringify(d), Date.parse(d.createdAt), d.id, retentionMs, perWebhook, now - retentionMs, recordPrefix],
+        );
         return res === 1;
       }),
 

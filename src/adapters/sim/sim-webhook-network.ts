@@ -33,7 +33,9 @@ export function createSimulatedWebhookNetwork(routes: readonly SimWebhookRoute[]
     send(d) {
       const target = table.get(d.url.hostname.toLowerCase());
       if (target === undefined) {
-        return Promise.reject(new DeliveryTransportError(`'${d.url.hostname.slice(0, 100)}' is not reachable in the simulated network (no SIM_WEBHOOK_ROUTES entry)`));
+        return Promise.reject(
+          new DeliveryTransportError(`'${d.url.hostname.slice(0, 100)}' is not reachable in the simulated network (no SIM_WEBHOOK_ROUTES entry)`),
+        );
       }
       const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
       return postOnce(

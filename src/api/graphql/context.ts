@@ -11,4 +11,3 @@ export function requirePrincipal(ctx: GraphQLContext): Principal {
   if (ctx.principal !== undefined) return ctx.principal;
   throw ctx.authError ?? new UnauthenticatedError();
 }
-

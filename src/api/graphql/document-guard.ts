@@ -52,7 +52,10 @@ function refuse(message: string, code: ErrorCode): never {
  */
 export function checkDocument(source: string, budget: DocumentBudget): void {
   if (source.length > budget.maxChars) {
-    refuse(`The document has ${source.length} characters; at most ${budget.maxChars} are accepted${budget === DOCUMENT_BUDGETS.anonymous ? ' without a valid bearer token' : ''}.`, 'GRAPHQL_DOCUMENT_TOO_LARGE');
+    refuse(
+      `The document has ${source.length} characters; at most ${budget.maxChars} are accepted${budget === DOCUMENT_BUDGETS.anonymous ? ' without a valid bearer token' : ''}.`,
+      'GRAPHQL_DOCUMENT_TOO_LARGE',
+    );
   }
   const lexer = new Lexer(new Source(source));
   const first: TokenKind[] = [];
@@ -61,13 +64,22 @@ export function checkDocument(source: string, budget: DocumentBudget): void {
     for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
       tokens += 1;
       if (tokens > budget.maxTokens) {
-        refuse(`The document has more than ${budget.maxTokens} tokens${budget === DOCUMENT_BUDGETS.anonymous ? ' (the limit without a valid bearer token)' : ''}.`, 'GRAPHQL_DOCUMENT_TOO_LARGE');
+        refuse(
+          `The document has more than ${budget.maxTokens} tokens${budget === DOCUMENT_BUDGETS.anonymous ? ' (the limit without a valid bearer token)' : ''}.`,
+          'GRAPHQL_DOCUMENT_TOO_LARGE',
+        );
       }
       if (first.length < 2) {
         first.push(token.kind);
-        if (first.length === 1 && token.kind === TokenKind.NAME && !OPERATION_KEYWORDS.has(token.value)) refuse(`A document starts with a selection set or with query, mutation, subscription or fragment, not '${token.value}'.`, 'GRAPHQL_PARSE_FAILED');
-        if (first.length === 1 && token.kind !== TokenKind.NAME && token.kind !== TokenKind.BRACE_L) refuse('A document starts with a selection set or with query, mutation, subscription or fragment.', 'GRAPHQL_PARSE_FAILED');
-        if (first.length === 2 && first[0] === TokenKind.BRACE_L && token.kind !== TokenKind.NAME && token.kind !== TokenKind.SPREAD) refuse('A selection set holds fields or fragment spreads.', 'GRAPHQL_PARSE_FAILED');
+        if (first.length === 1 && token.kind === TokenKind.NAME && !OPERATION_KEYWORDS.has(token.value))
+          refuse(
+            `A document starts with a selection set or with query, mutation, subscription or fragment, not '${token.value}'.`,
+            'GRAPHQL_PARSE_FAILED',
+          );
+        if (first.length === 1 && token.kind !== TokenKind.NAME && token.kind !== TokenKind.BRACE_L)
+          refuse('A document starts with a selection set or with query, mutation, subscription or fragment.', 'GRAPHQL_PARSE_FAILED');
+        if (first.length === 2 && first[0] === TokenKind.BRACE_L && token.kind !== TokenKind.NAME && token.kind !== TokenKind.SPREAD)
+          refuse('A selection set holds fields or fragment spreads.', 'GRAPHQL_PARSE_FAILED');
       }
     }
   } catch (err) {

@@ -26,7 +26,11 @@ export async function pushToAsyncIterator<T>(
     buffer.push(value);
     if (buffer.length > maxBuffered) buffer.shift();
   }).catch((err: unknown) => {
-    throw formatGraphQLError(err instanceof GraphQLError ? err : new GraphQLError(err instanceof Error ? err.message : 'Subscription refused.', { originalError: err instanceof Error ? err : undefined }));
+    throw formatGraphQLError(
+      err instanceof GraphQLError
+        ? err
+        : new GraphQLError(err instanceof Error ? err.message : 'Subscription refused.', { originalError: err instanceof Error ? err : undefined }),
+    );
   });
   const finish = (): Promise<IteratorResult<T>> => {
     if (!done) {

@@ -8,12 +8,27 @@ import { operationGraphQL } from './operation-dto.js';
 
 /** Platform and tenant images over the same use cases as REST. */
 export const imageTypeDefs = /* GraphQL */ `
-  enum ImageScope { platform tenant }
-  enum ImagePhase { Importing Ready Failed }
-  enum ImageSourceType { http registry s3 }
+  enum ImageScope {
+    platform
+    tenant
+  }
+  enum ImagePhase {
+    Importing
+    Ready
+    Failed
+  }
+  enum ImageSourceType {
+    http
+    registry
+    s3
+  }
 
   "Where an image was imported from; an S3 credential reference is never shown, only that one exists."
-  type ImageSource { type: ImageSourceType! url: String! hasCredentials: Boolean! }
+  type ImageSource {
+    type: ImageSourceType!
+    url: String!
+    hasCredentials: Boolean!
+  }
 
   "A golden image: a CDI DataVolume imported from https, a registry (docker://) or S3."
   type Image {
@@ -33,12 +48,21 @@ export const imageTypeDefs = /* GraphQL */ `
     createdAt: String!
   }
 
-  type ImageConnection { items: [Image!]! nextCursor: String }
+  type ImageConnection {
+    items: [Image!]!
+    nextCursor: String
+  }
 
-  input SecretRefInput { name: String! }
+  input SecretRefInput {
+    name: String!
+  }
 
   "secretRef is required for s3 (a Secret in the target namespace with accessKeyId and secretKey), refused otherwise."
-  input ImageSourceInput { type: ImageSourceType! url: String! secretRef: SecretRefInput }
+  input ImageSourceInput {
+    type: ImageSourceType!
+    url: String!
+    secretRef: SecretRefInput
+  }
 
   input ImportImageInput {
     name: ID!
@@ -90,7 +114,8 @@ function ownerOf(tenant: string | null | undefined): ImageOwner {
 
 function sourceOf(s: ImportArgs['input']['source']): ImageSource {
   if (s.type === 's3') {
-    if (s.secretRef == null) throw new ValidationError('An s3 source needs a secretRef.', [{ field: '/input/source/secretRef', message: 'required for s3' }]);
+    if (s.secretRef == null)
+      throw new ValidationError('An s3 source needs a secretRef.', [{ field: '/input/source/secretRef', message: 'required for s3' }]);
     return { type: 's3', url: s.url, secretRef: { name: s.secretRef.name } };
   }
   if (s.secretRef != null) {
@@ -139,4 +164,3 @@ export function imageResolvers(images: ImageService) {
     },
   };
 }
-

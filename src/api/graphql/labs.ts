@@ -15,14 +15,47 @@ import { operationGraphQL } from './operation-dto.js';
  * `VmImageRefInput` and `VmAccessRole` of the operations, vms and vm-access modules).
  */
 export const labTypeDefs = /* GraphQL */ `
-  enum LabPhase { Empty Provisioning Ready Degraded Ended Deleting }
-  enum StudentStatus { pending provisioning ready failed dropped }
-  enum Weekday { mon tue wed thu fri sat sun }
-  enum LabScheduleAction { start stop end remove }
+  enum LabPhase {
+    Empty
+    Provisioning
+    Ready
+    Degraded
+    Ended
+    Deleting
+  }
+  enum StudentStatus {
+    pending
+    provisioning
+    ready
+    failed
+    dropped
+  }
+  enum Weekday {
+    mon
+    tue
+    wed
+    thu
+    fri
+    sat
+    sun
+  }
+  enum LabScheduleAction {
+    start
+    stop
+    end
+    remove
+  }
 
-  type CourseRef { lms: String! courseId: String! }
+  type CourseRef {
+    lms: String!
+    courseId: String!
+  }
   "An Azure AD user of a lab (object id)."
-  type LabPerson { id: ID! email: String displayName: String }
+  type LabPerson {
+    id: ID!
+    email: String
+    displayName: String
+  }
   type LabTemplate {
     image: VmImageRef!
     instanceType: String
@@ -35,9 +68,27 @@ export const labTypeDefs = /* GraphQL */ `
     sshPublicKeys: [String!]!
   }
   "A weekly window, wall-clock in timeZone; startTime/stopTime are HH:MM, dates YYYY-MM-DD."
-  type LabSchedule { name: ID! days: [Weekday!]! startTime: String stopTime: String timeZone: String! startDate: String endDate: String }
-  type LabSummary { total: Int! pending: Int! provisioning: Int! ready: Int! failed: Int! dropped: Int! }
-  type LabScheduledEvent { action: LabScheduleAction! at: String! }
+  type LabSchedule {
+    name: ID!
+    days: [Weekday!]!
+    startTime: String
+    stopTime: String
+    timeZone: String!
+    startDate: String
+    endDate: String
+  }
+  type LabSummary {
+    total: Int!
+    pending: Int!
+    provisioning: Int!
+    ready: Int!
+    failed: Int!
+    dropped: Int!
+  }
+  type LabScheduledEvent {
+    action: LabScheduleAction!
+    at: String!
+  }
 
   type Student {
     id: ID!
@@ -52,7 +103,10 @@ export const labTypeDefs = /* GraphQL */ `
     operationId: ID
     deleteAfter: String
   }
-  type StudentConnection { items: [Student!]! nextCursor: String }
+  type StudentConnection {
+    items: [Student!]!
+    nextCursor: String
+  }
 
   type Lab {
     tenant: ID!
@@ -75,16 +129,48 @@ export const labTypeDefs = /* GraphQL */ `
     "Roster students (and dropped ones still holding a VM), sorted by id."
     students(status: StudentStatus, limit: Int = 50, cursor: String): StudentConnection!
   }
-  type LabConnection { items: [Lab!]! nextCursor: String }
+  type LabConnection {
+    items: [Lab!]!
+    nextCursor: String
+  }
 
-  type RosterDiff { added: [ID!]! removed: [ID!]! updated: [ID!]! unchanged: Int! }
-  type RosterSync { operation: Operation! diff: RosterDiff! }
+  type RosterDiff {
+    added: [ID!]!
+    removed: [ID!]!
+    updated: [ID!]!
+    unchanged: Int!
+  }
+  type RosterSync {
+    operation: Operation!
+    diff: RosterDiff!
+  }
   "One update of a lab's progress: the summary and the students whose status changed."
-  type LabProgress { tenant: ID! lab: ID! phase: LabPhase! summary: LabSummary! students: [Student!]! }
+  type LabProgress {
+    tenant: ID!
+    lab: ID!
+    phase: LabPhase!
+    summary: LabSummary!
+    students: [Student!]!
+  }
 
-  input LabPersonInput { id: ID! email: String displayName: String }
-  input CourseRefInput { lms: String! courseId: String! }
-  input LabScheduleInput { name: ID! days: [Weekday!]! startTime: String stopTime: String timeZone: String! startDate: String endDate: String }
+  input LabPersonInput {
+    id: ID!
+    email: String
+    displayName: String
+  }
+  input CourseRefInput {
+    lms: String!
+    courseId: String!
+  }
+  input LabScheduleInput {
+    name: ID!
+    days: [Weekday!]!
+    startTime: String
+    stopTime: String
+    timeZone: String!
+    startDate: String
+    endDate: String
+  }
   "Give instanceType, or cpu and memoryGi."
   input LabTemplateInput {
     image: VmImageRefInput!
@@ -147,7 +233,15 @@ export const labTypeDefs = /* GraphQL */ `
 type Maybe<T> = T | null | undefined;
 type LabArgs = { tenant: string; name: string };
 type PersonArg = { id: string; email?: Maybe<string>; displayName?: Maybe<string> };
-type ScheduleArg = { name: string; days: Weekday[]; startTime?: Maybe<string>; stopTime?: Maybe<string>; timeZone: string; startDate?: Maybe<string>; endDate?: Maybe<string> };
+type ScheduleArg = {
+  name: string;
+  days: Weekday[];
+  startTime?: Maybe<string>;
+  stopTime?: Maybe<string>;
+  timeZone: string;
+  startDate?: Maybe<string>;
+  endDate?: Maybe<string>;
+};
 type TemplateArg = {
   image: { scope: ImageScope; name: string };
   instanceType?: Maybe<string>;
@@ -184,7 +278,15 @@ function opt<K extends string, V>(key: K, v: Maybe<V>): { [P in K]?: V } {
 }
 
 function scheduleOf(s: ScheduleArg): LabSchedule {
-  return { name: s.name, days: s.days, ...opt('startTime', s.startTime), ...opt('stopTime', s.stopTime), timeZone: s.timeZone, ...opt('startDate', s.startDate), ...opt('endDate', s.endDate) };
+  return {
+    name: s.name,
+    days: s.days,
+    ...opt('startTime', s.startTime),
+    ...opt('stopTime', s.stopTime),
+    timeZone: s.timeZone,
+    ...opt('startDate', s.startDate),
+    ...opt('endDate', s.endDate),
+  };
 }
 
 function templateOf(t: TemplateArg): LabTemplateInput {
@@ -237,19 +339,34 @@ export function labResolvers(labs: LabService) {
   return {
     Query: {
       lab: async (_: unknown, a: LabArgs, ctx: GraphQLContext) => labDto(await labs.get(requirePrincipal(ctx), a.tenant, a.name)),
-      labs: async (_: unknown, a: { tenant: string; lms?: Maybe<string>; courseId?: Maybe<string>; phase?: Maybe<LabPhase>; limit: number; cursor?: Maybe<string> }, ctx: GraphQLContext) => {
+      labs: async (
+        _: unknown,
+        a: { tenant: string; lms?: Maybe<string>; courseId?: Maybe<string>; phase?: Maybe<LabPhase>; limit: number; cursor?: Maybe<string> },
+        ctx: GraphQLContext,
+      ) => {
         const page = await labs.list(requirePrincipal(ctx), a.tenant, labFilterOf(a), pageArgs(a));
         return { items: page.items.map(labDto), nextCursor: page.nextCursor ?? null };
       },
     },
     Lab: {
-      students: async (parent: { tenant: string; name: string }, a: { status?: Maybe<StudentStatus>; limit: number; cursor?: Maybe<string> }, ctx: GraphQLContext) => {
-        const page = await labs.students(requirePrincipal(ctx), parent.tenant, parent.name, a.status == null ? {} : { status: a.status }, pageArgs(a));
+      students: async (
+        parent: { tenant: string; name: string },
+        a: { status?: Maybe<StudentStatus>; limit: number; cursor?: Maybe<string> },
+        ctx: GraphQLContext,
+      ) => {
+        const page = await labs.students(
+          requirePrincipal(ctx),
+          parent.tenant,
+          parent.name,
+          a.status == null ? {} : { status: a.status },
+          pageArgs(a),
+        );
         return { items: page.items.map(studentDto), nextCursor: page.nextCursor ?? null };
       },
     },
     Mutation: {
-      createLab: async (_: unknown, a: { tenant: string; input: CreateArg }, ctx: GraphQLContext) => operationGraphQL(await labs.create(requirePrincipal(ctx), a.tenant, createOf(a.input))),
+      createLab: async (_: unknown, a: { tenant: string; input: CreateArg }, ctx: GraphQLContext) =>
+        operationGraphQL(await labs.create(requirePrincipal(ctx), a.tenant, createOf(a.input))),
       updateLab: async (_: unknown, a: LabArgs & { input: UpdateArg; ifMatch?: Maybe<string> }, ctx: GraphQLContext) =>
         labDto(await labs.update(requirePrincipal(ctx), a.tenant, a.name, updateOf(a.input), a.ifMatch ?? undefined)),
       deleteLab: async (_: unknown, a: LabArgs, ctx: GraphQLContext) => operationGraphQL(await labs.delete(requirePrincipal(ctx), a.tenant, a.name)),

@@ -35,7 +35,9 @@ export function aliasLimitRule(max: number): ValidationRule {
         if (node.alias !== undefined) {
           count += 1;
           if (count === max + 1) {
-            ctx.reportError(new GraphQLError(`The query uses more than ${max} aliases.`, { nodes: node, extensions: { code: 'GRAPHQL_TOO_MANY_ALIASES' } }));
+            ctx.reportError(
+              new GraphQLError(`The query uses more than ${max} aliases.`, { nodes: node, extensions: { code: 'GRAPHQL_TOO_MANY_ALIASES' } }),
+            );
           }
         }
       },
@@ -64,7 +66,12 @@ export function costLimitRule(max: number, variables: () => Record<string, unkno
           multipliers.push(parent * Math.max(1, factor));
           if (!reported && total > max) {
             reported = true;
-            ctx.reportError(new GraphQLError(`The query is too expensive (estimated cost over ${max}); ask for less or page.`, { nodes: node, extensions: { code: 'GRAPHQL_TOO_COSTLY' } }));
+            ctx.reportError(
+              new GraphQLError(`The query is too expensive (estimated cost over ${max}); ask for less or page.`, {
+                nodes: node,
+                extensions: { code: 'GRAPHQL_TOO_COSTLY' },
+              }),
+            );
           }
         },
         leave() {

@@ -8,11 +8,29 @@ import { requirePrincipal, type GraphQLContext } from './context.js';
 import { operationGraphQL as dtoForGraphQL } from './operation-dto.js';
 
 export const operationTypeDefs = /* GraphQL */ `
-  enum OperationStatus { queued running succeeded failed canceled }
+  enum OperationStatus {
+    queued
+    running
+    succeeded
+    failed
+    canceled
+  }
 
-  type OperationTarget { type: String! id: ID! name: String }
-  type OperationProgress { percent: Float! step: String }
-  type OperationError { code: String! title: String! status: Int! detail: String }
+  type OperationTarget {
+    type: String!
+    id: ID!
+    name: String
+  }
+  type OperationProgress {
+    percent: Float!
+    step: String
+  }
+  type OperationError {
+    code: String!
+    title: String!
+    status: Int!
+    detail: String
+  }
 
   "A long-running piece of work (image import, VM provisioning, Arc onboarding, tenant deletion...)."
   type Operation {
@@ -35,12 +53,25 @@ export const operationTypeDefs = /* GraphQL */ `
     cancelRequested: Boolean!
   }
 
-  type OperationConnection { items: [Operation!]! nextCursor: String }
+  type OperationConnection {
+    items: [Operation!]!
+    nextCursor: String
+  }
 
   extend type Query {
     operation(id: ID!): Operation!
     "Operations the caller may see, newest first; parentId lists one operation's children, topLevel hides every child."
-    operations(tenant: ID, kind: String, status: [OperationStatus!], targetType: String, targetId: ID, parentId: ID, topLevel: Boolean, limit: Int = 50, cursor: String): OperationConnection!
+    operations(
+      tenant: ID
+      kind: String
+      status: [OperationStatus!]
+      targetType: String
+      targetId: ID
+      parentId: ID
+      topLevel: Boolean
+      limit: Int = 50
+      cursor: String
+    ): OperationConnection!
   }
 
   extend type Mutation {
@@ -89,16 +120,21 @@ export function operationResolvers(operations: OperationService) {
       },
     },
     Mutation: {
-      cancelOperation: async (_: unknown, args: { id: string }, ctx: GraphQLContext) => dtoForGraphQL(await operations.cancel(requirePrincipal(ctx), args.id)),
+      cancelOperation: async (_: unknown, args: { id: string }, ctx: GraphQLContext) =>
+        dtoForGraphQL(await operations.cancel(requirePrincipal(ctx), args.id)),
     },
     Subscription: {
       operationUpdated: {
         subscribe: (_: unknown, args: { id: string }, ctx: GraphQLContext) =>
-          pushToAsyncIterator((push) => operations.watch(requirePrincipal(ctx), { operationId: args.id }, (op) => push({ operationUpdated: dtoForGraphQL(op) }))),
+          pushToAsyncIterator((push) =>
+            operations.watch(requirePrincipal(ctx), { operationId: args.id }, (op) => push({ operationUpdated: dtoForGraphQL(op) })),
+          ),
       },
       operationsUpdated: {
         subscribe: (_: unknown, args: { tenant: string }, ctx: GraphQLContext) =>
-          pushToAsyncIterator((push) => operations.watch(requirePrincipal(ctx), { tenant: args.tenant }, (op) => push({ operationsUpdated: dtoForGraphQL(op) }))),
+          pushToAsyncIterator((push) =>
+            operations.watch(requirePrincipal(ctx), { tenant: args.tenant }, (op) => push({ operationsUpdated: dtoForGraphQL(op) })),
+          ),
       },
     },
   };

@@ -43,7 +43,12 @@ export function formatGraphQLError(err: GraphQLError, suggestions = true): Graph
     const p = domainProblem(original);
     return new GraphQLError(original.message, {
       ...where(err),
-      extensions: { code: p.code, status: p.status, ...(p.errors === undefined ? {} : { errors: p.errors }), ...(p.details === undefined ? {} : { details: p.details }) },
+      extensions: {
+        code: p.code,
+        status: p.status,
+        ...(p.errors === undefined ? {} : { errors: p.errors }),
+        ...(p.details === undefined ? {} : { details: p.details }),
+      },
     });
   }
   const status = (original as { statusCode?: unknown } | undefined)?.statusCode;
@@ -53,7 +58,10 @@ export function formatGraphQLError(err: GraphQLError, suggestions = true): Graph
     const message = suggestions ? err.message : withoutSuggestions(err.message);
     return new GraphQLError(message, { ...where(err), extensions: catalogued(isErrorCode(own) ? own : 'GRAPHQL_VALIDATION_FAILED') });
   }
-  return new GraphQLError('Something went wrong on our side.', { ...(err.path === undefined ? {} : { path: err.path }), extensions: catalogued('INTERNAL') });
+  return new GraphQLError('Something went wrong on our side.', {
+    ...(err.path === undefined ? {} : { path: err.path }),
+    extensions: catalogued('INTERNAL'),
+  });
 }
 
 /** `extensions` of an error that is not a domain error: the code and the catalogue's status. */
@@ -66,9 +74,7 @@ function flatten(errors: readonly GraphQLError[]): GraphQLError[] {
   return errors.flatMap((e) => {
     const inner = (e.originalError as { errors?: unknown } | undefined)?.errors;
     if (!Array.isArray(inner)) return [e];
-    return inner.map((x: unknown) =>
-      x instanceof GraphQLError ? x : new GraphQLError(x instanceof Error ? x.message : 'Invalid query.'),
-    );
+    return inner.map((x: unknown) => (x instanceof GraphQLError ? x : new GraphQLError(x instanceof Error ? x.message : 'Invalid query.')));
   });
 }
 
@@ -81,13 +87,18 @@ const JSON_TYPES = new Set(['application/json', 'application/graphql-response+js
  * authenticated by their connection_init payload instead.
  */
 function refuseCrossSiteRequest(method: string, headers: Record<string, string | string[] | undefined>): void {
-  const type = String(headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const type =
+    String(headers['content-type'] ?? '')
+      .split(';')[0]
+      ?.trim()
+      .toLowerCase() ?? '';
   const simple = method === 'GET' || (method === 'POST' && !JSON_TYPES.has(type));
   if (simple && !PREFLIGHT_HEADERS.some((h) => headers[h] !== undefined)) {
     throw Object.assign(
-      new ValidationError('GraphQL requests must be POSTed as application/json (or carry a graphql-preflight header) to prevent cross-site request forgery.', [
-        { field: '/content-type', in: 'header', message: 'application/json expected' },
-      ]),
+      new ValidationError(
+        'GraphQL requests must be POSTed as application/json (or carry a graphql-preflight header) to prevent cross-site request forgery.',
+        [{ field: '/content-type', in: 'header', message: 'application/json expected' }],
+      ),
       { statusCode: 400 },
     );
   }
@@ -125,9 +136,12 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
   app.addHook('preValidation', async (request) => {
     if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
       // statusCode: mercurius answers its own route's errors, and takes the status from here.
-      throw Object.assign(new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: '/', message: `${request.body.length} queries` }]), {
-        statusCode: 400,
-      });
+      throw Object.assign(
+        new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: '/', message: `${request.body.length} queries` }]),
+        {
+          statusCode: 400,
+        },
+      );
     }
   });
   const validateOptions = { maxErrors: 100, hideSuggestions: !deps.devMode };
@@ -137,7 +151,10 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
   await app.register(websocket, { options: { maxPayload: DOCUMENT_BUDGETS.signedIn.maxChars * 2 } });
   await app.register(mercurius, {
     schema: [baseTypeDefs, ...deps.modules.flatMap((m) => (m.graphql === undefined ? [] : [m.graphql.typeDefs]))].join('\n'),
-    resolvers: mergeResolvers([{ name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } }, ...deps.modules]) as unknown as mercurius.IResolvers,
+    resolvers: mergeResolvers([
+      { name: 'base', handlers: {}, graphql: { typeDefs: '', resolvers: baseResolvers } },
+      ...deps.modules,
+    ]) as unknown as mercurius.IResolvers,
     loaders: mergeLoaders(deps.modules) as unknown as mercurius.MercuriusLoaders,
     // mercurius' own GraphiQL loads its scripts from a CDN; ours comes from this origin.
     graphiql: false,
@@ -196,7 +213,10 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     const first = errors[0];
     if (first !== undefined) {
       const own = first.extensions['code'];
-      throw new DocumentRefusedError(errors.map((e) => (deps.devMode ? e.message : withoutSuggestions(e.message))).join(' '), isErrorCode(own) ? own : 'GRAPHQL_VALIDATION_FAILED');
+      throw new DocumentRefusedError(
+        errors.map((e) => (deps.devMode ? e.message : withoutSuggestions(e.message))).join(' '),
+        isErrorCode(own) ? own : 'GRAPHQL_VALIDATION_FAILED',
+      );
     }
   });
   app.graphql.addHook('onResolution', async (execution, context) => {
@@ -207,9 +227,13 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     // Only HTTP requests come here (WebSocket ones go through preSubscriptionExecution): a
     // subscription sent over HTTP has no stream to answer on, and mercurius would fail it as a 500.
     const body = (context as unknown as { reply?: { request?: { body?: unknown } } }).reply?.request?.body;
-    const operationName = typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : undefined;
+    const operationName =
+      typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : undefined;
     if (getOperationAST(document, operationName)?.operation === 'subscription') {
-      throw new DocumentRefusedError('Subscriptions run over a WebSocket on /graphql (graphql-transport-ws), not over HTTP.', 'GRAPHQL_SUBSCRIPTION_OVER_HTTP');
+      throw new DocumentRefusedError(
+        'Subscriptions run over a WebSocket on /graphql (graphql-transport-ws), not over HTTP.',
+        'GRAPHQL_SUBSCRIPTION_OVER_HTTP',
+      );
     }
     noteMutations(context, document, variables as Record<string, unknown> | undefined);
     if (deps.graphiql) return;

@@ -38,17 +38,20 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
         if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > MAX_PAGE_LIMIT) {
           throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
         }
-        const page = await tenants.list(
-          requirePrincipal(ctx),
-          args.profile == null ? {} : { profile: args.profile },
-          { limit: args.limit, ...(args.cursor == null ? {} : { cursor: args.cursor }) },
-        );
+        const page = await tenants.list(requirePrincipal(ctx), args.profile == null ? {} : { profile: args.profile }, {
+          limit: args.limit,
+          ...(args.cursor == null ? {} : { cursor: args.cursor }),
+        });
         return { items: page.items, nextCursor: page.nextCursor ?? null };
       },
       tenant: (_: unknown, args: { id: string }, ctx: GraphQLContext) => tenants.get(requirePrincipal(ctx), args.id),
     },
     Mutation: {
-      createTenant: (_: unknown, args: { input: Nullable<CreateTenantInput> & { id: string; displayName: string; profile: TenantProfile } }, ctx: GraphQLContext) => {
+      createTenant: (
+        _: unknown,
+        args: { input: Nullable<CreateTenantInput> & { id: string; displayName: string; profile: TenantProfile } },
+        ctx: GraphQLContext,
+      ) => {
         const i = args.input;
         const quota = compact(i.quota as Nullable<Quota> | null | undefined);
         const vmCaps = compact(i.vmCaps as Nullable<VmCaps> | null | undefined);
@@ -59,9 +62,7 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
           ...(i.description == null ? {} : { description: i.description }),
           ...(quota === undefined ? {} : { quota }),
           ...(vmCaps === undefined ? {} : { vmCaps }),
-          ...(i.owners == null
-            ? {}
-            : { owners: i.owners.map((o) => compact(o) as { principalId: string }) }),
+          ...(i.owners == null ? {} : { owners: i.owners.map((o) => compact(o) as { principalId: string }) }),
         });
       },
       updateTenant: (_: unknown, args: { id: string; input: Nullable<UpdateTenantInput>; expectedVersion?: string | null }, ctx: GraphQLContext) => {
@@ -82,7 +83,11 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
       },
       deleteTenant: async (_: unknown, args: { id: string; force: boolean }, ctx: GraphQLContext) =>
         operationGraphQL(await tenants.delete(requirePrincipal(ctx), args.id, { force: args.force })),
-      putMember: async (_: unknown, args: { tenant: string; principalId: string; input: Nullable<MemberInput> & { role: MemberInput['role'] } }, ctx: GraphQLContext) => {
+      putMember: async (
+        _: unknown,
+        args: { tenant: string; principalId: string; input: Nullable<MemberInput> & { role: MemberInput['role'] } },
+        ctx: GraphQLContext,
+      ) => {
         const i = args.input;
         const { member } = await tenants.putMember(requirePrincipal(ctx), args.tenant, args.principalId, {
           role: i.role,

@@ -1,6 +1,9 @@
 /** Base GraphQL schema; modules add their types and `extend type Query/Mutation/Subscription`. */
 export const baseTypeDefs = /* GraphQL */ `
-  type TenantMembership { tenant: ID! role: TenantRole! }
+  type TenantMembership {
+    tenant: ID!
+    role: TenantRole!
+  }
 
   type Me {
     id: ID!
@@ -21,10 +24,23 @@ export const baseTypeDefs = /* GraphQL */ `
 
 /** Tenants and members over the same use cases as REST. */
 export const tenantTypeDefs = /* GraphQL */ `
-  enum TenantProfile { faculty student admin }
-  enum TenantPhase { Active Terminating }
-  enum TenantRole { owner member }
-  enum PrincipalType { User Group }
+  enum TenantProfile {
+    faculty
+    student
+    admin
+  }
+  enum TenantPhase {
+    Active
+    Terminating
+  }
+  enum TenantRole {
+    owner
+    member
+  }
+  enum PrincipalType {
+    User
+    Group
+  }
 
   type Quota {
     requestsCpu: Float!
@@ -47,7 +63,10 @@ export const tenantTypeDefs = /* GraphQL */ `
     virtualMachines: Int!
   }
 
-  type VmCaps { maxCpu: Float! maxMemoryGi: Int! }
+  type VmCaps {
+    maxCpu: Float!
+    maxMemoryGi: Int!
+  }
 
   type Member {
     principalId: ID!
@@ -71,7 +90,10 @@ export const tenantTypeDefs = /* GraphQL */ `
     members: [Member!]!
   }
 
-  type TenantConnection { items: [Tenant!]! nextCursor: String }
+  type TenantConnection {
+    items: [Tenant!]!
+    nextCursor: String
+  }
 
   input QuotaInput {
     requestsCpu: Float
@@ -83,9 +105,16 @@ export const tenantTypeDefs = /* GraphQL */ `
     virtualMachines: Int
   }
 
-  input VmCapsInput { maxCpu: Float maxMemoryGi: Int }
+  input VmCapsInput {
+    maxCpu: Float
+    maxMemoryGi: Int
+  }
 
-  input OwnerInput { principalId: ID! principalType: PrincipalType displayName: String }
+  input OwnerInput {
+    principalId: ID!
+    principalType: PrincipalType
+    displayName: String
+  }
 
   input CreateTenantInput {
     id: ID!
@@ -104,7 +133,11 @@ export const tenantTypeDefs = /* GraphQL */ `
     vmCaps: VmCapsInput
   }
 
-  input MemberInput { role: TenantRole! principalType: PrincipalType displayName: String }
+  input MemberInput {
+    role: TenantRole!
+    principalType: PrincipalType
+    displayName: String
+  }
 
   extend type Query {
     tenants(limit: Int = 50, cursor: String, profile: TenantProfile): TenantConnection!

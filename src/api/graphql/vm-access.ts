@@ -5,10 +5,20 @@ import { requirePrincipal, type GraphQLContext } from './context.js';
 
 /** VM access grants over the same use cases as REST. */
 export const vmAccessTypeDefs = /* GraphQL */ `
-  enum VmAccessRole { administrator user }
-  enum VmAccessPrincipalType { User Group }
+  enum VmAccessRole {
+    administrator
+    user
+  }
+  enum VmAccessPrincipalType {
+    User
+    Group
+  }
   "A principal allowed to log in to a VM over Azure AD SSH: administrator (sudo) or user."
-  type VmAccess { principalId: ID! role: VmAccessRole! principalType: String }
+  type VmAccess {
+    principalId: ID!
+    role: VmAccessRole!
+    principalType: String
+  }
 
   extend type Query {
     "Access grants on the VM's Azure Arc machine (409 ARC_NOT_ENABLED without Arc)."
@@ -31,8 +41,11 @@ export function vmAccessResolvers(access: VmAccessService) {
       vmAccess: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => (await access.list(requirePrincipal(ctx), a.tenant, a.name)).map(vmAccessDto),
     },
     Mutation: {
-      grantVmAccess: async (_: unknown, a: VmArgs & { principalId: string; role: AccessRole; principalType: AccessPrincipalType }, ctx: GraphQLContext) =>
-        vmAccessDto(await access.grant(requirePrincipal(ctx), a.tenant, a.name, a.principalId, a.role, a.principalType)),
+      grantVmAccess: async (
+        _: unknown,
+        a: VmArgs & { principalId: string; role: AccessRole; principalType: AccessPrincipalType },
+        ctx: GraphQLContext,
+      ) => vmAccessDto(await access.grant(requirePrincipal(ctx), a.tenant, a.name, a.principalId, a.role, a.principalType)),
       revokeVmAccess: async (_: unknown, a: VmArgs & { principalId: string }, ctx: GraphQLContext) => {
         await access.revoke(requirePrincipal(ctx), a.tenant, a.name, a.principalId);
         return true;

@@ -14,19 +14,61 @@ import { operationGraphQL } from './operation-dto.js';
 
 /** VMs, instance types and nodes over the same use cases as REST (uses `Image`, `ImageScope`, `TenantProfile`, `Operation`). */
 export const vmTypeDefs = /* GraphQL */ `
-  enum VmState { Provisioning Stopped Starting Running Stopping Migrating Paused Error }
-  enum VmAction { start stop restart migrate }
+  enum VmState {
+    Provisioning
+    Stopped
+    Starting
+    Running
+    Stopping
+    Migrating
+    Paused
+    Error
+  }
+  enum VmAction {
+    start
+    stop
+    restart
+    migrate
+  }
 
-  type InstanceType { name: ID! cpu: Int! memoryGi: Int! description: String! profiles: [TenantProfile!]! }
-  type VmImageRef { scope: ImageScope! name: ID! }
-  type VmLabel { key: String! value: String! }
+  type InstanceType {
+    name: ID!
+    cpu: Int!
+    memoryGi: Int!
+    description: String!
+    profiles: [TenantProfile!]!
+  }
+  type VmImageRef {
+    scope: ImageScope!
+    name: ID!
+  }
+  type VmLabel {
+    key: String!
+    value: String!
+  }
   "A live migration; node names are not shown to tenant members."
-  type VmMigration { name: ID! phase: String! failureReason: String sourceNode: String targetNode: String }
+  type VmMigration {
+    name: ID!
+    phase: String!
+    failureReason: String
+    sourceNode: String
+    targetNode: String
+  }
 
-  type VmArcStatus { status: String! machineResourceId: String! }
-  type VmExtensionStatus { state: String! }
+  type VmArcStatus {
+    status: String!
+    machineResourceId: String!
+  }
+  type VmExtensionStatus {
+    state: String!
+  }
   "Azure identity of a VM with Arc on."
-  type VmIdentity { arc: VmArcStatus! extension: VmExtensionStatus! ready: Boolean! connectCommand: String }
+  type VmIdentity {
+    arc: VmArcStatus!
+    extension: VmExtensionStatus!
+    ready: Boolean!
+    connectCommand: String
+  }
 
   type Vm {
     id: ID!
@@ -62,12 +104,33 @@ export const vmTypeDefs = /* GraphQL */ `
     version: String!
   }
 
-  type VmConnection { items: [Vm!]! nextCursor: String }
-  type VmUpdate { deleted: Boolean! vm: Vm! }
-  type Node { name: ID! ready: Boolean! schedulable: Boolean! zone: String instanceType: String cpu: Float! memoryGi: Float! virtualMachines: Int! }
+  type VmConnection {
+    items: [Vm!]!
+    nextCursor: String
+  }
+  type VmUpdate {
+    deleted: Boolean!
+    vm: Vm!
+  }
+  type Node {
+    name: ID!
+    ready: Boolean!
+    schedulable: Boolean!
+    zone: String
+    instanceType: String
+    cpu: Float!
+    memoryGi: Float!
+    virtualMachines: Int!
+  }
 
-  input VmImageRefInput { scope: ImageScope! name: ID! }
-  input VmLabelInput { key: String! value: String! }
+  input VmImageRefInput {
+    scope: ImageScope!
+    name: ID!
+  }
+  input VmLabelInput {
+    key: String!
+    value: String!
+  }
   input CreateVmInput {
     name: ID!
     image: VmImageRefInput!
@@ -86,7 +149,12 @@ export const vmTypeDefs = /* GraphQL */ `
     arc: Boolean
     running: Boolean
   }
-  input UpdateVmInput { instanceType: String cpu: Int memoryGi: Int running: Boolean }
+  input UpdateVmInput {
+    instanceType: String
+    cpu: Int
+    memoryGi: Int
+    running: Boolean
+  }
 
   extend type Query {
     instanceTypes(tenant: ID): [InstanceType!]!
@@ -118,7 +186,11 @@ export const vmTypeDefs = /* GraphQL */ `
 
 type Nullable<T> = { [K in keyof T]?: T[K] | null };
 type VmArgs = { tenant: string; name: string };
-type CreateArgs = { tenant: string; input: Nullable<Omit<CreateVmInput, 'labels'>> & Pick<CreateVmInput, 'name' | 'image' | 'diskGi' | 'storageClass' | 'sshPublicKeys'> & { labels?: Array<{ key: string; value: string }> | null } };
+type CreateArgs = {
+  tenant: string;
+  input: Nullable<Omit<CreateVmInput, 'labels'>> &
+    Pick<CreateVmInput, 'name' | 'image' | 'diskGi' | 'storageClass' | 'sshPublicKeys'> & { labels?: Array<{ key: string; value: string }> | null };
+};
 
 /** The GraphQL shape of a VM: the REST DTO with labels as a list and the image reference apart. */
 export function vmGraphQL(v: VmView) {
@@ -127,7 +199,9 @@ export function vmGraphQL(v: VmView) {
 }
 
 function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], null | undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]?: Exclude<T[K], null | undefined> };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], null | undefined>;
+  };
 }
 
 function createInput(i: CreateArgs['input']): CreateVmInput {
@@ -138,23 +212,40 @@ function createInput(i: CreateArgs['input']): CreateVmInput {
 
 export function vmResolvers(deps: { vms: VmService; nodes: NodeService }) {
   const { vms, nodes } = deps;
-  const power = (action: VmPowerAction) => async (_: unknown, a: VmArgs, ctx: GraphQLContext) => operationGraphQL(await vms.power(requirePrincipal(ctx), a.tenant, a.name, action));
+  const power = (action: VmPowerAction) => async (_: unknown, a: VmArgs, ctx: GraphQLContext) =>
+    operationGraphQL(await vms.power(requirePrincipal(ctx), a.tenant, a.name, action));
   return {
     Query: {
       instanceTypes: async (_: unknown, a: { tenant?: string | null }, ctx: GraphQLContext) =>
         (await vms.instanceTypes(requirePrincipal(ctx), a.tenant ?? undefined)).map(instanceTypeDto),
-      vms: async (_: unknown, a: { tenant: string; owner?: string | null; state?: VmState | null; lab?: string | null; label?: string | null; limit: number; cursor?: string | null }, ctx: GraphQLContext) => {
+      vms: async (
+        _: unknown,
+        a: {
+          tenant: string;
+          owner?: string | null;
+          state?: VmState | null;
+          lab?: string | null;
+          label?: string | null;
+          limit: number;
+          cursor?: string | null;
+        },
+        ctx: GraphQLContext,
+      ) => {
         if (!Number.isInteger(a.limit) || a.limit < 1 || a.limit > MAX_PAGE_LIMIT) {
           throw new ValidationError('limit is out of range.', [{ field: '/limit', message: `must be 1-${MAX_PAGE_LIMIT}` }]);
         }
-        const page = await vms.list(requirePrincipal(ctx), a.tenant, listFilterOf(a), { limit: a.limit, ...(a.cursor == null ? {} : { cursor: a.cursor }) });
+        const page = await vms.list(requirePrincipal(ctx), a.tenant, listFilterOf(a), {
+          limit: a.limit,
+          ...(a.cursor == null ? {} : { cursor: a.cursor }),
+        });
         return { items: page.items.map(vmGraphQL), nextCursor: page.nextCursor ?? null };
       },
       vm: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => vmGraphQL(await vms.get(requirePrincipal(ctx), a.tenant, a.name)),
       nodes: async (_: unknown, __: unknown, ctx: GraphQLContext) => (await nodes.list(requirePrincipal(ctx))).map(nodeDto),
     },
     Mutation: {
-      createVm: async (_: unknown, a: CreateArgs, ctx: GraphQLContext) => operationGraphQL(await vms.create(requirePrincipal(ctx), a.tenant, createInput(a.input))),
+      createVm: async (_: unknown, a: CreateArgs, ctx: GraphQLContext) =>
+        operationGraphQL(await vms.create(requirePrincipal(ctx), a.tenant, createInput(a.input))),
       updateVm: async (_: unknown, a: VmArgs & { input: Nullable<UpdateVmInput> }, ctx: GraphQLContext) =>
         vmGraphQL(await vms.update(requirePrincipal(ctx), a.tenant, a.name, defined(a.input) as UpdateVmInput)),
       deleteVm: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => operationGraphQL(await vms.delete(requirePrincipal(ctx), a.tenant, a.name)),
@@ -162,13 +253,17 @@ export function vmResolvers(deps: { vms: VmService; nodes: NodeService }) {
       stopVm: power('stop'),
       restartVm: power('restart'),
       migrateVm: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => operationGraphQL(await vms.migrate(requirePrincipal(ctx), a.tenant, a.name)),
-      retryVmIdentity: async (_: unknown, a: VmArgs, ctx: GraphQLContext) => operationGraphQL(await vms.retryIdentity(requirePrincipal(ctx), a.tenant, a.name)),
-      evacuateNode: async (_: unknown, a: { node: string }, ctx: GraphQLContext) => operationGraphQL(await nodes.evacuate(requirePrincipal(ctx), a.node)),
+      retryVmIdentity: async (_: unknown, a: VmArgs, ctx: GraphQLContext) =>
+        operationGraphQL(await vms.retryIdentity(requirePrincipal(ctx), a.tenant, a.name)),
+      evacuateNode: async (_: unknown, a: { node: string }, ctx: GraphQLContext) =>
+        operationGraphQL(await nodes.evacuate(requirePrincipal(ctx), a.node)),
     },
     Subscription: {
       vmUpdated: {
         subscribe: (_: unknown, a: { tenant: string }, ctx: GraphQLContext) =>
-          pushToAsyncIterator((push) => vms.watch(requirePrincipal(ctx), a.tenant, (u) => push({ vmUpdated: { deleted: u.deleted, vm: vmGraphQL(u.vm) } }))),
+          pushToAsyncIterator((push) =>
+            vms.watch(requirePrincipal(ctx), a.tenant, (u) => push({ vmUpdated: { deleted: u.deleted, vm: vmGraphQL(u.vm) } })),
+          ),
       },
     },
   };

@@ -7,7 +7,13 @@ import { requirePrincipal, type GraphQLContext } from './context.js';
 /** Tenant webhooks over the same use cases as REST (GraphQL enum values cannot hold `.` or `-`). */
 export const webhookTypeDefs = /* GraphQL */ `
   "Webhook event types: operation_succeeded is operation.succeeded on the wire, lab_roster_synced is lab.roster-synced, and so on."
-  enum WebhookEvent { operation_succeeded operation_failed vm_ready lab_ready lab_roster_synced }
+  enum WebhookEvent {
+    operation_succeeded
+    operation_failed
+    vm_ready
+    lab_ready
+    lab_roster_synced
+  }
 
   "A tenant's receiver of signed event notifications (Standard Webhooks). The signing secret is never shown here."
   type Webhook {
@@ -20,10 +26,16 @@ export const webhookTypeDefs = /* GraphQL */ `
     createdBy: String!
   }
 
-  type WebhookConnection { items: [Webhook!]! nextCursor: String }
+  type WebhookConnection {
+    items: [Webhook!]!
+    nextCursor: String
+  }
 
   "A new webhook and its signing secret (whsec_...): keep it, it is shown this once."
-  type CreatedWebhook { webhook: Webhook! secret: String! }
+  type CreatedWebhook {
+    webhook: Webhook!
+    secret: String!
+  }
 
   input CreateWebhookInput {
     "https:// (http:// only for hosts an administrator allow-listed)."

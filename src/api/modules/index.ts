@@ -30,7 +30,11 @@ export function tenantsModule(tenants: TenantService): ApiModule {
 }
 
 export function operationsModule(operations: OperationService): ApiModule {
-  return { name: 'operations', handlers: operationHandlers(operations), graphql: { typeDefs: operationTypeDefs, resolvers: operationResolvers(operations) } };
+  return {
+    name: 'operations',
+    handlers: operationHandlers(operations),
+    graphql: { typeDefs: operationTypeDefs, resolvers: operationResolvers(operations) },
+  };
 }
 
 export function auditModule(audit: AuditService): ApiModule {

@@ -87,14 +87,16 @@ const PAGE_MESSAGES: Readonly<Record<string, string>> = {
 
 function sendPage(reply: FastifyReply, status: number, message?: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="labplane"');
-  return reply
-    .code(status)
-    .header('content-security-policy', SIGN_IN_CSP)
-    // Form posts carry `Origin: null` under the app's default `no-referrer`; this page's forms must name their origin.
-    .header('referrer-policy', 'same-origin')
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-    .send(signInPage(message));
+  return (
+    reply
+      .code(status)
+      .header('content-security-policy', SIGN_IN_CSP)
+      // Form posts carry `Origin: null` under the app's default `no-referrer`; this page's forms must name their origin.
+      .header('referrer-policy', 'same-origin')
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(signInPage(message))
+  );
 }
 
 export interface AdminSignInOptions {

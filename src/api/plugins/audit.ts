@@ -16,7 +16,11 @@ const TARGET_PARAMS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export interface AuditRecorder {
-  record(request: FastifyRequest, event: Omit<NewAuditEvent, 'at' | 'actor' | 'onBehalfOf' | 'method' | 'path' | 'requestId'>, principal: Principal): void;
+  record(
+    request: FastifyRequest,
+    event: Omit<NewAuditEvent, 'at' | 'actor' | 'onBehalfOf' | 'method' | 'path' | 'requestId'>,
+    principal: Principal,
+  ): void;
 }
 
 /**

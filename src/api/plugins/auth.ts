@@ -49,7 +49,11 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 /** Whether the request's credentials came from the admin cookie (no Authorization header). */
 export function usesAdminCookie(request: FastifyRequest): boolean {
-  return request.headers.authorization === undefined && request.routeOptions.config.adminSession === true && cookieValue(request.headers.cookie, ADMIN_COOKIE) !== undefined;
+  return (
+    request.headers.authorization === undefined &&
+    request.routeOptions.config.adminSession === true &&
+    cookieValue(request.headers.cookie, ADMIN_COOKIE) !== undefined
+  );
 }
 
 export function bearerToken(header: string | undefined): string | undefined {

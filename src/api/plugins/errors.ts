@@ -26,7 +26,9 @@ export function replyWithError(err: FastifyError, request: FastifyRequest, reply
   const retryAfter = retryAfterOf(err) ?? (problem.status === 503 || problem.status === 429 ? 5 : undefined);
   if (retryAfter !== undefined && reply.getHeader('retry-after') === undefined) headers['retry-after'] = String(retryAfter);
   // RFC 6750 §3.1: no error code when the request carried no credentials at all.
-  if (problem.status === 401) headers['www-authenticate'] = request.headers.authorization === undefined ? 'Bearer realm="labplane"' : 'Bearer realm="labplane", error="invalid_token"';
+  if (problem.status === 401)
+    headers['www-authenticate'] =
+      request.headers.authorization === undefined ? 'Bearer realm="labplane"' : 'Bearer realm="labplane", error="invalid_token"';
   return sendProblem(reply, problem, headers);
 }
 
@@ -55,7 +57,9 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
   const { status, title: reason } = problem;
   const body = JSON.stringify(problem);
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

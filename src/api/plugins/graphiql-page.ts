@@ -66,8 +66,10 @@ export async function installGraphiQLPage(app: FastifyInstance, opts: { schema: 
   const roots = new Map(GRAPHIQL_VENDOR_FILES.map((f) => [f.pkg, packageDir(f.pkg)]));
   await app.register(async (scope) => {
     await scope.register(fastifyStatic, { root: [...new Set(roots.values())], serve: false, dotfiles: 'deny' });
-    scope.get('/graphiql', { schema: { hide: true }, helmet: { contentSecurityPolicy: { directives: GRAPHIQL_CSP_DIRECTIVES } } }, async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(GRAPHIQL_HTML),
+    scope.get(
+      '/graphiql',
+      { schema: { hide: true }, helmet: { contentSecurityPolicy: { directives: GRAPHIQL_CSP_DIRECTIVES } } },
+      async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(GRAPHIQL_HTML),
     );
     scope.get(GRAPHIQL_SCHEMA_PATH, { schema: { hide: true } }, async (_request, reply) => {
       introspection ??= JSON.stringify({ data: introspectionFromSchema(opts.schema()) });

@@ -53,10 +53,14 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     const key = request.headers['idempotency-key'];
     if (key === undefined) return;
     if (typeof key !== 'string' || !KEY.test(key)) {
-      throw new ValidationError('Idempotency-Key must be 1-200 visible ASCII characters.', [{ field: '/idempotency-key', in: 'header', message: 'invalid' }]);
+      throw new ValidationError('Idempotency-Key must be 1-200 visible ASCII characters.', [
+        { field: '/idempotency-key', in: 'header', message: 'invalid' },
+      ]);
     }
     const scope = scopeOf(request, request.principal?.id ?? `anonymous:${request.ip}`);
-    const hash = createHash('sha256').update(canonical(request.body ?? null)).digest('hex');
+    const hash = createHash('sha256')
+      .update(canonical(request.body ?? null))
+      .digest('hex');
     const begun = await store.begin(scope, key, hash);
     if (begun.state === 'mismatch') {
       throw new UnprocessableError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');

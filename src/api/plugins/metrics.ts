@@ -15,7 +15,7 @@ export function installMetrics(app: FastifyInstance, registry: Registry): void {
     registers: [registry],
   });
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.is404 ? 'unmatched' : request.routeOptions.url ?? 'unmatched';
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 }

@@ -106,7 +106,11 @@ export async function installQueueDashboard(app: FastifyInstance, options: Queue
     return;
   }
   // bull-board is loaded only when there are queues to show (BullMQ): the embedded default never needs it.
-  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([import('@bull-board/api'), import('@bull-board/api/bullMQAdapter'), import('@bull-board/fastify')]);
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
   const serverAdapter = new FastifyAdapter();
   createBullBoard({
     queues: queues.map((q) => new BullMQAdapter(q as ConstructorParameters<typeof BullMQAdapter>[0], { readOnlyMode: !write, allowRetries: write })),

@@ -99,7 +99,9 @@ return {limit - remaining, math.ceil(nxt - now)}
 /** Buckets in Redis, shared by every API instance; keys expire once their bucket is full again. */
 export function redisTokenBucketStore(redis: ScriptingRedis, prefix: string) {
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: LUA });
-  const run = (redis as unknown as Record<string, (key: string, limit: number, windowMs: number, burst: number) => Promise<[number, number]>>)[COMMAND]!.bind(redis);
+  const run = (redis as unknown as Record<string, (key: string, limit: number, windowMs: number, burst: number) => Promise<[number, number]>>)[
+    COMMAND
+  ]!.bind(redis);
   return class RedisTokenBucketStore {
     constructor(_params?: PluginParams) {}
 

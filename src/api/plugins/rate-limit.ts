@@ -25,7 +25,10 @@ export async function installRateLimit(app: FastifyInstance, opts: { perMinute: 
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`), {
         statusCode: 429,
-        problem: makeProblem('RATE_LIMITED', `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`),
+        problem: makeProblem(
+          'RATE_LIMITED',
+          `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`,
+        ),
       }),
   });
 }

@@ -145,7 +145,11 @@ function courseOf(c: { lms: string; courseId: string }): CourseRef {
   return { lms: c.lms, courseId: c.courseId };
 }
 
-export function labFilterOf(q: { lms?: string | null | undefined; courseId?: string | null | undefined; phase?: LabPhase | null | undefined }): LabListFilter {
+export function labFilterOf(q: {
+  lms?: string | null | undefined;
+  courseId?: string | null | undefined;
+  phase?: LabPhase | null | undefined;
+}): LabListFilter {
   return {
     ...(q.lms == null ? {} : { lms: q.lms }),
     ...(q.courseId == null ? {} : { courseId: q.courseId }),
@@ -177,7 +181,13 @@ export function labHandlers(labs: LabService) {
     },
 
     async updateLab(req: Req<LabParams, unknown, Schemas['LabPatch'], { 'if-match'?: string }>, reply: FastifyReply) {
-      const lab = await labs.update(principalOf(req), req.params.tenant, req.params.lab, updateLabInputOf(req.body), ifMatchVersion(req.headers['if-match']));
+      const lab = await labs.update(
+        principalOf(req),
+        req.params.tenant,
+        req.params.lab,
+        updateLabInputOf(req.body),
+        ifMatchVersion(req.headers['if-match']),
+      );
       return reply.header('etag', etagOf(lab.version)).send(labDto(lab));
     },
 
@@ -195,7 +205,13 @@ export function labHandlers(labs: LabService) {
 
     async listLabStudents(req: Req<LabParams, PageQuery & { status?: StudentStatus }>) {
       const q = req.query;
-      const page = await labs.students(principalOf(req), req.params.tenant, req.params.lab, q.status === undefined ? {} : { status: q.status }, pageOf(q));
+      const page = await labs.students(
+        principalOf(req),
+        req.params.tenant,
+        req.params.lab,
+        q.status === undefined ? {} : { status: q.status },
+        pageOf(q),
+      );
       const body: Schemas['StudentList'] = { items: page.items.map(studentDto) };
       if (page.nextCursor !== undefined) body.nextCursor = page.nextCursor;
       return body;

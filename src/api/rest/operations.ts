@@ -71,7 +71,9 @@ export function operationFilterOf(q: {
   topLevel?: boolean;
 }): OperationFilter {
   if ((q.targetType === undefined) !== (q.targetId === undefined)) {
-    throw new ValidationError('targetType and targetId go together.', [{ field: q.targetType === undefined ? '/targetType' : '/targetId', in: 'query', message: 'required with the other' }]);
+    throw new ValidationError('targetType and targetId go together.', [
+      { field: q.targetType === undefined ? '/targetType' : '/targetId', in: 'query', message: 'required with the other' },
+    ]);
   }
   return {
     ...(q.tenant === undefined ? {} : { tenant: q.tenant }),

@@ -31,11 +31,10 @@ export function tenantHandlers(tenants: TenantService) {
   return {
     async listTenants(req: Req<unknown, { limit?: number; cursor?: string; profile?: TenantProfile }>) {
       const q = req.query;
-      const page = await tenants.list(
-        principalOf(req),
-        q.profile === undefined ? {} : { profile: q.profile },
-        { limit: q.limit ?? DEFAULT_PAGE_LIMIT, ...(q.cursor === undefined ? {} : { cursor: q.cursor }) },
-      );
+      const page = await tenants.list(principalOf(req), q.profile === undefined ? {} : { profile: q.profile }, {
+        limit: q.limit ?? DEFAULT_PAGE_LIMIT,
+        ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      });
       const body: Schemas['TenantList'] = { items: page.items.map(tenantDto) };
       if (page.nextCursor !== undefined) body.nextCursor = page.nextCursor;
       return body;

@@ -76,20 +76,8 @@ const OWNER: ReadonlySet<Permission> = new Set<Permission>([
 ]);
 
 /** Members act only on what they own (`ownerId`), except reading the tenant and the image catalog. */
-const MEMBER: ReadonlySet<Permission> = new Set<Permission>([
-  'tenant.read',
-  'image.read',
-  'operation.read',
-  'vm.read',
-  'vm.power',
-  'access.read',
-]);
-const MEMBER_NEEDS_OWNERSHIP: ReadonlySet<Permission> = new Set<Permission>([
-  'operation.read',
-  'vm.read',
-  'vm.power',
-  'access.read',
-]);
+const MEMBER: ReadonlySet<Permission> = new Set<Permission>(['tenant.read', 'image.read', 'operation.read', 'vm.read', 'vm.power', 'access.read']);
+const MEMBER_NEEDS_OWNERSHIP: ReadonlySet<Permission> = new Set<Permission>(['operation.read', 'vm.read', 'vm.power', 'access.read']);
 
 const INTEGRATION: Readonly<Record<IntegrationRole, ReadonlySet<Permission>>> = {
   read: new Set<Permission>(['tenant.read', 'image.read', 'vm.read', 'lab.read', 'operation.read', 'access.read']),

@@ -80,10 +80,14 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
       refill(t);
       const delay = delayAt(t);
       if (delay > maxWaitMs) {
-        throw new UpstreamUnavailableError(options.throttledCode ?? 'CLIENT_BUDGET_EXHAUSTED', 'Too many upstream calls are queued; try again later.', {
-          retryAfterSeconds: Math.ceil(delay / 1000),
-          details: { clientSide: true },
-        });
+        throw new UpstreamUnavailableError(
+          options.throttledCode ?? 'CLIENT_BUDGET_EXHAUSTED',
+          'Too many upstream calls are queued; try again later.',
+          {
+            retryAfterSeconds: Math.ceil(delay / 1000),
+            details: { clientSide: true },
+          },
+        );
       }
       tokens -= 1;
       // Timers may fire early against the clock (they count from a cached loop time): sleep again

@@ -86,7 +86,12 @@ export function createImageService(deps: ImageServiceDeps) {
     const used = await deps.tenants.usage(tenantId);
     const needed = STORAGE_NEEDED(sizeGi);
     const short = (['storageGi', 'persistentVolumeClaims'] as const)
-      .map((resource) => ({ resource, needed: needed[resource], left: Math.max(0, tenant.quota[resource] - used[resource]), limit: tenant.quota[resource] }))
+      .map((resource) => ({
+        resource,
+        needed: needed[resource],
+        left: Math.max(0, tenant.quota[resource] - used[resource]),
+        limit: tenant.quota[resource],
+      }))
       .filter((r) => r.needed > r.left);
     if (short.length > 0) {
       const text = short.map((r) => `${r.resource}: needs ${r.needed}, ${r.left} left of ${r.limit}`).join('; ');

@@ -19,7 +19,12 @@ export interface LabProgressDeps {
  * when the lab object or one of its VMs changes. The first event (the current state of every
  * student) is sent at once. Listeners must not throw.
  */
-export async function watchLabProgress(deps: LabProgressDeps, tenant: string, name: string, listener: (e: LabProgressEvent) => void): Promise<{ unsubscribe(): void }> {
+export async function watchLabProgress(
+  deps: LabProgressDeps,
+  tenant: string,
+  name: string,
+  listener: (e: LabProgressEvent) => void,
+): Promise<{ unsubscribe(): void }> {
   const batchMs = deps.batchMs ?? PROGRESS_BATCH_MS;
   let last = new Map<string, string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -32,7 +37,14 @@ export async function watchLabProgress(deps: LabProgressDeps, tenant: string, na
     const lab = await deps.labs.get(tenant, name);
     if (lab === undefined) {
       // The lab is gone: one last event says so (phase Deleting, nothing left), then silence.
-      if (last.get('') !== 'Gone') listener({ tenant, lab: name, phase: 'Deleting', summary: { total: 0, pending: 0, provisioning: 0, ready: 0, failed: 0, dropped: 0 }, students: [] });
+      if (last.get('') !== 'Gone')
+        listener({
+          tenant,
+          lab: name,
+          phase: 'Deleting',
+          summary: { total: 0, pending: 0, provisioning: 0, ready: 0, failed: 0, dropped: 0 },
+          students: [],
+        });
       last.set('', 'Gone');
       return;
     }

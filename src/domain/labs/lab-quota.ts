@@ -18,7 +18,8 @@ export function studentVmNeeds(template: LabTemplate, n: number): QuotaNeeds {
 export function withPromised(usage: QuotaUsage, labs: readonly LabRecord[], vms: readonly VmRecord[], now: Date): QuotaUsage {
   const out = { ...usage };
   for (const lab of labs) {
-    if (lab.deleting || lab.status.deletionRequestedAt !== undefined || (lab.endsAt !== undefined && Date.parse(lab.endsAt) <= now.getTime())) continue;
+    if (lab.deleting || lab.status.deletionRequestedAt !== undefined || (lab.endsAt !== undefined && Date.parse(lab.endsAt) <= now.getTime()))
+      continue;
     const made = labVmsByStudent(lab, vms);
     const waiting = lab.students.filter((s) => !made.has(s.id) && lab.status.failures[s.id] === undefined).length;
     const needs = studentVmNeeds(lab.template, waiting);

@@ -48,7 +48,9 @@ export function normalizePerson(p: LabPerson): LabPerson {
 }
 
 export function labNameIssues(name: string): FieldIssue[] {
-  return name.length <= MAX_LAB_NAME && DNS_LABEL.test(name) ? [] : [{ field: '/name', message: `must be a DNS label of at most ${MAX_LAB_NAME} characters` }];
+  return name.length <= MAX_LAB_NAME && DNS_LABEL.test(name)
+    ? []
+    : [{ field: '/name', message: `must be a DNS label of at most ${MAX_LAB_NAME} characters` }];
 }
 
 /** Issues of a list of people (ids are Azure AD object ids, unique). */
@@ -73,7 +75,8 @@ export function peopleIssues(people: readonly LabPerson[], field: string, max: n
 export function templateIssues(t: LabTemplateInput): FieldIssue[] {
   const issues: FieldIssue[] = diskIssues(t.diskGi).map((i) => ({ ...i, field: `/template${i.field}` }));
   if (!isStorageClass(t.storageClass)) issues.push({ field: '/template/storageClass', message: 'must be kv-premium-retain or kv-standard' });
-  if (t.studentRole !== undefined && !ACCESS_ROLES.includes(t.studentRole)) issues.push({ field: '/template/studentRole', message: 'must be user or administrator' });
+  if (t.studentRole !== undefined && !ACCESS_ROLES.includes(t.studentRole))
+    issues.push({ field: '/template/studentRole', message: 'must be user or administrator' });
   issues.push(...sshKeyIssues(t.sshPublicKeys ?? [], { required: t.arc !== true }).map((i) => ({ ...i, field: `/template${i.field}` })));
   return issues;
 }
@@ -81,9 +84,11 @@ export function templateIssues(t: LabTemplateInput): FieldIssue[] {
 function graceIssues(input: { readonly dropGracePeriodHours?: number; readonly endGracePeriodDays?: number }): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const h = input.dropGracePeriodHours;
-  if (h !== undefined && (!Number.isInteger(h) || h < 0 || h > MAX_DROP_GRACE_HOURS)) issues.push({ field: '/dropGracePeriodHours', message: `must be a whole number of hours, 0-${MAX_DROP_GRACE_HOURS}` });
+  if (h !== undefined && (!Number.isInteger(h) || h < 0 || h > MAX_DROP_GRACE_HOURS))
+    issues.push({ field: '/dropGracePeriodHours', message: `must be a whole number of hours, 0-${MAX_DROP_GRACE_HOURS}` });
   const d = input.endGracePeriodDays;
-  if (d !== undefined && (!Number.isInteger(d) || d < 0 || d > MAX_END_GRACE_DAYS)) issues.push({ field: '/endGracePeriodDays', message: `must be a whole number of days, 0-${MAX_END_GRACE_DAYS}` });
+  if (d !== undefined && (!Number.isInteger(d) || d < 0 || d > MAX_END_GRACE_DAYS))
+    issues.push({ field: '/endGracePeriodDays', message: `must be a whole number of days, 0-${MAX_END_GRACE_DAYS}` });
   return issues;
 }
 
@@ -99,7 +104,9 @@ function courseIssues(course: { readonly lms: string; readonly courseId: string 
 
 function displayNameIssues(displayName: string | null | undefined): FieldIssue[] {
   if (displayName === undefined || displayName === null) return [];
-  return displayName.length <= 256 && !hasControl(displayName) ? [] : [{ field: '/displayName', message: 'at most 256 characters, no control characters' }];
+  return displayName.length <= 256 && !hasControl(displayName)
+    ? []
+    : [{ field: '/displayName', message: 'at most 256 characters, no control characters' }];
 }
 
 /** Everything about a create request that needs neither the tenant nor the cluster (schedules aside). */
@@ -131,7 +138,8 @@ export function vmNameCollisions(lab: string, students: readonly LabPerson[]): F
   const issues: FieldIssue[] = [];
   students.forEach((s, i) => {
     const vm = studentVmName(lab, s.id);
-    if (seen.has(vm)) issues.push({ field: `/students/${i}/id`, message: `its VM name collides with student ${seen.get(vm)}; contact the platform team` });
+    if (seen.has(vm))
+      issues.push({ field: `/students/${i}/id`, message: `its VM name collides with student ${seen.get(vm)}; contact the platform team` });
     seen.set(vm, i);
   });
   return issues;

@@ -17,7 +17,17 @@ import type { VmRecord } from '../vms/vm.js';
 import { LAB_DELETE_KIND, LAB_SYNC_KIND, labTargetId, type LabPerson, type LabRecord, type LabSpec, type LabTemplate } from './lab.js';
 import { watchLabProgress } from './lab-progress.js';
 import type { LabRepository } from './lab-repository.js';
-import { createIssues, DEFAULT_DROP_GRACE_HOURS, DEFAULT_END_GRACE_DAYS, MAX_STUDENTS, normalizePerson, peopleIssues, rosterDiff, updateIssues, vmNameCollisions } from './lab-rules.js';
+import {
+  createIssues,
+  DEFAULT_DROP_GRACE_HOURS,
+  DEFAULT_END_GRACE_DAYS,
+  MAX_STUDENTS,
+  normalizePerson,
+  peopleIssues,
+  rosterDiff,
+  updateIssues,
+  vmNameCollisions,
+} from './lab-rules.js';
 import { studentVmNeeds, withPromised } from './lab-quota.js';
 import { labView, labVmsByStudent, rosterStudentView, studentViews, summaryOf } from './lab-status.js';
 import type { CreateLabInput, LabListFilter, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
@@ -44,7 +54,12 @@ export interface LabService {
    * Replaces the roster (idempotent): added students are provisioned, removed ones dropped (VM
    * stopped and access revoked at once, VM deleted after the grace period), unchanged ones untouched.
    */
-  syncRoster(p: Principal, tenant: string, name: string, students: readonly LabPerson[]): Promise<{ readonly operation: Operation; readonly diff: RosterDiff }>;
+  syncRoster(
+    p: Principal,
+    tenant: string,
+    name: string,
+    students: readonly LabPerson[],
+  ): Promise<{ readonly operation: Operation; readonly diff: RosterDiff }>;
   /** Roster students (and dropped students still holding a VM) with their status, sorted by id. */
   students(p: Principal, tenant: string, name: string, filter: { readonly status?: StudentStatus }, page: PageRequest): Promise<Page<StudentView>>;
   /** Provisions one failed (or pending) student again, alone. */
@@ -111,14 +126,23 @@ export function createLabService(deps: LabServiceDeps): LabService {
     try {
       image = await deps.images.resolve(tenant.id, t.image);
     } catch (err) {
-      if (err instanceof NotFoundError) throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${t.image.scope} image '${t.image.name}'.`, { details: { image: { ...t.image } } });
+      if (err instanceof NotFoundError)
+        throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${t.image.scope} image '${t.image.name}'.`, {
+          details: { image: { ...t.image } },
+        });
       throw err;
     }
-    refuseIssues('The disk is too small.', diskIssues(t.diskGi, image.sizeGi).map((i) => ({ ...i, field: `/template${i.field}` })));
+    refuseIssues(
+      'The disk is too small.',
+      diskIssues(t.diskGi, image.sizeGi).map((i) => ({ ...i, field: `/template${i.field}` })),
+    );
     if (!image.ready) throw new ConflictError('IMAGE_NOT_READY', `Image '${t.image.name}' is still importing; create the lab once it is Ready.`);
     const arc = t.arc ?? false;
     if (arc && !deps.arcAvailable) {
-      throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the lab with arc: false or ask an administrator.');
+      throw new ConflictError(
+        'ARC_ONBOARDING_NOT_CONFIGURED',
+        'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the lab with arc: false or ask an administrator.',
+      );
     }
     return {
       image: { scope: t.image.scope, name: t.image.name },
@@ -139,7 +163,12 @@ export function createLabService(deps: LabServiceDeps): LabService {
     refuseOverQuota(studentVmNeeds(template, newVms), tenant.quota, counted, `${what} (${newVms} new student VM${newVms === 1 ? '' : 's'})`);
   }
 
-  async function startSync(p: Principal, lab: LabRecord, reason: 'create' | 'roster' | 'update' | 'retry' | 'reconcile', extra: JsonObject = {}): Promise<Operation> {
+  async function startSync(
+    p: Principal,
+    lab: LabRecord,
+    reason: 'create' | 'roster' | 'update' | 'retry' | 'reconcile',
+    extra: JsonObject = {},
+  ): Promise<Operation> {
     const op = await deps.operations.start(p, {
       kind: LAB_SYNC_KIND,
       tenant: lab.tenant,
@@ -153,7 +182,11 @@ export function createLabService(deps: LabServiceDeps): LabService {
         ...extra,
       },
     });
-    await deps.labs.updateStatus(lab.tenant, lab.name, (s) => ({ ...s, observedGeneration: Math.max(s.observedGeneration ?? 0, lab.generation), lastOperationId: op.id }));
+    await deps.labs.updateStatus(lab.tenant, lab.name, (s) => ({
+      ...s,
+      observedGeneration: Math.max(s.observedGeneration ?? 0, lab.generation),
+      lastOperationId: op.id,
+    }));
     return op;
   }
 
@@ -164,8 +197,16 @@ export function createLabService(deps: LabServiceDeps): LabService {
   async function updateOnce(p: Principal, tenantId: string, name: string, input: UpdateLabInput, ifMatch: string | undefined): Promise<LabView> {
     const { tenant, lab } = await load(p, tenantId, name, 'lab.write');
     refuseDeleting(lab);
-    refuseIssues('The change is not acceptable.', [...updateIssues(input), ...(input.schedules === undefined && input.endsAt === undefined ? [] : scheduleIssues(input.schedules ?? lab.schedules, input.endsAt === null ? undefined : (input.endsAt ?? lab.endsAt)))]);
-    if (ifMatch !== undefined && ifMatch !== lab.version) throw new PreconditionFailedError('VERSION_MISMATCH', `Lab '${name}' has changed since version ${ifMatch}; read it again.`, { details: { version: lab.version } });
+    refuseIssues('The change is not acceptable.', [
+      ...updateIssues(input),
+      ...(input.schedules === undefined && input.endsAt === undefined
+        ? []
+        : scheduleIssues(input.schedules ?? lab.schedules, input.endsAt === null ? undefined : (input.endsAt ?? lab.endsAt))),
+    ]);
+    if (ifMatch !== undefined && ifMatch !== lab.version)
+      throw new PreconditionFailedError('VERSION_MISMATCH', `Lab '${name}' has changed since version ${ifMatch}; read it again.`, {
+        details: { version: lab.version },
+      });
     const template = input.template === undefined ? lab.template : await resolveTemplate(tenant, input.template);
     const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...current } = lab;
     const next: Record<string, unknown> = { ...current, template };
@@ -190,7 +231,12 @@ export function createLabService(deps: LabServiceDeps): LabService {
     return viewOf((await deps.labs.get(tenantId, name)) ?? updated);
   }
 
-  async function syncRosterOnce(p: Principal, tenantId: string, name: string, roster: readonly LabPerson[]): Promise<{ operation: Operation; diff: RosterDiff }> {
+  async function syncRosterOnce(
+    p: Principal,
+    tenantId: string,
+    name: string,
+    roster: readonly LabPerson[],
+  ): Promise<{ operation: Operation; diff: RosterDiff }> {
     const { tenant, lab } = await load(p, tenantId, name, 'lab.write');
     refuseDeleting(lab);
     const students = roster.map(normalizePerson);
@@ -202,16 +248,24 @@ export function createLabService(deps: LabServiceDeps): LabService {
     const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
     const current = changed ? await deps.labs.update(tenantId, name, { ...spec, students }, lab.version) : lab;
     if (diff.removed.length > 0 && Object.keys(current.status.failures).some((id) => diff.removed.includes(id))) {
-      await deps.labs.updateStatus(tenantId, name, (s) => ({ ...s, failures: Object.fromEntries(Object.entries(s.failures).filter(([id]) => !diff.removed.includes(id))) }));
+      await deps.labs.updateStatus(tenantId, name, (s) => ({
+        ...s,
+        failures: Object.fromEntries(Object.entries(s.failures).filter(([id]) => !diff.removed.includes(id))),
+      }));
     }
-    const operation = await startSync(p, current, 'roster', { diff: { added: [...diff.added], removed: [...diff.removed], updated: [...diff.updated], unchanged: diff.unchanged } });
+    const operation = await startSync(p, current, 'roster', {
+      diff: { added: [...diff.added], removed: [...diff.removed], updated: [...diff.updated], unchanged: diff.unchanged },
+    });
     return { operation, diff };
   }
 
   return {
     async list(p, tenant, filter, page) {
       await tenantOf(p, tenant, 'lab.read');
-      const labs = (await deps.labs.list(tenant)).filter((l) => (filter.lms === undefined || l.course?.lms === filter.lms) && (filter.courseId === undefined || l.course?.courseId === filter.courseId));
+      const labs = (await deps.labs.list(tenant)).filter(
+        (l) =>
+          (filter.lms === undefined || l.course?.lms === filter.lms) && (filter.courseId === undefined || l.course?.courseId === filter.courseId),
+      );
       const vms = await deps.vms.list(tenant);
       if (filter.phase === undefined) {
         const res = pageByKey(labs, (l) => l.name, page);
@@ -229,8 +283,13 @@ export function createLabService(deps: LabServiceDeps): LabService {
     async create(p, tenantId, input) {
       const tenant = await tenantOf(p, tenantId, 'lab.write');
       const students = (input.students ?? []).map(normalizePerson);
-      refuseIssues('The lab is not acceptable.', [...createIssues(input), ...scheduleIssues(input.schedules ?? [], input.endsAt), ...vmNameCollisions(input.name, students)]);
-      if ((await deps.labs.get(tenantId, input.name)) !== undefined) throw new ConflictError('LAB_EXISTS', `A lab named '${input.name}' already exists in tenant '${tenantId}'.`);
+      refuseIssues('The lab is not acceptable.', [
+        ...createIssues(input),
+        ...scheduleIssues(input.schedules ?? [], input.endsAt),
+        ...vmNameCollisions(input.name, students),
+      ]);
+      if ((await deps.labs.get(tenantId, input.name)) !== undefined)
+        throw new ConflictError('LAB_EXISTS', `A lab named '${input.name}' already exists in tenant '${tenantId}'.`);
       const template = await resolveTemplate(tenant, input.template);
       await refuseOverLabQuota(tenant, template, students.length, `Lab '${input.name}'`);
       const spec: LabSpec = {
@@ -257,7 +316,9 @@ export function createLabService(deps: LabServiceDeps): LabService {
     async delete(p, tenantId, name) {
       const { lab } = await load(p, tenantId, name, 'lab.write');
       refuseDeleting(lab);
-      await deps.labs.updateStatus(tenantId, name, (s) => (s.deletionRequestedAt === undefined ? { ...s, deletionRequestedAt: clock.now().toISOString() } : undefined));
+      await deps.labs.updateStatus(tenantId, name, (s) =>
+        s.deletionRequestedAt === undefined ? { ...s, deletionRequestedAt: clock.now().toISOString() } : undefined,
+      );
       const op = await deps.operations.start(p, {
         kind: LAB_DELETE_KIND,
         tenant: tenantId,
@@ -287,10 +348,14 @@ export function createLabService(deps: LabServiceDeps): LabService {
       const vm = labVmsByStudent(lab, await deps.vms.list(tenantId)).get(id);
       const view = rosterStudentView(lab, student, vm, lab.status.failures[id]);
       if (view.status !== 'failed' && view.status !== 'pending') {
-        throw new ConflictError('STUDENT_NOT_FAILED', `Student '${studentId}' is ${view.status}; only a failed or pending student can be retried.`, { details: { status: view.status } });
+        throw new ConflictError('STUDENT_NOT_FAILED', `Student '${studentId}' is ${view.status}; only a failed or pending student can be retried.`, {
+          details: { status: view.status },
+        });
       }
       if (vm === undefined) await refuseOverLabQuota(tenant, lab.template, 1, `Student '${studentId}' of lab '${name}'`);
-      await deps.labs.updateStatus(tenantId, name, (s) => (s.failures[id] === undefined ? undefined : { ...s, failures: Object.fromEntries(Object.entries(s.failures).filter(([k]) => k !== id)) }));
+      await deps.labs.updateStatus(tenantId, name, (s) =>
+        s.failures[id] === undefined ? undefined : { ...s, failures: Object.fromEntries(Object.entries(s.failures).filter(([k]) => k !== id)) },
+      );
       return startSync(p, lab, 'retry', { students: [id] });
     },
 

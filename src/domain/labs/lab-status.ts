@@ -30,10 +30,12 @@ export function rosterStudentView(lab: LabRecord, p: LabPerson, vm: VmRecord | u
   const base = { ...person(p), vm: studentVmName(lab.name, p.id) };
   const view = vm === undefined ? undefined : toView(vm, false);
   const vmPart = view === undefined ? {} : { vmState: view.state, ...(lab.template.arc ? { identityReady: vm?.identity?.ready === true } : {}) };
-  if (failure !== undefined) return { ...base, ...vmPart, status: 'failed', code: failure.code, reason: failure.reason, operationId: failure.operationId };
+  if (failure !== undefined)
+    return { ...base, ...vmPart, status: 'failed', code: failure.code, reason: failure.reason, operationId: failure.operationId };
   if (vm === undefined || view === undefined) return { ...base, status: 'pending' };
   if (vm.deleting || vm.droppedAt !== undefined) return { ...base, ...vmPart, status: 'provisioning' };
-  if (view.state === 'Error') return { ...base, ...vmPart, status: 'failed', code: 'VM_ERROR', reason: view.message ?? view.reason ?? 'The VM is in error.' };
+  if (view.state === 'Error')
+    return { ...base, ...vmPart, status: 'failed', code: 'VM_ERROR', reason: view.message ?? view.reason ?? 'The VM is in error.' };
   const ready = lab.template.arc ? vm.identity?.ready === true : USABLE.has(view.state);
   return { ...base, ...vmPart, status: ready ? 'ready' : 'provisioning' };
 }
@@ -41,7 +43,8 @@ export function rosterStudentView(lab: LabRecord, p: LabPerson, vm: VmRecord | u
 /** A student no longer on the roster whose VM still exists. */
 export function droppedStudentView(lab: LabRecord, vm: VmRecord): StudentView {
   const view = toView(vm, false);
-  const deleteAfter = vm.droppedAt === undefined ? undefined : new Date(Date.parse(vm.droppedAt) + lab.dropGracePeriodHours * 3_600_000).toISOString();
+  const deleteAfter =
+    vm.droppedAt === undefined ? undefined : new Date(Date.parse(vm.droppedAt) + lab.dropGracePeriodHours * 3_600_000).toISOString();
   return { id: vm.ownerId, vm: vm.name, vmState: view.state, status: 'dropped', ...(deleteAfter === undefined ? {} : { deleteAfter }) };
 }
 

@@ -129,7 +129,9 @@ export interface LabRecord extends LabSpec {
 }
 
 /** A change of a lab's spec (PATCH); the roster changes through a roster sync only. */
-export type LabChange = Partial<Pick<LabSpec, 'displayName' | 'course' | 'template' | 'instructors' | 'schedules' | 'endsAt' | 'dropGracePeriodHours' | 'endGracePeriodDays'>>;
+export type LabChange = Partial<
+  Pick<LabSpec, 'displayName' | 'course' | 'template' | 'instructors' | 'schedules' | 'endsAt' | 'dropGracePeriodHours' | 'endGracePeriodDays'>
+>;
 
 /** Job kinds of the lab use cases. */
 export const LAB_SYNC_KIND = 'lab.sync';

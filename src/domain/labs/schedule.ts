@@ -86,7 +86,13 @@ function endOccurrences(source: ScheduleSource): { readonly endsAt: number | und
   const endsAt = source.endsAt === undefined ? undefined : parseDateTime(source.endsAt);
   if (endsAt === undefined) return { endsAt, events: [] };
   const graceMs = Math.max(0, source.endGracePeriodDays) * DAY_MS;
-  return { endsAt, events: [{ action: 'end', at: endsAt }, { action: 'remove', at: endsAt + graceMs }] };
+  return {
+    endsAt,
+    events: [
+      { action: 'end', at: endsAt },
+      { action: 'remove', at: endsAt + graceMs },
+    ],
+  };
 }
 
 /** The latest start/stop of each schedule at or before `upTo`, looking back one week from the last day that can count. */
@@ -121,9 +127,7 @@ export function dueEvent(source: ScheduleSource, now: Date, after?: string): Sch
   const afterMs = after === undefined ? NaN : Date.parse(after);
   const end = endOccurrences(source);
   const weeklyUpTo = end.endsAt === undefined ? nowMs : Math.min(nowMs, end.endsAt);
-  const candidates = [...latestWeekly(source, weeklyUpTo), ...end.events]
-    .filter((o) => o.at <= nowMs && !(o.at <= afterMs))
-    .sort(latestFirst);
+  const candidates = [...latestWeekly(source, weeklyUpTo), ...end.events].filter((o) => o.at <= nowMs && !(o.at <= afterMs)).sort(latestFirst);
   const first = candidates[0];
   return first === undefined ? undefined : toEvent(first);
 }

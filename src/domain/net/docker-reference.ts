@@ -35,8 +35,7 @@ export function parseDockerReference(ref: string): DockerReference {
     const first = ref.slice(0, slash);
     // Numeric first components (`2130706433/img`) are Docker Hub names to Docker, but hosts to
     // naive parsers: read them as hosts so that they are vetted as addresses.
-    const isRegistry =
-      /[.:@[]/.test(first) || first === 'localhost' || first !== first.toLowerCase() || endsInNumber(first);
+    const isRegistry = /[.:@[]/.test(first) || first === 'localhost' || first !== first.toLowerCase() || endsInNumber(first);
     if (isRegistry) {
       registry = splitAuthority(first);
       remainder = ref.slice(slash + 1);

@@ -153,10 +153,6 @@ export async function completeHost(inspected: InspectedHost, resolver: HostResol
 }
 
 /** `inspectRawHost` then `completeHost`. */
-export async function vetRawHost(
-  rawHost: string,
-  resolver: HostResolver,
-  extraSuffixes: readonly string[] = [],
-): Promise<VettedHost> {
+export async function vetRawHost(rawHost: string, resolver: HostResolver, extraSuffixes: readonly string[] = []): Promise<VettedHost> {
   return completeHost(inspectRawHost(rawHost, extraSuffixes), resolver);
 }

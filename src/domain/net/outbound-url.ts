@@ -96,12 +96,7 @@ function normaliseHostEntry(h: string): string {
   return h.trim().toLowerCase().replace(/\.$/, '');
 }
 
-async function vetHttp(
-  rawUrl: string,
-  parts: RawParts,
-  policy: OutboundPolicy,
-  resolver: HostResolver,
-): Promise<VettedUrl> {
+async function vetHttp(rawUrl: string, parts: RawParts, policy: OutboundPolicy, resolver: HostResolver): Promise<VettedUrl> {
   const { authority } = authorityOf(parts.rest);
   const raw = splitAuthority(authority);
   const inspected = inspectRawHost(raw.host, policy.blockedHostSuffixes);

@@ -113,7 +113,11 @@ export function createOperationService(deps: OperationServiceDeps) {
      * Authorizes first (an invisible operation or tenant is a NotFoundError); each update is
      * checked again, so a member of a tenant only hears about their own operations.
      */
-    async watch(p: Principal, target: { readonly operationId: string } | { readonly tenant: string }, listener: OperationListener): Promise<OperationSubscription> {
+    async watch(
+      p: Principal,
+      target: { readonly operationId: string } | { readonly tenant: string },
+      listener: OperationListener,
+    ): Promise<OperationSubscription> {
       if ('operationId' in target) await load(p, target.operationId);
       else authorize(p, 'operation.read', { tenant: target.tenant });
       return deps.events.subscribe(target, (op) => {

@@ -36,7 +36,10 @@ export const ERROR_CODES = {
   INVALID_CONTENT_LENGTH: { status: 400, meaning: 'The Content-Length header does not match the body.' },
   BAD_CONTENT_TYPE: { status: 400, meaning: 'The Content-Type header is malformed.' },
   BAD_URL: { status: 400, meaning: 'The URL is malformed.' },
-  TOKEN_TOO_LARGE: { status: 400, meaning: 'The access token is too large to keep in a browser cookie; send it in the Authorization header instead.' },
+  TOKEN_TOO_LARGE: {
+    status: 400,
+    meaning: 'The access token is too large to keep in a browser cookie; send it in the Authorization header instead.',
+  },
   LENGTH_REQUIRED: { status: 411, meaning: 'The request must state its Content-Length (anonymous GraphQL requests).' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is larger than accepted here.' },
   URI_TOO_LONG: { status: 414, meaning: 'A path parameter is too long.' },
@@ -141,7 +144,11 @@ export const ERROR_CODES = {
   // Upstreams: Kubernetes, Azure, Redis, DNS
   KUBERNETES_UNAVAILABLE: { status: 503, meaning: 'The Kubernetes API server is unreachable or failing.', retry: 'later' },
   KUBERNETES_THROTTLED: { status: 503, meaning: 'The Kubernetes API server (or our own write budget) is throttling requests.', retry: 'later' },
-  CRD_NOT_INSTALLED: { status: 503, meaning: 'The cluster does not serve a custom resource the platform needs; `details.crd` names it.', retry: 'later' },
+  CRD_NOT_INSTALLED: {
+    status: 503,
+    meaning: 'The cluster does not serve a custom resource the platform needs; `details.crd` names it.',
+    retry: 'later',
+  },
   CLIENT_BUDGET_EXHAUSTED: { status: 503, meaning: 'Too many upstream calls are queued.', retry: 'later' },
   KUBERNETES_INVALID: { status: 502, meaning: 'Kubernetes found the object invalid.' },
   KUBERNETES_FORBIDDEN: { status: 502, meaning: 'Kubernetes refused the platform’s request (RBAC).' },

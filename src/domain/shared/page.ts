@@ -55,7 +55,6 @@ export function decodeCursor(cursor: string): string {
   throw new InvalidCursorError();
 }
 
-
 export class InvalidCursorError extends ValidationError {
   constructor() {
     super('The cursor is not valid; start again without one.', [{ field: '/cursor', message: 'malformed cursor' }]);

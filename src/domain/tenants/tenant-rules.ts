@@ -1,12 +1,6 @@
 import { ValidationError, type FieldIssue } from '../shared/errors.js';
 import { DNS_LABEL } from '../shared/ids.js';
-import {
-  QUOTA_KEYS,
-  type ProfileDefaults,
-  type Quota,
-  type QuotaUsage,
-  type VmCaps,
-} from './tenant.js';
+import { QUOTA_KEYS, type ProfileDefaults, type Quota, type QuotaUsage, type VmCaps } from './tenant.js';
 
 /** Tenant ids are namespace names; these can never be tenants. */
 const RESERVED_EXACT = new Set([

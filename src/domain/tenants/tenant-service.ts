@@ -82,9 +82,7 @@ export function createTenantService(deps: TenantServiceDeps) {
     async list(p: Principal, filter: TenantListFilter, page: PageRequest): Promise<Page<TenantView>> {
       authorize(p, 'tenant.list');
       const all = await repo.list();
-      const visible = all.filter(
-        (t) => canSeeTenant(p, t.id) && (filter.profile === undefined || t.profile === filter.profile),
-      );
+      const visible = all.filter((t) => canSeeTenant(p, t.id) && (filter.profile === undefined || t.profile === filter.profile));
       const res = pageByKey(visible, (t) => t.id, page);
       const items = await Promise.all(res.items.map(view));
       return res.nextCursor === undefined ? { items } : { items, nextCursor: res.nextCursor };

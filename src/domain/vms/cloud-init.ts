@@ -31,7 +31,12 @@ export function buildUserData(input: UserDataInput): string {
   if (input.extra === undefined && input.arc === undefined) return ours;
   const extra = input.extra === undefined ? undefined : input.extra.endsWith('\n') ? input.extra : `${input.extra}\n`;
   const arc = input.arc === undefined ? undefined : input.arc.endsWith('\n') ? input.arc : `${input.arc}\n`;
-  const boundary = `==labplane-${createHash('sha256').update(ours).update(arc ?? '').update(extra ?? '').digest('hex').slice(0, 24)}==`;
+  const boundary = `==labplane-${createHash('sha256')
+    .update(ours)
+    .update(arc ?? '')
+    .update(extra ?? '')
+    .digest('hex')
+    .slice(0, 24)}==`;
   const isScript = extra?.startsWith('#!') === true;
   const part = (type: string, filename: string, body: string, merge: boolean) =>
     [
@@ -50,7 +55,9 @@ export function buildUserData(input: UserDataInput): string {
     '',
     part('text/cloud-config', 'labplane.cfg', ours, false),
     ...(arc === undefined ? [] : [part('text/cloud-config', 'arc-onboarding.cfg', arc, true)]),
-    ...(extra === undefined ? [] : [isScript ? part('text/x-shellscript', 'user-script.sh', extra, false) : part('text/cloud-config', 'user.cfg', extra, true)]),
+    ...(extra === undefined
+      ? []
+      : [isScript ? part('text/x-shellscript', 'user-script.sh', extra, false) : part('text/cloud-config', 'user.cfg', extra, true)]),
     `--${boundary}--`,
     '',
   ].join('\n');

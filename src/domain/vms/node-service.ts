@@ -17,7 +17,10 @@ export type NodeService = ReturnType<typeof createNodeService>;
 export const EVACUATION_PARALLELISM = 4;
 
 /** Node use cases, for platform administrators only. */
-export function createNodeService(deps: { readonly repo: Pick<VmRepository, 'nodes' | 'list'>; readonly operations: Pick<OperationService, 'start' | 'list'> }) {
+export function createNodeService(deps: {
+  readonly repo: Pick<VmRepository, 'nodes' | 'list'>;
+  readonly operations: Pick<OperationService, 'start' | 'list'>;
+}) {
   const { repo } = deps;
   // Evacuation requests for one node are decided one after the other in this process, so two at
   // once cannot both find none running. (Across API instances the check is not atomic: a second
@@ -25,10 +28,16 @@ export function createNodeService(deps: { readonly repo: Pick<VmRepository, 'nod
   const deciding = new Map<string, Promise<unknown>>();
 
   async function startEvacuation(p: Principal, node: string): Promise<Operation> {
-    const running = await deps.operations.list(p, { kind: NODE_EVACUATE_KIND, target: { type: 'node', id: node }, status: ['queued', 'running'] }, { limit: 1 });
+    const running = await deps.operations.list(
+      p,
+      { kind: NODE_EVACUATE_KIND, target: { type: 'node', id: node }, status: ['queued', 'running'] },
+      { limit: 1 },
+    );
     const current = running.items[0];
     if (current !== undefined) {
-      throw new ConflictError('NODE_EVACUATION_RUNNING', `Node '${node}' is already being evacuated by operation ${current.id}.`, { details: { operationId: current.id } });
+      throw new ConflictError('NODE_EVACUATION_RUNNING', `Node '${node}' is already being evacuated by operation ${current.id}.`, {
+        details: { operationId: current.id },
+      });
     }
     return deps.operations.start(p, {
       kind: NODE_EVACUATE_KIND,

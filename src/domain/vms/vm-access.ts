@@ -39,7 +39,12 @@ export type VmAccessService = ReturnType<typeof createVmAccessService>;
 export function createVmAccessService(deps: VmAccessDeps) {
   const { repo, tenants, access, settings } = deps;
 
-  async function load(p: Principal, tenant: string, name: string, permission: 'access.read' | 'access.write'): Promise<{ vm: VmRecord; scope: string }> {
+  async function load(
+    p: Principal,
+    tenant: string,
+    name: string,
+    permission: 'access.read' | 'access.write',
+  ): Promise<{ vm: VmRecord; scope: string }> {
     authorize(p, 'vm.read', { tenant });
     const vm = await repo.get(tenant, name);
     if (vm === undefined) {
@@ -67,7 +72,14 @@ export function createVmAccessService(deps: VmAccessDeps) {
     },
 
     /** Grants `role` to the principal (idempotent: a repeated grant answers the same assignment). */
-    async grant(p: Principal, tenant: string, name: string, principalId: string, role: AccessRole, principalType: AccessPrincipalType): Promise<VmAccessGrant> {
+    async grant(
+      p: Principal,
+      tenant: string,
+      name: string,
+      principalId: string,
+      role: AccessRole,
+      principalType: AccessPrincipalType,
+    ): Promise<VmAccessGrant> {
       const { scope } = await load(p, tenant, name, 'access.write');
       const request = { scope, role, principalId, principalType };
       assertGrantRequest(request);

@@ -25,15 +25,24 @@ export function vmIdentityRetry(deps: VmIdentityRetryDeps) {
     async retryIdentity(p: Principal, tenantId: string, name: string): Promise<Operation> {
       const { vm } = await deps.load(p, tenantId, name, 'vm.update');
       if (!vm.arc) throw new ConflictError('ARC_NOT_ENABLED', `VM '${name}' was created without Azure Arc; it has no Azure identity to retry.`);
-      if (!deps.onboardingAvailable) throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity).');
+      if (!deps.onboardingAvailable)
+        throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity).');
       if (vm.lab !== undefined) {
-        throw new ConflictError('LAB_VM', `VM '${name}' belongs to lab '${vm.lab}': retry its student through the lab (POST /v1/tenants/${tenantId}/labs/${vm.lab}/students/{student}/retry).`, {
-          details: { lab: vm.lab, student: vm.ownerId },
-        });
+        throw new ConflictError(
+          'LAB_VM',
+          `VM '${name}' belongs to lab '${vm.lab}': retry its student through the lab (POST /v1/tenants/${tenantId}/labs/${vm.lab}/students/{student}/retry).`,
+          {
+            details: { lab: vm.lab, student: vm.ownerId },
+          },
+        );
       }
-      if (vm.identity?.ready === true) throw new ConflictError('IDENTITY_READY', `The Azure identity of VM '${name}' is ready; there is nothing to retry.`);
+      if (vm.identity?.ready === true)
+        throw new ConflictError('IDENTITY_READY', `The Azure identity of VM '${name}' is ready; there is nothing to retry.`);
       const state = deriveVmState(vm.observation).state;
-      if (state !== 'Running') throw new ConflictError('ACTION_NOT_ALLOWED', `VM '${name}' is ${state}: start it first, its Arc agent connects while it runs.`, { details: { state } });
+      if (state !== 'Running')
+        throw new ConflictError('ACTION_NOT_ALLOWED', `VM '${name}' is ${state}: start it first, its Arc agent connects while it runs.`, {
+          details: { state },
+        });
       return deps.operations.start(p, {
         kind: VM_IDENTITY_KIND,
         tenant: tenantId,

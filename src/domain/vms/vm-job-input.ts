@@ -30,7 +30,13 @@ export function specToInput(spec: VmSpec): JsonObject {
 }
 
 /** The input of a `vm.identity` operation (ids and role names: no secrets). */
-export function identityInput(vm: { readonly tenant: string; readonly name: string; readonly ownerId: string; readonly lab?: string | undefined; readonly access?: VmAccessPlan | undefined }): JsonObject {
+export function identityInput(vm: {
+  readonly tenant: string;
+  readonly name: string;
+  readonly ownerId: string;
+  readonly lab?: string | undefined;
+  readonly access?: VmAccessPlan | undefined;
+}): JsonObject {
   return {
     tenant: vm.tenant,
     name: vm.name,
@@ -56,7 +62,9 @@ export function accessFromInput(input: JsonObject): VmAccessPlan | undefined {
   if (!isRole(plan['ownerRole'])) return undefined;
   return {
     ownerRole: plan['ownerRole'],
-    grants: grants.flatMap((g) => (typeof g['principalId'] === 'string' && isRole(g['role']) ? [{ principalId: g['principalId'], role: g['role'] }] : [])),
+    grants: grants.flatMap((g) =>
+      typeof g['principalId'] === 'string' && isRole(g['role']) ? [{ principalId: g['principalId'], role: g['role'] }] : [],
+    ),
   };
 }
 

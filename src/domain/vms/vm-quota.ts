@@ -19,7 +19,10 @@ export function createNeeds(vm: { readonly cpu: number; readonly memoryGi: numbe
 }
 
 /** The growth from one size to another (never negative). */
-export function resizeNeeds(from: { readonly cpu: number; readonly memoryGi: number }, to: { readonly cpu: number; readonly memoryGi: number }): QuotaNeeds {
+export function resizeNeeds(
+  from: { readonly cpu: number; readonly memoryGi: number },
+  to: { readonly cpu: number; readonly memoryGi: number },
+): QuotaNeeds {
   const out: QuotaNeeds = {};
   const cpu = Math.max(0, to.cpu - from.cpu);
   const mem = Math.max(0, to.memoryGi - from.memoryGi);

@@ -30,7 +30,12 @@ const RESERVED_LABEL_DOMAINS = ['labplane.io', 'kubevirt.io', 'kubernetes.io', '
 
 export function vmNameIssues(name: string, field = '/name'): FieldIssue[] {
   if (name.length === 0 || name.length > MAX_VM_NAME_LENGTH || !DNS_LABEL.test(name)) {
-    return [{ field, message: `must be a DNS label (lower-case letters, digits and '-', starting and ending alphanumeric) of 1-${MAX_VM_NAME_LENGTH} characters` }];
+    return [
+      {
+        field,
+        message: `must be a DNS label (lower-case letters, digits and '-', starting and ending alphanumeric) of 1-${MAX_VM_NAME_LENGTH} characters`,
+      },
+    ];
   }
   return [];
 }
@@ -55,7 +60,8 @@ export function sshKeyProblem(key: string): string | undefined {
 
 /** Keys are required unless the VM has another way in (`required: false`: Azure AD login through Arc). */
 export function sshKeyIssues(keys: readonly string[], options: { readonly required?: boolean } = {}): FieldIssue[] {
-  if (keys.length === 0 && options.required !== false) return [{ field: '/sshPublicKeys', message: 'at least one public key is required (or turn Arc on: Azure AD sign-in)' }];
+  if (keys.length === 0 && options.required !== false)
+    return [{ field: '/sshPublicKeys', message: 'at least one public key is required (or turn Arc on: Azure AD sign-in)' }];
   if (keys.length > MAX_SSH_KEYS) return [{ field: '/sshPublicKeys', message: `at most ${MAX_SSH_KEYS} keys` }];
   return keys.flatMap((k, i) => {
     const problem = sshKeyProblem(k);
@@ -84,7 +90,11 @@ export function labelIssues(labels: Readonly<Record<string, string>>): FieldIssu
     const name = slash >= 0 ? key.slice(slash + 1) : key;
     const reserved = prefix !== undefined && RESERVED_LABEL_DOMAINS.some((d) => prefix === d || prefix.endsWith(`.${d}`));
     if (reserved) issues.push({ field: `/labels/${key}`, message: 'is reserved for the platform' });
-    else if (name.length > 63 || !LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)))) {
+    else if (
+      name.length > 63 ||
+      !LABEL_NAME.test(name) ||
+      (prefix !== undefined && (prefix.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)))
+    ) {
       issues.push({ field: `/labels/${key}`, message: 'must be a Kubernetes label key' });
     } else if (value.length > 63 || !LABEL_VALUE.test(value)) {
       issues.push({ field: `/labels/${key}`, message: 'must be a Kubernetes label value (at most 63 characters)' });
@@ -132,19 +142,28 @@ export function resolveSize(req: SizeRequest, profile: TenantProfile, caps: VmCa
   const explicit = req.cpu !== undefined || req.memoryGi !== undefined;
   let size: ResolvedSize;
   if (req.instanceType !== undefined) {
-    if (explicit) throw new ValidationError('Give an instance type or cpu and memoryGi, not both.', [{ field: '/instanceType', message: 'conflicts with cpu/memoryGi' }]);
+    if (explicit)
+      throw new ValidationError('Give an instance type or cpu and memoryGi, not both.', [
+        { field: '/instanceType', message: 'conflicts with cpu/memoryGi' },
+      ]);
     const type = catalog.find((t) => t.name === req.instanceType);
     if (type === undefined) {
-      throw new ValidationError('Unknown instance type.', [{ field: '/instanceType', message: `must be one of ${catalog.map((t) => t.name).join(', ')}` }]);
+      throw new ValidationError('Unknown instance type.', [
+        { field: '/instanceType', message: `must be one of ${catalog.map((t) => t.name).join(', ')}` },
+      ]);
     }
     if (!type.profiles.includes(profile)) {
-      throw new ValidationError(`Instance type '${type.name}' is not available to ${profile} tenants.`, [{ field: '/instanceType', message: `not available to the ${profile} profile` }]);
+      throw new ValidationError(`Instance type '${type.name}' is not available to ${profile} tenants.`, [
+        { field: '/instanceType', message: `not available to the ${profile} profile` },
+      ]);
     }
     size = { instanceType: type.name, cpu: type.cpu, memoryGi: type.memoryGi };
   } else {
     const issues: FieldIssue[] = [];
-    if (req.cpu === undefined || !Number.isInteger(req.cpu) || req.cpu < 1) issues.push({ field: '/cpu', message: 'must be a whole number of cores, at least 1 (or give instanceType)' });
-    if (req.memoryGi === undefined || !Number.isInteger(req.memoryGi) || req.memoryGi < 1) issues.push({ field: '/memoryGi', message: 'must be a whole number of GiB, at least 1 (or give instanceType)' });
+    if (req.cpu === undefined || !Number.isInteger(req.cpu) || req.cpu < 1)
+      issues.push({ field: '/cpu', message: 'must be a whole number of cores, at least 1 (or give instanceType)' });
+    if (req.memoryGi === undefined || !Number.isInteger(req.memoryGi) || req.memoryGi < 1)
+      issues.push({ field: '/memoryGi', message: 'must be a whole number of GiB, at least 1 (or give instanceType)' });
     if (issues.length > 0) throw new ValidationError('The VM size is not acceptable.', issues);
     size = { cpu: req.cpu as number, memoryGi: req.memoryGi as number };
   }
@@ -152,7 +171,8 @@ export function resolveSize(req: SizeRequest, profile: TenantProfile, caps: VmCa
     const issues: FieldIssue[] = [];
     const field = (f: string) => (size.instanceType === undefined ? f : '/instanceType');
     if (size.cpu > caps.maxCpu) issues.push({ field: field('/cpu'), message: `at most ${caps.maxCpu} CPU per VM in this tenant` });
-    if (size.memoryGi > caps.maxMemoryGi) issues.push({ field: field('/memoryGi'), message: `at most ${caps.maxMemoryGi} GiB per VM in this tenant` });
+    if (size.memoryGi > caps.maxMemoryGi)
+      issues.push({ field: field('/memoryGi'), message: `at most ${caps.maxMemoryGi} GiB per VM in this tenant` });
     throw new ValidationError("The VM is larger than the tenant's per-VM caps allow.", issues);
   }
   return size;

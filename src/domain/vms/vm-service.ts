@@ -20,7 +20,17 @@ import { vmIdentityRetry } from './vm-identity-retry.js';
 import { specToInput } from './vm-job-input.js';
 import { computeNeeds, createNeeds, refuseOverQuota, resizeNeeds } from './vm-quota.js';
 import type { VmRepository } from './vm-repository.js';
-import { cloudInitIssues, diskIssues, labelIssues, labIssues, ownerIssues, refuseIssues, resolveSize, sshKeyIssues, vmNameIssues } from './vm-rules.js';
+import {
+  cloudInitIssues,
+  diskIssues,
+  labelIssues,
+  labIssues,
+  ownerIssues,
+  refuseIssues,
+  resolveSize,
+  sshKeyIssues,
+  vmNameIssues,
+} from './vm-rules.js';
 import { canSeeVm, recordFilter, seesEveryVm, seesNodes, toView, type VmListFilter } from './vm-view.js';
 
 export interface CreateVmInput {
@@ -121,7 +131,8 @@ export function createVmService(deps: VmServiceDeps) {
       const all = seesEveryVm(p, tenant);
       const matches = recordFilter(filter);
       const records = await repo.list(tenant);
-      const visible = all && matches === undefined ? records : records.filter((r) => (all || canSeeVm(p, r)) && (matches === undefined || matches(r)));
+      const visible =
+        all && matches === undefined ? records : records.filter((r) => (all || canSeeVm(p, r)) && (matches === undefined || matches(r)));
       if (filter.state === undefined) {
         const res = pageByKey(visible, (r) => r.name, page);
         const items = res.items.map((r) => toView(r, nodes));
@@ -147,7 +158,12 @@ export function createVmService(deps: VmServiceDeps) {
      * `options` are for other use cases (labs): the parent operation, and who gets which access
      * role once a VM with Arc on is onboarded.
      */
-    async create(p: Principal, tenantId: string, input: CreateVmInput, options: { readonly parentId?: string; readonly access?: VmAccessPlan } = {}): Promise<Operation> {
+    async create(
+      p: Principal,
+      tenantId: string,
+      input: CreateVmInput,
+      options: { readonly parentId?: string; readonly access?: VmAccessPlan } = {},
+    ): Promise<Operation> {
       authorize(p, 'vm.create', { tenant: tenantId });
       const tenant = await tenantOf(p, tenantId);
       const owner = input.owner ?? p.id;
@@ -189,7 +205,10 @@ export function createVmService(deps: VmServiceDeps) {
         ...(options.access === undefined ? {} : { access: options.access }),
       };
       if (spec.arc && deps.onboarding === undefined) {
-        throw new ConflictError('ARC_ONBOARDING_NOT_CONFIGURED', 'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the VM with arc: false or ask an administrator.');
+        throw new ConflictError(
+          'ARC_ONBOARDING_NOT_CONFIGURED',
+          'Azure Arc onboarding is not configured on this platform (no onboarding identity); create the VM with arc: false or ask an administrator.',
+        );
       }
       refuseOverQuota(createNeeds(spec), tenant.quota, await tenants.usage(tenantId), `VM '${input.name}'`);
       const base = { hostname: input.name, sshPublicKeys: input.sshPublicKeys, ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }) };
@@ -197,8 +216,19 @@ export function createVmService(deps: VmServiceDeps) {
         // The token goes into the Secret only: never into the operation's input, a log line or an answer.
         const { credentials, renderer, target } = deps.onboarding;
         const token = await credentials.mintAccessToken();
-        const rendered = await renderer.render({ machineName: arcMachineName(spec.name), tenant: tenantId, vmId: spec.id, target, secret: { kind: 'access-token', token: token.token } });
-        await repo.putCloudInit(tenantId, input.name, buildUserData({ ...base, arc: rendered.userData }), buildUserData({ ...base, arc: rendered.scrubbedUserData }));
+        const rendered = await renderer.render({
+          machineName: arcMachineName(spec.name),
+          tenant: tenantId,
+          vmId: spec.id,
+          target,
+          secret: { kind: 'access-token', token: token.token },
+        });
+        await repo.putCloudInit(
+          tenantId,
+          input.name,
+          buildUserData({ ...base, arc: rendered.userData }),
+          buildUserData({ ...base, arc: rendered.scrubbedUserData }),
+        );
       } else {
         await repo.putCloudInit(tenantId, input.name, buildUserData(base));
       }
@@ -219,9 +249,19 @@ export function createVmService(deps: VmServiceDeps) {
     async update(p: Principal, tenantId: string, name: string, input: UpdateVmInput): Promise<VmView> {
       const { tenant, vm } = await load(p, tenantId, name, 'vm.update');
       const resizing = input.instanceType !== undefined || input.cpu !== undefined || input.memoryGi !== undefined;
-      if (!resizing && input.running === undefined) throw new ValidationError('Nothing to change.', [{ field: '/', message: 'give instanceType, cpu, memoryGi or running' }]);
+      if (!resizing && input.running === undefined)
+        throw new ValidationError('Nothing to change.', [{ field: '/', message: 'give instanceType, cpu, memoryGi or running' }]);
       const size = resizing
-        ? resolveSize({ instanceType: input.instanceType, cpu: input.cpu ?? (input.instanceType === undefined ? vm.cpu : undefined), memoryGi: input.memoryGi ?? (input.instanceType === undefined ? vm.memoryGi : undefined) }, tenant.profile, tenant.vmCaps, catalog)
+        ? resolveSize(
+            {
+              instanceType: input.instanceType,
+              cpu: input.cpu ?? (input.instanceType === undefined ? vm.cpu : undefined),
+              memoryGi: input.memoryGi ?? (input.instanceType === undefined ? vm.memoryGi : undefined),
+            },
+            tenant.profile,
+            tenant.vmCaps,
+            catalog,
+          )
         : { cpu: vm.cpu, memoryGi: vm.memoryGi, ...(vm.instanceType === undefined ? {} : { instanceType: vm.instanceType }) };
       const wasRunning = vm.runStrategy !== 'Halted';
       const willRun = input.running ?? wasRunning;

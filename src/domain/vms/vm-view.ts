@@ -47,7 +47,11 @@ function deriveView(r: VmRecord, showNodes: boolean): VmView {
       ? undefined
       : showNodes
         ? migration
-        : { name: migration.name, phase: migration.phase, ...(migration.failureReason === undefined ? {} : { failureReason: migration.failureReason }) };
+        : {
+            name: migration.name,
+            phase: migration.phase,
+            ...(migration.failureReason === undefined ? {} : { failureReason: migration.failureReason }),
+          };
   return {
     ...rest,
     ...(showNodes && nodeName !== undefined ? { nodeName } : {}),
@@ -66,7 +70,8 @@ function labelMatcher(selector: string | undefined): ((labels: Readonly<Record<s
   if (selector === undefined) return undefined;
   const eq = selector.indexOf('=');
   const key = (eq < 0 ? selector : selector.slice(0, eq)).trim();
-  if (key === '') throw new ValidationError('The label filter is not acceptable.', [{ field: '/label', in: 'query', message: "use 'key' or 'key=value'" }]);
+  if (key === '')
+    throw new ValidationError('The label filter is not acceptable.', [{ field: '/label', in: 'query', message: "use 'key' or 'key=value'" }]);
   if (eq < 0) return (labels) => Object.hasOwn(labels, key);
   const value = selector.slice(eq + 1).trim();
   return (labels) => labels[key] === value;
@@ -76,7 +81,10 @@ function labelMatcher(selector: string | undefined): ((labels: Readonly<Record<s
 export function recordFilter(filter: VmListFilter): ((r: Pick<VmRecord, 'ownerId' | 'lab' | 'labels'>) => boolean) | undefined {
   const label = labelMatcher(filter.label);
   if (filter.owner === undefined && filter.lab === undefined && label === undefined) return undefined;
-  return (r) => (filter.owner === undefined || r.ownerId === filter.owner) && (filter.lab === undefined || r.lab === filter.lab) && (label === undefined || label(r.labels));
+  return (r) =>
+    (filter.owner === undefined || r.ownerId === filter.owner) &&
+    (filter.lab === undefined || r.lab === filter.lab) &&
+    (label === undefined || label(r.labels));
 }
 
 /** True when `p` sees every VM of the tenant (not only their own). */

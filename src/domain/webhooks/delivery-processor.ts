@@ -57,7 +57,8 @@ function safe(text: string): string {
 /** What an HTTP answer means: 2xx delivered; 410 Gone stops retrying; anything else (3xx too) failed. */
 export function classifyStatus(status: number): Outcome {
   if (status >= 200 && status < 300) return { kind: 'succeeded', status };
-  if (status === 410) return { kind: 'permanent', status, error: 'the receiver answered 410 Gone: retries of this delivery stopped (the webhook stays registered)' };
+  if (status === 410)
+    return { kind: 'permanent', status, error: 'the receiver answered 410 Gone: retries of this delivery stopped (the webhook stays registered)' };
   if (status >= 300 && status < 400) return { kind: 'retry', status, error: `the receiver answered ${status}: redirects are not followed` };
   return { kind: 'retry', status, error: `the receiver answered ${status}` };
 }

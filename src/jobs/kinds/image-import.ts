@@ -37,7 +37,13 @@ export function imageImportJob(deps: ImageImportJobDeps): JobKind {
         if (image.phase === 'Ready') {
           return {
             type: 'done',
-            result: { image: image.name, scope: image.scope, ...(image.tenant === undefined ? {} : { tenant: image.tenant }), phase: image.phase, sizeGi: image.sizeGi },
+            result: {
+              image: image.name,
+              scope: image.scope,
+              ...(image.tenant === undefined ? {} : { tenant: image.tenant }),
+              phase: image.phase,
+              sizeGi: image.sizeGi,
+            },
           };
         }
         if (image.phase === 'Failed') {

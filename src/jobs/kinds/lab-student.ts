@@ -52,7 +52,9 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
 
   async function latestIdentity(children: readonly OperationRecord[]): Promise<OperationRecord | undefined> {
     const own = children.filter((c) => c.kind === VM_IDENTITY_KIND);
-    const chained = (await Promise.all(children.filter((c) => c.kind === VM_CREATE_KIND).map((c) => deps.children(c.id)))).flat().filter((c) => c.kind === VM_IDENTITY_KIND);
+    const chained = (await Promise.all(children.filter((c) => c.kind === VM_CREATE_KIND).map((c) => deps.children(c.id))))
+      .flat()
+      .filter((c) => c.kind === VM_IDENTITY_KIND);
     return [...own, ...chained].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
   }
 
@@ -101,7 +103,9 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
         // A re-run of this step (the worker died, or Redis went away, after the create was asked) can
         // come before the VM reaches the cache: the create already asked is followed, not asked again
         // (a second one would fail VM_EXISTS and fail the student whose VM the first one made).
-        const asked = (await deps.children(operation.id)).some((c) => c.kind === VM_CREATE_KIND && (c.status === 'succeeded' || !isTerminal(c.status)));
+        const asked = (await deps.children(operation.id)).some(
+          (c) => c.kind === VM_CREATE_KIND && (c.status === 'succeeded' || !isTerminal(c.status)),
+        );
         if (asked) return { type: 'next', step: 'wait', progress: 20 };
         const t = lab.template;
         try {
@@ -140,7 +144,11 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
           throw new UpstreamRejectedError('VM_GONE', `VM '${vmName}' was deleted while it was being provisioned.`);
         }
         const state = toView(vm, false).state;
-        if (state === 'Error') throw new UpstreamRejectedError('VM_FAILED', `VM '${vmName}' is in error: ${toView(vm, false).message ?? toView(vm, false).reason ?? 'unknown reason'}.`);
+        if (state === 'Error')
+          throw new UpstreamRejectedError(
+            'VM_FAILED',
+            `VM '${vmName}' is in error: ${toView(vm, false).message ?? toView(vm, false).reason ?? 'unknown reason'}.`,
+          );
         if (!lab.template.arc) return state === 'Running' || state === 'Stopped' ? done(operation, { ready: true }) : recheck(50);
         const identity = await latestIdentity(children);
         if (identity !== undefined && !isTerminal(identity.status)) return recheck(70);
@@ -156,7 +164,8 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
         const { student, lab, vm } = await context(operation);
         if (lab === undefined || vm === undefined) return { type: 'next', step: 'wait', progress: 30 };
         const scope = machineScope(vm);
-        if (!lab.template.arc || deps.access === undefined || scope === undefined || vm.identity?.ready !== true) return { type: 'next', step: 'wait', progress: 30 };
+        if (!lab.template.arc || deps.access === undefined || scope === undefined || vm.identity?.ready !== true)
+          return { type: 'next', step: 'wait', progress: 30 };
         const plan = accessPlan(lab);
         await deps.access.grant({ scope, role: plan.ownerRole, principalId: student, principalType: 'User' });
         for (const g of plan.grants) await deps.access.grant({ scope, role: g.role, principalId: g.principalId, principalType: 'User' });
@@ -183,14 +192,16 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
       access: async ({ operation }) => {
         const { student, lab, vm } = await context(operation);
         const scope = vm === undefined ? undefined : machineScope(vm);
-        if (lab === undefined || scope === undefined || deps.access === undefined || vm?.identity?.ready !== true) return done(operation, { skipped: 'no identity' });
+        if (lab === undefined || scope === undefined || deps.access === undefined || vm?.identity?.ready !== true)
+          return done(operation, { skipped: 'no identity' });
         const current = new Set(lab.instructors.map((i) => i.id));
         for (const id of strings(operation, 'instructorsAdded')) {
           if (current.has(id)) await deps.access.grant({ scope, role: 'administrator', principalId: id, principalType: 'User' });
         }
         for (const id of strings(operation, 'instructorsRemoved')) {
           // The student keeps their own role even when they were an instructor too.
-          if (!current.has(id) && !(id === student && lab.template.studentRole === 'administrator')) await deps.access.revoke({ scope, role: 'administrator', principalId: id });
+          if (!current.has(id) && !(id === student && lab.template.studentRole === 'administrator'))
+            await deps.access.revoke({ scope, role: 'administrator', principalId: id });
         }
         return done(operation, { ready: true });
       },

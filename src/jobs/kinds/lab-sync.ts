@@ -29,7 +29,8 @@ function workFor(op: OperationRecord, lab: LabRecord, vms: ReturnType<typeof lab
   for (const student of wanted) {
     const vm = vms.get(student);
     if (reason === 'retry') work.push({ student, mode: 'provision' });
-    else if (lab.status.failures[student] === undefined && (vm === undefined || vm.droppedAt !== undefined)) work.push({ student, mode: 'provision' });
+    else if (lab.status.failures[student] === undefined && (vm === undefined || vm.droppedAt !== undefined))
+      work.push({ student, mode: 'provision' });
   }
   const instructors = op.input['instructors'];
   if (reason === 'update' && typeof instructors === 'object' && instructors !== null) {
@@ -61,12 +62,19 @@ export function labSyncJob(deps: LabJobDeps): JobKind {
   async function recordFailures(lab: LabRecord, children: readonly OperationRecord[]): Promise<void> {
     const latest = new Map<string, OperationRecord>();
     for (const c of children) if (c.input['mode'] === 'provision') latest.set(String(c.input['student']), c);
-    const failed = [...latest.values()].filter((c) => (c.status === 'failed' || c.status === 'canceled') && lab.status.failures[String(c.input['student'])]?.operationId !== c.id);
+    const failed = [...latest.values()].filter(
+      (c) => (c.status === 'failed' || c.status === 'canceled') && lab.status.failures[String(c.input['student'])]?.operationId !== c.id,
+    );
     if (failed.length === 0) return;
     await deps.labs.updateStatus(lab.tenant, lab.name, (s) => {
       const failures: Record<string, StudentFailure> = { ...s.failures };
       for (const c of failed) {
-        failures[String(c.input['student'])] = { code: c.error?.code ?? 'FAILED', reason: c.error?.detail ?? c.error?.title ?? `provisioning ${c.status}`, operationId: c.id, at: c.finishedAt ?? clock.now().toISOString() };
+        failures[String(c.input['student'])] = {
+          code: c.error?.code ?? 'FAILED',
+          reason: c.error?.detail ?? c.error?.title ?? `provisioning ${c.status}`,
+          operationId: c.id,
+          at: c.finishedAt ?? clock.now().toISOString(),
+        };
       }
       return { ...s, failures };
     });
@@ -132,7 +140,10 @@ export function labSyncJob(deps: LabJobDeps): JobKind {
         await followSchedule(deps, latest, clock.now());
         const students = studentViews(latest, await deps.vmRepo.list(tenant));
         const summary = summaryOf(students);
-        const failed = students.filter((s) => s.status === 'failed').slice(0, MAX_LISTED_FAILURES).map((s) => ({ student: s.id, code: s.code ?? 'FAILED', reason: s.reason ?? '' }));
+        const failed = students
+          .filter((s) => s.status === 'failed')
+          .slice(0, MAX_LISTED_FAILURES)
+          .map((s) => ({ student: s.id, code: s.code ?? 'FAILED', reason: s.reason ?? '' }));
         const diff = operation.input['diff'];
         return {
           type: 'done',

@@ -57,7 +57,9 @@ export function nodeEvacuateJob(deps: NodeEvacuateDeps): JobKind {
             skipped.push({ vm: id, code: err.code, reason: err.message });
           }
         }
-        const waiting = onNode.filter((vm) => !started.has(`${vm.tenant}/${vm.name}`) && !skipped.some((s) => s.vm === `${vm.tenant}/${vm.name}`)).length;
+        const waiting = onNode.filter(
+          (vm) => !started.has(`${vm.tenant}/${vm.name}`) && !skipped.some((s) => s.vm === `${vm.tenant}/${vm.name}`),
+        ).length;
         const total = Math.max(1, started.size + skipped.length + waiting);
         const finished = children.filter((c) => isTerminal(c.status));
         if (running > 0 || waiting > 0) {
@@ -70,7 +72,9 @@ export function nodeEvacuateJob(deps: NodeEvacuateDeps): JobKind {
             node,
             complete: onNode.length === 0,
             migrated: latest.filter((c) => c.status === 'succeeded').map((c) => c.target.id),
-            failed: latest.filter((c) => c.status === 'failed' || c.status === 'canceled').map((c) => ({ vm: c.target.id, code: c.error?.code ?? c.status })),
+            failed: latest
+              .filter((c) => c.status === 'failed' || c.status === 'canceled')
+              .map((c) => ({ vm: c.target.id, code: c.error?.code ?? c.status })),
             skipped,
           },
         };

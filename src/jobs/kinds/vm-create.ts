@@ -10,7 +10,9 @@ import { PROGRESS_BY_STATE, refuseError, refuseTimeout, settings, VM_RETRY, vmOf
  * Secret owned by it (so the Secret goes with it; KubeVirt waits for the Secret), then re-checks until the VM is Running (or
  * Stopped when created halted). A VM in error fails the operation with KubeVirt's reason.
  */
-export function vmCreateJob(deps: VmJobDeps & { readonly chainIdentity?: (parent: OperationRecord, vm: { tenant: string; name: string; ownerId: string }) => Promise<void> }): JobKind {
+export function vmCreateJob(
+  deps: VmJobDeps & { readonly chainIdentity?: (parent: OperationRecord, vm: { tenant: string; name: string; ownerId: string }) => Promise<void> },
+): JobKind {
   const { recheckMs } = settings(deps);
   return {
     kind: VM_CREATE_KIND,
@@ -36,7 +38,14 @@ export function vmCreateJob(deps: VmJobDeps & { readonly chainIdentity?: (parent
           if (chained) await deps.chainIdentity?.(operation, { tenant: spec.tenant, name: spec.name, ownerId: spec.ownerId });
           return {
             type: 'done',
-            result: { tenant: spec.tenant, name: spec.name, id: vm.id, state: derived.state, ...(spec.lab === undefined ? {} : { lab: spec.lab }), ...(chained ? { identityPending: true } : {}) },
+            result: {
+              tenant: spec.tenant,
+              name: spec.name,
+              id: vm.id,
+              state: derived.state,
+              ...(spec.lab === undefined ? {} : { lab: spec.lab }),
+              ...(chained ? { identityPending: true } : {}),
+            },
           };
         }
         refuseError(spec.name, derived);

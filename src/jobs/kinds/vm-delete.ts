@@ -32,7 +32,10 @@ export function vmDeleteJob(deps: VmJobDeps & { readonly arcMachines?: Pick<ArcM
       'delete-arc-machine': async ({ operation }) => {
         const { tenant, name } = vmOfInput(operation.input);
         await deps.arcMachines?.deleteMachine(arcMachineName(name));
-        return { type: 'done', result: { tenant, name, deleted: true, disksRetained: operation.input['retainDisks'] === true, arcMachineDeleted: true } };
+        return {
+          type: 'done',
+          result: { tenant, name, deleted: true, disksRetained: operation.input['retainDisks'] === true, arcMachineDeleted: true },
+        };
       },
       'wait-until-gone': async ({ operation }) => {
         const { tenant, name } = vmOfInput(operation.input);

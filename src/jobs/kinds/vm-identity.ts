@@ -46,9 +46,14 @@ interface IdentityInput {
 function inputOf(op: OperationRecord): IdentityInput {
   const { tenant, name, ownerId, lab } = op.input;
   const access = accessFromInput(op.input);
-  return { tenant: String(tenant), name: String(name), ownerId: String(ownerId), ...(typeof lab === 'string' ? { lab } : {}), ...(access === undefined ? {} : { access }) };
+  return {
+    tenant: String(tenant),
+    name: String(name),
+    ownerId: String(ownerId),
+    ...(typeof lab === 'string' ? { lab } : {}),
+    ...(access === undefined ? {} : { access }),
+  };
 }
-
 
 /**
  * `vm.identity`: after a VM with Arc on runs, waits for its Arc machine to connect (delayed
@@ -62,9 +67,12 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
   const recheckMs = deps.recheckMs ?? 5_000;
   const connectTimeoutMs = deps.connectTimeoutMs ?? 20 * 60_000;
   const resourceIdOf = (name: string) => arcResourceId(deps.settings.subscriptionId, deps.settings.resourceGroup, arcMachineName(name));
-  const record = (i: IdentityInput, state: Omit<VmIdentityState, 'machineResourceId'>) => deps.repo.setIdentity(i.tenant, i.name, { ...state, machineResourceId: resourceIdOf(i.name) });
+  const record = (i: IdentityInput, state: Omit<VmIdentityState, 'machineResourceId'>) =>
+    deps.repo.setIdentity(i.tenant, i.name, { ...state, machineResourceId: resourceIdOf(i.name) });
   const saveResume = (id: string, resumeState: string) =>
-    deps.store.mutate(id, (current) => (current.input[RESUME_KEY] === resumeState ? undefined : { ...current, input: { ...current.input, [RESUME_KEY]: resumeState } }));
+    deps.store.mutate(id, (current) =>
+      current.input[RESUME_KEY] === resumeState ? undefined : { ...current, input: { ...current.input, [RESUME_KEY]: resumeState } },
+    );
 
   return {
     kind: VM_IDENTITY_KIND,
@@ -107,7 +115,10 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
         if (poll.resumeState !== saved) await saveResume(operation.id, poll.resumeState);
         if (poll.status === 'Failed') {
           await record(i, { arcStatus: 'Connected', extensionState: 'Failed', ready: false });
-          throw new UpstreamRejectedError('ARC_EXTENSION_FAILED', `Installing ${AAD_SSH_LOGIN_EXTENSION.name} on VM '${i.name}' failed: ${poll.error ?? 'unknown error'}`);
+          throw new UpstreamRejectedError(
+            'ARC_EXTENSION_FAILED',
+            `Installing ${AAD_SSH_LOGIN_EXTENSION.name} on VM '${i.name}' failed: ${poll.error ?? 'unknown error'}`,
+          );
         }
         if (poll.status === 'Succeeded') {
           await record(i, { arcStatus: 'Connected', extensionState: 'Succeeded', ready: false });
@@ -131,7 +142,14 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
         await record(i, { arcStatus: 'Connected', extensionState: 'Succeeded', ready: true });
         return {
           type: 'done',
-          result: { tenant: i.tenant, name: i.name, ...(i.lab === undefined ? {} : { lab: i.lab }), machineResourceId: scope, ownerRole: role, grants: (i.access?.grants ?? []).length },
+          result: {
+            tenant: i.tenant,
+            name: i.name,
+            ...(i.lab === undefined ? {} : { lab: i.lab }),
+            machineResourceId: scope,
+            ownerRole: role,
+            grants: (i.access?.grants ?? []).length,
+          },
         };
       },
     },
@@ -139,7 +157,10 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
 }
 
 /** Starts `vm.identity` as a child of `vm.create` (once: a re-run finds the child it started). */
-export function identityChainer(deps: { readonly operations: Pick<OperationService, 'start'>; readonly children: (parentId: string) => Promise<readonly OperationRecord[]> }) {
+export function identityChainer(deps: {
+  readonly operations: Pick<OperationService, 'start'>;
+  readonly children: (parentId: string) => Promise<readonly OperationRecord[]>;
+}) {
   return async (parent: OperationRecord, vm: { tenant: string; name: string; ownerId: string }): Promise<void> => {
     const children = await deps.children(parent.id);
     if (children.some((c) => c.kind === VM_IDENTITY_KIND)) return;
@@ -150,7 +171,11 @@ export function identityChainer(deps: { readonly operations: Pick<OperationServi
       target: { type: 'vm', id: vmTargetId(vm.tenant, vm.name), name: vm.name },
       ownerId: vm.ownerId,
       parentId: parent.id,
-      input: identityInput({ ...vm, lab: typeof parent.input['lab'] === 'string' ? parent.input['lab'] : undefined, access: accessFromInput(parent.input) }),
+      input: identityInput({
+        ...vm,
+        lab: typeof parent.input['lab'] === 'string' ? parent.input['lab'] : undefined,
+        access: accessFromInput(parent.input),
+      }),
     });
   };
 }

@@ -43,9 +43,13 @@ export async function vmOf(repo: VmRepository, op: OperationRecord): Promise<{ t
 /** Fails the operation when the VM reports an error (with KubeVirt's reason and message). */
 export function refuseError(name: string, d: DerivedState): void {
   if (d.state !== 'Error') return;
-  throw new UpstreamRejectedError('VM_FAILED', `VM '${name}' is in error: ${d.reason ?? 'Unknown'}${d.message === undefined ? '' : ` (${d.message})`}.`, {
-    details: { reason: d.reason ?? 'Unknown' },
-  });
+  throw new UpstreamRejectedError(
+    'VM_FAILED',
+    `VM '${name}' is in error: ${d.reason ?? 'Unknown'}${d.message === undefined ? '' : ` (${d.message})`}.`,
+    {
+      details: { reason: d.reason ?? 'Unknown' },
+    },
+  );
 }
 
 /** Fails the operation once it has waited longer than the timeout (from its start). */

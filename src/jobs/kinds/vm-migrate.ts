@@ -34,7 +34,9 @@ export function vmMigrateJob(deps: VmJobDeps): JobKind {
         const m = await deps.repo.migration(tenant, mig);
         if (m?.phase === 'Succeeded') return { type: 'done', result: { tenant, name, migration: mig, phase: m.phase } };
         if (m?.phase === 'Failed') {
-          throw new UpstreamRejectedError('MIGRATION_FAILED', `The live migration of VM '${name}' failed: ${m.failureReason ?? 'no reason given'}.`, { details: { migration: mig } });
+          throw new UpstreamRejectedError('MIGRATION_FAILED', `The live migration of VM '${name}' failed: ${m.failureReason ?? 'no reason given'}.`, {
+            details: { migration: mig },
+          });
         }
         refuseTimeout(deps, operation, `the migration of VM '${name}'`);
         return { type: 'recheck', delayMs: recheckMs, progress: PROGRESS[m?.phase ?? 'Pending'] ?? 10 };

@@ -140,9 +140,7 @@ export function appClaims(nowMs: number, overrides: JWTPayload = {}): JWTPayload
 }
 
 export async function sign(claims: JWTPayload, key: SigningKey, header: { alg?: string; kid?: string } = {}): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: header.alg ?? 'RS256', typ: 'JWT', kid: header.kid ?? key.kid })
-    .sign(key.privateKey);
+  return new SignJWT(claims).setProtectedHeader({ alg: header.alg ?? 'RS256', typ: 'JWT', kid: header.kid ?? key.kid }).sign(key.privateKey);
 }
 
 export function b64url(value: string | Uint8Array): string {
@@ -150,7 +148,12 @@ export function b64url(value: string | Uint8Array): string {
 }
 
 /** A logger that keeps warnings for assertions. */
-export function makeLogger(): { warnings: Array<{ obj: object; msg: string | undefined }>; info(): void; warn(obj: object, msg?: string): void; error(): void } {
+export function makeLogger(): {
+  warnings: Array<{ obj: object; msg: string | undefined }>;
+  info(): void;
+  warn(obj: object, msg?: string): void;
+  error(): void;
+} {
   const warnings: Array<{ obj: object; msg: string | undefined }> = [];
   return {
     warnings,

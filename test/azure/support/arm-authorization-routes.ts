@@ -46,7 +46,8 @@ export function authorizationRoute(state: ArmState, req: ArmRequest): ArmRespons
   }
   if (req.method !== 'PUT') return armError(405, 'MethodNotAllowed', 'The method is not allowed.');
 
-  if (!GUID.test(name)) return armError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
+  if (!GUID.test(name))
+    return armError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
   const props = ((req.body ?? {}) as { properties?: Record<string, unknown> }).properties ?? {};
   const roleDefinitionId = typeof props['roleDefinitionId'] === 'string' ? props['roleDefinitionId'] : '';
   const principalId = typeof props['principalId'] === 'string' ? props['principalId'] : '';

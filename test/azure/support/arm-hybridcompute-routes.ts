@@ -45,7 +45,11 @@ export function hybridComputeRoute(state: ArmState, req: ArmRequest, baseUrl: st
   if (rest.length === 1) {
     if (req.method === 'GET') {
       return machine === undefined
-        ? armError(404, 'ResourceNotFound', `The Resource 'Microsoft.HybridCompute/machines/${machineName}' under resource group '${state.resourceGroup}' was not found.`)
+        ? armError(
+            404,
+            'ResourceNotFound',
+            `The Resource 'Microsoft.HybridCompute/machines/${machineName}' under resource group '${state.resourceGroup}' was not found.`,
+          )
         : { status: 200, body: state.machineJson(machine) };
     }
     if (req.method === 'DELETE') {
@@ -63,7 +67,11 @@ export function hybridComputeRoute(state: ArmState, req: ArmRequest, baseUrl: st
     const extName = rest[2] ?? '';
     const key = `${machineName}/${extName}`.toLowerCase();
     if (machine === undefined) {
-      return armError(404, 'ParentResourceNotFound', `Can not perform requested operation on nested resource. Parent resource '${machineName}' not found.`);
+      return armError(
+        404,
+        'ParentResourceNotFound',
+        `Can not perform requested operation on nested resource. Parent resource '${machineName}' not found.`,
+      );
     }
     if (req.method === 'GET') {
       const ext = state.extensions.get(key);
@@ -74,12 +82,23 @@ export function hybridComputeRoute(state: ArmState, req: ArmRequest, baseUrl: st
     if (req.method === 'PUT') {
       const body = (req.body ?? {}) as { location?: unknown; properties?: { publisher?: unknown; type?: unknown } };
       if (typeof body.location !== 'string' || typeof body.properties?.publisher !== 'string' || typeof body.properties.type !== 'string') {
-        return armError(400, 'InvalidRequestContent', 'The request content was invalid: location, properties.publisher and properties.type are required.');
+        return armError(
+          400,
+          'InvalidRequestContent',
+          'The request content was invalid: location, properties.publisher and properties.type are required.',
+        );
       }
       const id = state.nextId();
       const failure = state.extensionFailures.get(machineName.toLowerCase());
       state.extensionFailures.delete(machineName.toLowerCase());
-      state.operations.set(id, { id, machine: machine.name, extension: extName, pollsLeft: state.pollsUntilDone, failure, startTime: new Date().toISOString() });
+      state.operations.set(id, {
+        id,
+        machine: machine.name,
+        extension: extName,
+        pollsLeft: state.pollsUntilDone,
+        failure,
+        startTime: new Date().toISOString(),
+      });
       const ext = { name: extName, machine: machine.name, publisher: body.properties.publisher, type: body.properties.type, operationId: id };
       state.extensions.set(key, ext);
       const ops = `${baseUrl}/subscriptions/${state.subscriptionId}/providers/Microsoft.HybridCompute/locations/${state.location}`;

@@ -143,8 +143,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     aad,
     requests,
     inject: (fault) => void faults.push({ ...fault, left: fault.times ?? 1 }),
-    count: (method, pathPart = '') =>
-      requests.filter((r) => r.method === method && r.path.toLowerCase().includes(pathPart.toLowerCase())).length,
+    count: (method, pathPart = '') => requests.filter((r) => r.method === method && r.path.toLowerCase().includes(pathPart.toLowerCase())).length,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

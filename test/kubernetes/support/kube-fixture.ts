@@ -15,7 +15,11 @@ export function recordingLogger(): KubeLogger & { lines: Array<{ level: string; 
 }
 
 /** A client of the emulator at `url`, as the composition root builds one. */
-export function emulatorClient(url: string, logger: KubeLogger = recordingLogger(), options: Partial<Omit<KubeClientDeps, 'kubeConfig' | 'logger'>> = {}): KubeClient {
+export function emulatorClient(
+  url: string,
+  logger: KubeLogger = recordingLogger(),
+  options: Partial<Omit<KubeClientDeps, 'kubeConfig' | 'logger'>> = {},
+): KubeClient {
   return createKubeClient({ kubeConfig: loadKubeConfig({ server: url }), logger, ...options });
 }
 

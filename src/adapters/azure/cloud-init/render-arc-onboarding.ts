@@ -63,7 +63,11 @@ export function createArcUserDataRenderer(options: ArcUserDataRendererOptions = 
         location: input.target.location,
         cloud: input.target.cloud ?? 'AzureCloud',
         machineName: input.machineName,
-        tags: [`${ARC_TAG_TENANT}=${input.tenant}`, `${ARC_TAG_VM_ID}=${input.vmId}`, ...(input.target.cluster === undefined ? [] : [`${ARC_TAG_CLUSTER}=${input.target.cluster}`])].join(','),
+        tags: [
+          `${ARC_TAG_TENANT}=${input.tenant}`,
+          `${ARC_TAG_VM_ID}=${input.vmId}`,
+          ...(input.target.cluster === undefined ? [] : [`${ARC_TAG_CLUSTER}=${input.target.cluster}`]),
+        ].join(','),
       };
       const flags = { accessToken: input.secret.kind === 'access-token', servicePrincipal: input.secret.kind === 'service-principal' };
       if (input.secret.kind === 'service-principal') values['clientId'] = input.secret.clientId;

@@ -44,11 +44,7 @@ const ESCAPERS: Readonly<Record<Escaper, (v: string) => string>> = { sh: shellQu
 const SECTION = /^[ \t]*\{\{#(\w+)\}\}[ \t]*\n([\s\S]*?)^[ \t]*\{\{\/\1\}\}[ \t]*\n/gm;
 const PLACEHOLDER = /\{\{\s*(\w+)\s*\|\s*(\w+)\s*\}\}/g;
 
-export function renderTemplate(
-  template: string,
-  values: Readonly<Record<string, string>>,
-  flags: Readonly<Record<string, boolean>>,
-): string {
+export function renderTemplate(template: string, values: Readonly<Record<string, string>>, flags: Readonly<Record<string, boolean>>): string {
   const withSections = template.replace(SECTION, (_all, flag: string, body: string) => {
     const on = flags[flag];
     if (on === undefined) throw new Error(`template section {{#${flag}}} has no flag`);

@@ -47,7 +47,15 @@ export class AccessControl {
   /** Throws 401 Unauthorized unless the configured token (if any) was presented. */
   authenticate(authorization: string | undefined): void {
     if (this.opts.bearerToken === undefined || authorization === `Bearer ${this.opts.bearerToken}`) return;
-    throw new KubeStatusError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+    throw new KubeStatusError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Unauthorized',
+      reason: 'Unauthorized',
+      code: 401,
+    });
   }
 
   /** Throws 403 Forbidden, worded like the RBAC authorizer, for a denied resource. */
@@ -57,7 +65,20 @@ export class AccessControl {
     const what = r.name === undefined ? qualifiedResource(r.def) : `${qualifiedResource(r.def)} "${r.name}"`;
     const scope = r.namespace === undefined ? 'at the cluster scope' : `in the namespace "${r.namespace}"`;
     const message = `${what} is forbidden: User "${user}" cannot ${r.verb} resource "${r.def.plural}" in API group "${r.def.group}" ${scope}`;
-    const details: Record<string, string> = { kind: r.def.plural, ...(r.def.group ? { group: r.def.group } : {}), ...(r.name === undefined ? {} : { name: r.name }) };
-    throw new KubeStatusError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Forbidden', details, code: 403 });
+    const details: Record<string, string> = {
+      kind: r.def.plural,
+      ...(r.def.group ? { group: r.def.group } : {}),
+      ...(r.name === undefined ? {} : { name: r.name }),
+    };
+    throw new KubeStatusError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason: 'Forbidden',
+      details,
+      code: 403,
+    });
   }
 }

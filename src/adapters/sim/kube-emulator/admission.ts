@@ -14,7 +14,9 @@ const SUBDOMAIN_MSG =
 
 /** Checks `metadata.name` with the rule of the resource (DNS-1123 label, subdomain or path segment). */
 export function nameCauses(def: ResourceDef, name: string): StatusCause[] {
-  const invalidName = (msg: string): StatusCause[] => [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": ${msg}` }];
+  const invalidName = (msg: string): StatusCause[] => [
+    { reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": ${msg}` },
+  ];
   if (def.nameRule === 'path') {
     if (name === '.' || name === '..') return invalidName(`may not be '${name}'`);
     if (/[/%]/.test(name)) return invalidName(`may not contain '${name.includes('/') ? '/' : '%'}'`);
@@ -41,7 +43,7 @@ function keyProblems(key: string): string[] {
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   const problems: string[] = [];
   if (prefix !== undefined && (prefix.length > 253 || !SUBDOMAIN.test(prefix))) problems.push(`prefix part ${SUBDOMAIN_MSG}`);
-  if (name.length === 0) problems.push("name part must be non-empty");
+  if (name.length === 0) problems.push('name part must be non-empty');
   else if (name.length > 63) problems.push('name part must be no more than 63 characters');
   else if (!QUALIFIED_NAME.test(name)) problems.push(NAME_PART_MSG);
   return problems;

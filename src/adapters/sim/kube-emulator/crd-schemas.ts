@@ -38,7 +38,12 @@ function crdSchema(file: string, crd: Record<string, unknown>): [string, Schema]
   if (!isObject(schema)) throw new Error(`${file}: CustomResourceDefinition ${name} has no openAPIV3Schema on its storage version`);
   const root = structuredClone(schema);
   strictify(root);
-  root.properties = { ...(isObject(root.properties) ? root.properties : {}), apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
+  root.properties = {
+    ...(isObject(root.properties) ? root.properties : {}),
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+  };
   return [name, root];
 }
 
@@ -46,7 +51,9 @@ function crdSchema(file: string, crd: Record<string, unknown>): [string, Schema]
 export function loadCrdSchemas(dir: string): Record<string, Schema> {
   if (!existsSync(dir)) throw new Error(`CRD folder ${dir} does not exist (the emulator validates custom resources against deploy/crds)`);
   const out: Record<string, Schema> = {};
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
       if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
       const crd: unknown = doc.toJS({ maxAliasCount: -1 });

@@ -43,9 +43,15 @@ export function outcomeFromUrl(dv: KubeObject): ImportOutcome {
   const url = [source.http, source.registry, source.s3, source.gcs].map((s) => record(s).url).find((u) => typeof u === 'string');
   const text = typeof url === 'string' ? url : '';
   if (text.includes('sim-fail')) {
-    return { type: 'fail', reason: 'Error', message: 'Unable to connect to http data source: expected status code 200, got 404. Status: 404 Not Found', atPercent: 30 };
+    return {
+      type: 'fail',
+      reason: 'Error',
+      message: 'Unable to connect to http data source: expected status code 200, got 404. Status: 404 Not Found',
+      atPercent: 30,
+    };
   }
-  if (text.includes('sim-crash')) return { type: 'crash', message: 'Unable to process data: qemu-img: Could not open /data/disk.img: Image is not in qcow2 format' };
+  if (text.includes('sim-crash'))
+    return { type: 'crash', message: 'Unable to process data: qemu-img: Could not open /data/disk.img: Image is not in qcow2 format' };
   return { type: 'succeed' };
 }
 
@@ -86,10 +92,13 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
 
   const later = (key: string, ms: number, fn: () => void): void => {
     timers.get(key)?.();
-    timers.set(key, scheduler.after(ms, () => {
-      timers.delete(key);
-      fn();
-    }));
+    timers.set(
+      key,
+      scheduler.after(ms, () => {
+        timers.delete(key);
+        fn();
+      }),
+    );
   };
 
   /** Merges `status` into the stored DataVolume; false when it is gone or being deleted. */
@@ -125,7 +134,9 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
         namespace: ns,
         labels: { ...dv.metadata.labels, app: 'containerized-data-importer' },
         annotations: { 'cdi.kubevirt.io/storage.pod.phase': 'Succeeded', 'cdi.kubevirt.io/storage.populatedFor': name },
-        ownerReferences: [{ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', name, uid: dv.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', name, uid: dv.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+        ],
       },
       spec: {
         accessModes,
@@ -166,7 +177,11 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
         phase: stage.running,
         progress: 'N/A',
         restartCount: restarts,
-        conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', 'TransferRunning'), condition('Running', 'False', 'Error', outcome.message)],
+        conditions: [
+          condition('Bound', 'True', 'Bound'),
+          condition('Ready', 'False', 'TransferRunning'),
+          condition('Running', 'False', 'Error', outcome.message),
+        ],
       });
       later(key, tick, () => advance(key, ns, name, stage, outcome));
       return;
@@ -182,7 +197,11 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
     writeStatus(ns, name, {
       phase: stage.running,
       progress,
-      conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', 'TransferRunning'), condition('Running', 'True', 'Pod is running')],
+      conditions: [
+        condition('Bound', 'True', 'Bound'),
+        condition('Ready', 'False', 'TransferRunning'),
+        condition('Running', 'True', 'Pod is running'),
+      ],
     });
     later(key, tick, () => advance(key, ns, name, stage, outcome));
   };
@@ -203,7 +222,11 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
       return;
     }
     if (stage === 'upload') {
-      writeStatus(ns, name, { phase: 'UploadReady', progress: 'N/A', conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', 'UploadReady')] });
+      writeStatus(ns, name, {
+        phase: 'UploadReady',
+        progress: 'N/A',
+        conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', 'UploadReady')],
+      });
       return;
     }
     const outcome = outcomeOf(dv);
@@ -214,7 +237,13 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
       conditions: [condition('Bound', 'False', 'Pending'), condition('Ready', 'False', 'Pending'), condition('Running', 'False', 'Pending')],
     });
     later(key, phaseDelay, () => {
-      if (!writeStatus(ns, name, { phase: stage.scheduled, conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', stage.scheduled), condition('Running', 'False', 'Pending')] })) return;
+      if (
+        !writeStatus(ns, name, {
+          phase: stage.scheduled,
+          conditions: [condition('Bound', 'True', 'Bound'), condition('Ready', 'False', stage.scheduled), condition('Running', 'False', 'Pending')],
+        })
+      )
+        return;
       later(key, phaseDelay, () => {
         started.set(key, now());
         advance(key, ns, name, stage, outcome);

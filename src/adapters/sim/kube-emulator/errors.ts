@@ -96,14 +96,19 @@ export function methodNotAllowed(): KubeStatusError {
 }
 
 export function unsupportedMediaType(contentType: string): KubeStatusError {
-  return new KubeStatusError(failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, got ${contentType}`));
+  return new KubeStatusError(
+    failure(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, got ${contentType}`,
+    ),
+  );
 }
 
 export function tooManyRequests(retryAfterSeconds: number): KubeStatusError {
-  return new KubeStatusError(
-    failure(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds }),
-    { 'Retry-After': String(retryAfterSeconds) },
-  );
+  return new KubeStatusError(failure(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds }), {
+    'Retry-After': String(retryAfterSeconds),
+  });
 }
 
 export function internalError(message: string): KubeStatusError {

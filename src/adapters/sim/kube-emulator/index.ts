@@ -47,7 +47,10 @@ export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
  */
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
   const host = opts.host ?? '127.0.0.1';
-  const validator = schemaValidatorFor(opts.schemasDir === undefined ? defaultSchemasDir() : resolve(process.cwd(), opts.schemasDir), opts.crdsDir === undefined ? undefined : resolve(process.cwd(), opts.crdsDir));
+  const validator = schemaValidatorFor(
+    opts.schemasDir === undefined ? defaultSchemasDir() : resolve(process.cwd(), opts.schemasDir),
+    opts.crdsDir === undefined ? undefined : resolve(process.cwd(), opts.crdsDir),
+  );
   const store = new ObjectStore(opts.watchHistorySize ?? 1000);
   seedCluster(store, opts.seedNodes ?? 3, opts.namespaces ?? []);
   const stopQuota = startQuotaController(store);

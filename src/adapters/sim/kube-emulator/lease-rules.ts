@@ -45,14 +45,26 @@ export function leaseRules(obj: KubeObject, _old: KubeObject | undefined, _def: 
   }
   const transitions = spec.leaseTransitions;
   if (typeof transitions === 'number' && transitions < 0) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'spec.leaseTransitions', message: `Invalid value: ${transitions}: must be greater than or equal to 0` });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.leaseTransitions',
+      message: `Invalid value: ${transitions}: must be greater than or equal to 0`,
+    });
   }
   const strategy = spec.strategy;
   if (typeof strategy === 'string' && !STRATEGIES.includes(strategy)) {
-    causes.push({ reason: 'FieldValueNotSupported', field: 'spec.strategy', message: `Unsupported value: ${JSON.stringify(strategy)}: supported values: ${STRATEGIES.map((s) => JSON.stringify(s)).join(', ')}` });
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      field: 'spec.strategy',
+      message: `Unsupported value: ${JSON.stringify(strategy)}: supported values: ${STRATEGIES.map((s) => JSON.stringify(s)).join(', ')}`,
+    });
   }
   if (typeof spec.preferredHolder === 'string' && spec.preferredHolder !== '' && (strategy === undefined || strategy === '')) {
-    causes.push({ reason: 'FieldValueForbidden', field: 'spec.preferredHolder', message: 'Forbidden: may only be specified if `strategy` is defined' });
+    causes.push({
+      reason: 'FieldValueForbidden',
+      field: 'spec.preferredHolder',
+      message: 'Forbidden: may only be specified if `strategy` is defined',
+    });
   }
   return causes;
 }

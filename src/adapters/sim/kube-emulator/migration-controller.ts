@@ -81,7 +81,11 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
         name: generateNameFrom(`virt-launcher-${vmi.metadata.name ?? ''}-`),
         namespace: vmi.metadata.namespace ?? '',
         // Not `kubevirt.io=virt-launcher`: the emulator counts a VMI for its source pod, this one is extra.
-        labels: { 'kubevirt.io': 'migration-target', 'kubevirt.io/created-by': vmi.metadata.uid ?? '', 'kubevirt.io/migrationJobUID': m.metadata.uid ?? '' },
+        labels: {
+          'kubevirt.io': 'migration-target',
+          'kubevirt.io/created-by': vmi.metadata.uid ?? '',
+          'kubevirt.io/migrationJobUID': m.metadata.uid ?? '',
+        },
       },
       spec: { containers: [{ name: 'compute', image: 'quay.io/kubevirt/virt-launcher', resources: clone(resources) }] },
       status: { phase: 'Pending' },
@@ -92,7 +96,13 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
   const finish = (m: KubeObject, vmi: KubeObject | undefined, failureReason?: string): void => {
     const e = emulator;
     if (!e) return;
-    const state: Record<string, unknown> = { ...record(record(m.status).migrationState), endTimestamp: timestamp(), completed: failureReason === undefined, failed: failureReason !== undefined, ...(failureReason === undefined ? {} : { failureReason }) };
+    const state: Record<string, unknown> = {
+      ...record(record(m.status).migrationState),
+      endTimestamp: timestamp(),
+      completed: failureReason === undefined,
+      failed: failureReason !== undefined,
+      ...(failureReason === undefined ? {} : { failureReason }),
+    };
     const targetPod = state.targetPod;
     if (typeof targetPod === 'string') e.store.delete('pods', m.metadata.namespace, targetPod);
     if (vmi && record(record(vmi.status).migrationState).migrationUid === m.metadata.uid) {
@@ -116,8 +126,11 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
     if (!vmi || record(vmi.status).phase !== 'Running') return finish(m, vmi, `VMI ${vmiName} is not running`);
     const state = record(record(m.status).migrationState);
     if (phase === '') {
-      const notMigratable = list(record(vmi.status).conditions).map(record).find((c) => c.type === 'LiveMigratable' && c.status === 'False');
-      if (notMigratable) return finish(m, vmi, `Cannot migrate VMI, Reason: ${String(notMigratable.reason)}, Message: ${String(notMigratable.message ?? '')}`);
+      const notMigratable = list(record(vmi.status).conditions)
+        .map(record)
+        .find((c) => c.type === 'LiveMigratable' && c.status === 'False');
+      if (notMigratable)
+        return finish(m, vmi, `Cannot migrate VMI, Reason: ${String(notMigratable.reason)}, Message: ${String(notMigratable.message ?? '')}`);
       if (isMigrating(vmi)) return finish(m, vmi, 'in-flight migration detected');
       setPhase(m, 'Pending');
     } else if (phase === 'Pending') {
@@ -132,7 +145,15 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
         return finish(m, vmi, `failed to create the target pod: ${err.message}`);
       }
       e.store.create('pods', pod);
-      const migrationState = { migrationUid: m.metadata.uid ?? randomUUID(), sourceNode, targetNode, targetPod: pod.metadata.name ?? '', sourcePod: `virt-launcher-${vmiName}`, mode: 'PreCopy', startTimestamp: timestamp() };
+      const migrationState = {
+        migrationUid: m.metadata.uid ?? randomUUID(),
+        sourceNode,
+        targetNode,
+        targetPod: pod.metadata.name ?? '',
+        sourcePod: `virt-launcher-${vmiName}`,
+        mode: 'PreCopy',
+        startTimestamp: timestamp(),
+      };
       update(VMI, vmi, (o) => {
         o.status = { ...record(o.status), migrationState };
       });
@@ -155,7 +176,8 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
         const { namespace, name } = ev.object.metadata;
         if (namespace && name) later(() => step(namespace, name));
       });
-      for (const m of e.store.list(VMIM)) if (!TERMINAL.has(String(record(m.status).phase ?? ''))) later(() => step(m.metadata.namespace ?? '', m.metadata.name ?? ''));
+      for (const m of e.store.list(VMIM))
+        if (!TERMINAL.has(String(record(m.status).phase ?? ''))) later(() => step(m.metadata.namespace ?? '', m.metadata.name ?? ''));
     },
     stop() {
       unsubscribe?.();

@@ -26,7 +26,12 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 /** 422 the way a real server answers a JSON patch that cannot be applied. */
 function patchFailed(message: string): KubeStatusError {
   return new KubeStatusError({
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 422, reason: 'Invalid',
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    code: 422,
+    reason: 'Invalid',
     message: 'the server rejected our request due to an error in our request',
     details: { causes: [{ reason: 'UnexpectedServerResponse', message }] },
   });
@@ -46,7 +51,10 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 function parsePointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw patchFailed(`invalid JSON pointer "${path}"`);
-  return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 type Container = Record<string, unknown> | unknown[];

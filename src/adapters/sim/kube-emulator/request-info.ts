@@ -42,7 +42,10 @@ export function requestInfoOf(method: string, url: URL): RequestInfo {
   const upper = method.toUpperCase();
   const path = url.pathname;
   const nonResource: NonResourceRequestInfo = { kind: 'nonResource', verb: upper.toLowerCase(), path };
-  let parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  let parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
   if (parts.length < 3 || !API_PREFIXES.has(parts[0] ?? '')) return nonResource;
   const prefix = parts[0];
   parts = parts.slice(1);

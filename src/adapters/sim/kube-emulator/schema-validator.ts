@@ -127,7 +127,13 @@ export function pruneNulls(value: unknown): void {
 }
 
 function fieldPath(pointer: string, extra?: string): string {
-  const segs = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segs =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) segs.push(extra);
   let out = '';
   for (const s of segs) {
@@ -152,29 +158,51 @@ function toCause(e: ErrorObject): StatusCause | undefined {
       return { reason: 'FieldValueRequired', field: fieldPath(e.instancePath, String(params.missingProperty)), message: 'Required value' };
     case 'enum': {
       const allowed = (Array.isArray(params.allowedValues) ? params.allowedValues : []).map((v) => JSON.stringify(v)).join(', ');
-      return { reason: 'FieldValueNotSupported', field: fieldPath(e.instancePath), message: `Unsupported value: ${JSON.stringify(e.data)}: supported values: ${allowed}` };
+      return {
+        reason: 'FieldValueNotSupported',
+        field: fieldPath(e.instancePath),
+        message: `Unsupported value: ${JSON.stringify(e.data)}: supported values: ${allowed}`,
+      };
     }
     case 'type': {
       const field = fieldPath(e.instancePath);
       const actual = typeName(e.data);
-      return { reason: 'FieldValueInvalid', field, message: `Invalid value: "${actual}": ${field} in body must be of type ${String(params.type)}: "${actual}"` };
+      return {
+        reason: 'FieldValueInvalid',
+        field,
+        message: `Invalid value: "${actual}": ${field} in body must be of type ${String(params.type)}: "${actual}"`,
+      };
     }
     case 'format': {
       const field = fieldPath(e.instancePath);
-      return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(e.data)}: ${field} in body must be of type ${String(params.format)}: ${JSON.stringify(e.data)}` };
+      return {
+        reason: 'FieldValueInvalid',
+        field,
+        message: `Invalid value: ${JSON.stringify(e.data)}: ${field} in body must be of type ${String(params.format)}: ${JSON.stringify(e.data)}`,
+      };
     }
     case 'if':
     case 'anyOf':
     case 'oneOf':
       return undefined;
     default:
-      return { reason: 'FieldValueInvalid', field: fieldPath(e.instancePath), message: `Invalid value: ${JSON.stringify(e.data)}: ${e.message ?? 'invalid'}` };
+      return {
+        reason: 'FieldValueInvalid',
+        field: fieldPath(e.instancePath),
+        message: `Invalid value: ${JSON.stringify(e.data)}: ${e.message ?? 'invalid'}`,
+      };
   }
 }
 
 function deleteAt(root: Record<string, unknown>, pointer: string, prop: string): void {
   let cur: unknown = root;
-  const segs = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segs =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   for (const s of segs) cur = Array.isArray(cur) ? cur[Number(s)] : isObject(cur) ? cur[s] : undefined;
   if (isObject(cur)) delete cur[prop];
 }

@@ -48,13 +48,26 @@ export function seedCluster(store: ObjectStore, count: number, extra: readonly s
         capacity: { cpu: '16', memory: '65851220Ki', pods: '110', 'devices.kubevirt.io/kvm': '1k' },
         allocatable: { cpu: '15740m', memory: '57137492Ki', pods: '110', 'devices.kubevirt.io/kvm': '1k' },
         conditions: [
-          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+          },
         ],
         addresses: [
           { type: 'InternalIP', address: `10.224.0.${4 + i}` },
           { type: 'Hostname', address: name },
         ],
-        nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'v1.31.2', containerRuntimeVersion: 'containerd://1.7.22', osImage: 'Ubuntu 22.04.5 LTS' },
+        nodeInfo: {
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+          kubeletVersion: 'v1.31.2',
+          containerRuntimeVersion: 'containerd://1.7.22',
+          osImage: 'Ubuntu 22.04.5 LTS',
+        },
       },
     });
   }

@@ -34,8 +34,10 @@ function bindingRules(obj: KubeObject, old: KubeObject | undefined, def: Resourc
   const causes: StatusCause[] = [];
   const clusterScoped = def.kind === 'ClusterRoleBinding';
   const roleRef = asRecord(obj.roleRef);
-  if (roleRef.apiGroup !== undefined && roleRef.apiGroup !== RBAC_GROUP) causes.push(notSupported('roleRef.apiGroup', roleRef.apiGroup, [RBAC_GROUP]));
-  if (clusterScoped && roleRef.kind !== undefined && roleRef.kind !== 'ClusterRole') causes.push(notSupported('roleRef.kind', roleRef.kind, ['ClusterRole']));
+  if (roleRef.apiGroup !== undefined && roleRef.apiGroup !== RBAC_GROUP)
+    causes.push(notSupported('roleRef.apiGroup', roleRef.apiGroup, [RBAC_GROUP]));
+  if (clusterScoped && roleRef.kind !== undefined && roleRef.kind !== 'ClusterRole')
+    causes.push(notSupported('roleRef.kind', roleRef.kind, ['ClusterRole']));
   asArray(obj.subjects).forEach((raw, i) => {
     const s = asRecord(raw);
     const base = `subjects[${i}]`;
@@ -72,11 +74,19 @@ function pvcRules(obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
       return JSON.stringify(rest);
     };
     if (strip(spec) !== strip(oldSpec)) {
-      causes.push({ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims' });
+      causes.push({
+        reason: 'FieldValueForbidden',
+        field: 'spec',
+        message: 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+      });
     }
     const before = storageOf(oldSpec);
     if (isQuantity(storage) && isQuantity(before) && compareQuantities(parseQuantity(storage as string), parseQuantity(before as string)) < 0) {
-      causes.push({ reason: 'FieldValueForbidden', field: 'spec.resources.requests.storage', message: 'Forbidden: field can not be less than previous value' });
+      causes.push({
+        reason: 'FieldValueForbidden',
+        field: 'spec.resources.requests.storage',
+        message: 'Forbidden: field can not be less than previous value',
+      });
     }
   }
   return causes;
@@ -85,8 +95,10 @@ function pvcRules(obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
 function secretRules(obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
   if (!old || old.immutable !== true) return [];
   const causes: StatusCause[] = [];
-  if (JSON.stringify(old.data ?? {}) !== JSON.stringify(obj.data ?? {})) causes.push({ reason: 'FieldValueForbidden', field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
-  if (obj.immutable !== true) causes.push({ reason: 'FieldValueForbidden', field: 'immutable', message: 'Forbidden: field is immutable when `immutable` is set' });
+  if (JSON.stringify(old.data ?? {}) !== JSON.stringify(obj.data ?? {}))
+    causes.push({ reason: 'FieldValueForbidden', field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
+  if (obj.immutable !== true)
+    causes.push({ reason: 'FieldValueForbidden', field: 'immutable', message: 'Forbidden: field is immutable when `immutable` is set' });
   return causes;
 }
 
@@ -101,13 +113,21 @@ function vmiSpecRules(spec: Record<string, unknown>, base: string): StatusCause[
   asArray(devices.disks).forEach((d, i) => {
     const name = str(asRecord(d).name);
     if (name !== undefined && !volumes.has(name)) {
-      causes.push({ reason: 'FieldValueInvalid', field: `${base}.domain.devices.disks[${i}].name`, message: `Invalid value: "${name}": ${base}.domain.devices.disks[${i}].name '${name}' not found.` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: `${base}.domain.devices.disks[${i}].name`,
+        message: `Invalid value: "${name}": ${base}.domain.devices.disks[${i}].name '${name}' not found.`,
+      });
     }
   });
   asArray(devices.interfaces).forEach((iface, i) => {
     const name = str(asRecord(iface).name);
     if (name !== undefined && !networks.has(name)) {
-      causes.push({ reason: 'FieldValueInvalid', field: `${base}.domain.devices.interfaces[${i}].name`, message: `Invalid value: "${name}": ${base}.domain.devices.interfaces[${i}].name '${name}' not found.` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: `${base}.domain.devices.interfaces[${i}].name`,
+        message: `Invalid value: "${name}": ${base}.domain.devices.interfaces[${i}].name '${name}' not found.`,
+      });
     }
   });
   return causes;
@@ -116,12 +136,18 @@ function vmiSpecRules(spec: Record<string, unknown>, base: string): StatusCause[
 function vmRules(obj: KubeObject): StatusCause[] {
   const spec = asRecord(obj.spec);
   const causes: StatusCause[] = [];
-  if (spec.runStrategy !== undefined && !RUN_STRATEGIES.includes(String(spec.runStrategy))) causes.push(notSupported('spec.runStrategy', spec.runStrategy, RUN_STRATEGIES));
+  if (spec.runStrategy !== undefined && !RUN_STRATEGIES.includes(String(spec.runStrategy)))
+    causes.push(notSupported('spec.runStrategy', spec.runStrategy, RUN_STRATEGIES));
   if (spec.running !== undefined && spec.runStrategy !== undefined) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'spec.running', message: 'Invalid value: "running": Running and RunStrategy are mutually exclusive' });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.running',
+      message: 'Invalid value: "running": Running and RunStrategy are mutually exclusive',
+    });
   }
   asArray(spec.dataVolumeTemplates).forEach((t, i) => {
-    if (!str(asRecord(asRecord(t).metadata).name)) causes.push({ reason: 'FieldValueRequired', field: `spec.dataVolumeTemplates[${i}].metadata.name`, message: 'Required value' });
+    if (!str(asRecord(asRecord(t).metadata).name))
+      causes.push({ reason: 'FieldValueRequired', field: `spec.dataVolumeTemplates[${i}].metadata.name`, message: 'Required value' });
   });
   causes.push(...vmiSpecRules(asRecord(asRecord(spec.template).spec), 'spec.template.spec'));
   return causes;
@@ -131,10 +157,18 @@ function dataVolumeRules(obj: KubeObject): StatusCause[] {
   const spec = asRecord(obj.spec);
   const causes: StatusCause[] = [];
   if ((spec.source === undefined) === (spec.sourceRef === undefined)) {
-    causes.push({ reason: 'FieldValueRequired', field: 'spec.source', message: 'Required value: exactly one of spec.source and spec.sourceRef must be set' });
+    causes.push({
+      reason: 'FieldValueRequired',
+      field: 'spec.source',
+      message: 'Required value: exactly one of spec.source and spec.sourceRef must be set',
+    });
   }
   if ((spec.pvc === undefined) === (spec.storage === undefined)) {
-    causes.push({ reason: 'FieldValueRequired', field: 'spec.storage', message: 'Required value: exactly one of spec.pvc and spec.storage must be set' });
+    causes.push({
+      reason: 'FieldValueRequired',
+      field: 'spec.storage',
+      message: 'Required value: exactly one of spec.pvc and spec.storage must be set',
+    });
   }
   return causes;
 }

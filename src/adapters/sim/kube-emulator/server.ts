@@ -118,7 +118,13 @@ function sendWrite(res: ServerResponse, result: WriteResult): void {
 }
 
 async function handleResource(
-  env: HandlerEnv, req: IncomingMessage, res: ServerResponse, method: string, query: URLSearchParams, def: ResourceDef, rp: ResourcePath,
+  env: HandlerEnv,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  query: URLSearchParams,
+  def: ResourceDef,
+  rp: ResourcePath,
 ): Promise<void> {
   const { namespace: ns, name, subresource } = rp;
   if (def.readOnly && method !== 'GET') throw methodNotAllowed();
@@ -151,12 +157,16 @@ async function handleResource(
     }
     const limit = parseLimit(query.get('limit'));
     const cont = query.get('continue');
-    return sendJson(res, 200, listObjects(env.store, def, {
-      ...(ns !== undefined ? { namespace: ns } : {}),
-      ...definedOnly(selectors),
-      ...(limit !== undefined ? { limit } : {}),
-      ...(cont ? { continueToken: cont } : {}),
-    }));
+    return sendJson(
+      res,
+      200,
+      listObjects(env.store, def, {
+        ...(ns !== undefined ? { namespace: ns } : {}),
+        ...definedOnly(selectors),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(cont ? { continueToken: cont } : {}),
+      }),
+    );
   }
   const text = await readBody(req);
   if (method === 'POST') {
@@ -175,14 +185,17 @@ async function handleResource(
     const preconditions = isObject(options.preconditions) ? options.preconditions : {};
     const policy = query.get('propagationPolicy') ?? (typeof options.propagationPolicy === 'string' ? options.propagationPolicy : undefined);
     const dryRun = dryRunOf(query) || (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
-    return sendWrite(res, deleteObject(env, def, ns, name, {
-      preconditions: definedOnly({
-        uid: typeof preconditions.uid === 'string' ? preconditions.uid : undefined,
-        resourceVersion: typeof preconditions.resourceVersion === 'string' ? preconditions.resourceVersion : undefined,
+    return sendWrite(
+      res,
+      deleteObject(env, def, ns, name, {
+        preconditions: definedOnly({
+          uid: typeof preconditions.uid === 'string' ? preconditions.uid : undefined,
+          resourceVersion: typeof preconditions.resourceVersion === 'string' ? preconditions.resourceVersion : undefined,
+        }),
+        ...(policy !== undefined ? { propagationPolicy: policy } : {}),
+        dryRun,
       }),
-      ...(policy !== undefined ? { propagationPolicy: policy } : {}),
-      dryRun,
-    }));
+    );
   }
   throw methodNotAllowed();
 }

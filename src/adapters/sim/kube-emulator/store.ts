@@ -36,7 +36,11 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
     const src = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(src).sort().map((k) => [k, src[k]]));
+    return Object.fromEntries(
+      Object.keys(src)
+        .sort()
+        .map((k) => [k, src[k]]),
+    );
   });
 }
 
@@ -82,7 +86,10 @@ export class ObjectStore {
   /** Like {@link get} without copying: the caller must not mutate the result. */
   peek(resource: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const def = resourceByKey(resource);
-    return this.data.get(resource)?.get(def.namespaced ? (namespace ?? '') : '')?.get(name);
+    return this.data
+      .get(resource)
+      ?.get(def.namespaced ? (namespace ?? '') : '')
+      ?.get(name);
   }
 
   /** Matching objects sorted by namespace then name (copies). */
@@ -123,7 +130,8 @@ export class ObjectStore {
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = generateNameFrom(meta.generateName);
     const name = meta.name;
-    if (!name) throw invalid(def, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+    if (!name)
+      throw invalid(def, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
     const ns = this.nsKey(def, obj);
     if (this.bucket(def, ns).has(name)) throw alreadyExists(def, name);
     meta.uid ??= randomUUID();

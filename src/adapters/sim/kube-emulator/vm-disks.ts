@@ -15,12 +15,32 @@ function dvCondition(type: string, status: 'True' | 'False', reason: string, mes
 
 function dvStatus(phase: string, progress: string, message?: string): Record<string, unknown> {
   if (phase === 'Succeeded') {
-    return { phase, progress, conditions: [dvCondition('Bound', 'True', 'Bound'), dvCondition('Ready', 'True', 'Ready'), dvCondition('Running', 'False', 'Completed')] };
+    return {
+      phase,
+      progress,
+      conditions: [dvCondition('Bound', 'True', 'Bound'), dvCondition('Ready', 'True', 'Ready'), dvCondition('Running', 'False', 'Completed')],
+    };
   }
   if (phase === 'Failed') {
-    return { phase, progress, conditions: [dvCondition('Bound', 'False', 'Failed'), dvCondition('Ready', 'False', 'Failed', message), dvCondition('Running', 'False', 'Error', message)] };
+    return {
+      phase,
+      progress,
+      conditions: [
+        dvCondition('Bound', 'False', 'Failed'),
+        dvCondition('Ready', 'False', 'Failed', message),
+        dvCondition('Running', 'False', 'Error', message),
+      ],
+    };
   }
-  return { phase, progress, conditions: [dvCondition('Bound', 'True', 'Bound'), dvCondition('Ready', 'False', phase), dvCondition('Running', phase === 'CloneInProgress' ? 'True' : 'False', phase)] };
+  return {
+    phase,
+    progress,
+    conditions: [
+      dvCondition('Bound', 'True', 'Bound'),
+      dvCondition('Ready', 'False', phase),
+      dvCondition('Running', phase === 'CloneInProgress' ? 'True' : 'False', phase),
+    ],
+  };
 }
 
 const MISSING = 'the clone source (the image PVC) does not exist or failed to import';
@@ -33,7 +53,9 @@ function writeDvStatus(e: KubeEmulator, dv: KubeObject, status: Record<string, u
 }
 
 function failureMessage(dv: KubeObject): string {
-  const c = list(record(dv.status).conditions).map(record).find((x) => x.status === 'False' && typeof x.message === 'string');
+  const c = list(record(dv.status).conditions)
+    .map(record)
+    .find((x) => x.status === 'False' && typeof x.message === 'string');
   return `DataVolume ${dv.metadata.name ?? ''} failed: ${String(c?.message ?? 'clone failed')}`;
 }
 
@@ -44,7 +66,11 @@ function failureMessage(dv: KubeObject): string {
  * choice: real CDI waits), a DataVolume the quota does not admit is not created. DataVolumes are
  * written with a phase at once, so other DataVolume controllers leave them alone.
  */
-export function provisionDisks(e: KubeEmulator, vm: KubeObject, o: { provisionMs: number; startedAt: Map<string, number>; now: () => number }): DiskState {
+export function provisionDisks(
+  e: KubeEmulator,
+  vm: KubeObject,
+  o: { provisionMs: number; startedAt: Map<string, number>; now: () => number },
+): DiskState {
   const tick = Math.max(20, Math.min(500, Math.round(o.provisionMs / 10)));
   let waitMs: number | undefined;
   const wait = (ms: number) => (waitMs = Math.min(waitMs ?? ms, ms));
@@ -57,7 +83,11 @@ export function provisionDisks(e: KubeEmulator, vm: KubeObject, o: { provisionMs
       const source = cloneSource(e.store, want);
       const fresh = source === 'ready' && o.provisionMs <= 0;
       const status =
-        source === 'missing' ? dvStatus('Failed', 'N/A', MISSING) : fresh ? dvStatus('Succeeded', '100.0%') : dvStatus(source === 'ready' ? 'CloneInProgress' : 'CloneScheduled', source === 'ready' ? '0.00%' : 'N/A');
+        source === 'missing'
+          ? dvStatus('Failed', 'N/A', MISSING)
+          : fresh
+            ? dvStatus('Succeeded', '100.0%')
+            : dvStatus(source === 'ready' ? 'CloneInProgress' : 'CloneScheduled', source === 'ready' ? '0.00%' : 'N/A');
       const obj = { ...want, status };
       try {
         e.checkQuota(DV, obj);

@@ -79,7 +79,9 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   };
 
   const summary = (s: Record<string, unknown>): string => {
-    const conditions = Array.isArray(s.conditions) ? s.conditions.map((c) => [record(c).type, record(c).status, record(c).reason, record(c).message]) : [];
+    const conditions = Array.isArray(s.conditions)
+      ? s.conditions.map((c) => [record(c).type, record(c).status, record(c).reason, record(c).message])
+      : [];
     return JSON.stringify([s.printableStatus, s.ready, s.created, conditions]);
   };
 
@@ -119,10 +121,16 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     if (!e || !vm || vm.metadata.deletionTimestamp) return;
     const key = `${ns}/${name}`;
     const disks = provisionDisks(e, vm, { provisionMs: opts.provisionMs ?? 0, startedAt: dvStartedAt, now });
-    if (disks.state === 'failed') return stopped(vm, 'DataVolumeError', [condition('DataVolumesReady', 'False', 'DataVolumeError', disks.message), condition('Failure', 'True', 'FailedCreate', disks.message)]);
+    if (disks.state === 'failed')
+      return stopped(vm, 'DataVolumeError', [
+        condition('DataVolumesReady', 'False', 'DataVolumeError', disks.message),
+        condition('Failure', 'True', 'FailedCreate', disks.message),
+      ]);
     if (disks.state === 'provisioning') {
       schedule(ns, name, disks.recheckMs);
-      return stopped(vm, 'Provisioning', [condition('DataVolumesReady', 'False', 'DataVolumeProvisioning', 'The root disk is being cloned from its image.')]);
+      return stopped(vm, 'Provisioning', [
+        condition('DataVolumesReady', 'False', 'DataVolumeProvisioning', 'The root disk is being cloned from its image.'),
+      ]);
     }
     let vmi = e.store.peek(VMI, ns, name);
     if (!wantsRunning(vm, vmi !== undefined)) {
@@ -153,7 +161,11 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
       }
       const next = clone(vmi);
       const conditions = Array.isArray(record(next.status).conditions) ? (record(next.status).conditions as unknown[]) : [];
-      next.status = { ...record(next.status), phase: 'Running', conditions: [condition('Ready', 'True'), ...conditions.filter((c) => record(c).type !== 'Ready')] };
+      next.status = {
+        ...record(next.status),
+        phase: 'Running',
+        conditions: [condition('Ready', 'True'), ...conditions.filter((c) => record(c).type !== 'Ready')],
+      };
       delete next.metadata.resourceVersion;
       e.store.update(VMI, next);
       startedAt.delete(vmi.metadata.uid ?? '');
@@ -168,27 +180,35 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   return {
     start(e) {
       emulator = e;
-      unsubscribers.push(e.store.subscribe(VM, (ev) => {
-        if (ev.type !== 'DELETED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
-      }));
-      unsubscribers.push(e.store.subscribe(VMI, (ev) => {
-        if (ev.type === 'DELETED') startedAt.delete(ev.object.metadata.uid ?? '');
-        if (ev.type !== 'ADDED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
-      }));
+      unsubscribers.push(
+        e.store.subscribe(VM, (ev) => {
+          if (ev.type !== 'DELETED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
+        }),
+      );
+      unsubscribers.push(
+        e.store.subscribe(VMI, (ev) => {
+          if (ev.type === 'DELETED') startedAt.delete(ev.object.metadata.uid ?? '');
+          if (ev.type !== 'ADDED') schedule(ev.object.metadata.namespace, ev.object.metadata.name);
+        }),
+      );
       // Disk progress runs on this controller's timers; a deleted disk is created again.
-      unsubscribers.push(e.store.subscribe(DV, (ev) => {
-        if (ev.type !== 'DELETED') return;
-        dvStartedAt.delete(`${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name ?? ''}`);
-        schedule(ev.object.metadata.namespace, ownerOf(ev.object));
-      }));
+      unsubscribers.push(
+        e.store.subscribe(DV, (ev) => {
+          if (ev.type !== 'DELETED') return;
+          dvStartedAt.delete(`${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name ?? ''}`);
+          schedule(ev.object.metadata.namespace, ownerOf(ev.object));
+        }),
+      );
       // A quota that changed may now admit what it refused: retry the VMs it blocked.
-      unsubscribers.push(e.store.subscribe('resourcequotas', (ev) => {
-        const ns = ev.object.metadata.namespace;
-        for (const vm of e.store.scan(VM, ns)) {
-          const ps = record(vm.status).printableStatus;
-          if (ps === 'ErrorUnschedulable' || ps === 'DataVolumeError') schedule(ns, vm.metadata.name);
-        }
-      }));
+      unsubscribers.push(
+        e.store.subscribe('resourcequotas', (ev) => {
+          const ns = ev.object.metadata.namespace;
+          for (const vm of e.store.scan(VM, ns)) {
+            const ps = record(vm.status).printableStatus;
+            if (ps === 'ErrorUnschedulable' || ps === 'DataVolumeError') schedule(ns, vm.metadata.name);
+          }
+        }),
+      );
       for (const vm of e.store.list(VM)) schedule(vm.metadata.namespace, vm.metadata.name);
     },
     stop() {

@@ -14,7 +14,14 @@ export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** A VM/VMI condition as KubeVirt writes it. */
 export function condition(type: string, status: 'True' | 'False', reason?: string, message?: string): Record<string, unknown> {
-  return { type, status, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }), lastProbeTime: null, lastTransitionTime: timestamp() };
+  return {
+    type,
+    status,
+    ...(reason === undefined ? {} : { reason }),
+    ...(message === undefined ? {} : { message }),
+    lastProbeTime: null,
+    lastTransitionTime: timestamp(),
+  };
 }
 
 /** The DataVolumes a VM's `dataVolumeTemplates` ask for, as CDI objects owned by the VM (no status yet). */
@@ -31,7 +38,16 @@ export function dataVolumesOf(vm: KubeObject): KubeObject[] {
         namespace: ns,
         ...(isObject(meta.labels) ? { labels: clone(meta.labels as Record<string, string>) } : {}),
         ...(isObject(meta.annotations) ? { annotations: clone(meta.annotations as Record<string, string>) } : {}),
-        ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: vm.metadata.name ?? '', uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachine',
+            name: vm.metadata.name ?? '',
+            uid: vm.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: clone(record(t.spec)),
     };
@@ -103,7 +119,9 @@ export function vmiFor(vm: KubeObject, node: string, phase: 'Scheduling' | 'Runn
       name,
       namespace: vm.metadata.namespace ?? '',
       labels: { ...(record(template.metadata).labels as Record<string, string> | undefined), 'kubevirt.io/nodeName': node },
-      ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+      ],
     },
     spec: clone(record(template.spec)),
     status: {

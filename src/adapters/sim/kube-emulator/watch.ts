@@ -94,11 +94,13 @@ export class WatchHub {
     };
     if (w.allowBookmarks) timers.push(setInterval(bookmark, this.bookmarkIntervalMs));
     if (w.timeoutSeconds !== undefined && w.timeoutSeconds > 0) {
-      timers.push(setTimeout(() => {
-        if (w.allowBookmarks) bookmark();
-        cleanup();
-        res.end();
-      }, w.timeoutSeconds * 1000));
+      timers.push(
+        setTimeout(() => {
+          if (w.allowBookmarks) bookmark();
+          cleanup();
+          res.end();
+        }, w.timeoutSeconds * 1000),
+      );
     }
   }
 

@@ -57,7 +57,8 @@ export function createObject(env: WriteEnv, def: ResourceDef, ns: string | undef
   prepareForCreate(def, obj);
   const meta = obj.metadata;
   if (!meta.name && meta.generateName) meta.name = generateNameFrom(meta.generateName);
-  if (!meta.name) throw invalid(def, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+  if (!meta.name)
+    throw invalid(def, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
   checkNamespaceLifecycle(env.store, def, ns ?? '', meta.name);
   const warnings = validateAndAdmit(env, def, obj, undefined, opts);
   if (opts.dryRun) {
@@ -87,7 +88,15 @@ function nextState(def: ResourceDef, old: KubeObject, obj: KubeObject, subresour
   return obj;
 }
 
-function update(env: WriteEnv, def: ResourceDef, ns: string | undefined, name: string, body: unknown, opts: WriteOptions, subresource?: string): WriteResult {
+function update(
+  env: WriteEnv,
+  def: ResourceDef,
+  ns: string | undefined,
+  name: string,
+  body: unknown,
+  opts: WriteOptions,
+  subresource?: string,
+): WriteResult {
   const old = env.store.peek(def.key, ns, name);
   if (!old) throw notFound(def, name);
   const obj = decodeObject(def, body);
@@ -105,14 +114,28 @@ function update(env: WriteEnv, def: ResourceDef, ns: string | undefined, name: s
 }
 
 /** PUT: replace with optimistic concurrency on `metadata.resourceVersion` (409 Conflict). */
-export function replaceObject(env: WriteEnv, def: ResourceDef, ns: string | undefined, name: string, body: unknown, opts: WriteOptions, subresource?: string): WriteResult {
+export function replaceObject(
+  env: WriteEnv,
+  def: ResourceDef,
+  ns: string | undefined,
+  name: string,
+  body: unknown,
+  opts: WriteOptions,
+  subresource?: string,
+): WriteResult {
   return update(env, def, ns, name, body, opts, subresource);
 }
 
 /** PATCH: json / merge / strategic (as merge) / apply (create-or-merge). */
 export function patchObject(
-  env: WriteEnv, def: ResourceDef, ns: string | undefined, name: string,
-  contentType: string | undefined, text: string, opts: WriteOptions, subresource?: string,
+  env: WriteEnv,
+  def: ResourceDef,
+  ns: string | undefined,
+  name: string,
+  contentType: string | undefined,
+  text: string,
+  opts: WriteOptions,
+  subresource?: string,
 ): WriteResult {
   const type = patchTypeOf(contentType);
   const patch = parsePatchBody(type, text);
@@ -149,7 +172,11 @@ export function deleteObject(env: WriteEnv, def: ResourceDef, ns: string | undef
     throw conflict(def, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid ?? ''}`);
   }
   if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-    throw conflict(def, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion ?? ''}`);
+    throw conflict(
+      def,
+      name,
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion ?? ''}`,
+    );
   }
   if (req.dryRun) return { code: 200, body: withTypeMeta(def, clone(old)), warnings: [] };
   if (def.key === 'namespaces') {

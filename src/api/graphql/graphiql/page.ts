@@ -76,7 +76,9 @@ export const GRAPHIQL_INIT_JS = `(function () {
   root.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
-      defaultQuery: ${DEFAULT_QUERY.split('<origin>').map((part) => JSON.stringify(part)).join(' + window.location.origin + ')},
+      defaultQuery: ${DEFAULT_QUERY.split('<origin>')
+        .map((part) => JSON.stringify(part))
+        .join(' + window.location.origin + ')},
       defaultHeaders: JSON.stringify({ authorization: 'Bearer <paste a token>' }, null, 2),
       defaultEditorToolsVisibility: 'headers',
       shouldPersistHeaders: false,
