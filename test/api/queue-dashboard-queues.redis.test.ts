@@ -49,9 +49,8 @@ describe('the dashboard by default (read-only)', () => {
     await addDelayedJob(r, 'job-ro');
     for (const [method, path] of writes(r.queueName, 'job-ro')) {
       expectProblem(await request(r.app.server)[method](path).set('authorization', r.tokens.admin).send({}), 403, 'DASHBOARD_READ_ONLY');
-      const viaCookie = request(r.app.server)
-        [method](path)
-        .set('cookie', `labplane_admin=${tokenOf(r.tokens.admin)}`);
+      const agent = request(r.app.server);
+      const viaCookie = agent[method](path).set('cookie', `labplane_admin=${tokenOf(r.tokens.admin)}`);
       expectProblem(await viaCookie.set('host', 'labplane.test').set('origin', 'http://labplane.test'), 403, 'DASHBOARD_READ_ONLY');
     }
     expect(await r.transport.queue.getJobState('job-ro')).toBe('delayed');

@@ -64,8 +64,8 @@ describe('hostile input over every operation', () => {
         fc.asyncProperty(pathArb, queryArb, bodyArb, async (path, query, { body, injected }) => {
           total += 1;
           const url = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String((path as Record<string, unknown>)[name] ?? '')));
-          let req = (request(t.app.server) as any)
-            [op.method](url)
+          const agent = request(t.app.server) as any;
+          let req = agent[op.method](url)
             .set('authorization', admin)
             .query(query as object);
           if (body !== undefined) req = req.set('content-type', 'application/json').send(JSON.stringify(body));
