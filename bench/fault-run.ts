@@ -14,6 +14,7 @@
 import { Redis } from 'ioredis';
 import { startDeployment, type Deployment } from '../test/faults/support.js';
 import { until } from '../test/support/processes.js';
+import { benchTenantBody } from './support/tenant.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -56,20 +57,7 @@ try {
   d = await startDeployment({ redisAppendOnly: true, workerEnv: { WORKER_CONCURRENCY: '32' } });
   const dep = d;
   log(`deployment up: API ${dep.api.url}, Kubernetes ${dep.kube.url}, Redis ${dep.redis.url}`);
-  const created = await dep.call('POST', '/v1/tenants', {
-    id: TENANT,
-    displayName: 'Fault run',
-    profile: 'admin',
-    quota: {
-      requestsCpu: 512,
-      limitsCpu: 1024,
-      requestsMemoryGi: 2048,
-      limitsMemoryGi: 4096,
-      storageGi: 50000,
-      persistentVolumeClaims: 1000,
-      virtualMachines: STUDENTS + 10,
-    },
-  });
+  const created = await dep.call('POST', '/v1/tenants', benchTenantBody(TENANT, 'Fault run', STUDENTS + 10));
   if (created.status !== 201) throw new Error(`tenant: ${created.status} ${JSON.stringify(created.body)}`);
   const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
   const students = Array.from({ length: STUDENTS }, (_, i) => ({ id: uuid(0x1000 + i), email: `s${i}@uni.example`, displayName: `Student ${i}` }));

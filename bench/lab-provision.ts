@@ -10,6 +10,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { benchTenantBody } from './support/tenant.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -54,20 +55,7 @@ const headers = { authorization: `Bearer ${token}`, 'content-type': 'application
 const post = async (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
 
 const tenant = 'bench-lab';
-const created = await post('/v1/tenants', {
-  id: tenant,
-  displayName: 'Lab bench tenant',
-  profile: 'admin',
-  quota: {
-    requestsCpu: 512,
-    limitsCpu: 1024,
-    requestsMemoryGi: 2048,
-    limitsMemoryGi: 4096,
-    storageGi: 50000,
-    persistentVolumeClaims: 1000,
-    virtualMachines: 600,
-  },
-});
+const created = await post('/v1/tenants', benchTenantBody(tenant, 'Lab bench tenant', 600));
 if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await created.text()}`);
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 const roster = Array.from({ length: students }, (_, i) => ({ id: id(i + 1), email: `s${i + 1}@uni.example`, displayName: `Student ${i + 1}` }));

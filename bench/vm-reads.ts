@@ -11,6 +11,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { benchTenantBody } from './support/tenant.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -39,20 +40,7 @@ const auth = { authorization: `Bearer ${token}` };
 const created = await fetch(`${base}/v1/tenants`, {
   method: 'POST',
   headers: { ...auth, 'content-type': 'application/json' },
-  body: JSON.stringify({
-    id: TENANT,
-    displayName: 'VM bench tenant',
-    profile: 'admin',
-    quota: {
-      requestsCpu: 512,
-      limitsCpu: 1024,
-      requestsMemoryGi: 2048,
-      limitsMemoryGi: 4096,
-      storageGi: 50000,
-      persistentVolumeClaims: 1000,
-      virtualMachines: 600,
-    },
-  }),
+  body: JSON.stringify(benchTenantBody(TENANT, 'VM bench tenant', 600)),
 });
 if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await created.text()}`);
 
