@@ -27,7 +27,11 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     LEADER_RETRY_MS: '20000',
     ...env,
   });
-  const deps = await buildDeps(config, createLogger(config), overrides);
+  // The simulated Azure answers in a fraction of its default time (2 s to appear, 4 s to connect, 3 s per
+  // extension install): an Arc lab's tests wait on that, not on what they test. Timings are tested in
+  // test/azure/sim-azure.unit.test.ts; a test may still set its own.
+  const simAzure = { appearAfterMs: 200, connectAfterMs: 500, extensionInstallMs: 400, ...overrides.simAzure };
+  const deps = await buildDeps(config, createLogger(config), { ...overrides, simAzure });
   const app = await buildAppFromDeps(deps);
   await app.ready();
   if (config.embeddedWorker) {
