@@ -35,12 +35,14 @@ export function engineContract(name: string, factory: EngineFactory): void {
           c: async (c) => (seen.push(`c:${String(c.operation.input.size)}`), { type: 'done', result: { vmId: 'vm-1' } }),
         }),
       ]);
-      const updates: Operation[] = [];
+      // Subscribed before the operation starts (to its tenant's updates: its id is not known yet), so a
+      // worker that runs all three steps before a late subscription is live cannot make it miss them.
+      const all: Operation[] = [];
+      const sub = await r.h.events.subscribe({ tenant: 'lab1' }, (u) => all.push(u));
       const op = await r.start('t.multi', { size: 3 });
       expect(op.status).toBe('queued');
-      const sub = await r.h.events.subscribe({ operationId: op.id }, (u) => updates.push(u));
       const done = await r.until(op.id, 'succeeded');
-      sub.unsubscribe();
+      const updates = (): Operation[] => all.filter((u) => u.id === op.id);
       expect(seen).toEqual(['a1', 'b1', 'c:3']);
       expect(done.result).toEqual({ vmId: 'vm-1' });
       expect(done.progress).toEqual({ percent: 100, step: 'c' });
@@ -48,8 +50,9 @@ export function engineContract(name: string, factory: EngineFactory): void {
       expect(done.startedAt).toBeDefined();
       expect(done.finishedAt).toBeDefined();
       expect(done.error).toBeUndefined();
-      await waitFor(() => updates.at(-1)?.status === 'succeeded', 5_000, 'the last update to say succeeded');
-      expect(updates.some((u) => u.progress.percent === 60)).toBe(true);
+      await waitFor(() => updates().at(-1)?.status === 'succeeded', 5_000, 'the last update to say succeeded');
+      sub.unsubscribe();
+      expect(updates().some((u) => u.progress.percent === 60)).toBe(true);
     });
 
     it('retries a transient failure of the same step with backoff, then succeeds and records the attempts', async () => {
