@@ -49,8 +49,18 @@ async function runAndReadResult(watch: PageWatch): Promise<unknown> {
   const { page } = watch;
   const before = await editorText(page, '.result-window');
   await page.locator('button.graphiql-execute-button').click();
-  await expect.poll(() => editorText(page, '.result-window'), { timeout: 10_000 }).not.toBe(before);
-  return JSON.parse(await editorText(page, '.result-window')) as unknown;
+  // GraphiQL empties the result pane while the request runs: wait for a new text that is whole JSON.
+  const parsed = async (): Promise<unknown> => {
+    const text = await editorText(page, '.result-window');
+    if (text === before) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  await expect.poll(parsed, { timeout: 10_000 }).toBeDefined();
+  return parsed();
 }
 
 const QUERY_EDITOR = '.graphiql-query-editor .CodeMirror';
