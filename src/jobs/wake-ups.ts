@@ -21,6 +21,8 @@ export interface WakeUps {
   wakeTarget(target: Pick<OperationTarget, 'type' | 'id'>): void;
   /** Wakes the parent of a child operation that just finished (coalesced, never throws). */
   wakeParent(parentId: string): void;
+  /** How many targets and operations it remembers for coalescing (bounded by one interval's). */
+  tracked(): number;
   /** Stops pending coalesced wake-ups. */
   close(): void;
 }
@@ -86,18 +88,23 @@ export function createWakeUps(deps: WakeUpsDeps): WakeUps {
       recent.set(key, { at: nowMs() });
       fn().catch((err: unknown) => logger.warn({ err, key }, 'an early wake-up failed; the step re-checks at its own pace'));
     };
+    prune();
     const last = recent.get(key);
     const since = last === undefined ? Infinity : nowMs() - last.at;
     if (since >= coalesceMs) return run();
     if (last?.trailing !== undefined) return;
     recent.set(key, { at: last?.at ?? 0, trailing: schedule(coalesceMs - since, run) });
-    prune();
   }
 
-  /** Forgets keys whose interval has ended (the map stays as small as the burst). */
+  /**
+   * Forgets keys whose interval has ended, at most once an interval, so the map stays as small as
+   * the keys of the last interval (every operation woken once would otherwise stay for ever).
+   */
+  let prunedAt = -Infinity;
   function prune(): void {
-    if (recent.size < 1_000) return;
     const now = nowMs();
+    if (recent.size < 1_000 || now - prunedAt < coalesceMs) return;
+    prunedAt = now;
     for (const [key, v] of recent) if (v.trailing === undefined && now - v.at >= coalesceMs) recent.delete(key);
   }
 
@@ -109,6 +116,7 @@ export function createWakeUps(deps: WakeUpsDeps): WakeUps {
     wakeParent(parentId) {
       coalesced(`o:${parentId}`, () => wake(parentId));
     },
+    tracked: () => recent.size,
     close() {
       closed = true;
       for (const v of recent.values()) v.trailing?.cancel();

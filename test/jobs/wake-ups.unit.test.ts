@@ -80,6 +80,15 @@ describe('early wake-ups', () => {
     expect(calls.gets).toBe(2);
   });
 
+  it('remembers only the last interval’s keys: parents woken once each, a second apart, do not pile up', async () => {
+    const { wakeUps, advance } = setup();
+    for (let i = 0; i < 5_000; i += 1) {
+      wakeUps.wakeParent(`op-${i}`);
+      await advance(i % 100 === 0 ? 1_000 : 0);
+    }
+    expect(wakeUps.tracked()).toBeLessThan(1_200);
+  });
+
   it('close drops the pending trailing wake-ups', async () => {
     const { wakeUps, calls, advance } = setup();
     wakeUps.wakeParent('op-1');
