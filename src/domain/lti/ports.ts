@@ -1,0 +1,100 @@
+import type { webcrypto } from 'node:crypto';
+import type { LtiRegistration, LtiRegistrationInput } from './registration.js';
+
+/**
+ * Where registrations are kept (Kubernetes: ConfigMaps in the control plane's namespace, labelled
+ * with their tenant; memory in unit tests). Reads come from a watch-backed cache.
+ */
+export interface LtiRegistrationRepository {
+  list(tenant: string): Promise<readonly LtiRegistration[]>;
+  get(tenant: string, id: string): Promise<LtiRegistration | undefined>;
+  /** The one registration a launch names, across tenants. */
+  findByClient(issuer: string, clientId: string): Promise<LtiRegistration | undefined>;
+  /** For a login initiation without `client_id`: every registration of that issuer. */
+  findByIssuer(issuer: string): Promise<readonly LtiRegistration[]>;
+  /** ConflictError when (`issuer`, `clientId`) is already registered (by any tenant). */
+  create(registration: Omit<LtiRegistration, 'version'>): Promise<LtiRegistration>;
+  /** With `ifMatch`, a stale version is PreconditionFailedError. */
+  update(tenant: string, id: string, input: LtiRegistrationInput, ifMatch?: string): Promise<LtiRegistration>;
+  /** False when there was nothing to delete. */
+  delete(tenant: string, id: string): Promise<boolean>;
+}
+
+/** The tool's own signing key (RS256), for Deep Linking responses and NRPS client assertions. */
+export interface ToolSigningKey {
+  readonly kid: string;
+  readonly alg: 'RS256';
+  readonly privateKey: webcrypto.CryptoKey;
+}
+
+/**
+ * The tool's key pairs (Kubernetes: one Secret in the control plane's namespace). Rotation makes a
+ * new current key and keeps the old one published until what it signed has expired.
+ */
+export interface ToolKeys {
+  current(): Promise<ToolSigningKey>;
+  /** Public keys to publish (current first), as a JWKS document. */
+  jwks(): Promise<{ readonly keys: readonly Record<string, unknown>[] }>;
+  rotate(): Promise<void>;
+}
+
+/** What a login initiation remembers until its launch comes back (single use). */
+export interface LaunchState {
+  readonly registrationId: string;
+  readonly tenant: string;
+  readonly nonce: string;
+  readonly targetLinkUri: string;
+  /** epoch ms */
+  readonly createdAt: number;
+}
+
+/** Redis (expiring keys) in a deployment; memory in the embedded default. */
+export interface LaunchStateStore {
+  put(state: string, value: LaunchState, ttlSeconds: number): Promise<void>;
+  /** Returns and removes it in one step (a second take of the same state is undefined). */
+  take(state: string): Promise<LaunchState | undefined>;
+}
+
+/** Single-use values (id_token nonces): true the first time `key` is seen within `ttlSeconds`. */
+export interface NonceLedger {
+  useOnce(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+/** A user of the tenant's directory (Entra ID). */
+export interface DirectoryUser {
+  /** Object id, lower-case GUID. */
+  readonly id: string;
+  readonly displayName?: string;
+  readonly email?: string;
+  readonly userPrincipalName?: string;
+}
+
+export type DirectoryMatch = DirectoryUser | 'not-found' | 'ambiguous';
+
+/** Finds directory users by email or UPN (Microsoft Graph; a simulated directory in the embedded default). */
+export interface Directory {
+  /** Keys of the result are the given addresses, lower-cased. */
+  lookup(addresses: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, DirectoryMatch>>;
+}
+
+/** A member of an LMS course as NRPS 2.0 gives it. */
+export interface LtiMember {
+  readonly lmsUserId: string;
+  readonly email?: string;
+  readonly name?: string;
+  /** Role URIs as sent (full or short form). */
+  readonly roles: readonly string[];
+  /** NRPS `status`; absent means Active. */
+  readonly status: 'Active' | 'Inactive' | 'Deleted';
+}
+
+/** Reads a course's membership through NRPS (token from the platform, every page followed). */
+export interface MembershipSource {
+  members(registration: LtiRegistration, membershipsUrl: string, signal?: AbortSignal): Promise<readonly LtiMember[]>;
+}
+
+/**
+ * How the tool reaches a platform's URLs (JWKS, token endpoint, NRPS): the SSRF guard in a
+ * deployment (https only, no private addresses); loopback allowed in the embedded default.
+ */
+export type PlatformFetch = (url: string, init?: RequestInit) => Promise<Response>;
