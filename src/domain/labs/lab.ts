@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../shared/error-codes.js';
 import type { AccessRole } from '../identity/access.js';
 import type { ImageRef, StorageClass } from '../images/image.js';
+import type { LabLtiBinding, LtiSyncStatus } from '../lti/binding.js';
 
 /** Days of a weekly recurrence, in the schedule's own time zone. */
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
@@ -12,6 +13,8 @@ export interface LabPerson {
   readonly id: string;
   readonly email?: string;
   readonly displayName?: string;
+  /** The LMS's id of this person (LTI `sub` / NRPS `user_id`), when the roster comes from an LMS. */
+  readonly lmsUserId?: string;
 }
 
 /** The LMS course a lab belongs to (informational; filterable). */
@@ -73,6 +76,8 @@ export interface LabSpec {
   readonly dropGracePeriodHours: number;
   /** After `endsAt`, VMs are deleted this many days later. */
   readonly endGracePeriodDays: number;
+  /** The LMS course (LTI context) the lab is bound to by Deep Linking; its roster then follows the course (NRPS). */
+  readonly lti?: LabLtiBinding;
 }
 
 /** Why a student's provisioning failed (kept until the student is retried or dropped). */
@@ -113,6 +118,8 @@ export interface LabStoredStatus {
   readonly readyAnnouncedGeneration?: number;
   /** Set when deletion started (ISO 8601): the VMs go first, then the lab object. */
   readonly deletionRequestedAt?: string;
+  /** The last roster sync from the LMS (labs bound to an LTI context). */
+  readonly ltiSync?: LtiSyncStatus;
 }
 
 /** A lab as stored. */
