@@ -98,3 +98,50 @@ export interface MembershipSource {
  * deployment (https only, no private addresses); loopback allowed in the embedded default.
  */
 export type PlatformFetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A browser session opened by a successful launch (kept server-side; the cookie holds only its id).
+ * Short-lived; every state-changing page action must carry `csrf`.
+ */
+export interface LtiSession {
+  /** Random, URL-safe; the value of the HttpOnly session cookie. */
+  readonly id: string;
+  readonly tenant: string;
+  readonly registrationId: string;
+  readonly deploymentId: string;
+  readonly contextId?: string;
+  readonly contextTitle?: string;
+  /** The LMS's user id (`sub`). */
+  readonly lmsUserId: string;
+  readonly name?: string;
+  readonly email?: string;
+  /** Instructors, teaching assistants and content developers of the context are `instructor`. */
+  readonly role: 'learner' | 'instructor';
+  /** The directory object id the launch's email resolved to; absent when it did not resolve. */
+  readonly userId?: string;
+  /** The lab the launch reached (resource link custom parameter or the context's bound lab). */
+  readonly lab?: string;
+  /** Random, compared with the form field `csrf` of every POST. */
+  readonly csrf: string;
+  /** epoch ms */
+  readonly expiresAt: number;
+  /** Set for an LtiDeepLinkingRequest: where and how to answer it. */
+  readonly deepLinking?: {
+    readonly returnUrl: string;
+    readonly data?: string;
+    readonly acceptMultiple?: boolean;
+  };
+}
+
+/** Redis (expiring keys) in a deployment; memory in the embedded default. */
+export interface LtiSessionStore {
+  put(session: LtiSession): Promise<void>;
+  /** Undefined when unknown or expired. */
+  get(id: string): Promise<LtiSession | undefined>;
+  delete(id: string): Promise<void>;
+}
+
+/** Starts the `lti.roster-sync` operation of a bound lab (NRPS → directory → roster sync). */
+export interface LtiRosterSync {
+  start(tenant: string, lab: string, trigger: 'schedule' | 'launch' | 'manual', by: string): Promise<{ readonly operationId: string }>;
+}
