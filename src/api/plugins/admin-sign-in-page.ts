@@ -1,3 +1,5 @@
+import { escapeHtml } from '../html.js';
+
 /** Where the sign-in page, its stylesheet and the sign-out form post live. */
 export const SIGN_IN_PATH = '/admin/sign-in';
 export const SIGN_IN_CSS_PATH = '/admin/sign-in.css';
@@ -8,12 +10,6 @@ export const SIGN_OUT_PATH = '/admin/sign-out';
  * forms post to this origin only, never framed.
  */
 export const SIGN_IN_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
 
 /** The sign-in page; `message` (plain text, escaped here) says why the last attempt was refused. */
 export function signInPage(message?: string): string {
