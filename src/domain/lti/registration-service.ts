@@ -3,8 +3,9 @@ import type { Principal } from '../auth/principal.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../shared/errors.js';
 import type { Clock, IdGenerator } from '../shared/ids.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
-import type { LtiRegistrationRepository } from './ports.js';
+import type { LtiRegistrationRepository, ToolKeys } from './ports.js';
 import { MAX_LTI_DEPLOYMENTS, MAX_LTI_REGISTRATIONS_PER_TENANT, type LtiRegistration, type LtiRegistrationInput } from './registration.js';
+import { ltiToolConfiguration, type LtiToolConfiguration } from './tool-configuration.js';
 
 /** Longest URL accepted for the issuer and the platform's endpoints. */
 export const MAX_LTI_URL_LENGTH = 2048;
@@ -22,6 +23,8 @@ export interface LtiRegistrationServiceDeps {
    * simulated cluster (a platform on this machine). Everywhere else they must be https.
    */
   readonly allowHttp: boolean;
+  /** The tool's keys: published by `jwks`, rotated by `rotateKeys`. */
+  readonly keys: Pick<ToolKeys, 'jwks' | 'rotate'>;
 }
 
 export type LtiRegistrationService = ReturnType<typeof createLtiRegistrationService>;
@@ -190,6 +193,21 @@ export function createLtiRegistrationService(deps: LtiRegistrationServiceDeps) {
       await authorizeOn(p, tenant);
       await load(tenant, id);
       if (!(await repo.delete(tenant, id))) throw new NotFoundError('lti_registration', id);
+    },
+
+    /** What the tenant's LMS administrator enters, with URLs under `origin` (PUBLIC_URL or the request's origin). */
+    async toolConfiguration(p: Principal, tenant: string, origin: string): Promise<LtiToolConfiguration> {
+      await authorizeOn(p, tenant);
+      return ltiToolConfiguration(origin);
+    },
+
+    /** The tool's public keys (public: platforms fetch them without credentials). */
+    jwks: () => deps.keys.jwks(),
+
+    /** A new current signing key now (`ltiKeys.rotate`: platform admins). */
+    async rotateKeys(p: Principal): Promise<void> {
+      authorize(p, 'ltiKeys.rotate');
+      await deps.keys.rotate();
     },
   };
 }
