@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Readiness (Kubernetes and Redis reachable, every informer synced).
-         * @description Ready when the Kubernetes API server and Redis answer and every informer the process reads from (`tenants`, `webhooks`, `images`, `vms`, `labs`) has listed at least once and has not been failing to list or watch for more than 60 s. A missing CustomResourceDefinition keeps its informer (and so the process) not ready, naming the CRD, until it is installed.
+         * @description Ready when the Kubernetes API server and Redis answer and every informer the process reads from (`tenants`, `webhooks`, `images`, `vms`, `labs`, `lti`) has listed at least once and has not been failing to list or watch for more than 60 s. A missing CustomResourceDefinition keeps its informer (and so the process) not ready, naming the CRD, until it is installed.
          */
         get: operations["getReadiness"];
         put?: never;
