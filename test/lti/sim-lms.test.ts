@@ -353,3 +353,54 @@ describe('token endpoint and memberships', () => {
     expect(Object.keys(body.members[0] ?? {}).sort()).toEqual(['email', 'name', 'roles', 'status', 'user_id']);
   });
 });
+
+describe('NRPS role filter and an unreachable tool', () => {
+  it('lists only the members with the asked role (full URI or short name), paging with the filter kept', async () => {
+    const k = await h.keys.current();
+    const assertion = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'RS256', kid: k.kid })
+      .setIssuer(h.lms.clientId)
+      .setSubject(h.lms.clientId)
+      .setAudience(`${iss()}/token`)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(k.privateKey);
+    const granted = await fetch(`${iss()}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+        scope: NRPS_SCOPE,
+      }),
+    });
+    const access = String(((await granted.json()) as Record<string, unknown>).access_token);
+    const get = (q: string) => fetch(`${iss()}/courses/CS101/memberships?${q}`, { headers: { authorization: `Bearer ${access}` } });
+    const instructors = (await (await get(`role=${encodeURIComponent(ROLE.instructor)}`)).json()) as { members: { user_id: string }[] };
+    expect(instructors.members.map((m) => m.user_id)).toEqual(['sim-instructor']);
+    const learners = await get('role=Learner&limit=30');
+    expect(((await learners.json()) as { members: unknown[] }).members).toHaveLength(30);
+    expect(learners.headers.get('link')).toBe('<memberships?limit=30&offset=30&role=Learner>; rel="next"');
+  });
+
+  it('answers 502 (not 500) when the tool’s JWKS cannot be fetched', async () => {
+    const lonely = await startSimLms({ toolBaseUrl: 'http://127.0.0.1:1' });
+    try {
+      const res = await fetch(`${lonely.origin}/sim/lms/deep-link-return`, { method: 'POST', body: new URLSearchParams({ JWT: 'a.b.c' }) });
+      expect(res.status).toBe(502);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      const token = await fetch(`${lonely.origin}/sim/lms/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: 'a.b.c',
+          scope: NRPS_SCOPE,
+        }),
+      });
+      expect(token.status).toBe(503);
+    } finally {
+      await lonely.close();
+    }
+  });
+});

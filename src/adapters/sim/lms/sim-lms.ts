@@ -268,9 +268,15 @@ export function createSimLms(options: SimLmsOptions = {}): SimLms {
   };
 
   const toolKeys = async (origin: string) => {
-    const res = await fetchTool(toolConfig(origin).jwksUrl, { headers: { accept: 'application/json' } });
-    if (!res.ok) throw new SimLmsRefusal(400, `The tool's JWKS could not be fetched (HTTP ${res.status}).`);
-    const doc = (await res.json()) as { keys?: unknown };
+    let doc: { keys?: unknown };
+    try {
+      const res = await fetchTool(toolConfig(origin).jwksUrl, { headers: { accept: 'application/json' } });
+      if (!res.ok) throw new SimLmsRefusal(502, `The tool's JWKS could not be fetched (HTTP ${res.status}).`);
+      doc = (await res.json()) as { keys?: unknown };
+    } catch (err) {
+      if (err instanceof SimLmsRefusal) throw err;
+      throw new SimLmsRefusal(502, "The tool's JWKS could not be fetched.");
+    }
     if (!Array.isArray(doc.keys)) throw new SimLmsRefusal(400, "The tool's JWKS is not a key set.");
     return createLocalJWKSet(doc as Parameters<typeof createLocalJWKSet>[0]);
   };
@@ -468,6 +474,7 @@ export function createSimLms(options: SimLmsOptions = {}): SimLms {
       try {
         claims = await verifyToolJwt(origin, assertion, `${issuer(origin)}/token`);
       } catch (err) {
+        if (err instanceof SimLmsRefusal && err.status >= 500) return oauth(503, 'temporarily_unavailable', err.message);
         if (err instanceof SimLmsRefusal) return oauth(401, 'invalid_client', err.message);
         throw err;
       }
@@ -516,11 +523,16 @@ export function createSimLms(options: SimLmsOptions = {}): SimLms {
       const limit = Math.min(Math.max(Number.parseInt(query.limit ?? '', 10) || 100, 1), 1000);
       const offset = Math.max(Number.parseInt(query.offset ?? '', 10) || 0, 0);
       const selfUrl = `${issuer(origin)}/courses/${encodeURIComponent(course.id)}/memberships`;
-      const page = course.members.slice(offset, offset + limit);
+      // NRPS `role` filter: a full role URI, or its short name (`Learner`).
+      const role = query.role;
+      const listed =
+        role === undefined || role === '' ? course.members : course.members.filter((x) => x.roles.some((r) => r === role || r.endsWith(`#${role}`)));
+      const page = listed.slice(offset, offset + limit);
       const headers: Record<string, string> = { 'content-type': NRPS_MEDIA_TYPE };
-      if (offset + limit < course.members.length) {
+      if (offset + limit < listed.length) {
         // Relative, as platforms may send it; the client resolves it against the page URL.
-        headers.link = `<memberships?limit=${limit}&offset=${offset + limit}>; rel="next"`;
+        const roleParam = role === undefined || role === '' ? '' : `&role=${encodeURIComponent(role)}`;
+        headers.link = `<memberships?limit=${limit}&offset=${offset + limit}${roleParam}>; rel="next"`;
       }
       return {
         status: 200,
