@@ -122,4 +122,35 @@ describe('NRPS paging rules', () => {
     expect(logs.join('\n')).not.toContain('secret-token');
     expect(logs.join('\n')).not.toContain('eyJ');
   });
+
+  it('asks for a fresh token once when the membership service answers 401, then gives up', async () => {
+    let tokens = 0;
+    let pages = 0;
+    const fetch: PlatformFetch = (url) => {
+      if (url === registration.accessTokenUrl) {
+        tokens += 1;
+        return Promise.resolve(Response.json({ access_token: `t${tokens}`, token_type: 'Bearer', expires_in: 3600 }));
+      }
+      pages += 1;
+      return Promise.resolve(
+        pages === 1
+          ? new Response('', { status: 401 })
+          : new Response(JSON.stringify({ members: [member('u1')] }), { headers: { 'content-type': NRPS_MEDIA_TYPE } }),
+      );
+    };
+    const nrps = createNrpsClient({ fetch, keys: await testKeys() });
+    expect(await nrps.members(registration, 'https://lms.example/m')).toHaveLength(1);
+    expect(tokens).toBe(2);
+
+    const always401: PlatformFetch = (url) =>
+      Promise.resolve(
+        url === registration.accessTokenUrl
+          ? Response.json({ access_token: 'x', token_type: 'Bearer', expires_in: 3600 })
+          : new Response('', { status: 401 }),
+      );
+    const err = await createNrpsClient({ fetch: always401, keys: await testKeys() })
+      .members(registration, 'https://lms.example/m')
+      .catch((e: unknown) => e);
+    expect((err as DomainError).code).toBe('LTI_MEMBERSHIP_REFUSED');
+  });
 });
