@@ -39,7 +39,11 @@ export interface SimLmsHarness {
 }
 
 /** A server with the simulated LMS and a stand-in for the tool's `/lti/jwks`, on a free port. */
-export async function startSimLms(options: SimLmsOptions = {}): Promise<SimLmsHarness> {
+export async function startSimLms(
+  options: SimLmsOptions = {},
+  /** Extra routes (a stand-in for the tool's endpoints), registered before the server listens. */
+  extra?: (app: FastifyInstance, origin: () => string) => Promise<void>,
+): Promise<SimLmsHarness> {
   const keys = await createTestToolKeys();
   const lms = createSimLms(options);
   const app = Fastify();
@@ -49,10 +53,13 @@ export async function startSimLms(options: SimLmsOptions = {}): Promise<SimLmsHa
     return keys.jwks();
   });
   await app.register(simLmsPlugin, { lms });
+  let listening = '';
+  if (extra !== undefined) await app.register(async (scope) => extra(scope, () => listening));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   const origin = `http://127.0.0.1:${address.port}`;
+  listening = origin;
   lms.setBaseUrl(origin);
   return { app, lms, keys, origin, jwksHits: () => hits, close: () => app.close() };
 }
