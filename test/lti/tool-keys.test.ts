@@ -132,6 +132,25 @@ describe('the tool keys in the labplane-lti-keys Secret', () => {
   });
 });
 
+describe('tool keys without a synced watch', () => {
+  it('read the Secret again at most once a minute', async () => {
+    const emulator = await startKubeEmulator({ namespaces: [CONTROL] });
+    emulators.push(emulator);
+    const clock = manualClock();
+    // Never started: no watch, every read goes to the API server (throttled).
+    const keys = createKubeLtiToolKeys({ client: emulatorClient(emulator.url), namespace: CONTROL, clock });
+    const gets = () => emulator.requestCount({ method: 'GET', pathPrefix: `/api/v1/namespaces/${CONTROL}/secrets/${LTI_KEYS_SECRET}` });
+    const first = (await keys.current()).kid;
+    const before = gets();
+    clock.advance(59_000);
+    expect((await keys.current()).kid).toBe(first);
+    expect(gets()).toBe(before);
+    clock.advance(1_000);
+    await keys.jwks();
+    expect(gets()).toBe(before + 1);
+  });
+});
+
 describe('tool keys in memory (for parts built without a cluster)', () => {
   it('behave the same: create on first use, rotate, publish within grace', async () => {
     const clock = manualClock();

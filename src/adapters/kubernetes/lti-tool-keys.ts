@@ -40,8 +40,8 @@ export function ltiKeysSecretObject(set: StoredToolKeySet, namespace: string): V
 /**
  * The tool's RS256 key pairs in ONE Secret `labplane-lti-keys` of the control namespace (created on
  * first use; two replicas racing: create → 409 → read). Reads come from a watch of that Secret, so
- * every replica sees a rotation as soon as the watch brings it; without a synced watch the Secret is
- * read again at most once a minute. Parsed sets are kept per resourceVersion. Needs list/watch/create
+ * every replica sees a rotation as soon as the watch brings it (and relists about once a minute, in
+ * case a watch went quiet); without a synced watch the Secret is read again at most once a minute. Parsed sets are kept per resourceVersion. Needs list/watch/create
  * on Secrets in that namespace and get/update on this one Secret; nothing private is ever logged.
  */
 export function createKubeLtiToolKeys(deps: KubeLtiToolKeysDeps): KubeLtiToolKeys {
@@ -53,6 +53,8 @@ export function createKubeLtiToolKeys(deps: KubeLtiToolKeysDeps): KubeLtiToolKey
     kind: 'Secret',
     path: `/api/v1/namespaces/${namespace}/secrets`,
     labelSelector: KEYS_SELECTOR,
+    // A watch that went quiet without failing still converges: relisted about once a minute.
+    resyncMs: LTI_KEYS_REREAD_MS,
     api: {
       list: (q) => core.listNamespacedSecret({ namespace, ...listOptions(q) }),
       read: (_, name) => core.readNamespacedSecret({ namespace, name }),
