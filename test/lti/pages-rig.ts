@@ -6,7 +6,7 @@ import { createMemoryLabRepository, type MemoryLabRepository } from '../../src/a
 import { createMemoryTenantRepository } from '../../src/adapters/memory/tenant-repository.js';
 import { createMemoryVmRepository, type MemoryVmRepository } from '../../src/adapters/memory/vm-repository.js';
 import { buildApp } from '../../src/api/app.js';
-import { ltiPagesModule } from '../../src/api/lti/pages.js';
+import { ltiPagesModule, ltiStylesheetModule } from '../../src/api/lti/pages.js';
 import type { Principal } from '../../src/domain/auth/principal.js';
 import { studentVmName } from '../../src/domain/labs/lab-rules.js';
 import { createLabService } from '../../src/domain/labs/lab-service.js';
@@ -217,6 +217,7 @@ export async function startPagesRig(options: { readonly frameAncestors?: string 
         },
       },
       ltiPagesModule({ sessions, labs, vms, rosterSync, clock, frameAncestors: options.frameAncestors ?? '*' }),
+      ltiStylesheetModule(),
     ],
     principals: {
       async resolve() {

@@ -2330,6 +2330,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No session, or it ended (HTML page asking to launch again from the course). */
             401: {
                 headers: {
@@ -2400,6 +2409,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No session, or it ended (HTML page asking to launch again from the course). */
             401: {
@@ -2513,6 +2531,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No session, or it ended (HTML page asking to launch again from the course). */
             401: {
                 headers: {
@@ -2586,6 +2613,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No session, or it ended (HTML page asking to launch again from the course). */
             401: {

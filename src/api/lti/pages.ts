@@ -400,10 +400,6 @@ export function ltiPagesModule(deps: LtiPagesDeps): ApiModule {
   return {
     name: 'lti-pages',
     handlers: {
-      async getLtiStylesheet(_request: Req, reply: FastifyReply) {
-        return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(LTI_CSS);
-      },
-
       async getLtiLearnerPage(request: Req<unknown, NoticeQuery>, reply: FastifyReply) {
         return guarded(request, reply, async () => {
           const s = await sessionOf(request, 'learner');
@@ -488,6 +484,21 @@ export function ltiPagesModule(deps: LtiPagesDeps): ApiModule {
           await rosterSync.start(s.tenant, found.lab.name, 'manual', personOf(s));
           return redirect(reply, INSTRUCTOR_PATH, 'sync-started');
         });
+      },
+    },
+  };
+}
+
+/**
+ * The pages' stylesheet (`/lti/assets/lti.css`). Served by whichever LTI module mounts first: the
+ * launch module serves it as well, and an operationId is handled by one module only.
+ */
+export function ltiStylesheetModule(): ApiModule {
+  return {
+    name: 'lti-stylesheet',
+    handlers: {
+      async getLtiStylesheet(_request: FastifyRequest, reply: FastifyReply) {
+        return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(LTI_CSS);
       },
     },
   };
