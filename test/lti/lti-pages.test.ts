@@ -126,6 +126,9 @@ describe('LTI learner page', () => {
     expect(op?.by.id).toBe(ADA);
     expect(op?.by.tenantRoles.get(TENANT_A)).toBe('member');
     expect(op?.by.platformAdmin).toBe(false);
+    await expect
+      .poll(async () => (await r.auditLog.list({ actor: ADA }, { limit: 50 })).items.find((e) => e.action === 'startLtiLearnerVm'))
+      .toMatchObject({ result: { status: 303 } });
     const page = await get('/lti/learner?notice=started', cookie);
     expect(page.body).toContain('role="status"');
     expect(page.body).toContain('Your VM is starting');
@@ -222,6 +225,11 @@ describe('LTI instructor page', () => {
     expect(op).toMatchObject({ kind: 'lab.sync', tenant: TENANT_A, target: LAB });
     expect(op?.by).toMatchObject({ id: 'lti:reg-1', kind: 'service', onBehalfOf: DEE, platformAdmin: false });
     expect([...(op?.by.integrationTenants ?? [])]).toEqual([TENANT_A]);
+    // Audited as the LMS integration acting for the instructor; the form's token is not in the event.
+    await expect
+      .poll(async () => (await r.auditLog.list({ actor: 'lti:reg-1' }, { limit: 50 })).items.find((e) => e.action === 'retryLtiLabStudent'))
+      .toMatchObject({ onBehalfOf: DEE, path: `/lti/instructor/students/${CY}/retry`, result: { status: 303 } });
+    expect(JSON.stringify((await r.auditLog.list({}, { limit: 500 })).items)).not.toContain(session.csrf);
     const page = await get('/lti/instructor?notice=retried', cookie);
     expect(page.body).toContain('Provisioning of the student started again.');
     expect(page.body).not.toContain('/retry"');

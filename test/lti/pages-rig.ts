@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { createMemoryAuditLog } from '../../src/adapters/memory/audit-log.js';
+import type { AuditLog } from '../../src/domain/audit/audit.js';
 import { createMemoryIdempotencyStore } from '../../src/adapters/memory/idempotency-store.js';
 import { createMemoryLabRepository, type MemoryLabRepository } from '../../src/adapters/memory/lab-repository.js';
 import { createMemoryTenantRepository } from '../../src/adapters/memory/tenant-repository.js';
@@ -117,6 +118,7 @@ export interface PagesRig {
   readonly sessions: ReturnType<typeof memorySessions>;
   readonly vmRepo: MemoryVmRepository;
   readonly labRepo: MemoryLabRepository;
+  readonly auditLog: AuditLog;
   /** Operations the use cases started (kind, tenant, target name, who). */
   readonly started: { kind: string; tenant: string | undefined; target: string; by: Principal }[];
   /** Roster syncs the instructor page started. */
@@ -200,6 +202,7 @@ export async function startPagesRig(options: { readonly frameAncestors?: string 
     },
   };
   const sessions = memorySessions();
+  const auditLog = createMemoryAuditLog();
   const app = await buildApp({
     logger: false,
     devMode: false,
@@ -225,7 +228,7 @@ export async function startPagesRig(options: { readonly frameAncestors?: string 
       },
     },
     idempotency: createMemoryIdempotencyStore(),
-    auditLog: createMemoryAuditLog(),
+    auditLog,
     dashboardQueues: [],
     dashboardWrite: false,
     devTokens: undefined,
@@ -241,6 +244,7 @@ export async function startPagesRig(options: { readonly frameAncestors?: string 
     sessions,
     vmRepo,
     labRepo,
+    auditLog,
     started,
     syncs,
     async session(given) {
