@@ -256,6 +256,21 @@ describe('LTI instructor page', () => {
     expect(r.syncs).toEqual([{ tenant: TENANT_A, lab: LAB, trigger: 'manual', by: DEE }]);
   });
 
+  it('refuses a lab bound to another course (or another registration), on the page and for actions', async () => {
+    const syncs = r.syncs.length;
+    const started = r.started.length;
+    for (const other of [{ contextId: 'ctx-other' }, { registrationId: 'reg-2' }]) {
+      const { cookie, session } = await r.session({ role: 'instructor', userId: DEE, ...other });
+      const page = await get('/lti/instructor', cookie);
+      expect(page.statusCode).toBe(403);
+      expect(page.body).toContain('belongs to another course');
+      expect((await post('/lti/instructor/sync', cookie, `csrf=${session.csrf}`)).statusCode).toBe(403);
+      expect((await post(`/lti/instructor/students/${CY}/retry`, cookie, `csrf=${session.csrf}`)).statusCode).toBe(403);
+    }
+    expect(r.syncs.length).toBe(syncs);
+    expect(r.started.length).toBe(started);
+  });
+
   it('points to Deep Linking when the course has no lab, and offers no sync for a lab not linked to a course', async () => {
     const none = await r.session({ role: 'instructor', userId: DEE, lab: undefined });
     const res = await get('/lti/instructor', none.cookie);

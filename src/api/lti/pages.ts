@@ -383,12 +383,18 @@ export function ltiPagesModule(deps: LtiPagesDeps): ApiModule {
   async function instructorLab(s: LtiSession): Promise<{ p: Principal; lab: LabView } | undefined> {
     const p = instructorPrincipal(s);
     if (s.lab === undefined) return undefined;
+    let lab: LabView;
     try {
-      return { p, lab: await labs.get(p, s.tenant, s.lab) };
+      lab = await labs.get(p, s.tenant, s.lab);
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
+    // A lab bound to a course is managed from that course only (a link copied elsewhere reaches nothing).
+    const bound = lab.lti;
+    if (bound !== undefined && (bound.registrationId !== s.registrationId || bound.contextId !== s.contextId))
+      throw new PageRefusal(403, 'Not available', 'This lab belongs to another course. Open it from the course it was added to.');
+    return { p, lab };
   }
 
   const noLabPage = () =>
