@@ -1194,6 +1194,13 @@ export interface components {
              *     | `AZURE_REJECTED` | 502 | no | Azure rejected the request for another reason. |
              *     | `REDIS_UNAVAILABLE` | 503 | yes, later | Redis (jobs, idempotency, rate limits) is unreachable. |
              *     | `DNS_UNAVAILABLE` | 503 | yes, later | A host name could not be resolved right now. |
+             *     | `LTI_PLATFORM_UNAVAILABLE` | 503 | yes, later | The LMS (its token endpoint or membership service) is unreachable, failing or did not answer in time. |
+             *     | `LTI_TOKEN_REFUSED` | 502 | no | The LMS token endpoint refused the tool’s client credentials (registration or tool key not accepted). |
+             *     | `LTI_MEMBERSHIP_REFUSED` | 502 | no | The LMS refused to list the course’s members (NRPS not granted or the course is gone). |
+             *     | `LTI_PLATFORM_BAD_ANSWER` | 502 | no | The LMS answered with something that is not what LTI specifies (malformed, too large, or a redirect). |
+             *     | `LTI_MEMBERSHIP_TOO_LARGE` | 502 | no | The course has more members (or membership pages) than the tool reads. |
+             *     | `DIRECTORY_UNAVAILABLE` | 503 | yes, later | The directory (Microsoft Graph) is unreachable, throttling or failing. |
+             *     | `DIRECTORY_REJECTED` | 502 | no | The directory (Microsoft Graph) refused the lookup (permissions or credentials). |
              *     | `NOT_READY` | 503 | yes, later | The service is not ready; `details.checks` says what fails. |
              *     | `OVERLOADED` | 503 | yes, later | The server is under pressure (event loop or memory). |
              *     | `SERVICE_UNAVAILABLE` | 503 | yes, later | The service is overloaded or a dependency is down. |
