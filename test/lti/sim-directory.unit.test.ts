@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSimDirectory, SIM_DIRECTORY_USERS } from '../../src/adapters/sim/directory.js';
+import { createSimDirectory, SIM_DIRECTORY_DOMAIN, SIM_DIRECTORY_USERS } from '../../src/adapters/sim/directory.js';
 import { demoCourses } from '../../src/adapters/sim/lms/data.js';
 
 describe('simulated directory and the simulated LMS demo courses', () => {
@@ -30,5 +30,19 @@ describe('simulated directory and the simulated LMS demo courses', () => {
     expect(new Set(SIM_DIRECTORY_USERS.map((u) => u.id)).size).toBe(SIM_DIRECTORY_USERS.length);
     expect(new Set(SIM_DIRECTORY_USERS.map((u) => u.email)).size).toBe(SIM_DIRECTORY_USERS.length);
     expect(SIM_DIRECTORY_USERS[0]?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('simulated directory guests', () => {
+  it('resolves addresses outside its domain to stable guests only when asked, and never unlisted ones inside it', async () => {
+    const strict = createSimDirectory();
+    expect((await strict.lookup(['someone@lms.example.org'])).get('someone@lms.example.org')).toBe('not-found');
+    const open = createSimDirectory(undefined, { guestsOutsideDomain: true });
+    const first = (await open.lookup(['Someone@LMS.example.org'])).get('someone@lms.example.org');
+    const again = (await open.lookup(['someone@lms.example.org'])).get('someone@lms.example.org');
+    expect(first).toMatchObject({ email: 'someone@lms.example.org' });
+    expect(again).toEqual(first);
+    expect((await open.lookup([`nobody@${SIM_DIRECTORY_DOMAIN}`])).get(`nobody@${SIM_DIRECTORY_DOMAIN}`)).toBe('not-found');
+    expect((await open.lookup(['vera.visitor@partner.labplane.example'])).get('vera.visitor@partner.labplane.example')).toBe('not-found');
   });
 });

@@ -1,6 +1,9 @@
 import type { Directory, DirectoryMatch, DirectoryUser } from '../../domain/lti/ports.js';
 import { uuidV5 } from '../../domain/shared/ids.js';
 
+/** Addresses of the simulated world (the university and its partners): only listed users resolve. */
+const SIM_DOMAINS = /[@.]labplane\.example$/;
+
 /** Mail domain of the simulated university's directory. */
 export const SIM_DIRECTORY_DOMAIN = 'uni.labplane.example';
 
@@ -54,12 +57,26 @@ export interface SimDirectory extends Directory {
   readonly lookups: readonly (readonly string[])[];
 }
 
+export interface SimDirectoryOptions {
+  /**
+   * Addresses outside the simulated world's domains (`*.labplane.example`) resolve to a guest user
+   * with a stable id (derived from the address), so an LMS other than the simulated one can be tried
+   * against the embedded default; addresses in those domains resolve only when listed (the demo's
+   * unresolvable learners stay unresolvable). Default false.
+   */
+  readonly guestsOutsideDomain?: boolean;
+}
+
 /**
  * The embedded default's directory: a fixed set of demo users (the simulated LMS's course members,
  * except those meant to be unresolvable), matched on mail or userPrincipalName like Microsoft Graph.
  */
-export function createSimDirectory(users: readonly DirectoryUser[] = SIM_DIRECTORY_USERS): SimDirectory {
+export function createSimDirectory(users: readonly DirectoryUser[] = SIM_DIRECTORY_USERS, options: SimDirectoryOptions = {}): SimDirectory {
   const all = new Map<string, DirectoryUser>(users.map((u) => [u.id, u]));
+  const guest = (address: string): DirectoryMatch =>
+    options.guestsOutsideDomain === true && /^[^@\s]+@[^@\s]+$/.test(address) && !SIM_DOMAINS.test(address)
+      ? { id: uuidV5(`sim-directory-guest:${address}`), email: address, userPrincipalName: address }
+      : 'not-found';
   const lookups: (readonly string[])[] = [];
   return {
     lookups,
@@ -74,7 +91,7 @@ export function createSimDirectory(users: readonly DirectoryUser[] = SIM_DIRECTO
         const address = raw.trim().toLowerCase();
         if (address === '' || out.has(address)) continue;
         const hits = [...all.values()].filter((u) => u.email?.toLowerCase() === address || u.userPrincipalName?.toLowerCase() === address);
-        out.set(address, hits.length === 0 ? 'not-found' : hits.length > 1 ? 'ambiguous' : (hits[0] as DirectoryUser));
+        out.set(address, hits.length === 0 ? guest(address) : hits.length > 1 ? 'ambiguous' : (hits[0] as DirectoryUser));
       }
       return Promise.resolve(out);
     },
