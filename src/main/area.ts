@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
@@ -48,6 +49,11 @@ export interface AreaParts {
   readonly jobKinds?: readonly JobKind[];
   /** Its slice of the API, in the order the API mounts it. */
   readonly api?: readonly ApiModule[];
+  /**
+   * Routes outside the API contract, registered as fastify plugins after it: only what the
+   * embedded default serves beside the product (the simulated LMS).
+   */
+  readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** Loops that must run once in the deployment: on the replica holding the leader Lease. */
   readonly leaderLoops?: readonly LeaderLoop[];
   /** Loops that run wherever job workers run (see {@link WorkerLoop}). */

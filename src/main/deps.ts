@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DevTokens } from '../adapters/auth/dev-tokens.js';
@@ -50,6 +51,8 @@ export interface Deps {
   readonly lti: LtiExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
+  /** Routes outside the contract (see `AreaParts.routes`). */
+  readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
   readonly principals: PrincipalResolver;
   readonly devTokens: DevTokens | undefined;
   readonly readiness: readonly ReadinessCheck[];
@@ -164,6 +167,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       identity: exportsOf(mounted, identityArea),
       lti: exportsOf(mounted, ltiArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
+      routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,
       devTokens,
       readiness,
