@@ -3,6 +3,9 @@ import { labsModule } from '../api/modules/index.js';
 import type { ImageLocator } from '../domain/images/image-repository.js';
 import { LAB_POWER_KIND, labTargetId } from '../domain/labs/lab.js';
 import { createLabService, type LabService } from '../domain/labs/lab-service.js';
+import type { Directory, LtiRegistrationRepository, MembershipSource } from '../domain/lti/ports.js';
+import { createLtiRosterSyncService, LTI_SCHEDULE_PRINCIPAL, type LtiRosterSyncService } from '../domain/lti/roster-sync.js';
+import { ConflictError } from '../domain/shared/errors.js';
 import { NotFoundError } from '../domain/shared/errors.js';
 import type { VmRepository } from '../domain/vms/vm-repository.js';
 import type { VmService } from '../domain/vms/vm-service.js';
@@ -10,6 +13,8 @@ import { labDeleteJob, labPowerJob } from '../jobs/kinds/lab-delete.js';
 import type { LabJobDeps } from '../jobs/kinds/lab-job-support.js';
 import { labStudentJob } from '../jobs/kinds/lab-student.js';
 import { labSyncJob } from '../jobs/kinds/lab-sync.js';
+import { ltiRosterSyncJob } from '../jobs/kinds/lti-roster-sync.js';
+import { createLtiRosterScheduler } from '../jobs/lti-roster-scheduler.js';
 import { createLabMaintenance, MAINTENANCE_PRINCIPAL } from '../jobs/lab-maintenance.js';
 import { createLabScheduler } from '../jobs/lab-scheduler.js';
 import { defineArea, type Platform } from './area.js';
@@ -18,16 +23,43 @@ import { holderIdentity } from './leadership.js';
 export interface LabsExports {
   readonly repo: KubeLabRepository;
   readonly service: LabService;
+  /** Starts LMS roster syncs of bound labs (launches start them too). */
+  readonly ltiRosterSync: LtiRosterSyncService;
 }
+
+/**
+ * The LTI ports the LMS roster sync and people-by-email need: the directory and NRPS from the world,
+ * the registrations from the LTI area. Whatever is absent makes those features refuse clearly
+ * (`LTI_NOT_CONFIGURED`, `LTI_REGISTRATION_GONE`) rather than the area fail to build.
+ */
+export interface LabsLtiPorts {
+  readonly directory?: Directory;
+  readonly membershipSource?: MembershipSource;
+  readonly registrations?: Pick<LtiRegistrationRepository, 'get'>;
+}
+
+const notConfigured = (what: string) => new ConflictError('LTI_NOT_CONFIGURED', `${what} is not configured on this platform.`);
+const NO_DIRECTORY: Directory = {
+  lookup: async () => {
+    throw notConfigured('The directory');
+  },
+};
+const NO_MEMBERSHIP_SOURCE: MembershipSource = {
+  members: async () => {
+    throw notConfigured('The LMS membership service (NRPS)');
+  },
+};
 
 /** Lab repository (watch-backed), use cases, job kinds, schedule and housekeeping loops (leader), API module. */
 export const labsArea = defineArea({
   name: 'labs',
   needs: ['images', 'vms'],
   async build(
-    ctx: Pick<Platform, 'config' | 'logger' | 'clock' | 'world' | 'kube' | 'tenantRepo' | 'operations' | 'operationStore'> & {
+    ctx: Pick<Platform, 'config' | 'logger' | 'clock' | 'world' | 'kube' | 'tenantRepo' | 'operations' | 'operationStore' | 'auditLog'> & {
       readonly images: { readonly locator: ImageLocator };
       readonly vms: { readonly repo: VmRepository; readonly service: VmService };
+      /** Given by the LTI area when it is built first; the world's directory and NRPS client otherwise. */
+      readonly lti?: LabsLtiPorts;
     },
   ) {
     const { config } = ctx;
@@ -35,6 +67,9 @@ export const labsArea = defineArea({
     await repo.start();
     const { azure } = ctx.world;
     const vmRepo = ctx.vms.repo;
+    const directory = ctx.lti?.directory ?? ctx.world.directory;
+    const membershipSource = ctx.lti?.membershipSource ?? ctx.world.membershipSource ?? NO_MEMBERSHIP_SOURCE;
+    const registrations = ctx.lti?.registrations ?? { get: async () => undefined };
     const service = createLabService({
       labs: repo,
       vms: vmRepo,
@@ -42,6 +77,13 @@ export const labsArea = defineArea({
       images: ctx.images.locator,
       operations: ctx.operations,
       arcAvailable: azure.onboarding !== undefined,
+      ...(directory === undefined ? {} : { directory }),
+    });
+    const ltiRosterSync = createLtiRosterSyncService({
+      labs: repo,
+      tenants: ctx.tenantRepo,
+      operations: ctx.operations,
+      operationStore: ctx.operationStore,
     });
     const jobDeps: LabJobDeps = {
       labs: repo,
@@ -72,6 +114,16 @@ export const labsArea = defineArea({
         return { operationId: op.id };
       },
     });
+    const ltiScheduler = createLtiRosterScheduler({
+      labs: repo,
+      clock: ctx.clock,
+      logger: log,
+      everyHours: config.labs.ltiRosterSyncHours,
+      start: async (lab) => {
+        const op = await ltiRosterSync.startAs(LTI_SCHEDULE_PRINCIPAL, lab, 'schedule', LTI_SCHEDULE_PRINCIPAL.id);
+        return { operationId: op.id };
+      },
+    });
     const maintenance = createLabMaintenance({
       labs: repo,
       vmRepo,
@@ -91,14 +143,32 @@ export const labsArea = defineArea({
       },
     });
     return {
-      exports: { repo, service } satisfies LabsExports,
-      jobKinds: [labSyncJob(jobDeps), labStudentJob(jobDeps), labDeleteJob(jobDeps), labPowerJob(jobDeps)],
-      api: [labsModule(service)],
-      leaderLoops: [scheduler, maintenance],
+      exports: { repo, service, ltiRosterSync } satisfies LabsExports,
+      jobKinds: [
+        labSyncJob(jobDeps),
+        labStudentJob(jobDeps),
+        labDeleteJob(jobDeps),
+        labPowerJob(jobDeps),
+        ltiRosterSyncJob({
+          labs: repo,
+          labService: service,
+          registrations,
+          membershipSource,
+          directory: directory ?? NO_DIRECTORY,
+          operationStore: ctx.operationStore,
+          auditLog: ctx.auditLog,
+          logger: log,
+          clock: ctx.clock,
+          recheckMs: ctx.world.timings.labRecheckMs,
+        }),
+      ],
+      api: [labsModule(service, ltiRosterSync)],
+      leaderLoops: [scheduler, maintenance, ltiScheduler],
       informers: () => repo.informers(),
       async close() {
         await scheduler.stop();
         await maintenance.stop();
+        await ltiScheduler.stop();
         await repo.close();
       },
     };

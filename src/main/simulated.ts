@@ -19,6 +19,7 @@ import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapter
 import { ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../domain/identity/arc-machine.js';
 import { PLATFORM, PLATFORM_IMAGE_NAMESPACE, type ImageSpec } from '../domain/images/image.js';
 import type { ImageRepository } from '../domain/images/image-repository.js';
+import type { Directory, MembershipSource } from '../domain/lti/ports.js';
 import type { HostResolver } from '../domain/net/index.js';
 import { ConflictError } from '../domain/shared/errors.js';
 import { PROFILE_DEFAULTS } from '../domain/tenants/tenant.js';
@@ -45,6 +46,10 @@ export interface World {
   readonly timings: Timings;
   /** BullMQ's lock timings when not the default (the fault tests). */
   readonly queueLocks?: QueueLocks;
+  /** The tenants' directory (Microsoft Graph, or a simulated one): lab people given by email, LMS rosters. Absent: not configured. */
+  readonly directory?: Directory;
+  /** Reads LMS course memberships (NRPS). Absent: LMS roster sync is not configured. */
+  readonly membershipSource?: MembershipSource;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +84,9 @@ export interface WorldOverrides {
   readonly queueLocks?: QueueLocks;
   /** The simulated cluster keeps every request in RBAC terms (`emulator.recordedRequests()`): the RBAC scenario test. */
   readonly recordKubeRequests?: boolean;
+  /** Tests: the directory and the NRPS client (a stand-in, until the real ones are configured). */
+  readonly directory?: Directory;
+  readonly membershipSource?: MembershipSource;
 }
 
 /** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
@@ -165,6 +173,8 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     network: { ...networkFor(config), ...overrides.network },
     timings,
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
+    ...(overrides.directory === undefined ? {} : { directory: overrides.directory }),
+    ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
   };
   if (config.kube.mode !== 'simulated') {
     return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: async () => undefined };

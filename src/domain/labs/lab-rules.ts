@@ -6,7 +6,7 @@ import { DNS_LABEL } from '../shared/ids.js';
 import { diskIssues, sshKeyIssues } from '../vms/vm-rules.js';
 import type { LabPerson } from './lab.js';
 import type { RosterDiff } from './lab-view.js';
-import type { CreateLabInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+import type { CreateLabInput, LabPersonInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
 
 /** Student VM names add `-` and 10 hex digits to the lab name and must stay within 54 (Arc). */
 export const MAX_LAB_NAME = 40;
@@ -55,7 +55,7 @@ export function labNameIssues(name: string): FieldIssue[] {
 }
 
 /** Issues of a list of people (ids are Azure AD object ids, unique). */
-export function peopleIssues(people: readonly LabPerson[], field: string, max: number): FieldIssue[] {
+export function peopleIssues(people: readonly LabPersonInput[], field: string, max: number): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (people.length > max) return [{ field, message: `at most ${max} entries` }];
   const seen = new Set<string>();

@@ -121,6 +121,11 @@ export const ERROR_CODES = {
     status: 409,
     meaning: 'The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read.',
   },
+  LTI_NOT_CONFIGURED: {
+    status: 409,
+    meaning:
+      'The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS.',
+  },
   LTI_REGISTRATION_GONE: { status: 409, meaning: 'The LMS registration the lab is bound through no longer exists; bind the lab again.' },
   WEBHOOK_EXISTS: { status: 409, meaning: 'A webhook with this id already exists.' },
   WEBHOOK_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many webhooks as allowed; delete one first.' },
