@@ -136,11 +136,11 @@ describe('lab people by email', () => {
     ]);
     expect((await rest.students(olga, tenant, 'net301')).body.items.map((s: { id: string }) => s.id)).toEqual([personId(1)]);
 
-    const ok = await roster([person(1), { email: 'User2@uni.example', displayName: 'Ada' }]);
+    const ok = await roster([person(1), { email: 'User2@uni.example', displayName: 'Ada', lmsUserId: 'lms-2' }]);
     expect(ok.status, JSON.stringify(ok.body)).toBe(202);
     expect(ok.body.diff).toMatchObject({ added: [personId(2)], removed: [] });
     const students = (await rest.students(olga, tenant, 'net301')).body.items as { id: string; email?: string; displayName?: string }[];
-    expect(students.find((s) => s.id === personId(2))).toMatchObject({ email: 'User2@uni.example', displayName: 'Ada' });
+    expect(students.find((s) => s.id === personId(2))).toMatchObject({ email: 'User2@uni.example', displayName: 'Ada', lmsUserId: 'lms-2' });
 
     expectProblem(await roster([{ displayName: 'nobody' }]), 400, 'VALIDATION_FAILED');
   });

@@ -1614,6 +1614,8 @@ export interface components {
             id: string;
             email?: string;
             displayName?: string;
+            /** @description The LMS's id of the student, when the roster comes from an LMS. */
+            lmsUserId?: string;
             status: components["schemas"]["StudentStatus"];
             /** @description The student's VM name (the same for every retry). */
             vm: string;

@@ -145,6 +145,7 @@ export const labTypeDefs = /* GraphQL */ `
     id: ID!
     email: String
     displayName: String
+    lmsUserId: String
     status: StudentStatus!
     vm: String!
     vmState: VmState
