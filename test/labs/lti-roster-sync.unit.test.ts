@@ -331,6 +331,16 @@ describe('lti.roster-sync', () => {
     expect((await lab(h)).status.ltiSync).toMatchObject({ outcome: 'failed', code: 'SERVICE_UNAVAILABLE' });
   });
 
+  it('an empty membership does not drop every student', async () => {
+    const h = harness();
+    h.members = [member(1, [ROLE.learner])];
+    await h.run();
+    h.members = [];
+    await expect(h.run()).rejects.toMatchObject({ code: 'LTI_EMPTY_MEMBERSHIP' });
+    expect(ids((await lab(h)).students)).toEqual([guid(1)]);
+    expect((await lab(h)).status.ltiSync).toMatchObject({ outcome: 'failed', code: 'LTI_EMPTY_MEMBERSHIP' });
+  });
+
   it('looks the directory up in batches', async () => {
     const h = harness();
     h.members = Array.from({ length: 250 }, (_, i) => member(i + 1, [ROLE.learner]));

@@ -121,6 +121,11 @@ export const ERROR_CODES = {
     status: 409,
     meaning: 'The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read.',
   },
+  LTI_EMPTY_MEMBERSHIP: {
+    status: 409,
+    meaning:
+      'The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty).',
+  },
   LTI_NOT_CONFIGURED: {
     status: 409,
     meaning:

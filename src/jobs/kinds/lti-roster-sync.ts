@@ -128,6 +128,13 @@ export function ltiRosterSyncJob(deps: LtiRosterSyncJobDeps): JobKind {
     if (registration === undefined)
       throw new ConflictError('LTI_REGISTRATION_GONE', `The LMS registration lab '${name}' is bound through no longer exists; bind the lab again.`);
     const members = await deps.membershipSource.members(registration, membershipsUrl, signal);
+    // An empty answer is far likelier a platform fault than a course without anyone (not even its
+    // instructor): it must not drop every student at once.
+    if (members.length === 0 && lab.students.length > 0)
+      throw new ConflictError(
+        'LTI_EMPTY_MEMBERSHIP',
+        `The LMS answered an empty membership for the course of lab '${name}'; its ${lab.students.length} student(s) are kept.`,
+      );
     const roster = await rosterFromMembers(members, deps.directory, signal);
     const { operation, diff } = await deps.labService.syncRoster(p, tenant, name, roster.students);
     const current = (await deps.labs.get(tenant, name)) ?? lab;
