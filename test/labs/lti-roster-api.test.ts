@@ -119,6 +119,47 @@ describe('LMS roster sync over the API', () => {
       lti: { contextId: 'ctx-42', membershipsUrl: 'https://lms.example.edu/api/lti/courses/42/names_and_roles' },
       ltiSync: { trigger: 'manual', outcome: 'failed', code: 'LTI_REGISTRATION_GONE', unresolved: [] },
     });
+
+    // Unresolved members as a sync records them: GraphQL enums spell `not-in-directory` as `not_in_directory`.
+    await labs.updateStatus(tenant, 'os201', (s) => ({
+      ...s,
+      ltiSync: {
+        at: '2026-03-02T10:00:00.000Z',
+        trigger: 'schedule',
+        outcome: 'succeeded',
+        members: 2,
+        students: 0,
+        instructors: 0,
+        unresolved: [
+          { lmsUserId: 'lms-1', role: 'student', reason: 'no-email' },
+          { lmsUserId: 'lms-2', email: 'x@uni.example', role: 'instructor', reason: 'not-in-directory' },
+        ],
+      },
+    }));
+    await expect
+      .poll(
+        async () =>
+          (
+            await gql(olga, 'query($t: ID!) { lab(tenant: $t, name: "os201") { ltiSync { members unresolved { lmsUserId email role reason } } } }', {
+              t: tenant,
+            })
+          ).data?.['lab'],
+      )
+      .toEqual({
+        ltiSync: {
+          members: 2,
+          unresolved: [
+            { lmsUserId: 'lms-1', email: null, role: 'student', reason: 'no_email' },
+            { lmsUserId: 'lms-2', email: 'x@uni.example', role: 'instructor', reason: 'not_in_directory' },
+          ],
+        },
+      });
+    expect((await rest.lab(olga, tenant, 'os201')).body.ltiSync.unresolved[1]).toEqual({
+      lmsUserId: 'lms-2',
+      email: 'x@uni.example',
+      role: 'instructor',
+      reason: 'not-in-directory',
+    });
   });
 });
 
