@@ -17,6 +17,7 @@ import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
 import { makeProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
+import { installFormBodies } from './plugins/form-body.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
@@ -109,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installMediaTypeGuard(app);
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  installFormBodies(app);
 
   await app.register(helmet, {
     // The docs UI loads every script as a file from this origin, so no inline script anywhere

@@ -28,8 +28,8 @@ export interface LabsExports {
 }
 
 /**
- * The LTI ports the LMS roster sync and people-by-email need: the directory and NRPS from the world,
- * the registrations from the LTI area. Whatever is absent makes those features refuse clearly
+ * The LTI ports the LMS roster sync and people-by-email need: the directory from the world (or
+ * here), NRPS and the registrations from the LTI area. Whatever is absent makes those features refuse clearly
  * (`LTI_NOT_CONFIGURED`, `LTI_REGISTRATION_GONE`) rather than the area fail to build.
  */
 export interface LabsLtiPorts {
@@ -67,7 +67,7 @@ export const labsArea = defineArea({
     await repo.start();
     const { azure } = ctx.world;
     const vmRepo = ctx.vms.repo;
-    const directory = ctx.lti?.directory ?? ctx.world.directory;
+    const directory = ctx.lti?.directory ?? ctx.world.lms.directory;
     const membershipSource = ctx.lti?.membershipSource ?? ctx.world.membershipSource ?? NO_MEMBERSHIP_SOURCE;
     const registrations = ctx.lti?.registrations ?? { get: async () => undefined };
     const service = createLabService({

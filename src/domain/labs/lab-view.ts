@@ -56,7 +56,7 @@ export interface LabView extends Omit<LabSpec, 'students'> {
   readonly lastOperationId?: string;
   /** The next schedule action due, if any. */
   readonly nextScheduledEvent?: { readonly action: LabScheduleAction; readonly at: string };
-  /** The last roster sync from the LMS course the lab is bound to (`lti`). */
+  /** The last roster sync from the LMS, for a lab bound to a course (`lti`). */
   readonly ltiSync?: LtiSyncStatus;
 }
 
