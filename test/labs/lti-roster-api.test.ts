@@ -206,6 +206,21 @@ describe('lab people by email', () => {
       { id: personId(900), email: 'user900@uni.example', displayName: 'User 900' },
     ]);
 
+    const patched = await rest
+      .api()
+      .patch(`/v1/tenants/${tenant}/labs/ai401`)
+      .set('authorization', olga)
+      .send({ instructors: [{ email: 'user901@uni.example', displayName: 'Prof' }] });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.instructors).toEqual([{ id: personId(901), email: 'user901@uni.example', displayName: 'Prof' }]);
+    const patchRefused = await rest
+      .api()
+      .patch(`/v1/tenants/${tenant}/labs/ai401`)
+      .set('authorization', olga)
+      .send({ instructors: [{ email: 'twin@uni.example' }] });
+    expectProblem(patchRefused, 422, 'EMAIL_NOT_RESOLVED');
+    expect(patchRefused.body.errors).toEqual([{ field: '/instructors/0/email', reason: 'ambiguous', message: expect.any(String) }]);
+
     const res = await gql(
       olga,
       'mutation($t: ID!, $s: [LabPersonInput!]!) { syncLabRoster(tenant: $t, name: "ai401", students: $s) { diff { added } } }',
