@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.js';
 import { readAuth, readAzure, type AuthConfig, type AzureConfig } from './config-identity.js';
 import { bool, CIDR, ConfigError, int, list, read, type Env } from './config-read.js';
+import { readLti, type LtiConfig } from './config-lti.js';
 
 export { ConfigError } from './config-read.js';
 export type { AuthConfig, AzureConfig } from './config-identity.js';
+export type { LtiConfig } from './config-lti.js';
 
 /**
  * Every setting of the service, read once at start from the environment. `loadConfig` throws
@@ -55,6 +57,7 @@ export interface Config {
   readonly images: ImagesConfig;
   readonly webhooks: WebhooksConfig;
   readonly labs: LabsConfig;
+  readonly lti: LtiConfig;
   readonly leader: LeaderConfig;
   /** Between passes re-enqueuing the jobs of open operations that went missing, on the leader, ms (RECOVERY_INTERVAL_MS, default 60 000). */
   readonly recoveryIntervalMs: number;
@@ -176,6 +179,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       claimTimeoutMs: read(env, 'LAB_SCHEDULE_CLAIM_TIMEOUT_MS', int(1_000, 86_400_000), 'milliseconds 1000-86400000') ?? 120_000,
       ltiRosterSyncHours: read(env, 'LTI_ROSTER_SYNC_HOURS', int(1, 24 * 365), 'hours 1-8760') ?? 24,
     },
+    lti: readLti(env, simulated),
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
