@@ -3,7 +3,8 @@ import { labsModule } from '../api/modules/index.js';
 import type { ImageLocator } from '../domain/images/image-repository.js';
 import { LAB_POWER_KIND, labTargetId } from '../domain/labs/lab.js';
 import { createLabService, type LabService } from '../domain/labs/lab-service.js';
-import type { Directory, LtiRegistrationRepository, MembershipSource } from '../domain/lti/ports.js';
+import { createNrpsClient } from '../adapters/lti/nrps-client.js';
+import type { Directory, LtiRegistrationRepository, MembershipSource, ToolKeys } from '../domain/lti/ports.js';
 import { createLtiRosterSyncService, LTI_SCHEDULE_PRINCIPAL, type LtiRosterSyncService } from '../domain/lti/roster-sync.js';
 import { ConflictError } from '../domain/shared/errors.js';
 import { NotFoundError } from '../domain/shared/errors.js';
@@ -28,14 +29,15 @@ export interface LabsExports {
 }
 
 /**
- * The LTI ports the LMS roster sync and people-by-email need: the directory from the world (or
- * here), NRPS and the registrations from the LTI area. Whatever is absent makes those features refuse clearly
- * (`LTI_NOT_CONFIGURED`, `LTI_REGISTRATION_GONE`) rather than the area fail to build.
+ * What the LMS roster sync and people-by-email take from the LTI area: the registrations, and the
+ * tool's keys for the NRPS client (built here on the world's guarded LMS fetch). The directory is
+ * the world's (`lms.directory`). A `membershipSource` or `directory` given here wins (tests).
  */
 export interface LabsLtiPorts {
+  readonly registrations: Pick<LtiRegistrationRepository, 'get'>;
+  readonly toolKeys?: ToolKeys;
   readonly directory?: Directory;
   readonly membershipSource?: MembershipSource;
-  readonly registrations?: Pick<LtiRegistrationRepository, 'get'>;
 }
 
 const notConfigured = (what: string) => new ConflictError('LTI_NOT_CONFIGURED', `${what} is not configured on this platform.`);
@@ -53,12 +55,12 @@ const NO_MEMBERSHIP_SOURCE: MembershipSource = {
 /** Lab repository (watch-backed), use cases, job kinds, schedule and housekeeping loops (leader), API module. */
 export const labsArea = defineArea({
   name: 'labs',
-  needs: ['images', 'vms'],
+  needs: ['images', 'vms', 'lti'],
   async build(
     ctx: Pick<Platform, 'config' | 'logger' | 'clock' | 'world' | 'kube' | 'tenantRepo' | 'operations' | 'operationStore' | 'auditLog'> & {
       readonly images: { readonly locator: ImageLocator };
       readonly vms: { readonly repo: VmRepository; readonly service: VmService };
-      /** Given by the LTI area when it is built first; the world's directory and NRPS client otherwise. */
+      /** The LTI area's registrations and tool keys (absent: LMS roster syncs refuse with clear codes). */
       readonly lti?: LabsLtiPorts;
     },
   ) {
@@ -68,7 +70,14 @@ export const labsArea = defineArea({
     const { azure } = ctx.world;
     const vmRepo = ctx.vms.repo;
     const directory = ctx.lti?.directory ?? ctx.world.lms.directory;
-    const membershipSource = ctx.lti?.membershipSource ?? ctx.world.membershipSource ?? NO_MEMBERSHIP_SOURCE;
+    const log = ctx.logger.child({ component: 'labs' });
+    const toolKeys = ctx.lti?.toolKeys;
+    const membershipSource =
+      ctx.world.membershipSource ??
+      ctx.lti?.membershipSource ??
+      (toolKeys === undefined
+        ? NO_MEMBERSHIP_SOURCE
+        : createNrpsClient({ fetch: ctx.world.lms.platformFetch, keys: toolKeys, clock: ctx.clock, logger: log.child({ component: 'nrps' }) }));
     const registrations = ctx.lti?.registrations ?? { get: async () => undefined };
     const service = createLabService({
       labs: repo,
@@ -96,7 +105,6 @@ export const labsArea = defineArea({
       recheckMs: ctx.world.timings.labRecheckMs,
       parallelism: config.labs.parallelism,
     };
-    const log = ctx.logger.child({ component: 'labs' });
     const scheduler = createLabScheduler({
       labs: repo,
       clock: ctx.clock,
