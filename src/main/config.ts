@@ -89,6 +89,8 @@ export interface LabsConfig {
    * applied again, ms (LAB_SCHEDULE_CLAIM_TIMEOUT_MS, default 120 000).
    */
   readonly claimTimeoutMs: number;
+  /** Age of a bound lab's last LMS roster sync after which it is synced again, hours (LTI_ROSTER_SYNC_HOURS, default 24). */
+  readonly ltiRosterSyncHours: number;
 }
 
 /** Tenant webhooks. */
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
       claimTimeoutMs: read(env, 'LAB_SCHEDULE_CLAIM_TIMEOUT_MS', int(1_000, 86_400_000), 'milliseconds 1000-86400000') ?? 120_000,
+      ltiRosterSyncHours: read(env, 'LTI_ROSTER_SYNC_HOURS', int(1, 24 * 365), 'hours 1-8760') ?? 24,
     },
     lti: readLti(env, simulated),
     leader: readLeader(env),

@@ -7,8 +7,9 @@ import type { VmsExports } from './vms.js';
 const DEFAULT_FRAME_ANCESTORS = '*';
 
 /**
- * The pages an LTI launch lands on (learner VM page, instructor lab page). Until the launch area
- * provides its session store and roster sync (and takes over this wiring), no session exists:
+ * The pages an LTI launch lands on (learner VM page, instructor lab page); "Sync roster now" starts
+ * the labs area's LMS roster sync. Until the launch area provides its session store (and takes over
+ * this wiring), no session exists:
  * every page asks to launch again from the course, and no action can run.
  */
 export const ltiPagesArea = defineArea({
@@ -19,9 +20,7 @@ export const ltiPagesArea = defineArea({
       sessions: { get: async () => undefined },
       labs: ctx.labs.service,
       vms: ctx.vms.service,
-      rosterSync: {
-        start: () => Promise.reject(new Error('LTI roster sync is not wired in')),
-      },
+      rosterSync: ctx.labs.ltiRosterSync,
       clock: ctx.clock,
       frameAncestors: DEFAULT_FRAME_ANCESTORS,
     };

@@ -862,10 +862,46 @@ export interface paths {
          *     revoked at once, the VM is deleted after the lab's `dropGracePeriodHours`); unchanged ones
          *     are left alone. The quota for the added students is checked before anything is written
          *     (409 `QUOTA_EXCEEDED` with `details.needed` and `details.left`). The answer carries the
-         *     operation and what changed, by student id.
+         *     operation and what changed, by student id. A student may be given by `email` alone: it is
+         *     resolved to the one directory user with that address; an address that matches none or
+         *     several is 422 `EMAIL_NOT_RESOLVED` with one `errors[]` entry each (`/students/3/email`,
+         *     `reason` `not-in-directory` or `ambiguous`), and nothing is written.
          */
         put: operations["syncLabRoster"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/lti/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync the roster of a lab bound to an LMS course from the course now (an operation of kind `lti.roster-sync`).
+         * @description Reads the course's members through the LMS's Names and Role Provisioning service (NRPS 2.0):
+         *     active Learners become the students, active Instructors and Teaching Assistants the
+         *     instructors (instructors added by hand stay), each matched to a directory user by email.
+         *     The students then go through the lab's roster sync (as `PUT …/roster`: the same diff, grace
+         *     periods and `lab.roster-synced` webhook). Members without an email, or whose address matches
+         *     no directory user or several, get no VM and are listed in the lab's `ltiSync.unresolved`.
+         *     Bound labs are also synced every `LTI_ROSTER_SYNC_HOURS` and when an instructor launches
+         *     them. While a sync of the lab is queued or running, that one is answered. A lab that is not
+         *     bound is 409 `LAB_NOT_LTI_BOUND`; one whose LMS offered no NRPS, 409 `LTI_NO_MEMBERSHIP_SERVICE`.
+         */
+        post: operations["syncLabFromLms"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1357,6 +1393,11 @@ export interface components {
              *     | `LAB_EXISTS` | 409 | no | A lab of that name already exists in the tenant. |
              *     | `LAB_DELETING` | 409 | no | The lab is being deleted. |
              *     | `STUDENT_NOT_FAILED` | 409 | no | Only a failed or pending student can be retried. |
+             *     | `LAB_NOT_LTI_BOUND` | 409 | no | The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync. |
+             *     | `LTI_NO_MEMBERSHIP_SERVICE` | 409 | no | The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read. |
+             *     | `LTI_EMPTY_MEMBERSHIP` | 409 | no | The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty). |
+             *     | `LTI_NOT_CONFIGURED` | 409 | no | The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS. |
+             *     | `LTI_REGISTRATION_GONE` | 409 | no | The LMS registration the lab is bound through no longer exists; bind the lab again. |
              *     | `WEBHOOK_EXISTS` | 409 | no | A webhook with this id already exists. |
              *     | `WEBHOOK_LIMIT_REACHED` | 409 | no | The tenant has as many webhooks as allowed; delete one first. |
              *     | `LTI_REGISTRATION_EXISTS` | 409 | no | The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant. |
@@ -1367,6 +1408,7 @@ export interface components {
              *     | `AZURE_ROLE_ASSIGNMENT_EXISTS` | 409 | no | The Azure role assignment already exists. |
              *     | `URL_NOT_ALLOWED` | 422 | no | The outbound URL (image source, webhook target) is refused; `details.reason` names the rule. |
              *     | `ARC_SERVICE_PRINCIPAL_NOT_ALLOWED` | 412 | no | Onboarding with a service principal secret is switched off on this platform. |
+             *     | `EMAIL_NOT_RESOLVED` | 422 | no | People given by email must each match exactly one directory user; `errors[]` names each address that did not (not-in-directory or ambiguous). |
              *     | `IMAGE_IMPORT_FAILED` | 422 | no | The image import failed; `detail` gives the importer’s reason. |
              *     | `VM_FAILED` | 422, 502 | no | The VM went into an error state while it was being provisioned or changed. |
              *     | `VM_ERROR` | 422 | no | A lab student’s VM is in an error state (lab student status only). |
@@ -1425,6 +1467,8 @@ export interface components {
                  */
                 in?: "query" | "path" | "header";
                 message: string;
+                /** @description Machine-readable reason where a code has several, e.g. `not-in-directory` or `ambiguous` for an email address of `EMAIL_NOT_RESOLVED`. */
+                reason?: string;
             }[];
             details?: {
                 [key: string]: unknown;
@@ -1716,6 +1760,66 @@ export interface components {
             /** Format: email */
             email?: string;
             displayName?: string;
+            /** @description The LMS's id of this person (LTI `sub` / NRPS `user_id`), when the roster comes from an LMS. */
+            lmsUserId?: string;
+        };
+        /**
+         * @description A person of a lab, given by Azure AD object id (`id`), or by `email` alone: the address is
+         *     resolved through the tenant's directory to exactly one user (else 422 `EMAIL_NOT_RESOLVED`,
+         *     nothing written). With `id`, `email` is only informational.
+         */
+        LabPersonInput: {
+            /** @description Azure AD object id (a GUID; stored in lower case). */
+            id?: string;
+            /** Format: email */
+            email?: string;
+            displayName?: string;
+            /** @description The LMS's id of this person (LTI `sub` / NRPS `user_id`). */
+            lmsUserId?: string;
+        } | unknown | unknown;
+        /** @description The LMS course (LTI context) the lab is bound to by Deep Linking; its roster follows the course (NRPS). */
+        LabLtiBinding: {
+            /** @description The tenant's LTI registration of the platform. */
+            registrationId: string;
+            deploymentId: string;
+            /** @description The LTI context id (the course). */
+            contextId: string;
+            contextTitle?: string;
+            /** @description The course's NRPS membership URL; absent: the LMS offered no roster service. */
+            membershipsUrl?: string;
+            /** Format: date-time */
+            boundAt: string;
+        };
+        /** @description A course member who got no VM because no single directory user matched them. */
+        LtiUnresolvedMember: {
+            lmsUserId: string;
+            email?: string;
+            name?: string;
+            /** @enum {string} */
+            role: "student" | "instructor";
+            /** @enum {string} */
+            reason: "no-email" | "not-in-directory" | "ambiguous";
+        };
+        /** @description The last roster sync from the LMS course. */
+        LtiSyncStatus: {
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            at: string;
+            /** @enum {string} */
+            trigger: "schedule" | "launch" | "manual";
+            /** @enum {string} */
+            outcome: "succeeded" | "failed";
+            /** @description From the error catalogue */
+            code?: string;
+            message?: string;
+            operationId?: string;
+            /** @description Active course members with a lab role. */
+            members?: number;
+            students?: number;
+            instructors?: number;
+            unresolved?: components["schemas"]["LtiUnresolvedMember"][];
         };
         /** @description The LMS course a lab belongs to (informational; filterable). */
         CourseRef: {
@@ -1785,9 +1889,9 @@ export interface components {
             course?: components["schemas"]["CourseRef"];
             template: components["schemas"]["LabTemplateInput"];
             /** @description Get `administrator` on every VM of the lab. */
-            instructors?: components["schemas"]["LabPerson"][];
+            instructors?: components["schemas"]["LabPersonInput"][];
             /** @description The roster, one VM each; ids are unique. */
-            students?: components["schemas"]["LabPerson"][];
+            students?: components["schemas"]["LabPersonInput"][];
             schedules?: components["schemas"]["LabSchedule"][];
             /**
              * Format: date-time
@@ -1804,7 +1908,7 @@ export interface components {
             displayName?: string | null;
             course?: components["schemas"]["CourseRef"] | null;
             template?: components["schemas"]["LabTemplateInput"];
-            instructors?: components["schemas"]["LabPerson"][];
+            instructors?: components["schemas"]["LabPersonInput"][];
             schedules?: components["schemas"]["LabSchedule"][];
             /** Format: date-time */
             endsAt?: string | null;
@@ -1813,7 +1917,7 @@ export interface components {
         };
         LabRoster: {
             /** @description The whole roster (ids unique); students not in it are dropped. */
-            students: components["schemas"]["LabPerson"][];
+            students: components["schemas"]["LabPersonInput"][];
         };
         /** @description Lab-wide counts by student status. */
         LabSummary: {
@@ -1851,6 +1955,8 @@ export interface components {
                 /** Format: date-time */
                 at: string;
             };
+            lti?: components["schemas"]["LabLtiBinding"];
+            ltiSync?: components["schemas"]["LtiSyncStatus"];
         };
         LabList: {
             items: components["schemas"]["Lab"][];
@@ -1860,6 +1966,8 @@ export interface components {
             id: string;
             email?: string;
             displayName?: string;
+            /** @description The LMS's id of the student, when the roster comes from an LMS. */
+            lmsUserId?: string;
             status: components["schemas"]["StudentStatus"];
             /** @description The student's VM name (the same for every retry). */
             vm: string;
@@ -4102,6 +4210,30 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    syncLabFromLms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

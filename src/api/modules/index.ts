@@ -1,5 +1,6 @@
 import type { AuditService } from '../../domain/audit/audit.js';
 import type { ImageService } from '../../domain/images/image-service.js';
+import type { LtiRosterSyncService } from '../../domain/lti/roster-sync.js';
 import type { LabService } from '../../domain/labs/lab-service.js';
 import type { LtiRegistrationService } from '../../domain/lti/registration-service.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
@@ -62,9 +63,9 @@ export function vmAccessModule(access: VmAccessService): ApiModule {
   return { name: 'vm-access', handlers: vmAccessHandlers(access), graphql: { typeDefs: vmAccessTypeDefs, resolvers: vmAccessResolvers(access) } };
 }
 
-/** Course labs and their rosters (uses the operations, vms and vm-access modules' types). */
-export function labsModule(service: LabService): ApiModule {
-  return { name: 'labs', handlers: labHandlers(service), graphql: { typeDefs: labTypeDefs, resolvers: labResolvers(service) } };
+/** Course labs and their rosters, synced by hand or from an LMS course (uses the operations, vms and vm-access modules' types). */
+export function labsModule(service: LabService, lti: Pick<LtiRosterSyncService, 'syncFromLms'>): ApiModule {
+  return { name: 'labs', handlers: labHandlers(service, lti), graphql: { typeDefs: labTypeDefs, resolvers: labResolvers(service, lti) } };
 }
 
 /** Tenant webhooks: registration (the signing secret shown once) and delivery records. */
