@@ -31,7 +31,11 @@ export async function runServer(overrides: DepsOverrides = {}): Promise<void> {
     `  API docs      ${base}/docs`,
     `  GraphQL       ${base}/graphql${config.devMode ? `   (GraphiQL: ${base}/graphiql)` : ''}`,
     `  Health        ${base}/healthz  ${base}/readyz  ${base}/metrics`,
+    `  LTI 1.3 tool  login ${base}/lti/login  launch ${base}/lti/launch  keys ${base}/lti/jwks`,
   ];
+  if (deps.world.lms.simLms !== undefined) {
+    lines.push(`  Simulated LMS ${base}/sim/lms   (courses with instructor and student launches; see README "Try LTI")`);
+  }
   if (config.devMode) {
     lines.push(
       `  Queues        ${base}/admin/queues (platform admins; needs REDIS_URL)`,
