@@ -46,6 +46,16 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   // GraphQL authenticates per field: its root fields have their own cases below.
   postGraphQL: () => 'public',
   getQueueDashboard: () => ({ method: 'get', url: '/admin/queues', scoped: false, adminOk: [404] }),
+  // LTI browser routes: no bearer token; launches are bound to one registration (so one tenant) by
+  // the signed id_token, pages by the launch session (test/lti/).
+  ltiLoginGet: () => 'public',
+  ltiLoginPost: () => 'public',
+  ltiLaunch: () => 'public',
+  ltiDeepLinkPage: () => 'public',
+  ltiDeepLinkUse: () => 'public',
+  ltiDeepLinkCreate: () => 'public',
+  getLtiStylesheet: () => 'public',
+  getLtiDeepLinkScript: () => 'public',
   listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
   createTenant: (f) => ({
     method: 'post',

@@ -120,6 +120,8 @@ export async function installAdminSignIn(app: FastifyInstance, options: AdminSig
   await app.register(async (scope) => {
     // Fastify parses only JSON and text; URLSearchParams is the WHATWG form decoder, so a
     // dependency (@fastify/formbody) would add nothing for this one route. Scoped to these routes.
+    // The app's own form parser (LTI pages only) gives way to this one here.
+    if (scope.hasContentTypeParser('application/x-www-form-urlencoded')) scope.removeContentTypeParser('application/x-www-form-urlencoded');
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: SIGN_IN_BODY_LIMIT }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(String(body))));
     });

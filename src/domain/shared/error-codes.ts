@@ -115,6 +115,7 @@ export const ERROR_CODES = {
   LAB_VM: { status: 409, meaning: 'The VM belongs to a lab; act on it through the lab.' },
   LAB_EXISTS: { status: 409, meaning: 'A lab of that name already exists in the tenant.' },
   LAB_DELETING: { status: 409, meaning: 'The lab is being deleted.' },
+  LAB_BOUND_ELSEWHERE: { status: 409, meaning: 'The lab is bound to another LMS course; confirm re-binding to move it.' },
   STUDENT_NOT_FAILED: { status: 409, meaning: 'Only a failed or pending student can be retried.' },
   WEBHOOK_EXISTS: { status: 409, meaning: 'A webhook with this id already exists.' },
   WEBHOOK_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many webhooks as allowed; delete one first.' },
