@@ -2514,6 +2514,8 @@ export interface operations {
                     size?: string;
                     /** @description `true` to onboard the VMs to Azure Arc */
                     arc?: string;
+                    /** @description Public key put on every VM (needed without Azure Arc) */
+                    sshPublicKey?: string;
                 };
             };
         };

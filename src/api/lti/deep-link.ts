@@ -6,7 +6,7 @@ import type { LtiSession } from '../../domain/lti/ports.js';
 import type { LtiRegistration } from '../../domain/lti/registration.js';
 import type { LabRecord } from '../../domain/labs/lab.js';
 import type { Image, ImageOwner } from '../../domain/images/image.js';
-import { isDomainError } from '../../domain/shared/errors.js';
+import { isDomainError, ValidationError } from '../../domain/shared/errors.js';
 import { statusOfCode } from '../../domain/shared/error-codes.js';
 import type { Clock } from '../../domain/shared/ids.js';
 import { cookieValue } from '../plugins/auth.js';
@@ -135,6 +135,8 @@ ${table}
           <option value="large">Large (4 vCPU, 8 GiB, 80 GiB disk)</option>
         </select>
         <label><input type="checkbox" name="arc" value="true"> Sign in with the university account (Azure Arc)</label>
+        <label for="lp-ssh">SSH public key for instructors (needed without Azure Arc)</label>
+        <textarea id="lp-ssh" name="sshPublicKey" rows="2" cols="60"></textarea>
         <p><button type="submit">Create the lab and use it</button></p>
       </form>`;
     return deps.sendPage(reply, status, page('Choose a lab', body), deps.frameAncestors);
@@ -239,7 +241,10 @@ ${table}
       return await run(session, fields(request.body));
     } catch (err) {
       if (err instanceof LtiLaunchRefused) return deps.refusalReply(reply, err);
-      if (isDomainError(err) && err.kind !== 'upstream_unavailable') return renderPicker(reply, session, statusOfCode(err.code), err.message);
+      if (isDomainError(err) && err.kind !== 'upstream_unavailable') {
+        const issues = err instanceof ValidationError ? err.issues.map((i) => i.message) : [];
+        return renderPicker(reply, session, statusOfCode(err.code), [err.message, ...issues].join(' '));
+      }
       throw err;
     }
   }
@@ -276,6 +281,7 @@ ${table}
         const preset = LAB_SIZES[size];
         const name = (form['name'] ?? '').trim();
         const displayName = (form['displayName'] ?? '').trim();
+        const sshKey = (form['sshPublicKey'] ?? '').trim();
         await deps.labs.create(principalFor(registration, session), session.tenant, {
           name,
           ...(displayName === '' ? {} : { displayName }),
@@ -286,6 +292,7 @@ ${table}
             diskGi: Math.max(preset.diskGi, image.sizeGi),
             storageClass: image.storageClass,
             arc: form['arc'] === 'true',
+            ...(sshKey === '' ? {} : { sshPublicKeys: [sshKey] }),
           },
         });
         await bind(session, registration, name, false);
