@@ -215,6 +215,7 @@ export function ltiLaunchModule(deps: LtiLaunchDeps): ApiModule {
       if (claims.messageType === MESSAGE_TYPE.deepLinkingRequest) {
         if (role !== 'instructor') throw new LtiLaunchRefused(403, 'role', 'Only instructors can choose a lab for the course.');
         if (!claims.deepLinking?.acceptTypes.includes('ltiResourceLink')) {
+          audit(request, 'ltiLaunch', { registration, status: 200, reason: 'accept_types', who });
           return await deepLink.answerUnsupported(reply, registration, claims);
         }
       }
