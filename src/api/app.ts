@@ -17,6 +17,7 @@ import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
 import { makeProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
+import { installFormBodies } from './plugins/form-body.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
@@ -109,18 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installMediaTypeGuard(app);
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  // LTI launches and their pages are HTML form posts (the platform's auto-submitted forms, our own
-  // pages' forms); nothing else takes a form body. URLSearchParams is the WHATWG form decoder.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
-    if (!request.url.startsWith('/lti/')) {
-      done(
-        Object.assign(new Error('Form bodies are accepted by the LTI pages only.'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }),
-        undefined,
-      );
-      return;
-    }
-    done(null, Object.fromEntries(new URLSearchParams(String(body))));
-  });
+  installFormBodies(app);
 
   await app.register(helmet, {
     // The docs UI loads every script as a file from this origin, so no inline script anywhere

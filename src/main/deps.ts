@@ -17,6 +17,7 @@ import { identityArea, type Identity } from './identity.js';
 import { imagesArea } from './images.js';
 import { buildJobsRuntime, createTerminalTap, withWorkerLoops, type JobsRuntime } from './jobs.js';
 import { labsArea } from './labs.js';
+import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
@@ -30,7 +31,7 @@ import { webhooksArea } from './webhooks.js';
  * keep this order); each is built after the areas it `needs`. A new area (LTI, cost controls,
  * templates) is one module added here.
  */
-export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea] as const;
+export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea, ltiPagesArea] as const;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {

@@ -14,11 +14,15 @@ import {
   type Controller,
   type KubeEmulator,
 } from '../adapters/sim/kube-emulator/index.js';
+import { createSimDirectory } from '../adapters/sim/directory.js';
+import { createSimLms, type SimLms } from '../adapters/sim/lms/index.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
+import { createPlatformFetch } from '../adapters/lti/platform-fetch.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
 import { ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../domain/identity/arc-machine.js';
 import { PLATFORM, PLATFORM_IMAGE_NAMESPACE, type ImageSpec } from '../domain/images/image.js';
 import type { ImageRepository } from '../domain/images/image-repository.js';
+import type { Directory, PlatformFetch } from '../domain/lti/ports.js';
 import type { HostResolver } from '../domain/net/index.js';
 import { ConflictError } from '../domain/shared/errors.js';
 import { PROFILE_DEFAULTS } from '../domain/tenants/tenant.js';
@@ -42,6 +46,8 @@ export interface World {
   /** The simulated Azure (tests and benchmarks look into it); undefined against ARM. */
   readonly simAzure: SimAzure | undefined;
   readonly network: Network;
+  /** The LMS side of LTI 1.3: how LMS URLs are reached, the directory people are matched in, the simulated LMS. */
+  readonly lms: LmsWorld;
   readonly timings: Timings;
   /** BullMQ's lock timings when not the default (the fault tests). */
   readonly queueLocks?: QueueLocks;
@@ -56,6 +62,44 @@ export interface Network {
   /** Also knows the hosts of SIM_WEBHOOK_ROUTES in the simulated cluster. */
   readonly webhookResolver: HostResolver;
   readonly webhookSender: WebhookSender;
+}
+
+/**
+ * What LTI needs of the outside world. With the simulated cluster (the embedded default): LMS URLs
+ * may be http and on loopback (an LMS tried beside it), people resolve in the simulated directory
+ * (addresses outside the simulated domains as guests, so any LMS can be tried) and a simulated LMS
+ * is served under /sim/lms. Otherwise: LMS URLs pass the outbound guard (https, public addresses),
+ * and people resolve in Entra ID through Microsoft Graph with the control plane's identity (only
+ * with Azure configured; without it, nobody resolves and LMS members are listed as not in the directory).
+ */
+export interface LmsWorld {
+  readonly platformFetch: PlatformFetch;
+  readonly directory: Directory;
+  /** The embedded default's simulated LMS; undefined otherwise. */
+  readonly simLms: SimLms | undefined;
+}
+
+/** A directory in which nobody is found: a real cluster without Azure settings has no directory to ask. */
+const NO_DIRECTORY: Directory = {
+  lookup: (addresses) => Promise.resolve(new Map(addresses.map((a) => [a.trim().toLowerCase(), 'not-found' as const]))),
+};
+
+/** The LMS side of the world (see {@link LmsWorld}); the Graph SDK is loaded only against Azure. */
+export async function lmsWorldFor(config: Pick<Config, 'kube' | 'azure' | 'publicUrl'>, network: Network): Promise<LmsWorld> {
+  if (config.kube.mode === 'simulated') {
+    return {
+      platformFetch: createPlatformFetch({ allowPrivate: true }),
+      directory: createSimDirectory(undefined, { guestsOutsideDomain: true }),
+      simLms: createSimLms(config.publicUrl === undefined ? {} : { baseUrl: config.publicUrl }),
+    };
+  }
+  const azure = config.azure;
+  let directory = NO_DIRECTORY;
+  if (azure.mode === 'arm') {
+    const { loadGraphDirectory } = await import('../adapters/graph/index.js');
+    directory = await loadGraphDirectory(azure.clientId === undefined ? { kind: 'default' } : { kind: 'default', clientId: azure.clientId });
+  }
+  return { platformFetch: createPlatformFetch({ resolver: network.imageResolver }), directory, simLms: undefined };
 }
 
 /** How often jobs look again at what they wait for: the simulated world answers in milliseconds. */
@@ -159,10 +203,12 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     arcRecheckMs: azure.sim === undefined ? 5_000 : 200,
     arcListMaxAgeMs: azure.sim === undefined ? 5_000 : 100,
   };
+  const network = { ...networkFor(config), ...overrides.network };
   const base = {
     azure: azure.ports,
     simAzure: azure.sim,
-    network: { ...networkFor(config), ...overrides.network },
+    network,
+    lms: await lmsWorldFor(config, network),
     timings,
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
   };

@@ -16,6 +16,7 @@ import { buildApp } from '../../src/api/app.js';
 import { operationTypeDefs } from '../../src/api/graphql/operations.js';
 import { tenantTypeDefs } from '../../src/api/graphql/schema.js';
 import { ltiLaunchModule, LTI_SESSION_COOKIE } from '../../src/api/lti/launch.js';
+import { ltiStylesheetModule } from '../../src/api/lti/pages.js';
 import type { AuditEvent, AuditLog } from '../../src/domain/audit/audit.js';
 import type { Image } from '../../src/domain/images/image.js';
 import { createImageLocator } from '../../src/domain/images/image-locator.js';
@@ -234,7 +235,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     corsOrigins: [],
     bodyLimitBytes: 1024 * 1024,
     // The GraphQL schema needs the tenants' base types; no other REST module is mounted.
-    modules: [module, { name: 'graphql-base', handlers: {}, graphql: { typeDefs: [tenantTypeDefs, operationTypeDefs].join('\n'), resolvers: {} } }],
+    modules: [
+      module,
+      ltiStylesheetModule(),
+      { name: 'graphql-base', handlers: {}, graphql: { typeDefs: [tenantTypeDefs, operationTypeDefs].join('\n'), resolvers: {} } },
+    ],
     principals: { resolve: async () => Promise.reject(new Error('no bearer tokens here')) },
     idempotency: createMemoryIdempotencyStore(),
     auditLog: audit,

@@ -56,6 +56,12 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   ltiDeepLinkCreate: () => 'public',
   getLtiStylesheet: () => 'public',
   getLtiDeepLinkScript: () => 'public',
+  getLtiLearnerPage: () => 'public',
+  startLtiLearnerVm: () => 'public',
+  stopLtiLearnerVm: () => 'public',
+  getLtiInstructorPage: () => 'public',
+  syncLtiLabRoster: () => 'public',
+  retryLtiLabStudent: () => 'public',
   listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
   createTenant: (f) => ({
     method: 'post',

@@ -5,10 +5,10 @@ import { AREAS } from '../../src/main/deps.js';
 describe('the areas of the product', () => {
   it('need only areas that exist, none in a cycle; tenants come after webhooks (tenant.delete removes them)', () => {
     const order = buildOrder(AREAS).map((a) => a.name);
-    expect(order).toEqual(['webhooks', 'tenants', 'activity', 'images', 'vms', 'identity', 'labs']);
+    expect(order).toEqual(['webhooks', 'tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'ltiPages']);
   });
 
   it('mount the API in the order GraphQL types and fields have always had', () => {
-    expect(AREAS.map((a) => a.name)).toEqual(['tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'webhooks']);
+    expect(AREAS.map((a) => a.name)).toEqual(['tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'webhooks', 'ltiPages']);
   });
 });

@@ -251,7 +251,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Stylesheet of the LTI pages. */
+        /** Stylesheet of the LTI pages (served from this origin, no CDN). */
         get: operations["getLtiStylesheet"];
         put?: never;
         post?: never;
@@ -272,6 +272,126 @@ export interface paths {
         get: operations["getLtiDeepLinkScript"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/learner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The learner's page (their own VM in the course's lab).
+         * @description Where a student lands after a launch: their VM in the lab (name, power state, provisioning, Azure sign-in readiness and the `az ssh arc` command) with Start and Stop when allowed; or why they have none yet (not in the directory, not on the roster, being prepared) with the course's last roster sync.
+         */
+        get: operations["getLtiLearnerPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/learner/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts the learner's own VM.
+         * @description Starts the session's learner's VM in the session's lab (as a tenant member: their own VM only). Needs the launch session's cookie, a form post from a page of this origin (`Origin` absent or this host) and the session's `csrf` form field; answers 303 back to the page with `notice=started`, or an HTML page saying why it was refused.
+         */
+        post: operations["startLtiLearnerVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/learner/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stops the learner's own VM.
+         * @description Stops the session's learner's VM in the session's lab (as a tenant member: their own VM only). Needs the launch session's cookie, a form post from a page of this origin (`Origin` absent or this host) and the session's `csrf` form field; answers 303 back to the page with `notice=stopped`, or an HTML page saying why it was refused.
+         */
+        post: operations["stopLtiLearnerVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/instructor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The instructor's page (the course's lab, its students and its roster sync).
+         * @description Where an instructor lands after a launch: the lab bound to the course (name, course, phase, counts), its students with their status, VM state and failure reason (Retry for failed ones), and the last roster sync from the course (when, trigger, outcome, counts, members without a VM and why) with Sync roster now. Without a lab, a page pointing to Deep Linking.
+         */
+        get: operations["getLtiInstructorPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/instructor/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts a roster sync of the session's lab from the course.
+         * @description Starts `lti.roster-sync` of the session's lab (trigger `manual`), as the LMS integration acting for the instructor. Needs the launch session's cookie, a form post from a page of this origin (`Origin` absent or this host) and the session's `csrf` form field; answers 303 back to the page with `notice=sync-started`, or an HTML page saying why it was refused.
+         */
+        post: operations["syncLtiLabRoster"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/instructor/students/{student}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Provisions a failed student of the session's lab again.
+         * @description Retries one failed (or pending) student of the session's lab, as the LMS integration acting for the instructor. Needs the launch session's cookie, a form post from a page of this origin (`Origin` absent or this host) and the session's `csrf` form field; answers 303 back to the page with `notice=retried`, or an HTML page saying why it was refused.
+         */
+        post: operations["retryLtiLabStudent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1190,6 +1310,13 @@ export interface components {
              *     | `AZURE_REJECTED` | 502 | no | Azure rejected the request for another reason. |
              *     | `REDIS_UNAVAILABLE` | 503 | yes, later | Redis (jobs, idempotency, rate limits) is unreachable. |
              *     | `DNS_UNAVAILABLE` | 503 | yes, later | A host name could not be resolved right now. |
+             *     | `LTI_PLATFORM_UNAVAILABLE` | 503 | yes, later | The LMS (its token endpoint or membership service) is unreachable, failing or did not answer in time. |
+             *     | `LTI_TOKEN_REFUSED` | 502 | no | The LMS token endpoint refused the tool’s client credentials (registration or tool key not accepted). |
+             *     | `LTI_MEMBERSHIP_REFUSED` | 502 | no | The LMS refused to list the course’s members (NRPS not granted or the course is gone). |
+             *     | `LTI_PLATFORM_BAD_ANSWER` | 502 | no | The LMS answered with something that is not what LTI specifies (malformed, too large, or a redirect). |
+             *     | `LTI_MEMBERSHIP_TOO_LARGE` | 502 | no | The course has more members (or membership pages) than the tool reads. |
+             *     | `DIRECTORY_UNAVAILABLE` | 503 | yes, later | The directory (Microsoft Graph) is unreachable, throttling or failing. |
+             *     | `DIRECTORY_REJECTED` | 502 | no | The directory (Microsoft Graph) refused the lookup (permissions or credentials). |
              *     | `NOT_READY` | 503 | yes, later | The service is not ready; `details.checks` says what fails. |
              *     | `OVERLOADED` | 503 | yes, later | The server is under pressure (event loop or memory). |
              *     | `SERVICE_UNAVAILABLE` | 503 | yes, later | The service is overloaded or a dependency is down. |
@@ -2576,6 +2703,411 @@ export interface operations {
                 };
                 content: {
                     "text/javascript": string;
+                };
+            };
+        };
+    };
+    getLtiLearnerPage: {
+        parameters: {
+            query?: {
+                /** @description A short message to show after an action (one of a fixed set; others are ignored). */
+                notice?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page (framed by the LMS; `Content-Security-Policy` frame-ancestors from LTI_FRAME_ANCESTORS, no-store caching). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No session, or it ended (HTML page asking to launch again from the course). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The session is not of the page's role (HTML page). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    startLtiLearnerVm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description The session's form token (a hidden field of the page). */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; back to the page with a short notice. */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No session, or it ended (HTML page asking to launch again from the course). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The session is not of the page's role (HTML page). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The lab or student is not there (HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not possible in the current state (HTML page with the reason). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form is larger than 4 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopLtiLearnerVm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description The session's form token (a hidden field of the page). */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; back to the page with a short notice. */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No session, or it ended (HTML page asking to launch again from the course). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The session is not of the page's role (HTML page). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The lab or student is not there (HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not possible in the current state (HTML page with the reason). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form is larger than 4 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLtiInstructorPage: {
+        parameters: {
+            query?: {
+                /** @description A short message to show after an action (one of a fixed set; others are ignored). */
+                notice?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page (framed by the LMS; `Content-Security-Policy` frame-ancestors from LTI_FRAME_ANCESTORS, no-store caching). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No session, or it ended (HTML page asking to launch again from the course). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The session is not of the page's role (HTML page). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    syncLtiLabRoster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description The session's form token (a hidden field of the page). */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; back to the page with a short notice. */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No session, or it ended (HTML page asking to launch again from the course). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The session is not of the page's role (HTML page). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The lab or student is not there (HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not possible in the current state (HTML page with the reason). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form is larger than 4 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryLtiLabStudent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The student's directory object id. */
+                student: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description The session's form token (a hidden field of the page). */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; back to the page with a short notice. */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form body is missing. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No session, or it ended (HTML page asking to launch again from the course). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The session is not of the page's role (HTML page). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The lab or student is not there (HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not possible in the current state (HTML page with the reason). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form is larger than 4 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

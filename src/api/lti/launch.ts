@@ -28,7 +28,7 @@ import {
   type LtiLaunchDeps,
 } from './common.js';
 import { deepLinkHandlers } from './deep-link.js';
-import { LTI_CSS, refusalPage } from './html.js';
+import { refusalPage } from './html.js';
 
 export * from './common.js';
 
@@ -310,8 +310,6 @@ export function ltiLaunchModule(deps: LtiLaunchDeps): ApiModule {
       ltiDeepLinkPage: deepLink.page,
       ltiDeepLinkUse: deepLink.use,
       ltiDeepLinkCreate: deepLink.create,
-      getLtiStylesheet: async (_request: FastifyRequest, reply: FastifyReply) =>
-        reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(LTI_CSS),
       getLtiDeepLinkScript: async (_request: FastifyRequest, reply: FastifyReply) =>
         reply.header('cache-control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(DEEP_LINK_RETURN_JS),
     },

@@ -118,13 +118,7 @@ export async function installAdminSignIn(app: FastifyInstance, options: AdminSig
   const { principals, audit, home } = options;
   const now = options.now ?? Date.now;
   await app.register(async (scope) => {
-    // Fastify parses only JSON and text; URLSearchParams is the WHATWG form decoder, so a
-    // dependency (@fastify/formbody) would add nothing for this one route. Scoped to these routes.
-    // The app's own form parser (LTI pages only) gives way to this one here.
-    if (scope.hasContentTypeParser('application/x-www-form-urlencoded')) scope.removeContentTypeParser('application/x-www-form-urlencoded');
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: SIGN_IN_BODY_LIMIT }, (_req, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(String(body))));
-    });
+    // Form bodies are parsed app-wide (plugins/form-body.ts); these routes take SIGN_IN_BODY_LIMIT at most.
     const config = { permission: 'public' as const };
 
     scope.get(SIGN_IN_PATH, { config }, async (_request, reply) => sendPage(reply, 200));

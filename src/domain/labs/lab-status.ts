@@ -95,5 +95,7 @@ export function labView(lab: LabRecord, summary: LabSummary, now: Date): LabView
     summary,
     ...(lab.status.lastOperationId === undefined ? {} : { lastOperationId: lab.status.lastOperationId }),
     ...(next === undefined ? {} : { nextScheduledEvent: { action: next.action, at: next.dueAt } }),
+    ...(lab.lti === undefined ? {} : { lti: lab.lti }),
+    ...(lab.status.ltiSync === undefined ? {} : { ltiSync: lab.status.ltiSync }),
   };
 }

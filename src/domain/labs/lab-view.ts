@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../shared/error-codes.js';
 import type { VmState } from '../vms/vm-state.js';
+import type { LtiSyncStatus } from '../lti/binding.js';
 import type { LabPerson, LabScheduleAction, LabSpec } from './lab.js';
 
 /**
@@ -55,6 +56,8 @@ export interface LabView extends Omit<LabSpec, 'students'> {
   readonly lastOperationId?: string;
   /** The next schedule action due, if any. */
   readonly nextScheduledEvent?: { readonly action: LabScheduleAction; readonly at: string };
+  /** The last roster sync from the LMS, for a lab bound to a course (`lti`). */
+  readonly ltiSync?: LtiSyncStatus;
 }
 
 /** What a roster sync changes, by student id (sorted). */

@@ -170,6 +170,25 @@ export const ERROR_CODES = {
   REDIS_UNAVAILABLE: { status: 503, meaning: 'Redis (jobs, idempotency, rate limits) is unreachable.', retry: 'later' },
   DNS_UNAVAILABLE: { status: 503, meaning: 'A host name could not be resolved right now.', retry: 'later' },
 
+  // Upstreams: LTI platforms (LMS) and the directory (Microsoft Graph)
+  LTI_PLATFORM_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The LMS (its token endpoint or membership service) is unreachable, failing or did not answer in time.',
+    retry: 'later',
+  },
+  LTI_TOKEN_REFUSED: {
+    status: 502,
+    meaning: 'The LMS token endpoint refused the tool’s client credentials (registration or tool key not accepted).',
+  },
+  LTI_MEMBERSHIP_REFUSED: { status: 502, meaning: 'The LMS refused to list the course’s members (NRPS not granted or the course is gone).' },
+  LTI_PLATFORM_BAD_ANSWER: {
+    status: 502,
+    meaning: 'The LMS answered with something that is not what LTI specifies (malformed, too large, or a redirect).',
+  },
+  LTI_MEMBERSHIP_TOO_LARGE: { status: 502, meaning: 'The course has more members (or membership pages) than the tool reads.' },
+  DIRECTORY_UNAVAILABLE: { status: 503, meaning: 'The directory (Microsoft Graph) is unreachable, throttling or failing.', retry: 'later' },
+  DIRECTORY_REJECTED: { status: 502, meaning: 'The directory (Microsoft Graph) refused the lookup (permissions or credentials).' },
+
   // The service itself
   NOT_READY: { status: 503, meaning: 'The service is not ready; `details.checks` says what fails.', retry: 'later' },
   OVERLOADED: { status: 503, meaning: 'The server is under pressure (event loop or memory).', retry: 'later' },
