@@ -99,6 +99,8 @@ const ubuntu: Image = {
 export interface HarnessOptions {
   /** Launch states that are never removed (a store that failed to forget): the nonce ledger must still refuse a replay. */
   readonly statesNeverForget?: boolean;
+  /** The tool's origin is the request's (a browser test on a real port) instead of {@link TOOL}. */
+  readonly requestOrigin?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -226,7 +228,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     auditLog: audit,
     logger,
     clock,
-    publicUrl: TOOL,
+    ...(options.requestOrigin === true ? {} : { publicUrl: TOOL }),
     frameAncestors: 'https://*.example.com',
   });
   const app = await buildApp({
