@@ -273,6 +273,7 @@ describe('hostile launches', () => {
     const forged = `${started.cookie.split('=')[0]}=${other.state}`;
     expectRefusal(await postLaunch(h, { id_token: token, state: started.state }, forged), 401, /state cookie/);
     expectRefusal(await postLaunch(h, { state: started.state }, started.cookie), 400, /id_token and state/);
+    expectRefusal(await postLaunch(h, { id_token: token, state: 'ab\r\nSet-Cookie: x=1' }, started.cookie), 400, /malformed/);
   });
 
   it('refuses an expired token and one issued in the future', async () => {

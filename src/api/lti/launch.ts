@@ -32,6 +32,8 @@ import { refusalPage } from './html.js';
 
 export * from './common.js';
 
+const STATE_FORMAT = /^[A-Za-z0-9_-]{1,512}$/;
+
 interface Outcome {
   readonly registration?: LtiRegistration;
   readonly status: number;
@@ -176,11 +178,14 @@ export function ltiLaunchModule(deps: LtiLaunchDeps): ApiModule {
     let registration: LtiRegistration | undefined;
     let who: string | undefined;
     try {
-      const state = f['state'];
+      const given = f['state'];
+      // Our states are base64url: anything else is no state of ours (and must not reach a cookie name).
+      const state = given !== undefined && STATE_FORMAT.test(given) ? given : undefined;
+      if (given !== undefined && state === undefined) throw new LtiLaunchRefused(400, 'launch_params', 'The state of this launch is malformed.');
       const cookieName = state === undefined ? undefined : `${LTI_STATE_COOKIE_PREFIX}${state.slice(0, 8)}`;
       if (cookieName !== undefined) reply.header('set-cookie', ltiCookie(cookieName, '', 0));
       if (f['error'] !== undefined) {
-        if (state !== undefined && state.length <= MAX_PARAM) await deps.states.take(state);
+        if (state !== undefined) await deps.states.take(state);
         const description = f['error_description'];
         throw new LtiLaunchRefused(
           400,
