@@ -23,6 +23,7 @@ const value = fc.oneof(
     'https://evil.example/x',
     '',
     '%00',
+    'a\r\nSet-Cookie: x=1',
     '<script>',
     'a'.repeat(9000),
     'eyJhbGciOiJub25lIn0.e30.',
