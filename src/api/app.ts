@@ -32,6 +32,8 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   /** API slices (tenants, operations, ...): REST handlers and GraphQL types over their use cases. */
   readonly modules: readonly ApiModule[];
+  /** Routes outside the contract, registered after it (the embedded default's simulated LMS); none by default. */
+  readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
   readonly principals: PrincipalResolver;
   readonly idempotency: IdempotencyStore;
   readonly auditLog: AuditLog;
@@ -156,5 +158,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, devMode: deps.devMode, audit });
   await installQueueDashboard(app, { queues: deps.dashboardQueues, write: deps.dashboardWrite, principals: deps.principals, audit });
+  for (const routes of deps.routes ?? []) await app.register(routes);
   return app;
 }

@@ -1,6 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from '../domain/shared/error-codes.js';
 import {
   isDomainError,
+  UnprocessableError,
   UpstreamUnavailableError,
   ValidationError,
   type DomainError,
@@ -94,7 +95,7 @@ export function domainProblem(err: DomainError): Problem {
   const status = statusOf(err);
   return makeProblem(err.code, err.message, {
     status,
-    ...(err instanceof ValidationError && err.issues.length > 0 ? { errors: [...err.issues] } : {}),
+    ...((err instanceof ValidationError || err instanceof UnprocessableError) && err.issues.length > 0 ? { errors: [...err.issues] } : {}),
     ...(err.details === undefined ? {} : { details: { ...err.details } }),
   });
 }

@@ -12,6 +12,7 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
     modules: deps.modules,
+    routes: deps.routes,
     idempotency: deps.jobs.idempotency,
     auditLog: deps.jobs.auditLog,
     dashboardQueues: deps.jobs.dashboardQueues,

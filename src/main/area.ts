@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
@@ -34,6 +36,8 @@ export interface Platform {
   readonly operations: OperationService;
   readonly operationStore: OperationStore;
   readonly auditLog: AuditLog;
+  /** The process's Redis client when REDIS_URL is set (stores shared by replicas); absent in the embedded default. */
+  readonly redis?: Redis;
 }
 
 /** Runs in every process that runs job workers: started after them, stopped with them (within their grace). */
@@ -48,6 +52,11 @@ export interface AreaParts {
   readonly jobKinds?: readonly JobKind[];
   /** Its slice of the API, in the order the API mounts it. */
   readonly api?: readonly ApiModule[];
+  /**
+   * Routes outside the API contract, registered as fastify plugins after it: only what the
+   * embedded default serves beside the product (the simulated LMS).
+   */
+  readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** Loops that must run once in the deployment: on the replica holding the leader Lease. */
   readonly leaderLoops?: readonly LeaderLoop[];
   /** Loops that run wherever job workers run (see {@link WorkerLoop}). */

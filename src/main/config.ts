@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.js';
 import { readAuth, readAzure, type AuthConfig, type AzureConfig } from './config-identity.js';
 import { bool, CIDR, ConfigError, int, list, read, type Env } from './config-read.js';
+import { readLti, type LtiConfig } from './config-lti.js';
 
 export { ConfigError } from './config-read.js';
 export type { AuthConfig, AzureConfig } from './config-identity.js';
+export type { LtiConfig } from './config-lti.js';
 
 /**
  * Every setting of the service, read once at start from the environment. `loadConfig` throws
@@ -57,6 +59,7 @@ export interface Config {
   readonly images: ImagesConfig;
   readonly webhooks: WebhooksConfig;
   readonly labs: LabsConfig;
+  readonly lti: LtiConfig;
   readonly leader: LeaderConfig;
   /** Between passes re-enqueuing the jobs of open operations that went missing, on the leader, ms (RECOVERY_INTERVAL_MS, default 60 000). */
   readonly recoveryIntervalMs: number;
@@ -88,6 +91,8 @@ export interface LabsConfig {
    * applied again, ms (LAB_SCHEDULE_CLAIM_TIMEOUT_MS, default 120 000).
    */
   readonly claimTimeoutMs: number;
+  /** Age of a bound lab's last LMS roster sync after which it is synced again, hours (LTI_ROSTER_SYNC_HOURS, default 24). */
+  readonly ltiRosterSyncHours: number;
 }
 
 /** Tenant webhooks. */
@@ -185,7 +190,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       parallelism: read(env, 'LAB_PARALLELISM', int(1, 1000), 'an integer 1-1000') ?? 50,
       tickMs: read(env, 'LAB_TICK_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 30_000,
       claimTimeoutMs: read(env, 'LAB_SCHEDULE_CLAIM_TIMEOUT_MS', int(1_000, 86_400_000), 'milliseconds 1000-86400000') ?? 120_000,
+      ltiRosterSyncHours: read(env, 'LTI_ROSTER_SYNC_HOURS', int(1, 24 * 365), 'hours 1-8760') ?? 24,
     },
+    lti: readLti(env, simulated),
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DevTokens } from '../adapters/auth/dev-tokens.js';
@@ -17,6 +18,7 @@ import { identityArea, type Identity } from './identity.js';
 import { imagesArea } from './images.js';
 import { buildJobsRuntime, createTerminalTap, withWorkerLoops, type JobsRuntime } from './jobs.js';
 import { labsArea } from './labs.js';
+import { ltiArea, type LtiExports } from './lti.js';
 import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
 import { buildLeadership } from './leadership.js';
@@ -31,7 +33,7 @@ import { webhooksArea } from './webhooks.js';
  * keep this order); each is built after the areas it `needs`. A new area (LTI, cost controls,
  * templates) is one module added here.
  */
-export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea, ltiPagesArea] as const;
+export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea, ltiArea, ltiPagesArea] as const;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -45,8 +47,12 @@ export interface Deps {
   readonly jobs: JobsRuntime;
   /** Azure identity of VMs (Arc machines, access grants); simulated in the embedded default. */
   readonly identity: Identity;
+  /** LTI 1.3: platform registrations and the tool's keys. */
+  readonly lti: LtiExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
+  /** Routes outside the contract (see `AreaParts.routes`). */
+  readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
   readonly principals: PrincipalResolver;
   readonly devTokens: DevTokens | undefined;
   readonly readiness: readonly ReadinessCheck[];
@@ -106,6 +112,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       operations: runtime.operations,
       operationStore: runtime.store,
       auditLog: runtime.auditLog,
+      ...(runtime.redis === undefined ? {} : { redis: runtime.redis }),
     };
     let mounted: Mounted;
     try {
@@ -159,7 +166,9 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       tenantRepo,
       jobs,
       identity: exportsOf(mounted, identityArea),
+      lti: exportsOf(mounted, ltiArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
+      routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,
       devTokens,
       readiness,

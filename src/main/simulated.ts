@@ -22,7 +22,7 @@ import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapter
 import { ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../domain/identity/arc-machine.js';
 import { PLATFORM, PLATFORM_IMAGE_NAMESPACE, type ImageSpec } from '../domain/images/image.js';
 import type { ImageRepository } from '../domain/images/image-repository.js';
-import type { Directory, PlatformFetch } from '../domain/lti/ports.js';
+import type { Directory, MembershipSource, PlatformFetch } from '../domain/lti/ports.js';
 import type { HostResolver } from '../domain/net/index.js';
 import { ConflictError } from '../domain/shared/errors.js';
 import { PROFILE_DEFAULTS } from '../domain/tenants/tenant.js';
@@ -51,6 +51,8 @@ export interface World {
   readonly timings: Timings;
   /** BullMQ's lock timings when not the default (the fault tests). */
   readonly queueLocks?: QueueLocks;
+  /** Reads LMS course memberships (NRPS) when given here (tests); otherwise the LTI area's NRPS client. */
+  readonly membershipSource?: MembershipSource;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -123,6 +125,9 @@ export interface WorldOverrides {
   readonly queueLocks?: QueueLocks;
   /** The simulated cluster keeps every request in RBAC terms (`emulator.recordedRequests()`): the RBAC scenario test. */
   readonly recordKubeRequests?: boolean;
+  /** Tests: the directory (in place of `lms.directory`) and an NRPS client. */
+  readonly directory?: Directory;
+  readonly membershipSource?: MembershipSource;
 }
 
 /** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
@@ -204,13 +209,15 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     arcListMaxAgeMs: azure.sim === undefined ? 5_000 : 100,
   };
   const network = { ...networkFor(config), ...overrides.network };
+  const lms = await lmsWorldFor(config, network);
   const base = {
     azure: azure.ports,
     simAzure: azure.sim,
     network,
-    lms: await lmsWorldFor(config, network),
+    lms: { ...lms, ...(overrides.directory === undefined ? {} : { directory: overrides.directory }) },
     timings,
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
+    ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
   };
   if (config.kube.mode !== 'simulated') {
     return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: async () => undefined };

@@ -14,9 +14,17 @@ const rbacStub = join(root, 'deploy', 'base', 'rbac');
 let createdStub = false;
 let scratch = '';
 
+/** kubectl's output per overlay: each test reads its own parse of it, the overlay is rendered once per file. */
+const rendered = new Map<string, string>();
+
 /** Renders an overlay as `kubectl apply -k` would (kubectl is on every CI machine). */
 function render(dir: string): Json[] {
-  return parseManifests(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Json[];
+  let text = rendered.get(dir);
+  if (text === undefined) {
+    text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    rendered.set(dir, text);
+  }
+  return parseManifests(text) as Json[];
 }
 
 const find = (objects: Json[], kind: string, name: string): Json | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);

@@ -47,6 +47,33 @@ describe('core objects through CoreV1Api', () => {
     await expectApiError(c.core.readNamespacedSecret({ namespace: NS, name: 'cloudinit' }), 404);
   });
 
+  test('configmaps: created with a resourceVersion, listed by label, replace is optimistic, delete with a stale uid is 409, then 404', async () => {
+    const cm = await c.core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name: 'reg-1', labels: { app: 'lti' } }, data: { issuer: 'https://lms.example.edu' } },
+    });
+    expect(Number(cm.metadata?.resourceVersion)).toBeGreaterThan(0);
+    await expectApiError(c.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'reg-1' } } }), 409);
+    await c.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'reg-2', labels: { app: 'other' } } } });
+    const listed = await c.core.listNamespacedConfigMap({ namespace: NS, labelSelector: 'app=lti' });
+    expect(listed.items.map((i) => i.metadata?.name)).toEqual(['reg-1']);
+    const updated = await c.core.replaceNamespacedConfigMap({
+      namespace: NS,
+      name: 'reg-1',
+      body: { ...cm, data: { issuer: 'https://b.example.edu' } },
+    });
+    expect(updated.data?.issuer).toBe('https://b.example.edu');
+    expect((await expectApiError(c.core.replaceNamespacedConfigMap({ namespace: NS, name: 'reg-1', body: cm }), 409)).reason).toBe('Conflict');
+    const bad = await expectApiError(
+      c.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'reg-3' }, data: { 'bad key': 'x' } } }),
+      422,
+    );
+    expect(bad.reason).toBe('Invalid');
+    await expectApiError(c.core.deleteNamespacedConfigMap({ namespace: NS, name: 'reg-1', body: { preconditions: { uid: 'not-its-uid' } } }), 409);
+    expect((await c.core.deleteNamespacedConfigMap({ namespace: NS, name: 'reg-1' })).status).toBe('Success');
+    await expectApiError(c.core.readNamespacedConfigMap({ namespace: NS, name: 'reg-1' }), 404);
+  });
+
   test('a Secret with non-base64 data or an invalid name is 422 Invalid', async () => {
     const bad = await expectApiError(c.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 's1' }, data: { k: '???' } } }), 422);
     expect(bad.details?.causes?.map((x) => x.field)).toEqual(['data.k']);

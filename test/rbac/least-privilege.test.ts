@@ -41,6 +41,7 @@ const UNUSED_ON_PURPOSE: Readonly<Record<string, string>> = {
   'get subresources.kubevirt.io virtualmachineinstances/vnc': 'held because the tenant Roles grant it; never used by the control plane',
   'create cdi.kubevirt.io datavolumes/source':
     'CDI/KubeVirt clone authorization (a SubjectAccessReview the emulator does not make) for a VM disk cloned from an image PVC; also held for the image-clone Role',
+  'get core configmaps': 'direct read of an LTI registration while the watch has not synced; the scenario starts with synced caches',
   'get coordination.k8s.io leases': 'leader election (being added): one scheduler across replicas',
   'create coordination.k8s.io leases': 'leader election',
   'update coordination.k8s.io leases': 'leader election',
@@ -134,6 +135,10 @@ describe('the RBAC of deploy/base/rbac against everything the control plane does
       expect(allowed(rules, secret(verb, CONTROL)), `${verb} own namespace`).toBe(true);
     }
     expect(allowed(rules, secret('get', CONTROL, 'labplane-webhook-x'))).toBe(true);
+    // `update` only on the LTI tool key Secret, by name.
+    expect(allowed(rules, secret('update', CONTROL, 'labplane-lti-keys'))).toBe(true);
+    expect(allowed(rules, secret('update', CONTROL, 'labplane-webhook-x'))).toBe(false);
+    expect(allowed(rules, secret('update', 'some-tenant', 'labplane-lti-keys'))).toBe(false);
     expect(allowed(rules, secret('create', 'some-tenant'))).toBe(true);
     expect(allowed(rules, secret('delete', 'some-tenant', 'vm-cloudinit'))).toBe(true);
     const scenarioSecretVerbs = new Set(distinct.filter((r) => r.resource === 'secrets' && r.namespace !== CONTROL).map((r) => r.verb));

@@ -18,7 +18,7 @@ const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
  * embedded default (real Kubernetes adapters, emulated API server recording each request): a
  * tenant with members, an image import, a VM's whole life (with Arc identity), node listing and
  * evacuation, a lab with roster sync, scheduled power and end-of-course deletion, webhooks
- * registered, delivered and deleted, and the tenant's deletion. Resolves what the cluster saw.
+ * registered, delivered and deleted, LTI registrations and a tool key rotation, and the tenant's deletion. Resolves what the cluster saw.
  */
 export async function runScenario(): Promise<RecordedRequests> {
   const receiver = await startReceiver(() => 204);
@@ -70,6 +70,46 @@ export async function runScenario(): Promise<RecordedRequests> {
         .send({ url: 'https://lms.uni.example.edu/hooks', events: ['operation.succeeded'] }),
       201,
     );
+
+    // LTI: a platform registered, changed, moved to another client id, a second one kept for the
+    // tenant deletion; the tool's keys published (created on first use) and rotated.
+    const lti = `/v1/tenants/${tenant}/lti/registrations`;
+    const platform = {
+      issuer: 'https://canvas.instructure.com',
+      clientId: '10000000000001',
+      deploymentIds: ['1:abc'],
+      authLoginUrl: 'https://sso.canvaslms.com/api/lti/authorize_redirect',
+      accessTokenUrl: 'https://sso.canvaslms.com/login/oauth2/token',
+      jwksUrl: 'https://sso.canvaslms.com/api/lti/security/jwks',
+    };
+    const reg = await ok('lti registration', api().post(lti).set('authorization', admin).send(platform), 201);
+    await ok(
+      'lti update',
+      api()
+        .put(`${lti}/${reg.id}`)
+        .set('authorization', admin)
+        .send({ ...platform, deploymentIds: ['1:abc', '2:def'] }),
+      200,
+    );
+    await ok(
+      'lti new client id',
+      api()
+        .put(`${lti}/${reg.id}`)
+        .set('authorization', admin)
+        .send({ ...platform, clientId: '10000000000002' }),
+      200,
+    );
+    await ok('lti delete', api().delete(`${lti}/${reg.id}`).set('authorization', admin), 204);
+    await ok(
+      'lti kept',
+      api()
+        .post(lti)
+        .set('authorization', admin)
+        .send({ ...platform, clientId: '10000000000003' }),
+      201,
+    );
+    await ok('tool jwks', api().get('/lti/jwks'), 200);
+    await ok('key rotation', api().post('/v1/lti/keys/rotate').set('authorization', admin), 204);
 
     // Image import into the tenant.
     const image = await ok(

@@ -160,6 +160,8 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   deleteLab: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/labs/intruder-lab`, scoped: true, adminOk: [202, 404] }),
   syncLabRoster: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/labs/${f.aLab}/roster`, body: { students: [] }, scoped: true, adminOk: [202] }),
   listLabStudents: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students`, scoped: true, adminOk: [200] }),
+  // The fixture's lab is not bound to an LMS course: the admin gets past authorization to the 409.
+  syncLabFromLms: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/lti/sync`, scoped: true, adminOk: [409] }),
   retryLabStudent: (f) => ({
     method: 'post',
     url: `/v1/tenants/${f.a}/labs/${f.aLab}/students/${ABSENT_STUDENT}/retry`,
@@ -261,6 +263,10 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.deleteLab': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { deleteLab(tenant: $t, name: $n) { id } }', variables: { t: f.a, n: f.aLab } }),
   'Mutation.syncLabRoster': (f) => ({
     query: 'mutation($t: ID!, $n: ID!) { syncLabRoster(tenant: $t, name: $n, students: []) { diff { removed } } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
+  'Mutation.syncLabFromLms': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { syncLabFromLms(tenant: $t, name: $n) { id } }',
     variables: { t: f.a, n: f.aLab },
   }),
   'Mutation.retryLabStudent': (f) => ({

@@ -3,12 +3,12 @@ import { buildOrder } from '../../src/main/area.js';
 import { AREAS } from '../../src/main/deps.js';
 
 describe('the areas of the product', () => {
-  it('need only areas that exist, none in a cycle; tenants come after webhooks (tenant.delete removes them)', () => {
+  it('need only areas that exist, none in a cycle; tenants come after webhooks and lti (tenant.delete removes their objects)', () => {
     const order = buildOrder(AREAS).map((a) => a.name);
-    expect(order).toEqual(['webhooks', 'tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'ltiPages']);
+    expect(order).toEqual(['webhooks', 'lti', 'tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'ltiPages']);
   });
 
   it('mount the API in the order GraphQL types and fields have always had', () => {
-    expect(AREAS.map((a) => a.name)).toEqual(['tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'webhooks', 'ltiPages']);
+    expect(AREAS.map((a) => a.name)).toEqual(['tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'webhooks', 'lti', 'ltiPages']);
   });
 });

@@ -84,13 +84,17 @@ describe('configuration', () => {
 
   it('lab settings and the shared Kubernetes write budget have defaults and refuse values out of range', () => {
     const c = loadConfig({});
-    expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000, claimTimeoutMs: 120_000 });
+    expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000, claimTimeoutMs: 120_000, ltiRosterSyncHours: 24 });
     expect([c.kubeQps, c.kubeBurst]).toEqual([50, 100]);
-    expect(loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200', LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '5000' }).labs).toEqual({
+    expect(
+      loadConfig({ LAB_PARALLELISM: '150', LAB_TICK_MS: '200', LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '5000', LTI_ROSTER_SYNC_HOURS: '6' }).labs,
+    ).toEqual({
       parallelism: 150,
       tickMs: 200,
       claimTimeoutMs: 5_000,
+      ltiRosterSyncHours: 6,
     });
+    expect(configError({ LTI_ROSTER_SYNC_HOURS: '0' }).setting).toBe('LTI_ROSTER_SYNC_HOURS');
     expect(configError({ LAB_PARALLELISM: '0' }).setting).toBe('LAB_PARALLELISM');
     expect(configError({ LAB_TICK_MS: '5' }).setting).toBe('LAB_TICK_MS');
     expect(configError({ LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '10' }).setting).toBe('LAB_SCHEDULE_CLAIM_TIMEOUT_MS');

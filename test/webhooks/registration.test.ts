@@ -325,6 +325,7 @@ describe('registering webhooks', () => {
       tenant: d,
       deleted: true,
       webhooksDeleted: 1,
+      ltiRegistrationsDeleted: 0,
     });
     expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(res.body.id))).toBeUndefined();
     expect(emulatorOf(t).store.get('secrets', control(), webhookSecretName(kept.body.id))).toBeDefined();

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Namespace, V1NetworkPolicy, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { V1Namespace, V1NetworkPolicy, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import {
   PLATFORM_IMAGE_NAMESPACE,
   STORAGE_CLASSES,
@@ -9,7 +9,9 @@ import {
   type StorageClass,
 } from '../../domain/images/image.js';
 import { deriveImport } from '../../domain/images/image-rules.js';
+import type * as cdi from './generated/cdi.js';
 import { giFromQuantity } from './quantity.js';
+import type { KubeKind } from './kube-kind.js';
 import { egressPolicyObject, LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY } from './tenant-objects.js';
 
 export const CDI_GROUP = 'cdi.kubevirt.io';
@@ -32,32 +34,14 @@ export const ANN_OPERATION_ID = 'labplane.io/operation-id';
 /** Golden images bind at once (storage classes with WaitForFirstConsumer would wait for a pod forever). */
 export const ANN_BIND_IMMEDIATE = 'cdi.kubevirt.io/storage.bind.immediate.requested';
 
-/** A CDI DataVolume as far as this adapter reads and writes it. */
-export interface DataVolume extends KubernetesObject {
-  spec?: {
-    source?: {
-      http?: { url: string; secretRef?: string };
-      registry?: { url?: string; secretRef?: string };
-      s3?: { url: string; secretRef?: string };
-      [other: string]: unknown;
-    };
-    storage?: { resources?: { requests?: Record<string, string> }; storageClassName?: string; [other: string]: unknown };
-    [other: string]: unknown;
-  };
-  status?: {
-    phase?: string;
-    progress?: string;
-    restartCount?: number;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    [other: string]: unknown;
-  };
-}
+/** A CDI DataVolume (`cdi.kubevirt.io/v1beta1`). */
+export type DataVolume = KubeKind<cdi.DataVolume>;
 
 export function imageNamespaceOf(owner: ImageOwner): string {
   return owner.scope === 'platform' ? PLATFORM_IMAGE_NAMESPACE : owner.tenant;
 }
 
-function sourceObject(source: ImageSource): NonNullable<NonNullable<DataVolume['spec']>['source']> {
+function sourceObject(source: ImageSource): cdi.Schemas['v1beta1.DataVolumeSource'] {
   switch (source.type) {
     case 'http':
       return { http: { url: source.url } };

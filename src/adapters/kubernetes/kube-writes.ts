@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1LimitRange, V1NetworkPolicy, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1LimitRange, V1NetworkPolicy, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { ConflictError } from '../../domain/shared/errors.js';
 import { isConflict, isNotFound } from './errors.js';
 import type { KubeClient } from './kube-client.js';
@@ -137,4 +137,44 @@ export function tenantKinds(client: KubeClient): TenantKinds {
       replace: (namespace, name, body) => rbac.replaceNamespacedRoleBinding({ namespace, name, body }),
     },
   };
+}
+
+/** ConfigMaps through the typed client (LTI registrations in the control namespace). */
+export function configMapOps(client: KubeClient): NamespacedOps<V1ConfigMap> {
+  const { core } = client;
+  return {
+    kind: 'ConfigMap',
+    create: (namespace, body) => core.createNamespacedConfigMap({ namespace, body }),
+    read: (namespace, name) => core.readNamespacedConfigMap({ namespace, name }),
+    replace: (namespace, name, body) => core.replaceNamespacedConfigMap({ namespace, name, body }),
+  };
+}
+
+/**
+ * Deletes `obj` only while it is still that object at that version (uid and resourceVersion
+ * preconditions, sent as DeleteOptions): false when it is gone, ConflictError `VERSION_CONFLICT` when it changed.
+ */
+export async function deleteExactly(
+  client: KubeClient,
+  kind: string,
+  obj: KubernetesObject,
+  send: (namespace: string, name: string, body: { preconditions: { uid?: string; resourceVersion?: string } }) => Promise<unknown>,
+  options: { readonly resourceVersion: boolean },
+): Promise<boolean> {
+  const namespace = obj.metadata?.namespace ?? '';
+  const name = obj.metadata?.name ?? '';
+  const { uid, resourceVersion } = obj.metadata ?? {};
+  const preconditions = {
+    ...(uid === undefined ? {} : { uid }),
+    ...(options.resourceVersion && resourceVersion !== undefined ? { resourceVersion } : {}),
+  };
+  try {
+    await client.request({ what: `delete ${kind} ${namespace}/${name}`, write: true, resource: kind, name }, () =>
+      send(namespace, name, { preconditions }),
+    );
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }

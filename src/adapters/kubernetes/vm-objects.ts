@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import type { VmSpec } from '../../domain/vms/vm.js';
+import type * as kubevirt from './generated/kubevirt.js';
 import { LABEL_IMAGE, LABEL_IMAGE_SCOPE } from './image-objects.js';
+import type { KubeKind } from './kube-kind.js';
 import { formatCpu, formatGi } from './quantity.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY } from './tenant-objects.js';
 
@@ -38,75 +40,22 @@ export const ANN_DROPPED_AT = 'labplane.io/dropped-at';
 export const ROOT_VOLUME = 'root';
 export const CLOUD_INIT_VOLUME = 'cloudinit';
 
-/** Quantities as KubeVirt objects carry them. */
-export interface ResourceList {
-  cpu?: string;
-  memory?: string;
-  storage?: string;
-  [other: string]: string | undefined;
-}
+/** Quantities as KubeVirt objects carry them (`requests`, `limits`). */
+export type ResourceList = NonNullable<kubevirt.Schemas['v1.ResourceRequirements']['requests']>;
 
-export interface KubeCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
+/** A VM or VMI condition, as far as the mapping reads it. */
+export type KubeCondition = Pick<kubevirt.Schemas['v1.VirtualMachineCondition'], 'type' | 'status' | 'reason' | 'message'>;
 
-/** A KubeVirt VirtualMachine as far as this adapter reads and writes it. */
-export interface VirtualMachine extends KubernetesObject {
-  spec?: {
-    runStrategy?: string;
-    running?: boolean;
-    dataVolumeTemplates?: Array<{
-      metadata?: { name?: string; labels?: Record<string, string> };
-      spec?: {
-        source?: Record<string, unknown>;
-        storage?: { storageClassName?: string; accessModes?: string[]; resources?: { requests?: ResourceList } };
-      };
-    }>;
-    template?: {
-      metadata?: { labels?: Record<string, string> };
-      spec?: {
-        domain?: {
-          cpu?: { cores?: number; sockets?: number; threads?: number };
-          resources?: { requests?: ResourceList; limits?: ResourceList };
-          [other: string]: unknown;
-        };
-        [other: string]: unknown;
-      };
-    };
-    [other: string]: unknown;
-  };
-  status?: { printableStatus?: string; conditions?: KubeCondition[]; ready?: boolean; created?: boolean; [other: string]: unknown };
-}
+export type MigrationState = kubevirt.Schemas['v1.VirtualMachineInstanceMigrationState'];
 
-export interface MigrationState {
-  completed?: boolean;
-  failed?: boolean;
-  sourceNode?: string;
-  targetNode?: string;
-  failureReason?: string;
-  [other: string]: unknown;
-}
+/** A KubeVirt VirtualMachine (`kubevirt.io/v1`). */
+export type VirtualMachine = KubeKind<kubevirt.VirtualMachine>;
 
-/** A VirtualMachineInstance as far as this adapter reads it. */
-export interface VirtualMachineInstance extends KubernetesObject {
-  spec?: { domain?: { cpu?: { cores?: number }; resources?: { requests?: ResourceList } }; [other: string]: unknown };
-  status?: {
-    phase?: string;
-    nodeName?: string;
-    conditions?: KubeCondition[];
-    migrationState?: MigrationState;
-    [other: string]: unknown;
-  };
-}
+/** A KubeVirt VirtualMachineInstance (`kubevirt.io/v1`). */
+export type VirtualMachineInstance = KubeKind<kubevirt.VirtualMachineInstance>;
 
-/** A VirtualMachineInstanceMigration as far as this adapter reads and writes it. */
-export interface VirtualMachineInstanceMigration extends KubernetesObject {
-  spec?: { vmiName?: string };
-  status?: { phase?: string; migrationState?: MigrationState };
-}
+/** A KubeVirt VirtualMachineInstanceMigration (`kubevirt.io/v1`). */
+export type VirtualMachineInstanceMigration = KubeKind<kubevirt.VirtualMachineInstanceMigration>;
 
 /** Label value standing for a principal id (ids may hold characters label values may not). */
 export function ownerLabel(ownerId: string): string {

@@ -1,11 +1,20 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ApiException } from '@kubernetes/client-node';
+import type * as kubevirt from './generated/kubevirt.js';
 import type { KubeClient } from './kube-client.js';
 import { DEFAULT_TIMEOUT_MS } from './kube-client.js';
 
 /** KubeVirt's subresource API group (virt-api), e.g. `.../virtualmachines/{name}/start`. */
 export const SUBRESOURCES_GROUP = 'subresources.kubevirt.io';
+
+/** The body each VM subresource takes (all its fields are optional). */
+export interface VmSubresourceBodies {
+  start: kubevirt.StartOptions;
+  stop: kubevirt.StopOptions;
+  restart: kubevirt.RestartOptions;
+  migrate: kubevirt.MigrateOptions;
+}
 
 /**
  * PUTs a KubeVirt subresource (`start`, `stop`, `restart`, `migrate`) of a VM. The typed clients
@@ -14,12 +23,12 @@ export const SUBRESOURCES_GROUP = 'subresources.kubevirt.io';
  * certificate, bearer token). Non-2xx answers throw an `ApiException`, which `client.request`
  * translates like any other Kubernetes error.
  */
-export async function putVmSubresource(
+export async function putVmSubresource<A extends keyof VmSubresourceBodies>(
   client: KubeClient,
   namespace: string,
   name: string,
-  action: string,
-  body: unknown = {},
+  action: A,
+  body: VmSubresourceBodies[A] = {},
   timeoutMs: number = DEFAULT_TIMEOUT_MS,
 ): Promise<void> {
   const cluster = client.kubeConfig.getCurrentCluster();

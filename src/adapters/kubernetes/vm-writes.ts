@@ -22,13 +22,14 @@ const dvApi = (namespace: string) => ({ group: CDI_GROUP, version: CDI_VERSION, 
 /** The VM with `change` applied (runStrategy, CPU cores, requests/limits, instance-type annotation). */
 export function changedVm(vm: VirtualMachine, change: VmChange): VirtualMachine {
   const next = structuredClone(vm);
-  const spec = (next.spec ??= {});
+  const spec = next.spec;
   if (change.running !== undefined) {
     spec.runStrategy = change.running ? 'Always' : 'Halted';
     delete spec.running;
   }
   if (change.cpu !== undefined || change.memoryGi !== undefined) {
-    const domain = (((spec.template ??= {}).spec ??= {}).domain ??= {});
+    // The schema requires the template and its domain's devices; a VM without a template spec gets an empty one.
+    const { domain } = (spec.template.spec ??= { domain: { devices: {} } });
     const cpu = change.cpu ?? domain.cpu?.cores ?? 1;
     const memory = change.memoryGi === undefined ? domain.resources?.requests?.memory : computeResources(cpu, change.memoryGi).requests.memory;
     const figures = { cpu: formatCpu(cpu), ...(memory === undefined ? {} : { memory }) };

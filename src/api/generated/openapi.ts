@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Readiness (Kubernetes and Redis reachable, every informer synced).
-         * @description Ready when the Kubernetes API server and Redis answer and every informer the process reads from (`tenants`, `webhooks`, `images`, `vms`, `labs`) has listed at least once and has not been failing to list or watch for more than 60 s. A missing CustomResourceDefinition keeps its informer (and so the process) not ready, naming the CRD, until it is installed.
+         * @description Ready when the Kubernetes API server and Redis answer and every informer the process reads from (`tenants`, `webhooks`, `images`, `vms`, `labs`, `lti`) has listed at least once and has not been failing to list or watch for more than 60 s. A missing CustomResourceDefinition keeps its informer (and so the process) not ready, naming the CRD, until it is installed.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -977,10 +977,46 @@ export interface paths {
          *     revoked at once, the VM is deleted after the lab's `dropGracePeriodHours`); unchanged ones
          *     are left alone. The quota for the added students is checked before anything is written
          *     (409 `QUOTA_EXCEEDED` with `details.needed` and `details.left`). The answer carries the
-         *     operation and what changed, by student id.
+         *     operation and what changed, by student id. A student may be given by `email` alone: it is
+         *     resolved to the one directory user with that address; an address that matches none or
+         *     several is 422 `EMAIL_NOT_RESOLVED` with one `errors[]` entry each (`/students/3/email`,
+         *     `reason` `not-in-directory` or `ambiguous`), and nothing is written.
          */
         put: operations["syncLabRoster"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/lti/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync the roster of a lab bound to an LMS course from the course now (an operation of kind `lti.roster-sync`).
+         * @description Reads the course's members through the LMS's Names and Role Provisioning service (NRPS 2.0):
+         *     active Learners become the students, active Instructors and Teaching Assistants the
+         *     instructors (instructors added by hand stay), each matched to a directory user by email.
+         *     The students then go through the lab's roster sync (as `PUT …/roster`: the same diff, grace
+         *     periods and `lab.roster-synced` webhook). Members without an email, or whose address matches
+         *     no directory user or several, get no VM and are listed in the lab's `ltiSync.unresolved`.
+         *     Bound labs are also synced every `LTI_ROSTER_SYNC_HOURS` and when an instructor launches
+         *     them. While a sync of the lab is queued or running, that one is answered. A lab that is not
+         *     bound is 409 `LAB_NOT_LTI_BOUND`; one whose LMS offered no NRPS, 409 `LTI_NO_MEMBERSHIP_SERVICE`.
+         */
+        post: operations["syncLabFromLms"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1172,10 +1208,214 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lti/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tool's public keys (JWKS) LMS platforms verify its signatures with.
+         * @description Public, no authentication (platforms fetch it). The current RS256 key comes first; a key
+         *     replaced by a rotation stays published for an hour, longer than anything it signed is valid.
+         *     Each key's `kid` is its RFC 7638 thumbprint. Cached by clients for 5 minutes.
+         */
+        get: operations["getLtiJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lti/keys/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a new tool signing key current now (the previous one stays published for an hour).
+         * @description Keys also rotate on their own every `LTI_KEY_ROTATION_DAYS` (default 90). Rotate at once when
+         *     a private key may have leaked. Platform administrators only.
+         */
+        post: operations["rotateLtiKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/lti/registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /** The tenant's LTI 1.3 platform registrations (LMSs that launch labplane), oldest first. */
+        get: operations["listLtiRegistrations"];
+        put?: never;
+        /**
+         * Register an LTI 1.3 platform (what its administrator noted when adding labplane as a tool).
+         * @description The pair (`issuer`, `clientId`) may be registered once across the whole service: a launch must
+         *     reach exactly one tenant (409 `LTI_REGISTRATION_EXISTS`). A tenant holds at most 20
+         *     registrations (409 `LTI_REGISTRATION_LIMIT_REACHED`). The issuer and the platform's URLs must
+         *     be https (http only on the embedded simulated cluster); the issuer has no query or fragment.
+         */
+        post: operations["createLtiRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/lti/registrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Registration id (a UUID). */
+                id: components["parameters"]["LtiRegistrationId"];
+            };
+            cookie?: never;
+        };
+        /** One platform registration. */
+        get: operations["getLtiRegistration"];
+        /**
+         * Replace a registration's fields (a new deployment, new platform URLs).
+         * @description Every field is given (absent `displayName` clears it). Changing `issuer` or `clientId` keeps
+         *     the id; a pair registered elsewhere is 409 `LTI_REGISTRATION_EXISTS`.
+         */
+        put: operations["updateLtiRegistration"];
+        post?: never;
+        /** Remove a platform registration; launches from it are refused from now on. */
+        delete: operations["deleteLtiRegistration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/lti/tool-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What an LMS administrator enters to add labplane as an LTI 1.3 tool (Canvas JSON, Moodle fields).
+         * @description URLs are absolute, from `PUBLIC_URL` when it is set (set it in every deployment), else from
+         *     the request's origin. See docs/lti.md for the steps in Canvas and Moodle.
+         */
+        get: operations["getLtiToolConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        JsonWebKeySet: {
+            keys: {
+                /** @enum {string} */
+                kty: "RSA";
+                /** @description RFC 7638 JWK thumbprint (SHA-256). */
+                kid: string;
+                /** @enum {string} */
+                alg: "RS256";
+                /** @enum {string} */
+                use: "sig";
+                n: string;
+                e: string;
+            }[];
+        };
+        LtiRegistrationInput: {
+            displayName?: string;
+            /** @description The platform's issuer (`iss` of its id_tokens), e.g. `https://canvas.instructure.com`; compared exactly. */
+            issuer: string;
+            /** @description The client id the platform gave labplane. */
+            clientId: string;
+            /** @description Deployments of labplane on that platform allowed to launch. */
+            deploymentIds: string[];
+            /** @description The platform's OIDC authorization endpoint. */
+            authLoginUrl: string;
+            /** @description The platform's OAuth 2 token endpoint (for NRPS). */
+            accessTokenUrl: string;
+            /** @description The platform's public key set URL. */
+            jwksUrl: string;
+        };
+        LtiRegistration: {
+            /** Format: uuid */
+            id: string;
+            tenant: string;
+            displayName?: string;
+            issuer: string;
+            clientId: string;
+            deploymentIds: string[];
+            authLoginUrl: string;
+            accessTokenUrl: string;
+            jwksUrl: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+        };
+        LtiRegistrationList: {
+            items: components["schemas"]["LtiRegistration"][];
+        };
+        LtiToolConfiguration: {
+            urls: {
+                /** @description OIDC login initiation URL. */
+                login: string;
+                /** @description Launch (redirect) URL and target link URI. */
+                launch: string;
+                /** @description Deep Linking request URL (the launch URL). */
+                deepLinking: string;
+                /** @description The tool's public key set. */
+                jwks: string;
+            };
+            /** @description Canvas developer key (LTI key) JSON configuration, to paste as is. */
+            canvas: {
+                [key: string]: unknown;
+            };
+            /** @description The fields of Moodle's "Configure a tool manually" form (External tool → Manage tools). */
+            moodle: {
+                toolName?: string;
+                toolUrl: string;
+                toolDescription?: string;
+                /** @enum {string} */
+                ltiVersion: "LTI 1.3";
+                /** @enum {string} */
+                publicKeyType: "Keyset URL";
+                publicKeysetUrl: string;
+                initiateLoginUrl: string;
+                redirectionUris: string[];
+                customParameters?: string;
+                supportsDeepLinking?: boolean;
+                contentSelectionUrl?: string;
+                namesAndRoleProvisioning?: string;
+                shareLauncherName?: string;
+                shareLauncherEmail?: string;
+            };
+        };
         /** @description RFC 9457 problem details. */
         Problem: {
             /** @description URI reference naming the problem type. */
@@ -1233,6 +1473,7 @@ export interface components {
              *     | `NODE_NOT_FOUND` | 404 | no | The cluster node does not exist. |
              *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
+             *     | `LTI_REGISTRATION_NOT_FOUND` | 404 | no | The LTI platform registration does not exist in the tenant. |
              *     | `ARC_MACHINE_NOT_FOUND` | 404 | no | The Azure Arc machine of the VM does not exist. |
              *     | `EXTENSION_NOT_FOUND` | 404 | no | The VM extension does not exist on the Azure Arc machine. |
              *     | `EXTENSION_OPERATION_NOT_FOUND` | 404 | no | The Azure long-running extension operation is no longer known. |
@@ -1268,14 +1509,22 @@ export interface components {
              *     | `LAB_DELETING` | 409 | no | The lab is being deleted. |
              *     | `LAB_BOUND_ELSEWHERE` | 409 | no | The lab is bound to another LMS course; confirm re-binding to move it. |
              *     | `STUDENT_NOT_FAILED` | 409 | no | Only a failed or pending student can be retried. |
+             *     | `LAB_NOT_LTI_BOUND` | 409 | no | The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync. |
+             *     | `LTI_NO_MEMBERSHIP_SERVICE` | 409 | no | The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read. |
+             *     | `LTI_EMPTY_MEMBERSHIP` | 409 | no | The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty). |
+             *     | `LTI_NOT_CONFIGURED` | 409 | no | The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS. |
+             *     | `LTI_REGISTRATION_GONE` | 409 | no | The LMS registration the lab is bound through no longer exists; bind the lab again. |
              *     | `WEBHOOK_EXISTS` | 409 | no | A webhook with this id already exists. |
              *     | `WEBHOOK_LIMIT_REACHED` | 409 | no | The tenant has as many webhooks as allowed; delete one first. |
+             *     | `LTI_REGISTRATION_EXISTS` | 409 | no | The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant. |
+             *     | `LTI_REGISTRATION_LIMIT_REACHED` | 409 | no | The tenant has as many LTI platform registrations as allowed; delete one first. |
              *     | `OPERATION_EXISTS` | 409 | no | An operation with this id already exists. |
              *     | `OPERATION_FINISHED` | 409 | no | The operation has already finished. |
              *     | `AZURE_CONFLICT` | 409 | no | Azure refused the change because of a conflict. |
              *     | `AZURE_ROLE_ASSIGNMENT_EXISTS` | 409 | no | The Azure role assignment already exists. |
              *     | `URL_NOT_ALLOWED` | 422 | no | The outbound URL (image source, webhook target) is refused; `details.reason` names the rule. |
              *     | `ARC_SERVICE_PRINCIPAL_NOT_ALLOWED` | 412 | no | Onboarding with a service principal secret is switched off on this platform. |
+             *     | `EMAIL_NOT_RESOLVED` | 422 | no | People given by email must each match exactly one directory user; `errors[]` names each address that did not (not-in-directory or ambiguous). |
              *     | `IMAGE_IMPORT_FAILED` | 422 | no | The image import failed; `detail` gives the importer’s reason. |
              *     | `VM_FAILED` | 422, 502 | no | The VM went into an error state while it was being provisioned or changed. |
              *     | `VM_ERROR` | 422 | no | A lab student’s VM is in an error state (lab student status only). |
@@ -1334,6 +1583,8 @@ export interface components {
                  */
                 in?: "query" | "path" | "header";
                 message: string;
+                /** @description Machine-readable reason where a code has several, e.g. `not-in-directory` or `ambiguous` for an email address of `EMAIL_NOT_RESOLVED`. */
+                reason?: string;
             }[];
             details?: {
                 [key: string]: unknown;
@@ -1625,6 +1876,66 @@ export interface components {
             /** Format: email */
             email?: string;
             displayName?: string;
+            /** @description The LMS's id of this person (LTI `sub` / NRPS `user_id`), when the roster comes from an LMS. */
+            lmsUserId?: string;
+        };
+        /**
+         * @description A person of a lab, given by Azure AD object id (`id`), or by `email` alone: the address is
+         *     resolved through the tenant's directory to exactly one user (else 422 `EMAIL_NOT_RESOLVED`,
+         *     nothing written). With `id`, `email` is only informational.
+         */
+        LabPersonInput: {
+            /** @description Azure AD object id (a GUID; stored in lower case). */
+            id?: string;
+            /** Format: email */
+            email?: string;
+            displayName?: string;
+            /** @description The LMS's id of this person (LTI `sub` / NRPS `user_id`). */
+            lmsUserId?: string;
+        } | unknown | unknown;
+        /** @description The LMS course (LTI context) the lab is bound to by Deep Linking; its roster follows the course (NRPS). */
+        LabLtiBinding: {
+            /** @description The tenant's LTI registration of the platform. */
+            registrationId: string;
+            deploymentId: string;
+            /** @description The LTI context id (the course). */
+            contextId: string;
+            contextTitle?: string;
+            /** @description The course's NRPS membership URL; absent: the LMS offered no roster service. */
+            membershipsUrl?: string;
+            /** Format: date-time */
+            boundAt: string;
+        };
+        /** @description A course member who got no VM because no single directory user matched them. */
+        LtiUnresolvedMember: {
+            lmsUserId: string;
+            email?: string;
+            name?: string;
+            /** @enum {string} */
+            role: "student" | "instructor";
+            /** @enum {string} */
+            reason: "no-email" | "not-in-directory" | "ambiguous";
+        };
+        /** @description The last roster sync from the LMS course. */
+        LtiSyncStatus: {
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            at: string;
+            /** @enum {string} */
+            trigger: "schedule" | "launch" | "manual";
+            /** @enum {string} */
+            outcome: "succeeded" | "failed";
+            /** @description From the error catalogue */
+            code?: string;
+            message?: string;
+            operationId?: string;
+            /** @description Active course members with a lab role. */
+            members?: number;
+            students?: number;
+            instructors?: number;
+            unresolved?: components["schemas"]["LtiUnresolvedMember"][];
         };
         /** @description The LMS course a lab belongs to (informational; filterable). */
         CourseRef: {
@@ -1694,9 +2005,9 @@ export interface components {
             course?: components["schemas"]["CourseRef"];
             template: components["schemas"]["LabTemplateInput"];
             /** @description Get `administrator` on every VM of the lab. */
-            instructors?: components["schemas"]["LabPerson"][];
+            instructors?: components["schemas"]["LabPersonInput"][];
             /** @description The roster, one VM each; ids are unique. */
-            students?: components["schemas"]["LabPerson"][];
+            students?: components["schemas"]["LabPersonInput"][];
             schedules?: components["schemas"]["LabSchedule"][];
             /**
              * Format: date-time
@@ -1713,7 +2024,7 @@ export interface components {
             displayName?: string | null;
             course?: components["schemas"]["CourseRef"] | null;
             template?: components["schemas"]["LabTemplateInput"];
-            instructors?: components["schemas"]["LabPerson"][];
+            instructors?: components["schemas"]["LabPersonInput"][];
             schedules?: components["schemas"]["LabSchedule"][];
             /** Format: date-time */
             endsAt?: string | null;
@@ -1722,7 +2033,7 @@ export interface components {
         };
         LabRoster: {
             /** @description The whole roster (ids unique); students not in it are dropped. */
-            students: components["schemas"]["LabPerson"][];
+            students: components["schemas"]["LabPersonInput"][];
         };
         /** @description Lab-wide counts by student status. */
         LabSummary: {
@@ -1760,6 +2071,8 @@ export interface components {
                 /** Format: date-time */
                 at: string;
             };
+            lti?: components["schemas"]["LabLtiBinding"];
+            ltiSync?: components["schemas"]["LtiSyncStatus"];
         };
         LabList: {
             items: components["schemas"]["Lab"][];
@@ -1769,6 +2082,8 @@ export interface components {
             id: string;
             email?: string;
             displayName?: string;
+            /** @description The LMS's id of the student, when the roster comes from an LMS. */
+            lmsUserId?: string;
             status: components["schemas"]["StudentStatus"];
             /** @description The student's VM name (the same for every retry). */
             vm: string;
@@ -2139,6 +2454,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description Registration id (a UUID). */
+        LtiRegistrationId: string;
         /** @description Tenant id (a DNS label). */
         TenantId: string;
         /** @description Azure AD object id (user or group) or other subject id. */
@@ -4332,6 +4649,30 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    syncLabFromLms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listLabStudents: {
         parameters: {
             query?: {
@@ -4656,6 +4997,252 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLtiJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    /** @description `public, max-age=300` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonWebKeySet"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateLtiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotated. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listLtiRegistrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registrations (a tenant holds at most 20). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LtiRegistrationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createLtiRegistration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LtiRegistrationInput"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LtiRegistration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLtiRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Registration id (a UUID). */
+                id: components["parameters"]["LtiRegistrationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registration. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LtiRegistration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateLtiRegistration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The registration's ETag; the update is refused with 412 when it changed meanwhile. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Registration id (a UUID). */
+                id: components["parameters"]["LtiRegistrationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LtiRegistrationInput"];
+            };
+        };
+        responses: {
+            /** @description The registration after the change. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LtiRegistration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteLtiRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Registration id (a UUID). */
+                id: components["parameters"]["LtiRegistrationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLtiToolConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tool's configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LtiToolConfiguration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -5,6 +5,7 @@ import type { CreateLabInput, LabService, LabTemplateInput, UpdateLabInput } fro
 import type { LabPhase, LabProgressEvent, StudentStatus } from '../../domain/labs/lab-view.js';
 import { ValidationError } from '../../domain/shared/errors.js';
 import { MAX_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.js';
+import type { LtiRosterSyncService } from '../../domain/lti/roster-sync.js';
 import { labDto, labFilterOf, personOf, rosterDiffDto, studentDto, summaryDto } from '../rest/labs.js';
 import { requirePrincipal, type GraphQLContext } from './context.js';
 import { pushToAsyncIterator } from './event-iterator.js';
@@ -50,11 +51,61 @@ export const labTypeDefs = /* GraphQL */ `
     lms: String!
     courseId: String!
   }
-  "An Azure AD user of a lab (object id)."
+  "An Azure AD user of a lab (object id); lmsUserId when the roster comes from an LMS."
   type LabPerson {
     id: ID!
     email: String
     displayName: String
+    lmsUserId: String
+  }
+  "The LMS course (LTI context) a lab is bound to by Deep Linking."
+  type LabLtiBinding {
+    registrationId: ID!
+    deploymentId: String!
+    contextId: String!
+    contextTitle: String
+    "The course's NRPS membership URL; null: the LMS offered no roster service."
+    membershipsUrl: String
+    boundAt: String!
+  }
+  enum LtiSyncTrigger {
+    schedule
+    launch
+    manual
+  }
+  enum LtiSyncOutcome {
+    succeeded
+    failed
+  }
+  enum LtiUnresolvedReason {
+    no_email
+    not_in_directory
+    ambiguous
+  }
+  enum LtiMemberRole {
+    student
+    instructor
+  }
+  "A course member who got no VM: no single directory user matched them."
+  type LtiUnresolvedMember {
+    lmsUserId: String!
+    email: String
+    name: String
+    role: LtiMemberRole!
+    reason: LtiUnresolvedReason!
+  }
+  "The last roster sync from the LMS course."
+  type LtiSyncStatus {
+    at: String!
+    trigger: LtiSyncTrigger!
+    outcome: LtiSyncOutcome!
+    code: String
+    message: String
+    operationId: ID
+    members: Int
+    students: Int
+    instructors: Int
+    unresolved: [LtiUnresolvedMember!]!
   }
   type LabTemplate {
     image: VmImageRef!
@@ -94,6 +145,7 @@ export const labTypeDefs = /* GraphQL */ `
     id: ID!
     email: String
     displayName: String
+    lmsUserId: String
     status: StudentStatus!
     vm: String!
     vmState: VmState
@@ -126,6 +178,8 @@ export const labTypeDefs = /* GraphQL */ `
     summary: LabSummary!
     lastOperationId: ID
     nextScheduledEvent: LabScheduledEvent
+    lti: LabLtiBinding
+    ltiSync: LtiSyncStatus
     "Roster students (and dropped ones still holding a VM), sorted by id."
     students(status: StudentStatus, limit: Int = 50, cursor: String): StudentConnection!
   }
@@ -153,10 +207,12 @@ export const labTypeDefs = /* GraphQL */ `
     students: [Student!]!
   }
 
+  "Give id (the directory object id), or email alone: it is resolved to the one directory user with that address."
   input LabPersonInput {
-    id: ID!
+    id: ID
     email: String
     displayName: String
+    lmsUserId: String
   }
   input CourseRefInput {
     lms: String!
@@ -222,6 +278,8 @@ export const labTypeDefs = /* GraphQL */ `
     "Replaces the roster (idempotent)."
     syncLabRoster(tenant: ID!, name: ID!, students: [LabPersonInput!]!): RosterSync!
     retryLabStudent(tenant: ID!, name: ID!, student: ID!): Operation!
+    "Syncs the roster of a lab bound to an LMS course from the course now (lti.roster-sync)."
+    syncLabFromLms(tenant: ID!, name: ID!): Operation!
   }
 
   extend type Subscription {
@@ -232,7 +290,7 @@ export const labTypeDefs = /* GraphQL */ `
 
 type Maybe<T> = T | null | undefined;
 type LabArgs = { tenant: string; name: string };
-type PersonArg = { id: string; email?: Maybe<string>; displayName?: Maybe<string> };
+type PersonArg = { id?: Maybe<string>; email?: Maybe<string>; displayName?: Maybe<string>; lmsUserId?: Maybe<string> };
 type ScheduleArg = {
   name: string;
   days: Weekday[];
@@ -308,7 +366,7 @@ function commonOf(i: LabFieldsArg) {
   return {
     ...opt('displayName', i.displayName),
     ...(i.course == null ? {} : { course: { lms: i.course.lms, courseId: i.course.courseId } }),
-    ...(i.instructors == null ? {} : { instructors: i.instructors.map(personOf) }),
+    ...(i.instructors == null ? {} : { instructors: peopleOf(i.instructors, '/input/instructors') }),
     ...(i.schedules == null ? {} : { schedules: i.schedules.map(scheduleOf) }),
     ...opt('endsAt', i.endsAt),
     ...opt('dropGracePeriodHours', i.dropGracePeriodHours),
@@ -317,7 +375,12 @@ function commonOf(i: LabFieldsArg) {
 }
 
 function createOf(i: CreateArg): CreateLabInput {
-  return { name: i.name, ...commonOf(i), template: templateOf(i.template), ...(i.students == null ? {} : { students: i.students.map(personOf) }) };
+  return {
+    name: i.name,
+    ...commonOf(i),
+    template: templateOf(i.template),
+    ...(i.students == null ? {} : { students: peopleOf(i.students, '/input/students') }),
+  };
 }
 
 /** An explicit `null` clears displayName, course and endsAt; on other fields it means "unchanged". */
@@ -335,17 +398,34 @@ function progressGraphQL(e: LabProgressEvent) {
   return { tenant: e.tenant, lab: e.lab, phase: e.phase, summary: summaryDto(e.summary), students: e.students.map(studentDto) };
 }
 
-export function labResolvers(labs: LabService) {
+/** Exactly one of id and email identifies a person; the field names which entry lacks both. */
+function peopleOf(people: readonly PersonArg[], field: string) {
+  const missing = people.flatMap((p, i) => (p.id == null && p.email == null ? [{ field: `${field}/${i}`, message: 'give id or email' }] : []));
+  if (missing.length > 0) throw new ValidationError('A person needs an id or an email.', missing);
+  return people.map(personOf);
+}
+
+/** GraphQL enums cannot hold '-': `not-in-directory` is `not_in_directory`. */
+function ltiSyncGraphQL(l: ReturnType<typeof labDto>) {
+  return l.ltiSync === undefined
+    ? { ...l, ltiSync: null }
+    : {
+        ...l,
+        ltiSync: { ...l.ltiSync, unresolved: (l.ltiSync.unresolved ?? []).map((u) => ({ ...u, reason: u.reason.replaceAll('-', '_') })) },
+      };
+}
+
+export function labResolvers(labs: LabService, lti: Pick<LtiRosterSyncService, 'syncFromLms'>) {
   return {
     Query: {
-      lab: async (_: unknown, a: LabArgs, ctx: GraphQLContext) => labDto(await labs.get(requirePrincipal(ctx), a.tenant, a.name)),
+      lab: async (_: unknown, a: LabArgs, ctx: GraphQLContext) => ltiSyncGraphQL(labDto(await labs.get(requirePrincipal(ctx), a.tenant, a.name))),
       labs: async (
         _: unknown,
         a: { tenant: string; lms?: Maybe<string>; courseId?: Maybe<string>; phase?: Maybe<LabPhase>; limit: number; cursor?: Maybe<string> },
         ctx: GraphQLContext,
       ) => {
         const page = await labs.list(requirePrincipal(ctx), a.tenant, labFilterOf(a), pageArgs(a));
-        return { items: page.items.map(labDto), nextCursor: page.nextCursor ?? null };
+        return { items: page.items.map((l) => ltiSyncGraphQL(labDto(l))), nextCursor: page.nextCursor ?? null };
       },
     },
     Lab: {
@@ -368,14 +448,16 @@ export function labResolvers(labs: LabService) {
       createLab: async (_: unknown, a: { tenant: string; input: CreateArg }, ctx: GraphQLContext) =>
         operationGraphQL(await labs.create(requirePrincipal(ctx), a.tenant, createOf(a.input))),
       updateLab: async (_: unknown, a: LabArgs & { input: UpdateArg; ifMatch?: Maybe<string> }, ctx: GraphQLContext) =>
-        labDto(await labs.update(requirePrincipal(ctx), a.tenant, a.name, updateOf(a.input), a.ifMatch ?? undefined)),
+        ltiSyncGraphQL(labDto(await labs.update(requirePrincipal(ctx), a.tenant, a.name, updateOf(a.input), a.ifMatch ?? undefined))),
       deleteLab: async (_: unknown, a: LabArgs, ctx: GraphQLContext) => operationGraphQL(await labs.delete(requirePrincipal(ctx), a.tenant, a.name)),
       syncLabRoster: async (_: unknown, a: LabArgs & { students: PersonArg[] }, ctx: GraphQLContext) => {
-        const { operation, diff } = await labs.syncRoster(requirePrincipal(ctx), a.tenant, a.name, a.students.map(personOf));
+        const { operation, diff } = await labs.syncRoster(requirePrincipal(ctx), a.tenant, a.name, peopleOf(a.students, '/students'));
         return { operation: operationGraphQL(operation), diff: rosterDiffDto(diff) };
       },
       retryLabStudent: async (_: unknown, a: LabArgs & { student: string }, ctx: GraphQLContext) =>
         operationGraphQL(await labs.retryStudent(requirePrincipal(ctx), a.tenant, a.name, a.student.toLowerCase())),
+      syncLabFromLms: async (_: unknown, a: LabArgs, ctx: GraphQLContext) =>
+        operationGraphQL(await lti.syncFromLms(requirePrincipal(ctx), a.tenant, a.name)),
     },
     Subscription: {
       labProgress: {

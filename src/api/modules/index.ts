@@ -1,6 +1,8 @@
 import type { AuditService } from '../../domain/audit/audit.js';
 import type { ImageService } from '../../domain/images/image-service.js';
+import type { LtiRosterSyncService } from '../../domain/lti/roster-sync.js';
 import type { LabService } from '../../domain/labs/lab-service.js';
+import type { LtiRegistrationService } from '../../domain/lti/registration-service.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { TenantService } from '../../domain/tenants/tenant-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
@@ -9,6 +11,7 @@ import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
 import { labResolvers, labTypeDefs } from '../graphql/labs.js';
+import { ltiResolvers, ltiTypeDefs } from '../graphql/lti.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
@@ -19,6 +22,7 @@ import type { ApiModule } from '../module.js';
 import { auditHandlers } from '../rest/audit.js';
 import { imageHandlers } from '../rest/images.js';
 import { labHandlers } from '../rest/labs.js';
+import { ltiHandlers } from '../rest/lti.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
@@ -59,12 +63,17 @@ export function vmAccessModule(access: VmAccessService): ApiModule {
   return { name: 'vm-access', handlers: vmAccessHandlers(access), graphql: { typeDefs: vmAccessTypeDefs, resolvers: vmAccessResolvers(access) } };
 }
 
-/** Course labs and their rosters (uses the operations, vms and vm-access modules' types). */
-export function labsModule(service: LabService): ApiModule {
-  return { name: 'labs', handlers: labHandlers(service), graphql: { typeDefs: labTypeDefs, resolvers: labResolvers(service) } };
+/** Course labs and their rosters, synced by hand or from an LMS course (uses the operations, vms and vm-access modules' types). */
+export function labsModule(service: LabService, lti: Pick<LtiRosterSyncService, 'syncFromLms'>): ApiModule {
+  return { name: 'labs', handlers: labHandlers(service, lti), graphql: { typeDefs: labTypeDefs, resolvers: labResolvers(service, lti) } };
 }
 
 /** Tenant webhooks: registration (the signing secret shown once) and delivery records. */
 export function webhooksModule(webhooks: WebhookService): ApiModule {
   return { name: 'webhooks', handlers: webhookHandlers(webhooks), graphql: { typeDefs: webhookTypeDefs, resolvers: webhookResolvers(webhooks) } };
+}
+
+/** LTI 1.3: platform registrations of a tenant, the tool configuration, the tool's public keys and their rotation. */
+export function ltiModule(lti: LtiRegistrationService, publicUrl: string | undefined): ApiModule {
+  return { name: 'lti', handlers: ltiHandlers(lti, publicUrl), graphql: { typeDefs: ltiTypeDefs, resolvers: ltiResolvers(lti) } };
 }

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CourseRef, LabPerson, LabSchedule, LabTemplate } from '../../domain/labs/lab.js';
-import type { CreateLabInput, LabListFilter, LabService, LabTemplateInput, UpdateLabInput } from '../../domain/labs/lab-service.js';
+import type { CreateLabInput, LabListFilter, LabPersonInput, LabService, LabTemplateInput, UpdateLabInput } from '../../domain/labs/lab-service.js';
+import type { LtiSyncStatus } from '../../domain/lti/binding.js';
+import type { LtiRosterSyncService } from '../../domain/lti/roster-sync.js';
 import type { LabPhase, LabSummary, LabView, RosterDiff, StudentStatus, StudentView } from '../../domain/labs/lab-view.js';
 import { etagOf, ifMatchVersion } from './etag.js';
 import { DEFAULT_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.js';
@@ -13,17 +15,64 @@ type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ 
 type LabParams = { tenant: string; lab: string };
 type PageQuery = { limit?: number; cursor?: string };
 
-/** Azure AD object ids are compared in lower case; the contract accepts either case. */
-export function personOf(p: { id: string; email?: string | null | undefined; displayName?: string | null | undefined }): LabPerson {
-  return {
-    id: p.id.toLowerCase(),
-    ...(p.email == null ? {} : { email: p.email }),
+/** A person as sent (`LabPersonInput`: the contract checks that `id` or `email` is there). */
+export interface PersonBody {
+  readonly id?: string | null | undefined;
+  readonly email?: string | null | undefined;
+  readonly displayName?: string | null | undefined;
+  readonly lmsUserId?: string | null | undefined;
+}
+
+/** The people of a body (typed `unknown` by the generator, which cannot type `anyOf` of `required`). */
+function peopleOf(people: readonly unknown[]): LabPersonInput[] {
+  return (people as readonly PersonBody[]).map(personOf);
+}
+
+/**
+ * Azure AD object ids are compared in lower case; the contract accepts either case. Without an id,
+ * the person is given by email (resolved through the directory by the use case).
+ */
+export function personOf(p: PersonBody): LabPersonInput {
+  const rest = {
     ...(p.displayName == null ? {} : { displayName: p.displayName }),
+    ...(p.lmsUserId == null ? {} : { lmsUserId: p.lmsUserId }),
   };
+  if (p.id == null) return { email: p.email ?? '', ...rest };
+  return { id: p.id.toLowerCase(), ...(p.email == null ? {} : { email: p.email }), ...rest };
 }
 
 export function personDto(p: LabPerson): Schemas['LabPerson'] {
-  return { id: p.id, ...(p.email === undefined ? {} : { email: p.email }), ...(p.displayName === undefined ? {} : { displayName: p.displayName }) };
+  return {
+    id: p.id,
+    ...(p.email === undefined ? {} : { email: p.email }),
+    ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
+    ...(p.lmsUserId === undefined ? {} : { lmsUserId: p.lmsUserId }),
+  };
+}
+
+export function ltiSyncDto(s: LtiSyncStatus): Schemas['LtiSyncStatus'] {
+  return {
+    at: s.at,
+    trigger: s.trigger,
+    outcome: s.outcome,
+    ...(s.code === undefined ? {} : { code: s.code }),
+    ...(s.message === undefined ? {} : { message: s.message }),
+    ...(s.operationId === undefined ? {} : { operationId: s.operationId }),
+    ...(s.members === undefined ? {} : { members: s.members }),
+    ...(s.students === undefined ? {} : { students: s.students }),
+    ...(s.instructors === undefined ? {} : { instructors: s.instructors }),
+    ...(s.unresolved === undefined
+      ? {}
+      : {
+          unresolved: s.unresolved.map((u) => ({
+            lmsUserId: u.lmsUserId,
+            ...(u.email === undefined ? {} : { email: u.email }),
+            ...(u.name === undefined ? {} : { name: u.name }),
+            role: u.role,
+            reason: u.reason,
+          })),
+        }),
+  };
 }
 
 /** A schedule copied field by field; the wire and domain shapes are the same, so requests use it too. */
@@ -90,6 +139,19 @@ export function labDto(l: LabView): Schemas['Lab'] {
     summary: summaryDto(l.summary),
     ...(l.lastOperationId === undefined ? {} : { lastOperationId: l.lastOperationId }),
     ...(l.nextScheduledEvent === undefined ? {} : { nextScheduledEvent: { action: l.nextScheduledEvent.action, at: l.nextScheduledEvent.at } }),
+    ...(l.lti === undefined
+      ? {}
+      : {
+          lti: {
+            registrationId: l.lti.registrationId,
+            deploymentId: l.lti.deploymentId,
+            contextId: l.lti.contextId,
+            ...(l.lti.contextTitle === undefined ? {} : { contextTitle: l.lti.contextTitle }),
+            ...(l.lti.membershipsUrl === undefined ? {} : { membershipsUrl: l.lti.membershipsUrl }),
+            boundAt: l.lti.boundAt,
+          },
+        }),
+    ...(l.ltiSync === undefined ? {} : { ltiSync: ltiSyncDto(l.ltiSync) }),
   };
 }
 
@@ -118,8 +180,8 @@ export function createLabInputOf(b: Schemas['LabCreate']): CreateLabInput {
     ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
     ...(b.course === undefined ? {} : { course: courseOf(b.course) }),
     template: templateInputOf(b.template),
-    ...(b.instructors === undefined ? {} : { instructors: b.instructors.map(personOf) }),
-    ...(b.students === undefined ? {} : { students: b.students.map(personOf) }),
+    ...(b.instructors === undefined ? {} : { instructors: peopleOf(b.instructors) }),
+    ...(b.students === undefined ? {} : { students: peopleOf(b.students) }),
     ...(b.schedules === undefined ? {} : { schedules: b.schedules.map(scheduleDto) }),
     ...(b.endsAt === undefined ? {} : { endsAt: b.endsAt }),
     ...(b.dropGracePeriodHours === undefined ? {} : { dropGracePeriodHours: b.dropGracePeriodHours }),
@@ -133,7 +195,7 @@ export function updateLabInputOf(b: Schemas['LabPatch']): UpdateLabInput {
     ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
     ...(b.course === undefined ? {} : { course: b.course === null ? null : courseOf(b.course) }),
     ...(b.template === undefined ? {} : { template: templateInputOf(b.template) }),
-    ...(b.instructors === undefined ? {} : { instructors: b.instructors.map(personOf) }),
+    ...(b.instructors === undefined ? {} : { instructors: peopleOf(b.instructors) }),
     ...(b.schedules === undefined ? {} : { schedules: b.schedules.map(scheduleDto) }),
     ...(b.endsAt === undefined ? {} : { endsAt: b.endsAt }),
     ...(b.dropGracePeriodHours === undefined ? {} : { dropGracePeriodHours: b.dropGracePeriodHours }),
@@ -162,7 +224,7 @@ function pageOf(q: PageQuery): PageRequest {
 }
 
 /** REST handlers for course labs and their rosters, keyed by the contract's operationIds. */
-export function labHandlers(labs: LabService) {
+export function labHandlers(labs: LabService, lti: Pick<LtiRosterSyncService, 'syncFromLms'>) {
   return {
     async listLabs(req: Req<{ tenant: string }, PageQuery & { lms?: string; courseId?: string; phase?: LabPhase }>) {
       const page = await labs.list(principalOf(req), req.params.tenant, labFilterOf(req.query), pageOf(req.query));
@@ -197,10 +259,14 @@ export function labHandlers(labs: LabService) {
 
     /** 202 with the operation and the diff; `Location` / `Operation-Location` name the operation. */
     async syncLabRoster(req: Req<LabParams, unknown, Schemas['LabRoster']>, reply: FastifyReply) {
-      const { operation, diff } = await labs.syncRoster(principalOf(req), req.params.tenant, req.params.lab, req.body.students.map(personOf));
+      const { operation, diff } = await labs.syncRoster(principalOf(req), req.params.tenant, req.params.lab, peopleOf(req.body.students));
       const url = `/v1/operations/${operation.id}`;
       const body: Schemas['RosterSyncAccepted'] = { operation: operationDto(operation), diff: rosterDiffDto(diff) };
       return reply.code(202).header('location', url).header('operation-location', url).send(body);
+    },
+
+    async syncLabFromLms(req: Req<LabParams>, reply: FastifyReply) {
+      return sendAccepted(reply, await lti.syncFromLms(principalOf(req), req.params.tenant, req.params.lab));
     },
 
     async listLabStudents(req: Req<LabParams, PageQuery & { status?: StudentStatus }>) {

@@ -32,6 +32,8 @@ export const PERMISSIONS = [
   'lab.write',
   'webhook.read',
   'webhook.write',
+  'lti.manage',
+  'ltiKeys.rotate',
   'node.read',
   'node.evacuate',
   'audit.read',
@@ -46,6 +48,7 @@ const PLATFORM_ONLY: ReadonlySet<Permission> = new Set<Permission>([
   'tenant.delete',
   'tenant.updateQuota',
   'platformImage.write',
+  'ltiKeys.rotate',
   'node.read',
   'node.evacuate',
   'queue.admin',
@@ -72,6 +75,7 @@ const OWNER: ReadonlySet<Permission> = new Set<Permission>([
   'lab.write',
   'webhook.read',
   'webhook.write',
+  'lti.manage',
   'audit.read',
 ]);
 

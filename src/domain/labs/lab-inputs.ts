@@ -16,13 +16,19 @@ export interface LabTemplateInput {
   readonly sshPublicKeys?: readonly string[];
 }
 
+/**
+ * A person as callers give them: by directory object id (`id`), or by `email` alone, resolved
+ * through the directory to exactly one user (else 422 `EMAIL_NOT_RESOLVED`).
+ */
+export type LabPersonInput = LabPerson | (Omit<LabPerson, 'id' | 'email'> & { readonly id?: undefined; readonly email: string });
+
 export interface CreateLabInput {
   readonly name: string;
   readonly displayName?: string;
   readonly course?: CourseRef;
   readonly template: LabTemplateInput;
-  readonly instructors?: readonly LabPerson[];
-  readonly students?: readonly LabPerson[];
+  readonly instructors?: readonly LabPersonInput[];
+  readonly students?: readonly LabPersonInput[];
   readonly schedules?: readonly LabSchedule[];
   readonly endsAt?: string;
   /** Default 72. */
@@ -36,7 +42,7 @@ export interface UpdateLabInput {
   readonly displayName?: string | null;
   readonly course?: CourseRef | null;
   readonly template?: LabTemplateInput;
-  readonly instructors?: readonly LabPerson[];
+  readonly instructors?: readonly LabPersonInput[];
   readonly schedules?: readonly LabSchedule[];
   readonly endsAt?: string | null;
   readonly dropGracePeriodHours?: number;

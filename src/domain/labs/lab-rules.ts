@@ -6,7 +6,7 @@ import { DNS_LABEL } from '../shared/ids.js';
 import { diskIssues, sshKeyIssues } from '../vms/vm-rules.js';
 import type { LabPerson } from './lab.js';
 import type { RosterDiff } from './lab-view.js';
-import type { CreateLabInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+import type { CreateLabInput, LabPersonInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
 
 /** Student VM names add `-` and 10 hex digits to the lab name and must stay within 54 (Arc). */
 export const MAX_LAB_NAME = 40;
@@ -44,6 +44,7 @@ export function normalizePerson(p: LabPerson): LabPerson {
     id: p.id.toLowerCase(),
     ...(p.email === undefined ? {} : { email: p.email }),
     ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
+    ...(p.lmsUserId === undefined ? {} : { lmsUserId: p.lmsUserId }),
   };
 }
 
@@ -54,7 +55,7 @@ export function labNameIssues(name: string): FieldIssue[] {
 }
 
 /** Issues of a list of people (ids are Azure AD object ids, unique). */
-export function peopleIssues(people: readonly LabPerson[], field: string, max: number): FieldIssue[] {
+export function peopleIssues(people: readonly LabPersonInput[], field: string, max: number): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (people.length > max) return [{ field, message: `at most ${max} entries` }];
   const seen = new Set<string>();
@@ -66,6 +67,9 @@ export function peopleIssues(people: readonly LabPerson[], field: string, max: n
     if (p.email !== undefined && !EMAIL.test(p.email)) issues.push({ field: `${field}/${i}/email`, message: 'must be an email address' });
     if (p.displayName !== undefined && (p.displayName.length > 256 || hasControl(p.displayName))) {
       issues.push({ field: `${field}/${i}/displayName`, message: 'at most 256 characters, no control characters' });
+    }
+    if (p.lmsUserId !== undefined && (p.lmsUserId.length < 1 || p.lmsUserId.length > 255 || hasControl(p.lmsUserId))) {
+      issues.push({ field: `${field}/${i}/lmsUserId`, message: '1-255 characters, no control characters' });
     }
   });
   return issues;
@@ -154,7 +158,7 @@ export function rosterDiff(before: readonly LabPerson[], after: readonly LabPers
   const updated = [...next.entries()]
     .filter(([id, p]) => {
       const o = old.get(id);
-      return o !== undefined && (o.email !== p.email || o.displayName !== p.displayName);
+      return o !== undefined && (o.email !== p.email || o.displayName !== p.displayName || o.lmsUserId !== p.lmsUserId);
     })
     .map(([id]) => id)
     .sort();

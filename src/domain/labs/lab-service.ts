@@ -31,10 +31,13 @@ import {
 } from './lab-rules.js';
 import { studentVmNeeds, withPromised } from './lab-quota.js';
 import { labView, labVmsByStudent, rosterStudentView, studentViews, summaryOf } from './lab-status.js';
-import type { CreateLabInput, LabListFilter, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+import type { CreateLabInput, LabListFilter, LabPersonInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+import type { Directory } from '../lti/ports.js';
+import { lookupAll } from '../lti/roster.js';
+import type { FieldIssue } from '../shared/errors.js';
 import type { LabProgressEvent, LabView, RosterDiff, StudentStatus, StudentView } from './lab-view.js';
 
-export type { CreateLabInput, LabListFilter, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
+export type { CreateLabInput, LabListFilter, LabPersonInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
 import { scheduleIssues } from './schedule.js';
 
 /**
@@ -61,12 +64,13 @@ export interface LabService {
   /**
    * Replaces the roster (idempotent): added students are provisioned, removed ones dropped (VM
    * stopped and access revoked at once, VM deleted after the grace period), unchanged ones untouched.
+   * People given by email alone are resolved through the directory first (nothing is written when one does not resolve).
    */
   syncRoster(
     p: Principal,
     tenant: string,
     name: string,
-    students: readonly LabPerson[],
+    students: readonly LabPersonInput[],
   ): Promise<{ readonly operation: Operation; readonly diff: RosterDiff }>;
   /** Roster students (and dropped students still holding a VM) with their status, sorted by id. */
   students(p: Principal, tenant: string, name: string, filter: { readonly status?: StudentStatus }, page: PageRequest): Promise<Page<StudentView>>;
@@ -90,6 +94,8 @@ export interface LabServiceDeps {
   readonly instanceTypes?: readonly InstanceType[];
   /** False when VMs with Arc on cannot be onboarded here (no onboarding identity). */
   readonly arcAvailable: boolean;
+  /** Resolves people given by email; absent: such people are refused (`LTI_NOT_CONFIGURED`). */
+  readonly directory?: Directory;
   readonly clock?: Clock;
 }
 
@@ -202,6 +208,48 @@ export function createLabService(deps: LabServiceDeps): LabService {
     if (lab.status.deletionRequestedAt !== undefined || lab.deleting) throw new ConflictError('LAB_DELETING', `Lab '${lab.name}' is being deleted.`);
   }
 
+  /**
+   * People given by email alone become the directory user the address names (the given display
+   * name kept, else the directory's). Every address that names no user, or several, is one
+   * `errors[]` entry of a 422 `EMAIL_NOT_RESOLVED`; nothing is written then.
+   */
+  async function resolvePeople<K extends string>(
+    groups: Readonly<Record<K, readonly LabPersonInput[] | undefined>>,
+  ): Promise<Record<K, LabPerson[] | undefined>> {
+    const entries = Object.entries(groups) as [K, readonly LabPersonInput[] | undefined][];
+    const byEmail = entries.flatMap(([, people]) => (people ?? []).filter((x) => x.id === undefined).map((x) => x.email.toLowerCase()));
+    if (byEmail.length > 0 && deps.directory === undefined)
+      throw new ConflictError('LTI_NOT_CONFIGURED', 'No directory is configured on this platform: give people by their object id (id).');
+    const found = byEmail.length === 0 || deps.directory === undefined ? new Map() : await lookupAll(deps.directory, byEmail);
+    const issues: FieldIssue[] = [];
+    const out = {} as Record<K, LabPerson[] | undefined>;
+    for (const [key, people] of entries) {
+      out[key] = people?.map((x, i) => {
+        if (x.id !== undefined) return x;
+        const match = found.get(x.email.toLowerCase()) ?? 'not-found';
+        if (typeof match === 'string') {
+          const reason = match === 'ambiguous' ? 'ambiguous' : 'not-in-directory';
+          issues.push({
+            field: `/${key}/${i}/email`,
+            reason,
+            message: reason === 'ambiguous' ? 'several directory users have this address' : 'no directory user has this address',
+          });
+          return { id: '', email: x.email };
+        }
+        const displayName = x.displayName ?? match.displayName;
+        return {
+          id: match.id.toLowerCase(),
+          email: x.email,
+          ...(displayName === undefined ? {} : { displayName }),
+          ...(x.lmsUserId === undefined ? {} : { lmsUserId: x.lmsUserId }),
+        };
+      });
+    }
+    if (issues.length > 0)
+      throw new UnprocessableError('EMAIL_NOT_RESOLVED', `${issues.length} email address(es) do not name exactly one directory user.`, { issues });
+    return out;
+  }
+
   async function updateOnce(p: Principal, tenantId: string, name: string, input: UpdateLabInput, ifMatch: string | undefined): Promise<LabView> {
     const { tenant, lab } = await load(p, tenantId, name, 'lab.write');
     refuseDeleting(lab);
@@ -225,7 +273,10 @@ export function createLabService(deps: LabServiceDeps): LabService {
     };
     set('displayName', input.displayName);
     set('course', input.course === undefined || input.course === null ? input.course : { lms: input.course.lms, courseId: input.course.courseId });
-    set('instructors', input.instructors?.map(normalizePerson));
+    set(
+      'instructors',
+      input.instructors?.map((x) => normalizePerson(x as LabPerson)),
+    );
     set('schedules', input.schedules === undefined ? undefined : [...input.schedules]);
     set('endsAt', input.endsAt);
     set('dropGracePeriodHours', input.dropGracePeriodHours);
@@ -288,9 +339,15 @@ export function createLabService(deps: LabServiceDeps): LabService {
       return viewOf((await load(p, tenant, name, 'lab.read')).lab);
     },
 
-    async create(p, tenantId, input) {
+    async create(p, tenantId, given) {
       const tenant = await tenantOf(p, tenantId, 'lab.write');
-      const students = (input.students ?? []).map(normalizePerson);
+      const people = await resolvePeople({ instructors: given.instructors, students: given.students });
+      const input: CreateLabInput = {
+        ...given,
+        ...(people.instructors === undefined ? {} : { instructors: people.instructors }),
+        ...(people.students === undefined ? {} : { students: people.students }),
+      };
+      const students = (input.students ?? []).map((x) => normalizePerson(x as LabPerson));
       refuseIssues('The lab is not acceptable.', [
         ...createIssues(input),
         ...scheduleIssues(input.schedules ?? [], input.endsAt),
@@ -306,7 +363,7 @@ export function createLabService(deps: LabServiceDeps): LabService {
         ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
         ...(input.course === undefined ? {} : { course: { lms: input.course.lms, courseId: input.course.courseId } }),
         template,
-        instructors: (input.instructors ?? []).map(normalizePerson),
+        instructors: (input.instructors ?? []).map((x) => normalizePerson(x as LabPerson)),
         students,
         schedules: [...(input.schedules ?? [])],
         ...(input.endsAt === undefined ? {} : { endsAt: input.endsAt }),
@@ -317,7 +374,13 @@ export function createLabService(deps: LabServiceDeps): LabService {
       return startSync(p, lab, 'create', { diff: { added: students.map((s) => s.id).sort(), removed: [], updated: [], unchanged: 0 } });
     },
 
-    async update(p, tenantId, name, input, ifMatch) {
+    async update(p, tenantId, name, given, ifMatch) {
+      let input = given;
+      if (given.instructors?.some((x) => x.id === undefined)) {
+        await load(p, tenantId, name, 'lab.write');
+        const { instructors } = await resolvePeople({ instructors: given.instructors });
+        input = { ...given, ...(instructors === undefined ? {} : { instructors }) };
+      }
       return retryStale(ifMatch === undefined, () => updateOnce(p, tenantId, name, input, ifMatch));
     },
 
@@ -358,7 +421,12 @@ export function createLabService(deps: LabServiceDeps): LabService {
       return op;
     },
 
-    async syncRoster(p, tenantId, name, roster) {
+    async syncRoster(p, tenantId, name, given) {
+      let roster = given as readonly LabPerson[];
+      if (given.some((x) => x.id === undefined)) {
+        await load(p, tenantId, name, 'lab.write');
+        roster = (await resolvePeople({ students: given })).students ?? [];
+      }
       return retryStale(true, () => syncRosterOnce(p, tenantId, name, roster));
     },
 

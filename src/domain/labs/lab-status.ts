@@ -22,7 +22,12 @@ export function labVmsByStudent(lab: Pick<LabRecord, 'name'>, vms: readonly VmRe
 }
 
 function person(p: LabPerson): LabPerson {
-  return { id: p.id, ...(p.email === undefined ? {} : { email: p.email }), ...(p.displayName === undefined ? {} : { displayName: p.displayName }) };
+  return {
+    id: p.id,
+    ...(p.email === undefined ? {} : { email: p.email }),
+    ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
+    ...(p.lmsUserId === undefined ? {} : { lmsUserId: p.lmsUserId }),
+  };
 }
 
 /** Where a roster student stands, from their VM (cache) and the failure recorded on the lab. */

@@ -14,10 +14,15 @@ export interface LtiRegistrationRepository {
   findByIssuer(issuer: string): Promise<readonly LtiRegistration[]>;
   /** ConflictError when (`issuer`, `clientId`) is already registered (by any tenant). */
   create(registration: Omit<LtiRegistration, 'version'>): Promise<LtiRegistration>;
-  /** With `ifMatch`, a stale version is PreconditionFailedError. */
+  /**
+   * With `ifMatch`, a stale version is PreconditionFailedError. NotFoundError('lti_registration')
+   * when there is none; ConflictError `LTI_REGISTRATION_EXISTS` when the new pair is another's.
+   */
   update(tenant: string, id: string, input: LtiRegistrationInput, ifMatch?: string): Promise<LtiRegistration>;
   /** False when there was nothing to delete. */
   delete(tenant: string, id: string): Promise<boolean>;
+  /** Deletes every registration of the tenant (its deletion); resolves how many there were. Idempotent. */
+  deleteAll(tenant: string): Promise<number>;
 }
 
 /** The tool's own signing key (RS256), for Deep Linking responses and NRPS client assertions. */

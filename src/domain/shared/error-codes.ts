@@ -80,6 +80,7 @@ export const ERROR_CODES = {
   NODE_NOT_FOUND: { status: 404, meaning: 'The cluster node does not exist.' },
   OPERATION_NOT_FOUND: { status: 404, meaning: 'The operation does not exist (or is not visible to the caller).' },
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'The webhook does not exist in the tenant.' },
+  LTI_REGISTRATION_NOT_FOUND: { status: 404, meaning: 'The LTI platform registration does not exist in the tenant.' },
   ARC_MACHINE_NOT_FOUND: { status: 404, meaning: 'The Azure Arc machine of the VM does not exist.' },
   EXTENSION_NOT_FOUND: { status: 404, meaning: 'The VM extension does not exist on the Azure Arc machine.' },
   EXTENSION_OPERATION_NOT_FOUND: { status: 404, meaning: 'The Azure long-running extension operation is no longer known.' },
@@ -117,8 +118,29 @@ export const ERROR_CODES = {
   LAB_DELETING: { status: 409, meaning: 'The lab is being deleted.' },
   LAB_BOUND_ELSEWHERE: { status: 409, meaning: 'The lab is bound to another LMS course; confirm re-binding to move it.' },
   STUDENT_NOT_FAILED: { status: 409, meaning: 'Only a failed or pending student can be retried.' },
+  LAB_NOT_LTI_BOUND: { status: 409, meaning: 'The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync.' },
+  LTI_NO_MEMBERSHIP_SERVICE: {
+    status: 409,
+    meaning: 'The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read.',
+  },
+  LTI_EMPTY_MEMBERSHIP: {
+    status: 409,
+    meaning:
+      'The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty).',
+  },
+  LTI_NOT_CONFIGURED: {
+    status: 409,
+    meaning:
+      'The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS.',
+  },
+  LTI_REGISTRATION_GONE: { status: 409, meaning: 'The LMS registration the lab is bound through no longer exists; bind the lab again.' },
   WEBHOOK_EXISTS: { status: 409, meaning: 'A webhook with this id already exists.' },
   WEBHOOK_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many webhooks as allowed; delete one first.' },
+  LTI_REGISTRATION_EXISTS: {
+    status: 409,
+    meaning: 'The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant.',
+  },
+  LTI_REGISTRATION_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many LTI platform registrations as allowed; delete one first.' },
   OPERATION_EXISTS: { status: 409, meaning: 'An operation with this id already exists.' },
   OPERATION_FINISHED: { status: 409, meaning: 'The operation has already finished.' },
   AZURE_CONFLICT: { status: 409, meaning: 'Azure refused the change because of a conflict.' },
@@ -127,6 +149,11 @@ export const ERROR_CODES = {
   // Refused as asked
   URL_NOT_ALLOWED: { status: 422, meaning: 'The outbound URL (image source, webhook target) is refused; `details.reason` names the rule.' },
   ARC_SERVICE_PRINCIPAL_NOT_ALLOWED: { status: 412, meaning: 'Onboarding with a service principal secret is switched off on this platform.' },
+  EMAIL_NOT_RESOLVED: {
+    status: 422,
+    meaning:
+      'People given by email must each match exactly one directory user; `errors[]` names each address that did not (not-in-directory or ambiguous).',
+  },
   IMAGE_IMPORT_FAILED: { status: 422, meaning: 'The image import failed; `detail` gives the importer’s reason.' },
 
   // Failures of long-running work (seen in an operation's `error` or a lab student's `code`)

@@ -28,6 +28,8 @@ export interface FieldIssue {
   /** Where the field is when it is not in the body: a query, path or header parameter. */
   readonly in?: 'query' | 'path' | 'header';
   readonly message: string;
+  /** A machine-readable reason, where the code has several (e.g. `not-in-directory`, `ambiguous`). */
+  readonly reason?: string;
 }
 
 export interface DomainErrorOptions {
@@ -61,8 +63,11 @@ export class ValidationError extends DomainError {
 /** The request is well-formed but cannot be carried out as asked (422). */
 export class UnprocessableError extends DomainError {
   readonly kind = 'unprocessable' as const;
-  constructor(code: CodeWithStatus<422>, message: string, options: DomainErrorOptions = {}) {
+  /** The items refused, when the refusal is per item (answered as `errors[]`). */
+  readonly issues: readonly FieldIssue[];
+  constructor(code: CodeWithStatus<422>, message: string, options: DomainErrorOptions & { issues?: readonly FieldIssue[] } = {}) {
     super(code, message, options);
+    this.issues = options.issues ?? [];
   }
 }
 

@@ -1,3 +1,4 @@
+import type { LtiRegistrationRepository } from '../../domain/lti/ports.js';
 import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
 import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { TENANT_DELETE_KIND } from '../../domain/tenants/tenant-service.js';
@@ -15,12 +16,17 @@ function tenantOf(input: unknown): string {
 
 /**
  * Deletes a tenant's namespace (Kubernetes removes everything in it), re-checks until the
- * namespace is gone, then deletes the tenant's webhooks: they live outside its namespace (in the
- * control plane's), so nothing cascades to them. Deleting them last means no webhook can be
- * registered after they went (a create needs the tenant). Canceling stops the waiting only: the
+ * namespace is gone, then deletes the tenant's webhooks and LTI registrations: they live outside its
+ * namespace (in the control plane's), so nothing cascades to them. Deleting them last means none can
+ * be registered after they went (a create needs the tenant). Canceling stops the waiting only: the
  * namespace keeps terminating.
  */
-export function tenantDeleteJob(deps: { repo: Pick<TenantRepository, 'delete' | 'get'>; webhooks: Pick<WebhookRepository, 'deleteAll'> }): JobKind {
+export function tenantDeleteJob(deps: {
+  repo: Pick<TenantRepository, 'delete' | 'get'>;
+  webhooks: Pick<WebhookRepository, 'deleteAll'>;
+  /** Absent where LTI is not built (tests of other areas). */
+  ltiRegistrations?: Pick<LtiRegistrationRepository, 'deleteAll'>;
+}): JobKind {
   return {
     kind: TENANT_DELETE_KIND,
     firstStep: 'delete-namespace',
@@ -43,7 +49,8 @@ export function tenantDeleteJob(deps: { repo: Pick<TenantRepository, 'delete' | 
       'delete-webhooks': async ({ operation }) => {
         const tenant = tenantOf(operation.input);
         const webhooks = await deps.webhooks.deleteAll(tenant);
-        return { type: 'done', result: { tenant, deleted: true, webhooksDeleted: webhooks } };
+        const lti = (await deps.ltiRegistrations?.deleteAll(tenant)) ?? 0;
+        return { type: 'done', result: { tenant, deleted: true, webhooksDeleted: webhooks, ltiRegistrationsDeleted: lti } };
       },
     },
   };

@@ -118,6 +118,11 @@ export function coreSchemaDocument(): { definitions: Record<string, Schema> } {
         data: { type: 'object', propertyNames: CONFIG_KEY, additionalProperties: { type: 'string', format: 'byte' } },
         stringData: { type: 'object', propertyNames: CONFIG_KEY, additionalProperties: str },
       }),
+      ConfigMap: kind({
+        immutable: bool,
+        data: { type: 'object', propertyNames: CONFIG_KEY, additionalProperties: str },
+        binaryData: { type: 'object', propertyNames: CONFIG_KEY, additionalProperties: { type: 'string', format: 'byte' } },
+      }),
       PersistentVolumeClaim: kind(
         {
           spec: PVC_SPEC,

@@ -3,7 +3,8 @@ import type { Controller, KubeEmulator } from './emulator-types.js';
 import { KubeStatusError } from './errors.js';
 import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
-import { clone, isObject } from './types.js';
+import { clone } from './types.js';
+import { asDataVolume, type StoredDataVolume } from './vm-sim-objects.js';
 
 const DV = 'datavolumes.cdi.kubevirt.io';
 const PVC = 'persistentvolumeclaims';
@@ -32,15 +33,16 @@ export interface DataVolumeControllerOptions {
   scheduler?: Scheduler;
 }
 
-const record = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
+type DataVolumeStatus = NonNullable<StoredDataVolume['status']>;
+type DataVolumeCondition = NonNullable<DataVolumeStatus['conditions']>[number];
 
 /**
  * The default knobs, read from the source URL so they work over the API too: a URL containing
  * `sim-fail` fails (like a 404 at the source), one containing `sim-crash` crash-loops the importer.
  */
 export function outcomeFromUrl(dv: KubeObject): ImportOutcome {
-  const source = record(record(dv.spec).source);
-  const url = [source.http, source.registry, source.s3, source.gcs].map((s) => record(s).url).find((u) => typeof u === 'string');
+  const source = asDataVolume(dv).spec?.source;
+  const url = [source?.http, source?.registry, source?.s3, source?.gcs].map((s) => s?.url).find((u) => typeof u === 'string');
   const text = typeof url === 'string' ? url : '';
   if (text.includes('sim-fail')) {
     return {
@@ -58,14 +60,14 @@ export function outcomeFromUrl(dv: KubeObject): ImportOutcome {
 type Stage = { kind: 'import' | 'clone'; scheduled: string; running: string };
 
 function stageOf(dv: KubeObject): Stage | 'blank' | 'upload' {
-  const source = record(record(dv.spec).source);
+  const source = asDataVolume(dv).spec?.source ?? {};
   if (source.blank !== undefined) return 'blank';
   if (source.upload !== undefined) return 'upload';
   if (source.pvc !== undefined || source.snapshot !== undefined) return { kind: 'clone', scheduled: 'CloneScheduled', running: 'CloneInProgress' };
   return { kind: 'import', scheduled: 'ImportScheduled', running: 'ImportInProgress' };
 }
 
-function condition(type: string, status: 'True' | 'False', reason: string, message = ''): Record<string, unknown> {
+function condition(type: string, status: 'True' | 'False', reason: string, message = ''): DataVolumeCondition {
   const now = timestamp();
   return { type, status, reason, ...(message === '' ? {} : { message }), lastHeartbeatTime: now, lastTransitionTime: now };
 }
@@ -102,11 +104,11 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
   };
 
   /** Merges `status` into the stored DataVolume; false when it is gone or being deleted. */
-  const writeStatus = (ns: string, name: string, status: Record<string, unknown>): boolean => {
+  const writeStatus = (ns: string, name: string, status: DataVolumeStatus): boolean => {
     const current = emulator?.store.get(DV, ns, name);
     if (!emulator || !current || current.metadata.deletionTimestamp) return false;
     const next = clone(current);
-    next.status = { ...record(current.status), ...status };
+    next.status = { ...asDataVolume(current).status, ...status } satisfies DataVolumeStatus;
     delete next.metadata.resourceVersion;
     emulator.store.update(DV, next);
     return true;
@@ -123,9 +125,10 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
   const succeed = (ns: string, name: string): void => {
     const dv = emulator?.store.get(DV, ns, name);
     if (!emulator || !dv) return;
-    const storage = record(record(dv.spec).storage ?? record(dv.spec).pvc);
-    const size = record(record(storage.resources).requests).storage ?? '1Gi';
-    const accessModes = Array.isArray(storage.accessModes) && storage.accessModes.length > 0 ? storage.accessModes : ['ReadWriteOnce'];
+    const spec = asDataVolume(dv).spec;
+    const storage = spec?.storage ?? spec?.pvc ?? {};
+    const size = storage.resources?.requests?.['storage'] ?? '1Gi';
+    const accessModes = storage.accessModes !== undefined && storage.accessModes.length > 0 ? storage.accessModes : ['ReadWriteOnce'];
     const pvc: KubeObject = {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -172,7 +175,7 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
     const percent = Math.min(100, ((now() - since) / Math.max(1, duration)) * 100);
     const progress = `${percent.toFixed(2)}%`;
     if (outcome.type === 'crash') {
-      const restarts = Number(record(dv.status).restartCount ?? 0) + 1;
+      const restarts = (asDataVolume(dv).status?.restartCount ?? 0) + 1;
       writeStatus(ns, name, {
         phase: stage.running,
         progress: 'N/A',
@@ -210,7 +213,7 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
     const ns = dv.metadata.namespace ?? '';
     const name = dv.metadata.name ?? '';
     const key = `${ns}/${name}`;
-    const phase = record(dv.status).phase;
+    const phase = asDataVolume(dv).status?.phase;
     if (timers.has(key) || phase !== undefined) return;
     if (preImported.has(key)) {
       succeed(ns, name);

@@ -5,7 +5,7 @@ import { KubeStatusError } from './errors.js';
 import { generateNameFrom, timestamp } from './store.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
-import { isMigrating, list, pickNode, record, VMI, VMIM } from './vm-sim-objects.js';
+import { asMigration, asVmi, isMigrating, pickNode, VMI, VMIM, type MigrationState } from './vm-sim-objects.js';
 
 /** VMI annotation that makes its next migrations fail; the value is the failure reason. */
 export const FAIL_MIGRATION_ANNOTATION = 'sim.labplane.io/fail-migration';
@@ -59,21 +59,20 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
     emulator?.store.update(resource, next);
   };
 
-  const setPhase = (m: KubeObject, phase: string, migrationState?: Record<string, unknown>): void => {
+  const setPhase = (m: KubeObject, phase: string, migrationState?: MigrationState): void => {
     update(VMIM, m, (o) => {
-      const status = record(o.status);
-      const transitions = list(status.phaseTransitionTimestamps);
+      const status = asMigration(o).status ?? {};
       o.status = {
         ...status,
         phase,
-        phaseTransitionTimestamps: [...transitions, { phase, phaseTransitionTimestamp: timestamp() }],
+        phaseTransitionTimestamps: [...(status.phaseTransitionTimestamps ?? []), { phase, phaseTransitionTimestamp: timestamp() }],
         ...(migrationState === undefined ? {} : { migrationState }),
-      };
+      } satisfies typeof status;
     });
   };
 
   const targetPodOf = (vmi: KubeObject, m: KubeObject): KubeObject => {
-    const resources = record(record(record(vmi.spec).domain).resources);
+    const resources = asVmi(vmi).spec?.domain?.resources ?? {};
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -96,8 +95,8 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
   const finish = (m: KubeObject, vmi: KubeObject | undefined, failureReason?: string): void => {
     const e = emulator;
     if (!e) return;
-    const state: Record<string, unknown> = {
-      ...record(record(m.status).migrationState),
+    const state: MigrationState = {
+      ...asMigration(m).status?.migrationState,
       endTimestamp: timestamp(),
       completed: failureReason === undefined,
       failed: failureReason !== undefined,
@@ -105,10 +104,10 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
     };
     const targetPod = state.targetPod;
     if (typeof targetPod === 'string') e.store.delete('pods', m.metadata.namespace, targetPod);
-    if (vmi && record(record(vmi.status).migrationState).migrationUid === m.metadata.uid) {
+    if (vmi && asVmi(vmi).status?.migrationState?.migrationUid === m.metadata.uid) {
       update(VMI, vmi, (o) => {
         const target = failureReason === undefined ? state.targetNode : undefined;
-        o.status = { ...record(o.status), migrationState: state, ...(typeof target === 'string' ? { nodeName: target } : {}) };
+        o.status = { ...asVmi(o).status, migrationState: state, ...(typeof target === 'string' ? { nodeName: target } : {}) };
         if (typeof target === 'string') o.metadata.labels = { ...o.metadata.labels, 'kubevirt.io/nodeName': target };
       });
     }
@@ -119,22 +118,20 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
     const e = emulator;
     const m = e?.store.get(VMIM, ns, name);
     if (!e || !m) return;
-    const phase = String(record(m.status).phase ?? '');
+    const phase = asMigration(m).status?.phase ?? '';
     if (TERMINAL.has(phase)) return;
-    const vmiName = String(record(m.spec).vmiName ?? '');
+    const vmiName = asMigration(m).spec?.vmiName ?? '';
     const vmi = e.store.get(VMI, ns, vmiName);
-    if (!vmi || record(vmi.status).phase !== 'Running') return finish(m, vmi, `VMI ${vmiName} is not running`);
-    const state = record(record(m.status).migrationState);
+    if (!vmi || asVmi(vmi).status?.phase !== 'Running') return finish(m, vmi, `VMI ${vmiName} is not running`);
+    const state = asMigration(m).status?.migrationState ?? {};
     if (phase === '') {
-      const notMigratable = list(record(vmi.status).conditions)
-        .map(record)
-        .find((c) => c.type === 'LiveMigratable' && c.status === 'False');
+      const notMigratable = (asVmi(vmi).status?.conditions ?? []).find((c) => c.type === 'LiveMigratable' && c.status === 'False');
       if (notMigratable)
         return finish(m, vmi, `Cannot migrate VMI, Reason: ${String(notMigratable.reason)}, Message: ${String(notMigratable.message ?? '')}`);
       if (isMigrating(vmi)) return finish(m, vmi, 'in-flight migration detected');
       setPhase(m, 'Pending');
     } else if (phase === 'Pending') {
-      const sourceNode = String(record(vmi.status).nodeName ?? '');
+      const sourceNode = asVmi(vmi).status?.nodeName ?? '';
       const targetNode = pickNode(e.store, sourceNode);
       if (targetNode === undefined) return finish(m, vmi, 'no node to migrate to');
       const pod = targetPodOf(vmi, m);
@@ -145,7 +142,7 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
         return finish(m, vmi, `failed to create the target pod: ${err.message}`);
       }
       e.store.create('pods', pod);
-      const migrationState = {
+      const migrationState: MigrationState = {
         migrationUid: m.metadata.uid ?? randomUUID(),
         sourceNode,
         targetNode,
@@ -155,7 +152,7 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
         startTimestamp: timestamp(),
       };
       update(VMI, vmi, (o) => {
-        o.status = { ...record(o.status), migrationState };
+        o.status = { ...asVmi(o).status, migrationState };
       });
       setPhase(m, 'Scheduling', migrationState);
     } else if (phase === 'Running') {
@@ -177,7 +174,7 @@ export function createMigrationController(opts: MigrationControllerOptions = {})
         if (namespace && name) later(() => step(namespace, name));
       });
       for (const m of e.store.list(VMIM))
-        if (!TERMINAL.has(String(record(m.status).phase ?? ''))) later(() => step(m.metadata.namespace ?? '', m.metadata.name ?? ''));
+        if (!TERMINAL.has(asMigration(m).status?.phase ?? '')) later(() => step(m.metadata.namespace ?? '', m.metadata.name ?? ''));
     },
     stop() {
       unsubscribe?.();

@@ -105,6 +105,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   }),
   def({ group: '', version: 'v1', plural: 'limitranges', kind: 'LimitRange', shortNames: ['limits'], schema: core('LimitRange') }),
   def({ group: '', version: 'v1', plural: 'secrets', kind: 'Secret', schema: core('Secret') }),
+  def({ group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'], schema: core('ConfigMap') }),
   def({
     group: '',
     version: 'v1',

@@ -95,8 +95,9 @@ function pvcRules(obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
 function secretRules(obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
   if (!old || old.immutable !== true) return [];
   const causes: StatusCause[] = [];
-  if (JSON.stringify(old.data ?? {}) !== JSON.stringify(obj.data ?? {}))
-    causes.push({ reason: 'FieldValueForbidden', field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
+  for (const field of ['data', 'binaryData'])
+    if (JSON.stringify(old[field] ?? {}) !== JSON.stringify(obj[field] ?? {}))
+      causes.push({ reason: 'FieldValueForbidden', field, message: 'Forbidden: field is immutable when `immutable` is set' });
   if (obj.immutable !== true)
     causes.push({ reason: 'FieldValueForbidden', field: 'immutable', message: 'Forbidden: field is immutable when `immutable` is set' });
   return causes;
@@ -183,6 +184,7 @@ const RULES: Record<string, Rule> = {
   'clusterrolebindings.rbac.authorization.k8s.io': bindingRules,
   persistentvolumeclaims: pvcRules,
   secrets: secretRules,
+  configmaps: secretRules,
   'virtualmachines.kubevirt.io': vmRules,
   'virtualmachineinstances.kubevirt.io': (obj) => vmiSpecRules(asRecord(obj.spec), 'spec'),
   'virtualmachineinstancemigrations.kubevirt.io': migrationRules,

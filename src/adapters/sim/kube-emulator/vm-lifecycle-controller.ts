@@ -4,7 +4,20 @@ import { KubeStatusError } from './errors.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
 import { provisionDisks } from './vm-disks.js';
-import { condition, DV, isMigrating, liveMigratable, pickNode, record, VM, VMI, vmiFor } from './vm-sim-objects.js';
+import {
+  asVm,
+  asVmi,
+  condition,
+  DV,
+  isMigrating,
+  liveMigratable,
+  pickNode,
+  VM,
+  VMI,
+  vmiFor,
+  type VmCondition,
+  type VmStatus,
+} from './vm-sim-objects.js';
 
 /** Options of {@link createVmLifecycleController}. Every duration defaults to 0 (the next macrotask). */
 export interface VmLifecycleOptions {
@@ -28,11 +41,10 @@ export interface VmLifecycleOptions {
 
 /** Whether the VM should have a running VMI, from runStrategy (and Manual start/stop requests). */
 function wantsRunning(vm: KubeObject, hasVmi: boolean): boolean {
-  const spec = record(vm.spec);
-  const strategy = typeof spec.runStrategy === 'string' ? spec.runStrategy : spec.running === true ? 'Always' : 'Halted';
+  const { spec, status } = asVm(vm);
+  const strategy = spec?.runStrategy ?? (spec?.running === true ? 'Always' : 'Halted');
   if (strategy === 'Manual') {
-    const requests = record(vm.status).stateChangeRequests;
-    const last = Array.isArray(requests) ? record(requests[requests.length - 1]).action : undefined;
+    const last = status?.stateChangeRequests?.at(-1)?.action;
     return last === 'Start' ? true : last === 'Stop' ? false : hasVmi;
   }
   return strategy !== 'Halted';
@@ -78,25 +90,23 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     });
   };
 
-  const summary = (s: Record<string, unknown>): string => {
-    const conditions = Array.isArray(s.conditions)
-      ? s.conditions.map((c) => [record(c).type, record(c).status, record(c).reason, record(c).message])
-      : [];
+  const summary = (s: VmStatus): string => {
+    const conditions = (s.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]);
     return JSON.stringify([s.printableStatus, s.ready, s.created, conditions]);
   };
 
   /** Writes the VM status unless it already says the same (timestamps aside); consumes state change requests. */
-  const writeStatus = (vm: KubeObject, status: Record<string, unknown>): void => {
-    const current = record(vm.status);
+  const writeStatus = (vm: KubeObject, status: VmStatus): void => {
+    const current = asVm(vm).status ?? {};
     if (current.stateChangeRequests === undefined && summary(current) === summary(status)) return;
     const next = clone(vm);
-    const { stateChangeRequests: _done, ...kept } = record(next.status);
+    const { stateChangeRequests: _done, ...kept } = asVm(next).status ?? {};
     next.status = { ...kept, ...status };
     delete next.metadata.resourceVersion;
     emulator?.store.update(VM, next);
   };
 
-  const stopped = (vm: KubeObject, printableStatus: string, conditions: unknown[] = []) =>
+  const stopped = (vm: KubeObject, printableStatus: string, conditions: VmCondition[] = []) =>
     writeStatus(vm, { printableStatus, ready: false, created: false, conditions });
 
   /** Creates the VMI, or explains why the quota does not admit it. */
@@ -152,7 +162,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
     stoppingSince.delete(key);
     if (!vmi) vmi = createVmi(e, vm);
     if (!vmi) return;
-    const phase = record(vmi.status).phase;
+    const phase = asVmi(vmi).status?.phase;
     if (phase === 'Scheduling') {
       const left = (startedAt.get(vmi.metadata.uid ?? '') ?? 0) + startMs - now();
       if (left > 0) {
@@ -160,12 +170,12 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
         return writeStatus(vm, { printableStatus: 'Starting', ready: false, created: true, conditions: [condition('Ready', 'False', 'Starting')] });
       }
       const next = clone(vmi);
-      const conditions = Array.isArray(record(next.status).conditions) ? (record(next.status).conditions as unknown[]) : [];
+      const status = asVmi(next).status ?? {};
       next.status = {
-        ...record(next.status),
+        ...status,
         phase: 'Running',
-        conditions: [condition('Ready', 'True'), ...conditions.filter((c) => record(c).type !== 'Ready')],
-      };
+        conditions: [condition('Ready', 'True'), ...(status.conditions ?? []).filter((c) => c.type !== 'Ready')],
+      } satisfies typeof status;
       delete next.metadata.resourceVersion;
       e.store.update(VMI, next);
       startedAt.delete(vmi.metadata.uid ?? '');
@@ -204,7 +214,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
         e.store.subscribe('resourcequotas', (ev) => {
           const ns = ev.object.metadata.namespace;
           for (const vm of e.store.scan(VM, ns)) {
-            const ps = record(vm.status).printableStatus;
+            const ps = asVm(vm).status?.printableStatus;
             if (ps === 'ErrorUnschedulable' || ps === 'DataVolumeError') schedule(ns, vm.metadata.name);
           }
         }),

@@ -1,6 +1,8 @@
+import type * as cdi from '../../kubernetes/generated/cdi.js';
+import type * as kubevirt from '../../kubernetes/generated/kubevirt.js';
 import type { ObjectStore } from './store.js';
 import { timestamp } from './store.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject, ObjectMeta } from './types.js';
 import { clone, isObject } from './types.js';
 
 export const VM = 'virtualmachines.kubevirt.io';
@@ -9,11 +11,34 @@ export const VMIM = 'virtualmachineinstancemigrations.kubevirt.io';
 export const DV = 'datavolumes.cdi.kubevirt.io';
 export const PVC = 'persistentvolumeclaims';
 
+/** A KubeVirt or CDI kind (generated from the vendored schemas) with the metadata the store keeps. */
+export type Stored<T> = Omit<T, 'metadata'> & { metadata: ObjectMeta };
+export type StoredVm = Stored<kubevirt.VirtualMachine>;
+export type StoredVmi = Stored<kubevirt.VirtualMachineInstance>;
+export type StoredMigration = Stored<kubevirt.VirtualMachineInstanceMigration>;
+export type StoredDataVolume = Stored<cdi.DataVolume>;
+export type VmStatus = NonNullable<kubevirt.Schemas['v1.VirtualMachineStatus']>;
+export type VmCondition = kubevirt.Schemas['v1.VirtualMachineCondition'];
+export type VmiCondition = kubevirt.Schemas['v1.VirtualMachineInstanceCondition'];
+export type MigrationState = kubevirt.Schemas['v1.VirtualMachineInstanceMigrationState'];
+
+/**
+ * A stored object seen as its kind. The API admits KubeVirt and CDI objects only when they pass
+ * that kind's schema (strictly), and the simulated controllers build theirs with these types; objects
+ * a test puts straight into the store may still lack required fields, so readers keep `?.`.
+ */
+export const asVm = (o: KubeObject): StoredVm => o as unknown as StoredVm;
+export const asVmi = (o: KubeObject): StoredVmi => o as unknown as StoredVmi;
+export const asMigration = (o: KubeObject): StoredMigration => o as unknown as StoredMigration;
+export const asDataVolume = (o: KubeObject): StoredDataVolume => o as unknown as StoredDataVolume;
+/** A typed object as the store holds it. */
+export const stored = (o: Stored<unknown>): KubeObject => o as KubeObject;
+
 export const record = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
 export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** A VM/VMI condition as KubeVirt writes it. */
-export function condition(type: string, status: 'True' | 'False', reason?: string, message?: string): Record<string, unknown> {
+export function condition(type: string, status: 'True' | 'False', reason?: string, message?: string): VmCondition & VmiCondition {
   return {
     type,
     status,
@@ -26,31 +51,32 @@ export function condition(type: string, status: 'True' | 'False', reason?: strin
 
 /** The DataVolumes a VM's `dataVolumeTemplates` ask for, as CDI objects owned by the VM (no status yet). */
 export function dataVolumesOf(vm: KubeObject): KubeObject[] {
-  const ns = vm.metadata.namespace ?? '';
-  return list(record(vm.spec).dataVolumeTemplates).map((raw) => {
-    const t = record(raw);
-    const meta = record(t.metadata);
-    return {
+  const { metadata, spec } = asVm(vm);
+  const ns = metadata.namespace ?? '';
+  return (spec?.dataVolumeTemplates ?? []).map((t) => {
+    const dv: StoredDataVolume = {
       apiVersion: 'cdi.kubevirt.io/v1beta1',
       kind: 'DataVolume',
       metadata: {
-        name: String(meta.name ?? ''),
+        name: t.metadata?.name ?? '',
         namespace: ns,
-        ...(isObject(meta.labels) ? { labels: clone(meta.labels as Record<string, string>) } : {}),
-        ...(isObject(meta.annotations) ? { annotations: clone(meta.annotations as Record<string, string>) } : {}),
+        ...(t.metadata?.labels === undefined ? {} : { labels: clone(t.metadata.labels) }),
+        ...(t.metadata?.annotations === undefined ? {} : { annotations: clone(t.metadata.annotations) }),
         ownerReferences: [
           {
             apiVersion: 'kubevirt.io/v1',
             kind: 'VirtualMachine',
-            name: vm.metadata.name ?? '',
-            uid: vm.metadata.uid ?? '',
+            name: metadata.name ?? '',
+            uid: metadata.uid ?? '',
             controller: true,
             blockOwnerDeletion: true,
           },
         ],
       },
-      spec: clone(record(t.spec)),
+      // KubeVirt's copy of CDI's DataVolumeSpec types a Quantity as string or number (both parse), CDI's as the string it stores.
+      spec: clone(t.spec ?? {}) as cdi.Schemas['v1beta1.DataVolumeSpec'],
     };
+    return stored(dv);
   });
 }
 
@@ -59,14 +85,13 @@ export function dataVolumesOf(vm: KubeObject): KubeObject[] {
  * `sourceRef` (DataSource) sources count as present: the emulator has no DataSources.
  */
 export function cloneSource(store: ObjectStore, dv: KubeObject): 'ready' | 'pending' | 'missing' {
-  const source = record(record(dv.spec).source);
-  const pvc = record(source.pvc);
-  if (typeof pvc.name !== 'string') return 'ready';
+  const pvc = asDataVolume(dv).spec?.source?.pvc;
+  if (typeof pvc?.name !== 'string') return 'ready';
   const ns = typeof pvc.namespace === 'string' ? pvc.namespace : (dv.metadata.namespace ?? '');
   if (store.peek(PVC, ns, pvc.name)) return 'ready';
   const image = store.peek(DV, ns, pvc.name);
   if (!image) return 'missing';
-  const phase = record(image.status).phase;
+  const phase = asDataVolume(image).status?.phase;
   return phase === 'Succeeded' ? 'ready' : phase === 'Failed' ? 'missing' : 'pending';
 }
 
@@ -74,7 +99,7 @@ export function cloneSource(store: ObjectStore, dv: KubeObject): 'ready' | 'pend
 export function pickNode(store: ObjectStore, exclude?: string): string | undefined {
   const load = new Map<string, number>();
   for (const vmi of store.scan(VMI)) {
-    const node = record(vmi.status).nodeName;
+    const node = asVmi(vmi).status?.nodeName;
     if (typeof node === 'string') load.set(node, (load.get(node) ?? 0) + 1);
   }
   const candidates = [...store.scan('nodes')]
@@ -89,14 +114,13 @@ export function pickNode(store: ObjectStore, exclude?: string): string | undefin
  * A DataVolume counts as shared when its access modes say ReadWriteMany or, with none given (CDI's
  * storage API picks them from the StorageProfile), when its storage class is in `rwxStorageClasses`.
  */
-export function liveMigratable(vm: KubeObject, rwxStorageClasses: ReadonlySet<string>): Record<string, unknown> {
-  for (const raw of list(record(vm.spec).dataVolumeTemplates)) {
-    const t = record(raw);
-    const storage = record(record(t.spec).storage ?? record(t.spec).pvc);
-    const modes = list(storage.accessModes);
-    const shared = modes.length > 0 ? modes.includes('ReadWriteMany') : rwxStorageClasses.has(String(storage.storageClassName ?? ''));
+export function liveMigratable(vm: KubeObject, rwxStorageClasses: ReadonlySet<string>): VmiCondition {
+  for (const t of asVm(vm).spec?.dataVolumeTemplates ?? []) {
+    const storage = t.spec?.storage ?? t.spec?.pvc;
+    const modes: readonly string[] = storage?.accessModes ?? [];
+    const shared = modes.length > 0 ? modes.includes('ReadWriteMany') : rwxStorageClasses.has(storage?.storageClassName ?? '');
     if (!shared) {
-      const name = String(record(t.metadata).name ?? '');
+      const name = t.metadata?.name ?? '';
       return condition(
         'LiveMigratable',
         'False',
@@ -109,31 +133,34 @@ export function liveMigratable(vm: KubeObject, rwxStorageClasses: ReadonlySet<st
 }
 
 /** A VMI for `vm` on `node`: owned by the VM, its template's labels and spec, phase as given. */
-export function vmiFor(vm: KubeObject, node: string, phase: 'Scheduling' | 'Running', migratable: Record<string, unknown>): KubeObject {
-  const template = record(record(vm.spec).template);
-  const name = vm.metadata.name ?? '';
-  return {
+export function vmiFor(vm: KubeObject, node: string, phase: 'Scheduling' | 'Running', migratable: VmiCondition): KubeObject {
+  const { metadata, spec } = asVm(vm);
+  const template = spec?.template;
+  const name = metadata.name ?? '';
+  const vmi: StoredVmi = {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
     metadata: {
       name,
-      namespace: vm.metadata.namespace ?? '',
-      labels: { ...(record(template.metadata).labels as Record<string, string> | undefined), 'kubevirt.io/nodeName': node },
+      namespace: metadata.namespace ?? '',
+      labels: { ...template?.metadata?.labels, 'kubevirt.io/nodeName': node },
       ownerReferences: [
-        { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+        { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name, uid: metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
       ],
     },
-    spec: clone(record(template.spec)),
+    // A VM the API admitted has a template spec (its schema requires the domain); one put straight into the store may not.
+    spec: clone(template?.spec ?? ({} as kubevirt.Schemas['v1.VirtualMachineInstanceSpec'])),
     status: {
       phase,
       nodeName: node,
       conditions: [condition('Ready', phase === 'Running' ? 'True' : 'False'), migratable],
     },
   };
+  return stored(vmi);
 }
 
 /** Whether a VMI is in the middle of a live migration. */
 export function isMigrating(vmi: KubeObject | undefined): boolean {
-  const state = record(record(vmi?.status).migrationState);
-  return Object.keys(state).length > 0 && state.completed !== true && state.failed !== true;
+  const state = vmi === undefined ? undefined : asVmi(vmi).status?.migrationState;
+  return state !== undefined && Object.keys(state).length > 0 && state.completed !== true && state.failed !== true;
 }
