@@ -77,7 +77,14 @@ describe('pointed at an API server through a kubeconfig', () => {
     expect(t.deps.emulator).toBeUndefined();
     expect(t.deps.config.kube.mode).toBe('kubeconfig');
     const ready = await request(t.app.server).get('/readyz');
-    const informers = { tenants: { ok: true }, webhooks: { ok: true }, images: { ok: true }, vms: { ok: true }, labs: { ok: true } };
+    const informers = {
+      tenants: { ok: true },
+      webhooks: { ok: true },
+      lti: { ok: true },
+      images: { ok: true },
+      vms: { ok: true },
+      labs: { ok: true },
+    };
     expect(ready.body).toEqual({ status: 'ready', checks: { kubernetes: { ok: true }, redis: { ok: true }, ...informers } });
     expect((await request(t.app.server).post('/dev/token').send({ sub: 'x' })).status).toBe(404);
   });

@@ -16,7 +16,14 @@ describe('operability', () => {
     expect((await request(t.app.server).get('/healthz')).body).toEqual({ status: 'ok' });
     const ready = await request(t.app.server).get('/readyz');
     expect(ready.status).toBe(200);
-    const informers = { tenants: { ok: true }, webhooks: { ok: true }, images: { ok: true }, vms: { ok: true }, labs: { ok: true } };
+    const informers = {
+      tenants: { ok: true },
+      webhooks: { ok: true },
+      lti: { ok: true },
+      images: { ok: true },
+      vms: { ok: true },
+      labs: { ok: true },
+    };
     expect(ready.body).toEqual({ status: 'ready', checks: { kubernetes: { ok: true }, ...informers } });
   });
 

@@ -23,6 +23,9 @@ interface Fixture {
   aWebhookDeletable: string;
   /** A lab of tenant A (no students, so it costs no quota). */
   aLab: string;
+  /** LTI platform registrations of tenant A: one kept, one the admin case deletes. */
+  aLti: string;
+  aLtiDeletable: string;
   /** Strings that identify tenant A's things and must never reach a foreign caller. */
   secrets: string[];
 }
@@ -45,6 +48,15 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   getApiDocs: () => 'public',
   // GraphQL authenticates per field: its root fields have their own cases below.
   postGraphQL: () => 'public',
+  // The LTI pages authenticate by the launch's session cookie, never a bearer token: a session reaches
+  // only its own tenant's lab (and a learner only their own VM), tested in test/lti/lti-pages.test.ts.
+  getLtiStylesheet: () => 'public',
+  getLtiLearnerPage: () => 'public',
+  startLtiLearnerVm: () => 'public',
+  stopLtiLearnerVm: () => 'public',
+  getLtiInstructorPage: () => 'public',
+  syncLtiLabRoster: () => 'public',
+  retryLtiLabStudent: () => 'public',
   getQueueDashboard: () => ({ method: 'get', url: '/admin/queues', scoped: false, adminOk: [404] }),
   // LTI browser routes: no bearer token; launches are bound to one registration (so one tenant) by
   // the signed id_token, pages by the launch session (test/lti/).
@@ -136,6 +148,44 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
   evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
+  // The tool's key set is public (LMSs fetch it); rotating it is for platform admins only.
+  getLtiJwks: () => 'public',
+  rotateLtiKeys: () => ({ method: 'post', url: '/v1/lti/keys/rotate', scoped: false, adminOk: [200, 204] }),
+  listLtiRegistrations: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/lti/registrations`, scoped: true, adminOk: [200] }),
+  createLtiRegistration: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/lti/registrations`,
+    body: {
+      issuer: 'https://lms.example.edu',
+      clientId: 'intruder',
+      deploymentIds: ['d1'],
+      authLoginUrl: 'https://lms.example.edu/auth',
+      accessTokenUrl: 'https://lms.example.edu/token',
+      jwksUrl: 'https://lms.example.edu/jwks',
+    },
+    scoped: true,
+    adminOk: [201],
+  }),
+  getLtiRegistration: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/lti/registrations/${f.aLti}`, scoped: true, adminOk: [200] }),
+  updateLtiRegistration: (f) => ({
+    method: 'put',
+    url: `/v1/tenants/${f.a}/lti/registrations/${f.aLti}`,
+    body: {
+      ...{
+        issuer: 'https://lms.example.edu',
+        clientId: 'intruder',
+        deploymentIds: ['d1'],
+        authLoginUrl: 'https://lms.example.edu/auth',
+        accessTokenUrl: 'https://lms.example.edu/token',
+        jwksUrl: 'https://lms.example.edu/jwks',
+      },
+      clientId: 'kept-a',
+    },
+    scoped: true,
+    adminOk: [200],
+  }),
+  deleteLtiRegistration: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/lti/registrations/${f.aLtiDeletable}`, scoped: true, adminOk: [204] }),
+  getLtiToolConfiguration: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/lti/tool-configuration`, scoped: true, adminOk: [200] }),
   listWebhooks: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks`, scoped: true, adminOk: [200] }),
   createWebhook: (f) => ({
     method: 'post',
@@ -236,6 +286,25 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   }),
   'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),
+  'Query.ltiRegistrations': (f) => ({ query: 'query($t: ID!) { ltiRegistrations(tenant: $t) { id issuer } }', variables: { t: f.a } }),
+  'Query.ltiRegistration': (f) => ({
+    query: 'query($t: ID!, $id: ID!) { ltiRegistration(tenant: $t, id: $id) { id } }',
+    variables: { t: f.a, id: f.aLti },
+  }),
+  'Mutation.createLtiRegistration': (f) => ({
+    query:
+      'mutation($t: ID!) { createLtiRegistration(tenant: $t, input: {issuer: "https://lms.example.edu", clientId: "gql-intruder", deploymentIds: ["d1"], authLoginUrl: "https://lms.example.edu/auth", accessTokenUrl: "https://lms.example.edu/token", jwksUrl: "https://lms.example.edu/jwks"}) { id } }',
+    variables: { t: f.a },
+  }),
+  'Mutation.updateLtiRegistration': (f) => ({
+    query:
+      'mutation($t: ID!, $id: ID!) { updateLtiRegistration(tenant: $t, id: $id, input: {issuer: "https://lms.example.edu", clientId: "gql-intruder", deploymentIds: ["d1"], authLoginUrl: "https://lms.example.edu/auth", accessTokenUrl: "https://lms.example.edu/token", jwksUrl: "https://lms.example.edu/jwks"}) { id } }',
+    variables: { t: f.a, id: f.aLti },
+  }),
+  'Mutation.deleteLtiRegistration': (f) => ({
+    query: 'mutation($t: ID!, $id: ID!) { deleteLtiRegistration(tenant: $t, id: $id) }',
+    variables: { t: f.a, id: f.aLti },
+  }),
   'Query.webhooks': (f) => ({ query: 'query($t: ID!) { webhooks(tenant: $t) { items { id url } } }', variables: { t: f.a } }),
   'Mutation.createWebhook': (f) => ({
     query:
@@ -372,6 +441,23 @@ beforeAll(async () => {
   };
   const aWebhook = await webhookOf('kept');
   const aWebhookDeletable = await webhookOf('deleted by the admin case');
+  const ltiOf = async (clientId: string): Promise<string> => {
+    const res = await request(t.app.server)
+      .post(`/v1/tenants/${a}/lti/registrations`)
+      .set('authorization', admin)
+      .send({
+        issuer: 'https://lms-a.example.edu',
+        clientId,
+        deploymentIds: ['deployment-a'],
+        authLoginUrl: 'https://lms-a.example.edu/auth',
+        accessTokenUrl: 'https://lms-a.example.edu/token',
+        jwksUrl: 'https://lms-a.example.edu/jwks',
+      });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const aLti = await ltiOf('client-a-kept');
+  const aLtiDeletable = await ltiOf('client-a-deleted');
   fx = {
     a,
     aDeletable,
@@ -382,7 +468,24 @@ beforeAll(async () => {
     aWebhook,
     aWebhookDeletable,
     aLab,
-    secrets: [aWebhook, aWebhookDeletable, a, aDeletable, aGone, aImage, op.body.id, 'owner-a', 'member-a', vm.body.id, A_INSTRUCTOR],
+    aLti,
+    aLtiDeletable,
+    secrets: [
+      aLti,
+      aLtiDeletable,
+      'lms-a.example.edu',
+      aWebhook,
+      aWebhookDeletable,
+      a,
+      aDeletable,
+      aGone,
+      aImage,
+      op.body.id,
+      'owner-a',
+      'member-a',
+      vm.body.id,
+      A_INSTRUCTOR,
+    ],
   };
   roles = {
     ownerB: await t.bearer({ sub: 'owner-b' }),
