@@ -58,22 +58,15 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   syncLtiLabRoster: () => 'public',
   retryLtiLabStudent: () => 'public',
   getQueueDashboard: () => ({ method: 'get', url: '/admin/queues', scoped: false, adminOk: [404] }),
-  // LTI browser routes: no bearer token; launches are bound to one registration (so one tenant) by
-  // the signed id_token, pages by the launch session (test/lti/).
+  // The LTI launch takes no bearer token: a launch is bound to one registration (so one tenant) by
+  // its signed id_token, the Deep Linking pages by its session (test/lti/lti-launch.test.ts, lti-deep-linking.test.ts).
   ltiLoginGet: () => 'public',
   ltiLoginPost: () => 'public',
   ltiLaunch: () => 'public',
   ltiDeepLinkPage: () => 'public',
   ltiDeepLinkUse: () => 'public',
   ltiDeepLinkCreate: () => 'public',
-  getLtiStylesheet: () => 'public',
   getLtiDeepLinkScript: () => 'public',
-  getLtiLearnerPage: () => 'public',
-  startLtiLearnerVm: () => 'public',
-  stopLtiLearnerVm: () => 'public',
-  getLtiInstructorPage: () => 'public',
-  syncLtiLabRoster: () => 'public',
-  retryLtiLabStudent: () => 'public',
   listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
   createTenant: (f) => ({
     method: 'post',
