@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../adapters/kubernetes/kube-client.js';
@@ -35,6 +36,8 @@ export interface Platform {
   readonly operations: OperationService;
   readonly operationStore: OperationStore;
   readonly auditLog: AuditLog;
+  /** The process's Redis client when REDIS_URL is set (stores shared by replicas); absent in the embedded default. */
+  readonly redis?: Redis;
 }
 
 /** Runs in every process that runs job workers: started after them, stopped with them (within their grace). */

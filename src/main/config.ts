@@ -22,6 +22,8 @@ export interface Config {
   readonly devMode: boolean;
   readonly devTokenSecret: string | undefined;
   readonly publicUrl: string | undefined;
+  /** CSP `frame-ancestors` of the LTI pages (LTI_FRAME_ANCESTORS): who may frame them (the LMS). Default `*`. */
+  readonly ltiFrameAncestors: string;
   readonly kube:
     | { readonly mode: 'simulated'; readonly schemasDir: string }
     | { readonly mode: 'kubeconfig'; readonly path: string }
@@ -121,6 +123,10 @@ export interface ImagesConfig {
   readonly simImportDurationMs: number;
 }
 
+/** A CSP source list: `*`, 'self', 'none', schemes and origins (wildcard subdomains, ports), separated by spaces. */
+const FRAME_ANCESTORS =
+  /^\s*(?:(?:\*|'self'|'none'|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?)(?:\s+|\s*$))+$/;
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const kube = readKube(env, cwd);
   const simulated = kube.mode === 'simulated';
@@ -152,6 +158,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     devMode,
     devTokenSecret: secret,
     publicUrl: read(env, 'PUBLIC_URL', z.string().regex(/^https?:\/\/\S+$/), 'an http(s) URL'),
+    ltiFrameAncestors:
+      read(
+        env,
+        'LTI_FRAME_ANCESTORS',
+        z.string().regex(FRAME_ANCESTORS),
+        "CSP sources separated by spaces: *, 'self', 'none', a scheme (https:) or an origin (https://*.instructure.com)",
+      ) ?? '*',
     kube,
     controlNamespace: readControlNamespace(env, kube),
     kubeQps: read(env, 'KUBE_QPS', int(1, 10000), 'an integer 1-10000') ?? 50,

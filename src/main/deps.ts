@@ -112,6 +112,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       operations: runtime.operations,
       operationStore: runtime.store,
       auditLog: runtime.auditLog,
+      ...(runtime.redis === undefined ? {} : { redis: runtime.redis }),
     };
     let mounted: Mounted;
     try {

@@ -58,6 +58,15 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   syncLtiLabRoster: () => 'public',
   retryLtiLabStudent: () => 'public',
   getQueueDashboard: () => ({ method: 'get', url: '/admin/queues', scoped: false, adminOk: [404] }),
+  // The LTI launch takes no bearer token: a launch is bound to one registration (so one tenant) by
+  // its signed id_token, the Deep Linking pages by its session (test/lti/lti-launch.test.ts, lti-deep-linking.test.ts).
+  ltiLoginGet: () => 'public',
+  ltiLoginPost: () => 'public',
+  ltiLaunch: () => 'public',
+  ltiDeepLinkPage: () => 'public',
+  ltiDeepLinkUse: () => 'public',
+  ltiDeepLinkCreate: () => 'public',
+  getLtiDeepLinkScript: () => 'public',
   listTenants: () => ({ method: 'get', url: '/v1/tenants?limit=500', scoped: false, adminOk: [200] }),
   createTenant: (f) => ({
     method: 'post',

@@ -112,4 +112,13 @@ describe('configuration', () => {
     expect(loadConfig({ QUEUE_DASHBOARD_WRITE: 'false' }).queueDashboardWrite).toBe(false);
     expect(configError({ QUEUE_DASHBOARD_WRITE: 'rw' }).setting).toBe('QUEUE_DASHBOARD_WRITE');
   });
+
+  it('lets any site frame the LTI pages unless LTI_FRAME_ANCESTORS names them, and refuses what is not a CSP source list', () => {
+    expect(loadConfig({}).ltiFrameAncestors).toBe('*');
+    const given = "'self' https://canvas.example.edu https://*.instructure.com:443";
+    expect(loadConfig({ LTI_FRAME_ANCESTORS: given }).ltiFrameAncestors).toBe(given);
+    for (const bad of ["* ; script-src 'unsafe-inline'", 'a,b', "'unsafe-inline'", 'https://x\nHeader: y']) {
+      expect(configError({ LTI_FRAME_ANCESTORS: bad }).setting).toBe('LTI_FRAME_ANCESTORS');
+    }
+  });
 });

@@ -4,3 +4,4 @@ export * from './event-bus.js';
 export * from './lab-repository.js';
 export * from './vm-repository.js';
 export * from './image-repository.js';
+export * from './lti-stores.js';

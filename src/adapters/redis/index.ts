@@ -4,3 +4,4 @@ export * from './idempotency-store.js';
 export * from './event-bus.js';
 export * from './bullmq-transport.js';
 export * from './job-metrics.js';
+export * from './lti-stores.js';

@@ -146,6 +146,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lti/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * LTI 1.3 third-party initiated login (OIDC login initiation, LTI Core §5.1.1).
+         * @description The platform's first step of a launch. Finds the registration by (iss, client_id) or, without client_id, the issuer's only registration; remembers a random state and nonce for 10 minutes and redirects to the platform's authorization endpoint.
+         */
+        get: operations["ltiLoginGet"];
+        put?: never;
+        /** LTI 1.3 third-party initiated login, as a form post. */
+        post: operations["ltiLoginPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/launch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * LTI 1.3 launch (the OIDC authentication response, form_post) and Deep Linking request.
+         * @description Verifies the id_token (RS256 with a kid, signature against the registration's JWKS, iss, aud/azp, exp and iat with 60 s skew, the nonce of this browser's state, single use, deployment, message type, version 1.3.0, roles, sub, resource link or deep linking settings), opens a session (cookie `lp_lti_session`, 1 hour) and redirects to the learner or instructor page, or to the Deep Linking page. A platform error response (`error`, `error_description`) is shown as such.
+         */
+        post: operations["ltiLaunch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/deep-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deep Linking 2.0 lab picker (instructors of a Deep Linking session).
+         * @description The tenant's labs with a "Use this lab" button each, and a form to create a new lab. Needs the session cookie of a Deep Linking launch.
+         */
+        get: operations["ltiDeepLinkPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/deep-link/use": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Binds an existing lab to the course and answers the platform (LtiDeepLinkingResponse).
+         * @description A lab bound to another course is refused (409, on the picker) unless `rebind` is `true`. The answer is a page that form-posts the signed response JWT to the platform's deep_link_return_url.
+         */
+        post: operations["ltiDeepLinkUse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/deep-link/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Creates a lab (size preset small, medium or large), binds it to the course and answers the platform. */
+        post: operations["ltiDeepLinkCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/lti/assets/lti.css": {
         parameters: {
             query?: never;
@@ -155,6 +253,23 @@ export interface paths {
         };
         /** Stylesheet of the LTI pages (served from this origin, no CDN). */
         get: operations["getLtiStylesheet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lti/assets/deep-link-return.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Script that submits a Deep Linking answer to the platform (the page works without it, by its button). */
+        get: operations["getLtiDeepLinkScript"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1392,6 +1507,7 @@ export interface components {
              *     | `LAB_VM` | 409 | no | The VM belongs to a lab; act on it through the lab. |
              *     | `LAB_EXISTS` | 409 | no | A lab of that name already exists in the tenant. |
              *     | `LAB_DELETING` | 409 | no | The lab is being deleted. |
+             *     | `LAB_BOUND_ELSEWHERE` | 409 | no | The lab is bound to another LMS course; confirm re-binding to move it. |
              *     | `STUDENT_NOT_FAILED` | 409 | no | Only a failed or pending student can be retried. |
              *     | `LAB_NOT_LTI_BOUND` | 409 | no | The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync. |
              *     | `LTI_NO_MEMBERSHIP_SERVICE` | 409 | no | The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read. |
@@ -2569,6 +2685,305 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    ltiLoginGet: {
+        parameters: {
+            query?: {
+                /** @description The platform's issuer. */
+                iss?: string;
+                /** @description Opaque to the tool; passed back to the platform. */
+                login_hint?: string;
+                /** @description Where the launch should land; must be a URL of this tool. */
+                target_link_uri?: string;
+                /** @description Opaque to the tool; passed back when given. */
+                lti_message_hint?: string;
+                lti_deployment_id?: string;
+                /** @description Needed when the issuer has several registrations. */
+                client_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the platform's OIDC authorization endpoint (scope openid, response_type id_token, response_mode form_post, prompt none, state, nonce), with a state cookie (HttpOnly, Secure, SameSite=None, Partitioned, Path=/lti) binding the state to this browser. */
+            302: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or malformed parameters, several registrations without client_id, a target_link_uri not of this tool. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The platform (or the deployment) is not registered. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    ltiLoginPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    iss?: string;
+                    login_hint?: string;
+                    target_link_uri?: string;
+                    lti_message_hint?: string;
+                    lti_deployment_id?: string;
+                    client_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description To the platform's OIDC authorization endpoint (scope openid, response_type id_token, response_mode form_post, prompt none, state, nonce), with a state cookie (HttpOnly, Secure, SameSite=None, Partitioned, Path=/lti) binding the state to this browser. */
+            302: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or malformed parameters, several registrations without client_id, a target_link_uri not of this tool. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The platform (or the deployment) is not registered. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    ltiLaunch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    id_token?: string;
+                    state?: string;
+                    error?: string;
+                    error_description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A Deep Linking request whose accept_types lack ltiResourceLink: the answer (errormsg) posted back to the platform. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Launch accepted; to `/lti/learner`, `/lti/instructor` or `/lti/deep-link`, with the session cookie. */
+            303: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed launch, or the platform answered with an error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description State, cookie, signature, key, issuer, audience, time, nonce or replay check failed. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Deployment or registration not allowed, or a learner sent a Deep Linking request. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link names a lab that does not exist in the registration's tenant. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The platform's keys (JWKS) could not be read. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    ltiDeepLinkPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The picker. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No session (or it ended). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not a Deep Linking session, or not an instructor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    ltiDeepLinkUse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    csrf?: string;
+                    lab?: string;
+                    rebind?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The answer to the platform (auto-submitted form with `JWT`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Refused (session, CSRF token, role, unknown lab, lab bound to another course). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    ltiDeepLinkCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    csrf?: string;
+                    name?: string;
+                    displayName?: string;
+                    /** @description `platform/<name>` or `tenant/<name>` */
+                    image?: string;
+                    /** @description `small` (1 vCPU, 2 GiB, 20 GiB), `medium` (2, 4, 40) or `large` (4, 8, 80) */
+                    size?: string;
+                    /** @description `true` to onboard the VMs to Azure Arc */
+                    arc?: string;
+                    /** @description Public key put on every VM (needed without Azure Arc) */
+                    sshPublicKey?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The answer to the platform (auto-submitted form with `JWT`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Refused or not acceptable (the picker again with the reason). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     getLtiStylesheet: {
         parameters: {
             query?: never;
@@ -2585,6 +3000,26 @@ export interface operations {
                 };
                 content: {
                     "text/css": string;
+                };
+            };
+        };
+    };
+    getLtiDeepLinkScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JavaScript. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
                 };
             };
         };

@@ -14,6 +14,7 @@ import { refuseOverQuota } from '../vms/vm-quota.js';
 import type { VmRepository } from '../vms/vm-repository.js';
 import { diskIssues, refuseIssues, resolveSize } from '../vms/vm-rules.js';
 import type { VmRecord } from '../vms/vm.js';
+import type { LabLtiBinding } from '../lti/binding.js';
 import { LAB_DELETE_KIND, LAB_SYNC_KIND, labTargetId, type LabPerson, type LabRecord, type LabSpec, type LabTemplate } from './lab.js';
 import { watchLabProgress } from './lab-progress.js';
 import type { LabRepository } from './lab-repository.js';
@@ -51,6 +52,13 @@ export interface LabService {
   create(p: Principal, tenant: string, input: CreateLabInput): Promise<Operation>;
   /** With `ifMatch` (the lab's `version`), a stale version is PreconditionFailedError. Instructor changes start a `lab.sync`. */
   update(p: Principal, tenant: string, name: string, input: UpdateLabInput, ifMatch?: string): Promise<LabView>;
+  /**
+   * Binds the lab to an LMS course (LTI Deep Linking): launches from that context land on it, and its
+   * roster may follow the course. A lab bound to another course (another registration or context) is
+   * ConflictError `LAB_BOUND_ELSEWHERE` unless `rebind` is true. Binding again to the same course
+   * refreshes the binding (deployment, title, memberships URL).
+   */
+  bindLti(p: Principal, tenant: string, name: string, binding: LabLtiBinding, options?: { readonly rebind?: boolean }): Promise<LabView>;
   /** Starts `lab.delete`: every student VM goes (with its Arc machine), then the lab. */
   delete(p: Principal, tenant: string, name: string): Promise<Operation>;
   /**
@@ -374,6 +382,27 @@ export function createLabService(deps: LabServiceDeps): LabService {
         input = { ...given, ...(instructors === undefined ? {} : { instructors }) };
       }
       return retryStale(ifMatch === undefined, () => updateOnce(p, tenantId, name, input, ifMatch));
+    },
+
+    async bindLti(p, tenantId, name, binding, options = {}) {
+      return retryStale(true, async () => {
+        const { lab } = await load(p, tenantId, name, 'lab.write');
+        refuseDeleting(lab);
+        const current = lab.lti;
+        if (
+          current !== undefined &&
+          (current.registrationId !== binding.registrationId || current.contextId !== binding.contextId) &&
+          options.rebind !== true
+        ) {
+          throw new ConflictError(
+            'LAB_BOUND_ELSEWHERE',
+            `Lab '${name}' is bound to another course${current.contextTitle === undefined ? '' : ` ('${current.contextTitle}')`}; confirm re-binding to move it.`,
+          );
+        }
+        const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
+        const updated = await deps.labs.update(tenantId, name, { ...spec, lti: { ...binding } }, lab.version);
+        return viewOf(updated);
+      });
     },
 
     async delete(p, tenantId, name) {

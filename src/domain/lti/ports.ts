@@ -124,8 +124,12 @@ export interface LtiSession {
   readonly role: 'learner' | 'instructor';
   /** The directory object id the launch's email resolved to; absent when it did not resolve. */
   readonly userId?: string;
+  /** Why `userId` is absent: no email in the launch, no or several directory users, or the directory did not answer. */
+  readonly userUnresolved?: 'no-email' | 'not-in-directory' | 'ambiguous' | 'directory-unavailable';
   /** The lab the launch reached (resource link custom parameter or the context's bound lab). */
   readonly lab?: string;
+  /** NRPS `context_memberships_url` of the launch, when the platform offers the service. */
+  readonly membershipsUrl?: string;
   /** Random, compared with the form field `csrf` of every POST. */
   readonly csrf: string;
   /** epoch ms */

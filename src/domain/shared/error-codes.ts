@@ -116,6 +116,7 @@ export const ERROR_CODES = {
   LAB_VM: { status: 409, meaning: 'The VM belongs to a lab; act on it through the lab.' },
   LAB_EXISTS: { status: 409, meaning: 'A lab of that name already exists in the tenant.' },
   LAB_DELETING: { status: 409, meaning: 'The lab is being deleted.' },
+  LAB_BOUND_ELSEWHERE: { status: 409, meaning: 'The lab is bound to another LMS course; confirm re-binding to move it.' },
   STUDENT_NOT_FAILED: { status: 409, meaning: 'Only a failed or pending student can be retried.' },
   LAB_NOT_LTI_BOUND: { status: 409, meaning: 'The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync.' },
   LTI_NO_MEMBERSHIP_SERVICE: {
