@@ -6,6 +6,7 @@ import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { LtiRegistrationRepository, ToolKeys } from './ports.js';
 import { MAX_LTI_DEPLOYMENTS, MAX_LTI_REGISTRATIONS_PER_TENANT, type LtiRegistration, type LtiRegistrationInput } from './registration.js';
 import { ltiToolConfiguration, type LtiToolConfiguration } from './tool-configuration.js';
+import { keyedSerializer } from '../shared/serialized.js';
 
 /** Longest URL accepted for the issuer and the platform's endpoints. */
 export const MAX_LTI_URL_LENGTH = 2048;
@@ -119,7 +120,7 @@ function taken(issuer: string, clientId: string): ConflictError {
 export function createLtiRegistrationService(deps: LtiRegistrationServiceDeps) {
   const { repo } = deps;
   /** Creates of one tenant run one at a time in this process, so the cap holds against concurrent requests. */
-  const creating = new Map<string, Promise<unknown>>();
+  const serialized = keyedSerializer();
 
   async function authorizeOn(p: Principal, tenant: string): Promise<void> {
     authorize(p, 'lti.manage', { tenant });
@@ -137,17 +138,6 @@ export function createLtiRegistrationService(deps: LtiRegistrationServiceDeps) {
     const issues = registrationIssues(input, deps.allowHttp);
     if (issues.length > 0) throw new ValidationError('The LTI platform registration is not valid.', issues);
     return normalized(input);
-  }
-
-  function serialized<T>(tenant: string, fn: () => Promise<T>): Promise<T> {
-    const before = creating.get(tenant) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    creating.set(tenant, tail);
-    void tail.then(() => {
-      if (creating.get(tenant) === tail) creating.delete(tenant);
-    });
-    return run;
   }
 
   return {

@@ -19,6 +19,7 @@ import {
   type WebhookEventType,
 } from './webhook.js';
 import type { WebhookRepository } from './webhook-repository.js';
+import { keyedSerializer } from '../shared/serialized.js';
 
 export interface CreateWebhookInput {
   readonly url: string;
@@ -76,7 +77,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
   const newSecret = deps.newSecret ?? (() => newWebhookSecret());
   const policy = webhookOutboundPolicy(deps.policy);
   /** Creates of one tenant run one at a time in this process, so the cap holds against concurrent requests. */
-  const creating = new Map<string, Promise<unknown>>();
+  const serialized = keyedSerializer();
 
   async function authorizeOn(p: Principal, tenant: string, write: boolean): Promise<void> {
     authorize(p, write ? 'webhook.write' : 'webhook.read', { tenant });
@@ -88,17 +89,6 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     const hook = UUID.test(id) ? await repo.get(tenant, id) : undefined;
     if (hook === undefined) throw new NotFoundError('webhook', id);
     return toWebhook(hook);
-  }
-
-  function serialized<T>(tenant: string, fn: () => Promise<T>): Promise<T> {
-    const before = creating.get(tenant) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    creating.set(tenant, tail);
-    void tail.then(() => {
-      if (creating.get(tenant) === tail) creating.delete(tenant);
-    });
-    return run;
   }
 
   return {
