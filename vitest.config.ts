@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/support/slow-first-sequencer.js';
 
 // The suite runs by slices (vitest projects), chosen by where a test file is and how it is named:
 //   unit       *.unit.test.ts   pure: no Redis, no server, no socket, no child process (a setup
@@ -30,6 +31,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         extends: true,

@@ -1,0 +1,46 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Files that take far longer than the rest (tens of seconds: real child processes killed with
+ * SIGKILL, whole labs provisioned, a recorded RBAC scenario, a fuzz run, browsers). Started first in
+ * their project, so the two workers do not end with one of them running a long file alone. vitest
+ * does this by itself from its results cache, which a clean clone (CI) does not have. Measured:
+ * the slowest, sigkill, 49 s in a 283 s run; order matters only for the wall time, never the outcome.
+ */
+const SLOW_FIRST = [
+  'test/faults/sigkill.test.ts',
+  'test/labs/lab-provisioning.test.ts',
+  'test/rbac/least-privilege.test.ts',
+  'test/security/fuzz.test.ts',
+  'test/labs/lab-e2e.test.ts',
+  'test/browser/lti-e2e.test.ts',
+  'test/startup/start-failures.test.ts',
+  'test/api/redis-down.test.ts',
+  'test/vms/node-evacuate.test.ts',
+  'test/vms/vm-quota-access.test.ts',
+];
+
+function rank(file: TestSpecification): number {
+  const path = file.moduleId.replaceAll('\\', '/');
+  const i = SLOW_FIRST.findIndex((s) => path.endsWith(`/${s}`));
+  return i < 0 ? SLOW_FIRST.length : i;
+}
+
+/** vitest's own order (projects apart, cached durations when known), with the known-slow files first within each project. */
+export default class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const byProject = new Map<string, TestSpecification[]>();
+    for (const f of sorted) {
+      const group = byProject.get(f.project.name) ?? [];
+      group.push(f);
+      byProject.set(f.project.name, group);
+    }
+    return [...byProject.values()].flatMap((group) =>
+      group
+        .map((f, i) => ({ f, i }))
+        .sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i)
+        .map(({ f }) => f),
+    );
+  }
+}
