@@ -21,6 +21,9 @@ function installed(command: string): boolean {
   }
 }
 const haveProm = installed('prometheus') && installed('promtool');
+// Without Debian's prometheus it skips on a developer's machine (`apt-get install prometheus`); CI
+// installs it (.ci/run), so there a missing binary is a failure, not a skip.
+if (!haveProm && process.env['CI'] === 'true') throw new Error('CI=true but prometheus/promtool are not installed (.ci/run installs them)');
 
 /** Counter samples every 30 s over the last 30 minutes, rising at the given rates; labels as KubeVirt sets them. */
 function openMetrics(end: number): string {
