@@ -19,10 +19,32 @@ describe('ISO 8601 durations', () => {
     ['P1D', 24 * 60 * MIN],
     ['PT0S', 0],
     ['PT90S', 1.5 * MIN],
+    ['P1W', 7 * 24 * 60 * MIN],
+    ['P1DT1H', 25 * 60 * MIN],
+    ['PT0.5S', 500],
   ])('reads %s', (text, expected) => {
     expect(durationMs(text)).toBe(expected);
   });
-  it.each(['15', 'PT', '15m', 'P1M', 'P1Y', 'PT-5M', '', 'PT15M ', 42, null, undefined, `PT${'1'.repeat(80)}M`])('refuses %s', (text) => {
+  it.each([
+    '15',
+    'P',
+    'PT',
+    'P1DT',
+    '15m',
+    'P1M',
+    'P1Y',
+    'PT-5M',
+    'PT1H1D',
+    '-PT5M',
+    'pt15m',
+    'PT1,5M',
+    '',
+    'PT15M ',
+    42,
+    null,
+    undefined,
+    `PT${'1'.repeat(80)}M`,
+  ])('refuses %s', (text) => {
     expect(durationMs(text)).toBeUndefined();
   });
 });

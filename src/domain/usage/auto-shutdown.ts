@@ -1,4 +1,3 @@
-import { Duration } from 'luxon';
 import type { FieldIssue } from '../shared/errors.js';
 
 /**
@@ -66,19 +65,22 @@ export const DEFAULT_AUTO_SHUTDOWN_PROFILE: AutoShutdownProfile = {
   shutdownOnIdle: { mode: 'userAbsence', delay: 'PT15M' },
 };
 
-/** Weeks, days, hours, minutes, (fractional) seconds; at least one; `T` only before a time part. */
-const FIXED_DURATION = /^P(?=\d|T\d)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
+/**
+ * Weeks, days, hours, minutes, (fractional) seconds; at least one; `T` only before a time part. Parsed
+ * here rather than with a date library: the domain imports nothing but itself and Node.
+ */
+const FIXED_DURATION = /^P(?=\d|T\d)(?:(\d{1,6})W)?(?:(\d{1,6})D)?(?:T(?=\d)(?:(\d{1,6})H)?(?:(\d{1,6})M)?(?:(\d{1,6}(?:\.\d{1,3})?)S)?)?$/;
+const UNIT_MS = [7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000] as const;
 
 /**
  * Milliseconds of an ISO 8601 duration of fixed length (weeks, days, hours, minutes, seconds; no years
- * or months, whose length varies), or undefined when the text is not one or is negative.
+ * or months, whose length varies, and no signs), or undefined when the text is not one.
  */
 export function durationMs(iso: unknown): number | undefined {
-  if (typeof iso !== 'string' || iso.length > 64 || !FIXED_DURATION.test(iso)) return undefined;
-  const d = Duration.fromISO(iso);
-  if (!d.isValid || d.years !== 0 || d.quarters !== 0 || d.months !== 0) return undefined;
-  const ms = d.toMillis();
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  if (typeof iso !== 'string') return undefined;
+  const m = FIXED_DURATION.exec(iso);
+  if (m === null) return undefined;
+  return UNIT_MS.reduce((sum, unit, i) => sum + Math.round(Number(m[i + 1] ?? 0) * unit), 0);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
