@@ -55,9 +55,11 @@ export const DEFAULT_USAGE_THRESHOLDS: UsageThresholds = {
 };
 
 /**
- * The defaults of Azure Lab Services: "For all new lab plans, these settings are turned on by default"
- * (learn.microsoft.com/azure/lab-services/cost-management-guide, "Automatic shutdown settings for cost
- * control"), each with the 15-minute delay its lab plan settings propose, idle detection on user absence.
+ * The defaults follow Azure Lab Services, where all three settings are on for every new lab plan: "For
+ * all new lab plans, these settings are turned on by default" (learn.microsoft.com/azure/lab-services/
+ * cost-management-guide, "Automatic shutdown settings for cost control"). Its documentation does not
+ * state the default delays; 15 minutes each is the value its lab settings page proposes. Idle detection
+ * is on user absence (ALS `UserAbsence`: no input), the mode that needs no usage thresholds.
  */
 export const DEFAULT_AUTO_SHUTDOWN_PROFILE: AutoShutdownProfile = {
   shutdownOnDisconnect: { enabled: true, delay: 'PT15M' },
