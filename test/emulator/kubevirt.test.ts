@@ -151,7 +151,13 @@ describe('discovery', () => {
     expect(core.find((r) => r.name === 'namespaces')).toMatchObject({ namespaced: false, kind: 'Namespace' });
     expect(core.find((r) => r.name === 'pods')?.verbs).toEqual(['get', 'list', 'watch']);
     const sub = (await get('/apis/subresources.kubevirt.io/v1')).resources as Json[];
-    expect(sub.map((r) => r.name)).toEqual(['virtualmachines/start', 'virtualmachines/stop', 'virtualmachines/restart', 'virtualmachines/migrate']);
+    expect(sub.map((r) => r.name)).toEqual([
+      'virtualmachines/start',
+      'virtualmachines/stop',
+      'virtualmachines/restart',
+      'virtualmachines/migrate',
+      'virtualmachineinstances/userlist',
+    ]);
   });
 
   test('KubernetesObjectApi resolves resources through discovery and supports server-side apply', async () => {

@@ -30,6 +30,18 @@ describe('request classification as the API server RequestInfo', () => {
       '/apis/subresources.kubevirt.io/v1/namespaces/t1/virtualmachines/vm1/start',
       { verb: 'update', apiGroup: 'subresources.kubevirt.io', resource: 'virtualmachines', subresource: 'start', name: 'vm1' },
     ],
+    [
+      'GET',
+      '/apis/subresources.kubevirt.io/v1/namespaces/t1/virtualmachineinstances/vm1/userlist',
+      {
+        verb: 'get',
+        apiGroup: 'subresources.kubevirt.io',
+        resource: 'virtualmachineinstances',
+        subresource: 'userlist',
+        namespace: 't1',
+        name: 'vm1',
+      },
+    ],
   ])('%s %s', (method, path, expected) => {
     expect(info(method, path)).toMatchObject({ kind: 'resource', ...expected });
   });

@@ -31,30 +31,65 @@ export async function putVmSubresource<A extends keyof VmSubresourceBodies>(
   body: VmSubresourceBodies[A] = {},
   timeoutMs: number = DEFAULT_TIMEOUT_MS,
 ): Promise<void> {
+  const path = `/apis/${SUBRESOURCES_GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/virtualmachines/${encodeURIComponent(name)}/${action}`;
+  await sendSubresource(client, 'PUT', path, JSON.stringify(body), `${action} of ${namespace}/${name}`, timeoutMs);
+}
+
+/** The answer of each read-only VMI subresource. */
+export interface VmiSubresourceAnswers {
+  userlist: kubevirt.VirtualMachineInstanceGuestOSUserList;
+}
+
+/**
+ * GETs a read-only KubeVirt subresource of a VMI (`userlist`), sent like {@link putVmSubresource}.
+ * The answer is parsed JSON, not checked against its schema. Non-2xx answers throw an
+ * `ApiException` whose body is the raw text: virt-api answers these with plain text, not a Status.
+ */
+export async function getVmiSubresource<S extends keyof VmiSubresourceAnswers>(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  subresource: S,
+  timeoutMs: number = DEFAULT_TIMEOUT_MS,
+): Promise<VmiSubresourceAnswers[S]> {
+  const path = `/apis/${SUBRESOURCES_GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/virtualmachineinstances/${encodeURIComponent(name)}/${subresource}`;
+  const text = await sendSubresource(client, 'GET', path, undefined, `${subresource} of ${namespace}/${name}`, timeoutMs);
+  return JSON.parse(text) as VmiSubresourceAnswers[S];
+}
+
+async function sendSubresource(
+  client: KubeClient,
+  method: 'GET' | 'PUT',
+  path: string,
+  payload: string | undefined,
+  label: string,
+  timeoutMs: number,
+): Promise<string> {
   const cluster = client.kubeConfig.getCurrentCluster();
   if (cluster === null) throw new Error('The Kubernetes configuration names no current cluster.');
-  const path = `/apis/${SUBRESOURCES_GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/virtualmachines/${encodeURIComponent(name)}/${action}`;
   const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
-  const payload = JSON.stringify(body);
   const opts: https.RequestOptions = {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(payload) },
+    method,
+    headers: {
+      accept: 'application/json',
+      ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+    },
   };
   await client.kubeConfig.applyToHTTPSOptions(opts);
   const plain = url.protocol === 'http:';
   if (plain) delete opts.agent;
   const send = plain ? http.request : https.request;
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const req = send(url, { ...opts, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) return resolve();
         const text = Buffer.concat(chunks).toString('utf8');
+        if (status >= 200 && status < 300) return resolve(text);
         const headers = Object.fromEntries(Object.entries(res.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])));
-        reject(new ApiException<string>(status, `HTTP ${status} from ${action} of ${namespace}/${name}`, text, headers));
+        reject(new ApiException<string>(status, `HTTP ${status} from ${label}`, text, headers));
       });
     });
     req.on('error', reject);

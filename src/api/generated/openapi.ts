@@ -1566,6 +1566,9 @@ export interface components {
              *     | `LTI_MEMBERSHIP_TOO_LARGE` | 502 | no | The course has more members (or membership pages) than the tool reads. |
              *     | `DIRECTORY_UNAVAILABLE` | 503 | yes, later | The directory (Microsoft Graph) is unreachable, throttling or failing. |
              *     | `DIRECTORY_REJECTED` | 502 | no | The directory (Microsoft Graph) refused the lookup (permissions or credentials). |
+             *     | `USAGE_METRICS_UNAVAILABLE` | 503 | yes, later | The metrics source (Prometheus) of VM usage is unreachable, failing, or did not answer in time. |
+             *     | `USAGE_METRICS_REJECTED` | 502 | no | The metrics source (Prometheus) of VM usage refused the query or the platform’s credentials. |
+             *     | `USAGE_METRICS_BAD_ANSWER` | 502 | no | The metrics source (Prometheus) of VM usage answered with something that is not a Prometheus query result (malformed or too large). |
              *     | `NOT_READY` | 503 | yes, later | The service is not ready; `details.checks` says what fails. |
              *     | `OVERLOADED` | 503 | yes, later | The server is under pressure (event loop or memory). |
              *     | `SERVICE_UNAVAILABLE` | 503 | yes, later | The service is overloaded or a dependency is down. |

@@ -216,6 +216,21 @@ export const ERROR_CODES = {
   DIRECTORY_UNAVAILABLE: { status: 503, meaning: 'The directory (Microsoft Graph) is unreachable, throttling or failing.', retry: 'later' },
   DIRECTORY_REJECTED: { status: 502, meaning: 'The directory (Microsoft Graph) refused the lookup (permissions or credentials).' },
 
+  // Upstreams: the metrics source (Prometheus) of VM usage
+  USAGE_METRICS_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The metrics source (Prometheus) of VM usage is unreachable, failing, or did not answer in time.',
+    retry: 'later',
+  },
+  USAGE_METRICS_REJECTED: {
+    status: 502,
+    meaning: 'The metrics source (Prometheus) of VM usage refused the query or the platform’s credentials.',
+  },
+  USAGE_METRICS_BAD_ANSWER: {
+    status: 502,
+    meaning: 'The metrics source (Prometheus) of VM usage answered with something that is not a Prometheus query result (malformed or too large).',
+  },
+
   // The service itself
   NOT_READY: { status: 503, meaning: 'The service is not ready; `details.checks` says what fails.', retry: 'later' },
   OVERLOADED: { status: 503, meaning: 'The server is under pressure (event loop or memory).', retry: 'later' },

@@ -2,6 +2,8 @@ import { RESOURCES, servedGroupVersions, type ServedFilter } from './resources.j
 
 /** Actions served under `subresources.kubevirt.io/v1` for virtual machines. */
 export const VM_ACTIONS = ['start', 'stop', 'restart', 'migrate'] as const;
+/** Read-only subresources served under `subresources.kubevirt.io/v1` for virtual machine instances. */
+export const VMI_SUBRESOURCES = ['userlist'] as const;
 export const KUBEVIRT_SUBRESOURCE_GROUP = 'subresources.kubevirt.io';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -50,7 +52,15 @@ export function apiGroup(group: string, served?: ServedFilter): unknown {
 export function resourceList(group: string, version: string, served: ServedFilter = () => true): unknown {
   const groupVersion = group ? `${group}/${version}` : version;
   if (group === KUBEVIRT_SUBRESOURCE_GROUP && version === 'v1') {
-    const resources = VM_ACTIONS.map((a) => ({ name: `virtualmachines/${a}`, singularName: '', namespaced: true, kind: '', verbs: ['update'] }));
+    const resources: unknown[] = VM_ACTIONS.map((a) => ({
+      name: `virtualmachines/${a}`,
+      singularName: '',
+      namespaced: true,
+      kind: '',
+      verbs: ['update'],
+    }));
+    for (const sub of VMI_SUBRESOURCES)
+      resources.push({ name: `virtualmachineinstances/${sub}`, singularName: '', namespaced: true, kind: '', verbs: ['get'] });
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
   }
   const defs = RESOURCES.filter((d) => d.group === group && d.version === version && served(d));

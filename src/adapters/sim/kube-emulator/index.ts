@@ -14,6 +14,7 @@ import { createHandler } from './server.js';
 import { RequestRecorder } from './request-info.js';
 import { ObjectStore } from './store.js';
 import { VmActions } from './vm-actions.js';
+import { GuestAgents } from './guest-agent.js';
 import { WatchHub } from './watch.js';
 
 export type { Controller, KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
@@ -24,6 +25,8 @@ export type { NonResourceRequestInfo, RecordedRequests, RequestInfo, ResourceReq
 export type { StoreListOptions, StoreListener } from './store.js';
 export { ObjectStore } from './store.js';
 export type { KubeObject, KubeStatus, ObjectMeta, OwnerReference, StatusCause, StoreEvent } from './types.js';
+export { AGENT_CONNECTED } from './guest-agent.js';
+export type { GuestAgentControl, GuestLogin, GuestOSUser, GuestOSUserList, GuestSession } from './guest-agent.js';
 export type { VmAction, VmActionCall, VmActionHandler, VmActionRegistry } from './vm-actions.js';
 export { KubeStatusError } from './errors.js';
 export { RESOURCES, resourceByKey } from './resources.js';
@@ -42,7 +45,7 @@ export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
  * Starts an in-process Kubernetes API server emulator (plain HTTP) that `@kubernetes/client-node`
  * can use unchanged: REST + watch for the core, RBAC, networking, KubeVirt, CDI and labplane
  * resources, discovery, strict schema validation, ResourceQuota admission, namespace termination,
- * KubeVirt VM actions and fault injection. Nothing is shared between emulators except the compiled
+ * KubeVirt VM actions, the guest agent's `userlist` and fault injection. Nothing is shared between emulators except the compiled
  * schema validators.
  */
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
@@ -58,6 +61,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const watches = new WatchHub(store, opts.bookmarkIntervalMs ?? 60_000);
   const faults = new FaultState(() => watches.dropAll());
   const vmActions = new VmActions(store);
+  const guestAgents = new GuestAgents(store);
   const counts = new Map<string, number>();
   const uninstalled = new Set(opts.uninstalledResources ?? []);
   for (const key of uninstalled) resourceByKey(key);
@@ -72,6 +76,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       faults,
       watches,
       vmActions,
+      guestAgents,
       access: new AccessControl(opts.access),
       served: (def) => !uninstalled.has(def.key),
       count: (method, path) => {
@@ -100,6 +105,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     faults,
     store,
     vmActions,
+    guestAgents,
     requestCount(filter: RequestFilter = {}) {
       let n = 0;
       for (const [key, count] of counts) {
@@ -126,6 +132,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       closed = true;
       for (const c of controllers) c.stop();
       stopQuota();
+      guestAgents.close();
       lifecycle.stop();
       watches.dropAll();
       await new Promise<void>((done) => {

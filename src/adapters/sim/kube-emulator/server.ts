@@ -11,6 +11,9 @@ import { listObjects, parseLimit } from './list.js';
 import { findResource, withTypeMeta } from './resources.js';
 import type { ResourceDef, ServedFilter } from './resources.js';
 import type { VmAction, VmActions } from './vm-actions.js';
+import type { GuestAgents } from './guest-agent.js';
+import { agentConnected } from './guest-agent.js';
+import { asVmi, VMI } from './vm-sim-objects.js';
 import type { WatchHub } from './watch.js';
 import type { WriteEnv, WriteOptions, WriteResult } from './writes.js';
 import { createObject, deleteObject, patchObject, replaceObject } from './writes.js';
@@ -21,6 +24,7 @@ export interface HandlerEnv extends WriteEnv {
   faults: FaultState;
   watches: WatchHub;
   vmActions: VmActions;
+  guestAgents: GuestAgents;
   access: AccessControl;
   /** Resources served now; the others answer 404 and are left out of discovery, as without their CRD. */
   served: ServedFilter;
@@ -70,7 +74,10 @@ async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerResponse
     const [group, version] = segments[0] === 'api' ? ['', segments[1] ?? ''] : [segments[1] ?? '', segments[2] ?? ''];
     return sendDiscovery(res, resourceList(group, version, env.served));
   }
-  if (segments[0] === 'apis' && segments[1] === KUBEVIRT_SUBRESOURCE_GROUP) return handleVmAction(env, req, res, method, segments);
+  if (segments[0] === 'apis' && segments[1] === KUBEVIRT_SUBRESOURCE_GROUP) {
+    if (segments[5] === 'virtualmachineinstances') return handleVmiSubresource(env, res, method, segments);
+    return handleVmAction(env, req, res, method, segments);
+  }
   const rp = parseResourcePath(segments);
   if (!rp) throw pathNotFound();
   const def = findResource(rp.group, rp.version, rp.plural);
@@ -104,6 +111,25 @@ async function handleVmAction(env: HandlerEnv, req: IncomingMessage, res: Server
   env.vmActions.handle(action as VmAction, decodeURIComponent(ns), decodeURIComponent(name), body);
   res.writeHead(202, { 'Content-Length': 0 });
   res.end();
+}
+
+/**
+ * `GET /apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances/{name}/userlist`,
+ * as virt-api serves it: the VMI must exist, be Running and have its guest agent connected
+ * (`AgentConnected` condition), else virt-api answers 500 Internal Server Error with the error text
+ * as a plain-text body (go-restful `WriteError`), not a JSON Status.
+ */
+function handleVmiSubresource(env: HandlerEnv, res: ServerResponse, method: string, segments: string[]): void {
+  const [, , version, nsWord, ns, , name, subresource, extra] = segments;
+  if (version !== 'v1' || nsWord !== 'namespaces' || !ns || !name || subresource !== 'userlist' || extra !== undefined) throw pathNotFound();
+  if (method !== 'GET') throw methodNotAllowed();
+  const vmiName = decodeURIComponent(name);
+  const vmi = env.store.peek(VMI, decodeURIComponent(ns), vmiName);
+  const target = `virtualmachineinstance.kubevirt.io "${vmiName}"`;
+  if (!vmi) return sendText(res, 500, `${target} not found`);
+  if (asVmi(vmi).status?.phase !== 'Running') return sendText(res, 500, `Operation cannot be fulfilled on ${target}: VMI is not running`);
+  if (!agentConnected(vmi)) return sendText(res, 500, `Operation cannot be fulfilled on ${target}: VMI does not have guest agent connected`);
+  sendJson(res, 200, env.guestAgents.userList(vmi));
 }
 
 function writeOptions(query: URLSearchParams): WriteOptions {

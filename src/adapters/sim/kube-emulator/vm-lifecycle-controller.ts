@@ -4,6 +4,7 @@ import { KubeStatusError } from './errors.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
 import { provisionDisks } from './vm-disks.js';
+import { AGENT_CONNECTED } from './guest-agent.js';
 import {
   asVm,
   asVmi,
@@ -35,6 +36,12 @@ export interface VmLifecycleOptions {
    * that is not shared gets `LiveMigratable=False` (reason `DisksNotLiveMigratable`).
    */
   rwxStorageClasses?: readonly string[];
+  /**
+   * Whether guests run the QEMU guest agent (default true): a VMI that reaches Running gets
+   * `AgentConnected=True` as virt-handler writes it once the agent answers; `emulator.guestAgents`
+   * connects and disconnects it per VMI.
+   */
+  guestAgent?: boolean;
   /** Time and timers (default real time); a test's manual scheduler makes every step explicit. */
   scheduler?: Scheduler;
 }
@@ -73,6 +80,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   const rwx = new Set(opts.rwxStorageClasses ?? ['kv-standard']);
   const startMs = opts.startMs ?? 0;
   const stopMs = opts.stopMs ?? 0;
+  const guestAgent = opts.guestAgent ?? true;
 
   const schedule = (ns: string | undefined, name: string | undefined, delayMs = opts.reconcileDelayMs ?? 0): void => {
     if (!ns || !name) return;
@@ -113,6 +121,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   const createVmi = (e: KubeEmulator, vm: KubeObject): KubeObject | undefined => {
     const node = pickNode(e.store) ?? e.store.list('nodes')[0]?.metadata.name ?? 'node-0';
     const vmi = vmiFor(vm, node, startMs > 0 ? 'Scheduling' : 'Running', liveMigratable(vm, rwx));
+    if (startMs <= 0 && guestAgent) asVmi(vmi).status?.conditions?.push(condition(AGENT_CONNECTED, 'True'));
     try {
       e.checkQuota(VMI, vmi);
     } catch (err) {
@@ -174,7 +183,11 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
       next.status = {
         ...status,
         phase: 'Running',
-        conditions: [condition('Ready', 'True'), ...(status.conditions ?? []).filter((c) => c.type !== 'Ready')],
+        conditions: [
+          condition('Ready', 'True'),
+          ...(status.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== AGENT_CONNECTED),
+          ...(guestAgent ? [condition(AGENT_CONNECTED, 'True')] : []),
+        ],
       } satisfies typeof status;
       delete next.metadata.resourceVersion;
       e.store.update(VMI, next);

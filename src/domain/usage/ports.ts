@@ -1,0 +1,44 @@
+/**
+ * The usage signal of running VMs, as the idle detector reads it: how busy each VM was over a
+ * recent window (CPU, network, disk) and when someone last opened a console to it. A reading is
+ * `'unavailable'` when the source has no complete figures for the VM (metrics not scraped yet,
+ * the VM just started, or the source does not know it); a VM is never judged idle on an
+ * unavailable reading.
+ */
+
+/** A VM of a tenant (the tenant is the VM's namespace). */
+export interface UsageVmRef {
+  readonly tenant: string;
+  readonly name: string;
+}
+
+/** Average use over the window asked for. */
+export interface VmUsage {
+  /** CPU cores used on average (guest vCPUs and hypervisor), e.g. 0.05 for 5 % of one core. */
+  readonly cpuCores: number;
+  /** Bytes per second received plus sent on all of the VM's interfaces. */
+  readonly networkBytesPerSecond: number;
+  /** Bytes per second read plus written on all of the VM's disks. */
+  readonly diskBytesPerSecond: number;
+  /**
+   * When a console, VNC, port-forward, SSH-through-the-API or USB-redirection connection to the
+   * VM last opened; absent when none is known.
+   */
+  readonly lastConsoleAt?: Date;
+}
+
+export type VmUsageReading = VmUsage | 'unavailable';
+
+export interface VmUsageResult {
+  readonly vm: UsageVmRef;
+  readonly usage: VmUsageReading;
+}
+
+export interface UsageMetrics {
+  /**
+   * The usage of each VM over the last `windowSeconds` (at least 60), one result per VM in the
+   * order given. Many VMs are read at once. Throws a retryable upstream error when the source
+   * cannot be asked at all, and an upstream rejection when it refuses the platform's questions.
+   */
+  usage(vms: readonly UsageVmRef[], windowSeconds: number): Promise<readonly VmUsageResult[]>;
+}
