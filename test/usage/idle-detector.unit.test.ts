@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AutoShutdownProfile } from '../../src/domain/usage/auto-shutdown.js';
+import type { GuestSessions } from '../../src/domain/vms/guest-sessions.js';
 import {
   STOP_RETRY_MS,
   detectIdle,
@@ -30,7 +31,9 @@ const USER_ABSENCE = profileOf({ shutdownOnIdle: { mode: 'userAbsence', delay: '
 
 const nobody: SessionSignal = { available: true, sessions: [] };
 const someone = (minute = 0): SessionSignal => ({ available: true, sessions: [{ user: 'student', loginAt: at(minute) }] });
-const noAgent: SessionSignal = { available: false };
+// What the guest session source answers is a session signal as it is.
+const agentDown: GuestSessions = { available: false, reason: 'guest-agent-not-connected' };
+const noAgent: SessionSignal = agentDown;
 const quiet: UsageSignal = { cpuCores: 0.01, networkBytesPerSecond: 10, diskBytesPerSecond: 10 };
 const busy: UsageSignal = { cpuCores: 1.5, networkBytesPerSecond: 10, diskBytesPerSecond: 10 };
 
@@ -77,11 +80,11 @@ describe('shutdown when not connected', () => {
     expect(run(NOT_CONNECTED, 60, (m) => ({ sessions: m === 10 ? someone(10) : nobody })).actions).toEqual([]);
   });
   it('counts a console connection as a connection', () => {
-    const console_: UsageSignal = { ...quiet, lastConsoleAt: at(3) };
+    const console_: UsageSignal = { ...quiet, lastConsoleAt: new Date(at(3)) };
     expect(run(NOT_CONNECTED, 60, (m) => ({ usage: m >= 4 ? console_ : quiet })).actions).toEqual([]);
   });
   it('ignores a console connection from before this run', () => {
-    const old: UsageSignal = { ...quiet, lastConsoleAt: at(-30) };
+    const old: UsageSignal = { ...quiet, lastConsoleAt: new Date(at(-30)) };
     expect(run(NOT_CONNECTED, 20, () => ({ usage: old })).actions).toEqual([
       '15:warn:AutoShutdown:NotConnected',
       '20:stop:AutoShutdown:NotConnected',
@@ -113,7 +116,10 @@ describe('shutdown on disconnect', () => {
     expect(r.actions).toEqual(['24:warn:AutoShutdown:Disconnect', '42:warn:AutoShutdown:Disconnect', '47:stop:AutoShutdown:Disconnect']);
   });
   it('a console connection keeps the VM in use', () => {
-    const r = run(DISCONNECT, 40, (m) => ({ sessions: m < 10 ? someone() : nobody, usage: m >= 12 ? { ...quiet, lastConsoleAt: at(12) } : quiet }));
+    const r = run(DISCONNECT, 40, (m) => ({
+      sessions: m < 10 ? someone() : nobody,
+      usage: m >= 12 ? { ...quiet, lastConsoleAt: new Date(at(12)) } : quiet,
+    }));
     expect(r.actions).toEqual(['27:warn:AutoShutdown:Disconnect', '32:stop:AutoShutdown:Disconnect']);
   });
   it('never applies to a VM nobody connected to', () => {

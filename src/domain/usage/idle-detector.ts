@@ -7,6 +7,7 @@ import {
   type ResolvedAutoShutdown,
   type UsageThresholds,
 } from './auto-shutdown.js';
+import type { VmUsageReading } from './ports.js';
 
 /**
  * The idle detector of one VM: a pure step from the previous state and what is observed now to the next
@@ -31,17 +32,11 @@ export interface UserSession {
   readonly loginAt: string;
 }
 
+/** The users in the guest now (a `GuestSessions` of `src/domain/vms/guest-sessions.ts` is one). */
 export type SessionSignal = { readonly available: true; readonly sessions: readonly UserSession[] } | { readonly available: false };
 
-export type UsageSignal =
-  | {
-      readonly cpuCores: number;
-      readonly networkBytesPerSecond: number;
-      readonly diskBytesPerSecond: number;
-      /** ISO 8601: the last console (VNC/serial) connection through the API. */
-      readonly lastConsoleAt?: string;
-    }
-  | 'unavailable';
+/** How busy the VM was lately, from the usage source (`UsageMetrics` of `./ports.ts`). */
+export type UsageSignal = VmUsageReading;
 
 export type PowerState = 'running' | 'starting' | 'stopping' | 'stopped' | 'unknown';
 
@@ -152,7 +147,7 @@ export function detectIdle(input: IdleInput): IdleDecision {
   const signalsOk = input.sessions.available && (!lowUsage || usage !== undefined);
   const present = input.sessions.available && input.sessions.sessions.length > 0;
   // A user seen now, or a console connection since this run started, is a user seen.
-  const console = ms(usage?.lastConsoleAt);
+  const console = usage?.lastConsoleAt?.getTime();
   const lastSeen = present ? now : maxOf(ms(prev.lastSeenAt), console !== undefined && console >= started ? Math.min(console, now) : undefined);
   const base: IdleState = {
     runStartedAt,
