@@ -162,3 +162,40 @@ export function desiredPower(source: ScheduleSource, now: Date): DesiredPower | 
   if (event === undefined) return undefined;
   return event.action === 'start' ? 'running' : 'stopped';
 }
+
+/** A span of class hours, `[start, end)`, ISO 8601 UTC. */
+export interface ClassWindow {
+  readonly start: string;
+  readonly end: string;
+  readonly schedule: string;
+}
+
+/**
+ * The class hours of a lab overlapping `[from, to)`: each occurrence of a schedule with both a start
+ * and a stop time, from its start to its stop, clipped to `[from, to)` and cut at `endsAt`. A
+ * start-only or stop-only schedule has no class hours. Ordered by start; they may overlap.
+ */
+export function classWindows(source: ScheduleSource, from: Date, to: Date): ClassWindow[] {
+  const fromMs = from.getTime();
+  const toMs = to.getTime();
+  const endsAt = source.endsAt === undefined ? undefined : parseDateTime(source.endsAt);
+  const upTo = Math.min(toMs, endsAt ?? Infinity);
+  const out: { start: number; end: number; schedule: string }[] = [];
+  for (const schedule of source.schedules) {
+    const w = windowOf(schedule);
+    const start = w?.times[0];
+    const stop = w?.times[1];
+    if (w === undefined || start === undefined || stop === undefined) continue;
+    const first = Math.max(localDay(schedule.timeZone, fromMs) - 1, w.firstDay);
+    const last = Math.min(localDay(schedule.timeZone, upTo) + 1, w.lastDay);
+    for (let day = first; day <= last; day += 1) {
+      if (!w.days.has(isoWeekdayIndex(day))) continue;
+      const s = Math.max(zonedInstant(schedule.timeZone, day, start.minute), fromMs);
+      const e = Math.min(zonedInstant(schedule.timeZone, day + stop.dayOffset, stop.minute), upTo);
+      if (e > s) out.push({ start: s, end: e, schedule: schedule.name });
+    }
+  }
+  return out
+    .sort((a, b) => a.start - b.start || a.end - b.end)
+    .map((o) => ({ start: new Date(o.start).toISOString(), end: new Date(o.end).toISOString(), schedule: o.schedule }));
+}
