@@ -7,7 +7,7 @@ import type { LabPerson, LabSpec } from '../../src/domain/labs/lab.js';
 import type { LtiRegistration } from '../../src/domain/lti/registration.js';
 import type { Directory, DirectoryMatch, LtiMember, MembershipSource } from '../../src/domain/lti/ports.js';
 import { ROLE } from '../../src/domain/lti/claims.js';
-import { labRoleOf } from '../../src/domain/lti/roster.js';
+import { labRoleOf } from '../../src/domain/lti/roles.js';
 import { LTI_ROSTER_SYNC_KIND } from '../../src/domain/lti/roster-sync.js';
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
 import type { Operation, OperationRecord } from '../../src/domain/operations/operation.js';

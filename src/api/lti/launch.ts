@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MESSAGE_TYPE } from '../../domain/lti/claims.js';
-import { checkLaunchClaims, launchRole, LtiLaunchRefused, type LaunchClaims } from '../../domain/lti/launch.js';
+import { checkLaunchClaims, LtiLaunchRefused, type LaunchClaims } from '../../domain/lti/launch.js';
+import { launchRole } from '../../domain/lti/roles.js';
 import type { LtiSession } from '../../domain/lti/ports.js';
 import type { LtiRegistration } from '../../domain/lti/registration.js';
 import { systemClock } from '../../domain/shared/ids.js';

@@ -1,4 +1,4 @@
-import { CLAIM, LTI_VERSION, MESSAGE_TYPE, ROLE } from './claims.js';
+import { CLAIM, LTI_VERSION, MESSAGE_TYPE } from './claims.js';
 import type { LtiRegistration } from './registration.js';
 
 /** Status of a refusal page: malformed request, failed verification, not allowed, unknown lab, platform unreachable. */
@@ -154,25 +154,4 @@ export function checkLaunchClaims(payload: Readonly<Record<string, unknown>>, re
       ...(data === undefined ? {} : { data }),
     },
   };
-}
-
-const INSTRUCTOR_ROLES: ReadonlySet<string> = new Set([
-  ROLE.instructor,
-  ROLE.teachingAssistant,
-  ROLE.contentDeveloper,
-  ROLE.administrator,
-  'Instructor',
-  'TeachingAssistant',
-  'ContentDeveloper',
-  'Administrator',
-]);
-
-const INSTRUCTOR_SUB_ROLE = 'http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#';
-
-/**
- * Instructors (and their sub-roles: teaching assistants, ...), content developers and administrators
- * of the context are `instructor`, in full or short form; everyone else a learner.
- */
-export function launchRole(roles: readonly string[]): 'learner' | 'instructor' {
-  return roles.some((r) => INSTRUCTOR_ROLES.has(r) || r.startsWith(INSTRUCTOR_SUB_ROLE) || r.startsWith('Instructor#')) ? 'instructor' : 'learner';
 }

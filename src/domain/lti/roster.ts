@@ -1,41 +1,7 @@
 import type { LabPerson } from '../labs/lab.js';
 import type { UnresolvedMember } from './binding.js';
 import type { Directory, DirectoryMatch, LtiMember } from './ports.js';
-
-/** What a course member becomes in a lab. */
-export type LabRole = 'student' | 'instructor';
-
-const MEMBERSHIP = 'http://purl.imsglobal.org/vocab/lis/v2/membership';
-/** LTI 1.1 / LIS v1 role URNs some platforms still send in NRPS. */
-const LIS_V1 = 'urn:lti:role:ims/lis/';
-
-/**
- * The lab role of one context role (LTI 1.3 Core §A.2.3, LIS v2 membership vocabulary): Learner and
- * its sub-roles are students; Instructor and its sub-roles (TeachingAssistant, Lecturer, ...) are
- * instructors. Full URIs, the deprecated short forms (`Learner`, `Instructor`, `TeachingAssistant`)
- * and LIS v1 URNs are accepted; any other role (Mentor, ContentDeveloper, Administrator, system or
- * institution roles) gives nothing.
- */
-export function labRoleOf(role: string): LabRole | undefined {
-  const r = role.trim();
-  let principal: string;
-  let sub: string | undefined;
-  if (r.startsWith(`${MEMBERSHIP}#`)) principal = r.slice(MEMBERSHIP.length + 1);
-  else if (r.startsWith(`${MEMBERSHIP}/`)) {
-    const [p, s] = r.slice(MEMBERSHIP.length + 1).split('#', 2);
-    principal = p ?? '';
-    sub = s;
-  } else if (r.startsWith(LIS_V1)) {
-    const [p, s] = r.slice(LIS_V1.length).split('/', 2);
-    principal = p ?? '';
-    sub = s;
-  } else if (!r.includes(':') && !r.includes('/')) principal = r;
-  else return undefined;
-  if (sub === undefined && principal === 'TeachingAssistant') return 'instructor';
-  if (principal === 'Instructor') return 'instructor';
-  if (principal === 'Learner') return 'student';
-  return undefined;
-}
+import { labRoleOf, type LabRole } from './roles.js';
 
 /** The lab role of a member: instructor when any role says so, else student when any says so. */
 export function memberRole(member: Pick<LtiMember, 'roles'>): LabRole | undefined {
