@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, uniqueTenantId, type TestApp } from '../support/test-app.js';
-import { vmBody } from '../vms/support.js';
+import { emulatorOf, vmBody, vmCreateWrites } from '../vms/support.js';
 
 /**
  * Real Azure settings without a dedicated onboarding identity (the simulated cluster still
@@ -28,18 +28,19 @@ describe('Arc without an onboarding identity', () => {
     expect(
       (await request(t.app.server).post('/v1/tenants').set('authorization', admin).send({ id: tenant, displayName: 'x', profile: 'faculty' })).status,
     ).toBe(201);
-    const writes = t.deps.emulator?.requestCount({ method: 'POST' }) ?? 0;
+    const writes = vmCreateWrites(emulatorOf(t), tenant);
     const refused = await request(t.app.server)
       .post(`/v1/tenants/${tenant}/vms`)
       .set('authorization', admin)
       .send(vmBody('arc-vm', { arc: true, owner: 'admin-arc-off' }));
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('ARC_ONBOARDING_NOT_CONFIGURED');
-    expect(t.deps.emulator?.requestCount({ method: 'POST' })).toBe(writes);
+    expect(vmCreateWrites(emulatorOf(t), tenant)).toBe(writes);
     const plain = await request(t.app.server)
       .post(`/v1/tenants/${tenant}/vms`)
       .set('authorization', admin)
       .send(vmBody('plain-vm', { arc: false, owner: 'admin-arc-off' }));
     expect(plain.status, JSON.stringify(plain.body)).toBe(202);
+    await expect.poll(() => vmCreateWrites(emulatorOf(t), tenant)).toBeGreaterThan(writes);
   });
 });

@@ -24,6 +24,22 @@ export function vmBody(name: string, extra: Record<string, unknown> = {}): Recor
   return { name, image: SEEDED_IMAGE, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', sshPublicKeys: [sshKey()], ...extra };
 }
 
+/**
+ * Writes (POST, PUT, PATCH) to what a VM create writes in `tenant`'s namespace: VMs, Secrets and
+ * DataVolumes. Tests of "refused, writes nothing" count these rather than every emulator write,
+ * because the tenant's own provisioning and leader leases go on in the background of a shared stack.
+ */
+export function vmCreateWrites(em: KubeEmulator, tenant: string): number {
+  const prefixes = [
+    `/apis/kubevirt.io/v1/namespaces/${tenant}/virtualmachines`,
+    `/api/v1/namespaces/${tenant}/secrets`,
+    `/apis/cdi.kubevirt.io/v1beta1/namespaces/${tenant}/datavolumes`,
+  ];
+  let n = 0;
+  for (const pathPrefix of prefixes) for (const method of ['POST', 'PUT', 'PATCH']) n += em.requestCount({ method, pathPrefix });
+  return n;
+}
+
 export function emulatorOf(t: TestApp): KubeEmulator {
   const em = t.deps.emulator;
   if (em === undefined) throw new Error('expected the simulated cluster');

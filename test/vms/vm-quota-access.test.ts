@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { DV, emulatorOf, expectProblem, restClient, VM, vmBody } from './support.js';
+import { DV, emulatorOf, expectProblem, restClient, VM, vmBody, vmCreateWrites } from './support.js';
 import { eventually } from '../support/eventually.js';
 
 let t: TestApp;
@@ -16,21 +16,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-/**
- * Writes to what a VM create would write in the tenant's namespace (VMs, Secrets, DataVolumes).
- * Not every write of the emulator: the tenant's own provisioning and leader leases go on in the
- * background of this shared stack and would make the count move by themselves.
- */
-const writes = (tenant: string) => {
-  const prefixes = [
-    `/apis/kubevirt.io/v1/namespaces/${tenant}/virtualmachines`,
-    `/api/v1/namespaces/${tenant}/secrets`,
-    `/apis/cdi.kubevirt.io/v1beta1/namespaces/${tenant}/datavolumes`,
-  ];
-  let n = 0;
-  for (const pathPrefix of prefixes) for (const method of ['POST', 'PUT', 'PATCH']) n += emulatorOf(t).requestCount({ method, pathPrefix });
-  return n;
-};
+const writes = (tenant: string) => vmCreateWrites(emulatorOf(t), tenant);
 
 describe('quota before writes', () => {
   it('over quota, creating a VM answers 409 QUOTA_EXCEEDED with what is needed and left, and writes nothing', async () => {
