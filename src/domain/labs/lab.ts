@@ -2,6 +2,7 @@ import type { ErrorCode } from '../shared/error-codes.js';
 import type { AccessRole } from '../identity/access.js';
 import type { ImageRef, StorageClass } from '../images/image.js';
 import type { LabLtiBinding, LtiSyncStatus } from '../lti/binding.js';
+import type { LabCostControls } from '../usage/cost-controls.js';
 
 /** Days of a weekly recurrence, in the schedule's own time zone. */
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
@@ -78,6 +79,8 @@ export interface LabSpec {
   readonly endGracePeriodDays: number;
   /** The LMS course (LTI context) the lab is bound to by Deep Linking; its roster then follows the course (NRPS). */
   readonly lti?: LabLtiBinding;
+  /** Auto-shutdown and usage quota of the lab's VMs; absent on labs stored before they existed (then off). */
+  readonly costControls?: LabCostControls;
 }
 
 /** Why a student's provisioning failed (kept until the student is retried or dropped). */

@@ -1,3 +1,4 @@
+import type { CostControls } from '../usage/cost-controls.js';
 import type { TenantRole } from '../auth/principal.js';
 
 /** Profiles set a tenant's default quota and per-VM caps. */
@@ -108,6 +109,8 @@ export interface Tenant {
   readonly createdAt: string;
   /** Opaque version (the namespace resourceVersion); changes on every write. */
   readonly version: string;
+  /** Auto-shutdown of the tenant's VMs outside labs; absent: off. */
+  readonly costControls?: CostControls;
 }
 
 /** Current consumption, in the units of `Quota`. */

@@ -1,3 +1,5 @@
+import type { PowerTransition, UsageReport } from './usage-meter.js';
+
 /**
  * The usage signal of running VMs, as the idle detector reads it: how busy each VM was over a
  * recent window (CPU, network, disk) and when someone last opened a console to it. A reading is
@@ -41,4 +43,42 @@ export interface UsageMetrics {
    * cannot be asked at all, and an upstream rejection when it refuses the platform's questions.
    */
   usage(vms: readonly UsageVmRef[], windowSeconds: number): Promise<readonly VmUsageResult[]>;
+}
+
+/**
+ * The durable record of VMs' power transitions that usage is metered from (Redis when REDIS_URL is
+ * set, memory in the embedded default). Keyed by VM (tenant and name): a lab student's VM keeps its
+ * name, so the student's usage survives the VM being rebuilt. Writes are idempotent by transition id.
+ */
+export interface UsageLedger {
+  /** Adds transitions; one whose id is already recorded for the VM is left as it was. */
+  record(vm: UsageVmRef, transitions: readonly PowerTransition[]): Promise<void>;
+  /** Every transition recorded for the VM (any order). */
+  transitions(vm: UsageVmRef): Promise<readonly PowerTransition[]>;
+  /**
+   * The last instant the meter saw the VM's open run still running (ISO 8601), kept per run: where a
+   * run whose end nobody saw (the meter was down) is closed.
+   */
+  checkpoint(vm: UsageVmRef, runId: string, at: string): Promise<void>;
+  lastCheckpoint(vm: UsageVmRef, runId: string): Promise<string | undefined>;
+  /** Forgets a VM's record (its lab or tenant is deleted). */
+  forget(vm: UsageVmRef): Promise<void>;
+}
+
+/** A lab student's usage against their quota, as of now. */
+export interface StudentUsage {
+  readonly tenant: string;
+  readonly lab: string;
+  readonly student: string;
+  readonly vm: string;
+  readonly report: UsageReport;
+}
+
+/** Reads a lab student's usage from the ledger, the lab's quota and its class hours. */
+export interface StudentUsageReader {
+  /**
+   * The usage of the student whose lab VM this is; undefined when the VM is not a lab student's VM
+   * or its lab sets no quota.
+   */
+  usageOfVm(tenant: string, vmName: string): Promise<StudentUsage | undefined>;
 }
