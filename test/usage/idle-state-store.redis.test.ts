@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisIdleStateStore } from '../../src/adapters/redis/idle-state-store.js';
+import { VM_WATCH_TTL_MS } from '../../src/domain/usage/idle-state-store.js';
+import { idleStateStoreContract } from '../contracts/idle-state-store.contract.js';
+
+const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+  await redis.quit();
+});
+
+idleStateStoreContract('redis', async ({ ttlMs }) => {
+  const prefix = `test-idle-${randomUUID()}`;
+  prefixes.push(prefix);
+  return {
+    store: createRedisIdleStateStore({ redis, prefix, ttlMs }),
+    // Redis expires keys in real time: the expiry case waits for it.
+    pass: (ms) => sleep(ms),
+    close: async () => undefined,
+  };
+});
+
+describe('redis IdleStateStore', () => {
+  it('writes one key per VM that expires a day after the write, and reads a corrupt record as absent', async () => {
+    const prefix = `test-idle-${randomUUID()}`;
+    prefixes.push(prefix);
+    const store = createRedisIdleStateStore({ redis, prefix });
+    const vm = { tenant: 'cs101', name: 'vm-1' };
+    await store.put(vm, { runId: 'r1', runStartedAt: '2027-01-11T09:00:00.000Z', updatedAt: '2027-01-11T09:00:00.000Z' });
+    const ttl = await redis.pttl(`${prefix}:idle:cs101/vm-1`);
+    expect(ttl).toBeGreaterThan(VM_WATCH_TTL_MS - 60_000);
+    expect(ttl).toBeLessThanOrEqual(VM_WATCH_TTL_MS);
+    await redis.set(`${prefix}:idle:cs101/vm-2`, '{not json');
+    expect(await store.get({ tenant: 'cs101', name: 'vm-2' })).toBeUndefined();
+    expect(await store.getMany([{ tenant: 'cs101', name: 'vm-2' }, vm])).toEqual([undefined, expect.objectContaining({ runId: 'r1' })]);
+  });
+});
