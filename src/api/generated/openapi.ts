@@ -2122,10 +2122,15 @@ export interface components {
         /**
          * @description `operation.succeeded` / `operation.failed`: an operation a client started (no `parentId`)
          *     finished; `vm.ready`: a VM is running (and, with Azure Arc, its identity is set up);
-         *     `lab.ready`: every VM of a lab is ready; `lab.roster-synced`: a roster change was applied.
+         *     `lab.ready`: every VM of a lab is ready; `lab.roster-synced`: a roster change was applied;
+         *     `vm.idle-warning`: a running VM is idle (disconnected, never connected to, or idle) and will be
+         *     stopped at `stopAt` unless someone uses it; `vm.quota-warning`: a lab student's VM has used up
+         *     (or is about to use up) the student's hours and will be stopped at `stopAt`; `vm.auto-shutdown`:
+         *     such a stop was started (`vm.stop`, with the reason). Data of the three:
+         *     `{tenant, vm, lab?, ownerId, reason, warnedAt, stopAt}` (`vm.auto-shutdown` adds `operationId`).
          * @enum {string}
          */
-        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "lab.ready" | "lab.roster-synced";
+        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown";
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
