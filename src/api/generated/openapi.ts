@@ -1618,6 +1618,8 @@ export interface components {
                 code?: string;
             };
             requestId: string;
+            /** @description Why the platform acted on its own, e.g. AutoShutdown:Idle or UsageQuota:Exhausted (the VM stops it started). */
+            reason?: string;
         };
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];

@@ -39,8 +39,10 @@ export function vmActionUseCases(deps: VmActionDeps) {
     /**
      * Starts, stops or restarts a VM as an operation (`vm.start`, `vm.stop`, `vm.restart`) that
      * asks KubeVirt and waits for the target state. Starting checks the quota has room for the VM's pod.
+     * `reason` (the platform's own stops: `AutoShutdown:Idle`, `UsageQuota:Exhausted`) goes into the
+     * operation's input and, once done, its result.
      */
-    async power(p: Principal, tenantId: string, name: string, action: VmPowerAction): Promise<Operation> {
+    async power(p: Principal, tenantId: string, name: string, action: VmPowerAction, options: { readonly reason?: string } = {}): Promise<Operation> {
       const { tenant, vm } = await load(p, tenantId, name, 'vm.power');
       refuse(vm, deriveVmState(vm.observation), action);
       if (action === 'start') refuseOverQuota(computeNeeds(vm), tenant.quota, await tenants.usage(tenantId), `Starting VM '${name}'`);
@@ -49,7 +51,7 @@ export function vmActionUseCases(deps: VmActionDeps) {
         tenant: tenantId,
         target: { type: 'vm', id: vmTargetId(tenantId, name), name },
         ownerId: vm.ownerId,
-        input: actionInput(vm),
+        input: { ...actionInput(vm), ...(options.reason === undefined ? {} : { reason: options.reason }) },
       });
     },
 
