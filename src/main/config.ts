@@ -5,10 +5,12 @@ import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.j
 import { readAuth, readAzure, type AuthConfig, type AzureConfig } from './config-identity.js';
 import { bool, CIDR, ConfigError, int, list, read, type Env } from './config-read.js';
 import { readLti, type LtiConfig } from './config-lti.js';
+import { readUsage, type UsageConfig } from './config-usage.js';
 
 export { ConfigError } from './config-read.js';
 export type { AuthConfig, AzureConfig } from './config-identity.js';
 export type { LtiConfig } from './config-lti.js';
+export type { UsageConfig } from './config-usage.js';
 
 /**
  * Every setting of the service, read once at start from the environment. `loadConfig` throws
@@ -65,6 +67,10 @@ export interface Config {
   readonly recoveryIntervalMs: number;
   /** Between passes of the janitors (staged cloud-init, orphaned Arc machines), ms (JANITOR_INTERVAL_MS, default 10 minutes). */
   readonly janitorIntervalMs: number;
+  /** Where VM usage (KubeVirt's metrics) is read from: Prometheus (PROMETHEUS_*), or off. */
+  readonly usage: UsageConfig;
+  /** Between passes of the idle detector (auto-shutdown and quota enforcement of running VMs), on the leader, ms (IDLE_CHECK_INTERVAL_MS, default 60 000). */
+  readonly idleCheckIntervalMs: number;
 }
 
 /** Leader election among the replicas running job workers: only the leader runs the loops. */
@@ -196,6 +202,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
+    usage: readUsage(env),
+    idleCheckIntervalMs: read(env, 'IDLE_CHECK_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
   };
 }
 

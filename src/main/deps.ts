@@ -21,6 +21,7 @@ import { labsArea } from './labs.js';
 import { ltiArea, type LtiExports } from './lti.js';
 import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
+import { autoShutdownArea, type AutoShutdownExports } from './auto-shutdown.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
@@ -33,7 +34,18 @@ import { webhooksArea } from './webhooks.js';
  * keep this order); each is built after the areas it `needs`. A new area (LTI, cost controls,
  * templates) is one module added here.
  */
-export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea, ltiArea, ltiPagesArea] as const;
+export const AREAS = [
+  tenantsArea,
+  activityArea,
+  imagesArea,
+  vmsArea,
+  identityArea,
+  labsArea,
+  webhooksArea,
+  autoShutdownArea,
+  ltiArea,
+  ltiPagesArea,
+] as const;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -49,6 +61,8 @@ export interface Deps {
   readonly identity: Identity;
   /** LTI 1.3: platform registrations and the tool's keys. */
   readonly lti: LtiExports;
+  /** The idle detector (auto-shutdown, quota enforcement of running VMs): `tick()` runs a pass now. */
+  readonly autoShutdown: AutoShutdownExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -167,6 +181,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       jobs,
       identity: exportsOf(mounted, identityArea),
       lti: exportsOf(mounted, ltiArea),
+      autoShutdown: exportsOf(mounted, autoShutdownArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

@@ -6,6 +6,7 @@ import type { ImageService } from '../domain/images/image-service.js';
 import { toOperation } from '../domain/operations/operation.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
+import type { AutoShutdownViews } from '../domain/usage/vm-cost-controls.js';
 import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
 import { nodeEvacuateJob } from '../jobs/kinds/node-evacuate.js';
 import { vmCreateJob } from '../jobs/kinds/vm-create.js';
@@ -23,6 +24,11 @@ export interface VmsExports {
   readonly repo: KubeVmRepository;
   readonly service: VmService;
   readonly nodes: NodeService;
+  /**
+   * Where the API reads VMs' auto-shutdown views: given by the auto-shutdown area, built after this
+   * one (it needs the VMs); until then, and without it, no VM shows one.
+   */
+  showAutoShutdown(views: AutoShutdownViews): void;
 }
 
 /**
@@ -60,8 +66,19 @@ export const vmsArea = defineArea({
       maxAgeMs: Math.max(2 * 3_600_000, config.arcConnectTimeoutMs + 3_600_000),
       intervalMs: config.janitorIntervalMs,
     });
+    let autoShutdown: AutoShutdownViews | undefined;
+    const autoShutdownViews: AutoShutdownViews = {
+      of: async (refs) => (autoShutdown === undefined ? refs.map(() => undefined) : autoShutdown.of(refs)),
+    };
     return {
-      exports: { repo, service, nodes } satisfies VmsExports,
+      exports: {
+        repo,
+        service,
+        nodes,
+        showAutoShutdown: (views) => {
+          autoShutdown = views;
+        },
+      } satisfies VmsExports,
       jobKinds: [
         // Only VMs that got the onboarding user-data can connect: without it, the Arc flag is only recorded.
         vmCreateJob({
@@ -91,7 +108,7 @@ export const vmsArea = defineArea({
           recheckMs: VM_RECHECK_MS * 2,
         }),
       ],
-      api: [vmsModule(service, nodes, ctx.images.service)],
+      api: [vmsModule(service, nodes, ctx.images.service, autoShutdownViews)],
       leaderLoops: [janitor],
       // A VM's watch events wake the steps waiting on it (in worker processes only).
       wakeSources: [vmWakeSource(repo)],

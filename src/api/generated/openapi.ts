@@ -655,7 +655,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** One VM with its state, reason and the actions valid now. Served from a watch-backed cache. */
+        /** One VM with its state, reason and the actions valid now (and its auto-shutdown, when it has cost controls). Served from a watch-backed cache. */
         get: operations["getVm"];
         put?: never;
         post?: never;
@@ -1760,9 +1760,38 @@ export interface components {
             nodeName?: string;
             migration?: components["schemas"]["VmMigration"];
             identity?: components["schemas"]["VmIdentity"];
+            autoShutdown?: components["schemas"]["VmAutoShutdown"];
             /** Format: date-time */
             createdAt: string;
             version: string;
+        };
+        /**
+         * @description Auto-shutdown of a VM with cost controls (a lab student's VM: its lab's; another VM: its tenant's), as the
+         *     idle detector last saw it. Only on `GET` of one VM (lists leave it out: it costs a state read per VM);
+         *     GraphQL's `Vm.autoShutdown` gives it anywhere, batched.
+         */
+        VmAutoShutdown: {
+            /**
+             * @description `unavailable`: the guest agent (in `lowUsage` mode also the usage figures) does not answer, or the VM is not running; a VM is never stopped for that.
+             * @enum {string}
+             */
+            signals: "available" | "unavailable";
+            /** @description Someone is logged in (in `lowUsage` mode */
+            active: boolean;
+            /** Format: date-time */
+            idleSince?: string;
+            /**
+             * Format: date-time
+             * @description When `vm.idle-warning` or `vm.quota-warning` was sent.
+             */
+            warnedAt?: string;
+            /** @enum {string} */
+            reason?: "AutoShutdown:Disconnect" | "AutoShutdown:NotConnected" | "AutoShutdown:Idle" | "UsageQuota:Exhausted";
+            /**
+             * Format: date-time
+             * @description When the VM will be stopped unless someone uses it (or hours are added).
+             */
+            stopAt?: string;
         };
         VmList: {
             items: components["schemas"]["Vm"][];

@@ -9,6 +9,7 @@ import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
+import type { AutoShutdownViews } from '../../domain/usage/vm-cost-controls.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
 import { labResolvers, labTypeDefs } from '../graphql/labs.js';
 import { ltiResolvers, ltiTypeDefs } from '../graphql/lti.js';
@@ -49,12 +50,19 @@ export function imagesModule(images: ImageService): ApiModule {
   return { name: 'images', handlers: imageHandlers(images), graphql: { typeDefs: imageTypeDefs, resolvers: imageResolvers(images) } };
 }
 
-/** VMs, instance types and nodes; `Vm.image` is loaded through the image use cases (needs the images module's types). */
-export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<ImageService, 'get'>): ApiModule {
+/**
+ * VMs, instance types and nodes; `Vm.image` is loaded through the image use cases (needs the images
+ * module's types), `Vm.autoShutdown` from the idle detector's state.
+ */
+export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<ImageService, 'get'>, autoShutdown?: AutoShutdownViews): ApiModule {
   return {
     name: 'vms',
-    handlers: vmHandlers(vms, nodes),
-    graphql: { typeDefs: vmTypeDefs, resolvers: vmResolvers({ vms, nodes }), loaders: vmLoaders({ images }) },
+    handlers: vmHandlers(vms, nodes, autoShutdown),
+    graphql: {
+      typeDefs: vmTypeDefs,
+      resolvers: vmResolvers({ vms, nodes }),
+      loaders: vmLoaders({ images, ...(autoShutdown === undefined ? {} : { autoShutdown }) }),
+    },
   };
 }
 

@@ -5,7 +5,8 @@ import type { Tenant } from '../tenants/tenant.js';
 import type { VmRecord } from '../vms/vm.js';
 import { DEFAULT_WARNING_PERIOD, durationMs, resolveAutoShutdown } from './auto-shutdown.js';
 import type { CostControls, LabCostControls } from './cost-controls.js';
-import type { QuotaWatch } from './idle-state-store.js';
+import type { QuotaWatch, VmWatch } from './idle-state-store.js';
+import type { UsageVmRef } from './ports.js';
 import type { UsageReport } from './usage-meter.js';
 
 /**
@@ -83,4 +84,61 @@ export function quotaStep(
   if (askedAt !== undefined && t - Date.parse(askedAt) < QUOTA_STOP_RETRY_MS) return { watch: { ...kept, stopRequestedAt: askedAt }, action: 'none' };
   if (!report.exhausted || t - warned < periodMs) return { watch: kept, action: 'none' };
   return { watch: { ...kept, stopRequestedAt: now.toISOString() }, action: 'stop' };
+}
+
+/**
+ * A VM's auto-shutdown as the API shows it (VMs with cost controls only): whether its signals can be
+ * read, whether someone uses it, and, once warned, why and when it will be stopped.
+ */
+export interface AutoShutdownView {
+  /** `unavailable`: its guest agent (or, in `lowUsage` mode, its usage figures) does not answer, or it is not running (never stopped for that). */
+  readonly signals: 'available' | 'unavailable';
+  /** Someone is logged in (or, in `lowUsage` mode, it is busy). */
+  readonly active: boolean;
+  /** ISO 8601: idle by its idle mode since then. */
+  readonly idleSince?: string;
+  /** ISO 8601: when the warning (`vm.idle-warning` / `vm.quota-warning`) was sent. */
+  readonly warnedAt?: string;
+  /** Why it will be (or was) stopped: `AutoShutdown:Disconnect|NotConnected|Idle` or `UsageQuota:Exhausted`. */
+  readonly reason?: string;
+  /** ISO 8601: when it will be stopped unless someone uses it (or hours are added). */
+  readonly stopAt?: string;
+}
+
+/**
+ * The view of a VM from what the idle detector stored: only a record of the VM's current run
+ * (`runId`: its instance now; none when it is not running) counts. Of an idle and a quota warning,
+ * the one that stops the VM first is shown.
+ */
+export function autoShutdownViewOf(watch: VmWatch | undefined, runId: string | undefined, controls: CostControls): AutoShutdownView {
+  if (watch === undefined || runId === undefined || watch.runId !== runId) return { signals: 'unavailable', active: false };
+  const idle = watch.idle;
+  const base: AutoShutdownView = {
+    signals: idle?.signals ?? 'unavailable',
+    active: idle?.active ?? false,
+    ...(idle?.idleSince === undefined ? {} : { idleSince: idle.idleSince }),
+  };
+  const warnings: { warnedAt: string; reason: string; stopAt: string }[] = [];
+  if (idle?.warnedAt !== undefined && idle.reason !== undefined) {
+    warnings.push({
+      warnedAt: idle.warnedAt,
+      reason: idle.reason,
+      stopAt: new Date(Date.parse(idle.warnedAt) + warningPeriodMs(controls)).toISOString(),
+    });
+  }
+  const quota = watch.quota;
+  if (quota?.warnedAt !== undefined && quota.stopAt !== undefined) {
+    warnings.push({ warnedAt: quota.warnedAt, reason: 'UsageQuota:Exhausted', stopAt: quota.stopAt });
+  }
+  const first = warnings.sort((a, b) => Date.parse(a.stopAt) - Date.parse(b.stopAt))[0];
+  return first === undefined ? base : { ...base, ...first };
+}
+
+/** Where the API reads VMs' auto-shutdown views (built by the auto-shutdown area over its store). */
+export interface AutoShutdownViews {
+  /**
+   * One answer per VM in the order given: undefined for a VM without cost controls (or gone). Does
+   * not authorize: the caller has read the VMs through the VM use cases first.
+   */
+  of(vms: readonly UsageVmRef[]): Promise<readonly (AutoShutdownView | undefined)[]>;
 }
