@@ -244,7 +244,10 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.deleteMember': (f) => ({ query: 'mutation($t: ID!) { deleteMember(tenant: $t, principalId: "member-a") }', variables: { t: f.a } }),
   'Query.instanceTypes': (f) => ({ query: 'query($t: ID) { instanceTypes(tenant: $t) { name } }', variables: { t: f.a } }),
   'Query.vms': (f) => ({ query: 'query($t: ID!) { vms(tenant: $t) { items { name owner } } }', variables: { t: f.a } }),
-  'Query.vm': (f) => ({ query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner } }', variables: { t: f.a, n: f.aVm } }),
+  'Query.vm': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner autoShutdown { signals } } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
   'Query.nodes': () => ({ query: '{ nodes { name } }' }),
   'Query.vmAccess': (f) => ({
     query: 'query($t: ID!, $n: ID!) { vmAccess(tenant: $t, name: $n) { principalId role } }',
