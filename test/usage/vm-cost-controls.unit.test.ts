@@ -40,10 +40,8 @@ describe('quotaStep', () => {
       watch: { warnedAt: at(0), stopAt: at(5) },
       action: 'warn',
     });
-    expect(quotaStep(undefined, { exhausted: false, exhaustsAt: at(5) }, NOW, 0)).toEqual({
-      watch: { warnedAt: at(0), stopAt: at(5) },
-      action: 'warn',
-    });
+    expect(quotaStep(undefined, { exhausted: false, exhaustsAt: at(3) }, NOW, 60_000)).toEqual({ watch: {}, action: 'none' });
+    expect(quotaStep(undefined, { exhausted: true }, NOW, period)).toEqual({ watch: { warnedAt: at(0), stopAt: at(5) }, action: 'warn' });
   });
   it('a stop asked is not asked again until it had time to take', () => {
     const asked = { warnedAt: at(-10), stopAt: at(-5), stopRequestedAt: at(-1) };
