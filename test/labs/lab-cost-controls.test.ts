@@ -296,6 +296,38 @@ describe('instructors’ added hours', () => {
     expect((await rest.lab(olga, tenant, 'bounds')).body.costControls.addedHours).toEqual({ [personId(1)]: 2000 });
   });
 
+  it('a lab made before cost controls existed answers 409 until they are set, then takes hours', async () => {
+    const tenant = await labWithStudents('legacy');
+    const store = t.deps.emulator?.store;
+    if (store === undefined) throw new Error('no emulator');
+    const obj = store.get('labs.labplane.io', tenant, 'legacy') as unknown as LabObject;
+    const { costControls: _cc, ...spec } = obj.spec ?? ({} as NonNullable<LabObject['spec']>);
+    store.update('labs.labplane.io', { ...obj, spec } as unknown as Parameters<typeof store.update>[1]);
+    await expect.poll(async () => 'costControls' in (await rest.lab(olga, tenant, 'legacy')).body).toBe(false);
+
+    expectProblem(
+      await rest
+        .api()
+        .post(hoursUrl(tenant, 'legacy', personId(1)))
+        .set('authorization', olga)
+        .send({ hours: 1 }),
+      409,
+      'LAB_COST_CONTROLS_UNSET',
+    );
+    const set = await rest
+      .api()
+      .patch(labUrl(tenant, 'legacy'))
+      .set('authorization', olga)
+      .send({ costControls: { usageQuotaHours: 5 } });
+    expect(set.body.costControls).toEqual({ ...DEFAULTS, usageQuotaHours: 5 });
+    const res = await rest
+      .api()
+      .post(hoursUrl(tenant, 'legacy', personId(1)))
+      .set('authorization', olga)
+      .send({ hours: 1 });
+    expect(res.body).toEqual({ student: personId(1), addedHours: 1 });
+  });
+
   it('is for lab writers: a tenant member gets 403, an integration with labs.manage may', async () => {
     const tenant = await labWithStudents('perm');
     expect((await rest.api().put(`/v1/tenants/${tenant}/members/sam`).set('authorization', admin).send({ role: 'member' })).status).toBe(201);

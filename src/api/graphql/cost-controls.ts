@@ -1,5 +1,5 @@
 import type { AutoShutdownProfile, IdleMode, UsageThresholds } from '../../domain/usage/auto-shutdown.js';
-import type { CostControlsInput, LabCostControls, LabCostControlsInput } from '../../domain/usage/cost-controls.js';
+import { autoShutdownProfileOf, type CostControlsInput, type LabCostControls, type LabCostControlsInput } from '../../domain/usage/cost-controls.js';
 
 type Maybe<T> = T | null | undefined;
 
@@ -21,12 +21,8 @@ export interface LabCostControlsArg extends CostControlsArg {
 }
 
 function profileOf(a: AutoShutdownArg): AutoShutdownProfile {
-  const t = a.shutdownOnIdle.thresholds;
-  return {
-    shutdownOnDisconnect: { enabled: a.shutdownOnDisconnect.enabled, delay: a.shutdownOnDisconnect.delay },
-    shutdownWhenNotConnected: { enabled: a.shutdownWhenNotConnected.enabled, delay: a.shutdownWhenNotConnected.delay },
-    shutdownOnIdle: { mode: a.shutdownOnIdle.mode, delay: a.shutdownOnIdle.delay, ...(t == null ? {} : { thresholds: t }) },
-  };
+  const { thresholds, ...idle } = a.shutdownOnIdle;
+  return autoShutdownProfileOf({ ...a, shutdownOnIdle: { ...idle, ...(thresholds == null ? {} : { thresholds }) } });
 }
 
 /** Nulls mean "not given". */

@@ -1,23 +1,18 @@
 import type { AutoShutdownProfile } from '../../domain/usage/auto-shutdown.js';
-import type { CostControls, CostControlsInput, LabCostControls, LabCostControlsInput } from '../../domain/usage/cost-controls.js';
+import {
+  autoShutdownProfileOf,
+  type CostControls,
+  type CostControlsInput,
+  type LabCostControls,
+  type LabCostControlsInput,
+} from '../../domain/usage/cost-controls.js';
 import type { components } from '../generated/openapi.js';
 
 type Schemas = components['schemas'];
 
 /** The wire shape of an auto-shutdown profile (known fields only). */
 export function autoShutdownDto(p: AutoShutdownProfile): Schemas['AutoShutdownProfile'] {
-  const t = p.shutdownOnIdle.thresholds;
-  return {
-    shutdownOnDisconnect: { enabled: p.shutdownOnDisconnect.enabled, delay: p.shutdownOnDisconnect.delay },
-    shutdownWhenNotConnected: { enabled: p.shutdownWhenNotConnected.enabled, delay: p.shutdownWhenNotConnected.delay },
-    shutdownOnIdle: {
-      mode: p.shutdownOnIdle.mode,
-      delay: p.shutdownOnIdle.delay,
-      ...(t === undefined
-        ? {}
-        : { thresholds: { cpuCores: t.cpuCores, networkBytesPerSecond: t.networkBytesPerSecond, diskBytesPerSecond: t.diskBytesPerSecond } }),
-    },
-  };
+  return autoShutdownProfileOf(p);
 }
 
 export function costControlsDto(c: CostControls): Schemas['CostControls'] {

@@ -104,8 +104,8 @@ export function costControlsIssues(input: unknown, base: string, options: { read
   return issues;
 }
 
-/** A profile with its known fields only (what is stored). */
-function profileOf(p: AutoShutdownProfile): AutoShutdownProfile {
+/** A profile with its known fields only (what is stored and shown). */
+export function autoShutdownProfileOf(p: AutoShutdownProfile): AutoShutdownProfile {
   const t = p.shutdownOnIdle.thresholds;
   return {
     shutdownOnDisconnect: { enabled: p.shutdownOnDisconnect.enabled, delay: p.shutdownOnDisconnect.delay },
@@ -123,7 +123,7 @@ function profileOf(p: AutoShutdownProfile): AutoShutdownProfile {
 /** A tenant's cost controls: `input` (valid, see {@link costControlsIssues}) over `over` (the stored ones, else the defaults). */
 export function mergeCostControls(input: CostControlsInput, over: CostControls = DEFAULT_COST_CONTROLS): CostControls {
   return {
-    autoShutdown: profileOf(input.autoShutdown ?? over.autoShutdown),
+    autoShutdown: autoShutdownProfileOf(input.autoShutdown ?? over.autoShutdown),
     warningPeriod: input.warningPeriod ?? over.warningPeriod,
   };
 }
