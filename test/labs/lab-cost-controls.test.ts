@@ -175,6 +175,22 @@ describe('lab cost controls over REST', () => {
     expect(await housekeepingWouldSync(tenant, 'patched')).toBe(true);
   });
 
+  it('a Lab written to the cluster with only a profile gets the other parts from the CRD’s defaults', async () => {
+    const tenant = await rest.createTenant(admin);
+    await rest.createLab(olga, tenant, labBody('gitops'));
+    const url = `${t.deps.emulator?.url ?? ''}/apis/labplane.io/v1alpha1/namespaces/${tenant}/labs/gitops`;
+    const obj = (await (await fetch(url)).json()) as LabObject;
+    const put = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...obj, spec: { ...obj.spec, costControls: { autoShutdown: LOW_USAGE } } }),
+    });
+    expect(put.status).toBe(200);
+    await expect
+      .poll(async () => (await rest.lab(olga, tenant, 'gitops')).body.costControls)
+      .toEqual({ autoShutdown: LOW_USAGE, warningPeriod: 'PT5M', exemptClassHours: true, addedHours: {} });
+  });
+
   it('refuses addedHours and bad values on PATCH with 400, changing nothing', async () => {
     const tenant = await rest.createTenant(admin);
     await rest.createLab(olga, tenant, labBody('strict'));
