@@ -2344,7 +2344,8 @@ export interface components {
          *     stopped at `stopAt` unless someone uses it; `vm.quota-warning`: a lab student's VM has used up
          *     (or is about to use up) the student's hours and will be stopped at `stopAt`; `vm.auto-shutdown`:
          *     such a stop was started (`vm.stop`, with the reason). Data of the three:
-         *     `{tenant, vm, lab?, ownerId, reason, warnedAt, stopAt}` (`vm.auto-shutdown` adds `operationId`).
+         *     `{tenant, vm, lab?, ownerId, reason, warnedAt, stopAt}` (`vm.quota-warning` adds `usedHours` and
+         *     `leftHours`, `vm.auto-shutdown` adds `operationId`).
          * @enum {string}
          */
         WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown";
