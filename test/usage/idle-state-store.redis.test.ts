@@ -42,3 +42,40 @@ describe('redis IdleStateStore', () => {
     expect(await store.getMany([{ tenant: 'cs101', name: 'vm-2' }, vm])).toEqual([undefined, expect.objectContaining({ runId: 'r1' })]);
   });
 });
+
+describe('the auto-shutdown area', () => {
+  it('keeps the detector state on Redis when the process has it (a new leader carries on), in memory otherwise', async () => {
+    const { Registry } = await import('prom-client');
+    const { autoShutdownArea } = await import('../../src/main/auto-shutdown.js');
+    const { loadConfig } = await import('../../src/main/config.js');
+    const { createLogger } = await import('../../src/main/logger.js');
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const build = (withRedis: boolean) =>
+      autoShutdownArea.build({
+        config,
+        logger: createLogger(config),
+        world: { prometheus: undefined, usageClock: { now: () => new Date() } } as never,
+        kube: undefined as never,
+        tenantRepo: { get: async () => undefined } as never,
+        metrics: new Registry(),
+        auditLog: { append: async () => undefined, list: async () => ({ items: [] }) },
+        ...(withRedis ? { redis } : {}),
+        vms: {
+          repo: { list: async () => [], get: async () => undefined } as never,
+          service: { power: async () => Promise.reject(new Error('no')) },
+          showAutoShutdown: () => undefined,
+        },
+        labs: { repo: { list: async () => [], get: async () => undefined } },
+        webhooks: { publishEvent: async () => 0 },
+        guestSessions: { guestSessions: async () => ({ available: false, reason: 'not-served' }) },
+      });
+    const vm = { tenant: `t-${randomUUID().slice(0, 8)}`, name: 'vm-1' };
+    const watch = { runId: 'r1', runStartedAt: '2027-01-11T09:00:00.000Z', updatedAt: '2027-01-11T09:00:00.000Z' };
+    const onRedis = await build(true);
+    await onRedis.exports.store.put(vm, watch);
+    expect(JSON.parse((await redis.get(`labplane:idle:${vm.tenant}/vm-1`)) ?? 'null')).toEqual(watch);
+    expect(await (await build(true)).exports.store.get(vm)).toEqual(watch);
+    expect(await (await build(false)).exports.store.get(vm)).toBeUndefined();
+    await redis.del(`labplane:idle:${vm.tenant}/vm-1`);
+  });
+});
