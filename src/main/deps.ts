@@ -24,6 +24,7 @@ import { activityArea } from './activity.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
+import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
 import { vmsArea } from './vms.js';
 import { webhooksArea } from './webhooks.js';
@@ -33,7 +34,18 @@ import { webhooksArea } from './webhooks.js';
  * keep this order); each is built after the areas it `needs`. A new area (LTI, cost controls,
  * templates) is one module added here.
  */
-export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea, ltiArea, ltiPagesArea] as const;
+export const AREAS = [
+  tenantsArea,
+  activityArea,
+  imagesArea,
+  vmsArea,
+  snapshotsArea,
+  identityArea,
+  labsArea,
+  webhooksArea,
+  ltiArea,
+  ltiPagesArea,
+] as const;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
