@@ -1,4 +1,3 @@
-import { createKubeSnapshotRepository } from '../adapters/kubernetes/snapshot-repository.js';
 import { snapshotsModule } from '../api/modules/index.js';
 import type { SnapshotRepository } from '../domain/vms/snapshot-repository.js';
 import { createSnapshotService, type SnapshotService } from '../domain/vms/snapshot-service.js';
@@ -14,16 +13,16 @@ export interface SnapshotsExports {
 }
 
 /**
- * VM snapshots and restores (KubeVirt `snapshot.kubevirt.io`): the repository (reads on demand, no
- * informer: a cluster without the CRDs only answers 409 on the snapshot routes, `/readyz` is
- * unaffected), the use cases, the `vm.snapshot` and `vm.restore` job kinds and the API module.
+ * VM snapshots and restores (KubeVirt `snapshot.kubevirt.io`) over the vms area's snapshot
+ * repository (reads on demand, no informer: a cluster without the CRDs only answers 409 on the
+ * snapshot routes, `/readyz` is unaffected): the use cases, the `vm.snapshot` and `vm.restore` job kinds and the API module.
  */
 export const snapshotsArea = defineArea({
   name: 'snapshots',
   needs: ['vms'],
-  async build(ctx: Pick<Platform, 'config' | 'clock' | 'kube' | 'tenantRepo' | 'operations'> & { readonly vms: VmsExports }) {
+  async build(ctx: Pick<Platform, 'config' | 'clock' | 'tenantRepo' | 'operations'> & { readonly vms: VmsExports }) {
     const { config } = ctx;
-    const repo = createKubeSnapshotRepository({ client: ctx.kube, supportCacheMs: config.snapshots.supportCacheMs, clock: ctx.clock });
+    const repo = ctx.vms.snapshots;
     const service = createSnapshotService({
       load: createVmLoader(ctx.vms.repo, ctx.tenantRepo),
       tenants: ctx.tenantRepo,

@@ -1,9 +1,11 @@
+import { createKubeSnapshotRepository } from '../adapters/kubernetes/snapshot-repository.js';
 import { createKubeVmRepository, type KubeVmRepository } from '../adapters/kubernetes/vm-repository.js';
 import { vmsModule } from '../api/modules/index.js';
 import { withListedMachineStatus } from '../domain/identity/listed-machines.js';
 import type { ImageLocator } from '../domain/images/image-repository.js';
 import type { ImageService } from '../domain/images/image-service.js';
 import { toOperation } from '../domain/operations/operation.js';
+import type { SnapshotRepository } from '../domain/vms/snapshot-repository.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
 import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
@@ -21,6 +23,8 @@ export const VM_RECHECK_MS = 200;
 
 export interface VmsExports {
   readonly repo: KubeVmRepository;
+  /** The VMs' snapshots (read on demand; used by the snapshots area, and by `vm.delete` to delete a VM's snapshots). */
+  readonly snapshots: SnapshotRepository;
   readonly service: VmService;
   readonly nodes: NodeService;
 }
@@ -40,6 +44,7 @@ export const vmsArea = defineArea({
     const { config } = ctx;
     const repo = createKubeVmRepository({ client: ctx.kube, controlNamespace: config.controlNamespace });
     await repo.start();
+    const snapshots = createKubeSnapshotRepository({ client: ctx.kube, supportCacheMs: config.snapshots.supportCacheMs, clock: ctx.clock });
     const { azure, timings } = ctx.world;
     const service = createVmService({
       repo,
@@ -61,7 +66,7 @@ export const vmsArea = defineArea({
       intervalMs: config.janitorIntervalMs,
     });
     return {
-      exports: { repo, service, nodes } satisfies VmsExports,
+      exports: { repo, snapshots, service, nodes } satisfies VmsExports,
       jobKinds: [
         // Only VMs that got the onboarding user-data can connect: without it, the Arc flag is only recorded.
         vmCreateJob({
@@ -83,7 +88,7 @@ export const vmsArea = defineArea({
         }),
         ...vmPowerJobs(jobDeps),
         vmMigrateJob(jobDeps),
-        vmDeleteJob({ ...jobDeps, arcMachines: azure.arcMachines }),
+        vmDeleteJob({ ...jobDeps, arcMachines: azure.arcMachines, snapshots }),
         nodeEvacuateJob({
           repo,
           vms: service,

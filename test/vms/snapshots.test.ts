@@ -206,6 +206,23 @@ describe('snapshot, break, restore', () => {
   });
 });
 
+describe('a VM deleted', () => {
+  it('takes its snapshots with it (they are not owned by the VM, so vm.delete deletes them); other VMs keep theirs', async () => {
+    const tenant = await rest.createTenant(admin);
+    await rest.createVm(admin, tenant, vmBody('gone', { running: false }));
+    await rest.createVm(admin, tenant, vmBody('kept', { running: false }));
+    expect((await snapshot(admin, tenant, 'gone', 'gone-1'))['status']).toBe('succeeded');
+    expect((await snapshot(admin, tenant, 'kept', 'kept-1'))['status']).toBe('succeeded');
+    const del = await rest.api().delete(base(tenant, 'gone')).set('authorization', admin);
+    expect(del.status).toBe(202);
+    expect((await rest.settle(admin, del.body.id as string))['status']).toBe('succeeded');
+    const left = emulatorOf(t)
+      .store.list(SNAPSHOT_RESOURCES.snapshots, { namespace: tenant })
+      .map((o) => o.metadata.name);
+    expect(left).toEqual(['kept-1']);
+  });
+});
+
 describe('limits and quota', () => {
   it('per VM and per tenant limits answer 409 SNAPSHOT_LIMIT_REACHED with the scope; a taken name is SNAPSHOT_EXISTS', async () => {
     const tenant = await rest.createTenant(admin);
