@@ -5,6 +5,7 @@ import { withListedMachineStatus } from '../domain/identity/listed-machines.js';
 import type { ImageLocator } from '../domain/images/image-repository.js';
 import type { ImageService } from '../domain/images/image-service.js';
 import { toOperation } from '../domain/operations/operation.js';
+import { usageWithSnapshots } from '../domain/vms/snapshot-quota.js';
 import type { SnapshotRepository } from '../domain/vms/snapshot-repository.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
@@ -48,7 +49,8 @@ export const vmsArea = defineArea({
     const { azure, timings } = ctx.world;
     const service = createVmService({
       repo,
-      tenants: ctx.tenantRepo,
+      // A VM's disk must fit beside the tenant's disks and its VM snapshots.
+      tenants: { get: (id) => ctx.tenantRepo.get(id), usage: usageWithSnapshots(ctx.tenantRepo, snapshots).usage },
       images: ctx.images.locator,
       operations: ctx.operations,
       ...(azure.onboarding === undefined ? {} : { onboarding: azure.onboarding }),

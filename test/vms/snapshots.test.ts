@@ -266,7 +266,7 @@ describe('limits and quota', () => {
     expect((await snapshot(admin, tenant, 'b', 'b-2'))['status']).toBe('succeeded');
   });
 
-  it("a snapshot's storage (the VM's disk) counts against the tenant's storage quota: 409 QUOTA_EXCEEDED with what is needed and left", async () => {
+  it("a snapshot's storage (the VM's disk) counts against the tenant's storage quota, for snapshots and VM creates: 409 QUOTA_EXCEEDED", async () => {
     const tenant = await rest.createTenant(admin, { quota: { storageGi: 25 } });
     await rest.createVm(admin, tenant, vmBody('big', { running: false }));
     // The disk (10 GiB) and one snapshot (10 GiB) fit in 25 GiB; a second snapshot does not.
@@ -279,6 +279,14 @@ describe('limits and quota', () => {
     expectProblem(res, 409, 'QUOTA_EXCEEDED');
     expect(res.body.details).toEqual({ needed: { storageGi: 10 }, left: { storageGi: 5 } });
     expect(emulatorOf(t).store.get(SNAPSHOT_RESOURCES.snapshots, tenant, 'two')).toBeUndefined();
+    // A new VM's disk must fit beside the disks and the snapshots too.
+    const vm = await rest
+      .api()
+      .post(`/v1/tenants/${tenant}/vms`)
+      .set('authorization', admin)
+      .send(vmBody('second', { running: false }));
+    expectProblem(vm, 409, 'QUOTA_EXCEEDED');
+    expect(vm.body.details).toEqual({ needed: { storageGi: 10 }, left: { storageGi: 5 } });
   });
 });
 

@@ -14,6 +14,7 @@ import {
   type SnapshotLimits,
   type SnapshotRecord,
 } from './snapshot.js';
+import { usageWithSnapshots } from './snapshot-quota.js';
 import type { SnapshotRepository } from './snapshot-repository.js';
 import { vmTargetId } from './vm.js';
 import type { VmLoader } from './vm-actions.js';
@@ -116,9 +117,8 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
           { details: { scope: 'tenant', limit: limits.perTenant } },
         );
       }
-      const usage = await deps.tenants.usage(tenantId);
-      const held = all.reduce((sum, s) => sum + s.sizeGi, 0);
-      refuseOverQuota({ storageGi: vm.diskGi }, tenant.quota, { ...usage, storageGi: usage.storageGi + held }, `A snapshot of VM '${vmName}'`);
+      const usage = await usageWithSnapshots(deps.tenants, snapshots).usage(tenantId);
+      refuseOverQuota({ storageGi: vm.diskGi }, tenant.quota, usage, `A snapshot of VM '${vmName}'`);
       return operations.start(p, {
         kind: VM_SNAPSHOT_KIND,
         tenant: tenantId,
