@@ -25,6 +25,7 @@ import { autoShutdownArea, type AutoShutdownExports } from './auto-shutdown.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
+import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
 import { vmsArea } from './vms.js';
 import { webhooksArea } from './webhooks.js';
@@ -39,6 +40,7 @@ export const AREAS = [
   activityArea,
   imagesArea,
   vmsArea,
+  snapshotsArea,
   identityArea,
   labsArea,
   webhooksArea,

@@ -11,6 +11,7 @@ export const webhookTypeDefs = /* GraphQL */ `
     operation_succeeded
     operation_failed
     vm_ready
+    vm_snapshot_ready
     lab_ready
     lab_roster_synced
     vm_idle_warning
@@ -64,6 +65,7 @@ type GraphQLEvent =
   | 'operation_succeeded'
   | 'operation_failed'
   | 'vm_ready'
+  | 'vm_snapshot_ready'
   | 'lab_ready'
   | 'lab_roster_synced'
   | 'vm_idle_warning'

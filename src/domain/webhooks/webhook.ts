@@ -7,6 +7,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'operation.succeeded',
   'operation.failed',
   'vm.ready',
+  'vm.snapshot-ready',
   'lab.ready',
   'lab.roster-synced',
   'vm.idle-warning',
