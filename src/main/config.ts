@@ -65,6 +65,8 @@ export interface Config {
   readonly recoveryIntervalMs: number;
   /** Between passes of the janitors (staged cloud-init, orphaned Arc machines), ms (JANITOR_INTERVAL_MS, default 10 minutes). */
   readonly janitorIntervalMs: number;
+  /** Between passes of the usage meter (VM run times for lab quotas and usage reports), ms (USAGE_METER_INTERVAL_MS, default 60 000). */
+  readonly usageMeterIntervalMs: number;
 }
 
 /** Leader election among the replicas running job workers: only the leader runs the loops. */
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
+    usageMeterIntervalMs: read(env, 'USAGE_METER_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
   };
 }
 

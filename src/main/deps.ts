@@ -25,6 +25,7 @@ import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { tenantsArea } from './tenants.js';
+import { usageArea, type UsageExports } from './usage.js';
 import { vmsArea } from './vms.js';
 import { webhooksArea } from './webhooks.js';
 
@@ -33,7 +34,18 @@ import { webhooksArea } from './webhooks.js';
  * keep this order); each is built after the areas it `needs`. A new area (LTI, cost controls,
  * templates) is one module added here.
  */
-export const AREAS = [tenantsArea, activityArea, imagesArea, vmsArea, identityArea, labsArea, webhooksArea, ltiArea, ltiPagesArea] as const;
+export const AREAS = [
+  tenantsArea,
+  activityArea,
+  imagesArea,
+  vmsArea,
+  identityArea,
+  labsArea,
+  usageArea,
+  webhooksArea,
+  ltiArea,
+  ltiPagesArea,
+] as const;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
 export interface Deps {
@@ -49,6 +61,8 @@ export interface Deps {
   readonly identity: Identity;
   /** LTI 1.3: platform registrations and the tool's keys. */
   readonly lti: LtiExports;
+  /** Usage metering: the ledger, the reader of students' usage and the meter (tests drive its `tick`). */
+  readonly usage: UsageExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -167,6 +181,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       jobs,
       identity: exportsOf(mounted, identityArea),
       lti: exportsOf(mounted, ltiArea),
+      usage: exportsOf(mounted, usageArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

@@ -24,6 +24,7 @@ import { PLATFORM, PLATFORM_IMAGE_NAMESPACE, type ImageSpec } from '../domain/im
 import type { ImageRepository } from '../domain/images/image-repository.js';
 import type { Directory, MembershipSource, PlatformFetch } from '../domain/lti/ports.js';
 import type { HostResolver } from '../domain/net/index.js';
+import type { Clock } from '../domain/shared/ids.js';
 import { ConflictError } from '../domain/shared/errors.js';
 import { PROFILE_DEFAULTS } from '../domain/tenants/tenant.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
@@ -53,6 +54,8 @@ export interface World {
   readonly queueLocks?: QueueLocks;
   /** Reads LMS course memberships (NRPS) when given here (tests); otherwise the LTI area's NRPS client. */
   readonly membershipSource?: MembershipSource;
+  /** The clock of usage metering and cost controls when a test sets one ({@link WorldOverrides.usageClock}). */
+  readonly usageClock?: Clock;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -128,6 +131,11 @@ export interface WorldOverrides {
   /** Tests: the directory (in place of `lms.directory`) and an NRPS client. */
   readonly directory?: Directory;
   readonly membershipSource?: MembershipSource;
+  /**
+   * Tests: the clock of the usage area only (the usage meter, usage reports, the quota refusal and the
+   * idle detector), so hours of use pass in fake time while the rest of the platform runs in real time.
+   */
+  readonly usageClock?: Clock;
 }
 
 /** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
@@ -218,6 +226,7 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     timings,
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
     ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
+    ...(overrides.usageClock === undefined ? {} : { usageClock: overrides.usageClock }),
   };
   if (config.kube.mode !== 'simulated') {
     return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: async () => undefined };

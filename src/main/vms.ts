@@ -6,6 +6,7 @@ import type { ImageService } from '../domain/images/image-service.js';
 import { toOperation } from '../domain/operations/operation.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
+import type { StartGate } from '../domain/vms/vm-actions.js';
 import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
 import { nodeEvacuateJob } from '../jobs/kinds/node-evacuate.js';
 import { vmCreateJob } from '../jobs/kinds/vm-create.js';
@@ -23,6 +24,11 @@ export interface VmsExports {
   readonly repo: KubeVmRepository;
   readonly service: VmService;
   readonly nodes: NodeService;
+  /**
+   * Sets what starts must also pass (a lab student's usage quota, from the usage area, which is
+   * built after this one as it needs the VMs).
+   */
+  gateStarts(gate: StartGate): void;
 }
 
 /**
@@ -41,8 +47,10 @@ export const vmsArea = defineArea({
     const repo = createKubeVmRepository({ client: ctx.kube, controlNamespace: config.controlNamespace });
     await repo.start();
     const { azure, timings } = ctx.world;
+    let startGate: StartGate | undefined;
     const service = createVmService({
       repo,
+      startGate: { refuseStart: async (p, vm) => startGate?.refuseStart(p, vm) },
       tenants: ctx.tenantRepo,
       images: ctx.images.locator,
       operations: ctx.operations,
@@ -61,7 +69,14 @@ export const vmsArea = defineArea({
       intervalMs: config.janitorIntervalMs,
     });
     return {
-      exports: { repo, service, nodes } satisfies VmsExports,
+      exports: {
+        repo,
+        service,
+        nodes,
+        gateStarts: (gate) => {
+          startGate = gate;
+        },
+      } satisfies VmsExports,
       jobKinds: [
         // Only VMs that got the onboarding user-data can connect: without it, the Arc flag is only recorded.
         vmCreateJob({

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryLabRepository } from '../../src/adapters/memory/lab-repository.js';
+import { createMemoryUsageLedger } from '../../src/adapters/memory/usage-ledger.js';
+import { createMemoryVmRepository } from '../../src/adapters/memory/vm-repository.js';
+import { makePrincipal } from '../../src/domain/auth/principal.js';
+import type { LabSpec } from '../../src/domain/labs/lab.js';
+import { studentVmName } from '../../src/domain/labs/lab-rules.js';
+import type { Logger } from '../../src/domain/shared/logger.js';
+import { DEFAULT_LAB_COST_CONTROLS } from '../../src/domain/usage/cost-controls.js';
+import type { UsageLedger } from '../../src/domain/usage/ports.js';
+import { createQuotaGate } from '../../src/domain/usage/quota-gate.js';
+import { createUsageService } from '../../src/domain/usage/usage-service.js';
+import type { VmSpec } from '../../src/domain/vms/vm.js';
+import { createUsageMeter } from '../../src/jobs/usage-meter.js';
+import { manualClock, type ManualClock } from '../azure/support/manual-clock.js';
+import { labSpec } from '../contracts/lab-repository.contract.js';
+
+const HOUR = 3_600_000;
+const TENANT = 'cs-101';
+const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A lab of one student (no class hours) with a quota, their VM running, and the usage parts over one ledger. */
+async function rig(options: { quotaHours?: number; ledger?: UsageLedger; clock?: ManualClock; schedules?: LabSpec['schedules'] } = {}) {
+  const clock = options.clock ?? manualClock(Date.parse('2026-03-02T18:00:00Z'));
+  const spec = labSpec(TENANT, {
+    schedules: options.schedules ?? [],
+    costControls: { ...DEFAULT_LAB_COST_CONTROLS, ...(options.quotaHours === undefined ? {} : { usageQuotaHours: options.quotaHours }) },
+  });
+  const student = spec.students[0]!;
+  const labs = createMemoryLabRepository({ clock, labs: [{ spec }] });
+  const vmName = studentVmName(spec.name, student.id);
+  const vmSpec: VmSpec = {
+    tenant: TENANT,
+    name: vmName,
+    id: '7c0c6f5e-4a0b-5d7e-8f00-000000000001',
+    ownerId: student.id,
+    lab: spec.name,
+    image: { scope: 'platform', name: 'ubuntu-24-04' },
+    source: { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
+    cpu: 1,
+    memoryGi: 2,
+    diskGi: 10,
+    storageClass: 'kv-standard',
+    arc: false,
+    running: true,
+    labels: {},
+  };
+  const vms = createMemoryVmRepository({ clock, vms: [vmSpec] });
+  const ledger = options.ledger ?? createMemoryUsageLedger();
+  const service = createUsageService({ labs, vms, tenants: { get: async (id) => (id === TENANT ? ({ id } as never) : undefined) }, ledger, clock });
+  const meter = () => createUsageMeter({ vms, labs, ledger, clock, logger: silent, intervalMs: HOUR });
+  const used = async () => (await service.usageOfVm(TENANT, vmName))?.report;
+  const setLab = async (change: Partial<LabSpec>) => {
+    const lab = (await labs.get(TENANT, spec.name))!;
+    await labs.update(TENANT, spec.name, { ...spec, ...change });
+    return lab;
+  };
+  return { clock, labs, vms, ledger, service, meter, used, vmName, student, spec, setLab };
+}
+
+const member = (id: string) => makePrincipal({ id, tenantRoles: [[TENANT, 'member']] });
+
+describe('the usage meter and the quota', () => {
+  it('a student VM that ran 2 h outside class hours uses up a 1 h quota; the student’s start is refused with the figures, an owner’s is not', async () => {
+    const r = await rig({ quotaHours: 1 });
+    const meter = r.meter();
+    await meter.tick();
+    r.clock.advance(2 * HOUR);
+    await meter.tick();
+    expect(await r.used()).toMatchObject({ usedHours: 2, quotaHours: 1, addedHours: 0, leftHours: 0, exhausted: true });
+
+    const gate = createQuotaGate(r.service);
+    const vm = (await r.vms.get(TENANT, r.vmName))!;
+    await expect(gate.refuseStart(member(r.student.id), vm)).rejects.toMatchObject({
+      code: 'USAGE_QUOTA_EXHAUSTED',
+      details: { usedHours: 2, quotaHours: 1, addedHours: 0, leftHours: 0 },
+    });
+    await expect(gate.refuseStart(makePrincipal({ id: 'olga', tenantRoles: [[TENANT, 'owner']] }), vm)).resolves.toBeUndefined();
+    await expect(gate.refuseStart(makePrincipal({ id: 'root', platformAdmin: true }), vm)).resolves.toBeUndefined();
+    await expect(
+      gate.refuseStart(makePrincipal({ id: 'lms', kind: 'service', integrationRoles: ['labs.manage'], integrationTenants: [TENANT] }), vm),
+    ).resolves.toBeUndefined();
+
+    // An instructor adds 2 h: the student may start again, with 1 h left.
+    await r.setLab({ costControls: { ...DEFAULT_LAB_COST_CONTROLS, usageQuotaHours: 1, addedHours: { [r.student.id]: 2 } } });
+    await expect(gate.refuseStart(member(r.student.id), vm)).resolves.toBeUndefined();
+    expect(await r.used()).toMatchObject({ usedHours: 2, leftHours: 1, exhausted: false });
+  });
+
+  it('class hours do not count, and a run the meter saw end stops counting then', async () => {
+    const clock = manualClock(Date.parse('2026-03-02T08:00:00Z')); // a Monday, 09:00 in Berlin
+    const r = await rig({
+      quotaHours: 5,
+      clock,
+      schedules: [{ name: 'monday', days: ['mon'], startTime: '09:00', stopTime: '10:00', timeZone: 'Europe/Berlin' }],
+    });
+    const meter = r.meter();
+    await meter.tick();
+    clock.advance(3 * HOUR);
+    await meter.tick();
+    await r.vms.update(TENANT, r.vmName, { running: false });
+    await meter.tick();
+    clock.advance(5 * HOUR);
+    await meter.tick();
+    // 08:00–11:00 UTC run, 08:00–09:00 UTC is class: 2 h.
+    expect(await r.used()).toMatchObject({ usedHours: 2, leftHours: 3, exhausted: false });
+    expect((await r.service.labUsageOf((await r.labs.get(TENANT, r.spec.name))!)).students[0]).toMatchObject({ usedHours: 2, quotaHours: 5 });
+  });
+
+  it('a meter killed mid-way loses no usage and doubles none: another meter on the same ledger carries on; replays change nothing', async () => {
+    const r = await rig({ quotaHours: 10 });
+    const first = r.meter();
+    await first.tick();
+    r.clock.advance(HOUR);
+    await first.tick();
+    // The first meter dies; the VM keeps running; a second meter (a restarted worker) takes over an hour later.
+    const second = r.meter();
+    r.clock.advance(HOUR);
+    await second.tick();
+    expect((await r.used())?.usedHours).toBe(2);
+    const transitions = await r.ledger.transitions({ tenant: TENANT, name: r.vmName });
+    // Replaying the same transitions, and the dead meter's stale pass, count once.
+    await r.ledger.record({ tenant: TENANT, name: r.vmName }, transitions);
+    await r.ledger.record({ tenant: TENANT, name: r.vmName }, transitions);
+    await first.tick();
+    expect(await r.ledger.transitions({ tenant: TENANT, name: r.vmName })).toHaveLength(transitions.length);
+    expect((await r.used())?.usedHours).toBe(2);
+
+    // Stopped at 2 h 30 while no meter looks; the next meter closes the run at its last look (2 h): unseen time never counts.
+    r.clock.advance(HOUR / 2);
+    await r.vms.update(TENANT, r.vmName, { running: false });
+    r.clock.advance(HOUR);
+    await r.meter().tick();
+    expect((await r.used())?.usedHours).toBe(2);
+    expect((await r.used())?.runningSince).toBeUndefined();
+  });
+
+  it('a rebuilt student VM keeps its usage: the old run ends where the new one starts', async () => {
+    const r = await rig({ quotaHours: 10 });
+    const meter = r.meter();
+    await meter.tick();
+    r.clock.advance(HOUR);
+    await meter.tick();
+    await r.vms.act(TENANT, r.vmName, 'restart');
+    r.clock.advance(HOUR);
+    await meter.tick();
+    const report = await r.used();
+    expect(report?.usedHours).toBe(2);
+    expect(report?.runningSince).toBeDefined();
+  });
+
+  it('forgets a deleted VM outside labs, keeps a lab VM’s usage until the lab is deleted', async () => {
+    const r = await rig({ quotaHours: 10 });
+    const meter = r.meter();
+    meter.start();
+    await meter.tick();
+    r.clock.advance(HOUR);
+    await meter.tick();
+    await r.vms.delete(TENANT, r.vmName, { retainDisks: false });
+    await meter.tick();
+    expect(await r.ledger.transitions({ tenant: TENANT, name: r.vmName })).not.toHaveLength(0);
+    await r.labs.delete(TENANT, r.spec.name);
+    await expect.poll(() => r.ledger.transitions({ tenant: TENANT, name: r.vmName })).toHaveLength(0);
+    await meter.stop();
+  });
+});
