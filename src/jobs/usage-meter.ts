@@ -93,7 +93,7 @@ export function createUsageMeter(deps: UsageMeterDeps): UsageMeter {
     await ledger.record(ref, [{ id: `${run.id}${RUNNING}`, at: new Date(startedAt).toISOString(), state: 'running' }]);
     await ledger.checkpoint(ref, run.id, new Date(now).toISOString());
     next.set(key, { run: run.id, at: now });
-    if (seen?.run === run.id && now > seen.at) deps.onMetered?.(ref.tenant, now - Math.max(seen.at, startedAt));
+    if (seen?.run === run.id && now > seen.at) deps.onMetered?.(ref.tenant, now - seen.at);
   }
 
   async function pass(): Promise<void> {

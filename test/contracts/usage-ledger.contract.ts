@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { UsageLedger, UsageVmRef } from '../../src/domain/usage/ports.js';
 import { meterUsage, type PowerTransition } from '../../src/domain/usage/usage-meter.js';
+import { withFixture } from '../support/with-fixture.js';
 
 /** A ledger and what the runner must clean up; `reopen` gives another ledger on the same store (a restarted or second replica). */
 export interface UsageLedgerFixture {
@@ -13,17 +14,6 @@ export type UsageLedgerFactory = () => Promise<UsageLedgerFixture>;
 
 const vmRef = (): UsageVmRef => ({ tenant: `t-${randomUUID().slice(0, 8)}`, name: 'lab-s1' });
 const sortById = (ts: readonly PowerTransition[]) => [...ts].sort((a, b) => a.id.localeCompare(b.id));
-
-function withFixture(factory: UsageLedgerFactory, fn: (f: UsageLedgerFixture) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const f = await factory();
-    try {
-      await fn(f);
-    } finally {
-      await f.close();
-    }
-  };
-}
 
 export function usageLedgerContract(name: string, factory: UsageLedgerFactory): void {
   describe(`UsageLedger contract: ${name}`, () => {

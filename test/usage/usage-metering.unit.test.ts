@@ -1,64 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryLabRepository } from '../../src/adapters/memory/lab-repository.js';
-import { createMemoryUsageLedger } from '../../src/adapters/memory/usage-ledger.js';
-import { createMemoryVmRepository } from '../../src/adapters/memory/vm-repository.js';
 import { makePrincipal } from '../../src/domain/auth/principal.js';
-import type { LabSpec } from '../../src/domain/labs/lab.js';
-import { studentVmName } from '../../src/domain/labs/lab-rules.js';
-import type { Logger } from '../../src/domain/shared/logger.js';
 import { DEFAULT_LAB_COST_CONTROLS } from '../../src/domain/usage/cost-controls.js';
-import type { UsageLedger } from '../../src/domain/usage/ports.js';
 import { createQuotaGate } from '../../src/domain/usage/quota-gate.js';
-import { createUsageService } from '../../src/domain/usage/usage-service.js';
-import type { VmSpec } from '../../src/domain/vms/vm.js';
-import { createUsageMeter } from '../../src/jobs/usage-meter.js';
-import { manualClock, type ManualClock } from '../azure/support/manual-clock.js';
-import { labSpec } from '../contracts/lab-repository.contract.js';
-
-const HOUR = 3_600_000;
-const TENANT = 'cs-101';
-const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** A lab of one student (no class hours) with a quota, their VM running, and the usage parts over one ledger. */
-async function rig(options: { quotaHours?: number; ledger?: UsageLedger; clock?: ManualClock; schedules?: LabSpec['schedules'] } = {}) {
-  const clock = options.clock ?? manualClock(Date.parse('2026-03-02T18:00:00Z'));
-  const spec = labSpec(TENANT, {
-    schedules: options.schedules ?? [],
-    costControls: { ...DEFAULT_LAB_COST_CONTROLS, ...(options.quotaHours === undefined ? {} : { usageQuotaHours: options.quotaHours }) },
-  });
-  const student = spec.students[0]!;
-  const labs = createMemoryLabRepository({ clock, labs: [{ spec }] });
-  const vmName = studentVmName(spec.name, student.id);
-  const vmSpec: VmSpec = {
-    tenant: TENANT,
-    name: vmName,
-    id: '7c0c6f5e-4a0b-5d7e-8f00-000000000001',
-    ownerId: student.id,
-    lab: spec.name,
-    image: { scope: 'platform', name: 'ubuntu-24-04' },
-    source: { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
-    cpu: 1,
-    memoryGi: 2,
-    diskGi: 10,
-    storageClass: 'kv-standard',
-    arc: false,
-    running: true,
-    labels: {},
-  };
-  const vms = createMemoryVmRepository({ clock, vms: [vmSpec] });
-  const ledger = options.ledger ?? createMemoryUsageLedger();
-  const service = createUsageService({ labs, vms, tenants: { get: async (id) => (id === TENANT ? ({ id } as never) : undefined) }, ledger, clock });
-  const meter = () => createUsageMeter({ vms, labs, ledger, clock, logger: silent, intervalMs: HOUR });
-  const used = async () => (await service.usageOfVm(TENANT, vmName))?.report;
-  const setLab = async (change: Partial<LabSpec>) => {
-    const lab = (await labs.get(TENANT, spec.name))!;
-    await labs.update(TENANT, spec.name, { ...spec, ...change });
-    return lab;
-  };
-  return { clock, labs, vms, ledger, service, meter, used, vmName, student, spec, setLab };
-}
-
-const member = (id: string) => makePrincipal({ id, tenantRoles: [[TENANT, 'member']] });
+import { manualClock } from '../azure/support/manual-clock.js';
+import { HOUR, member, rig, TENANT } from './metering-rig.js';
 
 describe('the usage meter and the quota', () => {
   it('a student VM that ran 2 h outside class hours uses up a 1 h quota; the student’s start is refused with the figures, an owner’s is not', async () => {
