@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { makePrincipal } from '../../src/domain/auth/principal.js';
 import { DEFAULT_LAB_COST_CONTROLS } from '../../src/domain/usage/cost-controls.js';
+import { createMemoryTenantRepository } from '../../src/adapters/memory/tenant-repository.js';
+import type { Principal } from '../../src/domain/auth/principal.js';
+import type { Operation } from '../../src/domain/operations/operation.js';
+import { PROFILE_DEFAULTS } from '../../src/domain/tenants/tenant.js';
 import { createQuotaGate } from '../../src/domain/usage/quota-gate.js';
+import { createVmService } from '../../src/domain/vms/vm-service.js';
 import { manualClock } from '../azure/support/manual-clock.js';
 import { HOUR, member, rig, TENANT } from './metering-rig.js';
 
@@ -107,5 +112,33 @@ describe('the usage meter and the quota', () => {
     await r.labs.delete(TENANT, r.spec.name);
     await expect.poll(() => r.ledger.transitions({ tenant: TENANT, name: r.vmName })).toHaveLength(0);
     await meter.stop();
+  });
+
+  it('the VM use cases ask the gate before a start: the student’s power start is refused, an owner’s starts, a stop is never asked', async () => {
+    const r = await rig({ quotaHours: 1 });
+    const meter = r.meter();
+    await meter.tick();
+    r.clock.advance(2 * HOUR);
+    await meter.tick();
+    await r.vms.update(TENANT, r.vmName, { running: false });
+    await meter.tick();
+    const { quota, vmCaps } = PROFILE_DEFAULTS.faculty;
+    const tenants = createMemoryTenantRepository({ tenants: [{ id: TENANT, displayName: TENANT, profile: 'faculty', quota, vmCaps, members: [] }] });
+    const started: string[] = [];
+    const operations = {
+      async start(p: Principal, req: { kind: string }): Promise<Operation> {
+        started.push(`${req.kind} by ${p.id}`);
+        return { id: `op-${started.length}` } as unknown as Operation;
+      },
+    };
+    const images = { resolve: async (): Promise<never> => Promise.reject(new Error('no images here')) };
+    const service = createVmService({ repo: r.vms, tenants, images, operations, startGate: createQuotaGate(r.service) });
+    await expect(service.power(member(r.student.id), TENANT, r.vmName, 'start')).rejects.toMatchObject({
+      code: 'USAGE_QUOTA_EXHAUSTED',
+      details: { usedHours: 2, quotaHours: 1, addedHours: 0, leftHours: 0 },
+    });
+    expect(started).toEqual([]);
+    await service.power(makePrincipal({ id: 'olga', tenantRoles: [[TENANT, 'owner']] }), TENANT, r.vmName, 'start');
+    expect(started).toEqual(['vm.start by olga']);
   });
 });
