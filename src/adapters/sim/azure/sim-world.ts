@@ -136,7 +136,11 @@ export class SimWorld {
   }
 
   private buckets(limits: Partial<Record<SimRequestKind, SimBucketLimits>>, defaults: Record<SimRequestKind, SimBucketLimits>) {
-    const make = (k: SimRequestKind) => createTokenBucket({ ...(limits[k] ?? defaults[k]), clock: this.clock });
+    // With a scheduler, waits for a token run on its time too (tests move it by hand).
+    const scheduler = this.scheduler;
+    const sleep = scheduler === undefined ? undefined : (ms: number) => new Promise<void>((resolve) => scheduler.after(ms, resolve));
+    const make = (k: SimRequestKind) =>
+      createTokenBucket({ ...(limits[k] ?? defaults[k]), clock: this.clock, ...(sleep === undefined ? {} : { sleep }) });
     return { reads: make('reads'), writes: make('writes'), deletes: make('deletes') };
   }
 
