@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError } from '../../src/domain/shared/errors.js';
 import type { TenantRepository } from '../../src/domain/tenants/tenant-repository.js';
 import { PROFILE_DEFAULTS, type Member, type TenantSpec } from '../../src/domain/tenants/tenant.js';
+import { DEFAULT_AUTO_SHUTDOWN_PROFILE } from '../../src/domain/usage/auto-shutdown.js';
 
 /** Arrange steps that go around the port (what another actor or an interrupted create leaves behind). */
 export interface ContractSeeds {
@@ -149,6 +150,24 @@ export function tenantRepositoryContract(name: string, makeFixture: () => Promis
         expect(updated.version).not.toBe(tenant.version);
         expect(updated.createdAt).toBe(tenant.createdAt);
         expect(await repo.get(spec.id)).toEqual(updated);
+      });
+
+      it('cost controls given at create are kept, replaced by an update, left by other updates and removed by null', async () => {
+        const controls = { autoShutdown: DEFAULT_AUTO_SHUTDOWN_PROFILE, warningPeriod: 'PT10M' };
+        const spec = tenantSpec({ costControls: controls });
+        const { tenant } = await repo.create(spec);
+        expect(tenant.costControls).toEqual(controls);
+        expect((await repo.get(spec.id))?.costControls).toEqual(controls);
+        const other = {
+          autoShutdown: { ...DEFAULT_AUTO_SHUTDOWN_PROFILE, shutdownOnIdle: { mode: 'none' as const, delay: 'PT15M' } },
+          warningPeriod: 'PT0S',
+        };
+        expect((await repo.update(spec.id, { costControls: other })).costControls).toEqual(other);
+        expect((await repo.update(spec.id, { displayName: 'Renamed' })).costControls).toEqual(other);
+        const removed = await repo.update(spec.id, { costControls: null });
+        expect(removed).not.toHaveProperty('costControls');
+        expect(await repo.get(spec.id)).not.toHaveProperty('costControls');
+        expect((await repo.create(tenantSpec())).tenant).not.toHaveProperty('costControls');
       });
 
       it('a quota-only update moves the version too, so expectedVersion guards quota edits', async () => {

@@ -213,6 +213,14 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     scoped: true,
     adminOk: [404],
   }),
+  // The fixture's lab has no students: the admin gets past authorization to the student's 404.
+  addLabUsageHours: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/labs/${f.aLab}/students/${ABSENT_STUDENT}/usage-hours`,
+    body: { hours: 1 },
+    scoped: true,
+    adminOk: [404],
+  }),
 };
 
 const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?: Record<string, unknown> }> = {
@@ -340,6 +348,10 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   }),
   'Mutation.retryLabStudent': (f) => ({
     query: 'mutation($t: ID!, $n: ID!, $s: ID!) { retryLabStudent(tenant: $t, name: $n, student: $s) { id } }',
+    variables: { t: f.a, n: f.aLab, s: ABSENT_STUDENT },
+  }),
+  'Mutation.addLabUsageHours': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!, $s: ID!) { addLabUsageHours(tenant: $t, lab: $n, student: $s, hours: 1) { addedHours } }',
     variables: { t: f.a, n: f.aLab, s: ABSENT_STUDENT },
   }),
 };

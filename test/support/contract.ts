@@ -26,6 +26,8 @@ export interface Contract {
   parameters(operationId: string): Array<Record<string, any>>;
   /** Resolves a `$ref` (one level) to the object it names. */
   deref<T = Record<string, any>>(node: any): T;
+  /** Validator of a schema of the contract (its local `$ref`s resolve against the contract). */
+  validator(schema: object): ValidateFunction;
   /** Validator of a response body for (operation, status), or undefined when the status is not declared. */
   responseValidator(operationId: string, status: number): ValidateFunction | 'no-body' | undefined;
 }
@@ -63,6 +65,7 @@ export function loadContract(): Contract {
       return [...pathLevel, ...(operation(id)['parameters'] ?? []).map(deref)] as Array<Record<string, any>>;
     },
     deref,
+    validator: (schema) => ajv.compile(rebase(schema as Json) as object),
     responseValidator(id, status) {
       const key = `${id} ${status}`;
       if (cache.has(key)) return cache.get(key);

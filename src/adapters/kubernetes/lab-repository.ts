@@ -79,7 +79,12 @@ export function createKubeLabRepository(deps: KubeLabRepositoryDeps): KubeLabRep
     try {
       return labRecordOf(await replace(tenant, name, withVersion(labObject(tenant, name, spec, current), expectedVersion)));
     } catch (err) {
-      if (isConflict(err, 'VERSION_CONFLICT')) throw versionMismatch(name, expectedVersion, err);
+      if (isConflict(err, 'VERSION_CONFLICT')) {
+        // The cache held the version the server no longer has: read the winner now, so a caller
+        // that reads again and retries builds on it rather than on the stale copy until the watch catches up.
+        await cache.fresh(tenant, name).catch(() => undefined);
+        throw versionMismatch(name, expectedVersion, err);
+      }
       if (isNotFound(err)) throw new NotFoundError('lab', name, { cause: err });
       throw err;
     }

@@ -11,8 +11,10 @@ import {
   type TenantProfile,
   type VmCaps,
 } from '../../domain/tenants/tenant.js';
+import { costControlsIssues, mergeCostControls, type CostControls, type CostControlsInput } from '../../domain/usage/cost-controls.js';
 import { countFromQuantity, cpuFromQuantity, giFromQuantity } from './quantity.js';
 import {
+  ANN_COST_CONTROLS,
   ANN_DESCRIPTION,
   ANN_DISPLAY_NAME,
   ANN_PRINCIPAL_ID,
@@ -109,10 +111,26 @@ function timestamp(v: Date | string | undefined): string {
 }
 
 /**
- * The tenant a namespace describes. The quota is the declared one (annotation), else what the
- * ResourceQuota enforces, else the profile's default; caps likewise.
+ * The cost controls an annotation holds, or why it holds none usable (not JSON, not complete valid
+ * cost controls: written by hand, or by a version that knew other settings).
  */
-export function tenantFromNamespace(ns: V1Namespace, rq?: V1ResourceQuota): Tenant {
+export function costControlsOf(text: string | undefined): { readonly costControls?: CostControls; readonly malformed?: string } {
+  if (text === undefined) return {};
+  const parsed = json(text);
+  if (parsed === undefined) return { malformed: 'not a JSON object' };
+  const issues = costControlsIssues(parsed, '', { lab: false });
+  if (parsed['autoShutdown'] === undefined) issues.push({ field: '/autoShutdown', message: 'is missing' });
+  if (parsed['warningPeriod'] === undefined) issues.push({ field: '/warningPeriod', message: 'is missing' });
+  if (issues.length > 0) return { malformed: issues.map((i) => `${i.field} ${i.message}`).join('; ') };
+  return { costControls: mergeCostControls(parsed as CostControlsInput) };
+}
+
+/**
+ * The tenant a namespace describes. The quota is the declared one (annotation), else what the
+ * ResourceQuota enforces, else the profile's default; caps likewise. Malformed cost controls read as
+ * none; `onMalformed` hears why.
+ */
+export function tenantFromNamespace(ns: V1Namespace, rq?: V1ResourceQuota, onMalformed?: (id: string, problem: string) => void): Tenant {
   const meta = ns.metadata ?? {};
   const id = meta.name ?? '';
   const labels = meta.labels ?? {};
@@ -124,6 +142,8 @@ export function tenantFromNamespace(ns: V1Namespace, rq?: V1ResourceQuota): Tena
     numbersOf(json(ann[ANN_QUOTA]), QUOTA_KEYS) ?? (rq?.spec?.hard === undefined ? defaults.quota : quotaFromQuantities(rq.spec.hard));
   const vmCaps: VmCaps = numbersOf(json(ann[ANN_VM_CAPS]), ['maxCpu', 'maxMemoryGi'] as const) ?? defaults.vmCaps;
   const description = ann[ANN_DESCRIPTION];
+  const { costControls, malformed } = costControlsOf(ann[ANN_COST_CONTROLS]);
+  if (malformed !== undefined) onMalformed?.(id, malformed);
   return {
     id,
     displayName: ann[ANN_DISPLAY_NAME] ?? id,
@@ -134,6 +154,7 @@ export function tenantFromNamespace(ns: V1Namespace, rq?: V1ResourceQuota): Tena
     phase: isTerminating(ns) ? 'Terminating' : 'Active',
     createdAt: timestamp(meta.creationTimestamp as Date | string | undefined),
     version: meta.resourceVersion ?? '',
+    ...(costControls === undefined ? {} : { costControls }),
   };
 }
 

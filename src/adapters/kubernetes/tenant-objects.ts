@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { V1LimitRange, V1Namespace, V1NetworkPolicy, V1PolicyRule, V1ResourceQuota, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import type { TenantRole } from '../../domain/auth/principal.js';
 import type { Member, Quota, TenantProfile, VmCaps } from '../../domain/tenants/tenant.js';
+import type { CostControls } from '../../domain/usage/cost-controls.js';
 import { formatCpu, formatGi } from './quantity.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -21,6 +22,8 @@ export const ANN_VM_CAPS = 'labplane.io/vm-caps';
  * guards quota edits too.
  */
 export const ANN_QUOTA = 'labplane.io/quota';
+/** The tenant's cost controls (`CostControls` as JSON); absent: none. */
+export const ANN_COST_CONTROLS = 'labplane.io/cost-controls';
 export const ANN_PRINCIPAL_ID = 'labplane.io/principal-id';
 export const ANN_PRINCIPAL_TYPE = 'labplane.io/principal-type';
 
@@ -42,6 +45,7 @@ export interface NamespaceSpec {
   readonly profile: TenantProfile;
   readonly quota: Quota;
   readonly vmCaps: VmCaps;
+  readonly costControls?: CostControls;
 }
 
 function tenantLabels(id: string): Record<string, string> {
@@ -64,6 +68,8 @@ export function namespaceObject(spec: NamespaceSpec, provisioned: boolean, base?
   };
   if (spec.description !== undefined && spec.description !== '') annotations[ANN_DESCRIPTION] = spec.description;
   else delete annotations[ANN_DESCRIPTION];
+  if (spec.costControls !== undefined) annotations[ANN_COST_CONTROLS] = JSON.stringify(spec.costControls);
+  else delete annotations[ANN_COST_CONTROLS];
   const resourceVersion = base?.metadata?.resourceVersion;
   return {
     apiVersion: 'v1',

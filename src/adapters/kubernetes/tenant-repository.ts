@@ -26,6 +26,7 @@ import {
   ingressPolicyObject,
   limitRangeObject,
   memberBindingName,
+  ANN_COST_CONTROLS,
   namespaceObject,
   QUOTA_NAME,
   quotaHard,
@@ -55,6 +56,18 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   const group = cacheGroup(client.logger, [caches.namespaces, caches.quotas, caches.bindings]);
   const kinds = tenantKinds(client);
   const members = createMemberWriter(client, caches);
+  /** Malformed cost-control annotations already logged (tenant and text), so each is logged once. */
+  const malformedSeen = new Set<string>();
+  const tenantOf = (ns: V1Namespace) =>
+    tenantFromNamespace(ns, undefined, (id, problem) => {
+      const key = `${id}\n${ns.metadata?.annotations?.[ANN_COST_CONTROLS] ?? ''}`;
+      if (malformedSeen.has(key)) return;
+      malformedSeen.add(key);
+      client.logger.warn(
+        { tenant: id, problem: problem.slice(0, 500) },
+        'tenant cost-control annotation is malformed; the tenant reads as having none',
+      );
+    });
   const nsCtx = (verb: string, id: string) => ({ what: `${verb} Namespace ${id}`, write: verb !== 'read', resource: 'tenant', name: id });
 
   async function tenantNamespace(id: string): Promise<V1Namespace> {
@@ -137,16 +150,16 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       if (outcome === 'converged') await members.reconcile(spec.id, spec.members);
       else for (const m of spec.members) await members.put(spec.id, m);
       const done = await writeNamespace(spec, ns);
-      return { tenant: tenantFromNamespace(done), outcome };
+      return { tenant: tenantOf(done), outcome };
     },
 
     async get(id) {
       const ns = await caches.namespaces.get('', id);
-      return isTenant(ns) ? tenantFromNamespace(ns) : undefined;
+      return isTenant(ns) ? tenantOf(ns) : undefined;
     },
 
     async list() {
-      const all = (await caches.namespaces.list()).filter(isTenant).map((ns) => tenantFromNamespace(ns));
+      const all = (await caches.namespaces.list()).filter(isTenant).map((ns) => tenantOf(ns));
       return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
 
@@ -161,8 +174,9 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       let written: V1Namespace | undefined;
       let spec: NamespaceSpec | undefined;
       for (let attempt = 0; written === undefined && attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
-        const t = tenantFromNamespace(ns);
+        const t = tenantOf(ns);
         const description = update.description ?? t.description;
+        const costControls = update.costControls === undefined ? t.costControls : (update.costControls ?? undefined);
         spec = {
           id,
           displayName: update.displayName ?? t.displayName,
@@ -170,6 +184,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
           profile: t.profile,
           quota: update.quota ?? t.quota,
           vmCaps: update.vmCaps ?? t.vmCaps,
+          ...(costControls === undefined ? {} : { costControls }),
         };
         const body = namespaceObject(spec, true, withVersion(ns, expectedVersion ?? ns.metadata?.resourceVersion));
         try {
@@ -199,7 +214,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
       if (update.quota !== undefined || update.vmCaps !== undefined) {
         await createOrReplace(client, kinds.limitRange, limitRangeObject(id, spec.vmCaps, spec.quota));
       }
-      return tenantFromNamespace(written);
+      return tenantOf(written);
     },
 
     async delete(id) {

@@ -66,6 +66,7 @@ export function createMemoryTenantRepository(deps: MemoryTenantRepositoryDeps = 
       phase: 'Active',
       createdAt,
       version: nextVersion(),
+      ...(spec.costControls === undefined ? {} : { costControls: spec.costControls }),
     };
   }
 
@@ -146,14 +147,16 @@ export function createMemoryTenantRepository(deps: MemoryTenantRepositoryDeps = 
           details: { expectedVersion },
         });
       }
-      const { description: _old, ...rest } = e.tenant;
+      const { description: _old, costControls: _cc, ...rest } = e.tenant;
       const description = update.description ?? e.tenant.description;
+      const costControls = update.costControls === undefined ? e.tenant.costControls : (update.costControls ?? undefined);
       e.tenant = {
         ...rest,
         ...(description === undefined || description === '' ? {} : { description }),
         ...(update.displayName === undefined ? {} : { displayName: update.displayName }),
         ...(update.quota === undefined ? {} : { quota: { ...update.quota } }),
         ...(update.vmCaps === undefined ? {} : { vmCaps: { ...update.vmCaps } }),
+        ...(costControls === undefined ? {} : { costControls }),
         version: nextVersion(),
       };
       return e.tenant;

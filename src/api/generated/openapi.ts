@@ -1072,6 +1072,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/labs/{lab}/students/{student}/usage-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+                /** @description The student's Azure AD object id (a GUID). */
+                student: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give a student of the roster hours beyond the lab's usage quota (instructors; negative hours take back a mistake).
+         * @description Adds `hours` (whole quarters of an hour, not 0) to the hours the student was given beyond the
+         *     lab's `costControls.usageQuotaHours`, and answers the student's new total. The total stays
+         *     between 0 and 2000: a change that would leave it is 422 `ADDED_HOURS_OUT_OF_RANGE` (with the
+         *     current total in `details`). Concurrent additions all count (compare-and-set on the lab).
+         *     404 `STUDENT_NOT_FOUND` when the student is not on the roster; 409 `LAB_COST_CONTROLS_UNSET`
+         *     for a lab made before cost controls existed (PATCH its `costControls` first). Send an
+         *     `Idempotency-Key` so that a retried request does not add the hours twice.
+         */
+        post: operations["addLabUsageHours"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/labs/{lab}/usage": {
         parameters: {
             query?: never;
@@ -1558,6 +1591,7 @@ export interface components {
              *     | `LAB_DELETING` | 409 | no | The lab is being deleted. |
              *     | `LAB_BOUND_ELSEWHERE` | 409 | no | The lab is bound to another LMS course; confirm re-binding to move it. |
              *     | `STUDENT_NOT_FAILED` | 409 | no | Only a failed or pending student can be retried. |
+             *     | `LAB_COST_CONTROLS_UNSET` | 409 | no | The lab has no cost controls (it was made before they existed); set them with a PATCH of `costControls` first. |
              *     | `LAB_NOT_LTI_BOUND` | 409 | no | The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync. |
              *     | `LTI_NO_MEMBERSHIP_SERVICE` | 409 | no | The LMS did not offer its Names and Role Provisioning service for the course the lab is bound to, so its roster cannot be read. |
              *     | `LTI_EMPTY_MEMBERSHIP` | 409 | no | The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty). |
@@ -1575,6 +1609,7 @@ export interface components {
              *     | `ARC_SERVICE_PRINCIPAL_NOT_ALLOWED` | 412 | no | Onboarding with a service principal secret is switched off on this platform. |
              *     | `EMAIL_NOT_RESOLVED` | 422 | no | People given by email must each match exactly one directory user; `errors[]` names each address that did not (not-in-directory or ambiguous). |
              *     | `IMAGE_IMPORT_FAILED` | 422 | no | The image import failed; `detail` gives the importer’s reason. |
+             *     | `ADDED_HOURS_OUT_OF_RANGE` | 422 | no | The hours a student was given would total below 0 or above the largest quota; `details` gives the current total and the bounds. |
              *     | `VM_FAILED` | 422, 502 | no | The VM went into an error state while it was being provisioned or changed. |
              *     | `VM_ERROR` | 422 | no | A lab student’s VM is in an error state (lab student status only). |
              *     | `VM_WAIT_TIMEOUT` | 503, 502 | no | The VM did not reach the awaited state in time. |
@@ -2070,6 +2105,7 @@ export interface components {
             dropGracePeriodHours?: number;
             /** @description VMs are deleted this many days after `endsAt` (default 14). */
             endGracePeriodDays?: number;
+            costControls?: components["schemas"]["LabCostControlsInput"];
         };
         /** @description Absent fields stay; `null` clears an optional one. The template applies to VMs created from now on. */
         LabPatch: {
@@ -2082,6 +2118,7 @@ export interface components {
             endsAt?: string | null;
             dropGracePeriodHours?: number;
             endGracePeriodDays?: number;
+            costControls?: components["schemas"]["LabCostControlsInput"];
         };
         LabRoster: {
             /** @description The whole roster (ids unique); students not in it are dropped. */
@@ -2125,6 +2162,155 @@ export interface components {
             };
             lti?: components["schemas"]["LabLtiBinding"];
             ltiSync?: components["schemas"]["LtiSyncStatus"];
+            costControls?: components["schemas"]["LabCostControls"];
+        };
+        DelayedShutdown: {
+            enabled: boolean;
+            /** @description ISO 8601 duration, 5 minutes to 24 hours (e.g. `PT15M`; no years or months). */
+            delay: string;
+        };
+        /**
+         * @description When a running VM is stopped for lack of use (Azure Lab Services' three settings):
+         *     `shutdownOnDisconnect` once the last session ended and none came back within `delay`;
+         *     `shutdownWhenNotConnected` when a started VM saw no connection within `delay`;
+         *     `shutdownOnIdle` after `delay` without input (`userAbsence`) or with no session activity and
+         *     CPU, network and disk below `thresholds` (`lowUsage`). Always complete when given.
+         * @example {
+         *       "shutdownOnDisconnect": {
+         *         "enabled": true,
+         *         "delay": "PT15M"
+         *       },
+         *       "shutdownWhenNotConnected": {
+         *         "enabled": true,
+         *         "delay": "PT15M"
+         *       },
+         *       "shutdownOnIdle": {
+         *         "mode": "userAbsence",
+         *         "delay": "PT15M"
+         *       }
+         *     }
+         */
+        AutoShutdownProfile: {
+            shutdownOnDisconnect: components["schemas"]["DelayedShutdown"];
+            shutdownWhenNotConnected: components["schemas"]["DelayedShutdown"];
+            shutdownOnIdle: {
+                /** @enum {string} */
+                mode: "none" | "userAbsence" | "lowUsage";
+                /** @description ISO 8601 duration */
+                delay: string;
+                /** @description `lowUsage` only (default 0.1 core, 10 000 B/s of network, 100 000 B/s of disk). */
+                thresholds?: {
+                    cpuCores: number;
+                    networkBytesPerSecond: number;
+                    diskBytesPerSecond: number;
+                };
+            };
+        };
+        /**
+         * @description A tenant's default auto-shutdown for its VMs outside labs.
+         * @example {
+         *       "autoShutdown": {
+         *         "shutdownOnDisconnect": {
+         *           "enabled": true,
+         *           "delay": "PT15M"
+         *         },
+         *         "shutdownWhenNotConnected": {
+         *           "enabled": false,
+         *           "delay": "PT30M"
+         *         },
+         *         "shutdownOnIdle": {
+         *           "mode": "lowUsage",
+         *           "delay": "PT1H",
+         *           "thresholds": {
+         *             "cpuCores": 0.2,
+         *             "networkBytesPerSecond": 20000,
+         *             "diskBytesPerSecond": 100000
+         *           }
+         *         }
+         *       },
+         *       "warningPeriod": "PT5M"
+         *     }
+         */
+        CostControls: {
+            autoShutdown: components["schemas"]["AutoShutdownProfile"];
+            /** @description ISO 8601 duration between the warning webhook (`vm.idle-warning`, `vm.quota-warning`) and the stop, 0 to 1 hour. */
+            warningPeriod: string;
+        };
+        /**
+         * @description A tenant's cost controls as given; absent parts take the defaults (create) or stay (PATCH).
+         * @example {
+         *       "warningPeriod": "PT10M"
+         *     }
+         */
+        CostControlsInput: {
+            autoShutdown?: components["schemas"]["AutoShutdownProfile"];
+            /** @description ISO 8601 duration */
+            warningPeriod?: string;
+        };
+        /**
+         * @description A lab's cost controls (a new lab gets Azure Lab Services' defaults, all three auto-shutdown settings on).
+         * @example {
+         *       "autoShutdown": {
+         *         "shutdownOnDisconnect": {
+         *           "enabled": true,
+         *           "delay": "PT15M"
+         *         },
+         *         "shutdownWhenNotConnected": {
+         *           "enabled": true,
+         *           "delay": "PT15M"
+         *         },
+         *         "shutdownOnIdle": {
+         *           "mode": "userAbsence",
+         *           "delay": "PT15M"
+         *         }
+         *       },
+         *       "warningPeriod": "PT5M",
+         *       "exemptClassHours": true,
+         *       "usageQuotaHours": 10,
+         *       "addedHours": {
+         *         "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f": 2.5
+         *       }
+         *     }
+         */
+        LabCostControls: {
+            autoShutdown: components["schemas"]["AutoShutdownProfile"];
+            /** @description ISO 8601 duration between the warning webhook and the stop */
+            warningPeriod: string;
+            /** @description Auto-shutdown does not act during the lab's scheduled class hours. */
+            exemptClassHours: boolean;
+            /** @description Hours each student's VM may run outside class hours (quarters of an hour); absent: no quota. */
+            usageQuotaHours?: number;
+            /** @description Student id to the hours instructors added beyond the quota (read-only here: `POST …/students/{student}/usage-hours`). */
+            addedHours: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * @description A lab's cost controls as given: on create, absent parts take the defaults; on PATCH, the given
+         *     parts change and the others stay (`usageQuotaHours: null` removes the quota). `addedHours` is
+         *     not accepted here.
+         * @example {
+         *       "usageQuotaHours": 10,
+         *       "warningPeriod": "PT10M"
+         *     }
+         */
+        LabCostControlsInput: {
+            autoShutdown?: components["schemas"]["AutoShutdownProfile"];
+            /** @description ISO 8601 duration */
+            warningPeriod?: string;
+            exemptClassHours?: boolean;
+            /** @description Hours from 0 to 2000 in quarters of an hour; `null` (PATCH only) removes the quota. */
+            usageQuotaHours?: number | null;
+        };
+        UsageHoursAdd: {
+            /** @description Whole quarters of an hour, not 0; negative takes hours back (the total stays within 0..2000). */
+            hours: number;
+        };
+        UsageHoursAdded: {
+            /** @description The student's Azure AD object id. */
+            student: string;
+            /** @description The hours the student now has beyond the quota. */
+            addedHours: number;
         };
         LabList: {
             items: components["schemas"]["Lab"][];
@@ -2425,6 +2611,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             version: string;
+            costControls?: components["schemas"]["CostControls"];
         };
         TenantList: {
             items: components["schemas"]["Tenant"][];
@@ -2443,12 +2630,15 @@ export interface components {
             quota?: components["schemas"]["QuotaPatch"];
             vmCaps?: components["schemas"]["VmCapsPatch"];
             owners?: components["schemas"]["OwnerRef"][];
+            costControls?: components["schemas"]["CostControlsInput"];
         };
         TenantPatch: {
             displayName?: string;
             description?: string;
             quota?: components["schemas"]["QuotaPatch"];
             vmCaps?: components["schemas"]["VmCapsPatch"];
+            /** @description The given parts change, the others stay; `null` removes the tenant's cost controls. */
+            costControls?: components["schemas"]["CostControlsInput"] | null;
         };
         /** @enum {string} */
         PrincipalType: "User" | "Group";
@@ -4853,6 +5043,48 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    addLabUsageHours: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+                /** @description The student's Azure AD object id (a GUID). */
+                student: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UsageHoursAdd"];
+            };
+        };
+        responses: {
+            /** @description The student's added hours after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageHoursAdded"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getLabUsage: {
         parameters: {
             query?: never;
@@ -4873,36 +5105,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "tenant": "cs101",
-                     *       "lab": "networks",
-                     *       "at": "2026-03-02T18:00:00.000Z",
-                     *       "quotaHours": 10,
-                     *       "students": [
-                     *         {
-                     *           "student": {
-                     *             "id": "3f1c2a9e-5b7d-4e1f-9a2b-6c8d0e4f1a2b",
-                     *             "email": "ada@uni.example",
-                     *             "displayName": "Ada Lovelace"
-                     *           },
-                     *           "vm": "networks-1a2b3c4d5e",
-                     *           "usedHours": 10.5,
-                     *           "quotaHours": 10,
-                     *           "addedHours": 2,
-                     *           "leftHours": 1.5,
-                     *           "exhausted": false,
-                     *           "runningSince": "2026-03-02T17:30:00.000Z",
-                     *           "exhaustsAt": "2026-03-02T19:30:00.000Z"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["LabUsage"];
-                    /**
-                     * @example student_id,email,display_name,vm,used_hours,quota_hours,added_hours,left_hours,exhausted,running_since,exhausts_at
-                     *     3f1c2a9e-5b7d-4e1f-9a2b-6c8d0e4f1a2b,ada@uni.example,Ada Lovelace,networks-1a2b3c4d5e,10.5,10,2,1.5,false,2026-03-02T17:30:00.000Z,2026-03-02T19:30:00.000Z
-                     */
                     "text/csv": string;
                 };
             };
@@ -4932,25 +5135,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "tenant": "cs101",
-                     *       "at": "2026-03-02T18:00:00.000Z",
-                     *       "labs": [
-                     *         {
-                     *           "lab": "networks",
-                     *           "students": 30,
-                     *           "usedHours": 212.25,
-                     *           "quotaHours": 10,
-                     *           "exhaustedStudents": 3
-                     *         }
-                     *       ],
-                     *       "otherVms": {
-                     *         "vms": 4,
-                     *         "usedHours": 51.5
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["TenantUsage"];
                 };
             };

@@ -10,6 +10,7 @@ import { labDto, labFilterOf, personOf, rosterDiffDto, studentDto, summaryDto } 
 import { requirePrincipal, type GraphQLContext } from './context.js';
 import { pushToAsyncIterator } from './event-iterator.js';
 import { operationGraphQL } from './operation-dto.js';
+import { labCostControlsOf, labCostControlsResolvers, type LabCostControlsArg } from './cost-controls.js';
 
 /**
  * Course labs over the same use cases as REST (uses `Operation`, `VmState`, `VmImageRef`,
@@ -180,8 +181,38 @@ export const labTypeDefs = /* GraphQL */ `
     nextScheduledEvent: LabScheduledEvent
     lti: LabLtiBinding
     ltiSync: LtiSyncStatus
+    "null on labs made before cost controls existed."
+    costControls: LabCostControls
     "Roster students (and dropped ones still holding a VM), sorted by id."
     students(status: StudentStatus, limit: Int = 50, cursor: String): StudentConnection!
+  }
+  "Hours instructors gave one student beyond the lab's quota."
+  type StudentAddedHours {
+    student: ID!
+    hours: Float!
+  }
+  "A lab's cost controls (uses AutoShutdownProfile of the tenants module)."
+  type LabCostControls {
+    autoShutdown: AutoShutdownProfile!
+    warningPeriod: String!
+    "Auto-shutdown does not act during the lab's scheduled class hours."
+    exemptClassHours: Boolean!
+    "Hours each student's VM may run outside class hours; null: no quota."
+    usageQuotaHours: Float
+    "Sorted by student id; change them with addLabUsageHours."
+    addedHours: [StudentAddedHours!]!
+  }
+  type UsageHoursAdded {
+    student: ID!
+    "The student's added hours after the change."
+    addedHours: Float!
+  }
+  "Absent parts take the defaults (create) or stay (update; usageQuotaHours: null removes the quota)."
+  input LabCostControlsInput {
+    autoShutdown: AutoShutdownProfileInput
+    warningPeriod: String
+    exemptClassHours: Boolean
+    usageQuotaHours: Float
   }
   type LabConnection {
     items: [Lab!]!
@@ -251,6 +282,7 @@ export const labTypeDefs = /* GraphQL */ `
     endsAt: String
     dropGracePeriodHours: Int
     endGracePeriodDays: Int
+    costControls: LabCostControlsInput
   }
   "Absent fields stay; null clears displayName, course or endsAt."
   input UpdateLabInput {
@@ -262,6 +294,7 @@ export const labTypeDefs = /* GraphQL */ `
     endsAt: String
     dropGracePeriodHours: Int
     endGracePeriodDays: Int
+    costControls: LabCostControlsInput
   }
 
   extend type Query {
@@ -280,6 +313,8 @@ export const labTypeDefs = /* GraphQL */ `
     retryLabStudent(tenant: ID!, name: ID!, student: ID!): Operation!
     "Syncs the roster of a lab bound to an LMS course from the course now (lti.roster-sync)."
     syncLabFromLms(tenant: ID!, name: ID!): Operation!
+    "Gives a student of the roster hours beyond the lab's quota (quarters of an hour; negative takes back); the total stays within 0 and 2000."
+    addLabUsageHours(tenant: ID!, lab: ID!, student: ID!, hours: Float!): UsageHoursAdded!
   }
 
   extend type Subscription {
@@ -320,6 +355,7 @@ interface LabFieldsArg {
   endsAt?: Maybe<string>;
   dropGracePeriodHours?: Maybe<number>;
   endGracePeriodDays?: Maybe<number>;
+  costControls?: Maybe<LabCostControlsArg>;
 }
 type CreateArg = LabFieldsArg & { name: string; template: TemplateArg; students?: Maybe<PersonArg[]> };
 type UpdateArg = LabFieldsArg & { template?: Maybe<TemplateArg> };
@@ -380,6 +416,7 @@ function createOf(i: CreateArg): CreateLabInput {
     ...commonOf(i),
     template: templateOf(i.template),
     ...(i.students == null ? {} : { students: peopleOf(i.students, '/input/students') }),
+    ...(i.costControls == null ? {} : { costControls: labCostControlsOf(i.costControls, false) }),
   };
 }
 
@@ -391,6 +428,7 @@ function updateOf(i: UpdateArg): UpdateLabInput {
     ...(i.course === null ? { course: null } : {}),
     ...(i.endsAt === null ? { endsAt: null } : {}),
     ...(i.template == null ? {} : { template: templateOf(i.template) }),
+    ...(i.costControls == null ? {} : { costControls: labCostControlsOf(i.costControls, true) }),
   };
 }
 
@@ -458,7 +496,10 @@ export function labResolvers(labs: LabService, lti: Pick<LtiRosterSyncService, '
         operationGraphQL(await labs.retryStudent(requirePrincipal(ctx), a.tenant, a.name, a.student.toLowerCase())),
       syncLabFromLms: async (_: unknown, a: LabArgs, ctx: GraphQLContext) =>
         operationGraphQL(await lti.syncFromLms(requirePrincipal(ctx), a.tenant, a.name)),
+      addLabUsageHours: async (_: unknown, a: { tenant: string; lab: string; student: string; hours: number }, ctx: GraphQLContext) =>
+        labs.addUsageHours(requirePrincipal(ctx), a.tenant, a.lab, a.student, a.hours),
     },
+    ...labCostControlsResolvers,
     Subscription: {
       labProgress: {
         subscribe: (_: unknown, a: { tenant: string; lab: string }, ctx: GraphQLContext) =>

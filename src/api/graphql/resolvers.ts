@@ -1,6 +1,7 @@
 import { ValidationError } from '../../domain/shared/errors.js';
 import { requirePrincipal, type GraphQLContext } from './context.js';
 import { operationGraphQL } from './operation-dto.js';
+import { costControlsOf, type CostControlsArg } from './cost-controls.js';
 import { MAX_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { Quota, TenantProfile, VmCaps } from '../../domain/tenants/tenant.js';
 import type { CreateTenantInput, MemberInput, TenantService, TenantView, UpdateTenantInput } from '../../domain/tenants/tenant-service.js';
@@ -49,7 +50,14 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
     Mutation: {
       createTenant: (
         _: unknown,
-        args: { input: Nullable<CreateTenantInput> & { id: string; displayName: string; profile: TenantProfile } },
+        args: {
+          input: Nullable<Omit<CreateTenantInput, 'costControls'>> & {
+            id: string;
+            displayName: string;
+            profile: TenantProfile;
+            costControls?: CostControlsArg | null;
+          };
+        },
         ctx: GraphQLContext,
       ) => {
         const i = args.input;
@@ -62,10 +70,19 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
           ...(i.description == null ? {} : { description: i.description }),
           ...(quota === undefined ? {} : { quota }),
           ...(vmCaps === undefined ? {} : { vmCaps }),
+          ...(i.costControls == null ? {} : { costControls: costControlsOf(i.costControls) }),
           ...(i.owners == null ? {} : { owners: i.owners.map((o) => compact(o) as { principalId: string }) }),
         });
       },
-      updateTenant: (_: unknown, args: { id: string; input: Nullable<UpdateTenantInput>; expectedVersion?: string | null }, ctx: GraphQLContext) => {
+      updateTenant: (
+        _: unknown,
+        args: {
+          id: string;
+          input: Nullable<Omit<UpdateTenantInput, 'costControls'>> & { costControls?: CostControlsArg | null };
+          expectedVersion?: string | null;
+        },
+        ctx: GraphQLContext,
+      ) => {
         const i = args.input;
         const quota = compact(i.quota as Nullable<Quota> | null | undefined);
         const vmCaps = compact(i.vmCaps as Nullable<VmCaps> | null | undefined);
@@ -77,6 +94,7 @@ export function tenantResolvers(deps: { tenants: TenantService }) {
             ...(i.description == null ? {} : { description: i.description }),
             ...(quota === undefined ? {} : { quota }),
             ...(vmCaps === undefined ? {} : { vmCaps }),
+            ...(i.costControls === undefined ? {} : { costControls: i.costControls === null ? null : costControlsOf(i.costControls) }),
           },
           args.expectedVersion ?? undefined,
         );

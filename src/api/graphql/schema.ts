@@ -75,6 +75,63 @@ export const tenantTypeDefs = /* GraphQL */ `
     displayName: String
   }
 
+  "ISO 8601 durations (e.g. PT15M) throughout; see AutoShutdownProfile in the OpenAPI contract."
+  type DelayedShutdown {
+    enabled: Boolean!
+    delay: String!
+  }
+  enum IdleMode {
+    none
+    userAbsence
+    lowUsage
+  }
+  type UsageThresholds {
+    cpuCores: Float!
+    networkBytesPerSecond: Float!
+    diskBytesPerSecond: Float!
+  }
+  type IdleShutdown {
+    mode: IdleMode!
+    delay: String!
+    "lowUsage only; null: the defaults."
+    thresholds: UsageThresholds
+  }
+  "When a running VM is stopped for lack of use (Azure Lab Services' three settings)."
+  type AutoShutdownProfile {
+    shutdownOnDisconnect: DelayedShutdown!
+    shutdownWhenNotConnected: DelayedShutdown!
+    shutdownOnIdle: IdleShutdown!
+  }
+  type CostControls {
+    autoShutdown: AutoShutdownProfile!
+    "Between the warning webhook and the stop (0 to 1 h)."
+    warningPeriod: String!
+  }
+  input DelayedShutdownInput {
+    enabled: Boolean!
+    delay: String!
+  }
+  input UsageThresholdsInput {
+    cpuCores: Float!
+    networkBytesPerSecond: Float!
+    diskBytesPerSecond: Float!
+  }
+  input IdleShutdownInput {
+    mode: IdleMode!
+    delay: String!
+    thresholds: UsageThresholdsInput
+  }
+  input AutoShutdownProfileInput {
+    shutdownOnDisconnect: DelayedShutdownInput!
+    shutdownWhenNotConnected: DelayedShutdownInput!
+    shutdownOnIdle: IdleShutdownInput!
+  }
+  "Absent parts take the defaults (create) or stay (update)."
+  input CostControlsInput {
+    autoShutdown: AutoShutdownProfileInput
+    warningPeriod: String
+  }
+
   type Tenant {
     id: ID!
     displayName: String!
@@ -86,6 +143,8 @@ export const tenantTypeDefs = /* GraphQL */ `
     phase: TenantPhase!
     createdAt: String!
     version: String!
+    "Auto-shutdown of the tenant's VMs outside labs; null: none."
+    costControls: CostControls
     "Owners only."
     members: [Member!]!
   }
@@ -124,13 +183,16 @@ export const tenantTypeDefs = /* GraphQL */ `
     quota: QuotaInput
     vmCaps: VmCapsInput
     owners: [OwnerInput!]
+    costControls: CostControlsInput
   }
 
+  "costControls: the given parts change; null removes them."
   input UpdateTenantInput {
     displayName: String
     description: String
     quota: QuotaInput
     vmCaps: VmCapsInput
+    costControls: CostControlsInput
   }
 
   input MemberInput {

@@ -9,6 +9,7 @@ import { DEFAULT_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.j
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { operationDto, sendAccepted } from './operations.js';
+import { labCostControlsDto, labCostControlsInputOf } from './cost-controls.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: H }>;
@@ -152,6 +153,7 @@ export function labDto(l: LabView): Schemas['Lab'] {
           },
         }),
     ...(l.ltiSync === undefined ? {} : { ltiSync: ltiSyncDto(l.ltiSync) }),
+    ...(l.costControls === undefined ? {} : { costControls: labCostControlsDto(l.costControls) }),
   };
 }
 
@@ -186,6 +188,7 @@ export function createLabInputOf(b: Schemas['LabCreate']): CreateLabInput {
     ...(b.endsAt === undefined ? {} : { endsAt: b.endsAt }),
     ...(b.dropGracePeriodHours === undefined ? {} : { dropGracePeriodHours: b.dropGracePeriodHours }),
     ...(b.endGracePeriodDays === undefined ? {} : { endGracePeriodDays: b.endGracePeriodDays }),
+    ...(b.costControls === undefined ? {} : { costControls: labCostControlsInputOf(b.costControls) }),
   };
 }
 
@@ -200,6 +203,7 @@ export function updateLabInputOf(b: Schemas['LabPatch']): UpdateLabInput {
     ...(b.endsAt === undefined ? {} : { endsAt: b.endsAt }),
     ...(b.dropGracePeriodHours === undefined ? {} : { dropGracePeriodHours: b.dropGracePeriodHours }),
     ...(b.endGracePeriodDays === undefined ? {} : { endGracePeriodDays: b.endGracePeriodDays }),
+    ...(b.costControls === undefined ? {} : { costControls: labCostControlsInputOf(b.costControls) }),
   };
 }
 
@@ -280,6 +284,12 @@ export function labHandlers(labs: LabService, lti: Pick<LtiRosterSyncService, 's
       );
       const body: Schemas['StudentList'] = { items: page.items.map(studentDto) };
       if (page.nextCursor !== undefined) body.nextCursor = page.nextCursor;
+      return body;
+    },
+
+    async addLabUsageHours(req: Req<LabParams & { student: string }, unknown, Schemas['UsageHoursAdd']>) {
+      const added = await labs.addUsageHours(principalOf(req), req.params.tenant, req.params.lab, req.params.student, req.body.hours);
+      const body: Schemas['UsageHoursAdded'] = { student: added.student, addedHours: added.addedHours };
       return body;
     },
 

@@ -6,6 +6,7 @@ import type { TenantService, TenantView } from '../../domain/tenants/tenant-serv
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { sendAccepted } from './operations.js';
+import { costControlsDto, costControlsInputOf } from './cost-controls.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown, H = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: H }>;
@@ -23,6 +24,7 @@ export function tenantDto(t: TenantView): Schemas['Tenant'] {
     phase: t.phase,
     createdAt: t.createdAt,
     version: t.version,
+    ...(t.costControls === undefined ? {} : { costControls: costControlsDto(t.costControls) }),
   };
 }
 
@@ -49,6 +51,7 @@ export function tenantHandlers(tenants: TenantService) {
         ...(b.description === undefined ? {} : { description: b.description }),
         ...(b.quota === undefined ? {} : { quota: b.quota }),
         ...(b.vmCaps === undefined ? {} : { vmCaps: b.vmCaps }),
+        ...(b.costControls === undefined ? {} : { costControls: costControlsInputOf(b.costControls) }),
         ...(b.owners === undefined
           ? {}
           : {
@@ -77,6 +80,7 @@ export function tenantHandlers(tenants: TenantService) {
           ...(b.description === undefined ? {} : { description: b.description }),
           ...(b.quota === undefined ? {} : { quota: b.quota }),
           ...(b.vmCaps === undefined ? {} : { vmCaps: b.vmCaps }),
+          ...(b.costControls === undefined ? {} : { costControls: b.costControls === null ? null : costControlsInputOf(b.costControls) }),
         },
         ifMatchVersion(req.headers['if-match']),
       );

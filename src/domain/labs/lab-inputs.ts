@@ -2,6 +2,7 @@ import type { AccessRole } from '../identity/access.js';
 import type { ImageRef } from '../images/image.js';
 import type { CourseRef, LabPerson, LabSchedule } from './lab.js';
 import type { LabPhase } from './lab-view.js';
+import type { LabCostControlsInput } from '../usage/cost-controls.js';
 
 /** A lab template as callers give it (defaults: arc false, studentRole user, no SSH keys). */
 export interface LabTemplateInput {
@@ -35,6 +36,8 @@ export interface CreateLabInput {
   readonly dropGracePeriodHours?: number;
   /** Default 14. */
   readonly endGracePeriodDays?: number;
+  /** Absent parts take `DEFAULT_LAB_COST_CONTROLS` (Azure Lab Services' defaults). */
+  readonly costControls?: LabCostControlsInput;
 }
 
 /** A PATCH: absent fields stay; `null` clears an optional one. The template applies to VMs made from now on. */
@@ -47,6 +50,8 @@ export interface UpdateLabInput {
   readonly endsAt?: string | null;
   readonly dropGracePeriodHours?: number;
   readonly endGracePeriodDays?: number;
+  /** The given parts change; the others (and the hours instructors added) stay. */
+  readonly costControls?: LabCostControlsInput;
 }
 
 export interface LabListFilter {

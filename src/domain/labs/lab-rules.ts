@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ACCESS_ROLES, type AccessRole } from '../identity/access.js';
 import { isStorageClass } from '../images/image-rules.js';
 import type { FieldIssue } from '../shared/errors.js';
+import { costControlsIssues } from '../usage/cost-controls.js';
 import { DNS_LABEL } from '../shared/ids.js';
 import { diskIssues, sshKeyIssues } from '../vms/vm-rules.js';
 import type { LabPerson } from './lab.js';
@@ -123,6 +124,7 @@ export function createIssues(input: CreateLabInput): FieldIssue[] {
     ...peopleIssues(input.instructors ?? [], '/instructors', MAX_INSTRUCTORS),
     ...peopleIssues(input.students ?? [], '/students', MAX_STUDENTS),
     ...graceIssues(input),
+    ...(input.costControls === undefined ? [] : costControlsIssues(input.costControls, '/costControls', { lab: true })),
   ];
 }
 
@@ -133,6 +135,7 @@ export function updateIssues(input: UpdateLabInput): FieldIssue[] {
     ...(input.template === undefined ? [] : templateIssues(input.template)),
     ...(input.instructors === undefined ? [] : peopleIssues(input.instructors, '/instructors', MAX_INSTRUCTORS)),
     ...graceIssues(input),
+    ...(input.costControls === undefined ? [] : costControlsIssues(input.costControls, '/costControls', { lab: true, update: true })),
   ];
 }
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { authorize } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { ImageLocator } from '../images/image-repository.js';
@@ -35,6 +36,8 @@ import type { CreateLabInput, LabListFilter, LabPersonInput, LabTemplateInput, U
 import type { Directory } from '../lti/ports.js';
 import { lookupAll } from '../lti/roster.js';
 import type { FieldIssue } from '../shared/errors.js';
+import { addedHoursIssues, mergeLabCostControls } from '../usage/cost-controls.js';
+import { MAX_QUOTA_HOURS } from '../usage/usage-meter.js';
 import type { LabProgressEvent, LabView, RosterDiff, StudentStatus, StudentView } from './lab-view.js';
 
 export type { CreateLabInput, LabListFilter, LabPersonInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
@@ -81,6 +84,18 @@ export interface LabService {
    * by GitOps); undefined when every generation has been seen.
    */
   reconcile(p: Principal, tenant: string, name: string): Promise<Operation | undefined>;
+  /**
+   * Adds `hours` (quarters of an hour; negative takes hours back) to what instructors gave a student of
+   * the roster beyond the lab's quota; the student's total stays within 0..MAX_QUOTA_HOURS (else 422
+   * `ADDED_HOURS_OUT_OF_RANGE`). Written by compare-and-set: concurrent additions all count.
+   */
+  addUsageHours(
+    p: Principal,
+    tenant: string,
+    name: string,
+    studentId: string,
+    hours: number,
+  ): Promise<{ readonly student: string; readonly addedHours: number }>;
   /** Delivers the lab's progress as its VMs and operations change; authorizes at subscription time. */
   watchProgress(p: Principal, tenant: string, name: string, listener: (event: LabProgressEvent) => void): Promise<{ unsubscribe(): void }>;
 }
@@ -99,15 +114,27 @@ export interface LabServiceDeps {
   readonly clock?: Clock;
 }
 
-/** Runs `attempt` again (at most 3 times) when the lab changed under it and the caller gave no version. */
-async function retryStale<T>(retry: boolean, attempt: () => Promise<T>): Promise<T> {
+/** Runs `attempt` again (at most `attempts` times in all) when the lab changed under it and the caller gave no version. */
+async function retryStale<T>(retry: boolean, attempt: () => Promise<T>, attempts = 3): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (err) {
-      if (!retry || i >= 3 || !(err instanceof PreconditionFailedError)) throw err;
+      if (!retry || i >= attempts || !(err instanceof PreconditionFailedError)) throw err;
     }
   }
+}
+
+/** The spec of a stored lab (what `LabRepository.update` takes). */
+function specOf(lab: LabRecord): LabSpec {
+  const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
+  return spec;
+}
+
+/** The spec without what no sync acts on (cost controls are read by the idle detector and the meter). */
+function syncedPart(spec: LabSpec): Omit<LabSpec, 'costControls'> {
+  const { costControls: _cc, ...rest } = spec;
+  return rest;
 }
 
 /** Lab use cases over the lab repository, the VM cache and the operations (see {@link LabService}). */
@@ -204,6 +231,19 @@ export function createLabService(deps: LabServiceDeps): LabService {
     return op;
   }
 
+  /**
+   * A spec write no sync needs (cost controls only) is recorded as seen, so housekeeping starts no
+   * `lab.sync` for it (`reconcile`: generation above observedGeneration). Only when every earlier
+   * generation was seen: a change written outside the API before it still gets its sync.
+   */
+  async function settleWithoutSync(before: LabRecord, after: LabRecord): Promise<void> {
+    if (after.generation <= before.generation || !isDeepStrictEqual(syncedPart(specOf(before)), syncedPart(specOf(after)))) return;
+    await deps.labs.updateStatus(after.tenant, after.name, (s) => {
+      const seen = s.observedGeneration ?? 0;
+      return seen >= before.generation && seen < after.generation ? { ...s, observedGeneration: after.generation } : undefined;
+    });
+  }
+
   function refuseDeleting(lab: LabRecord): void {
     if (lab.status.deletionRequestedAt !== undefined || lab.deleting) throw new ConflictError('LAB_DELETING', `Lab '${lab.name}' is being deleted.`);
   }
@@ -264,8 +304,7 @@ export function createLabService(deps: LabServiceDeps): LabService {
         details: { version: lab.version },
       });
     const template = input.template === undefined ? lab.template : await resolveTemplate(tenant, input.template);
-    const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...current } = lab;
-    const next: Record<string, unknown> = { ...current, template };
+    const next: Record<string, unknown> = { ...specOf(lab), template };
     // Absent fields stay, null clears an optional one.
     const set = (key: keyof UpdateLabInput, value: unknown) => {
       if (value === null) delete next[key];
@@ -281,7 +320,9 @@ export function createLabService(deps: LabServiceDeps): LabService {
     set('endsAt', input.endsAt);
     set('dropGracePeriodHours', input.dropGracePeriodHours);
     set('endGracePeriodDays', input.endGracePeriodDays);
+    set('costControls', input.costControls === undefined ? undefined : mergeLabCostControls(input.costControls, lab.costControls));
     const updated = await deps.labs.update(tenantId, name, next as unknown as LabSpec, ifMatch ?? lab.version);
+    await settleWithoutSync(lab, updated);
     const before = new Set(lab.instructors.map((i) => i.id));
     const after = new Set(updated.instructors.map((i) => i.id));
     const added = [...after].filter((i) => !before.has(i));
@@ -304,8 +345,7 @@ export function createLabService(deps: LabServiceDeps): LabService {
     const existing = labVmsByStudent(lab, await deps.vms.list(tenantId));
     await refuseOverLabQuota(tenant, lab.template, diff.added.filter((id) => !existing.has(id)).length, `The roster of lab '${name}'`);
     const changed = diff.added.length > 0 || diff.removed.length > 0 || diff.updated.length > 0;
-    const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
-    const current = changed ? await deps.labs.update(tenantId, name, { ...spec, students }, lab.version) : lab;
+    const current = changed ? await deps.labs.update(tenantId, name, { ...specOf(lab), students }, lab.version) : lab;
     if (diff.removed.length > 0 && Object.keys(current.status.failures).some((id) => diff.removed.includes(id))) {
       await deps.labs.updateStatus(tenantId, name, (s) => ({
         ...s,
@@ -369,6 +409,7 @@ export function createLabService(deps: LabServiceDeps): LabService {
         ...(input.endsAt === undefined ? {} : { endsAt: input.endsAt }),
         dropGracePeriodHours: input.dropGracePeriodHours ?? DEFAULT_DROP_GRACE_HOURS,
         endGracePeriodDays: input.endGracePeriodDays ?? DEFAULT_END_GRACE_DAYS,
+        costControls: mergeLabCostControls(input.costControls ?? {}),
       };
       const lab = await deps.labs.create(spec);
       return startSync(p, lab, 'create', { diff: { added: students.map((s) => s.id).sort(), removed: [], updated: [], unchanged: 0 } });
@@ -399,8 +440,7 @@ export function createLabService(deps: LabServiceDeps): LabService {
             `Lab '${name}' is bound to another course${current.contextTitle === undefined ? '' : ` ('${current.contextTitle}')`}; confirm re-binding to move it.`,
           );
         }
-        const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
-        const updated = await deps.labs.update(tenantId, name, { ...spec, lti: { ...binding } }, lab.version);
+        const updated = await deps.labs.update(tenantId, name, { ...specOf(lab), lti: { ...binding } }, lab.version);
         return viewOf(updated);
       });
     },
@@ -460,6 +500,45 @@ export function createLabService(deps: LabServiceDeps): LabService {
       const { lab } = await load(p, tenantId, name, 'lab.write');
       if (lab.status.deletionRequestedAt !== undefined || lab.generation <= (lab.status.observedGeneration ?? 0)) return undefined;
       return startSync(p, lab, 'reconcile');
+    },
+
+    async addUsageHours(p, tenantId, name, studentId, hours) {
+      await tenantOf(p, tenantId, 'lab.write');
+      refuseIssues('The hours are not acceptable.', addedHoursIssues(hours));
+      const id = studentId.toLowerCase();
+      return retryStale(
+        true,
+        async () => {
+          const { lab } = await load(p, tenantId, name, 'lab.write');
+          refuseDeleting(lab);
+          if (!lab.students.some((s) => s.id === id)) throw new NotFoundError('student', studentId);
+          const controls = lab.costControls;
+          if (controls === undefined) {
+            throw new ConflictError(
+              'LAB_COST_CONTROLS_UNSET',
+              `Lab '${name}' has no cost controls (it was made before they existed); set them with a PATCH of costControls first.`,
+            );
+          }
+          const current = controls.addedHours[id] ?? 0;
+          const total = current + hours;
+          if (total < 0 || total > MAX_QUOTA_HOURS) {
+            throw new UnprocessableError(
+              'ADDED_HOURS_OUT_OF_RANGE',
+              `Student '${id}' has ${current} added hour(s); adding ${hours} would make ${total}, outside 0 to ${MAX_QUOTA_HOURS}.`,
+              {
+                details: { student: id, addedHours: current, hours, min: 0, max: MAX_QUOTA_HOURS },
+                issues: [{ field: '/hours', message: `the student's added hours must stay within 0 and ${MAX_QUOTA_HOURS} (now ${current})` }],
+              },
+            );
+          }
+          const addedHours: Record<string, number> = { ...controls.addedHours, [id]: total };
+          if (total === 0) delete addedHours[id];
+          const updated = await deps.labs.update(tenantId, name, { ...specOf(lab), costControls: { ...controls, addedHours } }, lab.version);
+          await settleWithoutSync(lab, updated);
+          return { student: id, addedHours: total };
+        },
+        5,
+      );
     },
 
     async watchProgress(p, tenantId, name, listener) {

@@ -102,5 +102,6 @@ export function labView(lab: LabRecord, summary: LabSummary, now: Date): LabView
     ...(next === undefined ? {} : { nextScheduledEvent: { action: next.action, at: next.dueAt } }),
     ...(lab.lti === undefined ? {} : { lti: lab.lti }),
     ...(lab.status.ltiSync === undefined ? {} : { ltiSync: lab.status.ltiSync }),
+    ...(lab.costControls === undefined ? {} : { costControls: lab.costControls }),
   };
 }

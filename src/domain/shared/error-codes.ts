@@ -123,6 +123,10 @@ export const ERROR_CODES = {
   LAB_DELETING: { status: 409, meaning: 'The lab is being deleted.' },
   LAB_BOUND_ELSEWHERE: { status: 409, meaning: 'The lab is bound to another LMS course; confirm re-binding to move it.' },
   STUDENT_NOT_FAILED: { status: 409, meaning: 'Only a failed or pending student can be retried.' },
+  LAB_COST_CONTROLS_UNSET: {
+    status: 409,
+    meaning: 'The lab has no cost controls (it was made before they existed); set them with a PATCH of `costControls` first.',
+  },
   LAB_NOT_LTI_BOUND: { status: 409, meaning: 'The lab is not bound to an LMS course (Deep Linking), so it has no LMS roster to sync.' },
   LTI_NO_MEMBERSHIP_SERVICE: {
     status: 409,
@@ -160,6 +164,10 @@ export const ERROR_CODES = {
       'People given by email must each match exactly one directory user; `errors[]` names each address that did not (not-in-directory or ambiguous).',
   },
   IMAGE_IMPORT_FAILED: { status: 422, meaning: 'The image import failed; `detail` gives the importer’s reason.' },
+  ADDED_HOURS_OUT_OF_RANGE: {
+    status: 422,
+    meaning: 'The hours a student was given would total below 0 or above the largest quota; `details` gives the current total and the bounds.',
+  },
 
   // Failures of long-running work (seen in an operation's `error` or a lab student's `code`)
   VM_FAILED: { status: 422, alsoStatus: [502], meaning: 'The VM went into an error state while it was being provisioned or changed.' },

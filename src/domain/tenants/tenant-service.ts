@@ -2,6 +2,7 @@ import { authorize, canSeeTenant } from '../auth/policy.js';
 import type { Principal, TenantRole } from '../auth/principal.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../shared/errors.js';
 import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
+import { costControlsIssues, mergeCostControls, type CostControlsInput } from '../usage/cost-controls.js';
 import type { Operation } from '../operations/operation.js';
 import type { OperationService } from '../operations/operation-service.js';
 import type { TenantRepository } from './tenant-repository.js';
@@ -30,6 +31,8 @@ export interface CreateTenantInput {
   readonly quota?: Partial<Quota>;
   readonly vmCaps?: Partial<VmCaps>;
   readonly owners?: ReadonlyArray<{ principalId: string; principalType?: PrincipalType; displayName?: string }>;
+  /** Auto-shutdown of the tenant's VMs outside labs; absent parts take the defaults. Absent: none. */
+  readonly costControls?: CostControlsInput;
 }
 
 export interface UpdateTenantInput {
@@ -37,6 +40,8 @@ export interface UpdateTenantInput {
   readonly description?: string;
   readonly quota?: Partial<Quota>;
   readonly vmCaps?: Partial<VmCaps>;
+  /** The given parts change, the others stay; `null` removes the tenant's cost controls. */
+  readonly costControls?: CostControlsInput | null;
 }
 
 export interface MemberInput {
@@ -98,6 +103,7 @@ export function createTenantService(deps: TenantServiceDeps) {
       const idIssues = tenantIdIssues(input.id);
       if (idIssues.length > 0) throw new ValidationError('The tenant id is not acceptable.', idIssues);
       const limits = resolveLimits(profiles[input.profile], maxima, input.quota, input.vmCaps);
+      refuseCostControlIssues(input.costControls);
       const owners = input.owners ?? [];
       const bad = owners.findIndex((o) => !PRINCIPAL_ID.test(o.principalId));
       if (bad >= 0) {
@@ -119,6 +125,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         quota: limits.quota,
         vmCaps: limits.vmCaps,
         members,
+        ...(input.costControls === undefined ? {} : { costControls: mergeCostControls(input.costControls) }),
       });
       return view(tenant);
     },
@@ -133,6 +140,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         });
       }
       const limits = resolveLimits(profiles[current.profile], maxima, input.quota, input.vmCaps, current);
+      if (input.costControls !== null) refuseCostControlIssues(input.costControls);
       if (input.quota !== undefined) {
         const short = quotaShortfalls(limits.quota, await repo.usage(id));
         if (short.length > 0) {
@@ -147,6 +155,9 @@ export function createTenantService(deps: TenantServiceDeps) {
           ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
           ...(input.description === undefined ? {} : { description: input.description }),
           ...(changesLimits ? { quota: limits.quota, vmCaps: limits.vmCaps } : {}),
+          ...(input.costControls === undefined
+            ? {}
+            : { costControls: input.costControls === null ? null : mergeCostControls(input.costControls, current.costControls) }),
         },
         expectedVersion,
       );
@@ -206,6 +217,12 @@ export function createTenantService(deps: TenantServiceDeps) {
       if (!(await repo.deleteMember(id, principalId))) throw new NotFoundError('member', principalId);
     },
   };
+
+  function refuseCostControlIssues(input: CostControlsInput | undefined): void {
+    if (input === undefined) return;
+    const issues = costControlsIssues(input, '/costControls', { lab: false });
+    if (issues.length > 0) throw new ValidationError('The cost controls are not acceptable.', issues);
+  }
 
   async function refuseLastOwnerRemoval(id: string, principalId: string): Promise<void> {
     const members = await repo.listMembers(id);

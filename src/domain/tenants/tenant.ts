@@ -136,6 +136,7 @@ export interface TenantSpec {
   readonly vmCaps: VmCaps;
   /** Members applied with the tenant (typically the creator as owner). */
   readonly members: readonly Member[];
+  readonly costControls?: CostControls;
 }
 
 export interface TenantUpdate {
@@ -143,4 +144,6 @@ export interface TenantUpdate {
   readonly description?: string;
   readonly quota?: Quota;
   readonly vmCaps?: VmCaps;
+  /** `null` removes them. */
+  readonly costControls?: CostControls | null;
 }

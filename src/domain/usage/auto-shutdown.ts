@@ -85,7 +85,8 @@ export function durationMs(iso: unknown): number | undefined {
   return UNIT_MS.reduce((sum, unit, i) => sum + Math.round(Number(m[i + 1] ?? 0) * unit), 0);
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object (not an array, not null). */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const minutes = (ms: number): string => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${ms / 60_000} min`);
 
 function delayIssues(delay: unknown, field: string, min = MIN_DELAY_MS, max = MAX_DELAY_MS): FieldIssue[] {
