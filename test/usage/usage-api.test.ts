@@ -97,4 +97,60 @@ describe('usage reports on the embedded default (fake time)', { timeout: 60_000 
     const metrics = await request(t.app.server).get('/metrics');
     expect(metrics.text).toMatch(new RegExp(`labplane_usage_metered_hours_total\\{tenant="${tenant}"\\} 2\\b`));
   });
+
+  it('a 1 h quota used up outside class hours: the student’s start is refused with the figures (REST and GraphQL), the owner’s is not, added hours let the student start again', async () => {
+    // The VM's start is stamped by the simulated cluster in real time: the usage clock starts from there again.
+    clock.advance(Date.now() - clock.ms);
+    const client = labClient(t);
+    const tenant = await client.createTenant(admin);
+    const owner = await t.bearer({ sub: 'olga', tenants: { [tenant]: 'owner' } });
+    const studentToken = await t.bearer({ sub: personId(2), tenants: { [tenant]: 'member' } });
+    await client.createLab(admin, tenant, { name: 'quota', template: LAB_TEMPLATE, students: [person(2)], costControls: { usageQuotaHours: 1 } });
+    const vmName = studentVmName('quota', personId(2));
+    const usage = () => request(t.app.server).get(`/v1/tenants/${tenant}/labs/quota/usage`).set('authorization', owner);
+    await expect
+      .poll(async () => {
+        await t.deps.usage.meter.tick();
+        return (await usage()).body.students?.[0]?.runningSince;
+      })
+      .toBeDefined();
+    expect((await usage()).body.students[0]).toMatchObject({ usedHours: 0, quotaHours: 1, leftHours: 1, exhausted: false });
+    expect((await usage()).body.students[0].exhaustsAt).toBe(new Date(clock.ms + 3_600_000).toISOString());
+    clock.advance(2 * HOUR);
+    await t.deps.usage.meter.tick();
+    expect((await usage()).body.students[0]).toMatchObject({ usedHours: 2, quotaHours: 1, addedHours: 0, leftHours: 0, exhausted: true });
+    const metrics = await request(t.app.server).get('/metrics');
+    expect(metrics.text).toContain(`labplane_usage_students_exhausted{tenant="${tenant}"} 1`);
+
+    const stop = await client.act(owner, tenant, vmName, 'stop');
+    expect(stop.status, stop.text).toBe(202);
+    expect((await client.settle(owner, stop.body.id as string))['status']).toBe('succeeded');
+    const figures = { usedHours: 2, quotaHours: 1, addedHours: 0, leftHours: 0 };
+    const refused = await client.act(studentToken, tenant, vmName, 'start');
+    expectProblem(refused, 409, 'USAGE_QUOTA_EXHAUSTED');
+    expect(refused.body.details).toEqual(figures);
+    const gql = await request(t.app.server)
+      .post('/graphql')
+      .set('authorization', studentToken)
+      .send({ query: 'mutation($t: ID!, $n: ID!) { startVm(tenant: $t, name: $n) { id } }', variables: { t: tenant, n: vmName } });
+    expect(gql.body.errors?.[0]?.extensions).toMatchObject({ code: 'USAGE_QUOTA_EXHAUSTED', details: figures });
+
+    // The owner (an instructor) still starts it, and stops it again.
+    const ownerStart = await client.act(owner, tenant, vmName, 'start');
+    expect(ownerStart.status, ownerStart.text).toBe(202);
+    expect((await client.settle(owner, ownerStart.body.id as string))['status']).toBe('succeeded');
+    const ownerStop = await client.act(owner, tenant, vmName, 'stop');
+    expect((await client.settle(owner, ownerStop.body.id as string))['status']).toBe('succeeded');
+
+    // Two more hours for the student: they start it themselves, with 1 h left.
+    const added = await request(t.app.server)
+      .post(`/v1/tenants/${tenant}/labs/quota/students/${personId(2)}/usage-hours`)
+      .set('authorization', owner)
+      .send({ hours: 2 });
+    expect(added.status, added.text).toBe(200);
+    await expect.poll(async () => (await usage()).body.students[0]).toMatchObject({ usedHours: 2, addedHours: 2, leftHours: 1, exhausted: false });
+    const start = await client.act(studentToken, tenant, vmName, 'start');
+    expect(start.status, start.text).toBe(202);
+    expect((await client.settle(studentToken, start.body.id as string))['status']).toBe('succeeded');
+  });
 });
