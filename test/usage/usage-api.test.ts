@@ -21,6 +21,16 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** Runs meter passes (the clock standing still) until the lab's usage shows its first student's VM running. */
+async function meteredRunning(usage: () => Promise<{ body: { students?: Array<{ runningSince?: string }> } }>): Promise<void> {
+  await expect
+    .poll(async () => {
+      await t.deps.usage.meter.tick();
+      return (await usage()).body.students?.[0]?.runningSince;
+    })
+    .toBeDefined();
+}
+
 const vmiOf = (tenant: string, name: string) => emulatorOf(t).store.get('virtualmachineinstances.kubevirt.io', tenant, name);
 
 describe('usage reports on the embedded default (fake time)', { timeout: 60_000 }, () => {
@@ -37,12 +47,7 @@ describe('usage reports on the embedded default (fake time)', { timeout: 60_000 
     expect(stamps.map((s) => s.phase)).toContain('Running');
     // Once the VM's cache has the running instance, a pass records it (the clock stands still meanwhile).
     const usage = () => request(t.app.server).get(`/v1/tenants/${tenant}/labs/nets/usage`).set('authorization', admin);
-    await expect
-      .poll(async () => {
-        await t.deps.usage.meter.tick();
-        return (await usage()).body.students?.[0]?.runningSince;
-      })
-      .toBeDefined();
+    await meteredRunning(usage);
     clock.advance(2 * HOUR);
     await t.deps.usage.meter.tick();
 
@@ -108,12 +113,7 @@ describe('usage reports on the embedded default (fake time)', { timeout: 60_000 
     await client.createLab(admin, tenant, { name: 'quota', template: LAB_TEMPLATE, students: [person(2)], costControls: { usageQuotaHours: 1 } });
     const vmName = studentVmName('quota', personId(2));
     const usage = () => request(t.app.server).get(`/v1/tenants/${tenant}/labs/quota/usage`).set('authorization', owner);
-    await expect
-      .poll(async () => {
-        await t.deps.usage.meter.tick();
-        return (await usage()).body.students?.[0]?.runningSince;
-      })
-      .toBeDefined();
+    await meteredRunning(usage);
     expect((await usage()).body.students[0]).toMatchObject({ usedHours: 0, quotaHours: 1, leftHours: 1, exhausted: false });
     expect((await usage()).body.students[0].exhaustsAt).toBe(new Date(clock.ms + 3_600_000).toISOString());
     clock.advance(2 * HOUR);
