@@ -67,6 +67,17 @@ export interface Config {
   readonly janitorIntervalMs: number;
   /** Between passes of the usage meter (VM run times for lab quotas and usage reports), ms (USAGE_METER_INTERVAL_MS, default 60 000). */
   readonly usageMeterIntervalMs: number;
+  readonly snapshots: SnapshotsConfig;
+}
+
+/** VM snapshots. */
+export interface SnapshotsConfig {
+  /** Snapshots one VM may have (SNAPSHOTS_PER_VM, default 10). */
+  readonly perVm: number;
+  /** Snapshots one tenant may have (SNAPSHOTS_PER_TENANT, default 100). */
+  readonly perTenant: number;
+  /** How long the answer to "can this cluster snapshot VMs?" is kept, ms (SNAPSHOT_SUPPORT_CACHE_MS, default 30 000; 0: asked every time). */
+  readonly supportCacheMs: number;
 }
 
 /** Leader election among the replicas running job workers: only the leader runs the loops. */
@@ -199,6 +210,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
     usageMeterIntervalMs: read(env, 'USAGE_METER_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
+    snapshots: {
+      perVm: read(env, 'SNAPSHOTS_PER_VM', int(1, 1000), 'an integer 1-1000') ?? 10,
+      perTenant: read(env, 'SNAPSHOTS_PER_TENANT', int(1, 100_000), 'an integer 1-100000') ?? 100,
+      supportCacheMs: read(env, 'SNAPSHOT_SUPPORT_CACHE_MS', int(0, 3_600_000), 'milliseconds 0-3600000') ?? 30_000,
+    },
   };
 }
 

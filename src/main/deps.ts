@@ -24,6 +24,7 @@ import { activityArea } from './activity.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
+import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
 import { usageArea, type UsageExports } from './usage.js';
 import { vmsArea } from './vms.js';
@@ -39,6 +40,7 @@ export const AREAS = [
   activityArea,
   imagesArea,
   vmsArea,
+  snapshotsArea,
   identityArea,
   labsArea,
   usageArea,

@@ -9,6 +9,7 @@ import { createSimAzure, type SimAzure, type SimAzureOptions } from '../adapters
 import { createDataVolumeController } from '../adapters/sim/kube-emulator/datavolume-controller.js';
 import {
   createMigrationController,
+  createSnapshotController,
   createVmLifecycleController,
   startKubeEmulator,
   type Controller,
@@ -145,7 +146,7 @@ export interface QueueLocks {
 }
 
 /** How long things take in the simulated cluster (embedded default and tests), ms. */
-export const SIM_VM_TIMINGS = { provisionMs: 800, startMs: 500, stopMs: 300, migrationPhaseMs: 100 } as const;
+export const SIM_VM_TIMINGS = { provisionMs: 800, startMs: 500, stopMs: 300, migrationPhaseMs: 100, snapshotPhaseMs: 150 } as const;
 
 /** The golden image every simulated cluster starts with (already imported). */
 export const SEEDED_IMAGE: ImageSpec = {
@@ -260,6 +261,8 @@ async function startSimulatedCluster(
     }),
     createVmLifecycleController({ provisionMs: SIM_VM_TIMINGS.provisionMs, startMs: SIM_VM_TIMINGS.startMs, stopMs: SIM_VM_TIMINGS.stopMs }),
     createMigrationController({ phaseMs: SIM_VM_TIMINGS.migrationPhaseMs }),
+    // KubeVirt installed with the Snapshot feature gate: snapshots and restores of VMs.
+    createSnapshotController({ phaseMs: SIM_VM_TIMINGS.snapshotPhaseMs }),
     ...(simAzure === undefined ? [] : [simOnboardingController(simAzure)]),
   ];
   return startKubeEmulator({

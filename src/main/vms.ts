@@ -1,9 +1,12 @@
+import { createKubeSnapshotRepository } from '../adapters/kubernetes/snapshot-repository.js';
 import { createKubeVmRepository, type KubeVmRepository } from '../adapters/kubernetes/vm-repository.js';
 import { vmsModule } from '../api/modules/index.js';
 import { withListedMachineStatus } from '../domain/identity/listed-machines.js';
 import type { ImageLocator } from '../domain/images/image-repository.js';
 import type { ImageService } from '../domain/images/image-service.js';
 import { toOperation } from '../domain/operations/operation.js';
+import { usageWithSnapshots } from '../domain/vms/snapshot-quota.js';
+import type { SnapshotRepository } from '../domain/vms/snapshot-repository.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
 import type { StartGate } from '../domain/vms/vm-actions.js';
@@ -22,6 +25,8 @@ export const VM_RECHECK_MS = 200;
 
 export interface VmsExports {
   readonly repo: KubeVmRepository;
+  /** The VMs' snapshots (read on demand; used by the snapshots area, and by `vm.delete` to delete a VM's snapshots). */
+  readonly snapshots: SnapshotRepository;
   readonly service: VmService;
   readonly nodes: NodeService;
   /**
@@ -46,12 +51,14 @@ export const vmsArea = defineArea({
     const { config } = ctx;
     const repo = createKubeVmRepository({ client: ctx.kube, controlNamespace: config.controlNamespace });
     await repo.start();
+    const snapshots = createKubeSnapshotRepository({ client: ctx.kube, supportCacheMs: config.snapshots.supportCacheMs, clock: ctx.clock });
     const { azure, timings } = ctx.world;
     let startGate: StartGate | undefined;
     const service = createVmService({
       repo,
       startGate: { refuseStart: async (p, vm) => startGate?.refuseStart(p, vm) },
-      tenants: ctx.tenantRepo,
+      // A VM's disk must fit beside the tenant's disks and its VM snapshots.
+      tenants: { get: (id) => ctx.tenantRepo.get(id), usage: usageWithSnapshots(ctx.tenantRepo, snapshots).usage },
       images: ctx.images.locator,
       operations: ctx.operations,
       ...(azure.onboarding === undefined ? {} : { onboarding: azure.onboarding }),
@@ -71,6 +78,7 @@ export const vmsArea = defineArea({
     return {
       exports: {
         repo,
+        snapshots,
         service,
         nodes,
         gateStarts: (gate) => {
@@ -98,7 +106,7 @@ export const vmsArea = defineArea({
         }),
         ...vmPowerJobs(jobDeps),
         vmMigrateJob(jobDeps),
-        vmDeleteJob({ ...jobDeps, arcMachines: azure.arcMachines }),
+        vmDeleteJob({ ...jobDeps, arcMachines: azure.arcMachines, snapshots }),
         nodeEvacuateJob({
           repo,
           vms: service,

@@ -16,7 +16,7 @@ const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 /**
  * Everything the control plane does to a cluster, through the app's real composition on the
  * embedded default (real Kubernetes adapters, emulated API server recording each request): a
- * tenant with members, an image import, a VM's whole life (with Arc identity), node listing and
+ * tenant with members, an image import, a VM's whole life (with Arc identity, snapshots and a restore), node listing and
  * evacuation, a lab with roster sync, scheduled power and end-of-course deletion, webhooks
  * registered, delivered and deleted, LTI registrations and a tool key rotation, and the tenant's deletion. Resolves what the cluster saw.
  */
@@ -128,6 +128,17 @@ export async function runScenario(): Promise<RecordedRequests> {
     await ok('resize', api().patch(`/v1/tenants/${tenant}/vms/web-1`).set('authorization', admin).send({ instanceType: 'medium' }), 200);
     for (const action of ['stop', 'start', 'restart', 'migrate'])
       await settled(action, (await ok(action, client.act(admin, tenant, 'web-1', action), 202)).id);
+    // Snapshots of the VM: taken, listed, read, restored (stopping it first), one deleted; the other goes with the VM.
+    const vmUrl = `/v1/tenants/${tenant}/vms/web-1`;
+    for (const name of ['before', 'spare'])
+      await settled(`snapshot ${name}`, (await ok('snapshot', api().post(`${vmUrl}/snapshots`).set('authorization', admin).send({ name }), 202)).id);
+    await ok('snapshots', api().get(`${vmUrl}/snapshots`).set('authorization', admin), 200);
+    await ok('snapshot', api().get(`${vmUrl}/snapshots/before`).set('authorization', admin), 200);
+    await settled(
+      'restore',
+      (await ok('restore', api().post(`${vmUrl}/restore`).set('authorization', admin).send({ snapshot: 'before', stopFirst: true }), 202)).id,
+    );
+    await ok('snapshot delete', api().delete(`${vmUrl}/snapshots/spare`).set('authorization', admin), 204);
     await client.createVm(admin, tenant, vmBody('keep-disk', { storageClass: 'kv-premium-retain' }));
 
     // Nodes: listed and one evacuated.

@@ -16,6 +16,8 @@ interface Fixture {
   aDeletable: string;
   aOperation: string;
   aVm: string;
+  /** A snapshot of `aVm`. */
+  aSnapshot: string;
   /** A VM of tenant A with Azure Arc on (access grants live on its Arc machine). */
   aArcVm: string;
   /** Webhooks of tenant A: one kept, one the admin case deletes. */
@@ -129,6 +131,24 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   restartVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/restart`, scoped: true, adminOk: [202, 409] }),
   migrateVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/migrate`, scoped: true, adminOk: [202, 409] }),
   retryVmIdentity: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/identity/retry`, scoped: true, adminOk: [202, 409] }),
+  listVmSnapshots: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aVm}/snapshots`, scoped: true, adminOk: [200] }),
+  createVmSnapshot: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/snapshots`,
+    body: { name: 'intruder-snap' },
+    scoped: true,
+    adminOk: [202],
+  }),
+  getVmSnapshot: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aVm}/snapshots/${f.aSnapshot}`, scoped: true, adminOk: [200] }),
+  // The admin's snapshot may not be written yet when its delete comes: 404 proves the route was reached too.
+  deleteVmSnapshot: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/${f.aVm}/snapshots/intruder-snap`, scoped: true, adminOk: [204, 404] }),
+  restoreVm: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/restore`,
+    body: { snapshot: f.aSnapshot, stopFirst: true },
+    scoped: true,
+    adminOk: [202],
+  }),
   listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
   grantVmAccess: (f) => ({
     method: 'put',
@@ -287,6 +307,22 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
     query: 'mutation($t: ID!, $n: ID!) { retryVmIdentity(tenant: $t, name: $n) { id } }',
     variables: { t: f.a, n: f.aVm },
   }),
+  'Query.vmSnapshots': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { vmSnapshots(tenant: $t, vm: $n) { name vm } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
+  'Mutation.createVmSnapshot': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { createVmSnapshot(tenant: $t, vm: $n, name: "gql-intruder") { id } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
+  'Mutation.deleteVmSnapshot': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!, $s: ID!) { deleteVmSnapshot(tenant: $t, vm: $n, name: $s) }',
+    variables: { t: f.a, n: f.aVm, s: f.aSnapshot },
+  }),
+  'Mutation.restoreVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!, $s: ID!) { restoreVm(tenant: $t, vm: $n, snapshot: $s, stopFirst: true) { id } }',
+    variables: { t: f.a, n: f.aVm, s: f.aSnapshot },
+  }),
   'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),
   'Query.ltiRegistrations': (f) => ({ query: 'query($t: ID!) { ltiRegistrations(tenant: $t) { id issuer } }', variables: { t: f.a } }),
@@ -437,6 +473,15 @@ beforeAll(async () => {
       `VM ${name}`,
     );
   }
+  const aSnapshot = 'snap-a';
+  const snap = await request(t.app.server).post(`/v1/tenants/${a}/vms/${aVm}/snapshots`).set('authorization', admin).send({ name: aSnapshot });
+  expect(snap.status).toBe(202);
+  await eventually(
+    async () =>
+      (await request(t.app.server).get(`/v1/tenants/${a}/vms/${aVm}/snapshots/${aSnapshot}`).set('authorization', admin)).body.readyToUse === true,
+    15_000,
+    `snapshot ${aSnapshot}`,
+  );
   const aLab = 'lab-a';
   // Not asserted here: the admin case of getLab proves the lab exists.
   await request(t.app.server)
@@ -476,6 +521,7 @@ beforeAll(async () => {
     aImage,
     aOperation: op.body.id,
     aVm,
+    aSnapshot,
     aArcVm,
     aWebhook,
     aWebhookDeletable,
@@ -496,6 +542,8 @@ beforeAll(async () => {
       'owner-a',
       'member-a',
       vm.body.id,
+      snap.body.id,
+      aSnapshot,
       A_INSTRUCTOR,
     ],
   };

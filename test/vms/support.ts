@@ -93,10 +93,16 @@ const validator = schemaValidatorFor();
 /** Strict schema validation of a stored KubeVirt or CDI object (unknown fields are errors). */
 export function expectValid(
   obj: KubeObject | undefined,
-  definition: 'v1.VirtualMachine' | 'v1.VirtualMachineInstance' | 'v1.VirtualMachineInstanceMigration' | 'v1beta1.DataVolume',
+  definition:
+    | 'v1.VirtualMachine'
+    | 'v1.VirtualMachineInstance'
+    | 'v1.VirtualMachineInstanceMigration'
+    | 'v1beta1.DataVolume'
+    | 'v1beta1.VirtualMachineSnapshot'
+    | 'v1beta1.VirtualMachineRestore',
 ): void {
   expect(obj, `${definition} should exist`).toBeDefined();
-  const doc = definition.startsWith('v1beta1') ? 'cdi' : 'kubevirt';
+  const doc = definition === 'v1beta1.DataVolume' ? 'cdi' : 'kubevirt';
   expect(validator.validate({ doc, definition }, structuredClone(obj as KubeObject)).causes).toEqual([]);
 }
 

@@ -51,6 +51,28 @@ describe('webhook events of an operation', () => {
     expect(identity[0]?.data).not.toHaveProperty('lab');
   });
 
+  it('vm.snapshot succeeded is vm.snapshot-ready with tenant, vm, snapshot, how it was taken, ownerId and operationId; failed it is not', () => {
+    const op = anOperation({
+      kind: 'vm.snapshot',
+      ownerId: 'sam',
+      result: { tenant: 't1', name: 'vm-1', snapshot: 'before', online: true, indications: ['Online', 'GuestAgent'], sizeGi: 10 },
+    });
+    const events = webhookEventsOf(op);
+    expect(events.map((e) => e.type)).toEqual(['operation.succeeded', 'vm.snapshot-ready']);
+    expect(events[1]).toMatchObject({ id: `${op.id}.vm.snapshot-ready`, tenant: 't1' });
+    expect(events[1]?.data).toEqual({
+      tenant: 't1',
+      vm: 'vm-1',
+      snapshot: 'before',
+      online: true,
+      indications: ['Online', 'GuestAgent'],
+      ownerId: 'sam',
+      operationId: op.id,
+    });
+    expect(types({ kind: 'vm.snapshot', status: 'failed' })).toEqual(['operation.failed']);
+    expect(types({ kind: 'vm.restore', result: { tenant: 't1', name: 'vm-1', snapshot: 'before' } })).toEqual(['operation.succeeded']);
+  });
+
   it('a failed vm.create or vm.identity is not vm.ready', () => {
     expect(types({ status: 'failed' })).toEqual(['operation.failed']);
     expect(types({ kind: 'vm.identity', status: 'failed', parentId: 'x' })).toEqual([]);

@@ -42,7 +42,8 @@ function quantity<T>(q: string | number | undefined, parse: (s: string) => T): T
 
 const EPOCH = new Date(0).toISOString();
 
-function timestamp(v: unknown): string {
+/** An ISO 8601 instant of a Kubernetes timestamp (a Date or a string; the epoch when absent or malformed). */
+export function timestamp(v: unknown): string {
   const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined;
   return d === undefined || Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
 }

@@ -806,6 +806,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The VM's snapshots (KubeVirt VirtualMachineSnapshots), sorted by name.
+         * @description At most the per-VM limit (SNAPSHOTS_PER_VM, default 10), so not paged. 409
+         *     `SNAPSHOTS_NOT_SUPPORTED` when the cluster cannot snapshot VMs (the snapshot.kubevirt.io
+         *     CRDs are not served or KubeVirt's `Snapshot` feature gate is off; `detail` says what to enable).
+         */
+        get: operations["listVmSnapshots"];
+        put?: never;
+        /**
+         * Snapshot a VM, running or stopped (an operation of kind `vm.snapshot` that ends when the snapshot is ready to use).
+         * @description Needs `vm.update` on the VM (tenant owners and `vms.manage` integrations; tenant members,
+         *     such as students, may list their VMs' snapshots but not take them). 409
+         *     `SNAPSHOT_LIMIT_REACHED` when the VM (SNAPSHOTS_PER_VM, default 10) or the tenant
+         *     (SNAPSHOTS_PER_TENANT, default 100) has as many as allowed (`details.scope`, `details.limit`),
+         *     `SNAPSHOT_EXISTS` for a name taken in the tenant, `QUOTA_EXCEEDED` when the snapshot's
+         *     storage (the VM's disk size) does not fit in the tenant's storage quota beside its disks and
+         *     other snapshots, `SNAPSHOTS_NOT_SUPPORTED` on a cluster that cannot snapshot. A failure
+         *     KubeVirt reports fails the operation with `SNAPSHOT_FAILED`. Success sends the
+         *     `vm.snapshot-ready` webhook event.
+         */
+        post: operations["createVmSnapshot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/snapshots/{snapshot}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Snapshot name (a DNS label of at most 63 characters). */
+                snapshot: string;
+            };
+            cookie?: never;
+        };
+        /** One snapshot of the VM with its phase, readiness and how it was taken. */
+        get: operations["getVmSnapshot"];
+        put?: never;
+        post?: never;
+        /** Delete a snapshot of the VM; its storage no longer counts against the quota. */
+        delete: operations["deleteVmSnapshot"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a VM's disks from one of its snapshots (an operation of kind `vm.restore`).
+         * @description The VM must be stopped: 409 `ACTION_NOT_ALLOWED` otherwise, unless `stopFirst` is true, when
+         *     the operation stops it first. Its steps (`progress.step`): `stop`, `wait-stopped`,
+         *     `create-restore` (a KubeVirt VirtualMachineRestore), `wait` (until KubeVirt says it is
+         *     complete). The VM stays stopped; start it afterwards. 409 `SNAPSHOT_NOT_READY` for a snapshot
+         *     that is not ready to use, `SNAPSHOTS_NOT_SUPPORTED` on a cluster that cannot snapshot; a
+         *     failure KubeVirt reports fails the operation with `RESTORE_FAILED`. Needs `vm.update`.
+         */
+        post: operations["restoreVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/vms/{vm}/access": {
         parameters: {
             query?: never;
@@ -1551,6 +1645,7 @@ export interface components {
              *     | `IMAGE_NOT_FOUND` | 404, 422 | no | The image does not exist (422 when a VM or lab template refers to it). |
              *     | `LAB_NOT_FOUND` | 404 | no | The lab does not exist in the tenant. |
              *     | `STUDENT_NOT_FOUND` | 404 | no | The student is not on the lab roster. |
+             *     | `SNAPSHOT_NOT_FOUND` | 404 | no | The VM has no snapshot of that name. |
              *     | `NODE_NOT_FOUND` | 404 | no | The cluster node does not exist. |
              *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
@@ -1578,6 +1673,10 @@ export interface components {
              *     | `VM_ACTION_REFUSED` | 409 | no | KubeVirt refused the VM action. |
              *     | `VM_EXISTS` | 409 | no | A VM of that name already exists in the tenant. |
              *     | `VM_GONE` | 409, 502 | no | The VM was deleted while it was being changed or provisioned. |
+             *     | `SNAPSHOT_EXISTS` | 409 | no | A snapshot of that name already exists in the tenant (snapshot names are unique per tenant). |
+             *     | `SNAPSHOT_LIMIT_REACHED` | 409 | no | The VM (or the tenant) has as many snapshots as allowed; `details.scope` says which and `details.limit` the figure. Delete one first. |
+             *     | `SNAPSHOT_NOT_READY` | 409 | yes, later | The snapshot is not ready to use (still in progress or failed); restore from a ready one. |
+             *     | `SNAPSHOTS_NOT_SUPPORTED` | 409 | no | The cluster cannot take VM snapshots: the snapshot.kubevirt.io CRDs are not served or KubeVirt’s Snapshot feature gate is off; `detail` says what to enable. |
              *     | `NODE_EVACUATION_RUNNING` | 409 | no | The node is already being evacuated; `details.operationId` names the operation. |
              *     | `IMAGE_EXISTS` | 409 | no | An image of that name already exists. |
              *     | `IMAGE_IN_USE` | 409 | no | VMs still use the image; delete them first. |
@@ -1613,6 +1712,8 @@ export interface components {
              *     | `VM_FAILED` | 422, 502 | no | The VM went into an error state while it was being provisioned or changed. |
              *     | `VM_ERROR` | 422 | no | A lab student’s VM is in an error state (lab student status only). |
              *     | `VM_WAIT_TIMEOUT` | 503, 502 | no | The VM did not reach the awaited state in time. |
+             *     | `SNAPSHOT_FAILED` | 422, 502 | no | KubeVirt failed to take the snapshot; `detail` gives its error. |
+             *     | `RESTORE_FAILED` | 422, 502 | no | KubeVirt failed to restore the VM from its snapshot; `detail` gives its reason. |
              *     | `MIGRATION_FAILED` | 422, 502 | no | The live migration failed; `details.migration` names it. |
              *     | `ARC_NOT_CONNECTED` | 422, 502 | no | The VM’s Azure Arc machine did not appear or connect in time. |
              *     | `ARC_EXTENSION_FAILED` | 422, 502 | no | Installing the Azure AD SSH login extension failed. |
@@ -1793,6 +1894,80 @@ export interface components {
         };
         /** @enum {string} */
         VmState: "Provisioning" | "Stopped" | "Starting" | "Running" | "Stopping" | "Migrating" | "Paused" | "Error";
+        /**
+         * @description A snapshot of a VM (a KubeVirt VirtualMachineSnapshot, labelled with its tenant and VM).
+         * @example {
+         *       "tenant": "cs101",
+         *       "vm": "web-1",
+         *       "name": "before-kernel-upgrade",
+         *       "phase": "Succeeded",
+         *       "readyToUse": true,
+         *       "online": true,
+         *       "indications": [
+         *         "Online",
+         *         "GuestAgent"
+         *       ],
+         *       "creationTime": "2026-09-01T10:15:02Z",
+         *       "sizeGi": 20,
+         *       "createdAt": "2026-09-01T10:15:00Z",
+         *       "deleting": false
+         *     }
+         */
+        VmSnapshot: {
+            tenant: string;
+            vm: string;
+            name: string;
+            /**
+             * @description KubeVirt's phase; `Unknown` until its controller saw the snapshot.
+             * @enum {string}
+             */
+            phase: "InProgress" | "Succeeded" | "Failed" | "Unknown";
+            /** @description True once the VM can be restored from it. */
+            readyToUse: boolean;
+            /** @description The VM was running when it was taken (indication `Online`). */
+            online: boolean;
+            /** @description `Online` (taken while running), then `GuestAgent` (the guest agent froze the file systems) or `NoGuestAgent` (crash-consistent only). */
+            indications: ("Online" | "GuestAgent" | "NoGuestAgent")[];
+            /** @description KubeVirt's error message when it failed. */
+            error?: string;
+            /**
+             * Format: date-time
+             * @description When KubeVirt took it.
+             */
+            creationTime?: string;
+            /** @description Storage it counts for against the tenant's quota (the VM's disk size when it was taken). */
+            sizeGi: number;
+            /** Format: date-time */
+            createdAt: string;
+            deleting: boolean;
+        };
+        VmSnapshotList: {
+            items: components["schemas"]["VmSnapshot"][];
+        };
+        /**
+         * @example {
+         *       "name": "before-kernel-upgrade"
+         *     }
+         */
+        VmSnapshotCreate: {
+            /** @description Unique in the tenant; generated (`<vm>-<yyyymmdd>-<hhmmss>-<hex>`) when absent. */
+            name?: string;
+        };
+        /**
+         * @example {
+         *       "snapshot": "before-kernel-upgrade",
+         *       "stopFirst": true
+         *     }
+         */
+        VmRestore: {
+            /** @description One of the VM's snapshots */
+            snapshot: string;
+            /**
+             * @description Stop the VM first when it is not stopped (else such a VM is refused with 409 `ACTION_NOT_ALLOWED`).
+             * @default false
+             */
+            stopFirst: boolean;
+        };
         VmMigration: {
             name: string;
             /** @description KubeVirt phase: Pending, Scheduling, Scheduled, PreparingTarget, TargetReady, Running, Succeeded, Failed. */
@@ -2418,10 +2593,11 @@ export interface components {
         /**
          * @description `operation.succeeded` / `operation.failed`: an operation a client started (no `parentId`)
          *     finished; `vm.ready`: a VM is running (and, with Azure Arc, its identity is set up);
+         *     `vm.snapshot-ready`: a snapshot of a VM is ready to use (its `vm.snapshot` operation succeeded);
          *     `lab.ready`: every VM of a lab is ready; `lab.roster-synced`: a roster change was applied.
          * @enum {string}
          */
-        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "lab.ready" | "lab.roster-synced";
+        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced";
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
@@ -4582,6 +4758,166 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listVmSnapshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshots. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmSnapshotList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createVmSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VmSnapshotCreate"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVmSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Snapshot name (a DNS label of at most 63 characters). */
+                snapshot: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmSnapshot"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteVmSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Snapshot name (a DNS label of at most 63 characters). */
+                snapshot: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restoreVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmRestore"];
+            };
+        };
         responses: {
             202: components["responses"]["Accepted"];
             400: components["responses"]["BadRequest"];

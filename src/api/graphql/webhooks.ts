@@ -11,6 +11,7 @@ export const webhookTypeDefs = /* GraphQL */ `
     operation_succeeded
     operation_failed
     vm_ready
+    vm_snapshot_ready
     lab_ready
     lab_roster_synced
   }
@@ -57,7 +58,7 @@ export const webhookTypeDefs = /* GraphQL */ `
   }
 `;
 
-type GraphQLEvent = 'operation_succeeded' | 'operation_failed' | 'vm_ready' | 'lab_ready' | 'lab_roster_synced';
+type GraphQLEvent = 'operation_succeeded' | 'operation_failed' | 'vm_ready' | 'vm_snapshot_ready' | 'lab_ready' | 'lab_roster_synced';
 
 const toGraphQL = (t: WebhookEventType): GraphQLEvent => t.replace(/[.-]/g, '_') as GraphQLEvent;
 const FROM_GRAPHQL: ReadonlyMap<string, WebhookEventType> = new Map(WEBHOOK_EVENT_TYPES.map((t) => [toGraphQL(t), t]));

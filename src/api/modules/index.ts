@@ -8,6 +8,7 @@ import type { TenantService } from '../../domain/tenants/tenant-service.js';
 import type { UsageService } from '../../domain/usage/usage-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
+import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
@@ -16,6 +17,7 @@ import { ltiResolvers, ltiTypeDefs } from '../graphql/lti.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
+import { snapshotResolvers, snapshotTypeDefs } from '../graphql/snapshots.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
 import { usageResolvers, usageTypeDefs } from '../graphql/usage.js';
@@ -27,6 +29,7 @@ import { labHandlers } from '../rest/labs.js';
 import { ltiHandlers } from '../rest/lti.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
+import { snapshotHandlers } from '../rest/snapshots.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
 import { usageHandlers } from '../rest/usage.js';
@@ -58,6 +61,15 @@ export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<Image
     name: 'vms',
     handlers: vmHandlers(vms, nodes),
     graphql: { typeDefs: vmTypeDefs, resolvers: vmResolvers({ vms, nodes }), loaders: vmLoaders({ images }) },
+  };
+}
+
+/** Snapshots of VMs and restores from them (uses the operations module's types). */
+export function snapshotsModule(snapshots: SnapshotService): ApiModule {
+  return {
+    name: 'snapshots',
+    handlers: snapshotHandlers(snapshots),
+    graphql: { typeDefs: snapshotTypeDefs, resolvers: snapshotResolvers(snapshots) },
   };
 }
 

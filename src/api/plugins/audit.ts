@@ -7,6 +7,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const TARGET_PARAMS: ReadonlyArray<readonly [string, string]> = [
   ['operationId', 'operation'],
   ['principalId', 'member'],
+  ['snapshot', 'snapshot'],
   ['vm', 'vm'],
   ['image', 'image'],
   ['lab', 'lab'],

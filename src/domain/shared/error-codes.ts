@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   IMAGE_NOT_FOUND: { status: 404, alsoStatus: [422], meaning: 'The image does not exist (422 when a VM or lab template refers to it).' },
   LAB_NOT_FOUND: { status: 404, meaning: 'The lab does not exist in the tenant.' },
   STUDENT_NOT_FOUND: { status: 404, meaning: 'The student is not on the lab roster.' },
+  SNAPSHOT_NOT_FOUND: { status: 404, meaning: 'The VM has no snapshot of that name.' },
   NODE_NOT_FOUND: { status: 404, meaning: 'The cluster node does not exist.' },
   OPERATION_NOT_FOUND: { status: 404, meaning: 'The operation does not exist (or is not visible to the caller).' },
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'The webhook does not exist in the tenant.' },
@@ -110,6 +111,21 @@ export const ERROR_CODES = {
   VM_ACTION_REFUSED: { status: 409, meaning: 'KubeVirt refused the VM action.' },
   VM_EXISTS: { status: 409, meaning: 'A VM of that name already exists in the tenant.' },
   VM_GONE: { status: 409, alsoStatus: [502], meaning: 'The VM was deleted while it was being changed or provisioned.' },
+  SNAPSHOT_EXISTS: { status: 409, meaning: 'A snapshot of that name already exists in the tenant (snapshot names are unique per tenant).' },
+  SNAPSHOT_LIMIT_REACHED: {
+    status: 409,
+    meaning: 'The VM (or the tenant) has as many snapshots as allowed; `details.scope` says which and `details.limit` the figure. Delete one first.',
+  },
+  SNAPSHOT_NOT_READY: {
+    status: 409,
+    meaning: 'The snapshot is not ready to use (still in progress or failed); restore from a ready one.',
+    retry: 'later',
+  },
+  SNAPSHOTS_NOT_SUPPORTED: {
+    status: 409,
+    meaning:
+      'The cluster cannot take VM snapshots: the snapshot.kubevirt.io CRDs are not served or KubeVirt’s Snapshot feature gate is off; `detail` says what to enable.',
+  },
   NODE_EVACUATION_RUNNING: { status: 409, meaning: 'The node is already being evacuated; `details.operationId` names the operation.' },
   IMAGE_EXISTS: { status: 409, meaning: 'An image of that name already exists.' },
   IMAGE_IN_USE: { status: 409, meaning: 'VMs still use the image; delete them first.' },
@@ -173,6 +189,8 @@ export const ERROR_CODES = {
   VM_FAILED: { status: 422, alsoStatus: [502], meaning: 'The VM went into an error state while it was being provisioned or changed.' },
   VM_ERROR: { status: 422, meaning: 'A lab student’s VM is in an error state (lab student status only).' },
   VM_WAIT_TIMEOUT: { status: 503, alsoStatus: [502], meaning: 'The VM did not reach the awaited state in time.' },
+  SNAPSHOT_FAILED: { status: 422, alsoStatus: [502], meaning: 'KubeVirt failed to take the snapshot; `detail` gives its error.' },
+  RESTORE_FAILED: { status: 422, alsoStatus: [502], meaning: 'KubeVirt failed to restore the VM from its snapshot; `detail` gives its reason.' },
   MIGRATION_FAILED: { status: 422, alsoStatus: [502], meaning: 'The live migration failed; `details.migration` names it.' },
   ARC_NOT_CONNECTED: { status: 422, alsoStatus: [502], meaning: 'The VM’s Azure Arc machine did not appear or connect in time.' },
   ARC_EXTENSION_FAILED: { status: 422, alsoStatus: [502], meaning: 'Installing the Azure AD SSH login extension failed.' },

@@ -125,3 +125,13 @@ export function optionalString(input: JsonObject, key: string): string | undefin
   const v = input[key];
   return typeof v === 'string' ? v : undefined;
 }
+
+/** The input of `vm.snapshot` and `vm.restore`: the VM, the snapshot and, for a snapshot, its size; for a restore, whether to stop the VM first. */
+export function snapshotOfInput(input: JsonObject): { tenant: string; name: string; snapshot: string; sizeGi: number; stopFirst: boolean } {
+  return {
+    ...vmOfInput(input),
+    snapshot: str(input, 'snapshot'),
+    sizeGi: typeof input['sizeGi'] === 'number' ? input['sizeGi'] : 0,
+    stopFirst: input['stopFirst'] === true,
+  };
+}

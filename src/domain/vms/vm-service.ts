@@ -79,6 +79,32 @@ export interface VmServiceDeps {
 
 export type VmService = ReturnType<typeof createVmService>;
 
+/** The tenant, once the caller may read its VMs (a tenant the caller may not see is 404). */
+function tenantReader(tenants: Pick<TenantRepository, 'get'>) {
+  return async (p: Principal, id: string): Promise<Tenant> => {
+    authorize(p, 'vm.read', { tenant: id });
+    const t = await tenants.get(id);
+    if (t === undefined) throw new NotFoundError('tenant', id);
+    return t;
+  };
+}
+
+/**
+ * Loads a VM for a use case on it: the tenant must be visible, the VM must exist and be visible to
+ * the caller (members: their own, others' are 404), and `permission` must be allowed on it.
+ */
+export function createVmLoader(repo: Pick<VmRepository, 'get'>, tenants: Pick<TenantRepository, 'get'>): VmLoader {
+  const tenantOf = tenantReader(tenants);
+  return async (p, tenantId, name, permission) => {
+    const tenant = await tenantOf(p, tenantId);
+    const vm = await repo.get(tenantId, name);
+    if (vm === undefined) throw new NotFoundError('vm', name);
+    authorize(p, 'vm.read', { tenant: tenantId, ownerId: vm.ownerId }, { resource: 'vm', id: name });
+    authorize(p, permission, { tenant: tenantId, ownerId: vm.ownerId }, { resource: 'vm', id: name });
+    return { tenant, vm };
+  };
+}
+
 /**
  * VM use cases. Every method authorizes first (another tenant's VMs, and for members others' VMs,
  * are 404), validates, checks the quota before anything is written, then writes or starts an operation.
@@ -87,21 +113,8 @@ export function createVmService(deps: VmServiceDeps) {
   const { repo, tenants } = deps;
   const catalog = deps.instanceTypes ?? DEFAULT_INSTANCE_TYPES;
 
-  async function tenantOf(p: Principal, id: string): Promise<Tenant> {
-    authorize(p, 'vm.read', { tenant: id });
-    const t = await tenants.get(id);
-    if (t === undefined) throw new NotFoundError('tenant', id);
-    return t;
-  }
-
-  const load: VmLoader = async (p, tenantId, name, permission) => {
-    const tenant = await tenantOf(p, tenantId);
-    const vm = await repo.get(tenantId, name);
-    if (vm === undefined) throw new NotFoundError('vm', name);
-    authorize(p, 'vm.read', { tenant: tenantId, ownerId: vm.ownerId }, { resource: 'vm', id: name });
-    authorize(p, permission, { tenant: tenantId, ownerId: vm.ownerId }, { resource: 'vm', id: name });
-    return { tenant, vm };
-  };
+  const tenantOf = tenantReader(tenants);
+  const load = createVmLoader(repo, tenants);
 
   async function resolveImage(tenant: string, ref: ImageRef) {
     try {

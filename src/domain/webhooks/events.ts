@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue, Operation } from '../operations/operation.js';
+import { VM_SNAPSHOT_KIND } from '../vms/snapshot.js';
 import type { WebhookEventType } from './webhook.js';
 
 /**
@@ -56,6 +57,8 @@ export function operationData(op: Operation): JsonObject {
  *   client started) succeeded / failed; data: the operation;
  * - `vm.ready`: `vm.create` succeeded without `result.identityPending === true`, or `vm.identity`
  *   succeeded; data: `{ tenant, vm, lab?, ownerId?, operationId }`;
+ * - `vm.snapshot-ready`: `vm.snapshot` succeeded (KubeVirt says the snapshot is ready to use); data:
+ *   `{ tenant, vm, snapshot, online?, indications?, ownerId?, operationId }`;
  * - `lab.ready`: `lab.sync` succeeded with `result.ready === true`; data: `{ tenant, lab, summary, operationId }`;
  * - `lab.roster-synced`: `lab.sync` succeeded with `result.reason === 'roster'`; data:
  *   `{ tenant, lab, diff, summary, failed, operationId }`.
@@ -80,6 +83,16 @@ export function webhookEventsOf(op: Operation): WebhookEvent[] {
     put(data, 'ownerId', op.ownerId);
     data['operationId'] = op.id;
     events.push(event('vm.ready', data));
+  }
+  if (op.kind === VM_SNAPSHOT_KIND) {
+    const data: Json = { tenant };
+    put(data, 'vm', result['name']);
+    put(data, 'snapshot', result['snapshot']);
+    put(data, 'online', result['online']);
+    put(data, 'indications', result['indications']);
+    put(data, 'ownerId', op.ownerId);
+    data['operationId'] = op.id;
+    events.push(event('vm.snapshot-ready', data));
   }
   if (op.kind === 'lab.sync') {
     if (result['ready'] === true) {

@@ -1,5 +1,12 @@
 /** Event types a webhook may subscribe to (see `webhookEventsOf` for when each is sent). */
-export const WEBHOOK_EVENT_TYPES = ['operation.succeeded', 'operation.failed', 'vm.ready', 'lab.ready', 'lab.roster-synced'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'operation.succeeded',
+  'operation.failed',
+  'vm.ready',
+  'vm.snapshot-ready',
+  'lab.ready',
+  'lab.roster-synced',
+] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

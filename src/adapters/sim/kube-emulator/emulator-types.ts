@@ -78,6 +78,8 @@ export interface KubeEmulator {
   checkQuota(resource: string, obj: KubeObject): void;
   /** Starts serving a resource left out by `uninstalledResources` (its CRD got installed). */
   installResource(key: string): void;
+  /** Stops serving a resource (404, left out of discovery), as a cluster whose CRD was removed; its objects stay in the store. */
+  uninstallResource(key: string): void;
   /** Stops controllers, drops open watches and closes the server. */
   close(): Promise<void>;
 }

@@ -40,6 +40,15 @@ export type { VmLifecycleOptions } from './vm-lifecycle-controller.js';
 export { createMigrationController, FAIL_MIGRATION_ANNOTATION } from './migration-controller.js';
 export type { MigrationControllerOptions } from './migration-controller.js';
 export { seededNodeName, SYSTEM_NAMESPACES } from './seed.js';
+export {
+  createSnapshotController,
+  DISK_CONTENT_ANNOTATION,
+  FAIL_RESTORE_ANNOTATION,
+  FAIL_SNAPSHOT_ANNOTATION,
+  KUBEVIRT_CR,
+  SNAPSHOT_RESOURCES,
+} from './snapshot-controller.js';
+export type { SnapshotControllerOptions } from './snapshot-controller.js';
 
 /**
  * Starts an in-process Kubernetes API server emulator (plain HTTP) that `@kubernetes/client-node`
@@ -121,6 +130,10 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     installResource(key) {
       resourceByKey(key);
       uninstalled.delete(key);
+    },
+    uninstallResource(key) {
+      resourceByKey(key);
+      uninstalled.add(key);
     },
     recordedRequests: () => recorder.snapshot(),
     checkQuota(resource, obj) {

@@ -1,0 +1,64 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SnapshotRecord } from '../../domain/vms/snapshot.js';
+import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
+import type { components } from '../generated/openapi.js';
+import { principalOf } from '../plugins/auth.js';
+import { sendAccepted } from './operations.js';
+
+type Schemas = components['schemas'];
+type Req<P = unknown, B = unknown> = FastifyRequest<{ Params: P; Body: B }>;
+type VmParams = { tenant: string; vm: string };
+type SnapshotParams = VmParams & { snapshot: string };
+
+/** The wire shape of a VM snapshot. */
+export function snapshotDto(s: SnapshotRecord): Schemas['VmSnapshot'] {
+  return {
+    tenant: s.tenant,
+    vm: s.vm,
+    name: s.name,
+    phase: s.phase,
+    readyToUse: s.readyToUse,
+    online: s.online,
+    indications: [...s.indications],
+    ...(s.error === undefined ? {} : { error: s.error }),
+    ...(s.creationTime === undefined ? {} : { creationTime: s.creationTime }),
+    sizeGi: s.sizeGi,
+    createdAt: s.createdAt,
+    deleting: s.deleting,
+  };
+}
+
+/** REST handlers for VM snapshots and restores, keyed by the contract's operationIds. */
+export function snapshotHandlers(snapshots: SnapshotService) {
+  return {
+    async listVmSnapshots(req: Req<VmParams>) {
+      const items = await snapshots.list(principalOf(req), req.params.tenant, req.params.vm);
+      const body: Schemas['VmSnapshotList'] = { items: items.map(snapshotDto) };
+      return body;
+    },
+
+    async createVmSnapshot(req: Req<VmParams, Schemas['VmSnapshotCreate'] | undefined>, reply: FastifyReply) {
+      const name = req.body?.name;
+      const op = await snapshots.create(principalOf(req), req.params.tenant, req.params.vm, name === undefined ? {} : { name });
+      return sendAccepted(reply, op);
+    },
+
+    async getVmSnapshot(req: Req<SnapshotParams>) {
+      return snapshotDto(await snapshots.get(principalOf(req), req.params.tenant, req.params.vm, req.params.snapshot));
+    },
+
+    async deleteVmSnapshot(req: Req<SnapshotParams>, reply: FastifyReply) {
+      await snapshots.delete(principalOf(req), req.params.tenant, req.params.vm, req.params.snapshot);
+      return reply.code(204).send();
+    },
+
+    async restoreVm(req: Req<VmParams, Schemas['VmRestore']>, reply: FastifyReply) {
+      const { snapshot, stopFirst } = req.body;
+      const op = await snapshots.restore(principalOf(req), req.params.tenant, req.params.vm, {
+        snapshot,
+        ...(stopFirst === undefined ? {} : { stopFirst }),
+      });
+      return sendAccepted(reply, op);
+    },
+  };
+}
