@@ -141,4 +141,27 @@ describe('the usage meter and the quota', () => {
     await service.power(makePrincipal({ id: 'olga', tenantRoles: [[TENANT, 'owner']] }), TENANT, r.vmName, 'start');
     expect(started).toEqual(['vm.start by olga']);
   });
+
+  it('PATCH running: true asks the gate only when it starts a stopped VM', async () => {
+    const r = await rig({ quotaHours: 1 });
+    const { quota, vmCaps } = PROFILE_DEFAULTS.faculty;
+    const tenants = createMemoryTenantRepository({ tenants: [{ id: TENANT, displayName: TENANT, profile: 'faculty', quota, vmCaps, members: [] }] });
+    const asked: string[] = [];
+    const refuseAll = {
+      async refuseStart(p: Principal): Promise<void> {
+        asked.push(p.id);
+        throw new Error('refused by the gate');
+      },
+    };
+    const images = { resolve: async (): Promise<never> => Promise.reject(new Error('no images here')) };
+    const operations = { start: async (): Promise<Operation> => ({ id: 'op' }) as unknown as Operation };
+    const service = createVmService({ repo: r.vms, tenants, images, operations, startGate: refuseAll });
+    const owner = makePrincipal({ id: 'olga', tenantRoles: [[TENANT, 'owner']] });
+    // Running already: nothing to start.
+    await service.update(owner, TENANT, r.vmName, { running: true });
+    await service.update(owner, TENANT, r.vmName, { running: false });
+    expect(asked).toEqual([]);
+    await expect(service.update(owner, TENANT, r.vmName, { running: true })).rejects.toThrow('refused by the gate');
+    expect(asked).toEqual(['olga']);
+  });
 });
