@@ -216,7 +216,11 @@ export function createIdleDetector(deps: IdleDetectorDeps): PeriodicLoop {
   async function watchOne(w: Watched, previous: VmWatch | undefined, sessions: SessionSignal, usage: VmUsageReading, now: Date): Promise<VmWatch> {
     const { vm, applied } = w;
     const same = previous !== undefined && previous.runId === w.runId;
-    const runStartedAt = same ? previous.runStartedAt : now.toISOString();
+    // A new run counts from its instance's start as the cluster reports it, never later than now.
+    const started = Date.parse(vm.instance?.startedAt ?? '');
+    const runStartedAt = same
+      ? previous.runStartedAt
+      : new Date(Number.isNaN(started) ? now.getTime() : Math.min(started, now.getTime())).toISOString();
     const periodMs = warningPeriodMs(applied.controls);
     let stopped = false;
 

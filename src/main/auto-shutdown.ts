@@ -56,13 +56,13 @@ function detectorMetrics(registry: Platform['metrics']): IdleDetectorMetrics {
  */
 export const autoShutdownArea = defineArea({
   name: 'autoShutdown',
-  needs: ['vms', 'labs', 'webhooks'],
+  needs: ['vms', 'labs', 'webhooks', 'usage'],
   async build(
-    ctx: Pick<Platform, 'config' | 'logger' | 'world' | 'kube' | 'tenantRepo' | 'metrics' | 'auditLog' | 'redis'> & {
+    ctx: Pick<Platform, 'config' | 'logger' | 'clock' | 'world' | 'kube' | 'tenantRepo' | 'metrics' | 'auditLog' | 'redis'> & {
       readonly vms: { readonly repo: VmRepository; readonly service: Pick<VmService, 'power'>; showAutoShutdown(views: AutoShutdownViews): void };
       readonly labs: { readonly repo: Pick<LabRepository, 'list' | 'get'> };
       readonly webhooks: { publishEvent(event: WebhookEvent): Promise<number> };
-      /** The usage area's reader of students' usage (absent: quotas are not enforced on running VMs). */
+      /** The usage area's reader of students' usage (absent, in tests of this area alone: quotas are not enforced on running VMs). */
       readonly usage?: { readonly reader: StudentUsageReader };
       /** Tests: another session source or usage signal. */
       readonly guestSessions?: GuestSessionSource;
@@ -70,7 +70,7 @@ export const autoShutdownArea = defineArea({
   ) {
     const { config, world } = ctx;
     const log = ctx.logger.child({ component: 'auto-shutdown' });
-    const clock = world.usageClock;
+    const clock = world.usageClock ?? ctx.clock;
     const sessions = ctx.guestSessions ?? createKubeGuestSessions({ client: ctx.kube });
     let usage: UsageMetrics | undefined;
     if (world.prometheus !== undefined) usage = await loadPrometheusUsage(world.prometheus, { clock });

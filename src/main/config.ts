@@ -71,6 +71,8 @@ export interface Config {
   readonly usage: UsageConfig;
   /** Between passes of the idle detector (auto-shutdown and quota enforcement of running VMs), on the leader, ms (IDLE_CHECK_INTERVAL_MS, default 60 000). */
   readonly idleCheckIntervalMs: number;
+  /** Between passes of the usage meter (VM run times for lab quotas and usage reports), ms (USAGE_METER_INTERVAL_MS, default 60 000). */
+  readonly usageMeterIntervalMs: number;
   readonly snapshots: SnapshotsConfig;
 }
 
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
     usage: readUsage(env),
     idleCheckIntervalMs: read(env, 'IDLE_CHECK_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
+    usageMeterIntervalMs: read(env, 'USAGE_METER_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
     snapshots: {
       perVm: read(env, 'SNAPSHOTS_PER_VM', int(1, 1000), 'an integer 1-1000') ?? 10,
       perTenant: read(env, 'SNAPSHOTS_PER_TENANT', int(1, 100_000), 'an integer 1-100000') ?? 100,

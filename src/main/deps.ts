@@ -27,6 +27,7 @@ import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
+import { usageArea, type UsageExports } from './usage.js';
 import { vmsArea } from './vms.js';
 import { webhooksArea } from './webhooks.js';
 
@@ -43,6 +44,7 @@ export const AREAS = [
   snapshotsArea,
   identityArea,
   labsArea,
+  usageArea,
   webhooksArea,
   autoShutdownArea,
   ltiArea,
@@ -65,6 +67,8 @@ export interface Deps {
   readonly lti: LtiExports;
   /** The idle detector (auto-shutdown, quota enforcement of running VMs): `tick()` runs a pass now. */
   readonly autoShutdown: AutoShutdownExports;
+  /** Usage metering: the ledger, the reader of students' usage and the meter (tests drive its `tick`). */
+  readonly usage: UsageExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -184,6 +188,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       identity: exportsOf(mounted, identityArea),
       lti: exportsOf(mounted, ltiArea),
       autoShutdown: exportsOf(mounted, autoShutdownArea),
+      usage: exportsOf(mounted, usageArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

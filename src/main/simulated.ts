@@ -65,8 +65,8 @@ export interface World {
   readonly prometheus: PrometheusSettings | undefined;
   /** The embedded default's simulated Prometheus on loopback (tests set its series); undefined otherwise. */
   readonly simPrometheus: SimPrometheus | undefined;
-  /** The clock of usage metering and the idle detector (the system clock; tests: fake time). */
-  readonly usageClock: Clock;
+  /** The clock of usage metering and cost controls when a test sets one ({@link WorldOverrides.usageClock}). */
+  readonly usageClock?: Clock;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -142,7 +142,10 @@ export interface WorldOverrides {
   /** Tests: the directory (in place of `lms.directory`) and an NRPS client. */
   readonly directory?: Directory;
   readonly membershipSource?: MembershipSource;
-  /** Tests: the clock of usage metering and the idle detector (fake time), also the simulated Prometheus' now. */
+  /**
+   * Tests: the clock of the usage area only (the usage meter, usage reports, the quota refusal and the
+   * idle detector), so hours of use pass in fake time while the rest of the platform runs in real time.
+   */
   readonly usageClock?: Clock;
 }
 
@@ -237,7 +240,6 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
   const base = {
     prometheus,
     simPrometheus,
-    usageClock,
     azure: azure.ports,
     simAzure: azure.sim,
     network,
@@ -245,6 +247,7 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     timings,
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
     ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
+    ...(overrides.usageClock === undefined ? {} : { usageClock: overrides.usageClock }),
   };
   if (config.kube.mode !== 'simulated') {
     return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: closePrometheus };

@@ -10,6 +10,7 @@ import type { SnapshotRepository } from '../domain/vms/snapshot-repository.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
 import type { AutoShutdownViews } from '../domain/usage/vm-cost-controls.js';
+import type { StartGate } from '../domain/vms/vm-actions.js';
 import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
 import { nodeEvacuateJob } from '../jobs/kinds/node-evacuate.js';
 import { vmCreateJob } from '../jobs/kinds/vm-create.js';
@@ -34,6 +35,11 @@ export interface VmsExports {
    * one (it needs the VMs); until then, and without it, no VM shows one.
    */
   showAutoShutdown(views: AutoShutdownViews): void;
+  /**
+   * Sets what starts must also pass (a lab student's usage quota, from the usage area, which is
+   * built after this one as it needs the VMs).
+   */
+  gateStarts(gate: StartGate): void;
 }
 
 /**
@@ -53,8 +59,10 @@ export const vmsArea = defineArea({
     await repo.start();
     const snapshots = createKubeSnapshotRepository({ client: ctx.kube, supportCacheMs: config.snapshots.supportCacheMs, clock: ctx.clock });
     const { azure, timings } = ctx.world;
+    let startGate: StartGate | undefined;
     const service = createVmService({
       repo,
+      startGate: { refuseStart: async (p, vm) => startGate?.refuseStart(p, vm) },
       // A VM's disk must fit beside the tenant's disks and its VM snapshots.
       tenants: { get: (id) => ctx.tenantRepo.get(id), usage: usageWithSnapshots(ctx.tenantRepo, snapshots).usage },
       images: ctx.images.locator,
@@ -85,6 +93,9 @@ export const vmsArea = defineArea({
         nodes,
         showAutoShutdown: (views) => {
           autoShutdown = views;
+        },
+        gateStarts: (gate) => {
+          startGate = gate;
         },
       } satisfies VmsExports,
       jobKinds: [

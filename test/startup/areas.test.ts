@@ -5,7 +5,20 @@ import { AREAS } from '../../src/main/deps.js';
 describe('the areas of the product', () => {
   it('need only areas that exist, none in a cycle; tenants come after webhooks and lti (tenant.delete removes their objects)', () => {
     const order = buildOrder(AREAS).map((a) => a.name);
-    expect(order).toEqual(['webhooks', 'lti', 'tenants', 'activity', 'images', 'vms', 'snapshots', 'identity', 'labs', 'autoShutdown', 'ltiPages']);
+    expect(order).toEqual([
+      'webhooks',
+      'lti',
+      'tenants',
+      'activity',
+      'images',
+      'vms',
+      'snapshots',
+      'identity',
+      'labs',
+      'usage',
+      'autoShutdown',
+      'ltiPages',
+    ]);
   });
 
   it('mount the API in the order GraphQL types and fields have always had', () => {
@@ -17,6 +30,7 @@ describe('the areas of the product', () => {
       'snapshots',
       'identity',
       'labs',
+      'usage',
       'webhooks',
       'autoShutdown',
       'lti',

@@ -95,6 +95,13 @@ describe('configuration', () => {
     expect(configError({ PROMETHEUS_AUTH: 'bearer' }).setting).toBe('PROMETHEUS_URL');
   });
 
+  it('the usage meter passes every minute by default, between 1 s and 1 h', () => {
+    expect(loadConfig({}).usageMeterIntervalMs).toBe(60_000);
+    expect(loadConfig({ USAGE_METER_INTERVAL_MS: '5000' }).usageMeterIntervalMs).toBe(5_000);
+    expect(configError({ USAGE_METER_INTERVAL_MS: '999' }).setting).toBe('USAGE_METER_INTERVAL_MS');
+    expect(configError({ USAGE_METER_INTERVAL_MS: '3600001' }).setting).toBe('USAGE_METER_INTERVAL_MS');
+  });
+
   it('lab settings and the shared Kubernetes write budget have defaults and refuse values out of range', () => {
     const c = loadConfig({});
     expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000, claimTimeoutMs: 120_000, ltiRosterSyncHours: 24 });

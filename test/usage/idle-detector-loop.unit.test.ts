@@ -46,7 +46,7 @@ function vm(name: string, over: Partial<VmRecord> = {}): VmRecord {
     version: '1',
     deleting: false,
     observation: { printableStatus: 'Running', conditions: [], vmi: { phase: 'Running', conditions: [], migrating: false } },
-    instance: { uid: `uid-${name}-1`, cpu: 1, memoryGi: 2 },
+    instance: { uid: `uid-${name}-1`, cpu: 1, memoryGi: 2, startedAt: new Date(T0).toISOString() },
     ...over,
   };
 }
@@ -364,15 +364,16 @@ describe('the idle detector loop (fakes, fake time)', () => {
     r.setVms([stoppedVm]);
     await r.after(30 * MIN);
     expect(r.stops).toEqual([]);
-    r.setVms([vm('web-1', { instance: { uid: 'uid-web-1-2', cpu: 1, memoryGi: 2 } })]);
+    // Started 2 min before the detector's next look: its delays count from its start.
+    r.setVms([vm('web-1', { instance: { uid: 'uid-web-1-2', cpu: 1, memoryGi: 2, startedAt: r.iso(44 * MIN) } })]);
     await r.after(1 * MIN);
-    expect(await r.store.get({ tenant: 'cs101', name: 'web-1' })).toMatchObject({ runId: 'uid-web-1-2', runStartedAt: r.iso(46 * MIN) });
-    await r.after(14 * MIN);
+    expect(await r.store.get({ tenant: 'cs101', name: 'web-1' })).toMatchObject({ runId: 'uid-web-1-2', runStartedAt: r.iso(44 * MIN) });
+    await r.after(12 * MIN); // +58: due at +59
     expect(r.events).toHaveLength(1);
     await r.after(1 * MIN);
     expect(r.events.map((e) => e.id)).toEqual([
       `cs101.web-1.uid-web-1-1.idle-warning.${r.iso(15 * MIN)}`,
-      `cs101.web-1.uid-web-1-2.idle-warning.${r.iso(61 * MIN)}`,
+      `cs101.web-1.uid-web-1-2.idle-warning.${r.iso(59 * MIN)}`,
     ]);
   });
 });

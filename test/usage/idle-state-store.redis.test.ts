@@ -54,7 +54,8 @@ describe('the auto-shutdown area', () => {
       autoShutdownArea.build({
         config,
         logger: createLogger(config),
-        world: { prometheus: undefined, usageClock: { now: () => new Date() } } as never,
+        clock: { now: () => new Date() },
+        world: { prometheus: undefined } as never,
         kube: undefined as never,
         tenantRepo: { get: async () => undefined } as never,
         metrics: new Registry(),

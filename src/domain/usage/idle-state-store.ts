@@ -22,8 +22,8 @@ export interface VmWatch {
   /** The VM's instance (the VMI's uid): it changes on every start, so a new run is watched afresh. */
   readonly runId: string;
   /**
-   * ISO 8601: when the detector first saw this run running, the start it counts delays from (its
-   * own clock, so a VM started while no detector ran is given its delays in full from the first look).
+   * ISO 8601: when this run started (the instance's start as the cluster reports it, never later than
+   * the detector's first look at it), the start `shutdownWhenNotConnected` counts from.
    */
   readonly runStartedAt: string;
   /** The idle detector's state (`detectIdle`); absent when the VM has no auto-shutdown to watch. */
