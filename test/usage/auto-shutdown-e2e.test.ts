@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { usageQueries } from '../../src/adapters/prometheus/index.js';
 import type { SimPrometheus } from '../../src/adapters/sim/prometheus.js';
 import { studentVmName } from '../../src/domain/labs/lab-rules.js';
@@ -17,7 +17,7 @@ import { eventually, startReceiver, verified, type Receiver } from '../webhooks/
 
 const MIN = 60_000;
 const HOOK_HOST = 'hooks.uni.example.edu';
-let now = Date.parse('2027-01-11T20:00:00Z'); // a Monday evening
+let now = Date.now();
 const clock = { now: () => new Date(now) };
 
 let t: TestApp;
@@ -34,6 +34,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await receiver?.close();
+});
+// The cluster stamps a VM's start in real time: each test's fake time starts from the real now, so
+// its VMs start "now" (a test moves the fake clock tens of minutes on; the next one starts afresh).
+beforeEach(() => {
+  now = Date.now();
 });
 
 const off = { enabled: false, delay: 'PT15M' };
@@ -229,5 +234,47 @@ describe('auto-shutdown on the embedded default, in fake time', () => {
     const list = await rest.api().get(`/v1/tenants/${tenant}/vms`).set('authorization', admin);
     expect(list.body.items[0]).not.toHaveProperty('autoShutdown');
     expect((await rest.api().get('/metrics')).text).toMatch(/^labplane_vm_signals_unavailable [1-9]/m);
+  });
+
+  it('an exhausted quota stops a running VM after its vm.quota-warning', async () => {
+    const { tenant, secret } = await tenantWithHook();
+    const [vm] = (await labWith(tenant, 'qu', { shutdownOnDisconnect: off, shutdownWhenNotConnected: off, shutdownOnIdle: idleOff }, 1, {
+      usageQuotaHours: 0.25,
+    })) as [string];
+    // The meter records the run (a pass once the VM's cache has its running instance).
+    await expect
+      .poll(async () => {
+        await t.deps.usage.meter.tick();
+        return (await t.deps.usage.reader.usageOfVm(tenant, vm))?.report.runningSince;
+      })
+      .toBeDefined();
+    await after(0);
+    await after(9 * MIN); // 6 min left: more than the warning period
+    expect(deliveries(tenant, secret)).toEqual([]);
+    await after(1 * MIN); // 5 min left
+    const warning = await eventually(() => deliveries(tenant, secret).find((d) => d['type'] === 'vm.quota-warning'), 15_000, 'the quota warning');
+    expect(warning['data']).toMatchObject({
+      tenant,
+      vm,
+      lab: 'qu',
+      ownerId: personId(1),
+      reason: 'UsageQuota:Exhausted',
+      stopAt: new Date(now + 5 * MIN).toISOString(),
+    });
+    expect((await rest.vm(admin, tenant, vm)).body.autoShutdown).toMatchObject({
+      reason: 'UsageQuota:Exhausted',
+      stopAt: new Date(now + 5 * MIN).toISOString(),
+    });
+    await after(4 * MIN);
+    expect(await stopOperationOf(tenant, vm)).toBeUndefined();
+    await after(1 * MIN); // used up, and the warning period has passed
+    const op = await eventually(() => stopOperationOf(tenant, vm), 10_000, 'the stop');
+    expect(op['createdBy']).toBe('system:auto-shutdown');
+    expect(await rest.settle(admin, op['id'] as string, 20_000)).toMatchObject({ status: 'succeeded', result: { reason: 'UsageQuota:Exhausted' } });
+    await eventually(
+      () => deliveries(tenant, secret).some((d) => d['type'] === 'vm.auto-shutdown' && d['data']['reason'] === 'UsageQuota:Exhausted'),
+      15_000,
+    );
+    expect((await rest.api().get('/metrics')).text).toMatch(/^labplane_idle_warnings_total\{kind="quota"\} [1-9]/m);
   });
 });
