@@ -1,23 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisIdleStateStore } from '../../src/adapters/redis/idle-state-store.js';
 import { VM_WATCH_TTL_MS } from '../../src/domain/usage/idle-state-store.js';
 import { idleStateStoreContract } from '../contracts/idle-state-store.contract.js';
+import { deletePrefix, redisClient, testPrefix } from '../jobs/helpers.js';
 
-const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+const redis = redisClient();
 const prefixes: string[] = [];
 afterAll(async () => {
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
+  for (const prefix of prefixes) await deletePrefix(redis, prefix);
   await redis.quit();
 });
 
 idleStateStoreContract('redis', async ({ ttlMs }) => {
-  const prefix = `test-idle-${randomUUID()}`;
+  const prefix = testPrefix();
   prefixes.push(prefix);
   return {
     store: createRedisIdleStateStore({ redis, prefix, ttlMs }),
@@ -29,7 +26,7 @@ idleStateStoreContract('redis', async ({ ttlMs }) => {
 
 describe('redis IdleStateStore', () => {
   it('writes one key per VM that expires a day after the write, and reads a corrupt record as absent', async () => {
-    const prefix = `test-idle-${randomUUID()}`;
+    const prefix = testPrefix();
     prefixes.push(prefix);
     const store = createRedisIdleStateStore({ redis, prefix });
     const vm = { tenant: 'cs101', name: 'vm-1' };
