@@ -5,7 +5,7 @@ import { studentVmName } from '../../src/domain/labs/lab-rules.js';
 import { USAGE_WINDOW_SECONDS } from '../../src/jobs/idle-detector-loop.js';
 import { labBody, labClient, person, personId } from '../labs/support.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { emulatorOf } from '../vms/support.js';
+import { emulatorOf, vmBody } from '../vms/support.js';
 import { eventually, startReceiver, verified, type Receiver } from '../webhooks/support.js';
 
 /**
@@ -45,8 +45,8 @@ const off = { enabled: false, delay: 'PT15M' };
 const idleOff = { mode: 'none', delay: 'PT15M' };
 
 /** A tenant with a webhook for the detector's events; its signing secret. */
-async function tenantWithHook(): Promise<{ tenant: string; secret: string }> {
-  const tenant = await rest.createTenant(admin);
+async function tenantWithHook(extra: Record<string, unknown> = {}): Promise<{ tenant: string; secret: string }> {
+  const tenant = await rest.createTenant(admin, extra);
   const hook = await rest
     .api()
     .post(`/v1/tenants/${tenant}/webhooks`)
@@ -150,7 +150,7 @@ describe('auto-shutdown on the embedded default, in fake time', () => {
     expect(metrics).toMatch(/^labplane_idle_warnings_total\{kind="idle"\} [1-9]/m);
   });
 
-  it('a started VM nobody connects to is stopped (NotConnected); no other VM is touched', async () => {
+  it('a started VM nobody connects to is warned no sooner than its delay, then stopped (NotConnected)', async () => {
     const { tenant, secret } = await tenantWithHook();
     const [vm] = (await labWith(tenant, 'nc', {
       shutdownOnDisconnect: off,
@@ -276,5 +276,29 @@ describe('auto-shutdown on the embedded default, in fake time', () => {
       15_000,
     );
     expect((await rest.api().get('/metrics')).text).toMatch(/^labplane_idle_warnings_total\{kind="quota"\} [1-9]/m);
+  });
+
+  it("a VM outside labs follows its tenant's cost controls", async () => {
+    const autoShutdown = { shutdownOnDisconnect: off, shutdownWhenNotConnected: { enabled: true, delay: 'PT15M' }, shutdownOnIdle: idleOff };
+    const { tenant, secret } = await tenantWithHook({ costControls: { autoShutdown, warningPeriod: 'PT0S' } });
+    await rest.createVm(admin, tenant, vmBody('web-1', { owner: 'olga' }));
+    await eventually(async () => (await rest.vm(admin, tenant, 'web-1')).body.state === 'Running', 20_000, 'web-1 to run');
+    await after(0);
+    await after(15 * MIN);
+    const warning = await eventually(() => deliveries(tenant, secret).find((d) => d['type'] === 'vm.idle-warning'), 15_000, 'the idle warning');
+    expect(warning['data']).toEqual({
+      tenant,
+      vm: 'web-1',
+      ownerId: 'olga',
+      reason: 'AutoShutdown:NotConnected',
+      warnedAt: new Date(now).toISOString(),
+      stopAt: new Date(now).toISOString(),
+    });
+    await after(1 * MIN); // a warning period of 0 stops on the next look
+    const op = await eventually(() => stopOperationOf(tenant, 'web-1'), 10_000, 'the stop');
+    expect(await rest.settle(admin, op['id'] as string, 20_000)).toMatchObject({
+      status: 'succeeded',
+      result: { reason: 'AutoShutdown:NotConnected' },
+    });
   });
 });
