@@ -27,7 +27,11 @@ let rest: ReturnType<typeof labClient>;
 
 beforeAll(async () => {
   receiver = await startReceiver(() => 204);
-  t = await startTestApp({ SIM_WEBHOOK_ROUTES: `${HOOK_HOST}=${receiver.origin}` }, { usageClock: clock });
+  // The detector's and the meter's own passes are an hour of real time apart: the test's ticks are the passes.
+  t = await startTestApp(
+    { SIM_WEBHOOK_ROUTES: `${HOOK_HOST}=${receiver.origin}`, IDLE_CHECK_INTERVAL_MS: '3600000', USAGE_METER_INTERVAL_MS: '3600000' },
+    { usageClock: clock },
+  );
   admin = await t.bearer({ sub: 'auto-shutdown-admin', roles: ['platform-admin'] });
   rest = labClient(t);
 });
