@@ -25,6 +25,7 @@ import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { snapshotsArea } from './snapshots.js';
+import { vmCopiesArea } from './vm-copies.js';
 import { tenantsArea } from './tenants.js';
 import { vmsArea } from './vms.js';
 import { webhooksArea } from './webhooks.js';
@@ -40,6 +41,7 @@ export const AREAS = [
   imagesArea,
   vmsArea,
   snapshotsArea,
+  vmCopiesArea,
   identityArea,
   labsArea,
   webhooksArea,
