@@ -26,6 +26,7 @@ import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { snapshotsArea } from './snapshots.js';
+import { vmCopiesArea } from './vm-copies.js';
 import { tenantsArea } from './tenants.js';
 import { usageArea, type UsageExports } from './usage.js';
 import { vmsArea, type VmsExports } from './vms.js';
@@ -42,6 +43,7 @@ export const AREAS = [
   imagesArea,
   vmsArea,
   snapshotsArea,
+  vmCopiesArea,
   identityArea,
   labsArea,
   usageArea,

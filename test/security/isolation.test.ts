@@ -149,6 +149,20 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     scoped: true,
     adminOk: [202],
   }),
+  cloneVm: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/clone`,
+    body: { name: 'intruder-clone' },
+    scoped: true,
+    adminOk: [202, 409],
+  }),
+  publishVm: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/publish`,
+    body: { image: 'intruder-image', stopFirst: true },
+    scoped: true,
+    adminOk: [202, 409],
+  }),
   listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
   grantVmAccess: (f) => ({
     method: 'put',
@@ -325,6 +339,14 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.restoreVm': (f) => ({
     query: 'mutation($t: ID!, $n: ID!, $s: ID!) { restoreVm(tenant: $t, vm: $n, snapshot: $s, stopFirst: true) { id } }',
     variables: { t: f.a, n: f.aVm, s: f.aSnapshot },
+  }),
+  'Mutation.cloneVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { cloneVm(tenant: $t, vm: $n, name: "gql-intruder-clone") { id } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
+  'Mutation.publishVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { publishVm(tenant: $t, vm: $n, image: "gql-intruder-image", stopFirst: true) { id } }',
+    variables: { t: f.a, n: f.aVm },
   }),
   'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),

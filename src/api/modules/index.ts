@@ -9,6 +9,7 @@ import type { UsageService } from '../../domain/usage/usage-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
+import type { VmCopyService } from '../../domain/vms/vm-copy-service.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import type { AutoShutdownViews } from '../../domain/usage/vm-cost-controls.js';
@@ -19,6 +20,7 @@ import { operationResolvers, operationTypeDefs } from '../graphql/operations.js'
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
 import { snapshotResolvers, snapshotTypeDefs } from '../graphql/snapshots.js';
+import { vmCopyResolvers, vmCopyTypeDefs } from '../graphql/vm-copies.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
 import { usageResolvers, usageTypeDefs } from '../graphql/usage.js';
@@ -31,6 +33,7 @@ import { ltiHandlers } from '../rest/lti.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
 import { snapshotHandlers } from '../rest/snapshots.js';
+import { vmCopyHandlers } from '../rest/vm-copies.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
 import { usageHandlers } from '../rest/usage.js';
@@ -79,6 +82,11 @@ export function snapshotsModule(snapshots: SnapshotService): ApiModule {
     handlers: snapshotHandlers(snapshots),
     graphql: { typeDefs: snapshotTypeDefs, resolvers: snapshotResolvers(snapshots) },
   };
+}
+
+/** Clones of VMs and VMs published as tenant images (uses the operations module's types). */
+export function vmCopiesModule(copies: VmCopyService): ApiModule {
+  return { name: 'vm-copies', handlers: vmCopyHandlers(copies), graphql: { typeDefs: vmCopyTypeDefs, resolvers: vmCopyResolvers(copies) } };
 }
 
 /** Access grants on VMs (Azure AD SSH login through role assignments on their Arc machines; uses the vms module's types). */

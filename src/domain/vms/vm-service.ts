@@ -12,7 +12,7 @@ import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { arcMachineName } from '../identity/arc-machine.js';
 import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../identity/onboarding.js';
-import { buildUserData } from './cloud-init.js';
+import { buildUserData, type UserDataInput } from './cloud-init.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmAccessPlan, type VmSpec, type VmView } from './vm.js';
 import { vmActionUseCases, type StartGate, type VmLoader } from './vm-actions.js';
@@ -78,6 +78,36 @@ export interface VmServiceDeps {
 }
 
 export type VmService = ReturnType<typeof createVmService>;
+
+/**
+ * Stages a new VM's cloud-init (see `VmRepository.putCloudInit`): `base`, and with Arc on the
+ * onboarding part for the VM's own Arc machine (with a scrubbed copy without the token). The token
+ * goes into the Secret only: never into an operation's input, a log line or an answer.
+ */
+export async function stageCloudInit(
+  deps: { readonly repo: Pick<VmRepository, 'putCloudInit'>; readonly onboarding?: VmServiceDeps['onboarding'] },
+  vm: { readonly tenant: string; readonly name: string; readonly id: string; readonly arc: boolean; readonly base: UserDataInput },
+): Promise<void> {
+  if (vm.arc && deps.onboarding !== undefined) {
+    const { credentials, renderer, target } = deps.onboarding;
+    const token = await credentials.mintAccessToken();
+    const rendered = await renderer.render({
+      machineName: arcMachineName(vm.name),
+      tenant: vm.tenant,
+      vmId: vm.id,
+      target,
+      secret: { kind: 'access-token', token: token.token },
+    });
+    await deps.repo.putCloudInit(
+      vm.tenant,
+      vm.name,
+      buildUserData({ ...vm.base, arc: rendered.userData }),
+      buildUserData({ ...vm.base, arc: rendered.scrubbedUserData }),
+    );
+  } else {
+    await deps.repo.putCloudInit(vm.tenant, vm.name, buildUserData(vm.base));
+  }
+}
 
 /** The tenant, once the caller may read its VMs (a tenant the caller may not see is 404). */
 function tenantReader(tenants: Pick<TenantRepository, 'get'>) {
@@ -226,27 +256,19 @@ export function createVmService(deps: VmServiceDeps) {
         );
       }
       refuseOverQuota(createNeeds(spec), tenant.quota, await tenants.usage(tenantId), `VM '${input.name}'`);
-      const base = { hostname: input.name, sshPublicKeys: input.sshPublicKeys, ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }) };
-      if (spec.arc && deps.onboarding !== undefined) {
-        // The token goes into the Secret only: never into the operation's input, a log line or an answer.
-        const { credentials, renderer, target } = deps.onboarding;
-        const token = await credentials.mintAccessToken();
-        const rendered = await renderer.render({
-          machineName: arcMachineName(spec.name),
-          tenant: tenantId,
-          vmId: spec.id,
-          target,
-          secret: { kind: 'access-token', token: token.token },
-        });
-        await repo.putCloudInit(
-          tenantId,
-          input.name,
-          buildUserData({ ...base, arc: rendered.userData }),
-          buildUserData({ ...base, arc: rendered.scrubbedUserData }),
-        );
-      } else {
-        await repo.putCloudInit(tenantId, input.name, buildUserData(base));
-      }
+      await stageCloudInit(deps, {
+        tenant: tenantId,
+        name: input.name,
+        id: spec.id,
+        arc: spec.arc,
+        // A published image is another VM's disk: generalise it on first boot.
+        base: {
+          hostname: input.name,
+          sshPublicKeys: input.sshPublicKeys,
+          ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }),
+          ...(image.generalize ? { generalize: true } : {}),
+        },
+      });
       return deps.operations.start(p, {
         kind: VM_CREATE_KIND,
         tenant: tenantId,

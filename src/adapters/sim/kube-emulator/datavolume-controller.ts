@@ -4,7 +4,7 @@ import { KubeStatusError } from './errors.js';
 import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
-import { asDataVolume, type StoredDataVolume } from './vm-sim-objects.js';
+import { asDataVolume, withSourceContent, type StoredDataVolume } from './vm-sim-objects.js';
 
 const DV = 'datavolumes.cdi.kubevirt.io';
 const PVC = 'persistentvolumeclaims';
@@ -159,6 +159,13 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
         fail(ns, name, 'ErrExceededQuota', err.message, 'N/A');
         return;
       }
+    }
+    // A clone of a disk carries its source's simulated content.
+    const withContent = withSourceContent(emulator.store, dv);
+    if (withContent !== dv) {
+      const next = clone(withContent);
+      delete next.metadata.resourceVersion;
+      emulator.store.update(DV, next);
     }
     writeStatus(ns, name, {
       phase: 'Succeeded',

@@ -95,6 +95,28 @@ export function cloneSource(store: ObjectStore, dv: KubeObject): 'ready' | 'pend
   return phase === 'Succeeded' ? 'ready' : phase === 'Failed' ? 'missing' : 'pending';
 }
 
+/**
+ * Simulation only: the "content" of a simulated disk, an annotation of its DataVolume. Nothing in a
+ * real cluster reads it; tests change it to "break" a VM's disk and see a restore bring it back, or
+ * follow it through clones (a clone of a disk carries its source's content).
+ */
+export const DISK_CONTENT_ANNOTATION = 'sim.labplane.io/disk-content';
+
+/** The simulated content of a clone's source disk (`source.pvc`, the DataVolume of that name), if any. */
+export function sourceContent(store: ObjectStore, dv: KubeObject): string | undefined {
+  const pvc = asDataVolume(dv).spec?.source?.pvc;
+  if (typeof pvc?.name !== 'string') return undefined;
+  const ns = typeof pvc.namespace === 'string' ? pvc.namespace : (dv.metadata.namespace ?? '');
+  return store.peek(DV, ns, pvc.name)?.metadata.annotations?.[DISK_CONTENT_ANNOTATION];
+}
+
+/** `dv` with its clone source's simulated content, unless it has content of its own already. */
+export function withSourceContent(store: ObjectStore, dv: KubeObject): KubeObject {
+  const content = sourceContent(store, dv);
+  if (content === undefined || dv.metadata.annotations?.[DISK_CONTENT_ANNOTATION] !== undefined) return dv;
+  return { ...dv, metadata: { ...dv.metadata, annotations: { ...dv.metadata.annotations, [DISK_CONTENT_ANNOTATION]: content } } };
+}
+
 /** Nodes VMs may run on (label `workload=kubevirt`, not cordoned), the least loaded first, `exclude` left out. */
 export function pickNode(store: ObjectStore, exclude?: string): string | undefined {
   const load = new Map<string, number>();
