@@ -128,7 +128,13 @@ export async function startTelemetry(env: Env, options: StartTelemetryOptions = 
   } else {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
     // Endpoint and headers from `env`; the exporter reads the rest (timeout, compression) itself.
-    processors = [new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter(otlpOptions(env)) })];
+    const delay = Number(env['OTEL_BSP_SCHEDULE_DELAY'] ?? '');
+    processors = [
+      new sdk.BatchSpanProcessor({
+        exporter: new OTLPTraceExporter(otlpOptions(env)),
+        ...(Number.isFinite(delay) && delay > 0 ? { scheduledDelayMillis: delay } : {}),
+      }),
+    ];
   }
   const provider = new sdk.TracerProvider({ resource, sampler: await samplerFromEnv(env), spanProcessors: processors });
   api.context.setGlobalContextManager(new asyncHooks.AsyncLocalStorageContextManager().enable());

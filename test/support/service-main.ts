@@ -15,6 +15,7 @@ import type { DepsOverrides } from '../../src/main/deps.js';
 import type { AzurePorts } from '../../src/main/azure-arm.js';
 import { runServer } from '../../src/main/server-process.js';
 import { runStartup } from '../../src/main/startup.js';
+import { startTelemetry } from '../../src/main/telemetry.js';
 import { runWorker } from '../../src/main/worker-process.js';
 import { armStandInPorts } from './arm-stand-in.js';
 
@@ -48,6 +49,8 @@ function overrides(): DepsOverrides {
 }
 
 const role = process.argv[2];
+// Tracing when the OTEL_* variables ask for it, as src/main/server.ts and worker.ts start it.
+await startTelemetry(env, { serviceName: role === 'worker' ? 'labplane-worker' : 'labplane' });
 if (role === 'api') runStartup('labplane', () => runServer(overrides()));
 else if (role === 'worker') runStartup('labplane worker', () => runWorker(overrides()));
 else throw new Error(`usage: service-main.ts api|worker (got ${String(role)})`);
