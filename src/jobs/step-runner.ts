@@ -113,9 +113,10 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     const last = cur.cursor.wait;
     const stalled = last !== undefined && percent <= last.percent;
     const early = last?.dueAt !== undefined && now.getTime() < Date.parse(last.dueAt);
+    const first = last?.first ?? last?.since ?? now.toISOString();
     const looked = stalled
-      ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent }
-      : { since: now.toISOString(), rechecks: 0, percent };
+      ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent, first }
+      : { since: now.toISOString(), rechecks: 0, percent, first };
     const stalledMs = now.getTime() - Date.parse(looked.since);
     if (stalled && stalledMs >= policy.stallTimeoutMs) {
       const minutes = Math.round(stalledMs / 60_000);
@@ -226,8 +227,11 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     const handlerMs = performance.now() - h0;
     const { label, after } =
       outcome === undefined ? await settleError(job, kind, op.cursor.attempt, error, controller.signal) : await settleOutcome(job, kind, outcome);
+    const first = op.cursor.wait?.first;
+    const waited =
+      first !== undefined && (label === 'next' || label === 'done') ? { waitedMs: Math.max(0, clock.now().getTime() - Date.parse(first)) } : {};
     observe(
-      { operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0 },
+      { operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0, ...waited },
       after?.error?.code,
     );
     return after;

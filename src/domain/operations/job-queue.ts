@@ -148,6 +148,8 @@ export interface StepObservation {
   readonly handlerMs: number;
   /** Time from picking the job up to acknowledging it, milliseconds (overhead = total - handler). */
   readonly totalMs: number;
+  /** A step that re-checked and now moved on: milliseconds since its first re-check (how long it waited). */
+  readonly waitedMs?: number;
 }
 
 /** What metrics read from a job engine. */

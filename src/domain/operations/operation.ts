@@ -118,7 +118,14 @@ export interface StepCursor {
    * since, that progress, and when (ISO) the pending re-check is due (one run before that was woken
    * early, and does not grow the backoff).
    */
-  readonly wait?: { readonly since: string; readonly rechecks: number; readonly percent: number; readonly dueAt?: string };
+  readonly wait?: {
+    readonly since: string;
+    readonly rechecks: number;
+    readonly percent: number;
+    readonly dueAt?: string;
+    /** When (ISO) the step first re-checked, kept while it re-checks: how long it waited in all (metrics). */
+    readonly first?: string;
+  };
 }
 
 /**
