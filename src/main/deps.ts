@@ -17,17 +17,19 @@ import type { Config } from './config.js';
 import { identityArea, type Identity } from './identity.js';
 import { imagesArea } from './images.js';
 import { buildJobsRuntime, createTerminalTap, withWorkerLoops, type JobsRuntime } from './jobs.js';
-import { labsArea } from './labs.js';
+import { labsArea, type LabsExports } from './labs.js';
 import { ltiArea, type LtiExports } from './lti.js';
 import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
+import { autoShutdownArea, type AutoShutdownExports } from './auto-shutdown.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createUpstreamMetrics, operationMetrics, stepWaitMetrics } from './upstream-metrics.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
-import { vmsArea } from './vms.js';
+import { usageArea, type UsageExports } from './usage.js';
+import { vmsArea, type VmsExports } from './vms.js';
 import { webhooksArea } from './webhooks.js';
 
 /**
@@ -43,7 +45,9 @@ export const AREAS = [
   snapshotsArea,
   identityArea,
   labsArea,
+  usageArea,
   webhooksArea,
+  autoShutdownArea,
   ltiArea,
   ltiPagesArea,
 ] as const;
@@ -62,6 +66,13 @@ export interface Deps {
   readonly identity: Identity;
   /** LTI 1.3: platform registrations and the tool's keys. */
   readonly lti: LtiExports;
+  /** The idle detector (auto-shutdown, quota enforcement of running VMs): `tick()` runs a pass now. */
+  readonly autoShutdown: AutoShutdownExports;
+  /** Usage metering: the ledger, the reader of students' usage and the meter (tests drive its `tick`). */
+  readonly usage: UsageExports;
+  /** The VM and lab repositories and use cases (tests build parts of their own on them). */
+  readonly vms: VmsExports;
+  readonly labs: LabsExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -184,6 +195,10 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       jobs,
       identity: exportsOf(mounted, identityArea),
       lti: exportsOf(mounted, ltiArea),
+      autoShutdown: exportsOf(mounted, autoShutdownArea),
+      usage: exportsOf(mounted, usageArea),
+      vms: exportsOf(mounted, vmsArea),
+      labs: exportsOf(mounted, labsArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

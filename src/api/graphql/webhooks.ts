@@ -14,6 +14,9 @@ export const webhookTypeDefs = /* GraphQL */ `
     vm_snapshot_ready
     lab_ready
     lab_roster_synced
+    vm_idle_warning
+    vm_quota_warning
+    vm_auto_shutdown
   }
 
   "A tenant's receiver of signed event notifications (Standard Webhooks). The signing secret is never shown here."
@@ -58,7 +61,16 @@ export const webhookTypeDefs = /* GraphQL */ `
   }
 `;
 
-type GraphQLEvent = 'operation_succeeded' | 'operation_failed' | 'vm_ready' | 'vm_snapshot_ready' | 'lab_ready' | 'lab_roster_synced';
+type GraphQLEvent =
+  | 'operation_succeeded'
+  | 'operation_failed'
+  | 'vm_ready'
+  | 'vm_snapshot_ready'
+  | 'lab_ready'
+  | 'lab_roster_synced'
+  | 'vm_idle_warning'
+  | 'vm_quota_warning'
+  | 'vm_auto_shutdown';
 
 const toGraphQL = (t: WebhookEventType): GraphQLEvent => t.replace(/[.-]/g, '_') as GraphQLEvent;
 const FROM_GRAPHQL: ReadonlyMap<string, WebhookEventType> = new Map(WEBHOOK_EVENT_TYPES.map((t) => [toGraphQL(t), t]));
