@@ -1838,6 +1838,8 @@ export interface components {
              */
             code: string;
             requestId?: string;
+            /** @description The W3C trace id of the request while tracing is on (OTEL_* settings); the same id is in the logs (`trace_id`) and the trace backend. */
+            traceId?: string;
             /** @description One entry per offending field, each listed once. */
             errors?: {
                 /** @description JSON Pointer (RFC 6901) of the offending field relative to the request body, e.g. `/instructors/0/id`; `/` is the body as a whole. For a parameter outside the body the pointer names the parameter (`/limit`) and `in` says where it is. (Before error codes were catalogued, contract checks answered `body/instructors/0/id` or `query/limit`.) In GraphQL's `extensions.errors` the pointer is relative to the field's arguments (`/input/source/secretRef`). */
@@ -2855,6 +2857,8 @@ export interface components {
             createdBy: string;
             parentId?: string;
             cancelRequested: boolean;
+            /** @description The W3C trace id of the request that started the operation (while tracing is on); its job steps, Kubernetes requests and ARM calls are in that trace. */
+            traceId?: string;
         };
         OperationList: {
             items: components["schemas"]["Operation"][];
