@@ -156,6 +156,9 @@ export async function startTelemetry(env: Env, options: StartTelemetryOptions = 
 
   const fastify = new fastifyOtel.FastifyOtelInstrumentation({
     registerOnInitialization: false,
+    // One span per request, not one per hook too: the pipeline runs a dozen hooks (auth, rate limit,
+    // idempotency, audit, metrics...) and a span each cost most of the read throughput (bench:tracing).
+    instrumentHooks: false,
     // Named by route (GraphQL requests are renamed by their operation, see src/api/graphql/plugin.ts);
     // the path without its query string, which may carry an LTI or OAuth parameter.
     requestHook: (span, request) => {
