@@ -24,6 +24,7 @@ import { activityArea } from './activity.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
+import { reimageArea } from './reimage.js';
 import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
 import { vmsArea } from './vms.js';
@@ -42,6 +43,7 @@ export const AREAS = [
   snapshotsArea,
   identityArea,
   labsArea,
+  reimageArea,
   webhooksArea,
   ltiArea,
   ltiPagesArea,

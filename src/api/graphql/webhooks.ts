@@ -14,6 +14,7 @@ export const webhookTypeDefs = /* GraphQL */ `
     vm_snapshot_ready
     lab_ready
     lab_roster_synced
+    lab_template_published
   }
 
   "A tenant's receiver of signed event notifications (Standard Webhooks). The signing secret is never shown here."
@@ -58,7 +59,14 @@ export const webhookTypeDefs = /* GraphQL */ `
   }
 `;
 
-type GraphQLEvent = 'operation_succeeded' | 'operation_failed' | 'vm_ready' | 'vm_snapshot_ready' | 'lab_ready' | 'lab_roster_synced';
+type GraphQLEvent =
+  | 'operation_succeeded'
+  | 'operation_failed'
+  | 'vm_ready'
+  | 'vm_snapshot_ready'
+  | 'lab_ready'
+  | 'lab_roster_synced'
+  | 'lab_template_published';
 
 const toGraphQL = (t: WebhookEventType): GraphQLEvent => t.replace(/[.-]/g, '_') as GraphQLEvent;
 const FROM_GRAPHQL: ReadonlyMap<string, WebhookEventType> = new Map(WEBHOOK_EVENT_TYPES.map((t) => [toGraphQL(t), t]));

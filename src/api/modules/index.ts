@@ -8,6 +8,8 @@ import type { TenantService } from '../../domain/tenants/tenant-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
+import type { ReimageService } from '../../domain/vms/reimage-service.js';
+import type { LabTemplateService } from '../../domain/labs/lab-template.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
@@ -16,6 +18,7 @@ import { ltiResolvers, ltiTypeDefs } from '../graphql/lti.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
+import { reimageResolvers, reimageTypeDefs } from '../graphql/reimage.js';
 import { snapshotResolvers, snapshotTypeDefs } from '../graphql/snapshots.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
@@ -27,6 +30,7 @@ import { labHandlers } from '../rest/labs.js';
 import { ltiHandlers } from '../rest/lti.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
+import { reimageHandlers } from '../rest/reimage.js';
 import { snapshotHandlers } from '../rest/snapshots.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
@@ -67,6 +71,15 @@ export function snapshotsModule(snapshots: SnapshotService): ApiModule {
     name: 'snapshots',
     handlers: snapshotHandlers(snapshots),
     graphql: { typeDefs: snapshotTypeDefs, resolvers: snapshotResolvers(snapshots) },
+  };
+}
+
+/** VM and lab reimages and labs' template VMs (uses the operations, vms and images modules' types). */
+export function reimageModule(reimage: ReimageService, templates: LabTemplateService): ApiModule {
+  return {
+    name: 'reimage',
+    handlers: reimageHandlers(reimage, templates),
+    graphql: { typeDefs: reimageTypeDefs, resolvers: reimageResolvers(reimage, templates) },
   };
 }
 

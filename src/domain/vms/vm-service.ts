@@ -10,9 +10,7 @@ import { uuidV5 } from '../shared/ids.js';
 import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { arcMachineName } from '../identity/arc-machine.js';
-import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../identity/onboarding.js';
-import { buildUserData } from './cloud-init.js';
+import { stageCloudInit, type VmOnboarding } from './cloud-init-staging.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmAccessPlan, type VmSpec, type VmView } from './vm.js';
 import { vmActionUseCases, type VmLoader } from './vm-actions.js';
@@ -68,11 +66,7 @@ export interface VmServiceDeps {
   readonly operations: Pick<OperationService, 'start'>;
   readonly instanceTypes?: readonly InstanceType[];
   /** Azure Arc onboarding of VMs created with `arc: true` (without it, such VMs are refused with 409). */
-  readonly onboarding?: {
-    readonly credentials: OnboardingCredentials;
-    readonly renderer: ArcUserDataRenderer;
-    readonly target: ArcTarget;
-  };
+  readonly onboarding?: VmOnboarding;
 }
 
 export type VmService = ReturnType<typeof createVmService>;
@@ -85,6 +79,18 @@ function tenantReader(tenants: Pick<TenantRepository, 'get'>) {
     if (t === undefined) throw new NotFoundError('tenant', id);
     return t;
   };
+}
+
+/** The image a VM is built from; an unknown one is 422 `IMAGE_NOT_FOUND` (the request names it). */
+export async function resolveVmImage(images: ImageLocator, tenant: string, ref: ImageRef) {
+  try {
+    return await images.resolve(tenant, ref);
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${ref.scope} image '${ref.name}'.`, { details: { image: { ...ref } } });
+    }
+    throw err;
+  }
 }
 
 /**
@@ -114,16 +120,7 @@ export function createVmService(deps: VmServiceDeps) {
   const tenantOf = tenantReader(tenants);
   const load = createVmLoader(repo, tenants);
 
-  async function resolveImage(tenant: string, ref: ImageRef) {
-    try {
-      return await deps.images.resolve(tenant, ref);
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${ref.scope} image '${ref.name}'.`, { details: { image: { ...ref } } });
-      }
-      throw err;
-    }
-  }
+  const resolveImage = (tenant: string, ref: ImageRef) => resolveVmImage(deps.images, tenant, ref);
 
   return {
     /** The catalog; with a tenant, only the types its profile and caps allow. */
@@ -224,27 +221,11 @@ export function createVmService(deps: VmServiceDeps) {
         );
       }
       refuseOverQuota(createNeeds(spec), tenant.quota, await tenants.usage(tenantId), `VM '${input.name}'`);
-      const base = { hostname: input.name, sshPublicKeys: input.sshPublicKeys, ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }) };
-      if (spec.arc && deps.onboarding !== undefined) {
-        // The token goes into the Secret only: never into the operation's input, a log line or an answer.
-        const { credentials, renderer, target } = deps.onboarding;
-        const token = await credentials.mintAccessToken();
-        const rendered = await renderer.render({
-          machineName: arcMachineName(spec.name),
-          tenant: tenantId,
-          vmId: spec.id,
-          target,
-          secret: { kind: 'access-token', token: token.token },
-        });
-        await repo.putCloudInit(
-          tenantId,
-          input.name,
-          buildUserData({ ...base, arc: rendered.userData }),
-          buildUserData({ ...base, arc: rendered.scrubbedUserData }),
-        );
-      } else {
-        await repo.putCloudInit(tenantId, input.name, buildUserData(base));
-      }
+      await stageCloudInit(repo, deps.onboarding, spec, {
+        hostname: input.name,
+        sshPublicKeys: input.sshPublicKeys,
+        ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }),
+      });
       return deps.operations.start(p, {
         kind: VM_CREATE_KIND,
         tenant: tenantId,

@@ -6,6 +6,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'vm.snapshot-ready',
   'lab.ready',
   'lab.roster-synced',
+  'lab.template-published',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -5,7 +5,7 @@ import { agentConnected } from './guest-agent.js';
 import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
-import { asVm, asVmi, DV, VM, VMI, type Stored } from './vm-sim-objects.js';
+import { asVm, asVmi, DISK_CONTENT_ANNOTATION, DV, VM, VMI, type Stored } from './vm-sim-objects.js';
 
 /** Store keys of the snapshot kinds (`snapshot.kubevirt.io/v1beta1`) and of the KubeVirt CR. */
 export const SNAPSHOT_RESOURCES = {
@@ -18,12 +18,7 @@ export const SNAPSHOT_RESOURCES = {
 /** Where the simulated KubeVirt install keeps its CR (`kubevirt/kubevirt`, as the operator's manifests name it). */
 export const KUBEVIRT_CR = { namespace: 'kubevirt', name: 'kubevirt' } as const;
 
-/**
- * Simulation only: the "content" of a simulated disk, an annotation of its DataVolume. Nothing in a
- * real cluster reads it; tests change it to "break" a VM's disk and see a restore bring it back
- * (the snapshot controller records it per volume, the restore controller writes it back).
- */
-export const DISK_CONTENT_ANNOTATION = 'sim.labplane.io/disk-content';
+export { DISK_CONTENT_ANNOTATION } from './vm-sim-objects.js';
 /** VM annotation that makes its next snapshots fail; the value is KubeVirt's error message. */
 export const FAIL_SNAPSHOT_ANNOTATION = 'sim.labplane.io/fail-snapshot';
 /** VM annotation that makes its next restores fail; the value is the failure message. */

@@ -81,6 +81,25 @@ export function dataVolumesOf(vm: KubeObject): KubeObject[] {
 }
 
 /**
+ * Simulation only: the "content" of a simulated disk, an annotation of its DataVolume. Nothing in a
+ * real cluster reads it; tests change it to "break" a VM's disk and see a restore bring it back
+ * (the snapshot controller records it per volume, the restore controller writes it back; a disk
+ * cloned from an image PVC starts with the image's content, so a reimaged VM's disk shows its image's).
+ */
+export const DISK_CONTENT_ANNOTATION = 'sim.labplane.io/disk-content';
+
+/** The simulated content of a clone's source (the image PVC's, or its DataVolume's), if it has one. */
+export function sourceContent(store: ObjectStore, dv: KubeObject): string | undefined {
+  const pvc = asDataVolume(dv).spec?.source?.pvc;
+  if (typeof pvc?.name !== 'string') return undefined;
+  const ns = typeof pvc.namespace === 'string' ? pvc.namespace : (dv.metadata.namespace ?? '');
+  return (
+    store.peek(PVC, ns, pvc.name)?.metadata.annotations?.[DISK_CONTENT_ANNOTATION] ??
+    store.peek(DV, ns, pvc.name)?.metadata.annotations?.[DISK_CONTENT_ANNOTATION]
+  );
+}
+
+/**
  * Whether a clone's source is there: a PVC, or a DataVolume of that name that finished importing.
  * `sourceRef` (DataSource) sources count as present: the emulator has no DataSources.
  */
