@@ -928,7 +928,7 @@ export interface paths {
          *     hold on their own VM, so a student may reset their own VM (another's is 404). Another image
          *     needs `vm.update`. The new disk must fit in the storage quota beside the old one (409
          *     `QUOTA_EXCEEDED`); 409 `ACTION_NOT_ALLOWED` while the VM is provisioning, migrating or being
-         *     deleted, `IMAGE_NOT_READY`; 422 `IMAGE_NOT_FOUND`, or `VALIDATION_FAILED` for an image larger
+         *     deleted, `IMAGE_NOT_READY`; 422 `IMAGE_NOT_FOUND`; 400 `VALIDATION_FAILED` for an image larger
          *     than the disk. A disk that fails to clone fails the operation with `REIMAGE_FAILED`.
          */
         post: operations["reimageVm"];
@@ -1173,7 +1173,7 @@ export interface paths {
          * Rebuild student VMs from the lab's current template image (an operation of kind `lab.reimage`).
          * @description One `vm.reimage` child per student VM (all roster students with a VM, or `students`), at most
          *     the lab parallelism (LAB_PARALLELISM) at once; each keeps the VM's name, owner, Arc machine and
-         *     access. The result sums up `{ total, succeeded, failed: [{ student, code, reason }] }`. 422 for a
+         *     access. The result sums up `{ total, succeeded, failed: [{ student, code, reason }] }`. 400 for a
          *     student not on the roster or without a VM (`errors[].field` `/students/<i>`), 409
          *     `LAB_DELETING`, `QUOTA_EXCEEDED` when not even one new disk fits beside the old ones (children
          *     the quota refuses later wait for those under way). A student resets their own VM with
@@ -1209,7 +1209,7 @@ export interface paths {
          * @description Named `<lab>-template`, labelled with the lab but never one of its students: it is left out
          *     of the students, summary, schedules, drops and usage. Owned by the caller or the given
          *     instructor of the lab; every instructor gets `administrator` once it is onboarded (Arc on).
-         *     409 `TEMPLATE_VM_EXISTS` when the lab has one, `LAB_DELETING`, `QUOTA_EXCEEDED`; 422 for an
+         *     409 `TEMPLATE_VM_EXISTS` when the lab has one, `LAB_DELETING`, `QUOTA_EXCEEDED`; 400 for an
          *     owner who is neither the caller nor an instructor (`/owner`).
          */
         post: operations["createLabTemplateVm"];

@@ -12,7 +12,7 @@ import { reimageNeeds } from '../vms/reimage-service.js';
 import { refuseOverQuota } from '../vms/vm-quota.js';
 import { refuseIssues } from '../vms/vm-rules.js';
 import type { VmRepository } from '../vms/vm-repository.js';
-import type { VmService } from '../vms/vm-service.js';
+import type { CreateVmInput, VmService } from '../vms/vm-service.js';
 import type { VmAccessPlan, VmView } from '../vms/vm.js';
 import { labTargetId, type LabRecord } from './lab.js';
 import type { LabRepository } from './lab-repository.js';
@@ -60,6 +60,23 @@ export interface CreateTemplateVmInput {
 export interface PublishTemplateInput {
   /** The tenant image to publish to (a new version of it); default `<lab>-template`. */
   readonly image?: string;
+}
+
+/** A VM of the lab built from its template, running at once (a student's or the template VM). */
+export function labVmInput(lab: LabRecord, name: string, owner: string): CreateVmInput {
+  const t = lab.template;
+  return {
+    name,
+    image: t.image,
+    ...(t.instanceType === undefined ? { cpu: t.cpu, memoryGi: t.memoryGi } : { instanceType: t.instanceType }),
+    diskGi: t.diskGi,
+    storageClass: t.storageClass,
+    sshPublicKeys: t.sshPublicKeys,
+    owner,
+    lab: lab.name,
+    arc: t.arc,
+    running: true,
+  };
 }
 
 /** Who gets what on the template VM: its owner and every instructor `administrator`. */
@@ -115,25 +132,8 @@ export function createLabTemplateService(deps: LabTemplateDeps) {
         ]);
       }
       const vmName = labTemplateVmName(name);
-      const t = lab.template;
       try {
-        return await deps.vms.create(
-          p,
-          tenant,
-          {
-            name: vmName,
-            image: t.image,
-            ...(t.instanceType === undefined ? { cpu: t.cpu, memoryGi: t.memoryGi } : { instanceType: t.instanceType }),
-            diskGi: t.diskGi,
-            storageClass: t.storageClass,
-            sshPublicKeys: t.sshPublicKeys,
-            owner,
-            lab: name,
-            arc: t.arc,
-            running: true,
-          },
-          { access: templateAccessPlan(lab) },
-        );
+        return await deps.vms.create(p, tenant, labVmInput(lab, vmName, owner), { access: templateAccessPlan(lab) });
       } catch (err) {
         if (err instanceof ConflictError && err.code === 'VM_EXISTS')
           throw new ConflictError('TEMPLATE_VM_EXISTS', `Lab '${name}' already has a template VM ('${vmName}').`, { details: { vm: vmName } });
@@ -194,7 +194,7 @@ export function createLabTemplateService(deps: LabTemplateDeps) {
     /**
      * Rebuilds student VMs from the lab's current template image (`lab.reimage`: one `vm.reimage`
      * child per student VM, at most the lab parallelism at once). `students` (object ids of the
-     * roster) limits it; every roster student with a VM when absent. 422 for a student not on the
+     * roster) limits it; every roster student with a VM when absent. 400 for a student not on the
      * roster or without a VM, 409 `IMAGE_NOT_READY`, `QUOTA_EXCEEDED` when not even one new disk
      * fits beside the old ones.
      */

@@ -57,7 +57,7 @@ export type ReimageService = ReturnType<typeof createReimageService>;
  * role assignments: access grants stay) and cloud-init. Resetting to the VM's own image needs
  * `vm.power` (what members hold on their own VM: a student resets their VM; another's is 404);
  * another image needs `vm.update`. Refused with 409 `ACTION_NOT_ALLOWED` while the VM is
- * provisioning, migrating or being deleted, `IMAGE_NOT_READY`, 422 `IMAGE_NOT_FOUND` /
+ * provisioning, migrating or being deleted, `IMAGE_NOT_READY`, 422 `IMAGE_NOT_FOUND`, 400
  * `VALIDATION_FAILED` (the image is larger than the disk), `QUOTA_EXCEEDED` when the new disk does
  * not fit beside the old one (the old goes once the new is ready), and
  * `ARC_ONBOARDING_NOT_CONFIGURED` for a VM with Arc on where onboarding is not configured.
