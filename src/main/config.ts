@@ -5,10 +5,12 @@ import { defaultSchemasDir } from '../adapters/sim/kube-emulator/package-paths.j
 import { readAuth, readAzure, type AuthConfig, type AzureConfig } from './config-identity.js';
 import { bool, CIDR, ConfigError, int, list, read, type Env } from './config-read.js';
 import { readLti, type LtiConfig } from './config-lti.js';
+import { readUsage, type UsageConfig } from './config-usage.js';
 
 export { ConfigError } from './config-read.js';
 export type { AuthConfig, AzureConfig } from './config-identity.js';
 export type { LtiConfig } from './config-lti.js';
+export type { UsageConfig } from './config-usage.js';
 
 /**
  * Every setting of the service, read once at start from the environment. `loadConfig` throws
@@ -65,6 +67,12 @@ export interface Config {
   readonly recoveryIntervalMs: number;
   /** Between passes of the janitors (staged cloud-init, orphaned Arc machines), ms (JANITOR_INTERVAL_MS, default 10 minutes). */
   readonly janitorIntervalMs: number;
+  /** Where VM usage (KubeVirt's metrics) is read from: Prometheus (PROMETHEUS_*), or off. */
+  readonly usage: UsageConfig;
+  /** Between passes of the idle detector (auto-shutdown and quota enforcement of running VMs), on the leader, ms (IDLE_CHECK_INTERVAL_MS, default 60 000). */
+  readonly idleCheckIntervalMs: number;
+  /** Between passes of the usage meter (VM run times for lab quotas and usage reports), ms (USAGE_METER_INTERVAL_MS, default 60 000). */
+  readonly usageMeterIntervalMs: number;
   readonly snapshots: SnapshotsConfig;
 }
 
@@ -207,6 +215,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     leader: readLeader(env),
     recoveryIntervalMs: read(env, 'RECOVERY_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 60_000,
     janitorIntervalMs: read(env, 'JANITOR_INTERVAL_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 10 * 60_000,
+    usage: readUsage(env),
+    idleCheckIntervalMs: read(env, 'IDLE_CHECK_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
+    usageMeterIntervalMs: read(env, 'USAGE_METER_INTERVAL_MS', int(1000, 3_600_000), 'milliseconds 1000-3600000') ?? 60_000,
     snapshots: {
       perVm: read(env, 'SNAPSHOTS_PER_VM', int(1, 1000), 'an integer 1-1000') ?? 10,
       perTenant: read(env, 'SNAPSHOTS_PER_TENANT', int(1, 100_000), 'an integer 1-100000') ?? 100,

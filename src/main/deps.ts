@@ -21,12 +21,14 @@ import { labsArea } from './labs.js';
 import { ltiArea, type LtiExports } from './lti.js';
 import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
+import { autoShutdownArea, type AutoShutdownExports } from './auto-shutdown.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { reimageArea } from './reimage.js';
 import { snapshotsArea } from './snapshots.js';
 import { tenantsArea } from './tenants.js';
+import { usageArea, type UsageExports } from './usage.js';
 import { vmsArea } from './vms.js';
 import { webhooksArea } from './webhooks.js';
 
@@ -44,7 +46,9 @@ export const AREAS = [
   identityArea,
   labsArea,
   reimageArea,
+  usageArea,
   webhooksArea,
+  autoShutdownArea,
   ltiArea,
   ltiPagesArea,
 ] as const;
@@ -63,6 +67,10 @@ export interface Deps {
   readonly identity: Identity;
   /** LTI 1.3: platform registrations and the tool's keys. */
   readonly lti: LtiExports;
+  /** The idle detector (auto-shutdown, quota enforcement of running VMs): `tick()` runs a pass now. */
+  readonly autoShutdown: AutoShutdownExports;
+  /** Usage metering: the ledger, the reader of students' usage and the meter (tests drive its `tick`). */
+  readonly usage: UsageExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -181,6 +189,8 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       jobs,
       identity: exportsOf(mounted, identityArea),
       lti: exportsOf(mounted, ltiArea),
+      autoShutdown: exportsOf(mounted, autoShutdownArea),
+      usage: exportsOf(mounted, usageArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

@@ -19,6 +19,8 @@ import {
 } from '../adapters/sim/kube-emulator/index.js';
 import { createSimDirectory } from '../adapters/sim/directory.js';
 import { createSimLms, type SimLms } from '../adapters/sim/lms/index.js';
+import { createSimPrometheus, type SimPrometheus } from '../adapters/sim/prometheus.js';
+import type { PrometheusSettings } from '../adapters/prometheus/index.js';
 import { createSimulatedResolver } from '../adapters/sim/sim-resolver.js';
 import { createPlatformFetch } from '../adapters/lti/platform-fetch.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../adapters/sim/sim-webhook-network.js';
@@ -28,6 +30,7 @@ import type { ImageRepository } from '../domain/images/image-repository.js';
 import type { Directory, MembershipSource, PlatformFetch } from '../domain/lti/ports.js';
 import type { HostResolver } from '../domain/net/index.js';
 import { ConflictError } from '../domain/shared/errors.js';
+import { systemClock, type Clock } from '../domain/shared/ids.js';
 import { PROFILE_DEFAULTS } from '../domain/tenants/tenant.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { WebhookSender } from '../domain/webhooks/delivery.js';
@@ -56,6 +59,16 @@ export interface World {
   readonly queueLocks?: QueueLocks;
   /** Reads LMS course memberships (NRPS) when given here (tests); otherwise the LTI area's NRPS client. */
   readonly membershipSource?: MembershipSource;
+  /**
+   * Where VM usage is read (the idle detector's usage signal): the Prometheus of PROMETHEUS_URL, or in
+   * the embedded default (without PROMETHEUS_URL) the simulated Prometheus, through the same adapter;
+   * undefined: no usage signal.
+   */
+  readonly prometheus: PrometheusSettings | undefined;
+  /** The embedded default's simulated Prometheus on loopback (tests set its series); undefined otherwise. */
+  readonly simPrometheus: SimPrometheus | undefined;
+  /** The clock of usage metering and cost controls when a test sets one ({@link WorldOverrides.usageClock}). */
+  readonly usageClock?: Clock;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -131,6 +144,11 @@ export interface WorldOverrides {
   /** Tests: the directory (in place of `lms.directory`) and an NRPS client. */
   readonly directory?: Directory;
   readonly membershipSource?: MembershipSource;
+  /**
+   * Tests: the clock of the usage area only (the usage meter, usage reports, the quota refusal and the
+   * idle detector), so hours of use pass in fake time while the rest of the platform runs in real time.
+   */
+  readonly usageClock?: Clock;
 }
 
 /** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
@@ -213,7 +231,17 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
   };
   const network = { ...networkFor(config), ...overrides.network };
   const lms = await lmsWorldFor(config, network);
+  const usageClock = overrides.usageClock ?? systemClock;
+  const usage = config.usage;
+  // The embedded default answers PromQL itself (on loopback, so the real adapter and its queries are used).
+  const simPrometheus = config.kube.mode === 'simulated' && usage.mode === 'off' ? createSimPrometheus({ now: () => usageClock.now() }) : undefined;
+  let prometheus: PrometheusSettings | undefined;
+  if (usage.mode === 'prometheus') prometheus = { url: usage.url, auth: usage.auth, timeoutMs: usage.timeoutMs };
+  else if (simPrometheus !== undefined) prometheus = { url: await simPrometheus.listen(0, '127.0.0.1'), auth: { kind: 'none' }, timeoutMs: 10_000 };
+  const closePrometheus = async () => simPrometheus?.close();
   const base = {
+    prometheus,
+    simPrometheus,
     azure: azure.ports,
     simAzure: azure.sim,
     network,
@@ -221,18 +249,29 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     timings,
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
     ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
+    ...(overrides.usageClock === undefined ? {} : { usageClock: overrides.usageClock }),
   };
   if (config.kube.mode !== 'simulated') {
-    return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: async () => undefined };
+    return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: closePrometheus };
   }
-  const emulator = await startSimulatedCluster(config, config.kube.schemasDir, azure.sim, overrides.recordKubeRequests === true);
+  let emulator: KubeEmulator;
+  try {
+    emulator = await startSimulatedCluster(config, config.kube.schemasDir, azure.sim, overrides.recordKubeRequests === true);
+  } catch (err) {
+    await closePrometheus();
+    throw err;
+  }
   logger.info({ url: emulator.url }, 'simulated Kubernetes API started');
+  if (simPrometheus !== undefined) logger.info({ url: simPrometheus.url }, 'simulated Prometheus started (the usage signal of auto-shutdown)');
   return {
     ...base,
     kubeConfig: loadKubeConfig({ server: emulator.url }),
     emulator,
     seed: (repos) => seedSimulatedCluster(repos.tenants, repos.images, logger),
-    close: () => emulator.close(),
+    close: async () => {
+      await emulator.close();
+      await closePrometheus();
+    },
   };
 }
 

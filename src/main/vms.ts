@@ -9,6 +9,8 @@ import { usageWithSnapshots } from '../domain/vms/snapshot-quota.js';
 import type { SnapshotRepository } from '../domain/vms/snapshot-repository.js';
 import { createNodeService, type NodeService } from '../domain/vms/node-service.js';
 import { createVmService, type VmService } from '../domain/vms/vm-service.js';
+import type { AutoShutdownViews } from '../domain/usage/vm-cost-controls.js';
+import type { StartGate } from '../domain/vms/vm-actions.js';
 import { createCloudInitJanitor } from '../jobs/cloud-init-janitor.js';
 import { nodeEvacuateJob } from '../jobs/kinds/node-evacuate.js';
 import { vmCreateJob } from '../jobs/kinds/vm-create.js';
@@ -28,6 +30,16 @@ export interface VmsExports {
   readonly snapshots: SnapshotRepository;
   readonly service: VmService;
   readonly nodes: NodeService;
+  /**
+   * Where the API reads VMs' auto-shutdown views: given by the auto-shutdown area, built after this
+   * one (it needs the VMs); until then, and without it, no VM shows one.
+   */
+  showAutoShutdown(views: AutoShutdownViews): void;
+  /**
+   * Sets what starts must also pass (a lab student's usage quota, from the usage area, which is
+   * built after this one as it needs the VMs).
+   */
+  gateStarts(gate: StartGate): void;
 }
 
 /**
@@ -47,8 +59,10 @@ export const vmsArea = defineArea({
     await repo.start();
     const snapshots = createKubeSnapshotRepository({ client: ctx.kube, supportCacheMs: config.snapshots.supportCacheMs, clock: ctx.clock });
     const { azure, timings } = ctx.world;
+    let startGate: StartGate | undefined;
     const service = createVmService({
       repo,
+      startGate: { refuseStart: async (p, vm) => startGate?.refuseStart(p, vm) },
       // A VM's disk must fit beside the tenant's disks and its VM snapshots.
       tenants: { get: (id) => ctx.tenantRepo.get(id), usage: usageWithSnapshots(ctx.tenantRepo, snapshots).usage },
       images: ctx.images.locator,
@@ -67,8 +81,23 @@ export const vmsArea = defineArea({
       maxAgeMs: Math.max(2 * 3_600_000, config.arcConnectTimeoutMs + 3_600_000),
       intervalMs: config.janitorIntervalMs,
     });
+    let autoShutdown: AutoShutdownViews | undefined;
+    const autoShutdownViews: AutoShutdownViews = {
+      of: async (refs) => (autoShutdown === undefined ? refs.map(() => undefined) : autoShutdown.of(refs)),
+    };
     return {
-      exports: { repo, snapshots, service, nodes } satisfies VmsExports,
+      exports: {
+        repo,
+        snapshots,
+        service,
+        nodes,
+        showAutoShutdown: (views) => {
+          autoShutdown = views;
+        },
+        gateStarts: (gate) => {
+          startGate = gate;
+        },
+      } satisfies VmsExports,
       jobKinds: [
         // Only VMs that got the onboarding user-data can connect: without it, the Arc flag is only recorded.
         vmCreateJob({
@@ -98,7 +127,7 @@ export const vmsArea = defineArea({
           recheckMs: VM_RECHECK_MS * 2,
         }),
       ],
-      api: [vmsModule(service, nodes, ctx.images.service)],
+      api: [vmsModule(service, nodes, ctx.images.service, autoShutdownViews)],
       leaderLoops: [janitor],
       // A VM's watch events wake the steps waiting on it (in worker processes only).
       wakeSources: [vmWakeSource(repo)],

@@ -209,9 +209,11 @@ async function requeueLegacyDeliveryJobs(legacy: LegacyQueue, queue: DeliveryQue
   if (n > 0) log.info({ jobs: n }, 'requeued the webhook delivery jobs of the previous version');
 }
 
-/** What other areas use of webhooks (tenant deletion removes a tenant's webhooks). */
+/** What other areas use of webhooks (tenant deletion removes a tenant's webhooks; the idle detector sends its warnings). */
 export interface WebhooksExports {
   readonly repo: WebhookRepository;
+  /** Sends an event that is not an operation's to the tenant's subscribed webhooks (see `WebhookDispatcher.publishEvent`). */
+  readonly publishEvent: WebhookDispatcher['publishEvent'];
 }
 
 /** Tenant webhooks: every terminal operation is offered to them; deliveries run where the job workers run. */
@@ -221,7 +223,7 @@ export const webhooksArea = defineArea({
   async build(ctx: WebhooksContext) {
     const w = await buildWebhooks(ctx);
     return {
-      exports: { repo: w.repo } satisfies WebhooksExports,
+      exports: { repo: w.repo, publishEvent: (event) => w.dispatcher.publishEvent(event) } satisfies WebhooksExports,
       api: [w.module],
       informers: w.informers,
       dashboardQueues: w.dashboardQueues,

@@ -208,6 +208,41 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
       expect(r.receiver.received).toHaveLength(1);
     });
 
+    it('an event that is not an operation (an idle warning) goes to the subscribed webhooks of its tenant only, once however often it is published', async () => {
+      const r = await rig(() => 204, { events: ['vm.idle-warning'] });
+      // Another tenant's webhook subscribed to the same type, and one of this tenant that is not subscribed.
+      await r.repo.create({ ...r.hook, id: crypto.randomUUID(), tenant: 't2' });
+      await r.repo.create({ ...r.hook, id: crypto.randomUUID(), events: ['vm.quota-warning'] });
+      const event = {
+        id: `t1.vm-1.${crypto.randomUUID()}.idle-warning.2027-01-11T09:20:00.000Z`,
+        type: 'vm.idle-warning' as const,
+        tenant: 't1',
+        occurredAt: '2027-01-11T09:20:00.000Z',
+        data: {
+          tenant: 't1',
+          vm: 'vm-1',
+          ownerId: 'stud-1',
+          reason: 'AutoShutdown:Disconnect',
+          warnedAt: '2027-01-11T09:20:00.000Z',
+          stopAt: '2027-01-11T09:25:00.000Z',
+        },
+      };
+      expect(await r.dispatcher.publishEvent(event)).toBe(1);
+      expect(await r.dispatcher.publishEvent(event)).toBe(1);
+      await r.start();
+      const id = deliveryIdOf(event.id, r.hook.id);
+      await finished(r, id);
+      expect(r.receiver.received).toHaveLength(1);
+      expect(verified(r.hook.secret, r.receiver.received[0]!)).toEqual({
+        id: event.id,
+        type: 'vm.idle-warning',
+        timestamp: event.occurredAt,
+        tenant: 't1',
+        data: event.data,
+      });
+      expect(await r.dispatcher.publishEvent({ ...event, tenant: 't3', id: `${event.id}-t3` })).toBe(0);
+    });
+
     it('a webhook deleted before its delivery runs: the delivery is dropped, nothing is sent', async () => {
       const r = await rig(() => 204, { events: ['operation.succeeded'] });
       const op = anOperation({ id: crypto.randomUUID() });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { LaunchState, LaunchStateStore, LtiSession, LtiSessionStore, NonceLedger } from '../../src/domain/lti/ports.js';
+import { withFixture } from '../support/with-fixture.js';
 
 /**
  * The LTI launch stores (launch states, the nonce ledger, sessions). `pass(ms)` lets time go by:
@@ -24,17 +25,6 @@ const state = (): LaunchState => ({
   targetLinkUri: 'https://tool.example/lti/launch',
   createdAt: 1,
 });
-
-function withFixture(factory: LtiStoresFactory, fn: (f: LtiStoresFixture) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const f = await factory();
-    try {
-      await fn(f);
-    } finally {
-      await f.close();
-    }
-  };
-}
 
 export function launchStateStoreContract(name: string, factory: LtiStoresFactory): void {
   describe(`LaunchStateStore contract: ${name}`, () => {

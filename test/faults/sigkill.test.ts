@@ -87,9 +87,13 @@ describe('kill -9 of the worker process', () => {
       sshPublicKeys: [sshKey('fault@lab')],
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    // ARM accepted the PUT and the worker is polling the install: kill it there.
+    // ARM accepted the PUT, the worker recorded where to resume (the VM shows the install InProgress,
+    // written after the resume state) and polls the install: kill it there. The status poll alone is
+    // not enough: the SDK may poll once inside the PUT's call, before the resume state is saved.
     await until(
-      () => d.arm.server.count('GET', 'operationstatus') > 0,
+      async () =>
+        d.arm.server.count('GET', 'operationstatus') > 0 &&
+        (await d.call('GET', `/v1/tenants/${TENANT}/vms/arc-vm`)).body?.identity?.extension?.state === 'InProgress',
       120_000,
       () => `the extension install to be polled\n${d.diagnose()}`,
     );

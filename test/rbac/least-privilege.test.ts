@@ -79,6 +79,7 @@ describe('the RBAC of deploy/base/rbac against everything the control plane does
       'update labs/status',
       'watch nodes',
       'create datavolumes',
+      'get virtualmachineinstances/userlist',
     ]) {
       expect(kinds, k).toContain(k);
     }

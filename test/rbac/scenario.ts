@@ -17,7 +17,7 @@ const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
  * Everything the control plane does to a cluster, through the app's real composition on the
  * embedded default (real Kubernetes adapters, emulated API server recording each request): a
  * tenant with members, an image import, a VM's whole life (with Arc identity, snapshots and a restore), node listing and
- * evacuation, a lab with roster sync, scheduled power and end-of-course deletion, webhooks
+ * evacuation, a lab with roster sync, the idle detector's look at its running VMs, scheduled power and end-of-course deletion, webhooks
  * registered, delivered and deleted, LTI registrations and a tool key rotation, and the tenant's deletion. Resolves what the cluster saw.
  */
 export async function runScenario(): Promise<RecordedRequests> {
@@ -170,6 +170,8 @@ export async function runScenario(): Promise<RecordedRequests> {
       await eventually(async () => (await client.lab(admin, tenant, String(body['name']))).body.phase === 'Ready', 30_000, 'the lab to be Ready');
     };
     await createLab({ name: 'os-101', template: { ...LAB_TEMPLATE, arc: true }, instructors: [person(100)], students: [person(1), person(2)] });
+    // The idle detector looks at the lab's running VMs (a new lab has auto-shutdown on): who is logged into each guest.
+    await t.deps.autoShutdown.tick();
     const sync = await ok(
       'roster',
       api()

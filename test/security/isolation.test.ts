@@ -238,6 +238,8 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     adminOk: [404, 409],
   }),
   listLabStudents: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students`, scoped: true, adminOk: [200] }),
+  getLabUsage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/usage`, scoped: true, adminOk: [200] }),
+  getTenantUsage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/usage`, scoped: true, adminOk: [200] }),
   // The fixture's lab is not bound to an LMS course: the admin gets past authorization to the 409.
   syncLabFromLms: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/lti/sync`, scoped: true, adminOk: [409] }),
   retryLabStudent: (f) => ({
@@ -287,7 +289,10 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.deleteMember': (f) => ({ query: 'mutation($t: ID!) { deleteMember(tenant: $t, principalId: "member-a") }', variables: { t: f.a } }),
   'Query.instanceTypes': (f) => ({ query: 'query($t: ID) { instanceTypes(tenant: $t) { name } }', variables: { t: f.a } }),
   'Query.vms': (f) => ({ query: 'query($t: ID!) { vms(tenant: $t) { items { name owner } } }', variables: { t: f.a } }),
-  'Query.vm': (f) => ({ query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner } }', variables: { t: f.a, n: f.aVm } }),
+  'Query.vm': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { vm(tenant: $t, name: $n) { name owner autoShutdown { signals } } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
   'Query.nodes': () => ({ query: '{ nodes { name } }' }),
   'Query.vmAccess': (f) => ({
     query: 'query($t: ID!, $n: ID!) { vmAccess(tenant: $t, name: $n) { principalId role } }',
@@ -389,6 +394,11 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
     variables: { t: f.a, n: f.aLab },
   }),
   'Query.labs': (f) => ({ query: 'query($t: ID!) { labs(tenant: $t) { items { name } } }', variables: { t: f.a } }),
+  'Query.labUsage': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { labUsage(tenant: $t, lab: $n) { lab students { vm usedHours } } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
+  'Query.tenantUsage': (f) => ({ query: 'query($t: ID!) { tenantUsage(tenant: $t) { tenant labs { lab } } }', variables: { t: f.a } }),
   'Mutation.createLab': (f) => ({
     query:
       'mutation($t: ID!, $k: String!) { createLab(tenant: $t, input: {name: "intruder-lab", template: {image: {scope: platform, name: "ubuntu-24-04"}, instanceType: "small", diskGi: 10, storageClass: "kv-standard", sshPublicKeys: [$k]}}) { id } }',

@@ -5,10 +5,38 @@ import { AREAS } from '../../src/main/deps.js';
 describe('the areas of the product', () => {
   it('need only areas that exist, none in a cycle; tenants come after webhooks and lti (tenant.delete removes their objects)', () => {
     const order = buildOrder(AREAS).map((a) => a.name);
-    expect(order).toEqual(['webhooks', 'lti', 'tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'ltiPages']);
+    expect(order).toEqual([
+      'webhooks',
+      'lti',
+      'tenants',
+      'activity',
+      'images',
+      'vms',
+      'snapshots',
+      'identity',
+      'labs',
+      'reimage',
+      'usage',
+      'autoShutdown',
+      'ltiPages',
+    ]);
   });
 
   it('mount the API in the order GraphQL types and fields have always had', () => {
-    expect(AREAS.map((a) => a.name)).toEqual(['tenants', 'activity', 'images', 'vms', 'identity', 'labs', 'webhooks', 'lti', 'ltiPages']);
+    expect(AREAS.map((a) => a.name)).toEqual([
+      'tenants',
+      'activity',
+      'images',
+      'vms',
+      'snapshots',
+      'identity',
+      'labs',
+      'reimage',
+      'usage',
+      'webhooks',
+      'autoShutdown',
+      'lti',
+      'ltiPages',
+    ]);
   });
 });

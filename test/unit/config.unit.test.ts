@@ -82,6 +82,26 @@ describe('configuration', () => {
     expect(configError({ JANITOR_INTERVAL_MS: '10' }).setting).toBe('JANITOR_INTERVAL_MS');
   });
 
+  it('the idle detector looks every minute unless IDLE_CHECK_INTERVAL_MS says otherwise; the usage signal is off without PROMETHEUS_URL', () => {
+    expect(loadConfig({}).idleCheckIntervalMs).toBe(60_000);
+    expect(loadConfig({ IDLE_CHECK_INTERVAL_MS: '15000' }).idleCheckIntervalMs).toBe(15_000);
+    expect(configError({ IDLE_CHECK_INTERVAL_MS: '10' }).setting).toBe('IDLE_CHECK_INTERVAL_MS');
+    expect(loadConfig({}).usage).toEqual({ mode: 'off' });
+    expect(loadConfig({ PROMETHEUS_URL: 'http://prometheus-k8s.monitoring:9090' }).usage).toMatchObject({
+      mode: 'prometheus',
+      url: 'http://prometheus-k8s.monitoring:9090',
+      auth: { kind: 'none' },
+    });
+    expect(configError({ PROMETHEUS_AUTH: 'bearer' }).setting).toBe('PROMETHEUS_URL');
+  });
+
+  it('the usage meter passes every minute by default, between 1 s and 1 h', () => {
+    expect(loadConfig({}).usageMeterIntervalMs).toBe(60_000);
+    expect(loadConfig({ USAGE_METER_INTERVAL_MS: '5000' }).usageMeterIntervalMs).toBe(5_000);
+    expect(configError({ USAGE_METER_INTERVAL_MS: '999' }).setting).toBe('USAGE_METER_INTERVAL_MS');
+    expect(configError({ USAGE_METER_INTERVAL_MS: '3600001' }).setting).toBe('USAGE_METER_INTERVAL_MS');
+  });
+
   it('lab settings and the shared Kubernetes write budget have defaults and refuse values out of range', () => {
     const c = loadConfig({});
     expect(c.labs).toEqual({ parallelism: 50, tickMs: 30_000, claimTimeoutMs: 120_000, ltiRosterSyncHours: 24 });

@@ -340,16 +340,19 @@ describe('webhooks over GraphQL', () => {
       .set('authorization', owner)
       .send({
         query:
-          'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/gql", events: [lab_roster_synced, operation_failed]}) { secret webhook { id tenant events } } }',
+          'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/gql", events: [vm_auto_shutdown, lab_roster_synced, vm_idle_warning, operation_failed, vm_quota_warning]}) { secret webhook { id tenant events } } }',
         variables: { t: a },
       });
     const payload = created.body.data?.createWebhook;
     expect(payload?.secret, JSON.stringify(created.body)).toMatch(/^whsec_/);
-    expect(payload.webhook).toMatchObject({ tenant: a, events: ['operation_failed', 'lab_roster_synced'] });
+    expect(payload.webhook).toMatchObject({
+      tenant: a,
+      events: ['operation_failed', 'lab_roster_synced', 'vm_idle_warning', 'vm_quota_warning', 'vm_auto_shutdown'],
+    });
     const rest = await api()
       .get(`${hooks(a)}/${payload.webhook.id}`)
       .set('authorization', owner);
-    expect(rest.body.events).toEqual(['operation.failed', 'lab.roster-synced']);
+    expect(rest.body.events).toEqual(['operation.failed', 'lab.roster-synced', 'vm.idle-warning', 'vm.quota-warning', 'vm.auto-shutdown']);
 
     const refused = await api()
       .post('/graphql')

@@ -40,10 +40,25 @@ function quantity<T>(q: string | number | undefined, parse: (s: string) => T): T
   }
 }
 
+const EPOCH = new Date(0).toISOString();
+
 /** An ISO 8601 instant of a Kubernetes timestamp (a Date or a string; the epoch when absent or malformed). */
 export function timestamp(v: unknown): string {
   const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined;
   return d === undefined || Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+}
+
+/**
+ * When a VMI started running: the latest `Running` entry of `status.phaseTransitionTimestamps` (as
+ * virt-controller writes them), else its creation (a VMI seen before it reached Running).
+ */
+export function startedAtOf(vmi: VirtualMachineInstance): string {
+  const running = (vmi.status?.phaseTransitionTimestamps ?? [])
+    .filter((t) => t.phase === 'Running' && t.phaseTransitionTimestamp !== undefined)
+    .map((t) => timestamp(t.phaseTransitionTimestamp))
+    .filter((t) => t !== EPOCH)
+    .sort();
+  return running.at(-1) ?? timestamp(vmi.metadata?.creationTimestamp);
 }
 
 export function conditionsOf(raw: readonly KubeCondition[] | undefined): Condition[] {
@@ -201,7 +216,11 @@ function mapRecord(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, 
           }),
     },
     ...(nodeName === undefined ? {} : { nodeName }),
-    ...(vmi === undefined ? {} : { instance: { uid: vmi.metadata?.uid ?? '', ...size(vmi.spec?.domain?.resources, vmi.spec?.domain?.cpu?.cores) } }),
+    ...(vmi === undefined
+      ? {}
+      : {
+          instance: { uid: vmi.metadata?.uid ?? '', ...size(vmi.spec?.domain?.resources, vmi.spec?.domain?.cpu?.cores), startedAt: startedAtOf(vmi) },
+        }),
     ...(latest === undefined ? {} : { migration: migrationOf(latest) }),
   };
 }

@@ -5,3 +5,4 @@ export * from './lab-repository.js';
 export * from './vm-repository.js';
 export * from './image-repository.js';
 export * from './lti-stores.js';
+export * from './usage-ledger.js';

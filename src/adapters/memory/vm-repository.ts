@@ -177,7 +177,12 @@ export function createMemoryVmRepository(options: MemoryVmRepositoryOptions = {}
     }
     if (vm.instance !== undefined && vm.observation.printableStatus === 'Running') return vm;
     const nodeName = vm.nodeName ?? leastLoadedNode() ?? nodes[0]?.name ?? 'node-0';
-    return store({ ...rest, observation: RUNNING, nodeName, instance: vm.instance ?? { uid: nextUid(), cpu: vm.cpu, memoryGi: vm.memoryGi } });
+    return store({
+      ...rest,
+      observation: RUNNING,
+      nodeName,
+      instance: vm.instance ?? { uid: nextUid(), cpu: vm.cpu, memoryGi: vm.memoryGi, startedAt: clock.now().toISOString() },
+    });
   }
 
   const settled = (vm: VmRecord): VmRecord => (lifecycle === 'instant' ? settleVm(vm) : vm);

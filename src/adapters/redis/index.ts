@@ -5,3 +5,4 @@ export * from './event-bus.js';
 export * from './bullmq-transport.js';
 export * from './job-metrics.js';
 export * from './lti-stores.js';
+export * from './usage-ledger.js';

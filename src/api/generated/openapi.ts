@@ -655,7 +655,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** One VM with its state, reason and the actions valid now. Served from a watch-backed cache. */
+        /** One VM with its state, reason and the actions valid now (and its auto-shutdown, when it has cost controls). Served from a watch-backed cache. */
         get: operations["getVm"];
         put?: never;
         post?: never;
@@ -928,7 +928,7 @@ export interface paths {
          *     hold on their own VM, so a student may reset their own VM (another's is 404). Another image
          *     needs `vm.update`. The new disk must fit in the storage quota beside the old one (409
          *     `QUOTA_EXCEEDED`); 409 `ACTION_NOT_ALLOWED` while the VM is provisioning, migrating or being
-         *     deleted, `IMAGE_NOT_READY`; 422 `IMAGE_NOT_FOUND`; 400 `VALIDATION_FAILED` for an image larger
+         *     deleted, `IMAGE_NOT_READY`; 422 `IMAGE_NOT_FOUND`, or `VALIDATION_FAILED` for an image larger
          *     than the disk. A disk that fails to clone fails the operation with `REIMAGE_FAILED`.
          */
         post: operations["reimageVm"];
@@ -1325,6 +1325,54 @@ export interface paths {
          *     `Idempotency-Key` so that a retried request does not add the hours twice.
          */
         post: operations["addLabUsageHours"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Each roster student's hours of use against the lab's quota (JSON, or CSV with `Accept text/csv`).
+         * @description Hours a student's VM ran outside the lab's class hours (scheduled hours never count), as the usage meter recorded them, against the lab's `usageQuotaHours` plus the hours instructors added for the student. Without a quota on the lab, `quotaHours` and `leftHours` are absent and nobody is exhausted. Hours are rounded down to the hundredth. With `Accept: text/csv`, the same rows as a CSV attachment (a header row; cells that a spreadsheet would read as a formula are prefixed with `'`).
+         */
+        get: operations["getLabUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The tenant's usage summary, per lab (students, hours used, students over quota) and of the VMs outside labs.
+         * @description For those who may read the tenant's labs (owners, integrations, platform administrators); members get 403.
+         */
+        get: operations["getTenantUsage"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1752,6 +1800,7 @@ export interface components {
              *     | `QUOTA_EXCEEDED` | 409 | no | The request does not fit in what the tenant quota leaves; `details` gives the figures. |
              *     | `MIGRATION_NEEDS_HEADROOM` | 409 | no | Live migration needs quota room for a second copy of the VM while it moves. |
              *     | `NOT_LIVE_MIGRATABLE` | 409 | no | The VM cannot be live-migrated (its disks are not ReadWriteMany). |
+             *     | `USAGE_QUOTA_EXHAUSTED` | 409 | no | The student has used the hours of their lab quota (class hours do not count); `details` gives usedHours, quotaHours, addedHours and leftHours. Instructors can add hours or start the VM themselves. |
              *     | `ACTION_NOT_ALLOWED` | 409 | no | The action is not possible in the VM’s current state; `details.state` says which. |
              *     | `VM_ACTION_REFUSED` | 409 | no | KubeVirt refused the VM action. |
              *     | `VM_EXISTS` | 409 | no | A VM of that name already exists in the tenant. |
@@ -1891,6 +1940,8 @@ export interface components {
                 code?: string;
             };
             requestId: string;
+            /** @description Why the platform acted on its own, e.g. AutoShutdown:Idle or UsageQuota:Exhausted (the VM stops it started). */
+            reason?: string;
         };
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
@@ -2149,9 +2200,38 @@ export interface components {
             nodeName?: string;
             migration?: components["schemas"]["VmMigration"];
             identity?: components["schemas"]["VmIdentity"];
+            autoShutdown?: components["schemas"]["VmAutoShutdown"];
             /** Format: date-time */
             createdAt: string;
             version: string;
+        };
+        /**
+         * @description Auto-shutdown of a VM with cost controls (a lab student's VM: its lab's; another VM: its tenant's), as the
+         *     idle detector last saw it. Only on `GET` of one VM (lists leave it out: it costs a state read per VM);
+         *     GraphQL's `Vm.autoShutdown` gives it anywhere, batched.
+         */
+        VmAutoShutdown: {
+            /**
+             * @description `unavailable`: the guest agent (in `lowUsage` mode also the usage figures) does not answer, or the VM is not running; a VM is never stopped for that.
+             * @enum {string}
+             */
+            signals: "available" | "unavailable";
+            /** @description Someone is logged in (in `lowUsage` mode */
+            active: boolean;
+            /** Format: date-time */
+            idleSince?: string;
+            /**
+             * Format: date-time
+             * @description When `vm.idle-warning` or `vm.quota-warning` was sent.
+             */
+            warnedAt?: string;
+            /** @enum {string} */
+            reason?: "AutoShutdown:Disconnect" | "AutoShutdown:NotConnected" | "AutoShutdown:Idle" | "UsageQuota:Exhausted";
+            /**
+             * Format: date-time
+             * @description When the VM will be stopped unless someone uses it (or hours are added).
+             */
+            stopAt?: string;
         };
         VmList: {
             items: components["schemas"]["Vm"][];
@@ -2645,6 +2725,67 @@ export interface components {
              */
             deleteAfter?: string;
         };
+        /** @description A lab's usage report (hours rounded down to the hundredth). */
+        LabUsage: {
+            tenant: string;
+            lab: string;
+            /**
+             * Format: date-time
+             * @description When the figures were computed.
+             */
+            at: string;
+            /** @description The lab's quota per student; absent when it sets none. */
+            quotaHours?: number;
+            /** @description The roster's students, sorted by id. */
+            students: components["schemas"]["StudentUsage"][];
+        };
+        StudentUsage: {
+            student: {
+                id: string;
+                email?: string;
+                displayName?: string;
+            };
+            /** @description The student's VM (it keeps its name when rebuilt */
+            vm: string;
+            /** @description Hours the VM ran outside class hours. */
+            usedHours: number;
+            quotaHours?: number;
+            /** @description Hours instructors added for this student. */
+            addedHours: number;
+            /** @description quotaHours + addedHours - usedHours, never below 0; absent without a quota. */
+            leftHours?: number;
+            /** @description The student's own starts are refused (409 `USAGE_QUOTA_EXHAUSTED`). */
+            exhausted: boolean;
+            /**
+             * Format: date-time
+             * @description When the VM started
+             */
+            runningSince?: string;
+            /**
+             * Format: date-time
+             * @description When the quota runs out if the VM keeps running (class hours skipped).
+             */
+            exhaustsAt?: string;
+        };
+        TenantUsage: {
+            tenant: string;
+            /** Format: date-time */
+            at: string;
+            /** @description Sorted by name. */
+            labs: {
+                lab: string;
+                students: number;
+                /** @description Hours used by the lab's students (outside class hours). */
+                usedHours: number;
+                quotaHours?: number;
+                exhaustedStudents: number;
+            }[];
+            /** @description VMs outside labs (no class hours, no quota). */
+            otherVms: {
+                vms: number;
+                usedHours: number;
+            };
+        };
         StudentList: {
             items: components["schemas"]["Student"][];
             nextCursor?: string;
@@ -2666,10 +2807,16 @@ export interface components {
          *     finished; `vm.ready`: a VM is running (and, with Azure Arc, its identity is set up);
          *     `vm.snapshot-ready`: a snapshot of a VM is ready to use (its `vm.snapshot` operation succeeded);
          *     `lab.ready`: every VM of a lab is ready; `lab.roster-synced`: a roster change was applied;
-         *     `lab.template-published`: a lab's template VM was published and the lab's template image is the new version.
+         *     `vm.idle-warning`: a running VM is idle (disconnected, never connected to, or idle) and will be
+         *     stopped at `stopAt` unless someone uses it; `vm.quota-warning`: a lab student's VM has used up
+         *     (or is about to use up) the student's hours and will be stopped at `stopAt`; `vm.auto-shutdown`:
+         *     such a stop was started (`vm.stop`, with the reason). Data of the three:
+         *     `{tenant, vm, lab?, ownerId, reason, warnedAt, stopAt}` (`vm.quota-warning` adds `usedHours` and
+         *     `leftHours`, `vm.auto-shutdown` adds `operationId`). `lab.template-published`: a lab's template VM
+         *     was published and the lab's template image is the new version.
          * @enum {string}
          */
-        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "lab.template-published";
+        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown" | "lab.template-published";
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
@@ -5648,6 +5795,67 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLabUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lab's usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabUsage"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTenantUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantUsage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -7,7 +7,8 @@ import type { VmPowerAction } from '../../domain/vms/vm-repository.js';
 import type { CreateVmInput, UpdateVmInput, VmService } from '../../domain/vms/vm-service.js';
 import type { VmState } from '../../domain/vms/vm-state.js';
 import { imageDto } from '../rest/images.js';
-import { instanceTypeDto, listFilterOf, nodeDto, vmDto } from '../rest/vms.js';
+import type { AutoShutdownViews } from '../../domain/usage/vm-cost-controls.js';
+import { autoShutdownDto, instanceTypeDto, listFilterOf, nodeDto, vmDto } from '../rest/vms.js';
 import { requirePrincipal, type GraphQLContext } from './context.js';
 import { pushToAsyncIterator } from './event-iterator.js';
 import { operationGraphQL } from './operation-dto.js';
@@ -100,8 +101,25 @@ export const vmTypeDefs = /* GraphQL */ `
     "Not shown to tenant members."
     nodeName: String
     migration: VmMigration
+    "Auto-shutdown of a VM with cost controls (null without): loaded in batches, only when asked."
+    autoShutdown: VmAutoShutdown
     createdAt: String!
     version: String!
+  }
+
+  "What the idle detector last saw of a VM with cost controls."
+  type VmAutoShutdown {
+    "available or unavailable (the guest agent, or in lowUsage mode the usage figures, do not answer, or the VM is not running: never stopped for that)."
+    signals: String!
+    "Someone is logged in (in lowUsage mode: or the VM is busy)."
+    active: Boolean!
+    idleSince: String
+    "When vm.idle-warning or vm.quota-warning was sent."
+    warnedAt: String
+    "AutoShutdown:Disconnect, AutoShutdown:NotConnected, AutoShutdown:Idle or UsageQuota:Exhausted."
+    reason: String
+    "When the VM will be stopped unless someone uses it."
+    stopAt: String
   }
 
   type VmConnection {
@@ -275,9 +293,15 @@ type VmParent = { tenant: string; imageRef: { scope: 'platform' | 'tenant'; name
  * `Vm.image` in batches: one lookup per distinct image of the page (a list of 50 VMs built from 2
  * images costs 2 lookups, not 50), each through the image use case (so visibility rules hold).
  */
-export function vmLoaders(deps: { images: Pick<ImageService, 'get'> }) {
+export function vmLoaders(deps: { images: Pick<ImageService, 'get'>; autoShutdown?: AutoShutdownViews }) {
   return {
     Vm: {
+      /** One state read for the whole page (the VMs were read, and authorized, by the query that gave them). */
+      autoShutdown: async (queries: ReadonlyArray<{ obj: { tenant: string; name: string } }>) => {
+        if (deps.autoShutdown === undefined) return queries.map(() => null);
+        const views = await deps.autoShutdown.of(queries.map((q) => ({ tenant: q.obj.tenant, name: q.obj.name })));
+        return views.map((v) => (v === undefined ? null : autoShutdownDto(v)));
+      },
       image: async (queries: ReadonlyArray<{ obj: VmParent }>, ctx: GraphQLContext) => {
         const p = requirePrincipal(ctx);
         const keyOf = (v: VmParent) => `${v.imageRef.scope}|${v.imageRef.scope === 'tenant' ? v.tenant : ''}|${v.imageRef.name}`;

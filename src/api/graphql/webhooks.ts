@@ -14,6 +14,9 @@ export const webhookTypeDefs = /* GraphQL */ `
     vm_snapshot_ready
     lab_ready
     lab_roster_synced
+    vm_idle_warning
+    vm_quota_warning
+    vm_auto_shutdown
     lab_template_published
   }
 
@@ -66,6 +69,9 @@ type GraphQLEvent =
   | 'vm_snapshot_ready'
   | 'lab_ready'
   | 'lab_roster_synced'
+  | 'vm_idle_warning'
+  | 'vm_quota_warning'
+  | 'vm_auto_shutdown'
   | 'lab_template_published';
 
 const toGraphQL = (t: WebhookEventType): GraphQLEvent => t.replace(/[.-]/g, '_') as GraphQLEvent;

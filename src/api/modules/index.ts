@@ -5,6 +5,7 @@ import type { LabService } from '../../domain/labs/lab-service.js';
 import type { LtiRegistrationService } from '../../domain/lti/registration-service.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { TenantService } from '../../domain/tenants/tenant-service.js';
+import type { UsageService } from '../../domain/usage/usage-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
@@ -12,6 +13,7 @@ import type { ReimageService } from '../../domain/vms/reimage-service.js';
 import type { LabTemplateService } from '../../domain/labs/lab-template.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
+import type { AutoShutdownViews } from '../../domain/usage/vm-cost-controls.js';
 import { imageResolvers, imageTypeDefs } from '../graphql/images.js';
 import { labResolvers, labTypeDefs } from '../graphql/labs.js';
 import { ltiResolvers, ltiTypeDefs } from '../graphql/lti.js';
@@ -22,6 +24,7 @@ import { reimageResolvers, reimageTypeDefs } from '../graphql/reimage.js';
 import { snapshotResolvers, snapshotTypeDefs } from '../graphql/snapshots.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
+import { usageResolvers, usageTypeDefs } from '../graphql/usage.js';
 import { webhookResolvers, webhookTypeDefs } from '../graphql/webhooks.js';
 import type { ApiModule } from '../module.js';
 import { auditHandlers } from '../rest/audit.js';
@@ -34,6 +37,7 @@ import { reimageHandlers } from '../rest/reimage.js';
 import { snapshotHandlers } from '../rest/snapshots.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
+import { usageHandlers } from '../rest/usage.js';
 import { webhookHandlers } from '../rest/webhooks.js';
 
 export function tenantsModule(tenants: TenantService): ApiModule {
@@ -56,12 +60,19 @@ export function imagesModule(images: ImageService): ApiModule {
   return { name: 'images', handlers: imageHandlers(images), graphql: { typeDefs: imageTypeDefs, resolvers: imageResolvers(images) } };
 }
 
-/** VMs, instance types and nodes; `Vm.image` is loaded through the image use cases (needs the images module's types). */
-export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<ImageService, 'get'>): ApiModule {
+/**
+ * VMs, instance types and nodes; `Vm.image` is loaded through the image use cases (needs the images
+ * module's types), `Vm.autoShutdown` from the idle detector's state.
+ */
+export function vmsModule(vms: VmService, nodes: NodeService, images: Pick<ImageService, 'get'>, autoShutdown?: AutoShutdownViews): ApiModule {
   return {
     name: 'vms',
-    handlers: vmHandlers(vms, nodes),
-    graphql: { typeDefs: vmTypeDefs, resolvers: vmResolvers({ vms, nodes }), loaders: vmLoaders({ images }) },
+    handlers: vmHandlers(vms, nodes, autoShutdown),
+    graphql: {
+      typeDefs: vmTypeDefs,
+      resolvers: vmResolvers({ vms, nodes }),
+      loaders: vmLoaders({ images, ...(autoShutdown === undefined ? {} : { autoShutdown }) }),
+    },
   };
 }
 
@@ -101,4 +112,9 @@ export function webhooksModule(webhooks: WebhookService): ApiModule {
 /** LTI 1.3: platform registrations of a tenant, the tool configuration, the tool's public keys and their rotation. */
 export function ltiModule(lti: LtiRegistrationService, publicUrl: string | undefined): ApiModule {
   return { name: 'lti', handlers: ltiHandlers(lti, publicUrl), graphql: { typeDefs: ltiTypeDefs, resolvers: ltiResolvers(lti) } };
+}
+
+/** Usage reports of labs (JSON or CSV) and the tenant's usage summary. */
+export function usageModule(usage: UsageService): ApiModule {
+  return { name: 'usage', handlers: usageHandlers(usage), graphql: { typeDefs: usageTypeDefs, resolvers: usageResolvers(usage) } };
 }

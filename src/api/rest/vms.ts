@@ -7,6 +7,7 @@ import type { VmPowerAction } from '../../domain/vms/vm-repository.js';
 import type { CreateVmInput, UpdateVmInput, VmService } from '../../domain/vms/vm-service.js';
 import type { VmState } from '../../domain/vms/vm-state.js';
 import type { VmListFilter } from '../../domain/vms/vm-view.js';
+import type { AutoShutdownView, AutoShutdownViews } from '../../domain/usage/vm-cost-controls.js';
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
@@ -131,8 +132,26 @@ export function listFilterOf(q: { owner?: string | null; state?: VmState | null;
   };
 }
 
-/** REST handlers for VMs, instance types and nodes, keyed by the contract's operationIds. */
-export function vmHandlers(vms: VmService, nodes: NodeService) {
+/** The wire shape of a VM's auto-shutdown. */
+export function autoShutdownDto(a: AutoShutdownView): Schemas['VmAutoShutdown'] {
+  return {
+    signals: a.signals,
+    active: a.active,
+    ...(a.idleSince === undefined ? {} : { idleSince: a.idleSince }),
+    ...(a.warnedAt === undefined ? {} : { warnedAt: a.warnedAt }),
+    ...(a.reason === undefined ? {} : { reason: a.reason as NonNullable<Schemas['VmAutoShutdown']['reason']> }),
+    ...(a.stopAt === undefined ? {} : { stopAt: a.stopAt }),
+  };
+}
+
+/** With no auto-shutdown area (tests of the VM module alone), no VM shows one. */
+const NO_AUTO_SHUTDOWN: AutoShutdownViews = { of: async (refs) => refs.map(() => undefined) };
+
+/**
+ * REST handlers for VMs, instance types and nodes, keyed by the contract's operationIds. `GET` of one
+ * VM adds its auto-shutdown (one state read); lists leave it out, so they stay cache reads.
+ */
+export function vmHandlers(vms: VmService, nodes: NodeService, autoShutdown: AutoShutdownViews = NO_AUTO_SHUTDOWN) {
   const power = (action: VmPowerAction) => async (req: Req<VmParams>, reply: FastifyReply) =>
     sendAccepted(reply, await vms.power(principalOf(req), req.params.tenant, req.params.vm, action));
 
@@ -159,7 +178,11 @@ export function vmHandlers(vms: VmService, nodes: NodeService) {
     },
 
     async getVm(req: Req<VmParams>, reply: FastifyReply) {
-      return reply.type(JSON_TYPE).send(vmJson(await vms.get(principalOf(req), req.params.tenant, req.params.vm)));
+      const vm = await vms.get(principalOf(req), req.params.tenant, req.params.vm);
+      const [view] = await autoShutdown.of([{ tenant: vm.tenant, name: vm.name }]);
+      const json = vmJson(vm);
+      // The memoized VM body with the (unmemoized) auto-shutdown section added last.
+      return reply.type(JSON_TYPE).send(view === undefined ? json : `${json.slice(0, -1)},"autoShutdown":${JSON.stringify(autoShutdownDto(view))}}`);
     },
 
     async updateVm(req: Req<VmParams, unknown, Schemas['VmPatch']>) {

@@ -23,6 +23,8 @@ export interface AuditEvent {
   readonly target?: { readonly type: string; readonly id: string };
   readonly result: { readonly status: number; readonly code?: string };
   readonly requestId: string;
+  /** Why the platform acted on its own (an auto-shutdown's `AutoShutdown:Idle`, a quota's `UsageQuota:Exhausted`). */
+  readonly reason?: string;
 }
 
 export type NewAuditEvent = Omit<AuditEvent, 'id'>;

@@ -102,6 +102,11 @@ export const ERROR_CODES = {
   QUOTA_EXCEEDED: { status: 409, meaning: 'The request does not fit in what the tenant quota leaves; `details` gives the figures.' },
   MIGRATION_NEEDS_HEADROOM: { status: 409, meaning: 'Live migration needs quota room for a second copy of the VM while it moves.' },
   NOT_LIVE_MIGRATABLE: { status: 409, meaning: 'The VM cannot be live-migrated (its disks are not ReadWriteMany).' },
+  USAGE_QUOTA_EXHAUSTED: {
+    status: 409,
+    meaning:
+      'The student has used the hours of their lab quota (class hours do not count); `details` gives usedHours, quotaHours, addedHours and leftHours. Instructors can add hours or start the VM themselves.',
+  },
   ACTION_NOT_ALLOWED: { status: 409, meaning: 'The action is not possible in the VM’s current state; `details.state` says which.' },
   VM_ACTION_REFUSED: { status: 409, meaning: 'KubeVirt refused the VM action.' },
   VM_EXISTS: { status: 409, meaning: 'A VM of that name already exists in the tenant.' },

@@ -76,7 +76,8 @@ const parse = (text: string): number | undefined => {
 
 /**
  * The running spans up to `now` from the transitions: duplicates (by id) counted once, ordered by time
- * then id; a `running` while running and a `stopped` while stopped change nothing. Events after `now`
+ * then id (at one instant, a running VM's stop comes before a start, a stopped VM's start before a
+ * stop); a `running` while running and a `stopped` while stopped change nothing. Events after `now`
  * and events whose time cannot be read are left out.
  */
 export function runningSpans(transitions: readonly PowerTransition[], now: number): { spans: Span[]; openSince?: number } {
@@ -91,12 +92,23 @@ export function runningSpans(transitions: readonly PowerTransition[], now: numbe
   const events = [...byId.values()].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const spans: Span[] = [];
   let since: number | undefined;
-  for (const e of events) {
+  const apply = (e: { at: number; state: PowerTransition['state'] }): void => {
     if (e.state === 'running' && since === undefined) since = e.at;
     else if (e.state === 'stopped' && since !== undefined) {
-      spans.push({ start: since, end: e.at });
+      if (e.at > since) spans.push({ start: since, end: e.at });
       since = undefined;
     }
+  };
+  // Events at the same instant: a running VM stops first (one run ends as the next starts), a
+  // stopped one starts first (a run that started and ended at that instant leaves it stopped).
+  for (let i = 0; i < events.length; ) {
+    let j = i;
+    while (j < events.length && events[j]?.at === events[i]?.at) j += 1;
+    const group = events.slice(i, j);
+    const first = since === undefined ? 'running' : 'stopped';
+    for (const e of group) if (e.state === first) apply(e);
+    for (const e of group) if (e.state !== first) apply(e);
+    i = j;
   }
   if (since !== undefined && now > since) spans.push({ start: since, end: now });
   return since === undefined ? { spans } : { spans, openSince: since };

@@ -13,10 +13,20 @@ import { deriveVmState, refuseAction, type DerivedState, type VmAction } from '.
 /** Loads a VM the caller may see (others' VMs are 404 for members) and checks `permission` on it. */
 export type VmLoader = (p: Principal, tenant: string, name: string, permission: Permission) => Promise<{ tenant: Tenant; vm: VmRecord }>;
 
+/**
+ * Says whether `p` may start `vm` beyond what the policy and the state say (a lab student's usage
+ * quota); throws the refusal. Lab use: `src/domain/usage/quota-gate.ts`.
+ */
+export interface StartGate {
+  refuseStart(p: Principal, vm: VmRecord): Promise<void>;
+}
+
 export interface VmActionDeps {
   readonly tenants: Pick<TenantRepository, 'usage'>;
   readonly operations: Pick<OperationService, 'start'>;
   readonly load: VmLoader;
+  /** Checked before a start (absent: nothing more to check). */
+  readonly startGate?: StartGate;
 }
 
 function refuse(vm: VmRecord, d: DerivedState, action: VmAction): void {
@@ -39,17 +49,20 @@ export function vmActionUseCases(deps: VmActionDeps) {
     /**
      * Starts, stops or restarts a VM as an operation (`vm.start`, `vm.stop`, `vm.restart`) that
      * asks KubeVirt and waits for the target state. Starting checks the quota has room for the VM's pod.
+     * `reason` (the platform's own stops: `AutoShutdown:Idle`, `UsageQuota:Exhausted`) goes into the
+     * operation's input and, once done, its result.
      */
-    async power(p: Principal, tenantId: string, name: string, action: VmPowerAction): Promise<Operation> {
+    async power(p: Principal, tenantId: string, name: string, action: VmPowerAction, options: { readonly reason?: string } = {}): Promise<Operation> {
       const { tenant, vm } = await load(p, tenantId, name, 'vm.power');
       refuse(vm, deriveVmState(vm.observation), action);
+      if (action === 'start') await deps.startGate?.refuseStart(p, vm);
       if (action === 'start') refuseOverQuota(computeNeeds(vm), tenant.quota, await tenants.usage(tenantId), `Starting VM '${name}'`);
       return operations.start(p, {
         kind: VM_POWER_KINDS[action],
         tenant: tenantId,
         target: { type: 'vm', id: vmTargetId(tenantId, name), name },
         ownerId: vm.ownerId,
-        input: actionInput(vm),
+        input: { ...actionInput(vm), ...(options.reason === undefined ? {} : { reason: options.reason }) },
       });
     },
 

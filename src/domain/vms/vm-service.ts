@@ -13,7 +13,7 @@ import type { Tenant } from '../tenants/tenant.js';
 import { stageCloudInit, type VmOnboarding } from './cloud-init-staging.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmAccessPlan, type VmSpec, type VmView } from './vm.js';
-import { vmActionUseCases, type VmLoader } from './vm-actions.js';
+import { vmActionUseCases, type StartGate, type VmLoader } from './vm-actions.js';
 import { vmIdentityRetry } from './vm-identity-retry.js';
 import { specToInput } from './vm-job-input.js';
 import { computeNeeds, createNeeds, refuseOverQuota, resizeNeeds } from './vm-quota.js';
@@ -65,6 +65,8 @@ export interface VmServiceDeps {
   /** Starts the long-running parts (create, power actions, migration, delete). */
   readonly operations: Pick<OperationService, 'start'>;
   readonly instanceTypes?: readonly InstanceType[];
+  /** Checked before a VM is started (power start, or `running: true` on a stopped VM): a lab student's usage quota. */
+  readonly startGate?: StartGate;
   /** Azure Arc onboarding of VMs created with `arc: true` (without it, such VMs are refused with 409). */
   readonly onboarding?: VmOnboarding;
 }
@@ -259,6 +261,7 @@ export function createVmService(deps: VmServiceDeps) {
         : { cpu: vm.cpu, memoryGi: vm.memoryGi, ...(vm.instanceType === undefined ? {} : { instanceType: vm.instanceType }) };
       const wasRunning = vm.runStrategy !== 'Halted';
       const willRun = input.running ?? wasRunning;
+      if (willRun && !wasRunning) await deps.startGate?.refuseStart(p, vm);
       const needs = !willRun ? {} : wasRunning ? resizeNeeds(vm, size) : computeNeeds(size);
       refuseOverQuota(needs, tenant.quota, await tenants.usage(tenantId), `The change to VM '${name}'`);
       const updated = await repo.update(tenantId, name, {

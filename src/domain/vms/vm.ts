@@ -81,8 +81,11 @@ export interface VmRecord extends Omit<VmSpec, 'source' | 'running' | 'operation
   readonly observation: VmObservation;
   /** Node of the running VMI (platform detail). */
   readonly nodeName?: string;
-  /** The running instance: its uid changes on every (re)start. */
-  readonly instance?: { readonly uid: string; readonly cpu: number; readonly memoryGi: number };
+  /**
+   * The running instance: its uid changes on every (re)start. `startedAt` (ISO 8601): when it
+   * reached Running (its VMI's phase transition), else when the VMI was created.
+   */
+  readonly instance?: { readonly uid: string; readonly cpu: number; readonly memoryGi: number; readonly startedAt: string };
   /** The latest migration of the VM, if any. */
   readonly migration?: VmMigration;
   readonly operationId?: string;

@@ -20,6 +20,12 @@ export interface WebhookDispatcher {
    */
   publish(op: Operation): Promise<number>;
   /**
+   * Enqueues one delivery of an event that is not an operation's (the idle detector's warnings) per
+   * webhook of its tenant subscribed to its type; resolves to how many. Idempotent by event id: the
+   * same event published again (a pass run twice) adds nothing.
+   */
+  publishEvent(event: WebhookEvent): Promise<number>;
+  /**
    * Records the delivery of `event` to `webhook` (pending, with its body) unless it exists, then
    * enqueues its job (the queue dedupes on the delivery id). Resolves true when the record is new.
    */
@@ -48,21 +54,24 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     return created;
   }
 
+  /** Enqueues each event to the webhooks of `tenant` subscribed to its type. */
+  async function toSubscribers(tenant: string, events: readonly WebhookEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const hooks = await deps.repo.list(tenant);
+    let n = 0;
+    for (const event of events) {
+      for (const hook of hooks) {
+        if (!hook.events.includes(event.type)) continue;
+        await enqueue(event, hook);
+        n += 1;
+      }
+    }
+    return n;
+  }
+
   return {
     enqueue,
-    async publish(op) {
-      const events = webhookEventsOf(op);
-      if (events.length === 0 || op.tenant === undefined) return 0;
-      const hooks = await deps.repo.list(op.tenant);
-      let n = 0;
-      for (const event of events) {
-        for (const hook of hooks) {
-          if (!hook.events.includes(event.type)) continue;
-          await enqueue(event, hook);
-          n += 1;
-        }
-      }
-      return n;
-    },
+    publish: async (op) => (op.tenant === undefined ? 0 : toSubscribers(op.tenant, webhookEventsOf(op))),
+    publishEvent: (event) => toSubscribers(event.tenant, [event]),
   };
 }

@@ -5,14 +5,14 @@ import type { WebhookEventType } from './webhook.js';
 
 /**
  * Something that happened in a tenant, as webhooks deliver it. `id` is deterministic
- * (`${operationId}.${type}`), so the same operation finishing is the same event however often it
- * is observed.
+ * (`${operationId}.${type}` for an operation's events, `${tenant}.${vm}.${runId}.idle-warning.${warnedAt}`
+ * and the like for the idle detector's), so the same thing is the same event however often it is observed.
  */
 export interface WebhookEvent {
   readonly id: string;
   readonly type: WebhookEventType;
   readonly tenant: string;
-  /** ISO 8601: when the operation finished. */
+  /** ISO 8601: when the operation finished (or the warning was given). */
   readonly occurredAt: string;
   readonly data: JsonObject;
 }

@@ -1,4 +1,8 @@
-/** Event types a webhook may subscribe to (see `webhookEventsOf` for when each is sent). */
+/**
+ * Event types a webhook may subscribe to: those of operations (see `webhookEventsOf` for when each is
+ * sent) and those of the idle detector (`vm.idle-warning`, `vm.quota-warning`: a running VM will be
+ * stopped; `vm.auto-shutdown`: its stop was started; see `src/jobs/idle-detector-loop.ts`).
+ */
 export const WEBHOOK_EVENT_TYPES = [
   'operation.succeeded',
   'operation.failed',
@@ -6,6 +10,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'vm.snapshot-ready',
   'lab.ready',
   'lab.roster-synced',
+  'vm.idle-warning',
+  'vm.quota-warning',
+  'vm.auto-shutdown',
   'lab.template-published',
 ] as const;
 

@@ -51,7 +51,11 @@ export function vmPowerJobs(deps: VmJobDeps): JobKind[] {
       },
       wait: async ({ operation }) => {
         const { tenant, name, vm, derived } = await vmOf(deps.repo, operation);
-        if (reached(action, vm, derived, operation)) return { type: 'done', result: { tenant, name, state: derived.state } };
+        if (reached(action, vm, derived, operation)) {
+          // Why the platform stopped it (auto-shutdown, quota), shown on the finished operation.
+          const reason = optionalString(operation.input, 'reason');
+          return { type: 'done', result: { tenant, name, state: derived.state, ...(reason === undefined ? {} : { reason }) } };
+        }
         if (action !== 'stop') refuseError(name, derived);
         refuseTimeout(deps, operation, `VM '${name}' to ${action}`);
         return { type: 'recheck', delayMs: recheckMs, progress: PROGRESS_BY_STATE[derived.state] ?? 50 };

@@ -1,6 +1,7 @@
 import { systemScheduler, type Scheduler } from '../../../domain/shared/scheduler.js';
 import type { Controller, KubeEmulator } from './emulator-types.js';
 import { KubeStatusError } from './errors.js';
+import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
 import { provisionDisks } from './vm-disks.js';
@@ -73,6 +74,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   const unsubscribers: (() => void)[] = [];
   const scheduler = opts.scheduler ?? systemScheduler;
   const now = (): number => scheduler.now().getTime();
+  const stamp = (): string => timestamp(scheduler.now());
   const timers = new Map<string, { cancel: () => void; due: number }>();
   const stoppingSince = new Map<string, number>();
   const startedAt = new Map<string, number>();
@@ -120,7 +122,11 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
   /** Creates the VMI, or explains why the quota does not admit it. */
   const createVmi = (e: KubeEmulator, vm: KubeObject): KubeObject | undefined => {
     const node = pickNode(e.store) ?? e.store.list('nodes')[0]?.metadata.name ?? 'node-0';
-    const vmi = vmiFor(vm, node, startMs > 0 ? 'Scheduling' : 'Running', liveMigratable(vm, rwx));
+    const phase = startMs > 0 ? 'Scheduling' : 'Running';
+    const vmi = vmiFor(vm, node, phase, liveMigratable(vm, rwx));
+    // virt-controller stamps every phase the VMI enters (metav1.Time: seconds).
+    const status = asVmi(vmi).status;
+    if (status != null) status.phaseTransitionTimestamps = [{ phase, phaseTransitionTimestamp: stamp() }];
     if (startMs <= 0 && guestAgent) asVmi(vmi).status?.conditions?.push(condition(AGENT_CONNECTED, 'True'));
     try {
       e.checkQuota(VMI, vmi);
@@ -183,6 +189,7 @@ export function createVmLifecycleController(opts: VmLifecycleOptions = {}): Cont
       next.status = {
         ...status,
         phase: 'Running',
+        phaseTransitionTimestamps: [...(status.phaseTransitionTimestamps ?? []), { phase: 'Running', phaseTransitionTimestamp: stamp() }],
         conditions: [
           condition('Ready', 'True'),
           ...(status.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== AGENT_CONNECTED),
