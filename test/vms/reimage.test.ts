@@ -217,7 +217,7 @@ describe('reimage of a VM with Azure Arc on', () => {
 
 describe('lab template VM and lab reimage', () => {
   const instructor = person(900);
-  it("the template VM is the lab's but not a student; publish is 409 without a publisher", async () => {
+  it("the template VM is the lab's but not a student, goes with the lab; publish is 409 without a publisher", async () => {
     const tenant = await rest.createTenant(admin);
     await rest.createLab(admin, tenant, labBody('net101', { instructors: [instructor], students: [person(1)] }));
     expectProblem(await rest.api().get(`/v1/tenants/${tenant}/labs/net101/template-vm`).set('authorization', admin), 404, 'TEMPLATE_VM_NOT_FOUND');
@@ -247,6 +247,11 @@ describe('lab template VM and lab reimage', () => {
       409,
       'IMAGE_PUBLISH_NOT_AVAILABLE',
     );
+    // The template VM goes with its lab.
+    const del = await rest.api().delete(`/v1/tenants/${tenant}/labs/net101`).set('authorization', admin);
+    expect(del.status).toBe(202);
+    expect((await rest.settle(admin, del.body.id as string, 30_000))['status']).toBe('succeeded');
+    await expect.poll(async () => (await rest.vm(admin, tenant, 'net101-template')).status, { timeout: 10_000 }).toBe(404);
   });
 
   it('a 20-student lab is reimaged from its template image through the lab parallelism', async () => {
