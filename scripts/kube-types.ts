@@ -9,7 +9,7 @@
  * VirtualMachineInstance, VirtualMachineInstanceMigration and the bodies of the VM subresources
  * start/stop/restart/migrate, the answer of the VMI `userlist` subresource, VirtualMachineSnapshot,
  * VirtualMachineSnapshotContent, VirtualMachineRestore (`snapshot.kubevirt.io/v1beta1`), the KubeVirt CR
- * whose feature gates say whether snapshots are on; DataVolume), which keeps the files reviewable. The upstream files are Swagger 2.0 and openapi-typescript reads OpenAPI 3 only, so the
+ * whose feature gates say whether snapshots are on, VirtualMachineClone (`clone.kubevirt.io/v1beta1`); DataVolume), which keeps the files reviewable. The upstream files are Swagger 2.0 and openapi-typescript reads OpenAPI 3 only, so the
  * kept definitions are converted with swagger2openapi first. `defaultNonNullable: false`: a field
  * with a `default` is filled in by the API server, it is not one a client must send.
  */
@@ -44,6 +44,7 @@ const TARGETS: readonly Target[] = [
       VirtualMachineSnapshotContent: 'v1beta1.VirtualMachineSnapshotContent',
       VirtualMachineRestore: 'v1beta1.VirtualMachineRestore',
       KubeVirt: 'v1.KubeVirt',
+      VirtualMachineClone: 'v1beta1.VirtualMachineClone',
     },
   },
   { schema: 'cdi-openapi-v2.json', out: 'cdi.ts', kinds: { DataVolume: 'v1beta1.DataVolume' } },

@@ -12,7 +12,9 @@ import type { IdleStateStore, QuotaShutdownReason, QuotaWatch, VmWatch } from '.
 import type { StudentUsageReader, UsageMetrics, UsageVmRef, VmUsageReading } from '../domain/usage/ports.js';
 import {
   costControlsOf,
+  inClassHours,
   inExemptClassHours,
+  quotaAppliesToRun,
   quotaStep,
   warningPeriodMs,
   watchesIdle,
@@ -56,6 +58,11 @@ export interface IdleDetectorDeps {
   readonly usage?: UsageMetrics;
   /** A lab student's usage against the quota; absent: quotas are not enforced on running VMs. */
   readonly quotas?: StudentUsageReader;
+  /**
+   * The latest start operation of a VM (`vm.start`): who asked and when. A run someone other than the
+   * student started is not stopped for the student's quota. Absent: every run is.
+   */
+  readonly lastStart?: (vm: VmRecord) => Promise<{ readonly createdBy: string; readonly createdAt: string } | undefined>;
   readonly store: IdleStateStore;
   readonly vms: Pick<VmService, 'power'>;
   /** Sends an event to the tenant's subscribed webhooks (`WebhookDispatcher.publishEvent`). */
@@ -256,7 +263,14 @@ export function createIdleDetector(deps: IdleDetectorDeps): PeriodicLoop {
 
     let quota: QuotaWatch | undefined;
     const quotaHours = applied.scope === 'lab' ? applied.controls.usageQuotaHours : undefined;
-    if (quotaHours !== undefined && deps.quotas !== undefined) {
+    // Class hours never count against the quota: it stops nothing then. A run an owner, instructor
+    // or admin started (they may start an exhausted student's VM) is theirs, not the student's.
+    if (
+      quotaHours !== undefined &&
+      deps.quotas !== undefined &&
+      !inClassHours(applied, now) &&
+      quotaAppliesToRun(vm.ownerId, runStartedAt, await deps.lastStart?.(vm))
+    ) {
       const usage = await deps.quotas.usageOfVm(vm.tenant, vm.name);
       if (usage !== undefined) {
         const step: { watch: QuotaWatch; action: QuotaAction } = quotaStep(same ? previous.quota : undefined, usage.report, now, periodMs);

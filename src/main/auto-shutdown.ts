@@ -1,3 +1,4 @@
+import { VM_POWER_KINDS, vmTargetId } from '../domain/vms/vm.js';
 import { Counter, Gauge } from 'prom-client';
 import { createKubeGuestSessions } from '../adapters/kubernetes/vm-guest.js';
 import { createMemoryIdleStateStore } from '../adapters/memory/idle-state-store.js';
@@ -58,7 +59,7 @@ export const autoShutdownArea = defineArea({
   name: 'autoShutdown',
   needs: ['vms', 'labs', 'webhooks', 'usage'],
   async build(
-    ctx: Pick<Platform, 'config' | 'logger' | 'clock' | 'world' | 'kube' | 'tenantRepo' | 'metrics' | 'auditLog' | 'redis'> & {
+    ctx: Pick<Platform, 'config' | 'logger' | 'clock' | 'world' | 'kube' | 'tenantRepo' | 'metrics' | 'auditLog' | 'redis' | 'operationStore'> & {
       readonly vms: { readonly repo: VmRepository; readonly service: Pick<VmService, 'power'>; showAutoShutdown(views: AutoShutdownViews): void };
       readonly labs: { readonly repo: Pick<LabRepository, 'list' | 'get'> };
       readonly webhooks: { publishEvent(event: WebhookEvent): Promise<number> };
@@ -88,6 +89,14 @@ export const autoShutdownArea = defineArea({
       sessions,
       ...(usage === undefined ? {} : { usage }),
       ...(ctx.usage === undefined ? {} : { quotas: ctx.usage.reader }),
+      lastStart: async (vm) => {
+        const page = await ctx.operationStore.list(
+          { tenant: vm.tenant, kind: VM_POWER_KINDS.start, target: { type: 'vm', id: vmTargetId(vm.tenant, vm.name) } },
+          { limit: 1 },
+        );
+        const op = page.items[0];
+        return op === undefined ? undefined : { createdBy: op.createdBy, createdAt: op.createdAt };
+      },
       store,
       vms: ctx.vms.service,
       publish: (event) => ctx.webhooks.publishEvent(event),

@@ -17,7 +17,7 @@ import type { Config } from './config.js';
 import { identityArea, type Identity } from './identity.js';
 import { imagesArea } from './images.js';
 import { buildJobsRuntime, createTerminalTap, withWorkerLoops, type JobsRuntime } from './jobs.js';
-import { labsArea } from './labs.js';
+import { labsArea, type LabsExports } from './labs.js';
 import { ltiArea, type LtiExports } from './lti.js';
 import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
@@ -27,9 +27,10 @@ import { informerCheck } from './readiness.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { reimageArea } from './reimage.js';
 import { snapshotsArea } from './snapshots.js';
+import { vmCopiesArea } from './vm-copies.js';
 import { tenantsArea } from './tenants.js';
 import { usageArea, type UsageExports } from './usage.js';
-import { vmsArea } from './vms.js';
+import { vmsArea, type VmsExports } from './vms.js';
 import { webhooksArea } from './webhooks.js';
 
 /**
@@ -43,6 +44,7 @@ export const AREAS = [
   imagesArea,
   vmsArea,
   snapshotsArea,
+  vmCopiesArea,
   identityArea,
   labsArea,
   reimageArea,
@@ -71,6 +73,9 @@ export interface Deps {
   readonly autoShutdown: AutoShutdownExports;
   /** Usage metering: the ledger, the reader of students' usage and the meter (tests drive its `tick`). */
   readonly usage: UsageExports;
+  /** The VM and lab repositories and use cases (tests build parts of their own on them). */
+  readonly vms: VmsExports;
+  readonly labs: LabsExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -191,6 +196,8 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       lti: exportsOf(mounted, ltiArea),
       autoShutdown: exportsOf(mounted, autoShutdownArea),
       usage: exportsOf(mounted, usageArea),
+      vms: exportsOf(mounted, vmsArea),
+      labs: exportsOf(mounted, labsArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

@@ -9,6 +9,7 @@ import { createVmLoader } from '../domain/vms/vm-service.js';
 import { labReimageJob, labTemplatePublishJob } from '../jobs/kinds/lab-reimage.js';
 import { vmReimageJob } from '../jobs/kinds/vm-reimage.js';
 import { defineArea, type Platform } from './area.js';
+import type { VmCopiesExports } from './vm-copies.js';
 import { VM_RECHECK_MS, type VmsExports } from './vms.js';
 
 export interface ReimageExports {
@@ -19,21 +20,29 @@ export interface ReimageExports {
 /**
  * Reimaging VMs (a fresh root disk from an image, same VM, owner and Arc machine), labs' template
  * VMs and lab reimages (issue #16 items 5 and 6): the use cases, the `vm.reimage`, `lab.reimage`
- * and `lab.template-publish` job kinds and the API module. Publishing a template VM needs a
- * {@link VmImagePublisher} (the clone-and-publish area's `vm.publish`); without one it answers 409.
+ * and `lab.template-publish` job kinds and the API module. Publishing a template VM goes through
+ * the vm-copies area's `vm.publish` (the template VM is stopped first); without it, 409.
  */
 export const reimageArea = defineArea({
   name: 'reimage',
-  needs: ['images', 'vms', 'labs'],
+  needs: ['images', 'vms', 'labs', 'vm-copies'],
   async build(
     ctx: Pick<Platform, 'config' | 'world' | 'kube' | 'tenantRepo' | 'operations' | 'operationStore'> & {
       readonly images: { readonly locator: ImageLocator };
       readonly vms: VmsExports;
       readonly labs: { readonly repo: LabRepository };
-      readonly publisher?: VmImagePublisher;
+      readonly 'vm-copies'?: VmCopiesExports;
     },
   ) {
     const { config } = ctx;
+    const copies = ctx['vm-copies'];
+    // The template VM runs while an instructor works in it: the publish stops it first.
+    const publisher: VmImagePublisher | undefined =
+      copies === undefined
+        ? undefined
+        : {
+            publish: (p, tenant, vm, input, options) => copies.service.publish(p, tenant, vm, { image: input.image ?? vm, stopFirst: true }, options),
+          };
     const tenants = { get: (id: string) => ctx.tenantRepo.get(id), usage: usageWithSnapshots(ctx.tenantRepo, ctx.vms.snapshots).usage };
     const onboarding = ctx.world.azure.onboarding;
     const service = createReimageService({
@@ -51,7 +60,7 @@ export const reimageArea = defineArea({
       reimage: service,
       tenants,
       operations: ctx.operations,
-      ...(ctx.publisher === undefined ? {} : { publisher: ctx.publisher }),
+      ...(publisher === undefined ? {} : { publisher }),
     });
     const children = (id: string) => ctx.operationStore.listChildren(id);
     const labJobDeps = {
@@ -61,7 +70,7 @@ export const reimageArea = defineArea({
       store: ctx.operationStore,
       recheckMs: ctx.world.timings.labRecheckMs,
       parallelism: config.labs.parallelism,
-      ...(ctx.publisher === undefined ? {} : { publisher: ctx.publisher }),
+      ...(publisher === undefined ? {} : { publisher }),
     };
     return {
       exports: { service, templates } satisfies ReimageExports,

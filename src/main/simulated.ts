@@ -10,6 +10,7 @@ import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
 import { createSimAzure, type SimAzure, type SimAzureOptions } from '../adapters/sim/azure/index.js';
 import { createDataVolumeController } from '../adapters/sim/kube-emulator/datavolume-controller.js';
 import {
+  createCloneController,
   createMigrationController,
   createSnapshotController,
   createVmLifecycleController,
@@ -295,6 +296,8 @@ async function startSimulatedCluster(
     createMigrationController({ phaseMs: SIM_VM_TIMINGS.migrationPhaseMs }),
     // KubeVirt installed with the Snapshot feature gate: snapshots and restores of VMs.
     createSnapshotController({ phaseMs: SIM_VM_TIMINGS.snapshotPhaseMs }),
+    // KubeVirt's clone API (same feature gate): clones of VMs.
+    createCloneController({ phaseMs: SIM_VM_TIMINGS.snapshotPhaseMs }),
     ...(simAzure === undefined ? [] : [simOnboardingController(simAzure)]),
   ];
   return startKubeEmulator({

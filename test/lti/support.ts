@@ -18,7 +18,7 @@ import { tenantTypeDefs } from '../../src/api/graphql/schema.js';
 import { ltiLaunchModule, LTI_SESSION_COOKIE } from '../../src/api/lti/launch.js';
 import { ltiStylesheetModule } from '../../src/api/lti/pages.js';
 import type { AuditEvent, AuditLog } from '../../src/domain/audit/audit.js';
-import type { Image } from '../../src/domain/images/image.js';
+import type { Image, ImageSpec } from '../../src/domain/images/image.js';
 import { createImageLocator } from '../../src/domain/images/image-locator.js';
 import { CLAIM, LTI_VERSION, MESSAGE_TYPE, ROLE } from '../../src/domain/lti/claims.js';
 import type { DirectoryMatch, LaunchState, LaunchStateStore, LtiSession, LtiSessionStore, ToolKeys } from '../../src/domain/lti/ports.js';
@@ -83,7 +83,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-const ubuntu: Image = {
+const ubuntu: Image & { source: ImageSpec['source'] } = {
   scope: 'platform',
   name: 'ubuntu-24-04',
   displayName: 'Ubuntu 24.04',

@@ -16,7 +16,7 @@ const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 /**
  * Everything the control plane does to a cluster, through the app's real composition on the
  * embedded default (real Kubernetes adapters, emulated API server recording each request): a
- * tenant with members, an image import, a VM's whole life (with Arc identity, snapshots and a restore), node listing and
+ * tenant with members, an image import, a VM's whole life (with Arc identity, snapshots and a restore, a clone, published as an image), node listing and
  * evacuation, a lab with roster sync, the idle detector's look at its running VMs, scheduled power and end-of-course deletion, webhooks
  * registered, delivered and deleted, LTI registrations and a tool key rotation, and the tenant's deletion. Resolves what the cluster saw.
  */
@@ -139,6 +139,16 @@ export async function runScenario(): Promise<RecordedRequests> {
       (await ok('restore', api().post(`${vmUrl}/restore`).set('authorization', admin).send({ snapshot: 'before', stopFirst: true }), 202)).id,
     );
     await ok('snapshot delete', api().delete(`${vmUrl}/snapshots/spare`).set('authorization', admin), 204);
+    // A clone of the VM (its own VM, cloud-init Secret and disks), and the VM published as a tenant image, twice (version 2 replaces 1).
+    await settled(
+      'clone',
+      (await ok('clone', api().post(`${vmUrl}/clone`).set('authorization', admin).send({ name: 'web-1-copy', running: false }), 202)).id,
+    );
+    for (const round of ['publish', 'republish'])
+      await settled(
+        round,
+        (await ok(round, api().post(`${vmUrl}/publish`).set('authorization', admin).send({ image: 'web-template', stopFirst: true }), 202)).id,
+      );
     await client.createVm(admin, tenant, vmBody('keep-disk', { storageClass: 'kv-premium-retain' }));
 
     // Nodes: listed and one evacuated.
@@ -157,7 +167,7 @@ export async function runScenario(): Promise<RecordedRequests> {
     );
 
     // VMs deleted (one keeps its disk).
-    for (const vm of ['web-1', 'keep-disk'])
+    for (const vm of ['web-1', 'web-1-copy', 'keep-disk'])
       await settled(`delete ${vm}`, (await ok(`delete ${vm}`, api().delete(`/v1/tenants/${tenant}/vms/${vm}`).set('authorization', admin), 202)).id);
 
     // A lab: created, roster synced, powered by its schedule, ended, deleted.

@@ -149,6 +149,20 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     scoped: true,
     adminOk: [202],
   }),
+  cloneVm: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/clone`,
+    body: { name: 'intruder-clone' },
+    scoped: true,
+    adminOk: [202, 409],
+  }),
+  publishVm: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/publish`,
+    body: { image: 'intruder-image', stopFirst: true },
+    scoped: true,
+    adminOk: [202, 409],
+  }),
   // The fixture's VM may be restoring when the admin's reimage comes: 409 proves the route was reached too.
   reimageVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/reimage`, body: {}, scoped: true, adminOk: [202, 409] }),
   listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
@@ -229,13 +243,13 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   createLabTemplateVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/template-vm`, body: {}, scoped: true, adminOk: [202, 409] }),
   // Whether the admin's create came first decides between the VM and TEMPLATE_VM_NOT_FOUND.
   getLabTemplateVm: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/template-vm`, scoped: true, adminOk: [200, 404] }),
-  // No publisher on the embedded default (409), or no template VM yet (404).
+  // No template VM yet (404), or one still being made (409 from the publish), or published (202).
   publishLabTemplate: (f) => ({
     method: 'post',
     url: `/v1/tenants/${f.a}/labs/${f.aLab}/template-vm/publish`,
     body: {},
     scoped: true,
-    adminOk: [404, 409],
+    adminOk: [202, 404, 409],
   }),
   listLabStudents: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students`, scoped: true, adminOk: [200] }),
   getLabUsage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/usage`, scoped: true, adminOk: [200] }),
@@ -340,6 +354,14 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.restoreVm': (f) => ({
     query: 'mutation($t: ID!, $n: ID!, $s: ID!) { restoreVm(tenant: $t, vm: $n, snapshot: $s, stopFirst: true) { id } }',
     variables: { t: f.a, n: f.aVm, s: f.aSnapshot },
+  }),
+  'Mutation.cloneVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { cloneVm(tenant: $t, vm: $n, name: "gql-intruder-clone") { id } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
+  'Mutation.publishVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { publishVm(tenant: $t, vm: $n, image: "gql-intruder-image", stopFirst: true) { id } }',
+    variables: { t: f.a, n: f.aVm },
   }),
   'Mutation.reimageVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { reimageVm(tenant: $t, vm: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
   'Query.labTemplateVm': (f) => ({

@@ -27,7 +27,11 @@ let rest: ReturnType<typeof labClient>;
 
 beforeAll(async () => {
   receiver = await startReceiver(() => 204);
-  t = await startTestApp({ SIM_WEBHOOK_ROUTES: `${HOOK_HOST}=${receiver.origin}` }, { usageClock: clock });
+  // The detector's and the meter's own passes are an hour of real time apart: the test's ticks are the passes.
+  t = await startTestApp(
+    { SIM_WEBHOOK_ROUTES: `${HOOK_HOST}=${receiver.origin}`, IDLE_CHECK_INTERVAL_MS: '3600000', USAGE_METER_INTERVAL_MS: '3600000' },
+    { usageClock: clock },
+  );
   admin = await t.bearer({ sub: 'auto-shutdown-admin', roles: ['platform-admin'] });
   rest = labClient(t);
 });
@@ -79,12 +83,16 @@ async function after(ms: number): Promise<void> {
 const userlistPath = (tenant: string, vm: string) => `/apis/subresources.kubevirt.io/v1/namespaces/${tenant}/virtualmachineinstances/${vm}/userlist`;
 
 async function stopOperationOf(tenant: string, vm: string): Promise<Record<string, any> | undefined> {
+  return (await stopOperations(tenant, vm))[0];
+}
+
+async function stopOperations(tenant: string, vm: string): Promise<Record<string, any>[]> {
   const res = await rest
     .api()
     .get(`/v1/operations?tenant=${tenant}&kind=vm.stop&targetType=vm&targetId=${encodeURIComponent(`${tenant}/${vm}`)}`)
     .set('authorization', admin);
   expect(res.status, res.text).toBe(200);
-  return (res.body.items as Record<string, any>[])[0];
+  return res.body.items as Record<string, any>[];
 }
 
 describe('auto-shutdown on the embedded default, in fake time', () => {
@@ -276,6 +284,19 @@ describe('auto-shutdown on the embedded default, in fake time', () => {
       15_000,
     );
     expect((await rest.api().get('/metrics')).text).toMatch(/^labplane_idle_warnings_total\{kind="quota"\} [1-9]/m);
+
+    // An admin (as an owner or instructor may) starts the exhausted student's VM: that run is theirs,
+    // and the quota does not stop it.
+    await eventually(async () => (await rest.vm(admin, tenant, vm)).body.state === 'Stopped', 20_000, `${vm} to stop`);
+    const start = await rest.act(admin, tenant, vm, 'start');
+    expect(start.status, start.text).toBe(202);
+    expect(await rest.settle(admin, start.body.id as string, 20_000)).toMatchObject({ status: 'succeeded' });
+    const stopsBefore = (await stopOperations(tenant, vm)).length;
+    await after(0);
+    await after(10 * MIN);
+    await after(10 * MIN);
+    expect(await stopOperations(tenant, vm)).toHaveLength(stopsBefore);
+    expect((await rest.vm(admin, tenant, vm)).body.state).toBe('Running');
   });
 
   it("a VM outside labs follows its tenant's cost controls", async () => {

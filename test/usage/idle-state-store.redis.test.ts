@@ -57,6 +57,7 @@ describe('the auto-shutdown area', () => {
         tenantRepo: { get: async () => undefined } as never,
         metrics: new Registry(),
         auditLog: { append: async () => undefined, list: async () => ({ items: [] }) },
+        operationStore: undefined as never,
         ...(withRedis ? { redis } : {}),
         vms: {
           repo: { list: async () => [], get: async () => undefined } as never,

@@ -14,7 +14,8 @@ let admin: string;
 beforeAll(async () => {
   // The meter runs on the test's clock; its own interval is long so the test's ticks are the passes.
   clock = manualClock(Date.now());
-  t = await startTestApp({ USAGE_METER_INTERVAL_MS: '3600000' }, { usageClock: clock });
+  // The idle detector runs on the same clock: it must not stop the VMs while the test moves hours on.
+  t = await startTestApp({ USAGE_METER_INTERVAL_MS: '3600000', IDLE_CHECK_INTERVAL_MS: '3600000' }, { usageClock: clock });
   admin = await t.bearer({ sub: 'root', roles: ['platform-admin'] });
 });
 afterAll(async () => {

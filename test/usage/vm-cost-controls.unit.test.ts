@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { studentVmName } from '../../src/domain/labs/lab-rules.js';
 import { DEFAULT_LAB_COST_CONTROLS, type CostControls } from '../../src/domain/usage/cost-controls.js';
 import type { VmWatch } from '../../src/domain/usage/idle-state-store.js';
-import { autoShutdownViewOf, costControlsOf, quotaStep, QUOTA_STOP_RETRY_MS } from '../../src/domain/usage/vm-cost-controls.js';
+import {
+  autoShutdownViewOf,
+  costControlsOf,
+  inClassHours,
+  inExemptClassHours,
+  quotaAppliesToRun,
+  quotaStep,
+  QUOTA_STOP_RETRY_MS,
+  START_TO_RUN_MS,
+} from '../../src/domain/usage/vm-cost-controls.js';
 
 const NOW = new Date('2027-01-11T20:00:00Z');
 const at = (min: number) => new Date(NOW.getTime() + min * 60_000).toISOString();
@@ -78,5 +87,42 @@ describe('autoShutdownViewOf', () => {
     expect(autoShutdownViewOf(watch, 'run-3', tenantControls)).toEqual({ signals: 'unavailable', active: false });
     expect(autoShutdownViewOf(watch, undefined, tenantControls)).toEqual({ signals: 'unavailable', active: false });
     expect(autoShutdownViewOf(undefined, 'run-2', tenantControls)).toEqual({ signals: 'unavailable', active: false });
+  });
+});
+
+describe('quotaAppliesToRun', () => {
+  const run = at(0);
+  it('applies to a run the student started, or one nobody started with a start operation (provisioning, schedules)', () => {
+    expect(quotaAppliesToRun('stud-1', run, undefined)).toBe(true);
+    expect(quotaAppliesToRun('stud-1', run, { createdBy: 'stud-1', createdAt: at(-1) })).toBe(true);
+  });
+  it('not to a run someone else (an owner, instructor, admin) started with the latest start', () => {
+    expect(quotaAppliesToRun('stud-1', run, { createdBy: 'olga', createdAt: at(-1) })).toBe(false);
+  });
+  it('applies again once that start is not the one that started this run (long before it, or after it)', () => {
+    expect(quotaAppliesToRun('stud-1', run, { createdBy: 'olga', createdAt: new Date(NOW.getTime() - START_TO_RUN_MS - 60_000).toISOString() })).toBe(
+      true,
+    );
+    expect(quotaAppliesToRun('stud-1', run, { createdBy: 'olga', createdAt: at(2) })).toBe(true);
+  });
+});
+
+describe('class hours', () => {
+  // Mondays 19:00-21:00 UTC; NOW is Monday 2027-01-11 20:00 UTC.
+  const scheduled = {
+    ...lab,
+    schedules: [{ name: 'mon', days: ['mon' as const], startTime: '19:00', stopTime: '21:00', timeZone: 'UTC' }],
+  };
+  const applied = (exemptClassHours: boolean) =>
+    costControlsOf(
+      { lab: 'os-101', name: studentVmName('os-101', 'Stud-1'), ownerId: 'Stud-1' },
+      { ...scheduled, costControls: { ...DEFAULT_LAB_COST_CONTROLS, exemptClassHours } },
+      {},
+    )!;
+  it('the quota never acts in class hours, whether auto-shutdown exempts them or not', () => {
+    expect(inClassHours(applied(false), NOW)).toBe(true);
+    expect(inExemptClassHours(applied(false), NOW)).toBe(false);
+    expect(inExemptClassHours(applied(true), NOW)).toBe(true);
+    expect(inClassHours(applied(false), new Date('2027-01-11T22:00:00Z'))).toBe(false);
   });
 });

@@ -99,7 +99,8 @@ export function expectValid(
     | 'v1.VirtualMachineInstanceMigration'
     | 'v1beta1.DataVolume'
     | 'v1beta1.VirtualMachineSnapshot'
-    | 'v1beta1.VirtualMachineRestore',
+    | 'v1beta1.VirtualMachineRestore'
+    | 'v1beta1.VirtualMachineClone',
 ): void {
   expect(obj, `${definition} should exist`).toBeDefined();
   const doc = definition === 'v1beta1.DataVolume' ? 'cdi' : 'kubevirt';

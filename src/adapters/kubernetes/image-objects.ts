@@ -6,6 +6,7 @@ import {
   type ImageOwner,
   type ImageSource,
   type ImageSpec,
+  type PublishedSource,
   type StorageClass,
 } from '../../domain/images/image.js';
 import { deriveImport } from '../../domain/images/image-rules.js';
@@ -31,6 +32,12 @@ export const ANN_IMAGE_DISPLAY_NAME = 'labplane.io/display-name';
 export const ANN_IMAGE_OS = 'labplane.io/os';
 /** The import operation that created the DataVolume: a retried create recognises its own object. */
 export const ANN_OPERATION_ID = 'labplane.io/operation-id';
+/** Published images: the VM whose root disk the image is a copy of. */
+export const ANN_SOURCE_VM = 'labplane.io/source-vm';
+/** Published images: the version (1, 2, ...) of the image name. */
+export const ANN_IMAGE_VERSION = 'labplane.io/image-version';
+/** `true`: VMs created from the image generalise their copy of the disk on first boot. */
+export const ANN_GENERALIZE = 'labplane.io/generalize';
 /** Golden images bind at once (storage classes with WaitForFirstConsumer would wait for a pod forever). */
 export const ANN_BIND_IMMEDIATE = 'cdi.kubevirt.io/storage.bind.immediate.requested';
 
@@ -82,8 +89,13 @@ export function dataVolumeObject(spec: ImageSpec): DataVolume {
   };
 }
 
-function sourceFrom(dv: DataVolume): ImageSource | undefined {
+function sourceFrom(dv: DataVolume): ImageSource | PublishedSource | undefined {
   const s = dv.spec?.source;
+  const ann = dv.metadata?.annotations ?? {};
+  if (s?.pvc?.name !== undefined && ann[ANN_SOURCE_VM] !== undefined) {
+    const version = Number(ann[ANN_IMAGE_VERSION] ?? '1');
+    return { type: 'vm', vm: ann[ANN_SOURCE_VM], version: Number.isInteger(version) && version > 0 ? version : 1 };
+  }
   if (s?.http?.url !== undefined) return { type: 'http', url: s.http.url };
   if (s?.registry?.url !== undefined) return { type: 'registry', url: s.registry.url };
   if (s?.s3?.url !== undefined) return { type: 's3', url: s.s3.url, secretRef: { name: s.s3.secretRef ?? '' } };
@@ -130,6 +142,7 @@ export function imageFromDataVolume(dv: DataVolume): Image | undefined {
     displayName: ann[ANN_IMAGE_DISPLAY_NAME] ?? name,
     ...(os === undefined ? {} : { os }),
     source,
+    ...(ann[ANN_GENERALIZE] === 'true' ? { generalize: true } : {}),
     sizeGi: sizeOf(dv),
     storageClass: storageClass satisfies StorageClass,
     phase: derived.phase,

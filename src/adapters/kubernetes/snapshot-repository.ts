@@ -23,6 +23,49 @@ import {
 import { LABEL_TENANT, MANAGED_SELECTOR } from './tenant-objects.js';
 import { ANN_OPERATION_ID, KUBEVIRT_GROUP, KUBEVIRT_VERSION, LABEL_VM } from './vm-objects.js';
 
+/**
+ * Whether a KubeVirt feature built on snapshots can be used: its CRD (`crd`) is served (a 404 of a
+ * list means it is not: unsupported with `missing` as the reason) and the KubeVirt CR has the
+ * `Snapshot` feature gate on.
+ */
+export async function askKubeVirtSupport(
+  client: KubeClient,
+  crd: { readonly group: string; readonly version: string; readonly plural: string },
+  missing: string,
+): Promise<SnapshotSupport> {
+  try {
+    await client.request({ what: `list ${crd.plural}.${crd.group}`, write: false }, () =>
+      client.custom.listClusterCustomObject({ group: crd.group, version: crd.version, plural: crd.plural, limit: 1 }),
+    );
+  } catch (err) {
+    if (err instanceof UpstreamUnavailableError && err.code === 'CRD_NOT_INSTALLED') return { supported: false, reason: missing };
+    throw err;
+  }
+  const { items } = await listAllPages<KubeVirtCr>(client, `list ${KUBEVIRTS}.${KUBEVIRT_GROUP}`, (cont) =>
+    client.custom.listClusterCustomObject({
+      group: KUBEVIRT_GROUP,
+      version: KUBEVIRT_VERSION,
+      plural: KUBEVIRTS,
+      limit: 10,
+      ...(cont === undefined ? {} : { _continue: cont }),
+    }),
+  );
+  const problem = featureGateProblem(items[0]);
+  return problem === undefined ? { supported: true } : { supported: false, reason: problem };
+}
+
+/** `ask`, its answer kept for `cacheMs` (0: asked every time). */
+export function cachedSupport(ask: () => Promise<SnapshotSupport>, clock: Clock, cacheMs: number): () => Promise<SnapshotSupport> {
+  let cached: { at: number; answer: SnapshotSupport } | undefined;
+  return async () => {
+    const now = clock.now().getTime();
+    if (cached !== undefined && now - cached.at < cacheMs) return cached.answer;
+    const answer = await ask();
+    cached = { at: now, answer };
+    return answer;
+  };
+}
+
 export interface KubeSnapshotRepositoryDeps {
   readonly client: KubeClient;
   /** How long an answer of `support` is kept, ms (default 30 000; 0: asked every time). */
@@ -42,35 +85,14 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
   const { client } = deps;
   const clock = deps.clock ?? systemClock;
   const cacheMs = deps.supportCacheMs ?? 30_000;
-  let cached: { at: number; answer: SnapshotSupport } | undefined;
   const api = (plural: string, namespace: string) => ({ group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural, namespace });
 
-  async function askSupport(): Promise<SnapshotSupport> {
-    try {
-      await client.request({ what: `list ${VM_SNAPSHOTS}.${SNAPSHOT_GROUP}`, write: false }, () =>
-        client.custom.listClusterCustomObject({ group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural: VM_SNAPSHOTS, limit: 1 }),
-      );
-    } catch (err) {
-      if (err instanceof UpstreamUnavailableError && err.code === 'CRD_NOT_INSTALLED') {
-        return {
-          supported: false,
-          reason: `the API server does not serve ${VM_SNAPSHOTS}.${SNAPSHOT_GROUP}; install KubeVirt's snapshot CRDs (snapshot.kubevirt.io/v1beta1, shipped with KubeVirt) and enable its Snapshot feature gate`,
-        };
-      }
-      throw err;
-    }
-    const { items } = await listAllPages<KubeVirtCr>(client, `list ${KUBEVIRTS}.${KUBEVIRT_GROUP}`, (cont) =>
-      client.custom.listClusterCustomObject({
-        group: KUBEVIRT_GROUP,
-        version: KUBEVIRT_VERSION,
-        plural: KUBEVIRTS,
-        limit: 10,
-        ...(cont === undefined ? {} : { _continue: cont }),
-      }),
+  const askSupport = () =>
+    askKubeVirtSupport(
+      client,
+      { group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural: VM_SNAPSHOTS },
+      `the API server does not serve ${VM_SNAPSHOTS}.${SNAPSHOT_GROUP}; install KubeVirt's snapshot CRDs (snapshot.kubevirt.io/v1beta1, shipped with KubeVirt) and enable its Snapshot feature gate`,
     );
-    const problem = featureGateProblem(items[0]);
-    return problem === undefined ? { supported: true } : { supported: false, reason: problem };
-  }
 
   const readSnapshot = (tenant: string, name: string) =>
     orUndefined(
@@ -81,13 +103,7 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
     );
 
   return {
-    async support() {
-      const now = clock.now().getTime();
-      if (cached !== undefined && now - cached.at < cacheMs) return cached.answer;
-      const answer = await askSupport();
-      cached = { at: now, answer };
-      return answer;
-    },
+    support: cachedSupport(askSupport, clock, cacheMs),
 
     async list(tenant, vm) {
       const selector = `${MANAGED_SELECTOR},${LABEL_TENANT}=${tenant}${vm === undefined ? '' : `,${LABEL_VM}=${vm}`}`;

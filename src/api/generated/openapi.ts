@@ -900,6 +900,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description The VM to clone (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clone a VM into a new VM of the same tenant (an operation of kind `vm.clone` whose target is the new VM).
+         * @description A KubeVirt VirtualMachineClone (`clone.kubevirt.io/v1beta1`): the clone gets new MAC
+         *     addresses and a new SMBIOS serial, its own cloud-init Secret (never the source's), its own
+         *     labels, id and owner, and, when the source has Arc on, its own Azure Arc machine through the
+         *     usual `vm.identity` onboarding (a child operation): a clone never reuses the source's Arc
+         *     agent identity or SSH host keys. Its cloud-init generalises the copied disk on first boot
+         *     (once per instance: a new machine id, the source's SSH host keys deleted and new ones
+         *     generated, `azcmagent disconnect --force-local-only` before the Arc onboarding connects it as
+         *     a new machine). Steps (`progress.step`): `create-clone`, `wait-clone` (KubeVirt's phases
+         *     SnapshotInProgress, CreatingTargetVM, RestoreInProgress, Succeeded), `adopt-cloud-init`,
+         *     `wait`. Needs `vm.update` on the source VM and `vm.create` in the tenant. 409
+         *     `CLONES_NOT_SUPPORTED` when the cluster cannot clone (the clone.kubevirt.io CRD is not served
+         *     or KubeVirt's `Snapshot` feature gate is off; `detail` says what to enable), `VM_EXISTS` for a
+         *     taken name, `QUOTA_EXCEEDED` when the copy does not fit; KubeVirt's failure fails the
+         *     operation with `CLONE_FAILED`.
+         */
+        post: operations["cloneVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/vms/{vm}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description The VM to publish (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a VM's root disk as an image of its tenant (an operation of kind `vm.publish` whose target is the image).
+         * @description A CDI clone of the VM's root disk (a DataVolume with `source.pvc`) in the tenant's namespace
+         *     becomes the tenant image `image`: a new image, or the next version of an existing one
+         *     (`source: { type: vm, vm, version }`; version 1 for a new name, +1 for every later publish;
+         *     the new version replaces the previous version's disk, VMs already created keep theirs). The
+         *     image has `generalize: true`: VMs created from it generalise their copy on first boot (a new
+         *     machine id, new SSH host keys, the Arc agent disconnected before onboarding as a new machine).
+         *     The VM must be stopped (409 `ACTION_NOT_ALLOWED`) unless `stopFirst`, when the operation
+         *     stops it first; it stays stopped. Steps: `stop`, `wait-stopped`, `replace`, `copy-disk`,
+         *     `wait`. Needs `vm.update` on the VM and `image.write` in the tenant; the image is always the
+         *     VM's own tenant's. 409 `IMAGE_NOT_READY` while the image is still importing or being
+         *     published, `QUOTA_EXCEEDED` when the copy does not fit in the storage quota; CDI's failure
+         *     fails the operation with `PUBLISH_FAILED`.
+         */
+        post: operations["publishVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/vms/{vm}/reimage": {
         parameters: {
             query?: never;
@@ -1236,7 +1310,7 @@ export interface paths {
         /**
          * Publish the lab's template VM as a tenant image and make it the lab's template image (an operation of kind `lab.template-publish`).
          * @description Publishes the template VM's disk as a new version of the tenant image `image` (default
-         *     `<lab>-template`) through a `vm.publish` child, then points the lab's `template.image` at it
+         *     `<lab>-template`) through a `vm.publish` child (the template VM is stopped first), then points the lab's `template.image` at it
          *     (a lab spec change: students are not reprovisioned; `POST .../reimage` rebuilds them). Its
          *     success sends the `lab.template-published` webhook event. 404 `TEMPLATE_VM_NOT_FOUND`, 409
          *     `IMAGE_PUBLISH_NOT_AVAILABLE` where VMs cannot be published as images; a failed publish
@@ -1809,6 +1883,7 @@ export interface components {
              *     | `SNAPSHOT_LIMIT_REACHED` | 409 | no | The VM (or the tenant) has as many snapshots as allowed; `details.scope` says which and `details.limit` the figure. Delete one first. |
              *     | `SNAPSHOT_NOT_READY` | 409 | yes, later | The snapshot is not ready to use (still in progress or failed); restore from a ready one. |
              *     | `SNAPSHOTS_NOT_SUPPORTED` | 409 | no | The cluster cannot take VM snapshots: the snapshot.kubevirt.io CRDs are not served or KubeVirt’s Snapshot feature gate is off; `detail` says what to enable. |
+             *     | `CLONES_NOT_SUPPORTED` | 409 | no | The cluster cannot clone VMs: the clone.kubevirt.io CRD (virtualmachineclones) is not served or KubeVirt’s Snapshot feature gate is off; `detail` says what to enable. |
              *     | `NODE_EVACUATION_RUNNING` | 409 | no | The node is already being evacuated; `details.operationId` names the operation. |
              *     | `IMAGE_EXISTS` | 409 | no | An image of that name already exists. |
              *     | `IMAGE_IN_USE` | 409 | no | VMs still use the image; delete them first. |
@@ -1848,6 +1923,8 @@ export interface components {
              *     | `VM_ERROR` | 422 | no | A lab student’s VM is in an error state (lab student status only). |
              *     | `VM_WAIT_TIMEOUT` | 503, 502 | no | The VM did not reach the awaited state in time. |
              *     | `SNAPSHOT_FAILED` | 422, 502 | no | KubeVirt failed to take the snapshot; `detail` gives its error. |
+             *     | `CLONE_FAILED` | 422, 502 | no | KubeVirt failed to clone the VM; `detail` gives its reason. |
+             *     | `PUBLISH_FAILED` | 422, 502 | no | CDI failed to copy the VM’s disk into the image; `detail` gives its reason. |
              *     | `RESTORE_FAILED` | 422, 502 | no | KubeVirt failed to restore the VM from its snapshot; `detail` gives its reason. |
              *     | `REIMAGE_FAILED` | 422, 502 | no | The new root disk of a reimaged VM failed to clone from its image; `details.disk` names it. |
              *     | `TEMPLATE_PUBLISH_FAILED` | 422, 502 | no | Publishing the lab's template VM as an image failed; `details.operationId` names the publish operation. |
@@ -1898,6 +1975,8 @@ export interface components {
              */
             code: string;
             requestId?: string;
+            /** @description The W3C trace id of the request while tracing is on (OTEL_* settings); the same id is in the logs (`trace_id`) and the trace backend. */
+            traceId?: string;
             /** @description One entry per offending field, each listed once. */
             errors?: {
                 /** @description JSON Pointer (RFC 6901) of the offending field relative to the request body, e.g. `/instructors/0/id`; `/` is the body as a whole. For a parameter outside the body the pointer names the parameter (`/limit`) and `in` says where it is. (Before error codes were catalogued, contract checks answered `body/instructors/0/id` or `query/limit`.) In GraphQL's `extensions.errors` the pointer is relative to the field's arguments (`/input/source/secretRef`). */
@@ -1983,12 +2062,16 @@ export interface components {
                 name: string;
             };
         };
-        /** @description Where the image was imported from; credentials are never shown, only whether a reference exists. */
+        /** @description Where the image was imported from (credentials are never shown, only whether a reference exists), or, for `type: vm`, the tenant VM it was published from (`url` is that VM's API path) and the version. */
         ImageSource: {
             /** @enum {string} */
-            type: "http" | "registry" | "s3";
+            type: "http" | "registry" | "s3" | "vm";
             url: string;
             hasCredentials: boolean;
+            /** @description Published images: the VM whose root disk it is a copy of. */
+            vm?: string;
+            /** @description Published images: 1 for the first publish to this name, +1 for every later one. */
+            version?: number;
         };
         Image: {
             /** @enum {string} */
@@ -1998,6 +2081,8 @@ export interface components {
             displayName: string;
             os?: string;
             source: components["schemas"]["ImageSource"];
+            /** @description VMs created from it generalise their copy of the disk on first boot (cloud-init again, a new machine id, new SSH host keys, the Arc agent disconnected before it onboards as a new machine): true for published images. */
+            generalize: boolean;
             sizeGi: number;
             storageClass: components["schemas"]["ImageStorageClass"];
             phase: components["schemas"]["ImagePhase"];
@@ -2145,6 +2230,43 @@ export interface components {
         VmRestore: {
             /** @description One of the VM's snapshots */
             snapshot: string;
+            /**
+             * @description Stop the VM first when it is not stopped (else such a VM is refused with 409 `ACTION_NOT_ALLOWED`).
+             * @default false
+             */
+            stopFirst: boolean;
+        };
+        /**
+         * @example {
+         *       "name": "web-copy",
+         *       "running": true
+         *     }
+         */
+        VmClone: {
+            /** @description The clone's name, free in the tenant (a DNS label of at most 54 characters). */
+            name: string;
+            /** @description Principal id of the clone's owner; defaults to the caller. */
+            owner?: string;
+            /**
+             * @description Start the clone once it exists.
+             * @default true
+             */
+            running: boolean;
+            /** @description More authorized keys for the clone (its disk keeps the source's). */
+            sshPublicKeys?: string[];
+        };
+        /**
+         * @example {
+         *       "image": "course-template",
+         *       "displayName": "Course template",
+         *       "stopFirst": true
+         *     }
+         */
+        VmPublish: {
+            /** @description The tenant image: new, or the next version of an existing one. */
+            image: string;
+            /** @description Defaults to the existing image's, else the image name. */
+            displayName?: string;
             /**
              * @description Stop the VM first when it is not stopped (else such a VM is refused with 409 `ACTION_NOT_ALLOWED`).
              * @default false
@@ -2917,6 +3039,8 @@ export interface components {
             createdBy: string;
             parentId?: string;
             cancelRequested: boolean;
+            /** @description The W3C trace id of the request that started the operation (while tracing is on); its job steps, Kubernetes requests and ARM calls are in that trace. */
+            traceId?: string;
         };
         OperationList: {
             items: components["schemas"]["Operation"][];
@@ -5135,6 +5259,70 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VmRestore"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cloneVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description The VM to clone (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmClone"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    publishVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description The VM to publish (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VmPublish"];
             };
         };
         responses: {

@@ -17,17 +17,21 @@ export const imageTypeDefs = /* GraphQL */ `
     Ready
     Failed
   }
+  "vm: published from a tenant VM (not a source an import accepts)."
   enum ImageSourceType {
     http
     registry
     s3
+    vm
   }
 
-  "Where an image was imported from; an S3 credential reference is never shown, only that one exists."
+  "Where an image was imported from (an S3 credential reference is never shown, only that one exists), or the VM it was published from (url: the VM's API path) and its version."
   type ImageSource {
     type: ImageSourceType!
     url: String!
     hasCredentials: Boolean!
+    vm: String
+    version: Int
   }
 
   "A golden image: a CDI DataVolume imported from https, a registry (docker://) or S3."
@@ -38,6 +42,8 @@ export const imageTypeDefs = /* GraphQL */ `
     displayName: String!
     os: String
     source: ImageSource!
+    "VMs created from it generalise their copy of the disk on first boot (published images)."
+    generalize: Boolean!
     sizeGi: Int!
     "kv-premium-retain or kv-standard."
     storageClass: String!
@@ -102,7 +108,7 @@ interface ImportArgs {
     name: string;
     displayName?: string | null;
     os?: string | null;
-    source: { type: ImageSourceType; url: string; secretRef?: { name: string } | null };
+    source: { type: ImageSourceType | 'vm'; url: string; secretRef?: { name: string } | null };
     sizeGi: number;
     storageClass?: string | null;
   };
@@ -113,6 +119,11 @@ function ownerOf(tenant: string | null | undefined): ImageOwner {
 }
 
 function sourceOf(s: ImportArgs['input']['source']): ImageSource {
+  if (s.type === 'vm') {
+    throw new ValidationError('An image is published from a VM with publishVm, not imported.', [
+      { field: '/input/source/type', message: 'must be http, registry or s3' },
+    ]);
+  }
   if (s.type === 's3') {
     if (s.secretRef == null)
       throw new ValidationError('An s3 source needs a secretRef.', [{ field: '/input/source/secretRef', message: 'required for s3' }]);

@@ -9,6 +9,7 @@ import type { UsageService } from '../../domain/usage/usage-service.js';
 import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
+import type { VmCopyService } from '../../domain/vms/vm-copy-service.js';
 import type { ReimageService } from '../../domain/vms/reimage-service.js';
 import type { LabTemplateService } from '../../domain/labs/lab-template.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
@@ -22,6 +23,7 @@ import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
 import { reimageResolvers, reimageTypeDefs } from '../graphql/reimage.js';
 import { snapshotResolvers, snapshotTypeDefs } from '../graphql/snapshots.js';
+import { vmCopyResolvers, vmCopyTypeDefs } from '../graphql/vm-copies.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
 import { vmLoaders, vmResolvers, vmTypeDefs } from '../graphql/vms.js';
 import { usageResolvers, usageTypeDefs } from '../graphql/usage.js';
@@ -35,6 +37,7 @@ import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
 import { reimageHandlers } from '../rest/reimage.js';
 import { snapshotHandlers } from '../rest/snapshots.js';
+import { vmCopyHandlers } from '../rest/vm-copies.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
 import { usageHandlers } from '../rest/usage.js';
@@ -83,6 +86,11 @@ export function snapshotsModule(snapshots: SnapshotService): ApiModule {
     handlers: snapshotHandlers(snapshots),
     graphql: { typeDefs: snapshotTypeDefs, resolvers: snapshotResolvers(snapshots) },
   };
+}
+
+/** Clones of VMs and VMs published as tenant images (uses the operations module's types). */
+export function vmCopiesModule(copies: VmCopyService): ApiModule {
+  return { name: 'vm-copies', handlers: vmCopyHandlers(copies), graphql: { typeDefs: vmCopyTypeDefs, resolvers: vmCopyResolvers(copies) } };
 }
 
 /** VM and lab reimages and labs' template VMs (uses the operations, vms and images modules' types). */

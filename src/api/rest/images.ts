@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PLATFORM, type Image, type ImageOwner, type ImagePhase, type ImageSource } from '../../domain/images/image.js';
+import { PLATFORM, type Image, type ImageOwner, type ImagePhase, type ImageSource, type PublishedSource } from '../../domain/images/image.js';
 import type { ImageService, ImportImageInput } from '../../domain/images/image-service.js';
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
@@ -12,8 +12,14 @@ type ListQuery = { limit?: number; cursor?: string; phase?: ImagePhase };
 
 export const DEFAULT_STORAGE_CLASS = 'kv-standard';
 
-/** The wire shape of a source: an S3 Secret's name is never shown, only that there is one. */
-export function imageSourceDto(s: ImageSource): Schemas['ImageSource'] {
+/**
+ * The wire shape of a source: an S3 Secret's name is never shown, only that there is one. A
+ * published image shows its source VM (its API path as `url`) and its version.
+ */
+export function imageSourceDto(s: ImageSource | PublishedSource, tenant?: string): Schemas['ImageSource'] {
+  if (s.type === 'vm') {
+    return { type: 'vm', url: `/v1/tenants/${tenant ?? ''}/vms/${s.vm}`, hasCredentials: false, vm: s.vm, version: s.version };
+  }
   return { type: s.type, url: s.url, hasCredentials: s.type === 's3' };
 }
 
@@ -24,7 +30,8 @@ export function imageDto(i: Image): Schemas['Image'] {
     name: i.name,
     displayName: i.displayName,
     ...(i.os === undefined ? {} : { os: i.os }),
-    source: imageSourceDto(i.source),
+    source: imageSourceDto(i.source, i.tenant),
+    generalize: i.generalize === true,
     sizeGi: i.sizeGi,
     storageClass: i.storageClass,
     phase: i.phase,

@@ -15,6 +15,7 @@ export function createImageLocator(deps: { readonly repo: Pick<ImageRepository, 
         sizeGi: image.sizeGi,
         storageClass: image.storageClass,
         ready: image.phase === 'Ready',
+        generalize: image.generalize === true,
       };
     },
   };

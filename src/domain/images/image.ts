@@ -33,6 +33,16 @@ export type ImageSource =
   | { readonly type: 'registry'; readonly url: string }
   | { readonly type: 's3'; readonly url: string; readonly secretRef: { readonly name: string } };
 
+/**
+ * Where a published image comes from: the tenant VM whose root disk it is a copy of, and which
+ * version of the image this is (1 for the first publish to the name, +1 for every later one).
+ */
+export interface PublishedSource {
+  readonly type: 'vm';
+  readonly vm: string;
+  readonly version: number;
+}
+
 /** Importing until CDI reports Succeeded (Ready) or Failed (or the importer keeps crashing). */
 export type ImagePhase = 'Importing' | 'Ready' | 'Failed';
 
@@ -46,7 +56,14 @@ export interface Image {
   readonly displayName: string;
   /** Free-form operating system hint, e.g. `ubuntu-24.04`. */
   readonly os?: string;
-  readonly source: ImageSource;
+  /** Imported from a URL, or published from one of the tenant's VMs. */
+  readonly source: ImageSource | PublishedSource;
+  /**
+   * VMs created from it must generalise their copy of the disk on first boot (cloud-init again
+   * with their own instance id, a new machine id, new SSH host keys, the Arc agent disconnected):
+   * true for images published from a VM.
+   */
+  readonly generalize?: boolean;
   /** Size of the disk, whole GiB. */
   readonly sizeGi: number;
   readonly storageClass: StorageClass;
@@ -85,6 +102,8 @@ export interface ImageLocation {
   readonly storageClass: StorageClass;
   /** False until the import succeeded: cloning from it would wait or fail. */
   readonly ready: boolean;
+  /** The disk is a copy of another VM's (a published image): VMs from it generalise it on first boot. */
+  readonly generalize: boolean;
 }
 
 export function ownerOf(image: Pick<Image, 'scope' | 'tenant'>): ImageOwner {

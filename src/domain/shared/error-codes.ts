@@ -126,6 +126,11 @@ export const ERROR_CODES = {
     meaning:
       'The cluster cannot take VM snapshots: the snapshot.kubevirt.io CRDs are not served or KubeVirt’s Snapshot feature gate is off; `detail` says what to enable.',
   },
+  CLONES_NOT_SUPPORTED: {
+    status: 409,
+    meaning:
+      'The cluster cannot clone VMs: the clone.kubevirt.io CRD (virtualmachineclones) is not served or KubeVirt’s Snapshot feature gate is off; `detail` says what to enable.',
+  },
   NODE_EVACUATION_RUNNING: { status: 409, meaning: 'The node is already being evacuated; `details.operationId` names the operation.' },
   IMAGE_EXISTS: { status: 409, meaning: 'An image of that name already exists.' },
   IMAGE_IN_USE: { status: 409, meaning: 'VMs still use the image; delete them first.' },
@@ -196,6 +201,8 @@ export const ERROR_CODES = {
   VM_ERROR: { status: 422, meaning: 'A lab student’s VM is in an error state (lab student status only).' },
   VM_WAIT_TIMEOUT: { status: 503, alsoStatus: [502], meaning: 'The VM did not reach the awaited state in time.' },
   SNAPSHOT_FAILED: { status: 422, alsoStatus: [502], meaning: 'KubeVirt failed to take the snapshot; `detail` gives its error.' },
+  CLONE_FAILED: { status: 422, alsoStatus: [502], meaning: 'KubeVirt failed to clone the VM; `detail` gives its reason.' },
+  PUBLISH_FAILED: { status: 422, alsoStatus: [502], meaning: 'CDI failed to copy the VM’s disk into the image; `detail` gives its reason.' },
   RESTORE_FAILED: { status: 422, alsoStatus: [502], meaning: 'KubeVirt failed to restore the VM from its snapshot; `detail` gives its reason.' },
   REIMAGE_FAILED: {
     status: 422,

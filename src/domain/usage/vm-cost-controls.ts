@@ -43,7 +43,37 @@ export function watchesIdle(controls: CostControls): boolean {
 /** True when the lab exempts its class hours and `now` is inside one. */
 export function inExemptClassHours(applied: AppliedCostControls, now: Date): boolean {
   if (applied.scope !== 'lab' || !applied.controls.exemptClassHours) return false;
-  return classWindows(applied.lab, now, new Date(now.getTime() + 1)).length > 0;
+  return inClassHours(applied, now);
+}
+
+/**
+ * True when `now` is inside the lab's scheduled class hours, whatever `exemptClassHours` says: hours
+ * that never count against a student's quota, so the quota stops no VM then.
+ */
+export function inClassHours(applied: AppliedCostControls, now: Date): boolean {
+  return applied.scope === 'lab' && classWindows(applied.lab, now, new Date(now.getTime() + 1)).length > 0;
+}
+
+/** A start operation found before a run started by more than this did not start that run. */
+export const START_TO_RUN_MS = 10 * 60_000;
+
+/**
+ * Whether the quota may stop this run of a lab student's VM: not when someone other than the student
+ * (an owner, an instructor, an admin, an integration: who may start an exhausted student's VM) started
+ * it with the VM's latest start operation. `lastStart` is that operation (absent: none known, the run
+ * came from the lab's provisioning or a schedule, and the quota applies).
+ */
+export function quotaAppliesToRun(
+  ownerId: string,
+  runStartedAt: string,
+  lastStart: { readonly createdBy: string; readonly createdAt: string } | undefined,
+): boolean {
+  if (lastStart === undefined || lastStart.createdBy === ownerId) return true;
+  const created = Date.parse(lastStart.createdAt);
+  const run = Date.parse(runStartedAt);
+  if (Number.isNaN(created) || Number.isNaN(run)) return true;
+  // It started this run when it came before the run's start, and not long before.
+  return !(created <= run + 1000 && run - created <= START_TO_RUN_MS);
 }
 
 /** The warning period in milliseconds (the default when unreadable, as `detectIdle` reads it). */

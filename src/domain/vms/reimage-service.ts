@@ -5,14 +5,13 @@ import type { Operation } from '../operations/operation.js';
 import type { OperationService } from '../operations/operation-service.js';
 import { ConflictError } from '../shared/errors.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
-import { stageCloudInit, type VmOnboarding } from './cloud-init-staging.js';
 import { reimageToInput, VM_REIMAGE_KIND } from './reimage.js';
 import { vmTargetId, type VmAccessPlan, type VmRecord } from './vm.js';
 import type { VmLoader } from './vm-actions.js';
 import { refuseOverQuota, type QuotaNeeds } from './vm-quota.js';
 import type { VmRepository } from './vm-repository.js';
 import { cloudInitIssues, diskIssues, refuseIssues, sshKeyIssues } from './vm-rules.js';
-import { resolveVmImage } from './vm-service.js';
+import { resolveVmImage, stageCloudInit, type VmServiceDeps } from './vm-service.js';
 import { deriveVmState } from './vm-state.js';
 
 export interface ReimageServiceDeps {
@@ -23,7 +22,7 @@ export interface ReimageServiceDeps {
   readonly images: ImageLocator;
   readonly operations: Pick<OperationService, 'start'>;
   /** Azure Arc onboarding: a reimaged VM with Arc on re-onboards under its machine (absent: such VMs are refused with 409). */
-  readonly onboarding?: VmOnboarding;
+  readonly onboarding?: VmServiceDeps['onboarding'];
 }
 
 export interface ReimageVmInput {
@@ -95,13 +94,21 @@ export function createReimageService(deps: ReimageServiceDeps) {
         );
       }
       refuseOverQuota(reimageNeeds(vm.diskGi), tenant.quota, await deps.tenants.usage(tenantId), `The new disk of VM '${name}'`);
-      // A VM with Arc on gets a fresh onboarding token (the new disk has no agent identity); others
-      // keep their cloud-init unless new keys or user-data are given.
-      if (vm.arc || input.sshPublicKeys !== undefined || input.cloudInit !== undefined) {
-        await stageCloudInit(deps.repo, deps.onboarding, vm, {
-          hostname: name,
-          sshPublicKeys: input.sshPublicKeys ?? [],
-          ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }),
+      // A VM with Arc on gets a fresh onboarding token (the new disk has no agent identity), a
+      // published image (another VM's disk) is generalised on first boot; other VMs keep their
+      // cloud-init unless new keys or user-data are given.
+      if (vm.arc || image.generalize || input.sshPublicKeys !== undefined || input.cloudInit !== undefined) {
+        await stageCloudInit(deps, {
+          tenant: vm.tenant,
+          name,
+          id: vm.id,
+          arc: vm.arc,
+          base: {
+            hostname: name,
+            sshPublicKeys: input.sshPublicKeys ?? [],
+            ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }),
+            ...(image.generalize ? { generalize: true } : {}),
+          },
         });
       }
       return deps.operations.start(p, {

@@ -10,7 +10,9 @@ import { uuidV5 } from '../shared/ids.js';
 import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { stageCloudInit, type VmOnboarding } from './cloud-init-staging.js';
+import { arcMachineName } from '../identity/arc-machine.js';
+import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../identity/onboarding.js';
+import { buildUserData, type UserDataInput } from './cloud-init.js';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import { VM_CREATE_KIND, VM_DELETE_KIND, vmTargetId, type VmAccessPlan, type VmSpec, type VmView } from './vm.js';
 import { vmActionUseCases, type StartGate, type VmLoader } from './vm-actions.js';
@@ -68,10 +70,44 @@ export interface VmServiceDeps {
   /** Checked before a VM is started (power start, or `running: true` on a stopped VM): a lab student's usage quota. */
   readonly startGate?: StartGate;
   /** Azure Arc onboarding of VMs created with `arc: true` (without it, such VMs are refused with 409). */
-  readonly onboarding?: VmOnboarding;
+  readonly onboarding?: {
+    readonly credentials: OnboardingCredentials;
+    readonly renderer: ArcUserDataRenderer;
+    readonly target: ArcTarget;
+  };
 }
 
 export type VmService = ReturnType<typeof createVmService>;
+
+/**
+ * Stages a new VM's cloud-init (see `VmRepository.putCloudInit`): `base`, and with Arc on the
+ * onboarding part for the VM's own Arc machine (with a scrubbed copy without the token). The token
+ * goes into the Secret only: never into an operation's input, a log line or an answer.
+ */
+export async function stageCloudInit(
+  deps: { readonly repo: Pick<VmRepository, 'putCloudInit'>; readonly onboarding?: VmServiceDeps['onboarding'] },
+  vm: { readonly tenant: string; readonly name: string; readonly id: string; readonly arc: boolean; readonly base: UserDataInput },
+): Promise<void> {
+  if (vm.arc && deps.onboarding !== undefined) {
+    const { credentials, renderer, target } = deps.onboarding;
+    const token = await credentials.mintAccessToken();
+    const rendered = await renderer.render({
+      machineName: arcMachineName(vm.name),
+      tenant: vm.tenant,
+      vmId: vm.id,
+      target,
+      secret: { kind: 'access-token', token: token.token },
+    });
+    await deps.repo.putCloudInit(
+      vm.tenant,
+      vm.name,
+      buildUserData({ ...vm.base, arc: rendered.userData }),
+      buildUserData({ ...vm.base, arc: rendered.scrubbedUserData }),
+    );
+  } else {
+    await deps.repo.putCloudInit(vm.tenant, vm.name, buildUserData(vm.base));
+  }
+}
 
 /** The tenant, once the caller may read its VMs (a tenant the caller may not see is 404). */
 function tenantReader(tenants: Pick<TenantRepository, 'get'>) {
@@ -223,10 +259,18 @@ export function createVmService(deps: VmServiceDeps) {
         );
       }
       refuseOverQuota(createNeeds(spec), tenant.quota, await tenants.usage(tenantId), `VM '${input.name}'`);
-      await stageCloudInit(repo, deps.onboarding, spec, {
-        hostname: input.name,
-        sshPublicKeys: input.sshPublicKeys,
-        ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }),
+      await stageCloudInit(deps, {
+        tenant: tenantId,
+        name: input.name,
+        id: spec.id,
+        arc: spec.arc,
+        // A published image is another VM's disk: generalise it on first boot.
+        base: {
+          hostname: input.name,
+          sshPublicKeys: input.sshPublicKeys,
+          ...(input.cloudInit === undefined ? {} : { extra: input.cloudInit }),
+          ...(image.generalize ? { generalize: true } : {}),
+        },
       });
       return deps.operations.start(p, {
         kind: VM_CREATE_KIND,

@@ -147,8 +147,10 @@ export function labTemplatePublishJob(deps: LabReimageJobDeps): JobKind {
           );
         }
         const result = child.result ?? {};
-        const image = (result['image'] ?? {}) as Record<string, unknown>;
-        const imageName = typeof image['name'] === 'string' ? image['name'] : str(operation, 'image');
+        // `vm.publish` names the tenant image it published (a string; an `{ scope, name }` is taken too).
+        const image = result['image'];
+        const named = typeof image === 'object' && image !== null && !Array.isArray(image) ? (image as Record<string, unknown>)['name'] : image;
+        const imageName = typeof named === 'string' ? named : str(operation, 'image');
         await deps.templates.adoptTemplateImage(tenant, lab, { scope: 'tenant', name: imageName });
         return {
           type: 'done',

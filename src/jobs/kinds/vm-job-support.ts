@@ -1,11 +1,11 @@
-import { NotFoundError, UpstreamRejectedError } from '../../domain/shared/errors.js';
+import { ConflictError, NotFoundError, UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../domain/shared/ids.js';
 import type { OperationRecord } from '../../domain/operations/operation.js';
 import { vmTargetId, type VmRecord } from '../../domain/vms/vm.js';
 import { vmOfInput } from '../../domain/vms/vm-job-input.js';
 import type { VmRepository } from '../../domain/vms/vm-repository.js';
 import { deriveVmState, type DerivedState } from '../../domain/vms/vm-state.js';
-import type { RetryPolicy } from '../job-kind.js';
+import type { RetryPolicy, StepHandler } from '../job-kind.js';
 import type { WakeSource } from '../wake-ups.js';
 
 /** What the VM job kinds need. Waiting reads the watch-backed cache: it costs the API server nothing. */
@@ -63,3 +63,43 @@ export function refuseTimeout(deps: VmJobDeps, op: OperationRecord, what: string
 
 /** Progress shown while a VM works its way to Running. */
 export const PROGRESS_BY_STATE: Readonly<Record<string, number>> = { Provisioning: 40, Stopped: 50, Starting: 75, Stopping: 60, Migrating: 60 };
+
+/**
+ * The first steps of an operation that needs its VM stopped (a restore, a publish): `stop` asks
+ * KubeVirt to stop the VM when `stopFirst` and it is not stopped (without `stopFirst`, a VM
+ * started meanwhile fails the operation with `ACTION_NOT_ALLOWED`); `wait-stopped` waits until the
+ * VM has no instance, then goes on with `next`. `action` names the operation in messages.
+ */
+export function stopFirstSteps(
+  deps: VmJobDeps,
+  o: { readonly action: string; readonly next: string; readonly stopFirst: (op: OperationRecord) => boolean },
+): { stop: StepHandler; 'wait-stopped': StepHandler } {
+  const { recheckMs } = settings(deps);
+  return {
+    stop: async ({ operation }) => {
+      const { tenant, name, vm, derived } = await vmOf(deps.repo, operation);
+      if (vm.runStrategy !== 'Halted' || vm.instance !== undefined) {
+        if (!o.stopFirst(operation)) {
+          throw new ConflictError('ACTION_NOT_ALLOWED', `VM '${name}' is ${derived.state}, not stopped; ${o.action} with stopFirst: true.`, {
+            details: { state: derived.state },
+          });
+        }
+        if (vm.runStrategy !== 'Halted') {
+          try {
+            await deps.repo.act(tenant, name, 'stop');
+          } catch (err) {
+            // KubeVirt refuses to stop a VM already stopping.
+            if (!(err instanceof ConflictError)) throw err;
+          }
+        }
+      }
+      return { type: 'next', step: 'wait-stopped', progress: 10 };
+    },
+    'wait-stopped': async ({ operation }) => {
+      const { name, vm } = await vmOf(deps.repo, operation);
+      if (vm.runStrategy === 'Halted' && vm.instance === undefined) return { type: 'next', step: o.next, progress: 30 };
+      refuseTimeout(deps, operation, `VM '${name}' to stop before its ${o.action}`);
+      return { type: 'recheck', delayMs: recheckMs, progress: 20 };
+    },
+  };
+}

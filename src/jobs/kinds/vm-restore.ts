@@ -1,8 +1,8 @@
-import { ConflictError, UpstreamRejectedError } from '../../domain/shared/errors.js';
+import { UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { restoreName, VM_RESTORE_KIND } from '../../domain/vms/snapshot.js';
 import { snapshotOfInput } from '../../domain/vms/vm-job-input.js';
 import type { JobKind } from '../job-kind.js';
-import { refuseTimeout, settings, VM_RETRY, vmOf } from './vm-job-support.js';
+import { refuseTimeout, settings, stopFirstSteps, VM_RETRY } from './vm-job-support.js';
 import type { SnapshotJobDeps } from './vm-snapshot.js';
 
 /**
@@ -20,32 +20,7 @@ export function vmRestoreJob(deps: SnapshotJobDeps): JobKind {
     firstStep: 'stop',
     retry: VM_RETRY,
     steps: {
-      stop: async ({ operation }) => {
-        const { stopFirst } = snapshotOfInput(operation.input);
-        const { tenant, name, vm, derived } = await vmOf(deps.repo, operation);
-        if (vm.runStrategy !== 'Halted' || vm.instance !== undefined) {
-          if (!stopFirst) {
-            throw new ConflictError('ACTION_NOT_ALLOWED', `VM '${name}' is ${derived.state}, not stopped; restore with stopFirst: true.`, {
-              details: { state: derived.state },
-            });
-          }
-          if (vm.runStrategy !== 'Halted') {
-            try {
-              await deps.repo.act(tenant, name, 'stop');
-            } catch (err) {
-              // KubeVirt refuses to stop a VM already stopping.
-              if (!(err instanceof ConflictError)) throw err;
-            }
-          }
-        }
-        return { type: 'next', step: 'wait-stopped', progress: 10 };
-      },
-      'wait-stopped': async ({ operation }) => {
-        const { name, vm } = await vmOf(deps.repo, operation);
-        if (vm.runStrategy === 'Halted' && vm.instance === undefined) return { type: 'next', step: 'create-restore', progress: 30 };
-        refuseTimeout(deps, operation, `VM '${name}' to stop before its restore`);
-        return { type: 'recheck', delayMs: recheckMs, progress: 20 };
-      },
+      ...stopFirstSteps(deps, { action: 'restore', next: 'create-restore', stopFirst: (op) => snapshotOfInput(op.input).stopFirst }),
       'create-restore': async ({ operation }) => {
         const { tenant, name, snapshot } = snapshotOfInput(operation.input);
         await deps.snapshots.restore(tenant, restoreName(name, operation.id), name, snapshot);

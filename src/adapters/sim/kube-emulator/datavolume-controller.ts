@@ -4,7 +4,7 @@ import { KubeStatusError } from './errors.js';
 import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
-import { asDataVolume, DISK_CONTENT_ANNOTATION, sourceContent, type StoredDataVolume } from './vm-sim-objects.js';
+import { asDataVolume, withSourceContent, type StoredDataVolume } from './vm-sim-objects.js';
 
 const DV = 'datavolumes.cdi.kubevirt.io';
 const PVC = 'persistentvolumeclaims';
@@ -160,12 +160,10 @@ export function createDataVolumeController(opts: DataVolumeControllerOptions = {
         return;
       }
     }
-    // A clone ends with its source's simulated content (a published image holds its VM's disk).
-    const content = sourceContent(emulator.store, dv);
-    const current = emulator.store.get(DV, ns, name);
-    if (content !== undefined && current && current.metadata.annotations?.[DISK_CONTENT_ANNOTATION] === undefined) {
-      const next = clone(current);
-      next.metadata.annotations = { ...next.metadata.annotations, [DISK_CONTENT_ANNOTATION]: content };
+    // A clone of a disk carries its source's simulated content.
+    const withContent = withSourceContent(emulator.store, dv);
+    if (withContent !== dv) {
+      const next = clone(withContent);
       delete next.metadata.resourceVersion;
       emulator.store.update(DV, next);
     }

@@ -49,6 +49,8 @@ export {
   SNAPSHOT_RESOURCES,
 } from './snapshot-controller.js';
 export type { SnapshotControllerOptions } from './snapshot-controller.js';
+export { CLONE_RESOURCE, createCloneController, FAIL_CLONE_ANNOTATION } from './clone-controller.js';
+export type { CloneControllerOptions } from './clone-controller.js';
 
 /**
  * Starts an in-process Kubernetes API server emulator (plain HTTP) that `@kubernetes/client-node`

@@ -220,6 +220,16 @@ export const RESOURCES: readonly ResourceDef[] = [
     schema: { doc: 'kubevirt', definition: 'v1beta1.VirtualMachineRestore' },
   }),
   def({
+    group: 'clone.kubevirt.io',
+    version: 'v1beta1',
+    plural: 'virtualmachineclones',
+    kind: 'VirtualMachineClone',
+    shortNames: ['vmclone', 'vmclones'],
+    status: true,
+    builtin: false,
+    schema: { doc: 'kubevirt', definition: 'v1beta1.VirtualMachineClone' },
+  }),
+  def({
     group: 'cdi.kubevirt.io',
     version: 'v1beta1',
     plural: 'datavolumes',

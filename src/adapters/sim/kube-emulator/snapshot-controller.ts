@@ -18,7 +18,8 @@ export const SNAPSHOT_RESOURCES = {
 /** Where the simulated KubeVirt install keeps its CR (`kubevirt/kubevirt`, as the operator's manifests name it). */
 export const KUBEVIRT_CR = { namespace: 'kubevirt', name: 'kubevirt' } as const;
 
-export { DISK_CONTENT_ANNOTATION } from './vm-sim-objects.js';
+/** Simulation only: the "content" of a simulated disk (see `vm-sim-objects.ts`). */
+export { DISK_CONTENT_ANNOTATION };
 /** VM annotation that makes its next snapshots fail; the value is KubeVirt's error message. */
 export const FAIL_SNAPSHOT_ANNOTATION = 'sim.labplane.io/fail-snapshot';
 /** VM annotation that makes its next restores fail; the value is the failure message. */

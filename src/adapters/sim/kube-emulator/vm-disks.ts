@@ -3,7 +3,7 @@ import { KubeStatusError } from './errors.js';
 import { timestamp } from './store.js';
 import type { KubeObject } from './types.js';
 import { clone } from './types.js';
-import { cloneSource, dataVolumesOf, DISK_CONTENT_ANNOTATION, DV, list, record, sourceContent } from './vm-sim-objects.js';
+import { cloneSource, dataVolumesOf, DV, list, record, withSourceContent } from './vm-sim-objects.js';
 
 /** Where a VM's disks are: all cloned, still cloning (look again after `recheckMs`), or failed. */
 export type DiskState = { state: 'ready' } | { state: 'provisioning'; recheckMs: number } | { state: 'failed'; message: string };
@@ -88,13 +88,7 @@ export function provisionDisks(
           : fresh
             ? dvStatus('Succeeded', '100.0%')
             : dvStatus(source === 'ready' ? 'CloneInProgress' : 'CloneScheduled', source === 'ready' ? '0.00%' : 'N/A');
-      // The clone starts with its source's simulated content (what a reimage brings back).
-      const content = sourceContent(e.store, want);
-      const metadata =
-        content === undefined
-          ? want.metadata
-          : { ...want.metadata, annotations: { ...want.metadata.annotations, [DISK_CONTENT_ANNOTATION]: content } };
-      const obj = { ...want, metadata, status };
+      const obj = { ...withSourceContent(e.store, want), status };
       try {
         e.checkQuota(DV, obj);
       } catch (err) {

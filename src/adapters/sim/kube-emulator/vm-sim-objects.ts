@@ -81,25 +81,6 @@ export function dataVolumesOf(vm: KubeObject): KubeObject[] {
 }
 
 /**
- * Simulation only: the "content" of a simulated disk, an annotation of its DataVolume. Nothing in a
- * real cluster reads it; tests change it to "break" a VM's disk and see a restore bring it back
- * (the snapshot controller records it per volume, the restore controller writes it back; a disk
- * cloned from an image PVC starts with the image's content, so a reimaged VM's disk shows its image's).
- */
-export const DISK_CONTENT_ANNOTATION = 'sim.labplane.io/disk-content';
-
-/** The simulated content of a clone's source (the image PVC's, or its DataVolume's), if it has one. */
-export function sourceContent(store: ObjectStore, dv: KubeObject): string | undefined {
-  const pvc = asDataVolume(dv).spec?.source?.pvc;
-  if (typeof pvc?.name !== 'string') return undefined;
-  const ns = typeof pvc.namespace === 'string' ? pvc.namespace : (dv.metadata.namespace ?? '');
-  return (
-    store.peek(PVC, ns, pvc.name)?.metadata.annotations?.[DISK_CONTENT_ANNOTATION] ??
-    store.peek(DV, ns, pvc.name)?.metadata.annotations?.[DISK_CONTENT_ANNOTATION]
-  );
-}
-
-/**
  * Whether a clone's source is there: a PVC, or a DataVolume of that name that finished importing.
  * `sourceRef` (DataSource) sources count as present: the emulator has no DataSources.
  */
@@ -112,6 +93,28 @@ export function cloneSource(store: ObjectStore, dv: KubeObject): 'ready' | 'pend
   if (!image) return 'missing';
   const phase = asDataVolume(image).status?.phase;
   return phase === 'Succeeded' ? 'ready' : phase === 'Failed' ? 'missing' : 'pending';
+}
+
+/**
+ * Simulation only: the "content" of a simulated disk, an annotation of its DataVolume. Nothing in a
+ * real cluster reads it; tests change it to "break" a VM's disk and see a restore bring it back, or
+ * follow it through clones (a clone of a disk carries its source's content).
+ */
+export const DISK_CONTENT_ANNOTATION = 'sim.labplane.io/disk-content';
+
+/** The simulated content of a clone's source disk (`source.pvc`, the DataVolume of that name), if any. */
+export function sourceContent(store: ObjectStore, dv: KubeObject): string | undefined {
+  const pvc = asDataVolume(dv).spec?.source?.pvc;
+  if (typeof pvc?.name !== 'string') return undefined;
+  const ns = typeof pvc.namespace === 'string' ? pvc.namespace : (dv.metadata.namespace ?? '');
+  return store.peek(DV, ns, pvc.name)?.metadata.annotations?.[DISK_CONTENT_ANNOTATION];
+}
+
+/** `dv` with its clone source's simulated content, unless it has content of its own already. */
+export function withSourceContent(store: ObjectStore, dv: KubeObject): KubeObject {
+  const content = sourceContent(store, dv);
+  if (content === undefined || dv.metadata.annotations?.[DISK_CONTENT_ANNOTATION] !== undefined) return dv;
+  return { ...dv, metadata: { ...dv.metadata, annotations: { ...dv.metadata.annotations, [DISK_CONTENT_ANNOTATION]: content } } };
 }
 
 /** Nodes VMs may run on (label `workload=kubevirt`, not cordoned), the least loaded first, `exclude` left out. */
