@@ -4,7 +4,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Registry } from 'prom-client';
 import type { PrincipalResolver } from '../domain/auth/authenticator.js';
@@ -51,6 +51,8 @@ export interface AppDeps {
   readonly rateLimitRedis: unknown;
   /** Event-loop delay (ms) above which requests are shed with 503; 0 turns shedding off. */
   readonly maxEventLoopDelayMs: number;
+  /** The request spans' plugin while tracing is on (@fastify/otel); registered before anything else. */
+  readonly tracing?: FastifyPluginCallback;
 }
 
 /** Log redaction: credentials never reach the log stream. */
@@ -101,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { removeAdditional: false } },
   });
+  if (deps.tracing !== undefined) await app.register(deps.tracing);
   // Routes of docs, GraphQL and the spec authenticate in their own way (or are public).
   app.addHook('onRoute', (route) => {
     if (PUBLIC_PREFIXES.some((p) => route.url.startsWith(p))) route.config = { ...(route.config ?? {}), permission: 'public' };

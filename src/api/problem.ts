@@ -18,6 +18,8 @@ export interface Problem {
   detail?: string;
   instance?: string;
   requestId?: string;
+  /** The W3C trace id of the request while tracing is on (the same as in the logs and the trace backend). */
+  traceId?: string;
   errors?: FieldIssue[];
   details?: Record<string, unknown>;
 }

@@ -9,6 +9,7 @@ import type { Clock } from '../domain/shared/ids.js';
 import { validateJobKind, type JobKind } from './job-kind.js';
 import { CancelRequested, createRunningSteps } from './running-steps.js';
 import { createStepRunner } from './step-runner.js';
+import { jobTraceOf } from './tracing.js';
 import { createWakeUps, type WakeSource } from './wake-ups.js';
 
 /**
@@ -142,8 +143,15 @@ export function createJobEngine(deps: JobEngineDeps): JobEngine {
     async enqueue(kind: string, options: EnqueueOptions) {
       const k = kinds.get(kind);
       if (k === undefined) throw new TypeError(`job kind ${kind} is not registered`);
-      const job = { kind, operationId: options.operationId, step: options.step ?? k.firstStep, generation: options.generation ?? 0 };
-      await transport.add(job, { delayMs: options.delayMs ?? 0 });
+      const delayMs = options.delayMs ?? 0;
+      const job = {
+        kind,
+        operationId: options.operationId,
+        step: options.step ?? k.firstStep,
+        generation: options.generation ?? 0,
+        ...jobTraceOf(delayMs),
+      };
+      await transport.add(job, { delayMs });
     },
 
     async cancel(operationId): Promise<OperationRecord | undefined> {

@@ -28,6 +28,7 @@ import type { Clock } from '../domain/shared/ids.js';
 import { DEFAULT_WAIT, recheckDelayMs, type JobKind, type StepHandler, type StepOutcome } from './job-kind.js';
 import { mayRetry, retryDelayMs } from './retry-policy.js';
 import type { RunningSteps } from './running-steps.js';
+import { inStepSpan, jobTraceOf, recordStepOutcome } from './tracing.js';
 
 export interface StepRunnerDeps {
   readonly kinds: ReadonlyMap<string, JobKind>;
@@ -50,12 +51,16 @@ type Change = (cur: OperationRecord) => OperationRecord | undefined;
  * redelivered, found stale, and the cursor's job is enqueued again (ids are deterministic).
  */
 export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueueCursor(op: OperationRecord): Promise<void> } {
-  const { kinds, recorder, transport, clock, logger, random, running, observe } = deps;
+  const { kinds, recorder, transport, clock, logger, random, running } = deps;
+  const observe = (o: StepObservation, code?: string): void => {
+    recordStepOutcome(o.outcome, code);
+    deps.observe(o);
+  };
 
   async function enqueueCursor(op: OperationRecord): Promise<void> {
     const c = op.cursor;
     const delayMs = c.notBefore === undefined ? 0 : Math.max(0, Date.parse(c.notBefore) - clock.now().getTime());
-    await transport.add({ kind: op.kind, operationId: op.id, step: c.step, generation: c.generation }, { delayMs });
+    await transport.add({ kind: op.kind, operationId: op.id, step: c.step, generation: c.generation, ...jobTraceOf(delayMs, op) }, { delayMs });
   }
 
   /** Applies `change` only while `job` still owns the operation (current and active). */
@@ -108,9 +113,10 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     const last = cur.cursor.wait;
     const stalled = last !== undefined && percent <= last.percent;
     const early = last?.dueAt !== undefined && now.getTime() < Date.parse(last.dueAt);
+    const first = last?.first ?? last?.since ?? now.toISOString();
     const looked = stalled
-      ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent }
-      : { since: now.toISOString(), rechecks: 0, percent };
+      ? { since: last.since, rechecks: early ? last.rechecks : last.rechecks + 1, percent: last.percent, first }
+      : { since: now.toISOString(), rechecks: 0, percent, first };
     const stalledMs = now.getTime() - Date.parse(looked.since);
     if (stalled && stalledMs >= policy.stallTimeoutMs) {
       const minutes = Math.round(stalledMs / 60_000);
@@ -221,27 +227,35 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     const handlerMs = performance.now() - h0;
     const { label, after } =
       outcome === undefined ? await settleError(job, kind, op.cursor.attempt, error, controller.signal) : await settleOutcome(job, kind, outcome);
-    observe({ operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0 });
+    const first = op.cursor.wait?.first;
+    const waited =
+      first !== undefined && (label === 'next' || label === 'done') ? { waitedMs: Math.max(0, clock.now().getTime() - Date.parse(first)) } : {};
+    observe(
+      { operationId: job.operationId, kind: job.kind, step: job.step, outcome: label, handlerMs, totalMs: performance.now() - t0, ...waited },
+      after?.error?.code,
+    );
     return after;
+  }
+
+  async function processJob(job: JobMessage, signal: AbortSignal): Promise<JobResult> {
+    const t0 = performance.now();
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    running.add(job.operationId, controller);
+    try {
+      const after = await run(job, controller, t0);
+      return resultOf(after);
+    } finally {
+      running.delete(job.operationId, controller);
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   return {
     enqueueCursor,
-    async process(job, signal) {
-      const t0 = performance.now();
-      const controller = new AbortController();
-      const onAbort = (): void => controller.abort(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      running.add(job.operationId, controller);
-      try {
-        const after = await run(job, controller, t0);
-        return resultOf(after);
-      } finally {
-        running.delete(job.operationId, controller);
-        signal.removeEventListener('abort', onAbort);
-      }
-    },
+    process: (job, signal) => inStepSpan(job, () => processJob(job, signal)),
     async lost(job, reason) {
       logger.error({ operationId: job.operationId, kind: job.kind, step: job.step, reason }, 'the queue gave up on a job');
       const problem: OperationProblem = { code: 'JOB_LOST', title: 'The work was interrupted too many times and was given up.' };

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import type { Deps } from './deps.js';
 import { loggerOptions } from './logger.js';
+import { activeTelemetry } from './telemetry.js';
 
 /** The HTTP app over already-built deps (used by the server and by tests). */
 export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
   const { config } = deps;
+  const tracing = activeTelemetry()?.fastifyPlugin;
   return buildApp({
     logger: loggerOptions(config),
     devMode: config.devMode,
@@ -24,5 +26,6 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     rateLimitPerMinute: config.rateLimitPerMinute,
     rateLimitRedis: deps.jobs.redis,
+    ...(tracing === undefined ? {} : { tracing }),
   });
 }

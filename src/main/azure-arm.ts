@@ -11,6 +11,7 @@ import {
 import type { AccessPort } from '../domain/identity/access.js';
 import type { ArcMachinesPort } from '../domain/identity/arc-machines-port.js';
 import type { ArcTarget, ArcUserDataRenderer, OnboardingCredentials } from '../domain/identity/onboarding.js';
+import type { UpstreamMetrics } from '../domain/shared/upstream-metrics.js';
 import type { ArcScopeSettings } from '../domain/vms/vm-access.js';
 import type { Config } from './config.js';
 
@@ -55,11 +56,11 @@ function armOnboarding(
  * The real ARM adapters (Arc machines, role assignments, onboarding tokens). Imported only when
  * Azure is configured: the Azure SDKs take seconds to load and the embedded default never uses them.
  */
-export function armAzurePorts(azure: ArmSettings, logger: Logger): AzurePorts {
+export function armAzurePorts(azure: ArmSettings, logger: Logger, metrics?: UpstreamMetrics): AzurePorts {
   const { subscriptionId, resourceGroup, location, tenantId, cluster } = azure;
   const settings = { subscriptionId, resourceGroup, location, tenantId };
   const credential = createControlPlaneCredential(azure.clientId === undefined ? { kind: 'default' } : { kind: 'default', clientId: azure.clientId });
-  const budget = createArmBudget();
+  const budget = createArmBudget(metrics === undefined ? {} : { metrics });
   const azureLogger = logger.child({ component: 'azure' });
   return {
     settings,

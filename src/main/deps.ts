@@ -24,6 +24,7 @@ import { activityArea } from './activity.js';
 import { autoShutdownArea, type AutoShutdownExports } from './auto-shutdown.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
+import { createUpstreamMetrics, operationMetrics, stepWaitMetrics } from './upstream-metrics.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
 import { reimageArea } from './reimage.js';
 import { snapshotsArea } from './snapshots.js';
@@ -112,7 +113,9 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
     for (const c of closers.splice(0).reverse()) await c().catch((err: unknown) => logger.warn({ err }, 'error while closing an adapter'));
   };
   try {
-    const world = await createWorld(config, logger, overrides);
+    const metrics = new Registry();
+    const upstream = createUpstreamMetrics(metrics);
+    const world = await createWorld(config, logger, overrides, upstream);
     closers.push(() => world.close());
     // One client for every Kubernetes adapter: KUBE_QPS is what the API server sees from this process.
     const kube = createKubeClient({
@@ -120,13 +123,14 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       logger: logger.child({ component: 'kubernetes' }),
       rateLimit: { ratePerSecond: config.kubeQps, burst: config.kubeBurst },
       timeoutMs: config.kubeTimeoutMs,
+      metrics: upstream,
     });
     const tenantRepo = createKubeTenantRepository({ client: kube, clusterPrivateCidrs: [...config.clusterPrivateCidrs] });
     await tenantRepo.start();
     closers.push(() => tenantRepo.close());
-    const metrics = new Registry();
     // Built before the areas: its tap hands every operation the runtime finishes to the areas' listeners.
     const terminal = createTerminalTap();
+    terminal.listen(operationMetrics(metrics));
     const runtime = await buildJobsRuntime(config, logger, metrics, terminal, world.queueLocks);
     const platform: Platform = {
       config,
@@ -159,6 +163,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       await closeAreas(mounted, logger);
     });
     closers.push(() => jobs.close());
+    stepWaitMetrics(metrics, jobs.engine);
     for (const p of parts) {
       jobs.engine.register(p.jobKinds ?? []);
       for (const source of p.wakeSources ?? []) jobs.engine.wakeOn(source);

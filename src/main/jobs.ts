@@ -10,6 +10,8 @@ import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import type { OperationEvents } from '../domain/operations/operation-events.js';
 import { createOperationService, type OperationService } from '../domain/operations/operation-service.js';
+import { currentTraceRef } from '../jobs/tracing.js';
+import { activeTelemetry, type Telemetry } from './telemetry.js';
 import type { OperationStore } from '../domain/operations/operation-store.js';
 import { systemClock } from '../domain/shared/ids.js';
 import { tapOperationEvents, tapOperationStore, type TerminalOperationListener } from '../domain/webhooks/operation-tap.js';
@@ -81,7 +83,7 @@ export async function buildJobsRuntime(
     const events = tap.events(createMemoryOperationEvents({ logger: log }));
     const engine = createInProcessJobEngine({ store, events, clock: systemClock, logger: log });
     registerJobMetrics(metrics, engine);
-    const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log });
+    const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log, trace: currentTraceRef });
     return {
       store,
       events,
@@ -102,10 +104,10 @@ export async function buildJobsRuntime(
   const bus = createRedisOperationEvents({ redis, prefix: PREFIX, logger: log });
   const events = tap.events(bus);
   const store = tap.store(createRedisOperationStore({ redis, prefix: PREFIX, retentionMs, publishTo: PREFIX }));
-  const transport = createBullmqTransport({ url: config.redisUrl, logger: log, ...locks });
+  const transport = createBullmqTransport({ url: config.redisUrl, logger: log, ...locks, ...bullmqTelemetry() });
   const engine = createJobEngine({ transport, store, events, clock: systemClock, logger: log });
   registerJobMetrics(metrics, engine);
-  const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log });
+  const operations = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger: log, trace: currentTraceRef });
   return {
     store,
     events,
@@ -152,4 +154,10 @@ export function withWorkerLoops(jobs: JobsRuntime, loops: readonly WorkerLoop[],
     },
   };
   return { ...jobs, engine: wrapped, dashboardQueues: [...jobs.dashboardQueues, ...dashboardQueues] };
+}
+
+/** BullMQ's telemetry option while tracing is on. */
+function bullmqTelemetry(): { telemetry?: Telemetry['bullmq'] } {
+  const t = activeTelemetry()?.bullmq;
+  return t === undefined ? {} : { telemetry: t };
 }

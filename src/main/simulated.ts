@@ -35,6 +35,7 @@ import { systemClock, type Clock } from '../domain/shared/ids.js';
 import { PROFILE_DEFAULTS } from '../domain/tenants/tenant.js';
 import type { TenantRepository } from '../domain/tenants/tenant-repository.js';
 import type { WebhookSender } from '../domain/webhooks/delivery.js';
+import type { UpstreamMetrics } from '../domain/shared/upstream-metrics.js';
 import type { AzurePorts } from './azure-arm.js';
 import type { Config } from './config.js';
 
@@ -194,10 +195,11 @@ export async function azureFor(
   config: Config,
   logger: Logger,
   simOptions: SimAzureOptions = {},
+  metrics?: UpstreamMetrics,
 ): Promise<{ ports: AzurePorts; sim: SimAzure | undefined }> {
   if (config.azure.mode === 'arm') {
     const { armAzurePorts } = await import('./azure-arm.js');
-    return { ports: armAzurePorts(config.azure, logger), sim: undefined };
+    return { ports: armAzurePorts(config.azure, logger, metrics), sim: undefined };
   }
   const sim = createSimAzure(simOptions);
   logger.info({ subscriptionId: sim.settings.subscriptionId, resourceGroup: sim.settings.resourceGroup }, 'simulated Azure in use');
@@ -222,8 +224,9 @@ export function realClusterConfig(kube: Exclude<Config['kube'], { mode: 'simulat
 }
 
 /** Starts what is simulated (the cluster with its controllers, Azure) and says where the real things are. */
-export async function createWorld(config: Config, logger: Logger, overrides: WorldOverrides = {}): Promise<World> {
-  const azure = overrides.azure === undefined ? await azureFor(config, logger, overrides.simAzure) : { ports: overrides.azure, sim: undefined };
+export async function createWorld(config: Config, logger: Logger, overrides: WorldOverrides = {}, metrics?: UpstreamMetrics): Promise<World> {
+  const azure =
+    overrides.azure === undefined ? await azureFor(config, logger, overrides.simAzure, metrics) : { ports: overrides.azure, sim: undefined };
   const simulatedCluster = config.kube.mode === 'simulated';
   const timings: Timings = {
     labRecheckMs: simulatedCluster || azure.sim !== undefined ? 250 : 1_000,

@@ -5,6 +5,7 @@ import { KubePreflightError, probeKubernetes } from '../adapters/kubernetes/pref
 import { probeRedis, RedisProbeError } from '../adapters/redis/redis-probe.js';
 import { ConfigError, type Config } from './config.js';
 import { realClusterConfig } from './simulated.js';
+import { activeTelemetry } from './telemetry.js';
 
 /** Longest start-up (probes, informer syncs, listening) before the process gives up with exit code 1. */
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -81,6 +82,10 @@ export function stopOnSignals(logger: Logger, graceMs: number, message: string, 
     timer.unref();
     try {
       await stop();
+      // The spans of the last requests and steps, before the process goes.
+      await activeTelemetry()
+        ?.shutdown()
+        .catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
     } finally {
       process.exit(0);
     }

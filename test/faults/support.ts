@@ -82,7 +82,9 @@ export interface Deployment {
   close(): Promise<void>;
 }
 
-export async function startDeployment(opts: { redisAppendOnly?: boolean; workerEnv?: Record<string, string> } = {}): Promise<Deployment> {
+export async function startDeployment(
+  opts: { redisAppendOnly?: boolean; workerEnv?: Record<string, string>; env?: Record<string, string> } = {},
+): Promise<Deployment> {
   const closers: Array<() => Promise<unknown>> = [];
   try {
     const [kube, redis, arm, aad, receiver] = await Promise.all([
@@ -106,7 +108,7 @@ export async function startDeployment(opts: { redisAppendOnly?: boolean; workerE
       directory: DIRECTORY,
       audience: AUDIENCE,
       jwksUri: aad.jwksUri,
-      extra: { ...arm.env, FAULTS_WEBHOOK_ROUTES: `${HOOK_HOST}=${receiver.origin}`, FAULTS_QUEUE_LOCK_MS: '3000' },
+      extra: { ...arm.env, FAULTS_WEBHOOK_ROUTES: `${HOOK_HOST}=${receiver.origin}`, FAULTS_QUEUE_LOCK_MS: '3000', ...opts.env },
     };
     const workerEnv: ServiceEnv = {
       ...env,

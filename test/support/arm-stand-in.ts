@@ -1,7 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  createArcUserDataRenderer,
+  createArmAccess,
+  createArmArcMachines,
+  createArmBudget,
+  createOnboardingCredentials,
+} from '../../src/adapters/azure/index.js';
 import { ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../../src/domain/identity/arc-machine.js';
+import type { AzurePorts } from '../../src/main/azure-arm.js';
 import { startArmServer, type ArmServer } from '../azure/support/arm-server.js';
 
 /**
@@ -14,6 +22,36 @@ export const ARM_SETTINGS = {
   location: 'westeurope',
   tenantId: '00000000-0000-4000-8000-00000000aad1',
 } as const;
+
+/** A credential handing out a fixed token: the local ARM server checks that one is sent, not who signed it. */
+const fixedToken = (token: string) => ({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) });
+
+/**
+ * The real ARM adapters against a local ARM server at `url` (HTTPS, its CA `ca` trusted by these
+ * clients only), sending fixed bearer tokens (no Azure AD).
+ */
+export function armStandInPorts(
+  url: string,
+  ca: string,
+  tokens: { readonly controlPlane: string; readonly onboarding: string } = {
+    controlPlane: 'faults-control-plane-token',
+    onboarding: 'faults-onboarding-token',
+  },
+): AzurePorts {
+  const settings = { ...ARM_SETTINGS, endpoint: url, trustedCa: ca, retry: { maxRetries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 500 } };
+  const budget = createArmBudget();
+  const credential = fixedToken(tokens.controlPlane);
+  return {
+    settings: ARM_SETTINGS,
+    arcMachines: createArmArcMachines({ credential, settings, budget }),
+    access: createArmAccess({ credential, settings, budget }),
+    onboarding: {
+      credentials: createOnboardingCredentials({ credential: fixedToken(tokens.onboarding) }),
+      renderer: createArcUserDataRenderer(),
+      target: ARM_SETTINGS,
+    },
+  };
+}
 
 /** A local ARM server (the over-the-wire tests' one) whose CA sits in a file for the service processes. */
 export interface ArmStandIn {

@@ -9,49 +9,22 @@
 // - FAULTS_QUEUE_LOCK_MS: BullMQ's job lock and stalled check, so a killed worker's jobs come back
 //   in seconds rather than BullMQ's 30 + 30 s.
 import { readFileSync } from 'node:fs';
-import {
-  createArcUserDataRenderer,
-  createArmAccess,
-  createArmArcMachines,
-  createArmBudget,
-  createOnboardingCredentials,
-} from '../../src/adapters/azure/index.js';
-import type { AzureArmSettings } from '../../src/adapters/azure/settings.js';
 import { createSimulatedResolver } from '../../src/adapters/sim/sim-resolver.js';
 import { createSimulatedWebhookNetwork, simulatedRouteRecords } from '../../src/adapters/sim/sim-webhook-network.js';
 import type { DepsOverrides } from '../../src/main/deps.js';
 import type { AzurePorts } from '../../src/main/azure-arm.js';
 import { runServer } from '../../src/main/server-process.js';
 import { runStartup } from '../../src/main/startup.js';
+import { startTelemetry } from '../../src/main/telemetry.js';
 import { runWorker } from '../../src/main/worker-process.js';
-import { ARM_SETTINGS } from './arm-stand-in.js';
+import { armStandInPorts } from './arm-stand-in.js';
 
 const env = process.env;
-
-/** A credential handing out a fixed token: the local ARM server checks that one is sent, not who signed it. */
-const fixedToken = (token: string) => ({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) });
 
 function azurePorts(): AzurePorts | undefined {
   const url = env['FAULTS_ARM_URL'];
   if (url === undefined || url === '') return undefined;
-  const settings: AzureArmSettings = {
-    ...ARM_SETTINGS,
-    endpoint: url,
-    trustedCa: readFileSync(env['FAULTS_ARM_CA_FILE'] ?? '', 'utf8'),
-    retry: { maxRetries: 2, retryDelayInMs: 50, maxRetryDelayInMs: 500 },
-  };
-  const budget = createArmBudget();
-  const credential = fixedToken('faults-control-plane-token');
-  return {
-    settings: ARM_SETTINGS,
-    arcMachines: createArmArcMachines({ credential, settings, budget }),
-    access: createArmAccess({ credential, settings, budget }),
-    onboarding: {
-      credentials: createOnboardingCredentials({ credential: fixedToken('faults-onboarding-token') }),
-      renderer: createArcUserDataRenderer(),
-      target: ARM_SETTINGS,
-    },
-  };
+  return armStandInPorts(url, readFileSync(env['FAULTS_ARM_CA_FILE'] ?? '', 'utf8'));
 }
 
 function overrides(): DepsOverrides {
@@ -76,6 +49,8 @@ function overrides(): DepsOverrides {
 }
 
 const role = process.argv[2];
+// Tracing when the OTEL_* variables ask for it, as src/main/server.ts and worker.ts start it.
+await startTelemetry(env, { serviceName: role === 'worker' ? 'labplane-worker' : 'labplane' });
 if (role === 'api') runStartup('labplane', () => runServer(overrides()));
 else if (role === 'worker') runStartup('labplane worker', () => runWorker(overrides()));
 else throw new Error(`usage: service-main.ts api|worker (got ${String(role)})`);

@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import type { HybridComputeManagementClientOptionalParams } from '@azure/arm-hybridcompute';
 import { createTokenBucket, type TokenBucket } from '../../domain/identity/token-bucket.js';
 import type { Clock } from '../../domain/shared/ids.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
+import { armResourceOf, type UpstreamMetrics } from '../../domain/shared/upstream-metrics.js';
 import { retryAfterSecondsOf } from './arm-errors.js';
 import type { AzureLogger } from './logger.js';
 
@@ -19,6 +21,8 @@ export interface BucketLimits {
 }
 
 export interface ArmBudgetOptions {
+  /** Requests by verb, resource type and status; budget waits; 429s. */
+  readonly metrics?: UpstreamMetrics;
   /** Default 25/s, burst 250 (ARM's own read bucket). */
   readonly reads?: BucketLimits;
   /** Default 10/s, burst 200. */
@@ -66,6 +70,8 @@ export interface ArmBudget {
   take(kind: ArmRequestKind): Promise<void>;
   /** Records a 429 of `kind` and pauses that bucket until `retryAfterMs` has passed. */
   throttled(kind: ArmRequestKind, retryAfterMs: number | undefined): void;
+  /** Records an answer (or `error`: none came) for metrics. */
+  answered(method: string, url: string, status: number | 'error'): void;
 }
 
 export function createArmBudget(options: ArmBudgetOptions = {}): ArmBudget {
@@ -82,16 +88,23 @@ export function createArmBudget(options: ArmBudgetOptions = {}): ArmBudget {
   const buckets = { reads: bucket('reads'), writes: bucket('writes'), deletes: bucket('deletes') };
   const counts = { reads: 0, writes: 0, deletes: 0, throttled: 0 };
   const nowMs = () => (clock === undefined ? Date.now() : clock.now().getTime());
+  const metrics = options.metrics;
   return {
+    answered(method, url, status) {
+      metrics?.request({ upstream: 'arm', verb: method.toUpperCase(), resource: armResourceOf(url), status });
+    },
     buckets,
     maxInlineRetryAfterMs: (options.maxInlineRetryAfterSeconds ?? 10) * 1000,
     stats: () => ({ ...counts }),
     async take(kind) {
+      const t0 = metrics === undefined ? 0 : performance.now();
       await buckets[kind].take();
+      if (metrics !== undefined) metrics.budgetWait('arm', (performance.now() - t0) / 1000);
       counts[kind] += 1;
     },
     throttled(kind, retryAfterMs) {
       counts.throttled += 1;
+      metrics?.throttled('arm');
       if (retryAfterMs !== undefined && retryAfterMs > 0) buckets[kind].pauseUntil(nowMs() + retryAfterMs);
     },
   };
@@ -126,7 +139,14 @@ export function armBudgetPolicy(budget: ArmBudget, logger: AzureLogger): ArmPipe
     async sendRequest(request, next) {
       const kind = requestKindOf(request.method);
       await budget.take(kind);
-      const response = await next(request);
+      let response;
+      try {
+        response = await next(request);
+      } catch (err) {
+        budget.answered(request.method, request.url, 'error');
+        throw err;
+      }
+      budget.answered(request.method, request.url, response.status);
       const retryAfter = retryAfterMsOf(response);
       if (response.status === 429 || (response.status === 503 && retryAfter !== undefined)) {
         budget.throttled(kind, retryAfter);

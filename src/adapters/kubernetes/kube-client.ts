@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoreV1Api,
@@ -14,6 +15,7 @@ import {
 import { createTokenBucket, type TokenBucket, type TokenBucketOptions } from '../../domain/identity/token-bucket.js';
 import { backoffMs } from '../../domain/shared/backoff.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
+import { kubeResourceOf, type UpstreamMetrics } from '../../domain/shared/upstream-metrics.js';
 import { translateKubeError, type KubeCallContext } from './errors.js';
 
 /** Structured logger (pino-compatible subset). */
@@ -63,6 +65,8 @@ export interface KubeClientDeps {
   readonly random?: () => number;
   /** Injected for tests: the budget itself (default `createKubeBudget(rateLimit)`). */
   readonly limiter?: Pick<TokenBucket, 'take'>;
+  /** Requests by verb, resource and status; budget waits; 429s. */
+  readonly metrics?: UpstreamMetrics;
 }
 
 export interface KubeRequestContext extends KubeCallContext {
@@ -95,19 +99,32 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * The URL path of the request `send` made, recorded by the middleware: client-node's ApiException
  * does not carry it, and a 404 must say which resource was not served.
  */
-const sent = new AsyncLocalStorage<{ path?: string }>();
+const sent = new AsyncLocalStorage<Sent>();
+
+interface Sent {
+  path?: string;
+  method?: string;
+  status?: number;
+}
 
 function requestMiddleware(timeoutMs: number): Middleware {
   return {
     pre: (ctx) => {
       const slot = sent.getStore();
-      if (slot !== undefined) slot.path = new URL(ctx.getUrl()).pathname;
+      if (slot !== undefined) {
+        slot.path = new URL(ctx.getUrl()).pathname;
+        slot.method = ctx.getHttpMethod();
+      }
       const own = AbortSignal.timeout(timeoutMs);
       const given = ctx.getSignal();
       ctx.setSignal(given === undefined ? own : AbortSignal.any([given, own]));
       return Promise.resolve(ctx);
     },
-    post: (res) => Promise.resolve(res),
+    post: (res) => {
+      const slot = sent.getStore();
+      if (slot !== undefined) slot.status = res.httpStatusCode;
+      return Promise.resolve(res);
+    },
   };
 }
 
@@ -126,17 +143,27 @@ export function createKubeClient(deps: KubeClientDeps): KubeClient {
   const maxRetries = deps.throttleRetry?.maxRetries ?? 3;
   const maxRetryAfter = deps.throttleRetry?.maxRetryAfterSeconds ?? 5;
   const wait = deps.sleep ?? ((ms: number) => sleep(ms));
-  const { logger } = deps;
+  const { logger, metrics } = deps;
+  const record = (slot: Sent): void => {
+    if (metrics === undefined || slot.method === undefined) return;
+    metrics.request({ upstream: 'kubernetes', verb: slot.method, resource: kubeResourceOf(slot.path ?? ''), status: slot.status ?? 'error' });
+  };
 
   async function request<T>(ctx: KubeRequestContext, send: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      const t0 = metrics === undefined ? 0 : performance.now();
       await limiter.take();
-      const slot: { path?: string } = {};
+      if (metrics !== undefined) metrics.budgetWait('kubernetes', (performance.now() - t0) / 1000);
+      const slot: Sent = {};
       try {
-        return await sent.run(slot, send);
+        const res = await sent.run(slot, send);
+        record(slot);
+        return res;
       } catch (raw) {
+        record(slot);
         const err = translateKubeError(raw, slot.path === undefined ? ctx : { ...ctx, path: slot.path });
         const throttled = err instanceof UpstreamUnavailableError && err.code === 'KUBERNETES_THROTTLED';
+        if (throttled) metrics?.throttled('kubernetes');
         if (!throttled || attempt >= maxRetries) throw err;
         const after = err.retryAfterSeconds ?? backoffMs(attempt, { baseMs: 250, maxMs: maxRetryAfter * 1000, jitter: 'equal' }, random) / 1000;
         if (after > maxRetryAfter) throw err;

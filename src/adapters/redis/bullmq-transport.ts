@@ -1,9 +1,10 @@
-import { Job, Queue, UnrecoverableError, WaitingError, Worker, type RedisOptions } from 'bullmq';
+import { Job, Queue, UnrecoverableError, WaitingError, Worker, type QueueOptions, type RedisOptions } from 'bullmq';
 import {
   jobIdOf,
   WorkerShutdown,
   type JobMessage,
   type JobProcessor,
+  type JobTrace,
   type JobTransport,
   type QueueCounts,
 } from '../../domain/operations/job-queue.js';
@@ -40,13 +41,17 @@ export interface BullmqTransportOptions {
   readonly callTimeoutMs?: number;
   /** Extra wait after aborting jobs at the end of a stop's grace (default 1000 ms). */
   readonly handBackMs?: number;
+  /** BullMQ's telemetry (bullmq-otel) while tracing is on: its queue and worker spans. */
+  readonly telemetry?: QueueOptions['telemetry'];
 }
 
-/** What a BullMQ job carries: ids only (the job name is the kind). */
+/** What a BullMQ job carries: ids and the trace context (the job name is the kind). */
 export interface JobData {
   readonly operationId: string;
   readonly step: string;
   readonly generation: number;
+  /** The trace the job continues (W3C traceparent/tracestate), while tracing is on. */
+  readonly trace?: JobTrace;
 }
 
 /**
@@ -87,9 +92,11 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
   // over 100k keys. The dashboard needs only the latest completed ones.
   const keepFailed = options.keepFailedSeconds ?? 7 * 24 * 3_600;
   const connection = { url: options.url, ...options.redisOptions };
+  const telemetry = options.telemetry === undefined ? {} : { telemetry: options.telemetry };
   const queue = new Queue<JobData, void, string>(name, {
     connection,
     prefix,
+    ...telemetry,
     defaultJobOptions: {
       attempts: options.deliveryAttempts ?? 8,
       backoff: { type: 'exponential', delay: options.redeliveryDelayMs ?? 1_000 },
@@ -129,6 +136,7 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
     operationId: job.data.operationId,
     step: job.data.step,
     generation: job.data.generation,
+    ...(job.data.trace === undefined ? {} : { trace: job.data.trace }),
   });
 
   function whenIdle(ms: number): Promise<boolean> {
@@ -175,7 +183,12 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
 
     add: (job, { delayMs }) =>
       call('add', async () => {
-        const data: JobData = { operationId: job.operationId, step: job.step, generation: job.generation };
+        const data: JobData = {
+          operationId: job.operationId,
+          step: job.step,
+          generation: job.generation,
+          ...(job.trace === undefined ? {} : { trace: job.trace }),
+        };
         await queue.add(job.kind, data, { jobId: jobIdOf(job), ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}) });
       }),
 
@@ -224,6 +237,7 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
         {
           connection,
           prefix,
+          ...telemetry,
           concurrency,
           lockDuration: options.lockDurationMs ?? 30_000,
           stalledInterval: options.stalledIntervalMs ?? 30_000,

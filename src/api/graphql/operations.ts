@@ -51,6 +51,8 @@ export const operationTypeDefs = /* GraphQL */ `
     createdBy: String!
     parentId: ID
     cancelRequested: Boolean!
+    "W3C trace id of the request that started it, while tracing is on: its steps, Kubernetes requests and ARM calls are in that trace."
+    traceId: String
   }
 
   type OperationConnection {

@@ -229,7 +229,9 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     const body = (context as unknown as { reply?: { request?: { body?: unknown } } }).reply?.request?.body;
     const operationName =
       typeof body === 'object' && body !== null && 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : undefined;
-    if (getOperationAST(document, operationName)?.operation === 'subscription') {
+    const operation = getOperationAST(document, operationName);
+    nameRequestSpan(context, operation);
+    if (operation?.operation === 'subscription') {
       throw new DocumentRefusedError(
         'Subscriptions run over a WebSocket on /graphql (graphql-transport-ws), not over HTTP.',
         'GRAPHQL_SUBSCRIPTION_OVER_HTTP',
@@ -240,4 +242,16 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     const principal = (context as unknown as GraphQLContext).principal;
     if (asksForIntrospection(document) && principal?.platformAdmin !== true) throw introspectionRefused();
   });
+}
+
+/**
+ * While tracing is on (@fastify/otel decorates the request), the request's span is named by the
+ * GraphQL operation (`graphql query Labs`), not by the one route every GraphQL request shares.
+ */
+function nameRequestSpan(context: unknown, operation: ReturnType<typeof getOperationAST>): void {
+  const request = (context as { reply?: { request?: { opentelemetry?: () => { span?: { updateName(name: string): unknown } } } } }).reply?.request;
+  const span = request?.opentelemetry?.().span;
+  if (span === undefined || operation === null || operation === undefined) return;
+  const name = operation.name?.value.slice(0, 64) ?? 'anonymous';
+  span.updateName(`graphql ${operation.operation} ${name}`);
 }

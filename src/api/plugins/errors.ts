@@ -1,10 +1,17 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../domain/shared/error-codes.js';
+import { currentTraceId } from '../tracing.js';
 import { makeProblem, PROBLEM_CONTENT_TYPE, retryAfterOf, toProblem, type Problem } from '../problem.js';
 
 export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
-  const body: Problem = { ...problem, instance: reply.request.url.split('?')[0] ?? '/', requestId: String(reply.request.id) };
+  const traceId = currentTraceId();
+  const body: Problem = {
+    ...problem,
+    instance: reply.request.url.split('?')[0] ?? '/',
+    requestId: String(reply.request.id),
+    ...(traceId === undefined ? {} : { traceId }),
+  };
   // Lets the audit hook record the code of a refused mutation without parsing the body.
   reply.header('x-problem-code', problem.code);
   for (const [k, v] of Object.entries(headers)) reply.header(k, v);

@@ -40,6 +40,7 @@ export function operationDto(op: Operation): OperationDto {
     createdBy: op.createdBy,
     ...(op.parentId === undefined ? {} : { parentId: op.parentId }),
     cancelRequested: op.cancelRequested,
+    ...(op.traceId === undefined ? {} : { traceId: op.traceId }),
   };
 }
 

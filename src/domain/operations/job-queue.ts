@@ -16,7 +16,7 @@ export interface EnqueueOptions {
  * Idempotency: the job id is `${operationId}:${step}:${generation}`, so enqueueing the same job twice
  * is a no-op while the first is known to the queue, and a duplicate that slips through is skipped by
  * the runtime (the operation's cursor names the one job it expects).
- * Job data carries these ids only, never secrets or inputs.
+ * Job data carries these ids (and the trace context) only, never secrets or inputs.
  */
 export interface JobQueue {
   /** First step of `kind`, or undefined when no such kind is registered. */
@@ -34,12 +34,26 @@ export interface JobQueue {
   cancel(operationId: string): Promise<OperationRecord | undefined>;
 }
 
-/** One job as it travels through a queue: ids only. */
+/**
+ * The trace a job continues, as W3C Trace Context (https://www.w3.org/TR/trace-context/) values:
+ * whoever enqueued it (a request, the previous step), so a worker in another process continues the
+ * same trace. `link`: the job starts a trace of its own that links to this one (a re-check long
+ * after, or a job re-enqueued by recovery) instead of a child span in it.
+ */
+export interface JobTrace {
+  readonly traceparent: string;
+  readonly tracestate?: string;
+  readonly link?: boolean;
+}
+
+/** One job as it travels through a queue: ids and, while tracing is on, the trace it continues. */
 export interface JobMessage {
   readonly kind: string;
   readonly operationId: string;
   readonly step: string;
   readonly generation: number;
+  /** Absent while tracing is off; never part of the job id. */
+  readonly trace?: JobTrace;
 }
 
 /** Deterministic job id: `${operationId}:${step}:${generation}`. */
@@ -134,6 +148,8 @@ export interface StepObservation {
   readonly handlerMs: number;
   /** Time from picking the job up to acknowledging it, milliseconds (overhead = total - handler). */
   readonly totalMs: number;
+  /** A step that re-checked and now moved on: milliseconds since its first re-check (how long it waited). */
+  readonly waitedMs?: number;
 }
 
 /** What metrics read from a job engine. */

@@ -7,6 +7,7 @@ import {
   type OperationStatus,
   type OperationTarget,
   type StepCursor,
+  type TraceRef,
 } from './operation.js';
 
 /**
@@ -25,6 +26,8 @@ export interface NewOperation {
   readonly parentId?: string;
   readonly input: JsonObject;
   readonly firstStep: string;
+  /** The trace that starts it (see `OperationRecord.traceparent`). */
+  readonly trace?: TraceRef;
 }
 
 export function newOperationRecord(init: NewOperation, now: Date): OperationRecord {
@@ -43,6 +46,7 @@ export function newOperationRecord(init: NewOperation, now: Date): OperationReco
     ...(init.ownerId === undefined ? {} : { ownerId: init.ownerId }),
     ...(init.parentId === undefined ? {} : { parentId: init.parentId }),
     cancelRequested: false,
+    ...(init.trace === undefined ? {} : { traceId: init.trace.traceId, traceparent: init.trace.traceparent }),
     input: init.input,
     cursor: { step: init.firstStep, generation: 0, attempt: 1, state: 'pending' },
   };

@@ -7,7 +7,7 @@ import type { JobQueue } from './job-queue.js';
 import type { Logger } from './logger.js';
 import { fail, newOperationRecord } from './operation-lifecycle.js';
 import { createOperationRecorder } from './operation-recorder.js';
-import { isTerminal, toOperation, type JsonObject, type Operation, type OperationRecord, type OperationTarget } from './operation.js';
+import { isTerminal, toOperation, type JsonObject, type Operation, type OperationRecord, type OperationTarget, type TraceRef } from './operation.js';
 import type { OperationEvents, OperationListener, OperationSubscription } from './operation-events.js';
 import type { OperationFilter, OperationStore } from './operation-store.js';
 import { mayReadOperation } from './operation-visibility.js';
@@ -30,6 +30,8 @@ export interface OperationServiceDeps {
   readonly ids: IdGenerator;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The trace the caller runs in (undefined while tracing is off); recorded on new operations. */
+  readonly trace?: () => TraceRef | undefined;
 }
 
 export type OperationService = ReturnType<typeof createOperationService>;
@@ -40,6 +42,10 @@ export function createOperationService(deps: OperationServiceDeps) {
   const recorder = createOperationRecorder(deps);
 
   const visible = mayReadOperation;
+  const traceOf = (): { trace?: TraceRef } => {
+    const t = deps.trace?.();
+    return t === undefined ? {} : { trace: t };
+  };
 
   async function load(p: Principal, id: string): Promise<OperationRecord> {
     const op = await store.get(id);
@@ -75,6 +81,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           ...(input.parentId === undefined ? {} : { parentId: input.parentId }),
           input: input.input,
           firstStep,
+          ...traceOf(),
         },
         clock.now(),
       );

@@ -27,6 +27,12 @@ export function canTransition(from: OperationStatus, to: OperationStatus): boole
   return TRANSITIONS[from].has(to);
 }
 
+/** The trace a piece of work runs in: its W3C trace id and traceparent. */
+export interface TraceRef {
+  readonly traceId: string;
+  readonly traceparent: string;
+}
+
 /** What the operation works on, e.g. `{ type: 'vm', id: 'lab1/vm-7', name: 'vm-7' }`. */
 export interface OperationTarget {
   readonly type: string;
@@ -89,6 +95,8 @@ export interface Operation {
   /** Operation this one is a child of (a lab provisioning and its VMs). */
   readonly parentId?: string;
   readonly cancelRequested: boolean;
+  /** The trace (W3C trace id) of the request that started it, while tracing is on: what support looks up. */
+  readonly traceId?: string;
 }
 
 /**
@@ -110,7 +118,14 @@ export interface StepCursor {
    * since, that progress, and when (ISO) the pending re-check is due (one run before that was woken
    * early, and does not grow the backoff).
    */
-  readonly wait?: { readonly since: string; readonly rechecks: number; readonly percent: number; readonly dueAt?: string };
+  readonly wait?: {
+    readonly since: string;
+    readonly rechecks: number;
+    readonly percent: number;
+    readonly dueAt?: string;
+    /** When (ISO) the step first re-checked, kept while it re-checks: how long it waited in all (metrics). */
+    readonly first?: string;
+  };
 }
 
 /**
@@ -121,11 +136,13 @@ export interface StepCursor {
 export interface OperationRecord extends Operation {
   readonly input: JsonObject;
   readonly cursor: StepCursor;
+  /** W3C traceparent of the span that started it: jobs enqueued without a trace (recovery) link to it. */
+  readonly traceparent?: string;
 }
 
 /** The client view of a record (drops `input` and `cursor`). */
 export function toOperation(record: OperationRecord): Operation {
-  const { input: _input, cursor: _cursor, ...view } = record;
+  const { input: _input, cursor: _cursor, traceparent: _traceparent, ...view } = record;
   return view;
 }
 
