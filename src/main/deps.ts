@@ -26,6 +26,7 @@ import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
 import { createUpstreamMetrics, operationMetrics, stepWaitMetrics } from './upstream-metrics.js';
 import { createWorld, type World, type WorldOverrides } from './simulated.js';
+import { reimageArea } from './reimage.js';
 import { snapshotsArea } from './snapshots.js';
 import { vmCopiesArea } from './vm-copies.js';
 import { tenantsArea } from './tenants.js';
@@ -47,6 +48,7 @@ export const AREAS = [
   vmCopiesArea,
   identityArea,
   labsArea,
+  reimageArea,
   usageArea,
   webhooksArea,
   autoShutdownArea,

@@ -3,6 +3,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createArcUserDataRenderer } from '../adapters/azure/cloud-init/render-arc-onboarding.js';
 import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { rootDiskOf } from '../adapters/kubernetes/vm-disks.js';
+import type { VirtualMachine } from '../adapters/kubernetes/vm-objects.js';
 import { createDnsResolver } from '../adapters/net/dns-resolver.js';
 import { createHttpWebhookSender } from '../adapters/net/webhook-sender.js';
 import { createSimAzure, type SimAzure, type SimAzureOptions } from '../adapters/sim/azure/index.js';
@@ -368,6 +370,8 @@ export function simOnboardingController(sim: SimAzure): Controller {
   /** VMs (namespace/name) whose agent this controller started; those it stopped, to start again. */
   const running = new Set<string>();
   const stopped = new Set<string>();
+  /** The root disk each VM's agent was onboarded from. */
+  const agentDisks = new Map<string, string>();
   return {
     start(emulator) {
       // The cloud-init Secret may come after the VMI runs (it is created once the VM exists): a real
@@ -385,10 +389,16 @@ export function simOnboardingController(sim: SimAzure): Controller {
         const userData = Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8');
         const token = SIM_TOKEN.exec(userData)?.[0];
         const tags = { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '', ...onboardingTags(userData) };
-        sim.simulateOnboarding(name, tags, token === undefined ? {} : { accessToken: token });
         const vmKey = `${namespace}/${name}`;
+        // The agent lives on the root disk: a reimaged disk holds a fresh agent that must onboard
+        // again (with a valid token) under the same machine name.
+        const disk = rootDiskOf(vm as unknown as VirtualMachine);
+        const before = agentDisks.get(vmKey);
+        const fresh = before !== undefined && before !== disk;
+        if (disk !== undefined) agentDisks.set(vmKey, disk);
+        sim.simulateOnboarding(name, tags, { ...(token === undefined ? {} : { accessToken: token }), ...(fresh ? { fresh } : {}) });
         running.add(vmKey);
-        if (stopped.delete(vmKey)) sim.reconnect(name);
+        if (stopped.delete(vmKey) && !fresh) sim.reconnect(name);
       };
       unsubscribers.push(
         emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {

@@ -163,6 +163,8 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     scoped: true,
     adminOk: [202, 409],
   }),
+  // The fixture's VM may be restoring when the admin's reimage comes: 409 proves the route was reached too.
+  reimageVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/reimage`, body: {}, scoped: true, adminOk: [202, 409] }),
   listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
   grantVmAccess: (f) => ({
     method: 'put',
@@ -236,6 +238,19 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   updateLab: (f) => ({ method: 'patch', url: `/v1/tenants/${f.a}/labs/${f.aLab}`, body: { displayName: 'pwned' }, scoped: true, adminOk: [200] }),
   deleteLab: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/labs/intruder-lab`, scoped: true, adminOk: [202, 404] }),
   syncLabRoster: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/labs/${f.aLab}/roster`, body: { students: [] }, scoped: true, adminOk: [202] }),
+  // The fixture's lab has no students: the admin's reimage has nothing to do but is accepted.
+  reimageLab: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/reimage`, body: {}, scoped: true, adminOk: [202] }),
+  createLabTemplateVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/labs/${f.aLab}/template-vm`, body: {}, scoped: true, adminOk: [202, 409] }),
+  // Whether the admin's create came first decides between the VM and TEMPLATE_VM_NOT_FOUND.
+  getLabTemplateVm: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/template-vm`, scoped: true, adminOk: [200, 404] }),
+  // No template VM yet (404), or one still being made (409 from the publish), or published (202).
+  publishLabTemplate: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/labs/${f.aLab}/template-vm/publish`,
+    body: {},
+    scoped: true,
+    adminOk: [202, 404, 409],
+  }),
   listLabStudents: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/students`, scoped: true, adminOk: [200] }),
   getLabUsage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs/${f.aLab}/usage`, scoped: true, adminOk: [200] }),
   getTenantUsage: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/usage`, scoped: true, adminOk: [200] }),
@@ -347,6 +362,23 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
   'Mutation.publishVm': (f) => ({
     query: 'mutation($t: ID!, $n: ID!) { publishVm(tenant: $t, vm: $n, image: "gql-intruder-image", stopFirst: true) { id } }',
     variables: { t: f.a, n: f.aVm },
+  }),
+  'Mutation.reimageVm': (f) => ({ query: 'mutation($t: ID!, $n: ID!) { reimageVm(tenant: $t, vm: $n) { id } }', variables: { t: f.a, n: f.aVm } }),
+  'Query.labTemplateVm': (f) => ({
+    query: 'query($t: ID!, $n: ID!) { labTemplateVm(tenant: $t, lab: $n) { name } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
+  'Mutation.reimageLab': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { reimageLab(tenant: $t, lab: $n) { id } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
+  'Mutation.createLabTemplateVm': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { createLabTemplateVm(tenant: $t, lab: $n) { id } }',
+    variables: { t: f.a, n: f.aLab },
+  }),
+  'Mutation.publishLabTemplate': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { publishLabTemplate(tenant: $t, lab: $n) { id } }',
+    variables: { t: f.a, n: f.aLab },
   }),
   'Mutation.evacuateNode': () => ({ query: 'mutation { evacuateNode(node: "aks-kubevirt-0002") { id } }' }),
   'Mutation.cancelOperation': (f) => ({ query: 'mutation($id: ID!) { cancelOperation(id: $id) { id } }', variables: { id: f.aOperation } }),

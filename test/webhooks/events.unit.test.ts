@@ -73,6 +73,31 @@ describe('webhook events of an operation', () => {
     expect(types({ kind: 'vm.restore', result: { tenant: 't1', name: 'vm-1', snapshot: 'before' } })).toEqual(['operation.succeeded']);
   });
 
+  it('lab.template-publish succeeded is lab.template-published with the lab, its template VM and the published image; failed it is not', () => {
+    const op = anOperation({
+      kind: 'lab.template-publish',
+      result: {
+        tenant: 't1',
+        lab: 'cs101',
+        vm: 'cs101-template',
+        image: { scope: 'tenant', name: 'cs101-template' },
+        version: 2,
+        publishOperationId: 'p1',
+      },
+    });
+    const events = webhookEventsOf(op);
+    expect(events.map((e) => e.type)).toEqual(['operation.succeeded', 'lab.template-published']);
+    expect(events[1]?.data).toEqual({
+      tenant: 't1',
+      lab: 'cs101',
+      vm: 'cs101-template',
+      image: { scope: 'tenant', name: 'cs101-template' },
+      version: 2,
+      operationId: op.id,
+    });
+    expect(types({ kind: 'lab.template-publish', status: 'failed' })).toEqual(['operation.failed']);
+  });
+
   it('a failed vm.create or vm.identity is not vm.ready', () => {
     expect(types({ status: 'failed' })).toEqual(['operation.failed']);
     expect(types({ kind: 'vm.identity', status: 'failed', parentId: 'x' })).toEqual([]);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { VmSpec } from '../../domain/vms/vm.js';
+import { rootDiskName } from '../../domain/vms/vm-disk-name.js';
 import type * as kubevirt from './generated/kubevirt.js';
 import { LABEL_IMAGE, LABEL_IMAGE_SCOPE } from './image-objects.js';
 import type { KubeKind } from './kube-kind.js';
@@ -64,14 +65,7 @@ export function ownerLabel(ownerId: string): string {
 
 export const cloudInitSecretName = (vm: string): string => `${vm}-cloudinit`;
 
-/** The root disk's DataVolume: unique per create (a disk retained from an earlier VM of the same name never collides). */
-export function rootDiskName(spec: Pick<VmSpec, 'name' | 'id' | 'operationId'>): string {
-  const token = createHash('sha256')
-    .update(spec.operationId ?? spec.id)
-    .digest('hex')
-    .slice(0, 8);
-  return `${spec.name}-root-${token}`;
-}
+export { rootDiskName } from '../../domain/vms/vm-disk-name.js';
 
 function commonLabels(tenant: string): Record<string, string> {
   return { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_TENANT]: tenant };

@@ -974,6 +974,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/reimage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reimage ("reset") a VM, its root disk replaced by a fresh copy of an image (an operation of kind `vm.reimage`).
+         * @description Keeps the VM object, its name, owner, Azure Arc machine (a VM with Arc on gets a fresh
+         *     onboarding token and its agent re-onboards under the same machine name, so the same ARM
+         *     resource: no new machine, and access grants on it stay) and its cloud-init (replaced only
+         *     when `sshPublicKeys` or `cloudInit` are given; a VM with Arc on gets them with its new token).
+         *     Steps (`progress.step`): `stop` (a running VM is stopped), `wait-stopped`, `replace-disk`
+         *     (the root DataVolume template points at a new DataVolume cloned from the image),
+         *     `wait-disk`, `cleanup` (the old disk is deleted), `start` (a VM that ran is started
+         *     again; with Arc on, a `vm.identity` child waits for the agent to reconnect).
+         *     Without `image`, the VM's own image: needs `vm.power` on the VM, what members (students)
+         *     hold on their own VM, so a student may reset their own VM (another's is 404). Another image
+         *     needs `vm.update`. The new disk must fit in the storage quota beside the old one (409
+         *     `QUOTA_EXCEEDED`); 409 `ACTION_NOT_ALLOWED` while the VM is provisioning, migrating or being
+         *     deleted, `IMAGE_NOT_READY`; 422 `IMAGE_NOT_FOUND`, or `VALIDATION_FAILED` for an image larger
+         *     than the disk. A disk that fails to clone fails the operation with `REIMAGE_FAILED`.
+         */
+        post: operations["reimageVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant}/vms/{vm}/access": {
         parameters: {
             query?: never;
@@ -1185,6 +1223,100 @@ export interface paths {
          *     bound is 409 `LAB_NOT_LTI_BOUND`; one whose LMS offered no NRPS, 409 `LTI_NO_MEMBERSHIP_SERVICE`.
          */
         post: operations["syncLabFromLms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/reimage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rebuild student VMs from the lab's current template image (an operation of kind `lab.reimage`).
+         * @description One `vm.reimage` child per student VM (all roster students with a VM, or `students`), at most
+         *     the lab parallelism (LAB_PARALLELISM) at once; each keeps the VM's name, owner, Arc machine and
+         *     access. The result sums up `{ total, succeeded, failed: [{ student, code, reason }] }`. 400 for a
+         *     student not on the roster or without a VM (`errors[].field` `/students/<i>`), 409
+         *     `LAB_DELETING`, `QUOTA_EXCEEDED` when not even one new disk fits beside the old ones (children
+         *     the quota refuses later wait for those under way). A student resets their own VM with
+         *     `POST .../vms/{vm}/reimage`.
+         */
+        post: operations["reimageLab"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/template-vm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The lab's template VM (`<lab>-template`), where an instructor prepares the course software.
+         * @description 404 `TEMPLATE_VM_NOT_FOUND` when the lab has none.
+         */
+        get: operations["getLabTemplateVm"];
+        put?: never;
+        /**
+         * Create the lab's template VM from the lab's template (an operation of kind `vm.create`).
+         * @description Named `<lab>-template`, labelled with the lab but never one of its students: it is left out
+         *     of the students, summary, schedules, drops and usage. Owned by the caller or the given
+         *     instructor of the lab; every instructor gets `administrator` once it is onboarded (Arc on).
+         *     409 `TEMPLATE_VM_EXISTS` when the lab has one, `LAB_DELETING`, `QUOTA_EXCEEDED`; 400 for an
+         *     owner who is neither the caller nor an instructor (`/owner`).
+         */
+        post: operations["createLabTemplateVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/labs/{lab}/template-vm/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish the lab's template VM as a tenant image and make it the lab's template image (an operation of kind `lab.template-publish`).
+         * @description Publishes the template VM's disk as a new version of the tenant image `image` (default
+         *     `<lab>-template`) through a `vm.publish` child (the template VM is stopped first), then points the lab's `template.image` at it
+         *     (a lab spec change: students are not reprovisioned; `POST .../reimage` rebuilds them). Its
+         *     success sends the `lab.template-published` webhook event. 404 `TEMPLATE_VM_NOT_FOUND`, 409
+         *     `IMAGE_PUBLISH_NOT_AVAILABLE` where VMs cannot be published as images; a failed publish
+         *     fails the operation with `TEMPLATE_PUBLISH_FAILED`.
+         */
+        post: operations["publishLabTemplate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1759,6 +1891,9 @@ export interface components {
              *     | `IMAGE_DELETED` | 409 | no | The image was deleted while it was being imported. |
              *     | `ARC_NOT_ENABLED` | 409 | no | The VM was created without Azure Arc, so it has no Azure identity. |
              *     | `ARC_ONBOARDING_NOT_CONFIGURED` | 409 | no | Azure Arc onboarding is not configured on this platform. |
+             *     | `TEMPLATE_VM_EXISTS` | 409 | no | The lab already has a template VM; publish or delete it first. |
+             *     | `TEMPLATE_VM_NOT_FOUND` | 404 | no | The lab has no template VM; create one first. |
+             *     | `IMAGE_PUBLISH_NOT_AVAILABLE` | 409 | no | Publishing a VM as an image is not available on this platform, so a lab's template VM cannot be published yet. |
              *     | `IDENTITY_READY` | 409 | no | The VM’s Azure identity is ready; there is nothing to retry. |
              *     | `LAB_VM` | 409 | no | The VM belongs to a lab; act on it through the lab. |
              *     | `LAB_EXISTS` | 409 | no | A lab of that name already exists in the tenant. |
@@ -1791,6 +1926,8 @@ export interface components {
              *     | `CLONE_FAILED` | 422, 502 | no | KubeVirt failed to clone the VM; `detail` gives its reason. |
              *     | `PUBLISH_FAILED` | 422, 502 | no | CDI failed to copy the VM’s disk into the image; `detail` gives its reason. |
              *     | `RESTORE_FAILED` | 422, 502 | no | KubeVirt failed to restore the VM from its snapshot; `detail` gives its reason. |
+             *     | `REIMAGE_FAILED` | 422, 502 | no | The new root disk of a reimaged VM failed to clone from its image; `details.disk` names it. |
+             *     | `TEMPLATE_PUBLISH_FAILED` | 422, 502 | no | Publishing the lab's template VM as an image failed; `details.operationId` names the publish operation. |
              *     | `MIGRATION_FAILED` | 422, 502 | no | The live migration failed; `details.migration` names it. |
              *     | `ARC_NOT_CONNECTED` | 422, 502 | no | The VM’s Azure Arc machine did not appear or connect in time. |
              *     | `ARC_EXTENSION_FAILED` | 422, 502 | no | Installing the Azure AD SSH login extension failed. |
@@ -2039,6 +2176,50 @@ export interface components {
         VmSnapshotCreate: {
             /** @description Unique in the tenant; generated (`<vm>-<yyyymmdd>-<hhmmss>-<hex>`) when absent. */
             name?: string;
+        };
+        /**
+         * @example {
+         *       "image": {
+         *         "scope": "platform",
+         *         "name": "ubuntu-24-04"
+         *       }
+         *     }
+         */
+        VmReimage: {
+            image?: components["schemas"]["VmImageRef"];
+            /** @description Keys of a new cloud-init (default the current one stays; a VM with Arc on without them gets none). */
+            sshPublicKeys?: string[];
+            /** @description Extra user-data of a new cloud-init. Kept in a Secret, never echoed back. */
+            cloudInit?: string;
+        };
+        /**
+         * @example {
+         *       "students": [
+         *         "3f1c2a9e-8b7d-4c61-9e2f-0a1b2c3d4e5f"
+         *       ]
+         *     }
+         */
+        LabReimage: {
+            /** @description Object ids of roster students (default every student with a VM). */
+            students?: string[];
+        };
+        /**
+         * @example {
+         *       "owner": "3f1c2a9e-8b7d-4c61-9e2f-0a1b2c3d4e5f"
+         *     }
+         */
+        LabTemplateVmCreate: {
+            /** @description The caller or an instructor of the lab (default the caller). */
+            owner?: string;
+        };
+        /**
+         * @example {
+         *       "image": "networks-101-v2"
+         *     }
+         */
+        LabTemplatePublish: {
+            /** @description Tenant image to publish a new version of (default `<lab>-template`). */
+            image?: string;
         };
         /**
          * @example {
@@ -2753,10 +2934,11 @@ export interface components {
          *     (or is about to use up) the student's hours and will be stopped at `stopAt`; `vm.auto-shutdown`:
          *     such a stop was started (`vm.stop`, with the reason). Data of the three:
          *     `{tenant, vm, lab?, ownerId, reason, warnedAt, stopAt}` (`vm.quota-warning` adds `usedHours` and
-         *     `leftHours`, `vm.auto-shutdown` adds `operationId`).
+         *     `leftHours`, `vm.auto-shutdown` adds `operationId`). `lab.template-published`: a lab's template VM
+         *     was published and the lab's template image is the new version.
          * @enum {string}
          */
-        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown";
+        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown" | "lab.template-published";
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
@@ -5155,6 +5337,38 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    reimageVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VmReimage"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listVmAccess: {
         parameters: {
             query?: never;
@@ -5533,6 +5747,133 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reimageLab: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LabReimage"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLabTemplateVm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template VM. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vm"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createLabTemplateVm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LabTemplateVmCreate"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    publishLabTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried POST safe; a replay returns the first answer. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Lab name (a DNS label of at most 40 characters). */
+                lab: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LabTemplatePublish"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

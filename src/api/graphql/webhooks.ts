@@ -17,6 +17,7 @@ export const webhookTypeDefs = /* GraphQL */ `
     vm_idle_warning
     vm_quota_warning
     vm_auto_shutdown
+    lab_template_published
   }
 
   "A tenant's receiver of signed event notifications (Standard Webhooks). The signing secret is never shown here."
@@ -70,7 +71,8 @@ type GraphQLEvent =
   | 'lab_roster_synced'
   | 'vm_idle_warning'
   | 'vm_quota_warning'
-  | 'vm_auto_shutdown';
+  | 'vm_auto_shutdown'
+  | 'lab_template_published';
 
 const toGraphQL = (t: WebhookEventType): GraphQLEvent => t.replace(/[.-]/g, '_') as GraphQLEvent;
 const FROM_GRAPHQL: ReadonlyMap<string, WebhookEventType> = new Map(WEBHOOK_EVENT_TYPES.map((t) => [toGraphQL(t), t]));

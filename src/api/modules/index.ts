@@ -10,6 +10,8 @@ import type { NodeService } from '../../domain/vms/node-service.js';
 import type { VmAccessService } from '../../domain/vms/vm-access.js';
 import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
 import type { VmCopyService } from '../../domain/vms/vm-copy-service.js';
+import type { ReimageService } from '../../domain/vms/reimage-service.js';
+import type { LabTemplateService } from '../../domain/labs/lab-template.js';
 import type { VmService } from '../../domain/vms/vm-service.js';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import type { AutoShutdownViews } from '../../domain/usage/vm-cost-controls.js';
@@ -19,6 +21,7 @@ import { ltiResolvers, ltiTypeDefs } from '../graphql/lti.js';
 import { operationResolvers, operationTypeDefs } from '../graphql/operations.js';
 import { tenantResolvers } from '../graphql/resolvers.js';
 import { tenantTypeDefs } from '../graphql/schema.js';
+import { reimageResolvers, reimageTypeDefs } from '../graphql/reimage.js';
 import { snapshotResolvers, snapshotTypeDefs } from '../graphql/snapshots.js';
 import { vmCopyResolvers, vmCopyTypeDefs } from '../graphql/vm-copies.js';
 import { vmAccessResolvers, vmAccessTypeDefs } from '../graphql/vm-access.js';
@@ -32,6 +35,7 @@ import { labHandlers } from '../rest/labs.js';
 import { ltiHandlers } from '../rest/lti.js';
 import { operationHandlers } from '../rest/operations.js';
 import { tenantHandlers } from '../rest/tenants.js';
+import { reimageHandlers } from '../rest/reimage.js';
 import { snapshotHandlers } from '../rest/snapshots.js';
 import { vmCopyHandlers } from '../rest/vm-copies.js';
 import { vmAccessHandlers } from '../rest/vm-access.js';
@@ -87,6 +91,15 @@ export function snapshotsModule(snapshots: SnapshotService): ApiModule {
 /** Clones of VMs and VMs published as tenant images (uses the operations module's types). */
 export function vmCopiesModule(copies: VmCopyService): ApiModule {
   return { name: 'vm-copies', handlers: vmCopyHandlers(copies), graphql: { typeDefs: vmCopyTypeDefs, resolvers: vmCopyResolvers(copies) } };
+}
+
+/** VM and lab reimages and labs' template VMs (uses the operations, vms and images modules' types). */
+export function reimageModule(reimage: ReimageService, templates: LabTemplateService): ApiModule {
+  return {
+    name: 'reimage',
+    handlers: reimageHandlers(reimage, templates),
+    graphql: { typeDefs: reimageTypeDefs, resolvers: reimageResolvers(reimage, templates) },
+  };
 }
 
 /** Access grants on VMs (Azure AD SSH login through role assignments on their Arc machines; uses the vms module's types). */

@@ -126,7 +126,7 @@ async function retryStale<T>(retry: boolean, attempt: () => Promise<T>, attempts
 }
 
 /** The spec of a stored lab (what `LabRepository.update` takes). */
-function specOf(lab: LabRecord): LabSpec {
+export function specOf(lab: LabRecord): LabSpec {
   const { uid: _u, createdAt: _c, version: _v, generation: _g, deleting: _d, status: _s, ...spec } = lab;
   return spec;
 }

@@ -119,6 +119,18 @@ function tenantReader(tenants: Pick<TenantRepository, 'get'>) {
   };
 }
 
+/** The image a VM is built from; an unknown one is 422 `IMAGE_NOT_FOUND` (the request names it). */
+export async function resolveVmImage(images: ImageLocator, tenant: string, ref: ImageRef) {
+  try {
+    return await images.resolve(tenant, ref);
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${ref.scope} image '${ref.name}'.`, { details: { image: { ...ref } } });
+    }
+    throw err;
+  }
+}
+
 /**
  * Loads a VM for a use case on it: the tenant must be visible, the VM must exist and be visible to
  * the caller (members: their own, others' are 404), and `permission` must be allowed on it.
@@ -146,16 +158,7 @@ export function createVmService(deps: VmServiceDeps) {
   const tenantOf = tenantReader(tenants);
   const load = createVmLoader(repo, tenants);
 
-  async function resolveImage(tenant: string, ref: ImageRef) {
-    try {
-      return await deps.images.resolve(tenant, ref);
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        throw new UnprocessableError('IMAGE_NOT_FOUND', `There is no ${ref.scope} image '${ref.name}'.`, { details: { image: { ...ref } } });
-      }
-      throw err;
-    }
-  }
+  const resolveImage = (tenant: string, ref: ImageRef) => resolveVmImage(deps.images, tenant, ref);
 
   return {
     /** The catalog; with a tenant, only the types its profile and caps allow. */

@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue, Operation } from '../operations/operation.js';
+import { LAB_TEMPLATE_PUBLISH_KIND } from '../labs/lab-template.js';
 import { VM_SNAPSHOT_KIND } from '../vms/snapshot.js';
 import type { WebhookEventType } from './webhook.js';
 
@@ -61,7 +62,9 @@ export function operationData(op: Operation): JsonObject {
  *   `{ tenant, vm, snapshot, online?, indications?, ownerId?, operationId }`;
  * - `lab.ready`: `lab.sync` succeeded with `result.ready === true`; data: `{ tenant, lab, summary, operationId }`;
  * - `lab.roster-synced`: `lab.sync` succeeded with `result.reason === 'roster'`; data:
- *   `{ tenant, lab, diff, summary, failed, operationId }`.
+ *   `{ tenant, lab, diff, summary, failed, operationId }`;
+ * - `lab.template-published`: `lab.template-publish` succeeded (the lab's template image is the
+ *   published version); data: `{ tenant, lab, vm, image, version?, operationId }`.
  * A canceled operation produces nothing.
  */
 export function webhookEventsOf(op: Operation): WebhookEvent[] {
@@ -93,6 +96,15 @@ export function webhookEventsOf(op: Operation): WebhookEvent[] {
     put(data, 'ownerId', op.ownerId);
     data['operationId'] = op.id;
     events.push(event('vm.snapshot-ready', data));
+  }
+  if (op.kind === LAB_TEMPLATE_PUBLISH_KIND) {
+    const data: Json = { tenant };
+    put(data, 'lab', result['lab']);
+    put(data, 'vm', result['vm']);
+    put(data, 'image', result['image']);
+    put(data, 'version', result['version']);
+    data['operationId'] = op.id;
+    events.push(event('lab.template-published', data));
   }
   if (op.kind === 'lab.sync') {
     if (result['ready'] === true) {

@@ -13,6 +13,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'vm.idle-warning',
   'vm.quota-warning',
   'vm.auto-shutdown',
+  'lab.template-published',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -1,5 +1,6 @@
 import { LAB_DELETE_KIND, LAB_POWER_KIND, type LabRecord, type LabScheduleAction } from '../../domain/labs/lab.js';
 import { labVmsByStudent } from '../../domain/labs/lab-status.js';
+import { labTemplateVmName } from '../../domain/labs/lab-template.js';
 import { isTerminal, type OperationRecord } from '../../domain/operations/operation.js';
 import { NotFoundError } from '../../domain/shared/errors.js';
 import { VM_DELETE_KIND } from '../../domain/vms/vm.js';
@@ -7,13 +8,16 @@ import { WAIT_ON_CHILDREN, type JobKind, type StepOutcome } from '../job-kind.js
 import { LAB_RETRY, labSettings, str, systemPrincipal, type LabJobDeps } from './lab-job-support.js';
 
 /**
- * Deletes every VM of a lab (dropped ones too) through `vm.delete` children (each takes its Arc
+ * Deletes every VM of a lab (dropped ones and its template VM too) through `vm.delete` children (each takes its Arc
  * machine with it), at most `parallelism` at once; re-checks until none is left. Resolves the
  * outcome of one look: `undefined` once the lab holds no VM.
  */
 async function deleteLabVms(deps: LabJobDeps, op: OperationRecord, lab: Pick<LabRecord, 'tenant' | 'name'>): Promise<StepOutcome | undefined> {
   const { recheckMs, parallelism } = labSettings(deps);
-  const vms = [...labVmsByStudent(lab, await deps.vmRepo.list(lab.tenant)).values()];
+  const all = await deps.vmRepo.list(lab.tenant);
+  // The lab's template VM goes with it too (it is the lab's, though never a student's).
+  const template = all.find((vm) => vm.lab === lab.name && vm.name === labTemplateVmName(lab.name));
+  const vms = [...labVmsByStudent(lab, all).values(), ...(template === undefined ? [] : [template])];
   if (vms.length === 0) return undefined;
   const children = (await deps.children(op.id)).filter((c) => c.kind === VM_DELETE_KIND);
   const asked = new Set(children.filter((c) => !isTerminal(c.status) || c.status === 'succeeded').map((c) => c.target.name));
@@ -32,7 +36,7 @@ async function deleteLabVms(deps: LabJobDeps, op: OperationRecord, lab: Pick<Lab
   return { type: 'recheck', delayMs: recheckMs, progress: Math.min(95, (gone / Math.max(1, gone + vms.length)) * 100) };
 }
 
-/** `lab.delete`: every student VM goes (with its Arc machine and access), then the lab object. */
+/** `lab.delete`: every student VM and the template VM go (with their Arc machines and access), then the lab object. */
 export function labDeleteJob(deps: LabJobDeps): JobKind {
   return {
     kind: LAB_DELETE_KIND,

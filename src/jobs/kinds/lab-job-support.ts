@@ -2,6 +2,7 @@ import { makePrincipal, type Principal } from '../../domain/auth/principal.js';
 import type { AccessPort } from '../../domain/identity/access.js';
 import type { LabRepository } from '../../domain/labs/lab-repository.js';
 import type { LabRecord } from '../../domain/labs/lab.js';
+import { studentAccessPlan } from '../../domain/labs/lab-template.js';
 import type { OperationRecord } from '../../domain/operations/operation.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import { isErrorCode } from '../../domain/shared/error-codes.js';
@@ -44,9 +45,7 @@ export function systemPrincipal(op: OperationRecord): Principal {
 }
 
 /** Who gets which role on a student's VM: the student the lab's role, instructors `administrator`. */
-export function accessPlan(lab: LabRecord): VmAccessPlan {
-  return { ownerRole: lab.template.studentRole, grants: lab.instructors.map((i) => ({ principalId: i.id, role: 'administrator' as const })) };
-}
+export const accessPlan: (lab: LabRecord) => VmAccessPlan = studentAccessPlan;
 
 export function str(op: OperationRecord, key: string): string {
   const v = op.input[key];

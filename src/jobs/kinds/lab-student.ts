@@ -1,6 +1,7 @@
 import { arcResourceId } from '../../domain/identity/arc-machine.js';
 import { arcMachineName } from '../../domain/identity/arc-machine.js';
 import { LAB_STUDENT_KIND, type LabRecord } from '../../domain/labs/lab.js';
+import { labVmInput } from '../../domain/labs/lab-template.js';
 import { isTerminal, type OperationRecord } from '../../domain/operations/operation.js';
 import { ConflictError, UpstreamRejectedError } from '../../domain/shared/errors.js';
 import { VM_CREATE_KIND, vmTargetId, type VmRecord } from '../../domain/vms/vm.js';
@@ -107,25 +108,11 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
           (c) => c.kind === VM_CREATE_KIND && (c.status === 'succeeded' || !isTerminal(c.status)),
         );
         if (asked) return { type: 'next', step: 'wait', progress: 20 };
-        const t = lab.template;
         try {
-          await deps.vms.create(
-            systemPrincipal(operation),
-            tenant,
-            {
-              name: vmName,
-              image: t.image,
-              ...(t.instanceType === undefined ? { cpu: t.cpu, memoryGi: t.memoryGi } : { instanceType: t.instanceType }),
-              diskGi: t.diskGi,
-              storageClass: t.storageClass,
-              sshPublicKeys: t.sshPublicKeys,
-              owner: student,
-              lab: lab.name,
-              arc: t.arc,
-              running: true,
-            },
-            { parentId: operation.id, access: accessPlan(lab) },
-          );
+          await deps.vms.create(systemPrincipal(operation), tenant, labVmInput(lab, vmName, student), {
+            parentId: operation.id,
+            access: accessPlan(lab),
+          });
         } catch (err) {
           if (!(err instanceof ConflictError && err.code === 'VM_EXISTS')) throw err;
         }

@@ -27,8 +27,15 @@ export interface SimAzure {
    * `appearAfterMs` and connects after `connectAfterMs`, unless {@link planOnboarding} said otherwise.
    * With `accessToken`, the onboarding fails (machine never appears) unless it is a token this
    * subscription minted and it has not expired. Re-running for an existing machine updates its tags.
+   * With `fresh` (a new agent: the VM's disk was reimaged, the old agent's identity is gone), an
+   * existing machine is onboarded again under the same name, so the same resource id: its timeline
+   * starts over and the token is checked as for a new machine.
    */
-  simulateOnboarding(vmName: string, tags: Readonly<Record<string, string>>, options?: { readonly accessToken?: string }): void;
+  simulateOnboarding(
+    vmName: string,
+    tags: Readonly<Record<string, string>>,
+    options?: { readonly accessToken?: string; readonly fresh?: boolean },
+  ): void;
   /** Sets how the next onboarding of `vmName` ends. */
   planOnboarding(vmName: string, outcome: OnboardingOutcome): void;
   /** The agent stops reporting (status `Disconnected`) / reports again (`Connected`). */
@@ -78,7 +85,7 @@ export function createSimAzure(options: SimAzureOptions = {}): SimAzure {
 
     simulateOnboarding(vmName, tags, opts = {}) {
       const existing = world.machines.get(lower(vmName));
-      if (existing !== undefined && world.statusOf(existing) !== undefined) {
+      if (existing !== undefined && world.statusOf(existing) !== undefined && opts.fresh !== true) {
         existing.tags = { ...tags };
         return;
       }
