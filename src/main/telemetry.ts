@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { isSpanContextValid, trace, type TracerProvider } from '@opentelemetry/api';
 import type { QueueOptions } from 'bullmq';
 import type { FastifyPluginCallback } from 'fastify';
@@ -153,6 +154,17 @@ export async function startTelemetry(env: Env, options: StartTelemetryOptions = 
   const azureInstrumentation = new azure.AzureSdkInstrumentation();
   azureInstrumentation.setTracerProvider(provider);
   for (const def of azureInstrumentation.getModuleDefinitions()) def.patch?.(azureTracing, undefined);
+  // Redis: the same for ioredis (the stores' client and BullMQ's): its instrumentation's own patch of
+  // the client's prototype, applied to the module this process loaded. Commands get a span only
+  // inside traced work, named by the command alone: arguments carry operation records and job data.
+  const [ioredisInstrumentation, ioredis] = await Promise.all([import('@opentelemetry/instrumentation-ioredis'), import('ioredis')]);
+  const redisInstrumentation = new ioredisInstrumentation.IORedisInstrumentation({
+    requireParentSpan: true,
+    dbStatementSerializer: (command) => command,
+  });
+  redisInstrumentation.setTracerProvider(provider);
+  const ioredisVersion = (createRequire(import.meta.url)('ioredis/package.json') as { version: string }).version;
+  for (const def of redisInstrumentation.getModuleDefinitions()) def.patch?.(ioredis, ioredisVersion);
 
   const fastify = new fastifyOtel.FastifyOtelInstrumentation({
     registerOnInitialization: false,
@@ -177,6 +189,7 @@ export async function startTelemetry(env: Env, options: StartTelemetryOptions = 
     flush: () => provider.forceFlush(),
     async shutdown() {
       unregister();
+      for (const def of redisInstrumentation.getModuleDefinitions()) def.unpatch?.(ioredis, ioredisVersion);
       await provider.shutdown();
       current = undefined;
       api.trace.disable();

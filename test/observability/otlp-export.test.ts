@@ -128,6 +128,10 @@ describe('OTLP/HTTP export', () => {
     const kubeHost = new URL(d.kube.url).host;
     expect(worker.some((s) => String(s.attributes['url.full'] ?? '').includes(kubeHost))).toBe(true);
     expect(worker.some((s) => String(s.attributes['http.url'] ?? '').startsWith(d.arm.server.url))).toBe(true);
+    // Redis commands of the operation store, in both processes, named by the command alone.
+    const redis = spans.filter((s) => s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis');
+    expect(new Set(redis.map((s) => s.service))).toEqual(new Set(['labplane', 'labplane-worker']));
+    for (const s of redis) expect(String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? s.name)).toMatch(/^[a-z]+$/i);
     expect(secretsIn(received, [await d.admin(), 'faults-control-plane-token', 'faults-onboarding-token'])).toEqual([]);
   });
 });
