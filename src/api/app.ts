@@ -53,7 +53,30 @@ export interface AppDeps {
   readonly maxEventLoopDelayMs: number;
   /** The request spans' plugin while tracing is on (@fastify/otel); registered before anything else. */
   readonly tracing?: FastifyPluginCallback;
+  /**
+   * Pieces of the request pipeline left out, for `bench/pipeline-cost.ts` only: no setting or
+   * environment variable reaches it (buildAppFromDeps takes it as a separate argument the server
+   * never passes). Empty in production.
+   */
+  readonly benchWithout?: ReadonlySet<PipelinePiece>;
 }
+
+/**
+ * The pieces of the shared request pipeline a benchmark can leave out one at a time (auth is
+ * measured by the benchmark with a resolver that answers a fixed principal, so its hooks stay).
+ */
+export const PIPELINE_PIECES = [
+  'headers',
+  'cors',
+  'shedding',
+  'metrics',
+  'rateLimit',
+  'idempotency',
+  'audit',
+  'validation',
+  'serialization',
+] as const;
+export type PipelinePiece = (typeof PIPELINE_PIECES)[number];
 
 /** Log redaction: credentials never reach the log stream. */
 export const REDACT_PATHS = [
@@ -85,6 +108,7 @@ export function servedSpec(devMode: boolean): OpenApiDocument {
 
 /** Builds the fastify app (does not listen). Plugin order is deliberate; see comments. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const without = deps.benchWithout ?? new Set<PipelinePiece>();
   const app = Fastify({
     logger: deps.logger,
     bodyLimit: deps.bodyLimitBytes,
@@ -112,38 +136,43 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', String(request.id));
   });
   installValidators(app);
+  if (without.has('validation')) app.setValidatorCompiler(() => () => true);
+  if (without.has('serialization')) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installMediaTypeGuard(app);
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);
 
-  await app.register(helmet, {
-    // The docs UI loads every script as a file from this origin, so no inline script anywhere
-    // (GraphiQL's page sets its own, narrower policy: src/api/plugins/graphiql-page.ts).
-    contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
-  });
-  await app.register(cors, { origin: deps.corsOrigins.length === 0 ? false : [...deps.corsOrigins], credentials: false, maxAge: 600 });
-  await app.register(underPressure, {
-    maxEventLoopDelay: deps.maxEventLoopDelayMs,
-    retryAfter: 5,
-    exposeStatusRoute: false,
-    pressureHandler: (req, reply, type, value) => {
-      // Liveness and scraping go through: a busy process is alive (a restart would only lose its
-      // work), and its metrics matter most then. Readiness is shed, which takes the pod out of rotation.
-      if (UNSHED_PATHS.has(req.url.split('?')[0] ?? '')) return;
-      reply.header('retry-after', '5');
-      void reply
-        .code(503)
-        .type(PROBLEM_CONTENT_TYPE)
-        .send(makeProblem('OVERLOADED', `The server is under pressure (${type}=${String(value)}); retry later.`));
-    },
-  });
-  installMetrics(app, deps.metrics);
+  if (!without.has('headers'))
+    await app.register(helmet, {
+      // The docs UI loads every script as a file from this origin, so no inline script anywhere
+      // (GraphiQL's page sets its own, narrower policy: src/api/plugins/graphiql-page.ts).
+      contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
+    });
+  if (!without.has('cors'))
+    await app.register(cors, { origin: deps.corsOrigins.length === 0 ? false : [...deps.corsOrigins], credentials: false, maxAge: 600 });
+  if (!without.has('shedding'))
+    await app.register(underPressure, {
+      maxEventLoopDelay: deps.maxEventLoopDelayMs,
+      retryAfter: 5,
+      exposeStatusRoute: false,
+      pressureHandler: (req, reply, type, value) => {
+        // Liveness and scraping go through: a busy process is alive (a restart would only lose its
+        // work), and its metrics matter most then. Readiness is shed, which takes the pod out of rotation.
+        if (UNSHED_PATHS.has(req.url.split('?')[0] ?? '')) return;
+        reply.header('retry-after', '5');
+        void reply
+          .code(503)
+          .type(PROBLEM_CONTENT_TYPE)
+          .send(makeProblem('OVERLOADED', `The server is under pressure (${type}=${String(value)}); retry later.`));
+      },
+    });
+  if (!without.has('metrics')) installMetrics(app, deps.metrics);
   installAuth(app, deps.principals);
-  await installRateLimit(app, { perMinute: deps.rateLimitPerMinute, redis: deps.rateLimitRedis });
-  installIdempotency(app, deps.idempotency);
+  if (!without.has('rateLimit')) await installRateLimit(app, { perMinute: deps.rateLimitPerMinute, redis: deps.rateLimitRedis });
+  if (!without.has('idempotency')) installIdempotency(app, deps.idempotency);
   const audit = createAuditRecorder(deps.auditLog);
-  installRestAudit(app, audit);
+  if (!without.has('audit')) installRestAudit(app, audit);
 
   const spec = servedSpec(deps.devMode);
   await app.register(swagger, { mode: 'static', specification: { document: spec as never } });

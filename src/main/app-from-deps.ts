@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../api/app.js';
+import { buildApp, type PipelinePiece } from '../api/app.js';
 import type { Deps } from './deps.js';
 import { loggerOptions } from './logger.js';
 import { activeTelemetry } from './telemetry.js';
 
-/** The HTTP app over already-built deps (used by the server and by tests). */
-export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
+/**
+ * The HTTP app over already-built deps (used by the server and by tests). `benchWithout` is for
+ * bench/pipeline-cost.ts alone: the server never passes it, and no setting reaches it.
+ */
+export function buildAppFromDeps(deps: Deps, bench: { benchWithout?: ReadonlySet<PipelinePiece> } = {}): Promise<FastifyInstance> {
   const { config } = deps;
   const tracing = activeTelemetry()?.fastifyPlugin;
   return buildApp({
@@ -27,5 +30,6 @@ export function buildAppFromDeps(deps: Deps): Promise<FastifyInstance> {
     rateLimitPerMinute: config.rateLimitPerMinute,
     rateLimitRedis: deps.jobs.redis,
     ...(tracing === undefined ? {} : { tracing }),
+    ...(bench.benchWithout === undefined ? {} : { benchWithout: bench.benchWithout }),
   });
 }
