@@ -91,7 +91,9 @@ for (const piece of PIPELINE_PIECES) await serve(`without ${piece}`, new Set([pi
 const fixed = await deps.principals.resolve(token);
 await serve('without auth', new Set(), { resolve: async () => fixed });
 
-const vmBody = await (await fetch(`${base}${vmPath}`, { headers: auth })).text();
+const vmRes = await fetch(`${base}${vmPath}`, { headers: auth });
+const vmBody = await vmRes.text();
+if (vmRes.status !== 200) throw new Error(`GET VM: ${vmRes.status} ${vmBody}`);
 const healthBody = await (await fetch(`${base}/healthz`)).text();
 const bare = Fastify({ logger: false });
 bare.get(vmPath, async (_req, reply) => reply.type('application/json').send(vmBody));
@@ -107,6 +109,11 @@ console.log(
   `response headers, all on: GET VM ${await headerBytes(`${base}${vmPath}`, auth)} B (body ${vmBody.length} B), /healthz ${await headerBytes(`${base}/healthz`, {})} B (body ${healthBody.length} B)`,
 );
 
+// A short warm-up run per target first, so no app is measured before the JIT compiled its path.
+for (const t of targets) {
+  await autocannon({ url: `${t.base}${vmPath}`, connections, duration: 1, headers: auth, workers: 1 });
+  await autocannon({ url: `${t.base}/healthz`, connections, duration: 1, workers: 1 });
+}
 const results = new Map(targets.map((t) => [t.name, { vm: [] as number[], health: [] as number[] }]));
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? targets : [...targets].reverse();

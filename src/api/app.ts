@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
@@ -21,6 +20,7 @@ import { installFormBodies } from './plugins/form-body.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
+import { APP_SECURITY_HEADERS, installSecurityHeaders } from './plugins/security-headers.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installMediaTypeGuard, installValidators } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
@@ -143,12 +143,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);
 
-  if (!without.has('headers'))
-    await app.register(helmet, {
-      // The docs UI loads every script as a file from this origin, so no inline script anywhere
-      // (GraphiQL's page sets its own, narrower policy: src/api/plugins/graphiql-page.ts).
-      contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
-    });
+  if (!without.has('headers')) {
+    installSecurityHeaders(app, APP_SECURITY_HEADERS);
+  }
   if (!without.has('cors'))
     await app.register(cors, { origin: deps.corsOrigins.length === 0 ? false : [...deps.corsOrigins], credentials: false, maxAge: 600 });
   if (!without.has('shedding'))

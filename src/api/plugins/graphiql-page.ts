@@ -68,7 +68,7 @@ export async function installGraphiQLPage(app: FastifyInstance, opts: { schema: 
     await scope.register(fastifyStatic, { root: [...new Set(roots.values())], serve: false, dotfiles: 'deny' });
     scope.get(
       '/graphiql',
-      { schema: { hide: true }, helmet: { contentSecurityPolicy: { directives: GRAPHIQL_CSP_DIRECTIVES } } },
+      { schema: { hide: true }, config: { securityHeaders: { contentSecurityPolicy: { directives: GRAPHIQL_CSP_DIRECTIVES } } } },
       async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(GRAPHIQL_HTML),
     );
     scope.get(GRAPHIQL_SCHEMA_PATH, { schema: { hide: true } }, async (_request, reply) => {
