@@ -38,6 +38,25 @@ describe('principal resolver', () => {
     expect(v.calls).toBe(2);
   });
 
+  it('keeps the most recently used tokens when full, dropping the least recently used', async () => {
+    const seen: string[] = [];
+    const v: TokenVerifier = {
+      async verify(token) {
+        seen.push(token);
+        return { id: token };
+      },
+    };
+    const r = createPrincipalResolver({ verifiers: [v], memberships: noMemberships, cacheSize: 2, now: () => 1_000 });
+    await r.resolve('a');
+    await r.resolve('b');
+    await r.resolve('a'); // cached; now more recent than b
+    await r.resolve('c'); // full: drops b, not a
+    await r.resolve('a');
+    expect(seen).toEqual(['a', 'b', 'c']);
+    await r.resolve('b');
+    expect(seen).toEqual(['a', 'b', 'c', 'b']);
+  });
+
   it("says until when the caller's token is valid, fresh or cached, and nothing when the verifier does not know", async () => {
     const r = createPrincipalResolver({ verifiers: [countingVerifier(9_000)], memberships: noMemberships, now: () => 1_000 });
     expect((await r.resolve('good')).expiresAt).toBe(9_000);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UnauthenticatedError, UpstreamUnavailableError } from '../shared/errors.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import { makePrincipal, withTenantRoles, type Principal, type PrincipalInit } from './principal.js';
@@ -21,8 +22,10 @@ export interface PrincipalResolver {
 
 /**
  * Verified tokens are remembered (at most `cacheTtlMs`, never past their expiry, at most
- * `cacheSize` of them) so a busy client does not pay a signature check per request. Tenant roles
- * from memberships are looked up on every request, so a membership change applies at once.
+ * `cacheSize` of them, the least recently used dropped first) so a busy client does not pay a
+ * signature check per request. The cache is keyed by the token's SHA-256, never by the token, so
+ * the process holds no bearer token past its request. Tenant roles from memberships are looked up
+ * on every request, so a membership change applies at once.
  */
 export function createPrincipalResolver(deps: {
   verifiers: readonly TokenVerifier[];
@@ -37,16 +40,20 @@ export function createPrincipalResolver(deps: {
   const verified = new Map<string, { init: VerifiedToken; until: number }>();
 
   async function verify(token: string): Promise<VerifiedToken | { error: unknown }> {
-    const hit = verified.get(token);
-    if (hit !== undefined && hit.until > now()) return hit.init;
-    if (hit !== undefined) verified.delete(token);
+    const key = createHash('sha256').update(token).digest('base64');
+    const hit = verified.get(key);
+    if (hit !== undefined) verified.delete(key);
+    if (hit !== undefined && hit.until > now()) {
+      verified.set(key, hit); // now the most recently used
+      return hit.init;
+    }
     let lastError: unknown;
     for (const v of deps.verifiers) {
       try {
         const init = await v.verify(token);
         const until = Math.min(now() + ttl, init.expiresAt ?? Number.POSITIVE_INFINITY);
         if (verified.size >= size) verified.delete(verified.keys().next().value as string);
-        verified.set(token, { init, until });
+        verified.set(key, { init, until });
         return init;
       } catch (err) {
         lastError = err;
