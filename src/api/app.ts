@@ -18,6 +18,7 @@ import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
 import { makeProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { installFormBodies } from './plugins/form-body.js';
+import { installConditionalGet } from './plugins/conditional-get.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
@@ -142,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.principals);
   await installRateLimit(app, { perMinute: deps.rateLimitPerMinute, redis: deps.rateLimitRedis });
   installIdempotency(app, deps.idempotency);
+  installConditionalGet(app);
   const audit = createAuditRecorder(deps.auditLog);
   installRestAudit(app, audit);
 
