@@ -17,6 +17,7 @@ import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
 import { makeProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { installFormBodies } from './plugins/form-body.js';
+import { installConditionalGet } from './plugins/conditional-get.js';
 import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
@@ -168,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.principals);
   if (!without.has('rateLimit')) await installRateLimit(app, { perMinute: deps.rateLimitPerMinute, redis: deps.rateLimitRedis });
   if (!without.has('idempotency')) installIdempotency(app, deps.idempotency);
+  installConditionalGet(app);
   const audit = createAuditRecorder(deps.auditLog);
   if (!without.has('audit')) installRestAudit(app, audit);
 

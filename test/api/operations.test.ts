@@ -36,6 +36,7 @@ describe('operations', () => {
     expect(res.status).toBe(202);
     expect(res.headers['location']).toBe(`/v1/operations/${res.body.id}`);
     expect(res.headers['operation-location']).toBe(`/v1/operations/${res.body.id}`);
+    expect(res.headers['retry-after']).toBe('2');
     expect(res.body).toMatchObject({
       kind: 'tenant.delete',
       status: expect.stringMatching(/queued|running/),
@@ -47,6 +48,7 @@ describe('operations', () => {
       .toBe('succeeded');
     const done = await api().get(`/v1/operations/${res.body.id}`).set('authorization', admin);
     expect(done.body).toMatchObject({ progress: { percent: 100 }, result: { tenant: id, deleted: true }, finishedAt: expect.any(String) });
+    expect(done.headers['retry-after']).toBeUndefined();
     const gone = await api().get(`/v1/tenants/${id}`).set('authorization', admin);
     expect(gone.status, JSON.stringify([gone.body, done.body])).toBe(404);
   });

@@ -184,4 +184,32 @@ describe('labs over GraphQL', () => {
       nosy.close();
     }
   });
+
+  it('labProgress sends each change once: a student joining is one provisioning frame and one ready frame, not one per VM state', async () => {
+    const tenant = await rest.createTenant(admin);
+    await rest.createLab(olga, tenant, { name: 'once', template: LAB_TEMPLATE, students: [person(1)] });
+    const query = `subscription($t: ID!, $l: ID!) { labProgress(tenant: $t, lab: $l) { phase summary { total ready provisioning } students { id status } } }`;
+    const sub = await subscribe(olga, query, { t: tenant, l: 'once' });
+    try {
+      await expect.poll(() => sub.messages.length, { timeout: 5000 }).toBeGreaterThan(0);
+      const synced = await rest
+        .api()
+        .put(`/v1/tenants/${tenant}/labs/once/roster`)
+        .set('authorization', olga)
+        .send({ students: [person(1), person(2)] });
+      expect(synced.status).toBe(202);
+      const frames = () =>
+        sub.messages.map((m) => m.payload?.data?.labProgress as { phase: string; students: Array<{ id: string; status: string }> });
+      const readyAt = () => frames().findIndex((f) => f.students.some((s) => s.id === personId(2) && s.status === 'ready'));
+      await expect.poll(readyAt, { timeout: 20_000 }).toBeGreaterThan(0);
+      // The VM passes Provisioning, Starting and Running: the client, which selected only statuses, sees it once per status.
+      expect(frames().slice(0, readyAt() + 1)).toEqual([
+        { phase: 'Ready', summary: { total: 1, ready: 1, provisioning: 0 }, students: [{ id: personId(1), status: 'ready' }] },
+        { phase: 'Provisioning', summary: { total: 2, ready: 1, provisioning: 1 }, students: [{ id: personId(2), status: 'provisioning' }] },
+        { phase: 'Ready', summary: { total: 2, ready: 2, provisioning: 0 }, students: [{ id: personId(2), status: 'ready' }] },
+      ]);
+    } finally {
+      sub.close();
+    }
+  });
 });

@@ -3184,6 +3184,7 @@ export interface components {
             headers: {
                 Location: components["headers"]["OperationLocation"];
                 "Operation-Location": components["headers"]["OperationLocation"];
+                "Retry-After": components["headers"]["OperationRetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -3235,6 +3236,14 @@ export interface components {
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
+        };
+        /** @description The If-None-Match named the current ETag; no body. */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
         };
         /** @description If-Match did not match the current version. */
         PreconditionFailed: {
@@ -3289,6 +3298,8 @@ export interface components {
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
         Cursor: string;
+        /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+        IfNoneMatch: string;
         /** @description Makes a retried POST safe; a replay returns the first answer. */
         IdempotencyKey: string;
     };
@@ -3302,6 +3313,8 @@ export interface components {
         OperationLocation: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
+        /** @description Seconds to wait before reading the operation again; sent while it is not final (2, or 10 for `image.import`), absent once it succeeded, failed or was canceled. */
+        OperationRetryAfter: number;
     };
     pathItems: never;
 }
@@ -4320,7 +4333,10 @@ export interface operations {
     getTenant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4339,6 +4355,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -4885,7 +4902,10 @@ export interface operations {
     getVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4899,12 +4919,14 @@ export interface operations {
             /** @description The VM. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Vm"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -4915,7 +4937,10 @@ export interface operations {
     deleteVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The VM's ETag; the delete is refused with 412 when the VM changed meanwhile. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4932,6 +4957,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4939,7 +4965,10 @@ export interface operations {
     updateVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The VM's ETag; the change is refused with 412 when the VM changed meanwhile. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4958,6 +4987,7 @@ export interface operations {
             /** @description The VM after the change. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4969,6 +4999,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5592,7 +5623,10 @@ export interface operations {
     getLab: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5613,6 +5647,7 @@ export interface operations {
                     "application/json": components["schemas"]["Lab"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5711,6 +5746,7 @@ export interface operations {
                 headers: {
                     Location: components["headers"]["OperationLocation"];
                     "Operation-Location": components["headers"]["OperationLocation"];
+                    "Retry-After": components["headers"]["OperationRetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6271,6 +6307,7 @@ export interface operations {
             /** @description The operation. */
             200: {
                 headers: {
+                    "Retry-After": components["headers"]["OperationRetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {

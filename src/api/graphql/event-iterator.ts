@@ -1,4 +1,5 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type GraphQLResolveInfo } from 'graphql';
+import { graphqlRuntime } from './graphql-runtime.js';
 import { formatGraphQLError } from './plugin.js';
 
 /**
@@ -54,6 +55,40 @@ export async function pushToAsyncIterator<T>(
       void finish();
       return Promise.reject(err);
     },
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+/**
+ * Sends an update only when the subscriber would see something new: each update is executed against
+ * the subscription's own selection (as graphql-js will to send it; with mercurius' graphql build) and dropped when the result equals
+ * the last one sent. A source that reports changes of fields the client did not ask for (a student's
+ * `vmState` while it stays `provisioning`) otherwise repeats the same frame. Costs one more execution
+ * per update, so it suits payloads of plain data.
+ */
+export function distinctBySelection<T>(source: AsyncIterableIterator<T>, info: GraphQLResolveInfo, context: unknown): AsyncIterableIterator<T> {
+  const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [info.operation, ...Object.values(info.fragments)] };
+  let last: string | undefined;
+  const isRepeat = async (value: T): Promise<boolean> => {
+    const shown = JSON.stringify(
+      await graphqlRuntime.execute({ schema: info.schema, document, rootValue: value, contextValue: context, variableValues: info.variableValues }),
+    );
+    if (shown === last) return true;
+    last = shown;
+    return false;
+  };
+  const it: AsyncIterableIterator<T> = {
+    async next() {
+      for (;;) {
+        const r = await source.next();
+        if (r.done === true || !(await isRepeat(r.value))) return r;
+      }
+    },
+    return: (value?: unknown) => source.return?.(value) ?? Promise.resolve({ value: undefined, done: true }),
+    throw: (err?: unknown) => source.throw?.(err) ?? Promise.reject(err),
     [Symbol.asyncIterator]() {
       return it;
     },

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import type { AccessRole } from '../../domain/identity/access.js';
 import type { ImageScope } from '../../domain/images/image.js';
 import type { LabSchedule, Weekday } from '../../domain/labs/lab.js';
@@ -8,7 +9,7 @@ import { MAX_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.js';
 import type { LtiRosterSyncService } from '../../domain/lti/roster-sync.js';
 import { labDto, labFilterOf, personOf, rosterDiffDto, studentDto, summaryDto } from '../rest/labs.js';
 import { requirePrincipal, type GraphQLContext } from './context.js';
-import { pushToAsyncIterator } from './event-iterator.js';
+import { distinctBySelection, pushToAsyncIterator } from './event-iterator.js';
 import { operationGraphQL } from './operation-dto.js';
 import { labCostControlsOf, labCostControlsResolvers, type LabCostControlsArg } from './cost-controls.js';
 
@@ -502,8 +503,16 @@ export function labResolvers(labs: LabService, lti: Pick<LtiRosterSyncService, '
     ...labCostControlsResolvers,
     Subscription: {
       labProgress: {
-        subscribe: (_: unknown, a: { tenant: string; lab: string }, ctx: GraphQLContext) =>
-          pushToAsyncIterator((push) => labs.watchProgress(requirePrincipal(ctx), a.tenant, a.lab, (e) => push({ labProgress: progressGraphQL(e) }))),
+        // A student's VM moving from Provisioning to Starting to Running is a change, but a client that
+        // selected only its status would get the same frame three times: send what it sees once.
+        subscribe: async (_: unknown, a: { tenant: string; lab: string }, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+          distinctBySelection(
+            await pushToAsyncIterator((push) =>
+              labs.watchProgress(requirePrincipal(ctx), a.tenant, a.lab, (e) => push({ labProgress: progressGraphQL(e) })),
+            ),
+            info,
+            ctx,
+          ),
       },
     },
   };

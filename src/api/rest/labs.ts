@@ -8,7 +8,7 @@ import { etagOf, ifMatchVersion } from './etag.js';
 import { DEFAULT_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
-import { operationDto, sendAccepted } from './operations.js';
+import { accepted, operationDto, sendAccepted } from './operations.js';
 import { labCostControlsDto, labCostControlsInputOf } from './cost-controls.js';
 
 type Schemas = components['schemas'];
@@ -264,9 +264,8 @@ export function labHandlers(labs: LabService, lti: Pick<LtiRosterSyncService, 's
     /** 202 with the operation and the diff; `Location` / `Operation-Location` name the operation. */
     async syncLabRoster(req: Req<LabParams, unknown, Schemas['LabRoster']>, reply: FastifyReply) {
       const { operation, diff } = await labs.syncRoster(principalOf(req), req.params.tenant, req.params.lab, peopleOf(req.body.students));
-      const url = `/v1/operations/${operation.id}`;
       const body: Schemas['RosterSyncAccepted'] = { operation: operationDto(operation), diff: rosterDiffDto(diff) };
-      return reply.code(202).header('location', url).header('operation-location', url).send(body);
+      return accepted(reply, operation).send(body);
     },
 
     async syncLabFromLms(req: Req<LabParams>, reply: FastifyReply) {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Operation, OperationProblem, OperationStatus } from '../../domain/operations/operation.js';
+import { isTerminal, type Operation, type OperationProblem, type OperationStatus } from '../../domain/operations/operation.js';
 import type { OperationService } from '../../domain/operations/operation-service.js';
 import type { OperationFilter } from '../../domain/operations/operation-store.js';
 import { isErrorCode } from '../../domain/shared/error-codes.js';
@@ -44,10 +44,33 @@ export function operationDto(op: Operation): OperationDto {
   };
 }
 
-/** Answers 202 with the operation and where to watch it (`Location`, `Operation-Location`). */
-export function sendAccepted(reply: FastifyReply, op: Operation): FastifyReply {
+/**
+ * Seconds a client should wait before reading an unfinished operation again (`Retry-After`). Jobs
+ * report progress every few seconds; imports of images, which copy gigabytes, more seldom.
+ */
+export const RETRY_AFTER_SECONDS = 2;
+const RETRY_AFTER_BY_KIND: Readonly<Record<string, number>> = { 'image.import': 10 };
+
+/** The `Retry-After` of an operation: none once it is final. */
+export function retryAfterOf(op: Operation): number | undefined {
+  return isTerminal(op.status) ? undefined : (RETRY_AFTER_BY_KIND[op.kind] ?? RETRY_AFTER_SECONDS);
+}
+
+/** `Retry-After` on every answer carrying an unfinished operation (202s and reads of one). */
+export function withRetryAfter(reply: FastifyReply, op: Operation): FastifyReply {
+  const seconds = retryAfterOf(op);
+  return seconds === undefined ? reply : reply.header('retry-after', String(seconds));
+}
+
+/** 202 and where to watch the operation (`Location`, `Operation-Location`, `Retry-After`); the caller sends the body. */
+export function accepted(reply: FastifyReply, op: Operation): FastifyReply {
   const url = `/v1/operations/${op.id}`;
-  return reply.code(202).header('location', url).header('operation-location', url).send(operationDto(op));
+  return withRetryAfter(reply.code(202).header('location', url).header('operation-location', url), op);
+}
+
+/** Answers 202 with the operation and where to watch it. */
+export function sendAccepted(reply: FastifyReply, op: Operation): FastifyReply {
+  return accepted(reply, op).send(operationDto(op));
 }
 
 interface ListQuery {
@@ -86,7 +109,7 @@ export function operationFilterOf(q: {
   };
 }
 
-export function operationHandlers(operations: OperationService) {
+export function operationHandlers(operations: Pick<OperationService, 'list' | 'get' | 'cancel'>) {
   return {
     async listOperations(req: FastifyRequest<{ Querystring: ListQuery }>) {
       const q = req.query;
@@ -96,8 +119,9 @@ export function operationHandlers(operations: OperationService) {
       });
       return { items: page.items.map(operationDto), ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
     },
-    async getOperation(req: FastifyRequest<{ Params: { operationId: string } }>) {
-      return operationDto(await operations.get(principalOf(req), req.params.operationId));
+    async getOperation(req: FastifyRequest<{ Params: { operationId: string } }>, reply: FastifyReply) {
+      const op = await operations.get(principalOf(req), req.params.operationId);
+      return withRetryAfter(reply, op).send(operationDto(op));
     },
     async cancelOperation(req: FastifyRequest<{ Params: { operationId: string } }>, reply: FastifyReply) {
       return sendAccepted(reply, await operations.cancel(principalOf(req), req.params.operationId));

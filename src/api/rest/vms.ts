@@ -11,10 +11,11 @@ import type { AutoShutdownView, AutoShutdownViews } from '../../domain/usage/vm-
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
+import { etagOf, ifMatchVersion } from './etag.js';
 import { sendAccepted } from './operations.js';
 
 type Schemas = components['schemas'];
-type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B }>;
+type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: { 'if-match'?: string } }>;
 type VmParams = { tenant: string; vm: string };
 interface ListQuery {
   limit?: number;
@@ -182,15 +183,22 @@ export function vmHandlers(vms: VmService, nodes: NodeService, autoShutdown: Aut
       const [view] = await autoShutdown.of([{ tenant: vm.tenant, name: vm.name }]);
       const json = vmJson(vm);
       // The memoized VM body with the (unmemoized) auto-shutdown section added last.
-      return reply.type(JSON_TYPE).send(view === undefined ? json : `${json.slice(0, -1)},"autoShutdown":${JSON.stringify(autoShutdownDto(view))}}`);
+      return reply
+        .type(JSON_TYPE)
+        .header('etag', etagOf(vm.version))
+        .send(view === undefined ? json : `${json.slice(0, -1)},"autoShutdown":${JSON.stringify(autoShutdownDto(view))}}`);
     },
 
-    async updateVm(req: Req<VmParams, unknown, Schemas['VmPatch']>) {
-      return vmDto(await vms.update(principalOf(req), req.params.tenant, req.params.vm, updateInputOf(req.body)));
+    async updateVm(req: Req<VmParams, unknown, Schemas['VmPatch']>, reply: FastifyReply) {
+      const { tenant, vm: name } = req.params;
+      const vm = await vms.update(principalOf(req), tenant, name, updateInputOf(req.body), ifMatchVersion(req.headers['if-match']));
+      return reply.header('etag', etagOf(vm.version)).send(vmDto(vm));
     },
 
     async deleteVm(req: Req<VmParams>, reply: FastifyReply) {
-      return sendAccepted(reply, await vms.delete(principalOf(req), req.params.tenant, req.params.vm));
+      const expectedVersion = ifMatchVersion(req.headers['if-match']);
+      const { tenant, vm } = req.params;
+      return sendAccepted(reply, await vms.delete(principalOf(req), tenant, vm, expectedVersion === undefined ? {} : { expectedVersion }));
     },
 
     startVm: power('start'),

@@ -5,7 +5,7 @@ import type { ImageRef, StorageClass } from '../images/image.js';
 import { isStorageClass } from '../images/image-rules.js';
 import type { Operation } from '../operations/operation.js';
 import type { OperationService } from '../operations/operation-service.js';
-import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../shared/errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, UnprocessableError, ValidationError } from '../shared/errors.js';
 import { uuidV5 } from '../shared/ids.js';
 import { pageByKey, type Page, type PageRequest } from '../shared/page.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
@@ -286,8 +286,9 @@ export function createVmService(deps: VmServiceDeps) {
      * Resizes (applies at the next restart: KubeVirt keeps the running instance as it is) or turns
      * the VM on or off. Growth is checked against the quota when the VM runs (or is turned on).
      */
-    async update(p: Principal, tenantId: string, name: string, input: UpdateVmInput): Promise<VmView> {
+    async update(p: Principal, tenantId: string, name: string, input: UpdateVmInput, expectedVersion?: string): Promise<VmView> {
       const { tenant, vm } = await load(p, tenantId, name, 'vm.update');
+      refuseStaleVersion(name, vm.version, expectedVersion);
       const resizing = input.instanceType !== undefined || input.cpu !== undefined || input.memoryGi !== undefined;
       if (!resizing && input.running === undefined)
         throw new ValidationError('Nothing to change.', [{ field: '/', message: 'give instanceType, cpu, memoryGi or running' }]);
@@ -319,8 +320,14 @@ export function createVmService(deps: VmServiceDeps) {
      * Starts deleting a VM (`vm.delete`): the VirtualMachine, its VMI, its cloud-init Secret and,
      * unless its storage class retains them (`kv-premium-retain`), its disks.
      */
-    async delete(p: Principal, tenantId: string, name: string, options: { readonly parentId?: string } = {}): Promise<Operation> {
+    async delete(
+      p: Principal,
+      tenantId: string,
+      name: string,
+      options: { readonly parentId?: string; readonly expectedVersion?: string } = {},
+    ): Promise<Operation> {
       const { vm } = await load(p, tenantId, name, 'vm.delete');
+      refuseStaleVersion(name, vm.version, options.expectedVersion);
       return deps.operations.start(p, {
         kind: VM_DELETE_KIND,
         tenant: tenantId,
@@ -348,4 +355,12 @@ export function createVmService(deps: VmServiceDeps) {
     ...vmActionUseCases({ ...deps, load }),
     ...vmIdentityRetry({ load, operations: deps.operations, onboardingAvailable: deps.onboarding !== undefined }),
   };
+}
+
+/** A change made against a version (If-Match) that is no longer the VM's is refused: 412 `VERSION_MISMATCH`. */
+function refuseStaleVersion(name: string, current: string, expected: string | undefined): void {
+  if (expected !== undefined && expected !== current)
+    throw new PreconditionFailedError('VERSION_MISMATCH', `VM '${name}' has changed since version ${expected}; read it again.`, {
+      details: { version: current },
+    });
 }

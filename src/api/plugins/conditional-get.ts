@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+
+/** The opaque part of an entity tag (`"v"` or `W/"v"`), for the weak comparison RFC 9110 §13.1.2 asks of If-None-Match. */
+function opaqueTag(tag: string): string {
+  const t = tag.trim();
+  return t.startsWith('W/') ? t.slice(2) : t;
+}
+
+/** Whether an `If-None-Match` (`*` or a list of entity tags) names the current ETag. */
+export function noneMatchHits(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  const current = opaqueTag(etag);
+  return header.split(',').some((tag) => opaqueTag(tag) === current);
+}
+
+/**
+ * Conditional reads for every resource whose GET answers with an `ETag` (tenants, labs, VMs, LTI
+ * registrations): an `If-None-Match` naming the current one answers 304 with no body. One hook, so
+ * a route only has to set its `ETag`.
+ */
+export function installConditionalGet(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
+    const header = request.headers['if-none-match'];
+    const etag = reply.getHeader('etag');
+    if (typeof header !== 'string' || typeof etag !== 'string' || !noneMatchHits(header, etag)) return payload;
+    reply.code(304).removeHeader('content-type').removeHeader('content-length');
+    return '';
+  });
+}
