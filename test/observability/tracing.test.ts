@@ -46,7 +46,9 @@ afterAll(async () => {
 const api = () => request(t.app.server);
 const settle = (id: string, timeoutMs: number) => restClient(t).settle(admin, id, timeoutMs);
 
-describe('tracing on the embedded default', () => {
+// The steps wait on the simulated Arc agent and ARM stand-in (60 s of settle budget below): the test's
+// own limit is above them, not vitest's default 20 s, which a loaded CI run exceeded.
+describe('tracing on the embedded default', { timeout: 120_000 }, () => {
   it('creating an Arc VM is one trace: request, job steps, Kubernetes requests, ARM calls; no orphan, no secret', async () => {
     const tenant = await restClient(t).createTenant(admin);
     const created = await api()
