@@ -15,6 +15,7 @@ import {
   inClassHours,
   inExemptClassHours,
   quotaAppliesToRun,
+  quotaNear,
   quotaStep,
   warningPeriodMs,
   watchesIdle,
@@ -265,14 +266,12 @@ export function createIdleDetector(deps: IdleDetectorDeps): PeriodicLoop {
     const quotaHours = applied.scope === 'lab' ? applied.controls.usageQuotaHours : undefined;
     // Class hours never count against the quota: it stops nothing then. A run an owner, instructor
     // or admin started (they may start an exhausted student's VM) is theirs, not the student's.
-    if (
-      quotaHours !== undefined &&
-      deps.quotas !== undefined &&
-      !inClassHours(applied, now) &&
-      quotaAppliesToRun(vm.ownerId, runStartedAt, await deps.lastStart?.(vm))
-    ) {
+    if (quotaHours !== undefined && deps.quotas !== undefined && !inClassHours(applied, now)) {
       const usage = await deps.quotas.usageOfVm(vm.tenant, vm.name);
-      if (usage !== undefined) {
+      // Who started the run is asked (an operation read) only of a VM whose quota is about to act.
+      const applies =
+        usage !== undefined && (!quotaNear(usage.report, now, periodMs) || quotaAppliesToRun(vm.ownerId, runStartedAt, await deps.lastStart?.(vm)));
+      if (usage !== undefined && applies) {
         const step: { watch: QuotaWatch; action: QuotaAction } = quotaStep(same ? previous.quota : undefined, usage.report, now, periodMs);
         quota = step.watch;
         const reason: QuotaShutdownReason = 'UsageQuota:Exhausted';

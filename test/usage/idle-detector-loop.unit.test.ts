@@ -86,6 +86,7 @@ interface RigOptions {
   tenantControls?: Record<string, CostControls | undefined>;
   usage?: boolean;
   quota?: (vm: string) => UsageReport | undefined;
+  lastStart?: (vm: string) => { createdBy: string; createdAt: string } | undefined;
 }
 
 function rig(o: RigOptions) {
@@ -130,6 +131,7 @@ function rig(o: RigOptions) {
             },
           },
         }),
+    ...(o.lastStart === undefined ? {} : { lastStart: async (v: VmRecord) => o.lastStart?.(v.name) }),
     store,
     vms: {
       power: async (p, tenant, name, action, options) => {
@@ -420,6 +422,29 @@ describe('quota enforcement of running lab VMs', () => {
     expect(r.audits[0]).toMatchObject({ reason: 'UsageQuota:Exhausted' });
     await r.after(1 * MIN);
     expect(r.stops).toHaveLength(1);
+  });
+
+  it("a run someone else started is not the student's to lose: no warning, no stop; who started it is asked only once the quota is near", async () => {
+    let current = report({ leftHours: 2, exhaustsAt: new Date(T0 + 120 * MIN).toISOString() });
+    const asked: string[] = [];
+    const r = rig({
+      vms: [vm(LAB_VM, { lab: 'os-101' })],
+      labs: [lab(noIdle)],
+      quota: () => current,
+      lastStart: (name) => {
+        asked.push(name);
+        return { createdBy: 'olga', createdAt: new Date(T0 - MIN).toISOString() };
+      },
+    });
+    await r.after(0);
+    await r.after(MIN);
+    expect(asked).toEqual([]);
+    current = report({ exhausted: true, leftHours: 0 });
+    await r.after(MIN);
+    await r.after(10 * MIN);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(r.events).toEqual([]);
+    expect(r.stops).toEqual([]);
   });
 
   it('an exhausted quota is warned at once and stopped only after the warning period; added hours lift the warning', async () => {

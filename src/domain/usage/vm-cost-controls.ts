@@ -86,6 +86,13 @@ export type QuotaAction = 'none' | 'warn' | 'stop';
 /** A stop for the quota that did not take (the VM still runs this long after) is asked again. */
 export const QUOTA_STOP_RETRY_MS = 10 * 60_000;
 
+/** True when the quota has run out or runs out within the warning period: only then does {@link quotaStep} act. */
+export function quotaNear(report: Pick<UsageReport, 'exhausted' | 'exhaustsAt'>, now: Date, periodMs: number): boolean {
+  if (report.exhausted) return true;
+  const exhaustsAt = report.exhaustsAt === undefined ? Number.NaN : Date.parse(report.exhaustsAt);
+  return !Number.isNaN(exhaustsAt) && exhaustsAt - now.getTime() <= periodMs;
+}
+
 /**
  * One step of a running lab VM's quota enforcement (pure): warn once per run when the quota runs
  * out within the warning period (or has run out), then stop once it has run out and the warning
@@ -100,8 +107,7 @@ export function quotaStep(
 ): { readonly watch: QuotaWatch; readonly action: QuotaAction } {
   const t = now.getTime();
   const exhaustsAt = report.exhaustsAt === undefined ? undefined : Date.parse(report.exhaustsAt);
-  const near = report.exhausted || (exhaustsAt !== undefined && !Number.isNaN(exhaustsAt) && exhaustsAt - t <= periodMs);
-  if (!near) return { watch: {}, action: 'none' };
+  if (!quotaNear(report, now, periodMs)) return { watch: {}, action: 'none' };
   const warnedAt = previous?.warnedAt;
   const warned = warnedAt === undefined ? Number.NaN : Date.parse(warnedAt);
   if (warnedAt === undefined || Number.isNaN(warned)) {
