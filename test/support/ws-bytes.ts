@@ -2,19 +2,33 @@ import { WebSocket } from 'ws';
 
 /** The bytes a websocket received, read in order by count or until a text shows up. */
 export class ByteReader {
-  private buffer = Buffer.alloc(0);
+  /** Received and not yet read, kept as chunks (joined only when read: megabytes arrive in small frames). */
+  private chunks: Buffer[] = [];
+  private length = 0;
   private waiters: Array<() => void> = [];
   private closed: { code: number; reason: string } | undefined;
 
   constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, data]);
+      this.chunks.push(data);
+      this.length += data.length;
       this.wake();
     });
     socket.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
       this.wake();
     });
+  }
+
+  /** Everything unread as one buffer. */
+  private get buffer(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  private set buffer(rest: Buffer) {
+    this.chunks = rest.length === 0 ? [] : [rest];
+    this.length = rest.length;
   }
 
   private wake(): void {
@@ -39,7 +53,7 @@ export class ByteReader {
 
   /** The next `n` bytes. */
   async read(n: number, timeoutMs = 30_000): Promise<Buffer> {
-    await this.until(() => this.buffer.length >= n, `${n} bytes`, timeoutMs);
+    await this.until(() => this.length >= n, `${n} bytes`, timeoutMs);
     const out = this.buffer.subarray(0, n);
     this.buffer = this.buffer.subarray(n);
     return Buffer.from(out);
@@ -56,7 +70,7 @@ export class ByteReader {
 
   /** Bytes received and not yet read. */
   get pending(): number {
-    return this.buffer.length;
+    return this.length;
   }
 
   /** Resolves with the close code and reason once the socket closed. */
