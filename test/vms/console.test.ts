@@ -237,6 +237,25 @@ describe('the console websocket', () => {
     await expect.poll(() => t.deps.console.sessions.open(tenant, 'web')).toBe(0);
   });
 
+  it('a console is closed at its time limit, busy or not, and the audit says so', async () => {
+    const tk = await issued(olga, tenant, 'web', 'vnc');
+    const { reader } = await openWebSocket(socketUrl(tk.ticket));
+    await reader.read(12);
+    skew.ms += 4 * 3_600_000;
+    try {
+      const closed = await reader.closedWith();
+      expect(closed.reason).toContain('time limit');
+      await expect
+        .poll(async () => {
+          const res = await rest.api().get(`/v1/audit?tenant=${tenant}&actor=olga`).set('authorization', admin);
+          return (res.body.items as Array<Record<string, any>>).some((e) => e['console']?.closedBy === 'max-session');
+        })
+        .toBe(true);
+    } finally {
+      skew.ms -= 4 * 3_600_000;
+    }
+  });
+
   it('an idle console is closed on both sides once the idle timeout passed', async () => {
     const tk = await issued(olga, tenant, 'web', 'serial');
     const { reader } = await openWebSocket(socketUrl(tk.ticket));

@@ -201,10 +201,6 @@ export function registerConsoleProxy(app: FastifyInstance, opts: ConsoleProxyOpt
     });
   }
 
-  app.addHook('preClose', async () => {
-    for (const s of app.websocketServer.clients) s.close(1001, 'The server is shutting down.');
-  });
-
   app.route<{ Params: { ticket: string } }>({
     method: 'GET',
     url: CONSOLE_SOCKET_ROUTE,
