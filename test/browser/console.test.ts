@@ -94,6 +94,12 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('the VM console pages'), () 
     const before = await canvas.screenshot();
     await page.locator('#ctrl-alt-del').click();
     await expect.poll(async () => (await canvas.screenshot()).equals(before), { timeout: 30_000, interval: 500 }).toBe(false);
+    // Pasted text is typed into the VM key by key: the count moves again.
+    const afterKeys = await canvas.screenshot();
+    await page.locator('#paste-text').fill('ls');
+    await page.locator('#paste').click();
+    await expect.poll(async () => (await canvas.screenshot()).equals(afterKeys), { timeout: 30_000, interval: 500 }).toBe(false);
+    expect(await page.locator('#paste-text').inputValue()).toBe('');
     expect(watch.foreign).toEqual([]);
     expect(watch.requested.some((u) => u.includes('/console/assets/novnc/core/rfb.js'))).toBe(true);
     expect(await allCspViolations(watch)).toEqual([]);
