@@ -71,6 +71,10 @@ export interface World {
   readonly simPrometheus: SimPrometheus | undefined;
   /** The clock of usage metering and cost controls when a test sets one ({@link WorldOverrides.usageClock}). */
   readonly usageClock?: Clock;
+  /** The clock of console tickets and sessions when a test sets one ({@link WorldOverrides.consoleClock}). */
+  readonly consoleClock?: Clock;
+  /** Tests: the console proxy's backpressure bound and limit check period ({@link WorldOverrides.consoleTuning}). */
+  readonly consoleTuning?: ConsoleTuning;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -151,6 +155,16 @@ export interface WorldOverrides {
    * idle detector), so hours of use pass in fake time while the rest of the platform runs in real time.
    */
   readonly usageClock?: Clock;
+  /** Tests: the clock of console tickets (their expiry) and console sessions (idle and length limits). */
+  readonly consoleClock?: Clock;
+  /** Tests: a smaller backpressure bound of the console proxy, a faster look at its idle and length limits. */
+  readonly consoleTuning?: ConsoleTuning;
+}
+
+/** The console proxy's backpressure bound (bytes, default 1 MiB) and how often it looks at its limits (ms, default 1000). */
+export interface ConsoleTuning {
+  readonly highWaterBytes?: number;
+  readonly checkEveryMs?: number;
 }
 
 /** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
@@ -254,6 +268,8 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
     ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
     ...(overrides.usageClock === undefined ? {} : { usageClock: overrides.usageClock }),
+    ...(overrides.consoleClock === undefined ? {} : { consoleClock: overrides.consoleClock }),
+    ...(overrides.consoleTuning === undefined ? {} : { consoleTuning: overrides.consoleTuning }),
   };
   if (config.kube.mode !== 'simulated') {
     return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: closePrometheus };
