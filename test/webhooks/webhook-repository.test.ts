@@ -7,7 +7,7 @@ import { createMemoryWebhookRepository } from '../../src/adapters/memory/webhook
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { isDomainError } from '../../src/domain/shared/errors.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
-import type { WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import { toWebhook, type NewWebhookRecord } from '../../src/domain/webhooks/webhook.js';
 import type { WebhookRepository } from '../../src/domain/webhooks/webhook-repository.js';
 import { rawClient, recordingLogger } from '../kubernetes/support/kube-fixture.js';
 import { eventually } from './support.js';
@@ -16,9 +16,10 @@ const TENANTS = ['wa', 'wb'];
 const CONTROL = 'labplane-system';
 const knownTenants = { get: async (t: string) => (TENANTS.includes(t) ? ({ id: t } as never) : undefined) };
 
-function aWebhook(tenant = 'wa', over: Partial<WebhookRecord> = {}): WebhookRecord {
+function aWebhook(tenant = 'wa', over: Partial<NewWebhookRecord> = {}): NewWebhookRecord {
   return {
     id: crypto.randomUUID(),
+    status: 'active',
     tenant,
     url: 'https://lms.example.edu/hooks',
     events: ['operation.succeeded', 'lab.ready'],
@@ -45,11 +46,14 @@ function repositoryContract(name: string, make: () => Promise<{ repo: WebhookRep
       const { repo, close } = await make();
       try {
         const w = aWebhook();
-        await repo.create(w);
-        const { secret, ...view } = w;
+        const stored = await repo.create(w);
+        expect(stored).toEqual({ ...w, version: expect.any(String) });
+        const { secret } = w;
+        const view = toWebhook(stored);
+        expect(view).not.toHaveProperty('secret');
         expect(await repo.get('wa', w.id)).toEqual(view);
         expect(await repo.list('wa')).toContainEqual(view);
-        expect(await repo.getWithSecret('wa', w.id)).toEqual(w);
+        expect(await repo.getWithSecret('wa', w.id)).toEqual(stored);
         expect(JSON.stringify(await repo.list('wa'))).not.toContain(secret);
         expect(await repo.get('wb', w.id)).toBeUndefined();
         expect(await repo.list('wb')).toEqual([]);

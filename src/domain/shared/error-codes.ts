@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   NODE_NOT_FOUND: { status: 404, meaning: 'The cluster node does not exist.' },
   OPERATION_NOT_FOUND: { status: 404, meaning: 'The operation does not exist (or is not visible to the caller).' },
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'The webhook does not exist in the tenant.' },
+  DELIVERY_NOT_FOUND: { status: 404, meaning: 'The webhook has no such delivery (records are kept 7 days, the last 100 per webhook).' },
   LTI_REGISTRATION_NOT_FOUND: { status: 404, meaning: 'The LTI platform registration does not exist in the tenant.' },
   ARC_MACHINE_NOT_FOUND: { status: 404, meaning: 'The Azure Arc machine of the VM does not exist.' },
   EXTENSION_NOT_FOUND: { status: 404, meaning: 'The VM extension does not exist on the Azure Arc machine.' },
@@ -172,6 +173,8 @@ export const ERROR_CODES = {
   LTI_REGISTRATION_GONE: { status: 409, meaning: 'The LMS registration the lab is bound through no longer exists; bind the lab again.' },
   WEBHOOK_EXISTS: { status: 409, meaning: 'A webhook with this id already exists.' },
   WEBHOOK_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many webhooks as allowed; delete one first.' },
+  WEBHOOK_DISABLED: { status: 409, meaning: 'The webhook is disabled; re-enable it (PATCH `status: active`) first.' },
+  DELIVERY_IN_PROGRESS: { status: 409, meaning: 'The delivery is still being tried; redeliver it once it succeeded or failed.', retry: 'later' },
   LTI_REGISTRATION_EXISTS: {
     status: 409,
     meaning: 'The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant.',
