@@ -324,6 +324,11 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
 
+/** The RFC 9457 `type` of a problem with `code`: `urn:labplane:problem:<code in kebab case>`. */
+export function problemTypeOf(code: string): string {
+  return `urn:labplane:problem:${code.toLowerCase().replace(/_/g, '-')}`;
+}
+
 /** The catalogue's status for `code`. */
 export function statusOfCode(code: ErrorCode): number {
   return ERROR_CODES[code].status;

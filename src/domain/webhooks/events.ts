@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue, Operation } from '../operations/operation.js';
+import { isErrorCode, problemTypeOf, statusOfCode } from '../shared/error-codes.js';
 import { LAB_TEMPLATE_PUBLISH_KIND } from '../labs/lab-template.js';
 import { VM_SNAPSHOT_KIND } from '../vms/snapshot.js';
 import type { DeliveredEventType, Webhook, WebhookEventType } from './webhook.js';
@@ -42,7 +43,10 @@ export function operationData(op: Operation): JsonObject {
   put(out, 'finishedAt', op.finishedAt);
   put(out, 'result', op.result);
   if (op.error !== undefined) {
-    const e: Json = { code: op.error.code, title: op.error.title };
+    // The problem as GET /v1/operations/{id} shows it (`operationDto`): a code outside the catalogue
+    // (an older version's record) is 422.
+    const { code } = op.error;
+    const e: Json = { type: problemTypeOf(code), title: op.error.title, status: op.error.status ?? (isErrorCode(code) ? statusOfCode(code) : 422), code };
     put(e, 'detail', op.error.detail);
     out['error'] = e;
   }
