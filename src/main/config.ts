@@ -339,5 +339,11 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
   const outboxGraceMs = read(env, 'WEBHOOK_OUTBOX_GRACE_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 10_000;
   const disableAfterHours = read(env, 'WEBHOOK_DISABLE_AFTER_HOURS', int(1, 8_760), 'hours 1-8760') ?? 72;
   const overlapHours = read(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', int(0, 168), 'hours 0-168') ?? 24;
-  return { httpAllowedHosts: hosts, simRoutes, outboxGraceMs, disableAfterMs: disableAfterHours * 3_600_000, secretOverlapMs: overlapHours * 3_600_000 };
+  return {
+    httpAllowedHosts: hosts,
+    simRoutes,
+    outboxGraceMs,
+    disableAfterMs: disableAfterHours * 3_600_000,
+    secretOverlapMs: overlapHours * 3_600_000,
+  };
 }

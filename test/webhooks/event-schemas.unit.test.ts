@@ -63,7 +63,15 @@ describe('what the producers build validates against the contract', () => {
     ...webhookEventsOf(
       anOperation({
         kind: 'vm.snapshot',
-        result: { tenant: 't1', name: 'vm-1', snapshot: 'before', phase: 'Succeeded', online: true, indications: ['Online', 'GuestAgent'], sizeGi: 10 },
+        result: {
+          tenant: 't1',
+          name: 'vm-1',
+          snapshot: 'before',
+          phase: 'Succeeded',
+          online: true,
+          indications: ['Online', 'GuestAgent'],
+          sizeGi: 10,
+        },
       }),
     ),
     ...webhookEventsOf(
@@ -82,13 +90,24 @@ describe('what the producers build validates against the contract', () => {
       }),
     ),
     ...webhookEventsOf(
-      anOperation({ kind: 'lab.sync', ownerId: undefined, result: { tenant: 't1', lab: 'cs101', reason: 'create', summary: { ...summary, ready: 3, failed: 0 }, ready: true, failed: [] } }),
+      anOperation({
+        kind: 'lab.sync',
+        ownerId: undefined,
+        result: { tenant: 't1', lab: 'cs101', reason: 'create', summary: { ...summary, ready: 3, failed: 0 }, ready: true, failed: [] },
+      }),
     ),
     ...webhookEventsOf(
       anOperation({
         kind: 'lab.template-publish',
         ownerId: undefined,
-        result: { tenant: 't1', lab: 'cs101', vm: 'cs101-template', image: { scope: 'tenant', name: 'cs101-template' }, version: 2, publishOperationId: 'p1' },
+        result: {
+          tenant: 't1',
+          lab: 'cs101',
+          vm: 'cs101-template',
+          image: { scope: 'tenant', name: 'cs101-template' },
+          version: 2,
+          publishOperationId: 'p1',
+        },
       }),
     ),
   ];
@@ -96,8 +115,20 @@ describe('what the producers build validates against the contract', () => {
   const notice = { tenant: 't1', vm: 'vm-1', lab: 'cs101', ownerId: 'stud-1', warnedAt: at, stopAt: '2026-03-02T09:15:00.000Z' };
   const idle: WebhookEvent[] = [
     { id: 'i1', type: 'vm.idle-warning', tenant: 't1', occurredAt: at, data: { ...notice, reason: 'AutoShutdown:Idle' } },
-    { id: 'q1', type: 'vm.quota-warning', tenant: 't1', occurredAt: at, data: { ...notice, reason: 'UsageQuota:Exhausted', usedHours: 9.5, leftHours: 0.5 } },
-    { id: 'a1', type: 'vm.auto-shutdown', tenant: 't1', occurredAt: at, data: { ...notice, reason: 'AutoShutdown:Disconnect', operationId: 'op-stop' } },
+    {
+      id: 'q1',
+      type: 'vm.quota-warning',
+      tenant: 't1',
+      occurredAt: at,
+      data: { ...notice, reason: 'UsageQuota:Exhausted', usedHours: 9.5, leftHours: 0.5 },
+    },
+    {
+      id: 'a1',
+      type: 'vm.auto-shutdown',
+      tenant: 't1',
+      occurredAt: at,
+      data: { ...notice, reason: 'AutoShutdown:Disconnect', operationId: 'op-stop' },
+    },
   ];
   const hook = {
     id: '3f1d2c4b-5a69-4788-9abc-def012345678',

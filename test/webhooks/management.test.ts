@@ -95,15 +95,32 @@ describe('PATCH .../webhooks/{id}', () => {
 
   it('refuses what registration refuses: unknown events 400, a private URL 422, an empty body 400; nothing changes', async () => {
     const { id } = await register('/patch-bad');
-    expectProblem(await api().patch(`${hooks()}/${id}`).set('authorization', owner).send({ events: ['vm.exploded'] }), 400, 'VALIDATION_FAILED');
-    expectProblem(await api().patch(`${hooks()}/${id}`).set('authorization', owner).send({ events: ['webhook.ping'] }), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await api()
+        .patch(`${hooks()}/${id}`)
+        .set('authorization', owner)
+        .send({ events: ['vm.exploded'] }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectProblem(
+      await api()
+        .patch(`${hooks()}/${id}`)
+        .set('authorization', owner)
+        .send({ events: ['webhook.ping'] }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expectProblem(await api().patch(`${hooks()}/${id}`).set('authorization', owner).send({}), 400, 'VALIDATION_FAILED');
     expectProblem(
       await api().patch(`${hooks()}/${id}`).set('authorization', owner).send({ url: 'https://169.254.169.254/latest' }),
       422,
       'URL_NOT_ALLOWED',
     );
-    expect((await api().get(`${hooks()}/${id}`).set('authorization', owner)).body).toMatchObject({ url: 'https://lms.example.edu/patch-bad', events: ['vm.ready'] });
+    expect((await api().get(`${hooks()}/${id}`).set('authorization', owner)).body).toMatchObject({
+      url: 'https://lms.example.edu/patch-bad',
+      events: ['vm.ready'],
+    });
   });
 
   it('status disabled stops deliveries (reason requested); status active re-enables', async () => {
@@ -130,7 +147,9 @@ describe('ping, one delivery, redelivery', () => {
     expect(loadWebhookEventSchemas().errors('webhook.ping', body)).toEqual([]);
     const one = await eventually(
       async () => {
-        const d = await api().get(res.headers['location'] as string).set('authorization', owner);
+        const d = await api()
+          .get(res.headers['location'] as string)
+          .set('authorization', owner);
         return d.body.status === 'succeeded' ? d : undefined;
       },
       15_000,
@@ -144,13 +163,21 @@ describe('ping, one delivery, redelivery', () => {
     const { id, secret } = await register('/redeliver');
     const ping = await api().post(`${hooks()}/${id}/ping`).set('authorization', owner);
     const deliveries = `${hooks()}/${id}/deliveries`;
-    await eventually(async () => (await api().get(`${deliveries}/${ping.body.id}`).set('authorization', owner)).body.status === 'succeeded', 15_000, 'ping');
+    await eventually(
+      async () => (await api().get(`${deliveries}/${ping.body.id}`).set('authorization', owner)).body.status === 'succeeded',
+      15_000,
+      'ping',
+    );
     const res = await api().post(`${deliveries}/${ping.body.id}/redeliver`).set('authorization', owner);
     expect(res.status, res.text).toBe(202);
     valid('redeliverWebhookDelivery', 202, res.body);
     expect(res.body).toMatchObject({ redeliveryOf: ping.body.id, eventId: ping.body.eventId, status: 'pending' });
     expect(res.headers['location']).toBe(`${deliveries}/${res.body.id}`);
-    const [first, second] = await eventually(() => (receivedOf('/redeliver').length >= 2 ? receivedOf('/redeliver') : undefined), 15_000, 'the redelivery');
+    const [first, second] = await eventually(
+      () => (receivedOf('/redeliver').length >= 2 ? receivedOf('/redeliver') : undefined),
+      15_000,
+      'the redelivery',
+    );
     expect(second?.headers['webhook-id']).toBe(first?.headers['webhook-id']);
     expect(second?.body).toBe(first?.body);
     expect(verified(secret, second!)).toMatchObject({ type: 'webhook.ping' });
@@ -160,7 +187,11 @@ describe('ping, one delivery, redelivery', () => {
     expectProblem(await api().post(`${deliveries}/${crypto.randomUUID()}/redeliver`).set('authorization', owner), 404, 'DELIVERY_NOT_FOUND');
     expectProblem(await api().get(`${deliveries}/${crypto.randomUUID()}`).set('authorization', owner), 404, 'DELIVERY_NOT_FOUND');
     const other = await register('/redeliver-other');
-    expectProblem(await api().post(`${hooks()}/${other.id}/deliveries/${ping.body.id}/redeliver`).set('authorization', owner), 404, 'DELIVERY_NOT_FOUND');
+    expectProblem(
+      await api().post(`${hooks()}/${other.id}/deliveries/${ping.body.id}/redeliver`).set('authorization', owner),
+      404,
+      'DELIVERY_NOT_FOUND',
+    );
 
     receiver.answer = (_n, req) => (req.path === '/failing' ? 503 : 204);
     const failing = await register('/failing');
@@ -170,7 +201,11 @@ describe('ping, one delivery, redelivery', () => {
       15_000,
       'a retrying delivery',
     );
-    expectProblem(await api().post(`${hooks()}/${failing.id}/deliveries/${tried.body.id}/redeliver`).set('authorization', owner), 409, 'DELIVERY_IN_PROGRESS');
+    expectProblem(
+      await api().post(`${hooks()}/${failing.id}/deliveries/${tried.body.id}/redeliver`).set('authorization', owner),
+      409,
+      'DELIVERY_IN_PROGRESS',
+    );
     receiver.answer = () => 204;
 
     await api().patch(`${hooks()}/${id}`).set('authorization', owner).send({ status: 'disabled' });
@@ -197,7 +232,11 @@ describe('POST .../rotate-secret', () => {
     expect(got.headers['webhook-signature']?.split(' ')).toHaveLength(2);
     expect(verified(newSecret, got)['type']).toBe('webhook.ping');
     expect(verified(oldSecret, got)['type']).toBe('webhook.ping');
-    expectProblem(await api().post(`${hooks()}/${id}/rotate-secret`).set('authorization', owner).send({ overlapHours: 500 }), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await api().post(`${hooks()}/${id}/rotate-secret`).set('authorization', owner).send({ overlapHours: 500 }),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 });
 
@@ -232,7 +271,8 @@ describe('who may call the new routes', () => {
 });
 
 describe('GraphQL', () => {
-  const gql = (auth: string, query: string, variables: Record<string, unknown>) => api().post('/graphql').set('authorization', auth).send({ query, variables });
+  const gql = (auth: string, query: string, variables: Record<string, unknown>) =>
+    api().post('/graphql').set('authorization', auth).send({ query, variables });
 
   it('updateWebhook (expectedVersion), rotateWebhookSecret, pingWebhook, webhookDeliveries and redeliverWebhookDelivery', async () => {
     const { id, secret } = await register('/graphql');
@@ -243,17 +283,25 @@ describe('GraphQL', () => {
       { t: a, id, v: version },
     );
     expect(updated.body.data.updateWebhook).toMatchObject({ events: ['vm_ready', 'webhook_disabled'], description: 'gql', status: 'active' });
-    const stale = await gql(owner, 'mutation($t: ID!, $id: ID!, $v: String) { updateWebhook(tenant: $t, id: $id, input: {description: "x"}, expectedVersion: $v) { id } }', {
-      t: a,
-      id,
-      v: version,
-    });
+    const stale = await gql(
+      owner,
+      'mutation($t: ID!, $id: ID!, $v: String) { updateWebhook(tenant: $t, id: $id, input: {description: "x"}, expectedVersion: $v) { id } }',
+      {
+        t: a,
+        id,
+        v: version,
+      },
+    );
     expect(stale.body.errors[0].extensions.code).toBe('VERSION_MISMATCH');
 
-    const rotated = await gql(owner, 'mutation($t: ID!, $id: ID!) { rotateWebhookSecret(tenant: $t, id: $id, overlapHours: 1) { secret webhook { previousSecretExpiresAt } } }', {
-      t: a,
-      id,
-    });
+    const rotated = await gql(
+      owner,
+      'mutation($t: ID!, $id: ID!) { rotateWebhookSecret(tenant: $t, id: $id, overlapHours: 1) { secret webhook { previousSecretExpiresAt } } }',
+      {
+        t: a,
+        id,
+      },
+    );
     const newSecret: string = rotated.body.data.rotateWebhookSecret.secret;
     expect(newSecret).toMatch(/^whsec_/);
     const ping = await gql(owner, 'mutation($t: ID!, $id: ID!) { pingWebhook(tenant: $t, id: $id) { id eventType status } }', { t: a, id });
@@ -263,18 +311,26 @@ describe('GraphQL', () => {
     expect(verified(secret, got)['type']).toBe('webhook.ping');
     const deliveries = await eventually(
       async () => {
-        const res = await gql(owner, 'query($t: ID!, $id: ID!) { webhookDeliveries(tenant: $t, id: $id) { items { id status attempts responseStatus } } }', { t: a, id });
+        const res = await gql(
+          owner,
+          'query($t: ID!, $id: ID!) { webhookDeliveries(tenant: $t, id: $id) { items { id status attempts responseStatus } } }',
+          { t: a, id },
+        );
         return res.body.data?.webhookDeliveries.items[0]?.status === 'succeeded' ? res.body.data.webhookDeliveries.items : undefined;
       },
       15_000,
       'the delivery',
     );
     expect(deliveries[0]).toMatchObject({ id: ping.body.data.pingWebhook.id, attempts: 1, responseStatus: 204 });
-    const again = await gql(owner, 'mutation($t: ID!, $id: ID!, $d: ID!) { redeliverWebhookDelivery(tenant: $t, id: $id, deliveryId: $d) { redeliveryOf status } }', {
-      t: a,
-      id,
-      d: ping.body.data.pingWebhook.id,
-    });
+    const again = await gql(
+      owner,
+      'mutation($t: ID!, $id: ID!, $d: ID!) { redeliverWebhookDelivery(tenant: $t, id: $id, deliveryId: $d) { redeliveryOf status } }',
+      {
+        t: a,
+        id,
+        d: ping.body.data.pingWebhook.id,
+      },
+    );
     expect(again.body.data.redeliverWebhookDelivery).toEqual({ redeliveryOf: ping.body.data.pingWebhook.id, status: 'pending' });
 
     const foreign = await gql(foreignOwner, 'mutation($t: ID!, $id: ID!) { pingWebhook(tenant: $t, id: $id) { id } }', { t: a, id });

@@ -108,7 +108,13 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
   return undefined;
 }
 
-const anEvent = (id: string, at: Date): WebhookEvent => ({ id, type: 'vm.ready', tenant: 't1', occurredAt: at.toISOString(), data: { tenant: 't1', vm: 'vm-1', operationId: id } });
+const anEvent = (id: string, at: Date): WebhookEvent => ({
+  id,
+  type: 'vm.ready',
+  tenant: 't1',
+  occurredAt: at.toISOString(),
+  data: { tenant: 't1', vm: 'vm-1', operationId: id },
+});
 
 describe('secret rotation with an overlap', () => {
   it('during the overlap each delivery is signed with the new and the old secret (both verify with standardwebhooks); after it only the new one does', async () => {
@@ -234,7 +240,14 @@ describe('a receiver failing continuously is disabled', () => {
     expect(body).toMatchObject({
       type: 'webhook.disabled',
       tenant: 't1',
-      data: { tenant: 't1', webhookId: failing, description: 'old LMS', failingSince: new Date(T0).toISOString(), disabledAt, reason: 'receiver-failing' },
+      data: {
+        tenant: 't1',
+        webhookId: failing,
+        description: 'old LMS',
+        failingSince: new Date(T0).toISOString(),
+        disabledAt,
+        reason: 'receiver-failing',
+      },
     });
     expect(JSON.stringify(body)).not.toContain('down.example.edu');
     expect(loadWebhookEventSchemas().errors('webhook.disabled', body)).toEqual([]);

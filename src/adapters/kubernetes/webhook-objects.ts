@@ -108,6 +108,9 @@ export function webhookFromSecret(s: V1Secret): WebhookRecord | undefined {
     secret: Buffer.from(encoded, 'base64').toString('utf8'),
     ...(previous === undefined
       ? {}
-      : { previousSecret: Buffer.from(previous, 'base64').toString('utf8'), ...optional('previousSecretExpiresAt', ann[ANN_PREVIOUS_SECRET_EXPIRES_AT]) }),
+      : {
+          previousSecret: Buffer.from(previous, 'base64').toString('utf8'),
+          ...optional('previousSecretExpiresAt', ann[ANN_PREVIOUS_SECRET_EXPIRES_AT]),
+        }),
   };
 }

@@ -2600,6 +2600,7 @@ export interface components {
              *     | `NODE_NOT_FOUND` | 404 | no | The cluster node does not exist. |
              *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
+             *     | `DELIVERY_NOT_FOUND` | 404 | no | The webhook has no such delivery (records are kept 7 days, the last 100 per webhook). |
              *     | `LTI_REGISTRATION_NOT_FOUND` | 404 | no | The LTI platform registration does not exist in the tenant. |
              *     | `ARC_MACHINE_NOT_FOUND` | 404 | no | The Azure Arc machine of the VM does not exist. |
              *     | `EXTENSION_NOT_FOUND` | 404 | no | The VM extension does not exist on the Azure Arc machine. |
@@ -2653,6 +2654,8 @@ export interface components {
              *     | `LTI_REGISTRATION_GONE` | 409 | no | The LMS registration the lab is bound through no longer exists; bind the lab again. |
              *     | `WEBHOOK_EXISTS` | 409 | no | A webhook with this id already exists. |
              *     | `WEBHOOK_LIMIT_REACHED` | 409 | no | The tenant has as many webhooks as allowed; delete one first. |
+             *     | `WEBHOOK_DISABLED` | 409 | no | The webhook is disabled; re-enable it (PATCH `status: active`) first. |
+             *     | `DELIVERY_IN_PROGRESS` | 409 | yes, later | The delivery is still being tried; redeliver it once it succeeded or failed. |
              *     | `LTI_REGISTRATION_EXISTS` | 409 | no | The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant. |
              *     | `LTI_REGISTRATION_LIMIT_REACHED` | 409 | no | The tenant has as many LTI platform registrations as allowed; delete one first. |
              *     | `OPERATION_EXISTS` | 409 | no | An operation with this id already exists. |

@@ -207,7 +207,12 @@ export function webhookResolvers(webhooks: WebhookService) {
       updateWebhook: async (_: unknown, a: UpdateArgs, ctx: GraphQLContext) =>
         webhookGraphQL(await webhooks.update(requirePrincipal(ctx), a.tenant, a.id, updateInputOf(a.input), a.expectedVersion ?? undefined)),
       rotateWebhookSecret: async (_: unknown, a: { tenant: string; id: string; overlapHours?: number | null }, ctx: GraphQLContext) => {
-        const rotated = await webhooks.rotateSecret(requirePrincipal(ctx), a.tenant, a.id, a.overlapHours == null ? {} : { overlapHours: a.overlapHours });
+        const rotated = await webhooks.rotateSecret(
+          requirePrincipal(ctx),
+          a.tenant,
+          a.id,
+          a.overlapHours == null ? {} : { overlapHours: a.overlapHours },
+        );
         return { webhook: webhookGraphQL(rotated.webhook), secret: rotated.secret };
       },
       pingWebhook: async (_: unknown, a: { tenant: string; id: string }, ctx: GraphQLContext) =>

@@ -106,7 +106,12 @@ export function webhookHandlers(webhooks: WebhookService) {
 
     async rotateWebhookSecret(req: Req<WebhookParams, unknown, Schemas['WebhookSecretRotation'] | undefined>, reply: FastifyReply) {
       const overlapHours = req.body?.overlapHours;
-      const rotated = await webhooks.rotateSecret(principalOf(req), req.params.tenant, req.params.id, overlapHours === undefined ? {} : { overlapHours });
+      const rotated = await webhooks.rotateSecret(
+        principalOf(req),
+        req.params.tenant,
+        req.params.id,
+        overlapHours === undefined ? {} : { overlapHours },
+      );
       return reply.header('cache-control', 'no-store').send(createdWebhookDto(rotated));
     },
 

@@ -129,9 +129,9 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDeps): DeliveryHa
         reason: 'Webhook:ReceiverFailing',
       })
       .catch((err: unknown) => logger.warn({ err, webhookId: hook.id }, 'audit event of a disabled webhook not stored'));
-    await deps.publishEvent?.(webhookDisabledEvent(hook)).catch((err: unknown) =>
-      logger.warn({ err, webhookId: hook.id }, 'webhook.disabled not queued to the tenant\'s other webhooks'),
-    );
+    await deps
+      .publishEvent?.(webhookDisabledEvent(hook))
+      .catch((err: unknown) => logger.warn({ err, webhookId: hook.id }, "webhook.disabled not queued to the tenant's other webhooks"));
   }
 
   async function attempt(record: StoredDelivery, secrets: readonly string[], url: string, signal: AbortSignal): Promise<Outcome> {

@@ -46,7 +46,12 @@ export function operationData(op: Operation): JsonObject {
     // The problem as GET /v1/operations/{id} shows it (`operationDto`): a code outside the catalogue
     // (an older version's record) is 422.
     const { code } = op.error;
-    const e: Json = { type: problemTypeOf(code), title: op.error.title, status: op.error.status ?? (isErrorCode(code) ? statusOfCode(code) : 422), code };
+    const e: Json = {
+      type: problemTypeOf(code),
+      title: op.error.title,
+      status: op.error.status ?? (isErrorCode(code) ? statusOfCode(code) : 422),
+      code,
+    };
     put(e, 'detail', op.error.detail);
     out['error'] = e;
   }
@@ -136,7 +141,13 @@ export function webhookEventsOf(op: Operation): WebhookEvent[] {
  * data: `{ tenant, webhookId }`. `id` is unique per ping (`ping.<uuid>`).
  */
 export function pingEvent(webhook: Pick<Webhook, 'id' | 'tenant'>, id: string, at: Date): WebhookEvent {
-  return { id: `ping.${id}`, type: 'webhook.ping', tenant: webhook.tenant, occurredAt: at.toISOString(), data: { tenant: webhook.tenant, webhookId: webhook.id } };
+  return {
+    id: `ping.${id}`,
+    type: 'webhook.ping',
+    tenant: webhook.tenant,
+    occurredAt: at.toISOString(),
+    data: { tenant: webhook.tenant, webhookId: webhook.id },
+  };
 }
 
 /**

@@ -114,7 +114,8 @@ function assertUpdate(input: UpdateWebhookInput): WebhookEventType[] | undefined
 /** The record after a PATCH (pure); `now` stamps a disabling. */
 function patched(current: WebhookRecord, input: UpdateWebhookInput, url: string | undefined, events: WebhookEventType[] | undefined, now: Date) {
   const { version: _v, description, disabledAt, disabledReason, failingSince, ...rest } = current;
-  const nextDescription = input.description === undefined ? description : input.description === null || input.description === '' ? undefined : input.description;
+  const nextDescription =
+    input.description === undefined ? description : input.description === null || input.description === '' ? undefined : input.description;
   const status = input.status ?? current.status;
   const next: NewWebhookRecord = {
     ...rest,
@@ -124,7 +125,10 @@ function patched(current: WebhookRecord, input: UpdateWebhookInput, url: string 
     status,
     // Re-enabling starts the receiver's failure record again; disabling on request keeps the first stamp.
     ...(status === 'disabled'
-      ? { disabledAt: current.status === 'disabled' ? (disabledAt ?? now.toISOString()) : now.toISOString(), disabledReason: current.status === 'disabled' ? (disabledReason ?? 'requested') : 'requested' }
+      ? {
+          disabledAt: current.status === 'disabled' ? (disabledAt ?? now.toISOString()) : now.toISOString(),
+          disabledReason: current.status === 'disabled' ? (disabledReason ?? 'requested') : 'requested',
+        }
       : {}),
     ...(status === 'active' && current.status === 'disabled' ? {} : failingSince === undefined ? {} : { failingSince }),
   };
