@@ -3757,29 +3757,7 @@ export interface components {
          *     once. It is not kept with the idempotent answer of a create: a replay of the request (same
          *     Idempotency-Key) answers without `secret`; rotate the secret if the first answer was lost.
          */
-        WebhookCreated: {
-            /** Format: uuid */
-            id: string;
-            tenant: string;
-            url: string;
-            events: components["schemas"]["WebhookEventType"][];
-            description?: string;
-            /** Format: date-time */
-            createdAt: string;
-            createdBy: string;
-            /** @description Opaque; the ETag. */
-            version: string;
-            status: components["schemas"]["WebhookStatus"];
-            /** Format: date-time */
-            disabledAt?: string;
-            /** @enum {string} */
-            disabledReason?: "receiver-failing" | "requested";
-            /** Format: date-time */
-            failingSince?: string;
-            /** Format: date-time */
-            secretRotatedAt?: string;
-            /** Format: date-time */
-            previousSecretExpiresAt?: string;
+        WebhookCreated: components["schemas"]["Webhook"] & {
             secret?: string;
         };
         WebhookList: {
