@@ -1,7 +1,9 @@
 /**
  * Event types a webhook may subscribe to: those of operations (see `webhookEventsOf` for when each is
- * sent) and those of the idle detector (`vm.idle-warning`, `vm.quota-warning`: a running VM will be
- * stopped; `vm.auto-shutdown`: its stop was started; see `src/jobs/idle-detector-loop.ts`).
+ * sent), those of the idle detector (`vm.idle-warning`, `vm.quota-warning`: a running VM will be
+ * stopped; `vm.auto-shutdown`: its stop was started; see `src/jobs/idle-detector-loop.ts`) and
+ * `webhook.disabled` (another webhook of the tenant was disabled, see `createDeliveryProcessor`).
+ * Each one's payload schema is in the contract (`webhooks:` of openapi/openapi.yaml).
  */
 export const WEBHOOK_EVENT_TYPES = [
   'operation.succeeded',
