@@ -345,6 +345,8 @@ const SIM_TOKEN = /sim-onboarding\.[A-Za-z0-9_-]+/;
 const SIMULATED_CLUSTER = 'embedded';
 /** The `--tags` value the rendered onboarding passes to azcmagent (`readonly TAGS=...`). */
 const SIM_TAGS = /readonly TAGS='?([^'\s]+)'?/;
+/** The machine name the agent connects as (`azcmagent connect --resource-name`). */
+const SIM_RESOURCE_NAME = /readonly RESOURCE_NAME='?([^'\s]+)'?/;
 
 /** The tags `azcmagent connect --tags` would put on the machine, read from the VM's user-data. */
 function onboardingTags(userData: string): Record<string, string> {
@@ -367,8 +369,8 @@ function onboardingTags(userData: string): Record<string, string> {
 export function simOnboardingController(sim: SimAzure): Controller {
   const unsubscribers: Array<() => void> = [];
   const seen = new Set<string>();
-  /** VMs (namespace/name) whose agent this controller started; those it stopped, to start again. */
-  const running = new Set<string>();
+  /** VMs (namespace/name) whose agent this controller started, with the machine each connected as; those it stopped, to start again. */
+  const running = new Map<string, string>();
   const stopped = new Set<string>();
   /** The root disk each VM's agent was onboarded from. */
   const agentDisks = new Map<string, string>();
@@ -387,6 +389,8 @@ export function simOnboardingController(sim: SimAzure): Controller {
         if (secret === undefined) return;
         seen.add(key);
         const userData = Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8');
+        const machine = SIM_RESOURCE_NAME.exec(userData)?.[1];
+        if (machine === undefined) return;
         const token = SIM_TOKEN.exec(userData)?.[0];
         const tags = { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '', ...onboardingTags(userData) };
         const vmKey = `${namespace}/${name}`;
@@ -396,18 +400,21 @@ export function simOnboardingController(sim: SimAzure): Controller {
         const before = agentDisks.get(vmKey);
         const fresh = before !== undefined && before !== disk;
         if (disk !== undefined) agentDisks.set(vmKey, disk);
-        sim.simulateOnboarding(name, tags, { ...(token === undefined ? {} : { accessToken: token }), ...(fresh ? { fresh } : {}) });
-        running.add(vmKey);
-        if (stopped.delete(vmKey) && !fresh) sim.reconnect(name);
+        sim.simulateOnboarding(machine, tags, { ...(token === undefined ? {} : { accessToken: token }), ...(fresh ? { fresh } : {}) });
+        running.set(vmKey, machine);
+        if (stopped.delete(vmKey) && !fresh) sim.reconnect(machine);
       };
       unsubscribers.push(
         emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {
           const { namespace, name } = ev.object.metadata;
           if (namespace === undefined || name === undefined) return;
           if (ev.type !== 'DELETED') tryOnboard(namespace, name);
-          else if (running.delete(`${namespace}/${name}`)) {
+          else {
+            const machine = running.get(`${namespace}/${name}`);
+            if (machine === undefined) return;
+            running.delete(`${namespace}/${name}`);
             stopped.add(`${namespace}/${name}`);
-            sim.disconnect(name);
+            sim.disconnect(machine);
           }
         }),
         emulator.store.subscribe('secrets', (ev) => {
