@@ -1,21 +1,9 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { loadOpenApi } from '../../src/api/openapi-spec.js';
+import { rebase, type Json } from './contract.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** Rewrites local `#/components/...` refs so schemas compile against the contract added under id `spec`. */
-function rebase(node: Json): Json {
-  if (Array.isArray(node)) return node.map(rebase);
-  if (node !== null && typeof node === 'object') {
-    const out: { [k: string]: Json } = {};
-    for (const [k, v] of Object.entries(node)) out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `spec${v}` : rebase(v);
-    return out;
-  }
-  return node;
-}
 
 /** The event payloads the contract publishes under `webhooks:`, compiled with JSON Schema 2020-12 (OpenAPI 3.1's dialect). */
 export interface WebhookEventSchemas {
