@@ -141,6 +141,13 @@ export interface WebhooksConfig {
    * the leader's outbox drain does it instead, ms (WEBHOOK_OUTBOX_GRACE_MS, default 10 000).
    */
   readonly outboxGraceMs: number;
+  /**
+   * How long a receiver may fail continuously (no attempt succeeded since the first failure) before
+   * its webhook is disabled, ms (WEBHOOK_DISABLE_AFTER_HOURS, default 72 hours).
+   */
+  readonly disableAfterMs: number;
+  /** How long a rotated-out signing secret still signs deliveries beside the new one, ms (WEBHOOK_SECRET_OVERLAP_HOURS, default 24 hours). */
+  readonly secretOverlapMs: number;
 }
 
 /** Image imports. */
@@ -349,5 +356,13 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
     return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
   });
   const outboxGraceMs = read(env, 'WEBHOOK_OUTBOX_GRACE_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 10_000;
-  return { httpAllowedHosts: hosts, simRoutes, outboxGraceMs };
+  const disableAfterHours = read(env, 'WEBHOOK_DISABLE_AFTER_HOURS', int(1, 8_760), 'hours 1-8760') ?? 72;
+  const overlapHours = read(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', int(0, 168), 'hours 0-168') ?? 24;
+  return {
+    httpAllowedHosts: hosts,
+    simRoutes,
+    outboxGraceMs,
+    disableAfterMs: disableAfterHours * 3_600_000,
+    secretOverlapMs: overlapHours * 3_600_000,
+  };
 }

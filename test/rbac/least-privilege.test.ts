@@ -136,10 +136,11 @@ describe('the RBAC of deploy/base/rbac against everything the control plane does
       expect(allowed(rules, secret(verb, CONTROL)), `${verb} own namespace`).toBe(true);
     }
     expect(allowed(rules, secret('get', CONTROL, 'labplane-webhook-x'))).toBe(true);
-    // `update` only on the LTI tool key Secret, by name.
+    // `update` in its own namespace only (webhook Secrets, the LTI tool keys): never a tenant's Secret.
     expect(allowed(rules, secret('update', CONTROL, 'labplane-lti-keys'))).toBe(true);
-    expect(allowed(rules, secret('update', CONTROL, 'labplane-webhook-x'))).toBe(false);
+    expect(allowed(rules, secret('update', CONTROL, 'labplane-webhook-x'))).toBe(true);
     expect(allowed(rules, secret('update', 'some-tenant', 'labplane-lti-keys'))).toBe(false);
+    expect(allowed(rules, secret('update', 'some-tenant', 'labplane-webhook-x'))).toBe(false);
     expect(allowed(rules, secret('create', 'some-tenant'))).toBe(true);
     expect(allowed(rules, secret('delete', 'some-tenant', 'vm-cloudinit'))).toBe(true);
     const scenarioSecretVerbs = new Set(distinct.filter((r) => r.resource === 'secrets' && r.namespace !== CONTROL).map((r) => r.verb));

@@ -221,6 +221,13 @@ export async function runScenario(): Promise<RecordedRequests> {
     await createLab({ name: 'short', template: LAB_TEMPLATE, students: [person(4)] });
     await settled('lab delete', (await ok('lab delete', api().delete(`/v1/tenants/${tenant}/labs/short`).set('authorization', admin), 202)).id);
 
+    // The webhook changed and its secret rotated (both rewrite its Secret), pinged; then deleted.
+    await ok(
+      'webhook change',
+      api().patch(`/v1/tenants/${tenant}/webhooks/${hook.id}`).set('authorization', admin).send({ description: 'LMS' }),
+      200,
+    );
+    await ok('webhook rotation', api().post(`/v1/tenants/${tenant}/webhooks/${hook.id}/rotate-secret`).set('authorization', admin), 200);
     // The webhook was delivered, signed; then deleted.
     await eventually(() => receiver.received.find((r) => verified(hook.secret as string, r)['type'] === 'operation.succeeded'), 15_000, 'a delivery');
     await ok('webhook delete', api().delete(`/v1/tenants/${tenant}/webhooks/${hook.id}`).set('authorization', admin), 204);

@@ -86,6 +86,7 @@ export const ERROR_CODES = {
   },
   OPERATION_NOT_FOUND: { status: 404, meaning: 'The operation does not exist (or is not visible to the caller).' },
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'The webhook does not exist in the tenant.' },
+  DELIVERY_NOT_FOUND: { status: 404, meaning: 'The webhook has no such delivery (records are kept 7 days, the last 100 per webhook).' },
   LTI_REGISTRATION_NOT_FOUND: { status: 404, meaning: 'The LTI platform registration does not exist in the tenant.' },
   ARC_MACHINE_NOT_FOUND: { status: 404, meaning: 'The Azure Arc machine of the VM does not exist.' },
   EXTENSION_NOT_FOUND: { status: 404, meaning: 'The VM extension does not exist on the Azure Arc machine.' },
@@ -182,6 +183,8 @@ export const ERROR_CODES = {
   },
   WEBHOOK_EXISTS: { status: 409, meaning: 'A webhook with this id already exists.' },
   WEBHOOK_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many webhooks as allowed; delete one first.' },
+  WEBHOOK_DISABLED: { status: 409, meaning: 'The webhook is disabled; re-enable it (PATCH `status: active`) first.' },
+  DELIVERY_IN_PROGRESS: { status: 409, meaning: 'The delivery is still being tried; redeliver it once it succeeded or failed.', retry: 'later' },
   LTI_REGISTRATION_EXISTS: {
     status: 409,
     meaning: 'The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant.',
@@ -329,6 +332,11 @@ const CODES_WITH_404: ReadonlySet<string> = new Set(
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** The RFC 9457 `type` of a problem with `code`: `urn:labplane:problem:<code in kebab case>`. */
+export function problemTypeOf(code: string): string {
+  return `urn:labplane:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }
 
 /** The catalogue's status for `code`. */
