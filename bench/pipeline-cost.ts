@@ -15,13 +15,12 @@ import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { PIPELINE_PIECES, type PipelinePiece } from '../src/api/app.js';
-import { virtualMachineObject } from '../src/adapters/kubernetes/vm-objects.js';
-import { uuidV5 } from '../src/domain/shared/ids.js';
 import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
 import { benchTenantBody } from './support/tenant.js';
+import { benchVmObject } from './support/vm.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -82,23 +81,7 @@ if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await c
 for (let i = 0; i < VMS; i++) {
   emulator.store.create(
     'virtualmachines.kubevirt.io',
-    virtualMachineObject({
-      tenant: TENANT,
-      name: `vm-${i}`,
-      id: uuidV5(`vm:${TENANT}/vm-${i}`),
-      ownerId: `student-${i}`,
-      lab: 'lab-0',
-      image: { scope: 'platform', name: 'ubuntu-24-04' },
-      source: { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
-      instanceType: 'small',
-      cpu: 1,
-      memoryGi: 2,
-      diskGi: 10,
-      storageClass: 'kv-standard',
-      arc: false,
-      running: true,
-      labels: { course: 'c1' },
-    }) as never,
+    benchVmObject(TENANT, `vm-${i}`, { ownerId: `student-${i}`, lab: 'lab-0', labels: { course: 'c1' } }),
   );
 }
 const vmPath = `/v1/tenants/${TENANT}/vms/vm-0`;
