@@ -5,13 +5,12 @@
 // Usage: node --import tsx bench/vm-reads.ts [--seconds 10 --connections 100 --vms 500]
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { virtualMachineObject } from '../src/adapters/kubernetes/vm-objects.js';
-import { uuidV5 } from '../src/domain/shared/ids.js';
 import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
 import { benchTenantBody } from './support/tenant.js';
+import { benchVmObject } from './support/vm.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -52,23 +51,7 @@ for (let i = 0; i < count; i++) {
   const name = `vm-${String(i).padStart(4, '0')}`;
   emulator.store.create(
     'virtualmachines.kubevirt.io',
-    virtualMachineObject({
-      tenant: TENANT,
-      name,
-      id: uuidV5(`vm:${TENANT}/${name}`),
-      ownerId: `student-${i % 40}`,
-      lab: `lab-${i % 5}`,
-      image: { scope: 'platform', name: 'ubuntu-24-04' },
-      source: { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
-      instanceType: 'small',
-      cpu: 1,
-      memoryGi: 2,
-      diskGi: 10,
-      storageClass: 'kv-standard',
-      arc: false,
-      running: true,
-      labels: { course: `c${i % 3}` },
-    }) as never,
+    benchVmObject(TENANT, name, { ownerId: `student-${i % 40}`, lab: `lab-${i % 5}`, labels: { course: `c${i % 3}` } }),
   );
 }
 for (;;) {

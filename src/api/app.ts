@@ -133,8 +133,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (PUBLIC_PREFIXES.some((p) => route.url.startsWith(p))) route.config = { ...(route.config ?? {}), permission: 'public' };
   });
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));
+    done();
   });
   installValidators(app);
   if (without.has('validation')) app.setValidatorCompiler(() => () => true);
@@ -147,8 +148,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (!without.has('headers')) {
     installSecurityHeaders(app, APP_SECURITY_HEADERS);
   }
-  if (!without.has('cors'))
-    await app.register(cors, { origin: deps.corsOrigins.length === 0 ? false : [...deps.corsOrigins], credentials: false, maxAge: 600 });
+  // With no origin allowed, @fastify/cors would only copy its options on every request to find
+  // that out (its preflight route answers 404 then, as an unknown route does).
+  if (!without.has('cors') && deps.corsOrigins.length > 0)
+    await app.register(cors, { origin: [...deps.corsOrigins], credentials: false, maxAge: 600 });
   if (!without.has('shedding'))
     await app.register(underPressure, {
       maxEventLoopDelay: deps.maxEventLoopDelayMs,

@@ -192,6 +192,26 @@ describe('tenants over REST', () => {
     expectProblem(await api().delete(`/v1/tenants/${id}/members/nobody`).set('authorization', admin), 404, 'MEMBER_NOT_FOUND');
   });
 
+  it('a membership change applies to the next request: memberships are remembered only until a binding changes', async () => {
+    const id = uniqueTenantId();
+    await createTenant(id);
+    const put = (pid: string, body: object) => api().put(`/v1/tenants/${id}/members/${pid}`).set('authorization', admin).send(body);
+    // No tenant claim in the token: access comes from the tenant's RoleBindings alone.
+    const rita = await t.bearer({ sub: 'rita-m' });
+    const read = () => api().get(`/v1/tenants/${id}`).set('authorization', rita);
+    const members = () => api().get(`/v1/tenants/${id}/members`).set('authorization', rita);
+    expectProblem(await read(), 404, 'TENANT_NOT_FOUND');
+    expect((await put('rita-m', { role: 'member' })).status).toBe(201);
+    expect((await read()).status).toBe(200);
+    expect((await read()).status).toBe(200);
+    expectProblem(await members(), 403, 'FORBIDDEN');
+    expect((await put('rita-m', { role: 'owner' })).status).toBe(200);
+    expect((await members()).status).toBe(200);
+    expect((await api().delete(`/v1/tenants/${id}/members/rita-m`).set('authorization', admin)).status).toBe(204);
+    expectProblem(await members(), 404, 'TENANT_NOT_FOUND');
+    expectProblem(await read(), 404, 'TENANT_NOT_FOUND');
+  });
+
   it('a member sees the tenant but not its members, and cannot add members', async () => {
     const id = uniqueTenantId();
     await createTenant(id);

@@ -22,8 +22,13 @@ export interface MemberWriter {
   membershipsOf(subjectIds: readonly string[]): Promise<Array<readonly [string, TenantRole]>>;
 }
 
+/** Subject sets whose memberships are remembered at once (per cache version); past it, all are dropped. */
+const MEMO_SIZE = 10_000;
+
 export function createMemberWriter(client: KubeClient, caches: TenantCaches): MemberWriter {
   const ops = tenantKinds(client).roleBinding;
+  /** Memberships per subject set, valid for one version of the namespace and binding caches. */
+  let memo: { version: number; results: Map<string, ReadonlyArray<readonly [string, TenantRole]>> } = { version: -1, results: new Map() };
 
   /** Deletes one binding; with `guard`, only the version we saw (409 when it changed meanwhile). */
   async function deleteBinding(namespace: string, name: string, guard?: V1RoleBinding): Promise<boolean> {
@@ -106,6 +111,18 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
     async membershipsOf(subjectIds) {
       const ids = new Set(subjectIds);
       if (ids.size === 0) return [];
+      // Memoised per set of subjects and per version of both caches: any namespace or binding
+      // change (a member removed, a tenant deleted, our own write) bumps a version, so the next
+      // lookup walks the caches again. Only while both copies are synced: before that, `list`
+      // asks the server and a version says nothing.
+      const synced = caches.namespaces.synced() && caches.bindings.synced();
+      const version = caches.namespaces.version() + caches.bindings.version() * 2 ** 26;
+      const key = [...ids].sort().join('\n');
+      if (synced) {
+        if (memo.version !== version) memo = { version, results: new Map() };
+        const hit = memo.results.get(key);
+        if (hit !== undefined) return [...hit];
+      }
       const tenants = new Set((await caches.namespaces.list()).filter(isTenant).map((ns) => ns.metadata?.name ?? ''));
       const roles = new Map<string, TenantRole>();
       for (const rb of await caches.bindings.list()) {
@@ -114,7 +131,13 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
         const m = memberFromBinding(rb);
         if (ids.has(m.principalId) && roles.get(tenant) !== 'owner') roles.set(tenant, m.role);
       }
-      return [...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const result = [...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      // Stored only if nothing changed while the lists were read (they are synchronous once synced).
+      if (synced && memo.version === version && caches.namespaces.version() + caches.bindings.version() * 2 ** 26 === version) {
+        if (memo.results.size >= MEMO_SIZE) memo.results.clear();
+        memo.results.set(key, result);
+      }
+      return [...result];
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
 import type { ClusterHealth, CreateOutcome, TenantRepository } from '../../domain/tenants/tenant-repository.js';
-import type { TenantSpec } from '../../domain/tenants/tenant.js';
+import type { Tenant, TenantSpec } from '../../domain/tenants/tenant.js';
 import { isConflict } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { listAllPages, orUndefined } from './kube-reads.js';
@@ -58,7 +58,21 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
   const members = createMemberWriter(client, caches);
   /** Malformed cost-control annotations already logged (tenant and text), so each is logged once. */
   const malformedSeen = new Set<string>();
-  const tenantOf = (ns: V1Namespace) =>
+  /**
+   * Tenants read from cached namespaces, one per namespace object: the cache replaces an object on
+   * every change and never edits it, so a read of an unchanged tenant (every VM read asks for its
+   * tenant's cost controls) skips the mapping.
+   */
+  const tenants = new WeakMap<V1Namespace, Tenant>();
+  const tenantOf = (ns: V1Namespace): Tenant => {
+    let tenant = tenants.get(ns);
+    if (tenant === undefined) {
+      tenant = mapTenant(ns);
+      tenants.set(ns, tenant);
+    }
+    return tenant;
+  };
+  const mapTenant = (ns: V1Namespace) =>
     tenantFromNamespace(ns, undefined, (id, problem) => {
       const key = `${id}\n${ns.metadata?.annotations?.[ANN_COST_CONTROLS] ?? ''}`;
       if (malformedSeen.has(key)) return;

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addRouteHook } from '../plugins/route-hooks.js';
 import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
 import websocket from '@fastify/websocket';
 import mercurius from 'mercurius';
@@ -118,32 +119,43 @@ function anonymousBodyRefusal(headers: Record<string, string | string[] | undefi
 export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): Promise<void> {
   // The caller is resolved once per request, before the body is read, so that its budget applies early.
   const callers = new WeakMap<object, GraphQLContext>();
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.split('?')[0] !== '/graphql' || request.headers.upgrade?.toLowerCase() === 'websocket') return;
-    refuseCrossSiteRequest(request.method, request.headers);
-    let caller: GraphQLContext;
-    try {
-      caller = { principal: await authenticate(deps.principals, request.headers.authorization), authError: undefined };
-    } catch (authError) {
-      caller = { principal: undefined, authError };
-    }
-    callers.set(request, caller);
-    const refusal = caller.principal === undefined && request.method === 'POST' ? anonymousBodyRefusal(request.headers) : undefined;
-    // Answered here, as problem+json: the GraphQL route's own error handler would read the body first.
-    if (refusal !== undefined) return sendProblem(reply.header('connection', 'close'), refusal);
-    return undefined;
-  });
-  app.addHook('preValidation', async (request) => {
-    if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
-      // statusCode: mercurius answers its own route's errors, and takes the status from here.
-      throw Object.assign(
-        new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: '/', message: `${request.body.length} queries` }]),
-        {
-          statusCode: 400,
-        },
-      );
-    }
-  });
+  // On the GraphQL route only (no other request pays for it).
+  addRouteHook(
+    app,
+    'onRequest',
+    (route) => route.url === '/graphql',
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.url.split('?')[0] !== '/graphql' || request.headers.upgrade?.toLowerCase() === 'websocket') return;
+      refuseCrossSiteRequest(request.method, request.headers);
+      let caller: GraphQLContext;
+      try {
+        caller = { principal: await authenticate(deps.principals, request.headers.authorization), authError: undefined };
+      } catch (authError) {
+        caller = { principal: undefined, authError };
+      }
+      callers.set(request, caller);
+      const refusal = caller.principal === undefined && request.method === 'POST' ? anonymousBodyRefusal(request.headers) : undefined;
+      // Answered here, as problem+json: the GraphQL route's own error handler would read the body first.
+      if (refusal !== undefined) return sendProblem(reply.header('connection', 'close'), refusal);
+      return undefined;
+    },
+  );
+  addRouteHook(
+    app,
+    'preValidation',
+    (route) => route.url === '/graphql',
+    async (request: FastifyRequest) => {
+      if (request.url.split('?')[0] === '/graphql' && Array.isArray(request.body) && request.body.length > GRAPHQL_LIMITS.batch) {
+        // statusCode: mercurius answers its own route's errors, and takes the status from here.
+        throw Object.assign(
+          new ValidationError(`A batch holds at most ${GRAPHQL_LIMITS.batch} queries.`, [{ field: '/', message: `${request.body.length} queries` }]),
+          {
+            statusCode: 400,
+          },
+        );
+      }
+    },
+  );
   const validateOptions = { maxErrors: 100, hideSuggestions: !deps.devMode };
   const validationRules = [aliasLimitRule(GRAPHQL_LIMITS.aliases), costLimitRule(GRAPHQL_LIMITS.cost)];
   // Registered before mercurius (which then keeps it) for a smaller message limit than its 1 MiB:

@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog, NewAuditEvent } from '../../domain/audit/audit.js';
 import type { Principal } from '../../domain/auth/principal.js';
+import { addRouteHook, routeAnswers } from './route-hooks.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Path parameters that name what a route acts on, most specific first. */
@@ -46,26 +47,31 @@ export function createAuditRecorder(log: AuditLog): AuditRecorder {
   };
 }
 
-/** REST mutations: one event per request, after the answer is sent. */
+/** REST mutations: one event per request, after the answer is sent (the hook is on mutating routes only). */
 export function installRestAudit(app: FastifyInstance, recorder: AuditRecorder): void {
-  app.addHook('onResponse', async (request, reply) => {
-    if (!MUTATING.has(request.method) || request.principal === undefined || request.is404) return;
-    const action = (request.routeOptions.schema as { operationId?: unknown } | undefined)?.operationId;
-    if (typeof action !== 'string') return;
-    const params = (request.params ?? {}) as Record<string, unknown>;
-    const createdId = action === 'createTenant' ? (request.body as { id?: unknown } | undefined)?.id : undefined;
-    const tenant = typeof params['tenant'] === 'string' ? params['tenant'] : typeof createdId === 'string' ? createdId : undefined;
-    const hit = TARGET_PARAMS.find(([p]) => typeof params[p] === 'string');
-    const code = reply.getHeader('content-type')?.toString().startsWith('application/problem+json') ? reply.getHeader('x-problem-code') : undefined;
-    recorder.record(
-      request,
-      {
-        action,
-        ...(tenant === undefined ? {} : { tenant }),
-        ...(hit === undefined ? {} : { target: { type: hit[1], id: String(params[hit[0]]) } }),
-        result: { status: reply.statusCode, ...(typeof code === 'string' ? { code } : {}) },
-      },
-      request.principal,
-    );
-  });
+  addRouteHook(
+    app,
+    'onResponse',
+    (route) => routeAnswers(route, MUTATING),
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!MUTATING.has(request.method) || request.principal === undefined || request.is404) return;
+      const action = (request.routeOptions.schema as { operationId?: unknown } | undefined)?.operationId;
+      if (typeof action !== 'string') return;
+      const params = (request.params ?? {}) as Record<string, unknown>;
+      const createdId = action === 'createTenant' ? (request.body as { id?: unknown } | undefined)?.id : undefined;
+      const tenant = typeof params['tenant'] === 'string' ? params['tenant'] : typeof createdId === 'string' ? createdId : undefined;
+      const hit = TARGET_PARAMS.find(([p]) => typeof params[p] === 'string');
+      const code = reply.getHeader('content-type')?.toString().startsWith('application/problem+json') ? reply.getHeader('x-problem-code') : undefined;
+      recorder.record(
+        request,
+        {
+          action,
+          ...(tenant === undefined ? {} : { tenant }),
+          ...(hit === undefined ? {} : { target: { type: hit[1], id: String(params[hit[0]]) } }),
+          result: { status: reply.statusCode, ...(typeof code === 'string' ? { code } : {}) },
+        },
+        request.principal,
+      );
+    },
+  );
 }

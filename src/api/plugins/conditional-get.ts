@@ -1,4 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addRouteHook, routeAnswers } from './route-hooks.js';
+
+const READS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
 /** The opaque part of an entity tag (`"v"` or `W/"v"`), for the weak comparison RFC 9110 §13.1.2 asks of If-None-Match. */
 function opaqueTag(tag: string): string {
@@ -16,15 +19,20 @@ export function noneMatchHits(header: string, etag: string): boolean {
 /**
  * Conditional reads for every resource whose GET answers with an `ETag` (tenants, labs, VMs, LTI
  * registrations): an `If-None-Match` naming the current one answers 304 with no body. One hook, so
- * a route only has to set its `ETag`.
+ * a route only has to set its `ETag` (the hook is on GET routes only).
  */
 export function installConditionalGet(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
-    const header = request.headers['if-none-match'];
-    const etag = reply.getHeader('etag');
-    if (typeof header !== 'string' || typeof etag !== 'string' || !noneMatchHits(header, etag)) return payload;
-    reply.code(304).removeHeader('content-type').removeHeader('content-length');
-    return '';
-  });
+  addRouteHook(
+    app,
+    'onSend',
+    (route) => routeAnswers(route, READS),
+    async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
+      const header = request.headers['if-none-match'];
+      const etag = reply.getHeader('etag');
+      if (typeof header !== 'string' || typeof etag !== 'string' || !noneMatchHits(header, etag)) return payload;
+      reply.code(304).removeHeader('content-type').removeHeader('content-length');
+      return '';
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { addRouteHook, routeAnswers } from './route-hooks.js';
 import type { JsonValue } from '../../domain/operations/operation.js';
 import type { IdempotencyScope, IdempotencyStore } from '../../domain/operations/idempotency-store.js';
 import { ConflictError, UnprocessableError, ValidationError } from '../../domain/shared/errors.js';
@@ -10,6 +11,7 @@ declare module 'fastify' {
   }
 }
 
+const POST: ReadonlySet<string> = new Set(['POST']);
 const KEY = /^[\x21-\x7e]{1,200}$/;
 /** Headers of the first answer that a replay repeats. */
 const REPLAYED_HEADERS = ['content-type', 'location', 'operation-location', 'etag', 'retry-after'];
@@ -41,14 +43,15 @@ function withoutSecret(body: JsonValue): JsonValue {
 }
 
 /**
- * `Idempotency-Key` on every POST: the first answer (status, key headers, body) is stored per
+ * `Idempotency-Key` on every POST (hooks on POST routes only): the first answer (status, key headers, body) is stored per
  * caller and path; a replay returns it with `Idempotent-Replayed: true`; the same key with another
  * body is 422; while the first request is still being handled, 409. 5xx answers are not stored,
  * so a client may retry them with the same key.
  */
 export function installIdempotency(app: FastifyInstance, store: IdempotencyStore): void {
   app.decorateRequest('idempotency', undefined);
-  app.addHook('preHandler', async (request, reply) => {
+  const onPost = (route: RouteOptions) => routeAnswers(route, POST);
+  addRouteHook(app, 'preHandler', onPost, async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
     const key = request.headers['idempotency-key'];
     if (key === undefined) return;
@@ -77,7 +80,7 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     }
     request.idempotency = { scope, key };
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  addRouteHook(app, 'onSend', onPost, async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const idem = request.idempotency;
     if (idem === undefined) return payload;
     request.idempotency = undefined;

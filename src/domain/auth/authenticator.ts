@@ -24,8 +24,9 @@ export interface PrincipalResolver {
  * Verified tokens are remembered (at most `cacheTtlMs`, never past their expiry, at most
  * `cacheSize` of them, the least recently used dropped first) so a busy client does not pay a
  * signature check per request. The cache is keyed by the token's SHA-256, never by the token, so
- * the process holds no bearer token past its request. Tenant roles from memberships are looked up
- * on every request, so a membership change applies at once.
+ * the process holds no bearer token past its request. Tenant roles from memberships are asked of
+ * the repository on every request; it may remember them only until a membership or tenant changes
+ * (the Kubernetes one does, per version of its watch-backed caches), so a change applies to the next request.
  */
 export function createPrincipalResolver(deps: {
   verifiers: readonly TokenVerifier[];
