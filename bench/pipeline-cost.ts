@@ -16,6 +16,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { printBenchResult } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
 
 const args = process.argv.slice(2);
@@ -151,6 +152,15 @@ console.log(
     `${rounds} alternating rounds, ${connections} connections, ${seconds} s per run, load from a worker thread, ${process.version})`,
 );
 
+printBenchResult('pipeline', [
+  {
+    figure: 'GET VM by id (auth on, cached) / bare fastify same body',
+    value: median(on.vm) / median(bareR.vm),
+    unit: 'ratio',
+    goal: { op: '>=', value: 0.6 },
+  },
+  { figure: '/healthz / bare fastify', value: median(on.health) / median(bareR.health), unit: 'ratio', goal: { op: '>=', value: 0.8 } },
+]);
 await bare.close();
 for (const s of servers) await s.app.close();
 await deps.close();

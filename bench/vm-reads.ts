@@ -5,13 +5,13 @@
 // Usage: node --import tsx bench/vm-reads.ts [--seconds 10 --connections 100 --vms 500]
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { virtualMachineObject } from '../src/adapters/kubernetes/vm-objects.js';
-import { uuidV5 } from '../src/domain/shared/ids.js';
 import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { printBenchResult } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
+import { benchVmObject } from './support/vm-object.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -50,26 +50,7 @@ if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await c
 const t0 = performance.now();
 for (let i = 0; i < count; i++) {
   const name = `vm-${String(i).padStart(4, '0')}`;
-  emulator.store.create(
-    'virtualmachines.kubevirt.io',
-    virtualMachineObject({
-      tenant: TENANT,
-      name,
-      id: uuidV5(`vm:${TENANT}/${name}`),
-      ownerId: `student-${i % 40}`,
-      lab: `lab-${i % 5}`,
-      image: { scope: 'platform', name: 'ubuntu-24-04' },
-      source: { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
-      instanceType: 'small',
-      cpu: 1,
-      memoryGi: 2,
-      diskGi: 10,
-      storageClass: 'kv-standard',
-      arc: false,
-      running: true,
-      labels: { course: `c${i % 3}` },
-    }) as never,
-  );
+  emulator.store.create('virtualmachines.kubevirt.io', benchVmObject(TENANT, name, i));
 }
 for (;;) {
   const res = await fetch(`${base}/v1/tenants/${TENANT}/vms?limit=500&state=Running`, { headers: auth });
@@ -117,6 +98,11 @@ console.log(
     ' (the others re-establish informer watches that client-node closes after 30 s without events)',
 );
 console.log(`(${count} VMs, ${connections} connections, ${seconds} s per run, load generated from a worker thread, ${process.version})`);
+printBenchResult('vm-reads', [
+  { figure: 'GET VM by id (auth on, cached) / bare fastify same body', value: get.rps / bareGet.rps, unit: 'ratio', goal: { op: '>=', value: 0.6 } },
+  { figure: 'VM list page of 50 / bare fastify same body', value: list.rps / bareList.rps, unit: 'ratio', goal: { op: '>=', value: 0.5 } },
+  { figure: 'Kubernetes object reads during the read runs', value: readsDuring, unit: '', goal: { op: '<=', value: 0 } },
+]);
 
 await bare.close();
 await app.close();
