@@ -1,10 +1,16 @@
 /**
- * Job engine overhead against the local Redis (loopback only), not a test:
- *   npm exec -- node --import tsx bench/jobs-throughput.ts [--n 5000] [--rounds 3] [--concurrency 50] [--producers 50]
+ * Job engine overhead against BullMQ, not a test:
+ *   npm run bench:jobs [-- --n 5000 --rounds 3 --concurrency 50 --producers 50 --count-n 300 --url redis://127.0.0.1:6379]
  * (a) raw BullMQ: add N jobs, a worker with a no-op processor; ops/s.
  * (b) our engine: a no-op one-step kind through the full path (operation created → queued →
  *     worker → operation succeeded); ops/s, per-step runtime overhead and end-to-end latency
  *     p50/p99, and the ratio to (a). Also the overhead at concurrency 1 (no queueing).
+ * (c) Redis commands per operation of both, counted with MONITOR in a pass of its own (MONITOR
+ *     slows Redis, so never during the timed rounds): round trips (commands clients sent, a script
+ *     call being one, a MULTI ... EXEC one in all) and every command Redis ran (those inside
+ *     scripts too), by command name.
+ * Redis: a private redis-server on a free loopback port unless --url names one (loopback only):
+ * its CPU and command counts are then this bench's alone, not those of whatever else uses Redis.
  * Bounded: every phase stops after 20 s; everything it writes is under a random prefix, deleted.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,6 +26,8 @@ import type { Logger } from '../src/domain/operations/logger.js';
 import { createOperationService } from '../src/domain/operations/operation-service.js';
 import { systemClock } from '../src/domain/shared/ids.js';
 import { createJobEngine } from '../src/jobs/job-engine.js';
+import { startRedisProcess, type RedisProcess } from '../test/support/processes.js';
+import { printBenchResult } from './support/result.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,15 +35,18 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     producers: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
-    url: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    'count-n': { type: 'string', default: '300' },
+    url: { type: 'string' },
   },
 });
 const N = Number(values.n);
 const CONCURRENCY = Number(values.concurrency);
 const PRODUCERS = Number(values.producers);
 const ROUNDS = Number(values.rounds);
-const URL_ = values.url;
+const COUNT_N = Number(values['count-n']);
 const PHASE_LIMIT_MS = 20_000;
+const ownRedis: RedisProcess | undefined = values.url === undefined ? await startRedisProcess() : undefined;
+const URL_ = values.url ?? (ownRedis as RedisProcess).url;
 if (!/^redis:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\d+)?$/.test(URL_)) throw new Error('loopback Redis only');
 
 const prefix = `lp-bench-${randomUUID().slice(0, 8)}`;
@@ -64,10 +75,72 @@ function deadline<T>(p: Promise<T>, what: string): Promise<T> {
   ]);
 }
 
+/** Counts what Redis runs between `start` and `stop`, from a MONITOR connection. */
+interface CommandCounter {
+  start(): void;
+  stop(): Promise<{ roundTrips: number; commands: number; byName: Map<string, number> }>;
+}
+
+async function commandCounter(): Promise<CommandCounter & { close(): Promise<void> }> {
+  const base = new Redis(URL_);
+  const monitor = await base.monitor();
+  let on = false;
+  let roundTrips = 0;
+  let commands = 0;
+  let byName = new Map<string, number>();
+  // A MULTI ... EXEC goes out in one write and comes back in one read: one round trip.
+  const inMulti = new Set<string>();
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (!on) return;
+    const name = String(args[0]).toLowerCase();
+    commands += 1;
+    if (source !== 'lua') {
+      if (name === 'multi') inMulti.add(source);
+      else if (name === 'exec') inMulti.delete(source);
+      if ((name === 'multi' || !inMulti.has(source)) && name !== 'exec') roundTrips += 1;
+    }
+    const key = source === 'lua' ? `  ${name} (in scripts)` : name;
+    byName.set(key, (byName.get(key) ?? 0) + 1);
+  });
+  // Every command sent before this PING has been seen once its reply is back on the monitor.
+  const flush = async (): Promise<void> => {
+    const probe = new Redis(URL_);
+    const seen = new Promise<void>((resolve) =>
+      monitor.on('monitor', (_t: string, args: string[]) => {
+        if (String(args[0]).toLowerCase() === 'echo' && args[1] === 'lp-bench-flush') resolve();
+      }),
+    );
+    await probe.echo('lp-bench-flush');
+    await seen;
+    await probe.quit();
+  };
+  return {
+    start() {
+      inMulti.clear();
+      roundTrips = 0;
+      commands = 0;
+      byName = new Map();
+      on = true;
+    },
+    async stop() {
+      await flush();
+      on = false;
+      // The flush's own ECHO is not the bench's.
+      return { roundTrips: roundTrips - 1, commands: commands - 1, byName };
+    },
+    async close() {
+      monitor.disconnect();
+      await base.quit();
+    },
+  };
+}
+
 /** Node CPU (user + system) spent per job in the last measured phase, microseconds. */
 const cpuPerJob: { raw: number[]; ours: number[] } = { raw: [], ours: [] };
+type Counted = Awaited<ReturnType<CommandCounter['stop']>>;
+const counted: { raw?: Counted; ours?: Counted } = {};
 
-async function rawBullmq(n: number, tag: string): Promise<number> {
+async function rawBullmq(n: number, tag: string, counter?: CommandCounter): Promise<number> {
   const connection = { url: URL_ };
   const queue = new Queue(`raw-${tag}`, { connection, prefix: `${prefix}:raw` });
   let done = 0;
@@ -84,13 +157,15 @@ async function rawBullmq(n: number, tag: string): Promise<number> {
     if (done === n) resolveAll();
   });
   await worker.waitUntilReady();
+  counter?.start();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await pool(n, PRODUCERS, (i) => queue.add('noop', { i }, { jobId: `j-${tag}-${i}`, removeOnComplete: { age: 3600 } }));
   await deadline(all, 'raw BullMQ');
   const s = (performance.now() - t0) / 1000;
+  if (counter !== undefined) counted.raw = await counter.stop();
   const cpu = process.cpuUsage(cpu0);
-  if (!tag.startsWith('warm')) cpuPerJob.raw.push((cpu.user + cpu.system) / n);
+  if (tag.startsWith('run')) cpuPerJob.raw.push((cpu.user + cpu.system) / n);
   await worker.close();
   await queue.close();
   return n / s;
@@ -103,7 +178,14 @@ interface EngineRun {
 }
 
 /** `oneAtATime`: each operation starts after the previous one finished (no queueing). */
-async function ourEngine(n: number, tag: string, width: number, concurrency: number, oneAtATime = false): Promise<EngineRun> {
+async function ourEngine(
+  n: number,
+  tag: string,
+  width: number,
+  concurrency: number,
+  options: { oneAtATime?: boolean; counter?: CommandCounter } = {},
+): Promise<EngineRun> {
+  const { oneAtATime = false, counter } = options;
   const redis = new Redis(URL_, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const p = `${prefix}:ours-${tag}`;
   const store = createRedisOperationStore({ redis, prefix: p, publishTo: p });
@@ -129,6 +211,7 @@ async function ourEngine(n: number, tag: string, width: number, concurrency: num
     if (overheadMs.length === n) resolveAll();
   });
   await engine.startWorker({ concurrency });
+  counter?.start();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await pool(n, width, async () => {
@@ -139,6 +222,7 @@ async function ourEngine(n: number, tag: string, width: number, concurrency: num
   });
   await deadline(all, 'our engine');
   const s = (performance.now() - t0) / 1000;
+  if (counter !== undefined) counted.ours = await counter.stop();
   const cpu = process.cpuUsage(cpu0);
   if (tag.startsWith('run')) cpuPerJob.ours.push((cpu.user + cpu.system) / n);
   const opsPerSecond = n / s;
@@ -199,7 +283,11 @@ try {
     const ratio = (runs.at(-1)?.opsPerSecond ?? 0) / (raws.at(-1) ?? 1);
     console.log(`  round ${r + 1}: raw ${f(raws.at(-1) ?? 0, 0)} jobs/s, ours ${f(runs.at(-1)?.opsPerSecond ?? 0, 0)} ops/s (${f(ratio * 100, 1)}%)`);
   }
-  const serial = await ourEngine(Math.min(N, 500), 'serial', 1, 1, true);
+  const serial = await ourEngine(Math.min(N, 500), 'serial', 1, 1, { oneAtATime: true });
+  const counter = await commandCounter();
+  await rawBullmq(COUNT_N, 'count', counter);
+  await ourEngine(COUNT_N, 'count', PRODUCERS, CONCURRENCY, { counter });
+  await counter.close();
   const raw = median(raws);
   const ours = median(runs.map((x) => x.opsPerSecond));
   const ratio = median(runs.map((x, i) => x.opsPerSecond / (raws[i] ?? Number.NaN)));
@@ -220,6 +308,29 @@ try {
     `step overhead, one op at a time:      p50 ${f(pct(serial.overheadMs, 50))} ms, p99 ${f(pct(serial.overheadMs, 99))} ms (goal p99 < 5 ms)`,
   );
   console.log(`end-to-end, one op at a time:         p50 ${f(pct(serial.endToEndMs, 50))} ms, p99 ${f(pct(serial.endToEndMs, 99))} ms`);
+  const per = (c: Counted | undefined, x: number | undefined): number => (c === undefined || x === undefined ? Number.NaN : x / COUNT_N);
+  const { raw: cr, ours: co } = counted;
+  console.log(
+    `Redis round trips per op (MONITOR, ${COUNT_N} ops): raw ${f(per(cr, cr?.roundTrips), 1)}, ours ${f(per(co, co?.roundTrips), 1)}; ` +
+      `commands run per op (scripts' included): raw ${f(per(cr, cr?.commands), 1)}, ours ${f(per(co, co?.commands), 1)}`,
+  );
+  const names = [...new Set([...(cr?.byName.keys() ?? []), ...(co?.byName.keys() ?? [])])].sort();
+  for (const name of names) {
+    console.log(
+      `  ${name.padEnd(34)} raw ${f(per(cr, cr?.byName.get(name) ?? 0), 2).padStart(6)}  ours ${f(per(co, co?.byName.get(name) ?? 0), 2).padStart(6)}`,
+    );
+  }
+  const rawCpuPerOp = median(cpuPerJob.raw);
+  const oursCpuPerOp = median(cpuPerJob.ours);
+  printBenchResult('jobs', [
+    { figure: 'job path / raw BullMQ no-op, ops/s', value: ratio, unit: 'ratio', goal: { op: '>=', value: 0.7 } },
+    { figure: 'node CPU per operation / raw BullMQ', value: oursCpuPerOp / rawCpuPerOp, unit: 'x', goal: { op: '<=', value: 1.4 } },
+    { figure: 'Redis CPU per operation / raw BullMQ', value: oursCpu / rawCpu, unit: 'x' },
+    { figure: 'Redis round trips per operation (raw BullMQ: ' + f(per(cr, cr?.roundTrips), 1) + ')', value: per(co, co?.roundTrips), unit: '' },
+    { figure: 'Redis commands per operation (raw BullMQ: ' + f(per(cr, cr?.commands), 1) + ')', value: per(co, co?.commands), unit: '' },
+    { figure: 'job step overhead, one at a time, p99', value: pct(serial.overheadMs, 99), unit: 'ms', goal: { op: '<=', value: 5 } },
+  ]);
 } finally {
   await cleanup();
+  await ownRedis?.stop();
 }

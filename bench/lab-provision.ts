@@ -10,6 +10,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { printBenchResult } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
 
 const args = process.argv.slice(2);
@@ -111,6 +112,15 @@ if (redisUrl !== undefined)
 console.log(
   `memory (API, worker and simulated cluster share this process in the embedded default): rss ${mib(mem.rss)} MiB, heap used ${mib(mem.heapUsed)} MiB`,
 );
+printBenchResult('lab-provision', [
+  {
+    figure: `${students}-student lab / ARM write-budget minimum`,
+    value: minS > 0 ? wallS / minS : Number.NaN,
+    unit: 'x',
+    goal: { op: '<=', value: 1.05 },
+  },
+  { figure: `${students}-student lab, ARM 429s received`, value: throttled, unit: '', goal: { op: '<=', value: 0 } },
+]);
 await app.close();
 await deps.jobs.engine.stop({ graceMs: 0 });
 await deps.close();

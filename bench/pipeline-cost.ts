@@ -19,6 +19,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { printBenchResult, type BenchFigure } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
 import { benchVmObject } from './support/vm.js';
 
@@ -175,28 +176,38 @@ console.log(
 );
 
 // With every piece on: each figure beside its baseline, alternating, CPU per request as well.
-const figures: { name: string; app: () => Promise<Run>; baseline: () => Promise<Run>; baselineName: string }[] = [
+const figures: { name: string; app: () => Promise<Run>; baseline: () => Promise<Run>; baselineName: string; goal: number }[] = [
   {
     name: 'GET VM by id',
+    goal: 0.6,
     app: () => measure(`${base}${vmPath}`, { headers: auth }),
     baseline: () => measure(`${bareBase}${vmPath}`),
     baselineName: 'bare fastify',
   },
-  { name: '/healthz', app: () => measure(`${base}/healthz`), baseline: () => measure(`${bareBase}/healthz`), baselineName: 'bare fastify' },
+  {
+    name: '/healthz',
+    goal: 0.8,
+    app: () => measure(`${base}/healthz`),
+    baseline: () => measure(`${bareBase}/healthz`),
+    baselineName: 'bare fastify',
+  },
   {
     name: `VM list page of ${VMS}`,
+    goal: 0.5,
     app: () => measure(`${base}${listPath}`, { headers: auth }),
     baseline: () => measure(`${bareBase}${listPath}`),
     baselineName: 'bare fastify',
   },
   {
     name: 'GraphQL vm query',
+    goal: 0.85,
     app: () => measure(`${base}/graphql`, graphqlLoad),
     baseline: () => measure(`${base}${vmPath}`, { headers: auth }),
     baselineName: 'the same REST read',
   },
 ];
 const figureRows = [];
+const benchFigures: BenchFigure[] = [];
 for (const f of figures) {
   await f.app();
   await f.baseline();
@@ -213,6 +224,7 @@ for (const f of figures) {
   }
   const a = { rps: median(app.map((r) => r.rps)), cpu: median(app.map((r) => r.cpuUs)) };
   const b = { rps: median(baseline.map((r) => r.rps)), cpu: median(baseline.map((r) => r.cpuUs)) };
+  benchFigures.push({ figure: `${f.name} / ${f.baselineName} (req/s)`, value: a.rps / b.rps, unit: 'ratio', goal: { op: '>=', value: f.goal } });
   figureRows.push({
     figure: f.name,
     'req/s': a.rps.toFixed(0),
@@ -232,6 +244,7 @@ console.log(
     .join(' ')})`,
 );
 
+printBenchResult('pipeline', benchFigures);
 await bare.close();
 for (const s of servers) await s.app.close();
 await deps.close();

@@ -7,6 +7,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { printBenchResult } from './support/result.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -48,6 +49,7 @@ console.log(`GET /v1/tenants/{tenant}: ${ours.rps.toFixed(0)} req/s, p99 ${ours.
 console.log(`bare fastify (${body.length} B body): ${baseline.rps.toFixed(0)} req/s, p99 ${baseline.p99} ms`);
 console.log(`ratio: ${((ours.rps / baseline.rps) * 100).toFixed(1)}% of the bare route; Kubernetes API requests during the run: ${apiDuring}`);
 console.log(`(${connections} connections, ${seconds} s each, load generated from a worker thread, ${process.version})`);
+printBenchResult('tenant-get', [{ figure: 'GET tenant / bare fastify same body', value: ours.rps / baseline.rps, unit: 'ratio' }]);
 
 await bare.close();
 await app.close();

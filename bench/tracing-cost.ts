@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import { printBenchResult } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
 
 const args = process.argv.slice(2);
@@ -148,6 +149,15 @@ try {
     );
   }
   console.log(`OTLP exports received: ${exports} (${(exportedBytes / 1024).toFixed(0)} KiB); ${process.version}`);
+  printBenchResult(
+    'tracing',
+    servers.slice(1).map((s, i) => ({
+      figure: `GET VM, ${s.name} / tracing off`,
+      value: median(results[i + 1]!.map((x) => x.rps)) / off,
+      unit: 'ratio',
+      goal: { op: '>=' as const, value: 0.9 },
+    })),
+  );
 } finally {
   for (const s of servers) s.child.kill('SIGTERM');
   sink.close();

@@ -9,6 +9,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { printBenchResult } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
 import { benchVmObject } from './support/vm.js';
 
@@ -100,6 +101,11 @@ console.log(
     ' (the others re-establish informer watches that client-node closes after 30 s without events)',
 );
 console.log(`(${count} VMs, ${connections} connections, ${seconds} s per run, load generated from a worker thread, ${process.version})`);
+printBenchResult('vm-reads', [
+  { figure: 'GET VM by id (auth on, cached) / bare fastify same body', value: get.rps / bareGet.rps, unit: 'ratio', goal: { op: '>=', value: 0.6 } },
+  { figure: 'VM list page of 50 / bare fastify same body', value: list.rps / bareList.rps, unit: 'ratio', goal: { op: '>=', value: 0.5 } },
+  { figure: 'Kubernetes object reads during the read runs', value: readsDuring, unit: '', goal: { op: '<=', value: 0 } },
+]);
 
 await bare.close();
 await app.close();

@@ -56,6 +56,7 @@ function setup(options: { connectTimeoutMs?: number; owners?: string[] } = {}) {
     clock,
     states,
     run,
+    job,
     get record() {
       return record;
     },
@@ -90,6 +91,37 @@ describe('vm.identity', () => {
     expect(t.sim.stats().extensionPuts).toBe(1);
     expect(await t.run('grant-access')).toMatchObject({ type: 'done', result: { ownerRole: 'administrator' } });
     expect(t.states.at(-1)).toMatchObject({ arcStatus: 'Connected', extensionState: 'Succeeded', ready: true });
+    // One write per phase (connecting, installing, ready), none per re-check or per field.
+    expect(t.states.map((s) => [s.arcStatus, s.extensionState, s.ready])).toEqual([
+      ['Pending', 'NotStarted', false],
+      ['Connected', 'InProgress', false],
+      ['Connected', 'Succeeded', true],
+    ]);
+  });
+
+  it('writes nothing while it waits for the machine after the first look, and nothing when it is connected at once', async () => {
+    const waiting = setup();
+    expect(await waiting.run('wait-connected')).toMatchObject({ type: 'recheck' });
+    expect(waiting.states).toHaveLength(1);
+    // The engine records the re-check's wait on the cursor; the later looks change nothing on the VM.
+    const cursor = { ...waiting.record.cursor, wait: { since: waiting.clock.now().toISOString(), rechecks: 1, percent: 10 } };
+    const again = { ...waiting.record, cursor } as OperationRecord;
+    waiting.sim.seedMachine('vm1', { status: 'Disconnected' });
+    expect(
+      await waiting.job.steps['wait-connected']!({
+        operation: again,
+        step: 'wait-connected',
+        attempt: 1,
+        signal: new AbortController().signal,
+        report: async () => undefined,
+      }),
+    ).toMatchObject({ type: 'recheck' });
+    expect(waiting.states).toHaveLength(1);
+
+    const connected = setup();
+    connected.sim.seedMachine('vm1');
+    expect(await connected.run('wait-connected')).toMatchObject({ type: 'next', step: 'scrub-token' });
+    expect(connected.states).toHaveLength(0);
   });
 
   it('grants a member owner user login only', async () => {

@@ -106,3 +106,43 @@ describe('BullMQ engine across processes', () => {
     }
   });
 });
+
+describe('BullMQ engine: starting an operation', () => {
+  function build(ids: { next: () => string } = uuids) {
+    const p = `${prefix}:s${randomUUID().slice(0, 6)}`;
+    const logger = recordingLogger();
+    const redis = redisClient();
+    const store = createRedisOperationStore({ redis, prefix: p, publishTo: p });
+    const events = createRedisOperationEvents({ redis, prefix: p, logger });
+    const transport = createBullmqTransport({ url: REDIS_URL, prefix: `${p}:bull`, logger });
+    const engine = createJobEngine({ transport, store, events, clock: systemClock, logger });
+    engine.register([
+      { kind: 's.noop', firstStep: 'a', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { a: async () => ({ type: 'done' }) } },
+    ]);
+    const service = createOperationService({ store, events, queue: engine, ids, clock: systemClock, logger });
+    return {
+      p,
+      store,
+      transport,
+      service,
+      close: async () => {
+        await engine.close();
+        await events.close();
+        await redis.quit();
+      },
+    };
+  }
+
+  it('a start under an id that exists is OPERATION_EXISTS, and leaves that operation as it was', async () => {
+    const s = build({ next: () => 'fixed-id' });
+    try {
+      const first = await s.service.start(adminPrincipal, { kind: 's.noop', tenant: 't1', target: { type: 'vm', id: 'v' }, input: { n: 1 } });
+      await expect(
+        s.service.start(adminPrincipal, { kind: 's.noop', tenant: 't2', target: { type: 'vm', id: 'w' }, input: { n: 2 } }),
+      ).rejects.toMatchObject({ code: 'OPERATION_EXISTS' });
+      expect(await s.store.get(first.id)).toMatchObject({ tenant: 't1', input: { n: 1 }, status: 'queued' });
+    } finally {
+      await s.close();
+    }
+  });
+});

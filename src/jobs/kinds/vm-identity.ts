@@ -60,7 +60,9 @@ function inputOf(op: OperationRecord): IdentityInput {
  * re-checks; a clear failure after the timeout), scrubs the onboarding token from its cloud-init
  * Secret, installs AADSSHLoginForLinux (the install's resume state is kept on the operation, so a
  * crashed worker resumes polling without a second PUT), then grants the VM's owner `administrator`
- * (tenant owners) or `user`. Each step records progress on the VM (its `identity` section).
+ * (tenant owners) or `user`. The VM's `identity` section shows three phases, each written once
+ * (a Kubernetes write per phase, not per field or per re-check): connecting (only when the machine
+ * is not connected at the first look), installing, and ready (or the failure that ended it).
  */
 export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
   const clock = deps.clock ?? systemClock;
@@ -86,8 +88,10 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
         const i = inputOf(operation);
         const machine = await deps.arcMachines.getMachine(arcMachineName(i.tenant, i.name));
         const status = machine?.status ?? 'Pending';
-        await record(i, { arcStatus: status, extensionState: 'NotStarted', ready: false });
+        // Connected: nothing to show yet, the install's phase is written next.
         if (status === 'Connected') return { type: 'next', step: 'scrub-token', progress: 40 };
+        // The connecting phase is written at the first look only; the re-checks change nothing on the VM.
+        if (operation.cursor.wait === undefined) await record(i, { arcStatus: status, extensionState: 'NotStarted', ready: false });
         const since = Date.parse(operation.startedAt ?? operation.createdAt);
         if (clock.now().getTime() - since > connectTimeoutMs) {
           throw new UpstreamRejectedError(
@@ -121,10 +125,8 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
             `Installing ${AAD_SSH_LOGIN_EXTENSION.name} on VM '${i.name}' failed: ${poll.error ?? 'unknown error'}`,
           );
         }
-        if (poll.status === 'Succeeded') {
-          await record(i, { arcStatus: 'Connected', extensionState: 'Succeeded', ready: false });
-          return { type: 'next', step: 'grant-access', progress: 85 };
-        }
+        // Installed: the VM shows it with the ready phase, once access is granted.
+        if (poll.status === 'Succeeded') return { type: 'next', step: 'grant-access', progress: 85 };
         return { type: 'recheck', delayMs: Math.max(recheckMs, (poll.retryAfterSeconds ?? 0) * 1000), progress: 70 };
       },
       'grant-access': async ({ operation }) => {

@@ -1,0 +1,90 @@
+// Memory benchmark (not a test): the API process with 10,000 VMs in its cache. The Kubernetes API
+// emulator runs in a process of its own, its store seeded directly (bench/support/seeded-emulator.ts),
+// so the API process (bench/support/memory-api.ts, built as `npm start` builds it) holds only what
+// it caches. Prints its RSS and heap once every VM is cached, and the copies check: the heap the
+// cache takes per VM over the heap of one parsed copy of the same object (about 1 when the informer
+// keeps one copy; the derived VM records the list builds come on top).
+// --dist: the API as the image runs it (dist/, built first with `npm run build`), not through tsx,
+// whose transpiler and source maps take memory of their own.
+// Usage: node --import tsx bench/api-memory.ts [--vms 10000 --dist]
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { writeKubeconfig } from '../test/startup/support.js';
+import { spawnProc, startRedisProcess, until } from '../test/support/processes.js';
+import { printBenchResult } from './support/result.js';
+
+const { values } = parseArgs({ options: { vms: { type: 'string', default: '10000' }, dist: { type: 'boolean', default: false } } });
+const vms = Number(values.vms);
+const fromDist = values.dist;
+if (fromDist) execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+const node = process.execPath;
+// A real cluster needs durable jobs: a private redis-server, as the fault run has.
+const redis = await startRedisProcess();
+
+/** Starts the seeded emulator and the API against it; resolves with the API's memory line. */
+async function measure(seed: number): Promise<Record<string, number>> {
+  const emulator = spawnProc('emulator', node, ['--import', 'tsx', 'bench/support/seeded-emulator.ts'], { SEED_VMS: String(seed) });
+  let api: ReturnType<typeof spawnProc> | undefined;
+  try {
+    const url = await until(
+      () => {
+        if (!emulator.running) throw new Error(emulator.tail());
+        const line = emulator.logs.find((l) => l['msg'] === 'kube emulator listening');
+        return line === undefined ? undefined : String(line['url']);
+      },
+      300_000,
+      () => `the seeded emulator\n${emulator.tail()}`,
+    );
+    const loader = fromDist ? [] : ['--import', 'tsx'];
+    api = spawnProc('api', node, ['--expose-gc', ...loader, 'bench/support/memory-api.ts'], {
+      ...(fromDist ? { MEMORY_API_FROM: 'dist' } : {}),
+      KUBECONFIG: writeKubeconfig(url),
+      AUTH_TENANT_IDS: '00000000-0000-4000-8000-0000000000aa',
+      AUTH_AUDIENCES: 'api://labplane-bench',
+      EMBEDDED_WORKER: 'false',
+      REDIS_URL: redis.url,
+      EXPECT_VMS: String(seed),
+    });
+    const a = api;
+    return await until(
+      () => {
+        if (!a.running) throw new Error(a.tail(20));
+        return a.logs.find((l) => l['msg'] === 'memory') as Record<string, number> | undefined;
+      },
+      600_000,
+      () => `the API to cache ${seed} VMs\n${a.tail()}`,
+    );
+  } finally {
+    await api?.stop(5_000);
+    await emulator.stop(5_000);
+  }
+}
+
+try {
+  const empty = await measure(0);
+  const m = await measure(vms);
+  const mib = (b: number) => b / 1024 / 1024;
+  const cacheBytes = (m['heapUsed']! - empty['heapUsed']!) / vms;
+  const copies = cacheBytes / m['copyBytes']!;
+  console.log(
+    `API process (${fromDist ? 'dist/, as the image runs it' : 'sources through tsx'}) with ${m['cached']} VMs cached (synced in ${m['syncSeconds']!.toFixed(1)} s), after a full GC:`,
+  );
+  console.log(
+    `  RSS ${mib(m['rss']!).toFixed(0)} MiB, heap used ${mib(m['heapUsed']!).toFixed(0)} MiB of ${mib(m['heapTotal']!).toFixed(0)} MiB, external ${mib(m['external']!).toFixed(0)} MiB`,
+  );
+  console.log(
+    `  with no VM: RSS ${mib(empty['rss']!).toFixed(0)} MiB, heap used ${mib(empty['heapUsed']!).toFixed(0)} MiB; the VMs add RSS ${mib(m['rss']! - empty['rss']!).toFixed(0)} MiB, heap ${mib(m['heapUsed']! - empty['heapUsed']!).toFixed(0)} MiB`,
+  );
+  console.log(
+    `  heap per cached VM ${(cacheBytes / 1024).toFixed(1)} KiB (the informer's object, its indexes and the VM records a list derives); ` +
+      `one parsed copy of the object ${(m['copyBytes']! / 1024).toFixed(1)} KiB: ${copies.toFixed(2)} copies' worth`,
+  );
+  printBenchResult('api-memory', [
+    { figure: `API RSS with ${vms.toLocaleString('en')} VMs cached`, value: mib(m['rss']!), unit: 'MiB', goal: { op: '<=', value: 300 } },
+    { figure: `API heap used with ${vms.toLocaleString('en')} VMs cached`, value: mib(m['heapUsed']!), unit: 'MiB' },
+    { figure: 'cache heap per VM / one parsed copy of it', value: copies, unit: 'x' },
+  ]);
+} finally {
+  await redis.stop();
+}
+process.exit(0);
