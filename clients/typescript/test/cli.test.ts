@@ -38,17 +38,22 @@ interface Run {
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, LABPLANE_URL: base, LABPLANE_TOKEN: token, LABPLANE_CONFIG: join(dir, 'config.json'), NO_COLOR: '1', ...extra };
+}
+
 /** Runs `labplane <args>`; with `tty`, inside `script` so that stdout and stderr are a terminal (merged into stdout). */
-function labplane(args: readonly string[], options: { tty?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
-  const env = { ...process.env, LABPLANE_URL: base, LABPLANE_TOKEN: token, LABPLANE_CONFIG: join(dir, 'config.json'), NO_COLOR: '1', ...options.env };
+function labplane(args: readonly string[], options: { tty?: boolean; env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+  const env = cliEnv(options.env);
   const argv = [process.execPath, '--import', 'tsx', MAIN, ...args];
   const [cmd, cmdArgs] = options.tty === true ? ['script', ['-qfec', argv.map(shellQuote).join(' '), '/dev/null']] : [argv[0]!, argv.slice(1)];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, cmdArgs, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, cmdArgs, { cwd: ROOT, env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    child.stdin?.end(options.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -121,6 +126,37 @@ describe('the labplane CLI against the embedded default', () => {
     expect(run.stderr).toMatch(/moodle\.csv:3: left out: role 'Teacher' is not Student/);
     expect(run.stderr).toMatch(/^lab\.sync [0-9a-f-]{36}: succeeded 100%/m);
     expect(run.stderr).not.toMatch(/\[[#-]{40}\]/);
+  });
+
+  it('Ctrl-C while waiting stops the wait (exit 130) and leaves the operation running', async () => {
+    const tenant = await createTenant();
+    const create = await labplane(['labs', 'create', 'long', '-t', tenant, '-f', '-', '-o', 'json'], {
+      stdin: JSON.stringify({
+        template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', arc: true },
+        students: [{ email: 'a@uni.example' }, { email: 'b@uni.example' }],
+      }),
+    });
+    expect(create.code, create.stderr).toBe(0);
+    const op = JSON.parse(create.stdout) as { id: string; status: string };
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'operations', 'wait', op.id], {
+      cwd: ROOT,
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const firstLine = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes(op.id)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await firstLine;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain(`stopped waiting; operation ${op.id} goes on: labplane operations wait ${op.id}`);
+    const after = await labplane(['operations', 'get', op.id, '-o', 'json']);
+    expect(JSON.parse(after.stdout)).toMatchObject({ id: op.id, cancelRequested: false });
   });
 
   it('lists every page of a tenant with -o json and -o yaml', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { virtualMachineObject } from '../../../src/adapters/kubernetes/vm-objects.js';
-import { uuidV5 } from '../../../src/domain/shared/ids.js';
+import { vmSpec } from '../../../test/contracts/vm-repository.contract.js';
 import { startTestApp, uniqueTenantId, type TestApp } from '../../../test/support/test-app.js';
 import { LAB_TEMPLATE } from '../../../test/labs/support.js';
 import { emulatorOf, VM } from '../../../test/vms/support.js';
@@ -94,22 +94,13 @@ describe('the typed client', () => {
       const name = `vm-${String(i).padStart(4, '0')}`;
       em.store.create(
         VM,
-        virtualMachineObject({
-          tenant,
-          name,
-          id: uuidV5(`vm:${tenant}/${name}`),
-          ownerId: `student-${i % 40}`,
-          image: { scope: 'platform', name: 'ubuntu-24-04' },
-          source: { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
-          instanceType: 'small',
-          cpu: 1,
-          memoryGi: 2,
-          diskGi: 10,
-          storageClass: 'kv-standard',
-          arc: false,
-          running: false,
-          labels: {},
-        }) as never,
+        virtualMachineObject(
+          vmSpec(
+            tenant,
+            { namespace: 'labplane-images', pvcName: 'ubuntu-24-04' },
+            { name, ownerId: `student-${i % 40}`, image: { scope: 'platform', name: 'ubuntu-24-04' } },
+          ),
+        ) as never,
       );
     }
     const list = (limit: number) => (p: { cursor: string } | Record<string, never>) =>

@@ -111,6 +111,11 @@ async function sshKeys(files: readonly string[] | undefined): Promise<string[] |
   return Promise.all(files.map(async (f) => (await readFile(f, 'utf8')).trim()));
 }
 
+/** The body of a file with the flags given over it (flags not given leave the file's value). */
+function overlay(base: Record<string, unknown>, flags: Record<string, unknown>): Record<string, unknown> {
+  return { ...base, ...without(flags) };
+}
+
 /** The object without its undefined members (the contract's optional fields may be absent, never undefined). */
 function without<T extends object>(x: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
@@ -255,8 +260,7 @@ export function buildProgram(io: CliIo): Command {
     .option('-f, --file <file>', 'the body (JSON or YAML; flags win)')
     .action(async (id: string, opts: { displayName?: string; profile?: Schemas['TenantProfile']; owner?: string[]; file?: string }, cmd: Command) => {
       const s = await session(cmd);
-      const body = without({
-        ...(await readBodyFile(opts.file)),
+      const body = overlay(await readBodyFile(opts.file), {
         id,
         displayName: opts.displayName,
         profile: opts.profile,
@@ -334,8 +338,7 @@ export function buildProgram(io: CliIo): Command {
     .option('-f, --file <file>', 'the body (JSON or YAML; flags win)')
     .action(async (name: string, opts: Record<string, unknown> & { wait?: boolean; sshKeyFile?: string[]; file?: string }, cmd: Command) => {
       const s = await session(cmd);
-      const body = without({
-        ...(await readBodyFile(opts.file)),
+      const body = overlay(await readBodyFile(opts.file), {
         name,
         image: opts['image'],
         instanceType: opts['instanceType'],
@@ -440,8 +443,7 @@ export function buildProgram(io: CliIo): Command {
       ) => {
         const s = await session(cmd);
         const fromFile = await readBodyFile(opts.file);
-        const template = without({
-          ...((fromFile['template'] as Record<string, unknown> | undefined) ?? {}),
+        const template = overlay((fromFile['template'] as Record<string, unknown> | undefined) ?? {}, {
           image: opts['image'],
           instanceType: opts['instanceType'],
           diskGi: opts['diskGi'],
@@ -449,8 +451,7 @@ export function buildProgram(io: CliIo): Command {
           sshPublicKeys: await sshKeys(opts.sshKeyFile),
           arc: opts['arc'] === true ? true : undefined,
         });
-        const body = without({
-          ...fromFile,
+        const body = overlay(fromFile, {
           name,
           displayName: opts['displayName'],
           template,
