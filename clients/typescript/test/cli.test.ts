@@ -76,7 +76,9 @@ const CANVAS_EXPORT = [
   '"Student, Test","104","","","CS 201 A","",""',
 ].join('\r\n');
 
-describe('the labplane CLI against the embedded default', () => {
+// Each test starts two to four CLI processes, a few seconds each on a loaded machine (node, tsx, the
+// CLI's modules), besides the lab it may wait for: the limit is above the component slice's 60 s.
+describe('the labplane CLI against the embedded default', { timeout: 180_000 }, () => {
   it('creates a lab from a Canvas roster and waits for it with a progress bar on a terminal', async () => {
     const tenant = await createTenant();
     const roster = join(dir, 'canvas.csv');

@@ -42,7 +42,8 @@ async function createTenant(client: LabplaneClient = lp): Promise<string> {
 
 const students = (n: number) => Array.from({ length: n }, (_, i) => ({ email: `s${i + 1}@uni.example`, displayName: `Student ${i + 1}` }));
 
-describe('the typed client', () => {
+// Labs provision and 600 VMs reach the watch cache in seconds, tens of them on a loaded machine.
+describe('the typed client', { timeout: 120_000 }, () => {
   it('waitForOperation reports progress and waits as long as Retry-After says', async () => {
     const tenant = await createTenant();
     const accepted = await lp.api.POST('/v1/tenants/{tenant}/labs', {
@@ -111,7 +112,7 @@ describe('the typed client', () => {
       return n;
     };
     // The watch-backed cache sees the objects shortly after they are written.
-    await expect.poll(count, { timeout: 30_000, interval: 200 }).toBe(600);
+    await expect.poll(count, { timeout: 90_000, interval: 200 }).toBe(600);
     const names: string[] = [];
     let pageCount = 0;
     for await (const page of pages(list(100))) {

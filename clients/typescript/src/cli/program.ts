@@ -194,6 +194,28 @@ export function buildProgram(io: CliIo): Command {
   }
   const listOptions = (cmd: Command) => cmd.option('--max <n>', 'at most this many items (default: every page)', positiveInt);
   const waitOption = (cmd: Command) => cmd.option('-w, --wait', 'wait for the operation to finish, showing its progress');
+  type Session = Awaited<ReturnType<typeof session>>;
+  type ListPage<T> = Promise<{ data?: { items: T[]; nextCursor?: string } | undefined }>;
+  /** A `list` command without options of its own: every page (up to --max) in the chosen output. */
+  const listCommand = <T>(command: Command, columns: readonly Column[], call: (s: Session, start: PageStart) => ListPage<T>) =>
+    listOptions(command).action(async (opts: { max?: number }, cmd: Command) => {
+      const s = await session(cmd);
+      s.print(await listAll((p) => call(s, p), opts.max), columns);
+    });
+  /** A `get <argument>` command printing what `read` answers. */
+  const getCommand = (
+    parent: Command,
+    argument: string,
+    columns: readonly Column[],
+    read: (s: Session, value: string) => Promise<{ data?: unknown }>,
+  ) =>
+    parent
+      .command('get')
+      .argument(argument)
+      .action(async (value: string, _o: unknown, cmd: Command) => {
+        const s = await session(cmd);
+        s.print((await read(s, value)).data, columns);
+      });
 
   // --- login / logout / completion
   program
@@ -240,17 +262,10 @@ export function buildProgram(io: CliIo): Command {
 
   // --- tenants
   const tenants = program.command('tenants').description('Tenants (a course, a research group: a namespace with a quota).');
-  listOptions(tenants.command('list').description('List tenants.')).action(async (opts: { max?: number }, cmd: Command) => {
-    const s = await session(cmd);
-    s.print(await listAll((p) => s.api.GET('/v1/tenants', { params: { query: { ...p, limit: 500 } } }), opts.max), TENANT_COLUMNS);
-  });
-  tenants
-    .command('get')
-    .argument('<tenant>')
-    .action(async (tenant: string, _o: unknown, cmd: Command) => {
-      const s = await session(cmd);
-      s.print((await s.api.GET('/v1/tenants/{tenant}', { params: { path: { tenant } } })).data, TENANT_COLUMNS);
-    });
+  listCommand(tenants.command('list').description('List tenants.'), TENANT_COLUMNS, (s, p) =>
+    s.api.GET('/v1/tenants', { params: { query: { ...p, limit: 500 } } }),
+  );
+  getCommand(tenants, '<tenant>', TENANT_COLUMNS, (s, tenant) => s.api.GET('/v1/tenants/{tenant}', { params: { path: { tenant } } }));
   tenants
     .command('create')
     .argument('<id>')
@@ -320,13 +335,7 @@ export function buildProgram(io: CliIo): Command {
         VM_COLUMNS,
       );
     });
-  vms
-    .command('get')
-    .argument('<vm>')
-    .action(async (vm: string, _o: unknown, cmd: Command) => {
-      const s = await session(cmd);
-      s.print((await s.api.GET('/v1/tenants/{tenant}/vms/{vm}', { params: { path: { tenant: s.tenant(), vm } } })).data, VM_COLUMNS);
-    });
+  getCommand(vms, '<vm>', VM_COLUMNS, (s, vm) => s.api.GET('/v1/tenants/{tenant}/vms/{vm}', { params: { path: { tenant: s.tenant(), vm } } }));
   waitOption(vms.command('create').argument('<name>'))
     .option('--image <image>', 'platform/<name> or tenant/<name>', imageRef)
     .option('--instance-type <type>')
@@ -388,23 +397,10 @@ export function buildProgram(io: CliIo): Command {
     return roster.students;
   }
   const labs = program.command('labs').description('Labs: one VM per student of a course, from a template.');
-  listOptions(labs.command('list')).action(async (opts: { max?: number }, cmd: Command) => {
-    const s = await session(cmd);
-    s.print(
-      await listAll(
-        (p) => s.api.GET('/v1/tenants/{tenant}/labs', { params: { path: { tenant: s.tenant() }, query: { ...p, limit: 500 } } }),
-        opts.max,
-      ),
-      LAB_COLUMNS,
-    );
-  });
-  labs
-    .command('get')
-    .argument('<lab>')
-    .action(async (lab: string, _o: unknown, cmd: Command) => {
-      const s = await session(cmd);
-      s.print((await s.api.GET('/v1/tenants/{tenant}/labs/{lab}', { params: { path: { tenant: s.tenant(), lab } } })).data, LAB_COLUMNS);
-    });
+  listCommand(labs.command('list'), LAB_COLUMNS, (s, p) =>
+    s.api.GET('/v1/tenants/{tenant}/labs', { params: { path: { tenant: s.tenant() }, query: { ...p, limit: 500 } } }),
+  );
+  getCommand(labs, '<lab>', LAB_COLUMNS, (s, lab) => s.api.GET('/v1/tenants/{tenant}/labs/{lab}', { params: { path: { tenant: s.tenant(), lab } } }));
   listOptions(labs.command('students').argument('<lab>'))
     .addOption(new Option('--status <status>').choices(['pending', 'provisioning', 'ready', 'failed', 'dropped']))
     .action(async (lab: string, opts: { max?: number; status?: Schemas['StudentStatus'] }, cmd: Command) => {
@@ -499,13 +495,7 @@ export function buildProgram(io: CliIo): Command {
         OPERATION_COLUMNS,
       );
     });
-  operations
-    .command('get')
-    .argument('<id>')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
-      const s = await session(cmd);
-      s.print((await s.api.GET('/v1/operations/{operationId}', { params: { path: { operationId: id } } })).data, OPERATION_COLUMNS);
-    });
+  getCommand(operations, '<id>', OPERATION_COLUMNS, (s, id) => s.api.GET('/v1/operations/{operationId}', { params: { path: { operationId: id } } }));
   operations
     .command('wait')
     .argument('<id>')
@@ -521,23 +511,12 @@ export function buildProgram(io: CliIo): Command {
 
   // --- webhooks
   const webhooks = program.command('webhooks').description("A tenant's webhook receivers (Standard Webhooks signatures).");
-  listOptions(webhooks.command('list')).action(async (opts: { max?: number }, cmd: Command) => {
-    const s = await session(cmd);
-    s.print(
-      await listAll(
-        (p) => s.api.GET('/v1/tenants/{tenant}/webhooks', { params: { path: { tenant: s.tenant() }, query: { ...p, limit: 500 } } }),
-        opts.max,
-      ),
-      WEBHOOK_COLUMNS,
-    );
-  });
-  webhooks
-    .command('get')
-    .argument('<id>')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
-      const s = await session(cmd);
-      s.print((await s.api.GET('/v1/tenants/{tenant}/webhooks/{id}', { params: { path: { tenant: s.tenant(), id } } })).data, WEBHOOK_COLUMNS);
-    });
+  listCommand(webhooks.command('list'), WEBHOOK_COLUMNS, (s, p) =>
+    s.api.GET('/v1/tenants/{tenant}/webhooks', { params: { path: { tenant: s.tenant() }, query: { ...p, limit: 500 } } }),
+  );
+  getCommand(webhooks, '<id>', WEBHOOK_COLUMNS, (s, id) =>
+    s.api.GET('/v1/tenants/{tenant}/webhooks/{id}', { params: { path: { tenant: s.tenant(), id } } }),
+  );
   webhooks
     .command('create')
     .description('Register a receiver; the answer shows its signing secret once.')
