@@ -20,7 +20,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['scripts/**', 'bench/**', 'clients/typescript/scripts/**', '**/*.mjs', '**/*.cjs', '.dependency-cruiser.cjs'],
+    files: ['scripts/**', 'bench/**', 'clients/typescript/scripts/**', 'clients/typescript/bin/**', '**/*.mjs', '**/*.cjs', '.dependency-cruiser.cjs'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', module: 'writable', require: 'readonly' },
     },

@@ -41,7 +41,19 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'redis', include: [REDIS], isolate: false } },
       { extends: true, test: { name: 'browser', include: [BROWSER] } },
-      { extends: true, test: { name: 'client', include: [CLIENT], exclude: [...UNIT, '**/node_modules/**'], isolate: false, testTimeout: 60_000 } },
+      // Each file starts the app in its hook; on a loaded machine with a cold transform cache that took
+      // over 30 s, hence a hook limit above the default.
+      {
+        extends: true,
+        test: {
+          name: 'client',
+          include: [CLIENT],
+          exclude: [...UNIT, '**/node_modules/**'],
+          isolate: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
       // Component tests wait on processes and emulators with budgets of their own (settle, until), which
       // name what they waited for; their limit is above those so a loaded machine fails on the wait
       // that explains itself rather than on a bare "timed out in 20000ms" (seen in CI on a 120 s settle).
