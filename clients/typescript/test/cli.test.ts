@@ -183,6 +183,10 @@ describe('the labplane CLI against the embedded default', { timeout: 180_000 }, 
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^error: VALIDATION_FAILED \(400\): /m);
     expect(invalid.stderr).toMatch(/^ {2}\/id: /m);
+    // A body the contract accepts (the import's source built from the URL) that the rules refuse.
+    const refused = await labplane(['images', 'import', 'ubuntu', '--source', 'https://images.uni.example/ubuntu.qcow2', '--size-gi', '10']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: URL_NOT_ALLOWED \(422\): /m);
     const anonymous = await labplane(['tenants', 'list'], { env: { LABPLANE_TOKEN: '' } });
     expect(anonymous.code).toBe(1);
     expect(anonymous.stderr).toMatch(/^error: \w+ \(401\)/m);

@@ -133,7 +133,9 @@ export function buildProgram(io: CliIo): Command {
     .exitOverride();
 
   const config = configPath(io.env);
-  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+  // The program's own options only (not optsWithGlobals, where a subcommand's option of the same
+  // name would stand in for a global one).
+  const globals = (_cmd: Command) => program.opts<GlobalOptions>();
 
   async function session(cmd: Command) {
     const g = globals(cmd);
@@ -316,6 +318,52 @@ export function buildProgram(io: CliIo): Command {
           ? (await s.api.GET('/v1/images/{image}', { params: { path: { image: name } } })).data
           : (await s.api.GET('/v1/tenants/{tenant}/images/{image}', { params: { path: { tenant: s.tenant(), image: name } } })).data;
       s.print(data, IMAGE_COLUMNS);
+    });
+
+  waitOption(images.command('import').argument('<name>').description("Import an image (the platform's, or the tenant's with --tenant)."))
+    .option('--source <url>', 'https://…, docker://registry/repository:tag or s3://bucket/key')
+    .addOption(new Option('--source-type <type>', 'default: from the URL').choices(['http', 'registry', 's3']))
+    .option('--secret <name>', "s3: the Secret holding 'accessKeyId' and 'secretKey'")
+    .option('--size-gi <gi>', 'disk size', positiveInt)
+    .addOption(new Option('--storage-class <class>').choices(['kv-standard', 'kv-premium-retain']))
+    .option('--display-name <name>')
+    .option('--os <os>', 'e.g. ubuntu-24.04')
+    .option('-f, --file <file>', 'the body (JSON or YAML; flags win)')
+    .action(
+      async (
+        name: string,
+        opts: Record<string, unknown> & { source?: string; sourceType?: string; secret?: string; wait?: boolean; file?: string },
+        cmd: Command,
+      ) => {
+        const s = await session(cmd);
+        const type = opts.sourceType ?? (opts.source?.startsWith('docker://') ? 'registry' : opts.source?.startsWith('s3://') ? 's3' : 'http');
+        const source =
+          opts.source === undefined
+            ? undefined
+            : { type, url: opts.source, ...(opts.secret === undefined ? {} : { secretRef: { name: opts.secret } }) };
+        const body = overlay(await readBodyFile(opts.file), {
+          name,
+          source,
+          sizeGi: opts['sizeGi'],
+          storageClass: opts['storageClass'],
+          displayName: opts['displayName'],
+          os: opts['os'],
+        }) as Schemas['ImageImport'];
+        const accepted =
+          s.maybeTenant === undefined
+            ? await s.api.POST('/v1/images', { body })
+            : await s.api.POST('/v1/tenants/{tenant}/images', { params: { path: { tenant: s.tenant() } }, body });
+        await s.operation(accepted.data, opts.wait === true);
+      },
+    );
+  images
+    .command('delete')
+    .argument('<image>', 'platform/<name> or tenant/<name> (with --tenant)')
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      const s = await session(cmd);
+      const { scope, name } = imageRef(ref);
+      if (scope === 'platform') await s.api.DELETE('/v1/images/{image}', { params: { path: { image: name } } });
+      else await s.api.DELETE('/v1/tenants/{tenant}/images/{image}', { params: { path: { tenant: s.tenant(), image: name } } });
     });
 
   // --- vms
@@ -520,12 +568,12 @@ export function buildProgram(io: CliIo): Command {
   webhooks
     .command('create')
     .description('Register a receiver; the answer shows its signing secret once.')
-    .requiredOption('--url <url>')
+    .requiredOption('--endpoint <url>', 'where events are POSTed (https://)')
     .requiredOption('--event <type>', 'an event type (repeat)', collect)
     .option('--description <text>')
-    .action(async (opts: { url: string; event: Schemas['WebhookEventType'][]; description?: string }, cmd: Command) => {
+    .action(async (opts: { endpoint: string; event: Schemas['WebhookEventType'][]; description?: string }, cmd: Command) => {
       const s = await session(cmd);
-      const body = without({ url: opts.url, events: opts.event, description: opts.description }) as Schemas['WebhookCreate'];
+      const body = without({ url: opts.endpoint, events: opts.event, description: opts.description }) as Schemas['WebhookCreate'];
       s.print((await s.api.POST('/v1/tenants/{tenant}/webhooks', { params: { path: { tenant: s.tenant() } }, body })).data, []);
     });
   webhooks
