@@ -23,7 +23,7 @@ import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
 import { APP_SECURITY_HEADERS, installSecurityHeaders } from './plugins/security-headers.js';
 import { installMetrics } from './plugins/metrics.js';
-import { installMediaTypeGuard, installValidators } from './plugins/validation.js';
+import { installMediaTypeGuard, installValidators, optionalBodyOperations } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
 
 export interface AppDeps {
@@ -139,7 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installValidators(app);
   if (without.has('validation')) app.setValidatorCompiler(() => () => true);
   if (without.has('serialization')) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installMediaTypeGuard(app);
+  installMediaTypeGuard(app, optionalBodyOperations(loadOpenApi()));
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '../domain/shared/error-codes.js';
+import { ERROR_CODES, problemTypeOf, type ErrorCode } from '../domain/shared/error-codes.js';
 import {
   isDomainError,
   UnprocessableError,
@@ -58,6 +58,7 @@ const TITLE_OF: Readonly<Record<number, string>> = {
   414: 'URI too long',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
+  426: 'Upgrade required',
   429: 'Too many requests',
   431: 'Request header fields too large',
   500: 'Internal server error',
@@ -67,7 +68,7 @@ const TITLE_OF: Readonly<Record<number, string>> = {
 };
 
 export function problemType(code: ErrorCode): string {
-  return `urn:labplane:problem:${code.toLowerCase().replace(/_/g, '-')}`;
+  return problemTypeOf(code);
 }
 
 export function statusTitle(status: number): string {

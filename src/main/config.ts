@@ -74,6 +74,19 @@ export interface Config {
   /** Between passes of the usage meter (VM run times for lab quotas and usage reports), ms (USAGE_METER_INTERVAL_MS, default 60 000). */
   readonly usageMeterIntervalMs: number;
   readonly snapshots: SnapshotsConfig;
+  readonly consoles: ConsolesConfig;
+}
+
+/** Browser consoles of VMs (VNC and serial through the API). */
+export interface ConsolesConfig {
+  /** Open consoles one tenant may have at once (CONSOLES_PER_TENANT, default 20). */
+  readonly perTenant: number;
+  /** Open consoles one VM may have at once (CONSOLES_PER_VM, default 2). */
+  readonly perVm: number;
+  /** A console with no bytes either way for this long is closed, ms (CONSOLE_IDLE_TIMEOUT_MS, default 15 minutes). */
+  readonly idleTimeoutMs: number;
+  /** A console is closed after this long whatever happens, ms (CONSOLE_MAX_SESSION_MS, default 4 hours). */
+  readonly maxSessionMs: number;
 }
 
 /** VM snapshots. */
@@ -128,6 +141,13 @@ export interface WebhooksConfig {
    * the leader's outbox drain does it instead, ms (WEBHOOK_OUTBOX_GRACE_MS, default 10 000).
    */
   readonly outboxGraceMs: number;
+  /**
+   * How long a receiver may fail continuously (no attempt succeeded since the first failure) before
+   * its webhook is disabled, ms (WEBHOOK_DISABLE_AFTER_HOURS, default 72 hours).
+   */
+  readonly disableAfterMs: number;
+  /** How long a rotated-out signing secret still signs deliveries beside the new one, ms (WEBHOOK_SECRET_OVERLAP_HOURS, default 24 hours). */
+  readonly secretOverlapMs: number;
 }
 
 /** Image imports. */
@@ -222,6 +242,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       perVm: read(env, 'SNAPSHOTS_PER_VM', int(1, 1000), 'an integer 1-1000') ?? 10,
       perTenant: read(env, 'SNAPSHOTS_PER_TENANT', int(1, 100_000), 'an integer 1-100000') ?? 100,
       supportCacheMs: read(env, 'SNAPSHOT_SUPPORT_CACHE_MS', int(0, 3_600_000), 'milliseconds 0-3600000') ?? 30_000,
+    },
+    consoles: {
+      perTenant: read(env, 'CONSOLES_PER_TENANT', int(1, 10_000), 'an integer 1-10000') ?? 20,
+      perVm: read(env, 'CONSOLES_PER_VM', int(1, 100), 'an integer 1-100') ?? 2,
+      idleTimeoutMs: read(env, 'CONSOLE_IDLE_TIMEOUT_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 15 * 60_000,
+      maxSessionMs: read(env, 'CONSOLE_MAX_SESSION_MS', int(1000, 7 * 86_400_000), 'milliseconds 1000-604800000') ?? 4 * 3_600_000,
     },
   };
 }
@@ -330,5 +356,13 @@ function readWebhooks(env: Env, simulated: boolean): WebhooksConfig {
     return { host: (m[1] ?? '').toLowerCase(), target: m[5] ?? '' };
   });
   const outboxGraceMs = read(env, 'WEBHOOK_OUTBOX_GRACE_MS', int(100, 3_600_000), 'milliseconds 100-3600000') ?? 10_000;
-  return { httpAllowedHosts: hosts, simRoutes, outboxGraceMs };
+  const disableAfterHours = read(env, 'WEBHOOK_DISABLE_AFTER_HOURS', int(1, 8_760), 'hours 1-8760') ?? 72;
+  const overlapHours = read(env, 'WEBHOOK_SECRET_OVERLAP_HOURS', int(0, 168), 'hours 0-168') ?? 24;
+  return {
+    httpAllowedHosts: hosts,
+    simRoutes,
+    outboxGraceMs,
+    disableAfterMs: disableAfterHours * 3_600_000,
+    secretOverlapMs: overlapHours * 3_600_000,
+  };
 }

@@ -25,7 +25,7 @@ import { defineArea, type Platform } from './area.js';
 const WEBHOOK_QUEUE = 'labplane-webhooks';
 
 /** The platform slice webhooks use. */
-export type WebhooksContext = Pick<Platform, 'config' | 'logger' | 'clock' | 'kube'> & {
+export type WebhooksContext = Pick<Platform, 'config' | 'logger' | 'clock' | 'kube' | 'auditLog'> & {
   readonly world: Pick<Platform['world'], 'network' | 'queueLocks'>;
   readonly tenantRepo: Pick<TenantRepository, 'get'>;
   /** The job runtime's store: its outbox entry is marked done once an operation's deliveries are recorded. */
@@ -116,16 +116,18 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
   const resolver = options.resolver ?? ctx.world.network.webhookResolver;
   const sender = options.sender ?? ctx.world.network.webhookSender;
   const policy = { httpAllowedHosts: config.webhooks.httpAllowedHosts };
+  const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: ctx.clock });
   const service = createWebhookService({
     repo,
     tenants: ctx.tenantRepo,
     deliveries,
+    dispatcher,
     resolver,
     policy,
     ids: { next: () => randomUUID() },
     clock: ctx.clock,
+    secretOverlapMs: config.webhooks.secretOverlapMs,
   });
-  const dispatcher = createWebhookDispatcher({ repo, store: deliveries, queue, clock: ctx.clock });
   const processor = createDeliveryProcessor({
     repo,
     store: deliveries,
@@ -134,6 +136,9 @@ export async function buildWebhooks(ctx: WebhooksContext, options: WebhooksOptio
     policy,
     clock: ctx.clock,
     logger: log,
+    disableAfterMs: config.webhooks.disableAfterMs,
+    auditLog: ctx.auditLog,
+    publishEvent: (event) => dispatcher.publishEvent(event),
     ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   });
   const onTerminal = (op: Operation): void => {

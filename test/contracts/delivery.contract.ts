@@ -13,7 +13,7 @@ import {
 import { createDeliveryProcessor } from '../../src/domain/webhooks/delivery-processor.js';
 import { createWebhookDispatcher } from '../../src/domain/webhooks/dispatcher.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
-import type { WebhookEventType, WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import type { NewWebhookRecord, WebhookEventType } from '../../src/domain/webhooks/webhook.js';
 import { anOperation, eventually, startReceiver, verified, type Receiver } from '../webhooks/support.js';
 
 /** What one backend provides: a delivery store and queue (fresh, isolated), and how to drop them. */
@@ -31,7 +31,7 @@ interface Rig {
   readonly repo: MemoryWebhookRepository;
   readonly resolver: MemoryResolver;
   readonly backend: DeliveryBackend;
-  readonly hook: WebhookRecord;
+  readonly hook: NewWebhookRecord;
   readonly dispatcher: ReturnType<typeof createWebhookDispatcher>;
   /** Verdicts the processor gave, by delivery id. */
   readonly handled: Map<string, DeliveryVerdict[]>;
@@ -58,8 +58,9 @@ export function deliveryContract(name: string, makeBackend: () => Promise<Delive
     async function rig(answer: (n: number) => number, options: { schedule?: number[]; events?: WebhookEventType[] } = {}): Promise<Rig> {
       const receiver = await startReceiver(answer);
       const backend = await makeBackend();
-      const hook: WebhookRecord = {
+      const hook: NewWebhookRecord = {
         id: crypto.randomUUID(),
+        status: 'active',
         tenant: 't1',
         url: `https://${HOST}/hooks/lms?course=cs101`,
         events: options.events ?? ['operation.succeeded', 'vm.ready'],

@@ -6,7 +6,7 @@ import { migrateWebhookSecrets } from '../../src/adapters/kubernetes/webhook-mig
 import { createKubeWebhookRepository } from '../../src/adapters/kubernetes/webhook-repository.js';
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
-import type { WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import type { NewWebhookRecord } from '../../src/domain/webhooks/webhook.js';
 import { recordingLogger } from '../kubernetes/support/kube-fixture.js';
 
 const CONTROL = 'labplane-system';
@@ -19,8 +19,9 @@ afterAll(async () => {
   await emu?.close();
 });
 
-const hook = (tenant: string): WebhookRecord => ({
+const hook = (tenant: string): NewWebhookRecord => ({
   id: crypto.randomUUID(),
+  status: 'active',
   tenant,
   url: 'https://lms.example.edu/h',
   events: ['lab.ready'],
@@ -46,7 +47,7 @@ describe('moving first-wave webhook Secrets into the control namespace', () => {
     const repo = createKubeWebhookRepository({ client, namespace: CONTROL, tenants: { get: async (t) => ({ id: t }) as never } });
     expect(await repo.start()).toBe(true);
     try {
-      expect(await repo.getWithSecret('ta', a.id)).toEqual(a);
+      expect(await repo.getWithSecret('ta', a.id)).toEqual({ ...a, version: expect.any(String) });
       expect((await repo.list('tb')).map((w) => w.id)).toEqual([b.id]);
     } finally {
       await repo.close();

@@ -23,6 +23,8 @@ interface Fixture {
   /** Webhooks of tenant A: one kept, one the admin case deletes. */
   aWebhook: string;
   aWebhookDeletable: string;
+  /** A delivery (a ping) to `aWebhook`. */
+  aDelivery: string;
   /** A lab of tenant A (no students, so it costs no quota). */
   aLab: string;
   /** LTI platform registrations of tenant A: one kept, one the admin case deletes. */
@@ -174,6 +176,19 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     adminOk: [200],
   }),
   revokeVmAccess: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`, scoped: true, adminOk: [204] }),
+  // The fixture's VM may be stopped or restoring (409): the route was reached all the same.
+  createConsoleTicket: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/console`,
+    body: { type: 'vnc' },
+    scoped: true,
+    adminOk: [201, 409],
+  }),
+  // The console's socket takes a ticket, not a bearer token (its rules: test/vms/console.test.ts);
+  // its pages hold nothing until a ticket opens them.
+  openConsole: () => 'public',
+  getVncConsolePage: () => 'public',
+  getSerialConsolePage: () => 'public',
   listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
   evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
@@ -226,6 +241,28 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   getWebhook: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}`, scoped: true, adminOk: [200] }),
   deleteWebhook: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhookDeletable}`, scoped: true, adminOk: [204] }),
   listWebhookDeliveries: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/deliveries`, scoped: true, adminOk: [200] }),
+  updateWebhook: (f) => ({
+    method: 'patch',
+    url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}`,
+    body: { url: 'https://images.example.com/intruder' },
+    scoped: true,
+    adminOk: [200],
+  }),
+  pingWebhook: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/ping`, scoped: true, adminOk: [202] }),
+  rotateWebhookSecret: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/rotate-secret`, scoped: true, adminOk: [200] }),
+  getWebhookDelivery: (f) => ({
+    method: 'get',
+    url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/deliveries/${f.aDelivery}`,
+    scoped: true,
+    adminOk: [200],
+  }),
+  // The ping to images.example.com has no receiver in the simulated network: still being tried (409) or failed (202).
+  redeliverWebhookDelivery: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/webhooks/${f.aWebhook}/deliveries/${f.aDelivery}/redeliver`,
+    scoped: true,
+    adminOk: [202, 409],
+  }),
   listLabs: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/labs`, scoped: true, adminOk: [200] }),
   createLab: (f) => ({
     method: 'post',
@@ -317,6 +354,10 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
       'mutation($t: ID!, $n: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: "intruder", role: administrator, principalType: User) { principalId } }',
     variables: { t: f.a, n: f.aArcVm },
   }),
+  'Mutation.createConsoleTicket': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { createConsoleTicket(tenant: $t, vm: $n, type: serial) { ticket } }',
+    variables: { t: f.a, n: f.aVm },
+  }),
   'Mutation.revokeVmAccess': (f) => ({
     query: 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "member-a") }',
     variables: { t: f.a, n: f.aArcVm },
@@ -406,6 +447,26 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
     query:
       'mutation($t: ID!) { createWebhook(tenant: $t, input: {url: "https://images.example.com/intruder", events: [vm_ready]}) { secret webhook { id } } }',
     variables: { t: f.a },
+  }),
+  'Query.webhookDeliveries': (f) => ({
+    query: 'query($t: ID!, $id: ID!) { webhookDeliveries(tenant: $t, id: $id) { items { id eventId } } }',
+    variables: { t: f.a, id: f.aWebhook },
+  }),
+  'Mutation.updateWebhook': (f) => ({
+    query: 'mutation($t: ID!, $id: ID!) { updateWebhook(tenant: $t, id: $id, input: {url: "https://images.example.com/intruder"}) { id } }',
+    variables: { t: f.a, id: f.aWebhook },
+  }),
+  'Mutation.rotateWebhookSecret': (f) => ({
+    query: 'mutation($t: ID!, $id: ID!) { rotateWebhookSecret(tenant: $t, id: $id) { secret } }',
+    variables: { t: f.a, id: f.aWebhook },
+  }),
+  'Mutation.pingWebhook': (f) => ({
+    query: 'mutation($t: ID!, $id: ID!) { pingWebhook(tenant: $t, id: $id) { id } }',
+    variables: { t: f.a, id: f.aWebhook },
+  }),
+  'Mutation.redeliverWebhookDelivery': (f) => ({
+    query: 'mutation($t: ID!, $id: ID!, $d: ID!) { redeliverWebhookDelivery(tenant: $t, id: $id, deliveryId: $d) { id } }',
+    variables: { t: f.a, id: f.aWebhook, d: f.aDelivery },
   }),
   'Mutation.deleteWebhook': (f) => ({
     query: 'mutation($t: ID!, $id: ID!) { deleteWebhook(tenant: $t, id: $id) }',
@@ -555,6 +616,9 @@ beforeAll(async () => {
   };
   const aWebhook = await webhookOf('kept');
   const aWebhookDeletable = await webhookOf('deleted by the admin case');
+  const ping = await request(t.app.server).post(`/v1/tenants/${a}/webhooks/${aWebhook}/ping`).set('authorization', admin);
+  expect(ping.status).toBe(202);
+  const aDelivery = ping.body.id as string;
   const ltiOf = async (clientId: string): Promise<string> => {
     const res = await request(t.app.server)
       .post(`/v1/tenants/${a}/lti/registrations`)
@@ -582,6 +646,7 @@ beforeAll(async () => {
     aArcVm,
     aWebhook,
     aWebhookDeletable,
+    aDelivery,
     aLab,
     aLti,
     aLtiDeletable,
@@ -591,6 +656,7 @@ beforeAll(async () => {
       'lms-a.example.edu',
       aWebhook,
       aWebhookDeletable,
+      aDelivery,
       a,
       aDeletable,
       aGone,

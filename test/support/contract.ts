@@ -4,10 +4,10 @@ import { loadOpenApi, specOperations, type OpenApiDocument, type SpecOperation }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** Rewrites local `#/components/...` refs so schemas compile against the spec added under id `spec`. */
-function rebase(node: Json): Json {
+export function rebase(node: Json): Json {
   if (Array.isArray(node)) return node.map(rebase);
   if (node !== null && typeof node === 'object') {
     const out: { [k: string]: Json } = {};

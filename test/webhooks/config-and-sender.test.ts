@@ -19,7 +19,21 @@ describe('webhook configuration', () => {
       { host: 'lms.example.edu', target: 'http://127.0.0.1:9911' },
       { host: 'moodle.example.org', target: 'http://localhost:9912' },
     ]);
-    expect(loadConfig({}).webhooks).toEqual({ httpAllowedHosts: [], simRoutes: [], outboxGraceMs: 10_000 });
+    expect(loadConfig({}).webhooks).toEqual({
+      httpAllowedHosts: [],
+      simRoutes: [],
+      outboxGraceMs: 10_000,
+      disableAfterMs: 72 * 3_600_000,
+      secretOverlapMs: 24 * 3_600_000,
+    });
+  });
+
+  it('reads WEBHOOK_DISABLE_AFTER_HOURS (1-8760) and WEBHOOK_SECRET_OVERLAP_HOURS (0-168) and refuses what is out of range', () => {
+    const c = loadConfig({ WEBHOOK_DISABLE_AFTER_HOURS: '6', WEBHOOK_SECRET_OVERLAP_HOURS: '0' }).webhooks;
+    expect(c.disableAfterMs).toBe(6 * 3_600_000);
+    expect(c.secretOverlapMs).toBe(0);
+    for (const v of ['0', '8761', 'three days']) expect(configError({ WEBHOOK_DISABLE_AFTER_HOURS: v }).setting).toBe('WEBHOOK_DISABLE_AFTER_HOURS');
+    for (const v of ['-1', '169']) expect(configError({ WEBHOOK_SECRET_OVERLAP_HOURS: v }).setting).toBe('WEBHOOK_SECRET_OVERLAP_HOURS');
   });
 
   it.each([

@@ -19,7 +19,13 @@ describe('webhook events of an operation', () => {
     const failed = anOperation({ status: 'failed', result: undefined, error: { code: 'QUOTA_EXCEEDED', title: 'over quota' } });
     const events = webhookEventsOf(failed);
     expect(events.map((e) => e.type)).toEqual(['operation.failed']);
-    expect(events[0]?.data['error']).toEqual({ code: 'QUOTA_EXCEEDED', title: 'over quota' });
+    // The problem as GET /v1/operations/{id} shows it: type and status from the catalogue.
+    expect(events[0]?.data['error']).toEqual({
+      type: 'urn:labplane:problem:quota-exceeded',
+      title: 'over quota',
+      status: 409,
+      code: 'QUOTA_EXCEEDED',
+    });
   });
 
   it('child operations (with a parentId) produce no operation.* event', () => {

@@ -98,6 +98,7 @@ describe('from a finished job to a signed delivery, all on Redis and BullMQ', ()
       webhooks: [
         {
           id: crypto.randomUUID(),
+          status: 'active',
           tenant: 't1',
           url: 'https://lms.example.edu/hooks',
           events: ['operation.succeeded'],

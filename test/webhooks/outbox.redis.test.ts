@@ -15,7 +15,7 @@ import { createDeliveryProcessor } from '../../src/domain/webhooks/delivery-proc
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../src/domain/webhooks/dispatcher.js';
 import { tapOperationStore } from '../../src/domain/webhooks/operation-tap.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
-import type { WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import type { NewWebhookRecord } from '../../src/domain/webhooks/webhook.js';
 import { createTransportDeliveryQueue } from '../../src/jobs/delivery-transport.js';
 import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
 import { createWebhookOutboxDrain } from '../../src/jobs/webhook-outbox.js';
@@ -61,7 +61,7 @@ interface Rig {
   readonly deliveries: DeliveryStore;
   readonly dispatcher: WebhookDispatcher;
   readonly receiver: Receiver;
-  readonly hook: WebhookRecord;
+  readonly hook: NewWebhookRecord;
   readonly clock: ReturnType<typeof manualClock>;
   readonly drain: ReturnType<typeof createWebhookOutboxDrain>;
   /** How many delivery records `create` wrote (not deduped). */
@@ -86,8 +86,9 @@ async function rig(wrap: (store: OperationStore, dispatcher: WebhookDispatcher) 
   prefixes.push(p);
   const receiver = await startReceiver(() => 204);
   receivers.push(receiver);
-  const hook: WebhookRecord = {
+  const hook: NewWebhookRecord = {
     id: crypto.randomUUID(),
+    status: 'active',
     tenant: 't1',
     url: `https://${HOST}/in`,
     events: ['operation.succeeded', 'vm.ready'],

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { makePrincipal, type Principal } from '../../src/domain/auth/principal.js';
 import type { Operation } from '../../src/domain/operations/operation.js';
+import { loadWebhookEventSchemas, type WebhookEventSchemas } from '../support/webhook-event-schemas.js';
 
 /** One request a receiver got. */
 export interface Received {
@@ -58,9 +59,20 @@ export async function startReceiver(answer: (n: number, req: Received) => number
   };
 }
 
-/** Verifies a received delivery with the `standardwebhooks` package; returns the parsed body (throws when the signature is wrong). */
+let schemas: WebhookEventSchemas | undefined;
+
+/**
+ * Verifies a received delivery with the `standardwebhooks` package and checks its body against the
+ * payload schema the contract publishes for its type (`webhooks:` in the OpenAPI document); returns
+ * the parsed body. Throws when the signature is wrong or the body is not what the contract says, so
+ * every test that receives a real delivery also checks it against the contract.
+ */
 export function verified(secret: string, got: Received): Record<string, any> {
-  return new StandardWebhook(secret).verify(got.body, got.headers) as Record<string, any>;
+  const body = new StandardWebhook(secret).verify(got.body, got.headers) as Record<string, any>;
+  schemas ??= loadWebhookEventSchemas();
+  const errors = schemas.errors(String(body['type']), body);
+  if (errors.length > 0) throw new Error(`the ${String(body['type'])} delivery does not match its schema in the contract: ${errors.join('; ')}`);
+  return body;
 }
 
 export { eventually } from '../support/eventually.js';

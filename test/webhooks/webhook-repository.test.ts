@@ -7,7 +7,7 @@ import { createMemoryWebhookRepository } from '../../src/adapters/memory/webhook
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
 import { isDomainError } from '../../src/domain/shared/errors.js';
 import { newWebhookSecret } from '../../src/domain/webhooks/signing.js';
-import type { WebhookRecord } from '../../src/domain/webhooks/webhook.js';
+import { toWebhook, type NewWebhookRecord } from '../../src/domain/webhooks/webhook.js';
 import type { WebhookRepository } from '../../src/domain/webhooks/webhook-repository.js';
 import { rawClient, recordingLogger } from '../kubernetes/support/kube-fixture.js';
 import { eventually } from './support.js';
@@ -16,9 +16,10 @@ const TENANTS = ['wa', 'wb'];
 const CONTROL = 'labplane-system';
 const knownTenants = { get: async (t: string) => (TENANTS.includes(t) ? ({ id: t } as never) : undefined) };
 
-function aWebhook(tenant = 'wa', over: Partial<WebhookRecord> = {}): WebhookRecord {
+function aWebhook(tenant = 'wa', over: Partial<NewWebhookRecord> = {}): NewWebhookRecord {
   return {
     id: crypto.randomUUID(),
+    status: 'active',
     tenant,
     url: 'https://lms.example.edu/hooks',
     events: ['operation.succeeded', 'lab.ready'],
@@ -45,14 +46,82 @@ function repositoryContract(name: string, make: () => Promise<{ repo: WebhookRep
       const { repo, close } = await make();
       try {
         const w = aWebhook();
-        await repo.create(w);
-        const { secret, ...view } = w;
+        const stored = await repo.create(w);
+        expect(stored).toEqual({ ...w, version: expect.any(String) });
+        const { secret } = w;
+        const view = toWebhook(stored);
+        expect(view).not.toHaveProperty('secret');
         expect(await repo.get('wa', w.id)).toEqual(view);
         expect(await repo.list('wa')).toContainEqual(view);
-        expect(await repo.getWithSecret('wa', w.id)).toEqual(w);
+        expect(await repo.getWithSecret('wa', w.id)).toEqual(stored);
         expect(JSON.stringify(await repo.list('wa'))).not.toContain(secret);
         expect(await repo.get('wb', w.id)).toBeUndefined();
         expect(await repo.list('wb')).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('update writes the change with a new version (status, rotation and failure fields round-trip, secrets only via getWithSecret); a stale ifMatch is VERSION_MISMATCH; no change writes nothing', async () => {
+      const { repo, close } = await make();
+      try {
+        const w = aWebhook();
+        const stored = await repo.create(w);
+        const previous = w.secret;
+        const secret = newWebhookSecret();
+        const res = await repo.update(
+          'wa',
+          w.id,
+          (cur) => {
+            const { version: _v, description: _d, ...rest } = cur;
+            return {
+              ...rest,
+              events: ['lab.ready'],
+              secret,
+              previousSecret: cur.secret,
+              previousSecretExpiresAt: '2026-03-03T09:00:00.000Z',
+              secretRotatedAt: '2026-03-02T09:00:00.000Z',
+              failingSince: '2026-03-01T09:00:00.000Z',
+              status: 'disabled',
+              disabledAt: '2026-03-02T10:00:00.000Z',
+              disabledReason: 'receiver-failing',
+            };
+          },
+          stored.version,
+        );
+        expect(res?.changed).toBe(true);
+        expect(res?.record.version).not.toBe(stored.version);
+        const read = await repo.getWithSecret('wa', w.id);
+        expect(read).toEqual(res?.record);
+        expect(read).toMatchObject({
+          secret,
+          previousSecret: previous,
+          status: 'disabled',
+          disabledReason: 'receiver-failing',
+          events: ['lab.ready'],
+        });
+        expect(read).not.toHaveProperty('description');
+        const view = await repo.get('wa', w.id);
+        expect(view).toMatchObject({
+          status: 'disabled',
+          failingSince: '2026-03-01T09:00:00.000Z',
+          previousSecretExpiresAt: '2026-03-03T09:00:00.000Z',
+        });
+        expect(JSON.stringify([view, await repo.list('wa')])).not.toContain(secret);
+        expect(JSON.stringify([view, await repo.list('wa')])).not.toContain(previous);
+
+        expect(await codeOf(repo.update('wa', w.id, (cur) => cur, stored.version))).toBe('VERSION_MISMATCH');
+        const same = await repo.update('wa', w.id, () => undefined);
+        expect(same).toEqual({ record: read, changed: false });
+        expect(await repo.update('wb', w.id, (cur) => cur)).toBeUndefined();
+        expect(await repo.update('wa', crypto.randomUUID(), (cur) => cur)).toBeUndefined();
+        // Without ifMatch a concurrent write makes it apply the change again to the newer record.
+        const [x, y] = await Promise.all([
+          repo.update('wa', w.id, (cur) => ({ ...cur, url: 'https://x.example.edu/' })),
+          repo.update('wa', w.id, (cur) => ({ ...cur, events: ['vm.ready', 'lab.ready'] })),
+        ]);
+        expect(x?.changed && y?.changed).toBe(true);
+        expect(await repo.get('wa', w.id)).toMatchObject({ url: 'https://x.example.edu/', events: ['vm.ready', 'lab.ready'] });
       } finally {
         await close();
       }

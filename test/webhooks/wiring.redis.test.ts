@@ -1,3 +1,4 @@
+import { createMemoryAuditLog } from '../../src/adapters/memory/audit-log.js';
 import type { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryOperationEvents } from '../../src/adapters/memory/index.js';
@@ -75,6 +76,7 @@ describe('wiring webhooks into the job runtime', () => {
         world: { network: networkFor(config) },
         kube: emulatorClient(emulator.url),
         tenantRepo: { get: async (id) => (id === 't1' ? tenant : undefined) },
+        auditLog: createMemoryAuditLog(),
       },
       { redisPrefix: prefix, bullPrefix: `${prefix}-bull` },
     );

@@ -1,5 +1,5 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { canonicalEvents, isWebhookEventType, type WebhookRecord } from '../../domain/webhooks/webhook.js';
+import { canonicalEvents, isWebhookEventType, type NewWebhookRecord, type WebhookRecord } from '../../domain/webhooks/webhook.js';
 import { ANN_DESCRIPTION, LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY, MANAGED_SELECTOR } from './tenant-objects.js';
 
 export const LABEL_WEBHOOK = 'labplane.io/webhook';
@@ -17,8 +17,20 @@ export const ANN_WEBHOOK_EVENTS = 'labplane.io/webhook-events';
 export const ANN_CREATED_BY = 'labplane.io/created-by';
 /** ISO 8601 with milliseconds (creationTimestamp has seconds only). */
 export const ANN_CREATED_AT = 'labplane.io/created-at';
+/** ISO 8601: set while the webhook is disabled. */
+export const ANN_DISABLED_AT = 'labplane.io/webhook-disabled-at';
+/** Why it was disabled (`receiver-failing`, `requested`). */
+export const ANN_DISABLED_REASON = 'labplane.io/webhook-disabled-reason';
+/** ISO 8601: since when every delivery attempt failed. */
+export const ANN_FAILING_SINCE = 'labplane.io/webhook-failing-since';
+export const ANN_SECRET_ROTATED_AT = 'labplane.io/webhook-secret-rotated-at';
+export const ANN_PREVIOUS_SECRET_EXPIRES_AT = 'labplane.io/webhook-previous-secret-expires-at';
 /** Key of the signing secret (`whsec_...`) in the Secret's data. */
 export const SIGNING_SECRET_KEY = 'signing-secret';
+/** Key of the secret a rotation replaced, while it still signs (beside the new one). */
+export const PREVIOUS_SIGNING_SECRET_KEY = 'previous-signing-secret';
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 /** Secret name of a webhook (its id is a UUID: the name is a valid DNS subdomain). */
 export function webhookSecretName(id: string): string {
@@ -29,7 +41,8 @@ export function webhookSecretName(id: string): string {
  * The Secret that holds a webhook, in the control plane's namespace `namespace` (not the tenant's:
  * the control plane may read Secrets only there), labelled with its tenant.
  */
-export function webhookSecretObject(w: WebhookRecord, namespace: string): V1Secret {
+export function webhookSecretObject(w: NewWebhookRecord, namespace: string): V1Secret {
+  const optional = (key: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [key]: value });
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -42,11 +55,19 @@ export function webhookSecretObject(w: WebhookRecord, namespace: string): V1Secr
         [ANN_WEBHOOK_EVENTS]: w.events.join(','),
         [ANN_CREATED_BY]: w.createdBy,
         [ANN_CREATED_AT]: w.createdAt,
-        ...(w.description === undefined ? {} : { [ANN_DESCRIPTION]: w.description }),
+        ...optional(ANN_DESCRIPTION, w.description),
+        ...optional(ANN_DISABLED_AT, w.status === 'disabled' ? (w.disabledAt ?? new Date(0).toISOString()) : undefined),
+        ...optional(ANN_DISABLED_REASON, w.status === 'disabled' ? w.disabledReason : undefined),
+        ...optional(ANN_FAILING_SINCE, w.failingSince),
+        ...optional(ANN_SECRET_ROTATED_AT, w.secretRotatedAt),
+        ...optional(ANN_PREVIOUS_SECRET_EXPIRES_AT, w.previousSecret === undefined ? undefined : w.previousSecretExpiresAt),
       },
     },
     type: 'Opaque',
-    data: { [SIGNING_SECRET_KEY]: Buffer.from(w.secret, 'utf8').toString('base64') },
+    data: {
+      [SIGNING_SECRET_KEY]: b64(w.secret),
+      ...(w.previousSecret === undefined ? {} : { [PREVIOUS_SIGNING_SECRET_KEY]: b64(w.previousSecret) }),
+    },
   };
 }
 
@@ -67,15 +88,29 @@ export function webhookFromSecret(s: V1Secret): WebhookRecord | undefined {
   const encoded = s.data?.[SIGNING_SECRET_KEY];
   const events = (ann[ANN_WEBHOOK_EVENTS] ?? '').split(',').filter(isWebhookEventType);
   if (id === undefined || tenant === undefined || url === undefined || encoded === undefined || events.length === 0) return undefined;
-  const description = ann[ANN_DESCRIPTION];
+  const optional = <K extends string>(key: K, value: string | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, string>));
+  const disabledAt = ann[ANN_DISABLED_AT];
+  const reason = ann[ANN_DISABLED_REASON];
+  const previous = s.data?.[PREVIOUS_SIGNING_SECRET_KEY];
   return {
     id,
     tenant,
     url,
     events: canonicalEvents(events),
-    ...(description === undefined ? {} : { description }),
+    ...optional('description', ann[ANN_DESCRIPTION]),
     createdAt: ann[ANN_CREATED_AT] ?? s.metadata?.creationTimestamp?.toISOString?.() ?? new Date(0).toISOString(),
     createdBy: ann[ANN_CREATED_BY] ?? '',
+    version: s.metadata?.resourceVersion ?? '',
+    status: disabledAt === undefined ? 'active' : 'disabled',
+    ...(disabledAt === undefined ? {} : { disabledAt, disabledReason: reason === 'requested' ? 'requested' : 'receiver-failing' }),
+    ...optional('failingSince', ann[ANN_FAILING_SINCE]),
+    ...optional('secretRotatedAt', ann[ANN_SECRET_ROTATED_AT]),
     secret: Buffer.from(encoded, 'base64').toString('utf8'),
+    ...(previous === undefined
+      ? {}
+      : {
+          previousSecret: Buffer.from(previous, 'base64').toString('utf8'),
+          ...optional('previousSecretExpiresAt', ann[ANN_PREVIOUS_SECRET_EXPIRES_AT]),
+        }),
   };
 }

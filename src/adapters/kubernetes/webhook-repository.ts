@@ -1,15 +1,17 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import { ConflictError, NotFoundError } from '../../domain/shared/errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/shared/errors.js';
 import type { TenantRepository } from '../../domain/tenants/tenant-repository.js';
 import { toWebhook, type Webhook, type WebhookRecord } from '../../domain/webhooks/webhook.js';
 import type { WebhookRepository } from '../../domain/webhooks/webhook-repository.js';
 import { isConflict, isNotFound } from './errors.js';
 import { listOptions } from './kube-reads.js';
+import { MAX_CONFLICT_ATTEMPTS, withVersion } from './kube-writes.js';
 import { cacheGroup, createResourceCache, lifecycleOf, type CacheOptions, type WatchedLifecycle } from './resource-cache.js';
 import type { KubeClient } from './kube-client.js';
 import { LABEL_TENANT } from './tenant-objects.js';
 import {
   isWebhookSecret,
+  LABEL_WEBHOOK_ID,
   tenantWebhookSelector,
   webhookFromSecret,
   webhookSecretName,
@@ -75,6 +77,15 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
     return w?.id === id && w.tenant === tenant ? w : undefined;
   }
 
+  const stale = () => new PreconditionFailedError('VERSION_MISMATCH', 'The webhook changed since the version given in If-Match.');
+
+  /** The webhook's Secret read from the API server (after a write conflict). */
+  async function fresh(tenant: string, id: string): Promise<V1Secret | undefined> {
+    const found = await informer.listDirect({ namespace, labelSelector: `${tenantWebhookSelector(tenant)},${LABEL_WEBHOOK_ID}=${id}` });
+    for (const s of found) informer.remember(s);
+    return found.find((s) => s.metadata?.name === webhookSecretName(id));
+  }
+
   /** Deletes the Secret held in `s` only if it is still that object (uid precondition): another tenant's never goes. */
   async function remove(s: V1Secret): Promise<boolean> {
     const name = s.metadata?.name ?? '';
@@ -118,10 +129,42 @@ export function createKubeWebhookRepository(deps: KubeWebhookRepositoryDeps): Ku
           core.createNamespacedSecret({ namespace, body }),
         );
         informer.remember(created);
+        const stored = webhookFromSecret(created);
+        if (stored === undefined) throw new TypeError('the API server answered a Secret that is not the webhook written');
+        return stored;
       } catch (err) {
         if (isConflict(err, 'ALREADY_EXISTS')) throw new ConflictError('WEBHOOK_EXISTS', `webhook '${w.id}' already exists.`, { cause: err });
         throw err;
       }
+    },
+
+    // A replace over the version read (optimistic concurrency): a conflict re-reads and applies the
+    // change again, unless the caller named a version (If-Match), which is then stale.
+    async update(tenant, id, change, ifMatch) {
+      for (let attempt = 0; attempt < MAX_CONFLICT_ATTEMPTS; attempt++) {
+        const s = attempt === 0 ? await secretOf(tenant, id) : await fresh(tenant, id);
+        const current = s === undefined ? undefined : webhookFromSecret(s);
+        if (s === undefined || current === undefined || current.id !== id || current.tenant !== tenant) return undefined;
+        if (ifMatch !== undefined && ifMatch !== current.version) throw stale();
+        const next = change(current);
+        if (next === undefined) return { record: current, changed: false };
+        const name = webhookSecretName(id);
+        const body = withVersion(webhookSecretObject({ ...next, id, tenant }, namespace), current.version);
+        try {
+          const written = await client.request({ what: `replace Secret ${namespace}/${name}`, write: true, resource: 'webhook', name: id }, () =>
+            core.replaceNamespacedSecret({ namespace, name, body }),
+          );
+          informer.remember(written);
+          const stored = webhookFromSecret(written);
+          if (stored === undefined) throw new TypeError('the API server answered a Secret that is not the webhook written');
+          return { record: stored, changed: true };
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          if (!isConflict(err, 'VERSION_CONFLICT')) throw err;
+          if (ifMatch !== undefined) throw stale();
+        }
+      }
+      throw new ConflictError('VERSION_CONFLICT', `webhook '${id}' kept changing while it was being written; try again.`);
     },
 
     async delete(tenant, id) {

@@ -1065,6 +1065,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket that opens the VM's VNC or serial console in a browser.
+         * @description The VM's owner, tenant owners, the instructors of the VM's lab and platform admins; a member only on their own VM (another's is 404, as is another tenant's VM); integrations are 403. The ticket is bound to the caller, the VM and the console type, opens one console once, and expires within 60 seconds: open `url` (the console page, ticket in its fragment) or the websocket at `websocketPath`. 409 `ACTION_NOT_ALLOWED` unless the VM runs; 409 `CONSOLE_LIMIT_REACHED` when the VM or the tenant has as many open consoles as allowed (CONSOLES_PER_VM, CONSOLES_PER_TENANT).
+         */
+        post: operations["createConsoleTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/{ticket}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A ticket from `createConsoleTicket` (single use, a minute at most). It is the credential; it is never logged. */
+                ticket: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The console itself, a WebSocket (binary frames of raw bytes, RFB for VNC, a byte stream for serial).
+         * @description Upgrade to a WebSocket (no subprotocol needed). The ticket is used up by the attempt, whatever its outcome. Browsers cannot send Authorization on a WebSocket, so the ticket alone opens it; a client that sends a bearer token must be the ticket's holder. An `Origin` other than this host is refused (403). The proxy connects to KubeVirt's `vnc` or `console` subresource with the control plane's own credentials, applies backpressure both ways, and closes both sides together: after CONSOLE_IDLE_TIMEOUT_MS without a byte, after CONSOLE_MAX_SESSION_MS, or when either side closes. Each session is an audit event (`consoleSession`, with its `console` record); open sessions are the `labplane_console_sessions` gauge on /metrics.
+         */
+        get: operations["openConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/vnc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The VNC console page (noVNC from this origin), opened with `#ticket=...` in its fragment.
+         * @description Keyboard, Ctrl-Alt-Del, typing pasted text, full screen. Strict CSP (scripts from this origin only, websockets to it only), not framable.
+         */
+        get: operations["getVncConsolePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/serial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The serial console page (xterm.js from this origin), opened with `#ticket=...` in its fragment.
+         * @description Keyboard, paste, full screen. Strict CSP (scripts from this origin only, websockets to it only), not framable.
+         */
+        get: operations["getSerialConsolePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nodes": {
         parameters: {
             query?: never;
@@ -1506,6 +1594,126 @@ export interface paths {
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
+        /**
+         * Change a webhook's URL, events, description or status.
+         * @description Absent fields stay as they are; `description: null` (or `""`) removes it. A new URL is vetted
+         *     as at registration (422 `URL_NOT_ALLOWED`). `status: active` re-enables a webhook that was
+         *     disabled (automatically, after its receiver failed for `WEBHOOK_DISABLE_AFTER_HOURS`, or on
+         *     request) and starts its failure record again; `status: disabled` stops its deliveries (pings
+         *     are still sent). The signing secret does not change (see `rotate-secret`).
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a `webhook.ping` event to this webhook (to test its receiver).
+         * @description The ping goes to this webhook only, whatever events it subscribed to and even while it is
+         *     disabled (so a receiver can be checked before re-enabling it). The answer is the delivery,
+         *     `pending`; read it at `Location` for the outcome. Its success or failure counts for the
+         *     webhook's receiver like any delivery.
+         */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the signing secret; the answer holds the new one, shown this once.
+         * @description The secret it replaces keeps signing deliveries, beside the new one, for `overlapHours`
+         *     (default `WEBHOOK_SECRET_OVERLAP_HOURS`, 24): meanwhile `webhook-signature` carries two
+         *     space-separated entries, `v1,<signature with the new secret> v1,<signature with the old one>`
+         *     (Standard Webhooks), so receivers verify with either while they switch. `overlapHours: 0`
+         *     stops the old secret at once (after a leak). Rotating again during an overlap ends the
+         *     earlier one: only the secret being replaced keeps signing.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks/{id}/deliveries/{deliveryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+                /** @description Delivery id (a UUID). */
+                deliveryId: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        /** One delivery to the webhook (its status, attempts, last answer). */
+        get: operations["getWebhookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+                /** @description Delivery id (a UUID). */
+                deliveryId: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a finished delivery again (same event, body and `webhook-id`), as a new delivery.
+         * @description For a delivery that succeeded or failed (409 `DELIVERY_IN_PROGRESS` while it is still being
+         *     tried). The new delivery (`redeliveryOf` names the original) is retried on the usual
+         *     schedule. It carries the same `webhook-id`, so a receiver that already processed the event
+         *     may drop it. Refused while the webhook is disabled (409 `WEBHOOK_DISABLED`).
+         */
+        post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -1712,7 +1920,632 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "operation.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An operation a client started (no `parentId`) succeeded.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["OperationSucceededEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "operation.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An operation a client started (no `parentId`) failed.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["OperationFailedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "vm.ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A VM is running (with Azure Arc: its identity is set up too).
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VmReadyEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "vm.snapshot-ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A snapshot of a VM is ready to use.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VmSnapshotReadyEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab.ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Every student VM of a lab is ready.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LabReadyEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab.roster-synced": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A roster change of a lab was applied.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LabRosterSyncedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "vm.idle-warning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A running VM is idle and will be stopped at `stopAt` unless someone uses it.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VmIdleWarningEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "vm.quota-warning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A lab student's VM has used up (or is about to use up) the student's hours and will be stopped at `stopAt`.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VmQuotaWarningEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "vm.auto-shutdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The idle detector started stopping a VM (idle, or its hours used up).
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VmAutoShutdownEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lab.template-published": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A lab's template VM was published; the lab's template image is the new version.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LabTemplatePublishedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Another webhook of the tenant was disabled because its receiver kept failing.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookDisabledEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sent on request (`POST .../webhooks/{id}/ping`) to one webhook, whatever it subscribed to.
+         * @description Sent to the webhook's URL as a signed POST (Standard Webhooks); see `createWebhook`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+                    "webhook-id": components["parameters"]["WebhookIdHeader"];
+                    /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+                     *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+                     *     first). A delivery is genuine when any entry verifies.
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookPingEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Anything else (redirects too), or no answer within 10 s, is retried; 410 Gone stops the retries of this delivery. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         JsonWebKeySet: {
@@ -1823,6 +2656,7 @@ export interface components {
              *     | `LENGTH_REQUIRED` | 411 | no | The request must state its Content-Length (anonymous GraphQL requests). |
              *     | `PAYLOAD_TOO_LARGE` | 413 | no | The request body is larger than accepted here. |
              *     | `URI_TOO_LONG` | 414 | no | A path parameter is too long. |
+             *     | `WEBSOCKET_REQUIRED` | 426 | no | This address only answers a WebSocket upgrade (the VM console). |
              *     | `UNSUPPORTED_MEDIA_TYPE` | 415 | no | The body is sent with a content type this operation does not accept. |
              *     | `REQUEST_TIMEOUT` | 408 | yes, later | The request was not received in time. |
              *     | `HEADERS_TOO_LARGE` | 431 | no | The request line and headers are larger than the server accepts (16 KiB). |
@@ -1853,8 +2687,10 @@ export interface components {
              *     | `STUDENT_NOT_FOUND` | 404 | no | The student is not on the lab roster. |
              *     | `SNAPSHOT_NOT_FOUND` | 404 | no | The VM has no snapshot of that name. |
              *     | `NODE_NOT_FOUND` | 404 | no | The cluster node does not exist. |
+             *     | `CONSOLE_TICKET_NOT_FOUND` | 404 | no | The console ticket is unknown, expired, already used or was issued to someone else; ask for a new one. |
              *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
+             *     | `DELIVERY_NOT_FOUND` | 404 | no | The webhook has no such delivery (records are kept 7 days, the last 100 per webhook). |
              *     | `LTI_REGISTRATION_NOT_FOUND` | 404 | no | The LTI platform registration does not exist in the tenant. |
              *     | `ARC_MACHINE_NOT_FOUND` | 404 | no | The Azure Arc machine of the VM does not exist. |
              *     | `EXTENSION_NOT_FOUND` | 404 | no | The VM extension does not exist on the Azure Arc machine. |
@@ -1906,8 +2742,11 @@ export interface components {
              *     | `LTI_EMPTY_MEMBERSHIP` | 409 | no | The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty). |
              *     | `LTI_NOT_CONFIGURED` | 409 | no | The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS. |
              *     | `LTI_REGISTRATION_GONE` | 409 | no | The LMS registration the lab is bound through no longer exists; bind the lab again. |
+             *     | `CONSOLE_LIMIT_REACHED` | 409 | yes, later | The VM (or the tenant) has as many open consoles as allowed; `details.scope` says which and `details.limit` the figure. |
              *     | `WEBHOOK_EXISTS` | 409 | no | A webhook with this id already exists. |
              *     | `WEBHOOK_LIMIT_REACHED` | 409 | no | The tenant has as many webhooks as allowed; delete one first. |
+             *     | `WEBHOOK_DISABLED` | 409 | no | The webhook is disabled; re-enable it (PATCH `status: active`) first. |
+             *     | `DELIVERY_IN_PROGRESS` | 409 | yes, later | The delivery is still being tried; redeliver it once it succeeded or failed. |
              *     | `LTI_REGISTRATION_EXISTS` | 409 | no | The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant. |
              *     | `LTI_REGISTRATION_LIMIT_REACHED` | 409 | no | The tenant has as many LTI platform registrations as allowed; delete one first. |
              *     | `OPERATION_EXISTS` | 409 | no | An operation with this id already exists. |
@@ -2021,6 +2860,24 @@ export interface components {
             requestId: string;
             /** @description Why the platform acted on its own, e.g. AutoShutdown:Idle or UsageQuota:Exhausted (the VM stops it started). */
             reason?: string;
+            /** @description A console session (action `consoleSession`). */
+            console?: {
+                type: components["schemas"]["ConsoleType"];
+                /** Format: date-time */
+                startedAt: string;
+                /** Format: date-time */
+                endedAt: string;
+                durationMs: number;
+                /** @description Bytes the browser sent (keys */
+                bytesToVm: number;
+                /** @description Bytes the VM's console sent. */
+                bytesFromVm: number;
+                /**
+                 * @description Who ended the session.
+                 * @enum {string}
+                 */
+                closedBy: "client" | "vm" | "idle-timeout" | "max-session" | "error";
+            };
         };
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
@@ -2424,6 +3281,22 @@ export interface components {
             principalType?: string;
             /** @enum {string} */
             role: "administrator" | "user";
+        };
+        ConsoleTicketRequest: {
+            type: components["schemas"]["ConsoleType"];
+        };
+        /** @enum {string} */
+        ConsoleType: "vnc" | "serial";
+        ConsoleTicket: {
+            /** @description Single use; a credential: keep it out of logs. */
+            ticket: string;
+            type: components["schemas"]["ConsoleType"];
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description The console page with the ticket in its fragment (absolute with PUBLIC_URL, else from this origin). */
+            url: string;
+            /** @description The websocket to open on this origin, for clients of their own. */
+            websocketPath: string;
         };
         VmAccessList: {
             items: components["schemas"]["VmAccess"][];
@@ -2925,25 +3798,48 @@ export interface components {
             diff: components["schemas"]["RosterDiff"];
         };
         /**
-         * @description `operation.succeeded` / `operation.failed`: an operation a client started (no `parentId`)
-         *     finished; `vm.ready`: a VM is running (and, with Azure Arc, its identity is set up);
+         * @description Event types a webhook subscribes to; each one's body is described under `webhooks` in this
+         *     contract. `operation.succeeded` / `operation.failed`: an operation a client started (no
+         *     `parentId`) finished; `vm.ready`: a VM is running (and, with Azure Arc, its identity is set up);
          *     `vm.snapshot-ready`: a snapshot of a VM is ready to use (its `vm.snapshot` operation succeeded);
          *     `lab.ready`: every VM of a lab is ready; `lab.roster-synced`: a roster change was applied;
          *     `vm.idle-warning`: a running VM is idle (disconnected, never connected to, or idle) and will be
          *     stopped at `stopAt` unless someone uses it; `vm.quota-warning`: a lab student's VM has used up
          *     (or is about to use up) the student's hours and will be stopped at `stopAt`; `vm.auto-shutdown`:
-         *     such a stop was started (`vm.stop`, with the reason). Data of the three:
-         *     `{tenant, vm, lab?, ownerId, reason, warnedAt, stopAt}` (`vm.quota-warning` adds `usedHours` and
-         *     `leftHours`, `vm.auto-shutdown` adds `operationId`). `lab.template-published`: a lab's template VM
-         *     was published and the lab's template image is the new version.
+         *     such a stop was started (`vm.stop`, with the reason). `lab.template-published`: a lab's
+         *     template VM was published and the lab's template image is the new version.
+         *     `webhook.disabled`: another webhook of the tenant was disabled because its receiver kept failing.
          * @enum {string}
          */
-        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown" | "lab.template-published";
+        WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown" | "lab.template-published" | "webhook.disabled";
+        /**
+         * @description What a delivery carries; `webhook.ping` (sent on request to one webhook) is not subscribed to.
+         * @enum {string}
+         */
+        WebhookDeliveredEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown" | "lab.template-published" | "webhook.disabled" | "webhook.ping";
+        /**
+         * @description `disabled`: nothing is delivered (but pings), after the receiver failed for `WEBHOOK_DISABLE_AFTER_HOURS` or on request; `PATCH` with `status: active` re-enables it.
+         * @enum {string}
+         */
+        WebhookStatus: "active" | "disabled";
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
             events: components["schemas"]["WebhookEventType"][];
             description?: string;
+        };
+        /** @description What changes; absent fields stay. */
+        WebhookUpdate: {
+            /** @description https:// (http:// only for allow-listed hosts). */
+            url?: string;
+            events?: components["schemas"]["WebhookEventType"][];
+            /** @description `null` or `""` removes it. */
+            description?: string | null;
+            status?: components["schemas"]["WebhookStatus"];
+        };
+        WebhookSecretRotation: {
+            /** @description How long the replaced secret keeps signing beside the new one (default `WEBHOOK_SECRET_OVERLAP_HOURS`, 24); 0 stops it at once. */
+            overlapHours?: number;
         };
         Webhook: {
             /** Format: uuid */
@@ -2955,23 +3851,38 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             createdBy: string;
+            /** @description Opaque; the ETag. */
+            version: string;
+            status: components["schemas"]["WebhookStatus"];
+            /**
+             * Format: date-time
+             * @description When it was disabled (`disabled` only).
+             */
+            disabledAt?: string;
+            /**
+             * @description `receiver-failing`: automatically; `requested`: by a PATCH.
+             * @enum {string}
+             */
+            disabledReason?: "receiver-failing" | "requested";
+            /**
+             * Format: date-time
+             * @description Since when every delivery attempt failed (absent while the receiver answers 2xx).
+             */
+            failingSince?: string;
+            /** Format: date-time */
+            secretRotatedAt?: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret the last rotation replaced still signs deliveries too.
+             */
+            previousSecretExpiresAt?: string;
         };
         /**
-         * @description The new webhook and its signing secret (`whsec_` + base64 of 32 random bytes), shown this
-         *     once. It is not kept with the idempotent answer: a replay of the request (same
-         *     Idempotency-Key) answers without `secret`; delete the webhook and register it again if the
-         *     first answer was lost.
+         * @description The webhook and its (new) signing secret (`whsec_` + base64 of 32 random bytes), shown this
+         *     once. It is not kept with the idempotent answer of a create: a replay of the request (same
+         *     Idempotency-Key) answers without `secret`; rotate the secret if the first answer was lost.
          */
-        WebhookCreated: {
-            /** Format: uuid */
-            id: string;
-            tenant: string;
-            url: string;
-            events: components["schemas"]["WebhookEventType"][];
-            description?: string;
-            /** Format: date-time */
-            createdAt: string;
-            createdBy: string;
+        WebhookCreated: components["schemas"]["Webhook"] & {
             secret?: string;
         };
         WebhookList: {
@@ -2987,7 +3898,12 @@ export interface components {
             webhookId: string;
             /** @description The event (`<operationId>.<type>`), also the `webhook-id` header. */
             eventId: string;
-            eventType: components["schemas"]["WebhookEventType"];
+            eventType: components["schemas"]["WebhookDeliveredEventType"];
+            /**
+             * Format: uuid
+             * @description The delivery this one sends again.
+             */
+            redeliveryOf?: string;
             status: components["schemas"]["WebhookDeliveryStatus"];
             attempts: number;
             /** Format: date-time */
@@ -3005,6 +3921,225 @@ export interface components {
             items: components["schemas"]["WebhookDelivery"][];
             nextCursor?: string;
         };
+        /** @description The body of every delivery (Standard Webhooks); `data` depends on `type`. */
+        WebhookEventBase: {
+            /** @description The event id, also the `webhook-id` header (the same on every retry and redelivery): dedupe on it. */
+            id: string;
+            type: components["schemas"]["WebhookDeliveredEventType"];
+            /**
+             * Format: date-time
+             * @description When it happened (an operation's end
+             */
+            timestamp: string;
+            tenant: string;
+            data: Record<string, never>;
+        };
+        OperationSucceededEvent: {
+            id?: string;
+            /** @constant */
+            type?: "operation.succeeded";
+            timestamp?: unknown;
+            tenant?: unknown;
+            /** @description The operation (`status: succeeded`). */
+            data?: components["schemas"]["Operation"];
+        } & components["schemas"]["WebhookEventBase"];
+        OperationFailedEvent: {
+            id?: string;
+            /** @constant */
+            type?: "operation.failed";
+            timestamp?: unknown;
+            tenant?: unknown;
+            /** @description The operation (`status: failed`, with `error`). */
+            data?: components["schemas"]["Operation"];
+        } & components["schemas"]["WebhookEventBase"];
+        VmReadyEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "vm.ready";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                /** @description The VM's name. */
+                vm?: string;
+                /** @description The lab of a student's VM. */
+                lab?: string;
+                ownerId?: string;
+                /** @description The `vm.create` (or `vm.identity`) operation. */
+                operationId: string;
+            };
+        } & components["schemas"]["WebhookEventBase"];
+        VmSnapshotReadyEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "vm.snapshot-ready";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                vm?: string;
+                /** @description The snapshot's name. */
+                snapshot?: string;
+                /** @description The VM was running when it was taken. */
+                online?: boolean;
+                indications?: ("Online" | "GuestAgent" | "NoGuestAgent")[];
+                ownerId?: string;
+                /** @description The `vm.snapshot` operation. */
+                operationId: string;
+            };
+        } & components["schemas"]["WebhookEventBase"];
+        LabReadyEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "lab.ready";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                lab: string;
+                summary: components["schemas"]["LabSummary"];
+                /** @description The `lab.sync` operation. */
+                operationId: string;
+            };
+        } & components["schemas"]["WebhookEventBase"];
+        LabRosterSyncedEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "lab.roster-synced";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                lab: string;
+                diff?: components["schemas"]["RosterDiff"];
+                summary: components["schemas"]["LabSummary"];
+                /** @description Students whose VM failed (at most 50). */
+                failed: {
+                    student: string;
+                    code: string;
+                    reason: string;
+                }[];
+                /** @description The `lab.sync` operation. */
+                operationId: string;
+            };
+        } & components["schemas"]["WebhookEventBase"];
+        LabTemplatePublishedEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "lab.template-published";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                lab: string;
+                /** @description The template VM published. */
+                vm: string;
+                image: {
+                    /** @constant */
+                    scope: "tenant";
+                    name: string;
+                };
+                /** @description The image version published. */
+                version?: number;
+                /** @description The `lab.template-publish` operation. */
+                operationId: string;
+            };
+        } & components["schemas"]["WebhookEventBase"];
+        /** @description What the idle detector says of a VM it warns about or stops. */
+        VmShutdownNoticeData: {
+            tenant: string;
+            vm: string;
+            /** @description The lab of a student's VM (its cost controls applied). */
+            lab?: string;
+            ownerId: string;
+            /** @enum {string} */
+            reason: "AutoShutdown:Disconnect" | "AutoShutdown:NotConnected" | "AutoShutdown:Idle" | "UsageQuota:Exhausted";
+            /** Format: date-time */
+            warnedAt?: string;
+            /**
+             * Format: date-time
+             * @description When the VM is (or was to be) stopped.
+             */
+            stopAt?: string;
+        };
+        VmIdleWarningEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "vm.idle-warning";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                /** @enum {unknown} */
+                reason?: "AutoShutdown:Disconnect" | "AutoShutdown:NotConnected" | "AutoShutdown:Idle";
+            } & WithRequired<components["schemas"]["VmShutdownNoticeData"], "warnedAt" | "stopAt">;
+        } & components["schemas"]["WebhookEventBase"];
+        VmQuotaWarningEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "vm.quota-warning";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                /** @constant */
+                reason?: "UsageQuota:Exhausted";
+                /** @description Hours the student has used. */
+                usedHours: number;
+                /** @description Hours left (0 once used up). */
+                leftHours: number;
+            } & WithRequired<components["schemas"]["VmShutdownNoticeData"], "lab" | "warnedAt" | "stopAt">;
+        } & components["schemas"]["WebhookEventBase"];
+        VmAutoShutdownEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "vm.auto-shutdown";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                /** @description The `vm.stop` operation started. */
+                operationId: string;
+            } & components["schemas"]["VmShutdownNoticeData"];
+        } & components["schemas"]["WebhookEventBase"];
+        WebhookDisabledEvent: {
+            id?: unknown;
+            /** @constant */
+            type?: "webhook.disabled";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                /**
+                 * Format: uuid
+                 * @description The webhook disabled (not this one).
+                 */
+                webhookId: string;
+                /** @description Its description. */
+                description?: string;
+                /**
+                 * Format: date-time
+                 * @description Since when its receiver failed.
+                 */
+                failingSince?: string;
+                /** Format: date-time */
+                disabledAt: string;
+                /** @constant */
+                reason: "receiver-failing";
+            };
+        } & components["schemas"]["WebhookEventBase"];
+        WebhookPingEvent: {
+            id?: string;
+            /** @constant */
+            type?: "webhook.ping";
+            timestamp?: unknown;
+            tenant?: unknown;
+            data?: {
+                tenant: string;
+                /**
+                 * Format: uuid
+                 * @description The webhook pinged (this one).
+                 */
+                webhookId: string;
+            };
+        } & components["schemas"]["WebhookEventBase"];
         /** @enum {string} */
         OperationStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
         Operation: {
@@ -3294,6 +4429,18 @@ export interface components {
         OperationId: string;
         /** @description Webhook id (a UUID). */
         WebhookId: string;
+        /** @description Delivery id (a UUID). */
+        DeliveryId: string;
+        /** @description The event id (the body's `id`); the same on every retry and redelivery. */
+        WebhookIdHeader: string;
+        /** @description When this attempt was signed, unix seconds; refuse a delivery whose timestamp is far from now. */
+        WebhookTimestampHeader: string;
+        /**
+         * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, keyed with
+         *     the bytes after `whsec_` of the secret; two entries during a rotation's overlap (new secret
+         *     first). A delivery is genuine when any entry verifies.
+         */
+        WebhookSignatureHeader: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
@@ -5502,6 +6649,116 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    createConsoleTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsoleTicketRequest"];
+            };
+        };
+        responses: {
+            /** @description The ticket (not cached). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    openConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A ticket from `createConsoleTicket` (single use, a minute at most). It is the credential; it is never logged. */
+                ticket: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            /** @description A plain GET (`WEBSOCKET_REQUIRED`); the address only speaks WebSocket. */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVncConsolePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getSerialConsolePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     listNodes: {
         parameters: {
             query?: never;
@@ -6174,6 +7431,7 @@ export interface operations {
             /** @description The webhook. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6213,6 +7471,197 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The webhook's ETag; the change is refused with 412 when the webhook changed meanwhile. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "operation.failed",
+                 *         "lab.ready",
+                 *         "webhook.disabled"
+                 *       ],
+                 *       "description": "Canvas course sync"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The webhook after the change. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ping's delivery, queued. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "overlapHours": 24
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookSecretRotation"];
+            };
+        };
+        responses: {
+            /** @description The webhook with its new secret (`secret`), never shown again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+                /** @description Delivery id (a UUID). */
+                deliveryId: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Webhook id (a UUID). */
+                id: components["parameters"]["WebhookId"];
+                /** @description Delivery id (a UUID). */
+                deliveryId: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new delivery, queued. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -6593,3 +8042,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

@@ -27,20 +27,35 @@ export function installValidators(app: FastifyInstance): void {
 /**
  * Fastify validates a body only when its content type is one the route's schema lists, so a body
  * sent as another type (text/plain, say) would skip validation. Refuse it before validation: 415
- * for a type the contract does not list, 400 for a missing body the contract requires.
+ * for a type the contract does not list, 400 for a missing body the contract requires (the
+ * operations in `optionalBodies`, whose `requestBody.required` is not true, may come without one:
+ * fastify-openapi-glue drops that flag from the route schema).
  */
-export function installMediaTypeGuard(app: FastifyInstance): void {
+export function installMediaTypeGuard(app: FastifyInstance, optionalBodies: ReadonlySet<string> = new Set()): void {
   app.addHook('preValidation', async (request) => {
-    const body = (request.routeOptions.schema as { body?: { content?: Record<string, unknown> } } | undefined)?.body;
-    const content = body?.content;
+    const schema = request.routeOptions.schema as { body?: { content?: Record<string, unknown> }; operationId?: string } | undefined;
+    const content = schema?.body?.content;
     if (content === undefined) return;
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type === '') {
       if (request.body === undefined || request.body === null) {
+        if (schema?.operationId !== undefined && optionalBodies.has(schema.operationId)) return;
         throw new ValidationError('A request body is required.', [{ field: '/', message: `send ${Object.keys(content).join(' or ')}` }]);
       }
       throw mediaTypeError('A Content-Type header is required.');
     }
     if (!Object.hasOwn(content, type)) throw mediaTypeError(`Send ${Object.keys(content).join(' or ')}, not ${type}.`);
   });
+}
+
+/** The operations of the contract whose request body may be left out (`requestBody.required` not true). */
+export function optionalBodyOperations(doc: { paths: Record<string, Record<string, unknown>> }): Set<string> {
+  const out = new Set<string>();
+  for (const item of Object.values(doc.paths)) {
+    for (const op of Object.values(item)) {
+      const o = op as { operationId?: unknown; requestBody?: { required?: unknown } } | null;
+      if (typeof o?.operationId === 'string' && o.requestBody !== undefined && o.requestBody.required !== true) out.add(o.operationId);
+    }
+  }
+  return out;
 }

@@ -5,11 +5,13 @@ import type { Webhook } from '../../domain/webhooks/webhook.js';
 import type { CreatedWebhook, WebhookService } from '../../domain/webhooks/webhook-service.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
+import { etagOf, ifMatchVersion } from './etag.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B }>;
 type TenantParams = { tenant: string };
 type WebhookParams = { tenant: string; id: string };
+type DeliveryParams = { tenant: string; id: string; deliveryId: string };
 type PageQuery = { limit?: number; cursor?: string };
 
 /** The wire shape of a webhook (never the secret). */
@@ -22,6 +24,13 @@ export function webhookDto(w: Webhook): Schemas['Webhook'] {
     ...(w.description === undefined ? {} : { description: w.description }),
     createdAt: w.createdAt,
     createdBy: w.createdBy,
+    version: w.version,
+    status: w.status,
+    ...(w.disabledAt === undefined ? {} : { disabledAt: w.disabledAt }),
+    ...(w.disabledReason === undefined ? {} : { disabledReason: w.disabledReason }),
+    ...(w.failingSince === undefined ? {} : { failingSince: w.failingSince }),
+    ...(w.secretRotatedAt === undefined ? {} : { secretRotatedAt: w.secretRotatedAt }),
+    ...(w.previousSecretExpiresAt === undefined ? {} : { previousSecretExpiresAt: w.previousSecretExpiresAt }),
   };
 }
 
@@ -36,6 +45,7 @@ export function deliveryDto(d: WebhookDelivery): Schemas['WebhookDelivery'] {
     webhookId: d.webhookId,
     eventId: d.eventId,
     eventType: d.eventType,
+    ...(d.redeliveryOf === undefined ? {} : { redeliveryOf: d.redeliveryOf }),
     status: d.status,
     attempts: d.attempts,
     ...(d.lastAttemptAt === undefined ? {} : { lastAttemptAt: d.lastAttemptAt }),
@@ -45,6 +55,8 @@ export function deliveryDto(d: WebhookDelivery): Schemas['WebhookDelivery'] {
     createdAt: d.createdAt,
   };
 }
+
+const deliveryLocation = (p: WebhookParams, deliveryId: string): string => `/v1/tenants/${p.tenant}/webhooks/${p.id}/deliveries/${deliveryId}`;
 
 const pageOf = (q: PageQuery) => ({ limit: q.limit ?? DEFAULT_PAGE_LIMIT, ...(q.cursor === undefined ? {} : { cursor: q.cursor }) });
 
@@ -70,8 +82,51 @@ export function webhookHandlers(webhooks: WebhookService) {
         .send(createdWebhookDto(created));
     },
 
-    async getWebhook(req: Req<WebhookParams>) {
-      return webhookDto(await webhooks.get(principalOf(req), req.params.tenant, req.params.id));
+    async getWebhook(req: Req<WebhookParams>, reply: FastifyReply) {
+      const w = await webhooks.get(principalOf(req), req.params.tenant, req.params.id);
+      return reply.header('etag', etagOf(w.version)).send(webhookDto(w));
+    },
+
+    async updateWebhook(req: Req<WebhookParams, unknown, Schemas['WebhookUpdate']>, reply: FastifyReply) {
+      const b = req.body;
+      const w = await webhooks.update(
+        principalOf(req),
+        req.params.tenant,
+        req.params.id,
+        {
+          ...(b.url === undefined ? {} : { url: b.url }),
+          ...(b.events === undefined ? {} : { events: b.events }),
+          ...(b.description === undefined ? {} : { description: b.description }),
+          ...(b.status === undefined ? {} : { status: b.status }),
+        },
+        ifMatchVersion(req.headers['if-match']),
+      );
+      return reply.header('etag', etagOf(w.version)).send(webhookDto(w));
+    },
+
+    async rotateWebhookSecret(req: Req<WebhookParams, unknown, Schemas['WebhookSecretRotation'] | undefined>, reply: FastifyReply) {
+      const overlapHours = req.body?.overlapHours;
+      const rotated = await webhooks.rotateSecret(
+        principalOf(req),
+        req.params.tenant,
+        req.params.id,
+        overlapHours === undefined ? {} : { overlapHours },
+      );
+      return reply.header('cache-control', 'no-store').send(createdWebhookDto(rotated));
+    },
+
+    async pingWebhook(req: Req<WebhookParams>, reply: FastifyReply) {
+      const d = await webhooks.ping(principalOf(req), req.params.tenant, req.params.id);
+      return reply.code(202).header('location', deliveryLocation(req.params, d.id)).send(deliveryDto(d));
+    },
+
+    async getWebhookDelivery(req: Req<DeliveryParams>) {
+      return deliveryDto(await webhooks.delivery(principalOf(req), req.params.tenant, req.params.id, req.params.deliveryId));
+    },
+
+    async redeliverWebhookDelivery(req: Req<DeliveryParams>, reply: FastifyReply) {
+      const d = await webhooks.redeliver(principalOf(req), req.params.tenant, req.params.id, req.params.deliveryId);
+      return reply.code(202).header('location', deliveryLocation(req.params, d.id)).send(deliveryDto(d));
     },
 
     async deleteWebhook(req: Req<WebhookParams>, reply: FastifyReply) {

@@ -13,8 +13,14 @@ import {
   type StoredDelivery,
   type WebhookSender,
 } from './delivery.js';
+import type { AuditLog } from '../audit/audit.js';
 import type { WebhookRepository } from './webhook-repository.js';
 import { webhookHeaders } from './signing.js';
+import { webhookDisabledEvent, type WebhookEvent } from './events.js';
+import { DEFAULT_WEBHOOK_DISABLE_AFTER_MS, signingSecretsOf, toWebhook, type WebhookRecord } from './webhook.js';
+
+/** Who the audit log names when a webhook is disabled for its failing receiver. */
+export const WEBHOOK_DELIVERY_ACTOR = { id: 'labplane-webhooks', kind: 'service', name: 'labplane webhook delivery' } as const;
 
 /** Where webhook URLs may point: https, http only for the admin's allow-list (see `OutboundPolicy`). */
 export interface WebhookUrlPolicy {
@@ -32,7 +38,7 @@ export function webhookOutboundPolicy(p: WebhookUrlPolicy): OutboundPolicy {
 }
 
 export interface DeliveryProcessorDeps {
-  readonly repo: Pick<WebhookRepository, 'getWithSecret'>;
+  readonly repo: Pick<WebhookRepository, 'getWithSecret' | 'update'>;
   readonly store: DeliveryStore;
   readonly sender: WebhookSender;
   readonly resolver: HostResolver;
@@ -43,6 +49,12 @@ export interface DeliveryProcessorDeps {
   readonly schedule?: readonly number[];
   /** Default `DELIVERY_TIMEOUT_MS`. */
   readonly timeoutMs?: number;
+  /** A receiver failing this long (every attempt since its first failure, ms) gets its webhook disabled; default `DEFAULT_WEBHOOK_DISABLE_AFTER_MS`. */
+  readonly disableAfterMs?: number;
+  /** Where the automatic disabling is recorded. */
+  readonly auditLog?: Pick<AuditLog, 'append'>;
+  /** Tells the tenant's other webhooks (`webhook.disabled`): `WebhookDispatcher.publishEvent`. */
+  readonly publishEvent?: (event: WebhookEvent) => Promise<unknown>;
 }
 
 type Outcome =
@@ -76,9 +88,53 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDeps): DeliveryHa
   if (schedule.length === 0) throw new TypeError('a delivery schedule needs at least one attempt');
   const timeoutMs = deps.timeoutMs ?? DELIVERY_TIMEOUT_MS;
   const policy = webhookOutboundPolicy(deps.policy);
+  const disableAfterMs = deps.disableAfterMs ?? DEFAULT_WEBHOOK_DISABLE_AFTER_MS;
   const DONE: DeliveryVerdict = { done: true };
 
-  async function attempt(record: StoredDelivery, secret: string, url: string, signal: AbortSignal): Promise<Outcome> {
+  /**
+   * Keeps the webhook's health: the first failed attempt after a success sets `failingSince`, a
+   * success clears it, and a failure `disableAfterMs` or more after `failingSince` disables the
+   * webhook (once: the write that changes the state announces it). Writes only on those transitions.
+   */
+  async function track(webhook: WebhookRecord, ok: boolean, at: Date, deliveryId: string): Promise<void> {
+    const since = webhook.failingSince === undefined ? undefined : Date.parse(webhook.failingSince);
+    if (ok ? since === undefined : since !== undefined && (webhook.status === 'disabled' || at.getTime() - since < disableAfterMs)) return;
+    let disabling = false;
+    const res = await deps.repo.update(webhook.tenant, webhook.id, (current) => {
+      disabling = false;
+      const { failingSince, version: _v, ...rest } = current;
+      if (ok) return failingSince === undefined ? undefined : rest;
+      if (failingSince === undefined) return { ...rest, failingSince: at.toISOString() };
+      if (current.status === 'disabled' || at.getTime() - Date.parse(failingSince) < disableAfterMs) return undefined;
+      disabling = true;
+      return { ...rest, failingSince, status: 'disabled', disabledAt: at.toISOString(), disabledReason: 'receiver-failing' };
+    });
+    if (res === undefined || !res.changed || !disabling) return;
+    const hook = toWebhook(res.record);
+    logger.warn(
+      { webhookId: hook.id, tenant: hook.tenant, failingSince: hook.failingSince, disabledAt: hook.disabledAt },
+      'webhook disabled: its receiver kept failing',
+    );
+    await deps.auditLog
+      ?.append({
+        at: at.toISOString(),
+        actor: WEBHOOK_DELIVERY_ACTOR,
+        action: 'webhook.auto-disable',
+        method: 'JOB',
+        path: `/v1/tenants/${hook.tenant}/webhooks/${hook.id}`,
+        tenant: hook.tenant,
+        target: { type: 'webhook', id: hook.id },
+        result: { status: 200 },
+        requestId: deliveryId,
+        reason: 'Webhook:ReceiverFailing',
+      })
+      .catch((err: unknown) => logger.warn({ err, webhookId: hook.id }, 'audit event of a disabled webhook not stored'));
+    await deps
+      .publishEvent?.(webhookDisabledEvent(hook))
+      .catch((err: unknown) => logger.warn({ err, webhookId: hook.id }, "webhook.disabled not queued to the tenant's other webhooks"));
+  }
+
+  async function attempt(record: StoredDelivery, secrets: readonly string[], url: string, signal: AbortSignal): Promise<Outcome> {
     let vetted;
     try {
       vetted = await checkOutboundUrl(url, policy, deps.resolver);
@@ -90,7 +146,7 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDeps): DeliveryHa
       if (isRetryable(err)) return { kind: 'retry', error: 'the target host could not be resolved right now' };
       throw err;
     }
-    const headers = webhookHeaders(secret, record.eventId, clock.now(), record.payload);
+    const headers = webhookHeaders(secrets, record.eventId, clock.now(), record.payload);
     try {
       const res = await deps.sender.send({ url: vetted.url, addresses: vetted.addresses, headers, body: record.payload, timeoutMs, signal });
       return classifyStatus(res.status);
@@ -114,11 +170,20 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDeps): DeliveryHa
       logger.info({ deliveryId: job.deliveryId, webhookId: record.webhookId }, 'webhook deleted; delivery dropped');
       return DONE;
     }
+    if (webhook.status === 'disabled' && record.eventType !== 'webhook.ping') {
+      const { nextAttemptAt: _n, ...rest } = record;
+      await store.update({ ...rest, status: 'failed', lastError: 'the webhook is disabled: nothing is sent to it (re-enable it with PATCH)' });
+      return DONE;
+    }
     const n = record.attempts + 1;
-    const outcome = await attempt(record, webhook.secret, webhook.url, signal);
+    const outcome = await attempt(record, signingSecretsOf(webhook, clock.now()), webhook.url, signal);
     // Interrupted by a shutdown: not an attempt of the receiver's; the queue hands the job back.
     if (outcome.kind !== 'succeeded' && signal.aborted) throw new Error('the delivery attempt was interrupted');
     const now = clock.now();
+    // The webhook's health is kept apart from the delivery: a failure to record it is logged, the delivery goes on.
+    await track(webhook, outcome.kind === 'succeeded', now, record.id).catch((err: unknown) =>
+      logger.warn({ err, webhookId: record.webhookId }, 'could not record the webhook receiver health'),
+    );
     const { nextAttemptAt: _next, lastError: _error, responseStatus: _status, ...rest } = record;
     const common: StoredDelivery = {
       ...rest,

@@ -1,17 +1,19 @@
 import { operationListKey } from '../operations/operation.js';
 import type { Page, PageRequest } from '../shared/page.js';
 import { uuidV5 } from '../shared/ids.js';
-import type { WebhookEventType } from './webhook.js';
+import type { DeliveredEventType } from './webhook.js';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'retrying';
 
 /** One event sent (or being sent) to one webhook, as clients see it. Timestamps are ISO 8601. */
 export interface WebhookDelivery {
-  /** Deterministic: `deliveryIdOf(eventId, webhookId)` (a UUID). */
+  /** Deterministic: `deliveryIdOf(eventId, webhookId)` (a UUID); a redelivery's is random. */
   readonly id: string;
   readonly webhookId: string;
   readonly eventId: string;
-  readonly eventType: WebhookEventType;
+  readonly eventType: DeliveredEventType;
+  /** The delivery this one sends again (`POST .../redeliver`): same event, same body, same `webhook-id`. */
+  readonly redeliveryOf?: string;
   readonly status: DeliveryStatus;
   /** Attempts made so far (0 while the first is pending). */
   readonly attempts: number;

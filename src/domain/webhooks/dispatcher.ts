@@ -30,6 +30,11 @@ export interface WebhookDispatcher {
    * enqueues its job (the queue dedupes on the delivery id). Resolves true when the record is new.
    */
   enqueue(event: WebhookEvent, webhook: Pick<Webhook, 'id' | 'tenant'>): Promise<boolean>;
+  /**
+   * Records and enqueues a new delivery `id` sending `original` again: the same event id (so the same
+   * `webhook-id` header) and the very same body. Resolves the new record.
+   */
+  redeliver(original: StoredDelivery, id: string): Promise<StoredDelivery>;
 }
 
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDispatcher {
@@ -54,14 +59,14 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     return created;
   }
 
-  /** Enqueues each event to the webhooks of `tenant` subscribed to its type. */
+  /** Enqueues each event to the active webhooks of `tenant` subscribed to its type (a disabled one gets nothing). */
   async function toSubscribers(tenant: string, events: readonly WebhookEvent[]): Promise<number> {
     if (events.length === 0) return 0;
-    const hooks = await deps.repo.list(tenant);
+    const hooks = (await deps.repo.list(tenant)).filter((h) => h.status !== 'disabled');
     let n = 0;
     for (const event of events) {
       for (const hook of hooks) {
-        if (!hook.events.includes(event.type)) continue;
+        if (!(hook.events as readonly string[]).includes(event.type)) continue;
         await enqueue(event, hook);
         n += 1;
       }
@@ -69,8 +74,27 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     return n;
   }
 
+  async function redeliver(original: StoredDelivery, id: string): Promise<StoredDelivery> {
+    const record: StoredDelivery = {
+      id,
+      tenant: original.tenant,
+      webhookId: original.webhookId,
+      eventId: original.eventId,
+      eventType: original.eventType,
+      redeliveryOf: original.id,
+      status: 'pending',
+      attempts: 0,
+      createdAt: clock.now().toISOString(),
+      payload: original.payload,
+    };
+    await store.create(record);
+    await queue.enqueue({ deliveryId: id, attempt: 0 });
+    return record;
+  }
+
   return {
     enqueue,
+    redeliver,
     publish: async (op) => (op.tenant === undefined ? 0 : toSubscribers(op.tenant, webhookEventsOf(op))),
     publishEvent: (event) => toSubscribers(event.tenant, [event]),
   };

@@ -1,7 +1,8 @@
 import type { JsonObject, JsonValue, Operation } from '../operations/operation.js';
+import { isErrorCode, problemTypeOf, statusOfCode } from '../shared/error-codes.js';
 import { LAB_TEMPLATE_PUBLISH_KIND } from '../labs/lab-template.js';
 import { VM_SNAPSHOT_KIND } from '../vms/snapshot.js';
-import type { WebhookEventType } from './webhook.js';
+import type { DeliveredEventType, Webhook, WebhookEventType } from './webhook.js';
 
 /**
  * Something that happened in a tenant, as webhooks deliver it. `id` is deterministic
@@ -10,7 +11,7 @@ import type { WebhookEventType } from './webhook.js';
  */
 export interface WebhookEvent {
   readonly id: string;
-  readonly type: WebhookEventType;
+  readonly type: DeliveredEventType;
   readonly tenant: string;
   /** ISO 8601: when the operation finished (or the warning was given). */
   readonly occurredAt: string;
@@ -42,7 +43,15 @@ export function operationData(op: Operation): JsonObject {
   put(out, 'finishedAt', op.finishedAt);
   put(out, 'result', op.result);
   if (op.error !== undefined) {
-    const e: Json = { code: op.error.code, title: op.error.title };
+    // The problem as GET /v1/operations/{id} shows it (`operationDto`): a code outside the catalogue
+    // (an older version's record) is 422.
+    const { code } = op.error;
+    const e: Json = {
+      type: problemTypeOf(code),
+      title: op.error.title,
+      status: op.error.status ?? (isErrorCode(code) ? statusOfCode(code) : 422),
+      code,
+    };
     put(e, 'detail', op.error.detail);
     out['error'] = e;
   }
@@ -125,6 +134,35 @@ export function webhookEventsOf(op: Operation): WebhookEvent[] {
     }
   }
   return events;
+}
+
+/**
+ * `webhook.ping`, sent to one webhook on request (whatever it subscribed to, even while disabled);
+ * data: `{ tenant, webhookId }`. `id` is unique per ping (`ping.<uuid>`).
+ */
+export function pingEvent(webhook: Pick<Webhook, 'id' | 'tenant'>, id: string, at: Date): WebhookEvent {
+  return {
+    id: `ping.${id}`,
+    type: 'webhook.ping',
+    tenant: webhook.tenant,
+    occurredAt: at.toISOString(),
+    data: { tenant: webhook.tenant, webhookId: webhook.id },
+  };
+}
+
+/**
+ * `webhook.disabled`, sent to the tenant's other webhooks subscribed to it when a webhook is disabled
+ * because its receiver kept failing; data: `{ tenant, webhookId, description?, failingSince, disabledAt,
+ * reason }` (never its URL, which may carry a token, nor its secret).
+ */
+export function webhookDisabledEvent(w: Webhook): WebhookEvent {
+  const disabledAt = w.disabledAt ?? '';
+  const data: Json = { tenant: w.tenant, webhookId: w.id };
+  put(data, 'description', w.description);
+  put(data, 'failingSince', w.failingSince);
+  data['disabledAt'] = disabledAt;
+  data['reason'] = w.disabledReason ?? 'receiver-failing';
+  return { id: `${w.id}.webhook.disabled.${disabledAt}`, type: 'webhook.disabled', tenant: w.tenant, occurredAt: disabledAt, data };
 }
 
 /** The body of a delivery: `{ id, type, timestamp, tenant, data }` as JSON text (signed as is). */

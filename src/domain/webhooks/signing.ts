@@ -28,15 +28,19 @@ export function signWebhook(secret: string, id: string, timestampSeconds: number
 
 /**
  * Headers of one delivery attempt. `id` stays the same on every retry of a message (receivers
- * dedupe on it); the timestamp is the attempt's, in unix seconds.
+ * dedupe on it); the timestamp is the attempt's, in unix seconds. With several secrets (a rotation's
+ * overlap: the new one first) `webhook-signature` carries one `v1,<sig>` per secret, space-separated,
+ * as Standard Webhooks allows: a receiver holding either secret verifies the delivery.
  */
-export function webhookHeaders(secret: string, id: string, at: Date, body: string): Record<string, string> {
+export function webhookHeaders(secrets: string | readonly string[], id: string, at: Date, body: string): Record<string, string> {
   const timestamp = Math.floor(at.getTime() / 1000);
+  const keys = typeof secrets === 'string' ? [secrets] : secrets;
+  if (keys.length === 0) throw new TypeError('a delivery is signed with at least one secret');
   return {
     'content-type': 'application/json',
     'user-agent': 'labplane-webhooks/1',
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': signWebhook(secret, id, timestamp, body),
+    'webhook-signature': keys.map((k) => signWebhook(k, id, timestamp, body)).join(' '),
   };
 }
