@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'src/api/generated/'] },
+  { ignores: ['**/node_modules/', '**/dist/', 'coverage/', 'src/api/generated/', 'clients/typescript/src/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,7 +20,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['scripts/**', 'bench/**', '**/*.mjs', '**/*.cjs', '.dependency-cruiser.cjs'],
+    files: ['scripts/**', 'bench/**', 'clients/typescript/scripts/**', 'clients/typescript/bin/**', '**/*.mjs', '**/*.cjs', '.dependency-cruiser.cjs'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', module: 'writable', require: 'readonly' },
     },

@@ -18,10 +18,12 @@ import SlowFirstSequencer from './test/support/slow-first-sequencer.js';
 // the unit slice; apps, registries and emulators are built per file. Measured under load (CPU time,
 // user+sys): test/vms 45 s -> 31 s, test/images with test/tenants 21 s -> 17 s. The redis slice
 // likewise (its files use prefixes and queues of their own): 42 s -> 27 s CPU, 64 s -> 46 s wall.
-const UNIT = ['{test,src}/**/*.unit.test.ts', 'test/unit/**/*.test.ts'];
+const UNIT = ['{test,src}/**/*.unit.test.ts', 'test/unit/**/*.test.ts', 'clients/typescript/test/**/*.unit.test.ts'];
 const REDIS = '{test,src}/**/*.redis.test.ts';
 const BROWSER = 'test/browser/**/*.test.ts';
 const ALL = '{test,src}/**/*.test.ts';
+// The typed client and the CLI (clients/typescript) against the embedded default, the CLI as a child process.
+const CLIENT = 'clients/typescript/test/**/*.test.ts';
 
 export default defineConfig({
   test: {
@@ -39,6 +41,19 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'redis', include: [REDIS], isolate: false, testTimeout: 60_000 } },
       { extends: true, test: { name: 'browser', include: [BROWSER] } },
+      // Each file starts the app in its hook; on a loaded machine with a cold transform cache that took
+      // over 30 s, hence a hook limit above the default.
+      {
+        extends: true,
+        test: {
+          name: 'client',
+          include: [CLIENT],
+          exclude: [...UNIT, '**/node_modules/**'],
+          isolate: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
       // Component (and Redis) tests wait on processes and emulators with budgets of their own (settle, until), which
       // name what they waited for; their limit is above those so a loaded machine fails on the wait
       // that explains itself rather than on a bare "timed out in 20000ms" (seen in CI on a 120 s settle).
