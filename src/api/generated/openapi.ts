@@ -2359,6 +2359,10 @@ export interface components {
             items: components["schemas"]["Vm"][];
             nextCursor?: string;
         };
+        /**
+         * @description A VM to create. `sshPublicKeys` (at least one) is required unless `arc` is true: a VM onboarded to Azure
+         *     Arc is reached by Azure AD sign-in (`az ssh arc`) and needs no key.
+         */
         VmCreate: {
             /** @description A DNS label of at most 54 characters (Azure Arc's limit). */
             name: string;
@@ -2371,7 +2375,8 @@ export interface components {
             diskGi: number;
             /** @enum {string} */
             storageClass: "kv-premium-retain" | "kv-standard";
-            sshPublicKeys: string[];
+            /** @description OpenSSH public keys put on the VM. Required (at least one) unless `arc` is true. */
+            sshPublicKeys?: string[];
             /** @description Extra user-data (`#cloud-config` or a `#!` script), merged after the platform's. Kept in a Secret, never echoed back. */
             cloudInit?: string;
             /** @description Principal id; defaults to the caller. */
@@ -2633,8 +2638,13 @@ export interface components {
             /** @description The whole roster (ids unique); students not in it are dropped. */
             students: components["schemas"]["LabPersonInput"][];
         };
-        /** @description Lab-wide counts by student status. */
+        /**
+         * @description Lab-wide counts by student status. Every student listed by `GET .../students` is counted once in its
+         *     status and once in `total`, so `total = pending + provisioning + ready + failed + dropped`; the students
+         *     on the roster are `total - dropped` (dropped students keep their VM through the drop grace period).
+         */
         LabSummary: {
+            /** @description Every student listed, dropped ones included: the sum of the other counts. */
             total: number;
             pending: number;
             provisioning: number;

@@ -105,7 +105,7 @@ export function createInputOf(b: Schemas['VmCreate']): CreateVmInput {
     ...(b.memoryGi === undefined ? {} : { memoryGi: b.memoryGi }),
     diskGi: b.diskGi,
     storageClass: b.storageClass,
-    sshPublicKeys: b.sshPublicKeys,
+    sshPublicKeys: b.sshPublicKeys ?? [],
     ...(b.cloudInit === undefined ? {} : { cloudInit: b.cloudInit }),
     ...(b.owner === undefined ? {} : { owner: b.owner }),
     ...(b.lab === undefined ? {} : { lab: b.lab }),
