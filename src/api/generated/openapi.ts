@@ -473,7 +473,8 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /** One member of a tenant and its role. */
+        get: operations["getMember"];
         /** Add a user or group to the tenant, or change its role. */
         put: operations["putMember"];
         post?: never;
@@ -1051,7 +1052,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The access one user or group holds on the VM (one grant per role); 404 when it holds none.
+         * @description The ETag covers the principal's grants; send it in If-Match to grant or revoke only if they did not change.
+         */
+        get: operations["getVmAccess"];
         /**
          * Grant a user or group `administrator` (sudo) or `user` login on the VM. Idempotent.
          * @description Tenant owners may grant either role; members may grant nothing. 409 `ARC_NOT_ENABLED` when the VM has no Azure Arc.
@@ -1856,6 +1861,7 @@ export interface components {
              *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
              *     | `LTI_REGISTRATION_NOT_FOUND` | 404 | no | The LTI platform registration does not exist in the tenant. |
+             *     | `ACCESS_GRANT_NOT_FOUND` | 404 | no | The principal holds no access role on the VM. |
              *     | `ARC_MACHINE_NOT_FOUND` | 404 | no | The Azure Arc machine of the VM does not exist. |
              *     | `EXTENSION_NOT_FOUND` | 404 | no | The VM extension does not exist on the Azure Arc machine. |
              *     | `EXTENSION_OPERATION_NOT_FOUND` | 404 | no | The Azure long-running extension operation is no longer known. |
@@ -3308,6 +3314,13 @@ export interface components {
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
         Cursor: string;
+        /**
+         * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+         *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+         *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+         * @example "3kTq0b9xYt2mC8vR1wLpQe"
+         */
+        IfMatch: string;
         /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
         IfNoneMatch: string;
         /** @description Makes a retried POST safe; a replay returns the first answer. */
@@ -3317,7 +3330,11 @@ export interface components {
     headers: {
         /** @description URL of the created resource. */
         Location: string;
-        /** @description Version of the resource; send it back in If-Match to avoid lost updates. */
+        /**
+         * @description Version of the resource (strong, RFC 9110 §8.8.3); send it back in If-Match to avoid lost updates, or in
+         *     If-None-Match to be answered 304 when it did not change. Resources with a `version` field use it; the others
+         *     (members, images, snapshots, access grants, webhooks) a digest of their representation.
+         */
         ETag: string;
         /** @description URL of the operation, `/v1/operations/{id}`. */
         OperationLocation: string;
@@ -4378,7 +4395,15 @@ export interface operations {
             query?: {
                 force?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4393,6 +4418,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4401,8 +4427,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The tenant's ETag; the update is refused with 412 when it changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -4466,10 +4497,54 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Azure AD object id (user or group) or other subject id. */
+                principalId: components["parameters"]["PrincipalId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     putMember: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4487,6 +4562,7 @@ export interface operations {
             /** @description The member's role was replaced. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4496,6 +4572,7 @@ export interface operations {
             /** @description The member was added. */
             201: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4507,6 +4584,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4514,7 +4592,15 @@ export interface operations {
     deleteMember: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4537,6 +4623,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4634,7 +4721,10 @@ export interface operations {
     getImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Image name (a DNS label of at most 54 characters). */
                 image: string;
@@ -4646,12 +4736,14 @@ export interface operations {
             /** @description The image. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Image"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -4662,7 +4754,15 @@ export interface operations {
     deleteImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Image name (a DNS label of at most 54 characters). */
                 image: string;
@@ -4683,6 +4783,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4755,7 +4856,10 @@ export interface operations {
     getTenantImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4769,12 +4873,14 @@ export interface operations {
             /** @description The image. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Image"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -4786,7 +4892,15 @@ export interface operations {
     deleteTenantImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -4809,6 +4923,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -4948,8 +5063,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The VM's ETag; the delete is refused with 412 when the VM changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -4976,8 +5096,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The VM's ETag; the change is refused with 412 when the VM changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -5220,7 +5345,10 @@ export interface operations {
     getVmSnapshot: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5236,12 +5364,14 @@ export interface operations {
             /** @description The snapshot. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VmSnapshot"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -5253,7 +5383,15 @@ export interface operations {
     deleteVmSnapshot: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5278,6 +5416,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5442,10 +5581,57 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getVmAccess: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Azure AD object id of the user or group. */
+                principalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The principal's grants on the VM. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAccessList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     grantVmAccess: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5465,6 +5651,7 @@ export interface operations {
             /** @description The grant. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5476,6 +5663,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5483,7 +5671,15 @@ export interface operations {
     revokeVmAccess: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5508,6 +5704,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5669,7 +5866,15 @@ export interface operations {
     deleteLab: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5686,6 +5891,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5694,8 +5900,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The lab's ETag; the update is refused with 412 when it changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -6150,6 +6361,7 @@ export interface operations {
             /** @description Registered. Keep `secret`, it is never shown again. */
             201: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
@@ -6170,7 +6382,10 @@ export interface operations {
     getWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6184,12 +6399,14 @@ export interface operations {
             /** @description The webhook. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -6201,7 +6418,15 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6223,6 +6448,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -6507,8 +6733,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The registration's ETag; the update is refused with 412 when it changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -6547,7 +6778,15 @@ export interface operations {
     deleteLtiRegistration: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6569,6 +6808,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

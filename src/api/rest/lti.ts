@@ -3,7 +3,7 @@ import type { LtiRegistrationService } from '../../domain/lti/registration-servi
 import type { LtiRegistration, LtiRegistrationInput } from '../../domain/lti/registration.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
-import { etagOf, ifMatchVersion } from './etag.js';
+import { etagOf, ifMatchPrecondition, ifMatchVersion } from './etag.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, B = unknown> = FastifyRequest<{ Params: P; Body: B; Headers: { 'if-match'?: string } }>;
@@ -89,7 +89,13 @@ export function ltiHandlers(lti: LtiRegistrationService, publicUrl: string | und
     },
 
     async deleteLtiRegistration(req: Req<RegistrationParams>, reply: FastifyReply) {
-      await lti.delete(principalOf(req), req.params.tenant, req.params.id);
+      const { tenant, id } = req.params;
+      await lti.delete(
+        principalOf(req),
+        tenant,
+        id,
+        ifMatchPrecondition(req.headers['if-match'], (r: { version: string }) => r.version, `Registration '${id}'`),
+      );
       return reply.code(204).send();
     },
 

@@ -3,11 +3,12 @@ import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
 import type { WebhookDelivery } from '../../domain/webhooks/delivery.js';
 import type { Webhook } from '../../domain/webhooks/webhook.js';
 import type { CreatedWebhook, WebhookService } from '../../domain/webhooks/webhook-service.js';
+import { contentVersion, etagOf, ifMatchPrecondition } from './etag.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 
 type Schemas = components['schemas'];
-type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B }>;
+type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: { 'if-match'?: string } }>;
 type TenantParams = { tenant: string };
 type WebhookParams = { tenant: string; id: string };
 type PageQuery = { limit?: number; cursor?: string };
@@ -23,6 +24,11 @@ export function webhookDto(w: Webhook): Schemas['Webhook'] {
     createdAt: w.createdAt,
     createdBy: w.createdBy,
   };
+}
+
+/** A webhook's ETag: a digest of what a client sees (the store keeps no version to compare). */
+export function webhookVersion(w: Webhook): string {
+  return contentVersion(webhookDto(w));
 }
 
 /** The answer to a create: the webhook and, this once, its signing secret. */
@@ -67,15 +73,18 @@ export function webhookHandlers(webhooks: WebhookService) {
         .code(201)
         .header('location', `/v1/tenants/${req.params.tenant}/webhooks/${created.webhook.id}`)
         .header('cache-control', 'no-store')
+        .header('etag', etagOf(webhookVersion(created.webhook)))
         .send(createdWebhookDto(created));
     },
 
-    async getWebhook(req: Req<WebhookParams>) {
-      return webhookDto(await webhooks.get(principalOf(req), req.params.tenant, req.params.id));
+    async getWebhook(req: Req<WebhookParams>, reply: FastifyReply) {
+      const w = await webhooks.get(principalOf(req), req.params.tenant, req.params.id);
+      return reply.header('etag', etagOf(webhookVersion(w))).send(webhookDto(w));
     },
 
     async deleteWebhook(req: Req<WebhookParams>, reply: FastifyReply) {
-      await webhooks.delete(principalOf(req), req.params.tenant, req.params.id);
+      const { tenant, id } = req.params;
+      await webhooks.delete(principalOf(req), tenant, id, ifMatchPrecondition(req.headers['if-match'], webhookVersion, `Webhook '${id}'`));
       return reply.code(204).send();
     },
 
