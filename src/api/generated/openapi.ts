@@ -1766,6 +1766,8 @@ export interface components {
         };
         LtiRegistrationList: {
             items: components["schemas"]["LtiRegistration"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         LtiToolConfiguration: {
             urls: {
@@ -2113,6 +2115,8 @@ export interface components {
         };
         InstanceTypeList: {
             items: components["schemas"]["InstanceType"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         VmImageRef: {
             /**
@@ -2173,6 +2177,8 @@ export interface components {
         };
         VmSnapshotList: {
             items: components["schemas"]["VmSnapshot"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         /**
          * @example {
@@ -2438,6 +2444,8 @@ export interface components {
         };
         VmAccessList: {
             items: components["schemas"]["VmAccess"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         VmPatch: {
             instanceType?: string;
@@ -2460,6 +2468,8 @@ export interface components {
         };
         NodeList: {
             items: components["schemas"]["Node"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         /**
          * @description `Provisioning` while any student is pending or provisioning, `Degraded` when none is but
@@ -3192,6 +3202,8 @@ export interface components {
         };
         MemberList: {
             items: components["schemas"]["Member"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
     };
     responses: {
@@ -4470,7 +4482,12 @@ export interface operations {
     };
     listMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -4931,6 +4948,10 @@ export interface operations {
     listInstanceTypes: {
         parameters: {
             query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
                 tenant?: string;
             };
             header?: never;
@@ -5281,7 +5302,12 @@ export interface operations {
     };
     listVmSnapshots: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -5551,7 +5577,12 @@ export interface operations {
     };
     listVmAccess: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -5711,7 +5742,12 @@ export interface operations {
     };
     listNodes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5727,6 +5763,7 @@ export interface operations {
                     "application/json": components["schemas"]["NodeList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
@@ -6631,7 +6668,12 @@ export interface operations {
     };
     listLtiRegistrations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */

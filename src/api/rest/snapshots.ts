@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SnapshotRecord } from '../../domain/vms/snapshot.js';
 import type { SnapshotService } from '../../domain/vms/snapshot-service.js';
 import { contentVersion, etagOf, ifMatchPrecondition } from './etag.js';
+import { pageBody, pageOfAll, type PageQuery } from './paging.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { sendAccepted } from './operations.js';
@@ -37,9 +38,12 @@ export function snapshotVersion(s: SnapshotRecord): string {
 /** REST handlers for VM snapshots and restores, keyed by the contract's operationIds. */
 export function snapshotHandlers(snapshots: SnapshotService) {
   return {
-    async listVmSnapshots(req: Req<VmParams>) {
+    async listVmSnapshots(req: FastifyRequest<{ Params: VmParams; Querystring: PageQuery }>) {
       const items = await snapshots.list(principalOf(req), req.params.tenant, req.params.vm);
-      const body: Schemas['VmSnapshotList'] = { items: items.map(snapshotDto) };
+      const body: Schemas['VmSnapshotList'] = pageBody(
+        pageOfAll(items, (s) => s.name, req.query),
+        snapshotDto,
+      );
       return body;
     },
 

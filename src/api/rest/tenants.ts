@@ -6,6 +6,7 @@ import type { TenantService, TenantView } from '../../domain/tenants/tenant-serv
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { sendAccepted } from './operations.js';
+import { pageBody, pageOfAll, type PageQuery } from './paging.js';
 import { costControlsDto, costControlsInputOf } from './cost-controls.js';
 
 type Schemas = components['schemas'];
@@ -110,9 +111,12 @@ export function tenantHandlers(tenants: TenantService) {
       );
     },
 
-    async listMembers(req: Req<{ tenant: string }>) {
+    async listMembers(req: Req<{ tenant: string }, PageQuery>) {
       const items = await tenants.listMembers(principalOf(req), req.params.tenant);
-      const body: Schemas['MemberList'] = { items: items.map(memberDto) };
+      const body: Schemas['MemberList'] = pageBody(
+        pageOfAll(items, (m) => m.principalId, req.query),
+        memberDto,
+      );
       return body;
     },
 

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VmAccessGrant, VmAccessService } from '../../domain/vms/vm-access.js';
 import { contentVersion, etagOf, ifMatchPrecondition } from './etag.js';
+import { pageBody, pageOfAll, type PageQuery } from './paging.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 
@@ -24,8 +25,13 @@ export function accessVersion(grants: readonly VmAccessGrant[]): string {
 /** REST handlers for VM access grants (role assignments on the VM's Arc machine). */
 export function vmAccessHandlers(access: VmAccessService) {
   return {
-    async listVmAccess(req: Req<{ tenant: string; vm: string }>) {
-      const body: Schemas['VmAccessList'] = { items: (await access.list(principalOf(req), req.params.tenant, req.params.vm)).map(vmAccessDto) };
+    async listVmAccess(req: FastifyRequest<{ Params: { tenant: string; vm: string }; Querystring: PageQuery }>) {
+      const grants = await access.list(principalOf(req), req.params.tenant, req.params.vm);
+      // A principal holds at most one grant per role: principal and role together are the key.
+      const body: Schemas['VmAccessList'] = pageBody(
+        pageOfAll(grants, (g) => `${g.principalId}\u0000${g.role}`, req.query),
+        vmAccessDto,
+      );
       return body;
     },
 
