@@ -1734,6 +1734,18 @@ export interface components {
                 e: string;
             }[];
         };
+        /**
+         * @example {
+         *       "issuer": "https://canvas.instructure.com",
+         *       "clientId": "10000000000042",
+         *       "deploymentIds": [
+         *         "1:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+         *       ],
+         *       "authLoginUrl": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+         *       "accessTokenUrl": "https://sso.canvaslms.com/login/oauth2/token",
+         *       "jwksUrl": "https://sso.canvaslms.com/api/lti/security/jwks"
+         *     }
+         */
         LtiRegistrationInput: {
             displayName?: string;
             /** @description The platform's issuer (`iss` of its id_tokens), e.g. `https://canvas.instructure.com`; compared exactly. */
@@ -2038,6 +2050,18 @@ export interface components {
         ImagePhase: "Importing" | "Ready" | "Failed";
         /** @enum {string} */
         ImageStorageClass: "kv-premium-retain" | "kv-standard";
+        /**
+         * @example {
+         *       "name": "ubuntu-24-04-daily",
+         *       "displayName": "Ubuntu 24.04 LTS (daily build)",
+         *       "os": "ubuntu",
+         *       "source": {
+         *         "type": "http",
+         *         "url": "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img"
+         *       },
+         *       "sizeGi": 5
+         *     }
+         */
         ImageImport: {
             /** @description Also the DataVolume and PVC name. */
             name: string;
@@ -2374,6 +2398,22 @@ export interface components {
         /**
          * @description A VM to create. `sshPublicKeys` (at least one) is required unless `arc` is true: a VM onboarded to Azure
          *     Arc is reached by Azure AD sign-in (`az ssh arc`) and needs no key.
+         * @example {
+         *       "name": "web-1",
+         *       "image": {
+         *         "scope": "platform",
+         *         "name": "ubuntu-24-04"
+         *       },
+         *       "instanceType": "small",
+         *       "diskGi": 10,
+         *       "storageClass": "kv-standard",
+         *       "sshPublicKeys": [
+         *         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *       ],
+         *       "labels": {
+         *         "course": "cs101"
+         *       }
+         *     }
          */
         VmCreate: {
             /** @description A DNS label of at most 54 characters (Azure Arc's limit). */
@@ -2427,6 +2467,12 @@ export interface components {
             /** @description The command to log in over Azure AD SSH (`az ssh arc ...`). */
             connectCommand?: string;
         };
+        /**
+         * @example {
+         *       "role": "user",
+         *       "principalType": "User"
+         *     }
+         */
         VmAccessGrant: {
             /**
              * @description `administrator`: Virtual Machine Administrator Login (sudo); `user`: Virtual Machine User Login.
@@ -2447,6 +2493,11 @@ export interface components {
             /** @description Present when there is a next page; pass it as `cursor`. */
             nextCursor?: string;
         };
+        /**
+         * @example {
+         *       "instanceType": "medium"
+         *     }
+         */
         VmPatch: {
             instanceType?: string;
             cpu?: number;
@@ -2615,6 +2666,53 @@ export interface components {
             studentRole: "user" | "administrator";
             sshPublicKeys: string[];
         };
+        /**
+         * @example {
+         *       "name": "cs101-fall",
+         *       "displayName": "CS 101, fall term",
+         *       "template": {
+         *         "image": {
+         *           "scope": "platform",
+         *           "name": "ubuntu-24-04"
+         *         },
+         *         "instanceType": "small",
+         *         "diskGi": 10,
+         *         "storageClass": "kv-standard",
+         *         "sshPublicKeys": [
+         *           "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *         ]
+         *       },
+         *       "instructors": [
+         *         {
+         *           "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+         *           "displayName": "Prof. Olga Petrova"
+         *         }
+         *       ],
+         *       "students": [
+         *         {
+         *           "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "email": "ann.lee@uni.example.edu",
+         *           "displayName": "Ann Lee"
+         *         },
+         *         {
+         *           "id": "7a9e1d2c-5b4f-4c3a-9e8d-1f0b6a2c7d45",
+         *           "email": "ben.okafor@uni.example.edu",
+         *           "displayName": "Ben Okafor"
+         *         }
+         *       ],
+         *       "schedules": [
+         *         {
+         *           "name": "tuesday-class",
+         *           "days": [
+         *             "tue"
+         *           ],
+         *           "startTime": "09:00",
+         *           "stopTime": "11:00",
+         *           "timeZone": "Europe/Berlin"
+         *         }
+         *       ]
+         *     }
+         */
         LabCreate: {
             /** @description A DNS label of at most 40 characters (student VM names add 11 and stay within Azure Arc's 54). */
             name: string;
@@ -2637,7 +2735,13 @@ export interface components {
             endGracePeriodDays?: number;
             costControls?: components["schemas"]["LabCostControlsInput"];
         };
-        /** @description Absent fields stay; `null` clears an optional one. The template applies to VMs created from now on. */
+        /**
+         * @description Absent fields stay; `null` clears an optional one. The template applies to VMs created from now on.
+         * @example {
+         *       "displayName": "CS 101, fall term (section B)",
+         *       "dropGracePeriodHours": 48
+         *     }
+         */
         LabPatch: {
             displayName?: string | null;
             course?: components["schemas"]["CourseRef"] | null;
@@ -2650,6 +2754,22 @@ export interface components {
             endGracePeriodDays?: number;
             costControls?: components["schemas"]["LabCostControlsInput"];
         };
+        /**
+         * @example {
+         *       "students": [
+         *         {
+         *           "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "email": "ann.lee@uni.example.edu",
+         *           "displayName": "Ann Lee"
+         *         },
+         *         {
+         *           "id": "7a9e1d2c-5b4f-4c3a-9e8d-1f0b6a2c7d45",
+         *           "email": "ben.okafor@uni.example.edu",
+         *           "displayName": "Ben Okafor"
+         *         }
+         *       ]
+         *     }
+         */
         LabRoster: {
             /** @description The whole roster (ids unique); students not in it are dropped. */
             students: components["schemas"]["LabPersonInput"][];
@@ -2965,6 +3085,16 @@ export interface components {
          * @enum {string}
          */
         WebhookEventType: "operation.succeeded" | "operation.failed" | "vm.ready" | "vm.snapshot-ready" | "lab.ready" | "lab.roster-synced" | "vm.idle-warning" | "vm.quota-warning" | "vm.auto-shutdown" | "lab.template-published";
+        /**
+         * @example {
+         *       "url": "https://images.example.org/hooks/labplane",
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready"
+         *       ],
+         *       "description": "Course portal"
+         *     }
+         */
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
@@ -3086,6 +3216,15 @@ export interface components {
                 };
             };
         };
+        /**
+         * @example {
+         *       "sub": "alice",
+         *       "name": "Alice Admin",
+         *       "roles": [
+         *         "platform-admin"
+         *       ]
+         *     }
+         */
         DevTokenRequest: {
             sub: string;
             name?: string;
@@ -3167,6 +3306,19 @@ export interface components {
             principalType?: components["schemas"]["PrincipalType"];
             displayName?: string;
         };
+        /**
+         * @example {
+         *       "id": "cs101",
+         *       "displayName": "Intro to Systems",
+         *       "profile": "student",
+         *       "owners": [
+         *         {
+         *           "principalId": "olga",
+         *           "displayName": "Olga Petrova"
+         *         }
+         *       ]
+         *     }
+         */
         TenantCreate: {
             id: string;
             displayName: string;
@@ -3177,6 +3329,12 @@ export interface components {
             owners?: components["schemas"]["OwnerRef"][];
             costControls?: components["schemas"]["CostControlsInput"];
         };
+        /**
+         * @example {
+         *       "displayName": "Intro to Systems (Fall term)",
+         *       "description": "Weekly labs on Linux systems programming."
+         *     }
+         */
         TenantPatch: {
             displayName?: string;
             description?: string;
@@ -3195,6 +3353,13 @@ export interface components {
             role: components["schemas"]["TenantRole"];
             displayName?: string;
         };
+        /**
+         * @example {
+         *       "role": "member",
+         *       "principalType": "User",
+         *       "displayName": "Ann Lee"
+         *     }
+         */
         MemberPut: {
             role: components["schemas"]["TenantRole"];
             principalType?: components["schemas"]["PrincipalType"];
