@@ -1720,6 +1720,20 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "RSA",
+         *           "kid": "4uVYsEgZF5SpXto1xC-27hcmnLZB4SVL7jtzrXjV9dQ",
+         *           "alg": "RS256",
+         *           "use": "sig",
+         *           "n": "qj_29sEZS0pggOBh87pueqW_iueiB752KRAaqpm4n_O_QECaycBjSAJprS6xzE2j3BjYUabYxQun07lkbzO5wgbceS3AGRbi0IkP3FNbsxo6TKO6gR_LL1_2Ng9UTc4rAfOQm2uomE4_REca2NwIN_vKrxTYQag9bHJjx846UtPJ4uB840N1lFblNfCZ3Utd2TvUE1C1O8R6K_ZUJQ4vo5ChYoMbZw3vM_2SHxh4fhHiLzmPFJyxKkjbyU72wYe2OmojHGNb1rIVZHcG_-1nqbY7ffR8afjdgYZbO3G5wq3BzyRauM6b0SJfXGpPtF3K6SeK0tfZ5GGLcGZMlzI2Pw",
+         *           "e": "AQAB"
+         *         }
+         *       ]
+         *     }
+         */
         JsonWebKeySet: {
             keys: {
                 /** @enum {string} */
@@ -1761,6 +1775,22 @@ export interface components {
             /** @description The platform's public key set URL. */
             jwksUrl: string;
         };
+        /**
+         * @example {
+         *       "id": "1c26aa98-21d5-43b5-aaa4-93d8be2b7053",
+         *       "tenant": "cs101",
+         *       "issuer": "https://canvas.instructure.com",
+         *       "clientId": "10000000000042",
+         *       "deploymentIds": [
+         *         "1:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+         *       ],
+         *       "authLoginUrl": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+         *       "accessTokenUrl": "https://sso.canvaslms.com/login/oauth2/token",
+         *       "jwksUrl": "https://sso.canvaslms.com/api/lti/security/jwks",
+         *       "createdAt": "2026-12-07T03:03:51.002Z",
+         *       "createdBy": "alice"
+         *     }
+         */
         LtiRegistration: {
             /** Format: uuid */
             id: string;
@@ -1776,11 +1806,104 @@ export interface components {
             createdAt: string;
             createdBy: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "1c26aa98-21d5-43b5-aaa4-93d8be2b7053",
+         *           "tenant": "cs101",
+         *           "issuer": "https://canvas.instructure.com",
+         *           "clientId": "10000000000042",
+         *           "deploymentIds": [
+         *             "1:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+         *           ],
+         *           "authLoginUrl": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+         *           "accessTokenUrl": "https://sso.canvaslms.com/login/oauth2/token",
+         *           "jwksUrl": "https://sso.canvaslms.com/api/lti/security/jwks",
+         *           "createdAt": "2026-12-07T03:03:51.002Z",
+         *           "createdBy": "alice"
+         *         }
+         *       ]
+         *     }
+         */
         LtiRegistrationList: {
             items: components["schemas"]["LtiRegistration"][];
             /** @description Present when there is a next page; pass it as `cursor`. */
             nextCursor?: string;
         };
+        /**
+         * @example {
+         *       "urls": {
+         *         "login": "https://labplane.example.edu/lti/login",
+         *         "launch": "https://labplane.example.edu/lti/launch",
+         *         "deepLinking": "https://labplane.example.edu/lti/launch",
+         *         "jwks": "https://labplane.example.edu/lti/jwks"
+         *       },
+         *       "canvas": {
+         *         "title": "labplane labs",
+         *         "description": "Course virtual machine labs: each student opens their own lab VM from the course.",
+         *         "oidc_initiation_url": "https://labplane.example.edu/lti/login",
+         *         "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *         "public_jwk_url": "https://labplane.example.edu/lti/jwks",
+         *         "scopes": [
+         *           "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+         *         ],
+         *         "extensions": [
+         *           {
+         *             "platform": "canvas.instructure.com",
+         *             "domain": "127.0.0.1:38491",
+         *             "privacy_level": "public",
+         *             "settings": {
+         *               "text": "labplane labs",
+         *               "placements": [
+         *                 {
+         *                   "placement": "course_navigation",
+         *                   "message_type": "LtiResourceLinkRequest",
+         *                   "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *                   "text": "VM lab",
+         *                   "enabled": true,
+         *                   "default": "enabled"
+         *                 },
+         *                 {
+         *                   "placement": "link_selection",
+         *                   "message_type": "LtiDeepLinkingRequest",
+         *                   "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *                   "text": "VM lab"
+         *                 },
+         *                 {
+         *                   "placement": "assignment_selection",
+         *                   "message_type": "LtiDeepLinkingRequest",
+         *                   "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *                   "text": "VM lab"
+         *                 }
+         *               ]
+         *             }
+         *           }
+         *         ],
+         *         "custom_fields": {
+         *           "person_email_primary": "$Person.email.primary"
+         *         }
+         *       },
+         *       "moodle": {
+         *         "toolUrl": "https://labplane.example.edu/lti/launch",
+         *         "ltiVersion": "LTI 1.3",
+         *         "publicKeyType": "Keyset URL",
+         *         "publicKeysetUrl": "https://labplane.example.edu/lti/jwks",
+         *         "initiateLoginUrl": "https://labplane.example.edu/lti/login",
+         *         "redirectionUris": [
+         *           "https://labplane.example.edu/lti/launch"
+         *         ],
+         *         "toolName": "labplane labs",
+         *         "toolDescription": "Course virtual machine labs: each student opens their own lab VM from the course.",
+         *         "customParameters": "person_email_primary=$Person.email.primary",
+         *         "supportsDeepLinking": true,
+         *         "contentSelectionUrl": "https://labplane.example.edu/lti/launch",
+         *         "namesAndRoleProvisioning": "Use this service to retrieve members' information as per privacy settings",
+         *         "shareLauncherName": "Always",
+         *         "shareLauncherEmail": "Always"
+         *       }
+         *     }
+         */
         LtiToolConfiguration: {
             urls: {
                 /** @description OIDC login initiation URL. */
@@ -1816,7 +1939,17 @@ export interface components {
                 shareLauncherEmail?: string;
             };
         };
-        /** @description RFC 9457 problem details. */
+        /**
+         * @description RFC 9457 problem details.
+         * @example {
+         *       "type": "urn:labplane:problem:tenant-not-found",
+         *       "title": "Not found",
+         *       "status": 404,
+         *       "code": "TENANT_NOT_FOUND",
+         *       "detail": "tenant 'cs999' was not found.",
+         *       "instance": "/v1/tenants/cs999"
+         *     }
+         */
         Problem: {
             /** @description URI reference naming the problem type. */
             type: string;
@@ -2042,6 +2175,55 @@ export interface components {
             /** @description Why the platform acted on its own, e.g. AutoShutdown:Idle or UsageQuota:Exhausted (the VM stops it started). */
             reason?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "1796612631031-0000000009",
+         *           "at": "2026-12-07T03:03:51.031Z",
+         *           "actor": {
+         *             "id": "alice",
+         *             "kind": "user",
+         *             "name": "Alice Admin"
+         *           },
+         *           "action": "createLtiRegistration",
+         *           "method": "POST",
+         *           "path": "/v1/tenants/cs101/lti/registrations",
+         *           "result": {
+         *             "status": 201
+         *           },
+         *           "requestId": "ae21026b-93b3-4ab1-adb8-958e905df1ff",
+         *           "tenant": "cs101",
+         *           "target": {
+         *             "type": "tenant",
+         *             "id": "cs101"
+         *           }
+         *         },
+         *         {
+         *           "id": "1796612630948-0000000008",
+         *           "at": "2026-12-07T03:03:50.948Z",
+         *           "actor": {
+         *             "id": "alice",
+         *             "kind": "user",
+         *             "name": "Alice Admin"
+         *           },
+         *           "action": "createWebhook",
+         *           "method": "POST",
+         *           "path": "/v1/tenants/cs101/webhooks",
+         *           "result": {
+         *             "status": 201
+         *           },
+         *           "requestId": "7f0dd4f1-4a90-4fc7-9433-45f082717e20",
+         *           "tenant": "cs101",
+         *           "target": {
+         *             "type": "tenant",
+         *             "id": "cs101"
+         *           }
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiMTc5NjYxMjYzMDk0OC0wMDAwMDAwMDA4In0"
+         *     }
+         */
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
             nextCursor?: string;
@@ -2105,6 +2287,25 @@ export interface components {
             /** @description Published images: 1 for the first publish to this name, +1 for every later one. */
             version?: number;
         };
+        /**
+         * @example {
+         *       "scope": "platform",
+         *       "name": "ubuntu-24-04",
+         *       "displayName": "Ubuntu 24.04 LTS (Noble Numbat)",
+         *       "source": {
+         *         "type": "http",
+         *         "url": "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img",
+         *         "hasCredentials": false
+         *       },
+         *       "generalize": false,
+         *       "sizeGi": 10,
+         *       "storageClass": "kv-standard",
+         *       "phase": "Ready",
+         *       "progress": 100,
+         *       "createdAt": "2026-12-07T03:03:33.000Z",
+         *       "os": "ubuntu-24.04"
+         *     }
+         */
         Image: {
             /** @enum {string} */
             scope: "platform" | "tenant";
@@ -2124,6 +2325,29 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "scope": "platform",
+         *           "name": "ubuntu-24-04",
+         *           "displayName": "Ubuntu 24.04 LTS (Noble Numbat)",
+         *           "source": {
+         *             "type": "http",
+         *             "url": "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img",
+         *             "hasCredentials": false
+         *           },
+         *           "generalize": false,
+         *           "sizeGi": 10,
+         *           "storageClass": "kv-standard",
+         *           "phase": "Ready",
+         *           "progress": 100,
+         *           "createdAt": "2026-12-07T03:03:33.000Z",
+         *           "os": "ubuntu-24.04"
+         *         }
+         *       ]
+         *     }
+         */
         ImageList: {
             items: components["schemas"]["Image"][];
             nextCursor?: string;
@@ -2137,6 +2361,34 @@ export interface components {
             /** @description Tenant profiles that may use it (their per-VM caps apply too). */
             profiles: components["schemas"]["TenantProfile"][];
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "name": "large",
+         *           "cpu": 4,
+         *           "memoryGi": 8,
+         *           "description": "4 vCPU, 8 GiB",
+         *           "profiles": [
+         *             "faculty",
+         *             "admin"
+         *           ]
+         *         },
+         *         {
+         *           "name": "medium",
+         *           "cpu": 2,
+         *           "memoryGi": 4,
+         *           "description": "2 vCPU, 4 GiB",
+         *           "profiles": [
+         *             "student",
+         *             "faculty",
+         *             "admin"
+         *           ]
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoibWVkaXVtIn0"
+         *     }
+         */
         InstanceTypeList: {
             items: components["schemas"]["InstanceType"][];
             /** @description Present when there is a next page; pass it as `cursor`. */
@@ -2199,6 +2451,28 @@ export interface components {
             createdAt: string;
             deleting: boolean;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "tenant": "cs101",
+         *           "vm": "web-1",
+         *           "name": "before-kernel-upgrade",
+         *           "phase": "Succeeded",
+         *           "readyToUse": true,
+         *           "online": true,
+         *           "indications": [
+         *             "Online",
+         *             "GuestAgent"
+         *           ],
+         *           "creationTime": "2026-09-01T10:15:02Z",
+         *           "sizeGi": 20,
+         *           "createdAt": "2026-09-01T10:15:00Z",
+         *           "deleting": false
+         *         }
+         *       ]
+         *     }
+         */
         VmSnapshotList: {
             items: components["schemas"]["VmSnapshot"][];
             /** @description Present when there is a next page; pass it as `cursor`. */
@@ -2319,6 +2593,52 @@ export interface components {
             /** @description Not shown to tenant members. */
             targetNode?: string;
         };
+        /**
+         * @example {
+         *       "id": "7d5b81c7-6122-5e54-9db5-0438d7d4c916",
+         *       "tenant": "cs101",
+         *       "name": "web-arc",
+         *       "owner": "alice",
+         *       "image": {
+         *         "scope": "platform",
+         *         "name": "ubuntu-24-04"
+         *       },
+         *       "instanceType": "small",
+         *       "cpu": 1,
+         *       "memoryGi": 2,
+         *       "diskGi": 10,
+         *       "storageClass": "kv-standard",
+         *       "arc": true,
+         *       "running": true,
+         *       "runStrategy": "Always",
+         *       "labels": {
+         *         "course": "cs101"
+         *       },
+         *       "state": "Running",
+         *       "availableActions": [
+         *         "stop",
+         *         "restart",
+         *         "migrate"
+         *       ],
+         *       "liveMigratable": true,
+         *       "restartRequired": false,
+         *       "deleting": false,
+         *       "nodeName": "aks-kubevirt-0001",
+         *       "identity": {
+         *         "arc": {
+         *           "status": "Connected",
+         *           "machineResourceId": "/subscriptions/00000000-0000-4000-8000-00000000a2c1/resourceGroups/labplane-sim/providers/Microsoft.HybridCompute/machines/web-arc"
+         *         },
+         *         "extension": {
+         *           "state": "Succeeded"
+         *         },
+         *         "ready": true,
+         *         "connectCommand": "az ssh arc --subscription 00000000-0000-4000-8000-00000000a2c1 --resource-group labplane-sim --name web-arc"
+         *       },
+         *       "createdAt": "2026-12-07T03:03:46.000Z",
+         *       "version": "135"
+         *     }
+         */
         Vm: {
             /**
              * Format: uuid
@@ -2391,6 +2711,42 @@ export interface components {
              */
             stopAt?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "322e3d72-8a2b-54c8-bcb6-efbde4aa7fb0",
+         *           "tenant": "cs101",
+         *           "name": "cs101-fall-637a0224b2",
+         *           "owner": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "lab": "cs101-fall",
+         *           "image": {
+         *             "scope": "platform",
+         *             "name": "ubuntu-24-04"
+         *           },
+         *           "instanceType": "small",
+         *           "cpu": 1,
+         *           "memoryGi": 2,
+         *           "diskGi": 10,
+         *           "storageClass": "kv-standard",
+         *           "arc": false,
+         *           "running": false,
+         *           "runStrategy": "Halted",
+         *           "labels": {},
+         *           "state": "Stopped",
+         *           "availableActions": [
+         *             "start"
+         *           ],
+         *           "liveMigratable": true,
+         *           "restartRequired": false,
+         *           "deleting": false,
+         *           "createdAt": "2026-12-07T03:03:48.000Z",
+         *           "version": "144"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiY3MxMDEtZmFsbC02MzdhMDIyNGIyIn0"
+         *     }
+         */
         VmList: {
             items: components["schemas"]["Vm"][];
             nextCursor?: string;
@@ -2482,12 +2838,35 @@ export interface components {
             /** @enum {string} */
             principalType: "User" | "Group";
         };
+        /**
+         * @example {
+         *       "principalId": "ann",
+         *       "role": "user",
+         *       "principalType": "User"
+         *     }
+         */
         VmAccess: {
             principalId: string;
             principalType?: string;
             /** @enum {string} */
             role: "administrator" | "user";
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "principalId": "alice",
+         *           "role": "user",
+         *           "principalType": "User"
+         *         },
+         *         {
+         *           "principalId": "ann",
+         *           "role": "user",
+         *           "principalType": "User"
+         *         }
+         *       ]
+         *     }
+         */
         VmAccessList: {
             items: components["schemas"]["VmAccess"][];
             /** @description Present when there is a next page; pass it as `cursor`. */
@@ -2517,6 +2896,33 @@ export interface components {
             /** @description VMs running on the node. */
             virtualMachines: number;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "name": "aks-kubevirt-0000",
+         *           "ready": true,
+         *           "schedulable": true,
+         *           "cpu": 15.74,
+         *           "memoryGi": 54.5,
+         *           "virtualMachines": 1,
+         *           "zone": "westeurope-1",
+         *           "instanceType": "Standard_D16s_v5"
+         *         },
+         *         {
+         *           "name": "aks-kubevirt-0001",
+         *           "ready": true,
+         *           "schedulable": true,
+         *           "cpu": 15.74,
+         *           "memoryGi": 54.5,
+         *           "virtualMachines": 1,
+         *           "zone": "westeurope-2",
+         *           "instanceType": "Standard_D16s_v5"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiYWtzLWt1YmV2aXJ0LTAwMDEifQ"
+         *     }
+         */
         NodeList: {
             items: components["schemas"]["Node"][];
             /** @description Present when there is a next page; pass it as `cursor`. */
@@ -2788,6 +3194,83 @@ export interface components {
             failed: number;
             dropped: number;
         };
+        /**
+         * @example {
+         *       "tenant": "cs101",
+         *       "name": "cs101-fall",
+         *       "template": {
+         *         "image": {
+         *           "scope": "platform",
+         *           "name": "ubuntu-24-04"
+         *         },
+         *         "cpu": 1,
+         *         "memoryGi": 2,
+         *         "diskGi": 10,
+         *         "storageClass": "kv-standard",
+         *         "arc": false,
+         *         "studentRole": "user",
+         *         "sshPublicKeys": [
+         *           "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *         ],
+         *         "instanceType": "small"
+         *       },
+         *       "instructors": [
+         *         {
+         *           "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+         *           "displayName": "Prof. Olga Petrova"
+         *         }
+         *       ],
+         *       "schedules": [
+         *         {
+         *           "name": "tuesday-class",
+         *           "days": [
+         *             "tue"
+         *           ],
+         *           "timeZone": "Europe/Berlin",
+         *           "startTime": "09:00",
+         *           "stopTime": "11:00"
+         *         }
+         *       ],
+         *       "dropGracePeriodHours": 72,
+         *       "endGracePeriodDays": 14,
+         *       "createdAt": "2026-12-07T03:03:48.000Z",
+         *       "version": "140",
+         *       "phase": "Ready",
+         *       "summary": {
+         *         "total": 2,
+         *         "pending": 0,
+         *         "provisioning": 0,
+         *         "ready": 2,
+         *         "failed": 0,
+         *         "dropped": 0
+         *       },
+         *       "displayName": "CS 101, fall term",
+         *       "lastOperationId": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *       "nextScheduledEvent": {
+         *         "action": "start",
+         *         "at": "2026-12-08T08:00:00.000Z"
+         *       },
+         *       "costControls": {
+         *         "autoShutdown": {
+         *           "shutdownOnDisconnect": {
+         *             "enabled": true,
+         *             "delay": "PT15M"
+         *           },
+         *           "shutdownWhenNotConnected": {
+         *             "enabled": true,
+         *             "delay": "PT15M"
+         *           },
+         *           "shutdownOnIdle": {
+         *             "mode": "userAbsence",
+         *             "delay": "PT15M"
+         *           }
+         *         },
+         *         "warningPeriod": "PT5M",
+         *         "exemptClassHours": true,
+         *         "addedHours": {}
+         *       }
+         *     }
+         */
         Lab: {
             tenant: string;
             name: string;
@@ -2967,6 +3450,87 @@ export interface components {
             /** @description The hours the student now has beyond the quota. */
             addedHours: number;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "tenant": "cs101",
+         *           "name": "cs101-fall",
+         *           "template": {
+         *             "image": {
+         *               "scope": "platform",
+         *               "name": "ubuntu-24-04"
+         *             },
+         *             "cpu": 1,
+         *             "memoryGi": 2,
+         *             "diskGi": 10,
+         *             "storageClass": "kv-standard",
+         *             "arc": false,
+         *             "studentRole": "user",
+         *             "sshPublicKeys": [
+         *               "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *             ],
+         *             "instanceType": "small"
+         *           },
+         *           "instructors": [
+         *             {
+         *               "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+         *               "displayName": "Prof. Olga Petrova"
+         *             }
+         *           ],
+         *           "schedules": [
+         *             {
+         *               "name": "tuesday-class",
+         *               "days": [
+         *                 "tue"
+         *               ],
+         *               "timeZone": "Europe/Berlin",
+         *               "startTime": "09:00",
+         *               "stopTime": "11:00"
+         *             }
+         *           ],
+         *           "dropGracePeriodHours": 72,
+         *           "endGracePeriodDays": 14,
+         *           "createdAt": "2026-12-07T03:03:48.000Z",
+         *           "version": "140",
+         *           "phase": "Ready",
+         *           "summary": {
+         *             "total": 2,
+         *             "pending": 0,
+         *             "provisioning": 0,
+         *             "ready": 2,
+         *             "failed": 0,
+         *             "dropped": 0
+         *           },
+         *           "displayName": "CS 101, fall term",
+         *           "lastOperationId": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *           "nextScheduledEvent": {
+         *             "action": "start",
+         *             "at": "2026-12-08T08:00:00.000Z"
+         *           },
+         *           "costControls": {
+         *             "autoShutdown": {
+         *               "shutdownOnDisconnect": {
+         *                 "enabled": true,
+         *                 "delay": "PT15M"
+         *               },
+         *               "shutdownWhenNotConnected": {
+         *                 "enabled": true,
+         *                 "delay": "PT15M"
+         *               },
+         *               "shutdownOnIdle": {
+         *                 "mode": "userAbsence",
+         *                 "delay": "PT15M"
+         *               }
+         *             },
+         *             "warningPeriod": "PT5M",
+         *             "exemptClassHours": true,
+         *             "addedHours": {}
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         LabList: {
             items: components["schemas"]["Lab"][];
             nextCursor?: string;
@@ -2993,7 +3557,38 @@ export interface components {
              */
             deleteAfter?: string;
         };
-        /** @description A lab's usage report (hours rounded down to the hundredth). */
+        /**
+         * @description A lab's usage report (hours rounded down to the hundredth).
+         * @example {
+         *       "tenant": "cs101",
+         *       "lab": "cs101-fall",
+         *       "at": "2026-12-07T03:03:51.297Z",
+         *       "students": [
+         *         {
+         *           "student": {
+         *             "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *             "email": "ann.lee@uni.example.edu",
+         *             "displayName": "Ann Lee"
+         *           },
+         *           "vm": "cs101-fall-637a0224b2",
+         *           "usedHours": 0,
+         *           "addedHours": 0,
+         *           "exhausted": false
+         *         },
+         *         {
+         *           "student": {
+         *             "id": "7a9e1d2c-5b4f-4c3a-9e8d-1f0b6a2c7d45",
+         *             "email": "ben.okafor@uni.example.edu",
+         *             "displayName": "Ben Okafor"
+         *           },
+         *           "vm": "cs101-fall-e577e8faf3",
+         *           "usedHours": 0,
+         *           "addedHours": 0,
+         *           "exhausted": false
+         *         }
+         *       ]
+         *     }
+         */
         LabUsage: {
             tenant: string;
             lab: string;
@@ -3035,6 +3630,24 @@ export interface components {
              */
             exhaustsAt?: string;
         };
+        /**
+         * @example {
+         *       "tenant": "cs101",
+         *       "at": "2026-12-07T03:03:51.303Z",
+         *       "labs": [
+         *         {
+         *           "lab": "cs101-fall",
+         *           "students": 2,
+         *           "usedHours": 0,
+         *           "exhaustedStudents": 0
+         *         }
+         *       ],
+         *       "otherVms": {
+         *         "vms": 2,
+         *         "usedHours": 0
+         *       }
+         *     }
+         */
         TenantUsage: {
             tenant: string;
             /** Format: date-time */
@@ -3054,6 +3667,21 @@ export interface components {
                 usedHours: number;
             };
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "status": "ready",
+         *           "vm": "cs101-fall-637a0224b2",
+         *           "email": "ann.lee@uni.example.edu",
+         *           "displayName": "Ann Lee",
+         *           "vmState": "Stopped"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiM2YyYjhjNGUtOWQxYS00ZTZiLThmMGMtMmE3ZDVlOWIxYzM0In0"
+         *     }
+         */
         StudentList: {
             items: components["schemas"]["Student"][];
             nextCursor?: string;
@@ -3066,6 +3694,36 @@ export interface components {
             updated: string[];
             unchanged: number;
         };
+        /**
+         * @example {
+         *       "operation": {
+         *         "id": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *         "kind": "lab.sync",
+         *         "target": {
+         *           "type": "lab",
+         *           "id": "cs101/cs101-fall",
+         *           "name": "cs101-fall"
+         *         },
+         *         "status": "queued",
+         *         "progress": {
+         *           "percent": 0,
+         *           "step": "dispatch"
+         *         },
+         *         "attempts": 0,
+         *         "createdAt": "2026-12-07T03:03:50.891Z",
+         *         "updatedAt": "2026-12-07T03:03:50.891Z",
+         *         "createdBy": "alice",
+         *         "cancelRequested": false,
+         *         "tenant": "cs101"
+         *       },
+         *       "diff": {
+         *         "added": [],
+         *         "removed": [],
+         *         "updated": [],
+         *         "unchanged": 2
+         *       }
+         *     }
+         */
         RosterSyncAccepted: {
             operation: components["schemas"]["Operation"];
             diff: components["schemas"]["RosterDiff"];
@@ -3101,6 +3759,20 @@ export interface components {
             events: components["schemas"]["WebhookEventType"][];
             description?: string;
         };
+        /**
+         * @example {
+         *       "id": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *       "tenant": "cs101",
+         *       "url": "https://images.example.org/hooks/labplane",
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready"
+         *       ],
+         *       "createdAt": "2026-12-07T03:03:50.939Z",
+         *       "createdBy": "alice",
+         *       "description": "Course portal"
+         *     }
+         */
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -3117,6 +3789,19 @@ export interface components {
          *     once. It is not kept with the idempotent answer: a replay of the request (same
          *     Idempotency-Key) answers without `secret`; delete the webhook and register it again if the
          *     first answer was lost.
+         * @example {
+         *       "id": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *       "tenant": "cs101",
+         *       "url": "https://images.example.org/hooks/labplane",
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready"
+         *       ],
+         *       "createdAt": "2026-12-07T03:03:50.939Z",
+         *       "createdBy": "alice",
+         *       "description": "Course portal",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+         *     }
          */
         WebhookCreated: {
             /** Format: uuid */
@@ -3130,6 +3815,24 @@ export interface components {
             createdBy: string;
             secret?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *           "tenant": "cs101",
+         *           "url": "https://images.example.org/hooks/labplane",
+         *           "events": [
+         *             "vm.ready",
+         *             "lab.ready"
+         *           ],
+         *           "createdAt": "2026-12-07T03:03:50.939Z",
+         *           "createdBy": "alice",
+         *           "description": "Course portal"
+         *         }
+         *       ]
+         *     }
+         */
         WebhookList: {
             items: components["schemas"]["Webhook"][];
             nextCursor?: string;
@@ -3157,12 +3860,47 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @example {
+         *       "items": []
+         *     }
+         */
         WebhookDeliveryList: {
             items: components["schemas"]["WebhookDelivery"][];
             nextCursor?: string;
         };
         /** @enum {string} */
         OperationStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
+        /**
+         * @example {
+         *       "id": "41c7d1bf-6909-4102-b7c9-5657f6ef7c35",
+         *       "kind": "vm.create",
+         *       "target": {
+         *         "type": "vm",
+         *         "id": "cs101/web-1",
+         *         "name": "web-1"
+         *       },
+         *       "status": "succeeded",
+         *       "progress": {
+         *         "percent": 100,
+         *         "step": "wait"
+         *       },
+         *       "attempts": 1,
+         *       "createdAt": "2026-12-07T03:03:43.277Z",
+         *       "updatedAt": "2026-12-07T03:03:45.973Z",
+         *       "createdBy": "alice",
+         *       "cancelRequested": false,
+         *       "tenant": "cs101",
+         *       "startedAt": "2026-12-07T03:03:43.279Z",
+         *       "finishedAt": "2026-12-07T03:03:45.973Z",
+         *       "result": {
+         *         "tenant": "cs101",
+         *         "name": "web-1",
+         *         "id": "9e814d26-cafb-5823-822e-6adbbc1dacf0",
+         *         "state": "Running"
+         *       }
+         *     }
+         */
         Operation: {
             id: string;
             /** @description e.g. tenant.delete, image.import, vm.create, arc.onboard */
@@ -3198,14 +3936,97 @@ export interface components {
             /** @description The W3C trace id of the request that started the operation (while tracing is on); its job steps, Kubernetes requests and ARM calls are in that trace. */
             traceId?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *           "kind": "lab.sync",
+         *           "target": {
+         *             "type": "lab",
+         *             "id": "cs101/cs101-fall",
+         *             "name": "cs101-fall"
+         *           },
+         *           "status": "succeeded",
+         *           "progress": {
+         *             "percent": 100,
+         *             "step": "dispatch"
+         *           },
+         *           "attempts": 1,
+         *           "createdAt": "2026-12-07T03:03:50.891Z",
+         *           "updatedAt": "2026-12-07T03:03:50.916Z",
+         *           "createdBy": "alice",
+         *           "cancelRequested": false,
+         *           "tenant": "cs101",
+         *           "startedAt": "2026-12-07T03:03:50.896Z",
+         *           "finishedAt": "2026-12-07T03:03:50.916Z",
+         *           "result": {
+         *             "tenant": "cs101",
+         *             "lab": "cs101-fall",
+         *             "reason": "roster",
+         *             "diff": {
+         *               "added": [],
+         *               "removed": [],
+         *               "updated": [],
+         *               "unchanged": 2
+         *             },
+         *             "summary": {
+         *               "total": 2,
+         *               "pending": 0,
+         *               "provisioning": 0,
+         *               "ready": 2,
+         *               "failed": 0,
+         *               "dropped": 0
+         *             },
+         *             "ready": true,
+         *             "failed": []
+         *           }
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiODIwMzM4NzM2OTEwODowNDViYTY4Yi03OTI1LTQwYzgtYThkNS03YTUxMDdlYTRhYTIifQ"
+         *     }
+         */
         OperationList: {
             items: components["schemas"]["Operation"][];
             nextCursor?: string;
         };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @example {
+         *       "status": "ready",
+         *       "checks": {
+         *         "kubernetes": {
+         *           "ok": true
+         *         },
+         *         "tenants": {
+         *           "ok": true
+         *         },
+         *         "webhooks": {
+         *           "ok": true
+         *         },
+         *         "lti": {
+         *           "ok": true
+         *         },
+         *         "images": {
+         *           "ok": true
+         *         },
+         *         "vms": {
+         *           "ok": true
+         *         },
+         *         "labs": {
+         *           "ok": true
+         *         }
+         *       }
+         *     }
+         */
         Readiness: {
             /** @enum {string} */
             status: "ready" | "not_ready";
@@ -3237,6 +4058,13 @@ export interface components {
             /** @default 28800 */
             expiresInSeconds: number;
         };
+        /**
+         * @example {
+         *       "accessToken": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbInBsYXRmb3JtLWFkbWluIl19.3q0cYJ8m3yq3Tt2p8m8mBq3n7YbJ0rV1o5Q2kXc9XfE",
+         *       "tokenType": "Bearer",
+         *       "expiresIn": 28800
+         *     }
+         */
         DevToken: {
             accessToken: string;
             /** @enum {string} */
@@ -3282,6 +4110,38 @@ export interface components {
             maxCpu?: number;
             maxMemoryGi?: number;
         };
+        /**
+         * @example {
+         *       "id": "cs101",
+         *       "displayName": "Intro to Systems",
+         *       "profile": "student",
+         *       "quota": {
+         *         "requestsCpu": 8,
+         *         "requestsMemoryGi": 16,
+         *         "limitsCpu": 16,
+         *         "limitsMemoryGi": 32,
+         *         "storageGi": 250,
+         *         "persistentVolumeClaims": 5,
+         *         "virtualMachines": 5
+         *       },
+         *       "vmCaps": {
+         *         "maxCpu": 2,
+         *         "maxMemoryGi": 4
+         *       },
+         *       "usage": {
+         *         "requestsCpu": 4,
+         *         "requestsMemoryGi": 8,
+         *         "limitsCpu": 4,
+         *         "limitsMemoryGi": 8,
+         *         "storageGi": 40,
+         *         "persistentVolumeClaims": 4,
+         *         "virtualMachines": 4
+         *       },
+         *       "phase": "Active",
+         *       "createdAt": "2026-12-07T03:03:43.000Z",
+         *       "version": "39"
+         *     }
+         */
         Tenant: {
             id: string;
             displayName: string;
@@ -3297,6 +4157,72 @@ export interface components {
             version: string;
             costControls?: components["schemas"]["CostControls"];
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "cs101",
+         *           "displayName": "Intro to Systems",
+         *           "profile": "student",
+         *           "quota": {
+         *             "requestsCpu": 8,
+         *             "requestsMemoryGi": 16,
+         *             "limitsCpu": 16,
+         *             "limitsMemoryGi": 32,
+         *             "storageGi": 250,
+         *             "persistentVolumeClaims": 5,
+         *             "virtualMachines": 5
+         *           },
+         *           "vmCaps": {
+         *             "maxCpu": 2,
+         *             "maxMemoryGi": 4
+         *           },
+         *           "usage": {
+         *             "requestsCpu": 4,
+         *             "requestsMemoryGi": 8,
+         *             "limitsCpu": 4,
+         *             "limitsMemoryGi": 8,
+         *             "storageGi": 40,
+         *             "persistentVolumeClaims": 4,
+         *             "virtualMachines": 4
+         *           },
+         *           "phase": "Active",
+         *           "createdAt": "2026-12-07T03:03:43.000Z",
+         *           "version": "39"
+         *         },
+         *         {
+         *           "id": "demo",
+         *           "displayName": "Demo tenant",
+         *           "profile": "faculty",
+         *           "quota": {
+         *             "requestsCpu": 64,
+         *             "requestsMemoryGi": 128,
+         *             "limitsCpu": 128,
+         *             "limitsMemoryGi": 256,
+         *             "storageGi": 4000,
+         *             "persistentVolumeClaims": 80,
+         *             "virtualMachines": 60
+         *           },
+         *           "vmCaps": {
+         *             "maxCpu": 8,
+         *             "maxMemoryGi": 32
+         *           },
+         *           "usage": {
+         *             "requestsCpu": 0,
+         *             "requestsMemoryGi": 0,
+         *             "limitsCpu": 0,
+         *             "limitsMemoryGi": 0,
+         *             "storageGi": 0,
+         *             "persistentVolumeClaims": 0,
+         *             "virtualMachines": 0
+         *           },
+         *           "phase": "Active",
+         *           "createdAt": "2026-12-07T03:03:32.000Z",
+         *           "version": "20"
+         *         }
+         *       ]
+         *     }
+         */
         TenantList: {
             items: components["schemas"]["Tenant"][];
             nextCursor?: string;
@@ -3347,6 +4273,14 @@ export interface components {
         PrincipalType: "User" | "Group";
         /** @enum {string} */
         TenantRole: "owner" | "member";
+        /**
+         * @example {
+         *       "principalId": "ann",
+         *       "principalType": "User",
+         *       "role": "member",
+         *       "displayName": "Ann Lee"
+         *     }
+         */
         Member: {
             principalId: string;
             principalType: components["schemas"]["PrincipalType"];
@@ -3365,6 +4299,24 @@ export interface components {
             principalType?: components["schemas"]["PrincipalType"];
             displayName?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "principalId": "ann",
+         *           "principalType": "User",
+         *           "role": "member",
+         *           "displayName": "Ann Lee"
+         *         },
+         *         {
+         *           "principalId": "olga",
+         *           "principalType": "User",
+         *           "role": "owner",
+         *           "displayName": "Olga Petrova"
+         *         }
+         *       ]
+         *     }
+         */
         MemberList: {
             items: components["schemas"]["Member"][];
             /** @description Present when there is a next page; pass it as `cursor`. */
