@@ -27,7 +27,7 @@ export default defineConfig({
   test: {
     environment: 'node',
     testTimeout: 20_000,
-    hookTimeout: 30_000,
+    hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -37,9 +37,9 @@ export default defineConfig({
         extends: true,
         test: { name: 'unit', include: UNIT, setupFiles: ['./test/support/unit-guard.ts'], isolate: false, pool: 'threads' },
       },
-      { extends: true, test: { name: 'redis', include: [REDIS], isolate: false } },
+      { extends: true, test: { name: 'redis', include: [REDIS], isolate: false, testTimeout: 60_000 } },
       { extends: true, test: { name: 'browser', include: [BROWSER] } },
-      // Component tests wait on processes and emulators with budgets of their own (settle, until), which
+      // Component (and Redis) tests wait on processes and emulators with budgets of their own (settle, until), which
       // name what they waited for; their limit is above those so a loaded machine fails on the wait
       // that explains itself rather than on a bare "timed out in 20000ms" (seen in CI on a 120 s settle).
       {

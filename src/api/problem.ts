@@ -59,6 +59,7 @@ const TITLE_OF: Readonly<Record<number, string>> = {
   414: 'URI too long',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
+  426: 'Upgrade required',
   429: 'Too many requests',
   431: 'Request header fields too large',
   500: 'Internal server error',

@@ -53,8 +53,9 @@ export interface AreaParts {
   /** Its slice of the API, in the order the API mounts it. */
   readonly api?: readonly ApiModule[];
   /**
-   * Routes outside the API contract, registered as fastify plugins after it: only what the
-   * embedded default serves beside the product (the simulated LMS).
+   * Routes outside the API contract's handlers, registered as fastify plugins after it: what the
+   * embedded default serves beside the product (the simulated LMS), and what the contract only
+   * documents (`x-no-fastify-config`: the console's websocket and pages).
    */
   readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** Loops that must run once in the deployment: on the replica holding the leader Lease. */

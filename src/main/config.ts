@@ -74,6 +74,19 @@ export interface Config {
   /** Between passes of the usage meter (VM run times for lab quotas and usage reports), ms (USAGE_METER_INTERVAL_MS, default 60 000). */
   readonly usageMeterIntervalMs: number;
   readonly snapshots: SnapshotsConfig;
+  readonly consoles: ConsolesConfig;
+}
+
+/** Browser consoles of VMs (VNC and serial through the API). */
+export interface ConsolesConfig {
+  /** Open consoles one tenant may have at once (CONSOLES_PER_TENANT, default 20). */
+  readonly perTenant: number;
+  /** Open consoles one VM may have at once (CONSOLES_PER_VM, default 2). */
+  readonly perVm: number;
+  /** A console with no bytes either way for this long is closed, ms (CONSOLE_IDLE_TIMEOUT_MS, default 15 minutes). */
+  readonly idleTimeoutMs: number;
+  /** A console is closed after this long whatever happens, ms (CONSOLE_MAX_SESSION_MS, default 4 hours). */
+  readonly maxSessionMs: number;
 }
 
 /** VM snapshots. */
@@ -222,6 +235,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       perVm: read(env, 'SNAPSHOTS_PER_VM', int(1, 1000), 'an integer 1-1000') ?? 10,
       perTenant: read(env, 'SNAPSHOTS_PER_TENANT', int(1, 100_000), 'an integer 1-100000') ?? 100,
       supportCacheMs: read(env, 'SNAPSHOT_SUPPORT_CACHE_MS', int(0, 3_600_000), 'milliseconds 0-3600000') ?? 30_000,
+    },
+    consoles: {
+      perTenant: read(env, 'CONSOLES_PER_TENANT', int(1, 10_000), 'an integer 1-10000') ?? 20,
+      perVm: read(env, 'CONSOLES_PER_VM', int(1, 100), 'an integer 1-100') ?? 2,
+      idleTimeoutMs: read(env, 'CONSOLE_IDLE_TIMEOUT_MS', int(1000, 86_400_000), 'milliseconds 1000-86400000') ?? 15 * 60_000,
+      maxSessionMs: read(env, 'CONSOLE_MAX_SESSION_MS', int(1000, 7 * 86_400_000), 'milliseconds 1000-604800000') ?? 4 * 3_600_000,
     },
   };
 }

@@ -21,6 +21,7 @@ import { labsArea, type LabsExports } from './labs.js';
 import { ltiArea, type LtiExports } from './lti.js';
 import { ltiPagesArea } from './lti-pages.js';
 import { activityArea } from './activity.js';
+import { consoleArea, type ConsoleExports } from './console.js';
 import { autoShutdownArea, type AutoShutdownExports } from './auto-shutdown.js';
 import { buildLeadership } from './leadership.js';
 import { informerCheck } from './readiness.js';
@@ -54,6 +55,7 @@ export const AREAS = [
   autoShutdownArea,
   ltiArea,
   ltiPagesArea,
+  consoleArea,
 ] as const;
 
 /** Everything the API and the worker need, built from configuration (the composition root). */
@@ -77,6 +79,8 @@ export interface Deps {
   /** The VM and lab repositories and use cases (tests build parts of their own on them). */
   readonly vms: VmsExports;
   readonly labs: LabsExports;
+  /** Browser consoles: the ticket use case and the open sessions. */
+  readonly console: ConsoleExports;
   /** What the API exposes, the areas' slices in {@link AREAS} order. */
   readonly modules: readonly ApiModule[];
   /** Routes outside the contract (see `AreaParts.routes`). */
@@ -180,6 +184,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       if (informers !== undefined) readiness.push(informerCheck(name, informers));
     }
     const { devTokens, principals } = buildPrincipals(config, logger, tenantRepo);
+    exportsOf(mounted, consoleArea).usePrincipals(principals);
     const leadership = buildLeadership({
       config,
       logger,
@@ -203,6 +208,7 @@ export async function buildDeps(config: Config, logger: Logger, overrides: DepsO
       usage: exportsOf(mounted, usageArea),
       vms: exportsOf(mounted, vmsArea),
       labs: exportsOf(mounted, labsArea),
+      console: exportsOf(mounted, consoleArea),
       modules: AREAS.flatMap((a) => mounted.built.get(a.name)?.api ?? []),
       routes: AREAS.flatMap((a) => mounted.built.get(a.name)?.routes ?? []),
       principals,

@@ -71,6 +71,10 @@ export interface World {
   readonly simPrometheus: SimPrometheus | undefined;
   /** The clock of usage metering and cost controls when a test sets one ({@link WorldOverrides.usageClock}). */
   readonly usageClock?: Clock;
+  /** The clock of console tickets and sessions when a test sets one ({@link WorldOverrides.consoleClock}). */
+  readonly consoleClock?: Clock;
+  /** Tests: the console proxy's backpressure bound and limit check period ({@link WorldOverrides.consoleTuning}). */
+  readonly consoleTuning?: ConsoleTuning;
   /** Seeds the simulated cluster through the real adapters once they are up (nothing against a real one). */
   seed(repos: { readonly tenants: TenantRepository; readonly images: ImageRepository }): Promise<void>;
   close(): Promise<void>;
@@ -151,6 +155,16 @@ export interface WorldOverrides {
    * idle detector), so hours of use pass in fake time while the rest of the platform runs in real time.
    */
   readonly usageClock?: Clock;
+  /** Tests: the clock of console tickets (their expiry) and console sessions (idle and length limits). */
+  readonly consoleClock?: Clock;
+  /** Tests: a smaller backpressure bound of the console proxy, a faster look at its idle and length limits. */
+  readonly consoleTuning?: ConsoleTuning;
+}
+
+/** The console proxy's backpressure bound (bytes, default 1 MiB) and how often it looks at its limits (ms, default 1000). */
+export interface ConsoleTuning {
+  readonly highWaterBytes?: number;
+  readonly checkEveryMs?: number;
 }
 
 /** BullMQ's job lock and stalled-job check, ms (defaults 30 s each). */
@@ -254,6 +268,8 @@ export async function createWorld(config: Config, logger: Logger, overrides: Wor
     ...(overrides.queueLocks === undefined ? {} : { queueLocks: overrides.queueLocks }),
     ...(overrides.membershipSource === undefined ? {} : { membershipSource: overrides.membershipSource }),
     ...(overrides.usageClock === undefined ? {} : { usageClock: overrides.usageClock }),
+    ...(overrides.consoleClock === undefined ? {} : { consoleClock: overrides.consoleClock }),
+    ...(overrides.consoleTuning === undefined ? {} : { consoleTuning: overrides.consoleTuning }),
   };
   if (config.kube.mode !== 'simulated') {
     return { ...base, kubeConfig: realClusterConfig(config.kube), emulator: undefined, seed: async () => undefined, close: closePrometheus };
@@ -345,6 +361,8 @@ const SIM_TOKEN = /sim-onboarding\.[A-Za-z0-9_-]+/;
 const SIMULATED_CLUSTER = 'embedded';
 /** The `--tags` value the rendered onboarding passes to azcmagent (`readonly TAGS=...`). */
 const SIM_TAGS = /readonly TAGS='?([^'\s]+)'?/;
+/** The machine name the agent connects as (`azcmagent connect --resource-name`). */
+const SIM_RESOURCE_NAME = /readonly RESOURCE_NAME='?([^'\s]+)'?/;
 
 /** The tags `azcmagent connect --tags` would put on the machine, read from the VM's user-data. */
 function onboardingTags(userData: string): Record<string, string> {
@@ -367,8 +385,8 @@ function onboardingTags(userData: string): Record<string, string> {
 export function simOnboardingController(sim: SimAzure): Controller {
   const unsubscribers: Array<() => void> = [];
   const seen = new Set<string>();
-  /** VMs (namespace/name) whose agent this controller started; those it stopped, to start again. */
-  const running = new Set<string>();
+  /** VMs (namespace/name) whose agent this controller started, with the machine each connected as; those it stopped, to start again. */
+  const running = new Map<string, string>();
   const stopped = new Set<string>();
   /** The root disk each VM's agent was onboarded from. */
   const agentDisks = new Map<string, string>();
@@ -387,6 +405,8 @@ export function simOnboardingController(sim: SimAzure): Controller {
         if (secret === undefined) return;
         seen.add(key);
         const userData = Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8');
+        const machine = SIM_RESOURCE_NAME.exec(userData)?.[1];
+        if (machine === undefined) return;
         const token = SIM_TOKEN.exec(userData)?.[0];
         const tags = { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '', ...onboardingTags(userData) };
         const vmKey = `${namespace}/${name}`;
@@ -396,18 +416,21 @@ export function simOnboardingController(sim: SimAzure): Controller {
         const before = agentDisks.get(vmKey);
         const fresh = before !== undefined && before !== disk;
         if (disk !== undefined) agentDisks.set(vmKey, disk);
-        sim.simulateOnboarding(name, tags, { ...(token === undefined ? {} : { accessToken: token }), ...(fresh ? { fresh } : {}) });
-        running.add(vmKey);
-        if (stopped.delete(vmKey) && !fresh) sim.reconnect(name);
+        sim.simulateOnboarding(machine, tags, { ...(token === undefined ? {} : { accessToken: token }), ...(fresh ? { fresh } : {}) });
+        running.set(vmKey, machine);
+        if (stopped.delete(vmKey) && !fresh) sim.reconnect(machine);
       };
       unsubscribers.push(
         emulator.store.subscribe('virtualmachineinstances.kubevirt.io', (ev) => {
           const { namespace, name } = ev.object.metadata;
           if (namespace === undefined || name === undefined) return;
           if (ev.type !== 'DELETED') tryOnboard(namespace, name);
-          else if (running.delete(`${namespace}/${name}`)) {
+          else {
+            const machine = running.get(`${namespace}/${name}`);
+            if (machine === undefined) return;
+            running.delete(`${namespace}/${name}`);
             stopped.add(`${namespace}/${name}`);
-            sim.disconnect(name);
+            sim.disconnect(machine);
           }
         }),
         emulator.store.subscribe('secrets', (ev) => {

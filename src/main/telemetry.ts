@@ -3,6 +3,7 @@ import { isSpanContextValid, trace, type TracerProvider } from '@opentelemetry/a
 import type { QueueOptions } from 'bullmq';
 import type { FastifyPluginCallback } from 'fastify';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { redactConsolePath } from '../api/console/ticket-path.js';
 
 /**
  * OpenTelemetry tracing, configured by the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -176,7 +177,7 @@ export async function startTelemetry(env: Env, options: StartTelemetryOptions = 
     requestHook: (span, request) => {
       const route = request.routeOptions.url;
       span.updateName(`${request.method} ${route ?? 'unmatched'}`);
-      span.setAttribute(semconv.ATTR_URL_PATH, request.url.split('?')[0] ?? '/');
+      span.setAttribute(semconv.ATTR_URL_PATH, redactConsolePath(request.url.split('?')[0] ?? '/'));
       span.setAttribute('labplane.request.id', String(request.id));
     },
   });

@@ -34,6 +34,7 @@ describe('logs', () => {
       maxEventLoopDelayMs: 0,
       rateLimitPerMinute: 1000,
       rateLimitRedis: undefined,
+      routes: deps.routes,
     });
     try {
       await app.ready();
@@ -47,12 +48,17 @@ describe('logs', () => {
         .set('authorization', `Bearer ${accessToken}`)
         .send({ id: 'redact-me', displayName: 'x', profile: 'student', password: secret });
       const dev = await request(app.server).post('/dev/token').send({ sub: 'bob' });
+      // A console ticket is a credential in a path: requested (refused, no upgrade) and logged without it.
+      const ticket = 'T1ck3tT1ck3tT1ck3tT1ck3tT1ck3tT1ck3tT1ck3t';
+      expect((await request(app.server).get(`/v1/console/${ticket}`)).status).toBe(426);
       const logged = lines.join('');
       expect(lines.length).toBeGreaterThan(5);
       expect(logged).toContain('request completed');
       expect(logged).not.toContain(accessToken);
       expect(logged).not.toContain(dev.body.accessToken);
       expect(logged).not.toContain(secret);
+      expect(logged).not.toContain(ticket);
+      expect(logged).toContain('/v1/console/[redacted]');
     } finally {
       await app.close();
       await deps.close();

@@ -31,6 +31,7 @@ const STEPS: ReadonlyArray<readonly [string, 'post' | 'put' | 'patch', string, n
   ['importTenantImage', 'post', '/v1/tenants/cs101/images', 202],
   ['createVm', 'post', '/v1/tenants/cs101/vms', 202],
   ['updateVm', 'patch', '/v1/tenants/cs101/vms/web-1', 200],
+  ['createConsoleTicket', 'post', '/v1/tenants/cs101/vms/web-1/console', 201],
   ['createVmSnapshot', 'post', '/v1/tenants/cs101/vms/web-1/snapshots', 202],
   ['grantVmAccess', 'put', '/v1/tenants/cs101/vms/web-arc/access/ann', 200],
   ['createLab', 'post', '/v1/tenants/cs101/labs', 202],

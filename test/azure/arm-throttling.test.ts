@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { startWireFixture, type WireFixture } from './support/azure-fixture.js';
 
@@ -47,8 +48,8 @@ describe('429 Retry-After over the wire', () => {
     throttle('1');
     const arc = fx.arc();
     const first = arc.getMachine('vm-1');
-    // Real time: over the wire against a server that answers 429 with Retry-After: the first call must be waiting it out when the second starts.
-    await new Promise((r) => setTimeout(r, 150));
+    // The first call must be waiting out its 429 when the second starts: wait for the client's budget to have seen it.
+    await eventually(() => fx.budget.stats().throttled >= 1, 10_000, 'the client to see the 429');
     await Promise.all([first, arc.getMachine('vm-2')]);
     const throttledAt = fx.server.requests.find((r) => r.status === 429)?.at ?? 0;
     const other = fx.server.requests.find((r) => r.path.endsWith('/vm-2'));

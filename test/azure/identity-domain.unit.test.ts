@@ -7,14 +7,31 @@ import { uuidV5 } from '../../src/domain/shared/ids.js';
 const SUB = '3f2c8a71-5b9e-4d0a-9c61-0e7d4b2a9f15';
 
 describe('Arc machine names and ids', () => {
-  it('a VM name of up to 54 letters, digits, "-", "_" and "." is its Arc machine name', () => {
-    for (const ok of ['vm-1', 'A.b_c-9', 'x'.repeat(54)]) expect(arcMachineName(ok)).toBe(ok);
+  it('a machine is named by its tenant and its VM, so two tenants VMs of the same name never share one', () => {
+    expect(arcMachineName('physics', 'vm-1')).toBe('physics.vm-1');
+    expect(arcMachineName('chemistry', 'vm-1')).toBe('chemistry.vm-1');
+    // DNS labels hold no ".": the split is unambiguous ("a-b" + "c" is not "a" + "b-c").
+    expect(arcMachineName('a-b', 'c')).not.toBe(arcMachineName('a', 'b-c'));
   });
 
-  it('longer names, empty names and other characters cannot be onboarded', () => {
-    for (const bad of ['', 'x'.repeat(55), 'vm 1', 'vm/1', 'vm:1', 'vm\n1']) {
-      expect(() => arcMachineName(bad)).toThrow(ValidationError);
+  it('a pair longer than ARM allows keeps the start of the VM name and a hash of the pair, still unique per tenant', () => {
+    const long = `vm-${'x'.repeat(51)}`;
+    const a = arcMachineName('physics', long);
+    const b = arcMachineName('chemistry', long);
+    for (const n of [a, b]) expect(n).toMatch(/^[a-zA-Z0-9-_.]{1,54}$/);
+    expect(a).toMatch(/^vm-x+_[0-9a-f]{16}$/);
+    expect(a).not.toBe(b);
+    expect(arcMachineName('physics', long)).toBe(a);
+    // 54 characters is still the plain form, 55 the hashed one (whose "_" no plain name holds).
+    expect(arcMachineName('t'.repeat(20), 'y'.repeat(33))).toBe(`${'t'.repeat(20)}.${'y'.repeat(33)}`);
+    expect(arcMachineName('t'.repeat(21), 'y'.repeat(33))).toMatch(/^y{33}_[0-9a-f]{16}$/);
+  });
+
+  it('names ARM would refuse cannot be onboarded', () => {
+    for (const bad of ['', 'vm 1', 'vm/1', 'vm:1', 'vm\n1']) {
+      expect(() => arcMachineName('physics', bad)).toThrow(ValidationError);
     }
+    expect(() => arcMachineName('', 'vm-1')).toThrow(ValidationError);
   });
 
   it('the resource id is the HybridCompute machine path', () => {

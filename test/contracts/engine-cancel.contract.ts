@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { ConflictError } from '../../src/domain/shared/errors.js';
-import { blockUntilAborted, kind, sleep, type MakeRig } from '../jobs/engine-kit.js';
-import { admin, waitFor } from '../jobs/helpers.js';
+import { blockUntilAborted, kind, type MakeRig } from '../jobs/engine-kit.js';
+import { admin } from '../jobs/helpers.js';
 
 /** Cancel semantics (part of the engine contract). */
 export function engineCancelContract(make: MakeRig): void {
@@ -14,8 +14,8 @@ export function engineCancelContract(make: MakeRig): void {
     expect(canceled.cancelRequested).toBe(true);
     expect(canceled.result).toEqual({ stoppedAtStep: 'a', stepCompleted: false });
     await r.h.engine.startWorker({ concurrency: 2 });
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a canceled job would wrongly run.
-    await sleep(300);
+    // The wait is the window in which a canceled job would wrongly run.
+    await r.time.elapse(300);
     expect(calls).toBe(0);
     expect((await r.h.store.get(op.id))?.status).toBe('canceled');
   });
@@ -29,15 +29,15 @@ export function engineCancelContract(make: MakeRig): void {
       }),
     ]);
     const op = await r.start('c.delayed');
-    await waitFor(() => calls === 1, 3_000, 'first check');
-    await waitFor(async () => (await r.h.store.get(op.id))?.cursor.state === 'pending', 3_000, 'the re-check to be scheduled');
+    await r.time.waitFor(() => calls === 1, 3_000, 'first check');
+    await r.time.waitFor(async () => (await r.h.store.get(op.id))?.cursor.state === 'pending', 3_000, 'the re-check to be scheduled');
     const canceled = await r.service.cancel(admin, op.id);
     expect(canceled.status).toBe('canceled');
     expect(canceled.result).toEqual({ stoppedAtStep: 'wait', stepCompleted: false });
     const counts = await r.h.engine.counts();
     expect(counts.reduce((n, c) => n + c.delayed, 0)).toBe(0);
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; longer than the step's recheck delay, which must not fire once canceled.
-    await sleep(900);
+    // Longer than the step's recheck delay, which must not fire once canceled.
+    await r.time.elapse(900);
     expect(calls).toBe(1);
   });
 
@@ -55,7 +55,7 @@ export function engineCancelContract(make: MakeRig): void {
       }),
     ]);
     const op = await r.start('c.running');
-    await waitFor(() => started, 3_000, 'the long step to start');
+    await r.time.waitFor(() => started, 3_000, 'the long step to start');
     const requested = await r.service.cancel(admin, op.id);
     expect(requested.cancelRequested).toBe(true);
     const canceled = await r.until(op.id, 'canceled', 3_000);
@@ -75,13 +75,13 @@ export function engineCancelContract(make: MakeRig): void {
       }),
     ]);
     const op = await r.start('c.stubborn');
-    await waitFor(async () => (await r.h.store.get(op.id))?.status === 'running', 3_000, 'running');
+    await r.time.waitFor(async () => (await r.h.store.get(op.id))?.status === 'running', 3_000, 'running');
     await r.service.cancel(admin, op.id);
     release();
     const canceled = await r.until(op.id, 'canceled', 3_000);
     expect(canceled.result).toEqual({ stoppedAtStep: 'one', stepCompleted: true });
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which the next step would wrongly run.
-    await sleep(200);
+    // The wait is the window in which the next step would wrongly run.
+    await r.time.elapse(200);
     expect(secondRan).toBe(false);
   });
 

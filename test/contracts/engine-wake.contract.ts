@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import type { OperationTarget } from '../../src/domain/operations/operation.js';
 import type { StepOutcome } from '../../src/jobs/job-kind.js';
 import { kind, type MakeRig } from '../jobs/engine-kit.js';
-import { admin, waitFor } from '../jobs/helpers.js';
+import { admin } from '../jobs/helpers.js';
 
 /**
  * Early wake-ups (part of the engine contract). Every waiting step here asks for a re-check in a
@@ -29,7 +29,7 @@ export function engineWakeContract(make: MakeRig): void {
     const { k, looks } = waiting('wk.wake', () => ready);
     const r = await make([k]);
     const op = await r.start('wk.wake');
-    await waitFor(async () => (await r.h.store.get(op.id))?.cursor.wait !== undefined, 5_000, 'the first re-check to be scheduled');
+    await r.time.waitFor(async () => (await r.h.store.get(op.id))?.cursor.wait !== undefined, 5_000, 'the first re-check to be scheduled');
     ready = true;
     expect(await r.h.engine.wake(op.id)).toBe(true);
     await r.until(op.id, 'succeeded', 5_000);
@@ -42,7 +42,7 @@ export function engineWakeContract(make: MakeRig): void {
   it('a retry after an error keeps its backoff: only re-checks are woken', async () => {
     const r = await make([kind('wk.retry', { a: async () => ({ type: 'next', step: 'b', delayMs: MINUTE }), b: async () => ({ type: 'done' }) })]);
     const op = await r.start('wk.retry');
-    await waitFor(async () => (await r.h.store.get(op.id))?.cursor.step === 'b', 5_000, 'step b to be scheduled in a minute');
+    await r.time.waitFor(async () => (await r.h.store.get(op.id))?.cursor.step === 'b', 5_000, 'step b to be scheduled in a minute');
     expect(await r.h.engine.wake(op.id)).toBe(false);
     expect((await r.h.store.get(op.id))?.status).not.toBe('succeeded');
   });
@@ -60,7 +60,7 @@ export function engineWakeContract(make: MakeRig): void {
     await r.h.engine.startWorker({ concurrency: 2 });
     const target = { type: 'vm', id: 'lab1/vm-woken' };
     const op = await r.service.start(admin, { kind: 'wk.source', tenant: 'lab1', target, input: {} });
-    await waitFor(async () => (await r.h.store.get(op.id))?.cursor.wait !== undefined, 5_000, 'the first re-check to be scheduled');
+    await r.time.waitFor(async () => (await r.h.store.get(op.id))?.cursor.wait !== undefined, 5_000, 'the first re-check to be scheduled');
     ready = true;
     expect(tell).toBeDefined();
     tell?.({ type: 'vm', id: 'lab1/another-vm' });
@@ -82,7 +82,7 @@ export function engineWakeContract(make: MakeRig): void {
       }),
     ]);
     const parent = await r.start('wk.parent');
-    await waitFor(async () => (await r.h.store.get(parent.id))?.cursor.wait !== undefined, 5_000, 'the parent to wait');
+    await r.time.waitFor(async () => (await r.h.store.get(parent.id))?.cursor.wait !== undefined, 5_000, 'the parent to wait');
     await r.service.start(admin, { kind: 'wk.child', tenant: 'lab1', target: { type: 'vm', id: 'lab1/child' }, parentId: parent.id, input: {} });
     await r.until(parent.id, 'succeeded', 5_000);
   });

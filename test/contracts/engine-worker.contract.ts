@@ -1,13 +1,12 @@
 import { expect, it } from 'vitest';
-import { blockUntilAborted, kind, sleep, type MakeRig } from '../jobs/engine-kit.js';
-import { waitFor } from '../jobs/helpers.js';
+import { blockUntilAborted, kind, type MakeRig } from '../jobs/engine-kit.js';
 
 /** Queue and worker semantics (part of the engine contract). */
 export function engineWorkerContract(make: MakeRig): void {
   it('runs a job once when it is enqueued twice with the same id', async () => {
     let calls = 0;
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the step is slow on purpose, so both enqueues land while it runs.
-    const r = await make([kind('w.once', { a: async () => (await sleep(50), calls++, { type: 'done' }) })]);
+    // The step is slow on purpose, so both enqueues land while it runs.
+    const r = await make([kind('w.once', { a: async () => (await r.time.sleep(50), calls++, { type: 'done' }) })]);
     const op = await r.start('w.once');
     await Promise.all([
       r.h.engine.enqueue('w.once', { operationId: op.id, step: 'a', generation: 0 }),
@@ -15,8 +14,8 @@ export function engineWorkerContract(make: MakeRig): void {
     ]);
     await r.until(op.id, 'succeeded');
     await r.h.engine.enqueue('w.once', { operationId: op.id, step: 'a', generation: 0 });
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a wrong second run would show.
-    await sleep(200);
+    // The wait is the window in which a wrong second run would show.
+    await r.time.elapse(200);
     expect(calls).toBe(1);
   });
 
@@ -29,13 +28,13 @@ export function engineWorkerContract(make: MakeRig): void {
       }),
     ]);
     const op = await r.start('w.stale');
-    await waitFor(() => calls.length === 2, 3_000, 'the first check of b');
+    await r.time.waitFor(() => calls.length === 2, 3_000, 'the first check of b');
     await r.h.engine.enqueue('w.stale', { operationId: op.id, step: 'a', generation: 9 });
     await r.h.engine.enqueue('w.stale', { operationId: op.id, step: 'b', generation: 9 });
     await r.until(op.id, 'succeeded');
     await r.h.engine.enqueue('w.stale', { operationId: op.id, step: 'b', generation: 10 });
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a stale job would wrongly run.
-    await sleep(200);
+    // The wait is the window in which a stale job would wrongly run.
+    await r.time.elapse(200);
     expect(calls).toEqual(['a', 'b', 'b']);
   });
 
@@ -48,8 +47,8 @@ export function engineWorkerContract(make: MakeRig): void {
           a: async () => {
             now += 1;
             max = Math.max(max, now);
-            // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; a job holds its slot a while, so an over-concurrent worker would show.
-            await sleep(80);
+            // A job holds its slot a while, so an over-concurrent worker would show.
+            await r.time.sleep(80);
             now -= 1;
             return { type: 'done' };
           },
@@ -64,11 +63,14 @@ export function engineWorkerContract(make: MakeRig): void {
 
   it('on stop, lets a running step finish within the grace period', async () => {
     let finished = false;
-    // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the job outlives the stop's grace on purpose (what is tested is the grace).
-    const r = await make([kind('w.grace', { a: async () => (await sleep(300), (finished = true), { type: 'done' }) })]);
+    // The job outlives the stop's grace on purpose (what is tested is the grace).
+    const r = await make([kind('w.grace', { a: async () => (await r.time.sleep(300), (finished = true), { type: 'done' }) })]);
     const op = await r.start('w.grace');
-    await waitFor(async () => (await r.h.store.get(op.id))?.status === 'running', 3_000, 'running');
-    await r.h.engine.stop({ graceMs: 3_000 });
+    await r.time.waitFor(async () => (await r.h.store.get(op.id))?.status === 'running', 3_000, 'running');
+    // The grace is real time; the step's own 300 ms pass meanwhile (on a fake clock, moved by the test).
+    const stopping = r.h.engine.stop({ graceMs: 3_000 });
+    await r.time.elapse(300);
+    await stopping;
     expect(finished).toBe(true);
     expect((await r.h.store.get(op.id))?.status).toBe('succeeded');
   });
@@ -85,7 +87,8 @@ export function engineWorkerContract(make: MakeRig): void {
       }),
     ]);
     const op = await r.start('w.handback');
-    await waitFor(() => runs.length === 1, 3_000, 'first run');
+    await r.time.waitFor(() => runs.length === 1, 3_000, 'first run');
+    // A stop's grace is real time in every engine: it bounds how long a process takes to shut down.
     const t0 = Date.now();
     await r.h.engine.stop({ graceMs: 200 });
     expect(Date.now() - t0).toBeLessThan(2_500);
@@ -106,13 +109,22 @@ export function engineWorkerContract(make: MakeRig): void {
     const sub = await r.h.events.subscribe({ tenant: 'lab1' }, (u) => statuses.push(u.status));
     const op = await r.start('w.metrics');
     await r.until(op.id, 'succeeded');
-    await waitFor(() => statuses.at(-1) === 'succeeded', 2_000, 'the last event');
+    await r.time.waitFor(() => statuses.at(-1) === 'succeeded', 2_000, 'the last event');
     sub.unsubscribe();
     off();
     expect(statuses[0]).toBe('queued');
     expect(statuses).toContain('running');
     expect(outcomes).toEqual(['a:next', 'b:done']);
-    const counts = await r.h.engine.counts();
+    // A queue finishes its job just after the step's last record write (BullMQ moves it to
+    // completed when the processor returns), so the counts are read once they have drained.
+    const counts = await r.time.waitFor(
+      async () => {
+        const cs = await r.h.engine.counts();
+        return cs.every((c) => c.active + c.waiting + c.delayed === 0) ? cs : undefined;
+      },
+      5_000,
+      'the queues to drain',
+    );
     expect(counts.length).toBeGreaterThan(0);
     for (const c of counts) {
       expect(c.active + c.waiting + c.delayed).toBe(0);

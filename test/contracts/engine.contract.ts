@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Operation } from '../../src/domain/operations/operation.js';
 import { UpstreamRejectedError, UpstreamUnavailableError, ValidationError } from '../../src/domain/shared/errors.js';
 import { engineCancelContract } from './engine-cancel.contract.js';
-import { kind, rig, sleep, type EngineFactory, type MakeRig, type Rig } from '../jobs/engine-kit.js';
-import { waitFor } from '../jobs/helpers.js';
+import { kind, rig, type EngineFactory, type MakeRig, type Rig } from '../jobs/engine-kit.js';
 import { engineWakeContract } from './engine-wake.contract.js';
 import { engineWorkerContract } from './engine-worker.contract.js';
 
@@ -50,7 +49,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       expect(done.startedAt).toBeDefined();
       expect(done.finishedAt).toBeDefined();
       expect(done.error).toBeUndefined();
-      await waitFor(() => updates().at(-1)?.status === 'succeeded', 5_000, 'the last update to say succeeded');
+      await r.time.waitFor(() => updates().at(-1)?.status === 'succeeded', 5_000, 'the last update to say succeeded');
       sub.unsubscribe();
       expect(updates().some((u) => u.progress.percent === 60)).toBe(true);
     });
@@ -60,9 +59,9 @@ export function engineContract(name: string, factory: EngineFactory): void {
       let failures = 0;
       const r = await make([
         kind('t.flaky', {
-          prepare: async () => (calls.push({ step: 'prepare', at: Date.now(), attempt: 1 }), { type: 'next', step: 'call' }),
+          prepare: async () => (calls.push({ step: 'prepare', at: r.time.now(), attempt: 1 }), { type: 'next', step: 'call' }),
           call: async (c) => {
-            calls.push({ step: 'call', at: Date.now(), attempt: c.attempt });
+            calls.push({ step: 'call', at: r.time.now(), attempt: c.attempt });
             if (failures < 2) {
               failures += 1;
               throw new UpstreamUnavailableError('AZURE_THROTTLED', 'Azure is throttling requests.');
@@ -87,7 +86,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       const r = await make([
         kind('t.after', {
           a: async () => {
-            at.push(Date.now());
+            at.push(r.time.now());
             if (at.length === 1) throw new UpstreamUnavailableError('AZURE_THROTTLED', 'slow down', { retryAfterSeconds: 0.3 });
             return { type: 'done' };
           },
@@ -127,8 +126,8 @@ export function engineContract(name: string, factory: EngineFactory): void {
       ]);
       const op = await r.start('t.reject');
       const failed = await r.until(op.id, 'failed');
-      // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the wait is the window in which a wrong retry would run.
-      await sleep(100);
+      // The wait is the window in which a wrong retry would run.
+      await r.time.elapse(100);
       expect(calls).toBe(1);
       expect(failed.attempts).toBe(1);
       expect(failed.error).toEqual({ code: 'AZURE_REJECTED', title: 'The subscription holds 5000 role assignments.' });
@@ -151,7 +150,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       await r.until(ok.id, 'succeeded');
       const op = await r.start('t.broken');
       const failed = await r.until(op.id, 'failed');
-      const counts = await waitFor(
+      const counts = await r.time.waitFor(
         async () => {
           const [c] = await r.h.engine.counts();
           return c !== undefined && c.failed > 0 ? c : undefined;
@@ -180,20 +179,20 @@ export function engineContract(name: string, factory: EngineFactory): void {
       const r = await make(
         [
           kind('t.wait', {
-            poll: async () => (at.push(Date.now()), at.length < 3 ? { type: 'recheck', delayMs: 400, progress: at.length * 10 } : { type: 'done' }),
+            poll: async () => (at.push(r.time.now()), at.length < 3 ? { type: 'recheck', delayMs: 400, progress: at.length * 10 } : { type: 'done' }),
           }),
           kind('t.quick', { a: async () => ({ type: 'done' }) }),
         ],
         { concurrency: 1 },
       );
       const waiting = await r.start('t.wait');
-      // Real time: this contract also runs on BullMQ, whose delays and deliveries are Redis's; the first job must hold the only slot before the second is enqueued.
-      await sleep(50);
+      // The first job must hold the only slot before the second is enqueued.
+      await r.time.elapse(50);
       const quick = await r.start('t.quick');
       const quickDone = await r.until(quick.id, 'succeeded', 2_000);
       const done = await r.until(waiting.id, 'succeeded');
       expect(at).toHaveLength(3);
-      // the only worker slot ran the quick operation while the other one waited for its re-check
+      // The only worker slot ran the quick operation while the other one waited for its re-check
       expect(Date.parse(quickDone.finishedAt ?? '')).toBeLessThan(at[1] ?? 0);
       expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(390);
       expect((at[2] ?? 0) - (at[1] ?? 0)).toBeGreaterThanOrEqual(390);

@@ -157,6 +157,8 @@ describe('discovery', () => {
       'virtualmachines/restart',
       'virtualmachines/migrate',
       'virtualmachineinstances/userlist',
+      'virtualmachineinstances/vnc',
+      'virtualmachineinstances/console',
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryOperationStore } from '../../src/adapters/memory/operation-store.js';
 import { createSimAzure } from '../../src/adapters/sim/azure/index.js';
-import { ARC_TAG_CLUSTER, ARC_TAG_TENANT, ARC_TAG_VM_ID } from '../../src/domain/identity/arc-machine.js';
+import { ARC_TAG_CLUSTER, ARC_TAG_TENANT, ARC_TAG_VM_ID, arcMachineName } from '../../src/domain/identity/arc-machine.js';
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
 import { createArcMachineJanitor } from '../../src/jobs/arc-machine-janitor.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -83,13 +83,13 @@ describe('Arc machine janitor', () => {
       const arc = t.deps.identity.arcMachines;
       // vm.create chains vm.identity: the machine connects, then the owner's access is granted.
       await expect
-        .poll(async () => (await arc.getMachine('stray'))?.tags, { timeout: 20_000, interval: 200 })
+        .poll(async () => (await arc.getMachine(arcMachineName(tenant, 'stray')))?.tags, { timeout: 20_000, interval: 200 })
         .toMatchObject({ [ARC_TAG_TENANT]: tenant, [ARC_TAG_CLUSTER]: 'embedded' });
-      const scope = (await arc.getMachine('stray'))?.resourceId ?? '';
+      const scope = (await arc.getMachine(arcMachineName(tenant, 'stray')))?.resourceId ?? '';
       await expect.poll(async () => (await t.deps.identity.access.list(scope)).length, { timeout: 20_000, interval: 200 }).toBeGreaterThan(0);
 
       emulatorOf(t).store.delete(VM, tenant, 'stray');
-      await expect.poll(async () => arc.getMachine('stray'), { timeout: 20_000, interval: 200 }).toBeUndefined();
+      await expect.poll(async () => arc.getMachine(arcMachineName(tenant, 'stray')), { timeout: 20_000, interval: 200 }).toBeUndefined();
       expect(await t.deps.identity.access.list(scope)).toEqual([]);
     });
   });

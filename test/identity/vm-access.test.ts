@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
+import { arcMachineName, arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { restClient, vmBody } from '../vms/support.js';
 
@@ -57,7 +57,7 @@ describe('VM access over REST', () => {
     expect(g2.status).toBe(200);
 
     const { subscriptionId, resourceGroup } = t.deps.identity.settings;
-    const assignments = await t.deps.identity.access.list(arcResourceId(subscriptionId, resourceGroup, 'arc-vm'));
+    const assignments = await t.deps.identity.access.list(arcResourceId(subscriptionId, resourceGroup, arcMachineName(tenant, 'arc-vm')));
     expect(assignments.map((a) => [a.principalId, a.roleDefinitionId.split('/').at(-1)]).sort()).toEqual(
       [
         [PRINCIPAL, ROLE_DEFINITION_GUIDS.administrator],

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
+import { arcMachineName, arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
 import { buildAppFromDeps } from '../../src/main/app-from-deps.js';
 import { loadConfig } from '../../src/main/config.js';
 import { buildDeps, type Deps } from '../../src/main/deps.js';
@@ -100,12 +100,12 @@ describe('Arc onboarding on the embedded default', () => {
     const vm = await api().get(`/v1/tenants/${tenant}/vms/arc-one`).set('authorization', owner);
     responses.push(vm.text);
     const { subscriptionId, resourceGroup } = deps.identity.settings;
-    const resourceId = arcResourceId(subscriptionId, resourceGroup, 'arc-one');
+    const resourceId = arcResourceId(subscriptionId, resourceGroup, arcMachineName(tenant, 'arc-one'));
     expect(vm.body.identity).toEqual({
       arc: { status: 'Connected', machineResourceId: resourceId },
       extension: { state: 'Succeeded' },
       ready: true,
-      connectCommand: `az ssh arc --subscription ${subscriptionId} --resource-group ${resourceGroup} --name arc-one`,
+      connectCommand: `az ssh arc --subscription ${subscriptionId} --resource-group ${resourceGroup} --name ${arcMachineName(tenant, 'arc-one')}`,
     });
     // The tenant owner who owns the VM logs in with sudo.
     const grants = await deps.identity.access.list(resourceId);
@@ -144,6 +144,51 @@ describe('Arc onboarding on the embedded default', () => {
     const del = await api().delete(`/v1/tenants/${tenant}/vms/arc-one`).set('authorization', owner);
     expect(del.status).toBe(202);
     expect((await settle(del.body.id, 15_000))['status']).toBe('succeeded');
-    expect(await deps.identity.arcMachines.getMachine('arc-one')).toBeUndefined();
+    expect(await deps.identity.arcMachines.getMachine(arcMachineName(tenant, 'arc-one'))).toBeUndefined();
   }, 60_000);
+
+  it('two tenants VMs of the same name get two Arc machines: neither owner is granted on the other one, and deleting one leaves the other', async () => {
+    const bob = await deps.devTokens!.issue({ sub: 'bob' }).then((t) => `Bearer ${t.accessToken}`);
+    const tenants = [`same-a-${process.pid.toString(36)}`, `same-b-${process.pid.toString(36)}`];
+    const owners = { [tenants[0]!]: { token: owner, id: 'olga' }, [tenants[1]!]: { token: bob, id: 'bob' } };
+    for (const tenant of tenants) {
+      const res = await api()
+        .post('/v1/tenants')
+        .set('authorization', admin)
+        .send({ id: tenant, displayName: tenant, profile: 'faculty', owners: [{ principalId: owners[tenant]!.id }] });
+      expect(res.status).toBe(201);
+    }
+    const { subscriptionId, resourceGroup } = deps.identity.settings;
+    for (const tenant of tenants) {
+      const created = await api()
+        .post(`/v1/tenants/${tenant}/vms`)
+        .set('authorization', owners[tenant]!.token)
+        .send(vmBody('web', { arc: true }));
+      expect(created.status, created.text).toBe(202);
+      expect((await settle(created.body.id, 30_000))['status']).toBe('succeeded');
+      const children = (
+        await api()
+          .get(`/v1/operations?parentId=${created.body.id as string}`)
+          .set('authorization', admin)
+      ).body.items as Array<Record<string, any>>;
+      const identityOp = children.find((o) => o['kind'] === 'vm.identity');
+      expect((await settle(identityOp?.['id'], 30_000))['status']).toBe('succeeded');
+    }
+    const [a, b] = tenants.map((tenant) => arcResourceId(subscriptionId, resourceGroup, arcMachineName(tenant, 'web')));
+    expect(a).not.toBe(b);
+    for (const [tenant, scope, other] of [
+      [tenants[0]!, a!, 'bob'],
+      [tenants[1]!, b!, 'olga'],
+    ] as const) {
+      const vm = await api().get(`/v1/tenants/${tenant}/vms/web`).set('authorization', admin);
+      expect(vm.body.identity.arc.machineResourceId).toBe(scope);
+      const principals = (await deps.identity.access.list(scope)).map((g) => g.principalId);
+      expect(principals).toContain(owners[tenant]!.id);
+      expect(principals).not.toContain(other);
+    }
+    const del = await api().delete(`/v1/tenants/${tenants[0]!}/vms/web`).set('authorization', owner);
+    expect((await settle(del.body.id, 30_000))['status']).toBe('succeeded');
+    expect(await deps.identity.arcMachines.getMachine(arcMachineName(tenants[0]!, 'web'))).toBeUndefined();
+    expect(await deps.identity.arcMachines.getMachine(arcMachineName(tenants[1]!, 'web'))).toMatchObject({ status: 'Connected' });
+  }, 120_000);
 });

@@ -76,7 +76,7 @@ describe('vm.identity', () => {
   it('re-checks until connected, scrubs, installs once (a re-run resumes polling without a second PUT), grants the owner administrator', async () => {
     const t = setup({ owners: ['olga'] });
     expect(await t.run('wait-connected')).toMatchObject({ type: 'recheck' });
-    t.sim.simulateOnboarding('vm1', {});
+    t.sim.simulateOnboarding('t1.vm1', {});
     expect(await t.run('wait-connected')).toEqual({ type: 'next', step: 'scrub-token', progress: 40 });
     await t.run('scrub-token');
     expect(t.scrubbed).toBe(1);
@@ -94,7 +94,7 @@ describe('vm.identity', () => {
 
   it('grants a member owner user login only', async () => {
     const t = setup({ owners: [] });
-    t.sim.seedMachine('vm1');
+    t.sim.seedMachine('t1.vm1');
     expect(await t.run('grant-access')).toMatchObject({ type: 'done', result: { ownerRole: 'user' } });
     const [a] = await t.sim.access().list(t.states.at(-1)!.machineResourceId);
     expect(a).toMatchObject({ principalId: 'olga', role: 'user', principalType: 'User' });

@@ -26,7 +26,7 @@ describe('retrying the Azure identity of a VM', { timeout: 60_000 }, () => {
   it('after a failed extension install, a retry installs it, grants the owner and makes the identity ready', async () => {
     const tenant = await rest.createTenant(admin);
     const owner = await t.bearer({ sub: 'olga' });
-    t.deps.identity.sim?.failNextExtension(arcMachineName('arc-1'), 'ExtensionOperationFailed: out of disk (simulated)');
+    t.deps.identity.sim?.failNextExtension(arcMachineName(tenant, 'arc-1'), 'ExtensionOperationFailed: out of disk (simulated)');
     const created = await rest
       .api()
       .post(`/v1/tenants/${tenant}/vms`)

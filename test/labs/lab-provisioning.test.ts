@@ -25,8 +25,8 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     if (s === undefined) throw new Error('expected the simulated Azure');
     return s;
   };
-  const grantsOn = async (lab: string, student: string) =>
-    (await t.deps.identity.access.list(studentMachineScope(t.deps.identity.settings, studentVmName(lab, student))))
+  const grantsOn = async (tenant: string, lab: string, student: string) =>
+    (await t.deps.identity.access.list(studentMachineScope(t.deps.identity.settings, tenant, studentVmName(lab, student))))
       .map((a) => `${a.principalId}:${a.role}`)
       .sort();
   const vmObject = (tenant: string, lab: string, student: string) => emulatorOf(t).store.get(VM, tenant, studentVmName(lab, student));
@@ -42,7 +42,7 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
       labBody('cs101', { template: ARC_TEMPLATE, instructors: [instructor], students: [person(1), person(2), person(3)] }),
     );
     expect(Object.values(await statuses(tenant, 'cs101'))).toEqual(['ready', 'ready', 'ready']);
-    expect(await grantsOn('cs101', personId(2))).toEqual([`${personId(2)}:user`, `${instructor.id}:administrator`].sort());
+    expect(await grantsOn(tenant, 'cs101', personId(2))).toEqual([`${personId(2)}:user`, `${instructor.id}:administrator`].sort());
     const lab = (await client.lab(admin, tenant, 'cs101')).body;
     expect(lab).toMatchObject({ phase: 'Ready', summary: { total: 3, ready: 3, failed: 0 } });
     const vm = vmObject(tenant, 'cs101', personId(1));
@@ -95,7 +95,7 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     const dropped = vmObject(tenant, 'net', personId(1));
     expect((dropped?.spec as { runStrategy?: string }).runStrategy).toBe('Halted');
     expect(dropped?.metadata.annotations?.['labplane.io/dropped-at']).toMatch(/^\d{4}-/);
-    expect(await grantsOn('net', personId(1))).toEqual([]);
+    expect(await grantsOn(tenant, 'net', personId(1))).toEqual([]);
     expect(vmObject(tenant, 'net', personId(2))?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
 
     const again = await client
@@ -147,7 +147,7 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect((await client.settle(admin, res.body.operation.id as string, 30_000))['status']).toBe('succeeded');
     await expect.poll(() => vmObject(tenant, 'short', personId(1)), { timeout: 15_000, interval: 100 }).toBeUndefined();
     await expect
-      .poll(async () => t.deps.identity.arcMachines.getMachine(arcMachineName(studentVmName('short', personId(1)))), {
+      .poll(async () => t.deps.identity.arcMachines.getMachine(arcMachineName(tenant, studentVmName('short', personId(1)))), {
         timeout: 15_000,
         interval: 200,
       })
@@ -165,12 +165,12 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     for (const n of [1, 2]) {
       await expect.poll(() => vmObject(tenant, 'pruned', personId(n)), { timeout: 15_000, interval: 100 }).toBeUndefined();
       await expect
-        .poll(async () => t.deps.identity.arcMachines.getMachine(arcMachineName(studentVmName('pruned', personId(n)))), {
+        .poll(async () => t.deps.identity.arcMachines.getMachine(arcMachineName(tenant, studentVmName('pruned', personId(n)))), {
           timeout: 15_000,
           interval: 200,
         })
         .toBeUndefined();
-      expect(await grantsOn('pruned', personId(n))).toEqual([]);
+      expect(await grantsOn(tenant, 'pruned', personId(n))).toEqual([]);
     }
     // Another lab's VM, and a VM that is not a lab's, are left alone.
     expect(vmObject(tenant, 'kept', personId(3))).toBeDefined();
@@ -179,7 +179,7 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
 
   it('a student whose provisioning failed is shown failed with the reason, and a retry provisions them alone', async () => {
     const tenant = await client.createTenant(admin);
-    sim().failNextExtension(arcMachineName(studentVmName('flaky', personId(2))), 'ExtensionOperationFailed: disk full (simulated)');
+    sim().failNextExtension(arcMachineName(tenant, studentVmName('flaky', personId(2))), 'ExtensionOperationFailed: disk full (simulated)');
     const res = await client
       .api()
       .post(`/v1/tenants/${tenant}/labs`)
@@ -250,7 +250,8 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const op = res.body.lastOperationId as string;
     expect((await client.settle(admin, op, 30_000))['status']).toBe('succeeded');
-    for (const n of [1, 2]) expect(await grantsOn('staff', personId(n))).toEqual([`${personId(n)}:user`, `${personId(901)}:administrator`].sort());
+    for (const n of [1, 2])
+      expect(await grantsOn(tenant, 'staff', personId(n))).toEqual([`${personId(n)}:user`, `${personId(901)}:administrator`].sort());
   });
 
   it('a second lab is refused when it does not fit beside a first one whose VMs are still being made', async () => {

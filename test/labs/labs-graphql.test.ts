@@ -203,7 +203,11 @@ describe('labs over GraphQL', () => {
       const readyAt = () => frames().findIndex((f) => f.students.some((s) => s.id === personId(2) && s.status === 'ready'));
       await expect.poll(readyAt, { timeout: 20_000 }).toBeGreaterThan(0);
       // The VM passes Provisioning, Starting and Running: the client, which selected only statuses, sees it once per status.
-      expect(frames().slice(0, readyAt() + 1)).toEqual([
+      // A loaded machine may show the student 'pending' (on the roster, no VM yet) first: once, too.
+      const seen = frames().slice(0, readyAt() + 1);
+      const pending = seen.findIndex((f) => f.students.some((s) => s.id === personId(2) && s.status === 'pending'));
+      if (pending === 1) seen.splice(1, 1);
+      expect(seen).toEqual([
         { phase: 'Ready', summary: { total: 1, ready: 1, provisioning: 0 }, students: [{ id: personId(1), status: 'ready' }] },
         { phase: 'Provisioning', summary: { total: 2, ready: 1, provisioning: 1 }, students: [{ id: personId(2), status: 'provisioning' }] },
         { phase: 'Ready', summary: { total: 2, ready: 2, provisioning: 0 }, students: [{ id: personId(2), status: 'ready' }] },

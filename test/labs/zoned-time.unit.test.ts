@@ -23,7 +23,9 @@ describe('zoned time on Intl', () => {
         fc.pre(exists);
         expect(zonedInstant(zone, day, minute)).toBe(Math.min(...instants));
       }),
-      { numRuns: 2000 },
+      // Random local times (luxon, the oracle, costs ~1 ms a run); the transitions themselves are
+      // checked minute by minute in the tests below, and each run draws a new seed.
+      { numRuns: 500 },
     );
   });
 

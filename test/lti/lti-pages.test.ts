@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { arcMachineName } from '../../src/domain/identity/arc-machine.js';
 import { studentVmName } from '../../src/domain/labs/lab-rules.js';
 import { ADA, BOB, CY, DEE, LAB, LAB_B, NOW, startPagesRig, TENANT_A, TENANT_B, type PagesRig } from './pages-rig.js';
 
@@ -108,7 +109,7 @@ describe('LTI learner page', () => {
     expect(html).toContain('<dt>Access granted (ready to sign in)</dt><dd>Yes</dd>');
     expect(html).toMatch(
       new RegExp(
-        `<pre[^>]*><code>az ssh arc --subscription 0b1f6471-1bf0-4dda-aec3-111122223333 --resource-group rg-labs --name ${studentVmName(LAB, ADA)}</code></pre>`,
+        `<pre[^>]*><code>az ssh arc --subscription 0b1f6471-1bf0-4dda-aec3-111122223333 --resource-group rg-labs --name ${arcMachineName(TENANT_A, studentVmName(LAB, ADA))}</code></pre>`,
       ),
     );
     expect(html).toContain('action="/lti/learner/start"');

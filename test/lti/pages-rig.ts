@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { arcMachineName } from '../../src/domain/identity/arc-machine.js';
 import { Registry } from 'prom-client';
 import { createMemoryAuditLog } from '../../src/adapters/memory/audit-log.js';
 import type { AuditLog } from '../../src/domain/audit/audit.js';
@@ -29,7 +30,7 @@ export const BOB = '00000000-0000-4000-8000-00000000000b';
 export const CY = '00000000-0000-4000-8000-00000000000c';
 /** On no roster, but in the directory. */
 export const DEE = '00000000-0000-4000-8000-00000000000d';
-export const MACHINE_ID = `/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg-labs/providers/Microsoft.HybridCompute/machines/${studentVmName(LAB, ADA)}`;
+export const MACHINE_ID = `/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg-labs/providers/Microsoft.HybridCompute/machines/${arcMachineName(TENANT_A, studentVmName(LAB, ADA))}`;
 export const NOW = Date.parse('2026-12-06T12:00:00Z');
 
 function tenant(id: string): TenantSpec {

@@ -37,8 +37,6 @@ const UNUSED_ON_PURPOSE: Readonly<Record<string, string>> = {
     'direct read while the lab watch has not synced, and a re-read after a write conflict; the scenario starts with synced caches and writes without conflicts',
   'update subresources.kubevirt.io virtualmachines/migrate':
     'held because the tenant owner Role grants it; the control plane migrates by creating migrations',
-  'get subresources.kubevirt.io virtualmachineinstances/console': 'held because the tenant Roles grant it; never used by the control plane',
-  'get subresources.kubevirt.io virtualmachineinstances/vnc': 'held because the tenant Roles grant it; never used by the control plane',
   'create cdi.kubevirt.io datavolumes/source':
     'CDI/KubeVirt clone authorization (a SubjectAccessReview the emulator does not make) for a VM disk cloned from an image PVC; also held for the image-clone Role',
   'get core configmaps': 'direct read of an LTI registration while the watch has not synced; the scenario starts with synced caches',
@@ -80,6 +78,8 @@ describe('the RBAC of deploy/base/rbac against everything the control plane does
       'watch nodes',
       'create datavolumes',
       'get virtualmachineinstances/userlist',
+      'get virtualmachineinstances/vnc',
+      'get virtualmachineinstances/console',
     ]) {
       expect(kinds, k).toContain(k);
     }

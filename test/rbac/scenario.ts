@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { RecordedRequests } from '../../src/adapters/sim/kube-emulator/index.js';
 import { seededNodeName } from '../../src/adapters/sim/kube-emulator/index.js';
@@ -5,6 +6,7 @@ import { labClient, LAB_TEMPLATE, person } from '../labs/support.js';
 import { startTestApp } from '../support/test-app.js';
 import { emulatorOf, VM, vmBody } from '../vms/support.js';
 import { eventually, startReceiver, verified } from '../webhooks/support.js';
+import { openWebSocket } from '../support/ws-bytes.js';
 
 /** `HH:MM` (UTC) of now minus `minutes`. */
 function utcClock(minutes: number): string {
@@ -16,7 +18,7 @@ const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 /**
  * Everything the control plane does to a cluster, through the app's real composition on the
  * embedded default (real Kubernetes adapters, emulated API server recording each request): a
- * tenant with members, an image import, a VM's whole life (with Arc identity, snapshots and a restore, a clone, published as an image), node listing and
+ * tenant with members, an image import, a VM's whole life (with Arc identity, snapshots and a restore, a clone, published as an image, its VNC and serial consoles), node listing and
  * evacuation, a lab with roster sync, the idle detector's look at its running VMs, scheduled power and end-of-course deletion, webhooks
  * registered, delivered and deleted, LTI registrations and a tool key rotation, and the tenant's deletion. Resolves what the cluster saw.
  */
@@ -150,6 +152,21 @@ export async function runScenario(): Promise<RecordedRequests> {
         (await ok(round, api().post(`${vmUrl}/publish`).set('authorization', admin).send({ image: 'web-template', stopFirst: true }), 202)).id,
       );
     await client.createVm(admin, tenant, vmBody('keep-disk', { storageClass: 'kv-premium-retain' }));
+    // Its consoles, through the proxy (virt-api's vnc and console websockets).
+    await eventually(async () => (await client.vm(admin, tenant, 'keep-disk')).body.state === 'Running', 30_000, 'keep-disk running');
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.server.address() as AddressInfo).port;
+    for (const type of ['vnc', 'serial']) {
+      const tk = await ok(
+        `${type} ticket`,
+        api().post(`/v1/tenants/${tenant}/vms/keep-disk/console`).set('authorization', admin).send({ type }),
+        201,
+      );
+      const { socket, reader } = await openWebSocket(`ws://127.0.0.1:${port}${tk.websocketPath as string}`);
+      await reader.read(1);
+      socket.close();
+      await reader.closedWith();
+    }
 
     // Nodes: listed and one evacuated.
     await ok('nodes', api().get('/v1/nodes').set('authorization', admin), 200);

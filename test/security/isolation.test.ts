@@ -177,6 +177,19 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
     adminOk: [200],
   }),
   revokeVmAccess: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`, scoped: true, adminOk: [204] }),
+  // The fixture's VM may be stopped or restoring (409): the route was reached all the same.
+  createConsoleTicket: (f) => ({
+    method: 'post',
+    url: `/v1/tenants/${f.a}/vms/${f.aVm}/console`,
+    body: { type: 'vnc' },
+    scoped: true,
+    adminOk: [201, 409],
+  }),
+  // The console's socket takes a ticket, not a bearer token (its rules: test/vms/console.test.ts);
+  // its pages hold nothing until a ticket opens them.
+  openConsole: () => 'public',
+  getVncConsolePage: () => 'public',
+  getSerialConsolePage: () => 'public',
   listNodes: () => ({ method: 'get', url: '/v1/nodes', scoped: false, adminOk: [200] }),
   evacuateNode: () => ({ method: 'post', url: '/v1/nodes/aks-kubevirt-0002/evacuate', scoped: false, adminOk: [202] }),
   listAuditEvents: (f) => ({ method: 'get', url: `/v1/audit?tenant=${f.a}`, scoped: true, adminOk: [200] }),
@@ -319,6 +332,10 @@ const GRAPHQL_CASES: Record<string, (f: Fixture) => { query: string; variables?:
     query:
       'mutation($t: ID!, $n: ID!) { grantVmAccess(tenant: $t, name: $n, principalId: "intruder", role: administrator, principalType: User) { principalId } }',
     variables: { t: f.a, n: f.aArcVm },
+  }),
+  'Mutation.createConsoleTicket': (f) => ({
+    query: 'mutation($t: ID!, $n: ID!) { createConsoleTicket(tenant: $t, vm: $n, type: serial) { ticket } }',
+    variables: { t: f.a, n: f.aVm },
   }),
   'Mutation.revokeVmAccess': (f) => ({
     query: 'mutation($t: ID!, $n: ID!) { revokeVmAccess(tenant: $t, name: $n, principalId: "member-a") }',

@@ -20,6 +20,7 @@ describe('the areas of the product', () => {
       'usage',
       'autoShutdown',
       'ltiPages',
+      'console',
     ]);
   });
 
@@ -39,6 +40,7 @@ describe('the areas of the product', () => {
       'autoShutdown',
       'lti',
       'ltiPages',
+      'console',
     ]);
   });
 });

@@ -120,6 +120,15 @@ describe('configuration', () => {
     expect(configError({ LAB_SCHEDULE_CLAIM_TIMEOUT_MS: '10' }).setting).toBe('LAB_SCHEDULE_CLAIM_TIMEOUT_MS');
   });
 
+  it('console caps and time limits have defaults and refuse values out of range', () => {
+    expect(loadConfig({}).consoles).toEqual({ perTenant: 20, perVm: 2, idleTimeoutMs: 900_000, maxSessionMs: 14_400_000 });
+    expect(loadConfig({ CONSOLES_PER_VM: '1', CONSOLE_IDLE_TIMEOUT_MS: '5000' }).consoles).toMatchObject({ perVm: 1, idleTimeoutMs: 5000 });
+    expect(configError({ CONSOLES_PER_VM: '0' }).setting).toBe('CONSOLES_PER_VM');
+    expect(configError({ CONSOLES_PER_TENANT: 'many' }).setting).toBe('CONSOLES_PER_TENANT');
+    expect(configError({ CONSOLE_IDLE_TIMEOUT_MS: '10' }).setting).toBe('CONSOLE_IDLE_TIMEOUT_MS');
+    expect(configError({ CONSOLE_MAX_SESSION_MS: String(8 * 86_400_000) }).setting).toBe('CONSOLE_MAX_SESSION_MS');
+  });
+
   it('the webhook outbox grace period has a default and refuses values out of range', () => {
     expect(loadConfig({}).webhooks.outboxGraceMs).toBe(10_000);
     expect(loadConfig({ WEBHOOK_OUTBOX_GRACE_MS: '2500' }).webhooks.outboxGraceMs).toBe(2_500);

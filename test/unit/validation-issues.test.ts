@@ -3,12 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { loadOpenApi } from '../../src/api/openapi-spec.js';
 import { validationIssues } from '../../src/api/problem.js';
 
-/** Ajv as the API validates bodies (every error), with the contract's components at `spec`. */
+/**
+ * Ajv as the API validates bodies (every error), with the contract's components at `spec`. One
+ * instance for the file: adding the whole contract costs far more than compiling one schema of it.
+ */
+let ajv: Ajv | undefined;
 function bodyValidator(schema: string) {
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  const components = JSON.parse(JSON.stringify(loadOpenApi().components).replaceAll('"#/components/', '"spec#/components/'));
-  ajv.addSchema({ components }, 'spec');
-  return ajv.compile({ $ref: `spec#/components/schemas/${schema}` });
+  if (ajv === undefined) {
+    ajv = new Ajv({ allErrors: true, strict: false });
+    const components = JSON.parse(JSON.stringify(loadOpenApi().components).replaceAll('"#/components/', '"spec#/components/'));
+    ajv.addSchema({ components }, 'spec');
+  }
+  return ajv.getSchema(`spec#/components/schemas/${schema}`) ?? ajv.compile({ $ref: `spec#/components/schemas/${schema}` });
 }
 
 function issuesOf(schema: string, body: unknown, context = 'body') {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISK_CONTENT_ANNOTATION, type KubeObject } from '../../src/adapters/sim/kube-emulator/index.js';
-import { arcResourceId } from '../../src/domain/identity/index.js';
+import { arcMachineName, arcResourceId } from '../../src/domain/identity/index.js';
 import { studentVmName } from '../../src/domain/labs/lab-rules.js';
 import { labBody, labClient, person } from '../labs/support.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -205,7 +205,10 @@ describe('reimage of a VM with Azure Arc on', () => {
     await identity();
     const { subscriptionId, resourceGroup } = t.deps.identity.settings;
     const vm = (await rest.vm(olga, tenant, 'arc-vm')).body;
-    expect(vm.identity.arc).toEqual({ status: 'Connected', machineResourceId: arcResourceId(subscriptionId, resourceGroup, 'arc-vm') });
+    expect(vm.identity.arc).toEqual({
+      status: 'Connected',
+      machineResourceId: arcResourceId(subscriptionId, resourceGroup, arcMachineName(tenant, 'arc-vm')),
+    });
     expect((await sim.arcMachines().listMachines()).length).toBe(machinesBefore);
     const access = await rest
       .api()

@@ -7,7 +7,7 @@ import {
   SNAPSHOT_RESOURCES,
   type KubeObject,
 } from '../../src/adapters/sim/kube-emulator/index.js';
-import { arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
+import { arcMachineName, arcResourceId, ROLE_DEFINITION_GUIDS } from '../../src/domain/identity/index.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { DV, emulatorOf, expectProblem, expectValid, restClient, VM, vmBody } from './support.js';
 
@@ -87,15 +87,15 @@ describe('clone', () => {
     expect(identity, 'the clone is onboarded as a new Arc machine').toBeDefined();
     expect((await rest.settle(olga, identity?.id ?? '', 30_000))['status']).toBe('succeeded');
     const { subscriptionId, resourceGroup } = t.deps.identity.settings;
-    const sourceMachine = await t.deps.identity.arcMachines.getMachine('tmpl');
-    const cloneMachine = await t.deps.identity.arcMachines.getMachine('copy');
+    const sourceMachine = await t.deps.identity.arcMachines.getMachine(arcMachineName(tenant, 'tmpl'));
+    const cloneMachine = await t.deps.identity.arcMachines.getMachine(arcMachineName(tenant, 'copy'));
     expect(cloneMachine).toBeDefined();
     expect(sourceMachine).toBeDefined();
-    expect(cloneMachine?.resourceId).toBe(arcResourceId(subscriptionId, resourceGroup, 'copy'));
+    expect(cloneMachine?.resourceId).toBe(arcResourceId(subscriptionId, resourceGroup, arcMachineName(tenant, 'copy')));
     expect(cloneMachine?.resourceId).not.toBe(sourceMachine?.resourceId);
     // Onboarded with the clone's own VM id (tags), not the source's.
     expect(cloneMachine?.tags).not.toEqual(sourceMachine?.tags);
-    const grants = await t.deps.identity.access.list(arcResourceId(subscriptionId, resourceGroup, 'copy'));
+    const grants = await t.deps.identity.access.list(arcResourceId(subscriptionId, resourceGroup, arcMachineName(tenant, 'copy')));
     expect(grants.map((g) => [g.principalId, g.roleDefinitionId.split('/').at(-1)])).toEqual([['olga', ROLE_DEFINITION_GUIDS.administrator]]);
     const view = (await rest.vm(olga, tenant, 'copy')).body;
     expect(view).toMatchObject({

@@ -1070,6 +1070,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant}/vms/{vm}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket that opens the VM's VNC or serial console in a browser.
+         * @description The VM's owner, tenant owners, the instructors of the VM's lab and platform admins; a member only on their own VM (another's is 404, as is another tenant's VM); integrations are 403. The ticket is bound to the caller, the VM and the console type, opens one console once, and expires within 60 seconds: open `url` (the console page, ticket in its fragment) or the websocket at `websocketPath`. 409 `ACTION_NOT_ALLOWED` unless the VM runs; 409 `CONSOLE_LIMIT_REACHED` when the VM or the tenant has as many open consoles as allowed (CONSOLES_PER_VM, CONSOLES_PER_TENANT).
+         */
+        post: operations["createConsoleTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/{ticket}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A ticket from `createConsoleTicket` (single use, a minute at most). It is the credential; it is never logged. */
+                ticket: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The console itself, a WebSocket (binary frames of raw bytes, RFB for VNC, a byte stream for serial).
+         * @description Upgrade to a WebSocket (no subprotocol needed). The ticket is used up by the attempt, whatever its outcome. Browsers cannot send Authorization on a WebSocket, so the ticket alone opens it; a client that sends a bearer token must be the ticket's holder. An `Origin` other than this host is refused (403). The proxy connects to KubeVirt's `vnc` or `console` subresource with the control plane's own credentials, applies backpressure both ways, and closes both sides together: after CONSOLE_IDLE_TIMEOUT_MS without a byte, after CONSOLE_MAX_SESSION_MS, or when either side closes. Each session is an audit event (`consoleSession`, with its `console` record); open sessions are the `labplane_console_sessions` gauge on /metrics.
+         */
+        get: operations["openConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/vnc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The VNC console page (noVNC from this origin), opened with `#ticket=...` in its fragment.
+         * @description Keyboard, Ctrl-Alt-Del, typing pasted text, full screen. Strict CSP (scripts from this origin only, websockets to it only), not framable.
+         */
+        get: operations["getVncConsolePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/serial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The serial console page (xterm.js from this origin), opened with `#ticket=...` in its fragment.
+         * @description Keyboard, paste, full screen. Strict CSP (scripts from this origin only, websockets to it only), not framable.
+         */
+        get: operations["getSerialConsolePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nodes": {
         parameters: {
             query?: never;
@@ -1975,6 +2063,7 @@ export interface components {
              *     | `LENGTH_REQUIRED` | 411 | no | The request must state its Content-Length (anonymous GraphQL requests). |
              *     | `PAYLOAD_TOO_LARGE` | 413 | no | The request body is larger than accepted here. |
              *     | `URI_TOO_LONG` | 414 | no | A path parameter is too long. |
+             *     | `WEBSOCKET_REQUIRED` | 426 | no | This address only answers a WebSocket upgrade (the VM console). |
              *     | `UNSUPPORTED_MEDIA_TYPE` | 415 | no | The body is sent with a content type this operation does not accept. |
              *     | `REQUEST_TIMEOUT` | 408 | yes, later | The request was not received in time. |
              *     | `HEADERS_TOO_LARGE` | 431 | no | The request line and headers are larger than the server accepts (16 KiB). |
@@ -2005,6 +2094,7 @@ export interface components {
              *     | `STUDENT_NOT_FOUND` | 404 | no | The student is not on the lab roster. |
              *     | `SNAPSHOT_NOT_FOUND` | 404 | no | The VM has no snapshot of that name. |
              *     | `NODE_NOT_FOUND` | 404 | no | The cluster node does not exist. |
+             *     | `CONSOLE_TICKET_NOT_FOUND` | 404 | no | The console ticket is unknown, expired, already used or was issued to someone else; ask for a new one. |
              *     | `OPERATION_NOT_FOUND` | 404 | no | The operation does not exist (or is not visible to the caller). |
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
              *     | `LTI_REGISTRATION_NOT_FOUND` | 404 | no | The LTI platform registration does not exist in the tenant. |
@@ -2059,6 +2149,7 @@ export interface components {
              *     | `LTI_EMPTY_MEMBERSHIP` | 409 | no | The LMS answered an empty course membership for a lab that has students; they are kept (change the roster by hand if the course is really empty). |
              *     | `LTI_NOT_CONFIGURED` | 409 | no | The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS. |
              *     | `LTI_REGISTRATION_GONE` | 409 | no | The LMS registration the lab is bound through no longer exists; bind the lab again. |
+             *     | `CONSOLE_LIMIT_REACHED` | 409 | yes, later | The VM (or the tenant) has as many open consoles as allowed; `details.scope` says which and `details.limit` the figure. |
              *     | `WEBHOOK_EXISTS` | 409 | no | A webhook with this id already exists. |
              *     | `WEBHOOK_LIMIT_REACHED` | 409 | no | The tenant has as many webhooks as allowed; delete one first. |
              *     | `LTI_REGISTRATION_EXISTS` | 409 | no | The platform issuer and client id are already registered (by this or another tenant); a launch must name one tenant. |
@@ -2174,6 +2265,24 @@ export interface components {
             requestId: string;
             /** @description Why the platform acted on its own, e.g. AutoShutdown:Idle or UsageQuota:Exhausted (the VM stops it started). */
             reason?: string;
+            /** @description A console session (action `consoleSession`). */
+            console?: {
+                type: components["schemas"]["ConsoleType"];
+                /** Format: date-time */
+                startedAt: string;
+                /** Format: date-time */
+                endedAt: string;
+                durationMs: number;
+                /** @description Bytes the browser sent (keys */
+                bytesToVm: number;
+                /** @description Bytes the VM's console sent. */
+                bytesFromVm: number;
+                /**
+                 * @description Who ended the session.
+                 * @enum {string}
+                 */
+                closedBy: "client" | "vm" | "idle-timeout" | "max-session" | "error";
+            };
         };
         /**
          * @example {
@@ -2850,6 +2959,36 @@ export interface components {
             principalType?: string;
             /** @enum {string} */
             role: "administrator" | "user";
+        };
+        /**
+         * @example {
+         *       "type": "vnc"
+         *     }
+         */
+        ConsoleTicketRequest: {
+            type: components["schemas"]["ConsoleType"];
+        };
+        /** @enum {string} */
+        ConsoleType: "vnc" | "serial";
+        /**
+         * @example {
+         *       "ticket": "Xq3c9VbN2mK7pLw4RtY8sZ1aDfG6hJ0kQeU5iO2nB7v",
+         *       "type": "vnc",
+         *       "expiresAt": "2026-09-01T10:16:00Z",
+         *       "url": "https://labplane.example.edu/console/vnc#ticket=Xq3c9VbN2mK7pLw4RtY8sZ1aDfG6hJ0kQeU5iO2nB7v",
+         *       "websocketPath": "/v1/console/Xq3c9VbN2mK7pLw4RtY8sZ1aDfG6hJ0kQeU5iO2nB7v"
+         *     }
+         */
+        ConsoleTicket: {
+            /** @description Single use; a credential: keep it out of logs. */
+            ticket: string;
+            type: components["schemas"]["ConsoleType"];
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description The console page with the ticket in its fragment (absolute with PUBLIC_URL, else from this origin). */
+            url: string;
+            /** @description The websocket to open on this origin, for clients of their own. */
+            websocketPath: string;
         };
         /**
          * @example {
@@ -6855,6 +6994,116 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    createConsoleTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsoleTicketRequest"];
+            };
+        };
+        responses: {
+            /** @description The ticket (not cached). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    openConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A ticket from `createConsoleTicket` (single use, a minute at most). It is the credential; it is never logged. */
+                ticket: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            /** @description A plain GET (`WEBSOCKET_REQUIRED`); the address only speaks WebSocket. */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVncConsolePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getSerialConsolePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
         };
     };
     listNodes: {

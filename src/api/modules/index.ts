@@ -42,6 +42,9 @@ import { vmAccessHandlers } from '../rest/vm-access.js';
 import { vmHandlers } from '../rest/vms.js';
 import { usageHandlers } from '../rest/usage.js';
 import { webhookHandlers } from '../rest/webhooks.js';
+import type { ConsoleService } from '../../domain/vms/console.js';
+import { consoleResolvers, consoleTypeDefs } from '../graphql/console.js';
+import { consoleHandlers } from '../rest/console.js';
 
 export function tenantsModule(tenants: TenantService): ApiModule {
   return { name: 'tenants', handlers: tenantHandlers(tenants), graphql: { typeDefs: tenantTypeDefs, resolvers: tenantResolvers({ tenants }) } };
@@ -125,4 +128,13 @@ export function ltiModule(lti: LtiRegistrationService, publicUrl: string | undef
 /** Usage reports of labs (JSON or CSV) and the tenant's usage summary. */
 export function usageModule(usage: UsageService): ApiModule {
   return { name: 'usage', handlers: usageHandlers(usage), graphql: { typeDefs: usageTypeDefs, resolvers: usageResolvers(usage) } };
+}
+
+/** Console tickets of VMs (the websocket proxy and pages are routes of their own: src/api/console). */
+export function consoleModule(consoles: ConsoleService, publicUrl: string | undefined): ApiModule {
+  return {
+    name: 'console',
+    handlers: consoleHandlers(consoles, publicUrl),
+    graphql: { typeDefs: consoleTypeDefs, resolvers: consoleResolvers(consoles, publicUrl) },
+  };
 }

@@ -25,6 +25,22 @@ export interface AuditEvent {
   readonly requestId: string;
   /** Why the platform acted on its own (an auto-shutdown's `AutoShutdown:Idle`, a quota's `UsageQuota:Exhausted`). */
   readonly reason?: string;
+  /** A console session (action `consoleSession`): which console, when, how long and the bytes each way. */
+  readonly console?: ConsoleSessionRecord;
+}
+
+/** What the audit keeps of one console session. */
+export interface ConsoleSessionRecord {
+  readonly type: 'vnc' | 'serial';
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  /** Bytes the browser sent to the VM (keys, pointer, paste) and the VM sent to the browser. */
+  readonly bytesToVm: number;
+  readonly bytesFromVm: number;
+  /** Who ended it: `client`, `vm`, `idle-timeout`, `max-session`, `server-shutdown` or `error`. */
+  readonly closedBy: string;
 }
 
 export type NewAuditEvent = Omit<AuditEvent, 'id'>;

@@ -26,6 +26,7 @@ export const PERMISSIONS = [
   'vm.delete',
   'vm.power',
   'vm.migrate',
+  'vm.console',
   'access.read',
   'access.write',
   'lab.read',
@@ -69,6 +70,7 @@ const OWNER: ReadonlySet<Permission> = new Set<Permission>([
   'vm.delete',
   'vm.power',
   'vm.migrate',
+  'vm.console',
   'access.read',
   'access.write',
   'lab.read',
@@ -80,8 +82,16 @@ const OWNER: ReadonlySet<Permission> = new Set<Permission>([
 ]);
 
 /** Members act only on what they own (`ownerId`), except reading the tenant and the image catalog. */
-const MEMBER: ReadonlySet<Permission> = new Set<Permission>(['tenant.read', 'image.read', 'operation.read', 'vm.read', 'vm.power', 'access.read']);
-const MEMBER_NEEDS_OWNERSHIP: ReadonlySet<Permission> = new Set<Permission>(['operation.read', 'vm.read', 'vm.power', 'access.read']);
+const MEMBER: ReadonlySet<Permission> = new Set<Permission>([
+  'tenant.read',
+  'image.read',
+  'operation.read',
+  'vm.read',
+  'vm.power',
+  'vm.console',
+  'access.read',
+]);
+const MEMBER_NEEDS_OWNERSHIP: ReadonlySet<Permission> = new Set<Permission>(['operation.read', 'vm.read', 'vm.power', 'vm.console', 'access.read']);
 
 const INTEGRATION: Readonly<Record<IntegrationRole, ReadonlySet<Permission>>> = {
   read: new Set<Permission>(['tenant.read', 'image.read', 'vm.read', 'lab.read', 'operation.read', 'access.read']),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ValidationError } from '../shared/errors.js';
 
 /** What Azure Arc says about a machine's agent (`properties.status`); `Unknown` while it has none yet. */
@@ -5,7 +6,7 @@ export type ArcMachineStatus = 'Connected' | 'Disconnected' | 'Error' | 'Unknown
 
 /** An Azure Arc-enabled server (`Microsoft.HybridCompute/machines/{name}`), as the domain sees it. */
 export interface ArcMachine {
-  /** The Arc resource name: the VM name (see {@link arcMachineName}). Case-insensitive in ARM. */
+  /** The Arc resource name (see {@link arcMachineName}). Case-insensitive in ARM. */
   readonly name: string;
   /**
    * Full ARM resource id, `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.HybridCompute/machines/{name}`,
@@ -38,19 +39,24 @@ export const ARC_TAG_CLUSTER = 'labplane-cluster';
 export const ARC_CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
- * The Arc machine name of a VM: the VM name itself, which must satisfy {@link ARC_MACHINE_NAME}
- * (VM names longer than 54 characters cannot be onboarded). Throws ValidationError otherwise.
+ * The Arc machine name of a VM: `{tenant}.{vm}`, unique in the resource group that every tenant's
+ * machines share (VM names are only unique within a tenant: naming a machine by its VM alone let a
+ * second tenant's VM take over the first one's machine, and with it the role assignments on it).
+ * Tenant ids and VM names are DNS labels (no `.`), so the pair is read back unambiguously. When the
+ * pair is longer than ARM's 54 characters, the VM name is cut and a hash of the pair added after
+ * an `_` (which no DNS label holds, so the two forms never meet). Throws ValidationError for names
+ * ARM would refuse.
  */
-export function arcMachineName(vmName: string): string {
-  if (!ARC_MACHINE_NAME.test(vmName)) {
-    throw new ValidationError('The VM name cannot be used as an Azure Arc machine name.', [
-      {
-        field: '/name',
-        message: 'Azure Arc needs 1 to 54 characters of letters, digits, "-", "_" and "." (the VM name is the machine name).',
-      },
+export function arcMachineName(tenant: string, vmName: string): string {
+  if (!ARC_MACHINE_NAME.test(vmName) || !ARC_MACHINE_NAME.test(tenant)) {
+    throw new ValidationError('The VM name cannot be used in an Azure Arc machine name.', [
+      { field: '/name', message: 'Azure Arc machine names take letters, digits, "-", "_" and ".".' },
     ]);
   }
-  return vmName;
+  const plain = `${tenant}.${vmName}`;
+  if (plain.length <= 54) return plain;
+  const hash = createHash('sha256').update(`${tenant}/${vmName}`).digest('hex').slice(0, 16);
+  return `${vmName.slice(0, 54 - hash.length - 1)}_${hash}`;
 }
 
 /** Full ARM resource id of an Arc machine. */

@@ -49,7 +49,7 @@ export type OnboardingSecret =
   | { readonly kind: 'service-principal'; readonly clientId: string; readonly clientSecret: string };
 
 export interface ArcOnboardingInput {
-  /** The Arc resource name (the VM name, already checked with `arcMachineName`). */
+  /** The Arc resource name (from `arcMachineName`: the tenant and the VM name). */
   readonly machineName: string;
   /** labplane tenant id (tag `labplane-tenant`). */
   readonly tenant: string;

@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   LENGTH_REQUIRED: { status: 411, meaning: 'The request must state its Content-Length (anonymous GraphQL requests).' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is larger than accepted here.' },
   URI_TOO_LONG: { status: 414, meaning: 'A path parameter is too long.' },
+  WEBSOCKET_REQUIRED: { status: 426, meaning: 'This address only answers a WebSocket upgrade (the VM console).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body is sent with a content type this operation does not accept.' },
   REQUEST_TIMEOUT: { status: 408, meaning: 'The request was not received in time.', retry: 'later' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers are larger than the server accepts (16 KiB).' },
@@ -79,6 +80,10 @@ export const ERROR_CODES = {
   STUDENT_NOT_FOUND: { status: 404, meaning: 'The student is not on the lab roster.' },
   SNAPSHOT_NOT_FOUND: { status: 404, meaning: 'The VM has no snapshot of that name.' },
   NODE_NOT_FOUND: { status: 404, meaning: 'The cluster node does not exist.' },
+  CONSOLE_TICKET_NOT_FOUND: {
+    status: 404,
+    meaning: 'The console ticket is unknown, expired, already used or was issued to someone else; ask for a new one.',
+  },
   OPERATION_NOT_FOUND: { status: 404, meaning: 'The operation does not exist (or is not visible to the caller).' },
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'The webhook does not exist in the tenant.' },
   LTI_REGISTRATION_NOT_FOUND: { status: 404, meaning: 'The LTI platform registration does not exist in the tenant.' },
@@ -171,6 +176,11 @@ export const ERROR_CODES = {
       'The directory or the LMS membership service is not configured on this platform, so people cannot be given by email nor rosters synced from an LMS.',
   },
   LTI_REGISTRATION_GONE: { status: 409, meaning: 'The LMS registration the lab is bound through no longer exists; bind the lab again.' },
+  CONSOLE_LIMIT_REACHED: {
+    status: 409,
+    meaning: 'The VM (or the tenant) has as many open consoles as allowed; `details.scope` says which and `details.limit` the figure.',
+    retry: 'later',
+  },
   WEBHOOK_EXISTS: { status: 409, meaning: 'A webhook with this id already exists.' },
   WEBHOOK_LIMIT_REACHED: { status: 409, meaning: 'The tenant has as many webhooks as allowed; delete one first.' },
   LTI_REGISTRATION_EXISTS: {

@@ -67,7 +67,7 @@ export function createVmAccessService(deps: VmAccessDeps) {
     if (!vm.arc) {
       throw new ConflictError('ARC_NOT_ENABLED', `VM '${name}' was created without Azure Arc: it has no Azure identity to grant access on.`);
     }
-    return { vm, scope: scopeOf(settings, name) };
+    return { vm, scope: scopeOf(settings, tenant, name) };
   }
 
   return {
@@ -120,6 +120,6 @@ export function createVmAccessService(deps: VmAccessDeps) {
 }
 
 /** The role assignment scope of a VM: its Arc machine's resource id. */
-export function scopeOf(settings: ArcScopeSettings, vmName: string): string {
-  return arcResourceId(settings.subscriptionId, settings.resourceGroup, arcMachineName(vmName));
+export function scopeOf(settings: ArcScopeSettings, tenant: string, vmName: string): string {
+  return arcResourceId(settings.subscriptionId, settings.resourceGroup, arcMachineName(tenant, vmName));
 }

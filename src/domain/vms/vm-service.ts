@@ -92,7 +92,7 @@ export async function stageCloudInit(
     const { credentials, renderer, target } = deps.onboarding;
     const token = await credentials.mintAccessToken();
     const rendered = await renderer.render({
-      machineName: arcMachineName(vm.name),
+      machineName: arcMachineName(vm.tenant, vm.name),
       tenant: vm.tenant,
       vmId: vm.id,
       target,

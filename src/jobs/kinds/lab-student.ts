@@ -197,6 +197,10 @@ export function labStudentJob(deps: LabJobDeps): JobKind {
 }
 
 /** ARM id of a student VM's Arc machine (for tests and views). */
-export function studentMachineScope(settings: { readonly subscriptionId: string; readonly resourceGroup: string }, vmName: string): string {
-  return arcResourceId(settings.subscriptionId, settings.resourceGroup, arcMachineName(vmName));
+export function studentMachineScope(
+  settings: { readonly subscriptionId: string; readonly resourceGroup: string },
+  tenant: string,
+  vmName: string,
+): string {
+  return arcResourceId(settings.subscriptionId, settings.resourceGroup, arcMachineName(tenant, vmName));
 }

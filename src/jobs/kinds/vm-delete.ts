@@ -47,7 +47,7 @@ export function vmDeleteJob(
       /** A VM with Arc on: its Arc machine goes too (role assignments on it go with it); idempotent. */
       'delete-arc-machine': async ({ operation }) => {
         const { tenant, name } = vmOfInput(operation.input);
-        await deps.arcMachines?.deleteMachine(arcMachineName(name));
+        await deps.arcMachines?.deleteMachine(arcMachineName(tenant, name));
         return {
           type: 'done',
           result: { tenant, name, deleted: true, disksRetained: operation.input['retainDisks'] === true, arcMachineDeleted: true },

@@ -66,9 +66,10 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
   const clock = deps.clock ?? systemClock;
   const recheckMs = deps.recheckMs ?? 5_000;
   const connectTimeoutMs = deps.connectTimeoutMs ?? 20 * 60_000;
-  const resourceIdOf = (name: string) => arcResourceId(deps.settings.subscriptionId, deps.settings.resourceGroup, arcMachineName(name));
+  const resourceIdOf = (i: IdentityInput) =>
+    arcResourceId(deps.settings.subscriptionId, deps.settings.resourceGroup, arcMachineName(i.tenant, i.name));
   const record = (i: IdentityInput, state: Omit<VmIdentityState, 'machineResourceId'>) =>
-    deps.repo.setIdentity(i.tenant, i.name, { ...state, machineResourceId: resourceIdOf(i.name) });
+    deps.repo.setIdentity(i.tenant, i.name, { ...state, machineResourceId: resourceIdOf(i) });
   const saveResume = (id: string, resumeState: string) =>
     deps.store.mutate(id, (current) =>
       current.input[RESUME_KEY] === resumeState ? undefined : { ...current, input: { ...current.input, [RESUME_KEY]: resumeState } },
@@ -83,7 +84,7 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
     steps: {
       'wait-connected': async ({ operation }) => {
         const i = inputOf(operation);
-        const machine = await deps.arcMachines.getMachine(arcMachineName(i.name));
+        const machine = await deps.arcMachines.getMachine(arcMachineName(i.tenant, i.name));
         const status = machine?.status ?? 'Pending';
         await record(i, { arcStatus: status, extensionState: 'NotStarted', ready: false });
         if (status === 'Connected') return { type: 'next', step: 'scrub-token', progress: 40 };
@@ -103,7 +104,7 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
       },
       'install-extension': async ({ operation }) => {
         const i = inputOf(operation);
-        const machine = arcMachineName(i.name);
+        const machine = arcMachineName(i.tenant, i.name);
         const saved = operation.input[RESUME_KEY];
         if (typeof saved !== 'string') {
           const resumeState = await deps.arcMachines.beginInstallExtension(machine, AAD_SSH_LOGIN_EXTENSION);
@@ -133,7 +134,7 @@ export function vmIdentityJob(deps: VmIdentityJobDeps): JobKind {
           const members = await deps.tenants.listMembers(i.tenant);
           role = members.some((m) => m.principalId === i.ownerId && m.role === 'owner') ? 'administrator' : 'user';
         }
-        const scope = resourceIdOf(i.name);
+        const scope = resourceIdOf(i);
         // Grants are idempotent (deterministic names): a re-run after a crash converges.
         await deps.access.grant({ scope, role, principalId: i.ownerId, principalType: 'User' });
         for (const g of i.access?.grants ?? []) {

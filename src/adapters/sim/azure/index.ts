@@ -32,12 +32,12 @@ export interface SimAzure {
    * starts over and the token is checked as for a new machine.
    */
   simulateOnboarding(
-    vmName: string,
+    machineName: string,
     tags: Readonly<Record<string, string>>,
     options?: { readonly accessToken?: string; readonly fresh?: boolean },
   ): void;
-  /** Sets how the next onboarding of `vmName` ends. */
-  planOnboarding(vmName: string, outcome: OnboardingOutcome): void;
+  /** Sets how the next onboarding of the machine `machineName` ends. */
+  planOnboarding(machineName: string, outcome: OnboardingOutcome): void;
   /** The agent stops reporting (status `Disconnected`) / reports again (`Connected`). */
   disconnect(machineName: string): void;
   reconnect(machineName: string): void;
@@ -83,18 +83,24 @@ export function createSimAzure(options: SimAzureOptions = {}): SimAzure {
       },
     }),
 
-    simulateOnboarding(vmName, tags, opts = {}) {
-      const existing = world.machines.get(lower(vmName));
+    simulateOnboarding(machineName, tags, opts = {}) {
+      const existing = world.machines.get(lower(machineName));
       if (existing !== undefined && world.statusOf(existing) !== undefined && opts.fresh !== true) {
         existing.tags = { ...tags };
         return;
       }
-      const planned = world.plannedOutcomes.get(lower(vmName)) ?? 'connect';
-      world.plannedOutcomes.delete(lower(vmName));
+      const planned = world.plannedOutcomes.get(lower(machineName)) ?? 'connect';
+      world.plannedOutcomes.delete(lower(machineName));
       const outcome = opts.accessToken !== undefined && !tokenValid(opts.accessToken) ? 'never-connect' : planned;
-      world.machines.set(lower(vmName), { name: vmName, tags: { ...tags }, startedAt: world.now(), outcome, agentVersion: '1.48.02881.1941' });
+      world.machines.set(lower(machineName), {
+        name: machineName,
+        tags: { ...tags },
+        startedAt: world.now(),
+        outcome,
+        agentVersion: '1.48.02881.1941',
+      });
     },
-    planOnboarding: (vmName, outcome) => void world.plannedOutcomes.set(lower(vmName), outcome),
+    planOnboarding: (machineName, outcome) => void world.plannedOutcomes.set(lower(machineName), outcome),
     disconnect(machineName) {
       const m = world.machines.get(lower(machineName));
       if (m !== undefined) m.forced = { status: 'Disconnected', at: world.now() };

@@ -2,8 +2,8 @@ import { RESOURCES, servedGroupVersions, type ServedFilter } from './resources.j
 
 /** Actions served under `subresources.kubevirt.io/v1` for virtual machines. */
 export const VM_ACTIONS = ['start', 'stop', 'restart', 'migrate'] as const;
-/** Read-only subresources served under `subresources.kubevirt.io/v1` for virtual machine instances. */
-export const VMI_SUBRESOURCES = ['userlist'] as const;
+/** Subresources (`get`; `vnc` and `console` as websockets) served under `subresources.kubevirt.io/v1` for virtual machine instances. */
+export const VMI_SUBRESOURCES = ['userlist', 'vnc', 'console'] as const;
 export const KUBEVIRT_SUBRESOURCE_GROUP = 'subresources.kubevirt.io';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

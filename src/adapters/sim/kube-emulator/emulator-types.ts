@@ -2,6 +2,7 @@ import type { AccessOptions } from './access.js';
 import type { FaultInjector } from './faults.js';
 import type { RecordedRequests } from './request-info.js';
 import type { GuestAgentControl } from './guest-agent.js';
+import type { ConsoleControl } from './consoles.js';
 import type { ObjectStore } from './store.js';
 import type { KubeObject } from './types.js';
 import type { VmActionRegistry } from './vm-actions.js';
@@ -67,6 +68,8 @@ export interface KubeEmulator {
   readonly vmActions: VmActionRegistry;
   /** Simulated QEMU guest agents: logins the `userlist` subresource reports, agent (dis)connection. */
   readonly guestAgents: GuestAgentControl;
+  /** The VMIs' serial consoles and VNC displays (websocket subresources `console` and `vnc`): guest output, open connections. */
+  readonly consoles: ConsoleControl;
   /** HTTP requests served so far (including failed and fault-injected ones). */
   requestCount(filter?: RequestFilter): number;
   /** The requests received so far in RBAC terms (empty unless started with `recordRequests`). */

@@ -15,6 +15,7 @@ import { RequestRecorder } from './request-info.js';
 import { ObjectStore } from './store.js';
 import { VmActions } from './vm-actions.js';
 import { GuestAgents } from './guest-agent.js';
+import { Consoles } from './consoles.js';
 import { WatchHub } from './watch.js';
 
 export type { Controller, KubeEmulator, KubeEmulatorOptions, RequestFilter } from './emulator-types.js';
@@ -26,6 +27,8 @@ export type { StoreListOptions, StoreListener } from './store.js';
 export { ObjectStore } from './store.js';
 export type { KubeObject, KubeStatus, ObjectMeta, OwnerReference, StatusCause, StoreEvent } from './types.js';
 export { AGENT_CONNECTED } from './guest-agent.js';
+export { PLAIN_KUBEVIRT_PROTOCOL, VNC_HEIGHT, VNC_WIDTH } from './consoles.js';
+export type { ConsoleControl } from './consoles.js';
 export type { GuestAgentControl, GuestLogin, GuestOSUser, GuestOSUserList, GuestSession } from './guest-agent.js';
 export type { VmAction, VmActionCall, VmActionHandler, VmActionRegistry } from './vm-actions.js';
 export { KubeStatusError } from './errors.js';
@@ -56,7 +59,7 @@ export type { CloneControllerOptions } from './clone-controller.js';
  * Starts an in-process Kubernetes API server emulator (plain HTTP) that `@kubernetes/client-node`
  * can use unchanged: REST + watch for the core, RBAC, networking, KubeVirt, CDI and labplane
  * resources, discovery, strict schema validation, ResourceQuota admission, namespace termination,
- * KubeVirt VM actions, the guest agent's `userlist` and fault injection. Nothing is shared between emulators except the compiled
+ * KubeVirt VM actions, the guest agent's `userlist`, the VMI `vnc` and `console` websockets and fault injection. Nothing is shared between emulators except the compiled
  * schema validators.
  */
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
@@ -73,6 +76,8 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const faults = new FaultState(() => watches.dropAll());
   const vmActions = new VmActions(store);
   const guestAgents = new GuestAgents(store);
+  const access = new AccessControl(opts.access);
+  const consoles = new Consoles(store, access);
   const counts = new Map<string, number>();
   const uninstalled = new Set(opts.uninstalledResources ?? []);
   for (const key of uninstalled) resourceByKey(key);
@@ -88,7 +93,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       watches,
       vmActions,
       guestAgents,
-      access: new AccessControl(opts.access),
+      access,
       served: (def) => !uninstalled.has(def.key),
       count: (method, path) => {
         const key = `${method} ${path}`;
@@ -99,6 +104,12 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     }),
   );
   server.keepAliveTimeout = 30_000;
+  // Websocket requests (the VMI `vnc` and `console` subresources) come as upgrades, not requests.
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    counts.set(`GET ${path}`, (counts.get(`GET ${path}`) ?? 0) + 1);
+    consoles.upgrade(req, socket, head, (method, url) => recorder.record(method, url));
+  });
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen(opts.port ?? 0, host, () => {
@@ -117,6 +128,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     store,
     vmActions,
     guestAgents,
+    consoles,
     requestCount(filter: RequestFilter = {}) {
       let n = 0;
       for (const [key, count] of counts) {
@@ -148,6 +160,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       for (const c of controllers) c.stop();
       stopQuota();
       guestAgents.close();
+      consoles.close();
       lifecycle.stop();
       watches.dropAll();
       await new Promise<void>((done) => {

@@ -121,8 +121,16 @@ async function handleVmAction(env: HandlerEnv, req: IncomingMessage, res: Server
  */
 function handleVmiSubresource(env: HandlerEnv, res: ServerResponse, method: string, segments: string[]): void {
   const [, , version, nsWord, ns, , name, subresource, extra] = segments;
-  if (version !== 'v1' || nsWord !== 'namespaces' || !ns || !name || subresource !== 'userlist' || extra !== undefined) throw pathNotFound();
+  const known = subresource === 'userlist' || subresource === 'vnc' || subresource === 'console';
+  if (version !== 'v1' || nsWord !== 'namespaces' || !ns || !name || !known || extra !== undefined) throw pathNotFound();
   if (method !== 'GET') throw methodNotAllowed();
+  // A websocket request comes as an upgrade (consoles.ts); a plain GET is refused as gorilla's upgrader does.
+  if (subresource !== 'userlist')
+    return sendText(
+      res,
+      400,
+      "Bad Request\nwebsocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header",
+    );
   const vmiName = decodeURIComponent(name);
   const vmi = env.store.peek(VMI, decodeURIComponent(ns), vmiName);
   const target = `virtualmachineinstance.kubevirt.io "${vmiName}"`;
