@@ -1,6 +1,7 @@
 import { ERROR_CODES, problemTypeOf, type ErrorCode } from '../domain/shared/error-codes.js';
 import {
   isDomainError,
+  jsonPointer,
   UnprocessableError,
   UpstreamUnavailableError,
   ValidationError,
@@ -140,30 +141,31 @@ interface AjvLikeError {
 /** Where fastify says a validation error is, as `FieldIssue['in']` (undefined: the body). */
 const LOCATION_OF: Readonly<Record<string, FieldIssue['in']>> = { querystring: 'query', params: 'path', headers: 'header' };
 
-/** RFC 6901 §3: `~` and `/` in a property name are escaped inside a pointer. */
-function pointerToken(name: string): string {
-  return name.replace(/~/g, '~0').replace(/\//g, '~1');
-}
+/**
+ * Keywords whose error only sums up the errors of their subschemas (`oneOf`: "must match exactly one
+ * schema"; `if`: "must match the then/else schema"), which name the fields themselves.
+ */
+const SUMMARY_KEYWORDS: ReadonlySet<string> = new Set(['oneOf', 'if']);
 
 /**
  * One entry per offending field, each once: `field` is a JSON Pointer (RFC 6901) relative to the
- * body (or naming the parameter, with `in` saying where). Ajv reports a failed `oneOf` once for
- * the schema and again for each branch; the branch errors name the fields, so the summary is
- * dropped, enum refusals of the same field are merged into one list, and repeated messages go.
+ * body (or naming the parameter, with `in` saying where). Ajv reports a failed `oneOf` (or
+ * `if`/`then`/`else`) once for the schema and again for each branch; the branch errors name the
+ * fields, so the summary is dropped, enum refusals of the same field are merged into one list, and repeated messages go.
  */
 export function validationIssues(context: string, errors: readonly AjvLikeError[]): FieldIssue[] {
   const where = LOCATION_OF[context];
   const byField = new Map<string, { messages: string[]; allowed: unknown[] }>();
-  const branchPaths = errors.filter((e) => e.keyword !== 'oneOf').map((e) => e.instancePath ?? '');
+  const branchPaths = errors.filter((e) => !SUMMARY_KEYWORDS.has(e.keyword ?? '')).map((e) => e.instancePath ?? '');
   for (const e of errors) {
     const at = e.instancePath ?? '';
-    if (e.keyword === 'oneOf' && branchPaths.some((b) => b === at || b.startsWith(`${at}/`))) continue;
+    if (SUMMARY_KEYWORDS.has(e.keyword ?? '') && branchPaths.some((b) => b === at || b.startsWith(`${at}/`))) continue;
     let path = at;
     const p = e.params ?? {};
     let message = e.message ?? 'is invalid';
-    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${pointerToken(p['missingProperty'])}`;
+    if (e.keyword === 'required' && typeof p['missingProperty'] === 'string') path += jsonPointer(p['missingProperty']);
     if (e.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
-      path += `/${pointerToken(p['additionalProperty'])}`;
+      path += jsonPointer(p['additionalProperty']);
       message = 'is not a known field';
     }
     const field = path === '' ? '/' : path;

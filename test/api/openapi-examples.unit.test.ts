@@ -45,6 +45,30 @@ describe('OpenAPI examples', () => {
     expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it("every JSON request and response body has one (its schema's or its own), problem+json included", () => {
+    const missing: string[] = [];
+    for (const { operationId } of contract.operations) {
+      const op = contract.operation(operationId);
+      const bodies: Array<[string, unknown]> = [
+        ['request', op['requestBody']],
+        ...Object.entries((op['responses'] ?? {}) as Record<string, unknown>),
+      ];
+      for (const [where, body] of bodies) {
+        const content =
+          contract.deref<{ content?: Record<string, { schema?: unknown; examples?: object; example?: unknown }> } | undefined>(body)?.content ?? {};
+        for (const [type, media] of Object.entries(content)) {
+          if (!type.includes('json')) continue;
+          const schema = contract.deref<{ examples?: unknown[]; additionalProperties?: unknown; properties?: unknown }>(media.schema);
+          // The contract itself (GET /openapi.json) and GraphQL answers are free-form objects.
+          if (schema?.properties === undefined && schema?.additionalProperties === true) continue;
+          if (media.examples === undefined && media.example === undefined && (schema?.examples ?? []).length === 0)
+            missing.push(`${operationId} ${where} ${type}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('the validator does refuse a wrong example (the check can fail)', () => {
     expect(contract.validator({ $ref: '#/components/schemas/UsageHoursAdd' })({ hours: '2' })).toBe(false);
   });

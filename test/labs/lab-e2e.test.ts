@@ -81,7 +81,7 @@ describe('a course lab driven by an LMS integration on the embedded default', { 
       15_000,
       'lab.roster-synced',
     );
-    expect(synced).toMatchObject({ tenant, data: { lab: 'cs-201', diff: sync.body.diff, summary: { total: 29, ready: 29, dropped: 2 } } });
+    expect(synced).toMatchObject({ tenant, data: { lab: 'cs-201', diff: sync.body.diff, summary: { total: 31, ready: 29, dropped: 2 } } });
   });
 
   it('schedules stop and start the VMs of a lab, once each', async () => {

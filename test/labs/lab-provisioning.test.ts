@@ -84,7 +84,7 @@ describe('lab provisioning on the embedded stack', { timeout: 60_000 }, () => {
     expect(res.body.diff).toEqual({ added: [personId(4), personId(5)], removed: [personId(1)], updated: [personId(3)], unchanged: 1 });
     const op = await client.settle(admin, res.body.operation.id as string, 30_000);
     expect(op['status'], JSON.stringify(op)).toBe('succeeded');
-    expect(op['result']).toMatchObject({ reason: 'roster', ready: true, diff: res.body.diff, summary: { total: 4, ready: 4, dropped: 1 } });
+    expect(op['result']).toMatchObject({ reason: 'roster', ready: true, diff: res.body.diff, summary: { total: 5, ready: 4, dropped: 1 } });
     expect(await statuses(tenant, 'net')).toEqual({
       [personId(1)]: 'dropped',
       [personId(2)]: 'ready',

@@ -118,15 +118,23 @@ describe('labs over REST', () => {
     expectProblem(stale, 412, 'VERSION_MISMATCH');
     expect((await rest.lab(olga, tenant, 'os201')).body.displayName).toBe('OS');
 
+    // RFC 9110 §13.1.1: If-Match compares strongly, so the weak form of the current ETag does not match.
     const weak = await rest
       .api()
       .patch(`${labsOf(tenant)}/os201`)
       .set('authorization', olga)
       .set('if-match', `W/${String(changed.headers['etag'])}`)
       .send({ displayName: null, endsAt: null });
-    expect(weak.status, JSON.stringify(weak.body)).toBe(200);
-    expect(weak.body).not.toHaveProperty('displayName');
-    expect(weak.body).not.toHaveProperty('endsAt');
+    expectProblem(weak, 412, 'VERSION_MISMATCH');
+    const current = await rest
+      .api()
+      .patch(`${labsOf(tenant)}/os201`)
+      .set('authorization', olga)
+      .set('if-match', String(changed.headers['etag']))
+      .send({ displayName: null, endsAt: null });
+    expect(current.status, JSON.stringify(current.body)).toBe(200);
+    expect(current.body).not.toHaveProperty('displayName');
+    expect(current.body).not.toHaveProperty('endsAt');
     expectProblem(
       await rest
         .api()

@@ -84,6 +84,7 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   deleteTenant: (f) => ({ method: 'delete', url: `/v1/tenants/${f.aDeletable}`, scoped: true, adminOk: [202] }),
   listMembers: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/members`, scoped: true, adminOk: [200] }),
   putMember: (f) => ({ method: 'put', url: `/v1/tenants/${f.a}/members/intruder`, body: { role: 'owner' }, scoped: true, adminOk: [201, 200] }),
+  getMember: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/members/owner-a`, scoped: true, adminOk: [200] }),
   deleteMember: (f) => ({ method: 'delete', url: `/v1/tenants/${f.a}/members/member-a`, scoped: true, adminOk: [204] }),
   listOperations: () => ({ method: 'get', url: '/v1/operations?limit=500', scoped: false, adminOk: [200] }),
   getOperation: (f) => ({ method: 'get', url: `/v1/operations/${f.aOperation}`, scoped: true, adminOk: [200] }),
@@ -168,6 +169,8 @@ const REST_CASES: Record<string, (f: Fixture) => Call | 'public'> = {
   // The fixture's VM may be restoring when the admin's reimage comes: 409 proves the route was reached too.
   reimageVm: (f) => ({ method: 'post', url: `/v1/tenants/${f.a}/vms/${f.aVm}/reimage`, body: {}, scoped: true, adminOk: [202, 409] }),
   listVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access`, scoped: true, adminOk: [200] }),
+  // The owner's own grant is made once the Arc machine is onboarded: 404 (none yet) reaches the route too.
+  getVmAccess: (f) => ({ method: 'get', url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/owner-a`, scoped: true, adminOk: [200, 404] }),
   grantVmAccess: (f) => ({
     method: 'put',
     url: `/v1/tenants/${f.a}/vms/${f.aArcVm}/access/intruder`,

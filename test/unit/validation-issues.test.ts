@@ -43,6 +43,15 @@ describe('field issues of a request that fails the contract', () => {
     expect(issues).toContainEqual({ field: '/type', message: 'must be one of: http, registry, s3' });
   });
 
+  it('list a failed if/else once: a VM without Arc and without keys is one /sshPublicKeys issue; with Arc on it needs none', () => {
+    const vm = { name: 'web-1', image: { scope: 'platform', name: 'ubuntu-24-04' }, diskGi: 10, storageClass: 'kv-standard' };
+    expect(issuesOf('VmCreate', vm)).toEqual([{ field: '/sshPublicKeys', message: "must have required property 'sshPublicKeys'" }]);
+    expect(issuesOf('VmCreate', { ...vm, arc: false, sshPublicKeys: [] })).toEqual([
+      { field: '/sshPublicKeys', message: 'must NOT have fewer than 1 items' },
+    ]);
+    expect(bodyValidator('VmCreate')({ ...vm, arc: true })).toBe(true);
+  });
+
   it('keep a oneOf refusal when no branch names a field (the value matched several)', () => {
     const issues = validationIssues('body', [
       { instancePath: '/course', keyword: 'oneOf', message: 'must match exactly one schema in oneOf', params: {} },

@@ -43,6 +43,11 @@ describe('VM input rules', () => {
     expect(labelIssues({ course: 'a b' })).toHaveLength(1);
   });
 
+  it('names a label by a JSON Pointer whose / in the key is escaped (RFC 6901), like the contract errors', () => {
+    expect(labelIssues({ 'labplane.io/owner': 'x' }).map((i) => i.field)).toEqual(['/labels/labplane.io~1owner']);
+    expect(labelIssues({ 'example.edu/team': 'a b' }).map((i) => i.field)).toEqual(['/labels/example.edu~1team']);
+  });
+
   it('sizes a VM from an instance type its profile may use, or from explicit figures, within the per-VM caps', () => {
     expect(resolveSize({ instanceType: 'medium' }, 'student', student.vmCaps, DEFAULT_INSTANCE_TYPES)).toEqual({
       instanceType: 'medium',

@@ -473,7 +473,8 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /** One member of a tenant and its role. */
+        get: operations["getMember"];
         /** Add a user or group to the tenant, or change its role. */
         put: operations["putMember"];
         post?: never;
@@ -1051,7 +1052,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The access one user or group holds on the VM (one grant per role); 404 when it holds none.
+         * @description The ETag covers the principal's grants; send it in If-Match to grant or revoke only if they did not change.
+         */
+        get: operations["getVmAccess"];
         /**
          * Grant a user or group `administrator` (sudo) or `user` login on the VM. Idempotent.
          * @description Tenant owners may grant either role; members may grant nothing. 409 `ARC_NOT_ENABLED` when the VM has no Azure Arc.
@@ -2548,6 +2553,20 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "RSA",
+         *           "kid": "4uVYsEgZF5SpXto1xC-27hcmnLZB4SVL7jtzrXjV9dQ",
+         *           "alg": "RS256",
+         *           "use": "sig",
+         *           "n": "qj_29sEZS0pggOBh87pueqW_iueiB752KRAaqpm4n_O_QECaycBjSAJprS6xzE2j3BjYUabYxQun07lkbzO5wgbceS3AGRbi0IkP3FNbsxo6TKO6gR_LL1_2Ng9UTc4rAfOQm2uomE4_REca2NwIN_vKrxTYQag9bHJjx846UtPJ4uB840N1lFblNfCZ3Utd2TvUE1C1O8R6K_ZUJQ4vo5ChYoMbZw3vM_2SHxh4fhHiLzmPFJyxKkjbyU72wYe2OmojHGNb1rIVZHcG_-1nqbY7ffR8afjdgYZbO3G5wq3BzyRauM6b0SJfXGpPtF3K6SeK0tfZ5GGLcGZMlzI2Pw",
+         *           "e": "AQAB"
+         *         }
+         *       ]
+         *     }
+         */
         JsonWebKeySet: {
             keys: {
                 /** @enum {string} */
@@ -2562,6 +2581,18 @@ export interface components {
                 e: string;
             }[];
         };
+        /**
+         * @example {
+         *       "issuer": "https://canvas.instructure.com",
+         *       "clientId": "10000000000042",
+         *       "deploymentIds": [
+         *         "1:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+         *       ],
+         *       "authLoginUrl": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+         *       "accessTokenUrl": "https://sso.canvaslms.com/login/oauth2/token",
+         *       "jwksUrl": "https://sso.canvaslms.com/api/lti/security/jwks"
+         *     }
+         */
         LtiRegistrationInput: {
             displayName?: string;
             /** @description The platform's issuer (`iss` of its id_tokens), e.g. `https://canvas.instructure.com`; compared exactly. */
@@ -2577,6 +2608,22 @@ export interface components {
             /** @description The platform's public key set URL. */
             jwksUrl: string;
         };
+        /**
+         * @example {
+         *       "id": "1c26aa98-21d5-43b5-aaa4-93d8be2b7053",
+         *       "tenant": "cs101",
+         *       "issuer": "https://canvas.instructure.com",
+         *       "clientId": "10000000000042",
+         *       "deploymentIds": [
+         *         "1:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+         *       ],
+         *       "authLoginUrl": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+         *       "accessTokenUrl": "https://sso.canvaslms.com/login/oauth2/token",
+         *       "jwksUrl": "https://sso.canvaslms.com/api/lti/security/jwks",
+         *       "createdAt": "2026-12-07T03:03:51.002Z",
+         *       "createdBy": "alice"
+         *     }
+         */
         LtiRegistration: {
             /** Format: uuid */
             id: string;
@@ -2592,9 +2639,104 @@ export interface components {
             createdAt: string;
             createdBy: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "1c26aa98-21d5-43b5-aaa4-93d8be2b7053",
+         *           "tenant": "cs101",
+         *           "issuer": "https://canvas.instructure.com",
+         *           "clientId": "10000000000042",
+         *           "deploymentIds": [
+         *             "1:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+         *           ],
+         *           "authLoginUrl": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+         *           "accessTokenUrl": "https://sso.canvaslms.com/login/oauth2/token",
+         *           "jwksUrl": "https://sso.canvaslms.com/api/lti/security/jwks",
+         *           "createdAt": "2026-12-07T03:03:51.002Z",
+         *           "createdBy": "alice"
+         *         }
+         *       ]
+         *     }
+         */
         LtiRegistrationList: {
             items: components["schemas"]["LtiRegistration"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
+        /**
+         * @example {
+         *       "urls": {
+         *         "login": "https://labplane.example.edu/lti/login",
+         *         "launch": "https://labplane.example.edu/lti/launch",
+         *         "deepLinking": "https://labplane.example.edu/lti/launch",
+         *         "jwks": "https://labplane.example.edu/lti/jwks"
+         *       },
+         *       "canvas": {
+         *         "title": "labplane labs",
+         *         "description": "Course virtual machine labs: each student opens their own lab VM from the course.",
+         *         "oidc_initiation_url": "https://labplane.example.edu/lti/login",
+         *         "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *         "public_jwk_url": "https://labplane.example.edu/lti/jwks",
+         *         "scopes": [
+         *           "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+         *         ],
+         *         "extensions": [
+         *           {
+         *             "platform": "canvas.instructure.com",
+         *             "domain": "127.0.0.1:38491",
+         *             "privacy_level": "public",
+         *             "settings": {
+         *               "text": "labplane labs",
+         *               "placements": [
+         *                 {
+         *                   "placement": "course_navigation",
+         *                   "message_type": "LtiResourceLinkRequest",
+         *                   "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *                   "text": "VM lab",
+         *                   "enabled": true,
+         *                   "default": "enabled"
+         *                 },
+         *                 {
+         *                   "placement": "link_selection",
+         *                   "message_type": "LtiDeepLinkingRequest",
+         *                   "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *                   "text": "VM lab"
+         *                 },
+         *                 {
+         *                   "placement": "assignment_selection",
+         *                   "message_type": "LtiDeepLinkingRequest",
+         *                   "target_link_uri": "https://labplane.example.edu/lti/launch",
+         *                   "text": "VM lab"
+         *                 }
+         *               ]
+         *             }
+         *           }
+         *         ],
+         *         "custom_fields": {
+         *           "person_email_primary": "$Person.email.primary"
+         *         }
+         *       },
+         *       "moodle": {
+         *         "toolUrl": "https://labplane.example.edu/lti/launch",
+         *         "ltiVersion": "LTI 1.3",
+         *         "publicKeyType": "Keyset URL",
+         *         "publicKeysetUrl": "https://labplane.example.edu/lti/jwks",
+         *         "initiateLoginUrl": "https://labplane.example.edu/lti/login",
+         *         "redirectionUris": [
+         *           "https://labplane.example.edu/lti/launch"
+         *         ],
+         *         "toolName": "labplane labs",
+         *         "toolDescription": "Course virtual machine labs: each student opens their own lab VM from the course.",
+         *         "customParameters": "person_email_primary=$Person.email.primary",
+         *         "supportsDeepLinking": true,
+         *         "contentSelectionUrl": "https://labplane.example.edu/lti/launch",
+         *         "namesAndRoleProvisioning": "Use this service to retrieve members' information as per privacy settings",
+         *         "shareLauncherName": "Always",
+         *         "shareLauncherEmail": "Always"
+         *       }
+         *     }
+         */
         LtiToolConfiguration: {
             urls: {
                 /** @description OIDC login initiation URL. */
@@ -2630,7 +2772,17 @@ export interface components {
                 shareLauncherEmail?: string;
             };
         };
-        /** @description RFC 9457 problem details. */
+        /**
+         * @description RFC 9457 problem details.
+         * @example {
+         *       "type": "urn:labplane:problem:tenant-not-found",
+         *       "title": "Not found",
+         *       "status": 404,
+         *       "code": "TENANT_NOT_FOUND",
+         *       "detail": "tenant 'cs999' was not found.",
+         *       "instance": "/v1/tenants/cs999"
+         *     }
+         */
         Problem: {
             /** @description URI reference naming the problem type. */
             type: string;
@@ -2692,6 +2844,7 @@ export interface components {
              *     | `WEBHOOK_NOT_FOUND` | 404 | no | The webhook does not exist in the tenant. |
              *     | `DELIVERY_NOT_FOUND` | 404 | no | The webhook has no such delivery (records are kept 7 days, the last 100 per webhook). |
              *     | `LTI_REGISTRATION_NOT_FOUND` | 404 | no | The LTI platform registration does not exist in the tenant. |
+             *     | `ACCESS_GRANT_NOT_FOUND` | 404 | no | The principal holds no access role on the VM. |
              *     | `ARC_MACHINE_NOT_FOUND` | 404 | no | The Azure Arc machine of the VM does not exist. |
              *     | `EXTENSION_NOT_FOUND` | 404 | no | The VM extension does not exist on the Azure Arc machine. |
              *     | `EXTENSION_OPERATION_NOT_FOUND` | 404 | no | The Azure long-running extension operation is no longer known. |
@@ -2879,6 +3032,55 @@ export interface components {
                 closedBy: "client" | "vm" | "idle-timeout" | "max-session" | "error";
             };
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "1796612631031-0000000009",
+         *           "at": "2026-12-07T03:03:51.031Z",
+         *           "actor": {
+         *             "id": "alice",
+         *             "kind": "user",
+         *             "name": "Alice Admin"
+         *           },
+         *           "action": "createLtiRegistration",
+         *           "method": "POST",
+         *           "path": "/v1/tenants/cs101/lti/registrations",
+         *           "result": {
+         *             "status": 201
+         *           },
+         *           "requestId": "ae21026b-93b3-4ab1-adb8-958e905df1ff",
+         *           "tenant": "cs101",
+         *           "target": {
+         *             "type": "tenant",
+         *             "id": "cs101"
+         *           }
+         *         },
+         *         {
+         *           "id": "1796612630948-0000000008",
+         *           "at": "2026-12-07T03:03:50.948Z",
+         *           "actor": {
+         *             "id": "alice",
+         *             "kind": "user",
+         *             "name": "Alice Admin"
+         *           },
+         *           "action": "createWebhook",
+         *           "method": "POST",
+         *           "path": "/v1/tenants/cs101/webhooks",
+         *           "result": {
+         *             "status": 201
+         *           },
+         *           "requestId": "7f0dd4f1-4a90-4fc7-9433-45f082717e20",
+         *           "tenant": "cs101",
+         *           "target": {
+         *             "type": "tenant",
+         *             "id": "cs101"
+         *           }
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiMTc5NjYxMjYzMDk0OC0wMDAwMDAwMDA4In0"
+         *     }
+         */
         AuditEventList: {
             items: components["schemas"]["AuditEvent"][];
             nextCursor?: string;
@@ -2887,6 +3089,18 @@ export interface components {
         ImagePhase: "Importing" | "Ready" | "Failed";
         /** @enum {string} */
         ImageStorageClass: "kv-premium-retain" | "kv-standard";
+        /**
+         * @example {
+         *       "name": "ubuntu-24-04-daily",
+         *       "displayName": "Ubuntu 24.04 LTS (daily build)",
+         *       "os": "ubuntu",
+         *       "source": {
+         *         "type": "http",
+         *         "url": "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img"
+         *       },
+         *       "sizeGi": 5
+         *     }
+         */
         ImageImport: {
             /** @description Also the DataVolume and PVC name. */
             name: string;
@@ -2930,6 +3144,25 @@ export interface components {
             /** @description Published images: 1 for the first publish to this name, +1 for every later one. */
             version?: number;
         };
+        /**
+         * @example {
+         *       "scope": "platform",
+         *       "name": "ubuntu-24-04",
+         *       "displayName": "Ubuntu 24.04 LTS (Noble Numbat)",
+         *       "source": {
+         *         "type": "http",
+         *         "url": "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img",
+         *         "hasCredentials": false
+         *       },
+         *       "generalize": false,
+         *       "sizeGi": 10,
+         *       "storageClass": "kv-standard",
+         *       "phase": "Ready",
+         *       "progress": 100,
+         *       "createdAt": "2026-12-07T03:03:33.000Z",
+         *       "os": "ubuntu-24.04"
+         *     }
+         */
         Image: {
             /** @enum {string} */
             scope: "platform" | "tenant";
@@ -2949,6 +3182,29 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "scope": "platform",
+         *           "name": "ubuntu-24-04",
+         *           "displayName": "Ubuntu 24.04 LTS (Noble Numbat)",
+         *           "source": {
+         *             "type": "http",
+         *             "url": "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img",
+         *             "hasCredentials": false
+         *           },
+         *           "generalize": false,
+         *           "sizeGi": 10,
+         *           "storageClass": "kv-standard",
+         *           "phase": "Ready",
+         *           "progress": 100,
+         *           "createdAt": "2026-12-07T03:03:33.000Z",
+         *           "os": "ubuntu-24.04"
+         *         }
+         *       ]
+         *     }
+         */
         ImageList: {
             items: components["schemas"]["Image"][];
             nextCursor?: string;
@@ -2962,8 +3218,38 @@ export interface components {
             /** @description Tenant profiles that may use it (their per-VM caps apply too). */
             profiles: components["schemas"]["TenantProfile"][];
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "name": "large",
+         *           "cpu": 4,
+         *           "memoryGi": 8,
+         *           "description": "4 vCPU, 8 GiB",
+         *           "profiles": [
+         *             "faculty",
+         *             "admin"
+         *           ]
+         *         },
+         *         {
+         *           "name": "medium",
+         *           "cpu": 2,
+         *           "memoryGi": 4,
+         *           "description": "2 vCPU, 4 GiB",
+         *           "profiles": [
+         *             "student",
+         *             "faculty",
+         *             "admin"
+         *           ]
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoibWVkaXVtIn0"
+         *     }
+         */
         InstanceTypeList: {
             items: components["schemas"]["InstanceType"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         VmImageRef: {
             /**
@@ -3022,8 +3308,32 @@ export interface components {
             createdAt: string;
             deleting: boolean;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "tenant": "cs101",
+         *           "vm": "web-1",
+         *           "name": "before-kernel-upgrade",
+         *           "phase": "Succeeded",
+         *           "readyToUse": true,
+         *           "online": true,
+         *           "indications": [
+         *             "Online",
+         *             "GuestAgent"
+         *           ],
+         *           "creationTime": "2026-09-01T10:15:02Z",
+         *           "sizeGi": 20,
+         *           "createdAt": "2026-09-01T10:15:00Z",
+         *           "deleting": false
+         *         }
+         *       ]
+         *     }
+         */
         VmSnapshotList: {
             items: components["schemas"]["VmSnapshot"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         /**
          * @example {
@@ -3140,6 +3450,52 @@ export interface components {
             /** @description Not shown to tenant members. */
             targetNode?: string;
         };
+        /**
+         * @example {
+         *       "id": "7d5b81c7-6122-5e54-9db5-0438d7d4c916",
+         *       "tenant": "cs101",
+         *       "name": "web-arc",
+         *       "owner": "alice",
+         *       "image": {
+         *         "scope": "platform",
+         *         "name": "ubuntu-24-04"
+         *       },
+         *       "instanceType": "small",
+         *       "cpu": 1,
+         *       "memoryGi": 2,
+         *       "diskGi": 10,
+         *       "storageClass": "kv-standard",
+         *       "arc": true,
+         *       "running": true,
+         *       "runStrategy": "Always",
+         *       "labels": {
+         *         "course": "cs101"
+         *       },
+         *       "state": "Running",
+         *       "availableActions": [
+         *         "stop",
+         *         "restart",
+         *         "migrate"
+         *       ],
+         *       "liveMigratable": true,
+         *       "restartRequired": false,
+         *       "deleting": false,
+         *       "nodeName": "aks-kubevirt-0001",
+         *       "identity": {
+         *         "arc": {
+         *           "status": "Connected",
+         *           "machineResourceId": "/subscriptions/00000000-0000-4000-8000-00000000a2c1/resourceGroups/labplane-sim/providers/Microsoft.HybridCompute/machines/web-arc"
+         *         },
+         *         "extension": {
+         *           "state": "Succeeded"
+         *         },
+         *         "ready": true,
+         *         "connectCommand": "az ssh arc --subscription 00000000-0000-4000-8000-00000000a2c1 --resource-group labplane-sim --name web-arc"
+         *       },
+         *       "createdAt": "2026-12-07T03:03:46.000Z",
+         *       "version": "135"
+         *     }
+         */
         Vm: {
             /**
              * Format: uuid
@@ -3212,10 +3568,66 @@ export interface components {
              */
             stopAt?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "322e3d72-8a2b-54c8-bcb6-efbde4aa7fb0",
+         *           "tenant": "cs101",
+         *           "name": "cs101-fall-637a0224b2",
+         *           "owner": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "lab": "cs101-fall",
+         *           "image": {
+         *             "scope": "platform",
+         *             "name": "ubuntu-24-04"
+         *           },
+         *           "instanceType": "small",
+         *           "cpu": 1,
+         *           "memoryGi": 2,
+         *           "diskGi": 10,
+         *           "storageClass": "kv-standard",
+         *           "arc": false,
+         *           "running": false,
+         *           "runStrategy": "Halted",
+         *           "labels": {},
+         *           "state": "Stopped",
+         *           "availableActions": [
+         *             "start"
+         *           ],
+         *           "liveMigratable": true,
+         *           "restartRequired": false,
+         *           "deleting": false,
+         *           "createdAt": "2026-12-07T03:03:48.000Z",
+         *           "version": "144"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiY3MxMDEtZmFsbC02MzdhMDIyNGIyIn0"
+         *     }
+         */
         VmList: {
             items: components["schemas"]["Vm"][];
             nextCursor?: string;
         };
+        /**
+         * @description A VM to create. `sshPublicKeys` (at least one) is required unless `arc` is true: a VM onboarded to Azure
+         *     Arc is reached by Azure AD sign-in (`az ssh arc`) and needs no key.
+         * @example {
+         *       "name": "web-1",
+         *       "image": {
+         *         "scope": "platform",
+         *         "name": "ubuntu-24-04"
+         *       },
+         *       "instanceType": "small",
+         *       "diskGi": 10,
+         *       "storageClass": "kv-standard",
+         *       "sshPublicKeys": [
+         *         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *       ],
+         *       "labels": {
+         *         "course": "cs101"
+         *       }
+         *     }
+         */
         VmCreate: {
             /** @description A DNS label of at most 54 characters (Azure Arc's limit). */
             name: string;
@@ -3228,7 +3640,8 @@ export interface components {
             diskGi: number;
             /** @enum {string} */
             storageClass: "kv-premium-retain" | "kv-standard";
-            sshPublicKeys: string[];
+            /** @description OpenSSH public keys put on the VM. Required (at least one) unless `arc` is true. */
+            sshPublicKeys?: string[];
             /** @description Extra user-data (`#cloud-config` or a `#!` script), merged after the platform's. Kept in a Secret, never echoed back. */
             cloudInit?: string;
             /** @description Principal id; defaults to the caller. */
@@ -3267,6 +3680,12 @@ export interface components {
             /** @description The command to log in over Azure AD SSH (`az ssh arc ...`). */
             connectCommand?: string;
         };
+        /**
+         * @example {
+         *       "role": "user",
+         *       "principalType": "User"
+         *     }
+         */
         VmAccessGrant: {
             /**
              * @description `administrator`: Virtual Machine Administrator Login (sudo); `user`: Virtual Machine User Login.
@@ -3276,17 +3695,38 @@ export interface components {
             /** @enum {string} */
             principalType: "User" | "Group";
         };
+        /**
+         * @example {
+         *       "principalId": "ann",
+         *       "role": "user",
+         *       "principalType": "User"
+         *     }
+         */
         VmAccess: {
             principalId: string;
             principalType?: string;
             /** @enum {string} */
             role: "administrator" | "user";
         };
+        /**
+         * @example {
+         *       "type": "vnc"
+         *     }
+         */
         ConsoleTicketRequest: {
             type: components["schemas"]["ConsoleType"];
         };
         /** @enum {string} */
         ConsoleType: "vnc" | "serial";
+        /**
+         * @example {
+         *       "ticket": "Xq3c9VbN2mK7pLw4RtY8sZ1aDfG6hJ0kQeU5iO2nB7v",
+         *       "type": "vnc",
+         *       "expiresAt": "2026-09-01T10:16:00Z",
+         *       "url": "https://labplane.example.edu/console/vnc#ticket=Xq3c9VbN2mK7pLw4RtY8sZ1aDfG6hJ0kQeU5iO2nB7v",
+         *       "websocketPath": "/v1/console/Xq3c9VbN2mK7pLw4RtY8sZ1aDfG6hJ0kQeU5iO2nB7v"
+         *     }
+         */
         ConsoleTicket: {
             /** @description Single use; a credential: keep it out of logs. */
             ticket: string;
@@ -3298,9 +3738,32 @@ export interface components {
             /** @description The websocket to open on this origin, for clients of their own. */
             websocketPath: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "principalId": "alice",
+         *           "role": "user",
+         *           "principalType": "User"
+         *         },
+         *         {
+         *           "principalId": "ann",
+         *           "role": "user",
+         *           "principalType": "User"
+         *         }
+         *       ]
+         *     }
+         */
         VmAccessList: {
             items: components["schemas"]["VmAccess"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
+        /**
+         * @example {
+         *       "instanceType": "medium"
+         *     }
+         */
         VmPatch: {
             instanceType?: string;
             cpu?: number;
@@ -3320,8 +3783,37 @@ export interface components {
             /** @description VMs running on the node. */
             virtualMachines: number;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "name": "aks-kubevirt-0000",
+         *           "ready": true,
+         *           "schedulable": true,
+         *           "cpu": 15.74,
+         *           "memoryGi": 54.5,
+         *           "virtualMachines": 1,
+         *           "zone": "westeurope-1",
+         *           "instanceType": "Standard_D16s_v5"
+         *         },
+         *         {
+         *           "name": "aks-kubevirt-0001",
+         *           "ready": true,
+         *           "schedulable": true,
+         *           "cpu": 15.74,
+         *           "memoryGi": 54.5,
+         *           "virtualMachines": 1,
+         *           "zone": "westeurope-2",
+         *           "instanceType": "Standard_D16s_v5"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiYWtzLWt1YmV2aXJ0LTAwMDEifQ"
+         *     }
+         */
         NodeList: {
             items: components["schemas"]["Node"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
         /**
          * @description `Provisioning` while any student is pending or provisioning, `Degraded` when none is but
@@ -3467,6 +3959,53 @@ export interface components {
             studentRole: "user" | "administrator";
             sshPublicKeys: string[];
         };
+        /**
+         * @example {
+         *       "name": "cs101-fall",
+         *       "displayName": "CS 101, fall term",
+         *       "template": {
+         *         "image": {
+         *           "scope": "platform",
+         *           "name": "ubuntu-24-04"
+         *         },
+         *         "instanceType": "small",
+         *         "diskGi": 10,
+         *         "storageClass": "kv-standard",
+         *         "sshPublicKeys": [
+         *           "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *         ]
+         *       },
+         *       "instructors": [
+         *         {
+         *           "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+         *           "displayName": "Prof. Olga Petrova"
+         *         }
+         *       ],
+         *       "students": [
+         *         {
+         *           "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "email": "ann.lee@uni.example.edu",
+         *           "displayName": "Ann Lee"
+         *         },
+         *         {
+         *           "id": "7a9e1d2c-5b4f-4c3a-9e8d-1f0b6a2c7d45",
+         *           "email": "ben.okafor@uni.example.edu",
+         *           "displayName": "Ben Okafor"
+         *         }
+         *       ],
+         *       "schedules": [
+         *         {
+         *           "name": "tuesday-class",
+         *           "days": [
+         *             "tue"
+         *           ],
+         *           "startTime": "09:00",
+         *           "stopTime": "11:00",
+         *           "timeZone": "Europe/Berlin"
+         *         }
+         *       ]
+         *     }
+         */
         LabCreate: {
             /** @description A DNS label of at most 40 characters (student VM names add 11 and stay within Azure Arc's 54). */
             name: string;
@@ -3489,7 +4028,13 @@ export interface components {
             endGracePeriodDays?: number;
             costControls?: components["schemas"]["LabCostControlsInput"];
         };
-        /** @description Absent fields stay; `null` clears an optional one. The template applies to VMs created from now on. */
+        /**
+         * @description Absent fields stay; `null` clears an optional one. The template applies to VMs created from now on.
+         * @example {
+         *       "displayName": "CS 101, fall term (section B)",
+         *       "dropGracePeriodHours": 48
+         *     }
+         */
         LabPatch: {
             displayName?: string | null;
             course?: components["schemas"]["CourseRef"] | null;
@@ -3502,12 +4047,33 @@ export interface components {
             endGracePeriodDays?: number;
             costControls?: components["schemas"]["LabCostControlsInput"];
         };
+        /**
+         * @example {
+         *       "students": [
+         *         {
+         *           "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "email": "ann.lee@uni.example.edu",
+         *           "displayName": "Ann Lee"
+         *         },
+         *         {
+         *           "id": "7a9e1d2c-5b4f-4c3a-9e8d-1f0b6a2c7d45",
+         *           "email": "ben.okafor@uni.example.edu",
+         *           "displayName": "Ben Okafor"
+         *         }
+         *       ]
+         *     }
+         */
         LabRoster: {
             /** @description The whole roster (ids unique); students not in it are dropped. */
             students: components["schemas"]["LabPersonInput"][];
         };
-        /** @description Lab-wide counts by student status. */
+        /**
+         * @description Lab-wide counts by student status. Every student listed by `GET .../students` is counted once in its
+         *     status and once in `total`, so `total = pending + provisioning + ready + failed + dropped`; the students
+         *     on the roster are `total - dropped` (dropped students keep their VM through the drop grace period).
+         */
         LabSummary: {
+            /** @description Every student listed, dropped ones included: the sum of the other counts. */
             total: number;
             pending: number;
             provisioning: number;
@@ -3515,6 +4081,83 @@ export interface components {
             failed: number;
             dropped: number;
         };
+        /**
+         * @example {
+         *       "tenant": "cs101",
+         *       "name": "cs101-fall",
+         *       "template": {
+         *         "image": {
+         *           "scope": "platform",
+         *           "name": "ubuntu-24-04"
+         *         },
+         *         "cpu": 1,
+         *         "memoryGi": 2,
+         *         "diskGi": 10,
+         *         "storageClass": "kv-standard",
+         *         "arc": false,
+         *         "studentRole": "user",
+         *         "sshPublicKeys": [
+         *           "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *         ],
+         *         "instanceType": "small"
+         *       },
+         *       "instructors": [
+         *         {
+         *           "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+         *           "displayName": "Prof. Olga Petrova"
+         *         }
+         *       ],
+         *       "schedules": [
+         *         {
+         *           "name": "tuesday-class",
+         *           "days": [
+         *             "tue"
+         *           ],
+         *           "timeZone": "Europe/Berlin",
+         *           "startTime": "09:00",
+         *           "stopTime": "11:00"
+         *         }
+         *       ],
+         *       "dropGracePeriodHours": 72,
+         *       "endGracePeriodDays": 14,
+         *       "createdAt": "2026-12-07T03:03:48.000Z",
+         *       "version": "140",
+         *       "phase": "Ready",
+         *       "summary": {
+         *         "total": 2,
+         *         "pending": 0,
+         *         "provisioning": 0,
+         *         "ready": 2,
+         *         "failed": 0,
+         *         "dropped": 0
+         *       },
+         *       "displayName": "CS 101, fall term",
+         *       "lastOperationId": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *       "nextScheduledEvent": {
+         *         "action": "start",
+         *         "at": "2026-12-08T08:00:00.000Z"
+         *       },
+         *       "costControls": {
+         *         "autoShutdown": {
+         *           "shutdownOnDisconnect": {
+         *             "enabled": true,
+         *             "delay": "PT15M"
+         *           },
+         *           "shutdownWhenNotConnected": {
+         *             "enabled": true,
+         *             "delay": "PT15M"
+         *           },
+         *           "shutdownOnIdle": {
+         *             "mode": "userAbsence",
+         *             "delay": "PT15M"
+         *           }
+         *         },
+         *         "warningPeriod": "PT5M",
+         *         "exemptClassHours": true,
+         *         "addedHours": {}
+         *       }
+         *     }
+         */
         Lab: {
             tenant: string;
             name: string;
@@ -3694,6 +4337,87 @@ export interface components {
             /** @description The hours the student now has beyond the quota. */
             addedHours: number;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "tenant": "cs101",
+         *           "name": "cs101-fall",
+         *           "template": {
+         *             "image": {
+         *               "scope": "platform",
+         *               "name": "ubuntu-24-04"
+         *             },
+         *             "cpu": 1,
+         *             "memoryGi": 2,
+         *             "diskGi": 10,
+         *             "storageClass": "kv-standard",
+         *             "arc": false,
+         *             "studentRole": "user",
+         *             "sshPublicKeys": [
+         *               "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGR6dYK9BcKE5W2qGawXRRmLe/sHrBFQiFySJlaMhDte alice@laptop"
+         *             ],
+         *             "instanceType": "small"
+         *           },
+         *           "instructors": [
+         *             {
+         *               "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+         *               "displayName": "Prof. Olga Petrova"
+         *             }
+         *           ],
+         *           "schedules": [
+         *             {
+         *               "name": "tuesday-class",
+         *               "days": [
+         *                 "tue"
+         *               ],
+         *               "timeZone": "Europe/Berlin",
+         *               "startTime": "09:00",
+         *               "stopTime": "11:00"
+         *             }
+         *           ],
+         *           "dropGracePeriodHours": 72,
+         *           "endGracePeriodDays": 14,
+         *           "createdAt": "2026-12-07T03:03:48.000Z",
+         *           "version": "140",
+         *           "phase": "Ready",
+         *           "summary": {
+         *             "total": 2,
+         *             "pending": 0,
+         *             "provisioning": 0,
+         *             "ready": 2,
+         *             "failed": 0,
+         *             "dropped": 0
+         *           },
+         *           "displayName": "CS 101, fall term",
+         *           "lastOperationId": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *           "nextScheduledEvent": {
+         *             "action": "start",
+         *             "at": "2026-12-08T08:00:00.000Z"
+         *           },
+         *           "costControls": {
+         *             "autoShutdown": {
+         *               "shutdownOnDisconnect": {
+         *                 "enabled": true,
+         *                 "delay": "PT15M"
+         *               },
+         *               "shutdownWhenNotConnected": {
+         *                 "enabled": true,
+         *                 "delay": "PT15M"
+         *               },
+         *               "shutdownOnIdle": {
+         *                 "mode": "userAbsence",
+         *                 "delay": "PT15M"
+         *               }
+         *             },
+         *             "warningPeriod": "PT5M",
+         *             "exemptClassHours": true,
+         *             "addedHours": {}
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         LabList: {
             items: components["schemas"]["Lab"][];
             nextCursor?: string;
@@ -3720,7 +4444,38 @@ export interface components {
              */
             deleteAfter?: string;
         };
-        /** @description A lab's usage report (hours rounded down to the hundredth). */
+        /**
+         * @description A lab's usage report (hours rounded down to the hundredth).
+         * @example {
+         *       "tenant": "cs101",
+         *       "lab": "cs101-fall",
+         *       "at": "2026-12-07T03:03:51.297Z",
+         *       "students": [
+         *         {
+         *           "student": {
+         *             "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *             "email": "ann.lee@uni.example.edu",
+         *             "displayName": "Ann Lee"
+         *           },
+         *           "vm": "cs101-fall-637a0224b2",
+         *           "usedHours": 0,
+         *           "addedHours": 0,
+         *           "exhausted": false
+         *         },
+         *         {
+         *           "student": {
+         *             "id": "7a9e1d2c-5b4f-4c3a-9e8d-1f0b6a2c7d45",
+         *             "email": "ben.okafor@uni.example.edu",
+         *             "displayName": "Ben Okafor"
+         *           },
+         *           "vm": "cs101-fall-e577e8faf3",
+         *           "usedHours": 0,
+         *           "addedHours": 0,
+         *           "exhausted": false
+         *         }
+         *       ]
+         *     }
+         */
         LabUsage: {
             tenant: string;
             lab: string;
@@ -3762,6 +4517,24 @@ export interface components {
              */
             exhaustsAt?: string;
         };
+        /**
+         * @example {
+         *       "tenant": "cs101",
+         *       "at": "2026-12-07T03:03:51.303Z",
+         *       "labs": [
+         *         {
+         *           "lab": "cs101-fall",
+         *           "students": 2,
+         *           "usedHours": 0,
+         *           "exhaustedStudents": 0
+         *         }
+         *       ],
+         *       "otherVms": {
+         *         "vms": 2,
+         *         "usedHours": 0
+         *       }
+         *     }
+         */
         TenantUsage: {
             tenant: string;
             /** Format: date-time */
@@ -3781,6 +4554,21 @@ export interface components {
                 usedHours: number;
             };
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "3f2b8c4e-9d1a-4e6b-8f0c-2a7d5e9b1c34",
+         *           "status": "ready",
+         *           "vm": "cs101-fall-637a0224b2",
+         *           "email": "ann.lee@uni.example.edu",
+         *           "displayName": "Ann Lee",
+         *           "vmState": "Stopped"
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiM2YyYjhjNGUtOWQxYS00ZTZiLThmMGMtMmE3ZDVlOWIxYzM0In0"
+         *     }
+         */
         StudentList: {
             items: components["schemas"]["Student"][];
             nextCursor?: string;
@@ -3793,6 +4581,36 @@ export interface components {
             updated: string[];
             unchanged: number;
         };
+        /**
+         * @example {
+         *       "operation": {
+         *         "id": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *         "kind": "lab.sync",
+         *         "target": {
+         *           "type": "lab",
+         *           "id": "cs101/cs101-fall",
+         *           "name": "cs101-fall"
+         *         },
+         *         "status": "queued",
+         *         "progress": {
+         *           "percent": 0,
+         *           "step": "dispatch"
+         *         },
+         *         "attempts": 0,
+         *         "createdAt": "2026-12-07T03:03:50.891Z",
+         *         "updatedAt": "2026-12-07T03:03:50.891Z",
+         *         "createdBy": "alice",
+         *         "cancelRequested": false,
+         *         "tenant": "cs101"
+         *       },
+         *       "diff": {
+         *         "added": [],
+         *         "removed": [],
+         *         "updated": [],
+         *         "unchanged": 2
+         *       }
+         *     }
+         */
         RosterSyncAccepted: {
             operation: components["schemas"]["Operation"];
             diff: components["schemas"]["RosterDiff"];
@@ -3822,13 +4640,33 @@ export interface components {
          * @enum {string}
          */
         WebhookStatus: "active" | "disabled";
+        /**
+         * @example {
+         *       "url": "https://images.example.org/hooks/labplane",
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready"
+         *       ],
+         *       "description": "Course portal"
+         *     }
+         */
         WebhookCreate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url: string;
             events: components["schemas"]["WebhookEventType"][];
             description?: string;
         };
-        /** @description What changes; absent fields stay. */
+        /**
+         * @description What changes; absent fields stay.
+         * @example {
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready",
+         *         "operation.failed"
+         *       ],
+         *       "description": "Course portal and alerts"
+         *     }
+         */
         WebhookUpdate: {
             /** @description https:// (http:// only for allow-listed hosts). */
             url?: string;
@@ -3837,10 +4675,31 @@ export interface components {
             description?: string | null;
             status?: components["schemas"]["WebhookStatus"];
         };
+        /**
+         * @example {
+         *       "overlapHours": 24
+         *     }
+         */
         WebhookSecretRotation: {
             /** @description How long the replaced secret keeps signing beside the new one (default `WEBHOOK_SECRET_OVERLAP_HOURS`, 24); 0 stops it at once. */
             overlapHours?: number;
         };
+        /**
+         * @example {
+         *       "id": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *       "tenant": "cs101",
+         *       "url": "https://images.example.org/hooks/labplane",
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready"
+         *       ],
+         *       "createdAt": "2026-12-07T03:03:50.939Z",
+         *       "createdBy": "alice",
+         *       "version": "1",
+         *       "status": "active",
+         *       "description": "Course portal"
+         *     }
+         */
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -3881,16 +4740,62 @@ export interface components {
          * @description The webhook and its (new) signing secret (`whsec_` + base64 of 32 random bytes), shown this
          *     once. It is not kept with the idempotent answer of a create: a replay of the request (same
          *     Idempotency-Key) answers without `secret`; rotate the secret if the first answer was lost.
+         * @example {
+         *       "id": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *       "tenant": "cs101",
+         *       "url": "https://images.example.org/hooks/labplane",
+         *       "events": [
+         *         "vm.ready",
+         *         "lab.ready"
+         *       ],
+         *       "createdAt": "2026-12-07T03:03:50.939Z",
+         *       "createdBy": "alice",
+         *       "version": "1",
+         *       "status": "active",
+         *       "description": "Course portal",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+         *     }
          */
         WebhookCreated: components["schemas"]["Webhook"] & {
             secret?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *           "tenant": "cs101",
+         *           "url": "https://images.example.org/hooks/labplane",
+         *           "events": [
+         *             "vm.ready",
+         *             "lab.ready"
+         *           ],
+         *           "createdAt": "2026-12-07T03:03:50.939Z",
+         *           "createdBy": "alice",
+         *           "version": "1",
+         *           "status": "active",
+         *           "description": "Course portal"
+         *         }
+         *       ]
+         *     }
+         */
         WebhookList: {
             items: components["schemas"]["Webhook"][];
             nextCursor?: string;
         };
         /** @enum {string} */
         WebhookDeliveryStatus: "pending" | "succeeded" | "failed" | "retrying";
+        /**
+         * @example {
+         *       "id": "0d9e4c1a-6b7f-4e2d-9a31-5c8b2f7e4d10",
+         *       "webhookId": "3a3f81e7-985e-41cf-a368-80d1a9863269",
+         *       "eventId": "ping.6f1c2b9e-8d4a-4c3e-b5a7-1e2f3d4c5b6a",
+         *       "eventType": "webhook.ping",
+         *       "status": "pending",
+         *       "attempts": 0,
+         *       "createdAt": "2026-12-07T03:10:00.000Z"
+         *     }
+         */
         WebhookDelivery: {
             /** Format: uuid */
             id: string;
@@ -3917,6 +4822,11 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @example {
+         *       "items": []
+         *     }
+         */
         WebhookDeliveryList: {
             items: components["schemas"]["WebhookDelivery"][];
             nextCursor?: string;
@@ -4142,6 +5052,36 @@ export interface components {
         } & components["schemas"]["WebhookEventBase"];
         /** @enum {string} */
         OperationStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
+        /**
+         * @example {
+         *       "id": "41c7d1bf-6909-4102-b7c9-5657f6ef7c35",
+         *       "kind": "vm.create",
+         *       "target": {
+         *         "type": "vm",
+         *         "id": "cs101/web-1",
+         *         "name": "web-1"
+         *       },
+         *       "status": "succeeded",
+         *       "progress": {
+         *         "percent": 100,
+         *         "step": "wait"
+         *       },
+         *       "attempts": 1,
+         *       "createdAt": "2026-12-07T03:03:43.277Z",
+         *       "updatedAt": "2026-12-07T03:03:45.973Z",
+         *       "createdBy": "alice",
+         *       "cancelRequested": false,
+         *       "tenant": "cs101",
+         *       "startedAt": "2026-12-07T03:03:43.279Z",
+         *       "finishedAt": "2026-12-07T03:03:45.973Z",
+         *       "result": {
+         *         "tenant": "cs101",
+         *         "name": "web-1",
+         *         "id": "9e814d26-cafb-5823-822e-6adbbc1dacf0",
+         *         "state": "Running"
+         *       }
+         *     }
+         */
         Operation: {
             id: string;
             /** @description e.g. tenant.delete, image.import, vm.create, arc.onboard */
@@ -4177,14 +5117,97 @@ export interface components {
             /** @description The W3C trace id of the request that started the operation (while tracing is on); its job steps, Kubernetes requests and ARM calls are in that trace. */
             traceId?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "045ba68b-7925-40c8-a8d5-7a5107ea4aa2",
+         *           "kind": "lab.sync",
+         *           "target": {
+         *             "type": "lab",
+         *             "id": "cs101/cs101-fall",
+         *             "name": "cs101-fall"
+         *           },
+         *           "status": "succeeded",
+         *           "progress": {
+         *             "percent": 100,
+         *             "step": "dispatch"
+         *           },
+         *           "attempts": 1,
+         *           "createdAt": "2026-12-07T03:03:50.891Z",
+         *           "updatedAt": "2026-12-07T03:03:50.916Z",
+         *           "createdBy": "alice",
+         *           "cancelRequested": false,
+         *           "tenant": "cs101",
+         *           "startedAt": "2026-12-07T03:03:50.896Z",
+         *           "finishedAt": "2026-12-07T03:03:50.916Z",
+         *           "result": {
+         *             "tenant": "cs101",
+         *             "lab": "cs101-fall",
+         *             "reason": "roster",
+         *             "diff": {
+         *               "added": [],
+         *               "removed": [],
+         *               "updated": [],
+         *               "unchanged": 2
+         *             },
+         *             "summary": {
+         *               "total": 2,
+         *               "pending": 0,
+         *               "provisioning": 0,
+         *               "ready": 2,
+         *               "failed": 0,
+         *               "dropped": 0
+         *             },
+         *             "ready": true,
+         *             "failed": []
+         *           }
+         *         }
+         *       ],
+         *       "nextCursor": "eyJrIjoiODIwMzM4NzM2OTEwODowNDViYTY4Yi03OTI1LTQwYzgtYThkNS03YTUxMDdlYTRhYTIifQ"
+         *     }
+         */
         OperationList: {
             items: components["schemas"]["Operation"][];
             nextCursor?: string;
         };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @example {
+         *       "status": "ready",
+         *       "checks": {
+         *         "kubernetes": {
+         *           "ok": true
+         *         },
+         *         "tenants": {
+         *           "ok": true
+         *         },
+         *         "webhooks": {
+         *           "ok": true
+         *         },
+         *         "lti": {
+         *           "ok": true
+         *         },
+         *         "images": {
+         *           "ok": true
+         *         },
+         *         "vms": {
+         *           "ok": true
+         *         },
+         *         "labs": {
+         *           "ok": true
+         *         }
+         *       }
+         *     }
+         */
         Readiness: {
             /** @enum {string} */
             status: "ready" | "not_ready";
@@ -4195,6 +5218,15 @@ export interface components {
                 };
             };
         };
+        /**
+         * @example {
+         *       "sub": "alice",
+         *       "name": "Alice Admin",
+         *       "roles": [
+         *         "platform-admin"
+         *       ]
+         *     }
+         */
         DevTokenRequest: {
             sub: string;
             name?: string;
@@ -4207,6 +5239,13 @@ export interface components {
             /** @default 28800 */
             expiresInSeconds: number;
         };
+        /**
+         * @example {
+         *       "accessToken": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbInBsYXRmb3JtLWFkbWluIl19.3q0cYJ8m3yq3Tt2p8m8mBq3n7YbJ0rV1o5Q2kXc9XfE",
+         *       "tokenType": "Bearer",
+         *       "expiresIn": 28800
+         *     }
+         */
         DevToken: {
             accessToken: string;
             /** @enum {string} */
@@ -4252,6 +5291,38 @@ export interface components {
             maxCpu?: number;
             maxMemoryGi?: number;
         };
+        /**
+         * @example {
+         *       "id": "cs101",
+         *       "displayName": "Intro to Systems",
+         *       "profile": "student",
+         *       "quota": {
+         *         "requestsCpu": 8,
+         *         "requestsMemoryGi": 16,
+         *         "limitsCpu": 16,
+         *         "limitsMemoryGi": 32,
+         *         "storageGi": 250,
+         *         "persistentVolumeClaims": 5,
+         *         "virtualMachines": 5
+         *       },
+         *       "vmCaps": {
+         *         "maxCpu": 2,
+         *         "maxMemoryGi": 4
+         *       },
+         *       "usage": {
+         *         "requestsCpu": 4,
+         *         "requestsMemoryGi": 8,
+         *         "limitsCpu": 4,
+         *         "limitsMemoryGi": 8,
+         *         "storageGi": 40,
+         *         "persistentVolumeClaims": 4,
+         *         "virtualMachines": 4
+         *       },
+         *       "phase": "Active",
+         *       "createdAt": "2026-12-07T03:03:43.000Z",
+         *       "version": "39"
+         *     }
+         */
         Tenant: {
             id: string;
             displayName: string;
@@ -4267,6 +5338,72 @@ export interface components {
             version: string;
             costControls?: components["schemas"]["CostControls"];
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "cs101",
+         *           "displayName": "Intro to Systems",
+         *           "profile": "student",
+         *           "quota": {
+         *             "requestsCpu": 8,
+         *             "requestsMemoryGi": 16,
+         *             "limitsCpu": 16,
+         *             "limitsMemoryGi": 32,
+         *             "storageGi": 250,
+         *             "persistentVolumeClaims": 5,
+         *             "virtualMachines": 5
+         *           },
+         *           "vmCaps": {
+         *             "maxCpu": 2,
+         *             "maxMemoryGi": 4
+         *           },
+         *           "usage": {
+         *             "requestsCpu": 4,
+         *             "requestsMemoryGi": 8,
+         *             "limitsCpu": 4,
+         *             "limitsMemoryGi": 8,
+         *             "storageGi": 40,
+         *             "persistentVolumeClaims": 4,
+         *             "virtualMachines": 4
+         *           },
+         *           "phase": "Active",
+         *           "createdAt": "2026-12-07T03:03:43.000Z",
+         *           "version": "39"
+         *         },
+         *         {
+         *           "id": "demo",
+         *           "displayName": "Demo tenant",
+         *           "profile": "faculty",
+         *           "quota": {
+         *             "requestsCpu": 64,
+         *             "requestsMemoryGi": 128,
+         *             "limitsCpu": 128,
+         *             "limitsMemoryGi": 256,
+         *             "storageGi": 4000,
+         *             "persistentVolumeClaims": 80,
+         *             "virtualMachines": 60
+         *           },
+         *           "vmCaps": {
+         *             "maxCpu": 8,
+         *             "maxMemoryGi": 32
+         *           },
+         *           "usage": {
+         *             "requestsCpu": 0,
+         *             "requestsMemoryGi": 0,
+         *             "limitsCpu": 0,
+         *             "limitsMemoryGi": 0,
+         *             "storageGi": 0,
+         *             "persistentVolumeClaims": 0,
+         *             "virtualMachines": 0
+         *           },
+         *           "phase": "Active",
+         *           "createdAt": "2026-12-07T03:03:32.000Z",
+         *           "version": "20"
+         *         }
+         *       ]
+         *     }
+         */
         TenantList: {
             items: components["schemas"]["Tenant"][];
             nextCursor?: string;
@@ -4276,6 +5413,19 @@ export interface components {
             principalType?: components["schemas"]["PrincipalType"];
             displayName?: string;
         };
+        /**
+         * @example {
+         *       "id": "cs101",
+         *       "displayName": "Intro to Systems",
+         *       "profile": "student",
+         *       "owners": [
+         *         {
+         *           "principalId": "olga",
+         *           "displayName": "Olga Petrova"
+         *         }
+         *       ]
+         *     }
+         */
         TenantCreate: {
             id: string;
             displayName: string;
@@ -4286,6 +5436,12 @@ export interface components {
             owners?: components["schemas"]["OwnerRef"][];
             costControls?: components["schemas"]["CostControlsInput"];
         };
+        /**
+         * @example {
+         *       "displayName": "Intro to Systems (Fall term)",
+         *       "description": "Weekly labs on Linux systems programming."
+         *     }
+         */
         TenantPatch: {
             displayName?: string;
             description?: string;
@@ -4298,19 +5454,54 @@ export interface components {
         PrincipalType: "User" | "Group";
         /** @enum {string} */
         TenantRole: "owner" | "member";
+        /**
+         * @example {
+         *       "principalId": "ann",
+         *       "principalType": "User",
+         *       "role": "member",
+         *       "displayName": "Ann Lee"
+         *     }
+         */
         Member: {
             principalId: string;
             principalType: components["schemas"]["PrincipalType"];
             role: components["schemas"]["TenantRole"];
             displayName?: string;
         };
+        /**
+         * @example {
+         *       "role": "member",
+         *       "principalType": "User",
+         *       "displayName": "Ann Lee"
+         *     }
+         */
         MemberPut: {
             role: components["schemas"]["TenantRole"];
             principalType?: components["schemas"]["PrincipalType"];
             displayName?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "principalId": "ann",
+         *           "principalType": "User",
+         *           "role": "member",
+         *           "displayName": "Ann Lee"
+         *         },
+         *         {
+         *           "principalId": "olga",
+         *           "principalType": "User",
+         *           "role": "owner",
+         *           "displayName": "Olga Petrova"
+         *         }
+         *       ]
+         *     }
+         */
         MemberList: {
             items: components["schemas"]["Member"][];
+            /** @description Present when there is a next page; pass it as `cursor`. */
+            nextCursor?: string;
         };
     };
     responses: {
@@ -4445,6 +5636,13 @@ export interface components {
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
         Cursor: string;
+        /**
+         * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+         *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+         *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+         * @example "3kTq0b9xYt2mC8vR1wLpQe"
+         */
+        IfMatch: string;
         /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
         IfNoneMatch: string;
         /** @description Makes a retried POST safe; a replay returns the first answer. */
@@ -4454,7 +5652,11 @@ export interface components {
     headers: {
         /** @description URL of the created resource. */
         Location: string;
-        /** @description Version of the resource; send it back in If-Match to avoid lost updates. */
+        /**
+         * @description Version of the resource (strong, RFC 9110 §8.8.3); send it back in If-Match to avoid lost updates, or in
+         *     If-None-Match to be answered 304 when it did not change. Resources with a `version` field use it; the others
+         *     (members, images, snapshots, access grants, webhooks) a digest of their representation.
+         */
         ETag: string;
         /** @description URL of the operation, `/v1/operations/{id}`. */
         OperationLocation: string;
@@ -5515,7 +6717,15 @@ export interface operations {
             query?: {
                 force?: boolean;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5530,6 +6740,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5538,8 +6749,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The tenant's ETag; the update is refused with 412 when it changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -5576,7 +6792,12 @@ export interface operations {
     };
     listMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -5603,10 +6824,54 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description Azure AD object id (user or group) or other subject id. */
+                principalId: components["parameters"]["PrincipalId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     putMember: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5624,6 +6889,7 @@ export interface operations {
             /** @description The member's role was replaced. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5633,6 +6899,7 @@ export interface operations {
             /** @description The member was added. */
             201: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5644,6 +6911,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5651,7 +6919,15 @@ export interface operations {
     deleteMember: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5674,6 +6950,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5771,7 +7048,10 @@ export interface operations {
     getImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Image name (a DNS label of at most 54 characters). */
                 image: string;
@@ -5783,12 +7063,14 @@ export interface operations {
             /** @description The image. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Image"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -5799,7 +7081,15 @@ export interface operations {
     deleteImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Image name (a DNS label of at most 54 characters). */
                 image: string;
@@ -5820,6 +7110,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5892,7 +7183,10 @@ export interface operations {
     getTenantImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5906,12 +7200,14 @@ export interface operations {
             /** @description The image. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Image"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5923,7 +7219,15 @@ export interface operations {
     deleteTenantImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -5946,6 +7250,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -5953,6 +7258,10 @@ export interface operations {
     listInstanceTypes: {
         parameters: {
             query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
                 tenant?: string;
             };
             header?: never;
@@ -6085,8 +7394,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The VM's ETag; the delete is refused with 412 when the VM changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -6113,8 +7427,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The VM's ETag; the change is refused with 412 when the VM changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -6293,7 +7612,12 @@ export interface operations {
     };
     listVmSnapshots: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -6357,7 +7681,10 @@ export interface operations {
     getVmSnapshot: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6373,12 +7700,14 @@ export interface operations {
             /** @description The snapshot. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VmSnapshot"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -6390,7 +7719,15 @@ export interface operations {
     deleteVmSnapshot: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6415,6 +7752,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -6549,7 +7887,12 @@ export interface operations {
     };
     listVmAccess: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -6579,10 +7922,57 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getVmAccess: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description Tenant id (a DNS label). */
+                tenant: components["parameters"]["TenantId"];
+                /** @description VM name (a DNS label of at most 54 characters). */
+                vm: string;
+                /** @description Azure AD object id of the user or group. */
+                principalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The principal's grants on the VM. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAccessList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     grantVmAccess: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6602,6 +7992,7 @@ export interface operations {
             /** @description The grant. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6613,6 +8004,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -6620,7 +8012,15 @@ export interface operations {
     revokeVmAccess: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6645,6 +8045,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -6761,7 +8162,12 @@ export interface operations {
     };
     listNodes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6777,6 +8183,7 @@ export interface operations {
                     "application/json": components["schemas"]["NodeList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
@@ -6916,7 +8323,15 @@ export interface operations {
     deleteLab: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -6933,6 +8348,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -6941,8 +8357,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The lab's ETag; the update is refused with 412 when it changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -7397,6 +8818,7 @@ export interface operations {
             /** @description Registered. Keep `secret`, it is never shown again. */
             201: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
@@ -7417,7 +8839,10 @@ export interface operations {
     getWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag this API returned (or `*`); when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -7438,6 +8863,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -7449,7 +8875,15 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -7471,6 +8905,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -7479,8 +8914,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The webhook's ETag; the change is refused with 412 when the webhook changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -7844,7 +9284,12 @@ export interface operations {
     };
     listLtiRegistrations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -7946,8 +9391,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The registration's ETag; the update is refused with 412 when it changed meanwhile. */
-                "If-Match"?: string;
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
                 /** @description Tenant id (a DNS label). */
@@ -7986,7 +9436,15 @@ export interface operations {
     deleteLtiRegistration: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The resource's ETag as last read (or `*`): the write is refused with 412 `VERSION_MISMATCH` when the
+                 *     resource changed meanwhile, so two clients cannot overwrite each other's changes. Compared strongly
+                 *     (RFC 9110 §13.1.1): a weak `W/"..."` tag never matches. Without it the write applies unconditionally.
+                 * @example "3kTq0b9xYt2mC8vR1wLpQe"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Tenant id (a DNS label). */
                 tenant: components["parameters"]["TenantId"];
@@ -8008,6 +9466,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

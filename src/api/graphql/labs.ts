@@ -130,7 +130,9 @@ export const labTypeDefs = /* GraphQL */ `
     startDate: String
     endDate: String
   }
+  "Counts by student status; total is their sum (dropped students included), the roster is total - dropped."
   type LabSummary {
+    "Every student listed, dropped ones included: pending + provisioning + ready + failed + dropped."
     total: Int!
     pending: Int!
     provisioning: Int!

@@ -2,12 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PLATFORM, type Image, type ImageOwner, type ImagePhase, type ImageSource, type PublishedSource } from '../../domain/images/image.js';
 import type { ImageService, ImportImageInput } from '../../domain/images/image-service.js';
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
+import { contentVersion, etagOf, ifMatchPrecondition } from './etag.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { sendAccepted } from './operations.js';
 
 type Schemas = components['schemas'];
-type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B }>;
+type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: { 'if-match'?: string } }>;
 type ListQuery = { limit?: number; cursor?: string; phase?: ImagePhase };
 
 export const DEFAULT_STORAGE_CLASS = 'kv-standard';
@@ -57,6 +58,19 @@ export function importInputOf(b: Schemas['ImageImport']): ImportImageInput {
 
 const tenantOwner = (tenant: string): ImageOwner => ({ scope: 'tenant', tenant });
 
+/** An image's ETag: images keep no version of their record (`version` counts publishes), so it is a digest of what a client sees. */
+export function imageVersion(i: Image): string {
+  return contentVersion(imageDto(i));
+}
+
+function sendImage(reply: FastifyReply, i: Image): FastifyReply {
+  return reply.header('etag', etagOf(imageVersion(i))).send(imageDto(i));
+}
+
+function imageIfMatch(req: Req<unknown>, name: string) {
+  return ifMatchPrecondition(req.headers['if-match'], imageVersion, `Image '${name}'`);
+}
+
 /** REST handlers for platform and tenant images, keyed by the contract's operationIds. */
 export function imageHandlers(images: ImageService) {
   async function list(req: Req<unknown, ListQuery>, owner: ImageOwner): Promise<Schemas['ImageList']> {
@@ -72,11 +86,11 @@ export function imageHandlers(images: ImageService) {
     listImages: (req: Req<unknown, ListQuery>) => list(req, PLATFORM),
     listTenantImages: (req: Req<{ tenant: string }, ListQuery>) => list(req, tenantOwner(req.params.tenant)),
 
-    async getImage(req: Req<{ image: string }>) {
-      return imageDto(await images.get(principalOf(req), PLATFORM, req.params.image));
+    async getImage(req: Req<{ image: string }>, reply: FastifyReply) {
+      return sendImage(reply, await images.get(principalOf(req), PLATFORM, req.params.image));
     },
-    async getTenantImage(req: Req<{ tenant: string; image: string }>) {
-      return imageDto(await images.get(principalOf(req), tenantOwner(req.params.tenant), req.params.image));
+    async getTenantImage(req: Req<{ tenant: string; image: string }>, reply: FastifyReply) {
+      return sendImage(reply, await images.get(principalOf(req), tenantOwner(req.params.tenant), req.params.image));
     },
 
     async importImage(req: Req<unknown, unknown, Schemas['ImageImport']>, reply: FastifyReply) {
@@ -87,11 +101,11 @@ export function imageHandlers(images: ImageService) {
     },
 
     async deleteImage(req: Req<{ image: string }>, reply: FastifyReply) {
-      await images.delete(principalOf(req), PLATFORM, req.params.image);
+      await images.delete(principalOf(req), PLATFORM, req.params.image, imageIfMatch(req, req.params.image));
       return reply.code(204).send();
     },
     async deleteTenantImage(req: Req<{ tenant: string; image: string }>, reply: FastifyReply) {
-      await images.delete(principalOf(req), tenantOwner(req.params.tenant), req.params.image);
+      await images.delete(principalOf(req), tenantOwner(req.params.tenant), req.params.image, imageIfMatch(req, req.params.image));
       return reply.code(204).send();
     },
   };

@@ -4,7 +4,7 @@ import type { CreateLabInput, LabListFilter, LabPersonInput, LabService, LabTemp
 import type { LtiSyncStatus } from '../../domain/lti/binding.js';
 import type { LtiRosterSyncService } from '../../domain/lti/roster-sync.js';
 import type { LabPhase, LabSummary, LabView, RosterDiff, StudentStatus, StudentView } from '../../domain/labs/lab-view.js';
-import { etagOf, ifMatchVersion } from './etag.js';
+import { etagOf, ifMatchPrecondition, ifMatchVersion } from './etag.js';
 import { DEFAULT_PAGE_LIMIT, type PageRequest } from '../../domain/shared/page.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
@@ -257,8 +257,10 @@ export function labHandlers(labs: LabService, lti: Pick<LtiRosterSyncService, 's
       return reply.header('etag', etagOf(lab.version)).send(labDto(lab));
     },
 
-    async deleteLab(req: Req<LabParams>, reply: FastifyReply) {
-      return sendAccepted(reply, await labs.delete(principalOf(req), req.params.tenant, req.params.lab));
+    async deleteLab(req: Req<LabParams, unknown, unknown, { 'if-match'?: string }>, reply: FastifyReply) {
+      const { tenant, lab } = req.params;
+      const precondition = ifMatchPrecondition(req.headers['if-match'], (l: { version: string }) => l.version, `Lab '${lab}'`);
+      return sendAccepted(reply, await labs.delete(principalOf(req), tenant, lab, precondition));
     },
 
     /** 202 with the operation and the diff; `Location` / `Operation-Location` name the operation. */

@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LtiRegistrationService } from '../../domain/lti/registration-service.js';
 import type { LtiRegistration, LtiRegistrationInput } from '../../domain/lti/registration.js';
+import { pageBody, pageOfAll, type PageQuery } from './paging.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
-import { etagOf, ifMatchVersion } from './etag.js';
+import { etagOf, ifMatchPrecondition, ifMatchVersion } from './etag.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, B = unknown> = FastifyRequest<{ Params: P; Body: B; Headers: { 'if-match'?: string } }>;
@@ -59,8 +60,11 @@ export function ltiHandlers(lti: LtiRegistrationService, publicUrl: string | und
       return reply.code(204).send();
     },
 
-    async listLtiRegistrations(req: Req<TenantParams>): Promise<Schemas['LtiRegistrationList']> {
-      return { items: (await lti.list(principalOf(req), req.params.tenant)).map(ltiRegistrationDto) };
+    async listLtiRegistrations(req: FastifyRequest<{ Params: TenantParams; Querystring: PageQuery }>): Promise<Schemas['LtiRegistrationList']> {
+      return pageBody(
+        pageOfAll(await lti.list(principalOf(req), req.params.tenant), (r) => r.id, req.query),
+        ltiRegistrationDto,
+      );
     },
 
     async createLtiRegistration(req: Req<TenantParams, Schemas['LtiRegistrationInput']>, reply: FastifyReply) {
@@ -89,7 +93,13 @@ export function ltiHandlers(lti: LtiRegistrationService, publicUrl: string | und
     },
 
     async deleteLtiRegistration(req: Req<RegistrationParams>, reply: FastifyReply) {
-      await lti.delete(principalOf(req), req.params.tenant, req.params.id);
+      const { tenant, id } = req.params;
+      await lti.delete(
+        principalOf(req),
+        tenant,
+        id,
+        ifMatchPrecondition(req.headers['if-match'], (r: { version: string }) => r.version, `Registration '${id}'`),
+      );
       return reply.code(204).send();
     },
 

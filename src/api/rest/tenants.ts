@@ -1,11 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { etagOf, ifMatchVersion } from './etag.js';
+import { contentVersion, etagOf, ifMatchPrecondition, ifMatchVersion } from './etag.js';
 import { DEFAULT_PAGE_LIMIT } from '../../domain/shared/page.js';
-import type { TenantProfile } from '../../domain/tenants/tenant.js';
+import type { Member, TenantProfile } from '../../domain/tenants/tenant.js';
 import type { TenantService, TenantView } from '../../domain/tenants/tenant-service.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { sendAccepted } from './operations.js';
+import { pageBody, pageOfAll, type PageQuery } from './paging.js';
 import { costControlsDto, costControlsInputOf } from './cost-controls.js';
 
 type Schemas = components['schemas'];
@@ -26,6 +27,20 @@ export function tenantDto(t: TenantView): Schemas['Tenant'] {
     version: t.version,
     ...(t.costControls === undefined ? {} : { costControls: costControlsDto(t.costControls) }),
   };
+}
+
+export function memberDto(m: Member): Schemas['Member'] {
+  return {
+    principalId: m.principalId,
+    principalType: m.principalType,
+    role: m.role,
+    ...(m.displayName === undefined ? {} : { displayName: m.displayName }),
+  };
+}
+
+/** A member's ETag: members keep no version, so it is a digest of what a client sees. */
+export function memberVersion(m: Member): string {
+  return contentVersion(memberDto(m));
 }
 
 /** REST handlers for tenants and members, keyed by the contract's operationIds. */
@@ -87,28 +102,57 @@ export function tenantHandlers(tenants: TenantService) {
       return reply.header('etag', etagOf(t.version)).send(tenantDto(t));
     },
 
-    async deleteTenant(req: Req<{ tenant: string }, { force?: boolean }>, reply: FastifyReply) {
-      return sendAccepted(reply, await tenants.delete(principalOf(req), req.params.tenant, { force: req.query.force === true }));
+    async deleteTenant(req: Req<{ tenant: string }, { force?: boolean }, unknown, { 'if-match'?: string }>, reply: FastifyReply) {
+      const { tenant } = req.params;
+      const precondition = ifMatchPrecondition(req.headers['if-match'], (t: { version: string }) => t.version, `Tenant '${tenant}'`);
+      return sendAccepted(
+        reply,
+        await tenants.delete(principalOf(req), tenant, { force: req.query.force === true, ...(precondition === undefined ? {} : { precondition }) }),
+      );
     },
 
-    async listMembers(req: Req<{ tenant: string }>) {
+    async listMembers(req: Req<{ tenant: string }, PageQuery>) {
       const items = await tenants.listMembers(principalOf(req), req.params.tenant);
-      const body: Schemas['MemberList'] = { items: items.map((m) => ({ ...m })) };
+      const body: Schemas['MemberList'] = pageBody(
+        pageOfAll(items, (m) => m.principalId, req.query),
+        memberDto,
+      );
       return body;
     },
 
-    async putMember(req: Req<{ tenant: string; principalId: string }, unknown, Schemas['MemberPut']>, reply: FastifyReply) {
-      const b = req.body;
-      const { member, created } = await tenants.putMember(principalOf(req), req.params.tenant, req.params.principalId, {
-        role: b.role,
-        ...(b.principalType === undefined ? {} : { principalType: b.principalType }),
-        ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
-      });
-      return reply.code(created ? 201 : 200).send({ ...member });
+    async getMember(req: Req<{ tenant: string; principalId: string }>, reply: FastifyReply) {
+      const member = await tenants.getMember(principalOf(req), req.params.tenant, req.params.principalId);
+      return reply.header('etag', etagOf(memberVersion(member))).send(memberDto(member));
     },
 
-    async deleteMember(req: Req<{ tenant: string; principalId: string }>, reply: FastifyReply) {
-      await tenants.deleteMember(principalOf(req), req.params.tenant, req.params.principalId);
+    async putMember(req: Req<{ tenant: string; principalId: string }, unknown, Schemas['MemberPut'], { 'if-match'?: string }>, reply: FastifyReply) {
+      const b = req.body;
+      const { tenant, principalId } = req.params;
+      const { member, created } = await tenants.putMember(
+        principalOf(req),
+        tenant,
+        principalId,
+        {
+          role: b.role,
+          ...(b.principalType === undefined ? {} : { principalType: b.principalType }),
+          ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
+        },
+        ifMatchPrecondition(req.headers['if-match'], memberVersion, `Member '${principalId}'`),
+      );
+      return reply
+        .code(created ? 201 : 200)
+        .header('etag', etagOf(memberVersion(member)))
+        .send(memberDto(member));
+    },
+
+    async deleteMember(req: Req<{ tenant: string; principalId: string }, unknown, unknown, { 'if-match'?: string }>, reply: FastifyReply) {
+      const { tenant, principalId } = req.params;
+      await tenants.deleteMember(
+        principalOf(req),
+        tenant,
+        principalId,
+        ifMatchPrecondition(req.headers['if-match'], memberVersion, `Member '${principalId}'`),
+      );
       return reply.code(204).send();
     },
   };

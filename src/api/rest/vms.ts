@@ -13,6 +13,7 @@ import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
 import { etagOf, ifMatchVersion } from './etag.js';
 import { sendAccepted } from './operations.js';
+import { pageBody, pageOfAll, type PageQuery } from './paging.js';
 
 type Schemas = components['schemas'];
 type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: { 'if-match'?: string } }>;
@@ -105,7 +106,7 @@ export function createInputOf(b: Schemas['VmCreate']): CreateVmInput {
     ...(b.memoryGi === undefined ? {} : { memoryGi: b.memoryGi }),
     diskGi: b.diskGi,
     storageClass: b.storageClass,
-    sshPublicKeys: b.sshPublicKeys,
+    sshPublicKeys: b.sshPublicKeys ?? [],
     ...(b.cloudInit === undefined ? {} : { cloudInit: b.cloudInit }),
     ...(b.owner === undefined ? {} : { owner: b.owner }),
     ...(b.lab === undefined ? {} : { lab: b.lab }),
@@ -157,9 +158,12 @@ export function vmHandlers(vms: VmService, nodes: NodeService, autoShutdown: Aut
     sendAccepted(reply, await vms.power(principalOf(req), req.params.tenant, req.params.vm, action));
 
   return {
-    async listInstanceTypes(req: Req<unknown, { tenant?: string }>) {
+    async listInstanceTypes(req: Req<unknown, PageQuery & { tenant?: string }>) {
       const items = await vms.instanceTypes(principalOf(req), req.query.tenant);
-      const body: Schemas['InstanceTypeList'] = { items: items.map(instanceTypeDto) };
+      const body: Schemas['InstanceTypeList'] = pageBody(
+        pageOfAll(items, (i) => i.name, req.query),
+        instanceTypeDto,
+      );
       return body;
     },
 
@@ -213,8 +217,11 @@ export function vmHandlers(vms: VmService, nodes: NodeService, autoShutdown: Aut
       return sendAccepted(reply, await vms.retryIdentity(principalOf(req), req.params.tenant, req.params.vm));
     },
 
-    async listNodes(req: FastifyRequest) {
-      const body: Schemas['NodeList'] = { items: (await nodes.list(principalOf(req))).map(nodeDto) };
+    async listNodes(req: Req<unknown, PageQuery>) {
+      const body: Schemas['NodeList'] = pageBody(
+        pageOfAll(await nodes.list(principalOf(req)), (n) => n.name, req.query),
+        nodeDto,
+      );
       return body;
     },
 

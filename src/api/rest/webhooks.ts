@@ -5,10 +5,10 @@ import type { Webhook } from '../../domain/webhooks/webhook.js';
 import type { CreatedWebhook, WebhookService } from '../../domain/webhooks/webhook-service.js';
 import type { components } from '../generated/openapi.js';
 import { principalOf } from '../plugins/auth.js';
-import { etagOf, ifMatchVersion } from './etag.js';
+import { etagOf, ifMatchPrecondition, ifMatchVersion } from './etag.js';
 
 type Schemas = components['schemas'];
-type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B }>;
+type Req<P = unknown, Q = unknown, B = unknown> = FastifyRequest<{ Params: P; Querystring: Q; Body: B; Headers: { 'if-match'?: string } }>;
 type TenantParams = { tenant: string };
 type WebhookParams = { tenant: string; id: string };
 type DeliveryParams = { tenant: string; id: string; deliveryId: string };
@@ -32,6 +32,11 @@ export function webhookDto(w: Webhook): Schemas['Webhook'] {
     ...(w.secretRotatedAt === undefined ? {} : { secretRotatedAt: w.secretRotatedAt }),
     ...(w.previousSecretExpiresAt === undefined ? {} : { previousSecretExpiresAt: w.previousSecretExpiresAt }),
   };
+}
+
+/** A webhook's ETag: the version its store keeps (compared atomically by updates). */
+export function webhookVersion(w: Webhook): string {
+  return w.version;
 }
 
 /** The answer to a create: the webhook and, this once, its signing secret. */
@@ -79,6 +84,7 @@ export function webhookHandlers(webhooks: WebhookService) {
         .code(201)
         .header('location', `/v1/tenants/${req.params.tenant}/webhooks/${created.webhook.id}`)
         .header('cache-control', 'no-store')
+        .header('etag', etagOf(webhookVersion(created.webhook)))
         .send(createdWebhookDto(created));
     },
 
@@ -130,7 +136,8 @@ export function webhookHandlers(webhooks: WebhookService) {
     },
 
     async deleteWebhook(req: Req<WebhookParams>, reply: FastifyReply) {
-      await webhooks.delete(principalOf(req), req.params.tenant, req.params.id);
+      const { tenant, id } = req.params;
+      await webhooks.delete(principalOf(req), tenant, id, ifMatchPrecondition(req.headers['if-match'], webhookVersion, `Webhook '${id}'`));
       return reply.code(204).send();
     },
 

@@ -91,13 +91,13 @@ export interface AccessPort {
 /** Throws ValidationError when the request is malformed (empty ids, a scope not starting with `/`). */
 export function assertGrantRequest(request: GrantRequest | RevokeRequest): void {
   const issues = [];
-  if (!request.scope.startsWith('/subscriptions/')) issues.push({ field: 'scope', message: 'must be an ARM scope starting with /subscriptions/' });
-  if (!ACCESS_ROLES.includes(request.role)) issues.push({ field: 'role', message: 'must be administrator or user' });
+  if (!request.scope.startsWith('/subscriptions/')) issues.push({ field: '/scope', message: 'must be an ARM scope starting with /subscriptions/' });
+  if (!ACCESS_ROLES.includes(request.role)) issues.push({ field: '/role', message: 'must be administrator or user' });
   if (request.principalId.trim() === '' || /[\s/|]/.test(request.principalId)) {
-    issues.push({ field: 'principalId', message: 'must be an Azure AD object id' });
+    issues.push({ field: '/principalId', message: 'must be an Azure AD object id' });
   }
   if ('principalType' in request && !['User', 'Group', 'ServicePrincipal'].includes(request.principalType)) {
-    issues.push({ field: 'principalType', message: 'must be User, Group or ServicePrincipal' });
+    issues.push({ field: '/principalType', message: 'must be User, Group or ServicePrincipal' });
   }
   if (issues.length > 0) throw new ValidationError('The access request is not valid.', issues);
 }

@@ -10,6 +10,7 @@ import { imageId, type Image, type ImageOwner, type ImagePhase, type ImageSource
 import { IMAGE_IMPORT_KIND, importInput } from './image-import.js';
 import type { ImageRepository, ImageUsage } from './image-repository.js';
 import { assertImport, imageNameIssues, SOURCE_SCHEMES } from './image-rules.js';
+import type { Precondition } from '../shared/precondition.js';
 
 export interface ImportImageInput {
   readonly name: string;
@@ -149,9 +150,9 @@ export function createImageService(deps: ImageServiceDeps) {
      * Deletes the image's DataVolume (and with it the PVC) at once. Refused with ConflictError
      * `IMAGE_IN_USE` (and the number of VMs) while VMs are built from it.
      */
-    async delete(p: Principal, owner: ImageOwner, name: string): Promise<void> {
+    async delete(p: Principal, owner: ImageOwner, name: string, precondition?: Precondition<Image>): Promise<void> {
       await authorizeOn(p, owner, true);
-      await load(owner, name);
+      precondition?.(await load(owner, name));
       const vms = await deps.usage.vmsUsing(owner, name);
       if (vms > 0) {
         throw new ConflictError('IMAGE_IN_USE', `${vms} virtual machine(s) use image '${name}'; delete them first.`, {

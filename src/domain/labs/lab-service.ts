@@ -42,6 +42,7 @@ import type { LabProgressEvent, LabView, RosterDiff, StudentStatus, StudentView 
 
 export type { CreateLabInput, LabListFilter, LabPersonInput, LabTemplateInput, UpdateLabInput } from './lab-inputs.js';
 import { scheduleIssues } from './schedule.js';
+import type { Precondition } from '../shared/precondition.js';
 
 /**
  * Lab use cases. Every method authorizes first (`lab.read` / `lab.write`; another tenant's labs
@@ -63,7 +64,7 @@ export interface LabService {
    */
   bindLti(p: Principal, tenant: string, name: string, binding: LabLtiBinding, options?: { readonly rebind?: boolean }): Promise<LabView>;
   /** Starts `lab.delete`: every student VM goes (with its Arc machine), then the lab. */
-  delete(p: Principal, tenant: string, name: string): Promise<Operation>;
+  delete(p: Principal, tenant: string, name: string, precondition?: Precondition<LabRecord>): Promise<Operation>;
   /**
    * Replaces the roster (idempotent): added students are provisioned, removed ones dropped (VM
    * stopped and access revoked at once, VM deleted after the grace period), unchanged ones untouched.
@@ -445,8 +446,9 @@ export function createLabService(deps: LabServiceDeps): LabService {
       });
     },
 
-    async delete(p, tenantId, name) {
+    async delete(p, tenantId, name, precondition) {
       const { lab } = await load(p, tenantId, name, 'lab.write');
+      precondition?.(lab);
       refuseDeleting(lab);
       await deps.labs.updateStatus(tenantId, name, (s) =>
         s.deletionRequestedAt === undefined ? { ...s, deletionRequestedAt: clock.now().toISOString() } : undefined,

@@ -62,19 +62,25 @@ export function studentViews(lab: LabRecord, vms: readonly VmRecord[]): StudentV
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** The counts by status; `total` is every student listed (their sum, dropped ones included). */
 export function summaryOf(students: readonly StudentView[]): LabSummary {
   const s = { total: 0, pending: 0, provisioning: 0, ready: 0, failed: 0, dropped: 0 };
   for (const st of students) {
     s[st.status] += 1;
-    if (st.status !== 'dropped') s.total += 1;
+    s.total += 1;
   }
   return s;
+}
+
+/** Students on the roster: every one counted except the dropped ones still holding a VM. */
+export function enrolledOf(summary: LabSummary): number {
+  return summary.total - summary.dropped;
 }
 
 export function phaseOf(lab: LabRecord, summary: LabSummary, now: Date): LabPhase {
   if (lab.status.deletionRequestedAt !== undefined || lab.deleting) return 'Deleting';
   if (lab.endsAt !== undefined && Date.parse(lab.endsAt) <= now.getTime()) return 'Ended';
-  if (summary.total === 0) return 'Empty';
+  if (enrolledOf(summary) === 0) return 'Empty';
   if (summary.pending + summary.provisioning > 0) return 'Provisioning';
   if (summary.failed > 0) return 'Degraded';
   return 'Ready';

@@ -32,6 +32,7 @@ export interface StudentView extends LabPerson {
 
 /** Lab-wide counts by student status. */
 export interface LabSummary {
+  /** Every student listed: pending + provisioning + ready + failed + dropped. */
   readonly total: number;
   readonly pending: number;
   readonly provisioning: number;

@@ -7,6 +7,7 @@ import type { LtiRegistrationRepository, ToolKeys } from './ports.js';
 import { MAX_LTI_DEPLOYMENTS, MAX_LTI_REGISTRATIONS_PER_TENANT, type LtiRegistration, type LtiRegistrationInput } from './registration.js';
 import { ltiToolConfiguration, type LtiToolConfiguration } from './tool-configuration.js';
 import { keyedSerializer } from '../shared/serialized.js';
+import type { Precondition } from '../shared/precondition.js';
 
 /** Longest URL accepted for the issuer and the platform's endpoints. */
 export const MAX_LTI_URL_LENGTH = 2048;
@@ -179,9 +180,9 @@ export function createLtiRegistrationService(deps: LtiRegistrationServiceDeps) {
       return repo.update(tenant, id, fields, ifMatch);
     },
 
-    async delete(p: Principal, tenant: string, id: string): Promise<void> {
+    async delete(p: Principal, tenant: string, id: string, precondition?: Precondition<LtiRegistration>): Promise<void> {
       await authorizeOn(p, tenant);
-      await load(tenant, id);
+      precondition?.(await load(tenant, id));
       if (!(await repo.delete(tenant, id))) throw new NotFoundError('lti_registration', id);
     },
 

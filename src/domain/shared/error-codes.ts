@@ -88,6 +88,7 @@ export const ERROR_CODES = {
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'The webhook does not exist in the tenant.' },
   DELIVERY_NOT_FOUND: { status: 404, meaning: 'The webhook has no such delivery (records are kept 7 days, the last 100 per webhook).' },
   LTI_REGISTRATION_NOT_FOUND: { status: 404, meaning: 'The LTI platform registration does not exist in the tenant.' },
+  ACCESS_GRANT_NOT_FOUND: { status: 404, meaning: 'The principal holds no access role on the VM.' },
   ARC_MACHINE_NOT_FOUND: { status: 404, meaning: 'The Azure Arc machine of the VM does not exist.' },
   EXTENSION_NOT_FOUND: { status: 404, meaning: 'The VM extension does not exist on the Azure Arc machine.' },
   EXTENSION_OPERATION_NOT_FOUND: { status: 404, meaning: 'The Azure long-running extension operation is no longer known.' },

@@ -32,6 +32,11 @@ export interface FieldIssue {
   readonly reason?: string;
 }
 
+/** A JSON Pointer (RFC 6901) to `tokens`: `~` and `/` inside a token are escaped (`~0`, `~1`). */
+export function jsonPointer(...tokens: ReadonlyArray<string | number>): string {
+  return tokens.map((t) => `/${String(t).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
 export interface DomainErrorOptions {
   readonly cause?: unknown;
   /** Extra, safe-to-show facts (figures of a quota refusal, the conflicting state, ...). */

@@ -18,6 +18,7 @@ import {
   type TenantProfile,
   type VmCaps,
 } from './tenant.js';
+import type { Precondition } from '../shared/precondition.js';
 
 export interface TenantView extends Tenant {
   readonly usage: QuotaUsage;
@@ -168,9 +169,9 @@ export function createTenantService(deps: TenantServiceDeps) {
      * Starts deleting a tenant: an operation of kind `tenant.delete` that deletes the namespace
      * and waits until it is gone. Refused while the tenant has VMs, unless `force`.
      */
-    async delete(p: Principal, id: string, options: { force: boolean }): Promise<Operation> {
+    async delete(p: Principal, id: string, options: { force: boolean; precondition?: Precondition<Tenant> }): Promise<Operation> {
       authorize(p, 'tenant.delete', { tenant: id });
-      await load(p, id);
+      options.precondition?.(await load(p, id));
       if (!options.force) {
         const vms = await repo.countVirtualMachines(id);
         if (vms > 0) {
@@ -193,7 +194,21 @@ export function createTenantService(deps: TenantServiceDeps) {
       return repo.listMembers(id);
     },
 
-    async putMember(p: Principal, id: string, principalId: string, input: MemberInput): Promise<{ member: Member; created: boolean }> {
+    async getMember(p: Principal, id: string, principalId: string): Promise<Member> {
+      authorize(p, 'member.read', { tenant: id });
+      await load(p, id);
+      const member = (await repo.listMembers(id)).find((m) => m.principalId === principalId);
+      if (member === undefined) throw new NotFoundError('member', principalId);
+      return member;
+    },
+
+    async putMember(
+      p: Principal,
+      id: string,
+      principalId: string,
+      input: MemberInput,
+      precondition?: Precondition<Member | undefined>,
+    ): Promise<{ member: Member; created: boolean }> {
       authorize(p, 'member.write', { tenant: id });
       if (!PRINCIPAL_ID.test(principalId)) {
         throw new ValidationError('The principal id is not acceptable.', [
@@ -201,6 +216,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         ]);
       }
       await load(p, id);
+      if (precondition !== undefined) precondition((await repo.listMembers(id)).find((m) => m.principalId === principalId));
       if (input.role !== 'owner') await refuseLastOwnerRemoval(id, principalId);
       return repo.putMember(id, {
         principalId,
@@ -210,9 +226,14 @@ export function createTenantService(deps: TenantServiceDeps) {
       });
     },
 
-    async deleteMember(p: Principal, id: string, principalId: string): Promise<void> {
+    async deleteMember(p: Principal, id: string, principalId: string, precondition?: Precondition<Member>): Promise<void> {
       authorize(p, 'member.write', { tenant: id });
       await load(p, id);
+      if (precondition !== undefined) {
+        const member = (await repo.listMembers(id)).find((m) => m.principalId === principalId);
+        if (member === undefined) throw new NotFoundError('member', principalId);
+        precondition(member);
+      }
       await refuseLastOwnerRemoval(id, principalId);
       if (!(await repo.deleteMember(id, principalId))) throw new NotFoundError('member', principalId);
     },

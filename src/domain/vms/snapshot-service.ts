@@ -21,6 +21,7 @@ import type { VmLoader } from './vm-actions.js';
 import { refuseOverQuota } from './vm-quota.js';
 import { refuseIssues } from './vm-rules.js';
 import { deriveVmState } from './vm-state.js';
+import type { Precondition } from '../shared/precondition.js';
 
 export interface SnapshotServiceDeps {
   /** Loads the VM a snapshot route is about (see `createVmLoader`). */
@@ -129,10 +130,10 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
     },
 
     /** Deletes a snapshot (KubeVirt removes its volume snapshots); its storage no longer counts. */
-    async delete(p: Principal, tenant: string, vm: string, name: string): Promise<void> {
+    async delete(p: Principal, tenant: string, vm: string, name: string, precondition?: Precondition<SnapshotRecord>): Promise<void> {
       await load(p, tenant, vm, 'vm.update');
       await refuseUnsupported();
-      await snapshotOf(tenant, vm, name);
+      precondition?.(await snapshotOf(tenant, vm, name));
       await snapshots.delete(tenant, name);
     },
 

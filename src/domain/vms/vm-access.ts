@@ -1,9 +1,10 @@
 import { authorize } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
-import type { AccessPort, AccessPrincipalType, AccessRole } from '../identity/access.js';
+import type { AccessPort, AccessPrincipalType, AccessRole, RoleAssignment } from '../identity/access.js';
 import { ACCESS_ROLES, assertGrantRequest } from '../identity/access.js';
 import { arcMachineName, arcResourceId } from '../identity/arc-machine.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
+import type { Precondition } from '../shared/precondition.js';
 import type { TenantRepository } from '../tenants/tenant-repository.js';
 import type { VmRecord } from './vm.js';
 import type { VmRepository } from './vm-repository.js';
@@ -30,6 +31,16 @@ export interface VmAccessDeps {
 }
 
 export type VmAccessService = ReturnType<typeof createVmAccessService>;
+
+/** The access grants among `assignments` (of one principal when given; other Azure roles left out), sorted by principal and role. */
+function grantsOf(assignments: readonly RoleAssignment[], principalId?: string): VmAccessGrant[] {
+  const grants: VmAccessGrant[] = [];
+  for (const a of assignments) {
+    if (a.role === undefined || (principalId !== undefined && a.principalId !== principalId)) continue;
+    grants.push({ principalId: a.principalId, role: a.role, ...(a.principalType === undefined ? {} : { principalType: a.principalType }) });
+  }
+  return grants.sort((x, y) => x.principalId.localeCompare(y.principalId) || x.role.localeCompare(y.role));
+}
 
 /**
  * Who may log in to a VM over Azure AD SSH: role assignments on the VM's Arc machine. Reading needs
@@ -63,12 +74,15 @@ export function createVmAccessService(deps: VmAccessDeps) {
     /** The access grants on the VM (assignments of other Azure roles are left out), sorted by principal and role. */
     async list(p: Principal, tenant: string, name: string): Promise<readonly VmAccessGrant[]> {
       const { scope } = await load(p, tenant, name, 'access.read');
-      const grants: VmAccessGrant[] = [];
-      for (const a of await access.list(scope)) {
-        if (a.role === undefined) continue;
-        grants.push({ principalId: a.principalId, role: a.role, ...(a.principalType === undefined ? {} : { principalType: a.principalType }) });
-      }
-      return grants.sort((x, y) => x.principalId.localeCompare(y.principalId) || x.role.localeCompare(y.role));
+      return grantsOf(await access.list(scope));
+    },
+
+    /** The grants of one principal on the VM (one per access role it holds); 404 when it holds none. */
+    async get(p: Principal, tenant: string, name: string, principalId: string): Promise<readonly VmAccessGrant[]> {
+      const { scope } = await load(p, tenant, name, 'access.read');
+      const grants = grantsOf(await access.list(scope), principalId);
+      if (grants.length === 0) throw new NotFoundError('access_grant', principalId);
+      return grants;
     },
 
     /** Grants `role` to the principal (idempotent: a repeated grant answers the same assignment). */
@@ -79,8 +93,10 @@ export function createVmAccessService(deps: VmAccessDeps) {
       principalId: string,
       role: AccessRole,
       principalType: AccessPrincipalType,
+      precondition?: Precondition<readonly VmAccessGrant[]>,
     ): Promise<VmAccessGrant> {
       const { scope } = await load(p, tenant, name, 'access.write');
+      if (precondition !== undefined) precondition(grantsOf(await access.list(scope), principalId));
       const request = { scope, role, principalId, principalType };
       assertGrantRequest(request);
       const a = await access.grant(request);
@@ -88,8 +104,15 @@ export function createVmAccessService(deps: VmAccessDeps) {
     },
 
     /** Revokes every access role of the principal on the VM (idempotent). */
-    async revoke(p: Principal, tenant: string, name: string, principalId: string): Promise<void> {
+    async revoke(
+      p: Principal,
+      tenant: string,
+      name: string,
+      principalId: string,
+      precondition?: Precondition<readonly VmAccessGrant[]>,
+    ): Promise<void> {
       const { scope } = await load(p, tenant, name, 'access.write');
+      if (precondition !== undefined) precondition(grantsOf(await access.list(scope), principalId));
       assertGrantRequest({ scope, role: 'user', principalId });
       for (const role of ACCESS_ROLES) await access.revoke({ scope, role, principalId });
     },

@@ -1,6 +1,6 @@
 import { PRINCIPAL_ID } from '../tenants/tenant-rules.js';
 import type { TenantProfile, VmCaps } from '../tenants/tenant.js';
-import { ValidationError, type FieldIssue } from '../shared/errors.js';
+import { jsonPointer, ValidationError, type FieldIssue } from '../shared/errors.js';
 import { DNS_LABEL } from '../shared/ids.js';
 import { fitsCaps, type InstanceType } from './instance-types.js';
 
@@ -89,15 +89,15 @@ export function labelIssues(labels: Readonly<Record<string, string>>): FieldIssu
     const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
     const name = slash >= 0 ? key.slice(slash + 1) : key;
     const reserved = prefix !== undefined && RESERVED_LABEL_DOMAINS.some((d) => prefix === d || prefix.endsWith(`.${d}`));
-    if (reserved) issues.push({ field: `/labels/${key}`, message: 'is reserved for the platform' });
+    if (reserved) issues.push({ field: jsonPointer('labels', key), message: 'is reserved for the platform' });
     else if (
       name.length > 63 ||
       !LABEL_NAME.test(name) ||
       (prefix !== undefined && (prefix.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)))
     ) {
-      issues.push({ field: `/labels/${key}`, message: 'must be a Kubernetes label key' });
+      issues.push({ field: jsonPointer('labels', key), message: 'must be a Kubernetes label key' });
     } else if (value.length > 63 || !LABEL_VALUE.test(value)) {
-      issues.push({ field: `/labels/${key}`, message: 'must be a Kubernetes label value (at most 63 characters)' });
+      issues.push({ field: jsonPointer('labels', key), message: 'must be a Kubernetes label value (at most 63 characters)' });
     }
   }
   return issues;

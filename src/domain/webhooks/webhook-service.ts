@@ -27,6 +27,7 @@ import {
 } from './webhook.js';
 import type { WebhookRepository } from './webhook-repository.js';
 import { keyedSerializer } from '../shared/serialized.js';
+import type { Precondition } from '../shared/precondition.js';
 
 export interface CreateWebhookInput {
   readonly url: string;
@@ -222,9 +223,9 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     },
 
     /** Deletes the webhook and its delivery records; queued deliveries to it are dropped. */
-    async delete(p: Principal, tenant: string, id: string): Promise<void> {
+    async delete(p: Principal, tenant: string, id: string, precondition?: Precondition<Webhook>): Promise<void> {
       await authorizeOn(p, tenant, true);
-      await load(tenant, id);
+      precondition?.(await load(tenant, id));
       if (!(await repo.delete(tenant, id))) throw new NotFoundError('webhook', id);
       await deps.deliveries.deleteFor(id);
     },

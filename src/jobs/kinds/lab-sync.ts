@@ -1,6 +1,6 @@
 import { LAB_STUDENT_KIND, LAB_SYNC_KIND, studentTargetId, type LabRecord, type StudentFailure } from '../../domain/labs/lab.js';
 import { studentVmName } from '../../domain/labs/lab-rules.js';
-import { labVmsByStudent, studentViews, summaryOf } from '../../domain/labs/lab-status.js';
+import { enrolledOf, labVmsByStudent, studentViews, summaryOf } from '../../domain/labs/lab-status.js';
 import { desiredPower } from '../../domain/labs/schedule.js';
 import { isTerminal, type JsonObject, type OperationRecord } from '../../domain/operations/operation.js';
 import { WAIT_ON_CHILDREN, type JobKind } from '../job-kind.js';
@@ -153,7 +153,7 @@ export function labSyncJob(deps: LabJobDeps): JobKind {
             reason,
             ...(diff === undefined ? {} : { diff }),
             summary: { ...summary },
-            ready: summary.total > 0 && summary.ready === summary.total,
+            ready: enrolledOf(summary) > 0 && summary.ready === enrolledOf(summary),
             failed,
           },
         };
