@@ -11,6 +11,7 @@
 // lost deployment rather than an outage (production Redis for BullMQ is configured with AOF too).
 // It is stopped with SIGTERM, as an operator or a node drain would.
 // Usage: npm run fault-run [-- --students 50 --bound-s 300]
+import { arcMachineName } from '../src/domain/identity/arc-machine.js';
 import { Redis } from 'ioredis';
 import { startDeployment, type Deployment } from '../test/faults/support.js';
 import { until } from '../test/support/processes.js';
@@ -175,7 +176,7 @@ try {
   const state = dep.arm.server.state;
   const extPerMachine = new Map<string, number>();
   for (const e of state.extensions.values()) extPerMachine.set(e.machine.toLowerCase(), (extPerMachine.get(e.machine.toLowerCase()) ?? 0) + 1);
-  const vmNames = vms.map((v) => v.metadata.name.toLowerCase());
+  const vmNames = vms.map((v) => arcMachineName(TENANT, v.metadata.name).toLowerCase());
   const extOk = vmNames.filter((n) => extPerMachine.get(n) === 1).length;
   check(
     'Arc extension exactly once per VM',
@@ -190,7 +191,7 @@ try {
   const dupes = [...pairs.values()].filter((n) => n > 1).length;
   const studentsGranted = students.filter((s) => {
     const vm = vms.find((v) => v.metadata.annotations?.['labplane.io/owner-id'] === s.id);
-    return vm !== undefined && pairs.get(`${state.machineId(vm.metadata.name).toLowerCase()} ${s.id}`) === 1;
+    return vm !== undefined && pairs.get(`${state.machineId(arcMachineName(TENANT, vm.metadata.name)).toLowerCase()} ${s.id}`) === 1;
   }).length;
   check(
     'role assignments exactly once',

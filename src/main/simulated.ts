@@ -361,8 +361,12 @@ const SIM_TOKEN = /sim-onboarding\.[A-Za-z0-9_-]+/;
 const SIMULATED_CLUSTER = 'embedded';
 /** The `--tags` value the rendered onboarding passes to azcmagent (`readonly TAGS=...`). */
 const SIM_TAGS = /readonly TAGS='?([^'\s]+)'?/;
-/** The machine name the agent connects as (`azcmagent connect --resource-name`). */
 const SIM_RESOURCE_NAME = /readonly RESOURCE_NAME='?([^'\s]+)'?/;
+
+/** The machine name an agent connects as (`azcmagent connect --resource-name`), read from the VM's onboarding user-data. */
+export function onboardingMachineName(userData: string): string | undefined {
+  return SIM_RESOURCE_NAME.exec(userData)?.[1];
+}
 
 /** The tags `azcmagent connect --tags` would put on the machine, read from the VM's user-data. */
 function onboardingTags(userData: string): Record<string, string> {
@@ -405,7 +409,7 @@ export function simOnboardingController(sim: SimAzure): Controller {
         if (secret === undefined) return;
         seen.add(key);
         const userData = Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8');
-        const machine = SIM_RESOURCE_NAME.exec(userData)?.[1];
+        const machine = onboardingMachineName(userData);
         if (machine === undefined) return;
         const token = SIM_TOKEN.exec(userData)?.[0];
         const tags = { [ARC_TAG_TENANT]: namespace, [ARC_TAG_VM_ID]: labels['labplane.io/vm-id'] ?? '', ...onboardingTags(userData) };

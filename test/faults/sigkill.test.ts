@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { arcMachineName } from '../../src/domain/identity/arc-machine.js';
 import { until } from '../support/processes.js';
 import { sshKey } from '../vms/support.js';
 import { HOOK_HOST, startDeployment, type Deployment } from './support.js';
@@ -108,8 +109,8 @@ describe('kill -9 of the worker process', () => {
     expect([created['status'], done['status']], JSON.stringify([created, done])).toEqual(['succeeded', 'succeeded']);
 
     expect(d.arm.server.count('PUT', '/extensions/')).toBe(1);
-    expect([...d.arm.server.state.extensions.values()].filter((e) => e.machine.toLowerCase() === 'arc-vm')).toHaveLength(1);
-    const scope = d.arm.server.state.machineId('arc-vm');
+    expect([...d.arm.server.state.extensions.values()].filter((e) => e.machine.toLowerCase() === arcMachineName(TENANT, 'arc-vm'))).toHaveLength(1);
+    const scope = d.arm.server.state.machineId(arcMachineName(TENANT, 'arc-vm'));
     expect(assignmentsOn(scope).map((a) => a.principalId)).toEqual([OWNER]);
     expect((await vmsOf()).map((v) => v.metadata.name)).toEqual(['arc-vm']);
   }, 300_000);
@@ -150,7 +151,7 @@ describe('kill -9 of the worker process', () => {
     const dvs = await d.kube.list(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${TENANT}/datavolumes`);
     expect(dvs.length).toBe((await vmsOf()).length);
     for (const vm of vms) {
-      const name = vm.metadata.name.toLowerCase();
+      const name = arcMachineName(TENANT, vm.metadata.name).toLowerCase();
       expect(
         [...d.arm.server.state.extensions.values()].filter((e) => e.machine.toLowerCase() === name),
         name,
@@ -161,7 +162,7 @@ describe('kill -9 of the worker process', () => {
         (v) => (v as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.['labplane.io/owner-id'] === s.id,
       );
       expect(
-        assignmentsOn(d.arm.server.state.machineId(vm?.metadata.name ?? '')).filter((a) => a.principalId === s.id),
+        assignmentsOn(d.arm.server.state.machineId(arcMachineName(TENANT, vm?.metadata.name ?? ''))).filter((a) => a.principalId === s.id),
         s.id,
       ).toHaveLength(1);
     }

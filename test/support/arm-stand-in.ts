@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { onboardingMachineName } from '../../src/main/simulated.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -84,7 +85,11 @@ export async function startArmStandIn(): Promise<ArmStandIn> {
 }
 
 interface Listed {
-  items?: Array<{ metadata: { name: string; namespace: string; uid: string; labels?: Record<string, string> }; status?: { phase?: string } }>;
+  items?: Array<{
+    metadata: { name: string; namespace: string; uid: string; labels?: Record<string, string> };
+    status?: { phase?: string };
+    data?: Record<string, string>;
+  }>;
 }
 
 const getJson = async (url: string): Promise<Listed | undefined> => {
@@ -107,13 +112,17 @@ export function startArcAgents(kubeUrl: string, arm: ArmServer): { stop(): void 
     const secrets = await getJson(`${kubeUrl}/api/v1/secrets`);
     if (vms?.items === undefined || vmis?.items === undefined || secrets?.items === undefined) return;
     const running = new Set(vmis.items.filter((i) => i.status?.phase === 'Running').map((i) => `${i.metadata.namespace}/${i.metadata.name}`));
-    const staged = new Set(secrets.items.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+    const staged = new Map(secrets.items.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
     for (const vm of vms.items) {
       const key = `${vm.metadata.namespace}/${vm.metadata.name}`;
-      if (onboarded.has(vm.metadata.uid) || !running.has(key) || !staged.has(`${key}-cloudinit`)) continue;
+      const secret = staged.get(`${key}-cloudinit`);
+      if (onboarded.has(vm.metadata.uid) || !running.has(key) || secret === undefined) continue;
+      // The agent connects under the --resource-name its cloud-init gives it, as azcmagent does.
+      const machine = onboardingMachineName(Buffer.from(secret.data?.['userdata'] ?? '', 'base64').toString('utf8'));
+      if (machine === undefined) continue;
       onboarded.add(vm.metadata.uid);
-      arm.state.machines.set(vm.metadata.name.toLowerCase(), {
-        name: vm.metadata.name,
+      arm.state.machines.set(machine.toLowerCase(), {
+        name: machine,
         status: 'Connected',
         tags: { [ARC_TAG_TENANT]: vm.metadata.namespace, [ARC_TAG_VM_ID]: vm.metadata.labels?.['labplane.io/vm-id'] ?? '' },
         lastStatusChange: new Date().toISOString(),
