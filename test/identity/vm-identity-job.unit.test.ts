@@ -106,7 +106,7 @@ describe('vm.identity', () => {
     // The engine records the re-check's wait on the cursor; the later looks change nothing on the VM.
     const cursor = { ...waiting.record.cursor, wait: { since: waiting.clock.now().toISOString(), rechecks: 1, percent: 10 } };
     const again = { ...waiting.record, cursor } as OperationRecord;
-    waiting.sim.seedMachine('vm1', { status: 'Disconnected' });
+    waiting.sim.seedMachine('t1.vm1', { status: 'Disconnected' });
     expect(
       await waiting.job.steps['wait-connected']!({
         operation: again,
@@ -119,7 +119,7 @@ describe('vm.identity', () => {
     expect(waiting.states).toHaveLength(1);
 
     const connected = setup();
-    connected.sim.seedMachine('vm1');
+    connected.sim.seedMachine('t1.vm1');
     expect(await connected.run('wait-connected')).toMatchObject({ type: 'next', step: 'scrub-token' });
     expect(connected.states).toHaveLength(0);
   });
