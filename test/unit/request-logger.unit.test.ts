@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { requestChildLogger } from '../../src/api/request-logger.js';
 import { loggerOptions } from '../../src/main/logger.js';
@@ -28,7 +28,7 @@ describe('the per-request child logger', () => {
     expect(ours.lines[0]).toContain('"reqId":"0f0e6a3c-8d2f-4c55-9d2a-2d1f3b7c9e11"');
     expect(ours.lines[0]).toContain('"password":"[redacted]"');
     expect(ours.lines.join('')).not.toContain('hidden');
-    expect(requestChildLogger(ours.logger, { reqId: 'a' }, {}).bindings()).toEqual({ service: 'labplane', reqId: 'a' });
+    expect((requestChildLogger(ours.logger, { reqId: 'a' }, {}) as unknown as Logger).bindings()).toEqual({ service: 'labplane', reqId: 'a' });
   });
 
   it("leaves options (a route's log level) and bindings that are not strings to pino's child", () => {
