@@ -11,7 +11,8 @@ import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import { installGraphQL } from './graphql/plugin.js';
 import { mergeHandlers, type ApiModule } from './module.js';
-import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
+import { cachedSerializerFactory } from './plugins/compiled-schemas.js';
+import { contractDocument, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
@@ -99,7 +100,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The contract as served: without dev-only operations when dev mode is off. */
 export function servedSpec(devMode: boolean): OpenApiDocument {
-  const doc = loadOpenApi();
+  const doc = contractDocument();
   if (!devMode) {
     const paths = { ...doc.paths };
     delete paths['/dev/token'];
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void sendProblem(reply, makeProblem(tooLong ? 'URI_TOO_LONG' : 'BAD_URL', tooLong ? 'A path parameter is too long.' : 'The URL is malformed.'));
     },
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory as never } },
   });
   if (deps.tracing !== undefined) await app.register(deps.tracing);
   // Routes of docs, GraphQL and the spec authenticate in their own way (or are public).
@@ -138,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installValidators(app);
   if (without.has('validation')) app.setValidatorCompiler(() => () => true);
   if (without.has('serialization')) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installMediaTypeGuard(app, optionalBodyOperations(loadOpenApi()));
+  installMediaTypeGuard(app, optionalBodyOperations(contractDocument()));
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);

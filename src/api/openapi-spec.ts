@@ -17,6 +17,25 @@ export function loadOpenApi(path: string = OPENAPI_PATH): OpenApiDocument {
   return parse(readFileSync(path, 'utf8')) as OpenApiDocument;
 }
 
+let shared: OpenApiDocument | undefined;
+
+/**
+ * The contract as the app serves it, parsed once per process and deeply frozen: every app a process
+ * builds reads the same copy (parsing the 300 KB YAML was 4% of building one). Clone before changing.
+ */
+export function contractDocument(): OpenApiDocument {
+  shared ??= deepFreeze(loadOpenApi());
+  return shared;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
 export interface SpecOperation {

@@ -1,27 +1,19 @@
-import { Ajv, type Options } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../domain/shared/errors.js';
+import { compiledValidator } from './compiled-schemas.js';
 
 function mediaTypeError(detail: string): Error {
   return Object.assign(new Error(detail), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
 /**
  * Request validation with the contract's schemas. Bodies are validated strictly: no type coercion,
  * no silent removal of unknown fields (the schemas say `additionalProperties: false`, so unknown
- * fields are errors), every error reported. Path, query and headers coerce strings to the declared types.
+ * fields are errors), every error reported. Path, query and headers coerce strings to the declared
+ * types. Compiled once per process and schema (compiled-schemas.ts).
  */
 export function installValidators(app: FastifyInstance): void {
-  const common: Options = { allErrors: true, strict: false, useDefaults: true, removeAdditional: false, validateFormats: true };
-  const bodyAjv = addFormats(new Ajv({ ...common, coerceTypes: false }));
-  const paramAjv = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === 'body' ? bodyAjv : paramAjv;
-    return ajv.compile(schema);
-  });
+  app.setValidatorCompiler(({ schema, httpPart }) => compiledValidator(schema, httpPart));
 }
 
 /**
