@@ -23,6 +23,7 @@ import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
 import { APP_SECURITY_HEADERS, installSecurityHeaders } from './plugins/security-headers.js';
+import { requestChildLogger } from './request-logger.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installMediaTypeGuard, installValidators, optionalBodyOperations } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const without = deps.benchWithout ?? new Set<PipelinePiece>();
   const app = Fastify({
     logger: deps.logger,
+    childLoggerFactory: requestChildLogger,
     bodyLimit: deps.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -135,10 +137,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (PUBLIC_PREFIXES.some((p) => route.url.startsWith(p))) route.config = { ...(route.config ?? {}), permission: 'public' };
   });
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', String(request.id));
-    done();
-  });
   installValidators(app);
   if (without.has('validation')) app.setValidatorCompiler(() => () => true);
   if (without.has('serialization')) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -147,9 +145,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);
 
-  if (!without.has('headers')) {
-    installSecurityHeaders(app, APP_SECURITY_HEADERS);
-  }
+  // One hook answers every request (404s and errors included) with its id and the security headers.
+  const securityHeaders = without.has('headers') ? undefined : installSecurityHeaders(app, APP_SECURITY_HEADERS);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', String(request.id));
+    if (securityHeaders !== undefined) securityHeaders(request, reply);
+    done();
+  });
   // With no origin allowed, @fastify/cors would only copy its options on every request to find
   // that out (its preflight route answers 404 then, as an unknown route does).
   if (!without.has('cors') && deps.corsOrigins.length > 0)

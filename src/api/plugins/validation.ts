@@ -24,19 +24,21 @@ export function installValidators(app: FastifyInstance): void {
  * fastify-openapi-glue drops that flag from the route schema).
  */
 export function installMediaTypeGuard(app: FastifyInstance, optionalBodies: ReadonlySet<string> = new Set()): void {
-  app.addHook('preValidation', async (request) => {
+  // A callback, not an async hook: most requests (every GET) have no body and end here without a promise.
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema as { body?: { content?: Record<string, unknown> }; operationId?: string } | undefined;
     const content = schema?.body?.content;
-    if (content === undefined) return;
+    if (content === undefined) return done();
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type === '') {
       if (request.body === undefined || request.body === null) {
-        if (schema?.operationId !== undefined && optionalBodies.has(schema.operationId)) return;
-        throw new ValidationError('A request body is required.', [{ field: '/', message: `send ${Object.keys(content).join(' or ')}` }]);
+        if (schema?.operationId !== undefined && optionalBodies.has(schema.operationId)) return done();
+        return done(new ValidationError('A request body is required.', [{ field: '/', message: `send ${Object.keys(content).join(' or ')}` }]));
       }
-      throw mediaTypeError('A Content-Type header is required.');
+      return done(mediaTypeError('A Content-Type header is required.'));
     }
-    if (!Object.hasOwn(content, type)) throw mediaTypeError(`Send ${Object.keys(content).join(' or ')}, not ${type}.`);
+    if (!Object.hasOwn(content, type)) return done(mediaTypeError(`Send ${Object.keys(content).join(' or ')}, not ${type}.`));
+    done();
   });
 }
 
