@@ -25,6 +25,8 @@ const ALL = '{test,src}/**/*.test.ts';
 // The typed client and the CLI (clients/typescript) against the embedded default, the CLI as a child process.
 const CLIENT = 'clients/typescript/test/**/*.test.ts';
 
+const WORKERS = Number(process.env['TEST_WORKERS'] ?? 4);
+
 export default defineConfig({
   test: {
     environment: 'node',
@@ -35,13 +37,21 @@ export default defineConfig({
     // sockets), each fork using about half a core, so two workers left the machine half idle.
     // Measured on 2 cores, the whole suite without the browser files: 2 workers 482 s, 4 workers 368 s,
     // nothing failing. TEST_WORKERS overrides it (1 to debug a file alone).
-    maxWorkers: Number(process.env['TEST_WORKERS'] ?? 4),
+    maxWorkers: WORKERS,
     reporters: ['default', './test/support/summary-reporter.ts'],
     sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT, setupFiles: ['./test/support/unit-guard.ts'], isolate: false, pool: 'threads' },
+        // The unit slice computes, never waits: one thread per core (four were slower, each importing the modules again).
+        test: {
+          name: 'unit',
+          include: UNIT,
+          setupFiles: ['./test/support/unit-guard.ts'],
+          isolate: false,
+          pool: 'threads',
+          maxWorkers: Math.min(WORKERS, 2),
+        },
       },
       { extends: true, test: { name: 'redis', include: [REDIS], isolate: false, testTimeout: 60_000 } },
       // A browser renders on the same two cores as the other workers: steps take seconds. The default
