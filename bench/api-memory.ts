@@ -6,17 +6,35 @@
 // keeps one copy; the derived VM records the list builds come on top).
 // --dist: the API as the image runs it (dist/, built first with `npm run build`), not through tsx,
 // whose transpiler and source maps take memory of their own.
-// Usage: node --import tsx bench/api-memory.ts [--vms 10000 --dist]
+// --snapshot <prefix>: heap snapshots of the API process once measured, <prefix>-<vms>.heapsnapshot.
+// Usage: node --import tsx bench/api-memory.ts [--vms 10000 --dist --snapshot /tmp/api]
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
 import { parseArgs } from 'node:util';
 import { writeKubeconfig } from '../test/startup/support.js';
 import { spawnProc, startRedisProcess, until } from '../test/support/processes.js';
 import { printBenchResult } from './support/result.js';
 
-const { values } = parseArgs({ options: { vms: { type: 'string', default: '10000' }, dist: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { vms: { type: 'string', default: '10000' }, dist: { type: 'boolean', default: false }, snapshot: { type: 'string' } },
+});
 const vms = Number(values.vms);
 const fromDist = values.dist;
 if (fromDist) execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+// With --dist the API process runs plain JavaScript, as the image does: the harness transpiled here.
+const harness = fromDist ? transpiledHarness() : 'bench/support/memory-api.ts';
+
+function transpiledHarness(): string {
+  const source = readFileSync('bench/support/memory-api.ts', 'utf8');
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023 } });
+  const file = join(mkdtempSync(join(tmpdir(), 'labplane-memory-')), 'memory-api.mjs');
+  writeFileSync(file, outputText);
+  return file;
+}
 const node = process.execPath;
 // A real cluster needs durable jobs: a private redis-server, as the fault run has.
 const redis = await startRedisProcess();
@@ -36,14 +54,15 @@ async function measure(seed: number): Promise<Record<string, number>> {
       () => `the seeded emulator\n${emulator.tail()}`,
     );
     const loader = fromDist ? [] : ['--import', 'tsx'];
-    api = spawnProc('api', node, ['--expose-gc', ...loader, 'bench/support/memory-api.ts'], {
-      ...(fromDist ? { MEMORY_API_FROM: 'dist' } : {}),
+    api = spawnProc('api', node, ['--expose-gc', ...loader, harness], {
+      ...(fromDist ? { MEMORY_API_FROM: pathToFileURL('dist/').href } : {}),
       KUBECONFIG: writeKubeconfig(url),
       AUTH_TENANT_IDS: '00000000-0000-4000-8000-0000000000aa',
       AUTH_AUDIENCES: 'api://labplane-bench',
       EMBEDDED_WORKER: 'false',
       REDIS_URL: redis.url,
       EXPECT_VMS: String(seed),
+      ...(values.snapshot === undefined ? {} : { MEMORY_API_HEAP_SNAPSHOT: `${values.snapshot}-${seed}.heapsnapshot` }),
     });
     const a = api;
     return await until(

@@ -11,7 +11,7 @@ import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import { installGraphQL } from './graphql/plugin.js';
 import { mergeHandlers, type ApiModule } from './module.js';
-import { loadOpenApi, type OpenApiDocument } from './openapi-spec.js';
+import { routeSpec, sharedOpenApi, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
@@ -96,9 +96,9 @@ const PUBLIC_PREFIXES = ['/graphql', '/graphiql', '/docs', '/openapi.json'];
 const UNSHED_PATHS = new Set(['/healthz', '/metrics']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The contract as served: without dev-only operations when dev mode is off. */
+/** The contract as served: without dev-only operations when dev mode is off (the process's one parsed, frozen copy). */
 export function servedSpec(devMode: boolean): OpenApiDocument {
-  const doc = loadOpenApi();
+  const doc = sharedOpenApi();
   if (!devMode) {
     const paths = { ...doc.paths };
     delete paths['/dev/token'];
@@ -140,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installValidators(app);
   if (without.has('validation')) app.setValidatorCompiler(() => () => true);
   if (without.has('serialization')) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installMediaTypeGuard(app, optionalBodyOperations(loadOpenApi()));
+  installMediaTypeGuard(app, optionalBodyOperations(sharedOpenApi()));
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);
@@ -181,7 +181,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } });
 
   await app.register(openapiGlue, {
-    specification: structuredClone(spec),
+    // Annotations left out: openapi-glue inlines each schema into every route's copy (see routeSpec).
+    specification: routeSpec(spec),
     serviceHandlers: mergeHandlers([
       {
         name: 'system',
