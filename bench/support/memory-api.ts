@@ -3,7 +3,7 @@
 // holds EXPECT_VMS VMs (every VM listed once, as a list request does), it collects garbage and prints
 // one JSON line of its memory. Run with --expose-gc.
 import { readFileSync } from 'node:fs';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import type * as AppFromDeps from '../../src/main/app-from-deps.js';
 import type * as Config from '../../src/main/config.js';
 import type * as DepsModule from '../../src/main/deps.js';
@@ -72,6 +72,8 @@ process.stdout.write(
     external: m.external,
     idleHeapUsed: idle.heapUsed,
     copyBytes,
+    // Where V8's heap reserve is: per space, the memory it holds (committed) and what is in use.
+    spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, [s.physical_space_size, s.space_used_size]])),
   })}\n`,
 );
 await app.close();
