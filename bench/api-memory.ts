@@ -5,7 +5,8 @@
 // cache takes per VM over the heap of one parsed copy of the same object (about 1 when the informer
 // keeps one copy; the derived VM records the list builds come on top).
 // --dist: the API as the image runs it (dist/, built first with `npm run build`), not through tsx,
-// whose transpiler and source maps take memory of their own.
+// whose transpiler and source maps take memory of their own, with the Node flags of the Dockerfile's
+// CMD and the environment of its runtime stage (read from the Dockerfile, so they cannot drift).
 // --snapshot <prefix>: heap snapshots of the API process once measured, <prefix>-<vms>.heapsnapshot.
 // --node-options '<flags>': NODE_OPTIONS of the API process (e.g. '--max-semi-space-size=8');
 // --env K=V (repeatable): more of its environment; --no-build: measure dist/ as it is.
@@ -37,6 +38,19 @@ const fromDist = values.dist;
 if (fromDist && values.build) execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
 // With --dist the API process runs plain JavaScript, as the image does: the harness transpiled here.
 const harness = fromDist ? transpiledHarness() : 'bench/support/memory-api.ts';
+const image = fromDist ? imageSettings() : { flags: [], env: {} };
+
+/** The Node flags of the Dockerfile's CMD (`node <flags> dist/main/server.js`) and its runtime stage's ENV. */
+function imageSettings(): { flags: string[]; env: Record<string, string> } {
+  const runtime = readFileSync('Dockerfile', 'utf8').split(/^FROM .* AS runtime$/m)[1] ?? '';
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)?.[1] ?? 'null') as string[] | null;
+  if (cmd?.[0] !== 'node' || cmd.at(-1) !== 'dist/main/server.js') throw new Error('the Dockerfile has no CMD ["node", ..., "dist/main/server.js"]');
+  const env: Record<string, string> = {};
+  for (const [, line] of runtime.matchAll(/^ENV (.*)$/gm)) {
+    for (const kv of line!.trim().split(/\s+/)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  }
+  return { flags: cmd.slice(1, -1), env };
+}
 
 function transpiledHarness(): string {
   const source = readFileSync('bench/support/memory-api.ts', 'utf8');
@@ -66,9 +80,9 @@ async function measure(seed: number): Promise<Measured> {
       () => `the seeded emulator\n${emulator.tail()}`,
     );
     const loader = fromDist ? [] : ['--import', 'tsx'];
-    api = spawnProc('api', node, ['--expose-gc', ...loader, harness], {
-      // The image's environment: NODE_ENV=production.
-      ...(fromDist ? { MEMORY_API_FROM: pathToFileURL('dist/').href, NODE_ENV: 'production' } : {}),
+    api = spawnProc('api', node, ['--expose-gc', ...image.flags, ...loader, harness], {
+      ...image.env,
+      ...(fromDist ? { MEMORY_API_FROM: pathToFileURL('dist/').href } : {}),
       ...Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       KUBECONFIG: writeKubeconfig(url),
       AUTH_TENANT_IDS: '00000000-0000-4000-8000-0000000000aa',
@@ -101,7 +115,7 @@ try {
   const cacheBytes = (m['heapUsed']! - empty['heapUsed']!) / vms;
   const copies = cacheBytes / m['copyBytes']!;
   console.log(
-    `API process (${fromDist ? 'dist/, as the image runs it' : 'sources through tsx'}) with ${m['cached']} VMs cached (synced in ${m['syncSeconds']!.toFixed(1)} s), after a full GC:`,
+    `API process (${fromDist ? `dist/, as the image runs it${image.flags.length > 0 ? ` with ${image.flags.join(' ')}` : ''}` : 'sources through tsx'}) with ${m['cached']} VMs cached (synced in ${m['syncSeconds']!.toFixed(1)} s), after a full GC:`,
   );
   console.log(
     `  RSS ${mib(m['rss']!).toFixed(0)} MiB, heap used ${mib(m['heapUsed']!).toFixed(0)} MiB of ${mib(m['heapTotal']!).toFixed(0)} MiB, external ${mib(m['external']!).toFixed(0)} MiB`,
