@@ -11,7 +11,8 @@ import type { AuditLog } from '../domain/audit/audit.js';
 import type { IdempotencyStore } from '../domain/operations/idempotency-store.js';
 import { installGraphQL } from './graphql/plugin.js';
 import { mergeHandlers, type ApiModule } from './module.js';
-import { routeSpec, sharedOpenApi, type OpenApiDocument } from './openapi-spec.js';
+import { cachedSerializerFactory } from './plugins/compiled-schemas.js';
+import { contractDocument, routeSpec, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
@@ -22,6 +23,7 @@ import { installIdempotency } from './plugins/idempotency.js';
 import { installQueueDashboard } from './plugins/queue-dashboard.js';
 import { installRateLimit } from './plugins/rate-limit.js';
 import { APP_SECURITY_HEADERS, installSecurityHeaders } from './plugins/security-headers.js';
+import { requestChildLogger } from './request-logger.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installMediaTypeGuard, installValidators, optionalBodyOperations } from './plugins/validation.js';
 import { systemHandlers, type DevTokenIssuer, type ReadinessCheck } from './rest/system.js';
@@ -98,7 +100,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The contract as served: without dev-only operations when dev mode is off (the process's one parsed, frozen copy). */
 export function servedSpec(devMode: boolean): OpenApiDocument {
-  const doc = sharedOpenApi();
+  const doc = contractDocument();
   if (!devMode) {
     const paths = { ...doc.paths };
     delete paths['/dev/token'];
@@ -112,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const without = deps.benchWithout ?? new Set<PipelinePiece>();
   const app = Fastify({
     logger: deps.logger,
+    childLoggerFactory: requestChildLogger,
     bodyLimit: deps.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -127,27 +130,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void sendProblem(reply, makeProblem(tooLong ? 'URI_TOO_LONG' : 'BAD_URL', tooLong ? 'A path parameter is too long.' : 'The URL is malformed.'));
     },
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory as never } },
   });
   if (deps.tracing !== undefined) await app.register(deps.tracing);
   // Routes of docs, GraphQL and the spec authenticate in their own way (or are public).
   app.addHook('onRoute', (route) => {
     if (PUBLIC_PREFIXES.some((p) => route.url.startsWith(p))) route.config = { ...(route.config ?? {}), permission: 'public' };
   });
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', String(request.id));
-    done();
-  });
   installValidators(app);
   if (without.has('validation')) app.setValidatorCompiler(() => () => true);
   if (without.has('serialization')) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installMediaTypeGuard(app, optionalBodyOperations(sharedOpenApi()));
+  installMediaTypeGuard(app, optionalBodyOperations(contractDocument()));
   installErrorHandling(app);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installFormBodies(app);
 
-  if (!without.has('headers')) {
-    installSecurityHeaders(app, APP_SECURITY_HEADERS);
-  }
+  // One hook answers every request (404s and errors included) with its id and the security headers.
+  const securityHeaders = without.has('headers') ? undefined : installSecurityHeaders(app, APP_SECURITY_HEADERS);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', String(request.id));
+    if (securityHeaders !== undefined) securityHeaders(request, reply);
+    done();
+  });
   // With no origin allowed, @fastify/cors would only copy its options on every request to find
   // that out (its preflight route answers 404 then, as an unknown route does).
   if (!without.has('cors') && deps.corsOrigins.length > 0)

@@ -20,12 +20,11 @@ export function loadOpenApi(path: string = OPENAPI_PATH): OpenApiDocument {
 let shared: OpenApiDocument | undefined;
 
 /**
- * The contract at OPENAPI_PATH, parsed once per process and deep-frozen, for the readers that only
- * read it (the served document, the media-type guard, the route schemas): every app built in the
- * process shares the one copy. Through JSON so that its strings are copies, not slices holding the
- * whole YAML text.
+ * The contract as the app serves it, parsed once per process and deeply frozen: every app a process
+ * builds reads the same copy (parsing the 300 KB YAML was 4% of building one). Clone before changing.
+ * Through JSON so that its strings are copies, not slices holding the whole YAML text.
  */
-export function sharedOpenApi(): OpenApiDocument {
+export function contractDocument(): OpenApiDocument {
   shared ??= deepFreeze(JSON.parse(JSON.stringify(loadOpenApi())) as OpenApiDocument);
   return shared;
 }

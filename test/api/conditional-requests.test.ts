@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { labBody, labClient } from '../labs/support.js';
 import { expectProblem, vmBody } from '../vms/support.js';
-import { loadOpenApi } from '../../src/api/openapi-spec.js';
+import { contractDocument } from '../../src/api/openapi-spec.js';
 
 let t: TestApp;
 let admin: string;
@@ -220,11 +220,12 @@ describe('every mutable resource: ETag on GET, 304 on If-None-Match, 412 on a st
   it('the table covers every PUT, PATCH and DELETE of the contract on a resource (or says why not)', () => {
     const covered = new Set(rows.map((r) => r.resource.replace(/ \(.*$/, '')));
     expect(covered.size).toBeGreaterThanOrEqual(11);
-    const writes = Object.entries(loadOpenApi().paths).flatMap(([path, item]) =>
+    const paths = contractDocument().paths;
+    const writes = Object.entries(paths).flatMap(([path, item]) =>
       (['put', 'patch', 'delete'] as const).filter((m) => item[m] !== undefined).map((m) => `${m.toUpperCase()} ${path}`),
     );
     const conditional = (path: string, method: string) =>
-      ((loadOpenApi().paths[path]?.[method] as { parameters?: Array<{ $ref?: string }> }).parameters ?? []).some(
+      ((paths[path]?.[method] as { parameters?: Array<{ $ref?: string }> }).parameters ?? []).some(
         (p) => p.$ref === '#/components/parameters/IfMatch',
       );
     // A roster PUT replaces the students through a sync (an operation, not a stored representation one reads back).

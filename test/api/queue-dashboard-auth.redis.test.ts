@@ -7,7 +7,7 @@ import { startTestApp } from '../support/test-app.js';
 let r: DashboardRig;
 beforeAll(async () => {
   r = await startDashboardRig();
-}, 30_000);
+});
 afterAll(async () => {
   await r?.close();
 });

@@ -40,7 +40,7 @@ describe('the dashboard by default (read-only)', () => {
   let r: DashboardRig;
   beforeAll(async () => {
     r = await startDashboardRig();
-  }, 30_000);
+  });
   afterAll(async () => {
     await r?.close();
   });
@@ -79,7 +79,7 @@ describe('the dashboard with QUEUE_DASHBOARD_WRITE=true', () => {
   let r: DashboardRig;
   beforeAll(async () => {
     r = await startDashboardRig({ QUEUE_DASHBOARD_WRITE: 'true' });
-  }, 30_000);
+  });
   afterAll(async () => {
     await r?.close();
   });
@@ -155,7 +155,7 @@ describe('a failed operation on the dashboard', () => {
   let r: DashboardRig;
   beforeAll(async () => {
     r = await startDashboardRig();
-  }, 30_000);
+  });
   afterAll(async () => {
     await r?.close();
   });

@@ -8,7 +8,7 @@ let admin: string;
 beforeAll(async () => {
   t = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:6399', EMBEDDED_WORKER: 'false', DEV_TOKEN_SECRET: 'd'.repeat(40) });
   admin = await t.bearer({ sub: 'admin-redis-down', roles: ['platform-admin'] });
-}, 30_000);
+});
 afterAll(async () => {
   await t?.close();
 });

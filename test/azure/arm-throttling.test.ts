@@ -93,17 +93,20 @@ describe('429 Retry-After over the wire', () => {
 describe('client-side budget', () => {
   const serverBuckets = { reads: { ratePerSecond: 20, burst: 10 } };
 
-  it("keeps a burst of 30 concurrent reads within ARM's bucket: no 429 at all", async () => {
-    fx = await startWireFixture({ server: { throttling: serverBuckets }, budget: { reads: { ratePerSecond: 15, burst: 8 } } });
+  // The budget is well inside the server's bucket (half its burst, 40% of its rate): the requests
+  // depart in real time, and a loaded machine that stalls the client's loop releases the reads
+  // scheduled during the stall together, so the margin must absorb a stall, not only exact spacing.
+  it("keeps a burst of 20 concurrent reads within ARM's bucket: no 429 at all", async () => {
+    fx = await startWireFixture({ server: { throttling: serverBuckets }, budget: { reads: { ratePerSecond: 8, burst: 4 } } });
     seed('vm-1');
     const arc = fx.arc();
-    const results = await Promise.all(Array.from({ length: 30 }, () => arc.getMachine('vm-1')));
+    const results = await Promise.all(Array.from({ length: 20 }, () => arc.getMachine('vm-1')));
     expect(results.every((m) => m?.status === 'Connected')).toBe(true);
     expect(fx.server.requests.filter((r) => r.status === 429)).toHaveLength(0);
-    expect(fx.budget.stats()).toMatchObject({ reads: 30, throttled: 0 });
-    // 8 at once, the other 22 spaced at 15 per second: the last cannot arrive before ~1.4 s.
+    expect(fx.budget.stats()).toMatchObject({ reads: 20, throttled: 0 });
+    // 4 at once, the other 16 spaced at 8 per second: the last cannot arrive before 2 s.
     const at = fx.server.requests.map((r) => r.at).sort((a, b) => a - b);
-    expect((at.at(-1) ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(1_300);
+    expect((at.at(-1) ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(1_900);
   });
 
   it('without a tight budget the same burst meets 429s, which are honoured until every read succeeds', async () => {

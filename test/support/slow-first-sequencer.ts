@@ -3,21 +3,32 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * Files that take far longer than the rest (tens of seconds: real child processes killed with
  * SIGKILL, whole labs provisioned, a recorded RBAC scenario, a fuzz run, browsers). Started first in
- * their project, so the two workers do not end with one of them running a long file alone. vitest
+ * their project (slowest first, as measured), so the workers do not end with one of them running a long file alone. vitest
  * does this by itself from its results cache, which a clean clone (CI) does not have. Measured:
- * the slowest, sigkill, 49 s in a 283 s run; order matters only for the wall time, never the outcome.
+ * the slowest, lab-provisioning, 54 s in a 368 s run; order matters only for the wall time, never the outcome.
  */
 const SLOW_FIRST = [
-  'test/faults/sigkill.test.ts',
   'test/labs/lab-provisioning.test.ts',
-  'test/rbac/least-privilege.test.ts',
   'test/security/fuzz.test.ts',
+  'test/vms/reimage.test.ts',
+  'test/faults/sigkill.test.ts',
+  'test/vms/vm-copies.test.ts',
+  'clients/typescript/test/cli.test.ts',
+  'test/rbac/least-privilege.test.ts',
+  'test/identity/vm-identity-flow.test.ts',
+  'test/api/conditional-requests.test.ts',
   'test/labs/lab-e2e.test.ts',
   'test/browser/lti-e2e.test.ts',
+  'test/vms/snapshots.test.ts',
   'test/startup/start-failures.test.ts',
+  'test/api/queue-dashboard-queues.redis.test.ts',
+  'test/api/try-it-out.test.ts',
+  'test/labs/lab-cost-controls.test.ts',
+  'test/usage/auto-shutdown-e2e.test.ts',
   'test/api/redis-down.test.ts',
-  'test/vms/node-evacuate.test.ts',
+  'test/deploy/overlays.test.ts',
   'test/vms/vm-quota-access.test.ts',
+  'test/vms/node-evacuate.test.ts',
 ];
 
 function rank(file: TestSpecification): number {

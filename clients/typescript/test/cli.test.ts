@@ -132,6 +132,9 @@ describe('the labplane CLI against the embedded default', { timeout: 180_000 }, 
 
   it('Ctrl-C while waiting stops the wait (exit 130) and leaves the operation running', async () => {
     const tenant = await createTenant();
+    // The worker is stopped while the CLI waits, so the operation is still open whenever the CLI
+    // (a child process, slow to start on a loaded machine) gets to look at it and is interrupted.
+    await t.deps.jobs.engine.stop({ graceMs: 0 });
     const create = await labplane(['labs', 'create', 'long', '-t', tenant, '-f', '-', '-o', 'json'], {
       stdin: JSON.stringify({
         template: { image: { scope: 'platform', name: 'ubuntu-24-04' }, instanceType: 'small', diskGi: 10, storageClass: 'kv-standard', arc: true },
@@ -159,6 +162,8 @@ describe('the labplane CLI against the embedded default', { timeout: 180_000 }, 
     expect(stderr).toContain(`stopped waiting; operation ${op.id} goes on: labplane operations wait ${op.id}`);
     const after = await labplane(['operations', 'get', op.id, '-o', 'json']);
     expect(JSON.parse(after.stdout)).toMatchObject({ id: op.id, cancelRequested: false });
+    expect(['queued', 'running']).toContain((JSON.parse(after.stdout) as { status: string }).status);
+    await t.deps.jobs.engine.startWorker({ concurrency: 4 });
   });
 
   it('lists every page of a tenant with -o json and -o yaml', async () => {

@@ -176,6 +176,10 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     // (A variable, not a literal: mercurius' types predate graphql 16.15's `hideSuggestions`.)
     graphql: { validateOptions },
     allowBatchedQueries: true,
+    // A document seen a third time (mercurius caches parsed and validated documents, 1,024 of them)
+    // is compiled to a function by graphql-jit instead of being interpreted by graphql-js on every
+    // request; validation, the depth, cost and alias limits and every hook still run as before.
+    jit: 3,
     validationRules,
     path: '/graphql',
     subscription: {
@@ -250,9 +254,12 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
       );
     }
     noteMutations(context, document, variables as Record<string, unknown> | undefined);
-    if (deps.graphiql) return;
     const principal = (context as unknown as GraphQLContext).principal;
-    if (asksForIntrospection(document) && principal?.platformAdmin !== true) throw introspectionRefused();
+    if (!deps.graphiql && asksForIntrospection(document) && principal?.platformAdmin !== true) throw introspectionRefused();
+    // Mutations stay interpreted by graphql-js (mercurius compiles no document a hook hands back):
+    // graphql-jit's serial execution leaves `locations` out of a refused mutation's errors
+    // (test/api/graphql-jit.test.ts). Queries, the repeated reads, are compiled.
+    return operation?.operation === 'mutation' ? { document } : undefined;
   });
 }
 

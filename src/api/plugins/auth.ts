@@ -19,8 +19,10 @@ declare module 'fastify' {
 
 /** The permission a route declares (`x-permission` in the contract, or `config.permission`). */
 export function routePermission(request: FastifyRequest): Permission | 'public' | undefined {
-  const fromSchema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.['x-permission'];
-  const fromConfig = (request.routeOptions.config as { permission?: unknown } | undefined)?.permission;
+  // One read of routeOptions: fastify builds that object anew on every access.
+  const { schema, config } = request.routeOptions;
+  const fromSchema = (schema as Record<string, unknown> | undefined)?.['x-permission'];
+  const fromConfig = (config as { permission?: unknown } | undefined)?.permission;
   const value = fromSchema ?? fromConfig;
   if (value === 'public') return 'public';
   return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value) ? (value as Permission) : undefined;
@@ -76,27 +78,41 @@ export async function authenticate(resolver: PrincipalResolver, header: string |
  */
 export function installAuth(app: FastifyInstance, resolver: PrincipalResolver): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (request) => {
-    if (request.is404) return;
+  // Both hooks take a callback rather than being async: on public routes (and 404s) they end
+  // without creating a promise, which every request would otherwise pay for.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.is404) return done();
     const permission = routePermission(request);
-    if (permission === 'public') return;
+    if (permission === 'public') return done();
     if (permission === undefined) {
       request.log.error({ route: request.routeOptions.url }, 'route declares no permission');
-      throw new UnauthenticatedError('This route is not available.');
+      return done(new UnauthenticatedError('This route is not available.'));
     }
     const header = request.headers.authorization;
     const cookie = usesAdminCookie(request) ? cookieValue(request.headers.cookie, ADMIN_COOKIE) : undefined;
-    request.principal = await authenticate(resolver, cookie === undefined ? header : `Bearer ${cookie}`);
+    authenticate(resolver, cookie === undefined ? header : `Bearer ${cookie}`).then(
+      (principal) => {
+        request.principal = principal;
+        done();
+      },
+      (err: unknown) => done(err as Error),
+    );
   });
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.principal === undefined) return done();
     const permission = routePermission(request);
-    if (permission === undefined || permission === 'public' || request.principal === undefined) return;
-    // The tenant a request is about: its path, else a `tenant` filter in the query.
-    const tenant = (request.params as { tenant?: unknown } | undefined)?.tenant ?? (request.query as { tenant?: unknown } | undefined)?.tenant;
-    if (typeof tenant === 'string') authorize(request.principal, permission, { tenant });
-    // Without a tenant in the request (an operation by id, say) only the use case knows the
-    // target's tenant: it authorizes, and answers 404 for another tenant's things.
-    else if (isPlatformOnly(permission)) authorize(request.principal, permission, {});
+    if (permission === undefined || permission === 'public') return done();
+    try {
+      // The tenant a request is about: its path, else a `tenant` filter in the query.
+      const tenant = (request.params as { tenant?: unknown } | undefined)?.tenant ?? (request.query as { tenant?: unknown } | undefined)?.tenant;
+      if (typeof tenant === 'string') authorize(request.principal, permission, { tenant });
+      // Without a tenant in the request (an operation by id, say) only the use case knows the
+      // target's tenant: it authorizes, and answers 404 for another tenant's things.
+      else if (isPlatformOnly(permission)) authorize(request.principal, permission, {});
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   });
 }
 

@@ -26,13 +26,14 @@ export function installConditionalGet(app: FastifyInstance): void {
     app,
     'onSend',
     (route) => routeAnswers(route, READS),
-    async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
+    // A callback, not an async hook: every GET passes here, most of them without If-None-Match.
+    (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
+      if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return done(null, payload);
       const header = request.headers['if-none-match'];
       const etag = reply.getHeader('etag');
-      if (typeof header !== 'string' || typeof etag !== 'string' || !noneMatchHits(header, etag)) return payload;
+      if (typeof header !== 'string' || typeof etag !== 'string' || !noneMatchHits(header, etag)) return done(null, payload);
       reply.code(304).removeHeader('content-type').removeHeader('content-length');
-      return '';
+      done(null, '');
     },
   );
 }

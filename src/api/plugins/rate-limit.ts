@@ -10,7 +10,16 @@ import { localTokenBucketStore, redisTokenBucketStore, type ScriptingRedis } fro
  * limit holds across API instances. Over it: 429 problem+json with `Retry-After`. Health,
  * readiness and metrics are exempt (probes and scrapers must not be shed).
  */
+/** Probes and scraping: never rate limited. */
+const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 export async function installRateLimit(app: FastifyInstance, opts: { perMinute: number; redis: unknown }): Promise<void> {
+  // The exempt routes get no rate-limit hook at all (the plugin adds its hook per route, and leaves
+  // out routes with `config.rateLimit: false`), instead of an allow list every request would run.
+  // Registered before the plugin, so its onRoute hook sees the flag.
+  app.addHook('onRoute', (route) => {
+    if (EXEMPT_ROUTES.has(route.url)) route.config = { ...(route.config ?? {}), rateLimit: false };
+  });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -19,7 +28,6 @@ export async function installRateLimit(app: FastifyInstance, opts: { perMinute: 
     store: opts.redis === undefined ? localTokenBucketStore() : redisTokenBucketStore(opts.redis as ScriptingRedis, 'labplane:ratelimit:'),
     ...(opts.redis === undefined ? {} : { skipOnError: true }),
     keyGenerator: (request) => (request.principal === undefined ? `ip:${request.ip}` : `p:${request.principal.id}`),
-    allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0] ?? ''),
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
     addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
     errorResponseBuilder: (_request, context) =>

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
 declare module 'fastify' {
@@ -47,17 +47,18 @@ export function helmetHeaders(options: HelmetOptions): Readonly<Record<string, s
  * Helmet's headers on every answer (404s and errors included), computed once per distinct route
  * configuration instead of once per request. A route may declare `config.securityHeaders` (helmet
  * options merged over the app's, as @fastify/helmet's route option did). Handlers may still
- * replace or remove a header (the LTI pages allow framing).
+ * replace or remove a header (the LTI pages allow framing). Returns what sets them on a reply, for
+ * the caller's `onRequest` hook to run first thing on every request (`src/api/app.ts`, which sets
+ * the request id in the same hook).
  */
-export function installSecurityHeaders(app: FastifyInstance, options: HelmetOptions): void {
+export function installSecurityHeaders(app: FastifyInstance, options: HelmetOptions): (request: FastifyRequest, reply: FastifyReply) => void {
   const global = helmetHeaders(options);
   app.addHook('onRoute', (route) => {
     const own = route.config?.securityHeaders;
     if (own === undefined) return;
     route.config = { ...route.config, securityHeaderSet: helmetHeaders({ ...options, ...own } as HelmetOptions) };
   });
-  app.addHook('onRequest', (request, reply, done) => {
+  return (request, reply) => {
     reply.headers(request.routeOptions.config.securityHeaderSet ?? global);
-    done();
-  });
+  };
 }

@@ -1,27 +1,19 @@
-import { Ajv, type Options } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../domain/shared/errors.js';
+import { compiledValidator } from './compiled-schemas.js';
 
 function mediaTypeError(detail: string): Error {
   return Object.assign(new Error(detail), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
 /**
  * Request validation with the contract's schemas. Bodies are validated strictly: no type coercion,
  * no silent removal of unknown fields (the schemas say `additionalProperties: false`, so unknown
- * fields are errors), every error reported. Path, query and headers coerce strings to the declared types.
+ * fields are errors), every error reported. Path, query and headers coerce strings to the declared
+ * types. Compiled once per process and schema (compiled-schemas.ts).
  */
 export function installValidators(app: FastifyInstance): void {
-  const common: Options = { allErrors: true, strict: false, useDefaults: true, removeAdditional: false, validateFormats: true };
-  const bodyAjv = addFormats(new Ajv({ ...common, coerceTypes: false }));
-  const paramAjv = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === 'body' ? bodyAjv : paramAjv;
-    return ajv.compile(schema);
-  });
+  app.setValidatorCompiler(({ schema, httpPart }) => compiledValidator(schema, httpPart));
 }
 
 /**
@@ -32,19 +24,21 @@ export function installValidators(app: FastifyInstance): void {
  * fastify-openapi-glue drops that flag from the route schema).
  */
 export function installMediaTypeGuard(app: FastifyInstance, optionalBodies: ReadonlySet<string> = new Set()): void {
-  app.addHook('preValidation', async (request) => {
+  // A callback, not an async hook: most requests (every GET) have no body and end here without a promise.
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema as { body?: { content?: Record<string, unknown> }; operationId?: string } | undefined;
     const content = schema?.body?.content;
-    if (content === undefined) return;
+    if (content === undefined) return done();
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type === '') {
       if (request.body === undefined || request.body === null) {
-        if (schema?.operationId !== undefined && optionalBodies.has(schema.operationId)) return;
-        throw new ValidationError('A request body is required.', [{ field: '/', message: `send ${Object.keys(content).join(' or ')}` }]);
+        if (schema?.operationId !== undefined && optionalBodies.has(schema.operationId)) return done();
+        return done(new ValidationError('A request body is required.', [{ field: '/', message: `send ${Object.keys(content).join(' or ')}` }]));
       }
-      throw mediaTypeError('A Content-Type header is required.');
+      return done(mediaTypeError('A Content-Type header is required.'));
     }
-    if (!Object.hasOwn(content, type)) throw mediaTypeError(`Send ${Object.keys(content).join(' or ')}, not ${type}.`);
+    if (!Object.hasOwn(content, type)) return done(mediaTypeError(`Send ${Object.keys(content).join(' or ')}, not ${type}.`));
+    done();
   });
 }
 

@@ -65,8 +65,10 @@ const RECORD_CSP_VIOLATIONS = `
 export async function watchedPage(browser: Browser, origin: string): Promise<PageWatch> {
   const context = await browser.newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
-  // Below the test timeout, so a stuck step names itself instead of timing the test out.
-  page.setDefaultTimeout(8_000);
+  // Below the test timeout (60 s in the browser slice), so a stuck step names itself instead of timing
+  // the test out; above what rendering the 300 KB contract in Swagger UI took on a loaded 2-core
+  // machine (over 8 s, seen with the whole suite running beside other work).
+  page.setDefaultTimeout(20_000);
   const watch: PageWatch = { page, foreign: [], requested: [], cspViolations: [], pageErrors: [] };
   const wsOrigin = origin.replace(/^http/, 'ws');
   page.on('request', (req) => {
