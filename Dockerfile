@@ -35,4 +35,7 @@ USER 1000:1000
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/main/server.js"]
+# --max-semi-space-size=8 (MiB): the API's young generation capped; Node 24 lets it grow to ~126 MiB
+# held and keeps it, which was a third of the API's RSS (README, Performance: Memory, for the
+# figures and the throughput cost). bench/api-memory.ts --dist reads these flags from here.
+CMD ["node", "--max-semi-space-size=8", "dist/main/server.js"]

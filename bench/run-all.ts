@@ -24,7 +24,8 @@ const BENCHES: readonly Bench[] = [
   { name: 'graphql-flood', file: 'bench/graphql-flood.ts', small: ['--seconds', '3'], full: [] },
   { name: 'jobs', file: 'bench/jobs-throughput.ts', small: ['--n', '1000', '--rounds', '3', '--count-n', '200'], full: [] },
   { name: 'identity-writes', file: 'bench/identity-writes.ts', small: ['--students', '10'], full: ['--students', '50'] },
-  { name: 'api-memory', file: 'bench/api-memory.ts', small: ['--vms', '10000'], full: ['--vms', '10000'] },
+  // dist/ as the image runs it (built first, ~30 s): the goal is the production process's RSS.
+  { name: 'api-memory', file: 'bench/api-memory.ts', small: ['--vms', '10000', '--dist'], full: ['--vms', '10000', '--dist'] },
   // 100 students: the ARM write budget's minimum is then ~20 s; the goal's 500 take minutes (--full).
   { name: 'lab-provision', file: 'bench/lab-provision.ts', small: ['--students', '100'], full: ['--students', '500'] },
 ];

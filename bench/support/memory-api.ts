@@ -3,19 +3,21 @@
 // holds EXPECT_VMS VMs (every VM listed once, as a list request does), it collects garbage and prints
 // one JSON line of its memory. Run with --expose-gc.
 import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import type * as AppFromDeps from '../../src/main/app-from-deps.js';
 import type * as Config from '../../src/main/config.js';
 import type * as DepsModule from '../../src/main/deps.js';
 import type * as LoggerModule from '../../src/main/logger.js';
 
-// MEMORY_API_FROM=dist: the built service (dist/, as the image runs it; this file then runs on
-// Node's own type stripping, without tsx). Otherwise the sources through tsx, as `npm start`.
+// MEMORY_API_FROM=<file URL of dist/>: the built service (dist/, as the image runs it); this file
+// is then transpiled to plain JavaScript by bench/api-memory.ts and run without any loader (Node's
+// own type stripping would load its transpiler, about 10 MiB, into the process measured).
+// Otherwise the sources through tsx, as `npm start`.
 type Modules = [typeof AppFromDeps, typeof Config, typeof DepsModule, typeof LoggerModule];
-const root = process.env['MEMORY_API_FROM'] === 'dist' ? '../../dist' : '../../src';
+const root = process.env['MEMORY_API_FROM'] ?? new URL('../../src/', import.meta.url).href;
 const [{ buildAppFromDeps }, { loadConfig }, { buildDeps }, { createLogger }] = (await Promise.all(
-  ['main/app-from-deps.js', 'main/config.js', 'main/deps.js', 'main/logger.js'].map((m) => import(`${root}/${m}`)),
+  ['main/app-from-deps.js', 'main/config.js', 'main/deps.js', 'main/logger.js'].map((m) => import(new URL(m, root).href)),
 )) as Modules;
-
 const expected = Number(process.env['EXPECT_VMS'] ?? '10000');
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
@@ -56,6 +58,9 @@ for (;;) {
 }
 await settle();
 const m = process.memoryUsage();
+// MEMORY_API_HEAP_SNAPSHOT=<file>: a heap snapshot once measured (open it in Chrome's DevTools).
+const snapshotTo = process.env['MEMORY_API_HEAP_SNAPSHOT'];
+if (snapshotTo !== undefined && snapshotTo !== '') writeHeapSnapshot(snapshotTo);
 process.stdout.write(
   `${JSON.stringify({
     msg: 'memory',
@@ -67,6 +72,8 @@ process.stdout.write(
     external: m.external,
     idleHeapUsed: idle.heapUsed,
     copyBytes,
+    // Where V8's heap reserve is: per space, the memory it holds (committed) and what is in use.
+    spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, [s.physical_space_size, s.space_used_size]])),
   })}\n`,
 );
 await app.close();

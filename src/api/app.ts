@@ -12,7 +12,7 @@ import type { IdempotencyStore } from '../domain/operations/idempotency-store.js
 import { installGraphQL } from './graphql/plugin.js';
 import { mergeHandlers, type ApiModule } from './module.js';
 import { cachedSerializerFactory } from './plugins/compiled-schemas.js';
-import { contractDocument, type OpenApiDocument } from './openapi-spec.js';
+import { contractDocument, routeSpec, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
@@ -98,7 +98,7 @@ const PUBLIC_PREFIXES = ['/graphql', '/graphiql', '/docs', '/openapi.json'];
 const UNSHED_PATHS = new Set(['/healthz', '/metrics']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The contract as served: without dev-only operations when dev mode is off. */
+/** The contract as served: without dev-only operations when dev mode is off (the process's one parsed, frozen copy). */
 export function servedSpec(devMode: boolean): OpenApiDocument {
   const doc = contractDocument();
   if (!devMode) {
@@ -185,7 +185,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } });
 
   await app.register(openapiGlue, {
-    specification: structuredClone(spec),
+    // Annotations left out: openapi-glue inlines each schema into every route's copy (see routeSpec).
+    specification: routeSpec(spec),
     serviceHandlers: mergeHandlers([
       {
         name: 'system',
