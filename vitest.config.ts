@@ -51,6 +51,8 @@ export default defineConfig({
           isolate: false,
           pool: 'threads',
           maxWorkers: Math.min(WORKERS, 2),
+          // Projects with their own worker count run as a group of their own (vitest requires it): after the rest.
+          sequence: { groupOrder: 1 },
         },
       },
       { extends: true, test: { name: 'redis', include: [REDIS], isolate: false, testTimeout: 60_000 } },
