@@ -175,6 +175,8 @@ export async function startTelemetry(env: Env, options: StartTelemetryOptions = 
     // Named by route (GraphQL requests are renamed by their operation, see src/api/graphql/plugin.ts);
     // the path without its query string, which may carry an LTI or OAuth parameter.
     requestHook: (span, request) => {
+      // An unsampled request's span keeps nothing: do not compute what it would drop.
+      if (!span.isRecording()) return;
       const route = request.routeOptions.url;
       span.updateName(`${request.method} ${route ?? 'unmatched'}`);
       span.setAttribute(semconv.ATTR_URL_PATH, redactConsolePath(request.url.split('?')[0] ?? '/'));
