@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { makeProblem } from '../problem.js';
 import { localTokenBucketStore, redisTokenBucketStore, type ScriptingRedis } from './rate-limit-store.js';
 
+/** Probes and scraping: never rate limited. */
+const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
  * Per-principal rate limit (per IP for callers not yet authenticated): a token bucket refilled at
  * `perMinute` a minute holding a burst of a tenth of the limit (`burstOf` in rate-limit-store.ts), so any minute holds at most
@@ -10,9 +13,6 @@ import { localTokenBucketStore, redisTokenBucketStore, type ScriptingRedis } fro
  * limit holds across API instances. Over it: 429 problem+json with `Retry-After`. Health,
  * readiness and metrics are exempt (probes and scrapers must not be shed).
  */
-/** Probes and scraping: never rate limited. */
-const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
-
 export async function installRateLimit(app: FastifyInstance, opts: { perMinute: number; redis: unknown }): Promise<void> {
   // The exempt routes get no rate-limit hook at all (the plugin adds its hook per route, and leaves
   // out routes with `config.rateLimit: false`), instead of an allow list every request would run.
