@@ -4,7 +4,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyInstance, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
-import openapiGlue from 'fastify-openapi-glue';
 import type { Registry } from 'prom-client';
 import type { PrincipalResolver } from '../domain/auth/authenticator.js';
 import type { AuditLog } from '../domain/audit/audit.js';
@@ -12,7 +11,8 @@ import type { IdempotencyStore } from '../domain/operations/idempotency-store.js
 import { installGraphQL } from './graphql/plugin.js';
 import { mergeHandlers, type ApiModule } from './module.js';
 import { cachedSerializerFactory } from './plugins/compiled-schemas.js';
-import { contractDocument, routeSpec, type OpenApiDocument } from './openapi-spec.js';
+import { registerContractRoutes } from './contract-routes.js';
+import { contractDocument, type OpenApiDocument } from './openapi-spec.js';
 import { createAuditRecorder, installRestAudit } from './plugins/audit.js';
 import { installAuth } from './plugins/auth.js';
 import { clientErrorHandler, installErrorHandling, sendProblem } from './plugins/errors.js';
@@ -98,15 +98,22 @@ const PUBLIC_PREFIXES = ['/graphql', '/graphiql', '/docs', '/openapi.json'];
 const UNSHED_PATHS = new Set(['/healthz', '/metrics']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The contract as served: without dev-only operations when dev mode is off (the process's one parsed, frozen copy). */
+let servedWithoutDev: OpenApiDocument | undefined;
+
+/**
+ * The contract as served: without dev-only operations when dev mode is off. The same object on every
+ * call (the process's one parsed, frozen copy, or one frozen copy without them): the routes made from
+ * it are kept per document (registerContractRoutes).
+ */
 export function servedSpec(devMode: boolean): OpenApiDocument {
   const doc = contractDocument();
-  if (!devMode) {
+  if (devMode) return doc;
+  if (servedWithoutDev === undefined) {
     const paths = { ...doc.paths };
     delete paths['/dev/token'];
-    return { ...doc, paths };
+    servedWithoutDev = Object.freeze({ ...doc, paths: Object.freeze(paths) });
   }
-  return doc;
+  return servedWithoutDev;
 }
 
 /** Builds the fastify app (does not listen). Plugin order is deliberate; see comments. */
@@ -184,17 +191,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, { mode: 'static', specification: { document: spec as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } });
 
-  await app.register(openapiGlue, {
-    // Annotations left out: openapi-glue inlines each schema into every route's copy (see routeSpec).
-    specification: routeSpec(spec),
-    serviceHandlers: mergeHandlers([
+  await registerContractRoutes(
+    app,
+    spec,
+    mergeHandlers([
       {
         name: 'system',
         handlers: systemHandlers({ readiness: deps.readiness, devTokens: deps.devMode ? deps.devTokens : undefined, metrics: deps.metrics, spec }),
       },
       ...deps.modules,
     ]),
-  });
+  );
   await installGraphQL(app, { modules: deps.modules, principals: deps.principals, graphiql: deps.devMode, devMode: deps.devMode, audit });
   await installQueueDashboard(app, { queues: deps.dashboardQueues, write: deps.dashboardWrite, principals: deps.principals, audit });
   for (const routes of deps.routes ?? []) await app.register(routes);
