@@ -180,9 +180,9 @@ export interface RedisProcess {
  * keeps the data, as a production Redis for BullMQ is configured; without it a restart empties it.
  */
 export async function startRedisProcess(opts: { appendonly?: boolean } = {}): Promise<RedisProcess> {
-  const port = await closedPort();
+  let port = await closedPort();
   const dir = mkdtempSync(join(tmpdir(), 'lp-redis-'));
-  const args = [
+  const args = () => [
     '--port',
     String(port),
     '--bind',
@@ -198,7 +198,7 @@ export async function startRedisProcess(opts: { appendonly?: boolean } = {}): Pr
   ];
   let proc: Proc;
   const start = async (): Promise<void> => {
-    proc = spawnProc('redis', 'redis-server', args, {});
+    proc = spawnProc('redis', 'redis-server', args(), {});
     await until(
       () =>
         proc.logs.some((l) => String(l['msg']).includes('Ready to accept connections')) ||
@@ -211,7 +211,18 @@ export async function startRedisProcess(opts: { appendonly?: boolean } = {}): Pr
       () => `redis-server\n${proc.tail()}`,
     );
   };
-  await start();
+  // The free port found is closed again before redis-server binds it: on a busy machine another
+  // process's outgoing connection can take it in between (seen once in CI). The first start tries
+  // another free port then; a restart must keep its port, as a restarted Redis does.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
+      port = await closedPort();
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
