@@ -77,6 +77,46 @@ describe('principal resolver', () => {
     expect((await r.resolve('good')).tenantRoles.get('cs101')).toBe('owner');
   });
 
+  it('reuses the principal while the membership version stays, and looks up again when it changes', async () => {
+    let version: number | undefined = 7;
+    let roles: Array<readonly [string, 'owner' | 'member']> = [['cs101', 'member']];
+    let lookups = 0;
+    const memberships = {
+      membershipsOf: async () => {
+        lookups += 1;
+        return roles;
+      },
+      membershipsVersion: () => version,
+    };
+    const r = createPrincipalResolver({ verifiers: [countingVerifier()], memberships });
+    const first = await r.resolve('good');
+    expect(await r.resolve('good')).toBe(first);
+    expect(lookups).toBe(1);
+    // A membership removed: the repository's version moves, the next request sees it.
+    roles = [];
+    version = 8;
+    expect((await r.resolve('good')).tenantRoles.has('cs101')).toBe(false);
+    expect(lookups).toBe(2);
+    // A repository that cannot tell (not synced): looked up on every request.
+    version = undefined;
+    roles = [['cs102', 'owner']];
+    expect((await r.resolve('good')).tenantRoles.get('cs102')).toBe('owner');
+    await r.resolve('good');
+    expect(lookups).toBe(4);
+  });
+
+  it('does not reuse a principal past its token: another token, or the same after it expired, is verified anew', async () => {
+    let clock = 1_000;
+    const v = countingVerifier(1_050);
+    const r = createPrincipalResolver({ verifiers: [v], memberships: { ...noMemberships, membershipsVersion: () => 1 }, now: () => clock });
+    const first = await r.resolve('good');
+    await expect(r.resolve('bad')).rejects.toBeInstanceOf(UnauthenticatedError);
+    clock = 1_060;
+    const again = await r.resolve('good');
+    expect(v.calls).toBe(3);
+    expect(again).not.toBe(first);
+  });
+
   it('lets a key outage through as 503 instead of turning it into 401', async () => {
     const down: TokenVerifier = {
       verify: async () => {

@@ -20,6 +20,8 @@ export interface MemberWriter {
   reconcile(id: string, members: readonly Member[]): Promise<void>;
   /** Tenant roles held by any of `subjectIds`, the strongest per tenant, sorted by tenant. */
   membershipsOf(subjectIds: readonly string[]): Promise<Array<readonly [string, TenantRole]>>;
+  /** The version of both caches membershipsOf reads, while both are synced (TenantRepository.membershipsVersion). */
+  membershipsVersion(): number | undefined;
 }
 
 /** Subject sets whose memberships are remembered at once (per cache version); past it, all are dropped. */
@@ -99,8 +101,14 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
     return listed.items;
   }
 
+  function membershipsVersion(): number | undefined {
+    if (!caches.namespaces.synced() || !caches.bindings.synced()) return undefined;
+    return caches.namespaces.version() + caches.bindings.version() * 2 ** 26;
+  }
+
   return {
     put,
+    membershipsVersion,
     remove: (id, principalId) => deleteBinding(id, memberBindingName(principalId)),
     async reconcile(id, members) {
       const existing = new Map((await freshBindings(id)).filter(isMemberBinding).map((rb) => [rb.metadata?.name ?? '', rb]));
@@ -115,8 +123,8 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
       // change (a member removed, a tenant deleted, our own write) bumps a version, so the next
       // lookup walks the caches again. Only while both copies are synced: before that, `list`
       // asks the server and a version says nothing.
-      const synced = caches.namespaces.synced() && caches.bindings.synced();
-      const version = caches.namespaces.version() + caches.bindings.version() * 2 ** 26;
+      const version = membershipsVersion();
+      const synced = version !== undefined;
       const key = [...ids].sort().join('\n');
       if (synced) {
         if (memo.version !== version) memo = { version, results: new Map() };
@@ -133,7 +141,7 @@ export function createMemberWriter(client: KubeClient, caches: TenantCaches): Me
       }
       const result = [...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       // Stored only if nothing changed while the lists were read (they are synchronous once synced).
-      if (synced && memo.version === version && caches.namespaces.version() + caches.bindings.version() * 2 ** 26 === version) {
+      if (synced && memo.version === version && membershipsVersion() === version) {
         if (memo.results.size >= MEMO_SIZE) memo.results.clear();
         memo.results.set(key, result);
       }

@@ -280,6 +280,7 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     },
 
     membershipsOf: (subjectIds) => members.membershipsOf(subjectIds),
+    membershipsVersion: () => members.membershipsVersion(),
   };
 
   async function countVirtualMachines(id: string): Promise<number> {

@@ -25,12 +25,13 @@ export interface PrincipalResolver {
  * `cacheSize` of them, the least recently used dropped first) so a busy client does not pay a
  * signature check per request. The cache is keyed by the token's SHA-256, never by the token, so
  * the process holds no bearer token past its request. Tenant roles from memberships are asked of
- * the repository on every request; it may remember them only until a membership or tenant changes
- * (the Kubernetes one does, per version of its watch-backed caches), so a change applies to the next request.
+ * the repository unless it tells that none changed since the token's principal was made
+ * (`membershipsVersion`; the Kubernetes one counts versions of its watch-backed caches), so a
+ * change applies to the next request.
  */
 export function createPrincipalResolver(deps: {
   verifiers: readonly TokenVerifier[];
-  memberships: Pick<TenantRepository, 'membershipsOf'>;
+  memberships: Pick<TenantRepository, 'membershipsOf' | 'membershipsVersion'>;
   cacheTtlMs?: number;
   cacheSize?: number;
   now?: () => number;
@@ -38,15 +39,25 @@ export function createPrincipalResolver(deps: {
   const ttl = deps.cacheTtlMs ?? 60_000;
   const size = deps.cacheSize ?? 10_000;
   const now = deps.now ?? Date.now;
-  const verified = new Map<string, { init: VerifiedToken; until: number }>();
+  /**
+   * A verified token, and the principal last resolved from it with the membership version it was
+   * resolved at (a service principal holds no membership: its version is `SERVICE`).
+   */
+  interface Verified {
+    readonly init: VerifiedToken;
+    readonly until: number;
+    resolved?: { readonly principal: Principal; readonly version: number | typeof SERVICE };
+  }
+  const SERVICE = Symbol('no membership');
+  const verified = new Map<string, Verified>();
 
-  async function verify(token: string): Promise<VerifiedToken | { error: unknown }> {
+  async function verify(token: string): Promise<Verified | { error: unknown }> {
     const key = createHash('sha256').update(token).digest('base64');
     const hit = verified.get(key);
     if (hit !== undefined) verified.delete(key);
     if (hit !== undefined && hit.until > now()) {
       verified.set(key, hit); // now the most recently used
-      return hit.init;
+      return hit;
     }
     let lastError: unknown;
     for (const v of deps.verifiers) {
@@ -54,8 +65,9 @@ export function createPrincipalResolver(deps: {
         const init = await v.verify(token);
         const until = Math.min(now() + ttl, init.expiresAt ?? Number.POSITIVE_INFINITY);
         if (verified.size >= size) verified.delete(verified.keys().next().value as string);
-        verified.set(key, { init, until });
-        return init;
+        const entry: Verified = { init, until };
+        verified.set(key, entry);
+        return entry;
       } catch (err) {
         lastError = err;
       }
@@ -66,19 +78,29 @@ export function createPrincipalResolver(deps: {
   return {
     async resolve(token) {
       const result = await verify(token);
-      const init = 'error' in result ? undefined : result;
-      const lastError = 'error' in result ? result.error : undefined;
-      if (init === undefined) {
+      if ('error' in result) {
         // A key endpoint that never answered is an outage (503), not a bad token.
-        if (lastError instanceof UnauthenticatedError || lastError instanceof UpstreamUnavailableError) throw lastError;
+        if (result.error instanceof UnauthenticatedError || result.error instanceof UpstreamUnavailableError) throw result.error;
         throw new UnauthenticatedError();
       }
+      // The principal made for this token before, while the memberships it was made from have not
+      // changed since (the repository's version; none when it cannot tell): principals are never
+      // modified, and a membership change gives a new version, so it applies to the next request.
+      const version = deps.memberships.membershipsVersion?.();
+      const last = result.resolved;
+      if (last !== undefined && (last.version === SERVICE || (version !== undefined && last.version === version))) return last.principal;
+      const { init } = result;
       const made = makePrincipal(init);
       const base = init.expiresAt === undefined ? made : { ...made, expiresAt: init.expiresAt };
-      if (base.kind === 'service') return base;
+      if (base.kind === 'service') {
+        result.resolved = { principal: base, version: SERVICE };
+        return base;
+      }
       // Outside the loop: an outage of the membership store is a 503, not a 401.
       const granted = await deps.memberships.membershipsOf([base.id, ...base.groups]);
-      return withTenantRoles(base, granted);
+      const principal = withTenantRoles(base, granted);
+      if (version !== undefined) result.resolved = { principal, version };
+      return principal;
     },
   };
 }

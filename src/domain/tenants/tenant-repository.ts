@@ -40,6 +40,12 @@ export interface TenantRepository {
   deleteMember(id: string, principalId: string): Promise<boolean>;
   /** Tenant roles held by any of these principal or group ids, across all tenants. */
   membershipsOf(subjectIds: readonly string[]): Promise<ReadonlyArray<readonly [string, TenantRole]>>;
+  /**
+   * A number that changes whenever any tenant or membership may have changed, or undefined when the
+   * repository cannot tell (its caches are not synced). While it stays the same, `membershipsOf`
+   * gives the same answer for the same subjects, so a caller may keep what it derived from one.
+   */
+  membershipsVersion?(): number | undefined;
 }
 
 /** Reachability of the cluster, for readiness. Resolves when reachable; rejects with the reason. */
