@@ -20,6 +20,7 @@ import {
   succeed,
   type StepStart,
 } from '../domain/operations/operation-lifecycle.js';
+import { withCallPriority } from '../domain/operations/call-priority.js';
 import type { OperationRecorder } from '../domain/operations/operation-recorder.js';
 import { isTerminal, type OperationProblem, type OperationRecord } from '../domain/operations/operation.js';
 import { problemOf } from '../domain/operations/problem.js';
@@ -211,15 +212,18 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
       error = new Error(`job kind ${kind.kind} has no step '${job.step}'`);
     } else {
       try {
-        outcome = await handler({
-          operation: op,
-          step: job.step,
-          attempt: op.cursor.attempt,
-          signal: controller.signal,
-          report: async ({ percent }) => {
-            await recorder.mutate(job.operationId, (cur) => reportProgress(cur, job, percent, clock.now()));
-          },
-        });
+        // Older operations' upstream calls first (see withCallPriority).
+        outcome = await withCallPriority(op.rank ?? [Date.parse(op.createdAt)], () =>
+          handler({
+            operation: op,
+            step: job.step,
+            attempt: op.cursor.attempt,
+            signal: controller.signal,
+            report: async ({ percent }) => {
+              await recorder.mutate(job.operationId, (cur) => reportProgress(cur, job, percent, clock.now()));
+            },
+          }),
+        );
       } catch (err) {
         error = err;
       }

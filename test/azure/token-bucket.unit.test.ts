@@ -88,6 +88,104 @@ describe('token bucket', () => {
     expect(bucket.nextAvailableInMs()).toBeLessThan(200);
   });
 
+  it('with a priority, waiting callers go in priority order (lower first, then by arrival), unprioritised ones first of all', async () => {
+    const t = timeline();
+    let current: number | undefined;
+    const bucket = createTokenBucket({
+      ratePerSecond: 10,
+      burst: 1,
+      clock: t.clock,
+      sleep: t.sleep,
+      priority: () => (current === undefined ? undefined : [current]),
+    });
+    const served: string[] = [];
+    const take = (name: string, priority: number | undefined) => {
+      current = priority;
+      const p = bucket.take().then(() => served.push(name));
+      current = undefined;
+      return p;
+    };
+    // The first takes the one token at once; the rest wait and are served by priority.
+    await Promise.all([take('first', 5), take('late-b', 30), take('old', 10), take('late-a', 30), take('api', undefined), take('older', 1)]);
+    expect(served).toEqual(['first', 'api', 'older', 'old', 'late-b', 'late-a']);
+    // Still one token per 1/rate second: five waiters, five waits of 100 ms.
+    expect(t.clock.now().getTime()).toBeGreaterThanOrEqual(500);
+    expect(t.clock.now().getTime()).toBeLessThan(500 + 6 * MARGIN_MS + 1);
+  });
+
+  it('with a priority, a caller arriving while the next token is pending still goes ahead of lower priorities', async () => {
+    const clock = manualClock(0);
+    let release: (() => void) | undefined;
+    let current: number | undefined;
+    const bucket = createTokenBucket({
+      ratePerSecond: 10,
+      burst: 1,
+      clock,
+      // The first sleep is held until the test releases it, so callers can arrive meanwhile.
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          release = () => {
+            clock.advance(ms);
+            resolve();
+          };
+        }),
+      priority: () => (current === undefined ? undefined : [current]),
+    });
+    await bucket.take();
+    const served: number[] = [];
+    current = 50;
+    const a = bucket.take().then(() => served.push(50));
+    await Promise.resolve();
+    current = 2;
+    const b = bucket.take().then(() => served.push(2));
+    current = undefined;
+    while (served.length < 2) {
+      await new Promise((r) => setImmediate(r));
+      release?.();
+    }
+    await Promise.all([a, b]);
+    expect(served).toEqual([2, 50]);
+  });
+
+  it('with a priority, a caller refused for maxWaitMs takes no token, counting only the callers ahead of it', async () => {
+    // Sleeps advance the clock on a later turn, so the callers below all arrive at 0 ms.
+    const clock = manualClock(0);
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          clock.advance(ms);
+          resolve();
+        }),
+      );
+    let current: number | undefined;
+    const bucket = createTokenBucket({
+      ratePerSecond: 10,
+      burst: 1,
+      maxWaitMs: 250,
+      clock,
+      sleep,
+      priority: () => (current === undefined ? undefined : [current]),
+    });
+    await bucket.take();
+    const served: number[] = [];
+    const take = (priority: number) => {
+      current = priority;
+      const p = bucket.take().then(() => void served.push(priority));
+      current = undefined;
+      return p;
+    };
+    const pending = [take(1), take(1)];
+    // Two callers ahead of priority 9: its token would come after 300 ms.
+    const refused = take(9);
+    // Nobody ahead of priority 0: the token being reserved, in 100 ms.
+    pending.push(take(0));
+    await expect(refused).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await Promise.all(pending);
+    expect(served).toEqual([0, 1, 1]);
+    // Three tokens after the first, none for the refused caller.
+    expect(clock.now().getTime()).toBeLessThan(400);
+  });
+
   it('tryTake never waits: true while tokens last, false after', () => {
     const bucket = createTokenBucket({ ratePerSecond: 1, burst: 2, clock: manualClock(0) });
     expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, false]);

@@ -13,6 +13,7 @@ import {
   type Middleware,
 } from '@kubernetes/client-node';
 import { createTokenBucket, type TokenBucket, type TokenBucketOptions } from '../../domain/identity/token-bucket.js';
+import { currentCallPriority } from '../../domain/operations/call-priority.js';
 import { backoffMs } from '../../domain/shared/backoff.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
 import { kubeResourceOf, type UpstreamMetrics } from '../../domain/shared/upstream-metrics.js';
@@ -47,9 +48,15 @@ export type KubeRateLimit = Partial<Pick<TokenBucketOptions, 'ratePerSecond' | '
 
 export const DEFAULT_RATE_LIMIT = { ratePerSecond: 20, burst: 40, maxWaitMs: 30_000 } as const;
 
-/** The request budget of a Kubernetes client. */
+/**
+ * The request budget of a Kubernetes client. Callers that must wait are served by their step's
+ * operation rank (`currentCallPriority`: a lab's first students' whole chains before the next
+ * students' first calls), calls outside any step first. Measured with `npm run bench:labs`: the
+ * first VM object of a 150-student lab 0.9 s after the request instead of 3.5 s in arrival order;
+ * a 500-student lab 146 s instead of 153 s.
+ */
 export function createKubeBudget(options: KubeRateLimit = {}): TokenBucket {
-  return createTokenBucket({ ...DEFAULT_RATE_LIMIT, ...options, throttledCode: 'KUBERNETES_THROTTLED' });
+  return createTokenBucket({ ...DEFAULT_RATE_LIMIT, ...options, throttledCode: 'KUBERNETES_THROTTLED', priority: currentCallPriority });
 }
 
 export interface KubeClientDeps {

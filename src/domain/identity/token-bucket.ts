@@ -1,4 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { compareCallPriority, type CallPriority } from '../operations/call-priority.js';
 import { UpstreamUnavailableError } from '../shared/errors.js';
 import type { CodeWithStatus } from '../shared/error-codes.js';
 import { systemClock, type Clock } from '../shared/ids.js';
@@ -18,12 +19,21 @@ export interface TokenBucketOptions {
   readonly maxWaitMs?: number;
   /** Code of that error (default `CLIENT_BUDGET_EXHAUSTED`). */
   readonly throttledCode?: CodeWithStatus<503>;
+  /**
+   * The priority of the caller of {@link TokenBucket.take} (`compareCallPriority`: lower goes first;
+   * undefined goes before any). Without it, waiters are served in arrival order. With it, callers
+   * that must wait queue by priority, then by arrival: the job runtime gives each step its
+   * operation's rank (`currentCallPriority`), so a chain of operations that has started finishes
+   * its calls before later ones start theirs, instead of every step of every operation queueing
+   * behind the first steps of all the others.
+   */
+  readonly priority?: () => CallPriority | undefined;
 }
 
 /**
  * A token bucket: `burst` tokens, refilled at `ratePerSecond`. Waiters are served first come,
  * first served: each {@link take} reserves the next token (the balance may go negative) and waits
- * until that token is due.
+ * until that token is due; or, with the `priority` option, in priority order.
  */
 export interface TokenBucket {
   /** Resolves once the caller holds a token. */
@@ -74,28 +84,103 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
     }
   };
 
-  return {
-    async take() {
-      const t = now();
-      refill(t);
-      const delay = delayAt(t);
-      if (delay > maxWaitMs) {
-        throw new UpstreamUnavailableError(
-          options.throttledCode ?? 'CLIENT_BUDGET_EXHAUSTED',
-          'Too many upstream calls are queued; try again later.',
-          {
-            retryAfterSeconds: Math.ceil(delay / 1000),
-            details: { clientSide: true },
-          },
-        );
+  const throttled = (delay: number) =>
+    new UpstreamUnavailableError(options.throttledCode ?? 'CLIENT_BUDGET_EXHAUSTED', 'Too many upstream calls are queued; try again later.', {
+      retryAfterSeconds: Math.ceil(delay / 1000),
+      details: { clientSide: true },
+    });
+
+  /** Reserves the next token and waits until it is due (first come, first served). */
+  async function reserve(): Promise<void> {
+    const t = now();
+    refill(t);
+    const delay = delayAt(t);
+    if (delay > maxWaitMs) {
+      throw throttled(delay);
+    }
+    tokens -= 1;
+    // Timers may fire early against the clock (they count from a cached loop time): sleep again
+    // until the token is really due, or an upstream bucket of the same size would still lack it.
+    // One millisecond past the due instant: a bucket upstream that refills at the same rate has
+    // then surely refilled the token (its sums of fractional tokens round either way).
+    if (delay > 0) await sleepUntil(t + delay + MARGIN_MS);
+    if (pausedUntil > now()) await sleepUntil(pausedUntil + MARGIN_MS);
+  }
+
+  // Callers waiting by priority: kept sorted, the next to serve last (a few hundred at most, so a
+  // sorted array's insertion costs less than a heap library's dependency). One pump reserves one
+  // token at a time and hands it to whoever is first when it is due, so a caller arriving meanwhile
+  // with a lower priority number still goes ahead.
+  interface Waiter {
+    readonly priority: CallPriority | undefined;
+    readonly seq: number;
+    /** Past this instant (epoch ms) it is refused instead, as a caller that would wait longer than maxWaitMs is. */
+    readonly deadline: number;
+    resolve(): void;
+    reject(err: unknown): void;
+  }
+  const waiting: Waiter[] = [];
+  let arrivals = 0;
+  let pumping = false;
+  const before = (a: Waiter, b: Waiter) => {
+    const order =
+      a.priority === undefined ? (b.priority === undefined ? 0 : -1) : b.priority === undefined ? 1 : compareCallPriority(a.priority, b.priority);
+    return order < 0 || (order === 0 && a.seq < b.seq);
+  };
+
+  async function pump(): Promise<void> {
+    pumping = true;
+    try {
+      while (waiting.length > 0) {
+        try {
+          await reserve();
+        } catch (err) {
+          waiting.pop()?.reject(err);
+          continue;
+        }
+        waiting.pop()?.resolve();
+        // Callers that later arrivals kept going past maxWaitMs are refused, taking no token.
+        const t = now();
+        for (let i = waiting.length - 1; i >= 0; i -= 1) {
+          const w = waiting[i]!;
+          if (w.deadline >= t) continue;
+          waiting.splice(i, 1);
+          w.reject(throttled(((waiting.length - i + 1) * 1000) / rate));
+        }
       }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function takeInOrder(priority: CallPriority | undefined): Promise<void> {
+    const t = now();
+    refill(t);
+    if (waiting.length === 0 && !pumping && t >= last && tokens >= 1 && pausedUntil <= t) {
       tokens -= 1;
-      // Timers may fire early against the clock (they count from a cached loop time): sleep again
-      // until the token is really due, or an upstream bucket of the same size would still lack it.
-      // One millisecond past the due instant: a bucket upstream that refills at the same rate has
-      // then surely refilled the token (its sums of fractional tokens round either way).
-      if (delay > 0) await sleepUntil(t + delay + MARGIN_MS);
-      if (pausedUntil > now()) await sleepUntil(pausedUntil + MARGIN_MS);
+      return Promise.resolve();
+    }
+    const me = { priority, seq: arrivals++, deadline: t + maxWaitMs };
+    // Its wait: while callers wait, the pump holds a reservation for the first of them, and
+    // delayAt counts the token after it; this caller gets the reserved one if nobody is ahead of
+    // it, else one more per caller ahead.
+    let ahead = 0;
+    for (const w of waiting) if (before(w, me as Waiter)) ahead += 1;
+    const delay = waiting.length === 0 ? delayAt(t) : Math.max(0, delayAt(t) + ((ahead - 1) * 1000) / rate);
+    if (delay > maxWaitMs) return Promise.reject(throttled(delay));
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { ...me, resolve, reject };
+      let i = waiting.length;
+      while (i > 0 && before(waiting[i - 1]!, w)) i -= 1;
+      waiting.splice(i, 0, w); // the next to serve stays last
+      if (!pumping) void pump();
+    });
+  }
+
+  return {
+    take() {
+      if (options.priority === undefined) return reserve();
+      return takeInOrder(options.priority());
     },
     tryTake() {
       const t = now();

@@ -28,6 +28,8 @@ export interface NewOperation {
   readonly firstStep: string;
   /** The trace that starts it (see `OperationRecord.traceparent`). */
   readonly trace?: TraceRef;
+  /** The rank of the operation whose step starts this one (`OperationRecord.rank`), if any. */
+  readonly parentRank?: readonly number[];
 }
 
 export function newOperationRecord(init: NewOperation, now: Date): OperationRecord {
@@ -47,6 +49,7 @@ export function newOperationRecord(init: NewOperation, now: Date): OperationReco
     ...(init.parentId === undefined ? {} : { parentId: init.parentId }),
     cancelRequested: false,
     ...(init.trace === undefined ? {} : { traceId: init.trace.traceId, traceparent: init.trace.traceparent }),
+    ...(init.parentRank === undefined ? {} : { rank: [...init.parentRank, now.getTime()] }),
     input: init.input,
     cursor: { step: init.firstStep, generation: 0, attempt: 1, state: 'pending' },
   };

@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { fail, newOperationRecord } from './operation-lifecycle.js';
 import { createOperationRecorder } from './operation-recorder.js';
 import { isTerminal, toOperation, type JsonObject, type Operation, type OperationRecord, type OperationTarget, type TraceRef } from './operation.js';
+import { currentCallPriority } from './call-priority.js';
 import type { OperationEvents, OperationListener, OperationSubscription } from './operation-events.js';
 import type { OperationFilter, OperationStore } from './operation-store.js';
 import { mayReadOperation } from './operation-visibility.js';
@@ -42,6 +43,10 @@ export function createOperationService(deps: OperationServiceDeps) {
   const recorder = createOperationRecorder(deps);
 
   const visible = mayReadOperation;
+  const parentRankOf = (): { parentRank?: readonly number[] } => {
+    const rank = currentCallPriority();
+    return rank === undefined ? {} : { parentRank: rank };
+  };
   const traceOf = (): { trace?: TraceRef } => {
     const t = deps.trace?.();
     return t === undefined ? {} : { trace: t };
@@ -82,6 +87,8 @@ export function createOperationService(deps: OperationServiceDeps) {
           input: input.input,
           firstStep,
           ...traceOf(),
+          // Started by a step (a lab's student, a VM's identity): queued behind that step's operation.
+          ...parentRankOf(),
         },
         clock.now(),
       );

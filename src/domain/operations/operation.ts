@@ -138,11 +138,17 @@ export interface OperationRecord extends Operation {
   readonly cursor: StepCursor;
   /** W3C traceparent of the span that started it: jobs enqueued without a trace (recovery) link to it. */
   readonly traceparent?: string;
+  /**
+   * Its place when upstream calls queue (see `withCallPriority`): the creation times (epoch ms) of
+   * the operation whose step started it, that one's parent, and so on from the oldest, then its own.
+   * Absent on records written before it existed: their creation time alone.
+   */
+  readonly rank?: readonly number[];
 }
 
-/** The client view of a record (drops `input` and `cursor`). */
+/** The client view of a record (drops `input`, `cursor` and the other internals). */
 export function toOperation(record: OperationRecord): Operation {
-  const { input: _input, cursor: _cursor, traceparent: _traceparent, ...view } = record;
+  const { input: _input, cursor: _cursor, traceparent: _traceparent, rank: _rank, ...view } = record;
   return view;
 }
 
