@@ -7,7 +7,9 @@ type Json = Record<string, unknown>;
 let c: Cluster;
 
 beforeAll(async () => {
-  c = await startCluster({ namespaceDeletionDelayMs: 150 });
+  // The namespace stays Terminating this long (real time) while the test reads it and is refused new
+  // content: 150 ms was once too short under a full suite's load (it was gone: 404 instead of 403).
+  c = await startCluster({ namespaceDeletionDelayMs: 2_000 });
 });
 afterAll(async () => {
   await c.emu.close();
