@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createArmBudget, requestKindOf } from '../../src/adapters/azure/arm-budget.js';
 import { createTokenBucket, MARGIN_MS } from '../../src/domain/identity/token-bucket.js';
+import { withCallPriority } from '../../src/domain/operations/call-priority.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { manualClock } from './support/manual-clock.js';
 
@@ -209,6 +210,25 @@ describe('ARM budget', () => {
 
   it('classifies requests as ARM does', () => {
     expect(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'].map(requestKindOf)).toEqual(['reads', 'reads', 'writes', 'writes', 'writes', 'deletes']);
+  });
+
+  it("serves waiting ARM calls by their step's operation rank, calls outside any step first", async () => {
+    const clock = manualClock(0);
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          clock.advance(ms);
+          resolve();
+        }),
+      );
+    const budget = createArmBudget({ clock, sleep, writes: { ratePerSecond: 10, burst: 1 } });
+    await budget.take('writes');
+    const served: string[] = [];
+    const later = withCallPriority([200], () => budget.take('writes').then(() => void served.push('later operation')));
+    const older = withCallPriority([100, 150], () => budget.take('writes').then(() => void served.push('older operation')));
+    const request = budget.take('writes').then(() => void served.push('no operation'));
+    await Promise.all([later, older, request]);
+    expect(served).toEqual(['no operation', 'older operation', 'later operation']);
   });
 
   it('a 429 pauses only the bucket of its kind', () => {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { HybridComputeManagementClientOptionalParams } from '@azure/arm-hybridcompute';
 import { createTokenBucket, type TokenBucket } from '../../domain/identity/token-bucket.js';
+import { currentCallPriority } from '../../domain/operations/call-priority.js';
 import type { Clock } from '../../domain/shared/ids.js';
 import { UpstreamUnavailableError } from '../../domain/shared/errors.js';
 import { armResourceOf, type UpstreamMetrics } from '../../domain/shared/upstream-metrics.js';
@@ -82,6 +83,8 @@ export function createArmBudget(options: ArmBudgetOptions = {}): ArmBudget {
       ...(options[kind] ?? DEFAULT_ARM_LIMITS[kind]),
       maxWaitMs,
       throttledCode: 'AZURE_THROTTLED',
+      // Waiting calls by their step's operation rank, as the Kubernetes budget (createKubeBudget).
+      priority: currentCallPriority,
       ...(clock === undefined ? {} : { clock }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });

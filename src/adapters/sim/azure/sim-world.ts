@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArcMachineStatus } from '../../../domain/identity/arc-machine.js';
 import type { RoleAssignment } from '../../../domain/identity/access.js';
 import { createTokenBucket, type TokenBucket } from '../../../domain/identity/token-bucket.js';
+import { currentCallPriority, type CallPriority } from '../../../domain/operations/call-priority.js';
 import { UpstreamUnavailableError } from '../../../domain/shared/errors.js';
 import { systemClock, type Clock } from '../../../domain/shared/ids.js';
 import type { Scheduler } from '../../../domain/shared/scheduler.js';
@@ -132,15 +133,25 @@ export class SimWorld {
     this.tokenLifetimeMs = options.tokenLifetimeMs ?? 3_600_000;
     const t = options.throttling;
     if (t !== undefined && t !== false) this.serverBuckets = this.buckets(t === true ? {} : t, ARM_LIMITS);
-    if (options.clientBudget !== undefined) this.clientBuckets = this.buckets(options.clientBudget, ARM_LIMITS);
+    // The client's budget orders waiting calls as the real adapter's does (createArmBudget); ARM's own does not.
+    if (options.clientBudget !== undefined) this.clientBuckets = this.buckets(options.clientBudget, ARM_LIMITS, currentCallPriority);
   }
 
-  private buckets(limits: Partial<Record<SimRequestKind, SimBucketLimits>>, defaults: Record<SimRequestKind, SimBucketLimits>) {
+  private buckets(
+    limits: Partial<Record<SimRequestKind, SimBucketLimits>>,
+    defaults: Record<SimRequestKind, SimBucketLimits>,
+    priority?: () => CallPriority | undefined,
+  ) {
     // With a scheduler, waits for a token run on its time too (tests move it by hand).
     const scheduler = this.scheduler;
     const sleep = scheduler === undefined ? undefined : (ms: number) => new Promise<void>((resolve) => scheduler.after(ms, resolve));
     const make = (k: SimRequestKind) =>
-      createTokenBucket({ ...(limits[k] ?? defaults[k]), clock: this.clock, ...(sleep === undefined ? {} : { sleep }) });
+      createTokenBucket({
+        ...(limits[k] ?? defaults[k]),
+        clock: this.clock,
+        ...(sleep === undefined ? {} : { sleep }),
+        ...(priority === undefined ? {} : { priority }),
+      });
     return { reads: make('reads'), writes: make('writes'), deletes: make('deletes') };
   }
 
