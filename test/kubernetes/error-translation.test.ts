@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeClient } from '../../src/adapters/kubernetes/kube-client.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
 import { createKubeTenantRepository } from '../../src/adapters/kubernetes/tenant-repository.js';
 import { ConflictError, NotFoundError, QuotaExceededError, UpstreamRejectedError, UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import { tenantSpec, uniqueId } from '../contracts/tenant-repository.contract.js';
+import { REFUSED_PORT } from '../support/refused-port.js';
 import { emulatorClient, recordingLogger, startKubeFixture, type KubeFixture } from './support/kube-fixture.js';
 
 let fx: KubeFixture;
@@ -148,13 +148,7 @@ describe('Kubernetes answers become domain errors', () => {
   });
 
   it('a refused connection becomes KUBERNETES_UNAVAILABLE', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const repo = createKubeTenantRepository({ client: emulatorClient(`http://127.0.0.1:${port}`) });
+    const repo = createKubeTenantRepository({ client: emulatorClient(`http://127.0.0.1:${REFUSED_PORT}`) });
     await expect(repo.ping()).rejects.toMatchObject({ code: 'KUBERNETES_UNAVAILABLE' });
     await expect(repo.get('anything')).rejects.toBeInstanceOf(UpstreamUnavailableError);
   });

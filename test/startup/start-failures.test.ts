@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type KubeEmulator } from '../../src/adapters/sim/kube-emulator/index.js';
-import { closedPort, realEnv, runEntry, writeKubeconfig, type Exit } from './support.js';
+import { REFUSED_PORT } from '../support/refused-port.js';
+import { realEnv, runEntry, writeKubeconfig, type Exit } from './support.js';
 
 /**
  * The real entry points (`node --import tsx src/main/server.ts`, and worker.ts) started against
@@ -32,7 +33,7 @@ beforeAll(async () => {
   silent = createServer((socket) => void held.push(socket));
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   em = await startKubeEmulator({ access: { bearerToken: 'the-right-token', forbidden: ['labs.labplane.io', 'virtualmachines.kubevirt.io'] } });
-  dead = `https://127.0.0.1:${await closedPort()}`;
+  dead = `https://127.0.0.1:${REFUSED_PORT}`;
 });
 afterAll(async () => {
   await em?.close();
@@ -72,7 +73,7 @@ describe.concurrent('a failure to start is one line and exit code 1', () => {
   });
 
   it('Redis unreachable: names Redis and the URL without its password', { timeout: SLOW }, async () => {
-    const port = await closedPort();
+    const port = REFUSED_PORT;
     const line = oneLine(
       await runEntry('server', realEnv(writeKubeconfig(em.url, 'the-right-token'), { REDIS_URL: `redis://lab:s3cret-pw@127.0.0.1:${port}/2` })),
     );
