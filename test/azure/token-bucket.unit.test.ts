@@ -3,7 +3,7 @@ import { createArmBudget, requestKindOf } from '../../src/adapters/azure/arm-bud
 import { createTokenBucket, MARGIN_MS } from '../../src/domain/identity/token-bucket.js';
 import { withCallPriority } from '../../src/domain/operations/call-priority.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
-import { manualClock } from './support/manual-clock.js';
+import { manualClock, sleepOnNextTurn } from './support/manual-clock.js';
 
 /** A manual clock whose sleeps advance it, recording each wait. */
 function timeline() {
@@ -151,13 +151,7 @@ describe('token bucket', () => {
   it('with a priority, a caller refused for maxWaitMs takes no token, counting only the callers ahead of it', async () => {
     // Sleeps advance the clock on a later turn, so the callers below all arrive at 0 ms.
     const clock = manualClock(0);
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) =>
-        setImmediate(() => {
-          clock.advance(ms);
-          resolve();
-        }),
-      );
+    const sleep = sleepOnNextTurn(clock);
     let current: number | undefined;
     const bucket = createTokenBucket({
       ratePerSecond: 10,
@@ -214,13 +208,7 @@ describe('ARM budget', () => {
 
   it("serves waiting ARM calls by their step's operation rank, calls outside any step first", async () => {
     const clock = manualClock(0);
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) =>
-        setImmediate(() => {
-          clock.advance(ms);
-          resolve();
-        }),
-      );
+    const sleep = sleepOnNextTurn(clock);
     const budget = createArmBudget({ clock, sleep, writes: { ratePerSecond: 10, burst: 1 } });
     await budget.take('writes');
     const served: string[] = [];

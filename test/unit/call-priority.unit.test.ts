@@ -3,6 +3,7 @@ import { compareCallPriority, currentCallPriority, withCallPriority } from '../.
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
 import { toOperation } from '../../src/domain/operations/operation.js';
 import { createTokenBucket } from '../../src/domain/identity/token-bucket.js';
+import { manualClock, sleepOnNextTurn } from '../azure/support/manual-clock.js';
 
 describe('call priority', () => {
   it('orders depth first, oldest first: a lab, its first student and that student’s VM, then the next student', () => {
@@ -42,22 +43,9 @@ describe('call priority', () => {
   });
 
   it('a bucket with call priorities serves a student’s whole chain before the next student', async () => {
-    let clockMs = 0;
-    const clock = { now: () => new Date(clockMs) };
+    const clock = manualClock(0);
     let current: readonly number[] | undefined;
-    const bucket = createTokenBucket({
-      ratePerSecond: 10,
-      burst: 1,
-      clock,
-      sleep: (ms) =>
-        new Promise<void>((r) =>
-          setImmediate(() => {
-            clockMs += ms;
-            r();
-          }),
-        ),
-      priority: () => current,
-    });
+    const bucket = createTokenBucket({ ratePerSecond: 10, burst: 1, clock, sleep: sleepOnNextTurn(clock), priority: () => current });
     await bucket.take();
     const served: string[] = [];
     const take = (name: string, rank: readonly number[]) => {
