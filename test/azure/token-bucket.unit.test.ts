@@ -16,6 +16,38 @@ function timeline() {
   return { clock, waits, sleep };
 }
 
+/**
+ * A bucket of 10/s with a burst of 1 ranking callers by a number, whose sleeps advance a manual
+ * clock on a later turn (callers in one turn all arrive at the same instant); `take` records who
+ * was served, in order.
+ */
+function rankedBucket(opts: { maxWaitMs?: number; onSleep?: (nth: number) => void } = {}) {
+  const clock = manualClock(0);
+  const advance = sleepOnNextTurn(clock);
+  let current: number | undefined;
+  let sleeps = 0;
+  const served: string[] = [];
+  const bucket = createTokenBucket({
+    ratePerSecond: 10,
+    burst: 1,
+    clock,
+    ...(opts.maxWaitMs === undefined ? {} : { maxWaitMs: opts.maxWaitMs }),
+    sleep: (ms) => {
+      sleeps += 1;
+      opts.onSleep?.(sleeps);
+      return advance(ms);
+    },
+    priority: () => (current === undefined ? undefined : [current]),
+  });
+  const take = (priority: number, name: string) => {
+    current = priority;
+    const p = bucket.take().then(() => void served.push(name));
+    current = undefined;
+    return p;
+  };
+  return { bucket, clock, take, served };
+}
+
 describe('token bucket', () => {
   it('serves the burst at once, then one token per 1/rate second', async () => {
     const t = timeline();
@@ -149,36 +181,40 @@ describe('token bucket', () => {
   });
 
   it('with a priority, a caller refused for maxWaitMs takes no token, counting only the callers ahead of it', async () => {
-    // Sleeps advance the clock on a later turn, so the callers below all arrive at 0 ms.
-    const clock = manualClock(0);
-    const sleep = sleepOnNextTurn(clock);
-    let current: number | undefined;
-    const bucket = createTokenBucket({
-      ratePerSecond: 10,
-      burst: 1,
-      maxWaitMs: 250,
-      clock,
-      sleep,
-      priority: () => (current === undefined ? undefined : [current]),
-    });
+    const { bucket, clock, take, served } = rankedBucket({ maxWaitMs: 250 });
     await bucket.take();
-    const served: number[] = [];
-    const take = (priority: number) => {
-      current = priority;
-      const p = bucket.take().then(() => void served.push(priority));
-      current = undefined;
-      return p;
-    };
-    const pending = [take(1), take(1)];
+    const pending = [take(1, 'first'), take(1, 'second')];
     // Two callers ahead of priority 9: its token would come after 300 ms.
-    const refused = take(9);
+    const refused = take(9, 'refused');
     // Nobody ahead of priority 0: the token being reserved, in 100 ms.
-    pending.push(take(0));
+    pending.push(take(0, 'ahead of all'));
     await expect(refused).rejects.toBeInstanceOf(UpstreamUnavailableError);
     await Promise.all(pending);
-    expect(served).toEqual([0, 1, 1]);
+    expect(served).toEqual(['ahead of all', 'first', 'second']);
     // Three tokens after the first, none for the refused caller.
     expect(clock.now().getTime()).toBeLessThan(400);
+  });
+
+  it('with a priority, a caller that later, higher-ranked arrivals keep waiting past maxWaitMs is refused then, taking no token', async () => {
+    const pending: Promise<void>[] = [];
+    // While the second and the third token are awaited (from 101 and 201 ms), one more caller
+    // ranked before the waiting one arrives each time.
+    const { bucket, take, served } = rankedBucket({
+      maxWaitMs: 250,
+      onSleep: (n) => {
+        if (n === 2) pending.push(take(1, 'second arrival'));
+        if (n === 3) pending.push(take(1, 'third arrival'));
+      },
+    });
+    await bucket.take();
+    // Admitted at 0 ms (its token then due at 100 ms); each arrival ranked before it pushes it back.
+    const late = take(9, 'late');
+    pending.push(take(1, 'first arrival'));
+    await expect(late).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await Promise.all(pending);
+    // Refused at the sweep after the token of 301 ms went to the third arrival (its deadline: 250 ms);
+    // one token per arrival, none for it.
+    expect(served).toEqual(['first arrival', 'second arrival', 'third arrival']);
   });
 
   it('tryTake never waits: true while tokens last, false after', () => {

@@ -47,7 +47,7 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.fre
 export function isApiPath(url: string): boolean {
   return url.startsWith('/v1/') || API_EXACT_PATHS.has(url);
 }
-const API_EXACT_PATHS = new Set(['/v1', '/graphql', '/healthz', '/readyz', '/metrics', '/openapi.json', '/openapi.yaml', '/dev/token']);
+const API_EXACT_PATHS = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/openapi.json', '/dev/token']);
 
 /**
  * The headers helmet sets for `options`, computed once. Helmet's middleware only ever sets fixed

@@ -122,7 +122,7 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   const waiting: Waiter[] = [];
   let arrivals = 0;
   let pumping = false;
-  const before = (a: Waiter, b: Waiter) => {
+  const before = (a: Pick<Waiter, 'priority' | 'seq'>, b: Pick<Waiter, 'priority' | 'seq'>) => {
     const order =
       a.priority === undefined ? (b.priority === undefined ? 0 : -1) : b.priority === undefined ? 1 : compareCallPriority(a.priority, b.priority);
     return order < 0 || (order === 0 && a.seq < b.seq);
@@ -139,7 +139,8 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
           continue;
         }
         waiting.pop()?.resolve();
-        // Callers that later arrivals kept going past maxWaitMs are refused, taking no token.
+        // Callers that later arrivals kept waiting past maxWaitMs are refused, taking no token (one
+        // first in line when its token comes is served: it waited longer, but it has its token).
         const t = now();
         for (let i = waiting.length - 1; i >= 0; i -= 1) {
           const w = waiting[i]!;
@@ -165,7 +166,7 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
     // delayAt counts the token after it; this caller gets the reserved one if nobody is ahead of
     // it, else one more per caller ahead.
     let ahead = 0;
-    for (const w of waiting) if (before(w, me as Waiter)) ahead += 1;
+    for (const w of waiting) if (before(w, me)) ahead += 1;
     const delay = waiting.length === 0 ? delayAt(t) : Math.max(0, delayAt(t) + ((ahead - 1) * 1000) / rate);
     if (delay > maxWaitMs) return Promise.reject(throttled(delay));
     return new Promise<void>((resolve, reject) => {
