@@ -11,7 +11,7 @@ let base: string;
 beforeAll(async () => {
   t = await startTestApp();
   admin = await t.bearer({ sub: 'admin-ops', roles: ['platform-admin'] });
-  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  base = t.url;
 });
 afterAll(async () => {
   await t?.close();

@@ -54,7 +54,7 @@ describe.skipIf(skipBrowserTests)(browserSuiteTitle('LTI 1.3 end to end against 
 
   beforeAll(async () => {
     t = await startTestApp();
-    origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    origin = t.url;
     browser = await launchChromium();
     lms = t.deps.world.lms.simLms as SimLms;
     admin = await t.bearer({ sub: 'e2e-admin', roles: ['platform-admin'] });

@@ -14,7 +14,7 @@ beforeAll(async () => {
   t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
   admin = await t.bearer({ sub: 'admin-labs-g', roles: ['platform-admin'] });
   olga = await t.bearer({ sub: 'olga' });
-  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  base = t.url;
   rest = labClient(t);
 });
 afterAll(async () => {

@@ -154,7 +154,6 @@ export async function runScenario(): Promise<RecordedRequests> {
     await client.createVm(admin, tenant, vmBody('keep-disk', { storageClass: 'kv-premium-retain' }));
     // Its consoles, through the proxy (virt-api's vnc and console websockets).
     await eventually(async () => (await client.vm(admin, tenant, 'keep-disk')).body.state === 'Running', 30_000, 'keep-disk running');
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (t.app.server.address() as AddressInfo).port;
     for (const type of ['vnc', 'serial']) {
       const tk = await ok(

@@ -7,6 +7,8 @@ import { createLogger } from '../../src/main/logger.js';
 
 export interface TestApp {
   readonly app: FastifyInstance;
+  /** Where the app listens (http://127.0.0.1:<port>). */
+  readonly url: string;
   readonly deps: Deps;
   /** A bearer header value for the given claims. */
   bearer(claims: DevTokenClaims): Promise<string>;
@@ -34,6 +36,9 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   const deps = await buildDeps(config, createLogger(config), { ...overrides, simAzure });
   const app = await buildAppFromDeps(deps);
   await app.ready();
+  // Listening once, on loopback: supertest reuses a server that listens (request(t.app.server)) instead
+  // of binding and closing an ephemeral one per request, which cost about 0.45 ms of CPU per request.
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
   if (config.embeddedWorker) {
     await deps.jobs.engine.startWorker({ concurrency: 4 });
     // Returns once this app leads, so the loops run and the Lease is written before the test starts.
@@ -49,6 +54,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   }
   return {
     app,
+    url,
     deps,
     async bearer(claims) {
       if (deps.devTokens === undefined) throw new Error('dev mode is off');

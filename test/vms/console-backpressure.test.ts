@@ -17,7 +17,6 @@ let tenant: string;
 
 beforeAll(async () => {
   t = await startTestApp({}, { consoleTuning: { highWaterBytes: HIGH } });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   rest = restClient(t);
   admin = await t.bearer({ sub: 'admin-bp', roles: ['platform-admin'] });

@@ -36,7 +36,6 @@ const socketUrl = (tk: string) => `${base.replace(/^http/, 'ws')}/v1/console/${t
 
 beforeAll(async () => {
   t = await startTestApp({ CONSOLES_PER_VM: '2', CONSOLE_IDLE_TIMEOUT_MS: '60000' }, { consoleClock: clock, consoleTuning: { checkEveryMs: 25 } });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   rest = restClient(t);
   admin = await t.bearer({ sub: 'admin-console', roles: ['platform-admin'] });

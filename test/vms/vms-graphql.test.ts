@@ -15,7 +15,7 @@ let rest: ReturnType<typeof restClient>;
 beforeAll(async () => {
   t = await startTestApp();
   admin = await t.bearer({ sub: 'admin-g', roles: ['platform-admin'] });
-  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  base = t.url;
   rest = restClient(t);
 });
 afterAll(async () => {

@@ -21,7 +21,7 @@ let dir: string;
 
 beforeAll(async () => {
   t = await startTestApp({ LAB_TICK_MS: '200' });
-  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  base = t.url;
   token = (await t.bearer({ sub: 'cli-admin', roles: ['platform-admin'] })).replace(/^Bearer /, '');
   dir = await mkdtemp(join(tmpdir(), 'labplane-cli-'));
 });

@@ -25,7 +25,7 @@ let lp: LabplaneClient;
 
 beforeAll(async () => {
   t = await startTestApp({ LAB_TICK_MS: '200' });
-  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  base = t.url;
   admin = await t.bearer({ sub: 'client-admin', roles: ['platform-admin'] });
   lp = createLabplaneClient({ baseUrl: base, token: admin });
 });

@@ -21,7 +21,7 @@ export function browserAppForSuite(): BrowserApp {
     if (skipBrowserTests) return;
     env.browser = await launchChromium();
     t = await startTestApp();
-    env.origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    env.origin = t.url;
   });
   afterAll(async () => {
     await env.browser?.close();
