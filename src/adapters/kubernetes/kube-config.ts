@@ -1,4 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { reuseTlsConnections } from './dispatcher-reuse.js';
 
 /** Where the Kubernetes adapter finds its cluster. Exactly one source is used, in this order. */
 export interface KubeConfigSource {
@@ -13,7 +14,8 @@ export interface KubeConfigSource {
 /**
  * Builds a client-node `KubeConfig` from one source: `server` (emulator), `inCluster`, or
  * `kubeconfigPath`; with none of them, the default chain (`KUBECONFIG`, `~/.kube/config`, in-cluster).
- * Throws when the chosen source does not yield a current cluster.
+ * Throws when the chosen source does not yield a current cluster. Requests to a TLS cluster share
+ * connections (`reuseTlsConnections`).
  */
 export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   const kc = new KubeConfig();
@@ -38,5 +40,6 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   if (kc.getCurrentCluster() === null) {
     throw new Error('The Kubernetes configuration names no current cluster.');
   }
+  reuseTlsConnections(kc);
   return kc;
 }
