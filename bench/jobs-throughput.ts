@@ -5,7 +5,10 @@
  * (b) our engine: a no-op one-step kind through the full path (operation created → queued →
  *     worker → operation succeeded); ops/s, per-step runtime overhead and end-to-end latency
  *     p50/p99, and the ratio to (a). Also the overhead at concurrency 1 (no queueing).
- * (c) Redis commands per operation of both, counted with MONITOR in a pass of its own (MONITOR
+ * (c) where our node CPU goes, in the same rounds: the engine on BullMQ with the operation records in
+ *     a plain Map (BullMQ plus our service and step runtime, no record write), and the three record writes
+ *     of an operation alone (create, start, finish: the Redis store, no queue), at the same widths.
+ * (d) Redis commands per operation of both, counted with MONITOR in a pass of its own (MONITOR
  *     slows Redis, so never during the timed rounds): round trips (commands clients sent, a script
  *     call being one, a MULTI ... EXEC one in all) and every command Redis ran (those inside
  *     scripts too), by command name.
@@ -21,6 +24,11 @@ import { Redis } from 'ioredis';
 import { createBullmqTransport } from '../src/adapters/redis/bullmq-transport.js';
 import { createRedisOperationEvents } from '../src/adapters/redis/event-bus.js';
 import { createRedisOperationStore } from '../src/adapters/redis/operation-store.js';
+import { createMemoryOperationEvents } from '../src/adapters/memory/event-bus.js';
+import { newOperationRecord, startStep, succeed } from '../src/domain/operations/operation-lifecycle.js';
+import { matchesFilter, type OperationStore } from '../src/domain/operations/operation-store.js';
+import type { OperationRecord } from '../src/domain/operations/operation.js';
+import type { OperationEvents } from '../src/domain/operations/operation-events.js';
 import { makePrincipal } from '../src/domain/auth/principal.js';
 import type { Logger } from '../src/domain/operations/logger.js';
 import { createOperationService } from '../src/domain/operations/operation-service.js';
@@ -73,6 +81,31 @@ function deadline<T>(p: Promise<T>, what: string): Promise<T> {
     p,
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: over ${PHASE_LIMIT_MS} ms`)), PHASE_LIMIT_MS).unref()),
   ]);
+}
+
+/**
+ * Operation records in a Map, neither copied nor serialized: what the engine costs without any record
+ * write (the memory adapter copies every record in and out with structuredClone, a cost of its own).
+ * The runtime never changes a record in place, so sharing them is safe here.
+ */
+function costlessStore(): OperationStore {
+  const records = new Map<string, OperationRecord>();
+  return {
+    create: async (r) => void records.set(r.id, r),
+    get: async (id) => records.get(id),
+    mutate: async (id, change) => {
+      const cur = records.get(id);
+      if (cur === undefined) return undefined;
+      const next = change(cur);
+      if (next === undefined) return { operation: cur, changed: false };
+      records.set(id, next);
+      return { operation: next, changed: true };
+    },
+    list: async (filter, page) => ({ items: [...records.values()].filter((r) => matchesFilter(r, filter)).slice(0, page.limit) }),
+    listChildren: async (parentId) => [...records.values()].filter((r) => r.parentId === parentId),
+    deleteExpired: async () => 0,
+    outbox: { pending: async () => [], done: async () => undefined },
+  };
 }
 
 /** Counts what Redis runs between `start` and `stop`, from a MONITOR connection. */
@@ -136,7 +169,12 @@ async function commandCounter(): Promise<CommandCounter & { close(): Promise<voi
 }
 
 /** Node CPU (user + system) spent per job in the last measured phase, microseconds. */
-const cpuPerJob: { raw: number[]; ours: number[] } = { raw: [], ours: [] };
+const cpuPerJob: { raw: number[]; ours: number[]; memoryRecords: number[]; recordsAlone: number[] } = {
+  raw: [],
+  ours: [],
+  memoryRecords: [],
+  recordsAlone: [],
+};
 type Counted = Awaited<ReturnType<CommandCounter['stop']>>;
 const counted: { raw?: Counted; ours?: Counted } = {};
 
@@ -183,13 +221,14 @@ async function ourEngine(
   tag: string,
   width: number,
   concurrency: number,
-  options: { oneAtATime?: boolean; counter?: CommandCounter } = {},
+  options: { oneAtATime?: boolean; counter?: CommandCounter; memoryRecords?: boolean } = {},
 ): Promise<EngineRun> {
-  const { oneAtATime = false, counter } = options;
+  const { oneAtATime = false, counter, memoryRecords = false } = options;
   const redis = new Redis(URL_, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const p = `${prefix}:ours-${tag}`;
-  const store = createRedisOperationStore({ redis, prefix: p, publishTo: p });
-  const events = createRedisOperationEvents({ redis, prefix: p, logger });
+  const store: OperationStore = memoryRecords ? costlessStore() : createRedisOperationStore({ redis, prefix: p, publishTo: p });
+  const redisEvents = memoryRecords ? undefined : createRedisOperationEvents({ redis, prefix: p, logger });
+  const events: OperationEvents = redisEvents ?? createMemoryOperationEvents();
   const transport = createBullmqTransport({ url: URL_, prefix: `${p}:bull`, queueName: `ours-${tag}`, logger });
   const engine = createJobEngine({ transport, store, events, clock: systemClock, logger });
   engine.register([
@@ -224,14 +263,40 @@ async function ourEngine(
   const s = (performance.now() - t0) / 1000;
   if (counter !== undefined) counted.ours = await counter.stop();
   const cpu = process.cpuUsage(cpu0);
-  if (tag.startsWith('run')) cpuPerJob.ours.push((cpu.user + cpu.system) / n);
+  if (tag.startsWith('run')) (memoryRecords ? cpuPerJob.memoryRecords : cpuPerJob.ours).push((cpu.user + cpu.system) / n);
   const opsPerSecond = n / s;
   const ok = (await store.list({ status: 'succeeded' }, { limit: 1 })).items.length === 1;
   if (!ok) throw new Error('operations did not reach succeeded');
   await engine.close();
-  await events.close();
+  await redisEvents?.close();
   await redis.quit();
   return { opsPerSecond, overheadMs: overheadMs.sort((a, b) => a - b), endToEndMs: endToEndMs.sort((a, b) => a - b) };
+}
+
+/** The three record writes of a one-step operation (create, start, finish) on the Redis store, no queue. */
+async function recordsAlone(n: number, tag: string): Promise<void> {
+  const redis = new Redis(URL_, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const p = `${prefix}:records-${tag}`;
+  const store = createRedisOperationStore({ redis, prefix: p, publishTo: p });
+  const cpu0 = process.cpuUsage();
+  await pool(n, PRODUCERS, async () => {
+    const id = randomUUID();
+    const record = newOperationRecord(
+      { id, kind: 'bench.noop', tenant: 'bench', target: { type: 'noop', id: 'x' }, createdBy: admin.id, input: {}, firstStep: 'noop' },
+      systemClock.now(),
+    );
+    await store.create(record);
+    await store.mutate(id, (op) => {
+      const start = startStep(op, { step: 'noop', generation: 0 }, systemClock.now());
+      return start.type === 'skip' ? undefined : start.next;
+    });
+    await store.mutate(id, (op) => succeed(op, undefined, systemClock.now()));
+  });
+  const cpu = process.cpuUsage(cpu0);
+  if (tag.startsWith('run')) cpuPerJob.recordsAlone.push((cpu.user + cpu.system) / n);
+  const done = (await store.list({ status: 'succeeded' }, { limit: 1 })).items.length;
+  if (done !== 1) throw new Error('records alone: operations did not reach succeeded');
+  await redis.quit();
 }
 
 async function redisCpu(): Promise<number> {
@@ -280,6 +345,8 @@ try {
     const c2 = await redisCpu();
     rawCpu += c1 - c0;
     oursCpu += c2 - c1;
+    await ourEngine(N, `run${r}-memory-records`, PRODUCERS, CONCURRENCY, { memoryRecords: true });
+    await recordsAlone(N, `run${r}`);
     const ratio = (runs.at(-1)?.opsPerSecond ?? 0) / (raws.at(-1) ?? 1);
     console.log(`  round ${r + 1}: raw ${f(raws.at(-1) ?? 0, 0)} jobs/s, ours ${f(runs.at(-1)?.opsPerSecond ?? 0, 0)} ops/s (${f(ratio * 100, 1)}%)`);
   }
@@ -297,6 +364,10 @@ try {
   console.log(`labplane engine, full path (median): ${f(ours, 0)} ops/s`);
   console.log(`ratio (median of paired rounds):     ${f(ratio * 100, 1)}% of raw BullMQ (goal >= 70%)`);
   console.log(`node CPU per op (median):             raw ${f(median(cpuPerJob.raw), 0)} µs, ours ${f(median(cpuPerJob.ours), 0)} µs`);
+  console.log(
+    `  of which (same rounds):             engine on BullMQ, records in a plain Map ${f(median(cpuPerJob.memoryRecords), 0)} µs; ` +
+      `the 3 record writes alone (Redis store) ${f(median(cpuPerJob.recordsAlone), 0)} µs`,
+  );
   console.log(`redis-server CPU per 1000 ops:        raw ${f((rawCpu / ROUNDS / N) * 1000, 3)} s, ours ${f((oursCpu / ROUNDS / N) * 1000, 3)} s`);
   console.log(
     `step overhead under load:             p50 ${f(pct(overhead, 50))} ms, p99 ${f(pct(overhead, 99))} ms (queueing on a saturated event loop included)`,
