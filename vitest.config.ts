@@ -58,7 +58,12 @@ export default defineConfig({
       { extends: true, test: { name: 'redis', include: [REDIS], isolate: false, testTimeout: 60_000 } },
       // A browser renders on the same two cores as the other workers: steps take seconds. The default
       // expect.poll limit (1 s) is for in-process state; a page's text is polled for up to 10 s.
-      { extends: true, test: { name: 'browser', include: [BROWSER], testTimeout: 60_000, expect: { poll: { timeout: 10_000 } } } },
+      // Its forks keep loaded modules from one file to the next like the component slice's (each file
+      // launches its own chromium and app; nothing else is shared).
+      {
+        extends: true,
+        test: { name: 'browser', include: [BROWSER], isolate: false, testTimeout: 60_000, expect: { poll: { timeout: 10_000 } } },
+      },
       // Each file starts the app in its hook; on a loaded machine with a cold transform cache that took
       // over 30 s, hence a hook limit above the default.
       {
