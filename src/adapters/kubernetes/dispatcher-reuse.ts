@@ -19,8 +19,9 @@ const KEPT = 4;
  * has TLS material (a CA, a client certificate: every real cluster, in-cluster included). Its private
  * `createDispatcher` has no cache, unlike `createAgent` beside it, so every Kubernetes call opened a
  * TCP connection and made a TLS handshake, and left the connection idle until undici's keep-alive
- * timeout. Measured against a loopback HTTPS server: 50 list calls, 50 handshakes, 8.3 ms of CPU per
- * call (both ends in one process); with this, one handshake. Every watch, list and write goes through
+ * timeout. Measured against a loopback HTTPS server (both ends in one process, no request budget):
+ * 200 list calls, 200 handshakes, 5.7 ms of CPU per call; with this, no new handshake and 1.7 ms, as
+ * over plain HTTP. Every watch, list and write goes through
  * `applySecurityAuthentication`, which calls that method, so wrapping it reaches them all.
  *
  * Keyed by what client-node computed for the request (server, proxy, CA, client certificate and key,
