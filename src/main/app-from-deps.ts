@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type PipelinePiece } from '../api/app.js';
 import type { Deps } from './deps.js';
@@ -6,13 +7,17 @@ import { activeTelemetry } from './telemetry.js';
 
 /**
  * The HTTP app over already-built deps (used by the server and by tests). `benchWithout` is for
- * bench/pipeline-cost.ts alone: the server never passes it, and no setting reaches it.
+ * bench/pipeline-cost.ts alone: the server never passes it, and no setting reaches it. `logStream`
+ * is where the app's log lines go (default: standard output, as the server's), for tests that read them.
  */
-export function buildAppFromDeps(deps: Deps, bench: { benchWithout?: ReadonlySet<PipelinePiece> } = {}): Promise<FastifyInstance> {
+export function buildAppFromDeps(
+  deps: Deps,
+  options: { benchWithout?: ReadonlySet<PipelinePiece>; logStream?: Writable } = {},
+): Promise<FastifyInstance> {
   const { config } = deps;
   const tracing = activeTelemetry()?.fastifyPlugin;
   return buildApp({
-    logger: loggerOptions(config),
+    logger: options.logStream === undefined ? loggerOptions(config) : { ...loggerOptions(config), stream: options.logStream },
     devMode: config.devMode,
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -30,6 +35,6 @@ export function buildAppFromDeps(deps: Deps, bench: { benchWithout?: ReadonlySet
     rateLimitPerMinute: config.rateLimitPerMinute,
     rateLimitRedis: deps.jobs.redis,
     ...(tracing === undefined ? {} : { tracing }),
-    ...(bench.benchWithout === undefined ? {} : { benchWithout: bench.benchWithout }),
+    ...(options.benchWithout === undefined ? {} : { benchWithout: options.benchWithout }),
   });
 }

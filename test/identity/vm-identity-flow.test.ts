@@ -32,7 +32,8 @@ beforeAll(async () => {
     },
   });
   deps = await buildDeps(config, pino(loggerOptions(config), stream));
-  app = await buildAppFromDeps(deps);
+  // The HTTP app's request log lines too (they went to standard output, unread).
+  app = await buildAppFromDeps(deps, { logStream: stream });
   await app.ready();
   await deps.jobs.engine.startWorker({ concurrency: 4 });
   const issue = async (claims: Parameters<NonNullable<Deps['devTokens']>['issue']>[0]) =>
@@ -138,6 +139,8 @@ describe('Arc onboarding on the embedded default', () => {
       expect(JSON.stringify(op)).not.toContain(token!);
     for (const r of responses) expect(r).not.toContain(token!);
     expect(logs.length).toBeGreaterThan(0);
+    // The HTTP app's request lines are among those read.
+    expect(logs.some((l) => l.includes('"msg":"incoming request"'))).toBe(true);
     expect(logs.filter((l) => l.includes(token!))).toEqual([]);
 
     // Deleting the VM deletes its Arc machine.
