@@ -172,10 +172,10 @@ async function commandCounter(): Promise<CommandCounter & { close(): Promise<voi
 }
 
 /** Node CPU (user + system) spent per job in the last measured phase, microseconds. */
-const cpuPerJob: { raw: number[]; ours: number[]; memoryRecords: number[]; recordsAlone: number[] } = {
+const cpuPerJob: { raw: number[]; ours: number[]; mapRecords: number[]; recordsAlone: number[] } = {
   raw: [],
   ours: [],
-  memoryRecords: [],
+  mapRecords: [],
   recordsAlone: [],
 };
 type Counted = Awaited<ReturnType<CommandCounter['stop']>>;
@@ -224,13 +224,13 @@ async function ourEngine(
   tag: string,
   width: number,
   concurrency: number,
-  options: { oneAtATime?: boolean; counter?: CommandCounter; memoryRecords?: boolean } = {},
+  options: { oneAtATime?: boolean; counter?: CommandCounter; mapRecords?: boolean } = {},
 ): Promise<EngineRun> {
-  const { oneAtATime = false, counter, memoryRecords = false } = options;
+  const { oneAtATime = false, counter, mapRecords = false } = options;
   const redis = new Redis(URL_, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const p = `${prefix}:ours-${tag}`;
-  const store: OperationStore = memoryRecords ? costlessStore() : createRedisOperationStore({ redis, prefix: p, publishTo: p });
-  const redisEvents = memoryRecords ? undefined : createRedisOperationEvents({ redis, prefix: p, logger });
+  const store: OperationStore = mapRecords ? costlessStore() : createRedisOperationStore({ redis, prefix: p, publishTo: p });
+  const redisEvents = mapRecords ? undefined : createRedisOperationEvents({ redis, prefix: p, logger });
   const events: OperationEvents = redisEvents ?? createMemoryOperationEvents();
   const transport = createBullmqTransport({ url: URL_, prefix: `${p}:bull`, queueName: `ours-${tag}`, logger });
   const engine = createJobEngine({ transport, store, events, clock: systemClock, logger });
@@ -266,7 +266,7 @@ async function ourEngine(
   const s = (performance.now() - t0) / 1000;
   if (counter !== undefined) counted.ours = await counter.stop();
   const cpu = process.cpuUsage(cpu0);
-  if (tag.startsWith('run')) (memoryRecords ? cpuPerJob.memoryRecords : cpuPerJob.ours).push((cpu.user + cpu.system) / n);
+  if (tag.startsWith('run')) (mapRecords ? cpuPerJob.mapRecords : cpuPerJob.ours).push((cpu.user + cpu.system) / n);
   const opsPerSecond = n / s;
   const ok = (await store.list({ status: 'succeeded' }, { limit: 1 })).items.length === 1;
   if (!ok) throw new Error('operations did not reach succeeded');
@@ -348,7 +348,7 @@ try {
     const c2 = await redisCpu();
     rawCpu += c1 - c0;
     oursCpu += c2 - c1;
-    await ourEngine(N, `run${r}-memory-records`, PRODUCERS, CONCURRENCY, { memoryRecords: true });
+    await ourEngine(N, `run${r}-memory-records`, PRODUCERS, CONCURRENCY, { mapRecords: true });
     await recordsAlone(N, `run${r}`);
     const ratio = (runs.at(-1)?.opsPerSecond ?? 0) / (raws.at(-1) ?? 1);
     console.log(`  round ${r + 1}: raw ${f(raws.at(-1) ?? 0, 0)} jobs/s, ours ${f(runs.at(-1)?.opsPerSecond ?? 0, 0)} ops/s (${f(ratio * 100, 1)}%)`);
@@ -368,7 +368,7 @@ try {
   console.log(`ratio (median of paired rounds):     ${f(ratio * 100, 1)}% of raw BullMQ (goal >= 70%)`);
   console.log(`node CPU per op (median):             raw ${f(median(cpuPerJob.raw), 0)} µs, ours ${f(median(cpuPerJob.ours), 0)} µs`);
   console.log(
-    `  of which (same rounds):             engine on BullMQ, records in a plain Map ${f(median(cpuPerJob.memoryRecords), 0)} µs; ` +
+    `  of which (same rounds):             engine on BullMQ, records in a plain Map ${f(median(cpuPerJob.mapRecords), 0)} µs; ` +
       `the 3 record writes alone (Redis store) ${f(median(cpuPerJob.recordsAlone), 0)} µs`,
   );
   console.log(`redis-server CPU per 1000 ops:        raw ${f((rawCpu / ROUNDS / N) * 1000, 3)} s, ours ${f((oursCpu / ROUNDS / N) * 1000, 3)} s`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeClient, type KubeClient } from '../../src/adapters/kubernetes/kube-client.js';
 import { loadKubeConfig } from '../../src/adapters/kubernetes/kube-config.js';
+import { reuseTlsConnections } from '../../src/adapters/kubernetes/dispatcher-reuse.js';
 import { recordingLogger } from './support/kube-fixture.js';
 
 /**
@@ -94,7 +95,6 @@ describe('connections to a TLS API server', () => {
   });
 });
 
-it('refuses a client-node without the method it wraps, rather than silently making a connection per call again', async () => {
-  const { reuseTlsConnections } = await import('../../src/adapters/kubernetes/dispatcher-reuse.js');
+it('refuses a client-node without the method it wraps, rather than silently making a connection per call again', () => {
   expect(() => reuseTlsConnections({} as Parameters<typeof reuseTlsConnections>[0])).toThrow(/createDispatcher/);
 });
