@@ -61,6 +61,27 @@ if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await c
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 const roster = Array.from({ length: students }, (_, i) => ({ id: id(i + 1), email: `s${i + 1}@uni.example`, displayName: `Student ${i + 1}` }));
 const before = sim.stats();
+// The Kubernetes writes this process makes (the simulated controllers write to the store directly,
+// not over HTTP), by resource: what the Kubernetes write budget (KUBE_QPS) is spent on.
+function kubeWrites(): { total: number; parts: Array<readonly [string, number]> } {
+  const writesTo = (pathPrefix?: string) =>
+    ['POST', 'PUT', 'PATCH', 'DELETE'].reduce(
+      (n, method) => n + emulator!.requestCount({ method, ...(pathPrefix === undefined ? {} : { pathPrefix }) }),
+      0,
+    );
+  return {
+    total: writesTo(),
+    parts: [
+      ['VirtualMachines', writesTo(`/apis/kubevirt.io/v1/namespaces/${tenant}/virtualmachines`)],
+      ['tenant Secrets (cloud-init)', writesTo(`/api/v1/namespaces/${tenant}/secrets`)],
+      ['control-namespace Secrets (staged cloud-init)', writesTo(`/api/v1/namespaces/${config.controlNamespace}/secrets`)],
+      ['Lab objects', writesTo(`/apis/labplane.io/v1alpha1/namespaces/${tenant}/labs`)],
+      ['DataVolumes', writesTo(`/apis/cdi.kubevirt.io/v1beta1/namespaces/${tenant}/datavolumes`)],
+      ['Leases', writesTo('/apis/coordination.k8s.io/')],
+    ],
+  };
+}
+const kubeWritesBefore = kubeWrites();
 
 // With --redis, how many keys the run adds to Redis at most (sampled each second).
 const keys = redisUrl === undefined ? undefined : new Redis(redisUrl);
@@ -135,6 +156,18 @@ console.log(
   }
   console.log(
     `time split: first VM object at ${firstAt['vm']?.toFixed(1) ?? 'n/a'} s, first VM running at ${firstAt['running']?.toFixed(1) ?? 'n/a'} s, first ARM write at ${first?.t.toFixed(1) ?? 'n/a'} s, last at ${last?.t.toFixed(1) ?? 'n/a'} s, tail after it ${last === undefined ? 'n/a' : (wallS - last.t).toFixed(1)} s; writes at most ${behind.toFixed(0)} behind what the budget allowed (${(behind / ARM.writes.ratePerSecond).toFixed(1)} s of budget)`,
+  );
+}
+{
+  const at = kubeWrites();
+  const total = at.total - kubeWritesBefore.total;
+  const parts = at.parts.map(([what, n], i) => [what, n - (kubeWritesBefore.parts[i]?.[1] ?? 0)] as const);
+  const named = parts.reduce((n, [, c]) => n + c, 0);
+  console.log(
+    `Kubernetes writes: ${total} (${(total / students).toFixed(1)} per student; ${(total / config.kubeQps).toFixed(0)} s at ${config.kubeQps}/s): ${parts
+      .filter(([, c]) => c > 0)
+      .map(([what, c]) => `${what} ${c}`)
+      .join(', ')}, other ${total - named}`,
   );
 }
 if (redisUrl !== undefined)

@@ -1,3 +1,4 @@
+import { compareCallPriority, type CallPriority } from '../domain/operations/call-priority.js';
 import { backoffMs } from '../domain/shared/backoff.js';
 import { jobIdOf, WorkerShutdown, type JobMessage, type JobProcessor, type JobTransport, type QueueCounts } from '../domain/operations/job-queue.js';
 import type { Logger } from '../domain/operations/logger.js';
@@ -7,7 +8,11 @@ type State = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
 
 interface Entry {
   readonly job: JobMessage;
+  /** The operation's rank (see `operationRank`); absent: before every ranked job. */
+  readonly rank: CallPriority | undefined;
   state: State;
+  /** Its latest turn in the waiting queues (items of an earlier wait are stale). */
+  turn: number;
   deliveries: number;
   /** Cancels the entry's pending timer (its delay, redelivery or retention). */
   cancel?: () => void;
@@ -25,6 +30,13 @@ export interface InProcessTransportOptions {
   /** Extra wait after aborting jobs at the end of a stop's grace. Default 1000 ms. */
   readonly handBackMs?: number;
   /**
+   * Waiting jobs are served by rank (older chains of operations first: a lab's first students'
+   * steps before the later students'), except that a job waiting this long goes first, in arrival
+   * order, whatever its rank: so the work of an operation started during a long lab waits at most
+   * about this much more than it would in arrival order. Default 30000 ms.
+   */
+  readonly rankWaitLimitMs?: number;
+  /**
    * Time for delays, redeliveries and retention. Default real time. A stop's grace stays in real
    * time: it bounds how long a process takes to shut down, and a test's `close()` must not hang
    * on a clock nobody moves.
@@ -32,10 +44,33 @@ export interface InProcessTransportOptions {
   readonly scheduler?: Scheduler;
 }
 
+/** One wait of a job in the queues (a job waits again after a delay or a redelivery). */
+interface Waiting {
+  readonly id: string;
+  readonly entry: Entry;
+  readonly turn: number;
+  /** When it started waiting (epoch ms). */
+  readonly since: number;
+}
+
+/** Negative when `a` is served first: unranked first, then by rank, then by arrival. */
+function servedBefore(a: Waiting, b: Waiting): number {
+  const ra = a.entry.rank;
+  const rb = b.entry.rank;
+  if (ra !== rb) {
+    if (ra === undefined) return -1;
+    if (rb === undefined) return 1;
+    const c = compareCallPriority(ra, rb);
+    if (c !== 0) return c;
+  }
+  return a.turn - b.turn;
+}
+
 /**
  * A job transport inside this process: same semantics as BullMQ (deterministic ids, delays,
  * concurrency, redelivery when the processor rejects) but not durable: queued and running jobs
- * are lost with the process. For the embedded default without Redis, and tests.
+ * are lost with the process. For the embedded default without Redis, and tests. Unlike BullMQ's
+ * arrival order, waiting jobs are served by their operation's rank (see `rankWaitLimitMs`).
  */
 export function createInProcessTransport(options: InProcessTransportOptions): JobTransport {
   const { logger } = options;
@@ -43,22 +78,58 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
   const maxDeliveries = options.deliveryAttempts ?? 5;
   const redeliveryMs = options.redeliveryDelayMs ?? 1_000;
   const handBackMs = options.handBackMs ?? 1_000;
+  const rankWaitLimitMs = options.rankWaitLimitMs ?? 30_000;
+  const scheduler = options.scheduler ?? systemScheduler;
   const entries = new Map<string, Entry>();
-  let waiting: string[] = [];
+  // Every wait is in both queues: by arrival (to find one waiting past the limit) and by rank (sorted,
+  // the next to serve last; a binary insertion into an array of a few thousand at most costs less than
+  // a heap library's dependency). Taken from one, it is stale in the other and skipped there.
+  let arrivals: Waiting[] = [];
   let head = 0;
+  let byRank: Waiting[] = [];
+  let turns = 0;
+  let waitingNow = 0;
   let processor: JobProcessor | undefined;
   let concurrency = 1;
   let accepting = false;
   let active = 0;
   let idle: Array<() => void> = [];
 
-  const later = (ms: number, fn: () => void): (() => void) => (options.scheduler ?? systemScheduler).after(ms, fn);
+  const later = (ms: number, fn: () => void): (() => void) => scheduler.after(ms, fn);
 
   function enqueueWaiting(id: string, entry: Entry): void {
     entry.state = 'waiting';
     delete entry.cancel;
-    waiting.push(id);
+    turns += 1;
+    entry.turn = turns;
+    waitingNow += 1;
+    const w: Waiting = { id, entry, turn: turns, since: scheduler.now().getTime() };
+    arrivals.push(w);
+    let lo = 0;
+    let hi = byRank.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (servedBefore(w, byRank[mid]!) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    byRank.splice(lo, 0, w);
     pump();
+  }
+
+  const live = (w: Waiting): boolean => w.entry.state === 'waiting' && w.entry.turn === w.turn && entries.get(w.id) === w.entry;
+
+  /** The next job to run: the oldest wait if it is past the limit, else the first by rank. */
+  function next(): Waiting | undefined {
+    while (head < arrivals.length && !live(arrivals[head]!)) head += 1;
+    const oldest = arrivals[head];
+    if (oldest === undefined) return undefined;
+    if (scheduler.now().getTime() - oldest.since >= rankWaitLimitMs) {
+      head += 1;
+      return oldest;
+    }
+    for (let w = byRank.pop(); w !== undefined; w = byRank.pop()) if (live(w)) return w;
+    head += 1;
+    return oldest;
   }
 
   function finish(id: string, entry: Entry, state: 'completed' | 'failed'): void {
@@ -69,20 +140,21 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
   }
 
   function pump(): void {
-    while (accepting && processor !== undefined && active < concurrency && head < waiting.length) {
-      const id = waiting[head] as string;
-      head += 1;
-      const entry = entries.get(id);
-      if (entry?.state === 'waiting') run(id, entry, processor);
+    while (accepting && processor !== undefined && active < concurrency) {
+      const w = next();
+      if (w === undefined) break;
+      run(w.id, w.entry, processor);
     }
-    if (head > 1024 && head * 2 > waiting.length) {
-      waiting = waiting.slice(head);
+    if (head > 1024 && head * 2 > arrivals.length) {
+      arrivals = arrivals.slice(head);
       head = 0;
     }
+    if (byRank.length > 1024 && byRank.length > 2 * waitingNow) byRank = byRank.filter(live);
   }
 
   function run(id: string, entry: Entry, p: JobProcessor): void {
     entry.state = 'active';
+    waitingNow -= 1;
     entry.deliveries += 1;
     const controller = new AbortController();
     entry.controller = controller;
@@ -139,10 +211,10 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
     name: 'in-process',
     durable: false,
 
-    async add(job, { delayMs }) {
+    async add(job, { delayMs, rank }) {
       const id = jobIdOf(job);
       if (entries.has(id)) return;
-      const entry: Entry = { job, state: 'delayed', deliveries: 0 };
+      const entry: Entry = { job, rank, state: 'delayed', deliveries: 0, turn: 0 };
       entries.set(id, entry);
       if (delayMs > 0) entry.cancel = later(delayMs, () => enqueueWaiting(id, entry));
       else enqueueWaiting(id, entry);
@@ -153,6 +225,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       const entry = entries.get(id);
       if (entry === undefined) return 'removed';
       if (entry.state === 'active') return 'active';
+      if (entry.state === 'waiting') waitingNow -= 1;
       entry.cancel?.();
       entries.delete(id);
       return 'removed';
@@ -188,8 +261,10 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       if (pending > 0) logger.warn({ pending }, 'in-process job queue closed with unfinished jobs; they are lost');
       for (const e of entries.values()) e.cancel?.();
       entries.clear();
-      waiting = [];
+      arrivals = [];
+      byRank = [];
       head = 0;
+      waitingNow = 0;
     },
   };
 }

@@ -151,7 +151,7 @@ export function createJobEngine(deps: JobEngineDeps): JobEngine {
         generation: options.generation ?? 0,
         ...jobTraceOf(delayMs),
       };
-      await transport.add(job, { delayMs });
+      await transport.add(job, { delayMs, ...(options.rank === undefined ? {} : { rank: options.rank }) });
     },
 
     async cancel(operationId): Promise<OperationRecord | undefined> {

@@ -20,7 +20,7 @@ import {
   succeed,
   type StepStart,
 } from '../domain/operations/operation-lifecycle.js';
-import { withCallPriority } from '../domain/operations/call-priority.js';
+import { operationRank, withCallPriority } from '../domain/operations/call-priority.js';
 import type { OperationRecorder } from '../domain/operations/operation-recorder.js';
 import { isTerminal, type OperationProblem, type OperationRecord } from '../domain/operations/operation.js';
 import { problemOf } from '../domain/operations/problem.js';
@@ -61,7 +61,10 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
   async function enqueueCursor(op: OperationRecord): Promise<void> {
     const c = op.cursor;
     const delayMs = c.notBefore === undefined ? 0 : Math.max(0, Date.parse(c.notBefore) - clock.now().getTime());
-    await transport.add({ kind: op.kind, operationId: op.id, step: c.step, generation: c.generation, ...jobTraceOf(delayMs, op) }, { delayMs });
+    await transport.add(
+      { kind: op.kind, operationId: op.id, step: c.step, generation: c.generation, ...jobTraceOf(delayMs, op) },
+      { delayMs, rank: operationRank(op) },
+    );
   }
 
   /** Applies `change` only while `job` still owns the operation (current and active). */
@@ -213,7 +216,7 @@ export function createStepRunner(deps: StepRunnerDeps): JobProcessor & { enqueue
     } else {
       try {
         // Older operations' upstream calls first (see withCallPriority).
-        outcome = await withCallPriority(op.rank ?? [Date.parse(op.createdAt)], () =>
+        outcome = await withCallPriority(operationRank(op), () =>
           handler({
             operation: op,
             step: job.step,

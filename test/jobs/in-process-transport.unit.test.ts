@@ -120,6 +120,99 @@ describe('in-process transport on an injected scheduler', () => {
   });
 });
 
+describe('in-process transport: the order waiting jobs are served in', () => {
+  const of = (operationId: string): JobMessage => ({ kind: 'k', operationId, step: 'run', generation: 0 });
+
+  /** A transport with one slot held by a job `release()` lets finish, so the jobs added next wait. */
+  async function heldTransport(extra: { rankWaitLimitMs?: number } = {}) {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler, ...extra });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const r = recorder((j) => (j.operationId === 'holder' ? held : Promise.resolve()));
+    await t.start(r.processor, { concurrency: 1 });
+    await t.add(of('holder'), { delayMs: 0 });
+    await settle();
+    expect(r.runs).toHaveLength(1);
+    return { t, r, scheduler, release };
+  }
+
+  it('by rank: unranked jobs first, then element by element (an ancestor before its descendants), equal ranks by arrival', async () => {
+    const { t, r, release } = await heldTransport();
+    const ran: string[] = [];
+    const processed = r.processor.process.bind(r.processor);
+    r.processor.process = (j, signal) => (ran.push(j.operationId), processed(j, signal));
+    await t.add(of('late-lab'), { delayMs: 0, rank: [5_000] });
+    await t.add(of('student-2'), { delayMs: 0, rank: [1_000, 1_002] });
+    await t.add(of('student-1-identity'), { delayMs: 0, rank: [1_000, 1_001, 1_500] });
+    await t.add(of('lab'), { delayMs: 0, rank: [1_000] });
+    await t.add(of('webhook'), { delayMs: 0 });
+    await t.add(of('student-1'), { delayMs: 0, rank: [1_000, 1_001] });
+    await t.add(of('student-2-again'), { delayMs: 0, rank: [1_000, 1_002] });
+    release();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(ran).toEqual(['webhook', 'lab', 'student-1', 'student-1-identity', 'student-2', 'student-2-again', 'late-lab']);
+    expect((await t.counts())[0]).toMatchObject({ waiting: 0, active: 0 });
+    await t.close();
+  });
+
+  it('a job that has waited past the limit goes first whatever its rank, so a long lab delays other work by at most that', async () => {
+    const { t, r, scheduler, release } = await heldTransport({ rankWaitLimitMs: 30_000 });
+    const ran: string[] = [];
+    const processed = r.processor.process.bind(r.processor);
+    r.processor.process = (j, signal) => (ran.push(j.operationId), processed(j, signal));
+    await t.add(of('other-tenant-vm'), { delayMs: 0, rank: [9_000] });
+    scheduler.advance(29_999);
+    await t.add(of('lab-student-a'), { delayMs: 0, rank: [1_000, 1_001] });
+    await t.add(of('lab-student-b'), { delayMs: 0, rank: [1_000, 1_002] });
+    scheduler.advance(1);
+    release();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(ran).toEqual(['other-tenant-vm', 'lab-student-a', 'lab-student-b']);
+    await t.close();
+  });
+
+  it('a removed waiting job is not run; a redelivered job waits again with its rank', async () => {
+    const scheduler = manualScheduler();
+    const t = createInProcessTransport({ logger: recordingLogger(), scheduler, redeliveryDelayMs: 1_000 });
+    const ran: string[] = [];
+    const gates = new Map<string, () => void>();
+    let flakyFails = true;
+    await t.start(
+      {
+        async process(j) {
+          ran.push(j.operationId);
+          if (j.operationId === 'flaky' && flakyFails) {
+            flakyFails = false;
+            throw new Error('upstream down');
+          }
+          if (j.operationId.startsWith('holder')) await new Promise<void>((r) => gates.set(j.operationId, r));
+          return {};
+        },
+        async lost() {},
+      },
+      { concurrency: 1 },
+    );
+    await t.add(of('holder-1'), { delayMs: 0, rank: [0] });
+    await settle();
+    await t.add(of('dropped'), { delayMs: 0, rank: [1] });
+    await t.add(of('flaky'), { delayMs: 0, rank: [1_000] });
+    expect(await t.remove(of('dropped'))).toBe('removed');
+    gates.get('holder-1')?.();
+    await settle();
+    // 'flaky' ran and failed; its redelivery is delayed. Hold the slot again, and queue a later-ranked job first.
+    await t.add(of('holder-2'), { delayMs: 0, rank: [0] });
+    await settle();
+    await t.add(of('later'), { delayMs: 0, rank: [5_000] });
+    scheduler.advance(1_000);
+    expect((await t.counts())[0]).toMatchObject({ waiting: 2, active: 1 });
+    gates.get('holder-2')?.();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(ran).toEqual(['holder-1', 'flaky', 'holder-2', 'flaky', 'later']);
+    await t.close();
+  });
+});
+
 /** Lets the transport's promise chain after a delivery (finish, redelivery timer, pump) run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));

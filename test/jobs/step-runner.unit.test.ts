@@ -94,6 +94,42 @@ describe('step runner', () => {
     await h.engine.close();
   });
 
+  it("queues every job with its operation's rank: a top-level operation's creation time, a child's its parent's rank and its own", async () => {
+    const added: Array<[string, readonly number[] | undefined]> = [];
+    // The service exists once the engine does; the parent's step reaches it through this.
+    const ref: { service?: ReturnType<typeof createOperationService> } = {};
+    const kinds: JobKind[] = [
+      {
+        kind: 'r.parent',
+        firstStep: 'a',
+        retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+        steps: {
+          a: async () => (
+            await ref.service?.start(admin, { kind: 'r.child', target: { type: 'x', id: 'c' }, input: {} }),
+            { type: 'next', step: 'b' }
+          ),
+          b: async () => ({ type: 'done' }),
+        },
+      },
+      { kind: 'r.child', firstStep: 'a', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { a: async () => ({ type: 'done' }) } },
+    ];
+    const h = setup(kinds, (t) => ({ ...t, add: (job, o) => (added.push([`${job.kind}/${job.step}`, o.rank]), t.add(job, o)) }));
+    const service = createOperationService({ store: h.store, events: h.events, queue: h.engine, ids: uuids, clock: systemClock, logger: h.logger });
+    ref.service = service;
+    await h.engine.startWorker({ concurrency: 1 });
+    const parent = await service.start(admin, { kind: 'r.parent', target: { type: 'x', id: 'p' }, input: {} });
+    await waitFor(() => (added.length === 3 ? true : undefined));
+    const child = (await h.store.list({ kind: 'r.child' }, { limit: 10 })).items[0];
+    const parentAt = Date.parse(parent.createdAt);
+    expect(child).toBeDefined();
+    expect(added).toEqual([
+      ['r.parent/a', [parentAt]],
+      ['r.child/a', [parentAt, Date.parse(child?.createdAt ?? '')]],
+      ['r.parent/b', [parentAt]],
+    ]);
+    await h.engine.close();
+  });
+
   it('when the queue gives up on a job, the operation fails as JOB_LOST', async () => {
     const h = setup(
       [{ kind: 'r.lost', firstStep: 'a', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, steps: { a: async () => ({ type: 'done' }) } }],

@@ -181,6 +181,9 @@ export function createBullmqTransport(options: BullmqTransportOptions): BullmqTr
     durable: true,
     queue,
 
+    // `rank` is not used: BullMQ orders waiting jobs by arrival, or by a `priority` of at most 2^21
+    // kept in a sorted set of its own (more Redis work on every add and take). An operation's rank is
+    // a list of creation times, which does not fit that number, so jobs here keep arrival order.
     add: (job, { delayMs }) =>
       call('add', async () => {
         const data: JobData = {

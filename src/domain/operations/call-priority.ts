@@ -26,6 +26,14 @@ export function currentCallPriority(): CallPriority | undefined {
   return priority.getStore();
 }
 
+/**
+ * The rank of an operation's work (its steps' calls, its jobs): its recorded rank when a step started
+ * it, else its own creation time (a top-level operation).
+ */
+export function operationRank(op: { readonly rank?: readonly number[]; readonly createdAt: string }): CallPriority {
+  return op.rank ?? [Date.parse(op.createdAt)];
+}
+
 /** Negative when `a` goes first: element by element, then the shorter (an ancestor) first. */
 export function compareCallPriority(a: CallPriority, b: CallPriority): number {
   const n = Math.min(a.length, b.length);

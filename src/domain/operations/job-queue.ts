@@ -1,3 +1,4 @@
+import type { CallPriority } from './call-priority.js';
 import type { OperationRecord } from './operation.js';
 
 export interface EnqueueOptions {
@@ -8,6 +9,8 @@ export interface EnqueueOptions {
   readonly generation?: number;
   /** Milliseconds before the job may start; 0 or absent: now. */
   readonly delayMs?: number;
+  /** The operation's rank (`operationRank`): transports that can order waiting jobs serve lower ranks first. */
+  readonly rank?: CallPriority;
 }
 
 /**
@@ -116,7 +119,11 @@ export interface JobTransport {
   readonly name: string;
   /** False when jobs are lost with the process. */
   readonly durable: boolean;
-  add(job: JobMessage, options: { readonly delayMs: number }): Promise<void>;
+  /**
+   * Queues `job`. `rank` (the operation's, see `operationRank`) orders waiting jobs where the transport
+   * can (the in-process one); a transport that cannot keeps arrival order.
+   */
+  add(job: JobMessage, options: { readonly delayMs: number; readonly rank?: CallPriority }): Promise<void>;
   /** Drops a waiting or delayed job; 'active' when a worker holds it now ('removed' when unknown). */
   remove(job: JobMessage): Promise<'removed' | 'active'>;
   /**

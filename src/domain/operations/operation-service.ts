@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { fail, newOperationRecord } from './operation-lifecycle.js';
 import { createOperationRecorder } from './operation-recorder.js';
 import { isTerminal, toOperation, type JsonObject, type Operation, type OperationRecord, type OperationTarget, type TraceRef } from './operation.js';
-import { currentCallPriority } from './call-priority.js';
+import { currentCallPriority, operationRank } from './call-priority.js';
 import type { OperationEvents, OperationListener, OperationSubscription } from './operation-events.js';
 import type { OperationFilter, OperationStore } from './operation-store.js';
 import { mayReadOperation } from './operation-visibility.js';
@@ -94,7 +94,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       );
       await recorder.create(record);
       try {
-        await queue.enqueue(input.kind, { operationId: record.id, step: firstStep, generation: 0 });
+        await queue.enqueue(input.kind, { operationId: record.id, step: firstStep, generation: 0, rank: operationRank(record) });
       } catch (err) {
         const { problem, internal } = problemOf(err);
         if (internal) logger.error({ err, operationId: record.id }, 'enqueueing a new operation failed');
