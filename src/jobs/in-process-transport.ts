@@ -67,6 +67,60 @@ function servedBefore(a: Waiting, b: Waiting): number {
 }
 
 /**
+ * Waits ordered by `servedBefore`, the first at the root. Own code rather than a package: the two
+ * sift loops below are all a priority queue needs here, and a dependency would bring more than that.
+ */
+class WaitHeap {
+  readonly items: Waiting[];
+
+  constructor(items: Waiting[] = []) {
+    this.items = items;
+    for (let i = (items.length >>> 1) - 1; i >= 0; i -= 1) this.down(i);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(w: Waiting): void {
+    const a = this.items;
+    a.push(w);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >>> 1;
+      if (servedBefore(a[i]!, a[parent]!) >= 0) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): Waiting | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      this.down(0);
+    }
+    return top;
+  }
+
+  private down(start: number): void {
+    const a = this.items;
+    for (let i = start; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let first = i;
+      if (l < a.length && servedBefore(a[l]!, a[first]!) < 0) first = l;
+      if (r < a.length && servedBefore(a[r]!, a[first]!) < 0) first = r;
+      if (first === i) return;
+      [a[i], a[first]] = [a[first]!, a[i]!];
+      i = first;
+    }
+  }
+}
+
+/**
  * A job transport inside this process: same semantics as BullMQ (deterministic ids, delays,
  * concurrency, redelivery when the processor rejects) but not durable: queued and running jobs
  * are lost with the process. For the embedded default without Redis, and tests. Unlike BullMQ's
@@ -81,12 +135,11 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
   const rankWaitLimitMs = options.rankWaitLimitMs ?? 30_000;
   const scheduler = options.scheduler ?? systemScheduler;
   const entries = new Map<string, Entry>();
-  // Every wait is in both queues: by arrival (to find one waiting past the limit) and by rank (sorted,
-  // the next to serve last; a binary insertion into an array of a few thousand at most costs less than
-  // a heap library's dependency). Taken from one, it is stale in the other and skipped there.
+  // Every wait is in both queues: by arrival (to find one waiting past the limit) and by rank (a binary
+  // heap: the next to serve at its root). Taken from one, it is stale in the other and skipped there.
   let arrivals: Waiting[] = [];
   let head = 0;
-  let byRank: Waiting[] = [];
+  let byRank = new WaitHeap();
   let turns = 0;
   let waitingNow = 0;
   let processor: JobProcessor | undefined;
@@ -105,14 +158,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
     waitingNow += 1;
     const w: Waiting = { id, entry, turn: turns, since: scheduler.now().getTime() };
     arrivals.push(w);
-    let lo = 0;
-    let hi = byRank.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (servedBefore(w, byRank[mid]!) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    byRank.splice(lo, 0, w);
+    byRank.push(w);
     pump();
   }
 
@@ -149,7 +195,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       arrivals = arrivals.slice(head);
       head = 0;
     }
-    if (byRank.length > 1024 && byRank.length > 2 * waitingNow) byRank = byRank.filter(live);
+    if (byRank.size > 1024 && byRank.size > 2 * waitingNow) byRank = new WaitHeap(byRank.items.filter(live));
   }
 
   function run(id: string, entry: Entry, p: JobProcessor): void {
@@ -262,7 +308,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Jo
       for (const e of entries.values()) e.cancel?.();
       entries.clear();
       arrivals = [];
-      byRank = [];
+      byRank = new WaitHeap();
       head = 0;
       waitingNow = 0;
     },

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compareCallPriority } from '../../src/domain/operations/call-priority.js';
 import type { JobMessage, JobProcessor } from '../../src/domain/operations/job-queue.js';
 import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
 import { manualScheduler } from '../support/manual-scheduler.js';
@@ -154,6 +156,28 @@ describe('in-process transport: the order waiting jobs are served in', () => {
     expect(ran).toEqual(['webhook', 'lab', 'student-1', 'student-1-identity', 'student-2', 'student-2-again', 'late-lab']);
     expect((await t.counts())[0]).toMatchObject({ waiting: 0, active: 0 });
     await t.close();
+  });
+
+  it('any set of ranks, added in any order, is served in rank order, then arrival order', async () => {
+    const rank = fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.option(rank, { nil: undefined }), { maxLength: 60 }), async (ranks) => {
+        const { t, r, release } = await heldTransport();
+        const ran: number[] = [];
+        const processed = r.processor.process.bind(r.processor);
+        r.processor.process = (j, signal) => (j.operationId === 'holder' ? undefined : ran.push(Number(j.operationId)), processed(j, signal));
+        for (const [i, k] of ranks.entries()) await t.add(of(String(i)), { delayMs: 0, ...(k === undefined ? {} : { rank: k }) });
+        release();
+        for (let i = 0; i < 5 + ranks.length; i++) await settle();
+        const expected = ranks
+          .map((k, i) => ({ k, i }))
+          .sort((a, b) => (a.k === b.k ? 0 : a.k === undefined ? -1 : b.k === undefined ? 1 : compareCallPriority(a.k, b.k)) || a.i - b.i)
+          .map(({ i }) => i);
+        expect(ran).toEqual(expected);
+        await t.close();
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('a job that has waited past the limit goes first whatever its rank, so a long lab delays other work by at most that', async () => {
