@@ -1,4 +1,4 @@
-import { compareCallPriority, type CallPriority } from '../domain/operations/call-priority.js';
+import { compareOptionalCallPriority, type CallPriority } from '../domain/operations/call-priority.js';
 import { backoffMs } from '../domain/shared/backoff.js';
 import { jobIdOf, WorkerShutdown, type JobMessage, type JobProcessor, type JobTransport, type QueueCounts } from '../domain/operations/job-queue.js';
 import type { Logger } from '../domain/operations/logger.js';
@@ -55,15 +55,7 @@ interface Waiting {
 
 /** Negative when `a` is served first: unranked first, then by rank, then by arrival. */
 function servedBefore(a: Waiting, b: Waiting): number {
-  const ra = a.entry.rank;
-  const rb = b.entry.rank;
-  if (ra !== rb) {
-    if (ra === undefined) return -1;
-    if (rb === undefined) return 1;
-    const c = compareCallPriority(ra, rb);
-    if (c !== 0) return c;
-  }
-  return a.turn - b.turn;
+  return compareOptionalCallPriority(a.entry.rank, b.entry.rank) || a.turn - b.turn;
 }
 
 /**

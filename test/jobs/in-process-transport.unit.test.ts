@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareCallPriority } from '../../src/domain/operations/call-priority.js';
+import { compareOptionalCallPriority } from '../../src/domain/operations/call-priority.js';
 import type { JobMessage, JobProcessor } from '../../src/domain/operations/job-queue.js';
 import { createInProcessTransport } from '../../src/jobs/in-process-transport.js';
 import { manualScheduler } from '../support/manual-scheduler.js';
@@ -171,7 +171,7 @@ describe('in-process transport: the order waiting jobs are served in', () => {
         for (let i = 0; i < 5 + ranks.length; i++) await settle();
         const expected = ranks
           .map((k, i) => ({ k, i }))
-          .sort((a, b) => (a.k === b.k ? 0 : a.k === undefined ? -1 : b.k === undefined ? 1 : compareCallPriority(a.k, b.k)) || a.i - b.i)
+          .sort((a, b) => compareOptionalCallPriority(a.k, b.k) || a.i - b.i)
           .map(({ i }) => i);
         expect(ran).toEqual(expected);
         await t.close();

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compareCallPriority, currentCallPriority, withCallPriority } from '../../src/domain/operations/call-priority.js';
+import {
+  compareCallPriority,
+  compareOptionalCallPriority,
+  currentCallPriority,
+  withCallPriority,
+} from '../../src/domain/operations/call-priority.js';
 import { newOperationRecord } from '../../src/domain/operations/operation-lifecycle.js';
 import { toOperation } from '../../src/domain/operations/operation.js';
 import { createTokenBucket } from '../../src/domain/identity/token-bucket.js';
@@ -15,6 +20,13 @@ describe('call priority', () => {
     const sorted = [single, student2, vm1, lab, student1].sort(compareCallPriority);
     expect(sorted).toEqual([lab, student1, vm1, student2, single]);
     expect(compareCallPriority([5], [5])).toBe(0);
+  });
+
+  it('with none: work outside any step goes before every step’s, and two without are equal', () => {
+    expect(compareOptionalCallPriority(undefined, [100])).toBeLessThan(0);
+    expect(compareOptionalCallPriority([100], [100, 101])).toBeLessThan(0);
+    expect(compareOptionalCallPriority(undefined, undefined)).toBe(0);
+    expect(compareOptionalCallPriority([1], undefined)).toBeGreaterThan(0);
   });
 
   it('is the calling step’s inside withCallPriority, across awaits, and none outside', async () => {

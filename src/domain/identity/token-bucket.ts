@@ -1,5 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { compareCallPriority, type CallPriority } from '../operations/call-priority.js';
+import { compareOptionalCallPriority, type CallPriority } from '../operations/call-priority.js';
 import { UpstreamUnavailableError } from '../shared/errors.js';
 import type { CodeWithStatus } from '../shared/error-codes.js';
 import { systemClock, type Clock } from '../shared/ids.js';
@@ -123,8 +123,7 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
   let arrivals = 0;
   let pumping = false;
   const before = (a: Pick<Waiter, 'priority' | 'seq'>, b: Pick<Waiter, 'priority' | 'seq'>) => {
-    const order =
-      a.priority === undefined ? (b.priority === undefined ? 0 : -1) : b.priority === undefined ? 1 : compareCallPriority(a.priority, b.priority);
+    const order = compareOptionalCallPriority(a.priority, b.priority);
     return order < 0 || (order === 0 && a.seq < b.seq);
   };
 

@@ -34,6 +34,13 @@ export function operationRank(op: { readonly rank?: readonly number[]; readonly 
   return op.rank ?? [Date.parse(op.createdAt)];
 }
 
+/** `compareCallPriority` where work outside any step (no priority) goes before every step's. */
+export function compareOptionalCallPriority(a: CallPriority | undefined, b: CallPriority | undefined): number {
+  if (a === undefined) return b === undefined ? 0 : -1;
+  if (b === undefined) return 1;
+  return compareCallPriority(a, b);
+}
+
 /** Negative when `a` goes first: element by element, then the shorter (an ancestor) first. */
 export function compareCallPriority(a: CallPriority, b: CallPriority): number {
   const n = Math.min(a.length, b.length);
