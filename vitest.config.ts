@@ -39,6 +39,12 @@ export default defineConfig({
     // nothing failing. TEST_WORKERS overrides it (1 to debug a file alone).
     maxWorkers: WORKERS,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Transformed modules are kept on disk (node_modules/.experimental-vitest-cache, keyed by each file's
+    // content and the Vite configuration) and reused by the next run and by the other projects of the
+    // same run: a developer's second `npm run test:unit` skips the TypeScript transform (measured:
+    // 10.3 s -> 8.3 s of vitest duration, transform 6.5 s -> 1.3 s). No plugin here transforms from
+    // anything but the file itself, which is what this cache needs to stay correct.
+    experimental: { fsModuleCache: true },
     sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
