@@ -13,7 +13,7 @@ import { mergeLoaders, mergeResolvers, type ApiModule } from '../module.js';
 import type { GraphQLContext } from './context.js';
 import type { AuditRecorder } from '../plugins/audit.js';
 import { auditMutations, noteMutations } from './audit.js';
-import { checkDocument, DocumentRefusedError, DOCUMENT_BUDGETS, withoutSuggestions } from './document-guard.js';
+import { createDocumentGuard, DocumentRefusedError, DOCUMENT_BUDGETS, withoutSuggestions } from './document-guard.js';
 import { graphqlRuntime } from './graphql-runtime.js';
 import { aliasLimitRule, asksForIntrospection, costLimitRule, GRAPHQL_LIMITS, introspectionRefused } from './limits.js';
 import { baseResolvers } from './resolvers.js';
@@ -213,6 +213,7 @@ export async function installGraphQL(app: FastifyInstance, deps: GraphQLDeps): P
     },
   });
   // Before parsing: size, token count and a plausible start, by the caller's budget.
+  const checkDocument = createDocumentGuard();
   app.graphql.addHook('preParsing', async (_schema, source, context) => {
     const signedIn = (context as unknown as GraphQLContext).principal !== undefined;
     checkDocument(source, signedIn ? DOCUMENT_BUDGETS.signedIn : DOCUMENT_BUDGETS.anonymous);
