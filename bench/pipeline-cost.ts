@@ -9,7 +9,8 @@
 // GraphQL `vm` query (the same fields) beside the same REST read. Each run also records the CPU
 // time of this thread (where every server runs; the load comes from a worker thread) per answered
 // request: on a shared, loaded machine req/s swing with the neighbours, CPU per request much less.
-// Usage: node --import tsx bench/pipeline-cost.ts [--seconds 3 --connections 50 --rounds 2 --pieces all|none]
+// With --profile, each load runs once more under V8's sampling profiler and a table says which piece its CPU went to.
+// Usage: node --import tsx bench/pipeline-cost.ts [--seconds 3 --connections 50 --rounds 2 --pieces all|none --profile]
 import os from 'node:os';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -19,6 +20,7 @@ import { buildAppFromDeps } from '../src/main/app-from-deps.js';
 import { loadConfig } from '../src/main/config.js';
 import { buildDeps } from '../src/main/deps.js';
 import { createLogger } from '../src/main/logger.js';
+import { profiled, type Attribution } from './support/cpu-attribution.js';
 import { printBenchResult, type BenchFigure } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
 import { benchVmObject } from './support/vm.js';
@@ -33,6 +35,7 @@ const connections = arg('connections', 50);
 const rounds = arg('rounds', 2);
 const piecesArg = args.indexOf('--pieces');
 const eachPiece = piecesArg < 0 || args[piecesArg + 1] !== 'none';
+const profile = args.includes('--profile');
 const VMS = 50;
 const TENANT = 'bench-pipeline';
 
@@ -40,6 +43,7 @@ interface Run {
   readonly rps: number;
   /** CPU time of this thread (every server's) per answered request, µs. */
   readonly cpuUs: number;
+  readonly requests: number;
 }
 type Load = { readonly method?: 'GET' | 'POST'; readonly headers?: Record<string, string>; readonly body?: string };
 
@@ -49,9 +53,8 @@ async function measure(url: string, load: Load = {}): Promise<Run> {
   const r = await autocannon({ url, connections, duration: seconds, workers: 1, ...load });
   const cpu = process.threadCpuUsage(before);
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { rps: r.requests.average, cpuUs: (cpu.user + cpu.system) / Math.max(1, r.requests.total) };
+  return { rps: r.requests.average, cpuUs: (cpu.user + cpu.system) / Math.max(1, r.requests.total), requests: r.requests.total };
 }
-const rps = async (url: string, headers: Record<string, string>) => (await measure(url, { headers })).rps;
 
 // Shedding registered with its bound off (its hook runs; eleven apps starting in one process would
 // otherwise read as an overloaded loop), as bench/vm-reads.ts does; the rate limit high enough
@@ -139,40 +142,44 @@ for (const t of targets) {
   await autocannon({ url: `${t.base}${vmPath}`, connections, duration: 1, headers: auth, workers: 1 });
   await autocannon({ url: `${t.base}/healthz`, connections, duration: 1, workers: 1 });
 }
-const results = new Map(targets.map((t) => [t.name, { vm: [] as number[], health: [] as number[] }]));
+const results = new Map(targets.map((t) => [t.name, { vm: [] as Run[], health: [] as Run[] }]));
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? targets : [...targets].reverse();
   for (const t of order) {
     const r = results.get(t.name)!;
-    r.vm.push(await rps(`${t.base}${vmPath}`, auth));
-    r.health.push(await rps(`${t.base}/healthz`, {}));
+    r.vm.push(await measure(`${t.base}${vmPath}`, { headers: auth }));
+    r.health.push(await measure(`${t.base}/healthz`));
   }
 }
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const on = results.get('all on')!;
-const bareR = results.get('bare fastify')!;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const medianOf = (runs: Run[]) => ({ rps: median(runs.map((r) => r.rps)), cpu: median(runs.map((r) => r.cpuUs)) });
+const on = { vm: medianOf(results.get('all on')!.vm), health: medianOf(results.get('all on')!.health) };
+const bareR = { vm: medianOf(results.get('bare fastify')!.vm), health: medianOf(results.get('bare fastify')!.health) };
 const rows = targets.map((t) => {
   const r = results.get(t.name)!;
-  const vm = median(r.vm);
-  const health = median(r.health);
+  const vm = medianOf(r.vm);
+  const health = medianOf(r.health);
   return {
     app: t.name,
-    'GET VM req/s': vm.toFixed(0),
-    'vs all on': pct(vm / median(on.vm)),
-    'vs bare': pct(vm / median(bareR.vm)),
-    '/healthz req/s': health.toFixed(0),
-    'healthz vs all on': pct(health / median(on.health)),
-    'healthz vs bare': pct(health / median(bareR.health)),
+    'GET VM req/s': vm.rps.toFixed(0),
+    'vs all on': pct(vm.rps / on.vm.rps),
+    'vs bare': pct(vm.rps / bareR.vm.rps),
+    'CPU µs/req': vm.cpu.toFixed(1),
+    'µs saved': (on.vm.cpu - vm.cpu).toFixed(1),
+    '/healthz req/s': health.rps.toFixed(0),
+    'healthz vs bare': pct(health.rps / bareR.health.rps),
+    'healthz CPU µs/req': health.cpu.toFixed(1),
+    'healthz µs saved': (on.health.cpu - health.cpu).toFixed(1),
   };
 });
 console.table(rows);
 console.log(
-  '(a piece costs what "vs all on" exceeds 100% without it; medians of ' +
-    `${rounds} alternating rounds, ${connections} connections, ${seconds} s per run, load from a worker thread, ${process.version})`,
+  '(a piece costs what "vs all on" exceeds 100% without it, and the CPU per request it saves; CPU is this thread\'s, ' +
+    `the servers' alone; medians of ${rounds} alternating rounds, ${connections} connections, ${seconds} s per run, load from a worker thread, ${process.version})`,
 );
 
 // With every piece on: each figure beside its baseline, alternating, CPU per request as well.
@@ -243,6 +250,29 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')})`,
 );
+
+if (profile) {
+  // Where the CPU of a request goes, by piece: each load once more, under the sampling profiler.
+  const loads: { name: string; run: () => Promise<Run> }[] = [
+    { name: 'GET VM', run: () => measure(`${base}${vmPath}`, { headers: auth }) },
+    { name: 'GET VM, bare', run: () => measure(`${bareBase}${vmPath}`) },
+    { name: '/healthz', run: () => measure(`${base}/healthz`) },
+    { name: '/healthz, bare', run: () => measure(`${bareBase}/healthz`) },
+    { name: 'GraphQL vm', run: () => measure(`${base}/graphql`, graphqlLoad) },
+  ];
+  const attributions: { name: string; a: Attribution }[] = [];
+  for (const l of loads) attributions.push({ name: l.name, a: await profiled(async () => (await l.run()).requests) });
+  const pieces = [...new Set(attributions.flatMap((x) => x.a.pieces.map((p) => p.piece)))];
+  const cell = (a: Attribution, piece: string) => (a.pieces.find((p) => p.piece === piece)?.us ?? 0).toFixed(1);
+  console.table([
+    ...pieces.map((piece) => ({ piece, ...Object.fromEntries(attributions.map((x) => [x.name, cell(x.a, piece)])) })),
+    { piece: 'all (µs per request)', ...Object.fromEntries(attributions.map((x) => [x.name, x.a.totalUs.toFixed(1)])) },
+  ]);
+  console.log(
+    "(CPU µs per request of this thread by piece, from V8's sampling profiler: each sample is charged to the piece of the " +
+      'frame nearest the leaf that has one; the profiler slows the thread by a few percent; bench/support/cpu-attribution.ts)',
+  );
+}
 
 printBenchResult('pipeline', benchFigures);
 await bare.close();
