@@ -24,6 +24,7 @@ import { Redis } from 'ioredis';
 import { createBullmqTransport } from '../src/adapters/redis/bullmq-transport.js';
 import { createRedisOperationEvents } from '../src/adapters/redis/event-bus.js';
 import { createRedisOperationStore } from '../src/adapters/redis/operation-store.js';
+import { createRedisClient } from '../src/adapters/redis/redis-connection.js';
 import { createMemoryOperationEvents } from '../src/adapters/memory/event-bus.js';
 import { newOperationRecord, startStep, succeed } from '../src/domain/operations/operation-lifecycle.js';
 import { matchesFilter, type OperationStore } from '../src/domain/operations/operation-store.js';
@@ -227,7 +228,7 @@ async function ourEngine(
   options: { oneAtATime?: boolean; counter?: CommandCounter; mapRecords?: boolean } = {},
 ): Promise<EngineRun> {
   const { oneAtATime = false, counter, mapRecords = false } = options;
-  const redis = new Redis(URL_, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const redis = createRedisClient({ url: URL_, logger });
   const p = `${prefix}:ours-${tag}`;
   const store: OperationStore = mapRecords ? costlessStore() : createRedisOperationStore({ redis, prefix: p, publishTo: p });
   const redisEvents = mapRecords ? undefined : createRedisOperationEvents({ redis, prefix: p, logger });
@@ -278,7 +279,7 @@ async function ourEngine(
 
 /** The three record writes of a one-step operation (create, start, finish) on the Redis store, no queue. */
 async function recordsAlone(n: number, tag: string): Promise<void> {
-  const redis = new Redis(URL_, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const redis = createRedisClient({ url: URL_, logger });
   const p = `${prefix}:records-${tag}`;
   const store = createRedisOperationStore({ redis, prefix: p, publishTo: p });
   const cpu0 = process.cpuUsage();

@@ -17,9 +17,17 @@ export interface RedisClientOptions {
  * An ioredis client for commands (stores, publishing). Fails fast while Redis is down (one retry
  * per command, 5 s command timeout) so callers can answer 503, and reconnects by itself. Its
  * 'error' events are logged once per outage: they never crash the process.
+ *
+ * Commands issued in the same event-loop turn go out as one pipeline (ioredis' auto-pipelining): a
+ * busy worker or API sends many independent commands at once (operation records, idempotency keys,
+ * rate-limit counters, audit entries), and each separate write is a syscall on both sides. No
+ * command on this client blocks (subscriptions use a duplicate, where ioredis never pipelines
+ * SUBSCRIBE), so nothing can wait behind a blocked one. Measured with `npm run bench:jobs` (which
+ * now uses this client): node CPU per operation 2.6-3.0x raw BullMQ without it, 2.2x with it.
  */
 export function createRedisClient(opts: RedisClientOptions): Redis {
   const client = new Redis(opts.url, {
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: 5_000,
     connectTimeout: 5_000,
