@@ -79,7 +79,7 @@ const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
 
 // A short warm-up of every target first (as bench/pipeline-cost.ts does): measured at once, the app's
 // first run paid for the JIT compiling its path and for the VMs' start settling, which the bare route,
-// measured last, did not (GET by id read 30% of bare then, against 48% in pipeline-cost's run).
+// measured last, did not.
 for (const [url, headers] of [
   [getUrl, auth],
   [listUrl, auth],

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,10 +12,14 @@ describe('the contract is parsed by js-yaml (fast) as the yaml package would par
 
   it('reads YAML 1.2 core: a date and a "yes" stay strings, hex and octal are numbers, a duplicated key is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lp-openapi-'));
-    const file = join(dir, 'a.yaml');
-    writeFileSync(file, 'openapi: 3.1.0\nday: 2026-12-07\nflag: yes\nhex: 0x1F\noctal: 0o17\nnothing: ~\npaths: {}\n');
-    expect(loadOpenApi(file)).toStrictEqual({ openapi: '3.1.0', day: '2026-12-07', flag: 'yes', hex: 31, octal: 15, nothing: null, paths: {} });
-    writeFileSync(file, 'openapi: 3.1.0\npaths: {}\npaths: {}\n');
-    expect(() => loadOpenApi(file)).toThrow(/duplicated mapping key/);
+    try {
+      const file = join(dir, 'a.yaml');
+      writeFileSync(file, 'openapi: 3.1.0\nday: 2026-12-07\nflag: yes\nhex: 0x1F\noctal: 0o17\nnothing: ~\npaths: {}\n');
+      expect(loadOpenApi(file)).toStrictEqual({ openapi: '3.1.0', day: '2026-12-07', flag: 'yes', hex: 31, octal: 15, nothing: null, paths: {} });
+      writeFileSync(file, 'openapi: 3.1.0\npaths: {}\npaths: {}\n');
+      expect(() => loadOpenApi(file)).toThrow(/duplicated mapping key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
