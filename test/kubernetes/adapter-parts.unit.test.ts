@@ -87,6 +87,25 @@ describe('error translation', () => {
     expect(translateKubeError(status(403, 'Forbidden', 'nope'), ctx)).toMatchObject({ code: 'KUBERNETES_FORBIDDEN' });
     expect(parseQuotaMessage('unrelated')).toBeUndefined();
   });
+  it('403 from NamespaceLifecycle (a namespace being deleted) is the tenant terminating, a 409, not an RBAC refusal', () => {
+    // The Status a real API server sends when creating in a terminating namespace.
+    const msg =
+      'rolebindings.rbac.authorization.k8s.io "b" is forbidden: unable to create new content in namespace t1 because it is being terminated';
+    const err = translateKubeError(
+      status(403, 'Forbidden', msg, {
+        name: 'b',
+        group: 'rbac.authorization.k8s.io',
+        kind: 'rolebindings',
+        causes: [{ reason: 'NamespaceTerminating', message: 'namespace t1 is being terminated', field: 'metadata.namespace' }],
+      }),
+      ctx,
+    );
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ code: 'TENANT_TERMINATING' });
+    // Another 403 with causes of another reason stays an RBAC refusal.
+    const other = status(403, 'Forbidden', 'nope', { causes: [{ reason: 'FieldValueForbidden', message: 'x', field: 'spec' }] });
+    expect(translateKubeError(other, ctx)).toMatchObject({ code: 'KUBERNETES_FORBIDDEN' });
+  });
   it('429 carries Retry-After; 5xx, refused connections and timeouts are KUBERNETES_UNAVAILABLE', () => {
     const throttled = translateKubeError(status(429, 'TooManyRequests', '', {}, { 'retry-after': '3' }), ctx);
     expect(throttled).toBeInstanceOf(UpstreamUnavailableError);

@@ -88,7 +88,7 @@ describe('Kubernetes answers become domain errors', () => {
     });
   });
 
-  it('other 403s become KUBERNETES_FORBIDDEN (writing into a terminating namespace)', async () => {
+  it('a create in a terminating namespace is the tenant being deleted: TENANT_TERMINATING, a conflict', async () => {
     const s = tenantSpec();
     await fx.repo.create(s);
     await fx.raw.delete(`/api/v1/namespaces/${s.id}`);
@@ -96,7 +96,22 @@ describe('Kubernetes answers become domain errors', () => {
     const write = c.request({ what: 'create claim', write: true }, () =>
       c.core.createNamespacedPersistentVolumeClaim({ namespace: s.id, body: pvc('late') }),
     );
-    await expect(write).rejects.toMatchObject({ code: 'KUBERNETES_FORBIDDEN' });
+    const err: unknown = await write.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ code: 'TENANT_TERMINATING' });
+  });
+
+  it('other 403s (an RBAC refusal) become KUBERNETES_FORBIDDEN', async () => {
+    const s = tenantSpec();
+    await fx.repo.create(s);
+    fx.emulator.faults.failNext(1, { status: 403, method: 'POST' });
+    const c = client();
+    const write = c.request({ what: 'create claim', write: true }, () =>
+      c.core.createNamespacedPersistentVolumeClaim({ namespace: s.id, body: pvc('denied') }),
+    );
+    const err: unknown = await write.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamRejectedError);
+    expect(err).toMatchObject({ code: 'KUBERNETES_FORBIDDEN' });
   });
 
   it('429 with a short Retry-After is waited out and retried, so the create succeeds', async () => {

@@ -1,6 +1,9 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../src/domain/shared/errors.js';
 import { namespaceObject, resourceQuotaObject, roleBindingObject } from '../../src/adapters/kubernetes/tenant-objects.js';
-import { startKubeFixture } from '../kubernetes/support/kube-fixture.js';
-import { tenantRepositoryContract } from '../contracts/tenant-repository.contract.js';
+import { startKubeFixture, type KubeFixture } from '../kubernetes/support/kube-fixture.js';
+import { tenantRepositoryContract, tenantSpec } from '../contracts/tenant-repository.contract.js';
+import { eventually } from '../support/eventually.js';
 
 async function expectCreated(res: Promise<{ status: number; body: Record<string, unknown> }>): Promise<void> {
   const { status, body } = await res;
@@ -48,4 +51,33 @@ tenantRepositoryContract('Kubernetes adapter over the emulator', async () => {
     },
     cleanup: () => fx.close(),
   };
+});
+
+describe('Kubernetes adapter: a tenant whose namespace is being deleted', () => {
+  let fx: KubeFixture | undefined;
+  afterEach(async () => {
+    await fx?.close();
+    fx = undefined;
+  });
+
+  // The emulator keeps a deleted namespace Terminating for a minute, as a real cluster does while
+  // finalizers run; NamespaceLifecycle admission refuses every create in it with a 403.
+  it('refuses a member change with TENANT_TERMINATING (409), whether or not the cache has seen the deletion yet', async () => {
+    fx = await startKubeFixture({}, { namespaceDeletionDelayMs: 60_000 });
+    const spec = tenantSpec();
+    await fx.repo.create(spec);
+    await eventually(async () => (await fx?.repo.get(spec.id)) !== undefined, 10_000, 'the tenant in the cache');
+    expect((await fx.raw.delete(`/api/v1/namespaces/${spec.id}`)).status).toBe(200);
+    // Straight after the DELETE: either the cache already shows Terminating, or the RoleBinding's create
+    // reaches the API server and its NamespaceTerminating refusal is translated. Never an RBAC error.
+    await expect(fx.repo.putMember(spec.id, { principalId: 'new-1', principalType: 'User', role: 'member' })).rejects.toMatchObject({
+      code: 'TENANT_TERMINATING',
+    });
+    await eventually(async () => (await fx?.repo.get(spec.id))?.phase === 'Terminating', 10_000, 'the cache to show Terminating');
+    await expect(fx.repo.putMember(spec.id, { principalId: 'new-2', principalType: 'User', role: 'member' })).rejects.toBeInstanceOf(ConflictError);
+    // An existing member's binding is refused the same way, so the answer does not depend on who was there.
+    await expect(fx.repo.putMember(spec.id, { principalId: 'olga-0001', principalType: 'User', role: 'member' })).rejects.toMatchObject({
+      code: 'TENANT_TERMINATING',
+    });
+  });
 });

@@ -14,7 +14,8 @@ export interface KubeStatus {
   readonly code: number;
   readonly reason: string;
   readonly message: string;
-  readonly causes: ReadonlyArray<{ readonly field: string; readonly message: string }>;
+  /** `reason` is the cause's type (`FieldValueInvalid`, `NamespaceTerminating`), '' when absent. */
+  readonly causes: ReadonlyArray<{ readonly field: string; readonly message: string; readonly reason: string }>;
   readonly retryAfterSeconds: number | undefined;
   /** `details` names an object or kind (`pods "x" not found`); false for "the server could not find the requested resource". */
   readonly targeted: boolean;
@@ -98,7 +99,7 @@ export function statusOf(err: ApiException<unknown>): KubeStatus {
     message: str(b?.message) ?? '',
     causes: causes.flatMap((c) => {
       const r = record(c);
-      return r === undefined ? [] : [{ field: str(r.field) ?? '', message: str(r.message) ?? str(r.reason) ?? '' }];
+      return r === undefined ? [] : [{ field: str(r.field) ?? '', message: str(r.message) ?? str(r.reason) ?? '', reason: str(r.reason) ?? '' }];
     }),
     retryAfterSeconds,
     targeted: str(details?.name) !== undefined || str(details?.kind) !== undefined,
@@ -182,6 +183,18 @@ function fromStatus(s: KubeStatus, ctx: KubeCallContext): DomainError {
         details: { causes: s.causes.map((c) => ({ field: c.field, message: c.message })) },
       });
     case 403: {
+      // NamespaceLifecycle admission refuses to create anything in a namespace being deleted (403 with
+      // a NamespaceTerminating cause): the platform's namespaces that are ever deleted are tenants',
+      // so this is the tenant's deletion racing the request, not an RBAC refusal.
+      if (s.causes.some((c) => c.reason === 'NamespaceTerminating')) {
+        return new ConflictError(
+          'TENANT_TERMINATING',
+          `The tenant is being deleted: Kubernetes creates nothing new in its namespace (${ctx.what}).`,
+          {
+            cause,
+          },
+        );
+      }
       const quota = s.message.includes('exceeded quota') ? parseQuotaMessage(s.message) : undefined;
       if (quota !== undefined) {
         return new QuotaExceededError('QUOTA_EXCEEDED', `The tenant's quota does not allow this (${ctx.what}).`, {

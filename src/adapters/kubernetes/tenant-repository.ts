@@ -267,7 +267,10 @@ export function createKubeTenantRepository(deps: KubeTenantRepositoryDeps): Kube
     },
 
     async putMember(id, member) {
-      await tenantNamespace(id);
+      // A new member's RoleBinding cannot be created in a terminating namespace; an existing one is
+      // refused too, so the answer does not depend on whether the member was there before.
+      const ns = await tenantNamespace(id);
+      if (isTerminating(ns)) throw new ConflictError('TENANT_TERMINATING', `Tenant '${id}' is being deleted; its members can no longer change.`);
       const name = memberBindingName(member.principalId);
       const known = (await caches.bindings.list(id)).find((rb) => rb.metadata?.name === name && isMemberBinding(rb));
       const { binding, created } = await members.put(id, member, known);

@@ -2855,7 +2855,7 @@ export interface components {
              *     | `ALREADY_EXISTS` | 409 | no | Kubernetes already holds an object of that name. |
              *     | `VERSION_CONFLICT` | 409 | after reading again | The resource kept changing while it was being written. |
              *     | `TENANT_EXISTS` | 409 | no | A tenant with this id already exists. |
-             *     | `TENANT_TERMINATING` | 409 | yes, later | The tenant is being deleted; create it again once it is gone. |
+             *     | `TENANT_TERMINATING` | 409 | yes, later | The tenant is being deleted: nothing new can be made in it, and a tenant of that id can be created again once it is gone. |
              *     | `TENANT_HAS_VMS` | 409 | no | The tenant still has VMs; delete them or pass force=true. |
              *     | `NAMESPACE_TAKEN` | 409 | no | A namespace of that name exists and does not belong to the platform. |
              *     | `QUOTA_BELOW_USAGE` | 409 | no | The new quota is below what the tenant already uses. |

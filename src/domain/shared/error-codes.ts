@@ -101,7 +101,11 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: { status: 409, meaning: 'Kubernetes already holds an object of that name.' },
   VERSION_CONFLICT: { status: 409, meaning: 'The resource kept changing while it was being written.', retry: 'reread' },
   TENANT_EXISTS: { status: 409, meaning: 'A tenant with this id already exists.' },
-  TENANT_TERMINATING: { status: 409, meaning: 'The tenant is being deleted; create it again once it is gone.', retry: 'later' },
+  TENANT_TERMINATING: {
+    status: 409,
+    meaning: 'The tenant is being deleted: nothing new can be made in it, and a tenant of that id can be created again once it is gone.',
+    retry: 'later',
+  },
   TENANT_HAS_VMS: { status: 409, meaning: 'The tenant still has VMs; delete them or pass force=true.' },
   NAMESPACE_TAKEN: { status: 409, meaning: 'A namespace of that name exists and does not belong to the platform.' },
   QUOTA_BELOW_USAGE: { status: 409, meaning: 'The new quota is below what the tenant already uses.' },

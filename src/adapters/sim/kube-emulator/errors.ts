@@ -91,6 +91,11 @@ export function forbidden(t: ErrorTarget, name: string, why: string, causes?: St
   return new KubeStatusError(failure(403, 'Forbidden', `${qualifiedResource(t)} "${name}" is forbidden: ${why}`, details));
 }
 
+/** The authorizer's refusal (RBAC): a 403 with no causes, naming the user, verb and resource in its message. */
+export function rbacDenied(message: string): KubeStatusError {
+  return new KubeStatusError(failure(403, 'Forbidden', message, {}));
+}
+
 export function methodNotAllowed(): KubeStatusError {
   return new KubeStatusError(failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}));
 }

@@ -1,5 +1,5 @@
 import type { KubeStatusError } from './errors.js';
-import { internalError, serviceUnavailable, tooManyRequests } from './errors.js';
+import { internalError, rbacDenied, serviceUnavailable, tooManyRequests } from './errors.js';
 
 /** Which requests a fault applies to; omitted fields match everything. */
 export interface FaultMatch {
@@ -11,7 +11,8 @@ export interface FaultMatch {
 
 /** An injected failure answered instead of the real response. */
 export interface FailOptions extends FaultMatch {
-  status: 429 | 500 | 503;
+  /** 403: an RBAC refusal, as the authorizer sends when the caller lacks the permission. */
+  status: 403 | 429 | 500 | 503;
   /** `Retry-After` in seconds (default 1 for 429, none otherwise). */
   retryAfterSeconds?: number;
 }
@@ -69,6 +70,8 @@ export class FaultState implements FaultInjector {
     this.fails = this.fails.filter((r) => r.remaining > 0);
     if (rule.status === 429) return tooManyRequests(rule.retryAfterSeconds ?? 1);
     if (rule.status === 503) return serviceUnavailable(rule.retryAfterSeconds);
+    if (rule.status === 403)
+      return rbacDenied(`${method} ${path} is forbidden: User "system:serviceaccount:labplane:labplane" cannot do this (injected fault)`);
     return internalError('injected fault');
   }
 
