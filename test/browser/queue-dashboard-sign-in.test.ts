@@ -1,16 +1,11 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardRig, tokenOf, type DashboardRig } from '../support/dashboard-app.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const present = existsSync(CHROMIUM);
-if (!present && process.env['CI'] === 'true')
-  throw new Error(`${CHROMIUM} is missing: CI installs Debian chromium (apt-get install chromium) before the tests`);
+import { browserSuiteTitle, launchChromium, skipBrowserTests } from './support/browser.js';
 
 /** A real browser through the sign-in flow: redirect, form post (Origin), cookie, dashboard, sign-out. */
-describe.skipIf(!present)(`queue dashboard sign-in in a browser (needs ${CHROMIUM})`, () => {
+describe.skipIf(skipBrowserTests)(browserSuiteTitle('queue dashboard sign-in in a browser'), () => {
   let r: DashboardRig;
   let browser: Browser;
   let base: string;
@@ -18,18 +13,7 @@ describe.skipIf(!present)(`queue dashboard sign-in in a browser (needs ${CHROMIU
     r = await startDashboardRig();
     await r.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(r.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
