@@ -92,5 +92,18 @@ describe('token-bucket rate limit (GCRA)', () => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(MINUTE);
     });
+
+    it('keeps the bucket to a fraction of a microsecond, so a limit of millions a minute still counts every request', async () => {
+      const prefix = `labplane:test:ratelimit:${randomUUID()}:`;
+      const store = new (redisTokenBucketStore(redis, prefix))();
+      const limit = 1_200_000; // one request every 0.05 ms
+      const [seconds, micros] = (await redis.time()) as [number | string, number | string];
+      // A caller already a second ahead of the rate, with a TAT that is no round number of milliseconds.
+      const seeded = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 1000.0123;
+      await redis.set(`${prefix}p:fast`, String(seeded), 'PX', MINUTE);
+      for (let i = 0; i < 3; i++) expect((await hit(store, 'p:fast', limit)).allowed).toBe(true);
+      // Three steps of 0.05 ms each, not rounded to a tenth of a millisecond (or to nothing): within 0.5 µs.
+      expect(Number(await redis.get(`${prefix}p:fast`)) - seeded).toBeCloseTo(0.15, 3); // a double near 1.8e12 ms resolves 0.24 µs
+    });
   });
 });

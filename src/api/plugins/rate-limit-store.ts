@@ -76,7 +76,10 @@ export interface ScriptingRedis {
 
 const COMMAND = 'labplaneTokenBucket';
 
-// Same arithmetic as `gcra` above, in milliseconds from the Redis server's clock.
+// Same arithmetic as `gcra` above, in milliseconds from the Redis server's clock. The TAT is stored with
+// all 17 digits of the double: Lua's tostring keeps 14, which at today's epoch in ms is a tenth of a
+// millisecond, so a limit above 600,000 a minute (a step under 0.1 ms) was rounded: stricter at first,
+// then not held at all once the step rounds to nothing (measured: 60,000,000 a minute let everything through).
 const LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -91,7 +94,7 @@ if base - now > tolerance then
   return {limit + 1, math.ceil(base - tolerance - now)}
 end
 local nxt = base + interval
-redis.call('SET', KEYS[1], tostring(nxt), 'PX', math.max(1, math.ceil(nxt - now)))
+redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.max(1, math.ceil(nxt - now)))
 local remaining = math.max(0, math.floor((tolerance - (nxt - now - interval)) / interval))
 return {limit - remaining, math.ceil(nxt - now)}
 `;
