@@ -13,7 +13,7 @@ import { benchTenantBody } from './support/tenant.js';
 import { benchVmObject } from './support/vm.js';
 
 const TENANT = 'bench-vms';
-const config = loadConfig({ LOG_LEVEL: 'warn', MAX_EVENT_LOOP_DELAY_MS: '0', PORT: '0', RATE_LIMIT_PER_MINUTE: '1000000' });
+const config = loadConfig({ LOG_LEVEL: 'warn', MAX_EVENT_LOOP_DELAY_MS: '0', PORT: '0', RATE_LIMIT_PER_MINUTE: '60000000' });
 const deps = await buildDeps(config, createLogger(config));
 const emulator = deps.emulator!;
 const app = await buildAppFromDeps(deps);

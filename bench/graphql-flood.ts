@@ -18,7 +18,7 @@ const seconds = arg('seconds', 10);
 const attackers = arg('attackers', 2);
 
 // No rate limit and no load shedding: the budget alone must keep the reader's latency.
-const config = loadConfig({ LOG_LEVEL: 'warn', MAX_EVENT_LOOP_DELAY_MS: '0', PORT: '0', RATE_LIMIT_PER_MINUTE: '1000000' });
+const config = loadConfig({ LOG_LEVEL: 'warn', MAX_EVENT_LOOP_DELAY_MS: '0', PORT: '0', RATE_LIMIT_PER_MINUTE: '60000000' });
 const deps = await buildDeps(config, createLogger(config));
 const app = await buildAppFromDeps(deps);
 const base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -16,7 +16,7 @@ const { values } = parseArgs({
   options: { students: { type: 'string', default: '20' }, 'connect-after-ms': { type: 'string', default: '1000' } },
 });
 const students = Number(values.students);
-const config = loadConfig({ LOG_LEVEL: 'error', MAX_EVENT_LOOP_DELAY_MS: '0', PORT: '0', RATE_LIMIT_PER_MINUTE: '1000000' });
+const config = loadConfig({ LOG_LEVEL: 'error', MAX_EVENT_LOOP_DELAY_MS: '0', PORT: '0', RATE_LIMIT_PER_MINUTE: '60000000' });
 const deps = await buildDeps(config, createLogger(config), {
   // The machine appears before it connects: the identity job looks at least once before it is connected.
   simAzure: { appearAfterMs: 200, connectAfterMs: Number(values['connect-after-ms']), extensionInstallMs: 500 },

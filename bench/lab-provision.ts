@@ -33,7 +33,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   MAX_EVENT_LOOP_DELAY_MS: '0',
   PORT: '0',
-  RATE_LIMIT_PER_MINUTE: '1000000',
+  RATE_LIMIT_PER_MINUTE: '60000000',
   LAB_PARALLELISM: String(parallelism),
   WORKER_CONCURRENCY: String(concurrency),
   BODY_LIMIT_BYTES: String(8 * 1024 * 1024),

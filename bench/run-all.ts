@@ -38,19 +38,23 @@ if (only !== undefined && chosen.length !== only.size) {
 }
 
 /** Runs one bench on this Node (the project's Node 24) with tsx; resolves with its output and exit code. */
-function run(b: Bench): Promise<{ code: number | null; output: string; seconds: number }> {
+function run(b: Bench): Promise<{ code: number | null; output: string; stderr: string; seconds: number }> {
   const t0 = performance.now();
   const args = ['--import', 'tsx', b.file, ...(values.full ? b.full : b.small)];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
       output += c.toString();
       process.stdout.write(c);
     });
-    // The benches' own diagnostics (warnings of the stack under load) stay out of the way.
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('close', (code) => resolve({ code, output, seconds: (performance.now() - t0) / 1000 }));
+    // The benches' own diagnostics (warnings of the stack under load) stay out of the way unless the bench fails.
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+      stderr += c.toString();
+    });
+    child.on('close', (code) => resolve({ code, output, stderr, seconds: (performance.now() - t0) / 1000 }));
   });
 }
 
@@ -67,8 +71,12 @@ for (const b of chosen) {
   const r = await run(b);
   const results = parseBenchResults(r.output);
   if (r.code !== 0 || results.length === 0) {
-    const tail = r.output.trim().split('\n').slice(-3).join(' | ');
-    rows.push({ bench: b.name, figure: undefined, note: `failed (exit ${r.code}): ${tail.slice(0, 200)}` });
+    // The whole error goes to the log; the table names it by its message line (an uncaught error's
+    // stack would otherwise leave only its last frames there).
+    console.log(`--- ${b.name} failed (exit ${r.code}); its error output:\n${r.stderr.trim()}\n---`);
+    const lines = r.output.trim().split('\n');
+    const message = lines.find((l) => /^\s*(\w*Error|Error)\b.*:/.test(l)) ?? lines.slice(-3).join(' | ');
+    rows.push({ bench: b.name, figure: undefined, note: `failed (exit ${r.code}): ${message.trim().slice(0, 200)}` });
     continue;
   }
   for (const res of results) for (const f of res.figures) rows.push({ bench: b.name, figure: f });

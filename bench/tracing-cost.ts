@@ -59,7 +59,7 @@ async function startServer(name: string, env: Record<string, string>): Promise<S
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_PER_MINUTE: '60000000',
       MAX_EVENT_LOOP_DELAY_MS: '0',
       ...env,
     },

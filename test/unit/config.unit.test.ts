@@ -95,6 +95,13 @@ describe('configuration', () => {
     expect(configError({ PROMETHEUS_AUTH: 'bearer' }).setting).toBe('PROMETHEUS_URL');
   });
 
+  it('the rate limit is 600 a minute by default, between 1 and 60,000,000 (a million a second)', () => {
+    expect(loadConfig({}).rateLimitPerMinute).toBe(600);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '60000000' }).rateLimitPerMinute).toBe(60_000_000);
+    expect(configError({ RATE_LIMIT_PER_MINUTE: '0' }).setting).toBe('RATE_LIMIT_PER_MINUTE');
+    expect(configError({ RATE_LIMIT_PER_MINUTE: '60000001' }).setting).toBe('RATE_LIMIT_PER_MINUTE');
+  });
+
   it('the usage meter passes every minute by default, between 1 s and 1 h', () => {
     expect(loadConfig({}).usageMeterIntervalMs).toBe(60_000);
     expect(loadConfig({ USAGE_METER_INTERVAL_MS: '5000' }).usageMeterIntervalMs).toBe(5_000);
