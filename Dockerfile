@@ -37,5 +37,10 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # --max-semi-space-size=8 (MiB): the API's young generation capped; Node 24 lets it grow to ~126 MiB
 # held and keeps it, which was a third of the API's RSS (README, Performance: Memory, for the
-# figures and the throughput cost). bench/api-memory.ts --dist reads these flags from here.
-CMD ["node", "--max-semi-space-size=8", "dist/main/server.js"]
+# figures and the throughput cost).
+# --no-allocation-site-pretenuring: V8 would otherwise, from what survived during start-up, allocate
+# objects of some per-request sites straight in the old generation; each request's young objects they
+# point to then survive every scavenge (minor GC 5-9 µs per /healthz instead of 0.4-1, README,
+# Performance: "Garbage collection"). The benches (bench/run-all.ts, bench/api-memory.ts --dist) read
+# these flags from here.
+CMD ["node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "dist/main/server.js"]

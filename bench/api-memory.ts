@@ -20,6 +20,7 @@ import ts from 'typescript';
 import { parseArgs } from 'node:util';
 import { writeKubeconfig } from '../test/startup/support.js';
 import { spawnProc, startRedisProcess, until } from '../test/support/processes.js';
+import { imageSettings } from './support/image-settings.js';
 import { printBenchResult } from './support/result.js';
 
 const { values } = parseArgs({
@@ -39,18 +40,6 @@ if (fromDist && values.build) execFileSync('npm', ['run', '-s', 'build'], { stdi
 // With --dist the API process runs plain JavaScript, as the image does: the harness transpiled here.
 const harness = fromDist ? transpiledHarness() : 'bench/support/memory-api.ts';
 const image = fromDist ? imageSettings() : { flags: [], env: {} };
-
-/** The Node flags of the Dockerfile's CMD (`node <flags> dist/main/server.js`) and its runtime stage's ENV. */
-function imageSettings(): { flags: string[]; env: Record<string, string> } {
-  const runtime = readFileSync('Dockerfile', 'utf8').split(/^FROM .* AS runtime$/m)[1] ?? '';
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)?.[1] ?? 'null') as string[] | null;
-  if (cmd?.[0] !== 'node' || cmd.at(-1) !== 'dist/main/server.js') throw new Error('the Dockerfile has no CMD ["node", ..., "dist/main/server.js"]');
-  const env: Record<string, string> = {};
-  for (const [, line] of runtime.matchAll(/^ENV (.*)$/gm)) {
-    for (const kv of line!.trim().split(/\s+/)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
-  }
-  return { flags: cmd.slice(1, -1), env };
-}
 
 function transpiledHarness(): string {
   const source = readFileSync('bench/support/memory-api.ts', 'utf8');

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { imageSettings } from './support/image-settings.js';
 import { formatGoal, formatValue, goalMet, parseBenchResults, type BenchFigure } from './support/result.js';
 
 interface Bench {
@@ -37,10 +38,17 @@ if (only !== undefined && chosen.length !== only.size) {
   throw new Error(`unknown bench in --only; known: ${BENCHES.map((b) => b.name).join(', ')}`);
 }
 
+/**
+ * The Node flags the image runs the API with (the Dockerfile's CMD): every bench runs under them, so the
+ * API a bench builds in its own process is measured as deployed (young generation capped, no allocation
+ * site pretenuring), and the baselines beside it run under the same flags.
+ */
+const NODE_FLAGS = imageSettings().flags;
+
 /** Runs one bench on this Node (the project's Node 24) with tsx; resolves with its output and exit code. */
 function run(b: Bench): Promise<{ code: number | null; output: string; stderr: string; seconds: number }> {
   const t0 = performance.now();
-  const args = ['--import', 'tsx', b.file, ...(values.full ? b.full : b.small)];
+  const args = [...NODE_FLAGS, '--import', 'tsx', b.file, ...(values.full ? b.full : b.small)];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -67,7 +75,7 @@ interface Row {
 const rows: Row[] = [];
 const t0 = performance.now();
 for (const b of chosen) {
-  console.log(`\n=== ${b.name}: node ${[b.file, ...(values.full ? b.full : b.small)].join(' ')}`);
+  console.log(`\n=== ${b.name}: node ${[...NODE_FLAGS, b.file, ...(values.full ? b.full : b.small)].join(' ')}`);
   const r = await run(b);
   const results = parseBenchResults(r.output);
   if (r.code !== 0 || results.length === 0) {
@@ -103,6 +111,6 @@ console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table) console.log(line(row));
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
-  `\n${availableParallelism()} cores (${cpu}), ${process.version}, ${values.full ? 'full' : 'small'} sizes, ${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
+  `\n${availableParallelism()} cores (${cpu}), ${process.version} ${NODE_FLAGS.join(' ')}, ${values.full ? 'full' : 'small'} sizes, ${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
 );
 process.exit(rows.some((r) => r.figure === undefined) ? 1 : 0);

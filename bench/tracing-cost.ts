@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { printBenchResult } from './support/result.js';
 import { benchTenantBody } from './support/tenant.js';
+import { imageSettings } from './support/image-settings.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -53,7 +54,8 @@ interface Server {
 
 async function startServer(name: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/server.ts'], {
+  // With the image's Node flags, as the API is deployed.
+  const child = spawn(process.execPath, [...imageSettings().flags, '--import', 'tsx', 'src/main/server.ts'], {
     env: {
       ...process.env,
       HOST: '127.0.0.1',

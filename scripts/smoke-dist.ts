@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, relative } from 'node:path';
 import { packagePath } from '../src/adapters/sim/kube-emulator/package-paths.js';
+import { imageSettings } from '../bench/support/image-settings.js';
 
 const root = packagePath([]);
 if (!process.argv.includes('--no-build')) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
@@ -25,7 +26,13 @@ if (missing.length > 0) {
 const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
 for (const name of ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'REDIS_URL', 'KUBE_MODE']) delete env[name];
 // process.execPath: the Node that runs this script (npm scripts run on the project's Node 24).
-const child = spawn(process.execPath, [packagePath(['dist', 'main', 'server.js'])], { cwd: tmpdir(), env, stdio: ['ignore', 'pipe', 'inherit'] });
+// With the Node flags of the Dockerfile's CMD, so a flag Node refuses fails here rather than in a pod.
+const flags = imageSettings(packagePath(['Dockerfile'])).flags;
+const child = spawn(process.execPath, [...flags, packagePath(['dist', 'main', 'server.js'])], {
+  cwd: tmpdir(),
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 
 let output = '';
 let listening = false;

@@ -77,7 +77,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-/m);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
-    expect(dockerfile).toMatch(/^CMD \["node", "--max-semi-space-size=8", "dist\/main\/server.js"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "dist\/main\/server.js"\]$/m);
     expect(existsSync(join(root, 'src/main/server.ts')) && existsSync(join(root, 'src/main/worker.ts'))).toBe(true);
   });
 });
