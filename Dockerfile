@@ -41,6 +41,6 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # --no-allocation-site-pretenuring: V8 would otherwise, from what survived during start-up, allocate
 # objects of some per-request sites straight in the old generation; each request's young objects they
 # point to then survive every scavenge (minor GC 5-9 µs per /healthz instead of 0.4-1, README,
-# Performance: "Garbage collection"). The benches (bench/run-all.ts, bench/api-memory.ts --dist) read
-# these flags from here.
+# Performance: "Garbage collection"). npm run bench, bench/api-memory.ts --dist and npm run deploy:smoke
+# read these flags from here (bench/support/image-settings.ts).
 CMD ["node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "dist/main/server.js"]

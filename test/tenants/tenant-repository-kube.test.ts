@@ -74,7 +74,11 @@ describe('Kubernetes adapter: a tenant whose namespace is being deleted', () => 
       code: 'TENANT_TERMINATING',
     });
     await eventually(async () => (await fx?.repo.get(spec.id))?.phase === 'Terminating', 10_000, 'the cache to show Terminating');
-    await expect(fx.repo.putMember(spec.id, { principalId: 'new-2', principalType: 'User', role: 'member' })).rejects.toBeInstanceOf(ConflictError);
+    const refused: unknown = await fx.repo
+      .putMember(spec.id, { principalId: 'new-2', principalType: 'User', role: 'member' })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect(refused).toMatchObject({ code: 'TENANT_TERMINATING' });
     // An existing member's binding is refused the same way, so the answer does not depend on who was there.
     await expect(fx.repo.putMember(spec.id, { principalId: 'olga-0001', principalType: 'User', role: 'member' })).rejects.toMatchObject({
       code: 'TENANT_TERMINATING',
