@@ -459,7 +459,13 @@ export function createLabService(deps: LabServiceDeps): LabService {
         target: { type: 'lab', id: labTargetId(tenantId, name), name },
         input: { tenant: tenantId, lab: name, ...(lab.status.lastOperationId === undefined ? {} : { previous: lab.status.lastOperationId }) },
       });
-      await deps.labs.updateStatus(tenantId, name, (s) => ({ ...s, lastOperationId: op.id }));
+      // A worker may have finished the deletion already (an empty lab is gone within milliseconds):
+      // the deletion asked for is under way or done, so that is no reason to answer 404.
+      await deps.labs
+        .updateStatus(tenantId, name, (s) => ({ ...s, lastOperationId: op.id }))
+        .catch((err: unknown) => {
+          if (!(err instanceof NotFoundError)) throw err;
+        });
       return op;
     },
 
