@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryLabRepository, type MemoryLabRepository } from '../../src/adapters/memory/lab-repository.js';
 import { makePrincipal } from '../../src/domain/auth/principal.js';
-import { LAB_DELETE_KIND, type LabSpec } from '../../src/domain/labs/lab.js';
+import { LAB_DELETE_KIND } from '../../src/domain/labs/lab.js';
 import { createLabService } from '../../src/domain/labs/lab-service.js';
 import type { Operation } from '../../src/domain/operations/operation.js';
 import type { StartOperationInput } from '../../src/domain/operations/operation-service.js';
 import { UpstreamUnavailableError } from '../../src/domain/shared/errors.js';
 import type { Tenant } from '../../src/domain/tenants/tenant.js';
+import { labSpec } from '../contracts/lab-repository.contract.js';
 
 const TENANT = 'physics';
 const NOW = new Date('2026-03-02T10:00:00Z');
@@ -32,25 +33,7 @@ const TENANT_RECORD = {
   version: '1',
 } as Tenant;
 
-const SPEC: LabSpec = {
-  tenant: TENANT,
-  name: 'optics',
-  template: {
-    image: { scope: 'platform', name: 'ubuntu-24' },
-    cpu: 1,
-    memoryGi: 2,
-    diskGi: 10,
-    storageClass: 'kv-standard',
-    arc: false,
-    studentRole: 'user',
-    sshPublicKeys: [],
-  },
-  instructors: [],
-  students: [],
-  schedules: [],
-  dropGracePeriodHours: 72,
-  endGracePeriodDays: 14,
-};
+const SPEC = labSpec(TENANT, { name: 'optics' });
 
 /** A lab service whose job queue runs `onStart` as the operation starts (a worker that is done at once). */
 function service(onStart: (input: StartOperationInput, labs: MemoryLabRepository) => Promise<void>) {
