@@ -82,6 +82,12 @@ function kubeWrites(): { total: number; parts: Array<readonly [string, number]> 
   };
 }
 const kubeWritesBefore = kubeWrites();
+const kubeReadsBefore = emulator.requestCount({ method: 'GET' });
+const kubeReadsBeforeBy = new Map(
+  [`/api/v1/namespaces/${config.controlNamespace}/secrets`, '/apis/subresources.kubevirt.io/', '/apis/snapshot.kubevirt.io/'].map(
+    (p) => [p, emulator.requestCount({ method: 'GET', pathPrefix: p })] as const,
+  ),
+);
 
 // With --redis, how many keys the run adds to Redis at most (sampled each second).
 const keys = redisUrl === undefined ? undefined : new Redis(redisUrl);
@@ -154,6 +160,24 @@ console.log(
     if (first === undefined || x.t < first.t || x.writes >= writes) continue;
     behind = Math.max(behind, Math.min(writes, ARM.writes.burst + ARM.writes.ratePerSecond * (x.t - first.t)) - x.writes);
   }
+  // The budget is lost only while ARM's bucket is full (its refill then goes unused): replay the
+  // bucket over the samples and say when that happened, by 10 s window from the request.
+  let tokens: number = ARM.writes.burst;
+  let prev = { t: 0, writes: 0 };
+  const idleByWindow = new Map<number, number>();
+  for (const x of writeSamples) {
+    if (x.writes >= writes && prev.writes >= writes) break;
+    const refill = ARM.writes.ratePerSecond * (x.t - prev.t);
+    const unused = Math.max(0, tokens + refill - ARM.writes.burst);
+    tokens = Math.min(ARM.writes.burst, tokens + refill) - (x.writes - prev.writes);
+    const w = Math.floor(prev.t / 10) * 10;
+    idleByWindow.set(w, (idleByWindow.get(w) ?? 0) + unused / ARM.writes.ratePerSecond);
+    prev = x;
+  }
+  const lost = [...idleByWindow].filter(([, sec]) => sec >= 0.05);
+  console.log(
+    `ARM write budget left unused (its bucket full): ${lost.reduce((n, [, sec]) => n + sec, 0).toFixed(1)} s in all; by 10 s window from the request: ${lost.map(([w, sec]) => `${w}-${w + 10} s: ${sec.toFixed(1)}`).join(', ') || 'none'}`,
+  );
   console.log(
     `time split: first VM object at ${firstAt['vm']?.toFixed(1) ?? 'n/a'} s, first VM running at ${firstAt['running']?.toFixed(1) ?? 'n/a'} s, first ARM write at ${first?.t.toFixed(1) ?? 'n/a'} s, last at ${last?.t.toFixed(1) ?? 'n/a'} s, tail after it ${last === undefined ? 'n/a' : (wallS - last.t).toFixed(1)} s; writes at most ${behind.toFixed(0)} behind what the budget allowed (${(behind / ARM.writes.ratePerSecond).toFixed(1)} s of budget)`,
   );
@@ -168,6 +192,15 @@ console.log(
       .filter(([, c]) => c > 0)
       .map(([what, c]) => `${what} ${c}`)
       .join(', ')}, other ${total - named}`,
+  );
+  // Reads take a token of the same budget (KUBE_QPS counts every request): with the writes, they are
+  // what the Kubernetes budget bounds. Watches count once each, when opened.
+  const reads = emulator.requestCount({ method: 'GET' }) - kubeReadsBefore;
+  const byPrefix = (prefix: string) => emulator.requestCount({ method: 'GET', pathPrefix: prefix }) - (kubeReadsBeforeBy.get(prefix) ?? 0);
+  console.log(
+    `Kubernetes reads: ${reads} (control-namespace Secrets ${byPrefix(`/api/v1/namespaces/${config.controlNamespace}/secrets`)}, ` +
+      `VMI subresources (guest sessions) ${byPrefix('/apis/subresources.kubevirt.io/')}, snapshots ${byPrefix('/apis/snapshot.kubevirt.io/')}); ` +
+      `reads and writes ${reads + total}, ${((reads + total) / config.kubeQps).toFixed(0)} s at ${config.kubeQps}/s`,
   );
 }
 if (redisUrl !== undefined)

@@ -14,8 +14,8 @@ export interface SnapshotsExports {
 
 /**
  * VM snapshots and restores (KubeVirt `snapshot.kubevirt.io`) over the vms area's snapshot
- * repository (reads on demand, no informer: a cluster without the CRDs only answers 409 on the
- * snapshot routes, `/readyz` is unaffected): the use cases, the `vm.snapshot` and `vm.restore` job kinds and the API module.
+ * repository (its watch starts with the first list, made only once the cluster said it can
+ * snapshot: a cluster without the CRDs only answers 409 on the snapshot routes, `/readyz` is unaffected): the use cases, the `vm.snapshot` and `vm.restore` job kinds and the API module.
  */
 export const snapshotsArea = defineArea({
   name: 'snapshots',

@@ -131,8 +131,11 @@ export const vmsArea = defineArea({
       leaderLoops: [janitor],
       // A VM's watch events wake the steps waiting on it (in worker processes only).
       wakeSources: [vmWakeSource(repo)],
+      // The snapshot watch is not among them: a cluster without snapshot CRDs is still ready.
       informers: () => repo.informers(),
-      close: () => repo.close(),
+      close: async () => {
+        await Promise.all([repo.close(), snapshots.close()]);
+      },
     };
   },
 });

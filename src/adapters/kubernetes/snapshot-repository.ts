@@ -5,6 +5,7 @@ import type { SnapshotRepository } from '../../domain/vms/snapshot-repository.js
 import { isConflict } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { listAllPages, orUndefined } from './kube-reads.js';
+import { createResourceCache, customResource, type RestartDelay } from './resource-cache.js';
 import {
   featureGateProblem,
   KUBEVIRTS,
@@ -54,15 +55,28 @@ export async function askKubeVirtSupport(
   return problem === undefined ? { supported: true } : { supported: false, reason: problem };
 }
 
-/** `ask`, its answer kept for `cacheMs` (0: asked every time). */
+/**
+ * `ask`, its answer kept for `cacheMs` (0: asked every time). While an ask is under way, callers share
+ * it: every VM create asks (its quota counts snapshots), and when the answer expired during a lab's
+ * creates each of them sent the two lists of its own, 340 requests of a 500-student lab's budget.
+ */
 export function cachedSupport(ask: () => Promise<SnapshotSupport>, clock: Clock, cacheMs: number): () => Promise<SnapshotSupport> {
   let cached: { at: number; answer: SnapshotSupport } | undefined;
+  let pending: Promise<SnapshotSupport> | undefined;
   return async () => {
     const now = clock.now().getTime();
     if (cached !== undefined && now - cached.at < cacheMs) return cached.answer;
-    const answer = await ask();
-    cached = { at: now, answer };
-    return answer;
+    // Asked every time (0): a caller must not get an answer asked before it called.
+    if (cacheMs <= 0) return ask();
+    pending ??= ask()
+      .then((answer) => {
+        cached = { at: now, answer };
+        return answer;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
   };
 }
 
@@ -71,17 +85,33 @@ export interface KubeSnapshotRepositoryDeps {
   /** How long an answer of `support` is kept, ms (default 30 000; 0: asked every time). */
   readonly supportCacheMs?: number;
   readonly clock?: Clock;
+  /** How long a list waits for the snapshot watch's first list before it lists from the server (default 10 000 ms). */
+  readonly syncWaitMs?: number;
+  /** Back-off between restarts of the snapshot watch (jittered; default 250 ms .. 30 s). */
+  readonly watchRestartDelayMs?: RestartDelay;
+}
+
+/** The snapshot repository of a Kubernetes cluster, with the watch its lists start to stop. */
+export interface KubeSnapshotRepository extends SnapshotRepository {
+  /** Stops the snapshot watch, if a list started it. */
+  close(): Promise<void>;
 }
 
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
  * VM snapshots and restores as KubeVirt `snapshot.kubevirt.io/v1beta1` objects in the tenant's
- * namespace, read from the API server on demand (a tenant holds a bounded number; no informer, so a
- * cluster without the CRDs costs nothing until a snapshot route is used). `support` lists the
- * snapshot CRD (a 404 means it is not served) and the KubeVirt CR (its `Snapshot` feature gate).
+ * namespace. Lists come from a watch of the platform's VirtualMachineSnapshots (`resource-cache.ts`),
+ * started by the first list, which callers only make once `support` said the cluster can snapshot: a
+ * cluster without the CRDs is sent nothing until a snapshot route is used, and the watch is no part
+ * of readiness. Every VM create reads the tenant's snapshots (their storage counts against its
+ * quota, `usageWithSnapshots`): read from the API server, that was one request per VM, a twentieth of
+ * a 500-student lab's Kubernetes budget. Our own creates and deletes go into the copy at once; one
+ * snapshot's reads (`get`, `restoreStatus`) still go to the server (a job polls its progress).
+ * `support` lists the snapshot CRD (a 404 means it is not served) and the KubeVirt CR (its
+ * `Snapshot` feature gate).
  */
-export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): SnapshotRepository {
+export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): KubeSnapshotRepository {
   const { client } = deps;
   const clock = deps.clock ?? systemClock;
   const cacheMs = deps.supportCacheMs ?? 30_000;
@@ -102,19 +132,45 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
       ),
     );
 
+  const cache = createResourceCache<VirtualMachineSnapshot>({
+    client,
+    name: VM_SNAPSHOTS,
+    kind: 'VirtualMachineSnapshot',
+    resource: 'snapshot',
+    path: `/apis/${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION}/${VM_SNAPSHOTS}`,
+    api: customResource(client, SNAPSHOT_GROUP, SNAPSHOT_VERSION, VM_SNAPSHOTS),
+    labelSelector: MANAGED_SELECTOR,
+    ...(deps.watchRestartDelayMs === undefined ? {} : { restartDelayMs: deps.watchRestartDelayMs }),
+  });
+  let watching = false;
+  const syncWaitMs = deps.syncWaitMs ?? 10_000;
+
   return {
     support: cachedSupport(askSupport, clock, cacheMs),
 
     async list(tenant, vm) {
-      const selector = `${MANAGED_SELECTOR},${LABEL_TENANT}=${tenant}${vm === undefined ? '' : `,${LABEL_VM}=${vm}`}`;
-      const { items } = await listAllPages<VirtualMachineSnapshot>(client, `list VirtualMachineSnapshots of ${tenant}`, (cont) =>
-        client.custom.listNamespacedCustomObject({
-          ...api(VM_SNAPSHOTS, tenant),
-          labelSelector: selector,
-          limit: 500,
-          ...(cont === undefined ? {} : { _continue: cont }),
-        }),
-      );
+      if (!watching) {
+        watching = true;
+        cache.start();
+      }
+      // Until the copy has listed, callers wait for that list (a lab's first VM creates would
+      // otherwise each list the tenant's snapshots themselves), up to `syncWaitMs`; then, or when the
+      // resource is not served, they list from the server.
+      if (!cache.synced()) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          cache.whenSynced,
+          cache.whenNotServed,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, syncWaitMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      const items = (await cache.list(tenant)).filter((s) => {
+        const labels = s.metadata?.labels;
+        return labels?.[LABEL_TENANT] === tenant && (vm === undefined || labels[LABEL_VM] === vm);
+      });
       return items.map(snapshotRecordOf).sort(byName);
     },
 
@@ -129,6 +185,7 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
           { what: `create VirtualMachineSnapshot ${spec.tenant}/${spec.name}`, write: true, resource: 'snapshot', name: spec.name },
           () => client.custom.createNamespacedCustomObject({ ...api(VM_SNAPSHOTS, spec.tenant), body: snapshotObject(spec) }),
         )) as VirtualMachineSnapshot;
+        cache.remember(s);
         return snapshotRecordOf(s);
       } catch (err) {
         if (!isConflict(err, 'ALREADY_EXISTS')) throw err;
@@ -144,6 +201,7 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
           client.custom.deleteNamespacedCustomObject({ ...api(VM_SNAPSHOTS, tenant), name }),
         ),
       );
+      cache.forget({ metadata: { namespace: tenant, name } });
       return gone !== undefined;
     },
 
@@ -166,5 +224,7 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
       );
       return r === undefined ? undefined : restoreRecordOf(r);
     },
+
+    close: () => cache.stop(),
   };
 }
