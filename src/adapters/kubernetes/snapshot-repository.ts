@@ -105,8 +105,8 @@ const byName = (a: { name: string }, b: { name: string }): number => (a.name < b
  * started by the first list, which callers only make once `support` said the cluster can snapshot: a
  * cluster without the CRDs is sent nothing until a snapshot route is used, and the watch is no part
  * of readiness. Every VM create reads the tenant's snapshots (their storage counts against its
- * quota, `usageWithSnapshots`): read from the API server, that was one request per VM, a twentieth of
- * a 500-student lab's Kubernetes budget. Our own creates and deletes go into the copy at once; one
+ * quota, `usageWithSnapshots`): read from the API server, that was one request per VM, 7% of
+ * a 500-student lab's Kubernetes requests. Our own creates and deletes go into the copy at once; one
  * snapshot's reads (`get`, `restoreStatus`) still go to the server (a job polls its progress).
  * `support` lists the snapshot CRD (a 404 means it is not served) and the KubeVirt CR (its
  * `Snapshot` feature gate).
