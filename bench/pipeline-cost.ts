@@ -10,7 +10,7 @@
 // time of this thread (where every server runs; the load comes from a worker thread) per answered
 // request: on a shared, loaded machine req/s swing with the neighbours, CPU per request much less.
 // With --profile, each load runs once more under V8's sampling profiler and a table says which piece its CPU went to.
-// Usage: node --import tsx bench/pipeline-cost.ts [--seconds 3 --connections 50 --rounds 2 --pieces all|none --profile]
+// Usage: node --import tsx bench/pipeline-cost.ts [--seconds 3 --connections 50 --rounds 2 --pieces all|none --profile --spin-us 40]
 import os from 'node:os';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -38,6 +38,9 @@ const rounds = arg('rounds', 2);
 const piecesArg = args.indexOf('--pieces');
 const eachPiece = piecesArg < 0 || args[piecesArg + 1] !== 'none';
 const profile = args.includes('--profile');
+// --spin-us N: a bare route that also spins N µs of CPU per request, beside the bare route: what a
+// server that only does more work per request loses on this closed-loop load (the kernel's share grows).
+const spinUs = arg('spin-us', 0);
 const VMS = 50;
 const TENANT = 'bench-pipeline';
 
@@ -133,6 +136,11 @@ const bare = Fastify({ logger: false });
 bare.get(vmPath, async (_req, reply) => reply.type('application/json').send(vmBody));
 bare.get('/healthz', async (_req, reply) => reply.type('application/json').send(healthBody));
 bare.get(`/v1/tenants/${TENANT}/vms`, async (_req, reply) => reply.type('application/json').send(listBody));
+bare.get('/spin', async (_req, reply) => {
+  const until = performance.now() + spinUs / 1000;
+  while (performance.now() < until);
+  return reply.type('application/json').send(vmBody);
+});
 const bareBase = await bare.listen({ host: '127.0.0.1', port: 0 });
 // The GraphQL library's own ceiling: mercurius alone, on our schema and with the options that
 // shape its work on a read (graphql-jit from a document's third sighting, batches allowed), answering
@@ -255,6 +263,13 @@ const figures: { name: string; app: () => Promise<Run>; baseline: () => Promise<
     baselineName: 'bare fastify REST',
   },
 ];
+if (spinUs > 0)
+  figures.push({
+    name: `bare fastify spinning ${spinUs} µs`,
+    app: () => measure(`${bareBase}/spin`),
+    baseline: () => measure(`${bareBase}${vmPath}`),
+    baselineName: 'bare fastify',
+  });
 const cpuOf = new Map<string, { app: number; baseline: number }>();
 const figureRows = [];
 const benchFigures: BenchFigure[] = [];
