@@ -5,7 +5,7 @@ import type { SnapshotRepository } from '../../domain/vms/snapshot-repository.js
 import { isConflict } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { listAllPages, orUndefined } from './kube-reads.js';
-import { createResourceCache, customResource, type RestartDelay } from './resource-cache.js';
+import { createResourceCache, customResource, waitForSync, type RestartDelay } from './resource-cache.js';
 import {
   featureGateProblem,
   KUBEVIRTS,
@@ -156,17 +156,7 @@ export function createKubeSnapshotRepository(deps: KubeSnapshotRepositoryDeps): 
       // Until the copy has listed, callers wait for that list (a lab's first VM creates would
       // otherwise each list the tenant's snapshots themselves), up to `syncWaitMs`; then, or when the
       // resource is not served, they list from the server.
-      if (!cache.synced()) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          cache.whenSynced,
-          cache.whenNotServed,
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, syncWaitMs);
-          }),
-        ]);
-        clearTimeout(timer);
-      }
+      if (!cache.synced()) await waitForSync([cache], syncWaitMs);
       const items = (await cache.list(tenant)).filter((s) => {
         const labels = s.metadata?.labels;
         return labels?.[LABEL_TENANT] === tenant && (vm === undefined || labels[LABEL_VM] === vm);
